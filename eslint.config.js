@@ -1,0 +1,78 @@
+// Lint: typescript-eslint's recommended rules plus the layering of DESIGN.md.
+// Each folder under src/ may import only the folders below it, and only through
+// their index.ts; the table below is the single statement of that order.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** folder → folders it may import (besides itself and core). */
+const LAYERS = {
+  core: [],
+  engine: [],
+  'build-files': [],
+  options: ['build-files'],
+  fs: ['engine'],
+  store: ['fs', 'engine', 'remote/proto'],
+  'remote/proto': [],
+  exec: ['store', 'fs', 'engine', 'options', 'remote/proto'],
+  targets: ['engine', 'fs', 'build-files', 'options'],
+  'remote/client': ['exec', 'store', 'fs', 'engine', 'options', 'remote/proto'],
+  'remote/server': ['exec', 'store', 'fs', 'engine', 'options', 'remote/proto'],
+  ui: [],
+  backends: ['targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto'],
+  goals: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto', 'remote/client'],
+  'daemon/protocol': [],
+  daemon: ['daemon/protocol', 'goals', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/proto'],
+  cli: ['daemon', 'daemon/protocol', 'goals', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/server', 'remote/proto'],
+};
+
+const ALL = Object.keys(LAYERS);
+
+function layerRules(folder) {
+  const allowed = new Set([folder, 'core', ...LAYERS[folder]]);
+  // A nested folder (remote/client) may use its parent's siblings only as listed.
+  const forbidden = ALL.filter((f) => !allowed.has(f) && !(f.startsWith(`${folder}/`)) && f !== folder.split('/')[0]);
+  const patterns = forbidden.map((f) => ({
+    group: [`**/src/${f}`, `**/src/${f}/**`, ...relativeForms(folder, f)],
+    message: `src/${folder} must not import src/${f} (DESIGN.md: dependencies point one way).`,
+  }));
+  // Across folders, only index.js is public.
+  patterns.push({
+    group: ['../*/*', '!../*/index.js', '../../*/*', '!../../*/index.js', '../../*/*/*', '!../../*/*/index.js', '../../../*/*/*', '!../../../*/*/index.js'],
+    message: 'import another folder only through its index.ts (DESIGN.md: each folder exposes its API through an index.ts).',
+  });
+  return patterns;
+}
+
+function relativeForms(from, to) {
+  const depth = from.split('/').length;
+  const up = '../'.repeat(depth);
+  const forms = [`${up}${to}`, `${up}${to}/**`, `${up}../${to}/**`];
+  const [fromTop] = from.split('/');
+  const [toTop, toSub] = to.split('/');
+  if (depth === 2 && toSub !== undefined && fromTop === toTop) forms.push(`../${toSub}`, `../${toSub}/**`);
+  return forms;
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/remote/proto/gen/**', 'examples/**', 'bench/out/**', '**/testdata/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['scripts/**/*.mjs', 'bin/**', 'eslint.config.js', 'bench/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+  },
+  ...ALL.map((folder) => ({
+    files: [`src/${folder}/**/*.ts`],
+    ignores: [
+      '**/*.test.ts',
+      ...ALL.filter((f) => f.startsWith(`${folder}/`)).map((f) => `src/${f}/**/*.ts`),
+    ],
+    rules: { 'no-restricted-imports': ['error', { patterns: layerRules(folder) }] },
+  })),
+);
