@@ -1,0 +1,1 @@
+export { renderFailure } from './diagnostic.js';
