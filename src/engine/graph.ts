@@ -1,0 +1,360 @@
+import { FailureError, abortError, failure, isAbortError, isFailureError } from '../core/index.js';
+import { AwaitGraph } from './await-graph.js';
+import { EngineCycleError } from './cycle-error.js';
+import { deepEqual } from './deep-equal.js';
+import { propagateInvalidation } from './invalidation.js';
+import { GraphNode, PENDING_GENERATION, POISONED_GENERATION } from './node.js';
+import { PathIndex } from './path-index.js';
+import { Task, Waiter, type Outcome, type Requester } from './task.js';
+import type { ComputeContext, Key } from './types.js';
+
+/** A dependency list this long makes a linear membership test too slow. */
+const SET_THRESHOLD = 16;
+
+/**
+ * The memoized graph: node table, evaluation (re-validate, then compute),
+ * sharing, cancellation and commit. Runs and invalidation batching live in
+ * engine.ts; this file is everything that happens between a request and its
+ * answer.
+ *
+ * Two rules keep it correct under concurrency:
+ * - A node's memo, generation and edges change only when its *current* task
+ *   commits. Abandoned, replaced, stale or failed tasks deliver their result to
+ *   whoever waited and leave the node as it was.
+ * - Nothing that can chain across many nodes (completion, abort, invalidation)
+ *   recurses: completions go through promises or the microtask queue, the rest
+ *   uses explicit work lists.
+ */
+export class Graph {
+  readonly #nodes = new Map<string, GraphNode>();
+  readonly #paths = new PathIndex();
+  readonly #awaits = new AwaitGraph();
+  readonly #onCompute: ((key: Key<unknown>) => void) | undefined;
+  #walkStamp = 0;
+  computes = 0;
+  revalidated = 0;
+  dirty = 0;
+
+  constructor(onCompute: ((key: Key<unknown>) => void) | undefined) {
+    this.#onCompute = onCompute;
+  }
+
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  /** Applies one batch of invalidations: `null` means every file-system node. */
+  invalidate(paths: Iterable<string> | null): void {
+    const roots = paths === null ? this.#paths.all() : this.#paths.affected(paths);
+    this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
+  }
+
+  /** Answers one `get`, recording the edge when the requester is a computation. */
+  request<V>(requester: Requester, key: Key<V>): Promise<V> {
+    const node = this.#nodeFor(key);
+    const from = requester.task;
+    let slot = -1;
+    if (from === undefined) {
+      if (requester.signal.aborted) return rejectAborted('the run was cancelled');
+      if (node.state === 'clean') return memo(node);
+    } else {
+      if (from.status !== 'running') return rejectAborted('the computation making this request has finished or was cancelled');
+      if (from.node.path !== undefined) return Promise.reject(pathKeyGetError(from.node, node));
+      slot = from.addDep(node);
+      // Added now, not at commit, so an invalidation arriving while `from` runs reaches it.
+      node.dependents.add(from.node);
+      if (node.state === 'clean') {
+        from.observe(slot, node.generation);
+        return memo(node);
+      }
+    }
+    const task = this.#evaluationFor(node, from);
+    if (!(task instanceof Task)) {
+      from!.observe(slot, POISONED_GENERATION);
+      from!.tainted = true;
+      return Promise.reject(new EngineCycleError(cyclePath(task)));
+    }
+    const { waiter, promise } = Waiter.forGet(task, requester, slot);
+    task.waiters.add(waiter);
+    requester.pending.add(waiter);
+    return promise as Promise<V>;
+  }
+
+  /** Withdraws every pending request of `requester` (a run that was cancelled). */
+  cancel(requester: Requester): void {
+    this.#withdraw([...requester.pending], abortError('the run was cancelled'));
+  }
+
+  #nodeFor(key: Key<unknown>): GraphNode {
+    let node = this.#nodes.get(key.id);
+    if (node === undefined) {
+      node = new GraphNode(key);
+      this.#nodes.set(key.id, node);
+      if (node.path !== undefined) this.#paths.add(node.path, node);
+    }
+    return node;
+  }
+
+  /**
+   * The evaluation a request for `node` should wait on, started if there is
+   * none; or, if `from` waiting on it would close a cycle, that cycle.
+   */
+  #evaluationFor(node: GraphNode, from: Task | undefined): Task | Task[] {
+    let task = node.task;
+    if (task !== undefined && task.stale) {
+      // It may have read pre-invalidation inputs. It keeps serving its waiters,
+      // but newer requests get a fresh evaluation against the current snapshot.
+      node.task = undefined;
+      task = undefined;
+    }
+    if (task === undefined) {
+      task = new Task(node, this.#awaits.nextOrd());
+      node.task = task;
+      const started = task;
+      // Never start synchronously: a cold chain of 50,000 nodes would otherwise
+      // nest 50,000 compute() calls on one stack.
+      queueMicrotask(() => this.#run(started));
+    }
+    if (from !== undefined) {
+      const cycle = this.#awaits.add(from, task);
+      if (cycle !== undefined) return cycle;
+    }
+    return task;
+  }
+
+  #run(task: Task): void {
+    if (task.status !== 'running') return;
+    const node = task.node;
+    if (node.state === 'clean') {
+      // A replacement task committed before this one got to start.
+      this.#finishUnchanged(task);
+    } else if (node.state === 'dirty' && node.path === undefined) {
+      this.#revalidate(task, node.deps, node.depGenerations, 0);
+    } else {
+      this.#compute(task);
+    }
+  }
+
+  /**
+   * Early cut-off: walk the previous computation's edges in the order it made
+   * them; the first dependency whose generation moved means the node must be
+   * recomputed. Order matters, because a later edge may exist only because of an
+   * earlier value (and need not be valid any more). Clean dependencies are
+   * checked synchronously, so a wide node with few changes stays cheap.
+   */
+  #revalidate(task: Task, deps: readonly GraphNode[], generations: readonly number[], start: number): void {
+    for (let i = start; i < deps.length; i++) {
+      const dep = deps[i]!;
+      const seen = generations[i]!;
+      if (seen < 0) return this.#compute(task);
+      if (dep.state === 'clean') {
+        if (dep.generation !== seen) return this.#compute(task);
+        continue;
+      }
+      const depTask = this.#evaluationFor(dep, task);
+      // A cycle: let compute() meet it through ctx.get, where it is reported.
+      if (!(depTask instanceof Task)) return this.#compute(task);
+      const next = i + 1;
+      const probe = Waiter.forProbe(depTask, task, (outcome) => {
+        if (task.status !== 'running') return;
+        if (outcome.committed && outcome.generation === seen) this.#revalidate(task, deps, generations, next);
+        else this.#compute(task);
+      });
+      depTask.waiters.add(probe);
+      task.pending.add(probe);
+      return;
+    }
+    this.#finishUnchanged(task);
+  }
+
+  /** Every dependency was unchanged: the memo is valid again without computing. */
+  #finishUnchanged(task: Task): void {
+    task.status = 'done';
+    const node = task.node;
+    let committed = node.state === 'clean';
+    if (!committed && !task.stale && node.task === task) {
+      node.state = 'clean';
+      this.dirty--;
+      this.revalidated++;
+      committed = true;
+    }
+    if (node.task === task) node.task = undefined;
+    this.#deliver(task, memoOutcome(node, committed));
+  }
+
+  #compute(task: Task): void {
+    const node = task.node;
+    this.computes++;
+    let result: Promise<unknown>;
+    try {
+      this.#onCompute?.(node.key);
+      result = Promise.resolve(node.key.compute(new TaskContext(this, task), task.signal));
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    result.then(
+      (value) => this.#finish(task, true, value),
+      (error: unknown) => this.#finish(task, false, error),
+    );
+  }
+
+  #finish(task: Task, ok: boolean, result: unknown): void {
+    // Abandoned: the node was restored when the last waiter left, and nobody is listening.
+    if (task.status !== 'running') return;
+    task.status = 'done';
+    if (task.pending.size > 0) {
+      // Requests compute() made and then stopped waiting for (e.g. getAll after a rejection).
+      this.#withdraw([...task.pending], abortError('the computation that made this request has finished'));
+    }
+    const node = task.node;
+    const memoizable = ok || (isFailureError(result) && !isAbortError(result));
+    let outcome: Outcome;
+    if (memoizable && !task.stale && !task.tainted && node.task === task) {
+      this.#commit(task, ok, result);
+      outcome = memoOutcome(node, true);
+    } else {
+      this.#releaseEdges(task);
+      outcome = ok
+        ? { ok, value: result, error: undefined, committed: false, generation: node.generation }
+        : { ok, value: undefined, error: result, committed: false, generation: node.generation };
+    }
+    if (node.task === task) node.task = undefined;
+    this.#deliver(task, outcome);
+  }
+
+  #commit(task: Task, ok: boolean, result: unknown): void {
+    const node = task.node;
+    if (node.state === 'new' || !sameResult(node, ok, result)) {
+      node.generation++;
+      node.ok = ok;
+      node.value = ok ? result : undefined;
+      node.error = ok ? undefined : (result as FailureError);
+    }
+    // Else keep the old value object: dependents compared against it, and identity
+    // makes the next deepEqual against it instant.
+    for (const old of node.deps) if (!task.hasDep(old)) old.dependents.delete(node);
+    const generations = task.generations;
+    for (let i = 0; i < generations.length; i++) {
+      if (generations[i] === PENDING_GENERATION) generations[i] = POISONED_GENERATION;
+    }
+    node.deps = task.deps;
+    node.depGenerations = generations;
+    if (node.state === 'dirty') this.dirty--;
+    node.state = 'clean';
+  }
+
+  /** Drops the reverse edges a non-committing task added that nothing else justifies. */
+  #releaseEdges(task: Task): void {
+    const node = task.node;
+    if (task.deps.length === 0) return;
+    const current = node.task !== task ? node.task : undefined;
+    const committed = node.deps.length > SET_THRESHOLD ? new Set(node.deps) : undefined;
+    for (const dep of task.deps) {
+      const kept = committed !== undefined ? committed.has(dep) : node.hasCommittedDep(dep);
+      if (!kept && current?.hasDep(dep) !== true) dep.dependents.delete(node);
+    }
+  }
+
+  #deliver(task: Task, outcome: Outcome): void {
+    for (const w of task.waiters) {
+      w.requester.pending.delete(w);
+      const from = w.requester.task;
+      if (from !== undefined) this.#awaits.remove(from, task);
+      w.settle(outcome);
+    }
+    task.waiters.clear();
+  }
+
+  /**
+   * Rejects `waiters` with `error` and aborts every evaluation left with nobody
+   * waiting, transitively (an abandoned evaluation withdraws its own requests).
+   * An abandoned node goes back to what it was: abort is never memoized.
+   */
+  #withdraw(waiters: readonly Waiter[], error: Error): void {
+    const abandoned: Task[] = [];
+    const detach = (w: Waiter): void => {
+      const target = w.target;
+      if (!target.waiters.delete(w)) return;
+      w.requester.pending.delete(w);
+      const from = w.requester.task;
+      if (from !== undefined) this.#awaits.remove(from, target);
+      w.cancel(error);
+      if (target.waiters.size === 0 && target.status === 'running') abandoned.push(target);
+    };
+    for (const w of waiters) detach(w);
+    const controllers: AbortController[] = [];
+    while (abandoned.length > 0) {
+      const task = abandoned.pop()!;
+      if (task.status !== 'running' || task.waiters.size > 0) continue;
+      task.status = 'aborted';
+      if (task.node.task === task) task.node.task = undefined;
+      this.#releaseEdges(task);
+      for (const w of [...task.pending]) detach(w);
+      controllers.push(task.controller);
+    }
+    // Last, once the graph is consistent: abort listeners run user code synchronously.
+    if (controllers.length > 0) {
+      const reason = abortError('no request is waiting for this computation any more');
+      for (const c of controllers) c.abort(reason);
+    }
+  }
+}
+
+/** The `ctx` a compute() receives: every read goes through the graph and records an edge. */
+class TaskContext implements ComputeContext {
+  readonly #graph: Graph;
+  readonly #task: Task;
+
+  constructor(graph: Graph, task: Task) {
+    this.#graph = graph;
+    this.#task = task;
+  }
+
+  get<V>(key: Key<V>): Promise<V> {
+    return this.#graph.request(this.#task, key);
+  }
+
+  getAll<V>(keys: readonly Key<V>[]): Promise<V[]> {
+    return Promise.all(keys.map((k) => this.#graph.request(this.#task, k)));
+  }
+}
+
+function memo<V>(node: GraphNode): Promise<V> {
+  return node.ok ? Promise.resolve(node.value as V) : Promise.reject(node.error);
+}
+
+function memoOutcome(node: GraphNode, committed: boolean): Outcome {
+  return { ok: node.ok, value: node.value, error: node.error, committed, generation: node.generation };
+}
+
+function sameResult(node: GraphNode, ok: boolean, result: unknown): boolean {
+  if (node.ok !== ok) return false;
+  if (!ok) return deepEqual(node.error?.failure, (result as FailureError).failure);
+  try {
+    const equal = node.key.equal;
+    return equal !== undefined ? equal.call(node.key, node.value, result) : deepEqual(node.value, result);
+  } catch {
+    // A throwing equal() can only cost recomputation upstream, never staleness.
+    return false;
+  }
+}
+
+function rejectAborted<V>(message: string): Promise<V> {
+  return Promise.reject(abortError(message));
+}
+
+function cyclePath(tasks: readonly Task[]): string[] {
+  const names = tasks.map((t) => t.node.describe());
+  names.push(names[0]!);
+  return names;
+}
+
+function pathKeyGetError(from: GraphNode, dep: GraphNode): FailureError {
+  return new FailureError(
+    failure(
+      'internal',
+      'engine-path-key-get',
+      `${from.describe()} has a path and must not read other keys, but it asked for ${dep.describe()}`,
+    ),
+  );
+}

@@ -1,0 +1,91 @@
+import type { FailureError } from '../core/index.js';
+import type { Key } from './types.js';
+import type { Task } from './task.js';
+
+/**
+ * - `new`: never computed; no memo.
+ * - `clean`: the memo is valid for the current epoch; `get` returns it at once.
+ * - `dirty`: something below may have changed; the memo is kept so that early
+ *   cut-off can compare against it, but it must be re-validated before use.
+ *
+ * "Computing" is not a state of its own: it is `task !== undefined`, on top of
+ * `new` or `dirty` (a clean node is never computing). Keeping the two apart is
+ * what lets a cancelled or failed computation leave the node exactly as it was.
+ */
+export type NodeState = 'new' | 'clean' | 'dirty';
+
+/**
+ * Generation recorded for an edge whose result has not arrived yet. If it is
+ * still there when the computation commits, the computation did not wait for
+ * that dependency; it is then treated like POISONED.
+ */
+export const PENDING_GENERATION = -2;
+/**
+ * Generation recorded for an edge whose observation cannot be trusted (the
+ * dependency delivered a result it did not memoize, or two different
+ * generations were seen). It never equals a real generation, so the next
+ * re-validation recomputes instead of trusting the edge.
+ */
+export const POISONED_GENERATION = -1;
+
+const NO_DEPS: readonly GraphNode[] = [];
+const NO_GENERATIONS: readonly number[] = [];
+
+/**
+ * One memoized computation, identified by `key.id`. Its fields are mutated by the
+ * graph only; the node itself has no behaviour beyond describing itself.
+ */
+export class GraphNode {
+  readonly key: Key<unknown>;
+  /** Cached `key.path`, read on every invalidation walk and every ctx.get. */
+  readonly path: string | undefined;
+  state: NodeState = 'new';
+  /**
+   * Bumped only when a recomputation produces a result not equal to the previous
+   * one. Dependents record the generation they observed; comparing it is the
+   * whole of re-validation. 0 means "never produced a result".
+   */
+  generation = 0;
+  /** Whether the memo is a value (`value`) or a memoized FailureError (`error`). */
+  ok = true;
+  value: unknown = undefined;
+  error: FailureError | undefined = undefined;
+  /** Dependencies of the last committed computation, in order of first request. */
+  deps: readonly GraphNode[] = NO_DEPS;
+  /** `deps[i]`'s generation as observed by that computation. */
+  depGenerations: readonly number[] = NO_GENERATIONS;
+  /**
+   * Reverse edges: nodes whose committed or in-flight computation asked for this
+   * one. Invalidation walks them; they may over-approximate briefly (an edge is
+   * added when the request is made, removed when the requester commits without it
+   * or gives up), which only costs a spurious re-validation.
+   */
+  readonly dependents = new Set<GraphNode>();
+  /** The in-flight evaluation new requests join, if any. */
+  task: Task | undefined = undefined;
+  /** Stamp of the last invalidation walk that visited this node (avoids a visited Set). */
+  mark = 0;
+
+  constructor(key: Key<unknown>) {
+    this.key = key;
+    this.path = key.path;
+  }
+
+  describe(): string {
+    return describeKey(this.key);
+  }
+
+  /** True when `node` is among the committed dependencies. */
+  hasCommittedDep(node: GraphNode): boolean {
+    return this.deps.includes(node);
+  }
+}
+
+export function describeKey(key: Key<unknown>): string {
+  try {
+    return key.describe?.() ?? key.id;
+  } catch {
+    // A description is for humans; a buggy describe() must not mask the real error.
+    return key.id;
+  }
+}

@@ -1,0 +1,77 @@
+import { dirnameRel } from '../core/index.js';
+import type { GraphNode } from './node.js';
+
+interface Entry {
+  /** Nodes whose key has exactly this path. */
+  nodes: GraphNode[] | undefined;
+  /** Paths one level below that have nodes somewhere underneath. */
+  children: Set<string> | undefined;
+}
+
+/**
+ * Finds the file-system nodes a change touches without scanning the graph: a
+ * map from path to nodes, plus a directory → child-path tree so that a removed
+ * or renamed directory reaches everything under it. The tree holds only paths
+ * that lead to nodes, so its size is bounded by the file-system keys that exist.
+ */
+export class PathIndex {
+  readonly #entries = new Map<string, Entry>();
+
+  add(path: string, node: GraphNode): void {
+    const entry = this.#entry(path);
+    (entry.nodes ??= []).push(node);
+    // Link the path into its ancestors, stopping at the first one already linked.
+    let child = path;
+    while (child !== '') {
+      const parent = this.#entry(dirnameRel(child));
+      const children = (parent.children ??= new Set());
+      if (children.has(child)) break;
+      children.add(child);
+      child = dirnameRel(child);
+    }
+  }
+
+  /**
+   * Nodes affected by changes to `paths`: those at the path, at its parent
+   * directory (its listing changed), and anywhere inside it.
+   */
+  affected(paths: Iterable<string>): Set<GraphNode> {
+    const out = new Set<GraphNode>();
+    for (const path of paths) {
+      if (path !== '') this.#addExact(dirnameRel(path), out);
+      this.#addSubtree(path, out);
+    }
+    return out;
+  }
+
+  /** Every node with a path. */
+  all(): Set<GraphNode> {
+    const out = new Set<GraphNode>();
+    for (const entry of this.#entries.values()) for (const n of entry.nodes ?? []) out.add(n);
+    return out;
+  }
+
+  #entry(path: string): Entry {
+    let entry = this.#entries.get(path);
+    if (entry === undefined) {
+      entry = { nodes: undefined, children: undefined };
+      this.#entries.set(path, entry);
+    }
+    return entry;
+  }
+
+  #addExact(path: string, out: Set<GraphNode>): void {
+    const nodes = this.#entries.get(path)?.nodes;
+    if (nodes !== undefined) for (const n of nodes) out.add(n);
+  }
+
+  #addSubtree(path: string, out: Set<GraphNode>): void {
+    const stack = [path];
+    while (stack.length > 0) {
+      const entry = this.#entries.get(stack.pop()!);
+      if (entry === undefined) continue;
+      if (entry.nodes !== undefined) for (const n of entry.nodes) out.add(n);
+      if (entry.children !== undefined) for (const c of entry.children) stack.push(c);
+    }
+  }
+}
