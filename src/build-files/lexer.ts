@@ -152,15 +152,11 @@ class Lexer {
       });
     }
     this.#newlineToken();
-    const last = this.#src.lines.length;
-    const lastText = this.#src.lines[last - 1] ?? '';
     // Point end-of-file errors at the end of the last line with text rather than at an empty line.
-    let eofLine = last;
-    let eofCol = lastText.length + 1;
-    if (lastText.length === 0 && last > 1) {
-      eofLine = last - 1;
-      eofCol = (this.#src.lines[last - 2] ?? '').length + 1;
-    }
+    const lines = this.#src.lines;
+    let eofLine = lines.length;
+    while (eofLine > 1 && (lines[eofLine - 1] ?? '').trim() === '') eofLine--;
+    const eofCol = (lines[eofLine - 1] ?? '').length + 1;
     this.#tokens.push({ type: 'eof', text: '', num: 0, start: n, line: eofLine, col: eofCol, endLine: eofLine, endCol: eofCol + 1 });
   }
 
