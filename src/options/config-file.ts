@@ -175,13 +175,14 @@ function interpolateDeep(v: unknown, vars: InterpolationVars): Parsed<unknown> {
     return { ok: true, value: out };
   }
   if (isPlainObject(v)) {
-    const out: Record<string, unknown> = {};
+    const out: [string, unknown][] = [];
     for (const [k, x] of Object.entries(v)) {
       const r = interpolateDeep(x, vars);
       if (!r.ok) return r;
-      out[k] = r.value;
+      out.push([k, r.value]);
     }
-    return { ok: true, value: out };
+    // fromEntries defines keys, so a `__proto__` key stays a key instead of replacing the prototype.
+    return { ok: true, value: Object.fromEntries(out) };
   }
   if (typeof v === 'bigint') return { ok: true, value: Number(v) };
   return { ok: true, value: v };

@@ -188,3 +188,21 @@ test('the command line is kept on the options', () => {
   assert.deepEqual(o.commandLine.specs, ['src::']);
   assert.deepEqual(o.commandLine.passthrough, ['a']);
 });
+
+test('list and dict text that does not parse quotes the whole value and the parser reason', () => {
+  // The reason's wording belongs to build-files; only its presence is asserted here.
+  const cases: [string, string][] = [
+    ["--shell-tools=+['a'],-[b]", `error: invalid value for --shell-tools: expected a list of strings, got "+['a'],-[b]": `],
+    ["--shell-tools=['a'", `error: invalid value for --shell-tools: expected a list of strings, got "['a'": `],
+    ["--shell-env={'a': }", `error: invalid value for --shell-env: expected a dict, got "{'a': }": `],
+    ["--shell-env=+{'a'}", `error: invalid value for --shell-env: expected a dict, got "+{'a'}": `],
+  ];
+  for (const [flag, prefix] of cases) {
+    const text = renderFailure(expectFailure(resolveSample({ argv: [flag] })));
+    assert.ok(text.startsWith(prefix) && /: \S.*\n$/.test(text.slice(prefix.length - 2)), text);
+  }
+  assert.equal(
+    renderFailure(expectFailure(resolveSample({ argv: ['--shell-tools=+[1]'] }))),
+    'error: invalid value for --shell-tools: expected a list of strings, got "+[1]": member 1 is not a string\n',
+  );
+});

@@ -131,7 +131,7 @@ export function parseTextValue(spec: OptionSpec, text: string, homeDir: string, 
 function parseListText(spec: OptionSpec, text: string, origin: string): Parsed<ValueComponent> {
   const t = text.trim();
   if (t.startsWith('[') || t.startsWith('(')) {
-    const items = parseListLiteral(spec, t, origin);
+    const items = parseListLiteral(spec, t, origin, text);
     return items.ok ? good({ kind: 'set', value: items.value }) : items;
   }
   if (/^[+-][[(]/.test(t)) {
@@ -143,7 +143,7 @@ function parseListText(spec: OptionSpec, text: string, origin: string): Parsed<V
       if ((sign !== '+' && sign !== '-') || !/^[[(]/.test(rest.slice(1))) {
         return bad(`expected +[...] or -[...] after a comma in ${showValue(text)}`);
       }
-      const piece = takeListLiteral(spec, rest.slice(1), origin);
+      const piece = takeListLiteral(spec, rest.slice(1), origin, text);
       if (!piece.ok) return piece;
       (sign === '+' ? add : remove).push(...piece.value.items);
       rest = piece.value.rest;
@@ -160,26 +160,27 @@ function parseListText(spec: OptionSpec, text: string, origin: string): Parsed<V
  * that ends at `],` / `),` before another `+[`/`-[` and parses as a list is the
  * one: a comma inside a quoted member cannot make a shorter prefix parse.
  */
-function takeListLiteral(spec: OptionSpec, text: string, origin: string): Parsed<{ items: ListMember[]; rest: string }> {
+function takeListLiteral(spec: OptionSpec, text: string, origin: string, shownAs: string): Parsed<{ items: ListMember[]; rest: string }> {
   const boundary = /[\])],\s*[+-][[(]/g;
   for (let m = boundary.exec(text); m !== null; m = boundary.exec(text)) {
     const end = m.index + 1;
     const r = parseLiteralText(text.slice(0, end), origin);
     if (r.ok && Array.isArray(r.value)) {
-      const items = checkMembers(spec, r.value, text.slice(0, end));
+      const items = checkMembers(spec, r.value, shownAs);
       if (!items.ok) return items;
       return good({ items: items.value, rest: text.slice(end + 1).trimStart() });
     }
   }
-  const items = parseListLiteral(spec, text, origin);
+  const items = parseListLiteral(spec, text, origin, shownAs);
   return items.ok ? good({ items: items.value, rest: '' }) : items;
 }
 
-function parseListLiteral(spec: OptionSpec, text: string, origin: string): Parsed<ListMember[]> {
+/** `shownAs` is the whole value as given, so errors quote what the user wrote, not a piece of it. */
+function parseListLiteral(spec: OptionSpec, text: string, origin: string, shownAs: string): Parsed<ListMember[]> {
   const r = parseLiteralText(text, origin);
-  if (!r.ok) return bad(`${typeMismatch(spec, text)}: ${r.message}`);
-  if (!Array.isArray(r.value)) return bad(typeMismatch(spec, text));
-  return checkMembers(spec, r.value, text);
+  if (!r.ok) return bad(`${typeMismatch(spec, shownAs)}: ${r.message}`);
+  if (!Array.isArray(r.value)) return bad(typeMismatch(spec, shownAs));
+  return checkMembers(spec, r.value, shownAs);
 }
 
 /** Members of a list option: strings, or integers when `memberType` is int. */
