@@ -194,6 +194,29 @@ describe('unknown names', () => {
     assert.deepEqual(f.hints, ['known target types: `files`, `python_sources`, `python_tests`, `resources`, `shell_sources`, `target`']);
   });
 
+  test('an unknown name is reported once its item is complete, not before the construct it is part of', () => {
+    assert.equal(fail('files(x=[a for a in b])').message, 'comprehensions are not supported in BUILD files');
+    assert.equal(fail('files(x=a if b else c)').reason, 'build-unsupported');
+    assert.equal(fail('files(x=a or b)').message, 'the `or` operator is not supported in BUILD files');
+  });
+
+  test('an unknown name wins over errors in later items', () => {
+    for (const src of ['files(name=foo, sources=[1 - 2])', 'files(x=[foo], y=1 - 2)', 'files(x=(foo), y=*z)', 'files(x={foo: 1, "a": 1 - 2})', 'files(x={"a": foo, "b": -"c"})', 'files(x=(foo, 1 - 2))']) {
+      const f = fail(src);
+      assert.deepEqual([f.reason, f.message], ['build-unknown-symbol', 'unknown name `foo`'], src);
+    }
+  });
+
+  test('an unknown name in a + chain is not a type error', () => {
+    for (const src of ['files(x=foo + [1])', 'files(x=["a"] + foo + "b")', 'files(x="a" + foo)']) {
+      assert.equal(fail(src).message, 'unknown name `foo`', src);
+    }
+  });
+
+  test('the first of several unknown names is reported', () => {
+    assert.equal(fail('files(x=foo + bar)').message, 'unknown name `foo`');
+  });
+
   test('a long list of known target types is cut short', () => {
     const many = new Set(Array.from({ length: 30 }, (_, i) => `type_${String(i).padStart(2, '0')}`));
     const f = fail('zzzzzzzzzzzzzzzzzzzz()', many);

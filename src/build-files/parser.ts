@@ -1,5 +1,5 @@
 import { closest, err, isFailureError, ok, raise, type Failure, type Result } from '../core/index.js';
-import { DECLARATIVE_HINT, stop, type BuildErrorReason, type ErrorExtras } from './errors.js';
+import { buildFailure, DECLARATIVE_HINT, stop, type BuildErrorReason, type ErrorExtras } from './errors.js';
 import { PYTHON_KEYWORDS, unsupportedKeyword } from './keywords.js';
 import { tokenize } from './lexer.js';
 import { sourceText, type SourceText } from './source-text.js';
@@ -63,6 +63,13 @@ class Parser {
   readonly #endName: string;
   #i = 0;
   #tok: Token;
+  /**
+   * An unknown bare name is reported once the item it is in is complete, so that
+   * `[f + ".txt" for f in names]` is called a comprehension rather than `f` unknown.
+   */
+  #pending: Failure | undefined;
+  /** The stand-in value for the pending name (and for `+` expressions built on it). */
+  #placeholder: ValueNode | undefined;
 
   constructor(src: SourceText, mode: 'file' | 'expression', symbols: ReadonlySet<string>) {
     this.#src = src;
@@ -95,6 +102,7 @@ class Parser {
     const value = this.#expr();
     this.#skipNewlines();
     if (this.#tok.type !== 'eof') this.#unexpectedAfterValue(this.#tok, this.#endName);
+    this.#flushPending();
     return value;
   }
 
@@ -141,6 +149,18 @@ class Parser {
     if (last.type === 'error' && last.unclosed && last.failure) {
       if (last.line < at.line || (last.line === at.line && last.col < at.col)) raise(last.failure);
     }
+  }
+
+  #defer(message: string, t: Token, hints: string[]): ValueNode {
+    this.#pending ??= buildFailure(this.#src, 'build-unknown-symbol', message, spanOf(t), { hints });
+    this.#advance();
+    const placeholder: ValueNode = { kind: 'none', value: null, span: spanOf(t) };
+    this.#placeholder = placeholder;
+    return placeholder;
+  }
+
+  #flushPending(): void {
+    if (this.#pending !== undefined) raise(this.#pending);
   }
 
   #describe(t: Token): string {
@@ -213,8 +233,7 @@ class Parser {
       const arg: KeywordArg = { name: t.text, nameSpan: spanOf(t), value: this.#expr() };
       args.push(arg);
       seen.set(arg.name, arg);
-      if (this.#isOp(this.#tok, ',')) this.#advance();
-      else if (!this.#isOp(this.#tok, ')')) this.#unexpectedAfterValue(this.#tok, '`,` or `)`');
+      this.#endElement(')');
     }
     const close = this.#tok;
     this.#advance();
@@ -279,6 +298,11 @@ class Parser {
 
   #add(left: ValueNode, right: ValueNode, plus: Token, owned: boolean): ValueNode {
     const span = spanFrom(left.span, right.span);
+    if (this.#placeholder !== undefined && (left === this.#placeholder || right === this.#placeholder)) {
+      // The unknown name will be reported; a type error about its stand-in would mislead.
+      this.#placeholder = { kind: 'none', value: null, span };
+      return this.#placeholder;
+    }
     if (left.kind === 'str' && right.kind === 'str') return { kind: 'str', value: left.value + right.value, span };
     if ((left.kind === 'list' || left.kind === 'tuple') && right.kind === left.kind) {
       if (owned) {
@@ -370,13 +394,13 @@ class Parser {
       });
     }
     if (this.#isOp(next, '.')) this.#attribute(t);
-    if (this.#symbols.has(t.text)) {
-      return this.#fail('build-unknown-symbol', `\`${t.text}\` is a target type, not a value`, t, { hints: [VALUES_HINT] });
-    }
+    if (this.#symbols.has(t.text)) return this.#defer(`\`${t.text}\` is a target type, not a value`, t, [VALUES_HINT]);
     const guess = closest(t.text, ['True', 'False', 'None']);
-    return this.#fail('build-unknown-symbol', `unknown name \`${t.text}\``, t, {
-      hints: guess !== undefined ? [`did you mean \`${guess}\`?`] : [`BUILD files have no variables; if you meant a string, quote it: \`"${t.text}"\``],
-    });
+    return this.#defer(
+      `unknown name \`${t.text}\``,
+      t,
+      guess !== undefined ? [`did you mean \`${guess}\`?`] : [`BUILD files have no variables; if you meant a string, quote it: \`"${t.text}"\``],
+    );
   }
 
   #attribute(t: Token): never {
@@ -412,8 +436,7 @@ class Parser {
     while (!this.#isOp(this.#tok, ']')) {
       if (this.#isOp(this.#tok, '*')) this.#unpacking(this.#tok);
       items.push(this.#expr());
-      if (this.#isOp(this.#tok, ',')) this.#advance();
-      else if (!this.#isOp(this.#tok, ']')) this.#unexpectedAfterValue(this.#tok, '`,` or `]`');
+      this.#endElement(']');
     }
     const close = this.#tok;
     this.#advance();
@@ -431,18 +454,17 @@ class Parser {
     if (this.#isOp(this.#tok, '*')) this.#unpacking(this.#tok);
     const first = this.#expr();
     if (this.#isOp(this.#tok, ')')) {
+      this.#flushPending();
       const close = this.#tok;
       this.#advance();
       return { ...first, span: spanFrom(open, close) };
     }
-    if (!this.#isOp(this.#tok, ',')) this.#unexpectedAfterValue(this.#tok, '`,` or `)`');
-    this.#advance();
+    this.#endElement(')');
     const items = [first];
     while (!this.#isOp(this.#tok, ')')) {
       if (this.#isOp(this.#tok, '*')) this.#unpacking(this.#tok);
       items.push(this.#expr());
-      if (this.#isOp(this.#tok, ',')) this.#advance();
-      else if (!this.#isOp(this.#tok, ')')) this.#unexpectedAfterValue(this.#tok, '`,` or `)`');
+      this.#endElement(')');
     }
     const close = this.#tok;
     this.#advance();
@@ -463,6 +485,7 @@ class Parser {
         }
         this.#unexpectedAfterValue(colon, '`:`');
       }
+      this.#flushPending();
       if (key.kind !== 'str') {
         this.#fail('build-unsupported', `dict keys must be strings, not ${describeKind(key)}`, key.span);
       }
@@ -477,12 +500,27 @@ class Parser {
       const entry: DictEntry = { key: key.value, keySpan: key.span, value: this.#expr() };
       entries.push(entry);
       seen.set(entry.key, entry);
-      if (this.#isOp(this.#tok, ',')) this.#advance();
-      else if (!this.#isOp(this.#tok, '}')) this.#unexpectedAfterValue(this.#tok, '`,` or `}`');
+      this.#endElement('}');
     }
     const close = this.#tok;
     this.#advance();
     return { kind: 'dict', entries, span: spanFrom(open, close) };
+  }
+
+  /**
+   * Ends an item of a bracketed sequence: consumes its `,`, or stops before the
+   * closing bracket. Anything else is explained by #unexpectedAfterValue.
+   */
+  #endElement(closer: string): void {
+    const t = this.#tok;
+    if (this.#isOp(t, ',')) {
+      this.#flushPending();
+      this.#advance();
+    } else if (this.#isOp(t, closer)) {
+      this.#flushPending();
+    } else {
+      this.#unexpectedAfterValue(t, `\`,\` or \`${closer}\``);
+    }
   }
 
   /** Explains a token that cannot follow a complete value, where `expected` could. */
