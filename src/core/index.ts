@@ -7,3 +7,4 @@ export * from './suggest.js';
 export * from './run-context.js';
 export * from './logger.js';
 export * from './version.js';
+export * from './text.js';

@@ -1,0 +1,23 @@
+import type { AbsPath } from '../core/index.js';
+
+/** The file-system rules that decide what trews sees in a build root. */
+export interface FsRules {
+  /** Globs for BUILD file names (`BUILD`, `BUILD.*`). */
+  readonly buildPatterns: readonly string[];
+  /** gitignore-syntax patterns relative to the build root (the `ignore` option). */
+  readonly ignorePatterns: readonly string[];
+  /** Honour `.gitignore` files (root and nested) as well. */
+  readonly useGitignore: boolean;
+}
+
+/**
+ * A build root as the file-system keys see it. One per engine: keys carry it but
+ * it is not part of their ids, because an engine never serves two roots.
+ */
+export interface Workspace {
+  readonly root: AbsPath;
+  readonly rules: FsRules;
+}
+
+/** Directories trews never looks into, whatever the ignore rules say. */
+export const ALWAYS_IGNORED_DIRS: ReadonlySet<string> = new Set(['.git', '.trews.d']);

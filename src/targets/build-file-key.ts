@@ -1,0 +1,27 @@
+import { parseBuildFile, type BuildFileSyntax } from '../build-files/index.js';
+import { raise } from '../core/index.js';
+import type { ComputeContext, Key } from '../engine/index.js';
+import { FileTextKey } from '../fs/index.js';
+import type { TargetEnv } from './target-env.js';
+
+/** A parsed BUILD file; a syntax error is memoized as the node's failure. */
+export class BuildFileKey implements Key<BuildFileSyntax> {
+  readonly id: string;
+  readonly #env: TargetEnv;
+  readonly #path: string;
+  constructor(env: TargetEnv, path: string) {
+    this.#env = env;
+    this.#path = path;
+    this.id = `build-file:${path}`;
+  }
+  describe(): string {
+    return `parse ${this.#path}`;
+  }
+  async compute(ctx: ComputeContext): Promise<BuildFileSyntax> {
+    // A BUILD file deleted between listing and reading declares nothing.
+    const text = (await ctx.get(new FileTextKey(this.#env.ws, this.#path))) ?? '';
+    const r = parseBuildFile(this.#path, text, this.#env.symbols);
+    if (!r.ok) raise(r.failure);
+    return r.value;
+  }
+}

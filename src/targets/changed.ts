@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { dirnameRel, err, failure, ok, type Result } from '../core/index.js';
+import { BuildFilesInDirKey } from '../fs/index.js';
+import { compareAddresses, formatAddress, type Address } from './address.js';
+import { DirTargetsKey } from './dir-targets.js';
+import { dependentsOf, type Reader } from './graph.js';
+import { OwnersKey } from './owners.js';
+import type { TargetEnv } from './target-env.js';
+
+export type ChangedDependents = 'none' | 'direct' | 'transitive';
+
+function git(args: readonly string[], cwd: string, env: Readonly<Record<string, string>>, signal: AbortSignal): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('git', args as string[], { cwd, env: { ...env, GIT_OPTIONAL_LOCKS: '0' }, signal, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 127) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/**
+ * Files that differ from `since` in the working tree: committed, staged and
+ * unstaged changes (both sides of renames), plus untracked files that are not
+ * git-ignored. Paths are relative to the build root, which may sit inside a
+ * larger git repository.
+ */
+export async function changedFiles(opts: {
+  readonly root: string;
+  readonly since: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+}): Promise<Result<string[]>> {
+  const { root, since, env, signal } = opts;
+  const diff = await git(['diff', '--name-only', '--no-renames', '--relative', since, '--'], root, env, signal);
+  if (diff.code !== 0) {
+    const msg = diff.stderr.trim().split('\n')[0] ?? '';
+    if (diff.code === 127) {
+      return err(failure('environment', 'git-missing', '`--changed-since` needs git, and `git` could not be run', { hints: ['install git, or drop --changed-since'] }));
+    }
+    if (/not a git repository/i.test(diff.stderr)) {
+      return err(failure('input', 'not-a-git-repo', `\`--changed-since\` needs a git repository, and ${root} is not in one`, { exitCode: 2 }));
+    }
+    return err(
+      failure('input', 'bad-git-ref', `\`--changed-since=${since}\`: git cannot compare against \`${since}\`: ${msg}`, {
+        exitCode: 2,
+        hints: ['give a commit, branch or tag that exists locally (run `git fetch` if it is a remote branch)'],
+      }),
+    );
+  }
+  const untracked = await git(['ls-files', '--others', '--exclude-standard'], root, env, signal);
+  const files = new Set<string>();
+  for (const out of [diff.stdout, untracked.code === 0 ? untracked.stdout : '']) {
+    for (const line of out.split('\n')) if (line !== '') files.add(line);
+  }
+  return ok([...files].sort());
+}
+
+/**
+ * The targets a set of changed files touches: their owners, every target of a
+ * changed BUILD file, and (per `dependents`) the targets that depend on those.
+ */
+export async function changedTargets(
+  reader: Reader,
+  env: TargetEnv,
+  files: readonly string[],
+  dependents: ChangedDependents,
+): Promise<Address[]> {
+  const found = new Map<string, Address>();
+  const dirs = [...new Set(files.map(dirnameRel))];
+  const buildFiles = new Set((await reader.getAll(dirs.map((d) => new BuildFilesInDirKey(env.ws, d)))).flat());
+  for (const f of files) {
+    if (buildFiles.has(f)) {
+      for (const t of (await reader.get(new DirTargetsKey(env, dirnameRel(f)))).targets) {
+        if (t.buildFile === f) found.set(t.address, t.addr);
+      }
+    }
+  }
+  const owners = await reader.getAll(files.map((f) => new OwnersKey(env, f)));
+  for (const list of owners) for (const a of list) found.set(formatAddress(a), a);
+  const roots = [...found.values()];
+  if (dependents !== 'none' && roots.length > 0) {
+    for (const d of await dependentsOf(reader, env, roots, dependents === 'transitive')) found.set(formatAddress(d), d);
+  }
+  return [...found.keys()].sort(compareAddresses).map((k) => found.get(k)!);
+}

@@ -1,0 +1,70 @@
+import { failure, raise } from '../core/index.js';
+import type { ComputeContext, Key } from '../engine/index.js';
+import { compareAddresses, formatAddress, type Address } from './address.js';
+import { parseAddressInput, resolveAddressInput } from './address-input.js';
+import { findTarget } from './lookup.js';
+import type { Target } from './target.js';
+import type { TargetEnv } from './target-env.js';
+
+export interface ResolvedDependencies {
+  readonly address: string;
+  /** Direct dependencies, unique, sorted by address. */
+  readonly dependencies: readonly Address[];
+}
+
+/**
+ * The direct dependencies of one target: its `dependencies` field resolved to
+ * addresses that exist, the targets it generated (for a generator), and what
+ * backends infer, minus `!` exclusions.
+ */
+export class DependenciesKey implements Key<ResolvedDependencies> {
+  readonly id: string;
+  readonly #env: TargetEnv;
+  readonly #addr: Address;
+  constructor(env: TargetEnv, addr: Address) {
+    this.#env = env;
+    this.#addr = addr;
+    this.id = `dependencies:${formatAddress(addr)}`;
+  }
+  describe(): string {
+    return `dependencies of ${formatAddress(this.#addr)}`;
+  }
+  async compute(ctx: ComputeContext): Promise<ResolvedDependencies> {
+    const address = formatAddress(this.#addr);
+    const target = await findTarget(ctx, this.#env, this.#addr);
+    if (!target) raise(failure('internal', 'unknown-target', `dependencies requested for missing target ${address}`));
+    const deps = new Map<string, Address>();
+    for (const g of target.generated ?? []) deps.set(formatAddress(g), g);
+    const excluded = new Set<string>();
+    for (const ref of target.dependencyRefs) {
+      const exclude = ref.raw.startsWith('!');
+      const text = exclude ? ref.raw.slice(1) : ref.raw;
+      const input = parseAddressInput(text, this.#addr.dir);
+      if (typeof input === 'string') raise(failure('input', 'bad-address', input, { location: ref.location }));
+      const resolved = await resolveAddressInput(ctx, this.#env, input, {
+        what: `in \`dependencies\` of ${address}`,
+        location: ref.location,
+      });
+      for (const a of resolved) {
+        if (exclude) excluded.add(formatAddress(a));
+        else deps.set(formatAddress(a), a);
+      }
+    }
+    for (const inferrer of this.#env.inferrers) {
+      if (!inferrer.appliesTo(target)) continue;
+      for (const a of await inferrer.infer(ctx, this.#env, target)) deps.set(formatAddress(a), a);
+    }
+    for (const a of excluded) deps.delete(a);
+    // A generated target inherits its generator's `dependencies`, which may name its own file.
+    if (target.generatedFrom !== undefined) deps.delete(address);
+    const sorted = [...deps.keys()].sort(compareAddresses);
+    return { address, dependencies: sorted.map((a) => deps.get(a)!) };
+  }
+}
+
+/** The target behind an address the engine produced (a dependency, an owner); missing ones are a bug. */
+export async function targetAt(ctx: ComputeContext, env: TargetEnv, addr: Address): Promise<Target> {
+  const t = await findTarget(ctx, env, addr);
+  if (!t) raise(failure('internal', 'unknown-target', `no target at ${formatAddress(addr)}`));
+  return t;
+}

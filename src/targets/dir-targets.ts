@@ -1,0 +1,230 @@
+import { locationOf, type BuildFileSyntax, type CallStatement, type KeywordArg, type ValueNode } from '../build-files/index.js';
+import { basenameRel, closest, failure, firstSentence, joinRel, raise, toRelPath, type Location } from '../core/index.js';
+import type { ComputeContext, Key } from '../engine/index.js';
+import { BuildFilesInDirKey, GlobKey, isGlobPattern } from '../fs/index.js';
+import { checkTargetName, compareAddresses, formatAddress, type Address } from './address.js';
+import { BuildFileKey } from './build-file-key.js';
+import { convertField, type FieldSpec, type FieldValue } from './fields.js';
+import type { DependencyRef, Target } from './target.js';
+import type { TargetEnv } from './target-env.js';
+import type { TargetType } from './target-type.js';
+
+/** Every target declared in (or generated from) the BUILD files of one directory, sorted by address. */
+export interface DirTargets {
+  readonly dir: string;
+  readonly targets: readonly Target[];
+}
+
+export class DirTargetsKey implements Key<DirTargets> {
+  readonly id: string;
+  readonly #env: TargetEnv;
+  readonly #dir: string;
+  constructor(env: TargetEnv, dir: string) {
+    this.#env = env;
+    this.#dir = dir;
+    this.id = `dir-targets:${dir}`;
+  }
+  describe(): string {
+    return `targets in ${this.#dir || '//'}`;
+  }
+  async compute(ctx: ComputeContext): Promise<DirTargets> {
+    const files = await ctx.get(new BuildFilesInDirKey(this.#env.ws, this.#dir));
+    const syntaxes = await ctx.getAll(files.map((f) => new BuildFileKey(this.#env, f)));
+    const declared: Declared[] = [];
+    for (const syntax of syntaxes) {
+      for (const call of syntax.calls) declared.push(declare(this.#env, this.#dir, syntax, call));
+    }
+    checkUniqueNames(declared);
+    const targets: Target[] = [];
+    for (const d of declared) targets.push(...(await materialize(ctx, this.#env, this.#dir, d)));
+    targets.sort((a, b) => compareAddresses(a.address, b.address));
+    return { dir: this.#dir, targets };
+  }
+}
+
+/** A target call after its fields were checked, before its sources were expanded. */
+interface Declared {
+  readonly type: TargetType;
+  readonly name: string;
+  readonly fields: Record<string, FieldValue>;
+  readonly syntax: BuildFileSyntax;
+  readonly call: CallStatement;
+  readonly nameArg?: KeywordArg;
+  readonly dependencyRefs: DependencyRef[];
+}
+
+function at(syntax: BuildFileSyntax, node: { span: ValueNode['span'] }): Location {
+  return locationOf(syntax, node.span);
+}
+
+function declare(env: TargetEnv, dir: string, syntax: BuildFileSyntax, call: CallStatement): Declared {
+  const type = env.types.get(call.callee);
+  if (!type) {
+    // The parser only lets known symbols through; this is a registry/parser mismatch.
+    raise(failure('internal', 'unknown-target-type', `target type \`${call.callee}\` is not registered`));
+  }
+  const specs = env.types.fieldsOf(type);
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const fields: Record<string, FieldValue> = {};
+  let nameArg: KeywordArg | undefined;
+  for (const arg of call.args) {
+    const spec = byName.get(arg.name);
+    if (!spec) {
+      const guess = closest(arg.name, byName.keys());
+      raise(
+        failure('input', 'unknown-field', `unknown field \`${arg.name}\` for target type \`${type.alias}\``, {
+          location: locationOf(syntax, arg.nameSpan),
+          hints: guess ? [`did you mean \`${guess}\`?`] : [`\`${type.alias}\` has fields: ${specs.map((s) => s.name).join(', ')}`],
+        }),
+      );
+    }
+    const conv = convertField(spec, arg.value);
+    if (!conv.ok) raise(failure('input', 'bad-field-value', conv.message, { location: at(syntax, conv.at ?? arg.value) }));
+    fields[arg.name] = conv.value;
+    if (arg.name === 'name') nameArg = arg;
+  }
+  for (const spec of specs) {
+    if (spec.name in fields) continue;
+    if (spec.required) {
+      raise(
+        failure('input', 'missing-field', `\`${type.alias}\` target is missing the required field \`${spec.name}\``, {
+          location: locationOf(syntax, call.calleeSpan),
+          hints: [`add \`${spec.name}=…\`: ${firstSentence(spec.help)}`],
+        }),
+      );
+    }
+    fields[spec.name] = spec.name === 'name' ? null : (spec.default ?? null);
+  }
+  const name = typeof fields.name === 'string' ? fields.name : dir === '' ? env.rootName : basenameRel(dir);
+  const bad = checkTargetName(name);
+  if (bad) raise(failure('input', 'bad-target-name', bad, { location: at(syntax, nameArg?.value ?? { span: call.calleeSpan }) }));
+  fields.name = name;
+  const depsArg = call.args.find((a) => a.name === 'dependencies');
+  const dependencyRefs: DependencyRef[] = [];
+  if (depsArg && (depsArg.value.kind === 'list' || depsArg.value.kind === 'tuple')) {
+    for (const item of depsArg.value.items) {
+      if (item.kind === 'str') dependencyRefs.push({ raw: item.value, location: at(syntax, item) });
+    }
+  }
+  return { type, name, fields, syntax, call, dependencyRefs, ...(nameArg ? { nameArg } : {}) };
+}
+
+function checkUniqueNames(declared: readonly Declared[]): void {
+  const seen = new Map<string, Declared>();
+  for (const d of declared) {
+    const prev = seen.get(d.name);
+    if (prev) {
+      const p = locationOf(prev.syntax, prev.call.calleeSpan);
+      raise(
+        failure('input', 'duplicate-target', `a target named \`${d.name}\` is already declared in this directory`, {
+          location: at(d.syntax, d.nameArg?.value ?? { span: d.call.calleeSpan }),
+          notes: [`first declared at ${p.file}:${p.line}:${p.col}`],
+          hints: ['give one of them a different `name=`'],
+        }),
+      );
+    }
+    seen.set(d.name, d);
+  }
+}
+
+/** The `sources`/`source` argument's value node, to point errors at. */
+function sourcesNode(d: Declared, field: string): ValueNode | undefined {
+  return d.call.args.find((a) => a.name === field)?.value;
+}
+
+/** Checks a pattern stays inside the build root and returns it root-relative. */
+function rootRelativePattern(d: Declared, dir: string, field: string, pattern: string): string {
+  const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
+  const rel = toRelPath(joinRel(dir, body));
+  if (body === '' || body.startsWith('/') || rel === undefined || (dir !== '' && !(rel === dir || rel.startsWith(`${dir}/`)))) {
+    const node = sourcesNode(d, field);
+    const item = node && (node.kind === 'list' || node.kind === 'tuple') ? node.items.find((i) => i.kind === 'str' && i.value === pattern) : node;
+    raise(
+      failure('input', 'bad-source-pattern', `\`${field}\` entry \`${pattern}\` must be a path or glob inside the BUILD file's directory`, {
+        ...(item ? { location: at(d.syntax, item) } : {}),
+        hints: ['declare the files in a BUILD file of the directory that contains them, and depend on that target'],
+      }),
+    );
+  }
+  return pattern.startsWith('!') ? `!${rel}` : rel;
+}
+
+async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: Declared): Promise<Target[]> {
+  const addr: Address = { dir, name: d.name };
+  const address = formatAddress(addr);
+  const loc = locationOf(d.syntax, d.call.calleeSpan);
+  const base = {
+    addr,
+    address,
+    type: d.type.alias,
+    buildFile: d.syntax.path,
+    line: loc.line ?? 1,
+    col: loc.col ?? 1,
+    dependencyRefs: d.dependencyRefs,
+  };
+  const sourceField = d.type.fields.find((f) => f.type.kind === 'sources' || f.type.kind === 'source');
+  if (!sourceField) return [{ ...base, fields: d.fields, sources: [], sourcePatterns: [] }];
+
+  const raw = d.fields[sourceField.name];
+  const patterns = raw === null || raw === undefined ? [] : Array.isArray(raw) ? (raw as string[]) : [raw as string];
+  if (sourceField.type.kind === 'source' && patterns.length === 1 && isGlobPattern(patterns[0]!)) {
+    raise(
+      failure('input', 'bad-source-pattern', `\`${sourceField.name}\` names exactly one file; \`${patterns[0]}\` is a glob`, {
+        location: at(d.syntax, sourcesNode(d, sourceField.name) ?? { span: d.call.calleeSpan }),
+        hints: [`use \`${d.type.generator ? 'sources' : 'a generator target such as files(sources=[…])'}\` for several files`],
+      }),
+    );
+  }
+  const sourcePatterns = patterns.map((p) => rootRelativePattern(d, dir, sourceField.name, p));
+  const glob = await ctx.get(new GlobKey(env.ws, dir, patterns));
+  if (glob.missingLiterals.length > 0) {
+    const missing = glob.missingLiterals[0]!;
+    const node = sourcesNode(d, sourceField.name);
+    const item = node && (node.kind === 'list' || node.kind === 'tuple') ? node.items.find((i) => i.kind === 'str' && i.value === missing) : node;
+    raise(
+      failure('input', 'missing-source', `\`${sourceField.name}\` of \`${address}\` names \`${missing}\`, which does not exist`, {
+        location: at(d.syntax, item ?? { span: d.call.calleeSpan }),
+        hints: [`create ${joinRel(dir, missing)}, or remove it from \`${sourceField.name}\``],
+      }),
+    );
+  }
+  const sources = glob.files;
+  const gen = d.type.generator;
+  if (!gen) return [{ ...base, fields: d.fields, sources, sourcePatterns }];
+
+  const genType = env.types.get(gen.generates);
+  if (!genType) raise(failure('internal', 'unknown-target-type', `\`${d.type.alias}\` generates unregistered type \`${gen.generates}\``));
+  const prefix = dir === '' ? 0 : dir.length + 1;
+  const generated: Target[] = [];
+  for (const file of sources) {
+    const rel = file.slice(prefix);
+    const gaddr: Address = { dir, name: d.name, file: rel };
+    const fields: Record<string, FieldValue> = {};
+    for (const spec of env.types.fieldsOf(genType)) fields[spec.name] = copiedField(spec, d, gen.sourceField, rel);
+    generated.push({
+      ...base,
+      addr: gaddr,
+      address: formatAddress(gaddr),
+      type: genType.alias,
+      fields,
+      sources: [file],
+      sourcePatterns: [file],
+      generatedFrom: address,
+    });
+  }
+  const generator: Target = {
+    ...base,
+    fields: d.fields,
+    sources,
+    sourcePatterns,
+    generated: generated.map((g) => g.addr),
+  };
+  return [generator, ...generated];
+}
+
+/** A generated target takes its generator's values for the fields they share. */
+function copiedField(spec: FieldSpec, d: Declared, sourceField: string, file: string): FieldValue {
+  if (spec.name === sourceField) return file;
+  if (spec.name in d.fields && spec.name !== 'sources') return d.fields[spec.name]!;
+  return spec.default ?? null;
+}

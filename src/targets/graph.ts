@@ -1,0 +1,169 @@
+import { FailureError, failure, isFailureError, raise } from '../core/index.js';
+import type { ComputeContext, Key } from '../engine/index.js';
+import { BuildDirsUnderKey } from '../fs/index.js';
+import { compareAddresses, formatAddress, type Address } from './address.js';
+import { DependenciesKey } from './dependencies.js';
+import { DirTargetsKey } from './dir-targets.js';
+import type { TargetEnv } from './target-env.js';
+
+/** Anything that can read engine keys: a run, or a computation's context. */
+export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
+
+/**
+ * Everything the roots depend on, directly or not, excluding the roots; sorted. Reads each target's dependencies
+ * concurrently, layer by layer. A failure deep down says how it was reached; a
+ * cycle is an error that prints it.
+ */
+export async function transitiveDependencies(reader: Reader, env: TargetEnv, roots: readonly Address[]): Promise<Address[]> {
+  const deps = new Map<string, readonly Address[]>();
+  const parent = new Map<string, string>();
+  let frontier = roots.map((r) => ({ key: formatAddress(r), addr: r }));
+  const queued = new Set(frontier.map((f) => f.key));
+  while (frontier.length > 0) {
+    const results = await Promise.all(
+      frontier.map(async (f) => {
+        try {
+          return (await reader.get(new DependenciesKey(env, f.addr))).dependencies;
+        } catch (e) {
+          throw withChain(e, chainTo(f.key, parent));
+        }
+      }),
+    );
+    const next: { key: string; addr: Address }[] = [];
+    frontier.forEach((f, i) => {
+      const ds = results[i]!;
+      deps.set(f.key, ds);
+      for (const d of ds) {
+        const k = formatAddress(d);
+        if (queued.has(k)) continue;
+        queued.add(k);
+        parent.set(k, f.key);
+        next.push({ key: k, addr: d });
+      }
+    });
+    frontier = next;
+  }
+  checkAcyclic(roots.map(formatAddress), deps);
+  const rootKeys = new Set(roots.map(formatAddress));
+  const out = new Map<string, Address>();
+  for (const ds of deps.values()) {
+    for (const d of ds) {
+      const k = formatAddress(d);
+      if (!rootKeys.has(k)) out.set(k, d);
+    }
+  }
+  return [...out.keys()].sort(compareAddresses).map((k) => out.get(k)!);
+}
+
+function chainTo(key: string, parent: ReadonlyMap<string, string>): string[] {
+  const chain = [key];
+  let p = parent.get(key);
+  while (p !== undefined) {
+    chain.unshift(p);
+    p = parent.get(p);
+  }
+  return chain;
+}
+
+function withChain(e: unknown, chain: readonly string[]): unknown {
+  if (!isFailureError(e) || chain.length < 2) return e;
+  const f = e.failure;
+  return new FailureError({ ...f, notes: [...(f.notes ?? []), `reached through: ${chain.join(' -> ')}`] });
+}
+
+/** Iterative DFS (deep graphs must not overflow the stack); the first cycle found is an error. */
+function checkAcyclic(roots: readonly string[], deps: ReadonlyMap<string, readonly Address[]>): void {
+  const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
+  for (const root of roots) {
+    if (state.has(root)) continue;
+    const path: string[] = [];
+    const stack: { key: string; next: number; children: string[] }[] = [];
+    const push = (k: string): void => {
+      state.set(k, 1);
+      path.push(k);
+      stack.push({ key: k, next: 0, children: (deps.get(k) ?? []).map(formatAddress) });
+    };
+    push(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next >= top.children.length) {
+        state.set(top.key, 2);
+        stack.pop();
+        path.pop();
+        continue;
+      }
+      const child = top.children[top.next++]!;
+      const s = state.get(child);
+      if (s === 1) {
+        const cycle = [...path.slice(path.indexOf(child)), child];
+        raise(
+          failure('input', 'dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
+            hints: ['remove one of these dependencies, or exclude it with `!address`'],
+          }),
+        );
+      }
+      if (s === undefined) push(child);
+    }
+  }
+}
+
+/** Every target's direct dependents, for `dependents` and `--changed-dependents`. */
+export interface ReverseDependencies {
+  /** address → its direct dependents, sorted. */
+  readonly dependents: Readonly<Record<string, readonly Address[]>>;
+}
+
+export class ReverseDependenciesKey implements Key<ReverseDependencies> {
+  readonly id = 'reverse-dependencies';
+  readonly #env: TargetEnv;
+  constructor(env: TargetEnv) {
+    this.#env = env;
+  }
+  describe(): string {
+    return 'dependents of every target';
+  }
+  async compute(ctx: ComputeContext): Promise<ReverseDependencies> {
+    const dirs = await ctx.get(new BuildDirsUnderKey(this.#env.ws, ''));
+    const targets = (await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#env, d)))).flatMap((dt) => dt.targets);
+    const all = await ctx.getAll(targets.map((t) => new DependenciesKey(this.#env, t.addr)));
+    const rev = new Map<string, Address[]>();
+    all.forEach((r, i) => {
+      for (const d of r.dependencies) {
+        const k = formatAddress(d);
+        let list = rev.get(k);
+        if (!list) rev.set(k, (list = []));
+        list.push(targets[i]!.addr);
+      }
+    });
+    const dependents: Record<string, readonly Address[]> = {};
+    for (const k of [...rev.keys()].sort(compareAddresses)) {
+      dependents[k] = rev.get(k)!.sort((a, b) => compareAddresses(formatAddress(a), formatAddress(b)));
+    }
+    return { dependents };
+  }
+}
+
+/** Direct (or, with `transitive`, all) dependents of the roots, excluding the roots; sorted. */
+export async function dependentsOf(reader: Reader, env: TargetEnv, roots: readonly Address[], transitive: boolean): Promise<Address[]> {
+  const { dependents } = await reader.get(new ReverseDependenciesKey(env));
+  const rootKeys = new Set(roots.map(formatAddress));
+  const out = new Map<string, Address>();
+  let frontier = [...rootKeys];
+  const seen = new Set(frontier);
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const k of frontier) {
+      for (const d of dependents[k] ?? []) {
+        const dk = formatAddress(d);
+        out.set(dk, d);
+        if (transitive && !seen.has(dk)) {
+          seen.add(dk);
+          next.push(dk);
+        }
+      }
+    }
+    frontier = next;
+  }
+  for (const k of rootKeys) out.delete(k);
+  return [...out.keys()].sort(compareAddresses).map((k) => out.get(k)!);
+}

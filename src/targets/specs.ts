@@ -1,0 +1,134 @@
+import picomatch from 'picomatch';
+import { failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
+import type { ComputeContext, Key } from '../engine/index.js';
+import { BuildDirsUnderKey, FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
+import { compareAddresses, formatAddress, type Address } from './address.js';
+import { parseAddressInput, resolveAddressInput } from './address-input.js';
+import { DirTargetsKey } from './dir-targets.js';
+import { OwnersKey } from './owners.js';
+import type { TargetEnv } from './target-env.js';
+
+/**
+ * One command-line spec, as in Pants:
+ * `dir:name` / `dir/f.txt:gen` (address), `dir:` (targets in dir), `dir::` (and
+ * below), `::`, `dir` or `dir/file.txt` (path), `'src/**\/*.txt'` (glob); a
+ * leading `-` excludes. Paths are relative to the working directory unless they
+ * start with `//`.
+ */
+export interface Spec {
+  readonly raw: string;
+  readonly exclude: boolean;
+  readonly kind: 'address' | 'dir' | 'recursive' | 'path' | 'glob';
+  /** Root-relative directory, file path or glob. */
+  readonly path: string;
+  readonly name?: string;
+}
+
+function usage(message: string, hint?: string): Failure {
+  return failure('input', 'bad-spec', message, { exitCode: 2, ...(hint ? { hints: [hint] } : {}) });
+}
+
+export function parseSpec(raw: string, cwd: string): Spec | Failure {
+  const exclude = raw.startsWith('-') && raw.length > 1;
+  let body = exclude ? raw.slice(1) : raw;
+  let base = cwd;
+  if (body.startsWith('//')) {
+    body = body.slice(2);
+    base = '';
+  }
+  const rel = (p: string): string | undefined => (p.startsWith('/') ? undefined : toRelPath(joinRel(base, p)));
+  const outside = usage(`spec \`${raw}\` points outside the build root`, 'specs are paths relative to the working directory, or to the build root when they start with //');
+  if (body.endsWith('::')) {
+    const dir = rel(body.slice(0, -2));
+    return dir === undefined ? outside : { raw, exclude, kind: 'recursive', path: dir };
+  }
+  if (body.endsWith(':')) {
+    const dir = rel(body.slice(0, -1));
+    return dir === undefined ? outside : { raw, exclude, kind: 'dir', path: dir };
+  }
+  const colon = body.indexOf(':');
+  if (colon >= 0) {
+    const path = colon === 0 ? base : rel(body.slice(0, colon));
+    if (path === undefined) return outside;
+    const parsed = parseAddressInput(`//${path}${body.slice(colon)}`, '');
+    if (typeof parsed === 'string') return usage(`bad spec \`${raw}\`: ${parsed}`);
+    return { raw, exclude, kind: 'address', path: parsed.path, ...(parsed.name !== undefined ? { name: parsed.name } : {}) };
+  }
+  const path = rel(body);
+  if (path === undefined) return outside;
+  return { raw, exclude, kind: isGlobPattern(body) ? 'glob' : 'path', path };
+}
+
+/**
+ * Resolves specs to target addresses (sorted, unique): the union of the include
+ * specs minus the exclude ones. An include spec that matches nothing is an
+ * error that names it. An engine key, so the daemon answers a repeated query
+ * from memory and a one-file edit recomputes only what it touched.
+ */
+export class SpecsKey implements Key<readonly Address[]> {
+  readonly id: string;
+  readonly #env: TargetEnv;
+  readonly #specs: readonly Spec[];
+  constructor(env: TargetEnv, specs: readonly Spec[]) {
+    this.#env = env;
+    this.#specs = specs;
+    this.id = `specs:${JSON.stringify(specs.map((s) => [s.exclude, s.kind, s.path, s.name ?? null]))}`;
+  }
+  describe(): string {
+    return `targets matching ${this.#specs.map((s) => s.raw).join(' ')}`;
+  }
+  async compute(ctx: ComputeContext): Promise<readonly Address[]> {
+    const included = new Map<string, Address>();
+    const excluded = new Set<string>();
+    const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#env, s)));
+    this.#specs.forEach((spec, i) => {
+      const addrs = results[i]!;
+      if (spec.exclude) {
+        for (const a of addrs) excluded.add(formatAddress(a));
+        return;
+      }
+      if (addrs.length === 0) raise(noMatch(spec));
+      for (const a of addrs) included.set(formatAddress(a), a);
+    });
+    for (const a of excluded) included.delete(a);
+    return [...included.keys()].sort(compareAddresses).map((a) => included.get(a)!);
+  }
+}
+
+function noMatch(spec: Spec): Failure {
+  const hint =
+    spec.kind === 'recursive' || spec.kind === 'dir'
+      ? `no BUILD file under \`${spec.path || '//'}\` declares targets; \`trews help targets\` lists the target types`
+      : 'check the spelling, or run `trews list ::` to see every target';
+  return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: [hint] });
+}
+
+async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Address[]> {
+  switch (spec.kind) {
+    case 'recursive': {
+      const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, spec.path));
+      const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(env, d)));
+      return all.flatMap((dt) => dt.targets.map((t) => t.addr));
+    }
+    case 'dir':
+      return (await ctx.get(new DirTargetsKey(env, spec.path))).targets.map((t) => t.addr);
+    case 'address':
+      return resolveAddressInput(ctx, env, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' });
+    case 'path': {
+      const kind = await ctx.get(new PathKindKey(env.ws, spec.path));
+      if (kind === 'missing') {
+        raise(failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: ['specs are paths relative to the working directory, or to the build root when they start with //'] }));
+      }
+      if (kind === 'dir') return (await ctx.get(new DirTargetsKey(env, spec.path))).targets.map((t) => t.addr);
+      return ctx.get(new OwnersKey(env, spec.path));
+    }
+    case 'glob': {
+      const scan = picomatch.scan(spec.path);
+      const base = toRelPath(scan.base) ?? '';
+      const m = picomatch(spec.path, { dot: false });
+      const files = (await ctx.get(new FilesUnderKey(env.ws, base))).filter((f) => m(f));
+      const owners = await ctx.getAll(files.map((f) => new OwnersKey(env, f)));
+      return owners.flat();
+    }
+  }
+}
