@@ -1,0 +1,15 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const CONFIG_FILE = 'trews.toml';
+
+/** The nearest directory at or above `cwd` that holds a trews.toml, or undefined. */
+export function findBuildRoot(cwd: string): string | undefined {
+  let dir = cwd;
+  for (;;) {
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}

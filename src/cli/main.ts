@@ -1,0 +1,41 @@
+import type { RunContext } from '../core/index.js';
+import { AppCache } from './app.js';
+import { runCommand } from './runner.js';
+
+/** Flushes a standard stream before the process exits, so piped output is never cut short. */
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+/** `trews` run in this process: wires the real process into a RunContext. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts += 1;
+    // First Ctrl-C cancels the run cleanly; a second one leaves at once.
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+  });
+  process.stdout.on('error', () => {}); // EPIPE when the reader went away
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const ctx: RunContext = {
+    argv: process.argv.slice(2),
+    env,
+    cwd: process.cwd(),
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: { stdin: !!process.stdin.isTTY, stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY },
+    terminalWidth: process.stdout.columns ?? 80,
+    terminalHeight: process.stdout.rows ?? 24,
+    signal: controller.signal,
+  };
+  const code = await runCommand(ctx, { apps: new AppCache() });
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(code);
+}

@@ -1,0 +1,52 @@
+import type { Logger, RunContext } from '../core/index.js';
+import type { Run } from '../engine/index.js';
+import type { OptionRegistry, Options } from '../options/index.js';
+import type { Address, Target, TargetEnv } from '../targets/index.js';
+import type { Backend } from '../backends/index.js';
+
+/** What a goal gets to do its work: the run, its options, and the targets it was asked about. */
+export interface GoalContext {
+  readonly ctx: RunContext;
+  readonly run: Run;
+  readonly options: Options;
+  readonly env: TargetEnv;
+  readonly logger: Logger;
+  readonly backends: readonly Backend[];
+  readonly goals: readonly Goal[];
+  /** Absolute path of the build root. */
+  readonly root: string;
+  /** The working directory relative to the build root ('' at the root). */
+  readonly cwdRel: string;
+  /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
+  targets(): Promise<readonly Target[]>;
+  /** The targets at these addresses, in the same order. */
+  targetsAt(addrs: readonly Address[]): Promise<readonly Target[]>;
+  /**
+   * Writes the goal's main output to stdout, or to its `--output-file` (created
+   * whole, never half-written). Lines end with a newline.
+   */
+  emit(lines: readonly string[]): Promise<void>;
+}
+
+export interface Goal {
+  /** The goal's name on the command line, which is also its option scope. */
+  readonly name: string;
+  /** First sentence is the summary in `help goals`. */
+  readonly help: string;
+  /** Goals that need no build root (`help`, `version`) can run anywhere. */
+  readonly needsBuildRoot: boolean;
+  registerOptions(registry: OptionRegistry): void;
+  /** Returns the exit code; expected failures are thrown as FailureError. */
+  execute(g: GoalContext): Promise<number>;
+}
+
+/** Registers the `output_file` option most introspection goals share. */
+export function registerOutputFile(registry: OptionRegistry, scope: string): void {
+  registry.register({
+    scope,
+    name: 'output_file',
+    type: 'path',
+    default: null,
+    help: 'Write the output to this file (relative to the working directory) instead of stdout.',
+  });
+}

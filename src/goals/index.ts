@@ -1,0 +1,17 @@
+import { dependenciesGoal } from './dependencies.js';
+import { dependentsGoal } from './dependents.js';
+import { filedepsGoal } from './filedeps.js';
+import type { Goal } from './goal.js';
+import { helpAdvancedGoal, helpGoalInstance } from './help.js';
+import { listGoal } from './list.js';
+import { peekGoal } from './peek.js';
+import { versionGoal } from './version.js';
+
+export type { Goal, GoalContext } from './goal.js';
+export { registerOutputFile } from './goal.js';
+export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.js';
+
+/** Every goal, in the order `help` lists them. */
+export function allGoals(): readonly Goal[] {
+  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
+}

@@ -1,0 +1,100 @@
+import { failure, raise, type Failure, type RunContext } from '../core/index.js';
+import type { Run } from '../engine/index.js';
+import { GLOBAL, type OptionRegistry, type Options } from '../options/index.js';
+import {
+  changedFiles,
+  changedTargets,
+  DirTargetsKey,
+  formatAddress,
+  parseSpec,
+  SpecsKey,
+  tagsOf,
+  type Address,
+  type ChangedDependents,
+  type Spec,
+  type Target,
+  type TargetEnv,
+} from '../targets/index.js';
+
+export function registerChangedOptions(registry: OptionRegistry): void {
+  registry.registerScope({ name: 'changed', help: 'Select targets by the files that changed in git.', isGoal: false });
+  registry.register({
+    scope: 'changed',
+    name: 'since',
+    type: 'string',
+    default: null,
+    help: 'Select the targets that own files changed since this git ref (commit, branch or tag), including uncommitted and untracked files.',
+  });
+  registry.register({
+    scope: 'changed',
+    name: 'dependents',
+    type: 'enum',
+    choices: ['none', 'direct', 'transitive'],
+    default: 'none',
+    help: 'With --changed-since, also select the targets that depend on the changed ones: directly, or at any distance.',
+  });
+}
+
+/** `--tag=a,-b`: keep targets tagged a (if any positive tag is given), drop those tagged b. */
+function tagFilter(options: Options): (t: Target) => boolean {
+  const entries = options.list(GLOBAL, 'tag').flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+  const include = entries.filter((e) => !e.startsWith('-')).map((e) => (e.startsWith('+') ? e.slice(1) : e));
+  const exclude = entries.filter((e) => e.startsWith('-')).map((e) => e.slice(1));
+  if (include.length === 0 && exclude.length === 0) return () => true;
+  return (t) => {
+    const tags = tagsOf(t);
+    if (exclude.some((x) => tags.includes(x))) return false;
+    return include.length === 0 || include.some((x) => tags.includes(x));
+  };
+}
+
+function usage(message: string, hints: string[]): Failure {
+  return failure('input', 'usage', message, { exitCode: 2, hints });
+}
+
+/** The targets at these addresses, looked up through their directories' targets. */
+export async function targetsAt(run: Run, env: TargetEnv, addrs: readonly Address[]): Promise<Target[]> {
+  const dirs = [...new Set(addrs.map((a) => a.dir))];
+  const byDir = await run.getAll(dirs.map((d) => new DirTargetsKey(env, d)));
+  const index = new Map<string, Target>();
+  for (const dt of byDir) for (const t of dt.targets) index.set(t.address, t);
+  return addrs.map((a) => {
+    const t = index.get(formatAddress(a));
+    if (!t) raise(failure('internal', 'unknown-target', `no target at ${formatAddress(a)}`));
+    return t;
+  });
+}
+
+/**
+ * The targets a command line selects: its specs, or the files changed since a
+ * git ref, then filtered by `--tag`. Sorted by address.
+ */
+export async function resolveTargets(ctx: RunContext, run: Run, env: TargetEnv, options: Options, cwdRel: string, goal: string): Promise<Target[]> {
+  const raw = options.commandLine.specs;
+  const since = options.maybeString('changed', 'since');
+  let addrs: readonly Address[];
+  if (since !== null) {
+    if (raw.length > 0) {
+      raise(usage(`\`--changed-since\` selects targets itself; it cannot be combined with specs (${raw.join(' ')})`, ['drop the specs, or drop --changed-since']));
+    }
+    const files = await changedFiles({ root: env.ws.root, since, env: ctx.env, signal: ctx.signal });
+    if (!files.ok) raise(files.failure);
+    addrs = await changedTargets(run, env, files.value, options.enum<ChangedDependents>('changed', 'dependents'));
+  } else {
+    if (raw.length === 0) {
+      raise(usage(`\`${goal}\` needs specs to say which targets to work on`, [`for example \`trews ${goal} ::\` for every target, or \`trews ${goal} src/app:\``]));
+    }
+    const specs: Spec[] = [];
+    for (const r of raw) {
+      const s = parseSpec(r, cwdRel);
+      if ('tag' in s) raise(s);
+      specs.push(s);
+    }
+    if (specs.every((s) => s.exclude)) {
+      raise(usage('every spec is an exclusion (`-spec`), so nothing is selected', ['add a spec to select targets, e.g. `::`']));
+    }
+    addrs = await run.get(new SpecsKey(env, specs));
+  }
+  const keep = tagFilter(options);
+  return (await targetsAt(run, env, addrs)).filter(keep);
+}
