@@ -1,5 +1,4 @@
 import { create } from '@bufbuild/protobuf';
-// eslint-disable-next-line no-restricted-imports -- core's index.js is allowed everywhere; the shared '../*/*' glob also matches '../../core' (see src/remote/proto/README.md)
 import { err, failure, isSha256Hex, ok, type Digest, type Result } from '../../core/index.js';
 import { DigestSchema, type Digest as ProtoDigest } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
 

@@ -1,5 +1,4 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-// eslint-disable-next-line no-restricted-imports -- core's index.js is allowed everywhere; the shared '../*/*' glob also matches '../../core' (see src/remote/proto/README.md)
 import { digestOf, err, failure, ok, type Digest, type Result } from '../../core/index.js';
 
 /**
