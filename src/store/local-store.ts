@@ -1,0 +1,759 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  EMPTY_DIGEST,
+  FailureError,
+  abortError,
+  digestString,
+  failure,
+  nullLogger,
+  type Digest,
+  type Logger,
+  type Sha256Hex,
+} from '../core/index.js';
+import {
+  ActionResultSchema,
+  DirectorySchema,
+  TreeSchema,
+  decodeMessage,
+  encodeCanonical,
+  fromProtoDigest,
+  type ActionResult,
+  type Directory,
+  type ProtoDigest,
+} from '../remote/proto/index.js';
+import { frameActionResult, unframeActionResult } from './action-cache-entry.js';
+import type { ActionCache, BlobStore } from './blob-store.js';
+import { mapLimit } from './map-limit.js';
+import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-failures.js';
+import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
+import { DigestVerifier } from './verifying-stream.js';
+
+export interface LocalStoreOptions {
+  /** The store directory; callers decide (option `local_store_dir`, else `$XDG_CACHE_HOME/trews`, see defaultLocalStoreDir). */
+  readonly dir: string;
+  readonly logger?: Logger;
+  /** getBytes refuses blobs larger than this (default 64 MiB). */
+  readonly getBytesLimit?: number;
+}
+
+export type MaterializeMode = 'hardlink' | 'copy';
+
+export interface MaterializeOptions {
+  readonly executable: boolean;
+  /**
+   * `hardlink`: link the CAS file (read-only: 0444, or 0555 when executable),
+   * falling back to a read-only copy when the file system refuses (another
+   * device, no hard links, too many links). `copy`: a private, writable copy
+   * (0644 / 0755).
+   */
+  readonly mode: MaterializeMode;
+}
+
+/** Counters since the store was created; for logs and run summaries. */
+export interface LocalStoreStats {
+  readonly blobHits: number;
+  readonly blobMisses: number;
+  readonly blobsWritten: number;
+  readonly bytesWritten: number;
+  /** Blobs whose content did not match their digest; each was deleted. */
+  readonly corruptBlobs: number;
+  readonly hardlinks: number;
+  readonly copies: number;
+  readonly acHits: number;
+  readonly acMisses: number;
+  /** Action cache entries found but ignored because an output blob was missing. */
+  readonly acIncomplete: number;
+}
+
+export interface LocalStore extends BlobStore, ActionCache {
+  readonly dir: string;
+  /**
+   * Returns the cached result only when every blob it references is in the
+   * CAS: output files, stdout/stderr, output directory trees and every file
+   * inside them. An entry whose outputs were evicted is a miss, so callers
+   * never get a result they cannot materialize.
+   */
+  getActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<ActionResult | undefined>;
+  /** Copies a file into the CAS, hashing while copying (one read, streaming); returns its digest. */
+  putFile(path: string, signal?: AbortSignal): Promise<Digest>;
+  /**
+   * Creates `destPath` (which must not exist; its directory must) with the
+   * blob's content. Returns how, or undefined when the blob is absent (or was
+   * found corrupt, or evicted meanwhile).
+   */
+  materializeFile(
+    digest: Digest,
+    destPath: string,
+    options: MaterializeOptions,
+    signal?: AbortSignal,
+  ): Promise<MaterializeMode | undefined>;
+  stats(): LocalStoreStats;
+  /** Waits for operations in flight; later calls fail. Streams already returned by get() keep working. */
+  close(): Promise<void>;
+}
+
+export function createLocalStore(options: LocalStoreOptions): LocalStore {
+  return new DiskStore(options);
+}
+
+const DEFAULT_GET_BYTES_LIMIT = 64 * 1024 * 1024;
+/** Unverified blobs up to this size are read and checked before get() returns, so corruption is a miss rather than a stream error. */
+const EAGER_VERIFY_MAX = 1024 * 1024;
+/**
+ * A use refreshes a file's mtime (the GC's LRU clock) only when it is older
+ * than this: one utimes per blob per interval, not per read, and a coarse
+ * clock is all LRU eviction needs.
+ */
+const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
+const STAT_CONCURRENCY = 32;
+/** Bound on remembered verifications; past it the oldest half is forgotten (and re-verified on next use). */
+const VERIFIED_MAX = 500_000;
+const AC_ENTRY_MAX = 64 * 1024 * 1024;
+const LINK_FALLBACK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EACCES']);
+const HASH_BUFFER = 1024 * 1024;
+
+type MutableStats = { -readonly [K in keyof LocalStoreStats]: LocalStoreStats[K] };
+
+/** What we know of a file without reading it; fs.Stats is one. */
+interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** Identity of a file's current content as far as we can tell without reading it. */
+function identity(st: FileId): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+function isEmpty(d: Digest): boolean {
+  return d.sizeBytes === 0 && d.hash === EMPTY_DIGEST.hash;
+}
+
+function emptyStream(): Readable {
+  return Readable.from([], { objectMode: false });
+}
+
+async function hashHandle(fh: FileHandle): Promise<string> {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(HASH_BUFFER);
+  let pos = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) break;
+    h.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return h.digest('hex');
+}
+
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
+
+async function rmQuiet(path: string): Promise<void> {
+  await rm(path, { force: true }).catch(() => undefined);
+}
+
+class DiskStore implements LocalStore {
+  readonly dir: string;
+  readonly #log: Logger;
+  readonly #getBytesLimit: number;
+  /** path → identity() of the file when its content was last checked against its name. */
+  readonly #verified = new Map<string, string>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #stats: MutableStats = {
+    blobHits: 0,
+    blobMisses: 0,
+    blobsWritten: 0,
+    bytesWritten: 0,
+    corruptBlobs: 0,
+    hardlinks: 0,
+    copies: 0,
+    acHits: 0,
+    acMisses: 0,
+    acIncomplete: 0,
+  };
+  #closed = false;
+  #tmpReady = false;
+
+  constructor(options: LocalStoreOptions) {
+    this.dir = options.dir;
+    this.#log = options.logger ?? nullLogger;
+    this.#getBytesLimit = options.getBytesLimit ?? DEFAULT_GET_BYTES_LIMIT;
+  }
+
+  // ---- BlobStore ----------------------------------------------------------
+
+  findMissing(digests: readonly Digest[], signal?: AbortSignal): Promise<Digest[]> {
+    return this.#run(signal, async () => {
+      const unique = new Map<string, Digest>();
+      for (const d of digests) {
+        checkDigest(d);
+        unique.set(digestString(d), d);
+      }
+      const list = [...unique.values()];
+      const present = await mapLimit(list, STAT_CONCURRENCY, (d) => this.#has(d), signal);
+      return list.filter((_, i) => !present[i]);
+    });
+  }
+
+  get(digest: Digest, signal?: AbortSignal): Promise<Readable | undefined> {
+    return this.#run(signal, async () => {
+      checkDigest(digest);
+      if (isEmpty(digest)) return this.#withSignal(emptyStream(), signal);
+      const path = casPath(this.dir, digest);
+      const opened = await this.#openBlob(path, digest);
+      if (opened === undefined) {
+        this.#stats.blobMisses++;
+        return undefined;
+      }
+      const { fh, st } = opened;
+      let stream: Readable;
+      try {
+        if (this.#isVerified(path, st)) {
+          stream = fh.createReadStream({ start: 0 });
+        } else if (digest.sizeBytes <= EAGER_VERIFY_MAX) {
+          const bytes = await fh.readFile();
+          await fh.close();
+          if (!(await this.#checkBytes(path, st, digest, bytes))) {
+            this.#stats.blobMisses++;
+            return undefined;
+          }
+          stream = Readable.from([bytes], { objectMode: false });
+        } else {
+          // Too large to check before returning: check while streaming. A
+          // mismatch errors the stream at its end and deletes the blob.
+          const verifier = new DigestVerifier(digest, `blob ${digestString(digest)} in the local store`, {
+            onVerified: () => this.#markVerified(path, st),
+            onMismatch: () => this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(digest)}`),
+          });
+          const raw = fh.createReadStream({ start: 0 });
+          raw.pipe(verifier);
+          raw.on('error', (e) => verifier.destroy(e));
+          verifier.on('close', () => raw.destroy());
+          stream = verifier;
+        }
+      } catch (e) {
+        await fh.close().catch(() => undefined);
+        throw storeIoError(e, `reading ${path}`);
+      }
+      this.#stats.blobHits++;
+      return this.#withSignal(stream, signal);
+    });
+  }
+
+  getBytes(digest: Digest, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    return this.#run(signal, async () => {
+      checkDigest(digest);
+      if (digest.sizeBytes > this.#getBytesLimit) {
+        throw new FailureError(
+          failure('internal', 'blob-too-large', `blob ${digestString(digest)} is larger than ${this.#getBytesLimit} bytes; stream it with get()`),
+        );
+      }
+      if (isEmpty(digest)) return new Uint8Array(0);
+      const path = casPath(this.dir, digest);
+      const opened = await this.#openBlob(path, digest);
+      if (opened === undefined) {
+        this.#stats.blobMisses++;
+        return undefined;
+      }
+      let bytes: Buffer;
+      try {
+        bytes = await opened.fh.readFile();
+      } catch (e) {
+        throw storeIoError(e, `reading ${path}`);
+      } finally {
+        await opened.fh.close().catch(() => undefined);
+      }
+      if (!this.#isVerified(path, opened.st) || bytes.length !== digest.sizeBytes) {
+        if (!(await this.#checkBytes(path, opened.st, digest, bytes))) {
+          this.#stats.blobMisses++;
+          return undefined;
+        }
+      }
+      this.#stats.blobHits++;
+      return bytes;
+    });
+  }
+
+  put(digest: Digest, data: Readable | Uint8Array, signal?: AbortSignal): Promise<void> {
+    return this.#run(signal, async () => {
+      checkDigest(digest);
+      const what = `blob put as ${digestString(digest)}`;
+      if (data instanceof Uint8Array) {
+        const hash = createHash('sha256').update(data).digest('hex');
+        if (hash !== digest.hash || data.byteLength !== digest.sizeBytes) {
+          throw digestMismatch(digest, { hash, sizeBytes: data.byteLength }, what);
+        }
+        if (isEmpty(digest) || (await this.#has(digest))) return;
+        const tmp = await this.#tmpPath();
+        try {
+          await writeFile(tmp, data, { flag: 'wx', mode: 0o444 });
+          await this.#commit(tmp, casPath(this.dir, digest));
+        } catch (e) {
+          await rmQuiet(tmp);
+          throw storeIoError(e, `writing ${what}`);
+        }
+        this.#wrote(digest);
+        return;
+      }
+      if (isEmpty(digest)) {
+        // Nothing to store, but the claim "this stream is empty" is still checked.
+        await pipeline(data, new DigestVerifier(digest, what), discard(), { signal });
+        return;
+      }
+      if (await this.#has(digest)) {
+        // Another writer got there first; reading the rest would be wasted I/O (as in REAPI's ByteStream.Write).
+        data.destroy();
+        return;
+      }
+      const tmp = await this.#tmpPath();
+      try {
+        await pipeline(data, new DigestVerifier(digest, what), createWriteStream(tmp, { flags: 'wx', mode: 0o444 }), { signal });
+        await this.#commit(tmp, casPath(this.dir, digest));
+      } catch (e) {
+        await rmQuiet(tmp);
+        throw storeIoError(e, `writing ${what}`);
+      }
+      this.#wrote(digest);
+    });
+  }
+
+  // ---- LocalStore ---------------------------------------------------------
+
+  putFile(path: string, signal?: AbortSignal): Promise<Digest> {
+    return this.#run(signal, async () => {
+      const tmp = await this.#tmpPath();
+      const hash = createHash('sha256');
+      let size = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, callback): void {
+          hash.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      });
+      try {
+        await pipeline(createReadStream(path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }), { signal });
+      } catch (e) {
+        await rmQuiet(tmp);
+        throw storeIoError(e, `copying ${path} into the store`);
+      }
+      // The digest is of exactly the bytes copied, even if the source changed meanwhile.
+      const digest: Digest = { hash: hash.digest('hex') as Sha256Hex, sizeBytes: size };
+      if (isEmpty(digest) || (await this.#has(digest))) {
+        await rmQuiet(tmp);
+        return digest;
+      }
+      const dest = casPath(this.dir, digest);
+      try {
+        await this.#commit(tmp, dest);
+        this.#markVerified(dest, await stat(dest));
+      } catch (e) {
+        await rmQuiet(tmp);
+        throw storeIoError(e, `storing ${path}`);
+      }
+      this.#wrote(digest);
+      return digest;
+    });
+  }
+
+  materializeFile(
+    digest: Digest,
+    destPath: string,
+    options: MaterializeOptions,
+    signal?: AbortSignal,
+  ): Promise<MaterializeMode | undefined> {
+    return this.#run(signal, async () => {
+      checkDigest(digest);
+      const { executable, mode } = options;
+      const readOnlyMode = executable ? 0o555 : 0o444;
+      try {
+        if (isEmpty(digest)) {
+          await writeFile(destPath, new Uint8Array(0), { flag: 'wx' });
+          await chmod(destPath, mode === 'copy' ? (executable ? 0o755 : 0o644) : readOnlyMode);
+          this.#stats.copies++;
+          return 'copy';
+        }
+        const source = await this.#trustedSource(digest, executable);
+        if (source === undefined) {
+          this.#stats.blobMisses++;
+          return undefined;
+        }
+        this.#stats.blobHits++;
+        if (mode === 'hardlink') {
+          try {
+            await link(source, destPath);
+            this.#stats.hardlinks++;
+            return 'hardlink';
+          } catch (e) {
+            const code = errnoCode(e);
+            if (code === 'ENOENT' && !(await this.#exists(source))) return undefined; // evicted meanwhile
+            if (code === undefined || !LINK_FALLBACK_CODES.has(code)) throw e;
+            this.#log.debug(`local store: cannot hard-link ${source} to ${destPath} (${code}); copying`);
+          }
+        }
+        try {
+          await copyFile(source, destPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+        } catch (e) {
+          if (errnoCode(e) === 'ENOENT' && !(await this.#exists(source))) return undefined;
+          throw e;
+        }
+        await chmod(destPath, mode === 'copy' ? (executable ? 0o755 : 0o644) : readOnlyMode);
+        this.#stats.copies++;
+        return 'copy';
+      } catch (e) {
+        throw storeIoError(e, `materializing ${digestString(digest)} at ${destPath}`);
+      }
+    });
+  }
+
+  stats(): LocalStoreStats {
+    return { ...this.#stats };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#inflight]);
+  }
+
+  // ---- ActionCache --------------------------------------------------------
+
+  getActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<ActionResult | undefined> {
+    return this.#run(signal, async () => {
+      checkDigest(actionDigest);
+      const result = await this.#readActionResult(actionDigest);
+      if (result === undefined) {
+        this.#stats.acMisses++;
+        return undefined;
+      }
+      const refs = await this.#referencedBlobs(result, signal);
+      const missing = refs === undefined ? undefined : await this.findMissing(refs, signal);
+      if (missing === undefined || missing.length > 0) {
+        this.#log.debug(
+          `local store: action cache entry ${digestString(actionDigest)} ignored: ${missing === undefined ? 'an output tree is missing or malformed' : `${missing.length} output blob(s) missing`}`,
+        );
+        this.#stats.acIncomplete++;
+        this.#stats.acMisses++;
+        return undefined;
+      }
+      this.#stats.acHits++;
+      return result;
+    });
+  }
+
+  updateActionResult(actionDigest: Digest, result: ActionResult, signal?: AbortSignal): Promise<void> {
+    return this.#run(signal, async () => {
+      checkDigest(actionDigest);
+      const framed = frameActionResult(encodeCanonical(ActionResultSchema, result));
+      const tmp = await this.#tmpPath();
+      try {
+        await writeFile(tmp, framed, { flag: 'wx', mode: 0o444 });
+        await this.#commit(tmp, acPath(this.dir, actionDigest));
+      } catch (e) {
+        await rmQuiet(tmp);
+        throw storeIoError(e, `writing the action cache entry for ${digestString(actionDigest)}`);
+      }
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  /** Runs one public operation: refuses after close(), honours an already-aborted signal, and is awaited by close(). */
+  #run<T>(signal: AbortSignal | undefined, op: () => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new FailureError(failure('internal', 'store-closed', `the local store at ${this.dir} is closed`)));
+    }
+    if (signal?.aborted) return Promise.reject(abortError());
+    const p = op();
+    this.#inflight.add(p);
+    const done = (): void => void this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  #withSignal(stream: Readable, signal: AbortSignal | undefined): Readable {
+    return signal === undefined ? stream : addAbortSignal(signal, stream);
+  }
+
+  async #tmpPath(): Promise<string> {
+    const tmpDir = join(this.dir, TMP_DIR);
+    if (!this.#tmpReady) {
+      try {
+        await mkdir(tmpDir, { recursive: true });
+      } catch (e) {
+        throw storeIoError(e, `creating ${tmpDir}`);
+      }
+      this.#tmpReady = true;
+    }
+    return join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+  }
+
+  /**
+   * Moves a complete temp file into place. rename() is atomic: readers see
+   * the old file or the new one, never a partial one, and concurrent writers
+   * of the same blob simply replace identical content.
+   */
+  async #commit(tmp: string, dest: string): Promise<void> {
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      // Fan-out directories are created on first use (or again, if the store was wiped under us).
+      await mkdir(dirname(dest), { recursive: true });
+      try {
+        await rename(tmp, dest);
+      } catch (e2) {
+        if (errnoCode(e2) === 'ENOENT') this.#tmpReady = false;
+        throw e2;
+      }
+    }
+  }
+
+  #wrote(d: Digest): void {
+    this.#stats.blobsWritten++;
+    this.#stats.bytesWritten += d.sizeBytes;
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await lstat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Present with the right size (content is checked on read, not here); refreshes its LRU time. */
+  async #has(d: Digest): Promise<boolean> {
+    if (isEmpty(d)) return true;
+    const path = casPath(this.dir, d);
+    let st: Stats;
+    try {
+      st = await stat(path);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+      throw storeIoError(e, `checking ${path}`);
+    }
+    if (st.size !== d.sizeBytes) return false;
+    await this.#touch(path, st);
+    return true;
+  }
+
+  /**
+   * Opens a blob file and checks its size. The open descriptor keeps the
+   * content readable even if a GC in another process unlinks the file now.
+   */
+  async #openBlob(path: string, d: Digest): Promise<{ fh: FileHandle; st: FileId } | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+      throw storeIoError(e, `opening ${path}`);
+    }
+    try {
+      const st = await fh.stat();
+      if (st.size !== d.sizeBytes) {
+        await fh.close();
+        return undefined;
+      }
+      return { fh, st: await this.#touch(path, st, fh) };
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw storeIoError(e, `opening ${path}`);
+    }
+  }
+
+  /**
+   * Moves the file's mtime to now if it is older than TOUCH_INTERVAL_MS. The
+   * GC evicts by mtime: atime is unreliable (noatime/relatime mounts), and a
+   * separate access log would need locking across processes; utimes on one
+   * file is atomic and needs neither. Returns the stats as they now are.
+   */
+  async #touch(path: string, st: FileId, fh?: FileHandle): Promise<FileId> {
+    const now = Date.now();
+    if (now - st.mtimeMs < TOUCH_INTERVAL_MS) return st;
+    const seconds = Math.floor(now / 1000);
+    try {
+      if (fh) await fh.utimes(seconds, seconds);
+      else await utimes(path, seconds, seconds);
+    } catch {
+      return st; // e.g. a store shared read-only: LRU order is best-effort
+    }
+    const touched: FileId = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: seconds * 1000 };
+    // Our own touch does not change the content we checked.
+    if (this.#isVerified(path, st)) this.#markVerified(path, touched);
+    return touched;
+  }
+
+  #isVerified(path: string, st: FileId): boolean {
+    return this.#verified.get(path) === identity(st);
+  }
+
+  #markVerified(path: string, st: FileId): void {
+    if (this.#verified.size >= VERIFIED_MAX) {
+      let n = VERIFIED_MAX / 2;
+      for (const k of this.#verified.keys()) {
+        if (n-- <= 0) break;
+        this.#verified.delete(k);
+      }
+    }
+    this.#verified.delete(path);
+    this.#verified.set(path, identity(st));
+  }
+
+  async #checkBytes(path: string, st: FileId, d: Digest, bytes: Uint8Array): Promise<boolean> {
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    if (hash === d.hash && bytes.byteLength === d.sizeBytes) {
+      this.#markVerified(path, st);
+      return true;
+    }
+    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`);
+    return false;
+  }
+
+  /**
+   * Deletes a file whose content does not match its name — but only if it is
+   * still the inode we read: another process may have replaced it with a
+   * good copy in the meantime.
+   */
+  async #discardCorrupt(path: string, st: FileId, why: string): Promise<void> {
+    this.#stats.corruptBlobs++;
+    this.#verified.delete(path);
+    this.#log.warn(`local store: ${why}; deleting it`);
+    try {
+      const now = await lstat(path);
+      if (now.ino === st.ino && now.dev === st.dev) await rm(path, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Checks a blob file against its digest, once per process (per inode and mtime). */
+  async #verifyFile(path: string, d: Digest): Promise<boolean> {
+    const opened = await this.#openBlob(path, d);
+    if (opened === undefined) return false;
+    const { fh, st } = opened;
+    try {
+      if (this.#isVerified(path, st)) return true;
+      const hash = await hashHandle(fh);
+      if (hash === d.hash) {
+        this.#markVerified(path, st);
+        return true;
+      }
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`);
+    return false;
+  }
+
+  /** The CAS file to link or copy from: verified, and with the right mode for a hard link. */
+  async #trustedSource(d: Digest, executable: boolean): Promise<string | undefined> {
+    const plain = casPath(this.dir, d);
+    if (!executable) return (await this.#verifyFile(plain, d)) ? plain : undefined;
+    const x = casExecutablePath(this.dir, d);
+    if (await this.#verifyFile(x, d)) return x;
+    if (!(await this.#verifyFile(plain, d))) return undefined;
+    const tmp = await this.#tmpPath();
+    try {
+      await copyFile(plain, tmp, constants.COPYFILE_FICLONE);
+      await chmod(tmp, 0o555);
+      await this.#commit(tmp, x);
+      this.#markVerified(x, await stat(x));
+    } catch (e) {
+      await rmQuiet(tmp);
+      if (errnoCode(e) === 'ENOENT' && !(await this.#exists(plain))) return undefined;
+      throw e;
+    }
+    return x;
+  }
+
+  async #readActionResult(actionDigest: Digest): Promise<ActionResult | undefined> {
+    const path = acPath(this.dir, actionDigest);
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
+      throw storeIoError(e, `opening ${path}`);
+    }
+    let st: FileId;
+    let bytes: Buffer | undefined;
+    try {
+      st = await this.#touch(path, await fh.stat(), fh);
+      if (st.size <= AC_ENTRY_MAX) bytes = await fh.readFile();
+    } catch (e) {
+      throw storeIoError(e, `reading ${path}`);
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    const payload = bytes === undefined ? undefined : unframeActionResult(bytes);
+    const decoded = payload === undefined ? undefined : decodeMessage(ActionResultSchema, payload);
+    if (decoded === undefined || !decoded.ok) {
+      await this.#discardCorrupt(path, st, `action cache entry ${path} is damaged`);
+      return undefined;
+    }
+    return decoded.value;
+  }
+
+  /** Every CAS blob a result needs, or undefined if an output tree cannot be read. */
+  async #referencedBlobs(result: ActionResult, signal?: AbortSignal): Promise<Digest[] | undefined> {
+    const out: Digest[] = [];
+    const add = (p: ProtoDigest | undefined, what: string): Digest | undefined => {
+      const r = fromProtoDigest(p, what);
+      if (!r.ok) return undefined;
+      out.push(r.value);
+      return r.value;
+    };
+    for (const f of result.outputFiles) if (add(f.digest, `output file ${f.path}`) === undefined) return undefined;
+    if (result.stdoutDigest !== undefined && add(result.stdoutDigest, 'stdout') === undefined) return undefined;
+    if (result.stderrDigest !== undefined && add(result.stderrDigest, 'stderr') === undefined) return undefined;
+    const addFiles = (dir: Directory): boolean => dir.files.every((f) => add(f.digest, f.name) !== undefined);
+    for (const od of result.outputDirectories) {
+      if (od.treeDigest === undefined && od.rootDirectoryDigest === undefined) return undefined;
+      if (od.treeDigest !== undefined) {
+        const d = add(od.treeDigest, `tree of ${od.path}`);
+        if (d === undefined) return undefined;
+        // A tree too large to load is only checked for presence.
+        if (d.sizeBytes > this.#getBytesLimit) continue;
+        const bytes = await this.getBytes(d, signal);
+        if (bytes === undefined) return undefined;
+        const tree = decodeMessage(TreeSchema, bytes);
+        if (!tree.ok) return undefined;
+        for (const dir of [...(tree.value.root ? [tree.value.root] : []), ...tree.value.children]) {
+          if (!addFiles(dir)) return undefined;
+        }
+      }
+      if (od.rootDirectoryDigest !== undefined) {
+        const root = add(od.rootDirectoryDigest, `root directory of ${od.path}`);
+        if (root === undefined) return undefined;
+        const seen = new Set<string>();
+        const queue = [root];
+        for (let d = queue.pop(); d !== undefined; d = queue.pop()) {
+          if (seen.has(d.hash)) continue;
+          seen.add(d.hash);
+          if (d.sizeBytes > this.#getBytesLimit) return undefined;
+          const bytes = await this.getBytes(d, signal);
+          if (bytes === undefined) return undefined;
+          const dir = decodeMessage(DirectorySchema, bytes);
+          if (!dir.ok || !addFiles(dir.value)) return undefined;
+          for (const child of dir.value.directories) {
+            const cd = add(child.digest, child.name);
+            if (cd === undefined) return undefined;
+            queue.push(cd);
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
