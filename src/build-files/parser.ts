@@ -68,8 +68,6 @@ class Parser {
    * `[f + ".txt" for f in names]` is called a comprehension rather than `f` unknown.
    */
   #pending: Failure | undefined;
-  /** The stand-in value for the pending name (and for `+` expressions built on it). */
-  #placeholder: ValueNode | undefined;
 
   constructor(src: SourceText, mode: 'file' | 'expression', symbols: ReadonlySet<string>) {
     this.#src = src;
@@ -154,9 +152,8 @@ class Parser {
   #defer(message: string, t: Token, hints: string[]): ValueNode {
     this.#pending ??= buildFailure(this.#src, 'build-unknown-symbol', message, spanOf(t), { hints });
     this.#advance();
-    const placeholder: ValueNode = { kind: 'none', value: null, span: spanOf(t) };
-    this.#placeholder = placeholder;
-    return placeholder;
+    // A stand-in: the item fails once it is complete, whatever this value is.
+    return { kind: 'none', value: null, span: spanOf(t) };
   }
 
   #flushPending(): void {
@@ -298,11 +295,8 @@ class Parser {
 
   #add(left: ValueNode, right: ValueNode, plus: Token, owned: boolean): ValueNode {
     const span = spanFrom(left.span, right.span);
-    if (this.#placeholder !== undefined && (left === this.#placeholder || right === this.#placeholder)) {
-      // The unknown name will be reported; a type error about its stand-in would mislead.
-      this.#placeholder = { kind: 'none', value: null, span };
-      return this.#placeholder;
-    }
+    // An unknown name in this item will be reported; a type error about its stand-in would mislead.
+    if (this.#pending !== undefined) return { kind: 'none', value: null, span };
     if (left.kind === 'str' && right.kind === 'str') return { kind: 'str', value: left.value + right.value, span };
     if ((left.kind === 'list' || left.kind === 'tuple') && right.kind === left.kind) {
       if (owned) {
