@@ -9,4 +9,4 @@ export {
 } from './local-store.js';
 export { collectGarbage, storeSize, type GcOptions, type GcResult, type StoreLocation, type StoreSize } from './gc.js';
 export { defaultLocalStoreDir } from './default-dir.js';
-export { blobStoreContract, type BlobStoreFixture } from './blob-store-contract.js';
+export { blobStoreContract, type BlobStoreFixture, type BlobStoreContractOptions } from './blob-store-contract.js';
