@@ -12,6 +12,10 @@ const STATEMENTS: Readonly<Record<string, string>> = {
   from: 'imports are not supported in BUILD files',
   lambda: 'lambda expressions are not supported in BUILD files',
   not: 'the `not` operator is not supported in BUILD files',
+  and: 'the `and` operator is not supported in BUILD files',
+  or: 'the `or` operator is not supported in BUILD files',
+  in: 'the `in` operator is not supported in BUILD files',
+  is: 'the `is` operator is not supported in BUILD files',
   async: '`async` is not supported in BUILD files',
   await: '`await` is not supported in BUILD files',
 };

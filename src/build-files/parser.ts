@@ -540,7 +540,7 @@ class Parser {
       if (t.text === 'if') this.#fail('build-unsupported', 'conditional expressions (`x if c else y`) are not supported in BUILD files', t, { hints: [VALUES_HINT] });
       if (t.text === 'for' || t.text === 'async') this.#fail('build-unsupported', 'comprehensions are not supported in BUILD files', t, { hints: ['write out each item'] });
     }
-    const hints = startsValue(t) ? ['did you forget a comma?'] : [];
+    const hints = startsValue(t) ? [expected === '`:`' ? 'did you forget a `:`?' : 'did you forget a comma?'] : [];
     return this.#fail('build-syntax', `expected ${expected}, found ${this.#describe(t)}`, t, { hints });
   }
 }
