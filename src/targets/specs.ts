@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { BuildDirsUnderKey, FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
-import { compareAddresses, formatAddress, type Address } from './address.js';
+import { formatAddress, type Address } from './address.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { OwnersKey } from './owners.js';
@@ -82,16 +82,17 @@ export class SpecsKey implements Key<readonly Address[]> {
     const excluded = new Set<string>();
     const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#env, s)));
     this.#specs.forEach((spec, i) => {
-      const addrs = results[i]!;
+      const found = results[i]!;
       if (spec.exclude) {
-        for (const a of addrs) excluded.add(formatAddress(a));
+        for (const a of found) excluded.add(a.address);
         return;
       }
-      if (addrs.length === 0) raise(noMatch(spec));
-      for (const a of addrs) included.set(formatAddress(a), a);
+      if (found.length === 0) raise(noMatch(spec));
+      for (const a of found) included.set(a.address, a.addr);
     });
     for (const a of excluded) included.delete(a);
-    return [...included.keys()].sort(compareAddresses).map((a) => included.get(a)!);
+    // Plain sort() orders by UTF-16 code units, as compareAddresses does, and is much faster.
+    return [...included.keys()].sort().map((a) => included.get(a)!);
   }
 }
 
@@ -103,24 +104,31 @@ function noMatch(spec: Spec): Failure {
   return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: [hint] });
 }
 
-async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Address[]> {
+interface Found {
+  readonly address: string;
+  readonly addr: Address;
+}
+
+const found = (addrs: readonly Address[]): Found[] => addrs.map((addr) => ({ address: formatAddress(addr), addr }));
+
+async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Found[]> {
   switch (spec.kind) {
     case 'recursive': {
       const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, spec.path));
       const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(env, d)));
-      return all.flatMap((dt) => dt.targets.map((t) => t.addr));
+      return all.flatMap((dt) => dt.targets);
     }
     case 'dir':
-      return (await ctx.get(new DirTargetsKey(env, spec.path))).targets.map((t) => t.addr);
+      return (await ctx.get(new DirTargetsKey(env, spec.path))).targets;
     case 'address':
-      return resolveAddressInput(ctx, env, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' });
+      return found(await resolveAddressInput(ctx, env, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
     case 'path': {
       const kind = await ctx.get(new PathKindKey(env.ws, spec.path));
       if (kind === 'missing') {
         raise(failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: ['specs are paths relative to the working directory, or to the build root when they start with //'] }));
       }
-      if (kind === 'dir') return (await ctx.get(new DirTargetsKey(env, spec.path))).targets.map((t) => t.addr);
-      return ctx.get(new OwnersKey(env, spec.path));
+      if (kind === 'dir') return (await ctx.get(new DirTargetsKey(env, spec.path))).targets;
+      return found(await ctx.get(new OwnersKey(env, spec.path)));
     }
     case 'glob': {
       const scan = picomatch.scan(spec.path);
@@ -128,7 +136,7 @@ async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Prom
       const m = picomatch(spec.path, { dot: false });
       const files = (await ctx.get(new FilesUnderKey(env.ws, base))).filter((f) => m(f));
       const owners = await ctx.getAll(files.map((f) => new OwnersKey(env, f)));
-      return owners.flat();
+      return found(owners.flat());
     }
   }
 }
