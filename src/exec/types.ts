@@ -1,0 +1,87 @@
+/**
+ * The execution contract. A Process is what a rule wants run; `toAction` is the
+ * only place it becomes a REAPI Action + Command, and the Action digest is the
+ * key of every cache layer. CommandRunners are stacked by makeCommandRunner().
+ */
+import type { Digest, Logger } from '../core/index.js';
+import type { ActionResult } from '../remote/proto/index.js';
+
+/**
+ * Which results may be reused:
+ * - `always`: any result, whatever the exit code (a build step whose failure is data);
+ * - `successful`: only results with exit code 0 (the default);
+ * - `per-run`: reused within one run, never written to a cache;
+ * - `never`: always executed.
+ */
+export type CacheScope = 'always' | 'successful' | 'per-run' | 'never';
+
+export interface PlatformProperty {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface Process {
+  /** argv[0] is looked up in the process's PATH (from `env`), as execvp does. */
+  readonly argv: readonly string[];
+  /** The complete environment: nothing is inherited from trews' own. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Digest of a Directory in the store: the sandbox's contents. */
+  readonly inputRoot: Digest;
+  /** Relative to the input root; '' is the root. */
+  readonly workingDirectory: string;
+  /** Relative to the working directory, as in REAPI. */
+  readonly outputFiles: readonly string[];
+  readonly outputDirectories: readonly string[];
+  /** null: no timeout. */
+  readonly timeoutMs: number | null;
+  /** For people: `Run test_shell_command src/app:test`. Not part of the cache key. */
+  readonly description: string;
+  readonly platform: readonly PlatformProperty[];
+  readonly cacheScope: CacheScope;
+}
+
+export type ResultSource = 'ran locally' | 'local cache' | 'remote cache' | 'remote';
+
+export interface ProcessResult {
+  readonly exitCode: number;
+  /** The process was killed because it exceeded its timeout. */
+  readonly timedOut: boolean;
+  readonly stdout: Digest;
+  readonly stderr: Digest;
+  /** A Directory holding the outputs at their paths relative to the working directory. */
+  readonly outputRoot: Digest;
+  readonly actionDigest: Digest;
+  readonly source: ResultSource;
+  /** Wall time of this request, cache lookups included. */
+  readonly durationMs: number;
+  /** How long the process itself ran when it was executed (for a cache hit: back then); null if unknown. */
+  readonly executionMs: number | null;
+  /** The REAPI result, as stored in action caches. */
+  readonly actionResult: ActionResult;
+}
+
+/** Told about every process a run starts: the UI and the summary listen here. */
+export interface ProcessObserver {
+  started(id: number, process: Process): void;
+  finished(id: number, process: Process, outcome: { readonly result?: ProcessResult; readonly error?: unknown }): void;
+  /** `--keep-sandboxes` kept this process's sandbox at `path` (with a `__run.sh` that reproduces it). */
+  sandboxKept?(id: number, process: Process, path: string): void;
+}
+
+export interface ExecContext {
+  /** Cancelling kills every process the run started and removes their sandboxes. */
+  readonly signal: AbortSignal;
+  /** Unique per run; `per-run` results are reused only within it. */
+  readonly runId: string;
+  readonly observer?: ProcessObserver;
+  readonly logger: Logger;
+}
+
+export interface CommandRunner {
+  /**
+   * Runs (or finds a cached result for) a process. A non-zero exit code is a
+   * result, not an error; failing to run at all is a FailureError (tag
+   * `environment`), and cancellation rejects with an AbortError.
+   */
+  run(ctx: ExecContext, process: Process): Promise<ProcessResult>;
+}
