@@ -1,1 +1,3 @@
 export { renderFailure } from './diagnostic.js';
+export { LiveConsole, liveLines, type LiveConsoleOptions } from './live-console.js';
+export { formatDuration, ProcessTally } from './summary.js';

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { failure } from '../core/index.js';
+import { renderFailure } from './diagnostic.js';
+import { LiveConsole, liveLines } from './live-console.js';
+import { formatDuration, ProcessTally } from './summary.js';
+
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+describe('renderFailure', () => {
+  it('draws the location, a caret under the span, notes and hints', () => {
+    const f = failure('input', 'x', 'unknown target `//lib:utl`', {
+      location: { file: 'app/BUILD', line: 3, col: 19, lineText: '    dependencies=["//lib:utl"],', length: 11 },
+      notes: ['reached through: //:root -> app:app'],
+      hints: ['did you mean //lib:util?'],
+    });
+    assert.equal(
+      renderFailure(f),
+      'error: app/BUILD:3:19: unknown target `//lib:utl`\n      dependencies=["//lib:utl"],\n                    ^^^^^^^^^^^\n  reached through: //:root -> app:app\n  did you mean //lib:util?\n',
+    );
+  });
+
+  it('adds the log path to internal errors only', () => {
+    assert.match(renderFailure(failure('internal', 'x', 'boom'), { logPath: '/r/.trews.d/trews.log' }), /details are in \/r\/.trews.d\/trews.log/);
+    assert.doesNotMatch(renderFailure(failure('input', 'x', 'boom'), { logPath: '/l' }), /details/);
+  });
+});
+
+describe('LiveConsole', () => {
+  it('prints only permanent lines when not dynamic', () => {
+    const sink = new Sink();
+    const c = new LiveConsole({ stream: sink, dynamic: false, width: 80 });
+    c.taskStarted(1, 'Run a');
+    c.print('done a');
+    c.taskFinished(1);
+    c.close();
+    assert.equal(sink.text, 'done a\n');
+  });
+
+  it('redraws the running tasks in place and erases them at the end', () => {
+    const sink = new Sink();
+    let now = 0;
+    const c = new LiveConsole({ stream: sink, dynamic: true, width: 80, now: () => now, redrawMs: 1_000_000 });
+    c.taskStarted(1, 'Run a');
+    now = 1500;
+    c.taskStarted(2, 'Run b');
+    c.print('line');
+    c.taskFinished(1);
+    c.taskFinished(2);
+    c.close();
+    // Between timer ticks only a permanent line redraws; the live area is erased (cursor up + clear) before it and at the end.
+    assert.equal(
+      sink.text,
+      '   0.0s  Run a\n' + '\x1b[1F\x1b[0Jline\n   1.5s  Run a\n   0.0s  Run b\n' + '\x1b[2F\x1b[0J',
+    );
+  });
+
+  it('liveLines sorts by start, cuts to the width and summarizes overflow', () => {
+    const tasks = [
+      { label: 'b', start: 5 },
+      { label: 'a-very-long-label-indeed', start: 0 },
+      { label: 'c', start: 6 },
+    ];
+    assert.deepEqual(liveLines(tasks, 1000, 20, 2), ['   1.0s  a-very-lon…', '         … and 2 more']);
+  });
+});
+
+describe('ProcessTally', () => {
+  it('summarizes by source in a fixed order', () => {
+    const t = new ProcessTally();
+    for (let i = 0; i < 3; i++) t.add('local cache');
+    t.add('ran locally');
+    t.failed();
+    assert.equal(t.line(), '5 processes: 1 ran locally, 3 from the local cache, 1 could not run');
+    assert.equal(new ProcessTally().line(), '0 processes');
+  });
+
+  it('formats durations', () => {
+    assert.equal(formatDuration(420), '0.42s');
+    assert.equal(formatDuration(63_000), '1m03s');
+  });
+});
