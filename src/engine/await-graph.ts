@@ -18,7 +18,9 @@ const ascending = (a: number, b: number): number => a - b;
  * and only among tasks whose ords lie between the two endpoints; if the search
  * reaches the waiter, the wait would close a cycle.
  *
- * Removing an edge never invalidates the order, so completions cost nothing here.
+ * Edges are not stored here: they are the live waiters (a task's pending waits going
+ * forward, its waiters going backward). Removing an edge never invalidates
+ * the order, so completions cost nothing here.
  */
 export class AwaitGraph {
   #lastOrd = 0;
@@ -30,30 +32,16 @@ export class AwaitGraph {
   }
 
   /**
-   * Records that `from` waits for `to`. If that would close a cycle, records
-   * nothing and returns the cycle as `[to, …, from]` (`[from]` when a task waits
-   * for itself).
+   * Checks that `from` may wait for `to` and keeps the order valid for that
+   * edge; the caller then records the wait (the edge is the live waiter itself).
+   * If the wait would close a cycle, returns the cycle as `[to, …, from]`
+   * (`[from]` when a task waits for itself).
    */
   add(from: Task, to: Task): Task[] | undefined {
     if (from === to) return [from];
-    const count = from.awaiting.get(to);
-    if (count !== undefined) {
-      from.awaiting.set(to, count + 1);
-      return undefined;
-    }
-    if (from.ord > to.ord) {
-      const cycle = this.#reorder(from, to);
-      if (cycle !== undefined) return cycle;
-    }
-    from.awaiting.set(to, 1);
-    return undefined;
-  }
-
-  remove(from: Task, to: Task): void {
-    const count = from.awaiting.get(to);
-    if (count === undefined) return;
-    if (count <= 1) from.awaiting.delete(to);
-    else from.awaiting.set(to, count - 1);
+    // Existing edges already respect the order, so a repeated wait is free too.
+    if (from.ord < to.ord) return undefined;
+    return this.#reorder(from, to);
   }
 
   /**
@@ -73,7 +61,7 @@ export class AwaitGraph {
     while (stack.length > 0) {
       const t = stack.pop()!;
       forward.push(t);
-      for (const next of t.awaiting.keys()) {
+      for (const next of t.awaited()) {
         if (next === from) {
           const cycle: Task[] = [from];
           for (let x: Task | undefined = t; x !== undefined; x = parent.get(x)) cycle.push(x);
@@ -94,9 +82,8 @@ export class AwaitGraph {
     while (stack.length > 0) {
       const t = stack.pop()!;
       backward.push(t);
-      for (const w of t.waiters) {
-        const r = w.requester.task;
-        if (r !== undefined && r.mark !== backwardStamp && r.ord > lower) {
+      for (const r of t.awaitedBy()) {
+        if (r.mark !== backwardStamp && r.ord > lower) {
           r.mark = backwardStamp;
           stack.push(r);
         }

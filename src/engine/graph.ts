@@ -5,7 +5,7 @@ import { deepEqual } from './deep-equal.js';
 import { propagateInvalidation } from './invalidation.js';
 import { GraphNode, PENDING_GENERATION, POISONED_GENERATION } from './node.js';
 import { PathIndex } from './path-index.js';
-import { Task, Waiter, type Outcome, type Requester } from './task.js';
+import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
 import type { ComputeContext, Key } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
@@ -31,6 +31,7 @@ export class Graph {
   readonly #awaits = new AwaitGraph();
   readonly #onCompute: ((key: Key<unknown>) => void) | undefined;
   #walkStamp = 0;
+  readonly #startQueue: Task[] = [];
   computes = 0;
   revalidated = 0;
   dirty = 0;
@@ -62,7 +63,7 @@ export class Graph {
       if (from.node.path !== undefined) return Promise.reject(pathKeyGetError(from.node, node));
       slot = from.addDep(node);
       // Added now, not at commit, so an invalidation arriving while `from` runs reaches it.
-      node.dependents.add(from.node);
+      node.addDependent(from.node);
       if (node.state === 'clean') {
         from.observe(slot, node.generation);
         return memo(node);
@@ -74,15 +75,21 @@ export class Graph {
       from!.tainted = true;
       return Promise.reject(new EngineCycleError(cyclePath(task)));
     }
-    const { waiter, promise } = Waiter.forGet(task, requester, slot);
-    task.waiters.add(waiter);
-    requester.pending.add(waiter);
+    if (from !== undefined) {
+      const waiter = Waiter.forTask(task, from, slot);
+      task.addWaiter(waiter);
+      from.addPending(waiter);
+      return task.promise as Promise<V>;
+    }
+    const { waiter, promise } = Waiter.forRun(task, requester);
+    task.addWaiter(waiter);
+    requester.addPending(waiter);
     return promise as Promise<V>;
   }
 
   /** Withdraws every pending request of `requester` (a run that was cancelled). */
   cancel(requester: Requester): void {
-    this.#withdraw([...requester.pending], abortError('the run was cancelled'));
+    this.#withdraw(requester.livePending(), abortError('the run was cancelled'));
   }
 
   #nodeFor(key: Key<unknown>): GraphNode {
@@ -110,10 +117,7 @@ export class Graph {
     if (task === undefined) {
       task = new Task(node, this.#awaits.nextOrd());
       node.task = task;
-      const started = task;
-      // Never start synchronously: a cold chain of 50,000 nodes would otherwise
-      // nest 50,000 compute() calls on one stack.
-      queueMicrotask(() => this.#run(started));
+      this.#schedule(task);
     }
     if (from !== undefined) {
       const cycle = this.#awaits.add(from, task);
@@ -121,6 +125,30 @@ export class Graph {
     }
     return task;
   }
+
+  /**
+   * Never start synchronously: a cold chain of 50,000 nodes would otherwise nest
+   * 50,000 compute() calls on one stack. Starts are queued and drained by one
+   * microtask; tasks started while draining join the same loop, iteratively.
+   */
+  #schedule(task: Task): void {
+    this.#startQueue.push(task);
+    if (this.#startQueue.length === 1) queueMicrotask(this.#drainStartQueue);
+  }
+
+  readonly #drainStartQueue = (): void => {
+    const queue = this.#startQueue;
+    for (let i = 0; i < queue.length; i++) {
+      const task = queue[i]!;
+      try {
+        this.#run(task);
+      } catch (e) {
+        // A bug here must fail this request, not wedge the queue for every later one.
+        this.#finish(task, false, e);
+      }
+    }
+    queue.length = 0;
+  };
 
   #run(task: Task): void {
     if (task.status !== 'running') return;
@@ -160,8 +188,8 @@ export class Graph {
         if (outcome.committed && outcome.generation === seen) this.#revalidate(task, deps, generations, next);
         else this.#compute(task);
       });
-      depTask.waiters.add(probe);
-      task.pending.add(probe);
+      depTask.addWaiter(probe);
+      task.addPending(probe);
       return;
     }
     this.#finishUnchanged(task);
@@ -202,9 +230,10 @@ export class Graph {
     // Abandoned: the node was restored when the last waiter left, and nobody is listening.
     if (task.status !== 'running') return;
     task.status = 'done';
-    if (task.pending.size > 0) {
+    const orphans = task.livePending();
+    if (orphans.length > 0) {
       // Requests compute() made and then stopped waiting for (e.g. getAll after a rejection).
-      this.#withdraw([...task.pending], abortError('the computation that made this request has finished'));
+      this.#withdraw(orphans, abortError('the computation that made this request has finished'));
     }
     const node = task.node;
     const memoizable = ok || (isFailureError(result) && !isAbortError(result));
@@ -232,13 +261,15 @@ export class Graph {
     }
     // Else keep the old value object: dependents compared against it, and identity
     // makes the next deepEqual against it instant.
-    for (const old of node.deps) if (!task.hasDep(old)) old.dependents.delete(node);
+    for (const old of node.deps) if (!task.hasDep(old)) old.removeDependent(node);
     const generations = task.generations;
     for (let i = 0; i < generations.length; i++) {
       if (generations[i] === PENDING_GENERATION) generations[i] = POISONED_GENERATION;
     }
-    node.deps = task.deps;
-    node.depGenerations = generations;
+    // The node keeps these for its lifetime: trim the slack long lists grew by push.
+    const exact = generations.length <= EXACT_UP_TO;
+    node.deps = exact ? task.deps : task.deps.slice();
+    node.depGenerations = exact ? generations : generations.slice();
     if (node.state === 'dirty') this.dirty--;
     node.state = 'clean';
   }
@@ -251,18 +282,12 @@ export class Graph {
     const committed = node.deps.length > SET_THRESHOLD ? new Set(node.deps) : undefined;
     for (const dep of task.deps) {
       const kept = committed !== undefined ? committed.has(dep) : node.hasCommittedDep(dep);
-      if (!kept && current?.hasDep(dep) !== true) dep.dependents.delete(node);
+      if (!kept && current?.hasDep(dep) !== true) dep.removeDependent(node);
     }
   }
 
   #deliver(task: Task, outcome: Outcome): void {
-    for (const w of task.waiters) {
-      w.requester.pending.delete(w);
-      const from = w.requester.task;
-      if (from !== undefined) this.#awaits.remove(from, task);
-      w.settle(outcome);
-    }
-    task.waiters.clear();
+    task.deliver(outcome);
   }
 
   /**
@@ -273,29 +298,26 @@ export class Graph {
   #withdraw(waiters: readonly Waiter[], error: Error): void {
     const abandoned: Task[] = [];
     const detach = (w: Waiter): void => {
-      const target = w.target;
-      if (!target.waiters.delete(w)) return;
-      w.requester.pending.delete(w);
-      const from = w.requester.task;
-      if (from !== undefined) this.#awaits.remove(from, target);
+      if (w.done) return;
       w.cancel(error);
-      if (target.waiters.size === 0 && target.status === 'running') abandoned.push(target);
+      const target = w.target;
+      if (--target.liveWaiters === 0 && target.status === 'running') abandoned.push(target);
     };
     for (const w of waiters) detach(w);
-    const controllers: AbortController[] = [];
+    const aborted: Task[] = [];
     while (abandoned.length > 0) {
       const task = abandoned.pop()!;
-      if (task.status !== 'running' || task.waiters.size > 0) continue;
+      if (task.status !== 'running' || task.liveWaiters > 0) continue;
       task.status = 'aborted';
       if (task.node.task === task) task.node.task = undefined;
       this.#releaseEdges(task);
-      for (const w of [...task.pending]) detach(w);
-      controllers.push(task.controller);
+      for (const w of task.livePending()) detach(w);
+      aborted.push(task);
     }
     // Last, once the graph is consistent: abort listeners run user code synchronously.
-    if (controllers.length > 0) {
+    if (aborted.length > 0) {
       const reason = abortError('no request is waiting for this computation any more');
-      for (const c of controllers) c.abort(reason);
+      for (const t of aborted) t.abort(reason);
     }
   }
 }

@@ -37,7 +37,7 @@ export function propagateInvalidation(roots: Iterable<GraphNode>, stamp: number)
       spread = true;
     }
     if (spread) {
-      for (const d of node.dependents) if (d.mark !== stamp) stack.push(d);
+      for (const d of node.dependents()) if (d.mark !== stamp) stack.push(d);
     }
   }
   return dirtied;

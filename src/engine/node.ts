@@ -29,6 +29,8 @@ export const PENDING_GENERATION = -2;
 export const POISONED_GENERATION = -1;
 
 const NO_DEPS: readonly GraphNode[] = [];
+/** Up to this many dependents are kept in an array; linear search is cheaper than a Set there. */
+const SMALL_SET = 8;
 const NO_GENERATIONS: readonly number[] = [];
 
 /**
@@ -58,9 +60,10 @@ export class GraphNode {
    * Reverse edges: nodes whose committed or in-flight computation asked for this
    * one. Invalidation walks them; they may over-approximate briefly (an edge is
    * added when the request is made, removed when the requester commits without it
-   * or gives up), which only costs a spurious re-validation.
+   * or gives up), which only costs a spurious re-validation. Most nodes have a
+   * handful of dependents, so a small array is used until it grows.
    */
-  readonly dependents = new Set<GraphNode>();
+  #dependents: GraphNode[] | Set<GraphNode> | undefined = undefined;
   /** The in-flight evaluation new requests join, if any. */
   task: Task | undefined = undefined;
   /** Stamp of the last invalidation walk that visited this node (avoids a visited Set). */
@@ -69,6 +72,37 @@ export class GraphNode {
   constructor(key: Key<unknown>) {
     this.key = key;
     this.path = key.path;
+  }
+
+  addDependent(node: GraphNode): void {
+    const d = this.#dependents;
+    if (d === undefined) {
+      this.#dependents = [node];
+    } else if (Array.isArray(d)) {
+      if (d.includes(node)) return;
+      // Exact-size copies: pushing would give every node a 17-slot backing store.
+      if (d.length < SMALL_SET) this.#dependents = [...d, node];
+      else this.#dependents = new Set(d).add(node);
+    } else {
+      d.add(node);
+    }
+  }
+
+  removeDependent(node: GraphNode): void {
+    const d = this.#dependents;
+    if (d === undefined) return;
+    if (!Array.isArray(d)) {
+      d.delete(node);
+      return;
+    }
+    const i = d.indexOf(node);
+    if (i < 0) return;
+    d[i] = d[d.length - 1]!;
+    d.pop();
+  }
+
+  dependents(): Iterable<GraphNode> {
+    return this.#dependents ?? NO_DEPS;
   }
 
   describe(): string {

@@ -27,6 +27,16 @@ export interface Key<V> {
   equal?(a: V, b: V): boolean;
   /** Human-readable name for cycle reports and logs; default is `id`. */
   describe?(): string;
+  /**
+   * Set when compute() never reads its `signal` (a pure computation over other
+   * keys, e.g. parsing or target resolution). It then receives a shared signal
+   * that never aborts, and the engine skips creating an AbortController for it:
+   * in Node 20 an AbortSignal costs about 3 µs, a third of the engine's own cost
+   * per node on a cold run. Cancellation is otherwise unchanged: waiters are
+   * rejected, the result is discarded, and further ctx.get calls from the
+   * abandoned compute reject at once, so it stops at its next read.
+   */
+  readonly ignoresSignal?: boolean;
 }
 
 export interface ComputeContext {
