@@ -1,0 +1,121 @@
+import { create } from '@bufbuild/protobuf';
+import { FailureError, digestEquals, digestString, type Digest } from '../core/index.js';
+import { DirectorySchema, canonicalDirectory, decodeMessage, digestMessage, type Directory } from '../remote/proto/index.js';
+import type { BlobStore } from './blob-store.js';
+import { BoundedCache } from './bounded-cache.js';
+import { Limiter } from './limiter.js';
+import { malformedTree, missingBlob } from './tree-failures.js';
+
+const EMPTY_DIRECTORY: Directory = create(DirectorySchema);
+
+/** The digest of the empty Directory (whose encoding is zero bytes: the empty blob, always present). */
+export const EMPTY_TREE_DIGEST: Digest = digestMessage(DirectorySchema, EMPTY_DIRECTORY).digest;
+
+/** Decoded Directory messages kept per store, bounded by their encoded size. */
+const DIRECTORY_MEMO_BYTES = 32 * 1024 * 1024;
+const DIRECTORY_MEMO_ENTRIES = 200_000;
+/** Digests known to be in a store because this process put or read them. */
+const KNOWN_ENTRIES = 500_000;
+/** Results of tree operations (merge, subset, Tree → root). */
+const RESULT_ENTRIES = 50_000;
+/** Blob reads in flight at once, across every walk, so a wide tree does not open thousands of files. */
+const READ_CONCURRENCY = 32;
+
+interface StoreMemo {
+  readonly directories: BoundedCache<string, Directory>;
+  readonly known: BoundedCache<string, true>;
+  readonly results: BoundedCache<string, Digest>;
+}
+
+// Per store object: a digest's content is global, but its presence is not,
+// and an operation's result is only usable in the store it was written to.
+const memos = new WeakMap<BlobStore, StoreMemo>();
+const reads = new Limiter(READ_CONCURRENCY);
+
+function memoOf(store: BlobStore): StoreMemo {
+  let m = memos.get(store);
+  if (m === undefined) {
+    m = {
+      directories: new BoundedCache(DIRECTORY_MEMO_ENTRIES, DIRECTORY_MEMO_BYTES),
+      known: new BoundedCache(KNOWN_ENTRIES),
+      results: new BoundedCache(RESULT_ENTRIES),
+    };
+    memos.set(store, m);
+  }
+  return m;
+}
+
+function isEmptyTree(d: Digest): boolean {
+  return digestEquals(d, EMPTY_TREE_DIGEST);
+}
+
+/**
+ * True when this process has put or read the blob in this store. Saves a
+ * stat per blob on every snapshot; the price is that a blob evicted by a GC
+ * meanwhile is only noticed when it is read (a `missing-blob` failure).
+ */
+export function isKnownPresent(store: BlobStore, d: Digest): boolean {
+  return d.sizeBytes === 0 || memoOf(store).known.get(digestString(d)) === true;
+}
+
+export function markKnownPresent(store: BlobStore, d: Digest): void {
+  memoOf(store).known.set(digestString(d), true);
+}
+
+/** Memo for the results of tree operations in this store; the key names the operation and its inputs. */
+export function resultMemo(store: BlobStore): BoundedCache<string, Digest> {
+  return memoOf(store).results;
+}
+
+/** Stores bytes unless this process already knows the store has them. */
+export async function putBlobBytes(store: BlobStore, digest: Digest, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
+  if (isKnownPresent(store, digest)) return;
+  await store.put(digest, bytes, signal);
+  markKnownPresent(store, digest);
+}
+
+/**
+ * Reads a Directory, in canonical form (entries sorted, names checked to be
+ * single segments, so a walk can trust them). The result is shared through
+ * a memo: callers must not modify it. `what` names the directory in errors.
+ */
+export async function readDirectory(store: BlobStore, digest: Digest, what: string, signal?: AbortSignal): Promise<Directory> {
+  if (isEmptyTree(digest)) return EMPTY_DIRECTORY;
+  const memo = memoOf(store);
+  const key = digestString(digest);
+  const cached = memo.directories.get(key);
+  if (cached !== undefined) return cached;
+  const bytes = await reads.run(() => store.getBytes(digest, signal), signal);
+  if (bytes === undefined) throw missingBlob(what, digest);
+  const decoded = decodeMessage(DirectorySchema, bytes);
+  if (!decoded.ok) throw malformedTree(what, digest, decoded.failure);
+  const canonical = canonicalDirectory(decoded.value);
+  if (!canonical.ok) throw malformedTree(what, digest, canonical.failure);
+  memo.directories.set(key, canonical.value, bytes.byteLength);
+  memo.known.set(key, true);
+  return canonical.value;
+}
+
+/**
+ * Stores a Directory in canonical form and returns its digest. A Directory
+ * that has none (a name used twice, a bad name) is the caller's input error.
+ */
+export async function putDirectory(store: BlobStore, dir: Directory, signal?: AbortSignal): Promise<Digest> {
+  return (await putDirectoryMessage(store, dir, signal)).digest;
+}
+
+/** putDirectory, also returning the canonical message that was stored (for building a Tree). */
+export async function putDirectoryMessage(
+  store: BlobStore,
+  dir: Directory,
+  signal?: AbortSignal,
+): Promise<{ digest: Digest; directory: Directory }> {
+  const canonical = canonicalDirectory(dir);
+  if (!canonical.ok) throw new FailureError(canonical.failure);
+  const { digest, bytes } = digestMessage(DirectorySchema, canonical.value);
+  if (isEmptyTree(digest)) return { digest, directory: canonical.value };
+  await putBlobBytes(store, digest, bytes, signal);
+  // Trees are usually read right after they are built (merged, materialized): keep it decoded.
+  memoOf(store).directories.set(digestString(digest), canonical.value, bytes.byteLength);
+  return { digest, directory: canonical.value };
+}
