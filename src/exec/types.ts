@@ -75,6 +75,22 @@ export interface ExecContext {
   readonly runId: string;
   readonly observer?: ProcessObserver;
   readonly logger: Logger;
+  /**
+   * One request's link to the observer, set by the outermost runner of a
+   * stack (see observe.ts) and carried down with the context, so that the
+   * layer which really starts the work reports it, under the request's id,
+   * exactly once. Callers leave it unset.
+   */
+  readonly observation?: ProcessObservation;
+}
+
+/** The observer as seen by the layers of one request. Every method is idempotent and never throws. */
+export interface ProcessObservation {
+  readonly id: number;
+  /** The process begins now (it has its execution slot, or a slow lookup begins); only the first call is reported. */
+  markStarted(): void;
+  /** Reports a kept sandbox; ignored once the request has finished. */
+  sandboxKept(path: string): void;
 }
 
 export interface CommandRunner {

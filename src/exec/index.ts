@@ -1,0 +1,21 @@
+export type {
+  CacheScope,
+  CommandRunner,
+  ExecContext,
+  PlatformProperty,
+  Process,
+  ProcessObservation,
+  ProcessObserver,
+  ProcessResult,
+  ResultSource,
+} from './types.js';
+export { makeProcess, validateProcess, assertValidProcess, isCacheableResult, EMPTY_INPUT_ROOT, type ProcessInit } from './process.js';
+export { toAction, type ProcessAction } from './to-action.js';
+export { observed } from './observe.js';
+export { createLocalRunner, type LocalRunnerOptions, type KeepSandboxes } from './local-runner.js';
+export { createBoundedRunner, type BoundedRunner } from './bounded-runner.js';
+export { createLocalCacheRunner, executionMsOf } from './local-cache-runner.js';
+export { createPerRunRunner } from './per-run-runner.js';
+export { makeCommandRunner, type MakeCommandRunnerOptions, type RemoteRunners } from './make-command-runner.js';
+export { ProcessKey } from './process-key.js';
+export { commandRunnerContract, type CommandRunnerFixture, type CommandRunnerContractOptions } from './command-runner-contract.js';

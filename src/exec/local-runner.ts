@@ -1,0 +1,288 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  FailureError,
+  abortError,
+  failure,
+  isAbortError,
+  isFailureError,
+  nullLogger,
+  type Logger,
+} from '../core/index.js';
+import type { LocalStore } from '../store/index.js';
+import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../remote/proto/index.js';
+import { observed } from './observe.js';
+import { signalGroup, waitGroupGone } from './process-group.js';
+import { resolveProgram } from './resolve-program.js';
+import { runScript } from './run-script.js';
+import { createSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
+import { captureOutputs, materializeTree } from './store-trees.js';
+import { toAction } from './to-action.js';
+import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
+
+export type KeepSandboxes = 'never' | 'on_failure' | 'always';
+
+export interface LocalRunnerOptions {
+  readonly store: LocalStore;
+  /** Where sandboxes are made (each in its own fresh directory). */
+  readonly sandboxRoot: string;
+  /** Option `keep_sandboxes`: `on_failure` keeps those of processes that exit non-zero, time out or cannot start. */
+  readonly keepSandboxes?: KeepSandboxes;
+  /** For problems outside any one run (a sandbox that cannot be removed). Per-run messages go to the run's logger. */
+  readonly logger?: Logger;
+  /** Time between SIGTERM and SIGKILL when a process times out or is cancelled (default 1000 ms). */
+  readonly killGraceMs?: number;
+}
+
+/** Longest we wait for a killed process group to disappear before giving up on it (and logging). */
+const GROUP_EXIT_WAIT_MS = 5000;
+const DEFAULT_KILL_GRACE_MS = 1000;
+
+/**
+ * Runs processes on this machine, each in a fresh sandbox holding exactly
+ * its input root, with exactly its env, in a process group of its own that
+ * is killed when the process ends, times out or is cancelled — nothing it
+ * started is left running. Results are REAPI ActionResults whose blobs are in
+ * the local store.
+ */
+export function createLocalRunner(options: LocalRunnerOptions): CommandRunner {
+  return new LocalSandboxRunner(options);
+}
+
+interface Execution {
+  readonly exitCode: number;
+  readonly timedOut: boolean;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+class LocalSandboxRunner implements CommandRunner {
+  readonly #store: LocalStore;
+  readonly #sandboxRoot: string;
+  readonly #keep: KeepSandboxes;
+  readonly #logger: Logger;
+  readonly #graceMs: number;
+
+  constructor(o: LocalRunnerOptions) {
+    this.#store = o.store;
+    this.#sandboxRoot = o.sandboxRoot;
+    this.#keep = o.keepSandboxes ?? 'never';
+    this.#logger = o.logger ?? nullLogger;
+    this.#graceMs = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  }
+
+  run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
+    return observed(ctx, proc, (ctx) => this.#run(ctx, proc));
+  }
+
+  async #run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
+    const { actionDigest } = toAction(proc); // validates the process
+    const { signal } = ctx;
+    if (signal.aborted) throw abortError();
+    ctx.observation?.markStarted();
+    const t0 = performance.now();
+    const workerStart = Date.now();
+    const sandbox = await createSandboxDir(this.#sandboxRoot);
+    let keep = false;
+    try {
+      const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
+      const fetchStart = Date.now();
+      await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
+      // REAPI: the worker creates the working directory and the parents of
+      // every output (not output directories themselves), so tools need not.
+      await mkdir(workDir, { recursive: true });
+      const parents = new Set<string>();
+      for (const f of proc.outputFiles) parents.add(dirname(join(workDir, f)));
+      for (const d of proc.outputDirectories) if (d !== '') parents.add(dirname(join(workDir, d)));
+      for (const p of parents) await mkdir(p, { recursive: true });
+      const fetchDone = Date.now();
+      if (signal.aborted) throw abortError();
+
+      let exec: Execution;
+      try {
+        const program = await resolveProgram(proc.argv[0] ?? '', proc.env['PATH'], workDir);
+        if (!program.ok) throw new FailureError(program.failure);
+        exec = await this.#execute(ctx, proc, program.value, workDir, sandbox);
+      } catch (e) {
+        // A process that could not start is a failure worth a kept sandbox (its
+        // layout is often why); a cancelled one is not.
+        if (!isAbortError(e) && isFailureError(e) && this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
+        throw e;
+      }
+
+      const uploadStart = Date.now();
+      const stdout = await this.#store.putFile(sandbox.stdoutPath, signal);
+      const stderr = await this.#store.putFile(sandbox.stderrPath, signal);
+      const outputs = await captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories);
+      const uploadDone = Date.now();
+      if (signal.aborted) throw abortError();
+
+      const actionResult: ActionResult = create(ActionResultSchema, {
+        outputFiles: outputs.outputFiles,
+        outputDirectories: outputs.outputDirectories,
+        outputSymlinks: outputs.outputSymlinks,
+        exitCode: exec.exitCode,
+        stdoutDigest: toProtoDigest(stdout),
+        stderrDigest: toProtoDigest(stderr),
+        executionMetadata: create(ExecutedActionMetadataSchema, {
+          worker: 'local',
+          workerStartTimestamp: timestampFromMs(workerStart),
+          inputFetchStartTimestamp: timestampFromMs(fetchStart),
+          inputFetchCompletedTimestamp: timestampFromMs(fetchDone),
+          executionStartTimestamp: timestampFromMs(exec.startMs),
+          executionCompletedTimestamp: timestampFromMs(exec.endMs),
+          outputUploadStartTimestamp: timestampFromMs(uploadStart),
+          outputUploadCompletedTimestamp: timestampFromMs(uploadDone),
+          workerCompletedTimestamp: timestampFromMs(Date.now()),
+        }),
+      });
+      const failed = exec.exitCode !== 0 || exec.timedOut;
+      if (this.#keep === 'always' || (this.#keep === 'on_failure' && failed)) {
+        keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
+      }
+      return {
+        exitCode: exec.exitCode,
+        timedOut: exec.timedOut,
+        stdout,
+        stderr,
+        outputRoot: outputs.outputRoot,
+        actionDigest,
+        source: 'ran locally',
+        durationMs: performance.now() - t0,
+        executionMs: exec.endMs - exec.startMs,
+        actionResult,
+      };
+    } finally {
+      if (!keep) {
+        await removeSandboxDir(sandbox.dir).catch((e: unknown) =>
+          this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      }
+    }
+  }
+
+  /**
+   * Spawns the process and waits for it and its whole group. Resolves with
+   * the exit (a timeout is a result); rejects with an AbortError when
+   * cancelled, only once every process of the group is gone.
+   */
+  async #execute(ctx: ExecContext, proc: Process, program: string, workDir: string, sandbox: SandboxDir): Promise<Execution> {
+    const { signal } = ctx;
+    let out: FileHandle | undefined;
+    let err: FileHandle | undefined;
+    try {
+      out = await open(sandbox.stdoutPath, 'w');
+      err = await open(sandbox.stderrPath, 'w');
+      if (signal.aborted) throw abortError();
+      const startMs = Date.now();
+      // Files rather than pipes: a background grandchild holding them open
+      // cannot keep us waiting for EOF, and nothing is buffered in memory.
+      const child = spawn(program, proc.argv.slice(1), {
+        argv0: proc.argv[0],
+        cwd: workDir,
+        env: { ...proc.env },
+        detached: true, // setsid(): its own process group, killed as one
+        stdio: ['ignore', out.fd, err.fd], // 'ignore' is /dev/null
+        windowsHide: true,
+      });
+      // Listen before the first await: a fast process may exit meanwhile.
+      const done = this.#supervise(ctx, proc, child, startMs);
+      await Promise.all([out.close(), err.close()]); // the child has its own copies
+      out = err = undefined;
+      return await done;
+    } finally {
+      await out?.close().catch(() => undefined);
+      await err?.close().catch(() => undefined);
+    }
+  }
+
+  #supervise(ctx: ExecContext, proc: Process, child: ReturnType<typeof spawn>, startMs: number): Promise<Execution> {
+    const { signal } = ctx;
+    return new Promise<Execution>((resolve, reject) => {
+      let timedOut = false;
+      let cancelled = false;
+      let graceTimer: NodeJS.Timeout | undefined;
+      let timeoutTimer: NodeJS.Timeout | undefined;
+      const pgid = child.pid;
+
+      const terminate = (): void => {
+        if (pgid === undefined || graceTimer !== undefined) return;
+        signalGroup(pgid, 'SIGTERM');
+        graceTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), this.#graceMs);
+      };
+      const onAbort = (): void => {
+        cancelled = true;
+        terminate();
+      };
+      const cleanupTimers = (): void => {
+        if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
+        if (graceTimer !== undefined) clearTimeout(graceTimer);
+        signal.removeEventListener('abort', onAbort);
+      };
+
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        // Only reached when the spawn itself fails (the program vanished or
+        // is not executable after all, E2BIG, EMFILE, ...): nothing is running.
+        cleanupTimers();
+        if (cancelled) {
+          reject(abortError());
+          return;
+        }
+        reject(
+          new FailureError(
+            failure('environment', 'spawn-failed', `cannot start \`${proc.argv[0] ?? ''}\` (${proc.description}): ${e.message}`, {
+              hints: ['check that the program exists, is executable and that the machine has free process and file slots'],
+            }),
+          ),
+        );
+      });
+
+      child.once('exit', (code, sig) => {
+        const endMs = Date.now();
+        cleanupTimers();
+        // The leader is gone; anything it left behind in its group goes too,
+        // at once: the process's result is decided, stragglers only race the
+        // output capture.
+        const finish = async (): Promise<void> => {
+          if (pgid !== undefined && signalGroup(pgid, 'SIGKILL')) {
+            if (!(await waitGroupGone(pgid, GROUP_EXIT_WAIT_MS))) {
+              ctx.logger.warn(`local runner: processes of group ${pgid} (${proc.description}) survived SIGKILL for ${GROUP_EXIT_WAIT_MS} ms`);
+            }
+          }
+          if (cancelled) {
+            reject(abortError());
+            return;
+          }
+          const exitCode = code ?? 128 + (sig === null ? 0 : (osConstants.signals[sig] ?? 0));
+          resolve({ exitCode, timedOut, startMs, endMs });
+        };
+        finish().catch(reject);
+      });
+
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      if (proc.timeoutMs !== null) {
+        timeoutTimer = setTimeout(() => {
+          timedOut = true;
+          ctx.logger.debug(`local runner: ${proc.description} timed out after ${proc.timeoutMs} ms; killing its process group`);
+          terminate();
+        }, proc.timeoutMs);
+      }
+    });
+  }
+
+  async #keepSandbox(ctx: ExecContext, proc: Process, sandbox: SandboxDir, workDir: string): Promise<boolean> {
+    try {
+      await writeFile(sandbox.runScriptPath, runScript(proc, workDir), { mode: 0o755 });
+    } catch (e) {
+      ctx.logger.warn(`local runner: cannot write ${sandbox.runScriptPath}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    ctx.logger.info(`local runner: kept the sandbox of ${proc.description} at ${sandbox.dir}`);
+    ctx.observation?.sandboxKept(sandbox.dir);
+    return true;
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  EMPTY_DIGEST,
+  FailureError,
+  failure,
+  isSha256Hex,
+  type Digest,
+  type Failure,
+} from '../core/index.js';
+import { checkOutputPath } from '../remote/proto/index.js';
+import type { CacheScope, PlatformProperty, Process } from './types.js';
+
+/**
+ * The digest of the empty Directory message. An empty message encodes to zero
+ * bytes, so it is the digest of the empty blob: a process with no inputs needs
+ * nothing stored.
+ */
+export const EMPTY_INPUT_ROOT: Digest = EMPTY_DIGEST;
+
+/** A Process as rules write it: only argv is required. */
+export interface ProcessInit {
+  readonly argv: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly inputRoot?: Digest;
+  readonly workingDirectory?: string;
+  readonly outputFiles?: readonly string[];
+  readonly outputDirectories?: readonly string[];
+  readonly timeoutMs?: number | null;
+  readonly description?: string;
+  readonly platform?: readonly PlatformProperty[];
+  readonly cacheScope?: CacheScope;
+}
+
+const CACHE_SCOPES: ReadonlySet<string> = new Set<CacheScope>(['always', 'successful', 'per-run', 'never']);
+
+/**
+ * Fills in the defaults (empty env and input root, working directory at the
+ * root, no outputs, no timeout, scope `successful`) and validates. Throws a
+ * FailureError tagged `internal`: processes are built by rules, so a
+ * malformed one is a bug in a rule, not something the user typed.
+ */
+export function makeProcess(init: ProcessInit): Process {
+  const p: Process = Object.freeze({
+    argv: Object.freeze([...init.argv]),
+    env: Object.freeze({ ...(init.env ?? {}) }),
+    inputRoot: init.inputRoot ?? EMPTY_INPUT_ROOT,
+    workingDirectory: init.workingDirectory ?? '',
+    outputFiles: Object.freeze([...(init.outputFiles ?? [])]),
+    outputDirectories: Object.freeze([...(init.outputDirectories ?? [])]),
+    timeoutMs: init.timeoutMs ?? null,
+    description: init.description ?? init.argv.join(' '),
+    platform: Object.freeze((init.platform ?? []).map((q) => Object.freeze({ name: q.name, value: q.value }))),
+    cacheScope: init.cacheScope ?? 'successful',
+  });
+  assertValidProcess(p);
+  return p;
+}
+
+/** Throws the first problem validateProcess finds. */
+export function assertValidProcess(p: Process): void {
+  const bad = validateProcess(p);
+  if (bad !== undefined) throw new FailureError(bad);
+}
+
+/**
+ * The first reason `p` cannot be run, or undefined. Checks what would
+ * otherwise surface late and confusingly: in a digest other clients compute
+ * differently, in a path that escapes the sandbox, or in execve's EINVAL.
+ */
+export function validateProcess(p: Process): Failure | undefined {
+  const where = p.description === '' ? 'a process' : `process \`${p.description}\``;
+  const bad = (reason: string, message: string): Failure =>
+    failure('internal', reason, `${where}: ${message}`, {
+      hints: ['processes are built by rules: this is a bug in the rule that made it'],
+    });
+
+  if (p.argv.length === 0) return bad('process-empty-argv', 'argv is empty; it needs at least the program to run');
+  if (p.argv[0] === '') return bad('process-empty-program', 'argv[0] (the program) is empty');
+  for (const [i, a] of p.argv.entries()) {
+    if (a.includes('\0')) return bad('process-invalid-argument', `argv[${i}] contains a NUL character`);
+  }
+
+  for (const [name, value] of Object.entries(p.env)) {
+    // execve takes NAME=VALUE strings: a '=' in a name or a NUL anywhere cannot be passed on.
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      return bad('process-invalid-env', `environment variable name ${JSON.stringify(name)} is invalid (empty, or contains '=' or NUL)`);
+    }
+    if (typeof value !== 'string') return bad('process-invalid-env', `environment variable ${name} is not a string`);
+    if (value.includes('\0')) return bad('process-invalid-env', `environment variable ${name} contains a NUL character`);
+  }
+
+  if (!isSha256Hex(p.inputRoot.hash) || !Number.isSafeInteger(p.inputRoot.sizeBytes) || p.inputRoot.sizeBytes < 0) {
+    return bad('process-invalid-input-root', `input root ${JSON.stringify(p.inputRoot)} is not a SHA-256 digest`);
+  }
+
+  const wd = checkOutputPath(p.workingDirectory, true);
+  if (wd !== undefined) {
+    return bad('process-invalid-working-directory', `working directory ${JSON.stringify(p.workingDirectory)} ${wd}; it must be a normalized path relative to the input root`);
+  }
+
+  const files = new Set<string>();
+  for (const f of p.outputFiles) {
+    const why = checkOutputPath(f, false);
+    if (why !== undefined) return bad('process-invalid-output-path', `output file ${JSON.stringify(f)} ${why}; outputs must be normalized relative paths`);
+    files.add(f);
+  }
+  for (const d of p.outputDirectories) {
+    // '' is the whole working directory, which REAPI allows for output directories.
+    const why = checkOutputPath(d, true);
+    if (why !== undefined) return bad('process-invalid-output-path', `output directory ${JSON.stringify(d)} ${why}; outputs must be normalized relative paths`);
+    if (files.has(d)) return bad('process-invalid-output-path', `${JSON.stringify(d)} is declared both as an output file and as an output directory`);
+  }
+
+  if (p.timeoutMs !== null && !(Number.isSafeInteger(p.timeoutMs) && p.timeoutMs > 0)) {
+    return bad('process-invalid-timeout', `timeout ${String(p.timeoutMs)} ms is not a positive whole number of milliseconds (use null for none)`);
+  }
+
+  for (const q of p.platform) {
+    if (typeof q.name !== 'string' || q.name === '' || typeof q.value !== 'string') {
+      return bad('process-invalid-platform', `platform property ${JSON.stringify(q)} needs a non-empty name and a string value`);
+    }
+  }
+
+  if (!CACHE_SCOPES.has(p.cacheScope)) {
+    return bad('process-invalid-cache-scope', `cache scope ${JSON.stringify(p.cacheScope)} is not one of always, successful, per-run, never`);
+  }
+  return undefined;
+}
+
+/** Whether a result of this process may be written to a persistent action cache. */
+export function isCacheableResult(p: Process, exitCode: number, timedOut: boolean): boolean {
+  if (timedOut) return false;
+  switch (p.cacheScope) {
+    case 'always':
+      return true;
+    case 'successful':
+      return exitCode === 0;
+    default:
+      return false;
+  }
+}

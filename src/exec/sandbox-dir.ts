@@ -1,0 +1,64 @@
+import { chmod, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * One process's sandbox:
+ *
+ *   <sandboxRoot>/trews-sandbox-XXXXXX/
+ *     root/      the input root, materialized; the process runs in root/<working directory>
+ *     stdout     the process's stdout and stderr, outside the input tree so they can
+ *     stderr     never collide with an input or be captured as an output
+ *     __run.sh   written only when the sandbox is kept
+ */
+export interface SandboxDir {
+  readonly dir: string;
+  readonly root: string;
+  readonly stdoutPath: string;
+  readonly stderrPath: string;
+  readonly runScriptPath: string;
+}
+
+export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir> {
+  await mkdir(sandboxRoot, { recursive: true });
+  const dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
+  const root = join(dir, 'root');
+  await mkdir(root);
+  return {
+    dir,
+    root,
+    stdoutPath: join(dir, 'stdout'),
+    stderrPath: join(dir, 'stderr'),
+    runScriptPath: join(dir, '__run.sh'),
+  };
+}
+
+/**
+ * Removes a sandbox whatever the process did to it. Inputs are read-only
+ * hard links (harmless: unlinking needs only a writable directory), but a
+ * process may have made directories read-only; those are made writable and
+ * the removal retried.
+ */
+export async function removeSandboxDir(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw e;
+  }
+  await makeWritable(dir);
+  await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  try {
+    const st = await lstat(dir);
+    if (!st.isDirectory()) return;
+    await chmod(dir, 0o700);
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) await makeWritable(join(dir, e.name));
+    }
+  } catch {
+    // Best effort: rm reports what still cannot be removed.
+  }
+}
