@@ -10,3 +10,23 @@ export {
 export { collectGarbage, storeSize, type GcOptions, type GcResult, type StoreLocation, type StoreSize } from './gc.js';
 export { defaultLocalStoreDir } from './default-dir.js';
 export { blobStoreContract, type BlobStoreFixture, type BlobStoreContractOptions } from './blob-store-contract.js';
+export { SnapshotKey, type Snapshot } from './snapshot.js';
+export { EMPTY_TREE_DIGEST } from './tree-io.js';
+export {
+  mergeTrees,
+  addPrefix,
+  stripPrefix,
+  subsetTree,
+  listTree,
+  treeFromFiles,
+  treeFromBytes,
+  type TreeEntry,
+  type TreeFile,
+  type TreeSymlink,
+  type FileSpec,
+  type BytesFileSpec,
+} from './tree-ops.js';
+export { treeMessageOf } from './tree-message.js';
+export { materializeTree, type MaterializeTreeOptions } from './materialize-tree.js';
+export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
+export { outputRootOf } from './output-root.js';

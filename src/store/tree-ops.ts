@@ -170,7 +170,7 @@ export async function listTree(store: BlobStore, digest: Digest, signal?: AbortS
  * messages are written: the file blobs are the caller's to store. The same
  * path twice with different contents is a `snapshot-conflict`.
  */
-export function treeFromFiles(store: BlobStore, files: readonly (FileSpec | TreeSymlink)[], signal?: AbortSignal): Promise<Digest> {
+export async function treeFromFiles(store: BlobStore, files: readonly (FileSpec | TreeSymlink)[], signal?: AbortSignal): Promise<Digest> {
   const builder = new TreeBuilder();
   for (const f of files) {
     if (f.kind === 'symlink') builder.addSymlink(f.path, f.target);

@@ -1,0 +1,129 @@
+import { mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FailureError, failure, isAbortError, isFailureError, type Digest } from '../core/index.js';
+import type { LocalStore, MaterializeMode } from './local-store.js';
+import { mapLimit } from './map-limit.js';
+import { errnoCode } from './store-failures.js';
+import { missingBlob } from './tree-failures.js';
+import { readDirectory } from './tree-io.js';
+import { nodeDigest, settleInOrder } from './tree-nodes.js';
+import { joinTreePath } from './tree-paths.js';
+
+export interface MaterializeTreeOptions {
+  /** `hardlink`: read-only links into the CAS (copies where links are impossible); `copy`: private writable files. */
+  readonly mode: MaterializeMode;
+  readonly signal?: AbortSignal;
+}
+
+/** Files (and directories, and symlinks) created at once: enough to keep a disk busy, few enough for any fd limit. */
+const CONCURRENCY = 64;
+/** As Linux's MAXSYMLINKS: deeper chains are refused like loops. */
+const MAX_LINK_DEPTH = 40;
+
+interface Plan {
+  /** Directory paths level by level, so each level's parents exist before it is created. */
+  readonly levels: string[][];
+  readonly files: Array<{ readonly path: string; readonly digest: Digest; readonly isExecutable: boolean }>;
+  readonly symlinks: Map<string, string>;
+}
+
+/**
+ * Writes the tree `digest` into `destDir` (created if missing; it must not
+ * already hold any of the tree's paths). Directories are created writable,
+ * so a process can create its outputs inside them; files come from the CAS
+ * by `materializeFile` (hard links are read-only, so a tool cannot corrupt
+ * the store by writing to its input); symlinks are created as symlinks,
+ * after checking that none leads outside `destDir`, even through other
+ * symlinks of the tree. A blob the store lacks is a `missing-blob` failure.
+ */
+export async function materializeTree(store: LocalStore, digest: Digest, destDir: string, options: MaterializeTreeOptions): Promise<void> {
+  const { mode, signal } = options;
+  const plan = await readPlan(store, digest, signal);
+  for (const [path, target] of plan.symlinks) {
+    if (escapes(plan.symlinks, path)) {
+      throw new FailureError(
+        failure('input', 'symlink-escape', `symlink \`${path}\` → ${JSON.stringify(target)} points outside the tree being materialized`, {
+          hints: ['a tree may only hold relative symlinks that stay inside it; an output symlink to an input outside the outputs becomes one of these'],
+        }),
+      );
+    }
+  }
+  await fsStep(`creating ${destDir}`, () => mkdir(destDir, { recursive: true }));
+  for (const level of plan.levels) {
+    await mapLimit(level, CONCURRENCY, (p) => fsStep(`creating directory ${p}`, () => mkdir(join(destDir, p))), signal);
+  }
+  await mapLimit(
+    plan.files,
+    CONCURRENCY,
+    async (f) => {
+      const how = await store.materializeFile(f.digest, join(destDir, f.path), { executable: f.isExecutable, mode }, signal);
+      if (how === undefined) throw missingBlob(`file \`${f.path}\``, f.digest);
+    },
+    signal,
+  );
+  await mapLimit([...plan.symlinks], CONCURRENCY, ([p, target]) => fsStep(`creating symlink ${p}`, () => symlink(target, join(destDir, p))), signal);
+}
+
+async function readPlan(store: LocalStore, digest: Digest, signal?: AbortSignal): Promise<Plan> {
+  const plan: Plan = { levels: [], files: [], symlinks: new Map() };
+  let level: Array<{ readonly digest: Digest; readonly at: string }> = [{ digest, at: '' }];
+  while (level.length > 0) {
+    const dirs = await settleInOrder(
+      level.map((l) => readDirectory(store, l.digest, l.at === '' ? 'tree to materialize' : `directory \`${l.at}\``, signal)),
+    );
+    const next: typeof level = [];
+    dirs.forEach((dir, i) => {
+      const at = level[i]!.at;
+      for (const f of dir.files) {
+        plan.files.push({ path: joinTreePath(at, f.name), digest: nodeDigest(f.digest, f.name), isExecutable: f.isExecutable });
+      }
+      for (const s of dir.symlinks) plan.symlinks.set(joinTreePath(at, s.name), s.target);
+      for (const d of dir.directories) next.push({ digest: nodeDigest(d.digest, d.name), at: joinTreePath(at, d.name) });
+    });
+    if (next.length > 0) plan.levels.push(next.map((n) => n.at));
+    level = next;
+  }
+  return plan;
+}
+
+/**
+ * True when the symlink at `linkPath` resolves outside the tree. Resolution
+ * is lexical but follows the tree's other symlinks, so a chain of links
+ * that are each harmless (`s/up → ..`, `e → s/up/s/up/..`) is caught too.
+ */
+function escapes(links: ReadonlyMap<string, string>, linkPath: string): boolean {
+  const resolve = (base: readonly string[], target: string, depth: number): string[] | undefined => {
+    if (target.startsWith('/') || depth > MAX_LINK_DEPTH) return undefined;
+    let segments = [...base];
+    for (const c of target.split('/')) {
+      if (c === '' || c === '.') continue;
+      if (c === '..') {
+        if (segments.length === 0) return undefined;
+        segments.pop();
+        continue;
+      }
+      const next = links.get([...segments, c].join('/'));
+      if (next === undefined) {
+        segments.push(c);
+        continue;
+      }
+      const resolved = resolve(segments, next, depth + 1);
+      if (resolved === undefined) return undefined;
+      segments = resolved;
+    }
+    return segments;
+  };
+  const base = linkPath.split('/');
+  base.pop();
+  return resolve(base, links.get(linkPath)!, 0) === undefined;
+}
+
+/** File-system errors while materializing are the machine's (disk full, permissions, a non-empty destination). */
+async function fsStep<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    if (isFailureError(e) || isAbortError(e) || errnoCode(e) === undefined) throw e;
+    throw new FailureError(failure('environment', 'materialize-failed', `materializing a tree: ${what}: ${(e as Error).message}`));
+  }
+}
