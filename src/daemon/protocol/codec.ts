@@ -32,10 +32,6 @@ export const ChunkType = {
 
 export type ChunkType = (typeof ChunkType)[keyof typeof ChunkType];
 
-/** Types a client may send, and a server may send. A session rejects the other direction's types. */
-export const CLIENT_CHUNK_TYPES: ReadonlySet<ChunkType> = new Set<ChunkType>(['A', 'E', 'D', 'C', '0', '.', 'H']);
-export const SERVER_CHUNK_TYPES: ReadonlySet<ChunkType> = new Set<ChunkType>(['S', '1', '2', 'X']);
-
 const ALL_CHUNK_TYPES: ReadonlySet<string> = new Set<string>(Object.values(ChunkType));
 
 export function isChunkType(s: string): s is ChunkType {
