@@ -7,10 +7,9 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAbortError, isFailureError, type Digest } from '../core/index.js';
-import type { LocalStore } from '../store/index.js';
+import { treeFromBytes, type LocalStore } from '../store/index.js';
 import { isProcessAlive } from './process-group.js';
 import { makeProcess, type ProcessInit } from './process.js';
-import { treeFromBytes } from './store-trees.js';
 import { entriesOf, eventually, listTree, makeCtx, makeTempDir, readText, removeDir, sleep } from './test-support.js';
 import type { CommandRunner, ProcessResult } from './types.js';
 

@@ -1,6 +1,6 @@
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { EMPTY_DIGEST, abortError, digestOf, digestString, isAbortError, type Digest } from '../core/index.js';
-import type { LocalStore } from '../store/index.js';
+import { outputRootOf, type LocalStore } from '../store/index.js';
 import {
   DirectorySchema,
   TreeSchema,
@@ -12,7 +12,6 @@ import {
 } from '../remote/proto/index.js';
 import { observed } from './observe.js';
 import { isCacheableResult } from './process.js';
-import { outputRootOf } from './store-trees.js';
 import { toAction } from './to-action.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
@@ -77,7 +76,7 @@ class LocalCacheRunner implements CommandRunner {
         ctx.logger.info(`local cache: an output of ${what} is damaged; running it again`);
         return undefined;
       }
-      const outputRoot = await outputRootOf(this.#store, ar);
+      const outputRoot = await outputRootOf(this.#store, ar, ctx.signal);
       const stdout = await this.#stream(ar.stdoutDigest, ar.stdoutRaw, ctx.signal);
       const stderr = await this.#stream(ar.stderrDigest, ar.stderrRaw, ctx.signal);
       if (stdout === undefined || stderr === undefined) return undefined;

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { isFailureError } from '../core/index.js';
-import { createLocalStore, type LocalStore } from '../store/index.js';
+import { createLocalStore, treeFromBytes, type LocalStore } from '../store/index.js';
 import { commandRunnerContract } from './command-runner-contract.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { isProcessAlive } from './process-group.js';
 import { makeProcess } from './process.js';
-import { treeFromBytes } from './store-trees.js';
 import { RecordingObserver, entriesOf, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
 import type { CommandRunner } from './types.js';
 

@@ -13,14 +13,13 @@ import {
   nullLogger,
   type Logger,
 } from '../core/index.js';
-import type { LocalStore } from '../store/index.js';
+import { captureOutputs, materializeTree, type LocalStore } from '../store/index.js';
 import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../remote/proto/index.js';
 import { observed } from './observe.js';
 import { signalGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
 import { createSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
-import { captureOutputs, materializeTree } from './store-trees.js';
 import { toAction } from './to-action.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
@@ -117,7 +116,7 @@ class LocalSandboxRunner implements CommandRunner {
       const uploadStart = Date.now();
       const stdout = await this.#store.putFile(sandbox.stdoutPath, signal);
       const stderr = await this.#store.putFile(sandbox.stderrPath, signal);
-      const outputs = await captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories);
+      const outputs = await captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories, { signal });
       const uploadDone = Date.now();
       if (signal.aborted) throw abortError();
 
