@@ -89,6 +89,11 @@ class ClientConnection {
       this.#fail(signal.reason ?? abortedError());
       return;
     }
+    // A socket that is already gone emits no more events; settle now rather than never.
+    if (socket.destroyed || socket.readableEnded) {
+      this.#fail(closedWithoutExit());
+      return;
+    }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (socket instanceof Socket) socket.setNoDelay(true);
     socket.on('data', this.#onData);

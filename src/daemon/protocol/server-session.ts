@@ -120,6 +120,11 @@ class ServerConnection implements ServerSession {
     // Kept for the socket's whole life: a late error must never become an uncaught exception.
     socket.on('error', this.#onError);
 
+    // A socket that is already gone emits no more events; settle now rather than never.
+    if (socket.destroyed || socket.readableEnded) {
+      this.#teardown(this.#goneError());
+      return;
+    }
     const preambleMs = options.preambleTimeoutMs ?? 0;
     if (preambleMs > 0) {
       this.#preambleTimer = setTimeout(() => {

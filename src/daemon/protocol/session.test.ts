@@ -521,6 +521,22 @@ describe('server session against a misbehaving client', () => {
   });
 });
 
+describe('sessions on a socket that is already closed', () => {
+  test('settle at once instead of waiting for events that will not come', LIMIT, async () => {
+    const srv = sessions();
+    await withServer(srv.onConnection, async (connect) => {
+      const socket = connect();
+      socket.destroy();
+      await assert.rejects(
+        runClientSession(socket, REQUEST, { stdout: sink(), stderr: sink() }),
+        (e: unknown) => e instanceof ConnectionClosedError,
+      );
+      const result = await acceptSession(socket);
+      assert.ok(!result.ok && result.error instanceof ConnectionClosedError);
+    });
+  });
+});
+
 describe('client session against a misbehaving server', () => {
   async function against(reply: (socket: Socket) => void): Promise<unknown> {
     let outcome: unknown;
