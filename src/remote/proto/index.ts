@@ -32,3 +32,4 @@ export { encodeCanonical, digestMessage, decodeMessage } from './encode.js';
 export { canonicalDirectory, canonicalNodeProperties, checkPathSegment } from './canonical-directory.js';
 export { canonicalCommand, canonicalPlatform, canonicalAction, checkOutputPath } from './canonical-command.js';
 export { compareUtf8 } from './utf8-order.js';
+export { grpcServiceDefinition } from './grpc.js';
