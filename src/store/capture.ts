@@ -22,6 +22,8 @@ import {
   type OutputSymlink,
   type SymlinkNode,
 } from '../remote/proto/index.js';
+import { copyIntoStore } from './copy-into-store.js';
+import { withFanOutSignal } from './fan-out-signal.js';
 import { Limiter } from './limiter.js';
 import type { LocalStore } from './local-store.js';
 import { errnoCode } from './store-failures.js';
@@ -66,7 +68,7 @@ interface CapturedTree {
 export async function captureDirectory(store: LocalStore, absDir: string, options: CaptureOptions = {}): Promise<Digest> {
   const st = await fsStep(`capturing ${absDir}`, () => stat(absDir));
   if (!st.isDirectory()) throw new FailureError(failure('environment', 'capture-failed', `cannot capture ${absDir}: it is not a directory`));
-  return (await captureTree(store, absDir, options.signal)).digest;
+  return withFanOutSignal(options.signal, async (signal) => (await captureTree(store, absDir, signal)).digest);
 }
 
 async function captureTree(store: LocalStore, absDir: string, signal?: AbortSignal): Promise<CapturedTree> {
@@ -89,7 +91,7 @@ async function captureTree(store: LocalStore, absDir: string, signal?: AbortSign
         work.push(
           io.run(async () => {
             const st = await fsStep(`reading ${path}`, () => lstat(path));
-            const digest = await store.putFile(path, signal);
+            const digest = await copyIntoStore(store, path, st.size, signal);
             files.push(create(FileNodeSchema, { name, digest: toProtoDigest(digest), isExecutable: isExecutable(st) }));
           }, signal),
         );
@@ -136,7 +138,16 @@ export async function captureOutputs(
   outputDirectories: readonly string[],
   options: CaptureOptions = {},
 ): Promise<CapturedOutputs> {
-  const { signal } = options;
+  return withFanOutSignal(options.signal, (signal) => captureAll(store, workDirAbs, outputFiles, outputDirectories, signal));
+}
+
+async function captureAll(
+  store: LocalStore,
+  workDirAbs: string,
+  outputFiles: readonly string[],
+  outputDirectories: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<CapturedOutputs> {
   const files = [...new Set(outputFiles)];
   const dirs = [...new Set(outputDirectories)];
   for (const p of files) treePathSegments(p, 'output file');
@@ -168,7 +179,7 @@ export async function captureOutputs(
     if (declared === 'file') {
       if (st.isDirectory()) throw typeMismatch(path, 'output file', 'a directory', 'output directory');
       if (!st.isFile()) return undefined;
-      const digest = await io.run(() => store.putFile(abs, signal), signal);
+      const digest = await io.run(() => copyIntoStore(store, abs, st.size, signal), signal);
       return { kind: 'file', path, digest, isExecutable: isExecutable(st) };
     }
     if (st.isFile()) throw typeMismatch(path, 'output directory', 'a file', 'output file');

@@ -4,6 +4,8 @@ import { FailureError, digestEquals, digestString, failure, sha256Hex, type Dige
 import type { ComputeContext, Key } from '../engine/index.js';
 import { FileDigestKey, type FileDigest, type Workspace } from '../fs/index.js';
 import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, toProtoDigest } from '../remote/proto/index.js';
+import { copyIntoStore } from './copy-into-store.js';
+import { withFanOutSignal } from './fan-out-signal.js';
 import { Limiter } from './limiter.js';
 import type { LocalStore } from './local-store.js';
 import { treeConflict } from './tree-failures.js';
@@ -18,8 +20,8 @@ export interface Snapshot {
 }
 
 /** File copies into the store in flight at once, across all snapshots of the process. */
-const PUT_CONCURRENCY = 32;
-const puts = new Limiter(PUT_CONCURRENCY);
+const COPY_CONCURRENCY = 32;
+const copies = new Limiter(COPY_CONCURRENCY);
 /** Ids quote short path lists as they are (readable in logs and cycle reports); longer ones are hashed. */
 const VERBATIM_ID_MAX = 200;
 
@@ -186,7 +188,7 @@ class DirSnapshotKey implements Key<Digest> {
     const unknown = digests.filter((d) => !isKnownPresent(store, d));
     if (unknown.length === 0) return digests;
     const missing = new Set((await store.findMissing(unknown, signal)).map(digestString));
-    const copies: Array<Promise<void>> = [];
+    const toCopy: number[] = [];
     const copying = new Set<string>();
     digests.forEach((d, i) => {
       const key = digestString(d);
@@ -196,16 +198,19 @@ class DirSnapshotKey implements Key<Digest> {
         return;
       }
       copying.add(key);
-      const abs = join(this.#ws.root, plan.files[i]!.path);
-      copies.push(
-        puts.run(async () => {
-          const actual = await store.putFile(abs, signal);
-          markKnownPresent(store, actual);
-          digests[i] = actual;
-        }, signal),
-      );
+      toCopy.push(i);
     });
-    await Promise.all(copies);
+    await withFanOutSignal(signal, (shared) =>
+      Promise.all(
+        toCopy.map((i) =>
+          copies.run(async () => {
+            const actual = await copyIntoStore(store, join(this.#ws.root, plan.files[i]!.path), digests[i]!.sizeBytes, shared);
+            markKnownPresent(store, actual);
+            digests[i] = actual;
+          }, shared),
+        ),
+      ),
+    );
     return digests;
   }
 }
