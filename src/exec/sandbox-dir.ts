@@ -19,8 +19,15 @@ export interface SandboxDir {
 }
 
 export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir> {
-  await mkdir(sandboxRoot, { recursive: true });
-  const dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // First use, or the root was cleaned away meanwhile: one mkdir on the rare path, not per process.
+    await mkdir(sandboxRoot, { recursive: true });
+    dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
+  }
   const root = join(dir, 'root');
   await mkdir(root);
   return {

@@ -1,0 +1,89 @@
+// Measures what the local runner stack costs per process (not a test; prints
+// figures). Run after a build:  node dist/src/exec/overhead.bench.js [runs]
+//
+// - direct: spawn('/bin/true') and wait for it, the floor;
+// - sandbox: the local sandbox runner on the same command with a small input
+//   root (materialize, spawn in its own group, capture, remove);
+// - cache hit: the local cache runner answering a process with two outputs
+//   from the action cache (lookup, content check, output root rebuild).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createLocalStore, treeFromBytes } from '../store/index.js';
+import { createLocalCacheRunner } from './local-cache-runner.js';
+import { createLocalRunner } from './local-runner.js';
+import { makeProcess } from './process.js';
+import { makeCtx, makeTempDir, removeDir } from './test-support.js';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+function p90(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))] ?? 0;
+}
+
+async function time(runs: number, f: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 5; i++) await f(); // warm-up
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await f();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+function spawnTrue(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('/bin/true', [], { env: {}, stdio: 'ignore' });
+    c.once('error', reject);
+    c.once('exit', () => resolve());
+  });
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv[2] ?? 60);
+  const dir = await makeTempDir('trews-bench-');
+  const store = createLocalStore({ dir: join(dir, 'store') });
+  try {
+    const files = Array.from({ length: 10 }, (_, i) => ({ path: `${i < 5 ? 'src' : 'lib'}/f${i}.txt`, content: `file ${i}\n`.repeat(10) }));
+    const inputRoot = await treeFromBytes(store, files);
+    const local = createLocalRunner({ store, sandboxRoot: join(dir, 'sandboxes') });
+    const cached = createLocalCacheRunner(local, store);
+    const ctx = makeCtx();
+    const trueProc = makeProcess({ argv: ['/bin/true'], inputRoot, cacheScope: 'never' });
+    const producing = makeProcess({
+      argv: ['/bin/sh', '-c', 'echo a > a.txt; mkdir d; echo b > d/b.txt'],
+      inputRoot,
+      outputFiles: ['a.txt'],
+      outputDirectories: ['d'],
+    });
+    await cached.run(ctx, producing);
+
+    const direct = await time(runs, spawnTrue);
+    const sandbox = await time(runs, () => local.run(ctx, trueProc));
+    const hit = await time(runs, async () => {
+      const r = await cached.run(ctx, producing);
+      if (r.source !== 'local cache') throw new Error(`expected a cache hit, got ${r.source}`);
+    });
+    const row = (name: string, xs: number[]): string => `${name.padEnd(28)} median ${median(xs).toFixed(2)} ms   p90 ${p90(xs).toFixed(2)} ms`;
+    process.stdout.write(
+      [
+        `${runs} runs each, after 5 warm-up runs; input root: ${files.length} files in 2 directories`,
+        row('spawn /bin/true directly', direct),
+        row('local sandbox runner', sandbox),
+        `${'  overhead per process'.padEnd(28)} ${(median(sandbox) - median(direct)).toFixed(2)} ms`,
+        row('local cache hit', hit),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
+}
+
+await main();
