@@ -206,3 +206,17 @@ test('many processes in a row leave nothing behind in the sandbox root', async (
     await s.dispose();
   }
 });
+
+test('an input file where an output needs a directory is a clear failure', async () => {
+  const s = await setup();
+  try {
+    const inputRoot = await treeFromBytes(s.store, [{ path: 'gen', content: 'a file, not a directory' }]);
+    await assert.rejects(
+      s.runner.run(makeCtx(), makeProcess({ argv: ['true'], env: { PATH }, inputRoot, outputFiles: ['gen/out.txt'] })),
+      (e: unknown) => isFailureError(e) && e.failure.reason === 'output-parent-conflict' && /`gen`/.test(e.failure.message),
+    );
+    assert.deepEqual(await entriesOf(s.sandboxRoot), []);
+  } finally {
+    await s.dispose();
+  }
+});

@@ -90,7 +90,16 @@ class LocalSandboxRunner implements CommandRunner {
     ctx.observation?.markStarted();
     const t0 = performance.now();
     const workerStart = Date.now();
-    const sandbox = await createSandboxDir(this.#sandboxRoot);
+    let sandbox: SandboxDir;
+    try {
+      sandbox = await createSandboxDir(this.#sandboxRoot);
+    } catch (e) {
+      throw new FailureError(
+        failure('environment', 'sandbox-create-failed', `cannot create a sandbox under ${this.#sandboxRoot}: ${e instanceof Error ? e.message : String(e)}`, {
+          hints: ['check that the directory is writable and its disk has space'],
+        }),
+      );
+    }
     let keep = false;
     try {
       const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
@@ -98,11 +107,10 @@ class LocalSandboxRunner implements CommandRunner {
       await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
       // REAPI: the worker creates the working directory and the parents of
       // every output (not output directories themselves), so tools need not.
-      await mkdir(workDir, { recursive: true });
-      const parents = new Set<string>();
+      const parents = new Set<string>([workDir]);
       for (const f of proc.outputFiles) parents.add(dirname(join(workDir, f)));
       for (const d of proc.outputDirectories) if (d !== '') parents.add(dirname(join(workDir, d)));
-      for (const p of parents) await mkdir(p, { recursive: true });
+      for (const p of parents) await makeDirIn(p, sandbox.root, proc);
       const fetchDone = Date.now();
       if (signal.aborted) throw abortError();
 
@@ -302,5 +310,25 @@ class LocalSandboxRunner implements CommandRunner {
     ctx.logger.info(`local runner: kept the sandbox of ${proc.description} at ${sandbox.dir}`);
     ctx.observation?.sandboxKept(sandbox.dir);
     return true;
+  }
+}
+
+/**
+ * Creates a directory the process needs (its working directory, an output's
+ * parent). It fails when the input root has a file where a directory must
+ * be: the rule's inputs and outputs contradict each other.
+ */
+async function makeDirIn(abs: string, root: string, proc: Process): Promise<void> {
+  try {
+    await mkdir(abs, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw e;
+    const rel = abs.slice(root.length + 1);
+    throw new FailureError(
+      failure('input', 'output-parent-conflict', `process \`${proc.description}\`: cannot create the directory \`${rel}\`: the input root has a file in its way`, {
+        hints: ['the working directory and the parents of declared outputs must be directories (or absent) in the input root'],
+      }),
+    );
   }
 }
