@@ -207,6 +207,27 @@ describe('captureOutputs', () => {
       assert.deepEqual((await listTree(store, captured.outputRoot)).map((e) => e.path), ['out/a.txt']);
     });
   });
+  it('copies many files at once without piling listeners onto the caller\'s signal, and stops when it is aborted', async () => {
+    await withWorkDir(async ({ store, work, write }) => {
+      // Large enough to be streamed (each stream pipeline listens to the signal).
+      for (let i = 0; i < 24; i++) await write(`many/f${i}.bin`, `${i}`.repeat(300 * 1024));
+      for (let i = 0; i < 56; i++) await write(`many/f${i}.txt`, `file ${i}`);
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        const ac = new AbortController();
+        const captured = await captureOutputs(store, work, [], ['many'], { signal: ac.signal });
+        assert.equal((await listTree(store, captured.outputRoot)).length, 80);
+        await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+        assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+        ac.abort();
+        await assert.rejects(captureOutputs(store, work, [], ['many'], { signal: ac.signal }), (e: unknown) => (e as Error).name === 'AbortError');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
 });
 
 describe('outputRootOf', () => {

@@ -55,7 +55,7 @@ function isEmptyTree(d: Digest): boolean {
  * meanwhile is only noticed when it is read (a `missing-blob` failure).
  */
 export function isKnownPresent(store: BlobStore, d: Digest): boolean {
-  return d.sizeBytes === 0 || memoOf(store).known.get(digestString(d)) === true;
+  return isEmptyTree(d) || memoOf(store).known.get(digestString(d)) === true;
 }
 
 export function markKnownPresent(store: BlobStore, d: Digest): void {
