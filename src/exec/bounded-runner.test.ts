@@ -55,7 +55,7 @@ test('never more than N processes run at once, and N do run together', async () 
   try {
     const file = join(s.dir, 'stamps');
     const ctx = makeCtx();
-    await Promise.all(Array.from({ length: 7 }, (_, i) => s.runner.run(ctx, stamping(file, String(i), 0.25))));
+    await Promise.all(Array.from({ length: 7 }, (_, i) => s.runner.run(ctx, stamping(file, String(i), 0.4))));
     const events = (await stamps(file)).sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.kind === 'e' ? -1 : 1));
     assert.equal(events.length, 14);
     let running = 0;

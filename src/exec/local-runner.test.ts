@@ -10,7 +10,7 @@ import { commandRunnerContract } from './command-runner-contract.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { isProcessAlive } from './process-group.js';
 import { makeProcess } from './process.js';
-import { RecordingObserver, entriesOf, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
+import { RecordingObserver, entriesOf, eventually, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
 import type { CommandRunner } from './types.js';
 
 const PATH = '/usr/bin:/bin';
@@ -218,5 +218,31 @@ test('an input file where an output needs a directory is a clear failure', async
     assert.deepEqual(await entriesOf(s.sandboxRoot), []);
   } finally {
     await s.dispose();
+  }
+});
+
+test('if trews exits while a process runs, the process group is killed on the way out', async () => {
+  const dir = await makeTempDir();
+  try {
+    const pidFile = join(dir, 'pids');
+    const script = `
+      import { createLocalStore } from ${JSON.stringify(new URL('../store/index.js', import.meta.url).href)};
+      import { createLocalRunner, makeProcess } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
+      import { existsSync, readFileSync } from 'node:fs';
+      const store = createLocalStore({ dir: ${JSON.stringify(join(dir, 'store'))} });
+      const runner = createLocalRunner({ store, sandboxRoot: ${JSON.stringify(join(dir, 'sandboxes'))} });
+      const ctx = { signal: new AbortController().signal, runId: 'r', logger: { enabled: () => false, debug() {}, info() {}, warn() {}, error() {}, trace() {}, level: 'error' } };
+      runner.run(ctx, makeProcess({ argv: ['sh', '-c', 'sleep 60 & echo $! >> "$P"; echo $$ >> "$P"; sleep 60'], env: { PATH: '/usr/bin:/bin', P: ${JSON.stringify(pidFile)} } }));
+      const poll = setInterval(() => {
+        if (existsSync(${JSON.stringify(pidFile)}) && readFileSync(${JSON.stringify(pidFile)}, 'utf8').split('\\n').filter(Boolean).length === 2) process.exit(3);
+      }, 10);
+    `;
+    const r = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { code: number }) => e);
+    assert.equal((r as { code?: number }).code, 3);
+    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
+    assert.equal(pids.length, 2);
+    for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 3000, `pid ${pid} to die`);
+  } finally {
+    await removeDir(dir);
   }
 });

@@ -19,7 +19,7 @@ import {
 import { captureOutputs, materializeTree, type LocalStore } from '../store/index.js';
 import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../remote/proto/index.js';
 import { observed } from './observe.js';
-import { signalGroup, waitGroupGone } from './process-group.js';
+import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
 import { createSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
@@ -220,6 +220,7 @@ class LocalSandboxRunner implements CommandRunner {
       let graceTimer: NodeJS.Timeout | undefined;
       let timeoutTimer: NodeJS.Timeout | undefined;
       const pgid = child.pid;
+      if (pgid !== undefined) trackGroup(pgid);
 
       const terminate = (): void => {
         if (pgid === undefined || graceTimer !== undefined) return;
@@ -260,9 +261,11 @@ class LocalSandboxRunner implements CommandRunner {
         // at once: the process's result is decided, stragglers only race the
         // output capture.
         const finish = async (): Promise<void> => {
-          if (pgid !== undefined && signalGroup(pgid, 'SIGKILL')) {
-            if (!(await waitGroupGone(pgid, GROUP_EXIT_WAIT_MS))) {
+          if (pgid !== undefined) {
+            if (signalGroup(pgid, 'SIGKILL') && !(await waitGroupGone(pgid, GROUP_EXIT_WAIT_MS))) {
               ctx.logger.warn(`local runner: processes of group ${pgid} (${proc.description}) survived SIGKILL for ${GROUP_EXIT_WAIT_MS} ms`);
+            } else {
+              untrackGroup(pgid);
             }
           }
           if (cancelled) {

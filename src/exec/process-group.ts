@@ -8,6 +8,30 @@ import { readFile, readdir } from 'node:fs/promises';
  * catch that).
  */
 
+/** Groups started by this trews process and not yet known to be gone. */
+const live = new Set<number>();
+let exitHookInstalled = false;
+
+/**
+ * Records a group we started, so that if trews exits while it runs (an
+ * uncaught error, process.exit from a signal handler) the group is killed on
+ * the way out rather than left running. 'exit' listeners must be synchronous,
+ * which kill() is. Nothing can be done when trews itself is SIGKILLed.
+ */
+export function trackGroup(pgid: number): void {
+  live.add(pgid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const g of live) signalGroup(g, 'SIGKILL');
+    });
+  }
+}
+
+export function untrackGroup(pgid: number): void {
+  live.delete(pgid);
+}
+
 /** Sends `signal` to every process in the group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
