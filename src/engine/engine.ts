@@ -43,6 +43,16 @@ class IncrementalEngine implements Engine {
     return this.#pendingAll || this.#pendingPaths.size > 0;
   }
 
+  affects(run: Run, paths: Iterable<string>): boolean {
+    if (!(run instanceof EngineRun)) throw new TypeError('Engine.affects: the run was not started by this engine');
+    const rel: string[] = [];
+    for (const p of paths) {
+      const r = toRelPath(p);
+      if (r !== undefined) rel.push(r);
+    }
+    return this.#graph.reaches(run.requested, rel);
+  }
+
   stats(): EngineStats {
     const g = this.#graph;
     return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, epoch: this.#epoch };

@@ -50,6 +50,25 @@ export class Graph {
     this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
   }
 
+  /**
+   * Whether invalidating `paths` would reach one of `targets`: the same walk as
+   * `invalidate`, read-only, stopping at the first hit. Reverse edges may briefly
+   * over-approximate (see GraphNode), which can only answer true spuriously.
+   */
+  reaches(targets: ReadonlySet<GraphNode>, paths: Iterable<string>): boolean {
+    if (targets.size === 0) return false;
+    const stamp = ++this.#walkStamp;
+    const stack: GraphNode[] = [...this.#paths.affected(paths)];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.mark === stamp) continue;
+      node.mark = stamp;
+      if (targets.has(node)) return true;
+      for (const d of node.dependents()) if (d.mark !== stamp) stack.push(d);
+    }
+    return false;
+  }
+
   /** Answers one `get`, recording the edge when the requester is a computation. */
   request<V>(requester: Requester, key: Key<V>): Promise<V> {
     const node = this.#nodeFor(key);
@@ -57,6 +76,7 @@ export class Graph {
     let slot = -1;
     if (from === undefined) {
       if (requester.signal.aborted) return rejectAborted('the run was cancelled');
+      requester.requested?.add(node);
       if (node.state === 'clean') return memo(node);
     } else {
       if (from.status !== 'running') return rejectAborted('the computation making this request has finished or was cancelled');

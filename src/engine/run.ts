@@ -1,4 +1,5 @@
 import type { Graph } from './graph.js';
+import type { GraphNode } from './node.js';
 import { NEVER_ABORTED, type Task, type Waiter } from './task.js';
 import { addWait, liveWaits } from './wait-list.js';
 import type { Key, Run } from './types.js';
@@ -14,6 +15,8 @@ export class EngineRun implements Run {
   /** Waits not yet answered; withdrawn together when the signal aborts. */
   #pending: Waiter[] | undefined;
   readonly task: Task | undefined = undefined;
+  /** Nodes this run asked for itself; `Engine.affects` walks reverse edges up to them. */
+  readonly requested = new Set<GraphNode>();
   readonly #graph: Graph;
   /** Waits not yet settled; the abort listener is attached only while there are some. */
   #live = 0;

@@ -27,6 +27,8 @@ export interface Requester {
   waitEnded(): void;
   /** The waits not yet settled (a copy). */
   livePending(): Waiter[];
+  /** A run's own requests (not a computation's), recorded so `Engine.affects` can walk to them. */
+  readonly requested?: Set<GraphNode>;
 }
 
 type ProbeCallback = (outcome: Outcome) => void;

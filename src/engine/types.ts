@@ -85,6 +85,14 @@ export interface Engine {
   invalidateAll(): void;
   /** True when invalidations are queued and not yet applied. */
   hasPendingInvalidations(): boolean;
+  /**
+   * Whether changes to `paths` could change anything `run` read: true when a
+   * file-system key those paths invalidate (as `invalidatePaths` would) is, or
+   * leads through reverse edges to, a key the run requested. Read-only; ask it
+   * before the change is applied. This is how `--loop` re-runs only for changes
+   * to its own inputs when one engine serves many runs.
+   */
+  affects(run: Run, paths: Iterable<string>): boolean;
   stats(): EngineStats;
 }
 
