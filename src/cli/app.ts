@@ -1,8 +1,11 @@
+import { homedir } from 'node:os';
 import { createEngine, type Engine } from '../engine/index.js';
+import { makeCommandRunner } from '../exec/index.js';
 import { type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
+import { createLocalStore } from '../store/index.js';
 import { createTargetEnv, TargetTypeRegistry, type TargetEnv } from '../targets/index.js';
-import type { Backend } from '../backends/index.js';
+import { localStoreDirOf, type Backend, type ExecServices } from '../backends/index.js';
 import type { AbsPath, Logger } from '../core/index.js';
 
 /**
@@ -16,6 +19,22 @@ export interface App {
   readonly env: TargetEnv;
   /** The file-system rules the engine was built with; a change needs a new App. */
   readonly rulesKey: string;
+  /**
+   * The local store and the CommandRunner stack for these options, built on
+   * first use (introspection goals never open the store) and kept while
+   * the options they depend on stay the same, so a daemon's runs share one
+   * bound on parallelism and the store's in-memory memos.
+   */
+  execution(options: Options, clientEnv: Readonly<Record<string, string>>): ExecServices;
+}
+
+/** The options the store and runner stack are built from; a change rebuilds them. */
+function executionKey(storeDir: string, options: Options): string {
+  return JSON.stringify([
+    storeDir,
+    options.maybeInt(GLOBAL, 'process_execution_local_parallelism'),
+    options.enum(GLOBAL, 'keep_sandboxes'),
+  ]);
 }
 
 export function fsRulesFrom(options: Options): FsRules {
@@ -37,7 +56,16 @@ export function createApp(root: string, rules: FsRules, backends: readonly Backe
       else logger.trace(`computing ${key.id}`);
     },
   });
-  return { root, engine, env, rulesKey: JSON.stringify(rules) };
+  let services: { key: string; value: ExecServices } | undefined;
+  const execution = (options: Options, clientEnv: Readonly<Record<string, string>>): ExecServices => {
+    const storeDir = localStoreDirOf(options, root, clientEnv, clientEnv['HOME'] ?? homedir());
+    const key = executionKey(storeDir, options);
+    if (services?.key === key) return services.value;
+    const store = services?.value.store.dir === storeDir ? services.value.store : createLocalStore({ dir: storeDir, logger });
+    services = { key, value: { store, runner: makeCommandRunner({ options, store, logger }) } };
+    return services.value;
+  };
+  return { root, engine, env, rulesKey: JSON.stringify(rules), execution };
 }
 
 /** Apps by build root, reused while their file-system rules stay the same. */

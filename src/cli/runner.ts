@@ -164,6 +164,9 @@ function goalContext(
     targetsAt(addrs) {
       return targetsAt(rest.run, app.env, addrs);
     },
+    execution() {
+      return app.execution(options, ctx.env);
+    },
     async emit(lines) {
       const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
       const file = options.registry.option(goal.name, 'output_file') ? options.maybePath(goal.name, 'output_file') : null;

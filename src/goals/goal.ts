@@ -2,7 +2,7 @@ import type { Logger, RunContext } from '../core/index.js';
 import type { Run } from '../engine/index.js';
 import type { OptionRegistry, Options } from '../options/index.js';
 import type { Address, Target, TargetEnv } from '../targets/index.js';
-import type { Backend } from '../backends/index.js';
+import type { Backend, ExecServices } from '../backends/index.js';
 
 /** What a goal gets to do its work: the run, its options, and the targets it was asked about. */
 export interface GoalContext {
@@ -19,6 +19,8 @@ export interface GoalContext {
   readonly cwdRel: string;
   /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
   targets(): Promise<readonly Target[]>;
+  /** The build root's local store and CommandRunner stack (see App.execution), built on first use. */
+  execution(): ExecServices;
   /** The targets at these addresses, in the same order. */
   targetsAt(addrs: readonly Address[]): Promise<readonly Target[]>;
   /**

@@ -1,10 +1,14 @@
 import { dependenciesGoal } from './dependencies.js';
 import { dependentsGoal } from './dependents.js';
 import { filedepsGoal } from './filedeps.js';
+import { gcGoal } from './gc.js';
 import type { Goal } from './goal.js';
 import { helpAdvancedGoal, helpGoalInstance } from './help.js';
 import { listGoal } from './list.js';
+import { packageGoal } from './package.js';
 import { peekGoal } from './peek.js';
+import { runGoal } from './run.js';
+import { testGoal } from './test.js';
 import { versionGoal } from './version.js';
 
 export type { Goal, GoalContext } from './goal.js';
@@ -13,5 +17,5 @@ export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {
-  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
+  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, testGoal, runGoal, packageGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
 }

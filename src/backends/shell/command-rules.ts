@@ -1,0 +1,167 @@
+import { posix } from 'node:path';
+import { failure, FailureError, type Digest } from '../../core/index.js';
+import type { CacheScope } from '../../exec/index.js';
+import { addPrefix, mergeTrees, treeFromFiles } from '../../store/index.js';
+import { stringField, stringListField, type Target } from '../../targets/index.js';
+import {
+  fieldLocation,
+  processFailure,
+  resolveAddressField,
+  type Executed,
+  type RuleContext,
+  type TargetRules,
+  type TestSettings,
+} from '../rules/index.js';
+import { prepareCommand, workdirOf, type CommandSpec } from './sandboxed-command.js';
+import { resolveSystemBinary, resolveTool } from './tools.js';
+
+function cacheScopeOf(t: Target): CacheScope {
+  return stringField(t, 'cache_scope') === 'session' ? 'per-run' : 'successful';
+}
+
+function timeoutField(t: Target): number | null {
+  const v = t.fields['timeout'];
+  return typeof v === 'number' ? v : null;
+}
+
+function bash(rc: RuleContext, t: Target) {
+  return resolveTool(rc, 'bash', t, 'command', () => fieldLocation(rc.run, rc.env, t, 'command'));
+}
+
+/** The outputs a command declared, as its ActionResult lists them (files, directories, symlinks). */
+function producedPaths(e: Executed): Set<string> {
+  const ar = e.result.actionResult;
+  return new Set([
+    ...ar.outputFiles.map((f) => f.path),
+    ...ar.outputDirectories.map((d) => d.path),
+    ...ar.outputSymlinks.map((s) => s.path),
+    ...ar.outputFileSymlinks.map((s) => s.path),
+    ...ar.outputDirectorySymlinks.map((s) => s.path),
+  ]);
+}
+
+/**
+ * Runs a build step and returns its outputs at their paths from the build
+ * root (they are captured relative to the working directory). A command
+ * that fails, or does not produce a declared output, is an error: a
+ * dependent would otherwise fail later, further from the cause. (Pants only
+ * warns about missing outputs by default; we prefer the early, located error.)
+ */
+async function buildStepOutputs(rc: RuleContext, t: Target, spec: CommandSpec, captures: { stdout: string | null; stderr: string | null }): Promise<Digest> {
+  const { process, workdir } = await prepareCommand(rc, t, spec);
+  const executed = await rc.execute(process);
+  const location = { file: t.buildFile, line: t.line, col: t.col };
+  if (executed.result.exitCode !== 0 || executed.result.timedOut) {
+    throw new FailureError(await processFailure(rc.store, `\`${t.type}\` ${t.address}`, executed, spec.timeoutS, location, rc.signal));
+  }
+  const produced = producedPaths(executed);
+  const missing = [...spec.outputFiles, ...spec.outputDirectories].filter((p) => !produced.has(p) && p !== '');
+  if (missing.length > 0) {
+    const field = spec.outputFiles.includes(missing[0]!) ? 'output_files' : 'output_directories';
+    throw new FailureError(
+      failure('input', 'missing-output', `\`${t.type}\` ${t.address} succeeded but did not produce ${missing.map((m) => `\`${m}\``).join(', ')}`, {
+        location: await fieldLocation(rc.run, rc.env, t, field, missing[0]),
+        notes: [`declared outputs are relative to the working directory, \`${workdir === '' ? '/' : workdir}\``],
+        hints: ['make the command write it there, or remove it from the declared outputs'],
+      }),
+    );
+  }
+  let tree = executed.result.outputRoot;
+  const streams = [
+    { path: captures.stdout, digest: executed.result.stdout },
+    { path: captures.stderr, digest: executed.result.stderr },
+  ].filter((s): s is { path: string; digest: Digest } => s.path !== null);
+  if (streams.length > 0) {
+    const captured = await treeFromFiles(
+      rc.store,
+      streams.map((s) => ({ path: s.path, digest: s.digest, isExecutable: false })),
+      rc.signal,
+    );
+    tree = await mergeTrees(rc.store, [tree, captured], rc.signal);
+  }
+  return workdir === '' ? tree : addPrefix(rc.store, tree, workdir, rc.signal);
+}
+
+/** `timeout`, else `[test] timeout_default`, capped by `[test] timeout_maximum`; none when `[test] timeouts` is off (as Pants). */
+export function testTimeoutS(t: Target, s: TestSettings): number | null {
+  if (!s.timeoutsEnabled) return null;
+  const own = timeoutField(t) ?? s.timeoutDefaultS;
+  if (own === null) return null;
+  return s.timeoutMaximumS === null ? own : Math.min(own, s.timeoutMaximumS);
+}
+
+export const shellCommandRules: TargetRules = {
+  sandbox: {
+    opaque: true,
+    async contribute(rc, t) {
+      const spec: CommandSpec = {
+        program: await bash(rc, t),
+        args: ['-c', stringField(t, 'command') ?? ''],
+        extraInputs: [],
+        outputFiles: stringListField(t, 'output_files'),
+        outputDirectories: stringListField(t, 'output_directories'),
+        timeoutS: timeoutField(t),
+        cacheScope: cacheScopeOf(t),
+      };
+      return buildStepOutputs(rc, t, spec, { stdout: null, stderr: null });
+    },
+  },
+};
+
+export const testShellCommandRules: TargetRules = {
+  // A test contributes nothing to others, and its execution dependencies are its own.
+  sandbox: { opaque: true },
+  async test(rc, t, settings) {
+    const timeoutS = testTimeoutS(t, settings);
+    const { process } = await prepareCommand(rc, t, {
+      program: await bash(rc, t),
+      args: ['-c', stringField(t, 'command') ?? ''],
+      extraInputs: [],
+      outputFiles: [],
+      outputDirectories: [],
+      timeoutS,
+      // Failures are never cached (Pants re-runs failed tests); --test-force reruns successes too.
+      cacheScope: settings.force ? 'per-run' : 'successful',
+    });
+    return { executed: await rc.execute(process), timeoutS };
+  },
+};
+
+/**
+ * An adhoc_tool's program: a system_binary (the binary it finds, on the
+ * PATH under the target's name) or a shell_source (run by bash, from the sandbox).
+ */
+async function adhocProgram(rc: RuleContext, t: Target, workdir: string): Promise<Pick<CommandSpec, 'program' | 'args' | 'extraInputs'>> {
+  const raw = stringField(t, 'runnable') ?? '';
+  const [addr] = await resolveAddressField(rc.run, rc.env, t, 'runnable', [raw]);
+  const args = stringListField(t, 'args');
+  const runnable = addr === undefined ? undefined : await rc.target(addr);
+  if (runnable?.type === 'system_binary') return { program: await resolveSystemBinary(rc, runnable), args, extraInputs: [] };
+  if (runnable?.type === 'shell_source' && runnable.sources.length === 1) {
+    const script = posix.relative(workdir === '' ? '.' : workdir, runnable.sources[0]!);
+    return { program: await bash(rc, t), args: [script, ...args], extraInputs: [runnable.addr] };
+  }
+  throw new FailureError(
+    failure('input', 'not-runnable', `\`runnable\` of ${t.address} must be the address of a \`system_binary\` or a \`shell_source\`; ${runnable?.address ?? raw} is ${runnable ? `a \`${runnable.type}\`` : 'not a single target'}`, {
+      location: await fieldLocation(rc.run, rc.env, t, 'runnable'),
+    }),
+  );
+}
+
+export const adhocToolRules: TargetRules = {
+  sandbox: {
+    opaque: true,
+    async contribute(rc, t) {
+      const workdir = await workdirOf(rc, t);
+      const program = await adhocProgram(rc, t, workdir);
+      const spec: CommandSpec = {
+        ...program,
+        outputFiles: stringListField(t, 'output_files'),
+        outputDirectories: stringListField(t, 'output_directories'),
+        timeoutS: timeoutField(t),
+        cacheScope: cacheScopeOf(t),
+      };
+      return buildStepOutputs(rc, t, spec, { stdout: stringField(t, 'stdout'), stderr: stringField(t, 'stderr') });
+    },
+  },
+};

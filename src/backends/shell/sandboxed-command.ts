@@ -1,0 +1,163 @@
+import { posix } from 'node:path';
+import { failure, FailureError, joinRel, toRelPath, type Digest, type Location } from '../../core/index.js';
+import { makeProcess, type CacheScope, type Process } from '../../exec/index.js';
+import { mergeTrees } from '../../store/index.js';
+import { stringField, stringListField, type Address, type Target } from '../../targets/index.js';
+import {
+  DeclaredDependenciesKey,
+  fieldLocation,
+  resolveAddressField,
+  sandboxInputs,
+  type RuleContext,
+} from '../rules/index.js';
+import { resolveSystemBinary, resolveTool, toolsTree, TOOLS_DIR, type Tool } from './tools.js';
+
+/** What differs between a shell_command, a test_shell_command and an adhoc_tool. */
+export interface CommandSpec {
+  /** The program: a tool (bash for commands) or a system_binary. */
+  readonly program: Tool;
+  readonly args: readonly string[];
+  /** Inputs beyond the execution dependencies (an adhoc_tool's shell_source runnable). */
+  readonly extraInputs: readonly Address[];
+  readonly outputFiles: readonly string[];
+  readonly outputDirectories: readonly string[];
+  readonly timeoutS: number | null;
+  readonly cacheScope: CacheScope;
+}
+
+export interface PreparedCommand {
+  readonly process: Process;
+  /** The working directory, from the build root ('' is the root). */
+  readonly workdir: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function locator(rc: RuleContext, t: Target, field: string, item?: string): () => Promise<Location> {
+  return () => fieldLocation(rc.run, rc.env, t, field, item);
+}
+
+async function inputError(rc: RuleContext, t: Target, field: string, item: string | undefined, reason: string, message: string, hints: string[] = []): Promise<never> {
+  throw new FailureError(failure('input', reason, message, { location: await locator(rc, t, field, item)(), ...(hints.length > 0 ? { hints } : {}) }));
+}
+
+/**
+ * `workdir` as Pants reads it: `.` the BUILD file's directory, `./x` below
+ * it, `/` or '' the build root, `/x` below the root, anything else from the
+ * root. Returns the root-relative directory.
+ */
+export async function workdirOf(rc: RuleContext, t: Target): Promise<string> {
+  const raw = stringField(t, 'workdir') ?? '.';
+  const dir = t.addr.dir;
+  let p: string;
+  if (raw === '.') p = dir;
+  else if (raw.startsWith('./')) p = joinRel(dir, raw.slice(2));
+  else if (raw === '' || raw === '/') p = '';
+  else if (raw.startsWith('/')) p = raw.slice(1);
+  else p = raw;
+  const rel = toRelPath(p);
+  if (rel === undefined) {
+    return inputError(rc, t, 'workdir', undefined, 'bad-workdir', `\`workdir\` of ${t.address} (\`${raw}\`) leads outside the build root`);
+  }
+  return rel;
+}
+
+/** Output paths are relative to the working directory and must stay below it. */
+async function checkedOutputs(rc: RuleContext, t: Target, field: string, paths: readonly string[], allowDot: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for (const raw of paths) {
+    const rel = raw.startsWith('/') ? undefined : toRelPath(raw);
+    if (rel === undefined || (rel === '' && !allowDot)) {
+      await inputError(rc, t, field, raw, 'bad-output-path', `\`${field}\` entry \`${raw}\` of ${t.address} must be a path relative to the working directory, inside it`);
+    }
+    out.push(rel!);
+  }
+  return out;
+}
+
+/** `NAME` passes the client's value (left out when unset there), `NAME=value` sets it. */
+async function extraEnv(rc: RuleContext, t: Target): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const raw of stringListField(t, 'extra_env_vars')) {
+    const eq = raw.indexOf('=');
+    const name = eq < 0 ? raw : raw.slice(0, eq);
+    if (!ENV_NAME.test(name)) {
+      await inputError(rc, t, 'extra_env_vars', raw, 'bad-env-var', `\`extra_env_vars\` entry \`${raw}\` of ${t.address} is not \`NAME\` or \`NAME=value\``);
+    }
+    if (name === 'PATH') {
+      await inputError(rc, t, 'extra_env_vars', raw, 'bad-env-var', `${t.address} cannot set PATH: in a sandbox it is the directory of its tools`, [
+        'name the programs the command needs in `tools` (or `runnable_dependencies`)',
+      ]);
+    }
+    const value = eq < 0 ? rc.clientEnv[name] : raw.slice(eq + 1);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** bash, which runs every command, and the `tools` of the target. */
+export async function commandTools(rc: RuleContext, t: Target): Promise<Tool[]> {
+  const names = stringListField(t, 'tools');
+  const bash = resolveTool(rc, 'bash', t, 'command', locator(rc, t, 'command'));
+  const listed = names.filter((n) => n !== 'bash').map((n) => resolveTool(rc, n, t, 'tools', locator(rc, t, 'tools', n)));
+  return Promise.all([bash, ...listed]);
+}
+
+/** The `system_binary` targets of `runnable_dependencies`, as tools named after their targets. */
+async function runnableTools(rc: RuleContext, t: Target): Promise<Tool[]> {
+  if (stringListField(t, 'runnable_dependencies').length === 0) return [];
+  const addrs = await resolveAddressField(rc.run, rc.env, t, 'runnable_dependencies');
+  const targets = await rc.targets(addrs);
+  return Promise.all(
+    targets.map(async (dep) => {
+      if (dep.type !== 'system_binary') {
+        return inputError(rc, t, 'runnable_dependencies', undefined, 'not-runnable', `\`runnable_dependencies\` of ${t.address} names ${dep.address}, a \`${dep.type}\`; only \`system_binary\` targets can be put on the PATH`);
+      }
+      return resolveSystemBinary(rc, dep);
+    }),
+  );
+}
+
+/** The targets whose contributions fill the sandbox: `execution_dependencies`, or `dependencies` when it is unset (as Pants). */
+export async function executionRoots(rc: RuleContext, t: Target): Promise<readonly Address[]> {
+  if (t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined) {
+    return rc.run.get(new DeclaredDependenciesKey(rc.env, t.addr));
+  }
+  return resolveAddressField(rc.run, rc.env, t, 'execution_dependencies');
+}
+
+/**
+ * The sandboxed process of a command-like target: its input root is the
+ * merged contributions of its execution dependencies plus the tool shims;
+ * PATH is the tools directory (relative, made absolute by the shims); env
+ * is only that and `extra_env_vars`.
+ */
+export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSpec): Promise<PreparedCommand> {
+  const [workdir, tools, runnables, env, roots, outputFiles, outputDirectories] = await Promise.all([
+    workdirOf(rc, t),
+    commandTools(rc, t),
+    runnableTools(rc, t),
+    extraEnv(rc, t),
+    executionRoots(rc, t),
+    checkedOutputs(rc, t, 'output_files', spec.outputFiles, false),
+    checkedOutputs(rc, t, 'output_directories', spec.outputDirectories, true),
+  ]);
+  const [inputs, shims] = await Promise.all([
+    sandboxInputs(rc, [...roots, ...spec.extraInputs]),
+    toolsTree(rc, t, [...tools, ...runnables, spec.program]),
+  ]);
+  const inputRoot: Digest = await mergeTrees(rc.store, [inputs, shims], rc.signal);
+  const toolsDir = posix.relative(workdir === '' ? '.' : workdir, TOOLS_DIR);
+  const process = makeProcess({
+    argv: [`${toolsDir}/${spec.program.name}`, ...spec.args],
+    env: { ...env, PATH: toolsDir },
+    inputRoot,
+    workingDirectory: workdir,
+    outputFiles,
+    outputDirectories,
+    timeoutMs: spec.timeoutS === null ? null : Math.round(spec.timeoutS * 1000),
+    description: `Run ${t.type} ${t.address}`,
+    cacheScope: spec.cacheScope,
+  });
+  return { process, workdir };
+}

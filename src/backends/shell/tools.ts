@@ -1,0 +1,221 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { digestOf, digestString, failure, FailureError, type Digest, type Location } from '../../core/index.js';
+import { treeFromBytes } from '../../store/index.js';
+import { stringField, stringListField, type Target } from '../../targets/index.js';
+import { fieldLocation, type RuleContext } from '../rules/index.js';
+import { toolDigestsFor } from './tool-digests.js';
+
+/**
+ * Tools: programs from this machine that a sandboxed process may run.
+ *
+ * Each is found on a search path and appears in the sandbox as a shim in
+ * `.trews-tools/` (on the process's PATH), a small /bin/sh script that
+ * execs the real program by absolute path. Shims rather than symlinks
+ * because the sandbox refuses symlinks that lead out of it, and because the
+ * shim's text can carry what identifies the program — its content digest,
+ * or a system_binary's fingerprint — so that text, hence the input root,
+ * hence the action digest, changes when the program does.
+ */
+export const TOOLS_DIR = '.trews-tools';
+
+export interface Tool {
+  /** Its name on the sandbox PATH. */
+  readonly name: string;
+  /** Where it is on this machine, as found on the search path (symlinks kept, as execvp would). */
+  readonly path: string;
+  /** What identifies this program's behaviour in the cache key. */
+  readonly identity: string;
+}
+
+export const SHELL_SCOPE = 'shell';
+export const SYSTEM_BINARIES_SCOPE = 'system-binaries';
+export const PATH_TOKEN = '<PATH>';
+
+/** `<PATH>` expanded to the client's PATH; relative entries dropped (a sandbox has no meaningful cwd for them); duplicates dropped. */
+export function expandSearchPaths(configured: readonly string[], clientEnv: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const e of configured) {
+    const entries = e === PATH_TOKEN ? (clientEnv['PATH'] ?? '').split(':') : [e];
+    for (const d of entries) if (d !== '' && isAbsolute(d) && !out.includes(d)) out.push(d);
+  }
+  return out;
+}
+
+function describeSearch(scope: string, option: string, configured: readonly string[]): string {
+  const via = configured.includes(PATH_TOKEN) ? `, with ${PATH_TOKEN} from the environment of the trews client` : '';
+  return `[${scope}] ${option} = ${JSON.stringify(configured)}${via}`;
+}
+
+/** The first executable regular file called `name` in `dirs`. */
+export async function findExecutable(name: string, dirs: readonly string[]): Promise<string | undefined> {
+  for (const d of dirs) {
+    const candidate = join(d, name);
+    try {
+      const st = await stat(candidate);
+      if (!st.isFile()) continue;
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // missing or not executable: keep looking, as execvp does
+    }
+  }
+  return undefined;
+}
+
+interface Lookup {
+  readonly path: string | undefined;
+  readonly searched: readonly string[];
+}
+
+/**
+ * A tool named in `field` of `t` (or bash, which runs every command),
+ * found once per run. A tool that is not found is an error naming the tool,
+ * the target, the field entry and the directories searched.
+ */
+export async function resolveTool(rc: RuleContext, name: string, t: Target, field: string, location: () => Promise<Location>): Promise<Tool> {
+  const configured = rc.options.list(SHELL_SCOPE, 'executable_search_paths');
+  if (name === '' || name.includes('/') || name === '.' || name === '..') {
+    throw new FailureError(
+      failure('input', 'bad-tool-name', `\`${name}\` in \`${field}\` of ${t.address} is not a program name`, {
+        location: await location(),
+        hints: ['name programs as they are called (`node`, `cat`); they are looked up on `[shell] executable_search_paths`'],
+      }),
+    );
+  }
+  const lookup = await rc.once(`tool-lookup:${name}`, `tool ${name}`, async (): Promise<Lookup> => {
+    const searched = expandSearchPaths(configured, rc.clientEnv);
+    return { path: await findExecutable(name, searched), searched };
+  });
+  if (lookup.path === undefined) {
+    const why = field === 'tools' ? `in \`tools\` of ${t.address}` : `which runs the command of ${t.address}`;
+    throw new FailureError(
+      failure('environment', 'tool-not-found', `cannot find the tool \`${name}\` (${why})`, {
+        location: await location(),
+        notes: [
+          `searched: ${lookup.searched.length > 0 ? lookup.searched.join(', ') : '(no directories)'}`,
+          `(from ${describeSearch(SHELL_SCOPE, 'executable_search_paths', configured)})`,
+        ],
+        hints: [`install \`${name}\`, or add the directory that holds it to \`[shell] executable_search_paths\` in trews.toml`],
+      }),
+    );
+  }
+  const path = lookup.path;
+  const digest = await rc.once(`tool-digest:${path}`, `tool ${name}`, () => toolDigestsFor(workDirOf(rc)).digest(path, rc.signal));
+  return { name, path, identity: `sha256 ${digestString(digest)}` };
+}
+
+function workDirOf(rc: RuleContext): string {
+  return join(rc.root, '.trews.d');
+}
+
+/**
+ * The program a `system_binary` names: the first `binary_name` on
+ * `extra_search_paths` then `[system-binaries] system_binary_paths` (whose
+ * output matches `fingerprint`, when set). Its identity is the fingerprint
+ * output when there is a fingerprint, else its content digest. Put on a
+ * sandbox PATH under the target's name, as Pants does.
+ */
+export function resolveSystemBinary(rc: RuleContext, t: Target): Promise<Tool> {
+  return rc.once(`system-binary:${t.address}`, t.address, async () => {
+    const binary = stringField(t, 'binary_name') ?? '';
+    const fingerprint = stringField(t, 'fingerprint');
+    const args = stringListField(t, 'fingerprint_args');
+    const configured = rc.options.list(SYSTEM_BINARIES_SCOPE, 'system_binary_paths');
+    const extra = stringListField(t, 'extra_search_paths');
+    const badExtra = extra.find((d) => !isAbsolute(d));
+    if (badExtra !== undefined) {
+      throw new FailureError(
+        failure('input', 'bad-search-path', `\`extra_search_paths\` of ${t.address} must hold absolute directories; \`${badExtra}\` is not one`, {
+          location: await fieldLocation(rc.run, rc.env, t, 'extra_search_paths', badExtra),
+        }),
+      );
+    }
+    if (binary === '' || binary.includes('/')) {
+      throw new FailureError(
+        failure('input', 'bad-tool-name', `\`binary_name\` of ${t.address} must be a program name, not \`${binary}\``, {
+          location: await fieldLocation(rc.run, rc.env, t, 'binary_name'),
+        }),
+      );
+    }
+    let regex: RegExp | undefined;
+    if (fingerprint !== null) {
+      try {
+        regex = new RegExp(fingerprint);
+      } catch (e) {
+        throw new FailureError(
+          failure('input', 'bad-fingerprint', `\`fingerprint\` of ${t.address} is not a valid regular expression: ${(e as Error).message}`, {
+            location: await fieldLocation(rc.run, rc.env, t, 'fingerprint'),
+          }),
+        );
+      }
+    }
+    const dirs = expandSearchPaths([...extra, ...configured], rc.clientEnv);
+    const rejected: string[] = [];
+    const digests = toolDigestsFor(workDirOf(rc));
+    for (const d of dirs) {
+      const path = await findExecutable(binary, [d]);
+      if (path === undefined) continue;
+      if (regex === undefined) {
+        const digest = await digests.digest(path, rc.signal);
+        return { name: t.addr.name, path, identity: `sha256 ${digestString(digest)}` };
+      }
+      const output = await digests.fingerprint(path, args, { PATH: dirs.join(':') }, rc.signal);
+      if (regex.test(output)) {
+        return { name: t.addr.name, path, identity: `fingerprint ${digestString(digestOf(output))}` };
+      }
+      rejected.push(`${path} printed ${JSON.stringify(output.trim().split('\n')[0] ?? '')}`);
+    }
+    const notes = [
+      `searched: ${dirs.length > 0 ? dirs.join(', ') : '(no directories)'}`,
+      `(from \`extra_search_paths\` and ${describeSearch(SYSTEM_BINARIES_SCOPE, 'system_binary_paths', configured)})`,
+      ...rejected.map((r) => `did not match the fingerprint /${fingerprint ?? ''}/: ${r}`),
+    ];
+    throw new FailureError(
+      failure('environment', 'binary-not-found', `cannot find \`${binary}\`${regex ? ' matching its `fingerprint`' : ''} for ${t.address}`, {
+        location: await fieldLocation(rc.run, rc.env, t, 'binary_name'),
+        notes,
+        hints: [`install \`${binary}\`, or add its directory to \`extra_search_paths\` or \`[system-binaries] system_binary_paths\``],
+      }),
+    );
+  });
+}
+
+/** The shim for a tool: execs it by absolute path, with PATH made absolute first (see README.md). */
+export function shimText(tool: Tool): string {
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  return [
+    '#!/bin/sh',
+    `# trews tool \`${tool.name}\`: ${tool.path} (${tool.identity})`,
+    '# A relative PATH (as the process starts with) is made absolute, so it survives a cd.',
+    'case $PATH in /*) ;; *) PATH=$(cd -- "${0%/*}" && pwd -P) || exit 127; export PATH ;; esac',
+    `exec ${q(tool.path)} "$@"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The `.trews-tools/` tree holding a shim per tool. Two different programs
+ * under one name (a tool and a system_binary target of that name) are an error.
+ */
+export async function toolsTree(rc: RuleContext, t: Target, tools: readonly Tool[]): Promise<Digest> {
+  const byName = new Map<string, Tool>();
+  for (const tool of tools) {
+    const prev = byName.get(tool.name);
+    if (prev !== undefined && (prev.path !== tool.path || prev.identity !== tool.identity)) {
+      throw new FailureError(
+        failure('input', 'tool-name-clash', `two programs are called \`${tool.name}\` on the PATH of ${t.address}: ${prev.path} and ${tool.path}`, {
+          location: { file: t.buildFile, line: t.line, col: t.col },
+          hints: ['rename the system_binary target, or drop the name from `tools`'],
+        }),
+      );
+    }
+    byName.set(tool.name, tool);
+  }
+  return treeFromBytes(
+    rc.store,
+    [...byName.values()].map((tool) => ({ path: `${TOOLS_DIR}/${tool.name}`, content: shimText(tool), isExecutable: true })),
+    rc.signal,
+  );
+}

@@ -1,0 +1,91 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { failure, FailureError, isAbortError, isFailureError, type Failure } from '../core/index.js';
+import { ExecutionSession, type BuiltPackage } from '../backends/index.js';
+import { listTree } from '../store/index.js';
+import type { Target } from '../targets/index.js';
+import { renderFailure } from '../ui/index.js';
+import type { Goal, GoalContext } from './goal.js';
+
+/** Copies a package's files into the dist directory, replacing older ones. Returns their paths. */
+async function writeOut(g: GoalContext, pkg: BuiltPackage, distdir: string, signal: AbortSignal): Promise<string[]> {
+  const { store } = g.execution();
+  const written: string[] = [];
+  for (const entry of await listTree(store, pkg.tree, signal)) {
+    if (entry.kind !== 'file') continue;
+    const dest = join(distdir, entry.path);
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      await rm(dest, { force: true, recursive: true });
+      const how = await store.materializeFile(entry.digest, dest, { executable: entry.isExecutable, mode: 'copy' }, signal);
+      if (how === undefined) throw new Error('its content is no longer in the local store; run the command again');
+    } catch (e) {
+      if (isAbortError(e) || isFailureError(e)) throw e;
+      throw new FailureError(failure('environment', 'dist-write', `cannot write ${dest}: ${(e as Error).message}`));
+    }
+    written.push(dest);
+  }
+  return written;
+}
+
+export const packageGoal: Goal = {
+  name: 'package',
+  help: 'Build the packages the specs select (archives) and write them to the dist directory (`dist/`, or --distdir), listing each file written.',
+  needsBuildRoot: true,
+  registerOptions(registry) {
+    registry.registerScope({ name: 'package', help: this.help, isGoal: true });
+    registry.register({
+      scope: 'package',
+      name: 'distdir',
+      type: 'string',
+      default: 'dist',
+      help: 'Where packages are written, relative to the build root (Pants: `--pants-distdir`).',
+    });
+  },
+  async execute(g) {
+    const selected = await g.targets();
+    const session = new ExecutionSession({
+      ctx: g.ctx,
+      run: g.run,
+      env: g.env,
+      options: g.options,
+      services: g.execution(),
+      logger: g.logger,
+      backends: g.backends,
+    });
+    const rc = session.rc;
+    const packages = selected.filter((t) => rc.rulesFor(t)?.package !== undefined);
+    if (packages.length === 0) {
+      session.print(`nothing to package: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is packageable`);
+      await session.finish();
+      return 0;
+    }
+    const distdirOption = g.options.string('package', 'distdir');
+    const distdir = isAbsolute(distdirOption) ? distdirOption : resolve(g.root, distdirOption);
+    const failures: Array<{ target: Target; failure: Failure }> = [];
+    const wrote: string[] = [];
+    const settled = await Promise.allSettled(
+      packages.map(async (target) => {
+        const rules = rc.rulesFor(target)!;
+        try {
+          const built = await rc.once(`package:${target.address}`, target.address, () => rules.package!.call(rules, rc, target));
+          for (const path of await writeOut(g, built, distdir, rc.signal)) {
+            wrote.push(path);
+            session.print(`wrote ${relative(g.root, path)}`);
+          }
+        } catch (e) {
+          if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
+          failures.push({ target, failure: e.failure });
+        }
+      }),
+    );
+    const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    await session.finish();
+    if (thrown !== undefined) throw thrown.reason;
+    if (failures.length === 1 && wrote.length === 0) throw new FailureError(failures[0]!.failure);
+    for (const f of failures.sort((a, b) => (a.target.address < b.target.address ? -1 : 1))) {
+      session.print(`could not package ${f.target.address}:\n${renderFailure(f.failure).trimEnd()}`);
+    }
+    return failures.length > 0 ? 1 : 0;
+  },
+};
