@@ -1,0 +1,115 @@
+import { EMPTY_DIGEST, FailureError, digestOf, digestString, failure, type Digest } from '../../core/index.js';
+import { executionMsOf, type ProcessResult, type ResultSource } from '../../exec/index.js';
+import { outputRootOf, type BlobStore } from '../../store/index.js';
+import { DirectorySchema, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type ProtoDigest } from '../proto/index.js';
+import { actionResultBlobs, walkTrees } from './ensure-uploaded.js';
+import { remoteMissing, type RemoteBlobStore } from './remote-blob-store.js';
+import type { CacheContentBehavior } from './remote-config.js';
+import type { CallContext } from './request-metadata.js';
+
+export interface FetchResultOptions {
+  readonly actionDigest: Digest;
+  readonly source: ResultSource;
+  readonly behavior: CacheContentBehavior;
+  readonly timedOut: boolean;
+  readonly startedAt: number;
+  readonly signal?: AbortSignal;
+  readonly call?: CallContext;
+}
+
+function digestOrFail(p: ProtoDigest | undefined, what: string): Digest {
+  const r = fromProtoDigest(p, what);
+  if (!r.ok) throw new FailureError(r.failure);
+  return r.value;
+}
+
+/**
+ * Turns an ActionResult from a remote server into a ProcessResult whose
+ * metadata is in the local store. What is always fetched: inline contents,
+ * stdout and stderr (people read them), the Tree of every output directory
+ * (the output root is built from it). Output file contents per
+ * `cache_content_behavior`:
+ * - `fetch`: downloaded now, so later local work finds them;
+ * - `validate`: only checked present on the server (FindMissingBlobs); a
+ *   missing one throws `remote-missing-blob`, which a cache lookup treats
+ *   as a miss;
+ * - `defer`: assumed present; they are fetched if and when something local
+ *   needs them (see createFetchingStore).
+ */
+export async function fetchActionResult(local: BlobStore, remote: RemoteBlobStore, ar: ActionResult, o: FetchResultOptions): Promise<ProcessResult> {
+  const { signal, call } = o;
+  const stdout = await inline(local, ar.stdoutDigest, ar.stdoutRaw, signal);
+  const stderr = await inline(local, ar.stderrDigest, ar.stderrRaw, signal);
+  for (const f of ar.outputFiles) {
+    if (f.contents.byteLength > 0) {
+      const d = digestOrFail(f.digest, `digest of output file ${JSON.stringify(f.path)}`);
+      const got = digestOf(f.contents);
+      if (got.hash !== d.hash || got.sizeBytes !== d.sizeBytes) {
+        throw new FailureError(failure('environment', 'remote-corrupt-blob', `${remote.endpoint.description} sent inline contents of ${JSON.stringify(f.path)} that do not match its digest ${digestString(d)}`));
+      }
+      await local.put(d, f.contents, signal);
+    }
+  }
+
+  // Metadata first: stdout/stderr and the trees.
+  const meta: Digest[] = [stdout, stderr];
+  for (const od of ar.outputDirectories) {
+    if (od.treeDigest !== undefined) meta.push(digestOrFail(od.treeDigest, `tree of output directory ${JSON.stringify(od.path)}`));
+  }
+  await remote.downloadTo(local, meta, signal, call);
+  // A v2.3 server may send only root_directory_digest: its Directories come by GetTree.
+  for (const od of ar.outputDirectories) {
+    if (od.treeDigest !== undefined || od.rootDirectoryDigest === undefined) continue;
+    const root = digestOrFail(od.rootDirectoryDigest, `root directory of ${JSON.stringify(od.path)}`);
+    const dirs = await remote.getTree(root, signal, call);
+    if (dirs === undefined) throw remoteMissing(root, remote.endpoint.description);
+    for (const dir of dirs) {
+      const e = digestMessage(DirectorySchema, dir);
+      await local.put(e.digest, e.bytes, signal);
+    }
+  }
+
+  const files = (await actionResultBlobs(local, { ...ar, stdoutDigest: toProtoDigest(stdout), stderrDigest: toProtoDigest(stderr) }, signal)).filter(
+    (d) => !meta.some((m) => m.hash === d.hash && m.sizeBytes === d.sizeBytes),
+  );
+  for (const od of ar.outputDirectories) {
+    if (od.treeDigest !== undefined || od.rootDirectoryDigest === undefined) continue;
+    // Files of directories that came by GetTree.
+    files.push(...(await filesBelow(local, digestOrFail(od.rootDirectoryDigest, 'root directory'), signal)));
+  }
+  if (o.behavior === 'fetch') await remote.downloadTo(local, files, signal, call);
+  else if (o.behavior === 'validate') {
+    const missing = await remote.findMissing(files, signal, call);
+    if (missing[0] !== undefined) throw remoteMissing(missing[0], remote.endpoint.description);
+  }
+
+  const outputRoot = await outputRootOf(local, ar, signal);
+  return {
+    exitCode: ar.exitCode,
+    timedOut: o.timedOut,
+    stdout,
+    stderr,
+    outputRoot,
+    actionDigest: o.actionDigest,
+    source: o.source,
+    durationMs: performance.now() - o.startedAt,
+    executionMs: executionMsOf(ar),
+    actionResult: ar,
+  };
+}
+
+/** stdout/stderr as a digest in the local store, whether the server sent a digest or the bytes inline. */
+async function inline(local: BlobStore, d: ProtoDigest | undefined, raw: Uint8Array, signal?: AbortSignal): Promise<Digest> {
+  if (raw.byteLength > 0) {
+    const digest = digestOf(raw);
+    await local.put(digest, raw, signal);
+    return digest;
+  }
+  if (d === undefined) return EMPTY_DIGEST;
+  return digestOrFail(d, 'stdout/stderr digest');
+}
+
+async function filesBelow(local: BlobStore, root: Digest, signal?: AbortSignal): Promise<Digest[]> {
+  const w = await walkTrees(local, [root], undefined, signal);
+  return w.digests;
+}

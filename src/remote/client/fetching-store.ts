@@ -1,0 +1,94 @@
+import type { Readable } from 'node:stream';
+import { isAbortError, type Digest, type Logger } from '../../core/index.js';
+import type { LocalStore, LocalStoreStats, MaterializeMode, MaterializeOptions } from '../../store/index.js';
+import type { ActionResult } from '../proto/index.js';
+import { describeError } from './describe-error.js';
+import type { RemoteBlobStore } from './remote-blob-store.js';
+
+/**
+ * The local store, with blobs it lacks fetched from the remote store on
+ * first use. With `cache_content_behavior` = `validate` or `defer`, remote
+ * hits leave output contents on the server; a later local step that reads
+ * them (a sandbox, `trews package`) gets them through here. Reads only:
+ * `findMissing` and action cache lookups stay local, so local cache hits
+ * keep needing local blobs.
+ */
+export function createFetchingStore(local: LocalStore, remote: RemoteBlobStore, logger: Logger): LocalStore {
+  return new FetchingStore(local, remote, logger);
+}
+
+class FetchingStore implements LocalStore {
+  readonly #local: LocalStore;
+  readonly #remote: RemoteBlobStore;
+  readonly #log: Logger;
+
+  constructor(local: LocalStore, remote: RemoteBlobStore, logger: Logger) {
+    this.#local = local;
+    this.#remote = remote;
+    this.#log = logger;
+  }
+
+  get dir(): string {
+    return this.#local.dir;
+  }
+
+  /** Downloads `d` into the local store; false when the remote lacks it too (or cannot be reached). */
+  async #fetch(d: Digest, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const missing = await this.#remote.findMissing([d], signal);
+      if (missing.length > 0) return false;
+      await this.#remote.downloadTo(this.#local, [d], signal);
+      return true;
+    } catch (e) {
+      if (isAbortError(e)) throw e;
+      this.#log.warn(`remote store: cannot fetch a deferred blob: ${describeError(e)}`);
+      return false;
+    }
+  }
+
+  async #orFetch<T>(d: Digest, read: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T | undefined> {
+    const first = await read();
+    if (first !== undefined) return first;
+    return (await this.#fetch(d, signal)) ? read() : undefined;
+  }
+
+  findMissing(digests: readonly Digest[], signal?: AbortSignal): Promise<Digest[]> {
+    return this.#local.findMissing(digests, signal);
+  }
+
+  get(digest: Digest, signal?: AbortSignal): Promise<Readable | undefined> {
+    return this.#orFetch(digest, () => this.#local.get(digest, signal), signal);
+  }
+
+  getBytes(digest: Digest, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    return this.#orFetch(digest, () => this.#local.getBytes(digest, signal), signal);
+  }
+
+  put(digest: Digest, data: Readable | Uint8Array, signal?: AbortSignal): Promise<void> {
+    return this.#local.put(digest, data, signal);
+  }
+
+  putFile(path: string, signal?: AbortSignal): Promise<Digest> {
+    return this.#local.putFile(path, signal);
+  }
+
+  materializeFile(digest: Digest, destPath: string, options: MaterializeOptions, signal?: AbortSignal): Promise<MaterializeMode | undefined> {
+    return this.#orFetch(digest, () => this.#local.materializeFile(digest, destPath, options, signal), signal);
+  }
+
+  getActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<ActionResult | undefined> {
+    return this.#local.getActionResult(actionDigest, signal);
+  }
+
+  updateActionResult(actionDigest: Digest, result: ActionResult, signal?: AbortSignal): Promise<void> {
+    return this.#local.updateActionResult(actionDigest, result, signal);
+  }
+
+  stats(): LocalStoreStats {
+    return this.#local.stats();
+  }
+
+  close(): Promise<void> {
+    return this.#local.close();
+  }
+}

@@ -1,0 +1,388 @@
+import { create } from '@bufbuild/protobuf';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { EMPTY_DIGEST, FailureError, abortError, failure, isAbortError, isFailureError, nullLogger, parseDigestString, type Digest, type Logger } from '../../core/index.js';
+import { createBoundedRunner, observed, toAction, type CommandRunner, type ExecContext, type PlatformProperty, type Process, type ProcessResult } from '../../exec/index.js';
+import type { LocalStore } from '../../store/index.js';
+import {
+  ActionResultSchema,
+  CancelOperationRequestSchema,
+  DirectorySchema,
+  decodeMessage,
+  encodeCanonical,
+  toProtoDigest,
+  Code,
+  DigestFunction_Value,
+  ExecuteRequestSchema,
+  ExecuteResponseSchema,
+  WaitExecutionRequestSchema,
+  type ActionResult,
+  type ExecuteResponse,
+  type Operation,
+  type Status,
+} from '../proto/index.js';
+import type { RemoteCapabilities } from './capabilities.js';
+import type { RemoteEndpoint } from './channel.js';
+import { describeError } from './describe-error.js';
+import { ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
+import { fetchActionResult } from './fetch-result.js';
+import { METHODS } from './methods.js';
+import { forRemote } from './platform.js';
+import type { RemoteBlobStore } from './remote-blob-store.js';
+import type { CacheContentBehavior } from './remote-config.js';
+import type { CallContext } from './request-metadata.js';
+import { backoffDelayMs, isRetryableCode, sleep, type RetryPolicy } from './retry.js';
+import { RpcError, codeName, describeDetails, isRpcError, missingBlobSubjects, retryDelayMs } from './rpc-error.js';
+
+export interface RemoteExecutionRunnerOptions {
+  readonly local: LocalStore;
+  readonly cas: RemoteBlobStore;
+  readonly execution: RemoteEndpoint;
+  /** Both servers' capabilities, checked (execution enabled, SHA-256). */
+  readonly capabilities: () => Promise<{ readonly store: RemoteCapabilities; readonly execution: RemoteCapabilities }>;
+  /** `process_execution_remote_parallelism`: Execute calls in flight at most. */
+  readonly parallelism: number;
+  /** `remote_execution_overall_deadline_secs` in ms, added to the process's own timeout. */
+  readonly overallDeadlineMs: number;
+  readonly contentBehavior: CacheContentBehavior;
+  /** `remote_execution_extra_platform_properties`. */
+  readonly extraPlatformProperties: readonly PlatformProperty[];
+  /** Backoff for Execute/WaitExecution; default 6 retries from 250 ms to 5 s. */
+  readonly retry?: RetryPolicy;
+  readonly uploaded?: UploadedTrees;
+  readonly logger?: Logger;
+}
+
+export const EXECUTE_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 250, maxDelayMs: 5000 };
+/** Rounds of "upload what the server says is missing, then Execute again" before giving up. */
+const MAX_MISSING_ROUNDS = 3;
+/** How long a cancelled run waits for CancelOperation before leaving anyway. */
+const CANCEL_TIMEOUT_MS = 2000;
+
+/**
+ * Runs processes on a REAPI execution service instead of the local sandbox,
+ * at most `parallelism` at once:
+ *
+ * 1. the input root, Command and Action go to the CAS (only what
+ *    FindMissingBlobs says is missing);
+ * 2. Execute, following the Operation stream; a stream that drops is
+ *    rejoined with WaitExecution (and re-Executed when the server has
+ *    forgotten the operation);
+ * 3. FAILED_PRECONDITION with MISSING violations: those blobs are uploaded
+ *    and Execute is sent again; UNAVAILABLE, RESOURCE_EXHAUSTED, ABORTED,
+ *    INTERNAL and UNKNOWN are retried with jittered exponential backoff;
+ *    DEADLINE_EXCEEDED is a timed-out result; any other error fails the
+ *    process, naming the server, the call and the status;
+ * 4. outputs are fetched per `cache_content_behavior`.
+ *
+ * The server's action cache is consulted (skip_cache_lookup is set only
+ * for `per-run` and `never` processes, whose Actions are also do_not_cache);
+ * a result served from it says `remote cache`, an executed one `remote`.
+ * Cancellation sends CancelOperation and waits for nothing else.
+ */
+export function createRemoteExecutionRunner(o: RemoteExecutionRunnerOptions): CommandRunner {
+  return createBoundedRunner(new RemoteExecutor(o), o.parallelism);
+}
+
+type Outcome = { readonly kind: 'done'; readonly op: Operation } | { readonly kind: 'dropped' };
+
+class RemoteExecutor implements CommandRunner {
+  readonly #o: RemoteExecutionRunnerOptions;
+  readonly #retry: RetryPolicy;
+  readonly #log: Logger;
+
+  constructor(o: RemoteExecutionRunnerOptions) {
+    this.#o = o;
+    this.#retry = o.retry ?? EXECUTE_RETRY;
+    this.#log = o.logger ?? nullLogger;
+  }
+
+  run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
+    return observed(ctx, proc, (ctx) => this.#run(ctx, proc));
+  }
+
+  async #run(ctx: ExecContext, original: Process): Promise<ProcessResult> {
+    const t0 = performance.now();
+    if (ctx.signal.aborted) throw abortError();
+    const proc = forRemote(original, this.#o.extraPlatformProperties);
+    const a = toAction(proc);
+    const call: CallContext = { invocationId: ctx.runId, actionId: a.actionDigest.hash };
+    const deadlineMs = this.#o.overallDeadlineMs + (proc.timeoutMs ?? 0);
+    const deadline = AbortSignal.timeout(deadlineMs);
+    const signal = AbortSignal.any([ctx.signal, deadline]);
+    try {
+      const caps = await this.#o.capabilities();
+      const { local, cas } = this.#o;
+      await local.put(a.actionDigest, a.actionBytes, signal);
+      await local.put(a.commandDigest, a.commandBytes, signal);
+      await ensureUploaded(
+        local,
+        cas,
+        { roots: [proc.inputRoot], blobs: [a.actionDigest, a.commandDigest], absoluteSymlinksAllowed: caps.store.absoluteSymlinksAllowed },
+        this.#o.uploaded,
+        signal,
+        call,
+      );
+      return await this.#execute(ctx, proc, a.actionDigest, call, signal, t0);
+    } catch (e) {
+      if (ctx.signal.aborted) throw abortError();
+      if (deadline.aborted) {
+        throw new FailureError(
+          failure('environment', 'remote-deadline', `remote execution of ${proc.description} did not finish within ${Math.round(deadlineMs / 1000)} s on ${this.#o.execution.description}`, {
+            hints: ['the server may be overloaded or its queue stuck; raise remote_execution_overall_deadline_secs if such waits are expected'],
+          }),
+        );
+      }
+      throw this.#failure(e, proc);
+    }
+  }
+
+  /** Execute until a result, following the spec's error handling (see the class comment). */
+  async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number): Promise<ProcessResult> {
+    const ex = this.#o.execution;
+    let skipCacheLookup = proc.cacheScope === 'per-run' || proc.cacheScope === 'never';
+    let operation: string | undefined;
+    let retries = 0;
+    let missingRounds = 0;
+    let started = false;
+
+    const retryOrThrow = async (e: RpcError): Promise<void> => {
+      if (!isRetryableCode(e.code) || retries >= this.#retry.maxRetries) throw e;
+      retries++;
+      const delay = backoffDelayMs(this.#retry, retries, retryDelayMs(e.details));
+      this.#log.debug(`remote execution of ${proc.description}: ${e.message}; retry ${retries} in ${delay} ms`);
+      await sleep(delay, signal);
+    };
+
+    for (;;) {
+      let outcome: Outcome;
+      try {
+        const stream =
+          operation === undefined
+            ? ex.serverStream(
+                METHODS.execute,
+                create(ExecuteRequestSchema, {
+                  instanceName: ex.instanceName,
+                  actionDigest: toProtoDigest(actionDigest),
+                  skipCacheLookup,
+                  digestFunction: DigestFunction_Value.SHA256,
+                }),
+                { signal, call },
+              )
+            : ex.serverStream(METHODS.waitExecution, create(WaitExecutionRequestSchema, { name: operation }), { signal, call });
+        outcome = { kind: 'dropped' };
+        for await (const op of stream) {
+          if (op.name !== '') operation = op.name;
+          if (!started) {
+            // The server has accepted the action: from here it counts as running.
+            started = true;
+            ctx.observation?.markStarted();
+          }
+          if (op.done) {
+            outcome = { kind: 'done', op };
+            break;
+          }
+        }
+      } catch (e) {
+        if (signal.aborted || isAbortError(e)) {
+          if (operation !== undefined) await this.#cancel(operation, call);
+          throw abortError();
+        }
+        if (!isRpcError(e)) throw e;
+        if (operation !== undefined && e.code === Code.NOT_FOUND) {
+          // WaitExecution on an operation the server no longer has (it restarted): Execute again.
+          operation = undefined;
+          await retryOrThrow(new RpcError(Code.UNAVAILABLE, e.server, e.method, e.serverMessage));
+          continue;
+        }
+        const handled = await this.#handleStatus(e.code, e.serverMessage, e.details, proc, actionDigest, call, signal, t0, missingRounds);
+        if (handled === 'uploaded') {
+          missingRounds++;
+          operation = undefined;
+          continue;
+        }
+        if (handled !== undefined) return handled;
+        await retryOrThrow(e);
+        continue;
+      }
+
+      if (outcome.kind === 'dropped') {
+        // The stream ended without a finished operation: rejoin it.
+        await retryOrThrow(new RpcError(Code.UNAVAILABLE, ex.description, operation === undefined ? METHODS.execute.name : METHODS.waitExecution.name, 'the operation stream ended before the operation finished'));
+        continue;
+      }
+
+      const op = outcome.op;
+      const method = METHODS.execute.name;
+      if (op.result.case === 'error') {
+        // The spec forbids Operation.error for execution errors, but some servers use it.
+        const s = op.result.value;
+        const handled = await this.#handleStatus(s.code, s.message, s, proc, actionDigest, call, signal, t0, missingRounds);
+        if (handled === 'uploaded') {
+          missingRounds++;
+          operation = undefined;
+          continue;
+        }
+        if (handled !== undefined) return handled;
+        operation = undefined;
+        await retryOrThrow(new RpcError(s.code, ex.description, method, s.message, s));
+        continue;
+      }
+      if (op.result.case !== 'response') throw new RpcError(Code.INTERNAL, ex.description, method, 'the operation finished without a response');
+      let response: ExecuteResponse | undefined;
+      try {
+        response = anyUnpack(op.result.value, ExecuteResponseSchema);
+      } catch {
+        response = undefined;
+      }
+      if (response === undefined) throw new RpcError(Code.INTERNAL, ex.description, method, `the operation's response is not an ExecuteResponse (${op.result.value.typeUrl})`);
+
+      const status: Status | undefined = response.status;
+      if (status !== undefined && status.code !== Code.OK) {
+        const handled = await this.#handleStatus(status.code, status.message || response.message, status, proc, actionDigest, call, signal, t0, missingRounds, response.result);
+        if (handled === 'uploaded') {
+          missingRounds++;
+          operation = undefined;
+          continue;
+        }
+        if (handled !== undefined) return handled;
+        operation = undefined;
+        await retryOrThrow(new RpcError(status.code, ex.description, method, status.message || response.message, status));
+        continue;
+      }
+      const ar = response.result;
+      if (ar === undefined) throw new RpcError(Code.INTERNAL, ex.description, method, 'the ExecuteResponse has no result');
+      if (response.cachedResult && ar.exitCode !== 0 && proc.cacheScope !== 'always' && !skipCacheLookup) {
+        // A cached failure is not ours to reuse (as with the local cache): run it for real.
+        skipCacheLookup = true;
+        operation = undefined;
+        continue;
+      }
+      return fetchActionResult(this.#o.local, this.#o.cas, ar, {
+        actionDigest,
+        source: response.cachedResult ? 'remote cache' : 'remote',
+        behavior: this.#o.contentBehavior,
+        timedOut: false,
+        startedAt: t0,
+        signal,
+        call,
+      });
+    }
+  }
+
+  /**
+   * What a non-OK status means: a timed-out result (DEADLINE_EXCEEDED),
+   * `uploaded` after sending the blobs a FAILED_PRECONDITION named, or
+   * undefined to let the caller retry or fail.
+   */
+  async #handleStatus(
+    code: Code,
+    message: string,
+    details: Status | undefined,
+    proc: Process,
+    actionDigest: Digest,
+    call: CallContext,
+    signal: AbortSignal,
+    t0: number,
+    missingRounds: number,
+    partial?: ActionResult,
+  ): Promise<ProcessResult | 'uploaded' | undefined> {
+    if (code === Code.DEADLINE_EXCEEDED) {
+      return this.#timedOut(proc, actionDigest, partial, call, signal, t0);
+    }
+    if (code === Code.FAILED_PRECONDITION) {
+      const subjects = missingBlobSubjects(details);
+      if (subjects.length === 0) return undefined; // not about blobs: fails below
+      if (missingRounds >= MAX_MISSING_ROUNDS) {
+        throw new RpcError(code, this.#o.execution.description, METHODS.execute.name, `${message} (still missing after ${MAX_MISSING_ROUNDS} uploads: ${subjects.slice(0, 3).join(', ')})`, details);
+      }
+      const digests = subjects.map((s) => {
+        const d = parseDigestString(s.replace(/^blobs\//, ''));
+        if (d === undefined) throw new RpcError(code, this.#o.execution.description, METHODS.execute.name, `${message} (unrecognized missing-blob subject ${JSON.stringify(s)})`, details);
+        return d;
+      });
+      this.#log.debug(`remote execution of ${proc.description}: the server is missing ${digests.length} blob(s); uploading them`);
+      // What we believed uploaded was evicted: forget it, and check whole trees again.
+      this.#o.uploaded?.clear();
+      // A missing Directory needs its whole closure: upload each as a tree when it is one.
+      const { local, cas } = this.#o;
+      const trees: Digest[] = [];
+      const blobs: Digest[] = [];
+      for (const d of digests) (await isDirectory(local, d, signal) ? trees : blobs).push(d);
+      try {
+        await ensureUploaded(local, cas, { roots: trees, blobs }, undefined, signal, call);
+      } catch (e) {
+        // A file that merely looked like a Directory: its "children" are not ours to find.
+        if (!(isFailureError(e) && e.failure.reason === 'missing-blob') || trees.length === 0) throw e;
+        await cas.uploadFrom(local, digests, signal, call);
+      }
+      return 'uploaded';
+    }
+    return undefined;
+  }
+
+  async #timedOut(proc: Process, actionDigest: Digest, partial: ActionResult | undefined, call: CallContext, signal: AbortSignal, t0: number): Promise<ProcessResult> {
+    // 128 + SIGTERM, as a local process killed for its timeout reports.
+    const ar = partial ?? create(ActionResultSchema, { exitCode: 143 });
+    const r = await fetchActionResult(this.#o.local, this.#o.cas, ar, {
+      actionDigest,
+      source: 'remote',
+      behavior: this.#o.contentBehavior,
+      timedOut: true,
+      startedAt: t0,
+      signal,
+      call,
+    }).catch(() => undefined);
+    if (r !== undefined) return { ...r, exitCode: r.exitCode === 0 ? 143 : r.exitCode };
+    this.#log.info(`remote execution of ${proc.description} timed out; its partial outputs could not be fetched`);
+    return {
+      exitCode: 143,
+      timedOut: true,
+      stdout: EMPTY_DIGEST,
+      stderr: EMPTY_DIGEST,
+      outputRoot: EMPTY_DIGEST,
+      actionDigest,
+      source: 'remote',
+      durationMs: performance.now() - t0,
+      executionMs: null,
+      actionResult: create(ActionResultSchema, { exitCode: 143 }),
+    };
+  }
+
+  /** Best effort, bounded: a server without the Operations service answers UNIMPLEMENTED, which is fine. */
+  async #cancel(operation: string, call: CallContext): Promise<void> {
+    try {
+      await this.#o.execution.unary(METHODS.cancelOperation, create(CancelOperationRequestSchema, { name: operation }), { timeoutMs: CANCEL_TIMEOUT_MS, call });
+    } catch (e) {
+      this.#log.debug(`CancelOperation ${operation}: ${describeError(e)}`);
+    }
+  }
+
+  #failure(e: unknown, proc: Process): unknown {
+    if (!isRpcError(e)) return e;
+    const details = describeDetails(e.details);
+    const hints: string[] = [];
+    if (e.code === Code.UNAVAILABLE) hints.push('check that the server is running and reachable; trews retried with backoff before giving up');
+    if (e.code === Code.UNAUTHENTICATED || e.code === Code.PERMISSION_DENIED) hints.push('check remote_oauth_bearer_token_path (or the authorization header)');
+    if (e.code === Code.FAILED_PRECONDITION) hints.push('the server cannot run this action as asked: check the platform properties (remote_execution_extra_platform_properties) against its workers');
+    if (e.code === Code.INVALID_ARGUMENT) hints.push('the server rejected the action; its message above says why');
+    return new FailureError(
+      failure('environment', 'remote-execution-failed', `remote execution of ${proc.description} failed: ${e.method} on ${e.server} returned ${codeName(e.code)}${e.serverMessage ? `: ${e.serverMessage}` : ''}`, {
+        hints,
+        ...(details.length > 0 ? { notes: details } : {}),
+      }),
+    );
+  }
+}
+
+/**
+ * Whether a local blob is a Directory: MISSING names blobs, not their kinds.
+ * Many byte strings decode as some message; a real Directory re-encodes to
+ * the same bytes.
+ */
+async function isDirectory(local: LocalStore, d: Digest, signal: AbortSignal): Promise<boolean> {
+  if (d.sizeBytes === 0 || d.sizeBytes > 4 * 1024 * 1024) return false;
+  const bytes = await local.getBytes(d, signal);
+  if (bytes === undefined) return false;
+  const m = decodeMessage(DirectorySchema, bytes);
+  return m.ok && Buffer.compare(Buffer.from(encodeCanonical(DirectorySchema, m.value)), Buffer.from(bytes)) === 0;
+}
