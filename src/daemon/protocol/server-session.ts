@@ -25,6 +25,13 @@ export interface ServerSessionOptions {
   readonly heartbeatTimeoutMs?: number;
   /** Give up on a client that has not finished its preamble after this long (default: never). */
   readonly preambleTimeoutMs?: number;
+  /**
+   * Send an empty stderr chunk as soon as the command has arrived, then this
+   * often until the exit code, so that a client can tell a live server from one
+   * that accepted the connection and hung. Every Nailgun client ignores an empty
+   * output chunk (it writes nothing). Off by default.
+   */
+  readonly keepaliveIntervalMs?: number;
 }
 
 /** One client's command, as the daemon serves it. */
@@ -103,6 +110,8 @@ class ServerConnection implements ServerSession {
   #exited: Promise<boolean> | undefined;
   #preambleTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  #keepaliveTimer: NodeJS.Timeout | undefined;
+  readonly #keepaliveMs: number;
 
   constructor(socket: Duplex, options: ServerSessionOptions, onAccepted: (r: AcceptResult) => void) {
     this.#socket = socket;
@@ -111,6 +120,7 @@ class ServerConnection implements ServerSession {
     this.#decoder = new ChunkDecoder({ maxPayloadBytes: options.maxPayloadBytes });
     this.#maxOutputChunk = positiveInt(options.maxOutputChunkBytes, DEFAULT_MAX_OUTPUT_CHUNK_BYTES, 'maxOutputChunkBytes');
     this.#stdinHighWaterMark = options.stdinHighWaterMark ?? 0;
+    this.#keepaliveMs = options.keepaliveIntervalMs ?? 0;
     // Small chunks (S, the exit code) must not wait out Nagle's algorithm.
     if (socket instanceof Socket) socket.setNoDelay(true);
 
@@ -246,6 +256,13 @@ class ServerConnection implements ServerSession {
     });
     this.#stdout = this.#output(ChunkType.Stdout);
     this.#stderr = this.#output(ChunkType.Stderr);
+    if (this.#keepaliveMs > 0) {
+      const keepalive = (): void => {
+        if (this.#phase === 'running') this.#writer.write(encodeChunk(ChunkType.Stderr));
+      };
+      keepalive();
+      this.#keepaliveTimer = setInterval(keepalive, this.#keepaliveMs).unref();
+    }
     const resolve = this.#onAccepted;
     this.#onAccepted = undefined;
     resolve?.({ ok: true, session: this });
@@ -325,6 +342,7 @@ class ServerConnection implements ServerSession {
   #clearTimers(): void {
     if (this.#preambleTimer) clearTimeout(this.#preambleTimer);
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
   }
 }
 

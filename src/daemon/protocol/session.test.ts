@@ -308,6 +308,37 @@ describe('server and client sessions over a real socket', () => {
     );
   });
 
+  test('keepalives are empty stderr chunks, the first as soon as the command arrives; clients print nothing for them', LIMIT, async () => {
+    const srv = sessions({ keepaliveIntervalMs: 20 });
+    await withServer(srv.onConnection, async (connect) => {
+      const socket = connect();
+      const raw = rawPeer(socket);
+      socket.write(Buffer.concat(encodeRequest(REQUEST)));
+      const session = await started(srv.next);
+      await raw.waitFor((c) => c.length >= 1);
+      assert.equal(raw.chunks[0]!.type, ChunkType.Stderr);
+      assert.equal(raw.chunks[0]!.payload.byteLength, 0);
+      await raw.waitFor((c) => c.length >= 4);
+      assert.ok(raw.chunks.every((c) => c.type === ChunkType.Stderr && c.payload.byteLength === 0));
+      await session.exit(0);
+      await raw.waitFor((c) => c.some((x) => x.type === ChunkType.Exit));
+      const after = raw.chunks.length;
+      await sleep(80);
+      assert.equal(raw.chunks.length, after, 'no keepalive after the exit code');
+      assert.equal(raw.chunks[after - 1]!.type, ChunkType.Exit);
+    });
+    await withServer(srv.onConnection, async (connect) => {
+      const log: { stream: string; text: string }[] = [];
+      const client = runClientSession(connect(), REQUEST, { stdout: recorder('out', log), stderr: recorder('err', log), heartbeatIntervalMs: 0 });
+      const session = await started(srv.next);
+      await sleep(70);
+      session.stdout.write('done\n');
+      await session.exit(0);
+      assert.equal(await client, 0);
+      assert.deepEqual(log, [{ stream: 'out', text: 'done\n' }]);
+    });
+  });
+
   test('the server sees a client that disconnects as an abort', LIMIT, async () => {
     const srv = sessions();
     await withServer(srv.onConnection, async (connect) => {
