@@ -21,6 +21,15 @@ export async function main(): Promise<void> {
     controller.abort();
   });
   process.stdout.on('error', () => {}); // EPIPE when the reader went away
+  if (process.argv[2] === 'remote-server') {
+    // A long-running server, not a run: no build root, no options; SIGTERM stops it like Ctrl-C.
+    process.on('SIGTERM', () => controller.abort());
+    const { runRemoteServer } = await import('./remote-server.js');
+    const io = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal, cwd: process.cwd(), env: process.env };
+    const serverCode = await runRemoteServer(process.argv.slice(3), io);
+    await Promise.all([flush(process.stdout), flush(process.stderr)]);
+    process.exit(serverCode);
+  }
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   const ctx: RunContext = {
