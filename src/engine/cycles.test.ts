@@ -37,6 +37,9 @@ function rewire(w: World, name: string, deps: string): void {
   w.engine.invalidatePaths([`edges/${name}`]);
 }
 
+/** A missed cycle deadlocks; fail instead of hanging the suite. */
+const TIMEOUT = 10_000;
+
 function isCycle(path: string[]): (e: unknown) => boolean {
   return (e) => {
     assert.ok(e instanceof EngineCycleError, `expected a cycle error, got ${String(e)}`);
@@ -49,25 +52,25 @@ function isCycle(path: string[]): (e: unknown) => boolean {
   };
 }
 
-test('a key requesting itself is a cycle of one', async () => {
+test('a key requesting itself is a cycle of one', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const self: Key<unknown> = derived('self', async (ctx) => ctx.get(self));
   await assert.rejects(w.engine.startRun().get(self), isCycle(['self', 'self']));
 });
 
-test('a 3-cycle is reported with its path, described by describe()', async () => {
+test('a 3-cycle is reported with its path, described by describe()', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const key = lettered(w, { a: 'b', b: 'c', c: 'a' });
   await assert.rejects(w.engine.startRun().get(key('a')), isCycle(['A', 'B', 'C', 'A']));
 });
 
-test('a cycle entered from outside reports only the nodes on the cycle', async () => {
+test('a cycle entered from outside reports only the nodes on the cycle', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const key = lettered(w, { top: 'a', a: 'b', b: 'a' });
   await assert.rejects(w.engine.startRun().get(key('top')), isCycle(['A', 'B', 'A']));
 });
 
-test('a cycle split across two concurrent runs is detected, with no deadlock', async () => {
+test('a cycle split across two concurrent runs is detected, with no deadlock', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const gate = deferred();
   // Both runs start their half before either asks for the other's.
@@ -84,7 +87,7 @@ test('a cycle split across two concurrent runs is detected, with no deadlock', a
   }
 });
 
-test('a cycle is not memoized: fixing the edge is enough for the next run', async () => {
+test('a cycle is not memoized: fixing the edge is enough for the next run', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const key = lettered(w, { a: 'b', b: 'c', c: 'a' });
   await assert.rejects(w.engine.startRun().get(key('a')), EngineCycleError);
@@ -92,7 +95,7 @@ test('a cycle is not memoized: fixing the edge is enough for the next run', asyn
   assert.equal(await w.engine.startRun().get(key('a')), 'abc');
 });
 
-test('a cycle introduced by a change is found while re-validating', async () => {
+test('a cycle introduced by a change is found while re-validating', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const key = lettered(w, { a: 'b', b: 'c', c: '' });
   assert.equal(await w.engine.startRun().get(key('a')), 'abc');
@@ -102,7 +105,7 @@ test('a cycle introduced by a change is found while re-validating', async () => 
   assert.equal(await w.engine.startRun().get(key('a')), 'abc');
 });
 
-test('shared diamonds and dependencies that flip direction between runs are not cycles', async () => {
+test('shared diamonds and dependencies that flip direction between runs are not cycles', { timeout: TIMEOUT }, async () => {
   const w = new World();
   const key = lettered(w, { top: 'x,y,d', x: 'y,d', y: 'd', d: '' });
   assert.equal(await w.engine.startRun().get(key('top')), 'top' + 'xydd' + 'yd' + 'd');

@@ -105,16 +105,13 @@ test('functions and symbols compare by identity', () => {
   assert.equal(deepEqual(Symbol('a'), Symbol('a')), false);
 });
 
-test('is fast on a large array of small objects', () => {
+test('large arrays of small objects: equal copies, and a difference in the last element', () => {
+  // Timing is measured outside the tests (DESIGN.md: benchmarks are not tests).
   const make = (): { address: string; type: string; deps: string[]; n: number }[] =>
     Array.from({ length: 100_000 }, (_, i) => ({ address: `src/p${i}:lib`, type: 'shell_sources', deps: [`src/p${i - 1}:lib`], n: i }));
   const a = make();
   const b = make();
-  const t0 = performance.now();
   assert.equal(deepEqual(a, b), true);
-  const ms = performance.now() - t0;
   b[99_999]!.deps[0] = 'changed';
   assert.equal(deepEqual(a, b), false);
-  // Generous bound (a debug build on a loaded CI machine); typical is ~10 ms.
-  assert.ok(ms < 500, `deepEqual of 100k small objects took ${ms.toFixed(1)} ms`);
 });

@@ -182,3 +182,18 @@ test('values are delivered to every requester of a clean node, from runs and com
   assert.deepEqual(await run.getAll([a, b, mid]), ['av!', 'bv!', 'v!']);
   assert.equal(w.count('mid'), 1);
 });
+
+test('dependencies a recompute read straight from the memo still allow cut-off later', async () => {
+  const { w, all } = twoPackages();
+  await w.engine.startRun().get(all);
+  // `all` recomputes; this time parse:b is clean and answered from the memo.
+  w.files.set('a/BUILD', 'a1');
+  w.engine.invalidatePaths(['a/BUILD']);
+  assert.deepEqual(await w.engine.startRun().get(all), ['a1', 'b1']);
+  // A change that parse:a cuts off must leave `all` re-validated, not recomputed.
+  w.files.set('a/BUILD', 'a1 # note');
+  w.engine.invalidatePaths(['a/BUILD']);
+  w.reset();
+  assert.deepEqual(await w.engine.startRun().get(all), ['a1', 'b1']);
+  assert.deepEqual(w.log.sort(), ['file:a/BUILD', 'parse:a']);
+});
