@@ -1,0 +1,130 @@
+// Shared by the remote client tests: a real `trews remote-server` process on
+// 127.0.0.1 with a random port (stopped by its PID), options resolved as a
+// user would set them, and local stores in temp dirs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryLogger } from '../src/core/index.js';
+import type { Options } from '../src/options/index.js';
+import { expectOptions, resolveSample } from '../src/options/testing.js';
+import { createLocalStore, type LocalStore } from '../src/store/index.js';
+import { repoRoot } from './helpers/index.js';
+
+export interface ServerProcess {
+  /** `127.0.0.1:PORT` */
+  readonly address: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly storeDir: string;
+  /** The server's log (stderr) so far. */
+  log(): string;
+  /** SIGTERM by PID, then waits for the exit; removes the store dir unless it was given. */
+  stop(): Promise<void>;
+  /** SIGKILL by PID: a crash, no clean shutdown. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reuse a port (to restart a server where clients expect it). */
+  readonly port?: number;
+  /** Reuse a store (a restarted server keeps its CAS). */
+  readonly storeDir?: string;
+  readonly args?: readonly string[];
+}
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  // A failed test must not leave servers behind.
+  for (const c of live) if (c.pid !== undefined && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+});
+
+export async function startServer(o: StartOptions = {}): Promise<ServerProcess> {
+  const storeDir = o.storeDir ?? (await mkdtemp(join(tmpdir(), 'trews-rc-server-')));
+  await mkdir(storeDir, { recursive: true });
+  const argv = [
+    join(repoRoot(), 'bin', 'trews'),
+    'remote-server',
+    '--listen',
+    `127.0.0.1:${o.port ?? 0}`,
+    '--store-dir',
+    storeDir,
+    '--workers',
+    '4',
+    '--log-level',
+    'debug',
+    ...(o.args ?? []),
+  ];
+  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: storeDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`remote-server did not start in 20 s\nstdout: ${out}\nstderr: ${err}`)), 20_000);
+    const check = (): void => {
+      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`remote-server exited before listening\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  const pid = child.pid!;
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
+    await exited;
+  };
+  return {
+    address,
+    port: Number(address.split(':')[1]),
+    pid,
+    storeDir,
+    log: () => err,
+    async stop() {
+      await signal('SIGTERM');
+      if (o.storeDir === undefined) await rm(storeDir, { recursive: true, force: true });
+    },
+    kill: () => signal('SIGKILL'),
+  };
+}
+
+/** Options as resolved from TREWS_* variables (the way a CI job would set them). */
+export function remoteOptions(env: Record<string, string>): Options {
+  return expectOptions(resolveSample({ env }));
+}
+
+export interface TempStore {
+  readonly dir: string;
+  readonly store: LocalStore;
+  dispose(): Promise<void>;
+}
+
+export async function tempStore(): Promise<TempStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'trews-rc-local-'));
+  const store = createLocalStore({ dir: join(dir, 'store') });
+  return {
+    dir,
+    store,
+    async dispose() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function memoryLogger(): MemoryLogger {
+  return new MemoryLogger('debug');
+}
