@@ -262,10 +262,12 @@ class LocalSandboxRunner implements CommandRunner {
         // output capture.
         const finish = async (): Promise<void> => {
           if (pgid !== undefined) {
-            if (signalGroup(pgid, 'SIGKILL') && !(await waitGroupGone(pgid, GROUP_EXIT_WAIT_MS))) {
+            const stragglers = signalGroup(pgid, 'SIGKILL');
+            // SIGKILL is sent: nothing is left for the exit hook to do, and
+            // forgetting the id now means it can never hit a reused one.
+            untrackGroup(pgid);
+            if (stragglers && !(await waitGroupGone(pgid, GROUP_EXIT_WAIT_MS))) {
               ctx.logger.warn(`local runner: processes of group ${pgid} (${proc.description}) survived SIGKILL for ${GROUP_EXIT_WAIT_MS} ms`);
-            } else {
-              untrackGroup(pgid);
             }
           }
           if (cancelled) {
