@@ -21,20 +21,46 @@ describe('list on the example', () => {
       await ok(['list', '::'], examples),
       [
         '//:examples',
+        '//:site',
+        'app/bundle.mjs:scripts',
+        'app/check.sh:checks',
         'app/config/app.json:../config',
         'app:app',
+        'app:bundle',
+        'app:checks',
         'app:config',
+        'app:scripts',
+        'app:show',
+        'app:test',
         'docs:readme',
+        'greeting/cards_test.mjs:scripts',
         'greeting/hello.txt:greeting',
+        'greeting/make-cards.mjs:scripts',
         'greeting/names.txt:greeting',
+        'greeting:cards',
         'greeting:greeting',
+        'greeting:scripts',
+        'greeting:test',
         '',
       ].join('\n'),
     );
   });
 
   it('resolves specs relative to the working directory, and // from the root', async () => {
-    assert.equal(await ok(['list', ':'], join(examples, 'greeting')), 'greeting/hello.txt:greeting\ngreeting/names.txt:greeting\ngreeting:greeting\n');
+    assert.equal(
+      await ok(['list', ':'], join(examples, 'greeting')),
+      [
+        'greeting/cards_test.mjs:scripts',
+        'greeting/hello.txt:greeting',
+        'greeting/make-cards.mjs:scripts',
+        'greeting/names.txt:greeting',
+        'greeting:cards',
+        'greeting:greeting',
+        'greeting:scripts',
+        'greeting:test',
+        '',
+      ].join('\n'),
+    );
     assert.equal(await ok(['list', '//docs:readme'], join(examples, 'greeting')), 'docs:readme\n');
   });
 });
@@ -77,7 +103,11 @@ describe('dependencies, dependents, filedeps', () => {
 
   it('direct and transitive dependents', async () => {
     assert.equal(await ok(['dependents', 'greeting/hello.txt:greeting'], examples), 'greeting:greeting\n');
-    assert.equal(await ok(['dependents', '--transitive', 'greeting/hello.txt:greeting'], examples), '//:examples\napp:app\ngreeting:greeting\n');
+    // The shell targets' execution dependencies count as dependencies here, as Pants' special-cased dependency fields do.
+    assert.equal(
+      await ok(['dependents', '--transitive', 'greeting/hello.txt:greeting'], examples),
+      ['//:examples', '//:site', 'app:app', 'app:bundle', 'app:show', 'app:test', 'greeting:cards', 'greeting:greeting', 'greeting:test', ''].join('\n'),
+    );
   });
 
   it('filedeps lists BUILD files and sources', async () => {

@@ -16,5 +16,6 @@ export { DeclaredDependenciesKey, resolveAddressField } from './address-fields.j
 export { contributionOf, inputClosure, sandboxInputs } from './sandbox-inputs.js';
 export { ConsoleObserver } from './console-observer.js';
 export { ExecutionSession, rulesByType, type SessionInit } from './session.js';
+export { TrackingRunner } from './tracking-runner.js';
 export { boundStoreSize, formatBytes } from './store-bound.js';
 export { processFailure, outputExcerpt, howItFailed } from './process-failure.js';

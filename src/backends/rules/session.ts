@@ -8,6 +8,7 @@ import type { Backend } from '../backend.js';
 import { ConsoleObserver } from './console-observer.js';
 import { RuleContext } from './rule-context.js';
 import type { ExecServices } from './services.js';
+import { TrackingRunner } from './tracking-runner.js';
 import { boundStoreSize, formatBytes } from './store-bound.js';
 import type { TargetRules } from './target-rules.js';
 
@@ -39,6 +40,7 @@ export class ExecutionSession {
   readonly console: LiveConsole;
   readonly observer: ConsoleObserver;
   readonly #init: SessionInit;
+  readonly #runner: TrackingRunner;
   readonly #bytesAtStart: number;
   #finished = false;
 
@@ -52,10 +54,11 @@ export class ExecutionSession {
     });
     this.observer = new ConsoleObserver(this.console);
     this.#bytesAtStart = init.services.store.stats().bytesWritten;
+    this.#runner = new TrackingRunner(init.services.runner);
     this.rc = new RuleContext({
       run: init.run,
       env: init.env,
-      services: init.services,
+      services: { store: init.services.store, runner: this.#runner },
       execCtx: { signal: ctx.signal, runId: randomUUID(), observer: this.observer, logger: init.logger },
       options,
       clientEnv: ctx.env,
@@ -68,10 +71,16 @@ export class ExecutionSession {
     this.console.print(line);
   }
 
-  /** Prints the summary of processes (if any ran or were looked up) and applies the store's size bound. Idempotent. */
+  /**
+   * Waits for every process of the session to end (after a cancellation,
+   * until its group is killed and its sandbox removed), prints the summary
+   * of processes (if any ran or were looked up) and applies the store's
+   * size bound. Idempotent.
+   */
   async finish(): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
+    await this.#runner.drain();
     if (this.observer.total > 0) this.console.print(this.observer.summary());
     this.console.close();
     const { options, services, logger, ctx } = this.#init;

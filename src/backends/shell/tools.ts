@@ -45,7 +45,7 @@ export function expandSearchPaths(configured: readonly string[], clientEnv: Read
 
 function describeSearch(scope: string, option: string, configured: readonly string[]): string {
   const via = configured.includes(PATH_TOKEN) ? `, with ${PATH_TOKEN} from the environment of the trews client` : '';
-  return `[${scope}] ${option} = ${JSON.stringify(configured)}${via}`;
+  return `[${scope}] ${option} = [${configured.map((c) => JSON.stringify(c)).join(', ')}]${via}`;
 }
 
 /** The first executable regular file called `name` in `dirs`. */
