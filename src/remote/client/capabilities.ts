@@ -25,8 +25,8 @@ export interface CapabilityNeeds {
 }
 
 /**
- * Capabilities are asked once per endpoint and instance for the life of the
- * process (a daemon keeps them between runs): they describe the server's
+ * Capabilities are asked once per server (as reached: address, TLS, token,
+ * instance) for the life of the process (a daemon keeps them between runs): they describe the server's
  * configuration, which does not change under a running client. A failed
  * query is not remembered, so the next run asks again.
  */
@@ -37,7 +37,7 @@ export function clearCapabilitiesCache(): void {
 }
 
 export async function fetchCapabilities(endpoint: RemoteEndpoint, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ServerCapabilities> {
-  const key = `${endpoint.target}\0${endpoint.instanceName}`;
+  const key = endpoint.identity;
   let p = cache.get(key);
   if (p === undefined) {
     p = withRetries(DEFAULT_RETRY, () =>
@@ -126,6 +126,10 @@ export function capabilitiesFailure(e: unknown, endpoint: RemoteEndpoint): unkno
   const hints: string[] = [];
   switch (e.code) {
     case Code.UNAVAILABLE:
+      if (/certificate|SSL|TLS|handshake/i.test(e.serverMessage)) {
+        hints.push('the TLS handshake failed: set remote_ca_certs_path to the CA that signed the server\'s certificate (grpcs:// alone trusts only the system roots), or check the server name');
+        break;
+      }
       hints.push(`check that the server is running and reachable at ${endpoint.description.split(' ')[1] ?? ''}, and that TLS is on exactly when the server expects it (grpcs:// or remote_ca_certs_path)`);
       break;
     case Code.UNAUTHENTICATED:

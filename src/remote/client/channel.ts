@@ -37,6 +37,8 @@ export interface RemoteEndpoint {
   readonly description: string;
   /** `host:port`: endpoints sharing it are one server. */
   readonly target: string;
+  /** The server as this client reaches it (address, TLS material, token, instance): what capabilities are cached by. */
+  readonly identity: string;
   readonly instanceName: string;
   unary<I, O>(m: Method<I, O>, request: I, options?: CallOptions): Promise<O>;
   serverStream<I, O>(m: Method<I, O>, request: I, options?: CallOptions): AsyncGenerator<O, void, undefined>;
@@ -118,6 +120,7 @@ function describeEndpoint(c: EndpointConfig): string {
 class Endpoint implements RemoteEndpoint {
   readonly description: string;
   readonly target: string;
+  readonly identity: string;
   readonly instanceName: string;
   readonly #client: Client;
   readonly #config: EndpointConfig;
@@ -129,6 +132,13 @@ class Endpoint implements RemoteEndpoint {
     this.instanceName = instanceName;
     this.description = describeEndpoint(config);
     this.target = config.address.target;
+    this.identity = createHash('sha256')
+      .update(channelKey(config))
+      .update('\0')
+      .update(config.token ?? '')
+      .update('\0')
+      .update(instanceName)
+      .digest('hex');
     this.#count = count;
   }
 

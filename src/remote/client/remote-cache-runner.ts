@@ -110,6 +110,9 @@ class CacheRunner implements RemoteCacheRunner {
   async #lookup(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number): Promise<ProcessResult | undefined> {
     const show = setTimeout(() => ctx.observation?.markStarted(), SHOW_LOOKUP_AFTER_MS);
     try {
+      // Memoized, and remembered when it fails: a cache server that is down
+      // costs one round of retries per run, not one per process.
+      await this.#o.capabilities();
       const ar = await this.#o.actionCache.getActionResult(actionDigest, signal, call);
       if (ar === undefined) return undefined;
       if (ar.exitCode !== 0 && proc.cacheScope !== 'always') return undefined;

@@ -53,7 +53,9 @@ export function fromServiceError(e: unknown, server: string, method: string): un
   if (isRpcError(e)) return e;
   const se = e as Partial<ServiceError>;
   if (typeof se?.code !== 'number') return e;
-  return new RpcError(se.code as number as Code, server, method, se.details ?? '', detailsOf(se.metadata));
+  // grpc-js appends an empty "Resolution note:" to connection errors.
+  const message = (se.details ?? '').replace(/\s*Resolution note:\s*$/, '').replace(/\.$/, '');
+  return new RpcError(se.code as number as Code, server, method, message, detailsOf(se.metadata));
 }
 
 function detailsOf(md: Metadata | undefined): Status | undefined {

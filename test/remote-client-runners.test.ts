@@ -1,0 +1,394 @@
+// The remote cache and remote execution layers in the real runner stack
+// (makeCommandRunner), against real `trews remote-server` processes.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { digestOf, isAbortError, isFailureError, nullLogger, type Digest, type Logger } from '../src/core/index.js';
+import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../src/exec/index.js';
+import { createRemoteExecutionRunner, createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
+import { treeFromBytes, type LocalStore } from '../src/store/index.js';
+import { memoryLogger, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
+
+interface Client {
+  readonly layers: RemoteLayers;
+  readonly runner: CommandRunner;
+  readonly local: TempStore;
+  readonly sandboxRoot: string;
+  readonly warnings: string[];
+  dispose(): Promise<void>;
+}
+
+async function client(env: Record<string, string>, o: { logger?: Logger; local?: TempStore } = {}): Promise<Client> {
+  const local = o.local ?? (await tempStore());
+  const sandboxRoot = join(local.dir, 'sandboxes');
+  const options = remoteOptions(env);
+  const warnings: string[] = [];
+  const layers = createRemoteLayers(options, { store: local.store, logger: o.logger ?? nullLogger, warnings: (m) => warnings.push(m) });
+  assert.ok(layers, 'remote layers for these options');
+  const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot, remote: layers });
+  return {
+    layers,
+    runner,
+    local,
+    sandboxRoot,
+    warnings,
+    async dispose() {
+      await layers.close();
+      if (o.local === undefined) await local.dispose();
+    },
+  };
+}
+
+const execEnv = (s: ServerProcess, extra: Record<string, string> = {}): Record<string, string> => ({
+  TREWS_REMOTE_EXECUTION: 'true',
+  TREWS_REMOTE_STORE_SERVER: `grpc://${s.address}`,
+  TREWS_REMOTE_EXECUTION_SERVER: `grpc://${s.address}`,
+  ...extra,
+});
+
+const cacheEnv = (address: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  TREWS_REMOTE_CACHE_READ: 'true',
+  TREWS_REMOTE_CACHE_WRITE: 'true',
+  TREWS_REMOTE_STORE_SERVER: `grpc://${address}`,
+  ...extra,
+});
+
+let runs = 0;
+function ctx(signal: AbortSignal = new AbortController().signal): ExecContext {
+  return { signal, runId: `test-run-${process.pid}-${++runs}`, logger: nullLogger };
+}
+
+/** A shell process over an input file, writing an output file. */
+async function shell(store: LocalStore, script: string, o: { timeoutMs?: number; input?: string; description?: string } = {}): Promise<Process> {
+  const inputRoot = await treeFromBytes(store, [{ path: 'in.txt', content: o.input ?? 'input\n' }]);
+  return makeProcess({
+    argv: ['/bin/sh', '-c', script],
+    env: { PATH: '/usr/bin:/bin' },
+    inputRoot,
+    outputFiles: ['out.txt'],
+    timeoutMs: o.timeoutMs ?? null,
+    description: o.description ?? `sh -c ${script}`,
+  });
+}
+
+async function text(store: LocalStore, d: Digest): Promise<string> {
+  const b = await store.getBytes(d);
+  assert.ok(b !== undefined, 'blob is in the local store');
+  return Buffer.from(b).toString('utf8');
+}
+
+async function outputOf(store: LocalStore, r: ProcessResult): Promise<string> {
+  const f = r.actionResult.outputFiles.find((x) => x.path === 'out.txt');
+  assert.ok(f?.digest, 'out.txt is an output');
+  return text(store, { hash: f.digest.hash as Digest['hash'], sizeBytes: Number(f.digest.sizeBytes) });
+}
+
+async function withServer<T>(fn: (s: ServerProcess) => Promise<T>, args: readonly string[] = []): Promise<T> {
+  const s = await startServer({ args });
+  try {
+    return await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+async function sandboxesMade(root: string): Promise<number> {
+  return existsSync(root) ? (await readdir(root)).length : 0;
+}
+
+describe('remote execution', () => {
+  it('runs on the server, not in a local sandbox; a fresh store is then served from the remote cache', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const proc = await shell(a.local.store, 'tr a-z A-Z < in.txt > out.txt; echo ran remotely; echo warn >&2');
+      const c = ctx();
+      const r = await a.runner.run(c, proc);
+      assert.equal(r.source, 'remote');
+      assert.equal(r.exitCode, 0);
+      assert.equal(await text(a.local.store, r.stdout), 'ran remotely\n');
+      assert.equal(await text(a.local.store, r.stderr), 'warn\n');
+      assert.equal(await outputOf(a.local.store, r), 'INPUT\n');
+      // Proof: the server ran this very action, and no local sandbox was made.
+      assert.match(server.log(), new RegExp(`action ${r.actionDigest.hash}/\\d+: exit 0`));
+      assert.equal(await sandboxesMade(a.sandboxRoot), 0);
+      // Request metadata: the run's id reached the server.
+      assert.match(server.log(), new RegExp(`tool=trews/[^ ]+ invocation=${c.runId}`));
+      const counts = a.layers.rpcCounts();
+      assert.equal(counts['Execution.Execute'], 1);
+      await a.dispose();
+
+      const b = await client(execEnv(server));
+      const again = await shell(b.local.store, 'tr a-z A-Z < in.txt > out.txt; echo ran remotely; echo warn >&2');
+      const r2 = await b.runner.run(ctx(), again);
+      assert.equal(r2.source, 'remote cache');
+      assert.equal(await outputOf(b.local.store, r2), 'INPUT\n');
+      assert.equal(await text(b.local.store, r2.stdout), 'ran remotely\n');
+      assert.equal(await sandboxesMade(b.sandboxRoot), 0);
+      await b.dispose();
+    }));
+
+  it('a non-zero exit is a result; a timeout is a timed-out result', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const failing = await a.runner.run(ctx(), await shell(a.local.store, 'echo oops >&2; exit 3'));
+      assert.equal(failing.exitCode, 3);
+      assert.equal(failing.source, 'remote');
+      assert.equal(await text(a.local.store, failing.stderr), 'oops\n');
+      const slow = await a.runner.run(ctx(), await shell(a.local.store, 'echo started; sleep 10', { timeoutMs: 500 }));
+      assert.equal(slow.timedOut, true);
+      assert.notEqual(slow.exitCode, 0);
+      await a.dispose();
+    }));
+
+  it('uploads what the server reports missing (FAILED_PRECONDITION) and runs', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const proc = await shell(a.local.store, 'cat in.txt > out.txt', { input: 'never uploaded before\n' });
+      // Believe, wrongly, that the input tree is already on the server.
+      const uploaded = new UploadedTrees();
+      uploaded.add(proc.inputRoot);
+      const runner = createRemoteExecutionRunner({
+        local: a.local.store,
+        cas: a.layers.cas,
+        execution: a.layers.cas.endpoint,
+        capabilities: async () => {
+          const caps = { maxBatchTotalSizeBytes: 0, actionCacheUpdateEnabled: true, execEnabled: true, absoluteSymlinksAllowed: true, apiVersions: '2.0-2.3' };
+          return { store: caps, execution: caps };
+        },
+        parallelism: 4,
+        overallDeadlineMs: 60_000,
+        contentBehavior: 'fetch',
+        extraPlatformProperties: [],
+        uploaded,
+      });
+      const r = await runner.run(ctx(), proc);
+      assert.equal(r.exitCode, 0);
+      assert.equal(await outputOf(a.local.store, r), 'never uploaded before\n');
+      assert.match(server.log(), /rpc (Execution\.)?Execute FAILED_PRECONDITION/);
+      await a.dispose();
+    }));
+
+  it('a wrong token is a clear error', async () =>
+    withServer(
+      async (server) => {
+        const dir = await mkdtemp(join(tmpdir(), 'trews-rc-token-'));
+        await writeFile(join(dir, 'token'), 'not-the-token\n');
+        const a = await client(execEnv(server, { TREWS_REMOTE_OAUTH_BEARER_TOKEN_PATH: join(dir, 'token') }));
+        await assert.rejects(a.runner.run(ctx(), await shell(a.local.store, 'true > out.txt')), (e: unknown) => {
+          assert.ok(isFailureError(e), String(e));
+          assert.match(e.failure.message, new RegExp(`cannot use remote_(store|execution)_server grpc://${server.address}: GetCapabilities failed with UNAUTHENTICATED: the bearer token .* is not accepted`));
+          assert.match((e.failure.hints ?? []).join('\n'), /remote_oauth_bearer_token_path/);
+          return true;
+        });
+        await a.dispose();
+        await writeFile(join(dir, 'token'), 'the-right-token\n');
+        const b = await client(execEnv(server, { TREWS_REMOTE_OAUTH_BEARER_TOKEN_PATH: join(dir, 'token') }));
+        const r = await b.runner.run(ctx(), await shell(b.local.store, 'echo ok > out.txt'));
+        assert.equal(r.source, 'remote');
+        await b.dispose();
+        await rm(dir, { recursive: true, force: true });
+      },
+      ['--token-file', await tokenFile('the-right-token')],
+    ));
+
+  it('the server killed mid-run is a clear error, not a hang', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const proc = await shell(a.local.store, 'sleep 30; echo late > out.txt');
+      const t0 = Date.now();
+      const p = a.runner.run(ctx(), proc);
+      setTimeout(() => void server.kill(), 1000);
+      await assert.rejects(p, (e: unknown) => {
+        assert.ok(isFailureError(e), String(e));
+        assert.match(e.failure.message, new RegExp(`remote execution of sh -c sleep 30.* failed: Execution\\.(Execute|WaitExecution) on remote_execution_server grpc://${server.address} returned UNAVAILABLE`));
+        return true;
+      });
+      assert.ok(Date.now() - t0 < 40_000, `gave up after ${Date.now() - t0} ms`);
+      await a.dispose();
+    }));
+
+  it('the server restarted mid-run: retries reach the new one and the process succeeds', () =>
+    withServer(async (first) => {
+      const { port, storeDir } = first;
+      const a = await client(execEnv(first));
+      const proc = await shell(a.local.store, 'sleep 2; echo done > out.txt');
+      const p = a.runner.run(ctx(), proc);
+      await new Promise((r) => setTimeout(r, 700));
+      await first.kill();
+      const second = await startServer({ port, storeDir });
+      try {
+        const r = await p;
+        assert.equal(r.exitCode, 0);
+        assert.equal(await outputOf(a.local.store, r), 'done\n');
+        assert.match(second.log(), /: exit 0 in/);
+      } finally {
+        await second.stop();
+        await a.dispose();
+      }
+    }));
+
+  it('Ctrl-C cancels the remote operation (CancelOperation) and leaves nothing waiting', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const proc = await shell(a.local.store, 'sleep 30');
+      const ac = new AbortController();
+      const p = a.runner.run(ctx(ac.signal), proc);
+      await new Promise((r) => setTimeout(r, 800));
+      const t0 = Date.now();
+      ac.abort();
+      await assert.rejects(p, isAbortError);
+      assert.ok(Date.now() - t0 < 3000, 'cancellation is prompt');
+      for (let i = 0; i < 50 && !/CancelOperation/.test(server.log()); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(server.log(), /rpc (Operations\.)?CancelOperation OK/);
+      await a.dispose();
+    }));
+
+  it('never more Execute calls in flight than process_execution_remote_parallelism', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server, { TREWS_PROCESS_EXECUTION_REMOTE_PARALLELISM: '2' }));
+      const procs = await Promise.all(Array.from({ length: 6 }, (_, i) => shell(a.local.store, `sleep 0.5; echo ${i} > out.txt`)));
+      const t0 = Date.now();
+      const results = await Promise.all(procs.map((p) => a.runner.run(ctx(), p)));
+      const elapsed = Date.now() - t0;
+      assert.deepEqual(
+        results.map((r) => r.exitCode),
+        [0, 0, 0, 0, 0, 0],
+      );
+      // Three waves of two (the server has four workers: it is our bound that holds them back).
+      assert.ok(elapsed >= 1450, `6 × 0.5 s at 2 at a time took only ${elapsed} ms`);
+      await a.dispose();
+    }, ['--workers', '4']));
+});
+
+async function tokenFile(token: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'trews-rc-server-token-'));
+  await writeFile(join(dir, 'tokens'), `${token}\n`);
+  return join(dir, 'tokens');
+}
+
+describe('remote cache', () => {
+  it('a result written from one build root is read by another', () =>
+    withServer(async (server) => {
+      const a = await client(cacheEnv(server.address));
+      const proc = await shell(a.local.store, 'cat in.txt in.txt > out.txt; echo cached');
+      const r = await a.runner.run(ctx(), proc);
+      assert.equal(r.source, 'ran locally');
+      assert.ok(await sandboxesMade(a.sandboxRoot) >= 0);
+      await a.layers.flush();
+      assert.match(server.log(), /rpc (ActionCache\.)?UpdateActionResult OK/);
+      await a.dispose();
+
+      const b = await client(cacheEnv(server.address));
+      const r2 = await b.runner.run(ctx(), await shell(b.local.store, 'cat in.txt in.txt > out.txt; echo cached'));
+      assert.equal(r2.source, 'remote cache');
+      assert.equal(await outputOf(b.local.store, r2), 'input\ninput\n');
+      assert.equal(await text(b.local.store, r2.stdout), 'cached\n');
+      assert.equal(await sandboxesMade(b.sandboxRoot), 0);
+      // And the local cache now has it: a third lookup stays local.
+      const r3 = await b.runner.run(ctx(), await shell(b.local.store, 'cat in.txt in.txt > out.txt; echo cached'));
+      assert.equal(r3.source, 'local cache');
+      await b.dispose();
+    }));
+
+  it('defer: outputs stay remote until a local step needs them', () =>
+    withServer(async (server) => {
+      const a = await client(cacheEnv(server.address));
+      await a.runner.run(ctx(), await shell(a.local.store, 'echo deferred > out.txt'));
+      await a.dispose();
+
+      const b = await client(cacheEnv(server.address, { TREWS_CACHE_CONTENT_BEHAVIOR: 'defer' }));
+      const r = await b.runner.run(ctx(), await shell(b.local.store, 'echo deferred > out.txt'));
+      assert.equal(r.source, 'remote cache');
+      const out = digestOf('deferred\n');
+      assert.deepEqual(await b.local.store.findMissing([out]), [out], 'not fetched yet');
+      // A local process consuming the output: the sandbox gets it from the remote store.
+      const consumer = makeProcess({ argv: ['/bin/sh', '-c', 'cat out.txt > copy.txt'], env: { PATH: '/usr/bin:/bin' }, inputRoot: r.outputRoot, outputFiles: ['copy.txt'], cacheScope: 'never' });
+      const c = await b.runner.run(ctx(), consumer);
+      assert.equal(c.source, 'ran locally');
+      assert.equal(c.exitCode, 0);
+      assert.deepEqual(await b.local.store.findMissing([out]), []);
+      await b.dispose();
+    }));
+
+  it('validate: a hit whose outputs the server lost is a miss, and the process runs locally', () =>
+    withServer(async (server) => {
+      const a = await client(cacheEnv(server.address));
+      await a.runner.run(ctx(), await shell(a.local.store, 'echo validated > out.txt'));
+      await a.dispose();
+      // Lose the output blob on the server.
+      const out = digestOf('validated\n');
+      execFileSync('find', [server.storeDir, '-name', `${out.hash}*`, '-delete']);
+
+      const b = await client(cacheEnv(server.address, { TREWS_CACHE_CONTENT_BEHAVIOR: 'validate' }));
+      const r = await b.runner.run(ctx(), await shell(b.local.store, 'echo validated > out.txt'));
+      assert.equal(r.source, 'ran locally');
+      assert.equal(await outputOf(b.local.store, r), 'validated\n');
+      await b.dispose();
+    }));
+
+  it('an unreachable cache never fails the build: a warning, and the process runs locally', async () => {
+    // A port nobody listens on: start a server to learn a free port, then stop it.
+    const gone = await startServer();
+    await gone.stop();
+    const logger = memoryLogger();
+    const a = await client(cacheEnv(gone.address, { TREWS_REMOTE_STORE_RPC_RETRIES: '0' }), { logger });
+    const r1 = await a.runner.run(ctx(), await shell(a.local.store, 'echo one > out.txt'));
+    const r2 = await a.runner.run(ctx(), await shell(a.local.store, 'echo two > out.txt'));
+    await a.layers.flush();
+    assert.equal(r1.source, 'ran locally');
+    assert.equal(r2.source, 'ran locally');
+    assert.ok(a.warnings.length >= 1);
+    assert.match(a.warnings[0]!, new RegExp(`remote cache: lookup of sh -c echo one > out.txt .* failed, running it locally: cannot use remote_store_server grpc://${gone.address}: GetCapabilities failed with UNAVAILABLE`));
+    assert.ok(logger.lines.some((l) => l.startsWith('warn remote cache:')));
+    await a.dispose();
+  });
+});
+
+describe('TLS', () => {
+  it('with a certificate made by openssl, trusted through remote_ca_certs_path; untrusted without it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trews-rc-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    try {
+      await withServer(
+        async (server) => {
+          const env = (extra: Record<string, string>): Record<string, string> => ({
+            TREWS_REMOTE_EXECUTION: 'true',
+            TREWS_REMOTE_STORE_SERVER: server.address,
+            TREWS_REMOTE_EXECUTION_SERVER: server.address,
+            ...extra,
+          });
+          const a = await client(env({ TREWS_REMOTE_CA_CERTS_PATH: join(dir, 'cert.pem') }));
+          const r = await a.runner.run(ctx(), await shell(a.local.store, 'echo over tls > out.txt'));
+          assert.equal(r.source, 'remote');
+          assert.equal(await outputOf(a.local.store, r), 'over tls\n');
+          await a.dispose();
+
+          // grpcs:// without the CA: the system roots do not know this certificate.
+          const b = await client({ TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_STORE_SERVER: `grpcs://${server.address}`, TREWS_REMOTE_EXECUTION_SERVER: `grpcs://${server.address}` });
+          await assert.rejects(b.runner.run(ctx(), await shell(b.local.store, 'true')), (e: unknown) => {
+            assert.ok(isFailureError(e));
+            assert.match(e.failure.message, new RegExp(`cannot use remote_(store|execution)_server grpcs://${server.address}: GetCapabilities failed with UNAVAILABLE`));
+            return true;
+          });
+          await b.dispose();
+
+          // Plaintext against a TLS server fails clearly too.
+          const c = await client(execEnv(server, { TREWS_REMOTE_STORE_RPC_RETRIES: '0' }));
+          await assert.rejects(c.runner.run(ctx(), await shell(c.local.store, 'true')), (e: unknown) => isFailureError(e) && /UNAVAILABLE/.test(e.failure.message));
+          await c.dispose();
+        },
+        ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
