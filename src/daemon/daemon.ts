@@ -1,0 +1,226 @@
+import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import picomatch from 'picomatch';
+import type { Logger, RunContext } from '../core/index.js';
+import type { FsRules } from '../fs/index.js';
+import { CONFIG_FILE, daemonDir, processTitle, socketPathFor, type SocketPlace } from './layout.js';
+import { readPid, removeMetadata, writeMetadata, type DaemonOptionsRecord } from './metadata.js';
+import { daemonStatus } from './process-manager.js';
+import { createDaemonServer, type DaemonServer } from './server.js';
+import { startWatcher, type ChangeFeed, type FileWatcher, type WatchBackend } from './watcher.js';
+
+/** What a run served by the daemon gets beyond its RunContext. */
+export interface ServeExtras {
+  /** The daemon's watcher, for `--loop` (its batches have already invalidated the engines). */
+  readonly changes: ChangeFeed;
+  /** Aborted when the daemon is about to exit: a `--loop` run should end so its client can move to the next daemon. */
+  readonly restarting: AbortSignal;
+}
+
+export interface DaemonConfig {
+  readonly root: string;
+  readonly pid: number;
+  readonly fingerprint: string;
+  readonly options: DaemonOptionsRecord;
+  /** The file-system rules of the daemon's options: what the watcher leaves out. */
+  readonly rules: FsRules;
+  /** `daemon_max_memory_usage`: above it after a run, the daemon exits once its runs are done. */
+  readonly maxMemoryBytes: number;
+  /** `daemon_idle_timeout`, in ms. */
+  readonly idleTimeoutMs: number;
+  /** `daemon_invalidation_globs`; `trews.toml` is always added. A change to a match makes the daemon exit. */
+  readonly invalidationGlobs: readonly string[];
+  readonly logger: Logger;
+  readonly logPath: string;
+  readonly socketPlace: SocketPlace;
+  readonly serve: (ctx: RunContext, extras: ServeExtras) => Promise<number>;
+  /** Called for each batch of changes: invalidate the engines serving this root. */
+  readonly invalidate: { paths(paths: readonly string[]): void; all(): void };
+  readonly memoryUsage?: () => number;
+  readonly watchBackend?: WatchBackend;
+  /** How often the daemon checks that its metadata is still its own (default 5 s). */
+  readonly selfCheckIntervalMs?: number;
+}
+
+export interface RunningDaemon {
+  readonly socketPath: string;
+  /**
+   * Stops accepting clients and removes the metadata at once (so the next client
+   * starts a fresh daemon), ends `--loop` runs, lets other runs finish for up to
+   * `graceMs`, then cancels them. Idempotent.
+   */
+  shutdown(reason: string, graceMs?: number): Promise<void>;
+  /** Resolves once the daemon has shut down. */
+  readonly stopped: Promise<void>;
+}
+
+/**
+ * Starts serving `root`: the watcher first (so nothing read by the first run can
+ * change unseen), then the socket, then the metadata that tells clients where
+ * it is. Rejects, leaving nothing behind, when another daemon already serves
+ * the root or the watch or the socket cannot be set up.
+ */
+export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> {
+  const d = new Daemon(config);
+  await d.start();
+  return d;
+}
+
+class Daemon implements RunningDaemon {
+  readonly #c: DaemonConfig;
+  readonly socketPath: string;
+  readonly #restarting = new AbortController();
+  readonly #isExitTrigger: (rel: string) => boolean;
+  #watcher: FileWatcher | undefined;
+  #server: DaemonServer | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #selfCheck: NodeJS.Timeout | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveStopped!: () => void;
+  readonly stopped: Promise<void>;
+
+  constructor(c: DaemonConfig) {
+    this.#c = c;
+    this.socketPath = socketPathFor(c.root, c.socketPlace);
+    const globs = [CONFIG_FILE, ...c.invalidationGlobs];
+    this.#isExitTrigger = picomatch(globs, { dot: true });
+    this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+  }
+
+  async start(): Promise<void> {
+    const { root, logger, pid } = this.#c;
+    const other = daemonStatus(root);
+    if (other.state === 'running' && other.metadata.pid !== pid) {
+      throw new Error(`another daemon (pid ${other.metadata.pid}) already serves ${root}`);
+    }
+    prepareSocketDir(this.socketPath, daemonDir(root), this.#c.socketPlace.uid);
+    // Whatever is at the path is left over: the launch lock and the check above rule out a live owner.
+    rmSync(this.socketPath, { force: true });
+
+    const watcher = await startWatcher({
+      root,
+      rules: this.#c.rules,
+      logger,
+      cookies: true,
+      pid,
+      ...(this.#c.watchBackend ? { backend: this.#c.watchBackend } : {}),
+      onFatal: (message) => void this.shutdown(`the file watcher stopped (${message})`),
+    });
+    this.#watcher = watcher;
+    watcher.subscribe((batch) => {
+      if (batch.everything) this.#c.invalidate.all();
+      else if (batch.paths.length > 0) this.#c.invalidate.paths(batch.paths);
+      const trigger = batch.changed.find((p) => this.#isExitTrigger(p));
+      if (trigger !== undefined) void this.shutdown(`${trigger} changed`);
+    });
+
+    const server = createDaemonServer({
+      socketPath: this.socketPath,
+      logger,
+      logPath: this.#c.logPath,
+      serve: (ctx) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal }),
+      beforeRun: () => watcher.sync(),
+      onActivity: (active) => this.#onActivity(active),
+    });
+    this.#server = server;
+    try {
+      await server.listen();
+    } catch (e) {
+      await watcher.close();
+      throw new Error(`cannot listen on ${this.socketPath}: ${(e as Error).message}`, { cause: e });
+    }
+    writeMetadata(root, {
+      pid,
+      socket: this.socketPath,
+      fingerprint: this.#c.fingerprint,
+      processName: processTitle(root),
+      options: this.#c.options,
+    });
+    this.#armIdle();
+    this.#selfCheck = setInterval(() => this.#checkSelf(), this.#c.selfCheckIntervalMs ?? 5000).unref();
+    logger.info(`serving ${root} on ${this.socketPath} (fingerprint ${this.#c.fingerprint.slice(0, 12)})`);
+  }
+
+  shutdown(reason: string, graceMs = 60_000): Promise<void> {
+    this.#stopping ??= this.#shutdown(reason, graceMs);
+    return this.#stopping;
+  }
+
+  async #shutdown(reason: string, graceMs: number): Promise<void> {
+    const { logger, root, pid } = this.#c;
+    logger.info(`shutting down: ${reason}`);
+    clearTimeout(this.#idleTimer);
+    clearInterval(this.#selfCheck);
+    const server = this.#server;
+    // First make way for a successor: no new clients here, and no metadata pointing here.
+    server?.stopAccepting();
+    removeMetadata(root, pid);
+    this.#restarting.abort(new Error(reason));
+    if (server && server.activeRuns > 0) {
+      logger.info(`waiting for ${server.activeRuns} run(s) to finish`);
+      if (!(await within(server.drained(), graceMs))) {
+        logger.warn(`cancelling ${server.activeRuns} run(s) still going after ${Math.round(graceMs / 1000)} s`);
+        server.abortAll(new Error(`the daemon is shutting down: ${reason}`));
+        if (!(await within(server.drained(), 5000))) server.destroyAll();
+      }
+    }
+    await this.#watcher?.close();
+    logger.info('stopped');
+    this.#resolveStopped();
+  }
+
+  #onActivity(active: number): void {
+    if (this.#stopping) return;
+    if (active > 0) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      return;
+    }
+    const rss = (this.#c.memoryUsage ?? (() => process.memoryUsage().rss))();
+    if (rss > this.#c.maxMemoryBytes) {
+      void this.shutdown(`memory use ${mib(rss)} MiB is over daemon_max_memory_usage (${mib(this.#c.maxMemoryBytes)} MiB)`);
+      return;
+    }
+    this.#armIdle();
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    const ms = this.#c.idleTimeoutMs;
+    this.#idleTimer = setTimeout(() => {
+      if ((this.#server?.activeRuns ?? 0) === 0) void this.shutdown(`no client for ${Math.round(ms / 1000)} s (daemon_idle_timeout)`);
+    }, ms);
+  }
+
+  /** A daemon whose metadata or socket is gone can no longer be reached; it must not linger. */
+  #checkSelf(): void {
+    if (this.#stopping) return;
+    if (readPid(this.#c.root) !== this.#c.pid) void this.shutdown('its metadata was removed or taken over');
+    else if (!existsSync(this.socketPath)) void this.shutdown(`its socket ${this.socketPath} was removed`);
+  }
+}
+
+/** Creates the socket's directory, private to this user; outside the work dir it must not be someone else's. */
+function prepareSocketDir(socketPath: string, workDir: string, uid: number): void {
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (dir === workDir) return;
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new Error(`${dir} must be a directory private to this user (mode 700) to hold the daemon's socket`);
+  }
+}
+
+async function within(p: Promise<void>, ms: number): Promise<boolean> {
+  const ac = new AbortController();
+  try {
+    return await Promise.race([p.then(() => true), sleep(ms, false, { signal: ac.signal }).catch(() => false)]);
+  } finally {
+    ac.abort();
+  }
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
+}

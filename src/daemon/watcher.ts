@@ -1,0 +1,303 @@
+import { lstatSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { failure, FailureError, type Logger } from '../core/index.js';
+import type { FsRules } from '../fs/index.js';
+import { findIgnoredDirs } from './ignored-dirs.js';
+import { cookiesDir } from './layout.js';
+import { relativeEventPath, WatchFilter, type PathKind } from './watch-filter.js';
+
+/** One delivery of changes, build-root-relative posix paths. */
+export interface ChangeBatch {
+  /** Paths trews can see whose content, existence or listing changed: what the engine invalidates. */
+  readonly paths: readonly string[];
+  /** Every changed path outside `.git` and `.trews.d`, ignored ones included (for the daemon's exit globs). */
+  readonly changed: readonly string[];
+  /** Events may have been lost (a watcher error, a rule change): treat everything as changed. */
+  readonly everything: boolean;
+  /** Why `everything` is set, for the log and for `--loop`'s message. */
+  readonly reason?: string;
+}
+
+export type ChangeListener = (batch: ChangeBatch) => void;
+
+/** Where `--loop` hears about changes. */
+export interface ChangeFeed {
+  /** Listeners run synchronously, in order, as each batch arrives. Returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void;
+}
+
+export interface FileWatcher extends ChangeFeed {
+  /**
+   * Resolves once every change made before the call has been delivered to the
+   * listeners, so a run started afterwards sees it (see README: sync cookies).
+   * Never rejects; after `syncTimeoutMs` it reports everything as changed instead.
+   */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The part of @parcel/watcher used here; tests pass a scripted one. */
+export interface WatchBackend {
+  subscribe(
+    dir: string,
+    callback: (err: Error | null, events: readonly { readonly path: string; readonly type: 'create' | 'update' | 'delete' }[]) => void,
+    options: { ignore: (string | RegExp)[] },
+  ): Promise<{ unsubscribe(): Promise<void> }>;
+}
+
+export interface WatcherOptions {
+  /** Absolute build root. */
+  readonly root: string;
+  readonly rules: FsRules;
+  readonly logger: Logger;
+  /** Write sync cookies (the daemon); an in-process `--loop` has no reader racing its writer and needs none. */
+  readonly cookies: boolean;
+  readonly backend?: WatchBackend;
+  /** Used in cookie names, so two watchers of one root never answer each other's cookies. */
+  readonly pid: number;
+  readonly syncTimeoutMs?: number;
+  readonly now?: () => number;
+  /** The watch was lost and could not be set up again: a daemon must stop serving answers it cannot keep fresh. */
+  readonly onFatal?: (message: string) => void;
+}
+
+/**
+ * @parcel/watcher holds events back for 50 ms (up to 500 ms while they keep
+ * coming) once it has delivered anything in the last 500 ms, and delivers at
+ * once otherwise. A run that starts within this window of the last delivery
+ * cannot know whether changes are still held, so it waits for a cookie; after
+ * it, any earlier change has long been delivered.
+ */
+export const SYNC_WINDOW_MS = 1000;
+
+/**
+ * Watches `root` with @parcel/watcher (inotify on Linux), minus `.git`,
+ * `.trews.d` (but for its `cookies/`) and the ignored directories, and hands
+ * each batch of changes to the listeners. Rejects with a FailureError when the
+ * watch cannot be set up (the inotify limits name what to raise).
+ */
+export async function startWatcher(options: WatcherOptions): Promise<FileWatcher> {
+  const backend = options.backend ?? (await loadParcel());
+  const w = new ParcelFileWatcher(options, backend);
+  await w.start();
+  return w;
+}
+
+async function loadParcel(): Promise<WatchBackend> {
+  // Loaded on demand: the thin client shares this folder's index and must not load a native module.
+  const mod = (await import('@parcel/watcher')) as unknown as { default?: WatchBackend } & WatchBackend;
+  return mod.default ?? mod;
+}
+
+class ParcelFileWatcher implements FileWatcher {
+  readonly #o: WatcherOptions;
+  readonly #backend: WatchBackend;
+  readonly #listeners = new Set<ChangeListener>();
+  readonly #now: () => number;
+  #subscription: { unsubscribe(): Promise<void> } | undefined;
+  #filter: WatchFilter | undefined;
+  /** Bumped per subscription, so a late callback of a replaced one is ignored. */
+  #generation = 0;
+  #lastDelivery = Number.NEGATIVE_INFINITY;
+  #cookieSeq = 0;
+  readonly #cookies = new Map<string, () => void>();
+  /** A re-subscription in progress; syncs wait for it. */
+  #refreshing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(o: WatcherOptions, backend: WatchBackend) {
+    this.#o = o;
+    this.#backend = backend;
+    this.#now = o.now ?? (() => performance.now());
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    const { root, rules, logger } = this.#o;
+    if (this.#o.cookies) await mkdir(cookiesDir(root), { recursive: true });
+    const t0 = this.#now();
+    const ignored = await findIgnoredDirs(root, rules);
+    const kindOf = (rel: string): PathKind => {
+      try {
+        return lstatSync(join(root, rel)).isDirectory() ? 'dir' : 'file';
+      } catch {
+        return 'missing';
+      }
+    };
+    const filter = new WatchFilter(ignored.rootRules, ignored.dirs, kindOf);
+    const generation = ++this.#generation;
+    try {
+      const sub = await this.#backend.subscribe(root, (err, events) => this.#onEvents(generation, err, events), {
+        ignore: [...nativeIgnorePatterns(), ...ignored.dirs],
+      });
+      if (this.#closed) {
+        await sub.unsubscribe().catch(() => {});
+        return;
+      }
+      this.#subscription = sub;
+      this.#filter = filter;
+    } catch (e) {
+      throw new FailureError(describeWatchError(root, e));
+    }
+    logger.info(
+      `watching ${root} (${ignored.dirs.length}${ignored.truncated ? '+' : ''} ignored directories left out) in ${Math.round(this.#now() - t0)} ms`,
+    );
+  }
+
+  async sync(): Promise<void> {
+    if (this.#closed) return;
+    // Let callbacks the native side has already queued run first.
+    await yieldToLoop();
+    if (this.#refreshing) await this.#refreshing;
+    if (!this.#o.cookies || this.#subscription === undefined) return;
+    if (this.#now() - this.#lastDelivery >= SYNC_WINDOW_MS) return;
+    const name = `${this.#o.pid}-${++this.#cookieSeq}`;
+    const path = join(cookiesDir(this.#o.root), name);
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<boolean>((resolve) => {
+      this.#cookies.set(name, () => resolve(true));
+      timer = setTimeout(() => resolve(false), this.#o.syncTimeoutMs ?? 5000);
+    });
+    try {
+      await writeFile(path, '');
+    } catch (e) {
+      this.#cookies.delete(name);
+      clearTimeout(timer);
+      this.#everything(`cannot write the sync cookie ${path}: ${(e as Error).message}`);
+      return;
+    }
+    const ok = await seen;
+    clearTimeout(timer);
+    this.#cookies.delete(name);
+    void rm(path, { force: true }).catch(() => {});
+    if (!ok) this.#everything(`the watcher did not report the sync cookie ${name} within ${this.#o.syncTimeoutMs ?? 5000} ms`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#generation++;
+    for (const done of this.#cookies.values()) done();
+    this.#cookies.clear();
+    const sub = this.#subscription;
+    this.#subscription = undefined;
+    if (sub) await sub.unsubscribe().catch(() => {});
+  }
+
+  #onEvents(generation: number, err: Error | null, events: readonly { readonly path: string; readonly type: string }[]): void {
+    if (generation !== this.#generation || this.#closed) return;
+    this.#lastDelivery = this.#now();
+    if (err) {
+      this.#o.logger.error(`watcher error: ${err.message}`);
+      // @parcel/watcher drops a subscription that failed; watch again, and trust nothing seen meanwhile.
+      this.#refresh(`the file watcher failed (${err.message})`);
+      return;
+    }
+    const filter = this.#filter!;
+    const paths: string[] = [];
+    const changed: string[] = [];
+    const cookies: string[] = [];
+    let gitignore = false;
+    for (const e of events) {
+      const rel = relativeEventPath(this.#o.root, e.path);
+      if (rel === undefined) continue;
+      const c = filter.classify(rel);
+      if (c.kind === 'cookie') {
+        if (e.type !== 'delete') cookies.push(c.name);
+        continue;
+      }
+      if (c.kind === 'internal') continue;
+      changed.push(rel);
+      if (c.kind !== 'visible') continue;
+      paths.push(rel);
+      if (this.#o.rules.useGitignore && (rel === '.gitignore' || rel.endsWith('/.gitignore'))) gitignore = true;
+    }
+    if (changed.length > 0) {
+      this.#o.logger.debug(`watcher: ${changed.length} changed (${paths.length} visible): ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''}`);
+      this.#emit({ paths, changed, everything: false });
+    }
+    // Which directories are left out of the watch depends on the .gitignore files.
+    if (gitignore) this.#refresh('a .gitignore changed');
+    // Last: a cookie's waiter may start a run, which must see this batch's changes.
+    for (const name of cookies) this.#cookies.get(name)?.();
+  }
+
+  #emit(batch: ChangeBatch): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l(batch);
+      } catch (e) {
+        this.#o.logger.error(`watch listener failed: ${(e as Error).stack ?? String(e)}`);
+      }
+    }
+  }
+
+  #everything(reason: string): void {
+    this.#o.logger.warn(`${reason}; invalidating everything`);
+    this.#emit({ paths: [], changed: [], everything: true, reason });
+  }
+
+  /** Subscribes again with freshly computed ignores; events in between are lost, so everything is invalidated after. */
+  #refresh(reason: string): void {
+    if (this.#refreshing || this.#closed) return;
+    this.#refreshing = (async () => {
+      const old = this.#subscription;
+      this.#subscription = undefined;
+      this.#generation++;
+      if (old) await old.unsubscribe().catch(() => {});
+      for (let attempt = 1; !this.#closed; attempt++) {
+        try {
+          await this.start();
+          break;
+        } catch (e) {
+          const f = e instanceof FailureError ? e.failure.message : String(e);
+          this.#o.logger.error(`cannot watch ${this.#o.root} again (attempt ${attempt}): ${f}`);
+          if (attempt >= 3) {
+            this.#emit({ paths: [], changed: [], everything: true, reason: `the file watcher stopped: ${f}` });
+            this.#o.onFatal?.(f);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+      this.#everything(reason);
+    })().finally(() => {
+      this.#refreshing = undefined;
+    });
+  }
+}
+
+/**
+ * Left out of the native watch by pattern: `.git` and `.trews.d` at any depth,
+ * except the root `.trews.d/cookies/` (the root `.trews.d` itself is watched so
+ * that its `cookies` child is). @parcel/watcher matches a RegExp anywhere in the
+ * root-relative path.
+ */
+export function nativeIgnorePatterns(): RegExp[] {
+  return [/(?:^|\/)\.git(?:\/|$)/, /^\.trews\.d\/(?!cookies(?:\/|$))/, /.\/\.trews\.d(?:\/|$)/];
+}
+
+/** A failed watch as the user should read it: the inotify limits name the file to raise. */
+export function describeWatchError(root: string, e: unknown): ReturnType<typeof failure> {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/no space left on device|ENOSPC/i.test(msg)) {
+    return failure('environment', 'inotify-watch-limit', `cannot watch ${root}: the system limit on inotify watches was reached (${msg})`, {
+      hints: [
+        'raise /proc/sys/fs/inotify/max_user_watches, e.g. `sudo sysctl fs.inotify.max_user_watches=524288` (add `fs.inotify.max_user_watches=524288` to /etc/sysctl.conf to keep it)',
+        'or add directories trews need not see to `ignore` in trews.toml',
+      ],
+    });
+  }
+  if (/too many open files|EMFILE/i.test(msg) && /inotify/i.test(msg)) {
+    return failure('environment', 'inotify-instance-limit', `cannot watch ${root}: the system limit on inotify instances was reached (${msg})`, {
+      hints: ['raise /proc/sys/fs/inotify/max_user_instances, e.g. `sudo sysctl fs.inotify.max_user_instances=1024`'],
+    });
+  }
+  return failure('environment', 'watch-failed', `cannot watch ${root}: ${msg}`);
+}
