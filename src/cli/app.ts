@@ -4,9 +4,10 @@ import { makeCommandRunner } from '../exec/index.js';
 import { type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { createLocalStore } from '../store/index.js';
+import { createRemoteLayersFromConfig, remoteConfigFingerprint, validateRemoteOptions, type RemoteLayers, type WarningSink } from '../remote/client/index.js';
 import { createTargetEnv, TargetTypeRegistry, type TargetEnv } from '../targets/index.js';
 import { localStoreDirOf, type Backend, type ExecServices } from '../backends/index.js';
-import type { AbsPath, Logger } from '../core/index.js';
+import { FailureError, type AbsPath, type Logger } from '../core/index.js';
 
 /**
  * What survives between runs against one build root: the engine (the graph is
@@ -25,7 +26,9 @@ export interface App {
    * the options they depend on stay the same, so a daemon's runs share one
    * bound on parallelism and the store's in-memory memos.
    */
-  execution(options: Options, clientEnv: Readonly<Record<string, string>>): ExecServices;
+  execution(options: Options, clientEnv: Readonly<Record<string, string>>, warn?: WarningSink): ExecServices;
+  /** Waits for the remote cache writes a run left in the background: a run is not over before them. */
+  flushRemote(): Promise<void>;
 }
 
 /** The options the store and runner stack are built from; a change rebuilds them. */
@@ -56,21 +59,36 @@ export function createApp(root: string, rules: FsRules, backends: readonly Backe
       else logger.trace(`computing ${key.id}`);
     },
   });
-  let services: { key: string; value: ExecServices } | undefined;
-  const execution = (options: Options, clientEnv: Readonly<Record<string, string>>): ExecServices => {
+  let services: { key: string; value: ExecServices; local: ExecServices['store']; remote: RemoteLayers | undefined } | undefined;
+  // Remote cache warnings go to the run that asked for the services last.
+  let warnSink: WarningSink | undefined;
+  const execution = (options: Options, clientEnv: Readonly<Record<string, string>>, warn?: WarningSink): ExecServices => {
+    if (warn !== undefined) warnSink = warn;
     const storeDir = localStoreDirOf(options, root, clientEnv, clientEnv['HOME'] ?? homedir());
-    const key = executionKey(storeDir, options);
+    const remoteConfig = validateRemoteOptions(options);
+    if (!remoteConfig.ok) throw new FailureError(remoteConfig.failure);
+    const key = JSON.stringify([executionKey(storeDir, options), remoteConfigFingerprint(remoteConfig.value)]);
     if (services?.key === key) return services.value;
-    const store = services?.value.store.dir === storeDir ? services.value.store : createLocalStore({ dir: storeDir, logger });
-    services = { key, value: { store, runner: makeCommandRunner({ options, store, logger }) } };
+    const local = services?.local.dir === storeDir ? services.local : createLocalStore({ dir: storeDir, logger });
+    void services?.remote?.close();
+    const remote = remoteConfig.value === null ? undefined : createRemoteLayersFromConfig(remoteConfig.value, { store: local, logger, warnings: (m) => warnSink?.(m) });
+    const store = remote?.store ?? local;
+    services = { key, local, remote, value: { store, runner: makeCommandRunner({ options, store, logger, ...(remote ? { remote } : {}) }) } };
     return services.value;
   };
-  return { root, engine, env, rulesKey: JSON.stringify(rules), execution };
+  const flushRemote = async (): Promise<void> => {
+    await services?.remote?.flush();
+  };
+  return { root, engine, env, rulesKey: JSON.stringify(rules), execution, flushRemote };
 }
 
 /** Apps by build root, reused while their file-system rules stay the same. */
 export class AppCache {
   readonly #apps = new Map<string, App>();
+  /** Every live App: the daemon's watcher invalidates their engines. */
+  all(): App[] {
+    return [...this.#apps.values()];
+  }
   get(root: string, rules: FsRules, backends: readonly Backend[], logger: Logger): App {
     const key = JSON.stringify(rules);
     const app = this.#apps.get(root);

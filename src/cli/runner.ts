@@ -15,22 +15,19 @@ import {
   type Logger,
   type RunContext,
 } from '../core/index.js';
-import { allGoals, registerChangedOptions, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
-import { GLOBAL, OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions, type Options } from '../options/index.js';
+import { allGoals, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
+import { GLOBAL, parseCommandLine, resolveOptions, type Options } from '../options/index.js';
 import type { Target } from '../targets/index.js';
+import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
+import type { Run } from '../engine/index.js';
+import { validateRemoteOptions } from '../remote/client/index.js';
 import { renderFailure } from '../ui/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
+import { LoopWatch } from './loop.js';
+import { buildRegistry } from './registry.js';
 
-/** The registry every run starts from: global options, goals, and what backends add. */
-export function buildRegistry(goals: readonly Goal[], backends: readonly Backend[]): OptionRegistry {
-  const registry = new OptionRegistry();
-  registerGlobalOptions(registry);
-  registerChangedOptions(registry);
-  for (const g of goals) g.registerOptions(registry);
-  for (const b of backends) b.registerOptions?.(registry);
-  return registry;
-}
+export { buildRegistry };
 
 async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (text === '') return;
@@ -51,19 +48,51 @@ export interface RunnerDeps {
   readonly backends?: readonly Backend[];
   /** Overrides the per-root log file (the daemon logs to its own). */
   readonly logger?: Logger;
+  /** Where `logger` writes, named with internal errors. */
+  readonly logPath?: string;
+  /** For `--loop` under the daemon: its watcher, which already invalidates the engines. */
+  readonly changes?: ChangeFeed;
+  /** For `--loop` under the daemon: aborted when the daemon is about to exit. */
+  readonly restarting?: AbortSignal;
 }
 
 /**
  * Runs one command line to completion in this process and returns its exit code:
  * 0 success, 1 failure, 2 usage error, 130 cancelled. Never throws; every failure
- * is rendered on the run's stderr.
+ * is rendered on the run's stderr. With `--loop` it runs the goals again after
+ * each change to what they read, until the run is cancelled.
  */
 export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<number> {
+  const loop = new LoopWatch({ changes: deps.changes, restarting: deps.restarting, logger: deps.logger ?? nullLogger, pid: process.pid });
+  try {
+    let code = await runOnce(ctx, deps, loop);
+    while (loop.active && !ctx.signal.aborted) {
+      await write(ctx.stderr, 'trews: waiting for changes (Ctrl-C to stop)\n');
+      const wake = await loop.wait(ctx.signal);
+      if (wake.kind === 'cancelled') {
+        await write(ctx.stderr, 'trews: cancelled\n');
+        return 130;
+      }
+      if (wake.kind === 'restarting') {
+        await write(ctx.stderr, `trews: the daemon is restarting (${wake.reason}); the loop goes on with the next one\n`);
+        return LOOP_RESTART_EXIT_CODE;
+      }
+      await write(ctx.stderr, `trews: ${wake.description}; running again\n`);
+      code = await runOnce(ctx, deps, loop);
+    }
+    return code;
+  } finally {
+    await loop.close();
+  }
+}
+
+async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Promise<number> {
   const goals = deps.goals ?? allGoals();
   const backends = deps.backends ?? allBackends();
   let logger: Logger = deps.logger ?? nullLogger;
-  let logPath: string | undefined;
+  let logPath: string | undefined = deps.logger ? deps.logPath : undefined;
   let stacktraces = false;
+  let run: Run | undefined;
   try {
     const registry = buildRegistry(goals, backends);
     const cl = parseCommandLine(ctx.argv, registry);
@@ -110,6 +139,12 @@ export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<num
       return resolved.failure.exitCode ?? 2;
     }
     const options = resolved.value;
+    // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop the run before any work.
+    const remote = validateRemoteOptions(options);
+    if (!remote.ok) {
+      await report(ctx, remote.failure);
+      return remote.failure.exitCode ?? 2;
+    }
     stacktraces = options.bool(GLOBAL, 'print_stacktrace');
     if (!deps.logger && root !== undefined) {
       logPath = join(root, '.trews.d', 'trews.log');
@@ -118,12 +153,18 @@ export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<num
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
     const rules = fsRulesFrom(options);
     const app: App = root !== undefined ? deps.apps.get(root, rules, backends, logger) : createApp(ctx.cwd, rules, backends, logger);
-    const run = app.engine.startRun(ctx.signal);
+    // Watching starts before the run, so nothing it reads can change unseen.
+    if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
+    run = app.engine.startRun(ctx.signal);
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
-    for (const goal of selected) {
-      const g = goalContext(ctx, app, options, goal, { run, logger, backends, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
-      code = Math.max(code, await goal.execute(g));
+    try {
+      for (const goal of selected) {
+        const g = goalContext(ctx, app, options, goal, { run, logger, backends, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
+        code = Math.max(code, await goal.execute(g));
+      }
+    } finally {
+      await app.flushRemote();
     }
     return code;
   } catch (e) {
@@ -140,6 +181,8 @@ export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<num
     await report(ctx, failure('internal', 'internal', `internal error: ${err.message}`), logPath);
     if (stacktraces && err.stack) await write(ctx.stderr, `${err.stack}\n`);
     return 1;
+  } finally {
+    if (loop.active) loop.ran(run);
   }
 }
 
@@ -165,7 +208,7 @@ function goalContext(
       return targetsAt(rest.run, app.env, addrs);
     },
     execution() {
-      return app.execution(options, ctx.env);
+      return app.execution(options, ctx.env, (message) => void write(ctx.stderr, `warning: ${message}\n`));
     },
     async emit(lines) {
       const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;

@@ -1,0 +1,135 @@
+import { homedir } from 'node:os';
+import { failure } from '../core/index.js';
+import {
+  connectToDaemon,
+  daemonLogPath,
+  isDaemonLost,
+  isDaemonUnavailable,
+  LOOP_RESTART_EXIT_CODE,
+  runOnDaemon,
+} from '../daemon/index.js';
+import { terminalEnv } from '../daemon/protocol/index.js';
+import { GLOBAL } from '../options/index.js';
+import { renderFailure } from '../ui/index.js';
+import { readBootstrap } from './bootstrap.js';
+import { findBuildRoot } from './build-root.js';
+import { daemonCommand, daemonSubcommand } from './daemon-command.js';
+import { reachDaemon } from './reach-daemon.js';
+
+/** How the bundled client reaches the rest of trews, which it does not bundle. */
+export interface ClientEntry {
+  /** Runs the command in this process, exactly as `trews --no-daemon` does (src/cli/main.ts). */
+  readonly inProcess: () => Promise<void>;
+  /** The daemon's entry script (dist/src/cli/trewsd.js). */
+  readonly daemonScript: string;
+}
+
+/**
+ * `trews`: the thin client. It resolves the options to decide whether to use the
+ * daemon and which one (its fingerprint), starts or restarts it when needed,
+ * and streams the command through it. Without a build root, with
+ * `--no-daemon`/`daemon = false`, or with options that have an error, it runs
+ * the command in this process instead, which prints exactly what it always did.
+ */
+export async function clientMain(entry: ClientEntry): Promise<void> {
+  const argv = process.argv.slice(2);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const cwd = process.cwd();
+  const homeDir = env.HOME ?? homedir();
+
+  const sub = daemonSubcommand(argv);
+  if (sub !== undefined) {
+    process.stdout.on('error', () => {});
+    const code = await daemonCommand(sub, { cwd, env, homeDir, daemonScript: entry.daemonScript, stdout: process.stdout, stderr: process.stderr });
+    return exit(code);
+  }
+  const root = findBuildRoot(cwd);
+  if (root === undefined) return entry.inProcess();
+  const boot = readBootstrap({ argv, env, root, homeDir });
+  if (!boot.ok || !boot.value.options.bool(GLOBAL, 'daemon')) return entry.inProcess();
+
+  const interrupt = new AbortController();
+  let serving = false;
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    // Nothing runs yet (or a second Ctrl-C): leave at once. Otherwise dropping the
+    // connection makes the daemon cancel the run and stop what it started.
+    if (!serving || interrupts > 1) process.exit(130);
+    interrupt.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  process.stdout.on('error', () => {}); // EPIPE when the reader went away
+
+  const loop = boot.value.options.bool(GLOBAL, 'loop');
+  for (;;) {
+    let code: number;
+    try {
+      const metadata = await reachDaemon(root, boot.value, {
+        argv,
+        env,
+        script: entry.daemonScript,
+        notice: (line) => process.stderr.write(`${line}\n`),
+      });
+      const socket = await connectToDaemon(metadata.socket);
+      serving = true;
+      code = await runOnDaemon(socket, {
+        request: { command: 'trews', args: argv, env: { ...env, ...terminalEnv(terminalOf()) }, cwd },
+        stdin: process.stdin,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        signal: interrupt.signal,
+      });
+      serving = false;
+    } catch (e) {
+      if (interrupt.signal.aborted) {
+        process.stderr.write('trews: cancelled\n');
+        return exit(130);
+      }
+      if (isDaemonUnavailable(e)) {
+        process.stderr.write(`trews: cannot use the daemon (${e.message}); running without it\n`);
+        process.off('SIGINT', onSigint);
+        return entry.inProcess();
+      }
+      if (isDaemonLost(e)) {
+        process.stderr.write(
+          renderFailure(
+            failure('environment', 'daemon-lost', `the trews daemon went away during the run: ${e.message}`, {
+              hints: ['run the command again: the next run starts a new daemon (or use --no-daemon)'],
+            }),
+            { logPath: daemonLogPath(root) },
+          ),
+        );
+        return exit(1);
+      }
+      throw e;
+    }
+    // The daemon is going away under a --loop: follow it to the next one.
+    if (loop && code === LOOP_RESTART_EXIT_CODE) continue;
+    return exit(code);
+  }
+}
+
+function terminalOf(): Parameters<typeof terminalEnv>[0] {
+  const out = process.stdout;
+  const tty = out.isTTY ? out : process.stderr.isTTY ? process.stderr : undefined;
+  return {
+    isTTY: { stdin: !!process.stdin.isTTY, stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY },
+    ...(tty?.columns ? { columns: tty.columns } : {}),
+    ...(tty?.rows ? { lines: tty.rows } : {}),
+  };
+}
+
+/** Leaves with `code` once stdout and stderr are flushed, so piped output is never cut short. */
+async function exit(code: number): Promise<never> {
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(code);
+}
+
+function flush(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0 || stream.destroyed) resolve();
+    else stream.write('', () => resolve());
+  });
+}
