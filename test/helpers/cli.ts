@@ -8,18 +8,29 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+export interface RunTrewsOptions {
+  readonly cwd: string;
+  readonly env?: Record<string, string>;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  /**
+   * Go through the daemon. Off by default (`TREWS_DAEMON=false`): a test that
+   * does not stop the daemons it starts would leave one running per temp repo.
+   * Tests that opt in stop theirs (see daemon.ts in this folder).
+   */
+  readonly daemon?: boolean;
+}
+
 /**
  * Runs the real `trews` CLI as a child process. The environment is minimal and
  * explicit, so a developer's own TREWS_* variables never leak into a test.
  */
-export function runTrews(
-  args: readonly string[],
-  opts: { cwd: string; env?: Record<string, string>; input?: string; timeoutMs?: number },
-): Promise<CliResult> {
+export function runTrews(args: readonly string[], opts: RunTrewsOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',
+      ...(opts.daemon === true ? {} : { TREWS_DAEMON: 'false' }),
       ...opts.env,
     };
     const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), ...args], { cwd: opts.cwd, env, stdio: 'pipe' });

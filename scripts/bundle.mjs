@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Bundles the thin client (src/cli/client.ts) into dist/trews-client.js: one file
+// that starts fast because Node loads and compiles one module instead of a few
+// hundred. bin/trews imports it; the rest of trews (the in-process runner, the
+// daemon) stays in dist/src and is loaded only when needed. The build fails if
+// the bundle would import anything but Node's built-ins at run time.
+import { build } from 'esbuild';
+import { builtinModules } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outfile = join(root, 'dist', 'trews-client.js');
+
+// trews' own modules do nothing when loaded but declare things, so whatever the
+// client does not use can be dropped, with the packages only that code imports.
+const ownModulesArePure = {
+  name: 'own-modules-are-pure',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData?.resolving) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: { resolving: true } });
+      if (r.errors.length > 0 || !r.path.startsWith(join(root, 'src'))) return r;
+      return { ...r, sideEffects: false };
+    });
+  },
+};
+
+const result = await build({
+  entryPoints: [join(root, 'src/cli/client.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // The native watcher is only ever loaded by the daemon (by a dynamic import the client never reaches).
+  external: ['@parcel/watcher'],
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [ownModulesArePure],
+});
+
+const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+const bad = [];
+for (const [file, out] of Object.entries(result.metafile.outputs)) {
+  for (const imp of out.imports) if (!builtins.has(imp.path)) bad.push(`${file} imports ${imp.path}${imp.kind === 'dynamic-import' ? ' (dynamically)' : ''}`);
+}
+if (bad.length > 0) {
+  console.error(`bundle: the thin client must import only Node built-ins:\n  ${bad.join('\n  ')}`);
+  process.exit(1);
+}
+const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs).find((f) => f.endsWith('.js'))].bytes;
+console.error(`bundle: dist/trews-client.js ${(bytes / 1024).toFixed(0)} KiB`);
