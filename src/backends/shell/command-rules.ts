@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { failure, FailureError, type Digest } from '../../core/index.js';
+import { failure, FailureError, toRelPath, type Digest } from '../../core/index.js';
 import type { CacheScope } from '../../exec/index.js';
 import { addPrefix, mergeTrees, treeFromFiles } from '../../store/index.js';
 import { stringField, stringListField, type Target } from '../../targets/index.js';
@@ -148,6 +148,21 @@ async function adhocProgram(rc: RuleContext, t: Target, workdir: string): Promis
   );
 }
 
+/** `stdout` / `stderr` of an adhoc_tool: a file path below the working directory, or null. */
+async function capturePath(rc: RuleContext, t: Target, field: 'stdout' | 'stderr'): Promise<string | null> {
+  const raw = stringField(t, field);
+  if (raw === null) return null;
+  const rel = raw.startsWith('/') ? undefined : toRelPath(raw);
+  if (rel === undefined || rel === '') {
+    throw new FailureError(
+      failure('input', 'bad-output-path', `\`${field}\` of ${t.address} (\`${raw}\`) must be a file path relative to the working directory, inside it`, {
+        location: await fieldLocation(rc.run, rc.env, t, field),
+      }),
+    );
+  }
+  return rel;
+}
+
 export const adhocToolRules: TargetRules = {
   sandbox: {
     opaque: true,
@@ -161,7 +176,7 @@ export const adhocToolRules: TargetRules = {
         timeoutS: timeoutField(t),
         cacheScope: cacheScopeOf(t),
       };
-      return buildStepOutputs(rc, t, spec, { stdout: stringField(t, 'stdout'), stderr: stringField(t, 'stderr') });
+      return buildStepOutputs(rc, t, spec, { stdout: await capturePath(rc, t, 'stdout'), stderr: await capturePath(rc, t, 'stderr') });
     },
   },
 };

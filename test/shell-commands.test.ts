@@ -1,0 +1,119 @@
+// End-to-end: adhoc_tool, extra_env_vars, workdir, test timeouts, kept
+// sandboxes and the automatic bound on the local store, through the real CLI.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeShellRepo, resultLines, type ShellRepo } from './shell-helpers.js';
+
+describe('adhoc_tool, extra_env_vars and workdir', () => {
+  let repo: ShellRepo;
+  before(async () => {
+    repo = await makeShellRepo({
+      'tools/BUILD': [
+        'system_binary(name="node", binary_name="node", fingerprint="^v\\\\d+\\\\.", fingerprint_args=["--version"])',
+        'shell_sources(name="scripts")',
+        '',
+      ].join('\n'),
+      'tools/stamp.sh': 'echo "stamp $1 $GREETING" > stamp.txt\n',
+      'gen/BUILD': [
+        // A system_binary runnable, its stdout captured into a file.
+        'adhoc_tool(name="version", runnable="//tools:node", args=["-e", "console.log(6 * 7)"], stdout="answer.txt")',
+        // A shell_source runnable, with an env var set, writing in the build root.
+        'adhoc_tool(',
+        '    name="stamp",',
+        '    runnable="//tools/stamp.sh:scripts",',
+        '    args=["one"],',
+        '    extra_env_vars=["GREETING=hi"],',
+        '    output_files=["stamp.txt"],',
+        '    workdir="/",',
+        ')',
+        'test_shell_command(',
+        '    name="test",',
+        '    command="cat gen/answer.txt stamp.txt; echo \\"passed=$FROM_CLIENT unset=${NOT_SET-none}\\"",',
+        '    tools=["cat"],',
+        '    execution_dependencies=[":version", ":stamp"],',
+        '    extra_env_vars=["FROM_CLIENT", "NOT_SET"],',
+        '    workdir="/",',
+        ')',
+        '',
+      ].join('\n'),
+    });
+  });
+  after(() => repo.cleanup());
+
+  it("builds with both runnables, and the test sees their outputs and the client's variable", async () => {
+    const r = await repo.trews(['test', 'gen:test', '--test-output=all'], { env: { FROM_CLIENT: 'yes' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^gen:test stdout:\n {2}42\n {2}stamp one hi\n {2}passed=yes unset=none\n/m);
+    // The client's value is part of the cache key: another value runs the test again.
+    const same = await repo.trews(['test', 'gen:test'], { env: { FROM_CLIENT: 'yes' } });
+    assert.deepEqual(resultLines(same.stderr), ['✓ gen:test succeeded (local cache)']);
+    const other = await repo.trews(['test', 'gen:test'], { env: { FROM_CLIENT: 'no' } });
+    assert.deepEqual(resultLines(other.stderr), ['✓ gen:test succeeded (ran locally)']);
+  });
+
+  it('shows the special-cased dependency fields in `dependencies`', async () => {
+    const r = await repo.trews(['dependencies', 'gen:test', 'gen:version']);
+    // gen:version is among the roots, so it is not listed (without --closed).
+    assert.equal(r.stdout, 'gen:stamp\ntools:node\n');
+  });
+});
+
+describe('[test] timeouts and --keep-sandboxes', () => {
+  let repo: ShellRepo;
+  before(async () => {
+    repo = await makeShellRepo({
+      'a/BUILD': [
+        'test_shell_command(name="slow", command="sleep 20", tools=["sleep"])',
+        'test_shell_command(name="broken", command="echo oops > note.txt; exit 1")',
+        '',
+      ].join('\n'),
+    });
+  });
+  after(() => repo.cleanup());
+
+  it('timeout_default applies to a test without its own timeout, and a timed-out test fails', async () => {
+    const t0 = Date.now();
+    const r = await repo.trews(['test', 'a:slow', '--test-timeout-default=1']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(resultLines(r.stderr), ['✕ a:slow timed out after 1s (ran locally)']);
+    assert.ok(Date.now() - t0 < 15_000, 'the test was killed, not waited for');
+  });
+
+  it('--keep-sandboxes=on_failure keeps the sandbox of a failed test and says where, with a __run.sh', async () => {
+    const r = await repo.trews(['test', 'a:broken', '--keep-sandboxes=on_failure']);
+    assert.equal(r.code, 1, r.stderr);
+    const m = /^kept the sandbox of `Run test_shell_command a:broken` at (\S+) \(run \S+\/__run\.sh to reproduce it\)$/m.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const dir = m[1]!;
+    assert.ok(existsSync(join(dir, '__run.sh')));
+    assert.equal(readFileSync(join(dir, 'root', 'a', 'note.txt'), 'utf8'), 'oops\n');
+    // Without the flag nothing is kept.
+    const sandboxes = join(repo.tmp, 'trews-sandboxes');
+    const before = (await readdir(sandboxes)).length;
+    await repo.trews(['test', 'a:broken']);
+    assert.equal((await readdir(sandboxes)).length, before);
+  });
+});
+
+describe('the automatic bound on the local store', () => {
+  it('collects garbage after a run that took the store over local_store_max_size', async () => {
+    const repo = await makeShellRepo({
+      'a/BUILD': 'test_shell_command(name="t", command="head -c 20000 /dev/zero | tr \\"\\\\\\\\0\\" x", tools=["head", "tr"])\n',
+    });
+    try {
+      const r = await repo.trews(['test', 'a:t', '--local-store-max-size=4KiB']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^the local store was over local_store_max_size \(4\.0 KiB\): removed \d+ entries \(\d+(\.\d)? KiB\); \d+(\.\d)? (KiB|B) remain$/m);
+      const estimate = JSON.parse(readFileSync(join(repo.store, 'size-estimate.json'), 'utf8')) as { bytes: number };
+      assert.ok(estimate.bytes <= 4096 * 0.8, `store is ${estimate.bytes} bytes`);
+      // Under the limit: nothing to say.
+      const quiet = await repo.trews(['test', 'a:t']);
+      assert.doesNotMatch(quiet.stderr, /local store was over/);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+});
