@@ -22,6 +22,14 @@ export interface ClientSessionOptions {
   readonly maxStdinChunkBytes?: number;
   /** Aborting it drops the connection, which the server sees as the client leaving; the session rejects with the reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting it cancels the command but keeps listening: the client stops its
+   * heartbeats and stdin and closes its side of the connection, then goes on
+   * reading the output and the exit code (a server on a half-open socket, like
+   * trews' daemon, finishes the command's cancellation and reports it). A server
+   * that instead drops the connection makes the session reject as usual.
+   */
+  readonly cancel?: AbortSignal;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
@@ -63,6 +71,8 @@ class ClientConnection {
   #stdinEnded = false;
   #eofSent = false;
   #stdinLeftover: Buffer | undefined;
+  /** `cancel` fired: our side is closed, the output and exit code are still read. */
+  #halfClosed = false;
 
   constructor(
     socket: Duplex,
@@ -95,6 +105,7 @@ class ClientConnection {
       return;
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
+    options.cancel?.addEventListener('abort', this.#onCancel, { once: true });
     if (socket instanceof Socket) socket.setNoDelay(true);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
@@ -103,6 +114,10 @@ class ClientConnection {
     socket.on('error', this.#onError);
 
     this.#writer.write(preamble);
+    if (options.cancel?.aborted) {
+      this.#onCancel();
+      return;
+    }
     if (interval > 0) {
       // Unref'd: heartbeats alone must never keep a finished client alive.
       this.#heartbeat = setInterval(() => this.#writer.write(encodeChunk(ChunkType.Heartbeat)), interval).unref();
@@ -250,6 +265,7 @@ class ClientConnection {
     this.#writer.close();
     this.#socket.off('data', this.#onData);
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#options.cancel?.removeEventListener('abort', this.#onCancel);
   }
 
   readonly #onEnd = (): void => {
@@ -263,6 +279,18 @@ class ClientConnection {
 
   readonly #onError = (e: Error): void => {
     this.#fail(new ConnectionClosedError('socket-error', `the connection to the Nailgun server failed: ${e.message}`, { cause: e }));
+  };
+
+  readonly #onCancel = (): void => {
+    if (this.#done || this.#halfClosed) return;
+    this.#halfClosed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#stopStdin();
+    this.#stdinRequested = false;
+    this.#eofSent = true;
+    // What was written goes out before the FIN; nothing is written after it.
+    this.#writer.close();
+    this.#socket.end();
   };
 
   readonly #onAbort = (): void => {

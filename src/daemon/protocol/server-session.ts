@@ -54,6 +54,8 @@ export interface ServerSession {
   /**
    * Aborted when the client disconnects (or breaks the protocol, or the session is
    * destroyed) before `exit`; the reason is a ConnectionClosedError or ProtocolError.
+   * On a half-open socket (`allowHalfOpen`), a client that closes only its side
+   * aborts it too, but output and `exit` still reach that client.
    */
   readonly signal: AbortSignal;
   /**
@@ -299,8 +301,27 @@ class ServerConnection implements ServerSession {
 
   readonly #onEnd = (): void => {
     const truncated = this.#decoder.end();
-    this.#teardown(truncated.ok ? this.#goneError() : truncated.error);
+    if (!truncated.ok) {
+      this.#teardown(truncated.error);
+      return;
+    }
+    // A client that closes only its side while the command runs (trews' client on
+    // Ctrl-C, as Pants' does) cancels it but still reads the output and the exit
+    // code. That needs a half-open socket; on any other the client is simply gone.
+    if ((this.#phase === 'running' || this.#phase === 'flushing') && this.#socket.allowHalfOpen && this.#socket.writable) {
+      this.#cancelled();
+      return;
+    }
+    this.#teardown(this.#goneError());
   };
+
+  /** The client half-closed: no more input will come, the command is cancelled, output still flows. */
+  #cancelled(): void {
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#socket.off('data', this.#onData);
+    this.#endStdin();
+    this.#abort.abort(new ConnectionClosedError('peer-closed', 'the client closed its side of the connection: the command is cancelled'));
+  }
 
   readonly #onClose = (): void => {
     this.#teardown(this.#goneError());

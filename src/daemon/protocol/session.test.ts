@@ -339,6 +339,54 @@ describe('server and client sessions over a real socket', () => {
     });
   });
 
+  test('a cancelling client half-closes; on a half-open socket the command is aborted yet its output and exit code arrive', LIMIT, async () => {
+    const srv = sessions();
+    const server = createServer({ allowHalfOpen: true }, srv.onConnection);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const socket = createConnection((server.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      const cancel = new AbortController();
+      const log: { stream: string; text: string }[] = [];
+      const stdin = new PassThrough();
+      const client = runClientSession(socket, REQUEST, { stdin, stdout: recorder('out', log), stderr: recorder('err', log), heartbeatIntervalMs: 10, cancel: cancel.signal });
+      const session = await started(srv.next);
+      session.stdout.write('working\n');
+      await until(() => log.length === 1, 'the first output');
+      cancel.abort();
+      await once(session.signal, 'abort');
+      assert.ok(session.signal.reason instanceof ConnectionClosedError);
+      // Stdin ends for the command: nothing more will come from the client.
+      let input = '';
+      for await (const piece of session.stdin) input += String(piece);
+      assert.equal(input, '');
+      session.stderr.write('cancelled\n');
+      assert.equal(await session.exit(130), true);
+      assert.equal(await client, 130);
+      assert.deepEqual(log, [
+        { stream: 'out', text: 'working\n' },
+        { stream: 'err', text: 'cancelled\n' },
+      ]);
+      assert.equal(stdin.listenerCount('readable'), 0, 'stdin is left alone after cancelling');
+    } finally {
+      socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('without a half-open socket, a cancelling client is a client that left', LIMIT, async () => {
+    const srv = sessions();
+    await withServer(srv.onConnection, async (connect) => {
+      const cancel = new AbortController();
+      const client = runClientSession(connect(), REQUEST, { stdout: sink(), stderr: sink(), heartbeatIntervalMs: 0, cancel: cancel.signal });
+      const session = await started(srv.next);
+      cancel.abort();
+      await once(session.signal, 'abort');
+      await assert.rejects(client, ConnectionClosedError);
+      assert.equal(await session.exit(130), false);
+    });
+  });
+
   test('the server sees a client that disconnects as an abort', LIMIT, async () => {
     const srv = sessions();
     await withServer(srv.onConnection, async (connect) => {
