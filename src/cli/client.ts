@@ -45,7 +45,7 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
     return exit(code);
   }
   const root = findBuildRoot(cwd);
-  if (root === undefined) return entry.inProcess();
+  if (root === undefined || runsOnItsOwn(argv)) return entry.inProcess();
   const boot = readBootstrap({ argv, env, root, homeDir });
   if (!boot.ok || !boot.value.options.bool(GLOBAL, 'daemon')) return entry.inProcess();
 
@@ -54,8 +54,8 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
-    // Nothing runs yet (or a second Ctrl-C): leave at once. Otherwise dropping the
-    // connection makes the daemon cancel the run and stop what it started.
+    // Nothing runs yet, or a second Ctrl-C: leave at once. The first one during a
+    // run cancels it in the daemon, which stops what the run started and reports.
     if (!serving || interrupts > 1) process.exit(130);
     interrupt.abort(new Error('interrupted'));
   };
@@ -79,7 +79,7 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
         stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,
-        signal: interrupt.signal,
+        cancel: interrupt.signal,
       });
       serving = false;
     } catch (e) {
@@ -109,6 +109,18 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
     if (loop && code === LOOP_RESTART_EXIT_CODE) continue;
     return exit(code);
   }
+}
+
+/**
+ * Commands that are long-lived servers rather than builds: they have no use for
+ * a warm graph, and inside the daemon they would keep it busy for as long as
+ * they serve.
+ */
+const SERVER_COMMANDS: ReadonlySet<string> = new Set(['remote-server']);
+
+function runsOnItsOwn(argv: readonly string[]): boolean {
+  const first = argv.find((a) => !a.startsWith('-'));
+  return first !== undefined && SERVER_COMMANDS.has(first);
 }
 
 function terminalOf(): Parameters<typeof terminalEnv>[0] {

@@ -52,8 +52,13 @@ export interface DaemonRunOptions {
   readonly stdin: Readable | null;
   readonly stdout: Writable;
   readonly stderr: Writable;
-  /** Aborting it (the user's Ctrl-C) drops the connection, which cancels the run in the daemon; rejects with its reason. */
+  /** Aborting it drops the connection at once (the daemon cancels the run); rejects with its reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting it (the user's first Ctrl-C) cancels the run but waits for it: the
+   * daemon stops what the run started, and its output and exit code still arrive.
+   */
+  readonly cancel?: AbortSignal;
   /**
    * How long to wait for the daemon's first chunk (its keepalive, sent the moment
    * the command arrives) before deciding it is stuck (default 30 s).
@@ -99,6 +104,7 @@ export async function runOnDaemon(socket: Socket, o: DaemonRunOptions): Promise<
       stdout: o.stdout,
       stderr: o.stderr,
       signal,
+      ...(o.cancel ? { cancel: o.cancel } : {}),
     });
   } catch (e) {
     if (o.signal?.aborted) throw o.signal.reason;

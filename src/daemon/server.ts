@@ -50,7 +50,8 @@ class NailgunDaemonServer implements DaemonServer {
 
   constructor(o: DaemonServerOptions) {
     this.#o = o;
-    this.#server = createServer((socket) => this.#onConnection(socket));
+    // Half-open: a client cancels (Ctrl-C) by closing its side and still reads the run's last words and exit code.
+    this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#onConnection(socket));
     // A failed accept is one client's problem, never the daemon's.
     this.#server.on('error', (e) => o.logger.error(`socket server error: ${e.message}`));
   }
