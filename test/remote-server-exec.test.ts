@@ -332,3 +332,58 @@ describe('trews remote-server: remote execution', () => {
   });
 });
 
+
+describe('trews remote-server: server limits and shutdown', () => {
+  it('--max-action-timeout refuses longer timeouts and applies to actions that give none', async () => {
+    const server = await startServer(['--max-action-timeout', '1']);
+    const cas = connect(ContentAddressableStorageService, server.address);
+    const exec = connect(ExecutionService, server.address);
+    try {
+      const long = buildAction({ argv: [SH, '-c', 'true'], timeoutSeconds: 5 });
+      await upload(cas, long.blobs);
+      await rejectsWith(serverStream(exec, 'execute', { actionDigest: pd(long.actionDigest) }), grpc.status.INVALID_ARGUMENT, /Action.timeout 5s is longer than this server's maximum of 1s \(--max-action-timeout\)/);
+      const forever = buildAction({ argv: [SH, '-c', 'sleep 30'] });
+      await upload(cas, forever.blobs);
+      const t0 = Date.now();
+      const { response } = outcomeOf(await serverStream<Operation>(exec, 'execute', { actionDigest: pd(forever.actionDigest) }));
+      assert.equal(response.status?.code, grpc.status.DEADLINE_EXCEEDED);
+      assert.ok(Date.now() - t0 < 10_000);
+    } finally {
+      cas.close();
+      exec.close();
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('SIGTERM while an action runs: its followers get UNAVAILABLE, its process is killed, the server exits 0', async () => {
+    const server = await startServer([]);
+    const cas = connect(ContentAddressableStorageService, server.address);
+    const exec = connect(ExecutionService, server.address);
+    const pidFile = join(server.dir, 'running.pid');
+    try {
+      const a = buildAction({ argv: [SH, '-c', `echo $$ > ${pidFile}; sleep 60 & wait`] });
+      await upload(cas, a.blobs);
+      const received: Operation[] = [];
+      const ended = new Promise<void>((resolve) => {
+        const call = exec.execute!.call(exec, { actionDigest: pd(a.actionDigest) }) as grpc.ClientReadableStream<Operation>;
+        call.on('data', (op: Operation) => received.push(op));
+        call.on('end', () => resolve());
+        call.on('error', () => resolve());
+      });
+      await eventually(async () => (await readPid(pidFile)) !== undefined, 10_000, 'the process to start');
+      const pid = (await readPid(pidFile))!;
+      const stopped = server.stop();
+      await ended;
+      const last = received[received.length - 1]!;
+      assert.equal(last.done, true);
+      assert.equal(outcomeOf(received).response.status?.code, grpc.status.UNAVAILABLE);
+      assert.match(outcomeOf(received).response.status?.message ?? '', /shutting down/);
+      assert.equal(await stopped, 0);
+      assert.equal(isAlive(pid), false, 'the action\'s process is gone');
+      assert.doesNotMatch(server.stderr(), /\n\s+at /);
+    } finally {
+      cas.close();
+      exec.close();
+    }
+  });
+});

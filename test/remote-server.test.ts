@@ -357,6 +357,38 @@ describe('trews remote-server: CAS, ByteStream, ActionCache, Capabilities', () =
     assert.equal(q.complete, true);
   });
 
+  it('ByteStream Write: a newer Write of the same resource takes the upload over; the older one is ABORTED', async () => {
+    const data = Buffer.alloc(200_000, 'takeover');
+    const b = blob(data);
+    const name = `${INSTANCE}/uploads/7e57ab1e-4444-4c2b-9b0a-000000000006/blobs/${b.digest.hash}/${b.digest.sizeBytes}`;
+    // The first writer sends half and then stalls, its stream still open.
+    let release: () => void = () => {};
+    const stall = new Promise<void>((r) => (release = r));
+    async function* slow() {
+      yield { resourceName: name, writeOffset: 0n, data: data.subarray(0, 100_000) };
+      await stall;
+      yield { resourceName: '', writeOffset: 100_000n, data: data.subarray(100_000), finishWrite: true };
+    }
+    const first = clientStream<WriteResponse>(bs, 'write', slow());
+    let status: QueryWriteStatusResponse | undefined;
+    for (let i = 0; i < 200 && status?.committedSize !== 100_000n; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      status = await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: name }).catch(() => undefined);
+    }
+    assert.equal(status?.committedSize, 100_000n);
+    // A second writer resumes from the committed size and finishes.
+    const second = await clientStream<WriteResponse>(bs, 'write', writeRequests(name, data, { offset: 100_000 }));
+    assert.equal(second.committedSize, BigInt(data.length));
+    release();
+    // The first writer finds the blob complete (its resumed chunk is refused) or was taken over.
+    await first.then(
+      (r) => assert.equal(r.committedSize, BigInt(data.length)),
+      (e: grpc.ServiceError) => assert.ok([grpc.status.ABORTED, grpc.status.INVALID_ARGUMENT].includes(e.code), e.details),
+    );
+    const back = await serverStream<ReadResponse>(bs, 'read', { resourceName: `${INSTANCE}/blobs/${b.digest.hash}/${b.digest.sizeBytes}` });
+    assert.ok(Buffer.concat(back.map((r) => r.data)).equals(data));
+  });
+
   it('ByteStream moves a 64 MiB blob up and down in chunks, holding neither side whole', async () => {
     const size = 64 * MiB + 5;
     const chunkOf = (i: number, n: number): Buffer => Buffer.alloc(n, createHash('sha256').update(`c${i}`).digest());

@@ -75,6 +75,8 @@ export interface RemoteServer {
 const DEFAULT_ABANDON_GRACE_MS = 10_000;
 /** Calls in flight get this long to finish on close before they are cut. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** Longest close() waits for cancelled actions to finish. */
+const DRAIN_WORKERS_MS = 15_000;
 /**
  * Largest message accepted. Batches are bounded by max_batch_total_size_bytes
  * (3.5 MiB of blobs); the rest is per-blob overhead, which for many tiny
@@ -183,7 +185,10 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
         });
       });
       shutdown.abort();
-      while (pool.running > 0) await new Promise((r) => setTimeout(r, 20));
+      // Cancelled actions end once their process group is gone (the runner waits for that, bounded).
+      const until = Date.now() + DRAIN_WORKERS_MS;
+      while (pool.running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      if (pool.running > 0) logger.warn(`remote server: ${pool.running} action(s) still stopping after ${DRAIN_WORKERS_MS} ms; leaving them`);
       await uploads.close();
       if (ownsWorkDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       logger.info(`remote server on ${address} stopped`);
