@@ -349,6 +349,25 @@ describe('trews remote-server: CAS, ByteStream, ActionCache, Capabilities', () =
     const back = await serverStream<ReadResponse>(bs, 'read', { resourceName: `${INSTANCE}/blobs/${b.digest.hash}/${b.digest.sizeBytes}` });
     assert.ok(Buffer.concat(back.map((r) => r.data)).equals(data));
 
+    // A Write whose client goes away mid-stream keeps what it committed, for the retry.
+    const other = Buffer.alloc(150_000, 'cancelled upload ');
+    const ob = blob(other);
+    const oname = `${INSTANCE}/uploads/0d7a3c52-2222-4c2b-9b0a-000000000009/blobs/${ob.digest.hash}/${ob.digest.sizeBytes}`;
+    const call = bs.write!.call(bs, () => {}) as grpc.ClientWritableStream<unknown>;
+    call.on('error', () => {});
+    call.write({ resourceName: oname, writeOffset: 0n, finishWrite: false, data: other.subarray(0, 60_000) });
+    let committed = 0n;
+    for (let i = 0; i < 200 && committed !== 60_000n; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      committed = (await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: oname }).catch(() => ({ committedSize: 0n }))).committedSize;
+    }
+    call.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+    const after = await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: oname });
+    assert.deepEqual([after.committedSize, after.complete], [60_000n, false]);
+    const resumed = await clientStream<WriteResponse>(bs, 'write', writeRequests(oname, other, { offset: 60_000 }));
+    assert.equal(resumed.committedSize, BigInt(other.length));
+
     // Uploading a blob the CAS has ends at once with the full size, whatever was sent.
     const again = `${INSTANCE}/uploads/0d7a3c52-2222-4c2b-9b0a-000000000004/blobs/${b.digest.hash}/${b.digest.sizeBytes}`;
     const early = await clientStream<WriteResponse>(bs, 'write', [{ resourceName: again, writeOffset: 0n, data: data.subarray(0, 10) }]);

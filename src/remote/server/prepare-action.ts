@@ -54,7 +54,7 @@ export const PARENT_MARKER = '.trews-remote-server-output-parent';
  * worker has.
  */
 export async function prepareAction(store: LocalStore, actionDigest: Digest, o: PrepareOptions): Promise<PreparedAction> {
-  const actionBytes = await store.getBytes(actionDigest);
+  const actionBytes = await readMessageBlob(store, actionDigest, 'action_digest');
   if (actionBytes === undefined) throw missingBlobs([actionDigest], `the Action ${digestString(actionDigest)}`);
   const decodedAction = decodeMessage(ActionSchema, actionBytes);
   if (!decodedAction.ok) throw invalidArgument(`action_digest ${digestString(actionDigest)} is not an Action message: ${decodedAction.failure.message}`);
@@ -63,7 +63,7 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
   const inputRoot = requireDigest(action.inputRootDigest, 'Action.input_root_digest');
 
   const missing: Digest[] = [];
-  const commandBytes = await store.getBytes(commandDigest);
+  const commandBytes = await readMessageBlob(store, commandDigest, 'Action.command_digest');
   if (commandBytes === undefined) missing.push(commandDigest);
   let command: Command | undefined;
   if (commandBytes !== undefined) {
@@ -104,6 +104,14 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
     throw e;
   }
   return { actionDigest, action, command, process, outputPaths, doNotCache: action.doNotCache, timeoutMs };
+}
+
+/** Actions and Commands are small messages; a digest of anything this large is a mistake, not something to load. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+async function readMessageBlob(store: LocalStore, d: Digest, field: string): Promise<Uint8Array | undefined> {
+  if (d.sizeBytes > MAX_MESSAGE_BYTES) throw invalidArgument(`${field} ${digestString(d)} names a blob of ${d.sizeBytes} bytes, too large to be the message it should be`);
+  return store.getBytes(d);
 }
 
 /** What REAPI requires of a Command beyond decoding: argv, env and paths a worker can use. */
