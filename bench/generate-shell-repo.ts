@@ -18,16 +18,19 @@ export function depsOf(i: number): number[] {
 }
 
 const BUILD_JS = `// node build.js <output> [dependency outputs...]: a summary of this package's
-// sources and of what it builds on, one line per input.
+// sources and of what it builds on, one line per input with its checksum, so
+// any change to an input changes the output (and reruns what builds on it).
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const [out, ...deps] = process.argv.slice(2);
+const sum = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 12);
 const lines = [];
 for (const f of fs.readdirSync('src').sort()) {
   const text = fs.readFileSync(path.join('src', f), 'utf8');
-  lines.push(\`\${f}: \${text.split('\\n').filter(Boolean).length} lines\`);
+  lines.push(\`\${f}: \${text.split('\\n').filter(Boolean).length} lines, \${sum(text)}\`);
 }
-for (const d of deps) lines.push(\`\${path.basename(d)}: \${fs.readFileSync(d, 'utf8').split('\\n').length} lines\`);
+for (const d of deps) lines.push(\`\${path.basename(d)}: \${sum(fs.readFileSync(d, 'utf8'))}\`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, lines.join('\\n') + '\\n');
 `;

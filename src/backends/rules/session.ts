@@ -50,7 +50,8 @@ export class ExecutionSession {
     this.console = new LiveConsole({
       stream: ctx.stderr,
       dynamic: options.bool(GLOBAL, 'dynamic_ui') && ctx.isTTY.stderr,
-      width: ctx.terminalWidth,
+      // A terminal that reports no size (a pty nobody sized) still gets lines.
+      width: ctx.terminalWidth > 0 ? ctx.terminalWidth : 80,
     });
     this.observer = new ConsoleObserver(this.console);
     this.#bytesAtStart = init.services.store.stats().bytesWritten;
