@@ -3,6 +3,7 @@
 // README.md for the decisions behind it.
 export { createRemoteLayers, createRemoteLayersFromConfig, type RemoteLayers, type RemoteLayersDeps } from './remote-layers.js';
 export { validateRemoteOptions, parseTokenFile, parseHeaders, nodeOptionFiles, type OptionFiles } from './validate-options.js';
+export { remoteConfigFingerprint } from './config-fingerprint.js';
 export type { RemoteConfig, EndpointConfig, TlsConfig, RemoteCacheWarnings, CacheContentBehavior } from './remote-config.js';
 export { parseRemoteAddress, type RemoteAddress } from './address.js';
 export { createChannelPool, type ChannelPool, type RemoteEndpoint, type CallOptions, type RpcCounts } from './channel.js';

@@ -82,6 +82,7 @@ class Layers implements RemoteLayers {
   readonly #execEndpoint: RemoteEndpoint | undefined;
   readonly #cacheRunners = new Set<RemoteCacheRunner>();
   readonly #warner: CacheWarner;
+  readonly #uploaded = new UploadedTrees();
   #storeCaps: Promise<RemoteCapabilities> | undefined;
   #execCaps: Promise<RemoteCapabilities> | undefined;
 
@@ -93,7 +94,7 @@ class Layers implements RemoteLayers {
     this.#execEndpoint = config.executionEndpoint === null ? undefined : this.#pool.endpoint(config.executionEndpoint, config.instanceName);
     // Store RPCs: the option's retries, with backoff long enough to ride out a server restart.
     const storeRetry: RetryPolicy = { maxRetries: config.storeRpcRetries, baseDelayMs: 200, maxDelayMs: 5000 };
-    const uploaded = new UploadedTrees();
+    const uploaded = this.#uploaded;
     this.#warner = createCacheWarner(config.warnings, deps.warnings, deps.logger);
 
     this.cas = createRemoteBlobStore({
@@ -195,8 +196,13 @@ class Layers implements RemoteLayers {
     }
   }
 
+  /**
+   * The end of a run: waits for background cache writes, and forgets which
+   * trees were seen uploaded (the server may evict before the next run).
+   */
   async flush(): Promise<void> {
     await Promise.all([...this.#cacheRunners].map((r) => r.flush()));
+    this.#uploaded.clear();
   }
 
   async close(): Promise<void> {
