@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -606,6 +606,23 @@ describe('trews remote-server: authentication, TLS and the command line', () => 
     const help = await runServerCli(['--help'], dir);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: trews remote-server \[options\]/);
+  });
+
+  it('removes work dirs left by dead servers, keeps those of live ones', async () => {
+    const storeDir = join(dir, 'shared-store');
+    const parent = join(storeDir, 'remote-server');
+    await mkdir(join(parent, 'run-dead', 'sandboxes'), { recursive: true });
+    await writeFile(join(parent, 'run-dead', 'pid'), '999999999\n');
+    await mkdir(join(parent, 'run-live'), { recursive: true });
+    await writeFile(join(parent, 'run-live', 'pid'), `${process.pid}\n`);
+    const server = await startServer(['--store-dir', storeDir]);
+    try {
+      assert.equal(existsSync(join(parent, 'run-dead')), false);
+      assert.equal(existsSync(join(parent, 'run-live')), true);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    assert.deepEqual(await readdir(parent), ['run-live'], 'the server removed its own work dir on exit');
   });
 
   it('prints one line when listening, accepts --listen=…, exits 0 on SIGINT, and reports a taken port with exit 1', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -91,7 +91,9 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
   try {
     const parent = flags.workDir ?? join(flags.storeDir, 'remote-server');
     await mkdir(parent, { recursive: true });
+    await removeStaleWorkDirs(parent, logger);
     workDir = await mkdtemp(join(parent, 'run-'));
+    await writeFile(join(workDir, 'pid'), `${process.pid}\n`);
   } catch (e) {
     await say(io.stderr, `error: cannot create a work directory under ${flags.workDir ?? flags.storeDir}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
@@ -251,6 +253,38 @@ async function readFlagFile(p: string, flag: string): Promise<Buffer> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${flag} ${p}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+  }
+}
+
+/**
+ * Work dirs of servers that died without cleaning up (killed, crashed) hold
+ * sandboxes and partial uploads nobody will use again. Each live server's
+ * dir names its pid; a dir whose pid is gone is removed. Servers sharing a
+ * store therefore never remove each other's.
+ */
+async function removeStaleWorkDirs(parent: string, logger: Logger): Promise<void> {
+  for (const entry of await readdir(parent, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith('run-')) continue;
+    const dir = join(parent, entry.name);
+    const text = await readFile(join(dir, 'pid'), 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      // Another server may have just created it and not yet written its pid.
+      const st = await stat(dir).catch(() => undefined);
+      if (st === undefined || Date.now() - st.mtimeMs < 60_000) continue;
+    }
+    const pid = Number((text ?? '').trim());
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    logger.info(`remote server: removing ${dir}, left by a server that is gone`);
+    await rm(dir, { recursive: true, force: true }).catch((e: unknown) => logger.warn(`remote server: cannot remove ${dir}: ${String(e)}`));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
