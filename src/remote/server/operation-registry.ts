@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { randomUUID } from 'node:crypto';
 import type { Digest } from '../../core/index.js';
@@ -34,6 +34,8 @@ export interface OperationState {
   readonly changed: Set<() => void>;
   abandonTimer: NodeJS.Timeout | undefined;
   completedAt: number | undefined;
+  /** Encoded size of the response, for the bound on what finished operations may hold. */
+  responseBytes: number;
 }
 
 export interface OperationRegistryOptions {
@@ -50,6 +52,8 @@ export interface OperationRegistryOptions {
 /** Finished operations stay this long for WaitExecution / GetOperation of a result just missed. */
 const RETAIN_DONE_MS = 10 * 60 * 1000;
 const RETAIN_DONE_MAX = 10_000;
+/** Responses may carry inlined outputs (up to 1 MiB each): what finished operations hold in all is bounded too. */
+const RETAIN_DONE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Every operation this server created that is live or recently finished, by
@@ -59,6 +63,7 @@ const RETAIN_DONE_MAX = 10_000;
  */
 export class OperationRegistry {
   readonly #ops = new Map<string, OperationState>();
+  #doneBytes = 0;
   readonly #o: OperationRegistryOptions;
 
   constructor(o: OperationRegistryOptions) {
@@ -81,6 +86,7 @@ export class OperationRegistry {
       changed: new Set(),
       abandonTimer: undefined,
       completedAt: undefined,
+      responseBytes: 0,
     };
     this.#ops.set(op.name, op);
     return op;
@@ -106,6 +112,8 @@ export class OperationRegistry {
     op.done = true;
     op.response = response;
     op.completedAt = Date.now();
+    op.responseBytes = toBinary(ExecuteResponseSchema, response).byteLength;
+    this.#doneBytes += op.responseBytes;
     if (op.abandonTimer !== undefined) clearTimeout(op.abandonTimer);
     op.abandonTimer = undefined;
     this.#bump(op);
@@ -195,12 +203,14 @@ export class OperationRegistry {
     const now = Date.now();
     let done = 0;
     for (const op of this.#ops.values()) if (op.done) done++;
+    // Map order is creation order, so the oldest finished operations go first.
     for (const [name, op] of this.#ops) {
       if (!op.done) continue;
-      if (now - (op.completedAt ?? now) > RETAIN_DONE_MS || done > RETAIN_DONE_MAX) {
-        this.#ops.delete(name);
-        done--;
-      }
+      const expired = now - (op.completedAt ?? now) > RETAIN_DONE_MS;
+      if (!expired && done <= RETAIN_DONE_MAX && this.#doneBytes <= RETAIN_DONE_BYTES) continue;
+      this.#ops.delete(name);
+      this.#doneBytes -= op.responseBytes;
+      done--;
     }
   }
 }
