@@ -63,6 +63,9 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
   process.stdout.on('error', () => {}); // EPIPE when the reader went away
 
   const loop = boot.value.options.bool(GLOBAL, 'loop');
+  // A daemon that was exiting as we found it (trews.toml changed, idle timeout)
+  // refuses the connection; the next attempt starts its successor.
+  let retries = 1;
   for (;;) {
     let code: number;
     try {
@@ -87,6 +90,7 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
         process.stderr.write('trews: cancelled\n');
         return exit(130);
       }
+      if (isDaemonUnavailable(e) && (e.reason === 'connect-failed' || e.reason === 'no-answer') && retries-- > 0) continue;
       if (isDaemonUnavailable(e)) {
         process.stderr.write(`trews: cannot use the daemon (${e.message}); running without it\n`);
         process.off('SIGINT', onSigint);
@@ -96,9 +100,9 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
         process.stderr.write(
           renderFailure(
             failure('environment', 'daemon-lost', `the trews daemon went away during the run: ${e.message}`, {
+              notes: [`what it logged is in ${daemonLogPath(root)}`],
               hints: ['run the command again: the next run starts a new daemon (or use --no-daemon)'],
             }),
-            { logPath: daemonLogPath(root) },
           ),
         );
         return exit(1);

@@ -50,3 +50,38 @@ export function runTrews(args: readonly string[], opts: RunTrewsOptions): Promis
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** A running `trews` whose result is awaited later: for tests that signal it (Ctrl-C) or run several at once. */
+export interface SpawnedTrews {
+  readonly child: ReturnType<typeof spawn>;
+  /** What it has written so far. */
+  output(): { stdout: string; stderr: string };
+  readonly result: Promise<CliResult>;
+}
+
+export function spawnTrews(args: readonly string[], opts: RunTrewsOptions): SpawnedTrews {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    ...(opts.daemon === true ? {} : { TREWS_DAEMON: 'false' }),
+    ...opts.env,
+  };
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), ...args], { cwd: opts.cwd, env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const result = new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`trews ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  return { child, output: () => ({ stdout, stderr }), result };
+}
