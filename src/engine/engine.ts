@@ -23,7 +23,7 @@ class IncrementalEngine implements Engine {
   }
 
   startRun(signal?: AbortSignal): Run {
-    if (this.hasPendingInvalidations()) this.#applyInvalidations();
+    if (this.hasPendingInvalidations() || this.#graph.hasTransient) this.#applyInvalidations();
     return new EngineRun(this.#graph, this.#epoch, signal);
   }
 
@@ -65,5 +65,6 @@ class IncrementalEngine implements Engine {
     this.#pendingPaths.clear();
     this.#epoch++;
     this.#graph.invalidate(paths);
+    this.#graph.invalidateTransient();
   }
 }

@@ -32,6 +32,8 @@ export class Graph {
   readonly #onCompute: ((key: Key<unknown>) => void) | undefined;
   #walkStamp = 0;
   readonly #startQueue: Task[] = [];
+  /** Nodes whose memo is transient (Key.isTransient): the next run recomputes them. */
+  readonly #transient = new Set<GraphNode>();
   computes = 0;
   revalidated = 0;
   dirty = 0;
@@ -48,6 +50,19 @@ export class Graph {
   invalidate(paths: Iterable<string> | null): void {
     const roots = paths === null ? this.#paths.all() : this.#paths.affected(paths);
     this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
+  }
+
+  get hasTransient(): boolean {
+    return this.#transient.size > 0;
+  }
+
+  /** Makes every transient memo recompute on its next request, dirtying what depends on it. */
+  invalidateTransient(): void {
+    if (this.#transient.size === 0) return;
+    const nodes = [...this.#transient];
+    this.#transient.clear();
+    for (const n of nodes) n.forceRecompute = true;
+    this.dirty += propagateInvalidation(nodes, ++this.#walkStamp);
   }
 
   /**
@@ -176,7 +191,7 @@ export class Graph {
     if (node.state === 'clean') {
       // A replacement task committed before this one got to start.
       this.#finishUnchanged(task);
-    } else if (node.state === 'dirty' && node.path === undefined) {
+    } else if (node.state === 'dirty' && node.path === undefined && !node.forceRecompute) {
       this.#revalidate(task, node.deps, node.depGenerations, 0);
     } else {
       this.#compute(task);
@@ -292,6 +307,9 @@ export class Graph {
     node.depGenerations = exact ? generations : generations.slice();
     if (node.state === 'dirty') this.dirty--;
     node.state = 'clean';
+    node.forceRecompute = false;
+    if (ok && isTransient(node, result)) this.#transient.add(node);
+    else this.#transient.delete(node);
   }
 
   /** Drops the reverse edges a non-committing task added that nothing else justifies. */
@@ -378,6 +396,15 @@ function sameResult(node: GraphNode, ok: boolean, result: unknown): boolean {
   } catch {
     // A throwing equal() can only cost recomputation upstream, never staleness.
     return false;
+  }
+}
+
+function isTransient(node: GraphNode, value: unknown): boolean {
+  try {
+    return node.key.isTransient?.(value) === true;
+  } catch {
+    // Treating a value as transient only costs a recomputation; never staleness.
+    return true;
   }
 }
 

@@ -68,6 +68,8 @@ export class GraphNode {
   task: Task | undefined = undefined;
   /** Stamp of the last invalidation walk that visited this node (avoids a visited Set). */
   mark = 0;
+  /** Set on a transient node at the start of the next run: recompute, don't re-validate. */
+  forceRecompute = false;
 
   constructor(key: Key<unknown>) {
     this.key = key;

@@ -37,6 +37,14 @@ export interface Key<V> {
    * abandoned compute reject at once, so it stops at its next read.
    */
   readonly ignoresSignal?: boolean;
+  /**
+   * Whether a value is good only for the run that produced it: the node is then
+   * recomputed by the next run (its dependents re-validate against the new value,
+   * with early cut-off as usual). A process whose failure must not be reused — a
+   * test that failed, a command that timed out — is the case in point: without a
+   * daemon each run recomputes anyway; with one, this keeps the two the same.
+   */
+  isTransient?(value: V): boolean;
 }
 
 export interface ComputeContext {

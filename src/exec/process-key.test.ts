@@ -18,6 +18,7 @@ class CountingRunner implements CommandRunner {
   calls = 0;
   contexts: ExecContext[] = [];
   delayMs = 0;
+  exitCode = 0;
   async run(ctx: ExecContext, p: Process): Promise<ProcessResult> {
     this.calls++;
     this.contexts.push(ctx);
@@ -32,7 +33,7 @@ class CountingRunner implements CommandRunner {
     }
     if (ctx.signal.aborted) throw abortError();
     return {
-      exitCode: 0,
+      exitCode: this.exitCode,
       timedOut: false,
       stdout: EMPTY_DIGEST,
       stderr: EMPTY_DIGEST,
@@ -48,14 +49,14 @@ class CountingRunner implements CommandRunner {
 
 const p = makeProcess({ argv: ['true'] });
 
-test('the id is the action digest, plus the run for per-run and a counter for never', () => {
+test('the id is the action digest, plus a counter for never', () => {
   const r = new CountingRunner();
   const ctx = makeCtx({ runId: 'R1' });
   const digest = digestString(toAction(p).actionDigest);
   assert.equal(new ProcessKey(r, ctx, p).id, `process:${digest}`);
   assert.equal(new ProcessKey(r, makeCtx(), makeProcess({ argv: ['true'], description: 'other words' })).id, `process:${digest}`);
   const perRun = makeProcess({ argv: ['true'], cacheScope: 'per-run' });
-  assert.match(new ProcessKey(r, ctx, perRun).id, /:run=R1$/);
+  assert.equal(new ProcessKey(r, ctx, perRun).id, `process:${digestString(toAction(perRun).actionDigest)}`);
   const never = makeProcess({ argv: ['true'], cacheScope: 'never' });
   assert.notEqual(new ProcessKey(r, ctx, never).id, new ProcessKey(r, ctx, never).id);
   assert.equal(new ProcessKey(r, ctx, p).describe(), 'true');
@@ -76,13 +77,32 @@ test('the engine runs a process once within a run and, for cacheable scopes, acr
   await run1.get(new ProcessKey(r, ctx1, perRun));
   await run1.get(new ProcessKey(r, ctx1, perRun));
   assert.equal(r.calls, 2);
-  await run2.get(new ProcessKey(r, makeCtx({ runId: 'two' }), perRun));
+  // A per-run result is transient: the next run started after it computes it again.
+  const run3 = engine.startRun();
+  await run3.get(new ProcessKey(r, makeCtx({ runId: 'three' }), perRun));
   assert.equal(r.calls, 3, 'per-run: again in another run');
 
   const never = makeProcess({ argv: ['true'], cacheScope: 'never' });
-  await run2.get(new ProcessKey(r, ctx1, never));
-  await run2.get(new ProcessKey(r, ctx1, never));
+  await run3.get(new ProcessKey(r, ctx1, never));
+  await run3.get(new ProcessKey(r, ctx1, never));
   assert.equal(r.calls, 5);
+});
+
+test('a failure its scope would not cache is re-run by the next run, as without a daemon', async () => {
+  const r = new CountingRunner();
+  r.exitCode = 1;
+  const engine = createEngine();
+  const failing = makeProcess({ argv: ['false'] });
+  const always = makeProcess({ argv: ['false', 'always'], cacheScope: 'always' });
+  const run1 = engine.startRun();
+  await run1.get(new ProcessKey(r, makeCtx({ runId: 'one' }), failing));
+  await run1.get(new ProcessKey(r, makeCtx({ runId: 'one' }), failing));
+  await run1.get(new ProcessKey(r, makeCtx({ runId: 'one' }), always));
+  assert.equal(r.calls, 2, 'within a run: once each');
+  const run2 = engine.startRun();
+  await run2.get(new ProcessKey(r, makeCtx({ runId: 'two' }), failing));
+  await run2.get(new ProcessKey(r, makeCtx({ runId: 'two' }), always));
+  assert.equal(r.calls, 3, 'the failed `successful` process runs again; the `always` one is kept');
 });
 
 test('the run signal and the engine signal both cancel the process', async () => {

@@ -1,5 +1,6 @@
 import { digestEquals, digestString } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
+import { isCacheableResult } from './process.js';
 import { toAction } from './to-action.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
@@ -21,15 +22,11 @@ const forget = new FinalizationRegistry<{ id: string; ref: WeakRef<ExecContext> 
 /**
  * A process as an engine node. Its id is the action digest, so the engine
  * runs identical processes once within a run and, in a daemon, across runs:
- * a ProcessKey has no dependencies and is never invalidated. Exceptions:
- * `per-run` ids also carry the run id (reused within a run only), `never`
- * ids a counter (each key runs).
- *
- * Caveat: the engine memoizes whatever compute returns, so in a daemon a
- * `successful` process that exited non-zero is not re-run in later runs of
- * the same daemon (without a daemon it is, as the local cache does not keep
- * it). Honouring that needs an engine hook for values not to keep across
- * runs.
+ * a ProcessKey has no dependencies and is never invalidated. A result its
+ * cache scope would not cache (a failed `successful` process, a timeout, any
+ * `per-run` result) is transient: reused within its run, recomputed by the
+ * next, so a daemon re-runs exactly what a fresh process would. `never` ids
+ * carry a counter, so every key runs.
  */
 export class ProcessKey implements Key<ProcessResult> {
   readonly id: string;
@@ -43,9 +40,6 @@ export class ProcessKey implements Key<ProcessResult> {
     this.#process = process;
     const digest = digestString(toAction(process).actionDigest);
     switch (process.cacheScope) {
-      case 'per-run':
-        this.id = `process:${digest}:run=${execCtx.runId}`;
-        break;
       case 'never':
         this.id = `process:${digest}:#${nextNeverId++}`;
         break;
@@ -55,6 +49,10 @@ export class ProcessKey implements Key<ProcessResult> {
     const ref = new WeakRef(execCtx);
     latest.set(this.id, ref);
     forget.register(execCtx, { id: this.id, ref });
+  }
+
+  isTransient(result: ProcessResult): boolean {
+    return !isCacheableResult(this.#process, result.exitCode, result.timedOut);
   }
 
   get process(): Process {
