@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { FailureError, MemoryLogger } from '../core/index.js';
+import { cookiesDir } from './layout.js';
+import { describeWatchError, nativeIgnorePatterns, startWatcher, SYNC_WINDOW_MS, type ChangeBatch, type WatchBackend } from './watcher.js';
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'trews-w-'));
+  roots.push(root);
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), text);
+  }
+  return root;
+}
+
+const RULES = { buildPatterns: ['BUILD'], ignorePatterns: ['.*/', '/dist/'], useGitignore: true };
+
+type Event = { path: string; type: 'create' | 'update' | 'delete' };
+
+/** A scripted @parcel/watcher: the test delivers batches (or errors) by hand. */
+class ScriptedBackend implements WatchBackend {
+  readonly subscriptions: { dir: string; ignore: (string | RegExp)[]; callback: (err: Error | null, events: Event[]) => void; active: boolean }[] = [];
+  failNext: Error | undefined;
+
+  async subscribe(
+    dir: string,
+    callback: (err: Error | null, events: readonly Event[]) => void,
+    options: { ignore: (string | RegExp)[] },
+  ): Promise<{ unsubscribe(): Promise<void> }> {
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = undefined;
+      throw e;
+    }
+    const sub = { dir, ignore: options.ignore, callback: callback as (err: Error | null, events: Event[]) => void, active: true };
+    this.subscriptions.push(sub);
+    return { unsubscribe: async () => void (sub.active = false) };
+  }
+
+  get current(): (typeof this.subscriptions)[number] {
+    const s = this.subscriptions.filter((x) => x.active);
+    assert.equal(s.length, 1, 'exactly one live subscription');
+    return s[0]!;
+  }
+
+  deliver(root: string, events: [Event['type'], string][]): void {
+    this.current.callback(
+      null,
+      events.map(([type, p]) => ({ type, path: join(root, p) })),
+    );
+  }
+}
+
+function clock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('the watcher, with a scripted backend', () => {
+  test('watches the root minus .git, .trews.d (but for its cookies) and the ignored directories', async () => {
+    const root = tree({ 'node_modules/x/y': '', '.gitignore': 'node_modules/\n', 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend });
+    try {
+      assert.equal(backend.current.dir, root);
+      assert.deepEqual(backend.current.ignore, [...nativeIgnorePatterns(), 'node_modules']);
+      assert.ok(existsSync(cookiesDir(root)), 'the cookies directory exists before the watch starts');
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('the native patterns leave out what they should, and keep the cookies', () => {
+    const ignored = (rel: string): boolean => nativeIgnorePatterns().some((re) => re.test(rel));
+    for (const p of ['.git', '.git/HEAD', 'a/.git', 'a/.git/x', '.trews.d/daemon', '.trews.d/daemon.log', '.trews.d/sandboxes/x', 'a/.trews.d', 'a/.trews.d/x']) {
+      assert.equal(ignored(p), true, p);
+    }
+    for (const p of ['.trews.d', '.trews.d/cookies', '.trews.d/cookies/1-2', '.gitignore', 'a/.github', 'a/b.git']) assert.equal(ignored(p), false, p);
+  });
+
+  test('hands each batch to the listeners: visible paths for the engine, every changed path for the exit globs', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    try {
+      backend.deliver(root, [
+        ['update', 'a/BUILD'],
+        ['create', 'dist/out.js'],
+        ['update', '.git/index'],
+        ['update', '.trews.d/daemon.log'],
+        ['create', 'b/new.txt'],
+      ]);
+      backend.current.callback(null, [{ type: 'create', path: '/elsewhere/x' }]);
+      backend.deliver(root, [['update', '.git/HEAD']]);
+      assert.deepEqual(batches, [{ paths: ['a/BUILD', 'b/new.txt'], changed: ['a/BUILD', 'dist/out.js', 'b/new.txt'], everything: false }]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('sync: nothing to wait for when the watcher has been quiet; a cookie when it delivered recently', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const c = clock();
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 7, backend, now: c.now });
+    const seen: string[] = [];
+    w.subscribe((b) => seen.push(...b.paths));
+    try {
+      await w.sync();
+      assert.deepEqual(readdirSync(cookiesDir(root)), [], 'no cookie without a recent delivery');
+
+      backend.deliver(root, [['update', 'a/BUILD']]);
+      c.advance(SYNC_WINDOW_MS - 1);
+      let synced = false;
+      const p = w.sync().then(() => (synced = true));
+      await until(() => readdirSync(cookiesDir(root)).length === 1, 'the cookie');
+      const [cookie] = readdirSync(cookiesDir(root));
+      assert.match(cookie!, /^7-\d+$/);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(synced, false, 'waits for the cookie');
+      // The cookie arrives after a change made before it: that change is handed on first.
+      backend.deliver(root, [
+        ['create', 'a/late.txt'],
+        ['create', `.trews.d/cookies/${cookie}`],
+      ]);
+      await p;
+      assert.deepEqual(seen, ['a/BUILD', 'a/late.txt']);
+      await until(() => readdirSync(cookiesDir(root)).length === 0, 'the cookie to be removed');
+
+      c.advance(SYNC_WINDOW_MS);
+      await w.sync();
+      assert.deepEqual(readdirSync(cookiesDir(root)), [], 'quiet again: no cookie');
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('a cookie that never arrives invalidates everything instead of hanging', async () => {
+    const root = tree({});
+    const backend = new ScriptedBackend();
+    const c = clock();
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 7, backend, now: c.now, syncTimeoutMs: 50 });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    try {
+      backend.deliver(root, [['update', 'x']]);
+      await w.sync();
+      assert.equal(batches.length, 2);
+      assert.equal(batches[1]!.everything, true);
+      assert.match(batches[1]!.reason!, /did not report the sync cookie/);
+      assert.ok(logger.lines.some((l) => l.startsWith('warn') && l.includes('invalidating everything')));
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('a watcher error is logged, the watch is set up again, and everything is invalidated', async () => {
+    const root = tree({});
+    const backend = new ScriptedBackend();
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    try {
+      backend.current.callback(new Error('Events were dropped by the FSEvents client'), []);
+      await until(() => batches.length === 1, 'the everything batch');
+      assert.equal(batches[0]!.everything, true);
+      assert.match(batches[0]!.reason!, /the file watcher failed \(Events were dropped/);
+      assert.equal(backend.subscriptions.length, 2);
+      assert.equal(backend.subscriptions[0]!.active, false);
+      assert.ok(logger.lines.some((l) => l.startsWith('error watcher error: Events were dropped')));
+      // Late events of the old subscription are ignored.
+      backend.subscriptions[0]!.callback(null, [{ type: 'update', path: join(root, 'x') }]);
+      assert.equal(batches.length, 1);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('when the watch cannot be set up again, it gives up and says so', async () => {
+    const root = tree({});
+    const backend = new ScriptedBackend();
+    let fatal: string | undefined;
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend, onFatal: (m) => (fatal = m) });
+    try {
+      const original = backend.subscribe.bind(backend);
+      backend.subscribe = async () => {
+        throw new Error("inotify_add_watch on '/x' failed: No space left on device");
+      };
+      backend.current.callback(new Error('boom'), []);
+      await until(() => fatal !== undefined, 'the watcher to give up');
+      assert.match(fatal!, /inotify watches/);
+      backend.subscribe = original;
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('a .gitignore change sets the watch up again with the new ignores', async () => {
+    const root = tree({ 'gen/x': '' });
+    const backend = new ScriptedBackend();
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    try {
+      assert.ok(!backend.current.ignore.includes('gen'));
+      writeFileSync(join(root, '.gitignore'), 'gen/\n');
+      backend.deliver(root, [['create', '.gitignore']]);
+      await until(() => batches.length === 2, 'the everything batch');
+      assert.deepEqual(batches[0]!.paths, ['.gitignore']);
+      assert.equal(batches[1]!.everything, true);
+      assert.ok(backend.current.ignore.includes('gen'));
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('an inotify limit at start is a Failure naming the file to raise', async () => {
+    const root = tree({});
+    const backend = new ScriptedBackend();
+    backend.failNext = new Error(`inotify_add_watch on '${root}/a' failed: No space left on device`);
+    await assert.rejects(startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: false, pid: 1, backend }), (e: unknown) => {
+      assert.ok(e instanceof FailureError);
+      assert.equal(e.failure.reason, 'inotify-watch-limit');
+      assert.match(e.failure.hints!.join(' '), /\/proc\/sys\/fs\/inotify\/max_user_watches/);
+      return true;
+    });
+    const f = describeWatchError('/r', new Error('Unable to initialize inotify: Too many open files'));
+    assert.equal(f.reason, 'inotify-instance-limit');
+    assert.match(f.hints!.join(' '), /max_user_instances/);
+    assert.equal(describeWatchError('/r', new Error('something else')).reason, 'watch-failed');
+  });
+});
+
+describe('the watcher, with @parcel/watcher', () => {
+  test('reports real changes, leaves out ignored and internal ones, and syncs with a real cookie', async () => {
+    const root = tree({ 'a/BUILD': '', 'dist/x': '', '.git/HEAD': '' });
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: process.pid });
+    const paths: string[] = [];
+    const changed: string[] = [];
+    w.subscribe((b) => {
+      paths.push(...b.paths);
+      changed.push(...b.changed);
+    });
+    try {
+      writeFileSync(join(root, 'dist', 'y'), '');
+      writeFileSync(join(root, '.git', 'index'), '');
+      mkdirSync(join(root, '.trews.d'), { recursive: true });
+      writeFileSync(join(root, '.trews.d', 'daemon.log'), 'x');
+      writeFileSync(join(root, 'a', 'BUILD'), 'target()\n');
+      await until(() => paths.includes('a/BUILD'), 'the change to a/BUILD');
+      writeFileSync(join(root, 'a', 'new.txt'), '');
+      // Right after a delivery, sync waits for its cookie, which comes after new.txt.
+      await w.sync();
+      assert.ok(paths.includes('a/new.txt'), `a change made before sync() was delivered: ${paths.join(', ')}`);
+      assert.ok(!paths.some((p) => p.startsWith('dist/') || p.startsWith('.git') || p.startsWith('.trews.d')), paths.join(', '));
+      assert.ok(!changed.some((p) => p.startsWith('.git') || p.startsWith('.trews.d')), changed.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+});
