@@ -26,13 +26,13 @@ describe('trews test on the example', () => {
   it('passes, and a rerun comes entirely from the local cache', async () => {
     const first = await repo.trews(['test', '::']);
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(resultLines(first.stderr), ['✓ app:test succeeded (ran locally)', '✓ greeting:test succeeded (ran locally)']);
-    assert.equal(summaryLine(first.stderr), '4 processes: 4 ran locally');
+    assert.deepEqual(resultLines(first.stderr), ['✓ app:test succeeded (ran locally)', '✓ greeting:test succeeded (ran locally)'], first.stderr);
+    assert.equal(summaryLine(first.stderr), '4 processes: 4 ran locally', first.stderr);
 
     const again = await repo.trews(['test', '::']);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(resultLines(again.stderr), ['✓ app:test succeeded (local cache)', '✓ greeting:test succeeded (local cache)']);
-    assert.equal(summaryLine(again.stderr), '4 processes: 4 from the local cache');
+    assert.deepEqual(resultLines(again.stderr), ['✓ app:test succeeded (local cache)', '✓ greeting:test succeeded (local cache)'], again.stderr);
+    assert.equal(summaryLine(again.stderr), '4 processes: 4 from the local cache', again.stderr);
   });
 
   it('packages the site, and runs app:show with its bundle', async () => {
@@ -91,7 +91,7 @@ describe('test_shell_command', () => {
       '✕ tests:fails failed (ran locally)',
       '✓ tests:other succeeded (ran locally)',
       '✓ tests:sees-outputs succeeded (ran locally)',
-    ]);
+    ], r.stderr);
     assert.match(r.stderr, /^tests:fails stdout:\n {2}expected pear\ntests:fails stderr:\n {2}got fig\n/m);
   });
 
@@ -99,24 +99,24 @@ describe('test_shell_command', () => {
     await repo.trews(['test', 'tests:other', 'tests:sees-outputs']);
     await repo.write('gen/words.txt', 'fig\npear\napple\n'); // same words: the sorted output is the same
     const same = await repo.trews(['test', 'tests:other', 'tests:sees-outputs']);
-    assert.deepEqual(resultLines(same.stderr), ['✓ tests:other succeeded (local cache)', '✓ tests:sees-outputs succeeded (local cache)']);
-    assert.equal(summaryLine(same.stderr), '4 processes: 1 ran locally, 3 from the local cache', 'only the sort ran again; its output was unchanged');
+    assert.deepEqual(resultLines(same.stderr), ['✓ tests:other succeeded (local cache)', '✓ tests:sees-outputs succeeded (local cache)'], same.stderr);
+    assert.equal(summaryLine(same.stderr), '4 processes: 1 ran locally, 3 from the local cache', `only the sort ran again; its output was unchanged:\n${same.stderr}`);
 
     await repo.write('gen/words.txt', 'kiwi\n');
     const changed = await repo.trews(['test', 'tests:other', 'tests:sees-outputs']);
     assert.equal(changed.code, 1);
-    assert.deepEqual(resultLines(changed.stderr), ['✓ tests:other succeeded (local cache)', '✕ tests:sees-outputs failed (ran locally)']);
-    assert.equal(summaryLine(changed.stderr), '4 processes: 2 ran locally, 2 from the local cache');
+    assert.deepEqual(resultLines(changed.stderr), ['✓ tests:other succeeded (local cache)', '✕ tests:sees-outputs failed (ran locally)'], changed.stderr);
+    assert.equal(summaryLine(changed.stderr), '4 processes: 2 ran locally, 2 from the local cache', changed.stderr);
     await repo.write('gen/words.txt', 'pear\napple\nfig\n');
   });
 
   it('--test-force runs tests again despite cached results', async () => {
     const warm = await repo.trews(['test', 'tests:other']);
-    assert.deepEqual(resultLines(warm.stderr), ['✓ tests:other succeeded (local cache)']);
+    assert.deepEqual(resultLines(warm.stderr), ['✓ tests:other succeeded (local cache)'], warm.stderr);
     const forced = await repo.trews(['test', '--force', 'tests:other']);
     assert.equal(forced.code, 0, forced.stderr);
-    assert.deepEqual(resultLines(forced.stderr), ['✓ tests:other succeeded (ran locally)']);
-    assert.equal(summaryLine(forced.stderr), '2 processes: 1 ran locally, 1 from the local cache', 'the build step still comes from the cache');
+    assert.deepEqual(resultLines(forced.stderr), ['✓ tests:other succeeded (ran locally)'], forced.stderr);
+    assert.equal(summaryLine(forced.stderr), '2 processes: 1 ran locally, 1 from the local cache', `the build step still comes from the cache:\n${forced.stderr}`);
   });
 
   it('says so when the specs select no tests', async () => {
@@ -147,7 +147,7 @@ describe('tools', () => {
     assert.deepEqual(resultLines((await repo.trews(['test', 'a:t'])).stderr), ['✓ a:t succeeded (local cache)']);
     await writeFile(join(bin, 'greet'), '#!/bin/sh\necho "hello v2"\n', { mode: 0o755 });
     const r = await repo.trews(['test', 'a:t', '--test-output=all']);
-    assert.deepEqual(resultLines(r.stderr), ['✓ a:t succeeded (ran locally)']);
+    assert.deepEqual(resultLines(r.stderr), ['✓ a:t succeeded (ran locally)'], r.stderr);
     assert.match(r.stderr, /^ {2}hello v2$/m);
   });
 });
@@ -392,7 +392,7 @@ describe('gc', () => {
       assert.match(text, /^local store <store>, limit 0 B:\n {2}removed [1-9]\d* entries \(\d+(\.\d)? [KMG]?i?B\) and 0 abandoned temp files\n {2}0 entries \(0 B\) remain\n$/);
       // Everything went: the test runs again.
       const again = await repo.trews(['test', 'a:t']);
-      assert.deepEqual(resultLines(again.stderr), ['✓ a:t succeeded (ran locally)']);
+      assert.deepEqual(resultLines(again.stderr), ['✓ a:t succeeded (ran locally)'], again.stderr);
     } finally {
       await repo.cleanup();
     }

@@ -108,6 +108,7 @@ export const testGoal: Goal = {
     };
     const mode = g.options.enum<OutputMode>('test', 'output');
     const done: Done[] = [];
+    let blocks = 0;
     // allSettled: on Ctrl-C every test's processes must be gone (and their
     // sandboxes removed) before the run returns, not only the first one's.
     const settled = await Promise.allSettled(
@@ -125,9 +126,15 @@ export const testGoal: Goal = {
         const ok = d.outcome !== undefined && passed(d.outcome);
         if (d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok))) {
           const block = await outputBlock(g, session, d);
-          if (block.length > 0) session.print([resultLine(d), ...block].join('\n'));
+          if (block.length > 0) {
+            blocks++;
+            session.print([resultLine(d), ...block].join('\n'));
+          }
         }
-        if (d.failure !== undefined) session.print(`${resultLine(d)}\n${renderFailure(d.failure).trimEnd()}`);
+        if (d.failure !== undefined) {
+          blocks++;
+          session.print(`${resultLine(d)}\n${renderFailure(d.failure).trimEnd()}`);
+        }
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -136,7 +143,8 @@ export const testGoal: Goal = {
       throw thrown.reason;
     }
     done.sort((a, b) => (a.target.address < b.target.address ? -1 : 1));
-    session.print(['', ...done.map(resultLine)].join('\n'));
+    // A blank line sets the summary apart from the outputs printed above it.
+    session.print([...(blocks > 0 ? [''] : []), ...done.map(resultLine)].join('\n'));
     await session.finish();
     return done.every((d) => d.outcome !== undefined && passed(d.outcome)) ? 0 : 1;
   },

@@ -117,7 +117,7 @@ export const shellCommandTarget: TargetType = {
   alias: 'shell_command',
   help: 'A hermetic build step: runs a Bash command in a sandbox holding only its execution dependencies and tools, and captures the files it writes as outputs, which dependents see as files. The result is cached by the digest of everything that goes in.',
   fields: [
-    command('to run'),
+    command('command of the build step'),
     tools,
     runnableDependencies,
     executionDependencies,
@@ -135,7 +135,7 @@ export const testShellCommandTarget: TargetType = {
   alias: 'test_shell_command',
   help: 'A test: runs a Bash command in a sandbox like `shell_command` does; `trews test` reports it passed when it exits 0.',
   fields: [
-    command('of the test'),
+    command('command of the test'),
     tools,
     runnableDependencies,
     executionDependencies,
@@ -151,7 +151,7 @@ export const runShellCommandTarget: TargetType = {
   alias: 'run_shell_command',
   help: "A command for `trews run`: runs in the workspace itself (not a sandbox), attached to the terminal: stdin is passed through and its exit code is trews' exit code. Arguments after `--` are its $1, $2…; $0 is its address. Its execution dependencies are built first and put in a temporary directory named by $CHROOT (and by `{chroot}` in the command), as Pants does.",
   fields: [
-    command('to run'),
+    command('command to run in the workspace'),
     executionDependencies,
     {
       ...workdir,
