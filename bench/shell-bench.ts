@@ -4,9 +4,10 @@
 // 2. fully cached: the CLI again, every process from the local cache;
 // 3. incremental: one leaf source file edited (packages/p190/src/a.txt), so
 //    only p190..p199 (the build steps downstream of it, and their tests) run;
-// 4. the same two in-process with the engine kept between runs (what the
-//    daemon serves), after a first warm-up run;
-// 5. per-process overhead: a package's `node build.js` through the local
+// 4. the same two through the daemon (thin client, warm engine, watcher);
+// 5. the same two in-process with the engine kept between runs (the
+//    daemon's work without the client), after a first warm-up run;
+// 6. per-process overhead: a package's `node build.js` through the local
 //    sandbox runner, against the same argv spawned in a ready directory,
 //    against `node build.js` itself.
 // Prints medians; every CLI figure is a whole process (node start-up included).
@@ -74,11 +75,11 @@ function summaryOf(stderr: string): string {
   return stderr.split('\n').find((l) => /^\d+ process/.test(l)) ?? '(no summary)';
 }
 
-/** `trews test ::` as a whole process. */
-function cli(): Promise<Timed> {
+/** `trews test ::` as a whole process (in-process, unless `runEnv` lets it use the daemon). */
+function cli(runEnv: Record<string, string> = env): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [trewsBin, 'test', '::'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [trewsBin, 'test', '::'], { cwd: root, env: runEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
@@ -130,7 +131,25 @@ writeFileSync(join(root, leaf), leafOriginal);
 await cli();
 say(`incremental  trews test ::   median ${fmt(median(incremental.map((c) => c.ms)))}  (${incremental.map((c) => fmt(c.ms)).join(', ')}; ${incremental[0]?.summary})`);
 
-// 4. In-process, engine kept (daemon-like).
+// 4. Through the daemon (the thin client, a warm engine, the watcher).
+const daemonEnv: Record<string, string> = { ...env, TREWS_DAEMON: 'true' };
+try {
+  await cli(daemonEnv); // starts the daemon and fills its engine
+  const viaDaemon: Timed[] = [];
+  for (let r = 0; r < runs; r++) viaDaemon.push(await cli(daemonEnv));
+  say(`daemon       trews test ::   cached       median ${fmt(median(viaDaemon.map((c) => c.ms)))}  (${viaDaemon.map((c) => fmt(c.ms)).join(', ')}; ${viaDaemon[0]?.summary})`);
+  const daemonIncremental: Timed[] = [];
+  for (let r = 0; r < runs; r++) {
+    editLeaf();
+    daemonIncremental.push(await cli(daemonEnv));
+  }
+  writeFileSync(join(root, leaf), leafOriginal);
+  say(`daemon       trews test ::   incremental  median ${fmt(median(daemonIncremental.map((c) => c.ms)))}  (${daemonIncremental.map((c) => fmt(c.ms)).join(', ')}; ${daemonIncremental[0]?.summary})`);
+} finally {
+  spawnSync(process.execPath, [trewsBin, 'daemon', 'stop'], { cwd: root, env: daemonEnv, stdio: 'ignore' });
+}
+
+// 5. In-process, engine kept (what the daemon does, without the client and socket).
 const apps = new AppCache();
 function runContext(): { ctx: RunContext; stderr: () => string } {
   const stderr = new PassThrough();
@@ -183,7 +202,7 @@ for (let r = 0; r < runs; r++) {
 writeFileSync(join(root, leaf), leafOriginal);
 say(`in-process, engine kept: incremental  median ${fmt(median(warmIncremental.map((c) => c.ms)))}  (${warmIncremental[0]?.summary})`);
 
-// 5. Per-process overhead, on package p<mid>'s build step.
+// 6. Per-process overhead, on package p<mid>'s build step.
 const mid = Math.floor(packages / 2);
 const { ctx } = runContext();
 const services = app.execution(options, env);
