@@ -49,9 +49,9 @@ describe('adhoc_tool, extra_env_vars and workdir', () => {
     assert.match(r.stderr, /^gen:test stdout:\n {2}42\n {2}stamp one hi\n {2}passed=yes unset=none\n/m);
     // The client's value is part of the cache key: another value runs the test again.
     const same = await repo.trews(['test', 'gen:test'], { env: { FROM_CLIENT: 'yes' } });
-    assert.deepEqual(resultLines(same.stderr), ['✓ gen:test succeeded (local cache)']);
+    assert.deepEqual(resultLines(same.stderr), ['✓ gen:test succeeded (local cache)'], same.stderr);
     const other = await repo.trews(['test', 'gen:test'], { env: { FROM_CLIENT: 'no' } });
-    assert.deepEqual(resultLines(other.stderr), ['✓ gen:test succeeded (ran locally)']);
+    assert.deepEqual(resultLines(other.stderr), ['✓ gen:test succeeded (ran locally)'], other.stderr);
   });
 
   it('shows the special-cased dependency fields in `dependencies`', async () => {
@@ -78,7 +78,7 @@ describe('[test] timeouts and --keep-sandboxes', () => {
     const t0 = Date.now();
     const r = await repo.trews(['test', 'a:slow', '--test-timeout-default=1']);
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(resultLines(r.stderr), ['✕ a:slow timed out after 1s (ran locally)']);
+    assert.deepEqual(resultLines(r.stderr), ['✕ a:slow timed out after 1s (ran locally)'], r.stderr);
     assert.ok(Date.now() - t0 < 15_000, 'the test was killed, not waited for');
   });
 
