@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { failure, FailureError, type Digest, type Sha256Hex } from '../../core/index.js';
+import { abortError, failure, FailureError, type Digest, type Sha256Hex } from '../../core/index.js';
 
 /**
  * Digests and fingerprints of programs outside the workspace (node, bash,
@@ -92,6 +92,10 @@ export class ToolDigests {
         [...args],
         { env: { ...env }, timeout: FINGERPRINT_TIMEOUT_MS, maxBuffer: 1024 * 1024, encoding: 'utf8', ...(signal ? { signal } : {}) },
         (error, stdout, stderr) => {
+          if (signal?.aborted) {
+            reject(abortError());
+            return;
+          }
           // A string code is a failure to start (ENOENT, EACCES); a number is an exit code.
           if (error !== null && typeof (error as NodeJS.ErrnoException).code === 'string') {
             reject(

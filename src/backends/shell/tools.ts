@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { digestOf, digestString, failure, FailureError, type Digest, type Location } from '../../core/index.js';
+import { digestOf, digestString, failure, FailureError, isFailureError, type Digest, type Location } from '../../core/index.js';
 import { treeFromBytes } from '../../store/index.js';
 import { stringField, stringListField, type Target } from '../../targets/index.js';
 import { fieldLocation, type RuleContext } from '../rules/index.js';
@@ -161,16 +161,24 @@ export function resolveSystemBinary(rc: RuleContext, t: Target): Promise<Tool> {
         const digest = await digests.digest(path, rc.signal);
         return { name: t.addr.name, path, identity: `sha256 ${digestString(digest)}` };
       }
-      const output = await digests.fingerprint(path, args, { PATH: dirs.join(':') }, rc.signal);
+      let output: string;
+      try {
+        output = await digests.fingerprint(path, args, { PATH: dirs.join(':') }, rc.signal);
+      } catch (e) {
+        // A candidate that cannot even run is not the one (Pants skips it too).
+        if (!isFailureError(e)) throw e;
+        rejected.push(`${path} could not be run: ${e.failure.message}`);
+        continue;
+      }
       if (regex.test(output)) {
         return { name: t.addr.name, path, identity: `fingerprint ${digestString(digestOf(output))}` };
       }
-      rejected.push(`${path} printed ${JSON.stringify(output.trim().split('\n')[0] ?? '')}`);
+      rejected.push(`${path} printed ${JSON.stringify(output.trim().split('\n')[0] ?? '')}, which does not match /${fingerprint ?? ''}/`);
     }
     const notes = [
       `searched: ${dirs.length > 0 ? dirs.join(', ') : '(no directories)'}`,
       `(from \`extra_search_paths\` and ${describeSearch(SYSTEM_BINARIES_SCOPE, 'system_binary_paths', configured)})`,
-      ...rejected.map((r) => `did not match the fingerprint /${fingerprint ?? ''}/: ${r}`),
+      ...rejected.map((r) => `rejected: ${r}`),
     ];
     throw new FailureError(
       failure('environment', 'binary-not-found', `cannot find \`${binary}\`${regex ? ' matching its `fingerprint`' : ''} for ${t.address}`, {
