@@ -68,6 +68,7 @@ const CHANNEL_OPTIONS = {
   'grpc.max_reconnect_backoff_ms': 5000,
   'grpc.max_receive_message_length': 32 * 1024 * 1024,
   'grpc.primary_user_agent': 'trews',
+  'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
 export function createChannelPool(): ChannelPool {

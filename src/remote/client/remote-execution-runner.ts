@@ -20,6 +20,7 @@ import {
   type Operation,
   type Status,
 } from '../proto/index.js';
+import { anySignal } from './any-signal.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
 import { describeError } from './describe-error.js';
@@ -108,7 +109,7 @@ class RemoteExecutor implements CommandRunner {
     const call: CallContext = { invocationId: ctx.runId, actionId: a.actionDigest.hash };
     const deadlineMs = this.#o.overallDeadlineMs + (proc.timeoutMs ?? 0);
     const deadline = AbortSignal.timeout(deadlineMs);
-    const signal = AbortSignal.any([ctx.signal, deadline]);
+    const signal = anySignal([ctx.signal, deadline]);
     try {
       const caps = await this.#o.capabilities();
       const { local, cas } = this.#o;
