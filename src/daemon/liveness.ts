@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 /** Whether a process with this pid exists (ours or not). */
 export function pidExists(pid: number): boolean {
@@ -29,6 +29,8 @@ export function processCommandLine(pid: number, platform: NodeJS.Platform = proc
       return undefined;
     }
   }
+  // Required here, not imported: the client on Linux never needs child_process, and loading it costs start-up time.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', timeout: 2000 });
   if (r.status !== 0 || typeof r.stdout !== 'string') return undefined;
   const line = r.stdout.trim();

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { changedDaemonOptions } from '../options/index.js';
@@ -109,6 +109,9 @@ export function daemonArgv(root: string, spec: Pick<SpawnSpec, 'script' | 'args'
  * before its logger exists is on record.
  */
 export function spawnDaemon(root: string, spec: SpawnSpec): { pid: number; exited: Promise<number | string> } {
+  // Required here, not imported: most clients find a daemon running and never
+  // spawn one, and loading child_process costs every client start-up time.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const logPath = daemonLogPath(root);
   let fd: number;
   try {
