@@ -1,0 +1,108 @@
+// Measures `trews list ::` end to end, process start to exit, through the daemon
+// and without it, on a generated repo:
+//   node dist/bench/daemon-bench.js [--dirs 2000 --targets-per-dir 5 --deps 3 --runs 15 --cold-runs 3]
+// 1. floor: `node -e 0`, the cost of starting Node at all;
+// 2. warm: `trews list ::` served by a running daemon;
+// 3. cold: `trews --no-daemon list ::`, the whole graph built in-process;
+// 4. after an edit: one BUILD file changed, then `list ::` at once (the daemon
+//    waits for its watcher to deliver the change), and again after a pause of a
+//    second (a person's pace: the change has long been delivered);
+// 5. the daemon's resident memory after all that.
+// Warm and floor runs alternate (A B A B …) so drift in the machine's speed hits
+// both alike. Output goes to /dev/null, as a terminal redirect would.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { dirOf, generateRepo } from './generate-repo.js';
+
+const { values } = parseArgs({
+  options: {
+    dirs: { type: 'string', default: '2000' },
+    'targets-per-dir': { type: 'string', default: '5' },
+    deps: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '15' },
+    'cold-runs': { type: 'string', default: '3' },
+    out: { type: 'string', default: join(tmpdir(), 'trews-bench-daemon') },
+  },
+});
+const shape = { dirs: Number(values.dirs), targetsPerDir: Number(values['targets-per-dir']), deps: Number(values.deps) };
+const runs = Number(values.runs);
+const coldRuns = Number(values['cold-runs']);
+const root = values.out!;
+// dist/bench/daemon-bench.js → the checkout's bin/trews.
+const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
+const devNull = openSync('/dev/null', 'w');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Wall time of one whole process, from spawn to exit, in ms. */
+function time(args: string[], env: Record<string, string> = {}): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', devNull, 'pipe'], env: { ...process.env, ...env } });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr?.toString()}`);
+  return ms;
+}
+
+const floor = (): number => time(['-e', '0']);
+const list = (...flags: string[]): number => time([trews, ...flags, 'list', '::']);
+const sleep = (ms: number): void => void spawnSync('sleep', [String(ms / 1000)]);
+
+const gen = generateRepo(root, shape);
+// A daemon left from an earlier run of this benchmark would serve stale options.
+spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: root, stdio: 'ignore' });
+
+const cold: number[] = [];
+for (let i = 0; i < coldRuns; i++) cold.push(list('--no-daemon'));
+
+const start = list(); // starts the daemon and builds its graph
+for (let i = 0; i < 3; i++) list(); // and warms the client's code cache
+const warm: number[] = [];
+const floors: number[] = [];
+for (let i = 0; i < runs; i++) {
+  warm.push(list());
+  floors.push(floor());
+}
+
+const edited = join(root, dirOf(Math.floor(shape.dirs / 2)), 'BUILD');
+const original = readFileSync(edited, 'utf8');
+const edit = (i: number): void => {
+  // Alternate adding a target and restoring the file, so every edit changes the answer.
+  if (i % 2 === 0) appendFileSync(edited, `\ntarget(name="extra${i}")\n`);
+  else writeFileSync(edited, original);
+};
+const afterEdit: number[] = [];
+const afterEditPaused: number[] = [];
+for (let i = 0; i < runs; i++) {
+  edit(i);
+  afterEdit.push(list());
+}
+for (let i = 0; i < runs; i++) {
+  edit(i);
+  sleep(1100);
+  afterEditPaused.push(list());
+}
+writeFileSync(edited, original);
+
+const pid = readFileSync(join(root, '.trews.d', 'daemon', 'pid'), 'utf8').trim();
+const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: root, stdio: 'ignore' });
+closeSync(devNull);
+
+const f = (x: number): string => `${x.toFixed(1)} ms`;
+const over = (x: number): string => `${x - median(floors) >= 0 ? '+' : ''}${(x - median(floors)).toFixed(1)} ms over the floor`;
+console.log(`repo: ${gen.buildFiles} BUILD files, ${gen.declaredTargets} declared targets; medians of ${runs} runs (cold: ${coldRuns})`);
+console.log(`floor      node -e 0                      ${f(median(floors))}`);
+console.log(`warm       trews list ::  (daemon)        ${f(median(warm))}  ${over(median(warm))}`);
+console.log(`cold       trews --no-daemon list ::      ${f(median(cold))}  (daemon/no-daemon ratio ${(median(warm) / median(cold)).toFixed(3)})`);
+console.log(`edit, run  trews list ::  (daemon)        ${f(median(afterEdit))}  ${over(median(afterEdit))}`);
+console.log(`edit, 1 s, trews list ::  (daemon)        ${f(median(afterEditPaused))}  ${over(median(afterEditPaused))}`);
+console.log(`first run  trews list ::  (starts daemon) ${f(start)}`);
+console.log(`daemon RSS                                ${(rssKiB / 1024).toFixed(0)} MiB`);
