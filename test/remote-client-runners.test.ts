@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -345,6 +346,53 @@ describe('remote cache', () => {
     assert.match(a.warnings[0]!, new RegExp(`remote cache: lookup of sh -c echo one > out.txt .* failed, running it locally: cannot use remote_store_server grpc://${gone.address}: GetCapabilities failed with UNAVAILABLE`));
     assert.ok(logger.lines.some((l) => l.startsWith('warn remote cache:')));
     await a.dispose();
+  });
+});
+
+describe('remote cache race', () => {
+  it('a lookup that does not answer in time loses to local execution; a prompt hit wins', async () => {
+    // A server that accepts connections and never answers: every lookup hangs until its deadline.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const local = await tempStore();
+    try {
+      const options = remoteOptions(cacheEnv(`127.0.0.1:${port}`, { TREWS_REMOTE_CACHE_WRITE: 'false', TREWS_REMOTE_CACHE_RPC_TIMEOUT_MILLIS: '20000' }));
+      const layers = createRemoteLayers(options, { store: local.store, logger: nullLogger, raceAfterMs: 100 });
+      assert.ok(layers);
+      const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot: join(local.dir, 'sb'), remote: layers });
+      const t0 = Date.now();
+      const r = await runner.run(ctx(), await shell(local.store, 'echo raced > out.txt'));
+      assert.equal(r.source, 'ran locally');
+      assert.ok(Date.now() - t0 < 10_000, `local execution won after ${Date.now() - t0} ms`);
+      await layers.close().catch(() => undefined);
+    } finally {
+      // Its open connections would keep this process alive after the tests.
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await local.dispose();
+    }
+
+    await withServer(async (server) => {
+      const a = await client(cacheEnv(server.address));
+      await a.runner.run(ctx(), await shell(a.local.store, 'sleep 1; echo slow > out.txt'));
+      await a.dispose();
+      const b = await tempStore();
+      const options = remoteOptions(cacheEnv(server.address));
+      const layers = createRemoteLayers(options, { store: b.store, logger: nullLogger, raceAfterMs: 50 });
+      assert.ok(layers);
+      const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot: join(b.dir, 'sb'), remote: layers });
+      // The hit arrives long before the local `sleep 1` could finish.
+      const r = await runner.run(ctx(), await shell(b.store, 'sleep 1; echo slow > out.txt'));
+      assert.equal(r.source, 'remote cache');
+      assert.equal(await outputOf(b.store, r), 'slow\n');
+      await layers.close();
+      await b.dispose();
+    });
   });
 });
 

@@ -3,6 +3,7 @@ import { FailureError, failure } from '../../core/index.js';
 import { Code, DigestFunction_Value, GetCapabilitiesRequestSchema, SymlinkAbsolutePathStrategy_Value, type ServerCapabilities } from '../proto/index.js';
 import type { RemoteEndpoint } from './channel.js';
 import { METHODS } from './methods.js';
+import { abortable } from './signals.js';
 import { DEFAULT_RETRY, withRetries } from './retry.js';
 import { codeName, isRpcError } from './rpc-error.js';
 
@@ -46,26 +47,7 @@ export async function fetchCapabilities(endpoint: RemoteEndpoint, options: { tim
     cache.set(key, p);
     p.catch(() => cache.delete(key));
   }
-  if (options.signal === undefined) return p;
-  return raceAbort(p, options.signal);
-}
-
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return abortable(p, options.signal);
 }
 
 /**

@@ -20,6 +20,7 @@ import { byteStreamRead, byteStreamWrite, digestMismatch, type StreamOptions, ty
 import type { RemoteEndpoint } from './channel.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import { METHODS, type Method } from './methods.js';
+import { abortable } from './signals.js';
 import type { CallContext } from './request-metadata.js';
 import { isRetryableCode, withRetries, type RetryPolicy } from './retry.js';
 import { RpcError, isRpcError } from './rpc-error.js';
@@ -169,8 +170,7 @@ class GrpcBlobStore implements RemoteBlobStore {
         if (this.#limit === p) this.#limit = undefined;
       });
     }
-    if (signal === undefined) return this.#limit;
-    return Promise.race([this.#limit, new Promise<never>((_, reject) => (signal.aborted ? reject(abortError()) : signal.addEventListener('abort', () => reject(abortError()), { once: true })))]);
+    return abortable(this.#limit, signal);
   }
 
   #streamOptions(signal?: AbortSignal, call?: CallContext): StreamOptions {

@@ -10,6 +10,7 @@ import type { RemoteBlobStore } from './remote-blob-store.js';
 import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
 import { describeError } from './describe-error.js';
+import { abortable } from './signals.js';
 import type { CacheWarner } from './warnings.js';
 
 export interface RemoteCacheRunnerOptions {
@@ -112,7 +113,7 @@ class CacheRunner implements RemoteCacheRunner {
     try {
       // Memoized, and remembered when it fails: a cache server that is down
       // costs one round of retries per run, not one per process.
-      await this.#o.capabilities();
+      await abortable(this.#o.capabilities(), signal);
       const ar = await this.#o.actionCache.getActionResult(actionDigest, signal, call);
       if (ar === undefined) return undefined;
       if (ar.exitCode !== 0 && proc.cacheScope !== 'always') return undefined;

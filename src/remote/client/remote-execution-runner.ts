@@ -20,7 +20,7 @@ import {
   type Operation,
   type Status,
 } from '../proto/index.js';
-import { anySignal } from './any-signal.js';
+import { anySignal } from './signals.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
 import { describeError } from './describe-error.js';

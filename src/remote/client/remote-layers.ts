@@ -14,6 +14,7 @@ import { createRemoteExecutionRunner } from './remote-execution-runner.js';
 import type { RetryPolicy } from './retry.js';
 import { validateRemoteOptions, type OptionFiles } from './validate-options.js';
 import { describeError } from './describe-error.js';
+import { abortable } from './signals.js';
 import { createCacheWarner, type CacheWarner, type WarningSink } from './warnings.js';
 
 export interface RemoteLayersDeps {
@@ -158,7 +159,10 @@ class Layers implements RemoteLayers {
   }
 
   #capabilities(ep: RemoteEndpoint, needs: { cache: boolean; execution: boolean }): Promise<RemoteCapabilities> {
-    const p = fetchCapabilities(ep, { timeoutMs: this.config.storeRpcTimeoutMs }).then(
+    // A cache-only run asks within the cache's own (short) timeout: a hanging
+    // cache server must not hold up the first lookups longer than a miss would.
+    const timeoutMs = this.execution === undefined ? this.config.cacheRpcTimeoutMs : this.config.storeRpcTimeoutMs;
+    const p = fetchCapabilities(ep, { timeoutMs }).then(
       (caps) => checkCapabilities(caps, ep, needs),
       (e: unknown) => {
         throw capabilitiesFailure(e, ep);
@@ -181,8 +185,7 @@ class Layers implements RemoteLayers {
    * on). For a cache only, it is a warning: the build runs locally.
    */
   async check(signal?: AbortSignal): Promise<void> {
-    const wait = <T>(p: Promise<T>): Promise<T> =>
-      signal === undefined ? p : Promise.race([p, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
+    const wait = <T>(p: Promise<T>): Promise<T> => abortable(p, signal);
     if (this.execution !== undefined) {
       await wait(this.#storeCapabilities());
       await wait(this.#executionCapabilities());
