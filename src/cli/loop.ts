@@ -22,6 +22,8 @@ export interface LoopDeps {
 
 /** Changes that arrive this soon after a relevant one are taken into the same iteration (an editor saving several files). */
 const SETTLE_MS = 50;
+/** Up to this many changed paths are checked one by one, to name only those that matter. */
+const MAX_NAMED = 32;
 
 /**
  * The watching half of `--loop`. Each iteration reports the App and Run it used
@@ -130,13 +132,17 @@ export class LoopWatch {
       this.#everything ??= batch.reason ?? 'changes may have been missed';
     } else {
       // Asked before the next run applies the change, while the reverse edges still lead to this run.
+      const run = this.#run;
+      const everyPath = this.#running || run === undefined;
       const relevant =
-        batch.paths.includes(CONFIG_FILE) ||
-        (this.#running || this.#run === undefined
-          ? batch.paths.length > 0
-          : engine !== undefined && engine.affects(this.#run, batch.paths));
+        batch.paths.includes(CONFIG_FILE) || (everyPath ? batch.paths.length > 0 : engine !== undefined && engine.affects(run, batch.paths));
       if (!relevant) return;
-      this.#pending.push(...batch.paths);
+      // Name only the paths that matter in the message; one walk each is cheap for an edit, not for a checkout.
+      const named =
+        everyPath || engine === undefined || batch.paths.length > MAX_NAMED
+          ? batch.paths
+          : batch.paths.filter((p) => p === CONFIG_FILE || engine.affects(run, [p]));
+      this.#pending.push(...named);
     }
     this.#wake?.();
   }

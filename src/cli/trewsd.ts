@@ -17,6 +17,7 @@ import {
 import { GLOBAL, parseByteSize } from '../options/index.js';
 import { AppCache, fsRulesFrom } from './app.js';
 import { readBootstrap } from './bootstrap.js';
+import { findBuildRoot } from './build-root.js';
 import { renderFailure } from '../ui/index.js';
 import { runCommand } from './runner.js';
 
@@ -81,7 +82,16 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
       logger,
       logPath,
       socketPlace: { platform: process.platform, runtimeDir: env.XDG_RUNTIME_DIR, uid: process.getuid?.() ?? 0 },
-      serve: (ctx, extras) => runCommand(ctx, { apps, logger, logPath, changes: extras.changes, restarting: extras.restarting }),
+      serve: async (ctx, extras) => {
+        // Only trews' own client picks the daemon by root; any other Nailgun client
+        // could send a command for a root this daemon does not watch.
+        const other = findBuildRoot(ctx.cwd);
+        if (other !== undefined && other !== root) {
+          ctx.stderr.write(`trews: this daemon serves ${root}, not ${other}; run trews there (or with --no-daemon)\n`);
+          return 2;
+        }
+        return runCommand(ctx, { apps, logger, logPath, changes: extras.changes, restarting: extras.restarting });
+      },
       invalidate: {
         paths: (paths) => {
           for (const app of apps.all()) app.engine.invalidatePaths(paths);
