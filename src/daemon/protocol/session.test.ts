@@ -295,9 +295,8 @@ describe('server and client sessions over a real socket', () => {
       },
       async (connect) => {
         const client = runClientSession(connect(), REQUEST, { stdout: sink(), stderr: sink(), heartbeatIntervalMs: 20 });
-        await sleep(300);
-        const beats = chunksSeen.filter((c) => c.type === 'H').length;
-        assert.ok(beats >= 5 && beats <= 20, `${beats} heartbeats in 300 ms`);
+        // Counted, not timed: a loaded machine may stretch the interval, never skip the beats.
+        await until(() => chunksSeen.filter((c) => c.type === 'H').length >= 5, 'five heartbeats');
         assert.equal(chunksSeen.findIndex((c) => c.type === 'H') > chunksSeen.findIndex((c) => c.type === 'C'), true);
         serverSocket?.end(encodeChunk(ChunkType.Exit, '0\n'));
         assert.equal(await client, 0);
