@@ -139,9 +139,10 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
       return resolved.failure.exitCode ?? 2;
     }
     const options = resolved.value;
-    // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop the run before any work.
-    const remote = validateRemoteOptions(options);
-    if (!remote.ok) {
+    // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop a run
+    // before any work; `help` and `version` must still explain them.
+    const remote = selected.some((g) => g.needsBuildRoot) ? validateRemoteOptions(options) : undefined;
+    if (remote !== undefined && !remote.ok) {
       await report(ctx, remote.failure);
       return remote.failure.exitCode ?? 2;
     }
