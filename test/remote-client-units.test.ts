@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { digestOf, nullLogger, type Digest } from '../src/core/index.js';
+import { digestOf, isFailureError, nullLogger, type Digest } from '../src/core/index.js';
 import { makeProcess, toAction } from '../src/exec/index.js';
 import {
   BatchUpdateBlobsRequest_RequestSchema,
@@ -15,13 +15,18 @@ import {
   Code,
   DigestFunction_Value,
   RequestMetadataSchema,
+  ServerCapabilitiesSchema,
+  SymlinkAbsolutePathStrategy_Value,
   toProtoDigest,
+  type ServerCapabilities,
 } from '../src/remote/proto/index.js';
 import {
   GRPC_DEFAULT_MAX_MESSAGE_BYTES,
   RpcError,
   backoffDelayMs,
+  checkCapabilities,
   createCacheWarner,
+  ensureUploaded,
   effectiveBatchLimit,
   forRemote,
   mergePlatform,
@@ -34,9 +39,12 @@ import {
   validateRemoteOptions,
   withRetries,
   writeResourceName,
+  type RemoteBlobStore,
+  type RemoteEndpoint,
 } from '../src/remote/client/index.js';
+import { treeFromFiles } from '../src/store/index.js';
 import { renderFailure } from '../src/ui/index.js';
-import { remoteOptions } from './remote-client-harness.js';
+import { remoteOptions, tempStore } from './remote-client-harness.js';
 
 describe('remote addresses', () => {
   const good: [string, string, string][] = [
@@ -407,5 +415,59 @@ describe('platform properties and request metadata', () => {
     assert.equal(readResourceName('main/eu', d), `main/eu/blobs/${d.hash}/1`);
     assert.equal(writeResourceName('main', 'u-1', d), `main/uploads/u-1/blobs/${d.hash}/1`);
     assert.equal(writeResourceName('', 'u-1', d), `uploads/u-1/blobs/${d.hash}/1`);
+  });
+});
+
+describe('capabilities', () => {
+  const endpoint = { description: 'remote_store_server grpc://cas:8980', target: 'cas:8980', identity: 'x', instanceName: '' } as unknown as RemoteEndpoint;
+  const caps = (o: { digestFunctions?: DigestFunction_Value[]; maxBatch?: bigint; exec?: boolean; symlinks?: SymlinkAbsolutePathStrategy_Value; update?: boolean } = {}): ServerCapabilities =>
+    create(ServerCapabilitiesSchema, {
+      cacheCapabilities: {
+        digestFunctions: o.digestFunctions ?? [DigestFunction_Value.SHA256],
+        maxBatchTotalSizeBytes: o.maxBatch ?? 0n,
+        symlinkAbsolutePathStrategy: o.symlinks ?? SymlinkAbsolutePathStrategy_Value.DISALLOWED,
+        actionCacheUpdateCapabilities: { updateEnabled: o.update ?? true },
+      },
+      executionCapabilities: { digestFunction: DigestFunction_Value.SHA256, execEnabled: o.exec ?? true },
+      lowApiVersion: { major: 2 },
+      highApiVersion: { major: 2, minor: 3 },
+    });
+
+  it('reduces what we use', () => {
+    assert.deepEqual(checkCapabilities(caps({ maxBatch: 65536n, update: false }), endpoint, { cache: true, execution: true }), {
+      maxBatchTotalSizeBytes: 65536,
+      actionCacheUpdateEnabled: false,
+      execEnabled: true,
+      absoluteSymlinksAllowed: false,
+      apiVersions: '2.0-2.3',
+    });
+  });
+
+  it('a server without SHA-256 is refused, by name', () => {
+    assert.throws(
+      () => checkCapabilities(caps({ digestFunctions: [DigestFunction_Value.BLAKE3, DigestFunction_Value.SHA1] }), endpoint, { cache: true, execution: false }),
+      (e: unknown) => isFailureError(e) && e.failure.message === 'remote_store_server grpc://cas:8980 does not support SHA-256 digests (it offers: BLAKE3, SHA1)',
+    );
+  });
+
+  it('execution on a cache-only server is refused', () => {
+    assert.throws(
+      () => checkCapabilities(caps({ exec: false }), endpoint, { cache: false, execution: true }),
+      (e: unknown) => isFailureError(e) && /does not execute actions \(exec_enabled is false/.test(e.failure.message),
+    );
+  });
+
+  it('absolute symlinks in inputs are refused before upload when the server disallows them', async () => {
+    const local = await tempStore();
+    try {
+      const root = await treeFromFiles(local.store, [{ kind: 'symlink', path: 'etc/link', target: '/etc/hostname' }]);
+      const remote = { endpoint } as unknown as RemoteBlobStore;
+      await assert.rejects(
+        ensureUploaded(local.store, remote, { roots: [root], blobs: [], absoluteSymlinksAllowed: false }, undefined),
+        (e: unknown) => isFailureError(e) && e.failure.reason === 'remote-absolute-symlink' && /pointing to "\/etc\/hostname"/.test(e.failure.message),
+      );
+    } finally {
+      await local.dispose();
+    }
   });
 });
