@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import type { Writable } from 'node:stream';
 import { failure } from '../core/index.js';
 import {
   connectToDaemon,
@@ -13,6 +14,7 @@ import { GLOBAL } from '../options/index.js';
 import { renderFailure } from '../ui/index.js';
 import { readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
+import { lazyStdin, lazyWritable, ttys } from './lazy-stdio.js';
 import { daemonCommand, daemonSubcommand } from './daemon-command.js';
 import { reachDaemon } from './reach-daemon.js';
 
@@ -63,6 +65,8 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
   process.stdout.on('error', () => {}); // EPIPE when the reader went away
 
   const loop = boot.value.options.bool(GLOBAL, 'loop');
+  const stdin = lazyStdin();
+  const tty = ttys();
   // A daemon that was exiting as we found it (trews.toml changed, idle timeout)
   // refuses the connection; the next attempt starts its successor.
   let retries = 1;
@@ -73,31 +77,32 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
         argv,
         env,
         script: entry.daemonScript,
-        notice: (line) => process.stderr.write(`${line}\n`),
+        notice: (line) => void stderr.stream.write(`${line}\n`),
       });
       const socket = await connectToDaemon(metadata.socket);
       serving = true;
       code = await runOnDaemon(socket, {
-        request: { command: 'trews', args: argv, env: { ...env, ...terminalEnv(terminalOf()) }, cwd },
-        stdin: process.stdin,
+        request: { command: 'trews', args: argv, env: { ...env, ...terminalEnv(terminalOf(tty)) }, cwd },
+        stdin,
         stdout: process.stdout,
-        stderr: process.stderr,
+        stderr: stderr.stream,
         cancel: interrupt.signal,
       });
       serving = false;
     } catch (e) {
       if (interrupt.signal.aborted) {
-        process.stderr.write('trews: cancelled\n');
+        stderr.stream.write('trews: cancelled\n');
         return exit(130);
       }
       if (isDaemonUnavailable(e) && (e.reason === 'connect-failed' || e.reason === 'no-answer') && retries-- > 0) continue;
       if (isDaemonUnavailable(e)) {
-        process.stderr.write(`trews: cannot use the daemon (${e.message}); running without it\n`);
+        stderr.stream.write(`trews: cannot use the daemon (${e.message}); running without it\n`);
         process.off('SIGINT', onSigint);
+        await finished(stderr.stream);
         return entry.inProcess();
       }
       if (isDaemonLost(e)) {
-        process.stderr.write(
+        stderr.stream.write(
           renderFailure(
             failure('environment', 'daemon-lost', `the trews daemon went away during the run: ${e.message}`, {
               notes: [`what it logged is in ${daemonLogPath(root)}`],
@@ -127,20 +132,32 @@ function runsOnItsOwn(argv: readonly string[]): boolean {
   return first !== undefined && SERVER_COMMANDS.has(first);
 }
 
-function terminalOf(): Parameters<typeof terminalEnv>[0] {
-  const out = process.stdout;
-  const tty = out.isTTY ? out : process.stderr.isTTY ? process.stderr : undefined;
+function terminalOf(isTTY: ReturnType<typeof ttys>): Parameters<typeof terminalEnv>[0] {
+  // Only a terminal has a size; asking builds the stream, which is worth it then.
+  const term = isTTY.stdout ? process.stdout : isTTY.stderr ? process.stderr : undefined;
   return {
-    isTTY: { stdin: !!process.stdin.isTTY, stdout: !!process.stdout.isTTY, stderr: !!process.stderr.isTTY },
-    ...(tty?.columns ? { columns: tty.columns } : {}),
-    ...(tty?.rows ? { lines: tty.rows } : {}),
+    isTTY,
+    ...(term?.columns ? { columns: term.columns } : {}),
+    ...(term?.rows ? { lines: term.rows } : {}),
   };
 }
 
+/** The client's stderr, built only if something is written to it. */
+const stderr = lazyWritable(() => process.stderr);
+
 /** Leaves with `code` once stdout and stderr are flushed, so piped output is never cut short. */
 async function exit(code: number): Promise<never> {
-  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  await finished(stderr.stream);
+  await Promise.all([flush(process.stdout), stderr.used() ? flush(process.stderr) : undefined]);
   process.exit(code);
+}
+
+/** Ends `stream` and waits until what was written to it has been handed on. */
+function finished(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableFinished) resolve();
+    else stream.end(() => resolve());
+  });
 }
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {
