@@ -2,7 +2,8 @@
 // and without it, on a generated repo:
 //   node dist/bench/daemon-bench.js [--dirs 2000 --targets-per-dir 5 --deps 3 --runs 15 --cold-runs 3]
 // 1. floor: `node -e 0`, the cost of starting Node at all;
-// 2. warm: `trews list ::` served by a running daemon;
+// 2. warm: `trews list ::` served by a running daemon, and `trews version`
+//    through it (the client's own start-up, with next to nothing to run);
 // 3. cold: `trews --no-daemon list ::`, the whole graph built in-process;
 // 4. after an edit: one BUILD file changed, then `list ::` at once (the daemon
 //    waits for its watcher to deliver the change), and again after a pause of a
@@ -65,10 +66,12 @@ for (let i = 0; i < coldRuns; i++) cold.push(list('--no-daemon'));
 const start = list(); // starts the daemon and builds its graph
 for (let i = 0; i < 3; i++) list(); // and warms the client's code cache
 const warm: number[] = [];
+const version: number[] = [];
 const floors: number[] = [];
 for (let i = 0; i < runs; i++) {
   warm.push(list());
   floors.push(floor());
+  version.push(time([trews, 'version']));
 }
 
 const edited = join(root, dirOf(Math.floor(shape.dirs / 2)), 'BUILD');
@@ -100,6 +103,7 @@ const f = (x: number): string => `${x.toFixed(1)} ms`;
 const over = (x: number): string => `${x - median(floors) >= 0 ? '+' : ''}${(x - median(floors)).toFixed(1)} ms over the floor`;
 console.log(`repo: ${gen.buildFiles} BUILD files, ${gen.declaredTargets} declared targets; medians of ${runs} runs (cold: ${coldRuns})`);
 console.log(`floor      node -e 0                      ${f(median(floors))}`);
+console.log(`client     trews version  (daemon)        ${f(median(version))}  ${over(median(version))}`);
 console.log(`warm       trews list ::  (daemon)        ${f(median(warm))}  ${over(median(warm))}`);
 console.log(`cold       trews --no-daemon list ::      ${f(median(cold))}  (daemon/no-daemon ratio ${(median(warm) / median(cold)).toFixed(3)})`);
 console.log(`edit, run  trews list ::  (daemon)        ${f(median(afterEdit))}  ${over(median(afterEdit))}`);
