@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { allBackends } from '../src/backends/index.js';
 import { createApp } from '../src/cli/app.js';
 import { nullLogger } from '../src/core/index.js';
-import { formatAddress, parseSpec, SpecsKey, type Spec } from '../src/targets/index.js';
+import { parseSpec, SpecsKey, type Spec } from '../src/targets/index.js';
 import { dirOf, generateRepo } from './generate-repo.js';
 
 function median(xs: number[]): number {
@@ -39,7 +39,7 @@ const specs = [parseSpec('::', '') as Spec];
 async function query(app: ReturnType<typeof createApp>): Promise<number> {
   const run = app.engine.startRun();
   const addrs = await run.get(new SpecsKey(app.env, specs));
-  return addrs.map(formatAddress).length;
+  return addrs.map((t) => t.address).length;
 }
 
 const cold: number[] = [];

@@ -72,14 +72,14 @@ export async function targetsAt(run: Run, env: TargetEnv, addrs: readonly Addres
 export async function resolveTargets(ctx: RunContext, run: Run, env: TargetEnv, options: Options, cwdRel: string, goal: string): Promise<Target[]> {
   const raw = options.commandLine.specs;
   const since = options.maybeString('changed', 'since');
-  let addrs: readonly Address[];
+  let targets: readonly Target[];
   if (since !== null) {
     if (raw.length > 0) {
       raise(usage(`\`--changed-since\` selects targets itself; it cannot be combined with specs (${raw.join(' ')})`, ['drop the specs, or drop --changed-since']));
     }
     const files = await changedFiles({ root: env.ws.root, since, env: ctx.env, signal: ctx.signal });
     if (!files.ok) raise(files.failure);
-    addrs = await changedTargets(run, env, files.value, options.enum<ChangedDependents>('changed', 'dependents'));
+    targets = await targetsAt(run, env, await changedTargets(run, env, files.value, options.enum<ChangedDependents>('changed', 'dependents')));
   } else {
     if (raw.length === 0) {
       raise(usage(`\`${goal}\` needs specs to say which targets to work on`, [`for example \`trews ${goal} ::\` for every target, or \`trews ${goal} src/app:\``]));
@@ -93,8 +93,7 @@ export async function resolveTargets(ctx: RunContext, run: Run, env: TargetEnv, 
     if (specs.every((s) => s.exclude)) {
       raise(usage('every spec is an exclusion (`-spec`), so nothing is selected', ['add a spec to select targets, e.g. `::`']));
     }
-    addrs = await run.get(new SpecsKey(env, specs));
+    targets = await run.get(new SpecsKey(env, specs));
   }
-  const keep = tagFilter(options);
-  return (await targetsAt(run, env, addrs)).filter(keep);
+  return targets.filter(tagFilter(options));
 }

@@ -1,8 +1,10 @@
 import picomatch from 'picomatch';
 import { failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
-import type { ComputeContext, Key } from '../engine/index.js';
+import { deepEqual, type ComputeContext, type Key } from '../engine/index.js';
 import { BuildDirsUnderKey, FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
-import { formatAddress, type Address } from './address.js';
+import type { Address } from './address.js';
+import { targetAt } from './dependencies.js';
+import type { Target } from './target.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { OwnersKey } from './owners.js';
@@ -60,12 +62,12 @@ export function parseSpec(raw: string, cwd: string): Spec | Failure {
 }
 
 /**
- * Resolves specs to target addresses (sorted, unique): the union of the include
- * specs minus the exclude ones. An include spec that matches nothing is an
- * error that names it. An engine key, so the daemon answers a repeated query
+ * Resolves specs to targets (sorted by address, unique): the union of the
+ * include specs minus the exclude ones. An include spec that matches nothing is
+ * an error that names it. An engine key, so the daemon answers a repeated query
  * from memory and a one-file edit recomputes only what it touched.
  */
-export class SpecsKey implements Key<readonly Address[]> {
+export class SpecsKey implements Key<readonly Target[]> {
   readonly id: string;
   readonly #env: TargetEnv;
   readonly #specs: readonly Spec[];
@@ -77,8 +79,18 @@ export class SpecsKey implements Key<readonly Address[]> {
   describe(): string {
     return `targets matching ${this.#specs.map((s) => s.raw).join(' ')}`;
   }
-  async compute(ctx: ComputeContext): Promise<readonly Address[]> {
-    const included = new Map<string, Address>();
+  /**
+   * Targets of directories whose targets did not change are the very objects of
+   * the last answer (the engine keeps an equal value's old object), so identity
+   * settles almost every element without a deep comparison.
+   */
+  equal(a: readonly Target[], b: readonly Target[]): boolean {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  async compute(ctx: ComputeContext): Promise<readonly Target[]> {
+    const included = new Map<string, Target>();
     const excluded = new Set<string>();
     const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#env, s)));
     this.#specs.forEach((spec, i) => {
@@ -88,7 +100,7 @@ export class SpecsKey implements Key<readonly Address[]> {
         return;
       }
       if (found.length === 0) raise(noMatch(spec));
-      for (const a of found) included.set(a.address, a.addr);
+      for (const t of found) included.set(t.address, t);
     });
     for (const a of excluded) included.delete(a);
     // Plain sort() orders by UTF-16 code units, as compareAddresses does, and is much faster.
@@ -104,14 +116,11 @@ function noMatch(spec: Spec): Failure {
   return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: [hint] });
 }
 
-interface Found {
-  readonly address: string;
-  readonly addr: Address;
+async function targetsOf(ctx: ComputeContext, env: TargetEnv, addrs: readonly Address[]): Promise<Target[]> {
+  return Promise.all(addrs.map((a) => targetAt(ctx, env, a)));
 }
 
-const found = (addrs: readonly Address[]): Found[] => addrs.map((addr) => ({ address: formatAddress(addr), addr }));
-
-async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Found[]> {
+async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Target[]> {
   switch (spec.kind) {
     case 'recursive': {
       const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, spec.path));
@@ -121,14 +130,14 @@ async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Prom
     case 'dir':
       return (await ctx.get(new DirTargetsKey(env, spec.path))).targets;
     case 'address':
-      return found(await resolveAddressInput(ctx, env, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
+      return targetsOf(ctx, env, await resolveAddressInput(ctx, env, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
     case 'path': {
       const kind = await ctx.get(new PathKindKey(env.ws, spec.path));
       if (kind === 'missing') {
         raise(failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: ['specs are paths relative to the working directory, or to the build root when they start with //'] }));
       }
       if (kind === 'dir') return (await ctx.get(new DirTargetsKey(env, spec.path))).targets;
-      return found(await ctx.get(new OwnersKey(env, spec.path)));
+      return targetsOf(ctx, env, await ctx.get(new OwnersKey(env, spec.path)));
     }
     case 'glob': {
       const scan = picomatch.scan(spec.path);
@@ -136,7 +145,7 @@ async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Prom
       const m = picomatch(spec.path, { dot: false });
       const files = (await ctx.get(new FilesUnderKey(env.ws, base))).filter((f) => m(f));
       const owners = await ctx.getAll(files.map((f) => new OwnersKey(env, f)));
-      return found(owners.flat());
+      return targetsOf(ctx, env, owners.flat());
     }
   }
 }
