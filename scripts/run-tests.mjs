@@ -31,7 +31,8 @@ if (files.length === 0) {
   console.error(`run-tests: no test files matched ${filters.join(' ') || '(all)'}`);
   process.exit(2);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+// A test that hangs must fail on its own, not stall the whole run until CI's limit.
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
   cwd: root,
   stdio: 'inherit',
 });
