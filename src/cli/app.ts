@@ -4,7 +4,8 @@ import { makeCommandRunner } from '../exec/index.js';
 import { type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { createLocalStore } from '../store/index.js';
-import { createRemoteLayersFromConfig, remoteConfigFingerprint, validateRemoteOptions, type RemoteLayers, type WarningSink } from '../remote/client/index.js';
+import type { RemoteLayers, WarningSink } from '../remote/client/index.js';
+import { remoteClient, remoteEnabled } from './remote-client-loader.js';
 import { createTargetEnv, TargetTypeRegistry, type TargetEnv } from '../targets/index.js';
 import { localStoreDirOf, type Backend, type ExecServices } from '../backends/index.js';
 import { FailureError, type AbsPath, type Logger } from '../core/index.js';
@@ -65,13 +66,14 @@ export function createApp(root: string, rules: FsRules, backends: readonly Backe
   const execution = (options: Options, clientEnv: Readonly<Record<string, string>>, warn?: WarningSink): ExecServices => {
     if (warn !== undefined) warnSink = warn;
     const storeDir = localStoreDirOf(options, root, clientEnv, clientEnv['HOME'] ?? homedir());
-    const remoteConfig = validateRemoteOptions(options);
+    const client = remoteEnabled(options) ? remoteClient() : undefined;
+    const remoteConfig = client ? client.validateRemoteOptions(options) : ({ ok: true, value: null } as const);
     if (!remoteConfig.ok) throw new FailureError(remoteConfig.failure);
-    const key = JSON.stringify([executionKey(storeDir, options), remoteConfigFingerprint(remoteConfig.value)]);
+    const key = JSON.stringify([executionKey(storeDir, options), client ? client.remoteConfigFingerprint(remoteConfig.value) : 'remote:off']);
     if (services?.key === key) return services.value;
     const local = services?.local.dir === storeDir ? services.local : createLocalStore({ dir: storeDir, logger });
     void services?.remote?.close();
-    const remote = remoteConfig.value === null ? undefined : createRemoteLayersFromConfig(remoteConfig.value, { store: local, logger, warnings: (m) => warnSink?.(m) });
+    const remote = !client || remoteConfig.value === null ? undefined : client.createRemoteLayersFromConfig(remoteConfig.value, { store: local, logger, warnings: (m) => warnSink?.(m) });
     const store = remote?.store ?? local;
     services = { key, local, remote, value: { store, runner: makeCommandRunner({ options, store, logger, ...(remote ? { remote } : {}) }) } };
     return services.value;

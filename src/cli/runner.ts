@@ -20,7 +20,7 @@ import { GLOBAL, parseCommandLine, resolveOptions, type Options } from '../optio
 import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
-import { validateRemoteOptions } from '../remote/client/index.js';
+import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { renderFailure } from '../ui/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
@@ -141,7 +141,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     const options = resolved.value;
     // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop a run
     // before any work; `help` and `version` must still explain them.
-    const remote = selected.some((g) => g.needsBuildRoot) ? validateRemoteOptions(options) : undefined;
+    const remote = selected.some((g) => g.needsBuildRoot) && remoteEnabled(options) ? (await loadRemoteClient()).validateRemoteOptions(options) : undefined;
     if (remote !== undefined && !remote.ok) {
       await report(ctx, remote.failure);
       return remote.failure.exitCode ?? 2;

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raise, failure, type Digest, type Sha256Hex } from '../core/index.js';
 import type { Key } from '../engine/index.js';
 import type { Workspace } from './workspace.js';
+
+/** Files up to this size are read in one go; larger ones stream, so memory stays bounded. */
+const SMALL_FILE_BYTES = 1024 * 1024;
 
 export interface FileDigest {
   readonly digest: Digest;
@@ -36,6 +39,21 @@ export class FileDigestKey implements Key<FileDigest | null> {
       return null;
     }
     if (!st.isFile()) return null;
+    const isExecutable = (st.mode & 0o111) !== 0;
+    if (st.size <= SMALL_FILE_BYTES) {
+      // Most sources are small: one read beats a stream's open/read/read/close
+      // round trips through the thread pool by a wide margin.
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(abs, { signal });
+      } catch (e) {
+        if (signal.aborted) throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return null;
+        raise(failure('environment', 'fs-read', `cannot read ${this.path}: ${(e as Error).message}`));
+      }
+      return { digest: { hash: createHash('sha256').update(bytes).digest('hex') as Sha256Hex, sizeBytes: bytes.byteLength }, isExecutable };
+    }
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -51,7 +69,7 @@ export class FileDigestKey implements Key<FileDigest | null> {
     }
     return {
       digest: { hash: hash.digest('hex') as Sha256Hex, sizeBytes: size },
-      isExecutable: (st.mode & 0o111) !== 0,
+      isExecutable,
     };
   }
 }
