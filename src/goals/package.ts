@@ -1,7 +1,8 @@
+import { startSession } from './session.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { failure, FailureError, isAbortError, isFailureError, type Failure } from '../core/index.js';
-import { ExecutionSession, type BuiltPackage } from '../backends/index.js';
+import type { BuiltPackage } from '../backends/index.js';
 import { listTree } from '../store/index.js';
 import type { Target } from '../targets/index.js';
 import { renderFailure } from '../ui/index.js';
@@ -44,15 +45,7 @@ export const packageGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = new ExecutionSession({
-      ctx: g.ctx,
-      run: g.run,
-      env: g.env,
-      options: g.options,
-      services: g.execution(),
-      logger: g.logger,
-      backends: g.backends,
-    });
+    const session = startSession(g);
     const rc = session.rc;
     const packages = selected.filter((t) => rc.rulesFor(t)?.package !== undefined);
     if (packages.length === 0) {

@@ -1,8 +1,9 @@
+import { startSession } from './session.js';
 import { spawn, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { failure, FailureError, type RunContext } from '../core/index.js';
-import { ExecutionSession, rulesByType, type InteractiveProcess } from '../backends/index.js';
+import { rulesByType, type InteractiveProcess } from '../backends/index.js';
 import type { Goal } from './goal.js';
 
 /** After Ctrl-C the program gets this long to exit on its own before SIGTERM, then as long again before SIGKILL. */
@@ -67,15 +68,7 @@ export const runGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = new ExecutionSession({
-      ctx: g.ctx,
-      run: g.run,
-      env: g.env,
-      options: g.options,
-      services: g.execution(),
-      logger: g.logger,
-      backends: g.backends,
-    });
+    const session = startSession(g);
     const rc = session.rc;
     const runnable = selected.filter((t) => rc.rulesFor(t)?.run !== undefined);
     const kinds = [...rulesByType(g.backends)].filter(([, r]) => r.run !== undefined).map(([alias]) => alias).sort();

@@ -1,3 +1,4 @@
+import { startSession } from './session.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import {
   ExecutionSession,
@@ -83,15 +84,7 @@ export const testGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = new ExecutionSession({
-      ctx: g.ctx,
-      run: g.run,
-      env: g.env,
-      options: g.options,
-      services: g.execution(),
-      logger: g.logger,
-      backends: g.backends,
-    });
+    const session = startSession(g);
     const rc = session.rc;
     const tests = selected.filter((t) => rc.rulesFor(t)?.test !== undefined && t.fields['skip_tests'] !== true);
     if (tests.length === 0) {

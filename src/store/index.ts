@@ -1,3 +1,4 @@
+export { symlinkEscapes } from './symlink-escape.js';
 export type { BlobStore, ActionCache } from './blob-store.js';
 export {
   createLocalStore,

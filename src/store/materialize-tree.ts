@@ -8,6 +8,7 @@ import { missingBlob } from './tree-failures.js';
 import { readDirectory } from './tree-io.js';
 import { nodeDigest, settleInOrder } from './tree-nodes.js';
 import { joinTreePath } from './tree-paths.js';
+import { symlinkEscapes } from './symlink-escape.js';
 
 export interface MaterializeTreeOptions {
   /** `hardlink`: read-only links into the CAS (copies where links are impossible); `copy`: private writable files. */
@@ -17,8 +18,6 @@ export interface MaterializeTreeOptions {
 
 /** Files (and directories, and symlinks) created at once: enough to keep a disk busy, few enough for any fd limit. */
 const CONCURRENCY = 64;
-/** As Linux's MAXSYMLINKS: deeper chains are refused like loops. */
-const MAX_LINK_DEPTH = 40;
 
 interface Plan {
   /** Directory paths level by level, so each level's parents exist before it is created. */
@@ -40,7 +39,7 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
   const { mode, signal } = options;
   const plan = await readPlan(store, digest, signal);
   for (const [path, target] of plan.symlinks) {
-    if (escapes(plan.symlinks, path)) {
+    if (symlinkEscapes(plan.symlinks, path)) {
       throw new FailureError(
         failure('input', 'symlink-escape', `symlink \`${path}\` → ${JSON.stringify(target)} points outside the tree being materialized`, {
           hints: ['a tree may only hold relative symlinks that stay inside it; an output symlink to an input outside the outputs becomes one of these'],
@@ -86,37 +85,6 @@ async function readPlan(store: LocalStore, digest: Digest, signal?: AbortSignal)
   return plan;
 }
 
-/**
- * True when the symlink at `linkPath` resolves outside the tree. Resolution
- * is lexical but follows the tree's other symlinks, so a chain of links
- * that are each harmless (`s/up → ..`, `e → s/up/s/up/..`) is caught too.
- */
-function escapes(links: ReadonlyMap<string, string>, linkPath: string): boolean {
-  const resolve = (base: readonly string[], target: string, depth: number): string[] | undefined => {
-    if (target.startsWith('/') || depth > MAX_LINK_DEPTH) return undefined;
-    let segments = [...base];
-    for (const c of target.split('/')) {
-      if (c === '' || c === '.') continue;
-      if (c === '..') {
-        if (segments.length === 0) return undefined;
-        segments.pop();
-        continue;
-      }
-      const next = links.get([...segments, c].join('/'));
-      if (next === undefined) {
-        segments.push(c);
-        continue;
-      }
-      const resolved = resolve(segments, next, depth + 1);
-      if (resolved === undefined) return undefined;
-      segments = resolved;
-    }
-    return segments;
-  };
-  const base = linkPath.split('/');
-  base.pop();
-  return resolve(base, links.get(linkPath)!, 0) === undefined;
-}
 
 /** File-system errors while materializing are the machine's (disk full, permissions, a non-empty destination). */
 async function fsStep<T>(what: string, op: () => Promise<T>): Promise<T> {

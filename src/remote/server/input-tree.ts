@@ -1,12 +1,10 @@
 import { digestString, type Digest } from '../../core/index.js';
-import type { BlobStore } from '../../store/index.js';
+import { symlinkEscapes, type BlobStore } from '../../store/index.js';
 import { canonicalDirectory, fromProtoDigest } from '../proto/index.js';
 import { mapLimit } from './map-limit.js';
 import { invalidArgument } from './rpc-error.js';
 import { readDirectoryBlob } from './tree-walk.js';
 
-/** As Linux's MAXSYMLINKS: deeper chains of symlinks are refused like loops. */
-const MAX_LINK_DEPTH = 40;
 const READ_CONCURRENCY = 16;
 /**
  * Paths (files, directories, symlinks) a tree may expand to. A Merkle DAG
@@ -91,43 +89,11 @@ export async function checkInputTree(store: BlobStore, root: Digest): Promise<In
     level = next;
   }
   for (const [path, target] of links) {
-    if (escapes(links, path)) {
+    if (symlinkEscapes(links, path)) {
       throw invalidArgument(`input symlink ${JSON.stringify(path)} -> ${JSON.stringify(target)} points outside the input root`);
     }
   }
   const absent = await store.findMissing([...files.values()]);
   for (const d of absent) missing.set(digestString(d), d);
   return { missing: [...missing.values()], files: files.size, directories };
-}
-
-/**
- * True when the symlink at `linkPath` resolves outside the tree. Resolution
- * is lexical but follows the tree's other symlinks, so a chain of links that
- * are each harmless (`s/up -> ..`, `e -> s/up/s/up/..`) is caught too.
- */
-function escapes(links: ReadonlyMap<string, string>, linkPath: string): boolean {
-  const resolve = (base: readonly string[], target: string, depth: number): string[] | undefined => {
-    if (target.startsWith('/') || depth > MAX_LINK_DEPTH) return undefined;
-    let segments = [...base];
-    for (const c of target.split('/')) {
-      if (c === '' || c === '.') continue;
-      if (c === '..') {
-        if (segments.length === 0) return undefined;
-        segments.pop();
-        continue;
-      }
-      const next = links.get([...segments, c].join('/'));
-      if (next === undefined) {
-        segments.push(c);
-        continue;
-      }
-      const resolved = resolve(segments, next, depth + 1);
-      if (resolved === undefined) return undefined;
-      segments = resolved;
-    }
-    return segments;
-  };
-  const base = linkPath.split('/');
-  base.pop();
-  return resolve(base, links.get(linkPath)!, 0) === undefined;
 }
