@@ -1,5 +1,5 @@
 // Measures what the local runner stack costs per process (not a test; prints
-// figures). Run after a build:  node dist/src/exec/overhead.bench.js [runs]
+// figures). Run after a build:  node dist/bench/exec-overhead.js [runs]
 //
 // - direct: spawn('/bin/true') and wait for it, the floor;
 // - sandbox: the local sandbox runner on the same command with a small input
@@ -8,11 +8,9 @@
 //   from the action cache (lookup, content check, output root rebuild).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createLocalStore, treeFromBytes } from '../store/index.js';
-import { createLocalCacheRunner } from './local-cache-runner.js';
-import { createLocalRunner } from './local-runner.js';
-import { makeProcess } from './process.js';
-import { makeCtx, makeTempDir, removeDir } from './test-support.js';
+import { createLocalCacheRunner, createLocalRunner, makeProcess } from '../src/exec/index.js';
+import { makeCtx, makeTempDir, removeDir } from '../src/exec/test-support.js';
+import { createLocalStore, treeFromBytes } from '../src/store/index.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
