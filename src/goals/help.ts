@@ -5,7 +5,7 @@ import type { Goal, GoalContext } from './goal.js';
 
 
 function table(rows: readonly [string, string][], indent = '  '): string[] {
-  const width = Math.min(28, Math.max(0, ...rows.map(([a]) => a.length)));
+  const width = Math.min(40, Math.max(0, ...rows.map(([a]) => a.length)));
   return rows.map(([a, b]) => `${indent}${a.padEnd(width)}  ${b}`);
 }
 
@@ -30,6 +30,12 @@ function overview(g: GoalContext): string[] {
     '',
     'Goals:',
     ...table(g.goals.filter((x) => x.name !== 'help-advanced').map((x) => [x.name, summary(x.help)])),
+    '',
+    'Other commands:',
+    ...table([
+      ['trews daemon status|start|stop|restart', 'the warm daemon of this build root'],
+      ['trews remote-server --help', 'serve REAPI (CAS, action cache, execution) to any client'],
+    ]),
     '',
     'More help:',
     ...table([
