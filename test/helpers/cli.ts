@@ -26,29 +26,10 @@ export interface RunTrewsOptions {
  * explicit, so a developer's own TREWS_* variables never leak into a test.
  */
 export function runTrews(args: readonly string[], opts: RunTrewsOptions): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      ...(opts.daemon === true ? {} : { TREWS_DAEMON: 'false' }),
-      ...opts.env,
-    };
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), ...args], { cwd: opts.cwd, env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`trews ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 60000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+  const spawned = spawnTrews(args, opts);
+  // A run that is given no input reads end-of-file at once, as from /dev/null.
+  if (opts.input === undefined) spawned.child.stdin?.end('');
+  return spawned.result;
 }
 
 /** A running `trews` whose result is awaited later: for tests that signal it (Ctrl-C) or run several at once. */
