@@ -2,7 +2,7 @@
 // Builds trews: generate protobuf code, type-check and compile, bundle the thin client.
 // Every step fails the build loudly; nothing is skipped silently.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +23,23 @@ const protoDir = join(root, 'src/remote/proto');
 if (existsSync(join(root, 'buf.gen.yaml')) && existsSync(protoDir)) {
   step('generate protobuf code', bin('buf'), ['generate']);
 }
+// tsc never deletes the output of a source that is gone: drop it, or a deleted
+// test would keep running from dist/ on this machine while CI no longer has it.
+function removeStaleOutputs(dir) {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const out = join(dir, e.name);
+    if (e.isDirectory()) {
+      removeStaleOutputs(out);
+      continue;
+    }
+    const m = /^(.*)\.js(\.map)?$/.exec(e.name);
+    if (!m) continue;
+    const source = join(root, dir.slice(join(root, 'dist').length + 1), `${m[1]}.ts`);
+    if (!existsSync(source)) rmSync(out);
+  }
+}
+for (const top of ['src', 'test', 'bench']) removeStaleOutputs(join(root, 'dist', top));
 step('compile TypeScript', bin('tsc'), ['-p', 'tsconfig.json']);
 const bundles = join(root, 'scripts/bundle.mjs');
 if (existsSync(bundles)) step('bundle', process.execPath, [bundles]);
