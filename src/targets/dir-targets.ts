@@ -132,13 +132,18 @@ function sourcesNode(d: Declared, field: string): ValueNode | undefined {
   return d.call.args.find((a) => a.name === field)?.value;
 }
 
+/** The list element that wrote `pattern` (or the whole value when it is not a list), to point errors at. */
+function patternNode(d: Declared, field: string, pattern: string): ValueNode | undefined {
+  const node = sourcesNode(d, field);
+  return node && (node.kind === 'list' || node.kind === 'tuple') ? node.items.find((i) => i.kind === 'str' && i.value === pattern) : node;
+}
+
 /** Checks a pattern stays inside the build root and returns it root-relative. */
 function rootRelativePattern(d: Declared, dir: string, field: string, pattern: string): string {
   const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
   const rel = toRelPath(joinRel(dir, body));
   if (body === '' || body.startsWith('/') || rel === undefined || (dir !== '' && !(rel === dir || rel.startsWith(`${dir}/`)))) {
-    const node = sourcesNode(d, field);
-    const item = node && (node.kind === 'list' || node.kind === 'tuple') ? node.items.find((i) => i.kind === 'str' && i.value === pattern) : node;
+    const item = patternNode(d, field, pattern);
     raise(
       failure('input', 'bad-source-pattern', `\`${field}\` entry \`${pattern}\` must be a path or glob inside the BUILD file's directory`, {
         ...(item ? { location: at(d.syntax, item) } : {}),
@@ -179,8 +184,7 @@ async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: 
   const glob = await ctx.get(new GlobKey(env.ws, dir, patterns));
   if (glob.missingLiterals.length > 0) {
     const missing = glob.missingLiterals[0]!;
-    const node = sourcesNode(d, sourceField.name);
-    const item = node && (node.kind === 'list' || node.kind === 'tuple') ? node.items.find((i) => i.kind === 'str' && i.value === missing) : node;
+    const item = patternNode(d, sourceField.name, missing);
     raise(
       failure('input', 'missing-source', `\`${sourceField.name}\` of \`${address}\` names \`${missing}\`, which does not exist`, {
         location: at(d.syntax, item ?? { span: d.call.calleeSpan }),
