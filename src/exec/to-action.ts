@@ -42,16 +42,16 @@ const memo = new WeakMap<Process, ProcessAction>();
  *
  * Throws a FailureError (tag `internal`) for a malformed process.
  */
-export function toAction(process: Process): ProcessAction {
-  const cached = memo.get(process);
+export function toAction(proc: Process): ProcessAction {
+  const cached = memo.get(proc);
   if (cached !== undefined) return cached;
-  assertValidProcess(process);
+  assertValidProcess(proc);
 
-  const platform = platformOf(process);
+  const platform = platformOf(proc);
   const canonical = canonicalCommand(
     create(CommandSchema, {
-      arguments: [...process.argv],
-      environmentVariables: Object.entries(process.env).map(([name, value]) =>
+      arguments: [...proc.argv],
+      environmentVariables: Object.entries(proc.env).map(([name, value]) =>
         create(Command_EnvironmentVariableSchema, { name, value }),
       ),
       // REAPI v2.0's output_files / output_directories, not v2.1's output_paths:
@@ -62,9 +62,9 @@ export function toAction(process: Process): ProcessAction {
       // (output_paths when high_api_version >= 2.1); for a local-only build it
       // uses the v2.0 fields, as we always do, so our digests match Bazel's
       // against v2.0 servers and without one.
-      outputFiles: [...process.outputFiles],
-      outputDirectories: [...process.outputDirectories],
-      workingDirectory: process.workingDirectory,
+      outputFiles: [...proc.outputFiles],
+      outputDirectories: [...proc.outputDirectories],
+      workingDirectory: proc.workingDirectory,
       // Deprecated in Command since v2.2 in favour of Action.platform, but
       // Bazel sets both, and servers before v2.2 read only this one.
       platform,
@@ -80,27 +80,27 @@ export function toAction(process: Process): ProcessAction {
   const action = canonicalAction(
     create(ActionSchema, {
       commandDigest: toProtoDigest(commandDigest),
-      inputRootDigest: toProtoDigest(process.inputRoot),
-      timeout: process.timeoutMs === null ? undefined : durationOf(process.timeoutMs),
+      inputRootDigest: toProtoDigest(proc.inputRoot),
+      timeout: proc.timeoutMs === null ? undefined : durationOf(proc.timeoutMs),
       // `per-run` and `never` results must not be served to anyone later, by
       // us or by a remote server that caches what it executes.
-      doNotCache: process.cacheScope === 'per-run' || process.cacheScope === 'never',
+      doNotCache: proc.cacheScope === 'per-run' || proc.cacheScope === 'never',
       platform,
     }),
   );
   const { digest: actionDigest, bytes: actionBytes } = digestMessage(ActionSchema, action);
 
   const result: ProcessAction = Object.freeze({ action, command, actionDigest, commandDigest, actionBytes, commandBytes });
-  memo.set(process, result);
+  memo.set(proc, result);
   return result;
 }
 
 /** Left unset when empty: an absent Platform and an empty one encode differently, and Bazel leaves it absent. */
-function platformOf(process: Process): Platform | undefined {
-  if (process.platform.length === 0) return undefined;
+function platformOf(proc: Process): Platform | undefined {
+  if (proc.platform.length === 0) return undefined;
   // canonicalCommand / canonicalAction sort by name then value (UTF-8 order).
   return create(PlatformSchema, {
-    properties: process.platform.map((q) => create(Platform_PropertySchema, { name: q.name, value: q.value })),
+    properties: proc.platform.map((q) => create(Platform_PropertySchema, { name: q.name, value: q.value })),
   });
 }
 
