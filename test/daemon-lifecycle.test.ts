@@ -23,11 +23,7 @@ import {
 const janitor = new DaemonJanitor();
 after(() => janitor.stopAll());
 
-async function viaDaemon(repo: TempRepo, args: string[]): Promise<CliResult> {
-  const r = await runTrews(args, { cwd: repo.root, daemon: true });
-  janitor.note(repo.root);
-  return r;
-}
+const viaDaemon = (repo: TempRepo, args: string[]): Promise<CliResult> => janitor.run(repo.root, args);
 
 async function startedDaemon(repo: TempRepo): Promise<number> {
   const r = await viaDaemon(repo, ['list', '::']);

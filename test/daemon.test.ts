@@ -22,11 +22,7 @@ import {
 const janitor = new DaemonJanitor();
 after(() => janitor.stopAll());
 
-async function viaDaemon(repo: TempRepo, args: string[], extra: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
-  const r = await runTrews(args, { cwd: extra.cwd ?? repo.root, daemon: true, ...(extra.env ? { env: extra.env } : {}), ...(extra.input !== undefined ? { input: extra.input } : {}) });
-  janitor.note(repo.root);
-  return r;
-}
+const viaDaemon = (repo: TempRepo, args: string[], extra: Parameters<DaemonJanitor['run']>[2] = {}): Promise<CliResult> => janitor.run(repo.root, args, extra);
 
 function inProcess(repo: TempRepo, args: string[], extra: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
   return runTrews(args, { cwd: extra.cwd ?? repo.root, ...(extra.env ? { env: extra.env } : {}), ...(extra.input !== undefined ? { input: extra.input } : {}) });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTrews } from './cli.js';
+import { runTrews, type CliResult } from './cli.js';
 
 /** The pid the daemon of `root` published, if any. */
 export function daemonPid(root: string): number | undefined {
@@ -57,6 +57,13 @@ export async function waitUntil(cond: () => boolean, what: string, timeoutMs = 3
 export class DaemonJanitor {
   readonly #roots = new Set<string>();
   readonly #pids = new Map<number, string>();
+
+  /** Runs trews through the daemon of `root` (starting it if need be) and remembers that daemon. */
+  async run(root: string, args: readonly string[], extra: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+    const r = await runTrews(args, { cwd: extra.cwd ?? root, daemon: true, ...(extra.env ? { env: extra.env } : {}), ...(extra.input !== undefined ? { input: extra.input } : {}) });
+    this.note(root);
+    return r;
+  }
 
   /** Call after each run that may have started a daemon for `root`. */
   note(root: string): void {
