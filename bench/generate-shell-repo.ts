@@ -17,7 +17,8 @@ export function depsOf(i: number): number[] {
   return [i - 1, i - 7].filter((d) => d >= 0);
 }
 
-const BUILD_JS = `// node build.js <output> [dependency outputs...]: a summary of this package's
+/** The build step of every package (also used by bench/peers/). */
+export const BUILD_JS = `// node build.js <output> [dependency outputs...]: a summary of this package's
 // sources and of what it builds on, one line per input with its checksum, so
 // any change to an input changes the output (and reruns what builds on it).
 const crypto = require('node:crypto');
@@ -35,7 +36,8 @@ fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, lines.join('\\n') + '\\n');
 `;
 
-const TEST_JS = `// node test.js <output> <expected line count>
+/** The test of every package (also used by bench/peers/). */
+export const TEST_JS = `// node test.js <output> <expected line count>
 const fs = require('node:fs');
 const [out, want] = process.argv.slice(2);
 const got = fs.readFileSync(out, 'utf8').split('\\n').filter(Boolean).length;
