@@ -261,7 +261,8 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean }): PeerTool 
     name: opts.daemon ? 'trews (daemon)' : 'trews (no daemon)',
     available(): Availability {
       if (!existsSync(TREWS_BIN)) return { ok: false, why: `${TREWS_BIN} not found` };
-      const head = sh(['git', '-C', TREWS_ROOT, 'rev-parse', '--short', 'HEAD'], TREWS_ROOT);
+      // The last commit that changed trews itself, not a later one that changed only bench/ or docs.
+      const head = sh(['git', '-C', TREWS_ROOT, 'log', '-1', '--format=%h', '--', 'src', 'bin', 'scripts', 'package.json'], TREWS_ROOT);
       const dirty = sh(['git', '-C', TREWS_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src'], TREWS_ROOT);
       const commit = head.status === 0 ? `${head.out.trim()}${dirty.out.trim() ? ' + uncommitted changes in src/' : ''}` : 'unknown commit';
       return { ok: true, version: `trews at ${commit}, ${opts.daemon ? 'through its daemon' : '--no-daemon'}` };

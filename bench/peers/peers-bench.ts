@@ -91,6 +91,11 @@ log(`date: ${started.toISOString()}`);
 log(`machine: ${machine}`);
 log(`load average at start: ${startLoad}`);
 
+// Interrupted, leave no daemon or Bazel server behind (the finally below does not run on a signal).
+process.once('SIGINT', () => {
+  for (const t of tools) t.commands.stop();
+  process.exit(130);
+});
 let results;
 try {
   results = await runBench({ tools, scenarios: scenarioIds.map((id) => scenarioTable[id]!), runs, warmup, log });
