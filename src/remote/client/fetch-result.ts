@@ -1,4 +1,4 @@
-import { EMPTY_DIGEST, FailureError, digestOf, digestString, failure, type Digest } from '../../core/index.js';
+import { EMPTY_DIGEST, FailureError, digestEquals, digestOf, digestString, failure, type Digest } from '../../core/index.js';
 import { executionMsOf, type ProcessResult, type ResultSource } from '../../exec/index.js';
 import { outputRootOf, type BlobStore } from '../../store/index.js';
 import { DirectorySchema, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type ProtoDigest } from '../proto/index.js';
@@ -79,7 +79,12 @@ export async function fetchActionResult(local: BlobStore, remote: RemoteBlobStor
   }
   if (o.behavior === 'fetch') await remote.downloadTo(local, files, signal, call);
   else if (o.behavior === 'validate') {
-    const missing = await remote.findMissing(files, signal, call);
+    // The empty blob is never downloaded (its content is known), so a server lacking it loses us nothing.
+    const missing = await remote.findMissing(
+      files.filter((d) => !digestEquals(d, EMPTY_DIGEST)),
+      signal,
+      call,
+    );
     if (missing[0] !== undefined) throw remoteMissing(missing[0], remote.endpoint.description);
   }
 

@@ -185,10 +185,14 @@ class GrpcBlobStore implements RemoteBlobStore {
 
   async findMissing(digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<Digest[]> {
     if (signal?.aborted) throw abortError();
+    // The empty blob is asked about like any other: servers such as
+    // BuildGrid do not treat it as implicitly present, and refuse messages
+    // that reference it (an empty stdout, an empty input file) until it is
+    // uploaded. One FindMissingBlobs answer tells which kind this is.
     const unique = new Map<string, Digest>();
     for (const d of digests) {
       checkDigest(d);
-      if (!isEmpty(d)) unique.set(digestString(d), d);
+      unique.set(digestString(d), d);
     }
     if (unique.size === 0) return [];
     const missing: Digest[] = [];
@@ -217,6 +221,7 @@ class GrpcBlobStore implements RemoteBlobStore {
     checkDigest(digest);
     if (signal?.aborted) throw abortError();
     const guard = (r: Readable): Readable => (signal ? addAbortSignal(signal, r) : r);
+    // Its content is known: reading it never needs the server, whether or not it has it.
     if (isEmpty(digest)) return guard(Readable.from([]));
     if (fitsInBatch(digest.sizeBytes, await this.batchLimit(signal))) {
       const bytes = await this.#batchReadOne(digest, signal);
@@ -271,7 +276,6 @@ class GrpcBlobStore implements RemoteBlobStore {
       // Our own check first: a server that does not verify must never be sent a lie.
       const actual = digestOf(bytes);
       if (actual.hash !== digest.hash || actual.sizeBytes !== digest.sizeBytes) throw digestMismatch(digest, `is ${actual.sizeBytes} bytes hashing to ${actual.hash}`);
-      if (isEmpty(digest)) return;
       if ((await this.findMissing([digest], signal)).length === 0) return;
       if (fitsInBatch(digest.sizeBytes, await this.batchLimit(signal))) {
         await this.#batchUpdate([{ digest, data: bytes }], signal);
