@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { mkdir, open, readFile, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, mkdir, open, readFile, readdir, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   EMPTY_DIGEST,
@@ -38,6 +38,14 @@ export interface LocalRunnerOptions {
   readonly logger?: Logger;
   /** Time between SIGTERM and SIGKILL when a process times out or is cancelled (default 1000 ms). */
   readonly killGraceMs?: number;
+  /**
+   * Run processes as this user and group instead of the runner's own (it
+   * must be root): `trews remote-server --run-as`. The sandbox's
+   * directories are handed to that user so it can create outputs; input
+   * files stay the runner's and read-only (hard links into the store must
+   * never change owner).
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 /** Longest we wait for a killed process group to disappear before giving up on it (and logging). */
@@ -70,6 +78,7 @@ class LocalSandboxRunner implements CommandRunner {
   readonly #keep: KeepSandboxes;
   readonly #logger: Logger;
   readonly #graceMs: number;
+  readonly #runAs: { readonly uid: number; readonly gid: number } | undefined;
 
   constructor(o: LocalRunnerOptions) {
     this.#store = o.store;
@@ -77,6 +86,7 @@ class LocalSandboxRunner implements CommandRunner {
     this.#keep = o.keepSandboxes ?? 'never';
     this.#logger = o.logger ?? nullLogger;
     this.#graceMs = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.#runAs = o.runAs;
   }
 
   run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
@@ -111,6 +121,7 @@ class LocalSandboxRunner implements CommandRunner {
       for (const f of proc.outputFiles) parents.add(dirname(join(workDir, f)));
       for (const d of proc.outputDirectories) if (d !== '') parents.add(dirname(join(workDir, d)));
       for (const p of parents) await makeDirIn(p, sandbox.root, proc);
+      if (this.#runAs !== undefined) await handOver(sandbox, this.#runAs);
       const fetchDone = Date.now();
       if (signal.aborted) throw abortError();
 
@@ -198,6 +209,7 @@ class LocalSandboxRunner implements CommandRunner {
         cwd: workDir,
         env: { ...proc.env },
         detached: true, // setsid(): its own process group, killed as one
+        ...(this.#runAs !== undefined ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}),
         stdio: ['ignore', out.fd, err.fd], // 'ignore' is /dev/null
         windowsHide: true,
       });
@@ -316,6 +328,22 @@ class LocalSandboxRunner implements CommandRunner {
     ctx.observation?.sandboxKept(sandbox.dir);
     return true;
   }
+}
+
+/**
+ * Gives the sandbox to the user processes run as: its top directory
+ * becomes searchable (not listable: it holds our stdout/stderr files), and
+ * every directory of the input root becomes that user's, so the process
+ * can create outputs. Files are left alone: most are hard links to store
+ * blobs, whose owner must stay the store's.
+ */
+async function handOver(sandbox: SandboxDir, to: { readonly uid: number; readonly gid: number }): Promise<void> {
+  await chmod(sandbox.dir, 0o711);
+  const walk = async (dir: string): Promise<void> => {
+    await lchown(dir, to.uid, to.gid);
+    for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) await walk(join(dir, e.name));
+  };
+  await walk(sandbox.root);
 }
 
 /**
