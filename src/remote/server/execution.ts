@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { hostname } from 'node:os';
-import { digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
+import { abortError, digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
 import type { CommandRunner, PlatformProperty } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
 import {
@@ -17,6 +17,7 @@ import {
   type WaitExecutionRequest,
 } from '../proto/index.js';
 import { shapeResult } from './action-outputs.js';
+import type { CasView } from './cas-view.js';
 import { inlineOutputs, type InlineRequest } from './inline-outputs.js';
 import { checkInputTree } from './input-tree.js';
 import type { OperationRegistry, OperationState } from './operation-registry.js';
@@ -27,12 +28,17 @@ import { checkDigestFunction, checkInstance, requireDigest, type ServerLimits } 
 import type { WorkerPool } from './worker-pool.js';
 
 export interface ExecutionOptions {
+  /** For the server's own work: running actions, capturing their outputs. */
   readonly store: LocalStore;
+  /** The CAS and action cache as clients see them: inputs are checked and cached results looked up here. */
+  readonly view: CasView;
   readonly limits: ServerLimits;
   readonly runner: CommandRunner;
   readonly pool: WorkerPool;
   readonly operations: OperationRegistry;
   readonly platform: readonly PlatformProperty[];
+  /** Queue actions no worker can run, forever, instead of refusing them (see RemoteServerOptions). */
+  readonly queueUnmatchedPlatforms: boolean;
   readonly maxTimeoutMs: number | undefined;
   readonly logger: Logger;
 }
@@ -45,7 +51,7 @@ export interface ExecutionOptions {
 const RESEND_MS = 30_000;
 
 export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServiceImplementation {
-  const { store, limits, operations, logger } = o;
+  const { store, view, limits, operations, logger } = o;
   const workerName = `${hostname()}/trews-remote-server`;
 
   const execute = async (req: ExecuteRequest, call: ServerWritableStream<ExecuteRequest, Operation>, ctx: CallContext): Promise<void> => {
@@ -56,13 +62,13 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     ctx.note(digestString(actionDigest));
 
     if (!req.skipCacheLookup) {
-      const cached = await store.getActionResult(actionDigest, ctx.signal);
-      if (cached !== undefined) {
+      const found = await view.lookupActionResult(actionDigest, ctx.signal);
+      if ('result' in found) {
         const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
         operations.complete(
           op,
           create(ExecuteResponseSchema, {
-            result: await inlineOutputs(store, cached, inline, ctx.signal),
+            result: await inlineOutputs(store, found.result, inline, ctx.signal),
             cachedResult: true,
             status: okStatus(),
             message: 'served from the action cache',
@@ -75,7 +81,7 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
       }
     }
 
-    const prepared = await prepareAction(store, actionDigest, { offeredPlatform: o.platform, maxTimeoutMs: o.maxTimeoutMs });
+    const prepared = await prepareAction(view, actionDigest, { offeredPlatform: o.platform, queueUnmatchedPlatforms: o.queueUnmatchedPlatforms, maxTimeoutMs: o.maxTimeoutMs });
     const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
     ctx.note(op.name);
     // Followed from the start, so a client that drops at once still counts as having been there.
@@ -122,6 +128,11 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     let startedAt = t0;
     let result: ActionResult | undefined;
     try {
+      if (prepared.unmatchedPlatform !== undefined) {
+        logger.info(`action ${digestString(prepared.actionDigest)}: stays queued, no worker can run it (${prepared.unmatchedPlatform}) (${op.name})`);
+        await untilAborted(signal);
+        throw abortError();
+      }
       const run = await o.pool.run(priority, signal, async (w) => {
         worker = w;
         startedAt = Date.now();
@@ -183,7 +194,7 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
       const f = e.failure;
       if (f.reason === 'missing-blob') {
         // Evicted between the check at creation and the run: say which blobs, so the client can upload them.
-        const tree = await checkInputTree(store, requireDigest(prepared.action.inputRootDigest, 'input_root_digest')).catch(() => undefined);
+        const tree = await checkInputTree(view, requireDigest(prepared.action.inputRootDigest, 'input_root_digest')).catch(() => undefined);
         if (tree !== undefined && tree.missing.length > 0) return missingBlobs(tree.missing, `inputs of action ${digestString(prepared.actionDigest)}`);
         return new RpcError(Code.FAILED_PRECONDITION, f.message);
       }
@@ -205,3 +216,6 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
   };
 }
 
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
