@@ -91,3 +91,42 @@ export function canonicalDirectory(dir: Directory): Result<Directory> {
     }),
   );
 }
+
+/**
+ * Why `dir` as given is not in REAPI's canonical order, or undefined when
+ * it is: files, directories and symlinks each strictly ascending by name
+ * in UTF-8 byte order (so no name twice within a list), and node
+ * properties by name. REAPI: "The files, directories and symlinks in the
+ * directory must each be sorted in lexicographical order by path", so that
+ * one tree has one digest. (canonicalDirectory would sort such a message
+ * silently; a server must refuse it instead, since its digest is not the
+ * tree's.)
+ */
+export function canonicalOrderViolation(dir: Directory): string | undefined {
+  const lists: Array<[string, ReadonlyArray<{ readonly name: string }>]> = [
+    ['files', dir.files],
+    ['directories', dir.directories],
+    ['symlinks', dir.symlinks],
+  ];
+  for (const [what, list] of lists) {
+    for (let i = 1; i < list.length; i++) {
+      const a = list[i - 1]!.name;
+      const b = list[i]!.name;
+      const c = compareUtf8(a, b);
+      if (c === 0) return `${what} lists ${JSON.stringify(a)} twice`;
+      if (c > 0) return `${what} are not sorted by name (${JSON.stringify(a)} comes before ${JSON.stringify(b)})`;
+    }
+  }
+  const nodes: Array<[string, NodeProperties | undefined]> = [
+    ['the directory', dir.nodeProperties],
+    ...dir.files.map((f): [string, NodeProperties | undefined] => [`file ${JSON.stringify(f.name)}`, f.nodeProperties]),
+    ...dir.symlinks.map((l): [string, NodeProperties | undefined] => [`symlink ${JSON.stringify(l.name)}`, l.nodeProperties]),
+  ];
+  for (const [what, props] of nodes) {
+    const list = props?.properties ?? [];
+    for (let i = 1; i < list.length; i++) {
+      if (compareUtf8(list[i - 1]!.name, list[i]!.name) > 0) return `the node properties of ${what} are not sorted by name`;
+    }
+  }
+  return undefined;
+}

@@ -29,7 +29,7 @@ export { ByteStream as ByteStreamService } from './gen/google/bytestream/bytestr
 
 export { toProtoDigest, fromProtoDigest } from './digest.js';
 export { encodeCanonical, digestMessage, decodeMessage } from './encode.js';
-export { canonicalDirectory, canonicalNodeProperties, checkPathSegment } from './canonical-directory.js';
+export { canonicalDirectory, canonicalNodeProperties, canonicalOrderViolation, checkPathSegment } from './canonical-directory.js';
 export { canonicalCommand, canonicalPlatform, canonicalAction, checkOutputPath } from './canonical-command.js';
 export { compareUtf8 } from './utf8-order.js';
 export { grpcServiceDefinition } from './grpc.js';
