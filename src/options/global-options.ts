@@ -225,6 +225,14 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     validate: atLeast(1),
     advanced: true,
   },
+  {
+    name: 'remote_execution_queue_warn_after_secs',
+    type: 'int',
+    default: 60,
+    help: 'Warn when a remote process has waited this many seconds without a worker taking it (0: never).',
+    validate: atLeast(0),
+    advanced: true,
+  },
 
   // Daemon.
   { name: 'daemon', type: 'bool', default: true, help: 'Run through the trewsd daemon, which keeps the build graph warm between runs.' },

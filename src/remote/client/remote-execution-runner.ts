@@ -12,14 +12,17 @@ import {
   toProtoDigest,
   Code,
   DigestFunction_Value,
+  ExecuteOperationMetadataSchema,
   ExecuteRequestSchema,
   ExecuteResponseSchema,
+  ExecutionStage_Value,
   WaitExecutionRequestSchema,
   type ActionResult,
   type ExecuteResponse,
   type Operation,
   type Status,
 } from '../proto/index.js';
+import { ActionProgress, isWaitingForWorker, phaseText, type ActionPhase } from './action-progress.js';
 import { anySignal } from './signals.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
@@ -33,6 +36,7 @@ import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
 import { backoffDelayMs, isRetryableCode, sleep, type RetryPolicy } from './retry.js';
 import { RpcError, codeName, describeDetails, isRpcError, missingBlobSubjects, retryDelayMs } from './rpc-error.js';
+import { safe, type WarningSink } from './warnings.js';
 
 export interface RemoteExecutionRunnerOptions {
   readonly local: LocalStore;
@@ -47,6 +51,10 @@ export interface RemoteExecutionRunnerOptions {
   readonly contentBehavior: CacheContentBehavior;
   /** `remote_execution_extra_platform_properties`. */
   readonly extraPlatformProperties: readonly PlatformProperty[];
+  /** `remote_execution_queue_warn_after_secs` in ms: warn when an action waits this long for a worker; 0 (default): never. */
+  readonly queueWarnAfterMs?: number;
+  /** Where that warning is shown (it is logged in any case). */
+  readonly warnings?: WarningSink;
   /** Backoff for Execute/WaitExecution; default 6 retries from 250 ms to 5 s. */
   readonly retry?: RetryPolicy;
   readonly uploaded?: UploadedTrees;
@@ -90,6 +98,9 @@ class RemoteExecutor implements CommandRunner {
   readonly #o: RemoteExecutionRunnerOptions;
   readonly #retry: RetryPolicy;
   readonly #log: Logger;
+  /** Actions in flight, for how many wait for a worker. */
+  readonly #live = new Set<ActionProgress>();
+  #lastStuckShown = -Infinity;
 
   constructor(o: RemoteExecutionRunnerOptions) {
     this.#o = o;
@@ -110,6 +121,8 @@ class RemoteExecutor implements CommandRunner {
     const deadlineMs = this.#o.overallDeadlineMs + (proc.timeoutMs ?? 0);
     const deadline = AbortSignal.timeout(deadlineMs);
     const signal = anySignal([ctx.signal, deadline]);
+    const progress = new ActionProgress({ warnAfterMs: this.#o.queueWarnAfterMs ?? 0, onStuck: (phase, ms) => this.#stuck(proc, phase, ms) });
+    this.#live.add(progress);
     try {
       const caps = await this.#o.capabilities();
       const { local, cas } = this.#o;
@@ -123,22 +136,64 @@ class RemoteExecutor implements CommandRunner {
         signal,
         call,
       );
-      return await this.#execute(ctx, proc, a.actionDigest, call, signal, t0);
+      return await this.#execute(ctx, proc, a.actionDigest, call, signal, t0, progress);
     } catch (e) {
       if (ctx.signal.aborted) throw abortError();
-      if (deadline.aborted) {
-        throw new FailureError(
-          failure('environment', 'remote-deadline', `remote execution of ${proc.description} did not finish within ${Math.round(deadlineMs / 1000)} s on ${this.#o.execution.description}`, {
-            hints: ['the server may be overloaded or its queue stuck; raise remote_execution_overall_deadline_secs if such waits are expected'],
-          }),
-        );
-      }
+      if (deadline.aborted) throw this.#deadlineFailure(proc, deadlineMs, progress);
       throw this.#failure(e, proc);
+    } finally {
+      progress.stop();
+      this.#live.delete(progress);
     }
   }
 
+  /** The overall deadline passed: say where the time went, and what to check for that phase. */
+  #deadlineFailure(proc: Process, deadlineMs: number, progress: ActionProgress): FailureError {
+    const phase = progress.phase;
+    const hints = isWaitingForWorker(phase)
+      ? [
+          `no worker of ${this.#o.execution.description} took the action: check remote_execution_extra_platform_properties${this.#platformText()} against the platforms of its workers, and that it has workers at all`,
+          'raise remote_execution_overall_deadline_secs only if such queues are expected',
+        ]
+      : phase.kind === 'stage' && phase.stage === ExecutionStage_Value.EXECUTING
+        ? ['the process ran longer than allowed: raise its timeout, or remote_execution_overall_deadline_secs (the time for queueing and transfers beyond it)']
+        : ['check the network to the server and its load; raise remote_execution_overall_deadline_secs if such waits are expected'];
+    return new FailureError(
+      failure(
+        'environment',
+        'remote-deadline',
+        `remote execution of ${proc.description} did not finish within ${Math.round(deadlineMs / 1000)} s on ${this.#o.execution.description}: ${progress.describe()}`,
+        { hints },
+      ),
+    );
+  }
+
+  #platformText(): string {
+    const extra = this.#o.extraPlatformProperties;
+    return extra.length === 0 ? ' (none set)' : ` (${extra.map((p) => `${p.name}=${p.value}`).join(', ')})`;
+  }
+
+  /**
+   * An action has waited `forMs` for a worker: say so while the build still
+   * waits, rather than only when the deadline fails it. Logged for each
+   * action; shown at most once per interval, naming how many others wait.
+   */
+  #stuck(proc: Process, phase: ActionPhase, forMs: number): void {
+    const others = [...this.#live].filter((p) => isWaitingForWorker(p.phase)).length - 1;
+    const message =
+      `remote execution of ${proc.description} has been ${phaseText(phase)} for ${Math.round(forMs / 1000)} s on ${this.#o.execution.description}, ` +
+      `no worker has taken it${others > 0 ? ` (nor ${others} other action${others === 1 ? '' : 's'})` : ''}: ` +
+      `check remote_execution_extra_platform_properties${this.#platformText()} against the platforms of the server's workers, and that it has workers at all`;
+    this.#log.warn(message);
+    const now = performance.now();
+    const interval = this.#o.queueWarnAfterMs ?? 0;
+    if (this.#o.warnings === undefined || now - this.#lastStuckShown < interval) return;
+    this.#lastStuckShown = now;
+    safe(this.#o.warnings, message, this.#log);
+  }
+
   /** Execute until a result, following the spec's error handling (see the class comment). */
-  async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number): Promise<ProcessResult> {
+  async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number, progress: ActionProgress): Promise<ProcessResult> {
     const ex = this.#o.execution;
     let skipCacheLookup = proc.cacheScope === 'per-run' || proc.cacheScope === 'never';
     let operation: string | undefined;
@@ -156,6 +211,8 @@ class RemoteExecutor implements CommandRunner {
 
     for (;;) {
       let outcome: Outcome;
+      // A rejoined operation stays where it was; a new Execute starts over.
+      if (operation === undefined) progress.enter({ kind: 'accepting' });
       try {
         const stream =
           operation === undefined
@@ -173,6 +230,7 @@ class RemoteExecutor implements CommandRunner {
         outcome = { kind: 'dropped' };
         for await (const op of stream) {
           if (op.name !== '') operation = op.name;
+          progress.enter({ kind: 'stage', stage: stageOf(op) });
           if (!started) {
             // The server has accepted the action: from here it counts as running.
             started = true;
@@ -258,7 +316,8 @@ class RemoteExecutor implements CommandRunner {
         operation = undefined;
         continue;
       }
-      return fetchActionResult(this.#o.local, this.#o.cas, ar, {
+      progress.enter({ kind: 'fetching' });
+      return await fetchActionResult(this.#o.local, this.#o.cas, ar, {
         actionDigest,
         source: response.cachedResult ? 'remote cache' : 'remote',
         behavior: this.#o.contentBehavior,
@@ -372,6 +431,17 @@ class RemoteExecutor implements CommandRunner {
         ...(details.length > 0 ? { notes: details } : {}),
       }),
     );
+  }
+}
+
+/** The stage an Operation reports in its ExecuteOperationMetadata; UNKNOWN when it has none. */
+function stageOf(op: Operation): ExecutionStage_Value {
+  if (op.done) return ExecutionStage_Value.COMPLETED;
+  if (op.metadata === undefined) return ExecutionStage_Value.UNKNOWN;
+  try {
+    return anyUnpack(op.metadata, ExecuteOperationMetadataSchema)?.stage ?? ExecutionStage_Value.UNKNOWN;
+  } catch {
+    return ExecutionStage_Value.UNKNOWN;
   }
 }
 

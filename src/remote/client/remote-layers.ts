@@ -106,7 +106,7 @@ class Layers implements RemoteLayers {
       retry: storeRetry,
       timeoutMs: config.storeRpcTimeoutMs,
     });
-    this.actionCache = createRemoteActionCache({ endpoint: this.#storeEndpoint, timeoutMs: config.cacheRpcTimeoutMs, retry: storeRetry });
+    this.actionCache = createRemoteActionCache({ endpoint: this.#storeEndpoint, timeoutMs: config.cacheRpcTimeoutMs, retry: storeRetry, logger: deps.logger });
     this.store = config.cacheContentBehavior === 'fetch' ? deps.store : createFetchingStore(deps.store, this.cas, deps.logger);
 
     if (config.execution && this.#execEndpoint !== undefined) {
@@ -122,6 +122,8 @@ class Layers implements RemoteLayers {
         overallDeadlineMs: config.overallDeadlineMs,
         contentBehavior: config.cacheContentBehavior,
         extraPlatformProperties: config.extraPlatformProperties,
+        queueWarnAfterMs: config.queueWarnAfterMs,
+        ...(deps.warnings !== undefined ? { warnings: deps.warnings } : {}),
         uploaded,
         logger: deps.logger,
       });

@@ -155,6 +155,7 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
     warnings: options.enum<RemoteCacheWarnings>(GLOBAL, 'remote_cache_warnings'),
     cacheContentBehavior: options.enum<CacheContentBehavior>(GLOBAL, 'cache_content_behavior'),
     overallDeadlineMs: options.int(GLOBAL, 'remote_execution_overall_deadline_secs') * 1000,
+    queueWarnAfterMs: options.int(GLOBAL, 'remote_execution_queue_warn_after_secs') * 1000,
   });
 }
 
