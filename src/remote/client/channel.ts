@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Client, Metadata, credentials, type ChannelCredentials, type ClientWritableStream } from '@grpc/grpc-js';
 import { abortError } from '../../core/index.js';
+import { ipTlsCredentials } from './ip-tls-credentials.js';
 import type { Method } from './methods.js';
 import type { EndpointConfig } from './remote-config.js';
 import { REQUEST_METADATA_HEADER, requestMetadataBytes, type CallContext } from './request-metadata.js';
@@ -110,6 +112,8 @@ function channelKey(c: EndpointConfig): string {
 
 function channelCredentials(c: EndpointConfig): ChannelCredentials {
   if (c.tls === null) return credentials.createInsecure();
+  // grpc-js would send the IP as TLS ServerName, which RFC 6066 forbids (and Node warns about).
+  if (isIP(c.address.host) !== 0) return ipTlsCredentials(c.tls, c.address.host);
   return credentials.createSsl(c.tls.rootCerts, c.tls.clientKey, c.tls.clientCertChain);
 }
 
