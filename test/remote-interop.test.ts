@@ -172,7 +172,7 @@ describe('an action no worker takes', () => {
 });
 
 describe('no warnings on a correct setup', () => {
-  it('20 remote actions at once over grpcs:// to 127.0.0.1, then 20 cache lookups at once: nothing on stderr says Warning', async () => {
+  it('20 remote actions at once over grpcs:// to 127.0.0.1, one with many transfers at once, then 20 cache lookups at once: nothing on stderr says Warning', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trews-interop-tls-'));
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
@@ -182,6 +182,16 @@ describe('no warnings on a correct setup', () => {
     await chmod(join(dir, 'key.pem'), 0o600);
     const files: Record<string, string> = {};
     for (let i = 0; i < 20; i++) files[`p${i}/BUILD`] = `test_shell_command(name="t", command="sleep 1; echo ${i}", tools=["sleep", "echo"])\n`;
+    // One action whose inputs and outputs take a dozen transfers at once
+    // (8 batches and 4 streams under a 64 KiB batch limit), all on its signal.
+    for (let i = 0; i < 100; i++) files[`big/data/small-${i}`] = `${i}`.repeat(4096).slice(0, 16 * 1024);
+    for (let i = 0; i < 8; i++) files[`big/data/large-${i}`] = `${i}`.repeat(200 * 1024);
+    files['big/BUILD'] = [
+      'files(name="data", sources=["data/*"])',
+      'shell_command(name="copy", command="cp -R data out", tools=["cp"], execution_dependencies=[":data"], output_directories=["out"])',
+      'test_shell_command(name="t", command="cat out/* | wc -c", tools=["cat", "wc"], execution_dependencies=[":copy"])',
+      '',
+    ].join('\n');
     const repo = await makeShellRepo(files);
     // A correct setup: as root, actions run as an unprivileged user.
     const asRoot = process.getuid?.() === 0 ? ['--run-as', 'nobody'] : [];
@@ -190,19 +200,20 @@ describe('no warnings on a correct setup', () => {
       const tls = {
         TREWS_REMOTE_STORE_SERVER: `grpcs://${server.address}`,
         TREWS_REMOTE_CA_CERTS_PATH: join(dir, 'cert.pem'),
+        TREWS_REMOTE_STORE_BATCH_API_SIZE_LIMIT: '65536',
       };
       const exec = await repo.trews(['test', '::'], {
         env: { ...tls, TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_EXECUTION_SERVER: `grpcs://${server.address}`, TREWS_PROCESS_EXECUTION_REMOTE_PARALLELISM: '32' },
       });
       assert.equal(exec.code, 0, exec.stderr);
-      assert.equal(summaryLine(exec.stderr), '20 processes: 20 ran remotely');
+      assert.equal(summaryLine(exec.stderr), '22 processes: 22 ran remotely');
       assert.doesNotMatch(exec.stderr, /Warning/);
       const fresh = join(dir, 'fresh-store');
       const cached = await repo.trews(['test', '::'], {
         env: { ...tls, TREWS_REMOTE_CACHE_READ: 'true', TREWS_LOCAL_STORE_DIR: fresh, TREWS_PROCESS_EXECUTION_LOCAL_PARALLELISM: '20' },
       });
       assert.equal(cached.code, 0, cached.stderr);
-      assert.equal(summaryLine(cached.stderr), '20 processes: 20 from the remote cache');
+      assert.equal(summaryLine(cached.stderr), '22 processes: 22 from the remote cache');
       assert.doesNotMatch(cached.stderr, /Warning/);
       assert.doesNotMatch(server.log(), /warning/i);
     } finally {

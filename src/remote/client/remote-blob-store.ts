@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { createHash } from 'node:crypto';
-import { Readable, Transform, addAbortSignal } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { EMPTY_DIGEST, FailureError, abortError, digestOf, digestString, failure, isSha256Hex, type Digest } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
 import {
@@ -20,7 +20,7 @@ import { byteStreamRead, byteStreamWrite, digestMismatch, type StreamOptions, ty
 import type { RemoteEndpoint } from './channel.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import { METHODS, type Method } from './methods.js';
-import { abortable } from './signals.js';
+import { abortable, destroyOnAbort } from './signals.js';
 import type { CallContext } from './request-metadata.js';
 import { isRetryableCode, withRetries, type RetryPolicy } from './retry.js';
 import { RpcError, isRpcError } from './rpc-error.js';
@@ -102,7 +102,7 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
 
 /** Reads a stream whole, refusing more than `max` bytes (then it returns what it read plus one byte's worth of evidence). */
 async function readUpTo(stream: Readable, max: number, signal?: AbortSignal): Promise<{ data: Buffer; overflow: boolean }> {
-  const s = signal ? addAbortSignal(signal, stream) : stream;
+  const s = signal ? destroyOnAbort(signal, stream) : stream;
   const parts: Buffer[] = [];
   let size = 0;
   try {
@@ -220,7 +220,7 @@ class GrpcBlobStore implements RemoteBlobStore {
   async get(digest: Digest, signal?: AbortSignal): Promise<Readable | undefined> {
     checkDigest(digest);
     if (signal?.aborted) throw abortError();
-    const guard = (r: Readable): Readable => (signal ? addAbortSignal(signal, r) : r);
+    const guard = (r: Readable): Readable => (signal ? destroyOnAbort(signal, r) : r);
     // Its content is known: reading it never needs the server, whether or not it has it.
     if (isEmpty(digest)) return guard(Readable.from([]));
     if (fitsInBatch(digest.sizeBytes, await this.batchLimit(signal))) {
@@ -299,7 +299,7 @@ class GrpcBlobStore implements RemoteBlobStore {
         open: () => {
           if (opened) throw new Error('bug: a one-shot upload source was reopened');
           opened = true;
-          return signal ? addAbortSignal(signal, stream) : stream;
+          return signal ? destroyOnAbort(signal, stream) : stream;
         },
       },
       signal,
