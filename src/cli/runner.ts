@@ -156,7 +156,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     const app: App = root !== undefined ? deps.apps.get(root, rules, backends, logger) : createApp(ctx.cwd, rules, backends, logger);
     // Watching starts before the run, so nothing it reads can change unseen.
     if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
-    run = app.engine.startRun(ctx.signal);
+    run = app.engine.startRun({ signal: ctx.signal });
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
     try {

@@ -116,7 +116,7 @@ test('the run signal and the engine signal both cancel the process', async () =>
   await assert.rejects(pending, (e: unknown) => isAbortError(e));
 
   const engineAc = new AbortController();
-  const pending2 = engine.startRun(engineAc.signal).get(new ProcessKey(r, makeCtx(), makeProcess({ argv: ['false'] })));
+  const pending2 = engine.startRun({ signal: engineAc.signal }).get(new ProcessKey(r, makeCtx(), makeProcess({ argv: ['false'] })));
   await sleep(10);
   engineAc.abort();
   await assert.rejects(pending2, (e: unknown) => isAbortError(e));
@@ -128,7 +128,7 @@ test('a run after a cancelled one recomputes with its own context, not the dead 
   const engine = createEngine();
   const ac = new AbortController();
   const dead = makeCtx({ runId: 'dead', signal: ac.signal });
-  const first = engine.startRun(ac.signal).get(new ProcessKey(r, dead, p));
+  const first = engine.startRun({ signal: ac.signal }).get(new ProcessKey(r, dead, p));
   await sleep(5);
   ac.abort();
   await assert.rejects(first, (e: unknown) => isAbortError(e));
