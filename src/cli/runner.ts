@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { allBackends, type Backend } from '../backends/index.js';
+import { allBackends, buildInputs, type Backend } from '../backends/index.js';
 import {
   createFileLogger,
   failure,
@@ -20,7 +21,11 @@ import { GLOBAL, parseCommandLine, resolveOptions, type Options } from '../optio
 import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
+import { EXEC_RUN } from '../exec/index.js';
+import type { RemoteConfig } from '../remote/client/index.js';
+import { localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
+import { startRunWhenFree } from './start-run.js';
 import { renderFailure } from '../ui/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
@@ -146,6 +151,8 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
       await report(ctx, remote.failure);
       return remote.failure.exitCode ?? 2;
     }
+    // Validated once per run (certificates and token files read once), then passed down.
+    const remoteConfig: RemoteConfig | null = remote?.value ?? null;
     stacktraces = options.bool(GLOBAL, 'print_stacktrace');
     if (!deps.logger && root !== undefined) {
       logPath = join(root, '.trews.d', 'trews.log');
@@ -153,18 +160,32 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     }
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
     const rules = fsRulesFrom(options);
-    const app: App = root !== undefined ? deps.apps.get(root, rules, backends, logger) : createApp(ctx.cwd, rules, backends, logger);
+    const buildRoot = root ?? ctx.cwd;
+    const storeDir = localStoreDirOf(options, buildRoot, ctx.env, ctx.env['HOME'] ?? homedir());
+    const app: App = root !== undefined ? deps.apps.get(root, rules, storeDir, backends, logger) : createApp(ctx.cwd, rules, storeDir, backends, logger);
     // Watching starts before the run, so nothing it reads can change unseen.
     if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
-    run = app.engine.startRun({ signal: ctx.signal });
+    let services: ExecServices | undefined;
+    const exec = new RunExec({
+      services: () => (services ??= app.execution(options, remoteConfig)),
+      runId: randomUUID(),
+      logger,
+      warn: (message) => void write(ctx.stderr, `warning: ${message}\n`),
+    });
+    const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env), slots: [EXEC_RUN.with(exec)] }, {
+      timeoutS: options.float(GLOBAL, 'daemon_timeout_when_multiple_invocations'),
+      say: (line) => write(ctx.stderr, `${line}\n`),
+    });
+    run = started;
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
     try {
       for (const goal of selected) {
-        const g = goalContext(ctx, app, options, goal, { run, logger, backends, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
+        const g = goalContext(ctx, app, options, goal, exec, { run: started, logger, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
         code = Math.max(code, await goal.execute(g));
       }
     } finally {
+      started.end();
       await app.flushRemote();
     }
     return code;
@@ -192,13 +213,16 @@ function goalContext(
   app: App,
   options: Options,
   goal: Goal,
-  rest: Pick<GoalContext, 'run' | 'logger' | 'backends' | 'goals' | 'cwdRel'>,
+  exec: RunExec,
+  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel'>,
 ): GoalContext {
   let selected: Promise<readonly Target[]> | undefined;
   return {
     ctx,
     options,
     env: app.env,
+    renv: app.renv,
+    exec,
     root: app.root,
     ...rest,
     targets() {
@@ -209,7 +233,7 @@ function goalContext(
       return targetsAt(rest.run, app.env, addrs);
     },
     execution() {
-      return app.execution(options, ctx.env, (message) => void write(ctx.stderr, `warning: ${message}\n`));
+      return exec.services;
     },
     async emit(lines) {
       const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;

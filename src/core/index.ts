@@ -8,3 +8,4 @@ export * from './run-context.js';
 export * from './logger.js';
 export * from './version.js';
 export * from './text.js';
+export * from './stable-json.js';

@@ -130,7 +130,7 @@ export class Graph {
     if (!(task instanceof Task)) {
       from!.observe(slot, POISONED_GENERATION);
       from!.tainted = true;
-      return Promise.reject(new EngineCycleError(cyclePath(task)));
+      return Promise.reject(new EngineCycleError(cyclePath(task), [...task, task[0]!].map((t) => t.node.key)));
     }
     if (from !== undefined) {
       const waiter = Waiter.forTask(task, from, slot);

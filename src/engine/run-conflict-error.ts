@@ -10,10 +10,10 @@ export class RunConflictError extends FailureError {
   /** How many live runs brought other inputs. */
   readonly live: number;
 
-  constructor(live: number) {
+  constructor(live: number, hints: readonly string[] = ['wait for it to finish, or run with the same options and environment variables']) {
     super(
-      failure('environment', 'run-conflict', `${live} run${live === 1 ? '' : 's'} with other options or environment variables ${live === 1 ? 'is' : 'are'} in progress`, {
-        hints: ['wait for it to finish, or run with the same options and environment'],
+      failure('environment', 'run-conflict', `${live === 1 ? 'a run' : `${live} runs`} with other options or environment variables ${live === 1 ? 'is' : 'are'} in progress`, {
+        hints: [...hints],
       }),
     );
     this.name = 'RunConflictError';

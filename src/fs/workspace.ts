@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { AbsPath } from '../core/index.js';
 
 /** The file-system rules that decide what trews sees in a build root. */
@@ -19,5 +20,13 @@ export interface Workspace {
   readonly rules: FsRules;
 }
 
+/** The build root's work directory, for trews' own files (logs, daemon state, tool digests): `<root>/.trews.d`. */
+export const WORK_DIR = '.trews.d';
+
+/** The absolute path of a build root's work directory. */
+export function workDirOf(root: string): string {
+  return join(root, WORK_DIR);
+}
+
 /** Directories trews never looks into, whatever the ignore rules say. */
-export const ALWAYS_IGNORED_DIRS: ReadonlySet<string> = new Set(['.git', '.trews.d']);
+export const ALWAYS_IGNORED_DIRS: ReadonlySet<string> = new Set(['.git', WORK_DIR]);
