@@ -347,11 +347,11 @@ describe('remote cache', () => {
     await a.layers.flush();
     assert.equal(r1.source, 'ran locally');
     assert.equal(r2.source, 'ran locally');
-    assert.equal(runOne.length, 1, runOne.join('\n'));
-    assert.equal(runTwo.length, 1, runTwo.join('\n'));
     const unreachable = `failed, running it locally: cannot use remote_store_server grpc://${gone.address}: GetCapabilities failed with UNAVAILABLE`;
-    assert.match(runOne[0]!, new RegExp(`^remote cache: lookup of sh -c echo one > out.txt .* ${unreachable}`));
-    assert.match(runTwo[0]!, new RegExp(`^remote cache: lookup of sh -c echo two > out.txt .* ${unreachable}`));
+    assert.match(runOne[0] ?? '', new RegExp(`^remote cache: lookup of sh -c echo one > out.txt .* ${unreachable}`));
+    assert.match(runTwo[0] ?? '', new RegExp(`^remote cache: lookup of sh -c echo two > out.txt .* ${unreachable}`));
+    assert.ok(runOne.every((m) => m.includes('echo one') && !m.includes('echo two')), runOne.join('\n'));
+    assert.ok(runTwo.every((m) => m.includes('echo two') && !m.includes('echo one')), runTwo.join('\n'));
     assert.deepEqual(a.warnings, [], 'nothing goes to a sink of no run');
     assert.ok(logger.lines.some((l) => l.startsWith('warn remote cache:')));
     await a.dispose();

@@ -22,6 +22,7 @@ import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
 import { EXEC_RUN } from '../exec/index.js';
+import { workDirOf } from '../fs/index.js';
 import type { RemoteConfig } from '../remote/client/index.js';
 import { localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
@@ -155,7 +156,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     const remoteConfig: RemoteConfig | null = remote?.value ?? null;
     stacktraces = options.bool(GLOBAL, 'print_stacktrace');
     if (!deps.logger && root !== undefined) {
-      logPath = join(root, '.trews.d', 'trews.log');
+      logPath = join(workDirOf(root), 'trews.log');
       logger = createFileLogger(logPath, options.enum<LogLevel>(GLOBAL, 'level'));
     }
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AbsPath } from '../core/index.js';
+import { WORK_DIR, type AbsPath } from '../core/index.js';
 
 /** The file-system rules that decide what trews sees in a build root. */
 export interface FsRules {
@@ -19,9 +19,6 @@ export interface Workspace {
   readonly root: AbsPath;
   readonly rules: FsRules;
 }
-
-/** The build root's work directory, for trews' own files (logs, daemon state, tool digests): `<root>/.trews.d`. */
-export const WORK_DIR = '.trews.d';
 
 /** The absolute path of a build root's work directory. */
 export function workDirOf(root: string): string {

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import { EMPTY_DIGEST, FailureError, abortError, failure, isAbortError, isFailureError, nullLogger, parseDigestString, type Digest, type Logger } from '../../core/index.js';
+import { EMPTY_DIGEST, FailureError, abortError, failure, isAbortError, anySignal, isFailureError, nullLogger, parseDigestString, type Digest, type Logger } from '../../core/index.js';
 import { createBoundedRunner, observed, toAction, type CommandRunner, type ExecContext, type PlatformProperty, type Process, type ProcessResult } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
 import {
@@ -20,7 +20,6 @@ import {
   type Operation,
   type Status,
 } from '../proto/index.js';
-import { anySignal } from './signals.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
 import { describeError } from './describe-error.js';
