@@ -19,10 +19,12 @@ const LAYERS = {
   'remote/server': ['exec', 'store', 'fs', 'engine', 'options', 'remote/proto'],
   ui: [],
   backends: ['targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto'],
-  goals: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto', 'remote/client'],
+  runtime: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'ui', 'remote/proto'],
+  goals: ['runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto', 'remote/client'],
   'daemon/protocol': [],
-  daemon: ['daemon/protocol', 'goals', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/proto'],
-  cli: ['daemon', 'daemon/protocol', 'goals', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/server', 'remote/proto'],
+  // The daemon wires the runner (cli) behind a socket: it needs its protocol, file-system rules and options, nothing of a run.
+  daemon: ['daemon/protocol', 'fs', 'options'],
+  cli: ['daemon', 'daemon/protocol', 'goals', 'runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/server', 'remote/proto'],
 };
 
 const ALL = Object.keys(LAYERS);

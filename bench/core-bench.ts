@@ -45,13 +45,13 @@ async function query(app: ReturnType<typeof createApp>): Promise<number> {
 const cold: number[] = [];
 let count = 0;
 for (let r = 0; r < runs; r++) {
-  const app = createApp(root, rules, allBackends(), nullLogger);
+  const app = createApp(root, rules, join(root, '.trews.d', 'bench-store'), allBackends(), nullLogger);
   const t0 = performance.now();
   count = await query(app);
   cold.push(performance.now() - t0);
 }
 
-const app = createApp(root, rules, allBackends(), nullLogger);
+const app = createApp(root, rules, join(root, '.trews.d', 'bench-store'), allBackends(), nullLogger);
 await query(app);
 const warm: number[] = [];
 const incremental: number[] = [];

@@ -17,5 +17,5 @@ export { createBoundedRunner, type BoundedRunner } from './bounded-runner.js';
 export { createLocalCacheRunner, executionMsOf } from './local-cache-runner.js';
 export { createPerRunRunner } from './per-run-runner.js';
 export { makeCommandRunner, type MakeCommandRunnerOptions, type RemoteRunners } from './make-command-runner.js';
-export { ProcessKey } from './process-key.js';
+export { ProcessKey, EXEC_RUN, type ExecRun } from './process-key.js';
 export { commandRunnerContract, type CommandRunnerFixture, type CommandRunnerContractOptions } from './command-runner-contract.js';

@@ -76,6 +76,11 @@ export interface ExecContext {
   readonly observer?: ProcessObserver;
   readonly logger: Logger;
   /**
+   * Where warnings about this run's requests are shown (one line, no prefix;
+   * a remote cache that cannot be reached, say); absent: the log only.
+   */
+  readonly warn?: (message: string) => void;
+  /**
    * One request's link to the observer, set by the outermost runner of a
    * stack (see observe.ts) and carried down with the context, so that the
    * layer which really starts the work reports it, under the request's id,

@@ -1,4 +1,4 @@
-export { ALWAYS_IGNORED_DIRS, type FsRules, type Workspace } from './workspace.js';
+export { ALWAYS_IGNORED_DIRS, workDirOf, type FsRules, type Workspace } from './workspace.js';
 export { DirEntriesKey, type DirEntries, type DirEntry, type EntryKind } from './dir-entries.js';
 export { PathKindKey, type PathKind } from './path-stat.js';
 export { FileTextKey } from './file-content.js';

@@ -1,4 +1,5 @@
-import type { AbsPath } from '../core/index.js';
+import { join } from 'node:path';
+import { WORK_DIR, type AbsPath } from '../core/index.js';
 
 /** The file-system rules that decide what trews sees in a build root. */
 export interface FsRules {
@@ -19,5 +20,10 @@ export interface Workspace {
   readonly rules: FsRules;
 }
 
+/** The absolute path of a build root's work directory. */
+export function workDirOf(root: string): string {
+  return join(root, WORK_DIR);
+}
+
 /** Directories trews never looks into, whatever the ignore rules say. */
-export const ALWAYS_IGNORED_DIRS: ReadonlySet<string> = new Set(['.git', '.trews.d']);
+export const ALWAYS_IGNORED_DIRS: ReadonlySet<string> = new Set(['.git', WORK_DIR]);

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { failure, FailureError } from '../core/index.js';
-import { formatBytes, localStoreDirOf } from '../backends/index.js';
+import { formatBytes, localStoreDirOf } from '../runtime/index.js';
 import { GLOBAL, parseByteSize } from '../options/index.js';
 import { collectGarbage } from '../store/index.js';
 import type { Goal } from './goal.js';

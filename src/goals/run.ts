@@ -3,7 +3,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { failure, FailureError, type RunContext } from '../core/index.js';
-import { rulesByType, type InteractiveProcess } from '../backends/index.js';
+import { RUN, type InteractiveProcess } from '../backends/index.js';
 import type { Goal } from './goal.js';
 
 /** After Ctrl-C the program gets this long to exit on its own before SIGTERM, then as long again before SIGKILL. */
@@ -70,8 +70,8 @@ export const runGoal: Goal = {
     const selected = await g.targets();
     const session = startSession(g);
     const rc = session.rc;
-    const runnable = selected.filter((t) => rc.rulesFor(t)?.run !== undefined);
-    const kinds = [...rulesByType(g.backends)].filter(([, r]) => r.run !== undefined).map(([alias]) => alias).sort();
+    const runnable = selected.filter((t) => g.renv.rules.provides(t.type, RUN));
+    const kinds = g.renv.rules.providers(RUN);
     if (runnable.length !== 1) {
       session.console.close();
       const specs = g.options.commandLine.specs.join(' ');
@@ -89,10 +89,9 @@ export const runGoal: Goal = {
       );
     }
     const target = runnable[0]!;
-    const rules = rc.rulesFor(target)!;
     let prepared: InteractiveProcess;
     try {
-      prepared = await rules.run!.call(rules, rc, target, g.options.commandLine.passthrough);
+      prepared = await rc.serve(RUN, target, { args: g.options.commandLine.passthrough, env: g.ctx.env });
     } finally {
       // What was built is summarized before the program gets the terminal.
       await session.finish();

@@ -35,7 +35,6 @@ test('GLOBAL options keep Pants names, types and defaults', () => {
     'daemon_idle_timeout',
     'daemon_invalidation_globs',
     'daemon_max_memory_usage',
-    'daemon_timeout_when_multiple_invocations',
     'ignore',
     'ignore_use_gitignore',
     'level',

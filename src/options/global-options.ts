@@ -266,9 +266,8 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     name: 'daemon_timeout_when_multiple_invocations',
     type: 'float',
     default: 60,
-    help: 'Seconds a client waits for the daemon while another run holds it.',
+    help: "Seconds a run waits for the daemon's runs in progress when they have other options or environment variables (its graph holds one set at a time; runs with the same ones go side by side). 0 fails at once.",
     validate: atLeast(0),
-    daemon: true,
     advanced: true,
   },
 

@@ -1,8 +1,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { abortError, nullLogger, type Logger } from '../core/index.js';
-import { mapLimit } from './map-limit.js';
+import { abortError, nullLogger, type Logger, mapLimit } from '../core/index.js';
 import { errnoCode, storeIoError } from './store-failures.js';
 import { AC_DIR, AC_NAME, CAS_DIR, CAS_NAME, TMP_DIR } from './store-layout.js';
 

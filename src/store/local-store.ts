@@ -13,8 +13,7 @@ import {
   nullLogger,
   type Digest,
   type Logger,
-  type Sha256Hex,
-} from '../core/index.js';
+  type Sha256Hex, mapLimit} from '../core/index.js';
 import {
   ActionResultSchema,
   DirectorySchema,
@@ -28,7 +27,6 @@ import {
 } from '../remote/proto/index.js';
 import { frameActionResult, unframeActionResult } from './action-cache-entry.js';
 import type { ActionCache, BlobStore } from './blob-store.js';
-import { mapLimit } from './map-limit.js';
 import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-failures.js';
 import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
 import { DigestVerifier } from './verifying-stream.js';

@@ -1,8 +1,7 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FailureError, failure, isAbortError, isFailureError, type Digest } from '../core/index.js';
+import { FailureError, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
 import type { LocalStore, MaterializeMode } from './local-store.js';
-import { mapLimit } from './map-limit.js';
 import { errnoCode } from './store-failures.js';
 import { missingBlob } from './tree-failures.js';
 import { readDirectory } from './tree-io.js';

@@ -1,4 +1,4 @@
-import { FailureError, digestString, failure, type Digest } from '../core/index.js';
+import { FailureError, digestString, failure, type Digest, mapLimit } from '../core/index.js';
 import {
   DirectorySchema,
   TreeSchema,
@@ -10,7 +10,6 @@ import {
   type ProtoDigest,
 } from '../remote/proto/index.js';
 import type { BlobStore } from './blob-store.js';
-import { mapLimit } from './map-limit.js';
 import { malformedTree, missingBlob } from './tree-failures.js';
 import { TreeBuilder } from './tree-builder.js';
 import { putBlobBytes, resultMemo } from './tree-io.js';

@@ -15,7 +15,7 @@ export { createRemoteExecutionRunner, EXECUTE_RETRY, type RemoteExecutionRunnerO
 export { createFetchingStore } from './fetching-store.js';
 export { ensureUploaded, UploadedTrees } from './ensure-uploaded.js';
 export { mergePlatform, forRemote } from './platform.js';
-export { createCacheWarner, shouldShow, type CacheWarner, type WarningSink } from './warnings.js';
+export { createCacheWarner, shouldShow, type CacheWarner, type WarningSink, type WarningTarget } from './warnings.js';
 export { DEFAULT_RETRY, backoffDelayMs, isRetryableCode, withRetries, type RetryPolicy } from './retry.js';
 export { RpcError, isRpcError } from './rpc-error.js';
 export { REQUEST_METADATA_HEADER, requestMetadataBytes, type CallContext } from './request-metadata.js';

@@ -128,7 +128,7 @@ class CacheRunner implements RemoteCacheRunner {
       });
     } catch (e) {
       if (signal.aborted || isAbortError(e)) throw abortError();
-      this.#o.warner.warn(`lookup of ${proc.description} (${digestString(actionDigest)}) failed, running it locally: ${describeError(e)}`);
+      this.#o.warner.warn(`lookup of ${proc.description} (${digestString(actionDigest)}) failed, running it locally: ${describeError(e)}`, ctx);
       return undefined;
     } finally {
       clearTimeout(show);
@@ -201,7 +201,7 @@ class CacheRunner implements RemoteCacheRunner {
     try {
       const caps = await this.#o.capabilities();
       if (!caps.actionCacheUpdateEnabled) {
-        this.#o.warner.warn(`${actionCache.endpoint.description} does not accept action cache updates (update_enabled is false); results are not written`);
+        this.#o.warner.warn(`${actionCache.endpoint.description} does not accept action cache updates (update_enabled is false); results are not written`, ctx);
         return;
       }
       // The spec asks for the Action and Command in the CAS before their
@@ -219,7 +219,7 @@ class CacheRunner implements RemoteCacheRunner {
       await actionCache.updateActionResult(a.actionDigest, ar, ctx.signal, call);
     } catch (e) {
       if (ctx.signal.aborted || isAbortError(e)) return; // the run was cancelled: nothing to report
-      this.#o.warner.warn(`cannot store the result of ${proc.description} (${digestString(a.actionDigest)}): ${describeError(e)}`);
+      this.#o.warner.warn(`cannot store the result of ${proc.description} (${digestString(a.actionDigest)}): ${describeError(e)}`, ctx);
     }
   }
 }

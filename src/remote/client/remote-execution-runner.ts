@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import { EMPTY_DIGEST, FailureError, abortError, failure, isAbortError, isFailureError, nullLogger, parseDigestString, type Digest, type Logger } from '../../core/index.js';
+import { EMPTY_DIGEST, FailureError, abortError, failure, isAbortError, anySignal, isFailureError, nullLogger, parseDigestString, type Digest, type Logger } from '../../core/index.js';
 import { createBoundedRunner, observed, toAction, type CommandRunner, type ExecContext, type PlatformProperty, type Process, type ProcessResult } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
 import {
@@ -23,7 +23,6 @@ import {
   type Status,
 } from '../proto/index.js';
 import { ActionProgress, isWaitingForWorker, phaseText, type ActionPhase } from './action-progress.js';
-import { anySignal } from './signals.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
 import { describeError } from './describe-error.js';
@@ -100,7 +99,8 @@ class RemoteExecutor implements CommandRunner {
   readonly #log: Logger;
   /** Actions in flight, for how many wait for a worker. */
   readonly #live = new Set<ActionProgress>();
-  #lastStuckShown = -Infinity;
+  /** When each run (by id) was last shown a "no worker has taken it" warning. */
+  readonly #lastStuckShown = new Map<string, number>();
 
   constructor(o: RemoteExecutionRunnerOptions) {
     this.#o = o;
@@ -121,7 +121,7 @@ class RemoteExecutor implements CommandRunner {
     const deadlineMs = this.#o.overallDeadlineMs + (proc.timeoutMs ?? 0);
     const deadline = AbortSignal.timeout(deadlineMs);
     const signal = anySignal([ctx.signal, deadline]);
-    const progress = new ActionProgress({ warnAfterMs: this.#o.queueWarnAfterMs ?? 0, onStuck: (phase, ms) => this.#stuck(proc, phase, ms) });
+    const progress = new ActionProgress({ warnAfterMs: this.#o.queueWarnAfterMs ?? 0, onStuck: (phase, ms) => this.#stuck(ctx, proc, phase, ms) });
     this.#live.add(progress);
     try {
       const caps = await this.#o.capabilities();
@@ -176,9 +176,11 @@ class RemoteExecutor implements CommandRunner {
   /**
    * An action has waited `forMs` for a worker: say so while the build still
    * waits, rather than only when the deadline fails it. Logged for each
-   * action; shown at most once per interval, naming how many others wait.
+   * action; shown to the run that asked for it (ExecContext.warn, else the
+   * runner's own sink) at most once per interval per run, naming how many
+   * others wait.
    */
-  #stuck(proc: Process, phase: ActionPhase, forMs: number): void {
+  #stuck(ctx: ExecContext, proc: Process, phase: ActionPhase, forMs: number): void {
     const others = [...this.#live].filter((p) => isWaitingForWorker(p.phase)).length - 1;
     const message =
       `remote execution of ${proc.description} has been ${phaseText(phase)} for ${Math.round(forMs / 1000)} s on ${this.#o.execution.description}, ` +
@@ -187,9 +189,14 @@ class RemoteExecutor implements CommandRunner {
     this.#log.warn(message);
     const now = performance.now();
     const interval = this.#o.queueWarnAfterMs ?? 0;
-    if (this.#o.warnings === undefined || now - this.#lastStuckShown < interval) return;
-    this.#lastStuckShown = now;
-    safe(this.#o.warnings, message, this.#log);
+    const sink = ctx.warn ?? this.#o.warnings;
+    const last = this.#lastStuckShown.get(ctx.runId);
+    if (sink === undefined || (last !== undefined && now - last < interval)) return;
+    this.#lastStuckShown.delete(ctx.runId);
+    this.#lastStuckShown.set(ctx.runId, now);
+    // A daemon serves many runs one after another: keep the newest few.
+    if (this.#lastStuckShown.size > 64) this.#lastStuckShown.delete(this.#lastStuckShown.keys().next().value!);
+    safe(sink, message, this.#log);
   }
 
   /** Execute until a result, following the spec's error handling (see the class comment). */

@@ -1,7 +1,6 @@
-import { digestString, type Digest } from '../../core/index.js';
+import { digestString, type Digest, mapLimit } from '../../core/index.js';
 import { symlinkEscapes, type BlobStore } from '../../store/index.js';
 import { canonicalDirectory, canonicalOrderViolation, fromProtoDigest } from '../proto/index.js';
-import { mapLimit } from './map-limit.js';
 import { invalidArgument } from './rpc-error.js';
 import { readDirectoryBlob } from './tree-walk.js';
 

@@ -1,7 +1,7 @@
 import { failure, type Digest, type Failure, type Location } from '../../core/index.js';
 import type { LocalStore } from '../../store/index.js';
 import { formatDuration } from '../../ui/index.js';
-import type { Executed } from './target-rules.js';
+import type { ProcessResult } from '../../exec/index.js';
 
 /** Lines of a process's output shown in a failure; the full text is in the store (and in a kept sandbox). */
 const EXCERPT_LINES = 40;
@@ -22,9 +22,9 @@ export async function outputExcerpt(store: LocalStore, digest: Digest, maxLines 
 }
 
 /** `exit code 3`, or `timed out after 30s`. */
-export function howItFailed(e: Executed, timeoutS: number | null): string {
-  if (e.result.timedOut) return `timed out after ${timeoutS !== null ? `${timeoutS}s` : formatDuration(e.result.executionMs ?? e.result.durationMs)}`;
-  return `exit code ${e.result.exitCode}`;
+export function howItFailed(result: ProcessResult, timeoutS: number | null): string {
+  if (result.timedOut) return `timed out after ${timeoutS !== null ? `${timeoutS}s` : formatDuration(result.executionMs ?? result.durationMs)}`;
+  return `exit code ${result.exitCode}`;
 }
 
 /**
@@ -34,23 +34,23 @@ export function howItFailed(e: Executed, timeoutS: number | null): string {
 export async function processFailure(
   store: LocalStore,
   what: string,
-  executed: Executed,
+  result: ProcessResult,
   timeoutS: number | null,
   location: Location | undefined,
   signal?: AbortSignal,
 ): Promise<Failure> {
   const notes: string[] = [];
   for (const [name, digest] of [
-    ['stdout', executed.result.stdout],
-    ['stderr', executed.result.stderr],
+    ['stdout', result.stdout],
+    ['stderr', result.stderr],
   ] as const) {
     const lines = await outputExcerpt(store, digest, EXCERPT_LINES, signal);
     if (lines.length === 0) continue;
     notes.push(`${name}:`);
     for (const l of lines) notes.push(`  ${l}`);
   }
-  const timedOut = executed.result.timedOut;
-  return failure('input', timedOut ? 'process-timed-out' : 'process-failed', `${what} failed: ${howItFailed(executed, timeoutS)}`, {
+  const timedOut = result.timedOut;
+  return failure('input', timedOut ? 'process-timed-out' : 'process-failed', `${what} failed: ${howItFailed(result, timeoutS)}`, {
     ...(location ? { location } : {}),
     notes,
     hints: [

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAbortError, type Logger } from '../../core/index.js';
-import { collectGarbage, storeSize, type GcResult, type LocalStore } from '../../store/index.js';
+import { isAbortError, type Logger } from '../core/index.js';
+import { collectGarbage, storeSize, type GcResult, type LocalStore } from '../store/index.js';
 
 /**
  * The automatic bound on the local store (`local_store_max_size`), applied

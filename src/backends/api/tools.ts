@@ -2,9 +2,11 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { digestOf, digestString, failure, FailureError, isFailureError, type Digest, type Location } from '../../core/index.js';
+import type { ComputeContext, Key } from '../../engine/index.js';
+import { workDirOf } from '../../fs/index.js';
 import { treeFromBytes } from '../../store/index.js';
-import { stringField, stringListField, type Target } from '../../targets/index.js';
-import { fieldLocation, type RuleContext } from '../rules/index.js';
+import { formatAddress, stringField, stringListField, targetAt, type Address, type Target } from '../../targets/index.js';
+import { RuleContext, type RuleEnv } from './rule-context.js';
 import { toolDigestsFor } from './tool-digests.js';
 
 /**
@@ -64,50 +66,115 @@ export async function findExecutable(name: string, dirs: readonly string[]): Pro
   return undefined;
 }
 
-interface Lookup {
-  readonly path: string | undefined;
-  readonly searched: readonly string[];
+/**
+ * Where a tool is looked up: the option holding the search path (with
+ * `<PATH>`), e.g. `[shell] executable_search_paths`. Each backend names
+ * its own, so a Node.js tool and a shell tool can be found differently.
+ */
+export interface ToolSearch {
+  readonly scope: string;
+  readonly option: string;
+}
+
+/** The shell's search path, which bash (running every command) and `tools` use. */
+export const SHELL_SEARCH: ToolSearch = { scope: SHELL_SCOPE, option: 'executable_search_paths' };
+
+/**
+ * The first executable called `name` on `dirs`. Programs outside the
+ * workspace are seen by no watcher, so the lookup is transient: every run
+ * looks again (a stat per directory), and what depended on it re-validates
+ * only if the answer changed.
+ */
+class ToolLookupKey implements Key<string | undefined> {
+  readonly id: string;
+  readonly ignoresSignal = true;
+  readonly #name: string;
+  readonly #dirs: readonly string[];
+
+  constructor(name: string, dirs: readonly string[]) {
+    this.#name = name;
+    this.#dirs = dirs;
+    this.id = `tool-lookup:${name}:${dirs.join(':')}`;
+  }
+
+  describe(): string {
+    return `tool ${this.#name}`;
+  }
+
+  compute(): Promise<string | undefined> {
+    return findExecutable(this.#name, this.#dirs);
+  }
+
+  isTransient(): boolean {
+    return true;
+  }
 }
 
 /**
- * A tool named in `field` of `t` (or bash, which runs every command),
- * found once per run. A tool that is not found is an error naming the tool,
- * the target, the field entry and the directories searched.
+ * The content digest of a program outside the workspace, recomputed every
+ * run (transient, as for lookups); ToolDigests spares re-reading it while
+ * its stat is unchanged.
  */
-export async function resolveTool(rc: RuleContext, name: string, t: Target, field: string, location: () => Promise<Location>): Promise<Tool> {
-  const configured = rc.options.list(SHELL_SCOPE, 'executable_search_paths');
+class ToolDigestKey implements Key<Digest> {
+  readonly id: string;
+  readonly #workDir: string;
+  readonly #path: string;
+
+  constructor(workDir: string, path: string) {
+    this.#workDir = workDir;
+    this.#path = path;
+    this.id = `tool-digest:${path}`;
+  }
+
+  describe(): string {
+    return `the digest of ${this.#path}`;
+  }
+
+  compute(_ctx: ComputeContext, signal: AbortSignal): Promise<Digest> {
+    return toolDigestsFor(this.#workDir).digest(this.#path, signal);
+  }
+
+  isTransient(): boolean {
+    return true;
+  }
+}
+
+/** The directories of a search-path option, `<PATH>` expanded from the client's PATH. */
+async function searchDirs(rc: RuleContext, configured: readonly string[]): Promise<string[]> {
+  const path = configured.includes(PATH_TOKEN) ? await rc.clientVar('PATH') : undefined;
+  return expandSearchPaths(configured, path === undefined ? {} : { PATH: path });
+}
+
+/**
+ * A tool named in `field` of `t` (or bash, which runs every command), found
+ * on the search path of `search`. A tool that is not found is an error
+ * naming the tool, the target, the field entry and the directories searched.
+ */
+export async function resolveTool(rc: RuleContext, name: string, t: Target, field: string, search: ToolSearch = SHELL_SEARCH): Promise<Tool> {
+  const location = (): Promise<Location> => rc.fieldLocation(t, field, field === 'tools' ? name : undefined);
+  const configured = (await rc.options(search.scope)).list(search.option);
   if (name === '' || name.includes('/') || name === '.' || name === '..') {
     throw new FailureError(
       failure('input', 'bad-tool-name', `\`${name}\` in \`${field}\` of ${t.address} is not a program name`, {
         location: await location(),
-        hints: ['name programs as they are called (`node`, `cat`); they are looked up on `[shell] executable_search_paths`'],
+        hints: [`name programs as they are called (\`node\`, \`cat\`); they are looked up on \`[${search.scope}] ${search.option}\``],
       }),
     );
   }
-  const lookup = await rc.once(`tool-lookup:${name}`, `tool ${name}`, async (): Promise<Lookup> => {
-    const searched = expandSearchPaths(configured, rc.clientEnv);
-    return { path: await findExecutable(name, searched), searched };
-  });
-  if (lookup.path === undefined) {
+  const searched = await searchDirs(rc, configured);
+  const path = await rc.get(new ToolLookupKey(name, searched));
+  if (path === undefined) {
     const why = field === 'tools' ? `in \`tools\` of ${t.address}` : `which runs the command of ${t.address}`;
     throw new FailureError(
       failure('environment', 'tool-not-found', `cannot find the tool \`${name}\` (${why})`, {
         location: await location(),
-        notes: [
-          `searched: ${lookup.searched.length > 0 ? lookup.searched.join(', ') : '(no directories)'}`,
-          `(from ${describeSearch(SHELL_SCOPE, 'executable_search_paths', configured)})`,
-        ],
-        hints: [`install \`${name}\`, or add the directory that holds it to \`[shell] executable_search_paths\` in trews.toml`],
+        notes: [`searched: ${searched.length > 0 ? searched.join(', ') : '(no directories)'}`, `(from ${describeSearch(search.scope, search.option, configured)})`],
+        hints: [`install \`${name}\`, or add the directory that holds it to \`[${search.scope}] ${search.option}\` in trews.toml`],
       }),
     );
   }
-  const path = lookup.path;
-  const digest = await rc.once(`tool-digest:${path}`, `tool ${name}`, () => toolDigestsFor(workDirOf(rc)).digest(path, rc.signal));
+  const digest = await rc.get(new ToolDigestKey(workDirOf(rc.root), path));
   return { name, path, identity: `sha256 ${digestString(digest)}` };
-}
-
-function workDirOf(rc: RuleContext): string {
-  return join(rc.root, '.trews.d');
 }
 
 /**
@@ -118,24 +185,53 @@ function workDirOf(rc: RuleContext): string {
  * sandbox PATH under the target's name, as Pants does.
  */
 export function resolveSystemBinary(rc: RuleContext, t: Target): Promise<Tool> {
-  return rc.once(`system-binary:${t.address}`, t.address, async () => {
+  return rc.get(new SystemBinaryKey(rc.ruleEnv, t.addr));
+}
+
+/**
+ * A system_binary's program, found again every run (transient: the machine
+ * is no input any watcher sees); fingerprints and digests are remembered
+ * by their files' stat in ToolDigests.
+ */
+class SystemBinaryKey implements Key<Tool> {
+  readonly id: string;
+  readonly #renv: RuleEnv;
+  readonly #addr: Address;
+
+  constructor(renv: RuleEnv, addr: Address) {
+    this.#renv = renv;
+    this.#addr = addr;
+    this.id = `system-binary:${formatAddress(addr)}`;
+  }
+
+  describe(): string {
+    return formatAddress(this.#addr);
+  }
+
+  isTransient(): boolean {
+    return true;
+  }
+
+  async compute(ctx: ComputeContext, signal: AbortSignal): Promise<Tool> {
+    const rc = new RuleContext(ctx, this.#renv, signal);
+    const t = await targetAt(ctx, this.#renv.targets, this.#addr);
     const binary = stringField(t, 'binary_name') ?? '';
     const fingerprint = stringField(t, 'fingerprint');
     const args = stringListField(t, 'fingerprint_args');
-    const configured = rc.options.list(SYSTEM_BINARIES_SCOPE, 'system_binary_paths');
+    const configured = (await rc.options(SYSTEM_BINARIES_SCOPE)).list('system_binary_paths');
     const extra = stringListField(t, 'extra_search_paths');
     const badExtra = extra.find((d) => !isAbsolute(d));
     if (badExtra !== undefined) {
       throw new FailureError(
         failure('input', 'bad-search-path', `\`extra_search_paths\` of ${t.address} must hold absolute directories; \`${badExtra}\` is not one`, {
-          location: await fieldLocation(rc.run, rc.env, t, 'extra_search_paths', badExtra),
+          location: await rc.fieldLocation(t, 'extra_search_paths', badExtra),
         }),
       );
     }
     if (binary === '' || binary.includes('/')) {
       throw new FailureError(
         failure('input', 'bad-tool-name', `\`binary_name\` of ${t.address} must be a program name, not \`${binary}\``, {
-          location: await fieldLocation(rc.run, rc.env, t, 'binary_name'),
+          location: await rc.fieldLocation(t, 'binary_name'),
         }),
       );
     }
@@ -146,14 +242,14 @@ export function resolveSystemBinary(rc: RuleContext, t: Target): Promise<Tool> {
       } catch (e) {
         throw new FailureError(
           failure('input', 'bad-fingerprint', `\`fingerprint\` of ${t.address} is not a valid regular expression: ${(e as Error).message}`, {
-            location: await fieldLocation(rc.run, rc.env, t, 'fingerprint'),
+            location: await rc.fieldLocation(t, 'fingerprint'),
           }),
         );
       }
     }
-    const dirs = expandSearchPaths([...extra, ...configured], rc.clientEnv);
+    const dirs = await searchDirs(rc, [...extra, ...configured]);
     const rejected: string[] = [];
-    const digests = toolDigestsFor(workDirOf(rc));
+    const digests = toolDigestsFor(workDirOf(rc.root));
     for (const d of dirs) {
       const path = await findExecutable(binary, [d]);
       if (path === undefined) continue;
@@ -182,12 +278,12 @@ export function resolveSystemBinary(rc: RuleContext, t: Target): Promise<Tool> {
     ];
     throw new FailureError(
       failure('environment', 'binary-not-found', `cannot find \`${binary}\`${regex ? ' matching its `fingerprint`' : ''} for ${t.address}`, {
-        location: await fieldLocation(rc.run, rc.env, t, 'binary_name'),
+        location: await rc.fieldLocation(t, 'binary_name'),
         notes,
         hints: [`install \`${binary}\`, or add its directory to \`extra_search_paths\` or \`[system-binaries] system_binary_paths\``],
       }),
     );
-  });
+  }
 }
 
 /** The shim for a tool: execs it by absolute path, with PATH made absolute first (see README.md). */

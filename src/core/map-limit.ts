@@ -1,10 +1,10 @@
-import { abortError } from '../core/index.js';
+import { abortError } from './failure.js';
 
-/** Maps with at most `limit` calls in flight, keeping order; bounded so a 100k-digest query does not open 100k files at once. */
+/** Maps with at most `limit` calls in flight, keeping order: a 100k-digest query must not open 100k files at once. */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
-  fn: (item: T) => Promise<R>,
+  fn: (item: T, index: number) => Promise<R>,
   signal?: AbortSignal,
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -13,7 +13,7 @@ export async function mapLimit<T, R>(
     while (next < items.length) {
       if (signal?.aborted) throw abortError();
       const i = next++;
-      out[i] = await fn(items[i] as T);
+      out[i] = await fn(items[i] as T, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

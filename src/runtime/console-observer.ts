@@ -1,11 +1,11 @@
-import { digestString, isAbortError } from '../../core/index.js';
-import type { Process, ProcessObserver, ProcessResult } from '../../exec/index.js';
-import { ProcessTally, type LiveConsole } from '../../ui/index.js';
+import { digestString, isAbortError, type Digest } from '../core/index.js';
+import type { Process, ProcessObserver, ProcessResult } from '../exec/index.js';
+import { ProcessTally, type LiveConsole } from '../ui/index.js';
 
 /**
  * The run's ProcessObserver: running processes go to the live console,
  * finished ones to the tally, kept sandboxes to a permanent line. It also
- * remembers which actions finished in this run, so a rule can tell a result
+ * remembers which actions finished in this run, so a goal can tell a result
  * the runner stack produced now from one the daemon's graph kept.
  */
 export class ConsoleObserver implements ProcessObserver {
@@ -36,9 +36,9 @@ export class ConsoleObserver implements ProcessObserver {
     this.#console.print(`kept the sandbox of \`${process.description}\` at ${path} (run ${path}/__run.sh to reproduce it)`);
   }
 
-  /** Whether an action finished in this run (its digest as digestString). */
-  has(actionDigest: string): boolean {
-    return this.#finished.has(actionDigest);
+  /** Whether an action finished in this run, reported by a runner. */
+  finishedInThisRun(actionDigest: Digest): boolean {
+    return this.#finished.has(digestString(actionDigest));
   }
 
   /** A result served from the daemon's graph, which no runner saw. */

@@ -1,4 +1,4 @@
-import type { CommandRunner, ExecContext, Process, ProcessResult } from '../../exec/index.js';
+import type { CommandRunner, ExecContext, Process, ProcessResult } from '../exec/index.js';
 
 /**
  * Remembers the requests in flight, so a cancelled run can wait for them to

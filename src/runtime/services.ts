@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { CommandRunner } from '../../exec/index.js';
-import { GLOBAL, type Options } from '../../options/index.js';
-import { defaultLocalStoreDir, type LocalStore } from '../../store/index.js';
+import type { CommandRunner } from '../exec/index.js';
+import { GLOBAL, type Options } from '../options/index.js';
+import { defaultLocalStoreDir, type LocalStore } from '../store/index.js';
 
 /**
  * What rules need to run processes, owned by the App of one build root so that
