@@ -6,6 +6,7 @@ export {
   WORK_DIR,
   COOKIES_REL,
   daemonDir,
+  childrenDir,
   daemonLogPath,
   cookiesDir,
   socketPathFor,
@@ -40,6 +41,8 @@ export { WatchFilter, relativeEventPath } from './watch-filter.js';
 export type { EventClass, PathKind } from './watch-filter.js';
 export { findIgnoredDirs } from './ignored-dirs.js';
 export type { IgnoredDirs } from './ignored-dirs.js';
+export { openChildJournal, endLeftovers } from './child-journal.js';
+export type { DaemonChildJournal, Leftovers } from './child-journal.js';
 export { startDaemon } from './daemon.js';
 export type { DaemonConfig, RunningDaemon, ServeExtras } from './daemon.js';
 export { LOOP_RESTART_EXIT_CODE } from './exit-codes.js';
