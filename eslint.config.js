@@ -22,8 +22,9 @@ const LAYERS = {
   runtime: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'ui', 'remote/proto'],
   goals: ['runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto', 'remote/client'],
   'daemon/protocol': [],
-  // The daemon wires the runner (cli) behind a socket: it needs its protocol, file-system rules and options, nothing of a run.
-  daemon: ['daemon/protocol', 'fs', 'options'],
+  // The daemon serves the runner (cli) behind a socket: it needs its protocol, file-system rules, options,
+  // and exec's process groups (to end the children of a daemon that was killed), nothing else of a run.
+  daemon: ['daemon/protocol', 'exec', 'fs', 'options'],
   cli: ['daemon', 'daemon/protocol', 'goals', 'runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/server', 'remote/proto'],
 };
 

@@ -10,6 +10,11 @@ export function daemonDir(root: string): string {
   return join(root, WORK_DIR, 'daemon');
 }
 
+/** `<root>/.trews.d/daemon/children/`: each daemon's record of its process groups and sandboxes (child-journal.ts). */
+export function childrenDir(root: string): string {
+  return join(daemonDir(root), 'children');
+}
+
 /** `<root>/.trews.d/daemon.log`: everything the daemon has to say, including its stdio. */
 export function daemonLogPath(root: string): string {
   return join(root, WORK_DIR, 'daemon.log');

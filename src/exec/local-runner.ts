@@ -22,7 +22,7 @@ import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
-import { createSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
+import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
@@ -184,7 +184,7 @@ class LocalSandboxRunner implements CommandRunner {
         await removeSandboxDir(sandbox.dir).catch((e: unknown) =>
           this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`),
         );
-      }
+      } else keepSandboxDir(sandbox.dir);
     }
   }
 

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
+import { trackSandbox, untrackSandbox } from './process-group.js';
 
 /**
  * One process's sandbox:
@@ -18,16 +19,20 @@ export interface SandboxDir {
   readonly runScriptPath: string;
 }
 
+const SANDBOX_PREFIX = 'trews-sandbox-';
+
 export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir> {
   let dir: string;
   try {
-    dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
+    dir = await mkdtemp(join(sandboxRoot, SANDBOX_PREFIX));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     // First use, or the root was cleaned away meanwhile: one mkdir on the rare path, not per process.
     await mkdir(sandboxRoot, { recursive: true });
-    dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
+    dir = await mkdtemp(join(sandboxRoot, SANDBOX_PREFIX));
   }
+  // From here until it is removed or kept, an early exit removes it, and a daemon's successor if it is killed.
+  trackSandbox(dir);
   const root = join(dir, 'root');
   await mkdir(root);
   return {
@@ -47,14 +52,34 @@ export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir>
  */
 export async function removeSandboxDir(dir: string): Promise<void> {
   try {
+    try {
+      await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw e;
+    }
+    await makeWritable(dir);
     await rm(dir, { recursive: true, force: true, maxRetries: 2 });
-    return;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw e;
+  } finally {
+    untrackSandbox(dir);
   }
-  await makeWritable(dir);
-  await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+}
+
+/** The sandbox is the user's now (`keep_sandboxes`): nothing removes it on exit or after a crash. */
+export function keepSandboxDir(dir: string): void {
+  untrackSandbox(dir);
+}
+
+/**
+ * Removes a sandbox that a trews process now dead left behind (recorded in its
+ * journal). A path that is not a sandbox's is refused: the record is a file
+ * anyone of this user could have edited.
+ */
+export async function removeLeftSandboxDir(dir: string): Promise<boolean> {
+  if (!isAbsolute(dir) || !basename(dir).startsWith(SANDBOX_PREFIX)) return false;
+  await removeSandboxDir(dir);
+  return true;
 }
 
 async function makeWritable(dir: string): Promise<void> {
