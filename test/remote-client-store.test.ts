@@ -13,7 +13,7 @@ import {
   Code,
   DigestFunction_Value,
   toProtoDigest,
-} from '../src/remote/proto/index.js';
+} from '../src/reapi/index.js';
 import { createRemoteLayersFromConfig, ensureUploaded, validateRemoteOptions, type RemoteConfig, type RemoteLayers } from '../src/remote/client/index.js';
 import { METHODS } from '../src/remote/client/methods.js';
 import { byteStreamWrite } from '../src/remote/client/bytestream.js';

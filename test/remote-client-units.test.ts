@@ -19,7 +19,7 @@ import {
   SymlinkAbsolutePathStrategy_Value,
   toProtoDigest,
   type ServerCapabilities,
-} from '../src/remote/proto/index.js';
+} from '../src/reapi/index.js';
 import {
   GRPC_DEFAULT_MAX_MESSAGE_BYTES,
   RpcError,

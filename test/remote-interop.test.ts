@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { EMPTY_DIGEST, digestOf, isFailureError, type Digest } from '../src/core/index.js';
 import { makeProcess, toAction, type Process, type ProcessResult } from '../src/exec/index.js';
-import { ActionResultSchema, ActionCacheService, ContentAddressableStorageService, toProtoDigest } from '../src/remote/proto/index.js';
+import { ActionResultSchema, ActionCacheService, ContentAddressableStorageService, toProtoDigest } from '../src/reapi/index.js';
 import { EMPTY_TREE_DIGEST, treeFromBytes, type LocalStore } from '../src/store/index.js';
 import { execContext as ctx, memoryLogger, remoteClient, startServer, type ServerProcess } from './remote-client-harness.js';
 import { connect, unary, upload } from './remote-server-harness.js';

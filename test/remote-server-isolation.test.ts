@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { digestString } from '../src/core/index.js';
-import { ActionSchema, CommandSchema, ContentAddressableStorageService, DirectorySchema, ExecutionService, type Operation, type ProtoDigest } from '../src/remote/proto/index.js';
+import { ActionSchema, CommandSchema, ContentAddressableStorageService, DirectorySchema, ExecutionService, type Operation, type ProtoDigest } from '../src/reapi/index.js';
 import {
   blob,
   buildAction,

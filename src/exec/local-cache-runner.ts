@@ -9,7 +9,7 @@ import {
   type ActionResult,
   type Directory,
   type ProtoDigest,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import { observed } from './observe.js';
 import { isCacheableResult } from './process.js';
 import { toAction } from './to-action.js';

@@ -17,7 +17,7 @@ import {
   type Logger,
 } from '../core/index.js';
 import { captureOutputs, materializeTree, type LocalStore } from '../store/index.js';
-import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../remote/proto/index.js';
+import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../reapi/index.js';
 import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';

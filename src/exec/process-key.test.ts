@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { EMPTY_DIGEST, abortError, digestString, isAbortError } from '../core/index.js';
 import { createEngine, type Engine, type Run } from '../engine/index.js';
-import { ActionResultSchema } from '../remote/proto/index.js';
+import { ActionResultSchema } from '../reapi/index.js';
 import { createLocalStore, type LocalStore } from '../store/index.js';
 import { createLocalCacheRunner } from './local-cache-runner.js';
 import { createLocalRunner } from './local-runner.js';

@@ -4,7 +4,7 @@
  * key of every cache layer. CommandRunners are stacked by makeCommandRunner().
  */
 import type { Digest, Logger } from '../core/index.js';
-import type { ActionResult } from '../remote/proto/index.js';
+import type { ActionResult } from '../reapi/index.js';
 
 /**
  * Which results may be reused:

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../core/index.js';
-import type { ActionResult } from '../remote/proto/index.js';
+import type { ActionResult } from '../reapi/index.js';
 
 /**
  * Content-addressed blobs, keyed by REAPI Digest. Implemented by the local

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { digestOf, type Digest } from '../core/index.js';
-import { ActionResultSchema } from '../remote/proto/index.js';
+import { ActionResultSchema } from '../reapi/index.js';
 import { collectGarbage, createLocalStore, storeSize } from './index.js';
 import { acPath, casPath } from './store-layout.js';
 import { bytesOf, makeTempDir, readAll, removeDir } from './test-helpers.js';

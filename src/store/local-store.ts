@@ -24,7 +24,7 @@ import {
   type ActionResult,
   type Directory,
   type ProtoDigest,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import { frameActionResult, unframeActionResult } from './action-cache-entry.js';
 import type { ActionCache, BlobStore } from './blob-store.js';
 import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-failures.js';

@@ -8,7 +8,7 @@ import {
   type ActionResult,
   type OutputDirectory,
   type ProtoDigest,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { malformedTree, missingBlob } from './tree-failures.js';
 import { TreeBuilder } from './tree-builder.js';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { digestOf, isFailureError, type AbsPath, type Digest } from '../core/index.js';
 import { createEngine, type Engine } from '../engine/index.js';
 import type { Workspace } from '../fs/index.js';
-import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, type Directory } from '../remote/proto/index.js';
+import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, type Directory } from '../reapi/index.js';
 import { EMPTY_TREE_DIGEST, SnapshotKey, createLocalStore, listTree, type LocalStore } from './index.js';
 import { makeTempDir, removeDir } from './test-helpers.js';
 

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { FailureError, digestEquals, digestString, type Digest } from '../core/index.js';
-import { DirectorySchema, canonicalDirectory, decodeMessage, digestMessage, type Directory } from '../remote/proto/index.js';
+import { DirectorySchema, canonicalDirectory, decodeMessage, digestMessage, type Directory } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
 import { Limiter } from './limiter.js';

@@ -1,4 +1,4 @@
-import { ExecutionStage_Value } from '../proto/index.js';
+import { ExecutionStage_Value } from '../../reapi/index.js';
 
 /**
  * Where one remote action is: our own steps around Execute, and the stages

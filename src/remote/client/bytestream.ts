@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { createHash, randomUUID } from 'node:crypto';
 import { FailureError, abortError, digestString, failure, type Digest } from '../../core/index.js';
-import { Code, QueryWriteStatusRequestSchema, ReadRequestSchema, WriteRequestSchema } from '../proto/index.js';
+import { Code, QueryWriteStatusRequestSchema, ReadRequestSchema, WriteRequestSchema } from '../../reapi/index.js';
 import type { CallOptions, RemoteEndpoint } from './channel.js';
 import { METHODS } from './methods.js';
 import { backoffDelayMs, isRetryable, sleep, type RetryPolicy } from './retry.js';

@@ -1,6 +1,6 @@
 import { FailureError, digestString, failure, type Digest } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
-import { DirectorySchema, TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type Directory } from '../proto/index.js';
+import { DirectorySchema, TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type Directory } from '../../reapi/index.js';
 import type { RemoteBlobStore, TransferStats } from './remote-blob-store.js';
 import type { CallContext } from './request-metadata.js';
 

@@ -1,7 +1,7 @@
 import { EMPTY_DIGEST, FailureError, digestEquals, digestOf, digestString, failure, type Digest } from '../../core/index.js';
 import { executionMsOf, type ProcessResult, type ResultSource } from '../../exec/index.js';
 import { outputRootOf, type BlobStore } from '../../store/index.js';
-import { DirectorySchema, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type ProtoDigest } from '../proto/index.js';
+import { DirectorySchema, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type ProtoDigest } from '../../reapi/index.js';
 import { actionResultBlobs, walkTrees } from './ensure-uploaded.js';
 import { remoteMissing, type RemoteBlobStore } from './remote-blob-store.js';
 import type { CacheContentBehavior } from './remote-config.js';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isAbortError, type Digest, type Logger } from '../../core/index.js';
 import type { LocalStore, LocalStoreStats, MaterializeMode, MaterializeOptions } from '../../store/index.js';
-import type { ActionResult } from '../proto/index.js';
+import type { ActionResult } from '../../reapi/index.js';
 import { describeError } from './describe-error.js';
 import type { RemoteBlobStore } from './remote-blob-store.js';
 

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { abortError, digestString, nullLogger, type Digest, type Logger } from '../../core/index.js';
 import type { ActionCache } from '../../store/index.js';
-import { Code, DigestFunction_Value, GetActionResultRequestSchema, UpdateActionResultRequestSchema, toProtoDigest, type ActionResult } from '../proto/index.js';
+import { Code, DigestFunction_Value, GetActionResultRequestSchema, UpdateActionResultRequestSchema, toProtoDigest, type ActionResult } from '../../reapi/index.js';
 import type { RemoteEndpoint } from './channel.js';
 import { METHODS } from './methods.js';
 import type { CallContext } from './request-metadata.js';

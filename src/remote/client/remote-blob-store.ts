@@ -14,7 +14,7 @@ import {
   fromProtoDigest,
   toProtoDigest,
   type Directory,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { MAX_DIGESTS_PER_FIND_MISSING, chunks, effectiveBatchLimit, fitsInBatch, planBatches } from './batching.js';
 import { byteStreamRead, byteStreamWrite, digestMismatch, type StreamOptions, type UploadSource } from './bytestream.js';
 import type { RemoteEndpoint } from './channel.js';

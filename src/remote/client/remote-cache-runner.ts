@@ -1,7 +1,7 @@
 import { abortError, digestString, isAbortError, type Digest } from '../../core/index.js';
 import { isCacheableResult, observed, toAction, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
-import { fromProtoDigest } from '../proto/index.js';
+import { fromProtoDigest } from '../../reapi/index.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import { actionResultBlobs, ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
 import { fetchActionResult } from './fetch-result.js';

@@ -21,7 +21,7 @@ import {
   type ExecuteResponse,
   type Operation,
   type Status,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { ActionProgress, isWaitingForWorker, phaseText, type ActionPhase } from './action-progress.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';

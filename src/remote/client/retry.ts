@@ -1,5 +1,5 @@
 import { abortError } from '../../core/index.js';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import { isRpcError, retryDelayMs } from './rpc-error.js';
 import { onAbort } from './signals.js';
 

@@ -9,7 +9,7 @@ import {
   type ActionResult,
   type GetActionResultRequest,
   type UpdateActionResultRequest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { inlineOutputs } from './inline-outputs.js';
 import { invalidArgument, notFound } from './rpc-error.js';
 import type { CasView } from './cas-view.js';

@@ -14,7 +14,7 @@ import {
   type ReadResponse,
   type WriteRequest,
   type WriteResponse,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { parseReadResource, parseWriteResource } from './resource-name.js';
 import { RpcError, invalidArgument, notFound, outOfRange } from './rpc-error.js';
 import { clientStreaming, send, serverStreaming, unary, type CallContext, type RpcEnv } from './rpc.js';

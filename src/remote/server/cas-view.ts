@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { EMPTY_DIGEST, digestEquals, digestString, type Digest } from '../../core/index.js';
 import type { LocalStore, LocalStoreStats, MaterializeMode, MaterializeOptions } from '../../store/index.js';
-import { TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type ProtoDigest } from '../proto/index.js';
+import { TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type ProtoDigest } from '../../reapi/index.js';
 
 /**
  * The CAS and action cache as clients see them through this server's RPCs.

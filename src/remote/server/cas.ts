@@ -23,7 +23,7 @@ import {
   type GetTreeRequest,
   type GetTreeResponse,
   type ProtoDigest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { MAX_BATCH_TOTAL_BYTES } from './capabilities.js';
 import { RpcError, invalidArgument, isRpcError, notFound, okStatus, statusOf } from './rpc-error.js';
 import { send, serverStreaming, toRpcError, unary, type CallContext, type RpcEnv } from './rpc.js';

@@ -15,7 +15,7 @@ import {
   type ExecuteResponse,
   type Operation,
   type WaitExecutionRequest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { shapeResult } from './action-outputs.js';
 import type { CasView } from './cas-view.js';
 import { inlineOutputs, type InlineRequest } from './inline-outputs.js';

@@ -1,6 +1,6 @@
 import { digestString, type Digest, mapLimit } from '../../core/index.js';
 import { symlinkEscapes, type BlobStore } from '../../store/index.js';
-import { canonicalDirectory, canonicalOrderViolation, fromProtoDigest } from '../proto/index.js';
+import { canonicalDirectory, canonicalOrderViolation, fromProtoDigest } from '../../reapi/index.js';
 import { invalidArgument } from './rpc-error.js';
 import { readDirectoryBlob } from './tree-walk.js';
 

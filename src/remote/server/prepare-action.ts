@@ -9,7 +9,7 @@ import {
   decodeMessage,
   type Action,
   type Command,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { checkInputTree } from './input-tree.js';
 import { checkPlatform } from './platform.js';
 import { invalidArgument, isRpcError, missingBlobs } from './rpc-error.js';

@@ -8,7 +8,7 @@ import type {
   handleUnaryCall,
 } from '@grpc/grpc-js';
 import { isAbortError, isFailureError, type Logger } from '../../core/index.js';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import type { Authenticator } from './auth.js';
 import { describeRequestMetadata } from './request-metadata.js';
 import { RpcError, codeName, isRpcError, toServiceError } from './rpc-error.js';

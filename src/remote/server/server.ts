@@ -13,7 +13,7 @@ import {
   ExecutionService,
   OperationsService,
   grpcServiceDefinition,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { actionCacheService } from './action-cache.js';
 import { createBearerAuthenticator } from './auth.js';
 import { byteStreamService } from './byte-stream.js';

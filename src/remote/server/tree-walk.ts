@@ -1,6 +1,6 @@
 import { digestString, isFailureError, type Digest, mapLimit } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
-import { DirectorySchema, decodeMessage, fromProtoDigest, type Directory } from '../proto/index.js';
+import { DirectorySchema, decodeMessage, fromProtoDigest, type Directory } from '../../reapi/index.js';
 
 /** Directory blobs read at once while walking one level of a tree. */
 const READ_CONCURRENCY = 16;

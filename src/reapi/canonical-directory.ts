@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { err, failure, ok, type Failure, type Result } from '../../core/index.js';
+import { err, failure, ok, type Failure, type Result } from '../core/index.js';
 import {
   DirectoryNodeSchema,
   DirectorySchema,

@@ -1,5 +1,5 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { digestOf, err, failure, ok, type Digest, type Result } from '../../core/index.js';
+import { digestOf, err, failure, ok, type Digest, type Result } from '../core/index.js';
 
 /**
  * The canonical binary encoding REAPI hashes: fields in field-number order

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { digestOf } from '../../core/index.js';
+import { digestOf } from '../core/index.js';
 import {
   CommandSchema,
   DigestSchema,

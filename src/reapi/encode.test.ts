@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { DurationSchema } from '@bufbuild/protobuf/wkt';
-import { digestOf, type Digest } from '../../core/index.js';
+import { digestOf, type Digest } from '../core/index.js';
 import {
   ActionSchema,
   CommandSchema,

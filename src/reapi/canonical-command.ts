@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { err, failure, ok, type Result } from '../../core/index.js';
+import { err, failure, ok, type Result } from '../core/index.js';
 import {
   ActionSchema,
   Command_EnvironmentVariableSchema,
