@@ -94,6 +94,7 @@ class LocalSandboxRunner implements CommandRunner {
     try {
       sandbox = await createSandboxDir(this.#sandboxRoot);
     } catch (e) {
+      if (isFailureError(e)) throw e; // an unsafe sandbox root says why itself
       throw new FailureError(
         failure('environment', 'sandbox-create-failed', `cannot create a sandbox under ${this.#sandboxRoot}: ${e instanceof Error ? e.message : String(e)}`, {
           hints: ['check that the directory is writable and its disk has space'],

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { failure, FailureError } from '../core/index.js';
 
 /**
  * One process's sandbox:
@@ -18,14 +19,27 @@ export interface SandboxDir {
   readonly runScriptPath: string;
 }
 
+/**
+ * The default sandbox root: `<tmpdir>/trews-<uid>/sandboxes`, one per user.
+ * A shared, predictable name such as `/tmp/trews-sandboxes` can be made first
+ * by another user, who could then swap a sandbox for a symlink and read or
+ * write what our processes see. (`trews-<uid>` is also where the daemon puts
+ * its socket when the work dir's path is too long; both want it private.)
+ */
+export function defaultSandboxRoot(tmp: string, uid: number | undefined): string {
+  return join(tmp, uid === undefined ? 'trews' : `trews-${uid}`, 'sandboxes');
+}
+
 export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir> {
+  await ensureSandboxRoot(sandboxRoot);
   let dir: string;
   try {
     dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    // First use, or the root was cleaned away meanwhile: one mkdir on the rare path, not per process.
-    await mkdir(sandboxRoot, { recursive: true });
+    // The root was cleaned away meanwhile (a tmp reaper): make and check it again, once.
+    checkedRoots.delete(sandboxRoot);
+    await ensureSandboxRoot(sandboxRoot);
     dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
   }
   const root = join(dir, 'root');
@@ -37,6 +51,86 @@ export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir>
     stderrPath: join(dir, 'stderr'),
     runScriptPath: join(dir, '__run.sh'),
   };
+}
+
+/** Sandbox roots checked by this process: one lstat pair per root, not per sandbox. */
+const checkedRoots = new Map<string, Promise<void>>();
+
+function ensureSandboxRoot(sandboxRoot: string): Promise<void> {
+  let p = checkedRoots.get(sandboxRoot);
+  if (p === undefined) {
+    p = prepareSandboxRoot(sandboxRoot);
+    checkedRoots.set(sandboxRoot, p);
+    // A failed check is not remembered: the user may fix it while a daemon runs.
+    p.catch(() => checkedRoots.delete(sandboxRoot));
+  }
+  return p;
+}
+
+/**
+ * Makes the sandbox root and checks it, and the directory holding it, before
+ * anything is put there. The root must be a real directory (not a symlink),
+ * ours, and private (mode 700: sandboxes hold the inputs and outputs of our
+ * processes). Its parent must be a real directory owned by us (or root) that
+ * no one else can write to, unless it is sticky like /tmp: whoever can
+ * rename entries in it could swap the root for something of theirs after the
+ * check. With both true no other user can change anything below, so one
+ * check per process is enough.
+ */
+async function prepareSandboxRoot(sandboxRoot: string): Promise<void> {
+  const uid = process.getuid?.();
+  const parent = dirname(sandboxRoot);
+  // Missing ancestors are made private too; existing ones are left as they are and checked below.
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(sandboxRoot, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  if (uid === undefined) return; // no owners to compare (Windows)
+  const problem = (await unsafeParent(parent, uid)) ?? (await unsafeRoot(sandboxRoot, uid));
+  if (problem !== undefined) {
+    throw new FailureError(
+      failure('environment', 'sandbox-root-unsafe', `refusing to make sandboxes in ${sandboxRoot}: ${problem.what}`, { hints: [problem.hint] }),
+    );
+  }
+}
+
+interface Problem {
+  readonly what: string;
+  readonly hint: string;
+}
+
+const NOT_OURS = 'another user may have made it to see or change what our processes read and write; remove it (ask an administrator if it is not yours), or point TMPDIR at a directory of your own';
+
+async function unsafeRoot(dir: string, uid: number): Promise<Problem | undefined> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) return { what: 'it is a symlink, not a directory', hint: NOT_OURS };
+  if (!st.isDirectory()) return { what: 'it is not a directory', hint: `remove ${dir}` };
+  if (st.uid !== uid) return { what: `it belongs to user ${st.uid}, not to this user (${uid})`, hint: NOT_OURS };
+  if ((st.mode & 0o077) !== 0) {
+    return { what: `it has mode ${octal(st.mode)}; it must be private to this user (mode 700)`, hint: `make it private (\`chmod 700 ${dir}\`), or remove it` };
+  }
+  return undefined;
+}
+
+async function unsafeParent(dir: string, uid: number): Promise<Problem | undefined> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) return { what: `the directory holding it, ${dir}, is a symlink`, hint: NOT_OURS };
+  if (!st.isDirectory()) return { what: `${dir} is not a directory`, hint: `remove ${dir}` };
+  if (st.uid !== uid && st.uid !== 0) return { what: `the directory holding it, ${dir}, belongs to user ${st.uid}, not to this user (${uid})`, hint: NOT_OURS };
+  const sticky = (st.mode & 0o1000) !== 0;
+  if ((st.mode & 0o022) !== 0 && !sticky) {
+    return {
+      what: `the directory holding it, ${dir}, has mode ${octal(st.mode)}: other users could swap the sandboxes for something of theirs`,
+      hint: `make it private (\`chmod 700 ${dir}\`), or remove it`,
+    };
+  }
+  return undefined;
+}
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(3, '0');
 }
 
 /**
