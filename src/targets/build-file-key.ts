@@ -19,7 +19,7 @@ export class BuildFileKey implements Key<BuildFileSyntax> {
   }
   async compute(ctx: ComputeContext): Promise<BuildFileSyntax> {
     // A BUILD file deleted between listing and reading declares nothing.
-    const text = (await ctx.get(new FileTextKey(this.#env.ws, this.#path))) ?? '';
+    const text = (await ctx.get(new FileTextKey(this.#env.ws, this.#path, 'utf8-strict'))) ?? '';
     const r = parseBuildFile(this.#path, text, this.#env.symbols);
     if (!r.ok) raise(r.failure);
     return r.value;
