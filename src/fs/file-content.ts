@@ -37,6 +37,11 @@ export class FileTextKey implements Key<string | null> {
   describe(): string {
     return `contents of ${this.#path}`;
   }
+  /**
+   * The path is resolved here (its directory's real path and listing, shared
+   * with its siblings), the bytes are read by a node at the real path. A
+   * sibling coming or going recomputes this node only, which cuts off.
+   */
   async compute(ctx: ComputeContext): Promise<string | null> {
     const real = await realPathOf(ctx, this.#ws, this.#path);
     if (real.type === 'outside' || real.type === 'loop') raise(linkFailure(real));

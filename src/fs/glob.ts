@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { dirnameRel, basenameRel, joinRel } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { FilesUnderKey, ListingKey } from './listing.js';
-import { RealPathKey, type LinkProblem } from './real-path.js';
+import { realPathOf, type LinkProblem } from './real-path.js';
 import type { Workspace } from './workspace.js';
 
 export interface GlobResult {
@@ -87,13 +87,13 @@ export class GlobKey implements Key<GlobResult> {
     const scan = picomatch.scan(pattern);
     if (!scan.isGlob) {
       const full = joinRel(this.#dir, pattern);
-      const real = await ctx.get(new RealPathKey(this.#ws, full));
+      const real = await realPathOf(ctx, this.#ws, full);
       if (real.type === 'outside' || real.type === 'loop') return { files: [], escapes: [{ path: full, problem: real }] };
       const listing = await ctx.get(new ListingKey(this.#ws, dirnameRel(full)));
       return listing.files.includes(basenameRel(full)) ? { files: [full], escapes: [] } : undefined;
     }
     const base = scan.base === '' ? this.#dir : joinRel(this.#dir, scan.base);
-    const baseReal = await ctx.get(new RealPathKey(this.#ws, base));
+    const baseReal = await realPathOf(ctx, this.#ws, base);
     if (baseReal.type === 'outside' || baseReal.type === 'loop') return { files: [], escapes: [{ path: base, problem: baseReal }] };
     const m = matcher(pattern);
     const prefix = this.#dir === '' ? 0 : this.#dir.length + 1;

@@ -3,7 +3,7 @@ import type { ComputeContext, Key } from '../engine/index.js';
 import { DirEntriesKey, type EntryKind } from './dir-entries.js';
 import { IgnoreRulesKey, isIgnored } from './ignore-rules.js';
 import { linkFailure } from './link-failure.js';
-import { RealPathKey, type LinkProblem, type RealPath } from './real-path.js';
+import { RealPathKey, realPathOf, type LinkProblem, type RealPath } from './real-path.js';
 import { ALWAYS_IGNORED_DIRS, type Workspace } from './workspace.js';
 
 /** A visible entry that is neither a file nor a directory to walk, and what it is (for messages). */
@@ -66,7 +66,7 @@ export class ListingKey implements Key<Listing> {
     return `visible files of ${this.#dir || '.'}`;
   }
   async compute(ctx: ComputeContext): Promise<Listing> {
-    const real = await ctx.get(new RealPathKey(this.#ws, this.#dir));
+    const real = await realPathOf(ctx, this.#ws, this.#dir);
     if (real.type === 'outside' || real.type === 'loop') raise(linkFailure(real));
     if (real.type === 'missing' || real.kind !== 'dir') return MISSING;
     if (real.path !== this.#dir) {

@@ -1,7 +1,7 @@
 import { raise } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { linkFailure } from './link-failure.js';
-import { RealPathKey } from './real-path.js';
+import { realPathOf } from './real-path.js';
 import type { Workspace } from './workspace.js';
 
 export type PathKind = 'file' | 'dir' | 'other' | 'missing';
@@ -24,7 +24,7 @@ export class PathKindKey implements Key<PathKind> {
     return `existence of ${this.#path || '.'}`;
   }
   async compute(ctx: ComputeContext): Promise<PathKind> {
-    const real = await ctx.get(new RealPathKey(this.#ws, this.#path));
+    const real = await realPathOf(ctx, this.#ws, this.#path);
     switch (real.type) {
       case 'missing':
         return 'missing';
