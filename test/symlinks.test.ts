@@ -58,6 +58,18 @@ describe('a symlink out of the build root', () => {
     }
   });
 
+  it('in a dependency address is an error at the address', async () => {
+    const repo = await makeRepo({ 'a/BUILD': 'target(dependencies=["./link/shadow"])\n' });
+    try {
+      await link(repo, 'a/link', outside);
+      const r = await runTrews(['dependencies', 'a'], { cwd: repo.root });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.split('\n')[0], `error: a/BUILD:1:22: \`a/link\` is a symlink to ${JSON.stringify(outside)}, outside the build root`);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
   it('matched by a glob is an error too, that says how to exclude it', async () => {
     const repo = await makeRepo({ 'a/BUILD': 'files(name="f", sources=["*"])\n', 'a/ok.txt': '' });
     try {
