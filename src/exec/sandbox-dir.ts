@@ -31,17 +31,11 @@ export function defaultSandboxRoot(tmp: string, uid: number | undefined): string
 }
 
 export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir> {
-  await ensureSandboxRoot(sandboxRoot);
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    // The root was cleaned away meanwhile (a tmp reaper): make and check it again, once.
-    checkedRoots.delete(sandboxRoot);
-    await ensureSandboxRoot(sandboxRoot);
-    dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
-  }
+  // Checked for every sandbox, not once per process: a tmp reaper may remove
+  // the root of an idle daemon, and someone else make it again. A few stat
+  // calls are nothing next to starting a process.
+  await prepareSandboxRoot(sandboxRoot);
+  const dir = await mkdtemp(join(sandboxRoot, 'trews-sandbox-'));
   const root = join(dir, 'root');
   await mkdir(root);
   return {
@@ -53,20 +47,6 @@ export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir>
   };
 }
 
-/** Sandbox roots checked by this process: one lstat pair per root, not per sandbox. */
-const checkedRoots = new Map<string, Promise<void>>();
-
-function ensureSandboxRoot(sandboxRoot: string): Promise<void> {
-  let p = checkedRoots.get(sandboxRoot);
-  if (p === undefined) {
-    p = prepareSandboxRoot(sandboxRoot);
-    checkedRoots.set(sandboxRoot, p);
-    // A failed check is not remembered: the user may fix it while a daemon runs.
-    p.catch(() => checkedRoots.delete(sandboxRoot));
-  }
-  return p;
-}
-
 /**
  * Makes the sandbox root and checks it, and the directory holding it, before
  * anything is put there. The root must be a real directory (not a symlink),
@@ -74,8 +54,7 @@ function ensureSandboxRoot(sandboxRoot: string): Promise<void> {
  * processes). Its parent must be a real directory owned by us (or root) that
  * no one else can write to, unless it is sticky like /tmp: whoever can
  * rename entries in it could swap the root for something of theirs after the
- * check. With both true no other user can change anything below, so one
- * check per process is enough.
+ * check. With both true no other user can change anything below.
  */
 async function prepareSandboxRoot(sandboxRoot: string): Promise<void> {
   const uid = process.getuid?.();
