@@ -1,7 +1,7 @@
 import { createEngine, type Engine } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
-import { type Workspace, type FsRules } from '../fs/index.js';
-import { GLOBAL, type Options } from '../options/index.js';
+import { DEFAULT_TEXT_FILE_MAX_BYTES, type Workspace, type FsRules } from '../fs/index.js';
+import { GLOBAL, parseByteSize, type Options } from '../options/index.js';
 import { createLocalStore, type LocalStore } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
@@ -49,6 +49,7 @@ export function fsRulesFrom(options: Options): FsRules {
     buildPatterns: options.list(GLOBAL, 'build_patterns'),
     ignorePatterns: options.list(GLOBAL, 'ignore'),
     useGitignore: options.bool(GLOBAL, 'ignore_use_gitignore'),
+    textFileMaxBytes: parseByteSize(options.string(GLOBAL, 'build_file_max_size')) ?? DEFAULT_TEXT_FILE_MAX_BYTES,
   };
 }
 

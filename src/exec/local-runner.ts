@@ -102,8 +102,9 @@ class LocalSandboxRunner implements CommandRunner {
     const workerStart = Date.now();
     let sandbox: SandboxDir;
     try {
-      sandbox = await createSandboxDir(this.#sandboxRoot);
+      sandbox = await createSandboxDir(this.#sandboxRoot, { traversable: this.#runAs !== undefined });
     } catch (e) {
+      if (isFailureError(e)) throw e; // an unsafe sandbox root says why itself
       throw new FailureError(
         failure('environment', 'sandbox-create-failed', `cannot create a sandbox under ${this.#sandboxRoot}: ${e instanceof Error ? e.message : String(e)}`, {
           hints: ['check that the directory is writable and its disk has space'],
