@@ -32,6 +32,7 @@ import { mapLimit } from './map-limit.js';
 import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-failures.js';
 import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
 import { DigestVerifier } from './verifying-stream.js';
+import { noteDamage } from './damage.js';
 
 export interface LocalStoreOptions {
   /** The store directory; callers decide (option `local_store_dir`, else `$XDG_CACHE_HOME/trews`, see defaultLocalStoreDir). */
@@ -43,6 +44,22 @@ export interface LocalStoreOptions {
 
 export type MaterializeMode = 'hardlink' | 'copy';
 
+/**
+ * The CAS file a hard-linked materialization shares its inode with, as it
+ * was when its content was last verified: a process that writes to its
+ * input writes into this file, which input-check.ts detects after the run
+ * by comparing the inode against this.
+ */
+export interface LinkedSource {
+  /** The CAS file (`cas/ab/<hash>`, or its `.x` twin). */
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mode: number;
+}
+
 export interface MaterializeOptions {
   readonly executable: boolean;
   /**
@@ -52,6 +69,13 @@ export interface MaterializeOptions {
    * (0644 / 0755).
    */
   readonly mode: MaterializeMode;
+  /**
+   * Called, before the promise resolves, when the file was hard-linked (not
+   * when it was copied): the destination is then another name for a store
+   * file, and whoever runs a process on it should check it afterwards
+   * (see checkLinkedInputs).
+   */
+  readonly onLinked?: (source: LinkedSource) => void;
 }
 
 /** Counters since the store was created; for logs and run summaries. */
@@ -60,7 +84,7 @@ export interface LocalStoreStats {
   readonly blobMisses: number;
   readonly blobsWritten: number;
   readonly bytesWritten: number;
-  /** Blobs whose content did not match their digest; each was deleted. */
+  /** Blobs (and action cache entries) whose content did not match their digest; each was deleted. */
   readonly corruptBlobs: number;
   readonly hardlinks: number;
   readonly copies: number;
@@ -125,6 +149,7 @@ interface FileId {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly mode: number;
 }
 
 /** Identity of a file's current content as far as we can tell without reading it. */
@@ -232,7 +257,7 @@ class DiskStore implements LocalStore {
           // mismatch errors the stream at its end and deletes the blob.
           const verifier = new DigestVerifier(digest, `blob ${digestString(digest)} in the local store`, {
             onVerified: () => this.#markVerified(path, st),
-            onMismatch: () => this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(digest)}`),
+            onMismatch: () => this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(digest)}`, digest),
           });
           const raw = fh.createReadStream({ start: 0 });
           raw.pipe(verifier);
@@ -382,16 +407,19 @@ class DiskStore implements LocalStore {
           this.#stats.copies++;
           return 'copy';
         }
-        const source = await this.#trustedSource(digest, executable);
-        if (source === undefined) {
+        const trusted = await this.#trustedSource(digest, executable);
+        if (trusted === undefined) {
           this.#stats.blobMisses++;
           return undefined;
         }
         this.#stats.blobHits++;
+        const source = trusted.path;
         if (mode === 'hardlink') {
           try {
             await link(source, destPath);
             this.#stats.hardlinks++;
+            const { dev, ino, size, mtimeMs, mode: fileMode } = trusted.st;
+            options.onLinked?.({ path: source, dev, ino, size, mtimeMs, mode: fileMode });
             return 'hardlink';
           } catch (e) {
             const code = errnoCode(e);
@@ -531,7 +559,12 @@ class DiskStore implements LocalStore {
     }
   }
 
-  /** Present with the right size (content is checked on read, not here); refreshes its LRU time. */
+  /**
+   * Present and intact: the right size, and content that matches the digest
+   * (hashed once per process per file identity, like every read; a corrupt
+   * file is deleted and reported absent, so findMissing and put repair it
+   * instead of trusting it). Refreshes its LRU time.
+   */
   async #has(d: Digest): Promise<boolean> {
     if (isEmpty(d)) return true;
     const path = casPath(this.dir, d);
@@ -546,8 +579,11 @@ class DiskStore implements LocalStore {
       throw storeIoError(e, `checking ${path}`);
     }
     if (st === undefined || st.size !== d.sizeBytes) return false;
-    await this.#touch(path, st);
-    return true;
+    if (this.#isVerified(path, st)) {
+      await this.#touch(path, st);
+      return true;
+    }
+    return (await this.#verifyFile(path, d)) !== undefined;
   }
 
   /**
@@ -591,7 +627,7 @@ class DiskStore implements LocalStore {
     } catch {
       return st; // e.g. a store shared read-only: LRU order is best-effort
     }
-    const touched: FileId = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: seconds * 1000 };
+    const touched: FileId = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: seconds * 1000, mode: st.mode };
     // Our own touch does not change the content we checked.
     if (this.#isVerified(path, st)) this.#markVerified(path, touched);
     return touched;
@@ -619,7 +655,7 @@ class DiskStore implements LocalStore {
       this.#markVerified(path, st);
       return true;
     }
-    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`);
+    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`, d);
     return false;
   }
 
@@ -628,9 +664,10 @@ class DiskStore implements LocalStore {
    * still the inode we read: another process may have replaced it with a
    * good copy in the meantime.
    */
-  async #discardCorrupt(path: string, st: FileId, why: string): Promise<void> {
+  async #discardCorrupt(path: string, st: FileId, why: string, blob?: Digest): Promise<void> {
     this.#stats.corruptBlobs++;
     this.#verified.delete(path);
+    if (blob !== undefined) noteDamage(this.dir, blob, 'corrupt');
     this.#log.warn(`local store: ${why}; deleting it`);
     try {
       const now = await lstat(path);
@@ -640,44 +677,55 @@ class DiskStore implements LocalStore {
     }
   }
 
-  /** Checks a blob file against its digest, once per process (per inode and mtime). */
-  async #verifyFile(path: string, d: Digest): Promise<boolean> {
+  /**
+   * Checks a blob file against its digest, once per process (per inode and
+   * mtime). Returns the file as verified, or undefined when it is absent or
+   * was corrupt (and is now deleted).
+   */
+  async #verifyFile(path: string, d: Digest): Promise<FileId | undefined> {
     const opened = await this.#openBlob(path, d);
-    if (opened === undefined) return false;
+    if (opened === undefined) return undefined;
     const { fh, st } = opened;
     try {
-      if (this.#isVerified(path, st)) return true;
+      if (this.#isVerified(path, st)) return st;
       const hash = await hashHandle(fh);
       if (hash === d.hash) {
         this.#markVerified(path, st);
-        return true;
+        return st;
       }
+    } catch (e) {
+      throw storeIoError(e, `reading ${path}`);
     } finally {
       await fh.close().catch(() => undefined);
     }
-    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`);
-    return false;
+    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`, d);
+    return undefined;
   }
 
   /** The CAS file to link or copy from: verified, and with the right mode for a hard link. */
-  async #trustedSource(d: Digest, executable: boolean): Promise<string | undefined> {
+  async #trustedSource(d: Digest, executable: boolean): Promise<{ path: string; st: FileId } | undefined> {
     const plain = casPath(this.dir, d);
-    if (!executable) return (await this.#verifyFile(plain, d)) ? plain : undefined;
+    if (!executable) {
+      const st = await this.#verifyFile(plain, d);
+      return st === undefined ? undefined : { path: plain, st };
+    }
     const x = casExecutablePath(this.dir, d);
-    if (await this.#verifyFile(x, d)) return x;
-    if (!(await this.#verifyFile(plain, d))) return undefined;
+    const xst = await this.#verifyFile(x, d);
+    if (xst !== undefined) return { path: x, st: xst };
+    if ((await this.#verifyFile(plain, d)) === undefined) return undefined;
     const tmp = await this.#tmpPath();
     try {
       await copyFile(plain, tmp, constants.COPYFILE_FICLONE);
       await chmod(tmp, 0o555);
       await this.#commit(tmp, x);
-      this.#markVerified(x, await stat(x));
     } catch (e) {
       await rmQuiet(tmp);
       if (errnoCode(e) === 'ENOENT' && !(await this.#exists(plain))) return undefined;
       throw e;
     }
-    return x;
+    // Hashed rather than trusted: the plain file may have changed between its check and the copy.
+    const st = await this.#verifyFile(x, d);
+    return st === undefined ? undefined : { path: x, st };
   }
 
   async #readActionResult(actionDigest: Digest): Promise<ActionResult | undefined> {
