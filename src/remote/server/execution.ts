@@ -187,6 +187,12 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
         if (tree !== undefined && tree.missing.length > 0) return missingBlobs(tree.missing, `inputs of action ${digestString(prepared.actionDigest)}`);
         return new RpcError(Code.FAILED_PRECONDITION, f.message);
       }
+      // The action wrote to its inputs (hard links into this server's CAS), or
+      // ran while another action sharing a blob did: its result is discarded
+      // and the blob removed. Not INTERNAL, which clients retry: running it
+      // again writes again. FAILED_PRECONDITION without MISSING violations is
+      // "fix the action", and the next Execute re-uploads the blob.
+      if (f.reason === 'input-modified') return new RpcError(Code.FAILED_PRECONDITION, f.message);
       // A program the worker does not have, an output of the wrong kind:
       // REAPI's "errors in setting up the action" and ActionResult's
       // FAILED_PRECONDITION for an output file that is a directory.
