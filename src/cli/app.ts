@@ -3,7 +3,7 @@ import { createEngine, type Engine } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
 import { type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
-import { createLocalStore } from '../store/index.js';
+import { createLocalStore, damageCount, type StoreUse } from '../store/index.js';
 import type { RemoteLayers, WarningSink } from '../remote/client/index.js';
 import { remoteClient, remoteEnabled } from './remote-client-loader.js';
 import { createTargetEnv, TargetTypeRegistry, type TargetEnv } from '../targets/index.js';
@@ -21,6 +21,16 @@ export interface App {
   readonly env: TargetEnv;
   /** The file-system rules the engine was built with; a change needs a new App. */
   readonly rulesKey: string;
+  /** When this App (its graph and store memos) was made: what it knows of the store dates from then. */
+  readonly createdAt: number;
+  /**
+   * Why the graph may name blobs the store no longer has, making the App
+   * unfit for another run (undefined when it is fit): a GC removed entries
+   * or is removing them, or blobs were found missing or damaged (by any run
+   * in this process). The first call for a store directory records its
+   * state. A fresh App re-reads the workspace and re-stores what is missing.
+   */
+  staleReason(storeDir: string, use: StoreUse): string | undefined;
   /**
    * The local store and the CommandRunner stack for these options, built on
    * first use (introspection goals never open the store) and kept while
@@ -81,7 +91,21 @@ export function createApp(root: string, rules: FsRules, backends: readonly Backe
   const flushRemote = async (): Promise<void> => {
     await services?.remote?.flush();
   };
-  return { root, engine, env, rulesKey: JSON.stringify(rules), execution, flushRemote };
+  const createdAt = Date.now();
+  const seen = new Map<string, { readonly at: number; readonly damage: number; readonly generation: string }>();
+  const staleReason = (storeDir: string, use: StoreUse): string | undefined => {
+    const base = seen.get(storeDir);
+    if (base === undefined) {
+      seen.set(storeDir, { at: Date.now(), damage: damageCount(storeDir), generation: use.gcGeneration });
+      return undefined;
+    }
+    // A GC that started after this App first relied on the store may be removing what its memos name.
+    if (use.gcRunningSince !== undefined && use.gcRunningSince >= base.at - 1000) return 'a garbage collection of the local store is running';
+    if (use.gcGeneration !== base.generation) return 'a garbage collection removed entries from the local store';
+    if (damageCount(storeDir) !== base.damage) return 'blobs of the local store were found missing or damaged';
+    return undefined;
+  };
+  return { root, engine, env, rulesKey: JSON.stringify(rules), createdAt, staleReason, execution, flushRemote };
 }
 
 /** Apps by build root, reused while their file-system rules stay the same. */
@@ -91,11 +115,22 @@ export class AppCache {
   all(): App[] {
     return [...this.#apps.values()];
   }
-  get(root: string, rules: FsRules, backends: readonly Backend[], logger: Logger): App {
+  /** The App kept for `root`, if any, without checking it is still fit. */
+  peek(root: string): App | undefined {
+    return this.#apps.get(root);
+  }
+  /**
+   * The App for `root`, fresh when the rules changed or, given the run's
+   * lease on the store, when the kept one's memos may name lost blobs.
+   */
+  get(root: string, rules: FsRules, backends: readonly Backend[], logger: Logger, store?: { readonly dir: string; readonly use: StoreUse }): App {
     const key = JSON.stringify(rules);
     const app = this.#apps.get(root);
-    if (app && app.rulesKey === key) return app;
+    const stale = app && store ? app.staleReason(store.dir, store.use) : undefined;
+    if (app && app.rulesKey === key && stale === undefined) return app;
+    if (stale !== undefined) logger.info(`starting from a fresh graph: ${stale}, and the graph may name blobs that are gone`);
     const fresh = createApp(root, rules, backends, logger);
+    if (store) fresh.staleReason(store.dir, store.use);
     this.#apps.set(root, fresh);
     return fresh;
   }

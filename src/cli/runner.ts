@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { allBackends, type Backend } from '../backends/index.js';
+import { allBackends, localStoreDirOf, type Backend } from '../backends/index.js';
 import {
   createFileLogger,
   failure,
@@ -22,6 +22,7 @@ import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { renderFailure } from '../ui/index.js';
+import { beginStoreUse, type StoreUse } from '../store/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
 import { LoopWatch } from './loop.js';
@@ -93,6 +94,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
   let logPath: string | undefined = deps.logger ? deps.logPath : undefined;
   let stacktraces = false;
   let run: Run | undefined;
+  let storeUse: StoreUse | undefined;
   try {
     const registry = buildRegistry(goals, backends);
     const cl = parseCommandLine(ctx.argv, registry);
@@ -153,7 +155,19 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     }
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
     const rules = fsRulesFrom(options);
-    const app: App = root !== undefined ? deps.apps.get(root, rules, backends, logger) : createApp(ctx.cwd, rules, backends, logger);
+    let app: App;
+    if (root !== undefined) {
+      // A lease on the store for the whole run, taken before its first use: a
+      // concurrent GC keeps what the run (or the kept graph) relies on.
+      const storeDir = localStoreDirOf(options, root, ctx.env, ctx.env.HOME ?? homedir());
+      storeUse = await beginStoreUse(storeDir, { sinceMs: deps.apps.peek(root)?.createdAt ?? Date.now(), signal: ctx.signal }).catch((e: unknown) => {
+        logger.warn(`cannot register this run with the local store at ${storeDir}: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
+      app = deps.apps.get(root, rules, backends, logger, storeUse && { dir: storeDir, use: storeUse });
+    } else {
+      app = createApp(ctx.cwd, rules, backends, logger);
+    }
     // Watching starts before the run, so nothing it reads can change unseen.
     if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
     run = app.engine.startRun(ctx.signal);
@@ -183,6 +197,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     if (stacktraces && err.stack) await write(ctx.stderr, `${err.stack}\n`);
     return 1;
   } finally {
+    await storeUse?.release();
     if (loop.active) loop.ran(run);
   }
 }

@@ -32,5 +32,6 @@ export { treeMessageOf } from './tree-message.js';
 export { materializeTree, type MaterializeTreeOptions, type MaterializedTree } from './materialize-tree.js';
 export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
 export { damageCount, damageOf, type DamageKind } from './damage.js';
+export { beginStoreUse, type StoreUse } from './leases.js';
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';

@@ -33,6 +33,7 @@ import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-fa
 import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
 import { DigestVerifier } from './verifying-stream.js';
 import { noteDamage } from './damage.js';
+import { TOUCH_INTERVAL_MS, touchFloor } from './leases.js';
 
 export interface LocalStoreOptions {
   /** The store directory; callers decide (option `local_store_dir`, else `$XDG_CACHE_HOME/trews`, see defaultLocalStoreDir). */
@@ -128,12 +129,6 @@ export function createLocalStore(options: LocalStoreOptions): LocalStore {
 const DEFAULT_GET_BYTES_LIMIT = 64 * 1024 * 1024;
 /** Unverified blobs up to this size are read and checked before get() returns, so corruption is a miss rather than a stream error. */
 const EAGER_VERIFY_MAX = 1024 * 1024;
-/**
- * A use refreshes a file's mtime (the GC's LRU clock) only when it is older
- * than this: one utimes per blob per interval, not per read, and a coarse
- * clock is all LRU eviction needs.
- */
-const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
 const STAT_CONCURRENCY = 32;
 /** Bound on remembered verifications; past it the oldest half is forgotten (and re-verified on next use). */
 const VERIFIED_MAX = 500_000;
@@ -612,24 +607,32 @@ class DiskStore implements LocalStore {
   }
 
   /**
-   * Moves the file's mtime to now if it is older than TOUCH_INTERVAL_MS. The
-   * GC evicts by mtime: atime is unreliable (noatime/relatime mounts), and a
-   * separate access log would need locking across processes; utimes on one
-   * file is atomic and needs neither. Returns the stats as they now are.
+   * Moves the file's mtime to now if it is older than TOUCH_INTERVAL_MS, or
+   * than the touch floor (a GC is running: see leases.ts). The GC evicts by
+   * mtime: atime is unreliable (noatime/relatime mounts), and a separate
+   * access log would need locking across processes; utimes on one file is
+   * atomic and needs neither. To the millisecond, read back: a GC compares
+   * the mtime with the one it scanned and must see it move forward. Returns
+   * the stats as they now are.
    */
   async #touch(path: string, st: FileId, fh?: FileHandle): Promise<FileId> {
     const now = Date.now();
-    if (now - st.mtimeMs < TOUCH_INTERVAL_MS) return st;
-    const seconds = Math.floor(now / 1000);
+    if (now - st.mtimeMs < TOUCH_INTERVAL_MS && st.mtimeMs >= touchFloor(this.dir)) return st;
+    let touched: FileId;
     try {
-      if (fh) await fh.utimes(seconds, seconds);
-      else await utimes(path, seconds, seconds);
+      if (fh) {
+        await fh.utimes(now / 1000, now / 1000);
+        touched = await fh.stat();
+      } else {
+        await utimes(path, now / 1000, now / 1000);
+        touched = await stat(path);
+      }
     } catch {
       return st; // e.g. a store shared read-only: LRU order is best-effort
     }
-    const touched: FileId = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: seconds * 1000, mode: st.mode };
-    // Our own touch does not change the content we checked.
-    if (this.#isVerified(path, st)) this.#markVerified(path, touched);
+    // Our own touch does not change the content we checked; a write in between would have moved the mtime off ours.
+    const ours = touched.ino === st.ino && touched.dev === st.dev && touched.size === st.size && Math.abs(touched.mtimeMs - now) < 1;
+    if (ours && this.#isVerified(path, st)) this.#markVerified(path, touched);
     return touched;
   }
 
