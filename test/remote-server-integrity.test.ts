@@ -4,7 +4,8 @@
 // such an action, and one sharing the blob that ran meanwhile, fail with
 // FAILED_PRECONDITION, nothing is cached, and the blob leaves the CAS.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +16,7 @@ import {
   blob,
   buildAction,
   connect,
+  eventually,
   outcomeOf,
   pd,
   preconditionFailure,
@@ -28,6 +30,7 @@ import {
   type RpcClient,
   type ServerProcess,
 } from './remote-server-harness.js';
+import { runTrews } from './helpers/index.js';
 
 const SH = '/bin/sh';
 const SHARED = 'shared input\n';
@@ -113,5 +116,55 @@ describe('trews remote-server: actions cannot change the blobs of their inputs',
       await rejectsWith(unary(ac, 'getActionResult', { actionDigest: pd(d) }), grpc.status.NOT_FOUND, /./);
     }
     assert.match(server.stderr(), /FAILED_PRECONDITION: process `\/bin\/sh/);
+  });
+});
+
+describe('trews remote-server: a gc of its store while actions wait for a worker', () => {
+  let server: ServerProcess;
+  let cas: RpcClient;
+  let exec: RpcClient;
+  let scratch: string;
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'trews-rs-gc-'));
+    server = await startServer(['--workers', '1']);
+    cas = connect(ContentAddressableStorageService, server.address);
+    exec = connect(ExecutionService, server.address);
+  });
+
+  after(async () => {
+    for (const c of [cas, exec]) c.close();
+    assert.equal(await server.stop(), 0);
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('keeps the inputs of a queued action, checked when it was accepted', async () => {
+    const sync = join(scratch, 'sync');
+    await mkdir(sync);
+    const env = { PATH: '/usr/bin:/bin', SYNC: sync };
+    // Holds the only worker until the GC is over.
+    const holder = buildAction({ argv: [SH, '-c', 'touch "$SYNC/holding"; while [ ! -e "$SYNC/go" ]; do sleep 0.05; done'], env });
+    const queued = buildAction({ argv: [SH, '-c', 'cat in/q.txt'], files: { 'in/q.txt': 'queued input\n' } });
+    await upload(cas, [...holder.blobs, ...queued.blobs]);
+    const first = serverStream<Operation>(exec, 'execute', { actionDigest: pd(holder.actionDigest) });
+    await eventually(() => existsSync(join(sync, 'holding')), 30_000, 'the first action to hold the worker');
+    // Accepted, its inputs checked, then queued behind the first: the stream's first message says so.
+    const call = exec['execute']!.call(exec, { actionDigest: pd(queued.actionDigest) }, new grpc.Metadata()) as grpc.ClientReadableStream<Operation>;
+    const messages: Operation[] = [];
+    const accepted = new Promise<void>((resolve) => call.once('data', () => resolve()));
+    call.on('data', (m: Operation) => messages.push(m));
+    const second = new Promise<Operation[]>((resolve, reject) => {
+      call.on('error', reject);
+      call.on('end', () => resolve(messages));
+    });
+    await accepted;
+    const gc = await runTrews(['gc', '--max-size=0'], { cwd: scratch, env: { TREWS_LOCAL_STORE_DIR: server.storeDir } });
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, /kept because running trews processes use them/);
+    await writeFile(join(sync, 'go'), '');
+    assert.equal(outcomeOf(await first).response.status?.code ?? 0, 0);
+    const r = outcomeOf(await second).response;
+    assert.equal(r.status?.code ?? 0, 0, r.status?.message);
+    assert.equal((await readBlob(cas, r.result?.stdoutDigest)).toString(), 'queued input\n');
   });
 });

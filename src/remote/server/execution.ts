@@ -4,7 +4,7 @@ import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/g
 import { hostname } from 'node:os';
 import { digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
 import type { CommandRunner, PlatformProperty } from '../../exec/index.js';
-import type { LocalStore } from '../../store/index.js';
+import { beginStoreUse, type LocalStore } from '../../store/index.js';
 import {
   Code,
   ExecuteResponseSchema,
@@ -55,33 +55,45 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     const inline: InlineRequest = { stdout: req.inlineStdout, stderr: req.inlineStderr, files: req.inlineOutputFiles };
     ctx.note(digestString(actionDigest));
 
-    if (!req.skipCacheLookup) {
-      const cached = await store.getActionResult(actionDigest, ctx.signal);
-      if (cached !== undefined) {
-        const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
-        operations.complete(
-          op,
-          create(ExecuteResponseSchema, {
-            result: await inlineOutputs(store, cached, inline, ctx.signal),
-            cachedResult: true,
-            status: okStatus(),
-            message: 'served from the action cache',
-          }),
-        );
-        ctx.note('cache hit');
-        logger.info(`action ${digestString(actionDigest)}: served from the action cache (${op.name})`);
-        await send(call, operations.toMessage(op), ctx.signal);
-        return;
+    // A lease on the store from before the inputs are checked until the
+    // operation is over: a concurrent `trews gc` keeps what it relies on.
+    const use = await beginStoreUse(store.dir, { sinceMs: Date.now() }).catch((e: unknown) => {
+      logger.warn(`cannot register action ${digestString(actionDigest)} with the store: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
+    let handedOver = false;
+    try {
+      if (!req.skipCacheLookup) {
+        const cached = await store.getActionResult(actionDigest, ctx.signal);
+        if (cached !== undefined) {
+          const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
+          operations.complete(
+            op,
+            create(ExecuteResponseSchema, {
+              result: await inlineOutputs(store, cached, inline, ctx.signal),
+              cachedResult: true,
+              status: okStatus(),
+              message: 'served from the action cache',
+            }),
+          );
+          ctx.note('cache hit');
+          logger.info(`action ${digestString(actionDigest)}: served from the action cache (${op.name})`);
+          await send(call, operations.toMessage(op), ctx.signal);
+          return;
+        }
       }
-    }
 
-    const prepared = await prepareAction(store, actionDigest, { offeredPlatform: o.platform, maxTimeoutMs: o.maxTimeoutMs });
-    const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
-    ctx.note(op.name);
-    // Followed from the start, so a client that drops at once still counts as having been there.
-    const unfollow = operations.follow(op);
-    void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0);
-    await follow(op, call, ctx, unfollow);
+      const prepared = await prepareAction(store, actionDigest, { offeredPlatform: o.platform, maxTimeoutMs: o.maxTimeoutMs });
+      const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
+      ctx.note(op.name);
+      // Followed from the start, so a client that drops at once still counts as having been there.
+      const unfollow = operations.follow(op);
+      handedOver = true;
+      void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0).finally(() => use?.release());
+      await follow(op, call, ctx, unfollow);
+    } finally {
+      if (!handedOver) await use?.release();
+    }
   };
 
   const waitExecution = async (req: WaitExecutionRequest, call: ServerWritableStream<WaitExecutionRequest, Operation>, ctx: CallContext): Promise<void> => {
