@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, statSync, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, readFileSync, statSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
@@ -99,9 +99,10 @@ export interface LocalStore extends BlobStore, ActionCache {
   readonly dir: string;
   /**
    * Returns the cached result only when every blob it references is in the
-   * CAS: output files, stdout/stderr, output directory trees and every file
-   * inside them. An entry whose outputs were evicted is a miss, so callers
-   * never get a result they cannot materialize.
+   * CAS and intact (checked as by findMissing: hashed once per process):
+   * output files, stdout/stderr, output directory trees and every file
+   * inside them. An entry whose outputs were evicted or damaged is a miss,
+   * so callers never get a result they cannot materialize, nor a wrong one.
    */
   getActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<ActionResult | undefined>;
   /** Copies a file into the CAS, hashing while copying (one read, streaming); returns its digest. */
@@ -135,6 +136,8 @@ const VERIFIED_MAX = 500_000;
 const AC_ENTRY_MAX = 64 * 1024 * 1024;
 const LINK_FALLBACK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EACCES']);
 const HASH_BUFFER = 1024 * 1024;
+/** findMissing and put verify blobs up to this size with synchronous reads (see #has). */
+const SYNC_VERIFY_MAX = 64 * 1024;
 
 type MutableStats = { -readonly [K in keyof LocalStoreStats]: LocalStoreStats[K] };
 
@@ -160,12 +163,19 @@ function emptyStream(): Readable {
   return Readable.from([], { objectMode: false });
 }
 
-async function hashHandle(fh: FileHandle): Promise<string> {
+/**
+ * Hashes an open file of known size. The buffer is sized to the file (up to
+ * HASH_BUFFER): most blobs are small, and a megabyte allocated per blob made
+ * verifying a cold run's thousands of blobs cost more in allocation and GC
+ * than in reading. Reads stop at `size` (the caller checked it with fstat);
+ * whatever follows is for the caller's size check, not the hash.
+ */
+async function hashHandle(fh: FileHandle, size: number): Promise<string> {
   const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(HASH_BUFFER);
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(HASH_BUFFER, size)));
   let pos = 0;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+  while (pos < size) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
@@ -578,7 +588,20 @@ class DiskStore implements LocalStore {
       await this.#touch(path, st);
       return true;
     }
-    return (await this.#verifyFile(path, d)) !== undefined;
+    if (d.sizeBytes > SYNC_VERIFY_MAX) return (await this.#verifyFile(path, d)) !== undefined;
+    // Small (sources, Directories, most outputs): read synchronously, as the
+    // stat above. A cold run checks thousands; four thread-pool round trips
+    // each (open, fstat, read, close) cost more CPU than the hashing.
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+      throw storeIoError(e, `reading ${path}`);
+    }
+    if (!(await this.#checkBytes(path, st, d, bytes))) return false;
+    await this.#touch(path, st);
+    return true;
   }
 
   /**
@@ -691,7 +714,7 @@ class DiskStore implements LocalStore {
     const { fh, st } = opened;
     try {
       if (this.#isVerified(path, st)) return st;
-      const hash = await hashHandle(fh);
+      const hash = await hashHandle(fh, d.sizeBytes);
       if (hash === d.hash) {
         this.#markVerified(path, st);
         return st;
