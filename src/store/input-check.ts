@@ -56,7 +56,7 @@ export async function checkLinkedInputs(
     const src = input.source;
     // Synchronous on purpose: a local lstat takes microseconds, a thread-pool round trip ten times that.
     let file = join(destDir, input.path);
-    let st = lstatQuiet(file);
+    let st = lstatInSandbox(file);
     if (st === undefined || !sameInode(st, src)) {
       file = src.path;
       st = lstatQuiet(file);
@@ -74,6 +74,15 @@ export async function checkLinkedInputs(
     noteDamage(store.dir, input.digest, 'modified');
   }
   return modified;
+}
+
+/** The process owns its sandbox: whatever it did there (a directory made unreadable, a file where a directory was), look under the store name instead. */
+function lstatInSandbox(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 function lstatQuiet(path: string): Stats | undefined {
