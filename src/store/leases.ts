@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errnoCode, storeIoError } from './store-failures.js';
+import { TMP_DIR } from './store-layout.js';
 
 /**
  * Who is using a store directory right now, so that a GC never removes a
@@ -131,8 +132,10 @@ export async function beginGc(dir: string, ownSignal: AbortSignal | undefined): 
 
 /** Marks the store as changed by a GC: daemons whose memos predate this start from a fresh graph. Before the first removal. */
 export async function bumpGcGeneration(dir: string): Promise<void> {
-  const tmp = join(dir, `${GENERATION_FILE}.${randomBytes(6).toString('hex')}.tmp`);
+  // In tmp/, where a GC removes what a crash leaves behind.
+  const tmp = join(dir, TMP_DIR, `${randomBytes(12).toString('hex')}.tmp`);
   try {
+    await mkdir(join(dir, TMP_DIR), { recursive: true });
     await writeFile(tmp, `${Date.now()}.${randomBytes(6).toString('hex')}\n`);
     await rename(tmp, join(dir, GENERATION_FILE));
   } catch (e) {
