@@ -98,7 +98,8 @@ for (const [mode, run] of [
   });
 }
 
-describe('trews gc alongside a running build', () => {
+for (const daemon of [false, true]) {
+describe(`trews gc alongside a running build ${daemon ? 'through a daemon' : 'without a daemon'}`, () => {
   it('removes nothing the build has used since it started: the build completes', async () => {
     const repo = await makeShellRepo({
       'a/BUILD': [
@@ -120,8 +121,8 @@ describe('trews gc alongside a running build', () => {
     try {
       const sync = join(repo.tmp, 'sync');
       await mkdir(sync);
-      const env = { ...repo.env, SYNC: sync };
-      const build = spawnTrews(['test', 'a:t', '--test-output=all'], { cwd: repo.root, env });
+      const env: Record<string, string> = daemon ? { TREWS_LOCAL_STORE_DIR: repo.store, TMPDIR: repo.tmp, SYNC: sync } : { ...repo.env, SYNC: sync };
+      const build = spawnTrews(['test', 'a:t', '--test-output=all'], { cwd: repo.root, env, daemon });
       build.child.stdin?.end('');
       await waitUntil(() => existsSync(join(sync, 'waiting')), 'the build to reach its waiting step');
       const sizeBefore = (await stat(blobPath(repo.store, IN))).size;
@@ -131,6 +132,7 @@ describe('trews gc alongside a running build', () => {
       assert.equal((await stat(blobPath(repo.store, IN))).size, sizeBefore, 'the source blob the build stored is still there');
       await writeFile(join(sync, 'go'), '');
       const r = await build.result;
+      if (daemon) janitor.note(repo.root);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /the input\n.*the input/s);
       // Once the build is over, nothing protects its entries any more.
@@ -141,3 +143,4 @@ describe('trews gc alongside a running build', () => {
     }
   });
 });
+}
