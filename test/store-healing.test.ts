@@ -125,6 +125,7 @@ describe(`trews gc alongside a running build ${daemon ? 'through a daemon' : 'wi
       const build = spawnTrews(['test', 'a:t', '--test-output=all'], { cwd: repo.root, env, daemon });
       build.child.stdin?.end('');
       await waitUntil(() => existsSync(join(sync, 'waiting')), 'the build to reach its waiting step');
+      if (daemon) janitor.note(repo.root);
       const sizeBefore = (await stat(blobPath(repo.store, IN))).size;
       const gc = await repo.trews(['gc', '--max-size=0']);
       assert.equal(gc.code, 0, gc.stderr);
