@@ -5,6 +5,7 @@ export {
   type LocalStore,
   type LocalStoreOptions,
   type LocalStoreStats,
+  type LinkedSource,
   type MaterializeMode,
   type MaterializeOptions,
 } from './local-store.js';
@@ -28,6 +29,9 @@ export {
   type BytesFileSpec,
 } from './tree-ops.js';
 export { treeMessageOf } from './tree-message.js';
-export { materializeTree, type MaterializeTreeOptions } from './materialize-tree.js';
+export { materializeTree, type MaterializeTreeOptions, type MaterializedTree } from './materialize-tree.js';
+export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
+export { damageCount, damageOf, type DamageKind } from './damage.js';
+export { beginStoreUse, type StoreUse } from './leases.js';
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';
