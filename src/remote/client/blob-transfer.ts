@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { EMPTY_DIGEST, FailureError, abortError, digestString, failure, isSha256Hex, type Digest } from '../../core/index.js';
 import { destroyOnAbort } from './signals.js';
 
@@ -75,6 +75,37 @@ export function verifying(d: Digest, where: string): Transform {
       else cb();
     },
   });
+}
+
+/**
+ * A download as a stream that checks it is `d`, pulled by its reader: a
+ * mismatch (`remote-corrupt-blob`) surfaces to whoever reads, when they
+ * read, rather than as an 'error' nobody listens to yet (a small body can
+ * arrive whole before the reader attaches).
+ */
+export function verifiedStream(source: AsyncIterable<Buffer>, d: Digest, where: string): Readable {
+  return Readable.from(
+    (async function* () {
+      const h = createHash('sha256');
+      let size = 0;
+      for await (const chunk of source) {
+        size += chunk.byteLength;
+        if (size > d.sizeBytes) throw corruptBlob(d, where, `more than ${d.sizeBytes} bytes`);
+        h.update(chunk);
+        // Everything but the end of a blob is passed on at once; the end
+        // waits for the verdict, so no reader commits bytes before it.
+        if (size < d.sizeBytes) yield chunk;
+        else {
+          const got = h.digest('hex');
+          if (got !== d.hash) throw corruptBlob(d, where, `${size} bytes hashing to ${got}`);
+          yield chunk;
+          return;
+        }
+      }
+      throw corruptBlob(d, where, `${size} bytes, the answer ended early`);
+    })(),
+    { objectMode: false },
+  );
 }
 
 export function corruptBlob(d: Digest, where: string, got: string): FailureError {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { FailureError, abortError, digestOf, digestString, failure, type Digest } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
-import { checkDigest, corruptBlob, digestMismatch, forEachLimit, isEmptyBlob, localMissing, readUpTo, remoteMissing, verifying } from './blob-transfer.js';
+import { checkDigest, corruptBlob, digestMismatch, forEachLimit, isEmptyBlob, localMissing, readUpTo, remoteMissing, verifiedStream } from './blob-transfer.js';
 import type { HttpCacheClient } from './http-client.js';
 import type { ByteStoreProvider, TransferStats } from './provider.js';
 import { destroyOnAbort } from './signals.js';
@@ -99,8 +99,9 @@ class HttpBlobStore implements ByteStoreProvider {
       res.body.destroy();
       throw corruptBlob(digest, this.description, `the server announced ${length} bytes`);
     }
-    const out = res.body.pipe(verifying(digest, this.description));
-    res.body.on('error', (e) => out.destroy(e));
+    const out = verifiedStream(res.body, digest, this.description);
+    // A reader that stops early must not leave the answer (and its connection) open.
+    out.once('close', () => res.body.destroy());
     return guard(out);
   }
 
