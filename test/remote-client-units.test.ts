@@ -149,9 +149,14 @@ describe('remote option validation', () => {
         '',
       ].join('\n'),
     );
-    assert.match(
+    assert.equal(
       render({ TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_STORE_SERVER: 'grpc://cas:8980', TREWS_REMOTE_EXECUTION_SERVER: 'https://exec.example.com' }),
-      /remote_execution_server `https:\/\/exec.example.com` is an HTTP cache, which cannot execute processes\n  remote_execution_server set by env TREWS_REMOTE_EXECUTION_SERVER\n  remote execution needs a REAPI server: use a grpc:\/\/ or grpcs:\/\/ address/,
+      [
+        'error: invalid remote configuration: remote_execution_server `https://exec.example.com` is an HTTP cache, which cannot execute processes',
+        '  remote_execution_server set by env TREWS_REMOTE_EXECUTION_SERVER',
+        '  remote execution needs a REAPI server: use a grpc:// or grpcs:// address',
+        '',
+      ].join('\n'),
     );
   });
 
