@@ -21,6 +21,8 @@ export interface HttpCacheServerOptions {
   readonly token?: string;
   /** The cache lives under this path (`/team`), as behind a reverse proxy. */
   readonly prefix?: string;
+  /** Listen on this port (to come back where clients expect it); default a random one. */
+  readonly port?: number;
   /** Serve https with this PEM certificate and key. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
@@ -120,7 +122,7 @@ export async function startHttpCacheServer(o: HttpCacheServerOptions = {}): Prom
     );
   };
   const server = o.tls === undefined ? createServer(onRequest) : createTlsServer({ cert: o.tls.cert, key: o.tls.key }, onRequest);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${o.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}${prefix}`,
