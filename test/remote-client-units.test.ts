@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { digestOf, isFailureError, nullLogger, type Digest } from '../src/core/index.js';
+import { digestOf, isAbortError, isFailureError, nullLogger, type Digest } from '../src/core/index.js';
 import { makeProcess, toAction } from '../src/exec/index.js';
 import {
   BatchUpdateBlobsRequest_RequestSchema,
@@ -39,6 +39,7 @@ import { readResourceName, writeResourceName } from '../src/remote/client/bytest
 import { checkCapabilities } from '../src/remote/client/capabilities.js';
 import type { RemoteEndpoint } from '../src/remote/client/channel.js';
 import type { RemoteBlobStore } from '../src/remote/client/remote-blob-store.js';
+import { abortable } from '../src/remote/client/signals.js';
 import { treeFromFiles } from '../src/store/index.js';
 import { renderFailure } from '../src/ui/index.js';
 import { remoteOptions, tempStore } from './remote-client-harness.js';
@@ -516,13 +517,37 @@ describe('capabilities', () => {
     const local = await tempStore();
     try {
       const root = await treeFromFiles(local.store, [{ kind: 'symlink', path: 'etc/link', target: '/etc/hostname' }]);
-      const remote = { endpoint } as unknown as RemoteBlobStore;
+      const remote = { endpoint, description: endpoint.description } as unknown as RemoteBlobStore;
       await assert.rejects(
         ensureUploaded(local.store, remote, { roots: [root], blobs: [], absoluteSymlinksAllowed: false }, undefined),
-        (e: unknown) => isFailureError(e) && e.failure.reason === 'remote-absolute-symlink' && /pointing to "\/etc\/hostname"/.test(e.failure.message),
+        (e: unknown) =>
+          isFailureError(e) &&
+          e.failure.reason === 'remote-absolute-symlink' &&
+          e.failure.message.startsWith('remote_store_server grpc://cas:8980 does not allow absolute symlinks') &&
+          /pointing to "\/etc\/hostname"/.test(e.failure.message),
       );
     } finally {
       await local.dispose();
+    }
+  });
+});
+
+describe('waiting abortably', () => {
+  it('a shared promise no longer waited for (the signal was already aborted) fails unheard, not as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', listener);
+    try {
+      // A lookup whose run was cancelled before it asked: the cache's probe goes on, and fails later.
+      let fail: (e: Error) => void = () => undefined;
+      const probe = new Promise<never>((_, reject) => (fail = reject));
+      await assert.rejects(abortable(probe, AbortSignal.abort()), (e: unknown) => isAbortError(e));
+      fail(new Error('the cache is down'));
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', listener);
     }
   });
 });
