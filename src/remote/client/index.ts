@@ -9,7 +9,6 @@
 // Tests reach a provider's parts through their own files.
 export { createRemoteLayers, createRemoteLayersFromConfig, type RemoteLayers, type RemoteLayersDeps } from './remote-layers.js';
 export type { ByteStoreProvider, ActionCacheProvider, CacheAccess, RemoteProvider, TransferStats } from './provider.js';
-export { loadProvider, type ProviderDeps } from './load-provider.js';
 export { validateRemoteOptions, parseTokenFile, parseHeaders, nodeOptionFiles, type OptionFiles } from './validate-options.js';
 export { remoteConfigFingerprint } from './config-fingerprint.js';
 export type { RemoteConfig, EndpointConfig, TlsConfig, RemoteCacheWarnings, CacheContentBehavior } from './remote-config.js';
