@@ -11,7 +11,6 @@ export {
 } from './local-store.js';
 export { collectGarbage, storeSize, type GcOptions, type GcResult, type StoreLocation, type StoreSize } from './gc.js';
 export { defaultLocalStoreDir } from './default-dir.js';
-export { blobStoreContract, type BlobStoreFixture, type BlobStoreContractOptions } from './blob-store-contract.js';
 export { SnapshotKey, type Snapshot } from './snapshot.js';
 export { EMPTY_TREE_DIGEST } from './tree-io.js';
 export {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { digestOf, isFailureError, MemoryLogger } from '../core/index.js';
-import { blobStoreContract, createLocalStore } from './index.js';
+import { blobStoreContract } from './blob-store-contract.js';
+import { createLocalStore } from './index.js';
 import { casPath } from './store-layout.js';
 import { bytesOf, makeTempDir, readAll, removeDir } from './test-helpers.js';
 
