@@ -135,14 +135,14 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     aliases: ['remote_store_address'],
     type: 'string',
     default: null,
-    help: 'Remote CAS server as host:port, grpc://host:port or grpcs://host:port.',
+    help: 'Remote CAS and action cache: a REAPI server as host:port, grpc://host:port or grpcs://host:port, or an HTTP cache (bazel-remote, many CI caches: /ac/ and /cas/ paths) as http://host:port[/path] or https://…; HTTP caches serve caching only, not remote execution.',
   },
   {
     name: 'remote_execution_server',
     aliases: ['remote_execution_address'],
     type: 'string',
     default: null,
-    help: 'Remote execution server as host:port, grpc://host:port or grpcs://host:port.',
+    help: 'Remote execution server (REAPI) as host:port, grpc://host:port or grpcs://host:port (often the same address as remote_store_server).',
   },
   { name: 'remote_instance_name', type: 'string', default: null, help: 'REAPI instance name sent with every remote request.' },
   {
