@@ -85,10 +85,10 @@ export function parseJsonDocument(path: string, text: string): JsonDocument {
     const pos = /position (\d+)/.exec(nodeMessage);
     raise(badJson(nodeMessage.replace(/^[^:]*JSON[^:]*:\s*/, '') || 'invalid JSON', pos ? lines.at(Number(pos[1])) : { file: path }));
   }
-  let what = PARSE_ERRORS[first.error] ?? 'invalid JSON';
-  if (first.error === 4 && body.trim() === '') what = 'the file is empty; a package.json holds an object, at least `{}`';
-  else if ((first.error === 3 || first.error === 4) && /,\s*$/.test(body.slice(0, first.offset))) what = 'a trailing comma is not allowed in JSON';
-  raise(badJson(what, lines.at(first.offset, first.length)));
+  if (first.error === 4 && body.trim() === '') raise(badJson('the file is empty; a package.json holds an object, at least `{}`', lines.at(0)));
+  const before = body.slice(0, first.offset);
+  if ((first.error === 3 || first.error === 4) && /,\s*$/.test(before)) raise(badJson('a trailing comma is not allowed in JSON', lines.at(before.lastIndexOf(','))));
+  raise(badJson(PARSE_ERRORS[first.error] ?? 'invalid JSON', lines.at(first.offset, first.length)));
 }
 
 function badJson(what: string, location: Location) {

@@ -35,7 +35,11 @@ export function readPnpmWorkspace(text: string): WorkspacePattern[] {
   const bad = doc.errors[0];
   if (bad !== undefined) {
     const what = bad.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    raise(failure('input', 'bad-pnpm-workspace', `invalid YAML: ${what}`, { location: lines.at(bad.pos[0], bad.pos[1] - bad.pos[0]) }));
+    // yaml reports an unclosed quote where the file ends; the quote that opened it is what to fix.
+    const quote = /closing (["'])quote/.exec(what)?.[1];
+    const open = quote === undefined ? -1 : text.lastIndexOf(quote, bad.pos[0] - 1);
+    const at = open >= 0 ? lines.at(open) : lines.at(bad.pos[0], bad.pos[1] - bad.pos[0]);
+    raise(failure('input', 'bad-pnpm-workspace', `invalid YAML: ${what.replace(/"quote$|'quote$/, 'quote')}`, { location: at }));
   }
   const at = (n: YamlNode | null | undefined) => (n?.range ? lines.at(n.range[0], n.range[1] - n.range[0]) : { file: path });
   const root = doc.contents;

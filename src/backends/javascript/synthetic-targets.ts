@@ -32,10 +32,6 @@ function where(l: Location): string {
   return l.line === undefined ? l.file : `${l.file}:${l.line}:${l.col ?? 1}`;
 }
 
-function isUnder(path: string, dir: string): boolean {
-  return dir === '' || path === dir || path.startsWith(`${dir}/`);
-}
-
 /**
  * The targets of the JavaScript workspace, inferred from package.json files
  * (Nx's project inference, Pants' package_json generator without the BUILD

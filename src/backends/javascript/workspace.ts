@@ -205,7 +205,7 @@ function checkUniqueNames(manifests: readonly PackageManifest[]): void {
       raise(
         failure('input', 'duplicate-package-name', `two workspace packages are named \`${m.name}\``, {
           location: m.at,
-          notes: [`also the name of ${prev.path} (${prev.at.file}:${prev.at.line}:${prev.at.col})`],
+          notes: [`also the name in ${prev.at.file}:${prev.at.line}:${prev.at.col}`],
           hints: ['package names must be unique in a workspace: rename one of them'],
         }),
       );
