@@ -413,7 +413,7 @@ describe('a daemon re-validates inferred targets when package.json files change'
   const janitor = new DaemonJanitor();
   after(() => janitor.stopAll());
 
-  it('sees a new script, a new dependency, a new package and a broken package.json', async () => {
+  it('sees a new script, a new dependency, a new package, a broken package.json and new tasks', async () => {
     const repo = await makeRepo(NPM_WORKSPACE);
     try {
       const run = async (args: string[]): Promise<string[]> => {
@@ -446,6 +446,11 @@ describe('a daemon re-validates inferred targets when package.json files change'
       );
       await repo.remove('packages/extra');
       assert.equal((await run(['list', '::'])).length, 12);
+
+      // [javascript] tasks is an input of the run: the daemon's graph follows trews.toml too.
+      assert.deepEqual(await run(['dependencies', 'packages/util:test']), ['packages/lib:build', 'packages/util:build', 'packages/util:util']);
+      await repo.write('trews.toml', '[javascript.tasks.test]\ndepends_on = []\n');
+      assert.deepEqual(await run(['dependencies', 'packages/util:test']), ['packages/util:util']);
     } finally {
       await janitor.stopAll();
       await repo.cleanup();

@@ -81,6 +81,15 @@ async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, ma
   const pkgDecl = pkgDecls[0];
   for (const d of mine) checkNotInferred(d, manifest);
   const pkgName = pkgDecl?.name ?? (dir === '' ? env.rootName : basenameRel(dir));
+  const badName = checkTargetName(pkgName);
+  if (badName !== undefined) {
+    raise(
+      failure('input', 'bad-target-name', `the package in ${dir || 'the build root'} cannot have a target named after its directory: ${badName}`, {
+        location: manifest.at,
+        hints: [`name its target in ${dir === '' ? 'the root' : dir}/BUILD: \`${PACKAGE_JSON}(name="…")\``],
+      }),
+    );
+  }
   const scripts = scriptTargets(manifest, pkgName);
   const scriptDecls = checkScriptDeclarations(mine, scripts, manifest);
   const buildScripts = scriptsField(pkgDecl, manifest);
