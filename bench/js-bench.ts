@@ -6,7 +6,8 @@
 // 1. cold: `trews --no-daemon list ::` (discovery, every package.json, every package's files);
 // 2. cold: `trews --no-daemon dependencies --transitive <last package>:build` (the pipeline);
 // 3. warm: both through a running daemon;
-// 4. after editing one package.json (a script's command), `list ::` through the daemon.
+// 4. after editing one package.json (a script's command), `list ::` through the daemon;
+// and `node -e 0`, alternating with the warm runs, as the floor.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,9 +69,9 @@ for (let i = 0; i < packages; i++) {
   for (let f = 0; f < files; f++) write(`packages/p${i}/src/m${f}.ts`, `export const v${f} = ${f};\n`);
 }
 
-function time(args: string[]): number {
+function time(args: string[], program: string[] = [trews]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [trews, ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
+  const r = spawnSync(process.execPath, [...program, ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`trews ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString()}`);
   return ms;
@@ -90,9 +91,11 @@ time(deepest);
 const warmList: number[] = [];
 const warmDeps: number[] = [];
 const edited: number[] = [];
+const floors: number[] = [];
 for (let i = 0; i < runs; i++) {
   warmList.push(time(list));
   warmDeps.push(time(deepest));
+  floors.push(time(['-e', '0'], []));
 }
 const mid = Math.floor(packages / 2);
 for (let i = 0; i < runs; i++) {
@@ -104,6 +107,7 @@ closeSync(devNull);
 
 const f = (x: number): string => `${x.toFixed(0)} ms`;
 console.log(`workspace: ${packages} packages, ${files} sources each, ${packages * 4 + 1} targets; medians of ${runs} runs (cold: ${coldRuns})`);
+console.log(`floor node -e 0                                    ${f(median(floors))}`);
 console.log(`cold  trews --no-daemon list ::                     ${f(median(coldList))}`);
 console.log(`cold  trews --no-daemon dependencies --transitive   ${f(median(coldDeps))}`);
 console.log(`warm  trews list ::  (daemon)                       ${f(median(warmList))}`);
