@@ -4,7 +4,8 @@
 // them; broken package.json files as text; a daemon re-validating edits.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { basename } from 'node:path';
+import { symlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertGolden, DaemonJanitor, makeRepo, runTrews, type TempRepo } from './helpers/index.js';
 
@@ -407,6 +408,21 @@ describe('broken workspaces are errors at file:line:col', () => {
       }
     });
   }
+});
+
+describe('a package that reaches out of the build root', () => {
+  it('is an error naming the symlink, not a package without the file', async () => {
+    const repo = await makeRepo(NPM_WORKSPACE);
+    try {
+      await symlink('/etc/hostname', join(repo.root, 'packages/lib/src/host.txt'));
+      const r = await runTrews(['list', '::'], { cwd: repo.root });
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assertGolden('javascript/symlink-out-of-root', `$ trews list ::\n${r.stderr.split(repo.root).join('<root>')}`);
+    } finally {
+      await repo.cleanup();
+    }
+  });
 });
 
 describe('a daemon re-validates inferred targets when package.json files change', () => {

@@ -70,6 +70,15 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     advanced: true,
   },
   {
+    name: 'build_file_max_size',
+    type: 'string',
+    default: '10MiB',
+    help: 'The largest BUILD file (or .gitignore) trews reads, e.g. 10MiB, 500KB or a number of bytes; a bigger one is an error.',
+    validate: (v) => byteSize(v) ?? (parseByteSize(v as string)! < 1 ? 'must be at least 1 byte' : undefined),
+    daemon: true,
+    advanced: true,
+  },
+  {
     name: 'local_store_dir',
     type: 'path',
     default: null,

@@ -296,6 +296,25 @@ async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: 
       }),
     );
   }
+  if (glob.escapes.length > 0) {
+    const { pattern, path, problem } = glob.escapes[0]!;
+    const item = patternNode(d, sourceField.name, pattern);
+    const exclude = isGlobPattern(pattern) ? `; or leave it out with \`!${path.slice(dir === '' ? 0 : dir.length + 1)}\`` : '';
+    const through =
+      problem.type === 'outside'
+        ? `which resolves outside the build root: \`${problem.link}\` is a symlink to ${JSON.stringify(problem.target)}`
+        : `which cannot be resolved: \`${problem.link}\` is a symlink that leads round in a loop`;
+    raise(
+      failure('input', problem.type === 'outside' ? 'symlink-outside-root' : 'symlink-loop', `\`${sourceField.name}\` of \`${address}\` names \`${path}\`, ${through}`, {
+        location: at(d.syntax, item ?? { span: d.call.calleeSpan }),
+        hints: [
+          problem.type === 'outside'
+            ? `trews reads nothing outside the build root: copy the file into the repository, or point the link inside it${exclude}`
+            : `point the link at a file or directory, not (through other links) at itself${exclude}`,
+        ],
+      }),
+    );
+  }
   const sources = glob.files;
   const gen = d.type.generator;
   if (!gen) return [{ ...base, fields: d.fields, sources, sourcePatterns }];

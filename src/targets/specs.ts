@@ -144,7 +144,7 @@ async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Prom
       const scan = picomatch.scan(spec.path);
       const base = toRelPath(scan.base) ?? '';
       const m = picomatch(spec.path, { dot: false });
-      const files = (await ctx.get(new FilesUnderKey(env.ws, base))).filter((f) => m(f));
+      const files = (await ctx.get(new FilesUnderKey(env.ws, base))).files.filter((f) => m(f));
       const owners = await ctx.getAll(files.map((f) => new OwnersKey(env, f)));
       return targetsOf(ctx, env, owners.flat());
     }

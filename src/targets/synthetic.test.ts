@@ -29,7 +29,7 @@ function textProvider(name = 'text', seen: BuildDeclaration[][] = []): Synthetic
   return {
     name,
     async dirsUnder(ctx, env, dir) {
-      const files = await ctx.get(new FilesUnderKey(env.ws, dir));
+      const { files } = await ctx.get(new FilesUnderKey(env.ws, dir));
       return files.filter((f) => f === 'targets.txt' || f.endsWith('/targets.txt')).map((f) => f.slice(0, Math.max(0, f.length - 'targets.txt'.length - 1)));
     },
     async targetsIn(ctx, env, dir, declared) {

@@ -69,7 +69,7 @@ export class PackageJsonKey implements Key<PackageManifest | null> {
   }
   async compute(ctx: ComputeContext): Promise<PackageManifest | null> {
     const path = joinRel(this.#dir, 'package.json');
-    const text = await ctx.get(new FileTextKey(this.#ws, path));
+    const text = await ctx.get(new FileTextKey(this.#ws, path, 'utf8-strict'));
     return text === null ? null : readManifest(this.#dir, path, text);
   }
 }

@@ -23,7 +23,7 @@ export class PnpmWorkspaceKey implements Key<readonly WorkspacePattern[] | null>
     return `parse ${PNPM_WORKSPACE_FILE}`;
   }
   async compute(ctx: ComputeContext): Promise<readonly WorkspacePattern[] | null> {
-    const text = await ctx.get(new FileTextKey(this.#ws, PNPM_WORKSPACE_FILE));
+    const text = await ctx.get(new FileTextKey(this.#ws, PNPM_WORKSPACE_FILE, 'utf8-strict'));
     return text === null ? null : readPnpmWorkspace(text);
   }
 }

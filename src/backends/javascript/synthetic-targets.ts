@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
-import { basenameRel, closest, dirnameRel, failure, raise, type Location } from '../../core/index.js';
+import { basenameRel, closest, dirnameRel, failure, raise, type Failure, type Location } from '../../core/index.js';
 import type { ComputeContext } from '../../engine/index.js';
-import { GlobKey } from '../../fs/index.js';
+import { GlobKey, type LinkProblem } from '../../fs/index.js';
 import { checkTargetName, type BuildDeclaration, type FieldValue, type SyntheticTarget, type SyntheticTargetsProvider, type TargetEnv } from '../../targets/index.js';
 import { PackageJsonKey, type PackageManifest, type PackageScript } from './package-json.js';
 import { JsTasksKey, resolveTask, type ResolvedTask, type TaskConfig, TASK_FIELDS } from './pipeline.js';
@@ -112,7 +112,10 @@ async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, ma
     for (let d = dirnameRel(f); d.length > dir.length; d = dirnameRel(d)) if (nested.has(d)) return true;
     return false;
   };
-  const files = (await ctx.get(new FilesWithoutModulesKey(env.ws, dir))).filter((f) => !inNested(f));
+  const tree = await ctx.get(new FilesWithoutModulesKey(env.ws, dir));
+  const escape = tree.escapes.find((e) => !inNested(e.path));
+  if (escape !== undefined) raise(escapingLink(escape.path, escape.problem, `a file of the package in ${dir || 'the build root'}`, manifest.at));
+  const files = tree.files.filter((f) => !inNested(f));
   const outputs = [...new Set([...resolved.values()].flatMap((t) => t.outputs.filter((o) => !o.startsWith('!'))))];
   const isOutput = outputs.length === 0 ? () => false : picomatch(outputs, { dot: true });
   const packageSources = files.filter((f) => !isOutput(rel(f)));
@@ -169,6 +172,18 @@ function copiedFields(d: BuildDeclaration | undefined): Record<string, FieldValu
   const out: Record<string, FieldValue> = {};
   for (const f of ['tags', 'description']) if (d?.written.includes(f)) out[f] = d.fields[f]!;
   return out;
+}
+
+/** A symlink a package's files (or inputs) go through out of the build root: the sandbox could not hold it. */
+function escapingLink(path: string, problem: LinkProblem, what: string, at: Location): Failure {
+  const how =
+    problem.type === 'outside'
+      ? `\`${problem.link}\` is a symlink to ${JSON.stringify(problem.target)}, outside the build root`
+      : `\`${problem.link}\` is a symlink that leads round in a loop`;
+  return failure('input', problem.type === 'outside' ? 'symlink-outside-root' : 'symlink-loop', `\`${path}\` (${what}) cannot be read: ${how}`, {
+    location: at,
+    hints: ['trews reads nothing outside the build root: copy the file into the repository, point the link inside it, or ignore it (.gitignore, or `[GLOBAL] ignore`)'],
+  });
 }
 
 /** Scripts by target name; two scripts that would share one is an error at the second. */
@@ -305,6 +320,8 @@ async function scriptInputs(
         }),
       );
     }
+    const out = glob.escapes[0];
+    if (out !== undefined) raise(escapingLink(out.path, out.problem, `in \`extra_inputs\` of ${address}`, script.at));
     for (const f of glob.files) found.add(f);
   }
   found.add(manifest.path);

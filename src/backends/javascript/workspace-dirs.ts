@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 import { joinRel } from '../../core/index.js';
 import type { ComputeContext, Key } from '../../engine/index.js';
-import { ListingKey, type Workspace } from '../../fs/index.js';
+import { ListingKey, type LinkProblem, type Workspace } from '../../fs/index.js';
 
 /** Installed packages are never workspace packages, nor part of one's files. */
 export const NODE_MODULES = 'node_modules';
@@ -33,11 +33,18 @@ export class ManifestDirsUnderKey implements Key<readonly string[]> {
   }
 }
 
+/** A directory tree's files, and the symlinks in it that lead out of the build root. */
+export interface TreeFiles {
+  /** Root-relative, sorted. */
+  readonly files: readonly string[];
+  readonly escapes: readonly { readonly path: string; readonly problem: LinkProblem }[];
+}
+
 /**
  * Every file of a directory's tree, root-relative and sorted, as the
  * listing keys show it (ignore rules applied), without node_modules.
  */
-export class FilesWithoutModulesKey implements Key<readonly string[]> {
+export class FilesWithoutModulesKey implements Key<TreeFiles> {
   readonly id: string;
   readonly #ws: Workspace;
   readonly #dir: string;
@@ -49,12 +56,16 @@ export class FilesWithoutModulesKey implements Key<readonly string[]> {
   describe(): string {
     return `files under ${this.#dir || '.'} outside node_modules`;
   }
-  async compute(ctx: ComputeContext): Promise<readonly string[]> {
+  async compute(ctx: ComputeContext): Promise<TreeFiles> {
     const listing = await ctx.get(new ListingKey(this.#ws, this.#dir));
     const subs = await ctx.getAll(listing.dirs.filter((d) => d !== NODE_MODULES).map((d) => new FilesWithoutModulesKey(this.#ws, joinRel(this.#dir, d))));
-    const out: string[] = listing.files.map((f) => joinRel(this.#dir, f));
-    for (const s of subs) for (const f of s) out.push(f);
-    return out.sort();
+    const files: string[] = listing.files.map((f) => joinRel(this.#dir, f));
+    const escapes: { path: string; problem: LinkProblem }[] = listing.escapes.map((e) => ({ path: joinRel(this.#dir, e.name), problem: e.problem }));
+    for (const s of subs) {
+      for (const f of s.files) files.push(f);
+      for (const e of s.escapes) escapes.push(e);
+    }
+    return { files: files.sort(), escapes };
   }
 }
 
