@@ -71,7 +71,12 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   const types = new TargetTypeRegistry();
   for (const b of backends) for (const { type } of b.targets) types.register(type);
   const ws: Workspace = { root: root as AbsPath, rules };
-  const env = createTargetEnv(ws, types, backends.flatMap((b) => b.inferrers ?? []));
+  const env = createTargetEnv(
+    ws,
+    types,
+    backends.flatMap((b) => b.inferrers ?? []),
+    backends.flatMap((b) => b.syntheticTargets ?? []),
+  );
   const renv: RuleEnv = { targets: env, rules: new RuleRegistry(backends) };
   const engine = createEngine({
     onCompute: (key) => {

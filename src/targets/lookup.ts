@@ -1,8 +1,8 @@
 import { closest, failure, raise, type Location } from '../core/index.js';
 import type { ComputeContext } from '../engine/index.js';
-import { BuildDirsUnderKey } from '../fs/index.js';
 import { formatAddress, type Address } from './address.js';
 import { DirTargetsKey, type DirTargets } from './dir-targets.js';
+import { TargetDirsUnderKey } from './synthetic.js';
 import type { Target } from './target.js';
 import type { TargetEnv } from './target-env.js';
 
@@ -45,7 +45,7 @@ export async function unknownTarget(
   const want = formatAddress(addr);
   let candidates = (await ctx.get(new DirTargetsKey(env, addr.dir))).targets.map((t) => t.address);
   if (candidates.length === 0) {
-    const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, ''));
+    const dirs = await ctx.get(new TargetDirsUnderKey(env, ''));
     const near = closest(addr.dir, dirs);
     if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(env, near))).targets.map((t) => t.address);
   }
