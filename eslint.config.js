@@ -11,18 +11,21 @@ const LAYERS = {
   'build-files': [],
   options: ['build-files'],
   fs: ['engine'],
-  store: ['fs', 'engine', 'remote/proto'],
-  'remote/proto': [],
-  exec: ['store', 'fs', 'engine', 'options', 'remote/proto'],
+  store: ['fs', 'engine', 'reapi'],
+  reapi: [],
+  exec: ['store', 'fs', 'engine', 'options', 'reapi'],
   targets: ['engine', 'fs', 'build-files', 'options'],
-  'remote/client': ['exec', 'store', 'fs', 'engine', 'options', 'remote/proto'],
-  'remote/server': ['exec', 'store', 'fs', 'engine', 'options', 'remote/proto'],
+  'remote/client': ['exec', 'store', 'fs', 'engine', 'options', 'reapi'],
+  'remote/server': ['exec', 'store', 'fs', 'engine', 'options', 'reapi'],
   ui: [],
-  backends: ['targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto'],
-  goals: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/proto', 'remote/client'],
+  backends: ['targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'reapi'],
+  runtime: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'ui', 'reapi'],
+  goals: ['runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'reapi', 'remote/client'],
   'daemon/protocol': [],
-  daemon: ['daemon/protocol', 'goals', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/proto'],
-  cli: ['daemon', 'daemon/protocol', 'goals', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/server', 'remote/proto'],
+  // The daemon serves the runner (cli) behind a socket: it needs its protocol, file-system rules, options,
+  // and exec's process groups (to end the children of a daemon that was killed), nothing else of a run.
+  daemon: ['daemon/protocol', 'exec', 'fs', 'options'],
+  cli: ['daemon', 'daemon/protocol', 'goals', 'runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'remote/client', 'remote/server', 'reapi'],
 };
 
 const ALL = Object.keys(LAYERS);
@@ -37,7 +40,7 @@ function layerRules(folder) {
   }));
   // Across folders, only index.js is public.
   patterns.push({
-    // `../x/index.js` and `../remote/proto/index.js` are public; anything else in another folder is not.
+    // `../x/index.js` and `../reapi/index.js` are public; anything else in another folder is not.
     regex: '^(\\.\\./)+(?![a-z-]+/index\\.js$)(?!(remote|daemon)/[a-z-]+/index\\.js$)[a-z-]+/.+',
     message: 'import another folder only through its index.ts (DESIGN.md: each folder exposes its API through an index.ts).',
   });
@@ -55,7 +58,7 @@ function relativeForms(from, to) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/remote/proto/gen/**', 'examples/**', 'bench/out/**', '**/testdata/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/reapi/gen/**', 'examples/**', 'bench/out/**', '**/testdata/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -38,20 +38,20 @@ const specs = [parseSpec('::', '') as Spec];
 
 async function query(app: ReturnType<typeof createApp>): Promise<number> {
   const run = app.engine.startRun();
-  const addrs = await run.get(new SpecsKey(app.env, specs));
+  const addrs = await run.get(new SpecsKey(app.project, specs));
   return addrs.map((t) => t.address).length;
 }
 
 const cold: number[] = [];
 let count = 0;
 for (let r = 0; r < runs; r++) {
-  const app = createApp(root, rules, allBackends(), nullLogger);
+  const app = createApp(root, rules, join(root, '.trews.d', 'bench-store'), allBackends(), nullLogger);
   const t0 = performance.now();
   count = await query(app);
   cold.push(performance.now() - t0);
 }
 
-const app = createApp(root, rules, allBackends(), nullLogger);
+const app = createApp(root, rules, join(root, '.trews.d', 'bench-store'), allBackends(), nullLogger);
 await query(app);
 const warm: number[] = [];
 const incremental: number[] = [];

@@ -19,13 +19,13 @@ import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { allBackends, ExecutionSession } from '../src/backends/index.js';
+import { allBackends, buildInputs, resolveTool, RuleContext } from '../src/backends/index.js';
 import { prepareCommand } from '../src/backends/shell/sandboxed-command.js';
-import { resolveTool } from '../src/backends/shell/tools.js';
 import { AppCache, fsRulesFrom } from '../src/cli/app.js';
 import { buildRegistry, runCommand } from '../src/cli/runner.js';
 import { nullLogger, type RunContext } from '../src/core/index.js';
-import { createLocalRunner, makeProcess } from '../src/exec/index.js';
+import { createLocalRunner, EXEC_RUN, makeProcess } from '../src/exec/index.js';
+import { localStoreDirOf, RunExec } from '../src/runtime/index.js';
 import { allGoals } from '../src/goals/index.js';
 import { parseCommandLine, resolveOptions, type Options } from '../src/options/index.js';
 import { materializeTree } from '../src/store/index.js';
@@ -188,7 +188,7 @@ function resolvedOptions(argv: readonly string[]): Options {
   return r.value;
 }
 const options = resolvedOptions(['test', '::']);
-const app = apps.get(root, fsRulesFrom(options), allBackends(), nullLogger);
+const app = apps.get(root, fsRulesFrom(options), localStoreDirOf(options, root, env, env.HOME ?? tmpdir()), allBackends(), nullLogger);
 await inProcess(); // warm-up: fills the engine
 const warm: Timed[] = [];
 for (let r = 0; r < runs; r++) warm.push(await inProcess());
@@ -205,12 +205,13 @@ say(`in-process, engine kept: incremental  median ${fmt(median(warmIncremental.m
 // 6. Per-process overhead, on package p<mid>'s build step.
 const mid = Math.floor(packages / 2);
 const { ctx } = runContext();
-const services = app.execution(options, env);
-const session = new ExecutionSession({ ctx, run: app.engine.startRun(), env: app.env, options, services, logger: nullLogger, backends: allBackends() });
-const rc = session.rc;
+const services = app.execution(options, null);
+const exec = new RunExec({ services: () => services, runId: 'overhead', logger: nullLogger, warn: () => undefined });
+const run = app.engine.startRun({ signal: ctx.signal, inputs: buildInputs(options, env), slots: [EXEC_RUN.with(exec)] });
+const rc = new RuleContext(run, app.renv, ctx.signal);
 const target = await rc.target({ dir: packageDir(mid), name: 'build' });
 const command = stringField(target, 'command')!;
-const bash = await resolveTool(rc, 'bash', target, 'command', async () => ({ file: target.buildFile }));
+const bash = await resolveTool(rc, 'bash', target, 'command');
 const prepared = await prepareCommand(rc, target, {
   program: bash,
   args: ['-c', command],
@@ -250,7 +251,7 @@ const [, ...nodeArgs] = command.split(' ');
 const direct = await timeEach(() => spawnWait(nodePath, nodeArgs, workdir, { PATH: dirname(nodePath) }));
 const wrapped = await timeEach(() => spawnWait(join(workdir, proc.argv[0]!), proc.argv.slice(1), workdir, { ...proc.env }));
 const sandboxed = await timeEach(async () => {
-  const r = await local.run(rc.execCtx, proc);
+  const r = await local.run({ ...exec.context, signal: ctx.signal }, proc);
   if (r.exitCode !== 0) throw new Error(`sandboxed run exited ${r.exitCode}`);
 });
 await rm(bench, { recursive: true, force: true });
@@ -258,5 +259,6 @@ say(`per process (${overheadRuns} runs, package p${mid}'s build step):`);
 say(`  node build.js, spawned directly              median ${median(direct).toFixed(1)} ms`);
 say(`  the same through its tool shim and bash -c   median ${median(wrapped).toFixed(1)} ms  (+${(median(wrapped) - median(direct)).toFixed(1)} ms)`);
 say(`  that process through the local sandbox runner median ${median(sandboxed).toFixed(1)} ms  (+${(median(sandboxed) - median(wrapped)).toFixed(1)} ms: sandbox, capture, cleanup)`);
+run.end();
 await services.store.close();
 process.exit(0);

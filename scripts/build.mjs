@@ -19,7 +19,7 @@ function step(title, cmd, args) {
   console.error(`build: ${title} (${Date.now() - t0} ms)`);
 }
 
-const protoDir = join(root, 'src/remote/proto');
+const protoDir = join(root, 'src/reapi');
 if (existsSync(join(root, 'buf.gen.yaml')) && existsSync(protoDir)) {
   step('generate protobuf code', bin('buf'), ['generate']);
 }

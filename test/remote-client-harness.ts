@@ -5,8 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryLogger } from '../src/core/index.js';
+import assert from 'node:assert/strict';
+import { MemoryLogger, nullLogger, type Logger } from '../src/core/index.js';
+import { makeCommandRunner, type CommandRunner, type ExecContext } from '../src/exec/index.js';
 import type { Options } from '../src/options/index.js';
+import { createRemoteLayers, type RemoteLayers } from '../src/remote/client/index.js';
+import type { ReapiProvider } from '../src/remote/client/reapi-provider.js';
 import { expectOptions, resolveSample } from '../src/options/testing.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
 import { repoRoot } from './helpers/index.js';
@@ -127,4 +131,45 @@ export async function tempStore(): Promise<TempStore> {
 
 export function memoryLogger(): MemoryLogger {
   return new MemoryLogger('debug');
+}
+
+/** The runner stack a CLI run would build from `env` (TREWS_* variables), over a local store of its own. */
+export interface Client {
+  readonly layers: RemoteLayers;
+  readonly runner: CommandRunner;
+  readonly local: TempStore;
+  /** What was shown as `warning: …` lines. */
+  readonly warnings: string[];
+  dispose(): Promise<void>;
+}
+
+export async function remoteClient(env: Record<string, string>, o: { logger?: Logger } = {}): Promise<Client> {
+  const local = await tempStore();
+  const options = remoteOptions(env);
+  const warnings: string[] = [];
+  const layers = createRemoteLayers(options, { store: local.store, logger: o.logger ?? nullLogger, warnings: (m) => warnings.push(m) });
+  assert.ok(layers, 'remote layers for these options');
+  const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot: join(local.dir, 'sandboxes'), remote: layers });
+  return {
+    layers,
+    runner,
+    local,
+    warnings,
+    async dispose() {
+      await layers.close();
+      await local.dispose();
+    },
+  };
+}
+
+/** The REAPI provider under `layers` (loaded on first use), for tests of gRPC specifics: batches, RPC counts, GetTree. */
+export async function reapiOf(layers: RemoteLayers): Promise<ReapiProvider> {
+  const p = await layers.provider();
+  assert.equal(p.protocol, 'reapi');
+  return p as ReapiProvider;
+}
+
+let runs = 0;
+export function execContext(signal: AbortSignal = new AbortController().signal): ExecContext {
+  return { signal, runId: `test-run-${process.pid}-${++runs}`, logger: nullLogger };
 }

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { digestOf, isAbortError, isFailureError, nullLogger, type Digest, type Logger } from '../src/core/index.js';
 import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../src/exec/index.js';
-import { createRemoteExecutionRunner, createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
+import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
+import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { memoryLogger, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
+import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
 
 interface Client {
   readonly layers: RemoteLayers;
@@ -152,10 +153,11 @@ describe('remote execution', () => {
       // Believe, wrongly, that the input tree is already on the server.
       const uploaded = new UploadedTrees();
       uploaded.add(proc.inputRoot);
+      const { cas } = await reapiOf(a.layers);
       const runner = createRemoteExecutionRunner({
         local: a.local.store,
-        cas: a.layers.cas,
-        execution: a.layers.cas.endpoint,
+        cas,
+        execution: cas.endpoint,
         capabilities: async () => {
           const caps = { maxBatchTotalSizeBytes: 0, actionCacheUpdateEnabled: true, execEnabled: true, absoluteSymlinksAllowed: true, apiVersions: '2.0-2.3' };
           return { store: caps, execution: caps };
@@ -337,13 +339,22 @@ describe('remote cache', () => {
     await gone.stop();
     const logger = memoryLogger();
     const a = await client(cacheEnv(gone.address, { TREWS_REMOTE_STORE_RPC_RETRIES: '0' }), { logger });
-    const r1 = await a.runner.run(ctx(), await shell(a.local.store, 'echo one > out.txt'));
-    const r2 = await a.runner.run(ctx(), await shell(a.local.store, 'echo two > out.txt'));
+    // Two runs of one daemon, side by side: each hears only of its own requests.
+    const runOne: string[] = [];
+    const runTwo: string[] = [];
+    const [r1, r2] = await Promise.all([
+      a.runner.run({ ...ctx(), runId: 'one', warn: (m) => runOne.push(m) }, await shell(a.local.store, 'echo one > out.txt')),
+      a.runner.run({ ...ctx(), runId: 'two', warn: (m) => runTwo.push(m) }, await shell(a.local.store, 'echo two > out.txt')),
+    ]);
     await a.layers.flush();
     assert.equal(r1.source, 'ran locally');
     assert.equal(r2.source, 'ran locally');
-    assert.ok(a.warnings.length >= 1);
-    assert.match(a.warnings[0]!, new RegExp(`remote cache: lookup of sh -c echo one > out.txt .* failed, running it locally: cannot use remote_store_server grpc://${gone.address}: GetCapabilities failed with UNAVAILABLE`));
+    const unreachable = `failed, running it locally: cannot use remote_store_server grpc://${gone.address}: GetCapabilities failed with UNAVAILABLE`;
+    assert.match(runOne[0] ?? '', new RegExp(`^remote cache: lookup of sh -c echo one > out.txt .* ${unreachable}`));
+    assert.match(runTwo[0] ?? '', new RegExp(`^remote cache: lookup of sh -c echo two > out.txt .* ${unreachable}`));
+    assert.ok(runOne.every((m) => m.includes('echo one') && !m.includes('echo two')), runOne.join('\n'));
+    assert.ok(runTwo.every((m) => m.includes('echo two') && !m.includes('echo one')), runTwo.join('\n'));
+    assert.deepEqual(a.warnings, [], 'nothing goes to a sink of no run');
     assert.ok(logger.lines.some((l) => l.startsWith('warn remote cache:')));
     await a.dispose();
   });

@@ -18,7 +18,7 @@ import {
   TreeSchema,
   type ActionResult,
   type Operation,
-} from '../src/remote/proto/index.js';
+} from '../src/reapi/index.js';
 import {
   blob,
   buildAction,

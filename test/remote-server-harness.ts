@@ -28,7 +28,7 @@ import {
   type Operation,
   type PreconditionFailure,
   type ProtoDigest,
-} from '../src/remote/proto/index.js';
+} from '../src/reapi/index.js';
 import { repoRoot } from './helpers/index.js';
 
 export interface ServerProcess {

@@ -31,7 +31,7 @@ import {
   type ReadResponse,
   type ServerCapabilities,
   type WriteResponse,
-} from '../src/remote/proto/index.js';
+} from '../src/reapi/index.js';
 import {
   blob,
   buildTree,

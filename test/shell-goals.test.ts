@@ -366,7 +366,7 @@ describe('cancellation', () => {
         }
       }
       assert.equal(started.length, 3, `the test did not start: ${stderr}`);
-      const sandboxes = join(repo.tmp, 'trews-sandboxes');
+      const sandboxes = repo.sandboxes;
       assert.ok((await readdir(sandboxes)).length >= 1, 'a sandbox exists while the test runs');
       child.kill('SIGINT');
       const code = await exited;

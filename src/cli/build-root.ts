@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { CONFIG_FILE } from '../core/index.js';
 
-export const CONFIG_FILE = 'trews.toml';
+export { CONFIG_FILE };
 
 /** The nearest directory at or above `cwd` that holds a trews.toml, or undefined. */
 export function findBuildRoot(cwd: string): string | undefined {

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { appendFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ trews and any other REAPI client.
   --work-dir DIR            sandboxes and partial uploads (default: DIR/remote-server under the store)
   --workers N               actions run at once; more are queued (default: number of CPUs)
   --platform KEY=VALUE      a platform property of this machine (repeatable)
+  --run-as USER             run actions as this user (e.g. nobody), not as the server's
+                            own; needs root. The store and token file stay out of its reach.
   --tls-cert FILE           PEM certificate chain: serve TLS (with --tls-key)
   --tls-key FILE            PEM private key of --tls-cert
   --token-file FILE         accepted bearer tokens, one per line: every call needs
@@ -59,6 +62,19 @@ interface ServerFlags {
   readonly abandonGraceMs: number;
   readonly logLevel: LogLevel;
   readonly logFile: string | undefined;
+  /** `--run-as`: whom actions run as, and the files that user must not be able to read. */
+  readonly runAs: RunAs | undefined;
+  readonly tokenFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
+  /** Hidden test modes: see RemoteServerOptions. */
+  readonly implicitEmptyBlob: boolean;
+  readonly queueUnmatchedPlatforms: boolean;
+}
+
+interface RunAs {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
 }
 
 /**
@@ -85,6 +101,23 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
     throw e;
   }
 
+  let sandboxRoot: string | undefined;
+  if (flags.runAs !== undefined) {
+    try {
+      sandboxRoot = await isolate(flags, flags.runAs);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      await say(io.stderr, `error: ${e.message}\n`);
+      return 2;
+    }
+  } else if (process.getuid?.() === 0) {
+    await say(
+      io.stderr,
+      'warning: actions run as root, as this server does, with no isolation: they can read its store and token file and write anywhere; ' +
+        'start it with --run-as USER (e.g. --run-as nobody) to run them as an unprivileged user\n',
+    );
+  }
+
   const logger = flags.logFile === undefined ? new StreamLogger(flags.logLevel, (line) => io.stderr.write(line)) : new StreamLogger(flags.logLevel, fileSink(flags.logFile));
   const store = createLocalStore({ dir: flags.storeDir, logger });
   let workDir: string;
@@ -94,8 +127,11 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
     await removeStaleWorkDirs(parent, logger);
     workDir = await mkdtemp(join(parent, 'run-'));
     await writeFile(join(workDir, 'pid'), `${process.pid}\n`);
+    // Where this server's sandboxes are when they are not under the work dir, for whoever cleans up after a crash.
+    if (sandboxRoot !== undefined) await writeFile(join(workDir, SANDBOX_ROOT_FILE), `${sandboxRoot}\n`);
   } catch (e) {
     await say(io.stderr, `error: cannot create a work directory under ${flags.workDir ?? flags.storeDir}: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (sandboxRoot !== undefined) await rm(sandboxRoot, { recursive: true, force: true });
     return 2;
   }
 
@@ -111,12 +147,16 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
       maxBlobBytes: flags.maxBlobBytes,
       abandonGraceMs: flags.abandonGraceMs,
       logger,
+      implicitEmptyBlob: flags.implicitEmptyBlob,
+      queueUnmatchedPlatforms: flags.queueUnmatchedPlatforms,
+      ...(flags.runAs !== undefined && sandboxRoot !== undefined ? { runAs: { uid: flags.runAs.uid, gid: flags.runAs.gid }, sandboxRoot } : {}),
       ...(flags.tls ? { tls: flags.tls } : {}),
       ...(flags.tokens ? { tokens: flags.tokens } : {}),
       ...(flags.maxActionTimeoutMs !== undefined ? { maxActionTimeoutMs: flags.maxActionTimeoutMs } : {}),
     });
   } catch (e) {
     await rm(workDir, { recursive: true, force: true });
+    if (sandboxRoot !== undefined) await rm(sandboxRoot, { recursive: true, force: true });
     if (isFailureError(e)) {
       const hints = (e.failure.hints ?? []).map((h) => `  ${h}\n`).join('');
       await say(io.stderr, `error: ${e.failure.message}\n${hints}`);
@@ -128,13 +168,15 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
   const instance = flags.instanceName === '' ? '""' : flags.instanceName;
   await say(
     io.stdout,
-    `trews remote-server: listening on ${server.address}${flags.tls ? ' (TLS)' : ''}, instance ${instance}, ${flags.workers} worker${flags.workers === 1 ? '' : 's'}, store ${flags.storeDir}\n`,
+    `trews remote-server: listening on ${server.address}${flags.tls ? ' (TLS)' : ''}, instance ${instance}, ${flags.workers} worker${flags.workers === 1 ? '' : 's'}, store ${flags.storeDir}` +
+      `${flags.runAs !== undefined ? `, actions run as ${flags.runAs.name} (uid ${flags.runAs.uid}) in ${sandboxRoot ?? ''}` : ''}\n`,
   );
   if (!io.signal.aborted) await new Promise<void>((res) => io.signal.addEventListener('abort', () => res(), { once: true }));
   logger.info('remote server: stopping (signal received)');
   await server.close();
   await store.close();
   await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  if (sandboxRoot !== undefined) await rm(sandboxRoot, { recursive: true, force: true }).catch(() => undefined);
   return 0;
 }
 
@@ -160,6 +202,10 @@ function parseFlagsRaw(argv: readonly string[]) {
       'abandon-grace-ms': { type: 'string' },
       'log-level': { type: 'string' },
       'log-file': { type: 'string' },
+      'run-as': { type: 'string' },
+      // Hidden: modes that make this server behave like others, for testing clients against them.
+      'no-implicit-empty-blob': { type: 'boolean' },
+      'queue-unmatched-platforms': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -222,7 +268,86 @@ async function resolveFlags(v: Parsed, io: RemoteServerIo): Promise<ServerFlags>
     abandonGraceMs: v['abandon-grace-ms'] === undefined ? 10_000 : positiveInt(v['abandon-grace-ms'], '--abandon-grace-ms'),
     logLevel,
     logFile: v['log-file'] !== undefined ? path(v['log-file']) : undefined,
+    runAs: v['run-as'] === undefined ? undefined : resolveUser(v['run-as']),
+    tokenFile: v['token-file'] !== undefined ? path(v['token-file']) : undefined,
+    tlsKeyFile: v['tls-key'] !== undefined ? path(v['tls-key']) : undefined,
+    implicitEmptyBlob: v['no-implicit-empty-blob'] !== true,
+    queueUnmatchedPlatforms: v['queue-unmatched-platforms'] === true,
   };
+}
+
+/** `nobody`, `65534`, or `65534:65534` → uid and gid, as the system knows them (through id(1), which asks NSS). */
+function resolveUser(spec: string): RunAs {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(spec);
+  if (numeric !== null && numeric[2] !== undefined) return check({ name: spec, uid: Number(numeric[1]), gid: Number(numeric[2]) });
+  const id = (flag: string): number | undefined => {
+    try {
+      const out = execFileSync('id', [flag, spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return /^\d+$/.test(out) ? Number(out) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const uid = id('-u');
+  const gid = id('-g');
+  if (uid === undefined || gid === undefined) throw new UsageError(`--run-as ${JSON.stringify(spec)}: no such user on this machine (give a user name such as nobody, or UID:GID)`);
+  return check({ name: spec, uid, gid });
+
+  function check(u: RunAs): RunAs {
+    if (u.uid === 0) throw new UsageError(`--run-as ${spec} is root: actions would keep every privilege; name an unprivileged user such as nobody`);
+    const self = process.getuid?.();
+    if (self !== 0) {
+      throw new UsageError(`--run-as needs the server to run as root, to switch to ${spec} for each action (it runs as uid ${self ?? '?'}); run it as root, or without --run-as`);
+    }
+    return u;
+  }
+}
+
+/** Name of the work-dir file that records where a --run-as server keeps its sandboxes. */
+const SANDBOX_ROOT_FILE = 'sandbox-root';
+const SANDBOX_ROOT_PREFIX = 'trews-remote-server-sandboxes-';
+
+/**
+ * Prepares a --run-as server: its store becomes private (0700: actions must
+ * not read other actions' results, nor plant blobs), its sandboxes go to a
+ * fresh directory the user can reach (the default work dir is inside the
+ * store), and what that user must not read is checked by trying, as that
+ * user: the store, the token file and the TLS key. The token itself was read
+ * once, before any action ran. Returns the sandbox root.
+ */
+async function isolate(flags: ServerFlags, user: RunAs): Promise<string> {
+  await mkdir(flags.storeDir, { recursive: true, mode: 0o700 });
+  await chmod(flags.storeDir, 0o700);
+  const readable = (p: string): boolean => runsAs(user, ['test', '-r', p]) || runsAs(user, ['test', '-x', p]);
+  if (readable(flags.storeDir)) {
+    throw new UsageError(`--store-dir ${flags.storeDir} can be read by ${user.name}, who runs the actions (--run-as); give the store to this server's user (chown it), or pick another --store-dir`);
+  }
+  for (const [file, flag] of [
+    [flags.tokenFile, '--token-file'],
+    [flags.tlsKeyFile, '--tls-key'],
+  ] as const) {
+    if (file !== undefined && runsAs(user, ['test', '-r', file])) {
+      throw new UsageError(`${flag} ${file} can be read by ${user.name}, who runs the actions (--run-as); make it readable by this server's user only (chmod 600 ${file}), or move it where ${user.name} cannot reach`);
+    }
+  }
+  const parent = flags.workDir ?? tmpdir();
+  await mkdir(parent, { recursive: true });
+  const root = await mkdtemp(join(parent, SANDBOX_ROOT_PREFIX));
+  await chmod(root, 0o711);
+  if (!runsAs(user, ['test', '-x', root])) {
+    await rm(root, { recursive: true, force: true });
+    throw new UsageError(
+      `${user.name} (--run-as) cannot reach ${root}, where its actions would run: a directory above it is closed to it; pick a --work-dir that user can search (e.g. under /tmp)`,
+    );
+  }
+  return root;
+}
+
+/** Whether `argv` succeeds when run as `user`: the test of what that user can reach. */
+function runsAs(user: RunAs, argv: readonly string[]): boolean {
+  // Through /bin/sh, which every machine has, whatever PATH this server got.
+  const r = spawnSync('/bin/sh', ['-c', '"$@"', 'sh', ...argv], { uid: user.uid, gid: user.gid, stdio: 'ignore', timeout: 10_000 });
+  return r.status === 0;
 }
 
 function checkListen(listen: string): void {
@@ -275,6 +400,10 @@ async function removeStaleWorkDirs(parent: string, logger: Logger): Promise<void
     const pid = Number((text ?? '').trim());
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
     logger.info(`remote server: removing ${dir}, left by a server that is gone`);
+    const sandboxes = (await readFile(join(dir, SANDBOX_ROOT_FILE), 'utf8').catch(() => '')).trim();
+    if (sandboxes !== '' && basename(sandboxes).startsWith(SANDBOX_ROOT_PREFIX)) {
+      await rm(sandboxes, { recursive: true, force: true }).catch((e: unknown) => logger.warn(`remote server: cannot remove ${sandboxes}: ${String(e)}`));
+    }
     await rm(dir, { recursive: true, force: true }).catch((e: unknown) => logger.warn(`remote server: cannot remove ${dir}: ${String(e)}`));
   }
 }

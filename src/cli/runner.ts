@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { allBackends, type Backend } from '../backends/index.js';
+import { allBackends, buildInputs, type Backend } from '../backends/index.js';
 import {
   createFileLogger,
   failure,
@@ -20,8 +21,14 @@ import { GLOBAL, parseCommandLine, resolveOptions, type Options } from '../optio
 import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
+import { EXEC_RUN } from '../exec/index.js';
+import { workDirOf } from '../fs/index.js';
+import type { RemoteConfig } from '../remote/client/index.js';
+import { localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
+import { startRunWhenFree } from './start-run.js';
 import { renderFailure } from '../ui/index.js';
+import { beginStoreUse, type StoreUse } from '../store/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
 import { LoopWatch } from './loop.js';
@@ -86,103 +93,137 @@ export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<num
   }
 }
 
+/** What a command line resolves to before any work: its goals, the build root, its options and remote configuration. */
+interface Prepared {
+  readonly selected: readonly Goal[];
+  readonly root: string | undefined;
+  readonly options: Options;
+  /** Validated once per run (certificates and token files read once), then passed down. */
+  readonly remoteConfig: RemoteConfig | null;
+}
+
+/** A failure of the command line itself: exit code 2 unless it says otherwise. */
+function usageFailure(f: Failure): FailureError {
+  return new FailureError({ ...f, exitCode: f.exitCode ?? 2 });
+}
+
+/**
+ * Parses the command line, finds the build root, reads trews.toml, resolves
+ * options and validates the remote ones: everything that can fail before any
+ * work, each failure thrown as the FailureError it is.
+ */
+async function prepare(ctx: RunContext, goals: readonly Goal[], backends: readonly Backend[]): Promise<Prepared> {
+  const registry = buildRegistry(goals, backends);
+  const cl = parseCommandLine(ctx.argv, registry);
+  if (!cl.ok) throw usageFailure(cl.failure);
+  if (cl.value.goals.length === 0 && cl.value.specs.length > 0) {
+    throw usageFailure(failure('input', 'no-goal', `no goal given for ${cl.value.specs.join(' ')}`, { hints: ['for example `trews list ::`; `trews help goals` lists the goals'] }));
+  }
+  const wanted = cl.value.goals.length > 0 ? cl.value.goals : ['help'];
+  const selected = wanted.map((name) => goals.find((g) => g.name === name)!);
+  const needsRoot = selected.some((g) => g.needsBuildRoot);
+  const root = findBuildRoot(ctx.cwd);
+  if (root === undefined && needsRoot) {
+    throw usageFailure(
+      failure('input', 'no-build-root', `no ${CONFIG_FILE} found in ${ctx.cwd} or any directory above it`, {
+        hints: [`create an empty ${CONFIG_FILE} at the root of your repository; it marks the build root`],
+      }),
+    );
+  }
+  let config: { path: string; text: string } | null = null;
+  if (root !== undefined) {
+    try {
+      config = { path: CONFIG_FILE, text: readFileSync(join(root, CONFIG_FILE), 'utf8') };
+    } catch (e) {
+      throw new FailureError(failure('environment', 'config-unreadable', `cannot read ${join(root, CONFIG_FILE)}: ${(e as Error).message}`));
+    }
+  }
+  const resolved = resolveOptions({ registry, commandLine: cl.value, env: ctx.env, config, buildRoot: root ?? ctx.cwd, homeDir: ctx.env.HOME ?? homedir() });
+  if (!resolved.ok) throw usageFailure(resolved.failure);
+  const options = resolved.value;
+  // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop a run
+  // before any work; `help` and `version` must still explain them.
+  const remote = needsRoot && remoteEnabled(options) ? (await loadRemoteClient()).validateRemoteOptions(options) : undefined;
+  if (remote !== undefined && !remote.ok) throw usageFailure(remote.failure);
+  return { selected, root, options, remoteConfig: remote?.value ?? null };
+}
+
+/** How a run that threw ends: the failure rendered on its stderr, and its exit code. */
+async function reportThrown(ctx: RunContext, e: unknown, log: { logger: Logger; logPath: string | undefined; stacktraces: boolean }): Promise<number> {
+  if (isFailureError(e)) {
+    await report(ctx, e.failure, log.logPath);
+    return e.failure.exitCode ?? 1;
+  }
+  if (isAbortError(e) || ctx.signal.aborted) {
+    await write(ctx.stderr, 'trews: cancelled\n');
+    return 130;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  log.logger.error(`internal error: ${err.stack ?? err.message}`);
+  await report(ctx, failure('internal', 'internal', `internal error: ${err.message}`), log.logPath);
+  if (log.stacktraces && err.stack) await write(ctx.stderr, `${err.stack}\n`);
+  return 1;
+}
+
 async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Promise<number> {
   const goals = deps.goals ?? allGoals();
   const backends = deps.backends ?? allBackends();
-  let logger: Logger = deps.logger ?? nullLogger;
-  let logPath: string | undefined = deps.logger ? deps.logPath : undefined;
-  let stacktraces = false;
+  const log = { logger: deps.logger ?? nullLogger, logPath: deps.logger ? deps.logPath : undefined, stacktraces: false };
   let run: Run | undefined;
+  let storeUse: StoreUse | undefined;
   try {
-    const registry = buildRegistry(goals, backends);
-    const cl = parseCommandLine(ctx.argv, registry);
-    if (!cl.ok) {
-      await report(ctx, cl.failure);
-      return cl.failure.exitCode ?? 2;
-    }
-    const wanted = cl.value.goals.length > 0 ? cl.value.goals : ['help'];
-    if (cl.value.goals.length === 0 && cl.value.specs.length > 0) {
-      await report(ctx, failure('input', 'no-goal', `no goal given for ${cl.value.specs.join(' ')}`, { exitCode: 2, hints: ['for example `trews list ::`; `trews help goals` lists the goals'] }));
-      return 2;
-    }
-    const selected = wanted.map((name) => goals.find((g) => g.name === name)!);
-    const root = findBuildRoot(ctx.cwd);
-    if (root === undefined && selected.some((g) => g.needsBuildRoot)) {
-      await report(
-        ctx,
-        failure('input', 'no-build-root', `no ${CONFIG_FILE} found in ${ctx.cwd} or any directory above it`, {
-          exitCode: 2,
-          hints: [`create an empty ${CONFIG_FILE} at the root of your repository; it marks the build root`],
-        }),
-      );
-      return 2;
-    }
-    let config: { path: string; text: string } | null = null;
-    if (root !== undefined) {
-      try {
-        config = { path: CONFIG_FILE, text: readFileSync(join(root, CONFIG_FILE), 'utf8') };
-      } catch (e) {
-        await report(ctx, failure('environment', 'config-unreadable', `cannot read ${join(root, CONFIG_FILE)}: ${(e as Error).message}`));
-        return 1;
-      }
-    }
-    const resolved = resolveOptions({
-      registry,
-      commandLine: cl.value,
-      env: ctx.env,
-      config,
-      buildRoot: root ?? ctx.cwd,
-      homeDir: ctx.env.HOME ?? homedir(),
-    });
-    if (!resolved.ok) {
-      await report(ctx, resolved.failure);
-      return resolved.failure.exitCode ?? 2;
-    }
-    const options = resolved.value;
-    // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop a run
-    // before any work; `help` and `version` must still explain them.
-    const remote = selected.some((g) => g.needsBuildRoot) && remoteEnabled(options) ? (await loadRemoteClient()).validateRemoteOptions(options) : undefined;
-    if (remote !== undefined && !remote.ok) {
-      await report(ctx, remote.failure);
-      return remote.failure.exitCode ?? 2;
-    }
-    stacktraces = options.bool(GLOBAL, 'print_stacktrace');
+    const { selected, root, options, remoteConfig } = await prepare(ctx, goals, backends);
+    log.stacktraces = options.bool(GLOBAL, 'print_stacktrace');
     if (!deps.logger && root !== undefined) {
-      logPath = join(root, '.trews.d', 'trews.log');
-      logger = createFileLogger(logPath, options.enum<LogLevel>(GLOBAL, 'level'));
+      log.logPath = join(workDirOf(root), 'trews.log');
+      log.logger = createFileLogger(log.logPath, options.enum<LogLevel>(GLOBAL, 'level'));
     }
+    const logger = log.logger;
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
     const rules = fsRulesFrom(options);
-    const app: App = root !== undefined ? deps.apps.get(root, rules, backends, logger) : createApp(ctx.cwd, rules, backends, logger);
+    const storeDir = localStoreDirOf(options, root ?? ctx.cwd, ctx.env, ctx.env['HOME'] ?? homedir());
+    let app: App;
+    if (root !== undefined) {
+      // A lease on the store for the whole run, taken before its first use: a
+      // concurrent GC keeps what the run (or the kept graph) relies on.
+      storeUse = await beginStoreUse(storeDir, { sinceMs: deps.apps.peek(root)?.createdAt ?? Date.now(), signal: ctx.signal }).catch((e: unknown) => {
+        logger.warn(`cannot register this run with the local store at ${storeDir}: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
+      app = deps.apps.get(root, rules, storeDir, backends, logger, storeUse);
+    } else {
+      app = createApp(ctx.cwd, rules, storeDir, backends, logger);
+    }
     // Watching starts before the run, so nothing it reads can change unseen.
     if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
-    run = app.engine.startRun(ctx.signal);
+    let services: ExecServices | undefined;
+    const exec = new RunExec({
+      services: () => (services ??= app.execution(options, remoteConfig)),
+      runId: randomUUID(),
+      logger,
+      warn: (message) => void write(ctx.stderr, `warning: ${message}\n`),
+    });
+    const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env), slots: [EXEC_RUN.with(exec)] }, {
+      timeoutS: options.float(GLOBAL, 'daemon_timeout_when_multiple_invocations'),
+      say: (line) => write(ctx.stderr, `${line}\n`),
+    });
+    run = started;
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
     try {
       for (const goal of selected) {
-        const g = goalContext(ctx, app, options, goal, { run, logger, backends, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
+        const g = goalContext(ctx, app, options, goal, exec, { run: started, logger, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
         code = Math.max(code, await goal.execute(g));
       }
     } finally {
+      started.end();
       await app.flushRemote();
     }
     return code;
   } catch (e) {
-    if (isFailureError(e)) {
-      await report(ctx, e.failure, logPath);
-      return e.failure.exitCode ?? 1;
-    }
-    if (isAbortError(e) || ctx.signal.aborted) {
-      await write(ctx.stderr, 'trews: cancelled\n');
-      return 130;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    logger.error(`internal error: ${err.stack ?? err.message}`);
-    await report(ctx, failure('internal', 'internal', `internal error: ${err.message}`), logPath);
-    if (stacktraces && err.stack) await write(ctx.stderr, `${err.stack}\n`);
-    return 1;
+    return reportThrown(ctx, e, log);
   } finally {
+    await storeUse?.release();
     if (loop.active) loop.ran(run);
   }
 }
@@ -192,24 +233,27 @@ function goalContext(
   app: App,
   options: Options,
   goal: Goal,
-  rest: Pick<GoalContext, 'run' | 'logger' | 'backends' | 'goals' | 'cwdRel'>,
+  exec: RunExec,
+  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel'>,
 ): GoalContext {
   let selected: Promise<readonly Target[]> | undefined;
   return {
     ctx,
     options,
-    env: app.env,
+    project: app.project,
+    renv: app.renv,
+    exec,
     root: app.root,
     ...rest,
     targets() {
-      selected ??= resolveTargets(ctx, rest.run, app.env, options, rest.cwdRel, goal.name);
+      selected ??= resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
       return selected;
     },
     targetsAt(addrs) {
-      return targetsAt(rest.run, app.env, addrs);
+      return targetsAt(rest.run, app.project, addrs);
     },
     execution() {
-      return app.execution(options, ctx.env, (message) => void write(ctx.stderr, `warning: ${message}\n`));
+      return exec.services;
     },
     async emit(lines) {
       const text = lines.length === 0 ? '' : `${lines.join('\n')}\n`;

@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { createFileLogger, isFailureError, TREWS_VERSION, type Failure, type LogLevel, type Logger } from '../core/index.js';
 import {
   daemonLogPath,
+  endLeftovers,
+  openChildJournal,
   processCommandLine,
   processTitle,
   removeMetadata,
@@ -14,6 +16,7 @@ import {
   writeStartError,
   type RunningDaemon,
 } from '../daemon/index.js';
+import { setChildJournal } from '../exec/index.js';
 import { GLOBAL, parseByteSize } from '../options/index.js';
 import { AppCache, fsRulesFrom } from './app.js';
 import { readBootstrap } from './bootstrap.js';
@@ -67,6 +70,12 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
     logger.warn(`the process title shows as ${JSON.stringify(processCommandLine(process.pid))}, not ${JSON.stringify(title)}: clients will not recognise this daemon`);
   }
 
+  // A daemon that was SIGKILLed left its process groups running and its sandboxes in place; end
+  // the groups before serving, and record our own so that our successor can do the same for us.
+  const leftovers = await endLeftovers(root, logger);
+  const journal = openChildJournal(root, process.pid, logger);
+  setChildJournal(journal);
+
   const apps = new AppCache();
   let daemon: RunningDaemon;
   try {
@@ -105,11 +114,16 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
     const message = isFailureError(e) ? oneLine(e.failure) : (e as Error).message;
     logger.error(`cannot start: ${e instanceof Error && e.stack ? e.stack : message}`);
     writeStartError(root, process.pid, message);
+    journal.close();
     process.exit(1);
   }
 
   installProcessHandlers(daemon, logger, root);
+  void leftovers.removeSandboxes();
   await daemon.stopped;
+  // Every run has ended, and with it what it started; what a cancelled run still has is ended by the exit hook.
+  setChildJournal(undefined);
+  journal.close();
   process.exit(0);
 }
 

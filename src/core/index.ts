@@ -8,3 +8,7 @@ export * from './run-context.js';
 export * from './logger.js';
 export * from './version.js';
 export * from './text.js';
+export * from './stable-json.js';
+export * from './root-layout.js';
+export * from './map-limit.js';
+export * from './any-signal.js';

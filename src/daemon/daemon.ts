@@ -7,7 +7,8 @@ import type { FsRules } from '../fs/index.js';
 import { CONFIG_FILE, daemonDir, processTitle, socketPathFor, type SocketPlace } from './layout.js';
 import { readPid, removeMetadata, writeMetadata, type DaemonOptionsRecord } from './metadata.js';
 import { daemonStatus } from './process-manager.js';
-import { createDaemonServer, type DaemonServer } from './server.js';
+import { RETIRE_COMMAND, RETIRING } from './retire.js';
+import { createDaemonServer, type ControlAnswer, type DaemonServer } from './server.js';
 import { startWatcher, type ChangeFeed, type FileWatcher, type WatchBackend } from './watcher.js';
 
 /** What a run served by the daemon gets beyond its RunContext. */
@@ -47,8 +48,9 @@ export interface RunningDaemon {
   readonly socketPath: string;
   /**
    * Stops accepting clients and removes the metadata at once (so the next client
-   * starts a fresh daemon), ends `--loop` runs, lets other runs finish for up to
-   * `graceMs`, then cancels them. Idempotent.
+   * starts a fresh daemon, which may serve while this one finishes), ends
+   * `--loop` runs, lets other runs finish — for as long as they take, unless
+   * `graceMs` is given (SIGTERM), after which they are cancelled. Idempotent.
    */
   shutdown(reason: string, graceMs?: number): Promise<void>;
   /** Resolves once the daemon has shut down. */
@@ -122,6 +124,7 @@ class Daemon implements RunningDaemon {
       serve: (ctx) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal }),
       beforeRun: () => watcher.sync(),
       onActivity: (active) => this.#onActivity(active),
+      control: (command, args) => this.#control(command, args),
     });
     this.#server = server;
     try {
@@ -142,7 +145,7 @@ class Daemon implements RunningDaemon {
     logger.info(`serving ${root} on ${this.socketPath} (fingerprint ${this.#c.fingerprint.slice(0, 12)})`);
   }
 
-  shutdown(reason: string, graceMs = 60_000): Promise<void> {
+  shutdown(reason: string, graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.#stopping ??= this.#shutdown(reason, graceMs);
     return this.#stopping;
   }
@@ -157,9 +160,12 @@ class Daemon implements RunningDaemon {
     server?.stopAccepting();
     removeMetadata(root, pid);
     this.#restarting.abort(new Error(reason));
-    if (server && server.activeRuns > 0) {
-      logger.info(`waiting for ${server.activeRuns} run(s) to finish`);
-      if (!(await within(server.drained(), graceMs))) {
+    const bounded = Number.isFinite(graceMs);
+    if (server) {
+      if (server.activeRuns > 0) logger.info(`waiting for ${server.activeRuns} run(s) to finish${bounded ? ` (for up to ${Math.round(graceMs / 1000)} s)` : ''}`);
+      // A connection whose command is still on its way becomes a run too.
+      if (!bounded) await server.drained();
+      else if (!(await within(server.drained(), graceMs))) {
         logger.warn(`cancelling ${server.activeRuns} run(s) still going after ${Math.round(graceMs / 1000)} s`);
         server.abortAll(new Error(`the daemon is shutting down: ${reason}`));
         if (!(await within(server.drained(), 5000))) server.destroyAll();
@@ -168,6 +174,19 @@ class Daemon implements RunningDaemon {
     await this.#watcher?.close();
     logger.info('stopped');
     this.#resolveStopped();
+  }
+
+  /**
+   * `RETIRE_COMMAND`: a client needs a daemon with other options. This one makes
+   * way at once (no new clients, no metadata), so the client can start the
+   * successor, and finishes the runs it has (never cancels them) before it exits.
+   * The answer says how many there are, for the client to tell its user.
+   */
+  #control(command: string, args: readonly string[]): ControlAnswer | undefined {
+    if (command !== RETIRE_COMMAND) return undefined;
+    const runs = this.#server?.activeRuns ?? 0;
+    void this.shutdown(`a client needs a daemon with other options (${args[0] ?? 'its fingerprint differs'})`);
+    return { stdout: `${RETIRING} ${runs}\n`, code: 0 };
   }
 
   #onActivity(active: number): void {

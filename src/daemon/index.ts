@@ -6,6 +6,7 @@ export {
   WORK_DIR,
   COOKIES_REL,
   daemonDir,
+  childrenDir,
   daemonLogPath,
   cookiesDir,
   socketPathFor,
@@ -34,12 +35,14 @@ export { connectToDaemon, runOnDaemon } from './client.js';
 export type { ConnectOptions, DaemonRunOptions } from './client.js';
 export { createDaemonServer } from './server.js';
 export type { DaemonServer, DaemonServerOptions, ServeFn } from './server.js';
-export { startWatcher, nativeIgnorePatterns, describeWatchError, SYNC_WINDOW_MS } from './watcher.js';
+export { startWatcher, nativeIgnorePatterns, describeWatchError, defaultBurstLimit } from './watcher.js';
 export type { ChangeBatch, ChangeListener, ChangeFeed, FileWatcher, WatchBackend, WatcherOptions } from './watcher.js';
 export { WatchFilter, relativeEventPath } from './watch-filter.js';
 export type { EventClass, PathKind } from './watch-filter.js';
 export { findIgnoredDirs } from './ignored-dirs.js';
 export type { IgnoredDirs } from './ignored-dirs.js';
+export { openChildJournal, endLeftovers } from './child-journal.js';
+export type { DaemonChildJournal, Leftovers } from './child-journal.js';
 export { startDaemon } from './daemon.js';
 export type { DaemonConfig, RunningDaemon, ServeExtras } from './daemon.js';
 export { LOOP_RESTART_EXIT_CODE } from './exit-codes.js';

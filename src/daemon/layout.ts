@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
+import { CONFIG_FILE, WORK_DIR } from '../core/index.js';
 
-/** Marks the build root; a change to it makes the daemon exit (as cli/build-root.ts names it). */
-export const CONFIG_FILE = 'trews.toml';
-
-/** trews' work dir under the build root (also in fs' ALWAYS_IGNORED_DIRS). */
-export const WORK_DIR = '.trews.d';
+// The config file marks the build root (a change to it makes the daemon exit); the work dir holds the daemon's files.
+export { CONFIG_FILE, WORK_DIR };
 
 /** `<root>/.trews.d/daemon/`: the running daemon's metadata files. */
 export function daemonDir(root: string): string {
   return join(root, WORK_DIR, 'daemon');
+}
+
+/** `<root>/.trews.d/daemon/children/`: each daemon's record of its process groups and sandboxes (child-journal.ts). */
+export function childrenDir(root: string): string {
+  return join(daemonDir(root), 'children');
 }
 
 /** `<root>/.trews.d/daemon.log`: everything the daemon has to say, including its stdio. */

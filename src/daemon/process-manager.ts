@@ -8,6 +8,7 @@ import { acquireLaunchLock } from './launch-lock.js';
 import { daemonLogPath, processTitle } from './layout.js';
 import { isProcessTitled } from './liveness.js';
 import { readMetadata, readStartError, removeMetadata, type DaemonMetadata, type DaemonOptionsRecord } from './metadata.js';
+import { retireDaemon } from './retire.js';
 
 const POLL_MS = 20;
 
@@ -199,8 +200,7 @@ export async function ensureDaemon(o: EnsureOptions): Promise<DaemonMetadata> {
     const status = daemonStatus(o.root);
     if (status.state === 'running') {
       if (status.metadata.fingerprint === o.fingerprint) return status.metadata;
-      o.notice(`trews: restarting daemon: ${restartReason(status.metadata.options, o.options)}`);
-      await stopDaemon(o.root);
+      await replaceDaemon(o, status.metadata);
     } else if (status.state === 'stale') {
       clearStale(o.root, status.metadata);
     }
@@ -208,6 +208,35 @@ export async function ensureDaemon(o: EnsureOptions): Promise<DaemonMetadata> {
     return await waitForStart(o.root, pid, exited, timeoutMs);
   } finally {
     release();
+  }
+}
+
+/**
+ * Makes way for a daemon with our options without cancelling anyone's run: the
+ * running daemon is asked to retire, which it does at once for new clients
+ * while it finishes the runs it has, and the new daemon serves meanwhile. An
+ * idle one is waited for until it has exited. A daemon that does not agree
+ * (an older trews) is stopped as before.
+ */
+async function replaceDaemon(o: EnsureOptions, old: DaemonMetadata): Promise<void> {
+  const reason = restartReason(old.options, o.options);
+  const inFlight = await retireDaemon(old.socket, reason, o.root);
+  if (inFlight === undefined) {
+    o.notice(`trews: restarting daemon: ${reason}`);
+    await stopDaemon(o.root);
+    return;
+  }
+  if (inFlight > 0) {
+    const runs = inFlight === 1 ? '1 run in progress ends' : `${inFlight} runs in progress end`;
+    o.notice(`trews: restarting daemon: ${reason}; the old daemon stays until its ${runs}, a new one serves this run`);
+    return;
+  }
+  o.notice(`trews: restarting daemon: ${reason}`);
+  const title = processTitle(o.root);
+  // It has nothing to finish: it exits as soon as its watcher is closed.
+  if (!(await waitUntilGone(old.pid, title, 10_000))) {
+    signal(old.pid, 'SIGKILL');
+    await waitUntilGone(old.pid, title, 5_000);
   }
 }
 

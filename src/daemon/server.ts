@@ -7,6 +7,12 @@ import { acceptSession, terminalFromEnv, withoutNailgunEnv, type ServerSession }
 /** Runs one command for a client: `runCommand` from the CLI, injected (daemon/ cannot import cli/). */
 export type ServeFn = (ctx: RunContext) => Promise<number>;
 
+/** The answer to a command for the daemon itself (see `control`): its stdout and exit code. */
+export interface ControlAnswer {
+  readonly stdout: string;
+  readonly code: number;
+}
+
 export interface DaemonServerOptions {
   readonly socketPath: string;
   readonly logger: Logger;
@@ -21,6 +27,12 @@ export interface DaemonServerOptions {
   readonly onActivity?: (activeRuns: number) => void;
   /** Where a client is told to look when the daemon itself fails. */
   readonly logPath?: string;
+  /**
+   * Commands addressed to the daemon rather than runs, told apart by the
+   * Nailgun command (a run's is `trews`): answered at once, never counted as
+   * runs. Undefined for a command that is not one of them, which then runs.
+   */
+  readonly control?: (command: string, args: readonly string[]) => ControlAnswer | undefined;
 }
 
 export interface DaemonServer {
@@ -28,7 +40,11 @@ export interface DaemonServer {
   /** Stops accepting connections; Node removes the socket file at once. Runs in progress go on. */
   stopAccepting(): void;
   readonly activeRuns: number;
-  /** Resolves once no run is in progress. */
+  /**
+   * Resolves once no run is in progress, counting connections whose command
+   * has not arrived yet (once no longer accepting, those become runs too, or
+   * are dropped by the preamble timeout).
+   */
   drained(): Promise<void>;
   /** Cancels every run in progress; each client gets its run's cancelled exit. */
   abortAll(reason: Error): void;
@@ -45,6 +61,8 @@ class NailgunDaemonServer implements DaemonServer {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #runs = new Map<ServerSession, AbortController>();
+  /** Connections whose command has not arrived yet. */
+  #pending = 0;
   #drainWaiters: (() => void)[] = [];
   #seq = 0;
 
@@ -83,8 +101,15 @@ class NailgunDaemonServer implements DaemonServer {
   }
 
   drained(): Promise<void> {
-    if (this.#runs.size === 0) return Promise.resolve();
+    if (this.#runs.size === 0 && this.#pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #checkDrained(): void {
+    if (this.#runs.size > 0 || this.#pending > 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   abortAll(reason: Error): void {
@@ -103,18 +128,33 @@ class NailgunDaemonServer implements DaemonServer {
 
   async #serveConnection(socket: Socket): Promise<void> {
     const { logger } = this.#o;
+    // Counted from the connection on, so a shutdown waits for a command on its way (and for a control answer to be out).
+    this.#pending++;
+    const settle = (): void => {
+      this.#pending--;
+      this.#checkDrained();
+    };
     const accepted = await acceptSession(socket, {
       keepaliveIntervalMs: this.#o.keepaliveIntervalMs ?? 2000,
       preambleTimeoutMs: this.#o.preambleTimeoutMs ?? 10_000,
     });
     if (!accepted.ok) {
       logger.warn(`dropped a client before its command: ${accepted.error.message}`);
+      settle();
       return;
     }
     const session = accepted.session;
+    const answer = this.#o.control?.(session.request.command, session.request.args);
+    if (answer !== undefined) {
+      session.stdout.write(answer.stdout);
+      await session.exit(answer.code);
+      settle();
+      return;
+    }
     const id = ++this.#seq;
     const controller = new AbortController();
     this.#runs.set(session, controller);
+    this.#pending--;
     this.#o.onActivity?.(this.#runs.size);
     const t0 = performance.now();
     let code: number;
@@ -133,11 +173,7 @@ class NailgunDaemonServer implements DaemonServer {
       `run #${id} ended: exit ${code}${delivered ? '' : ' (client gone)'} in ${Math.round(performance.now() - t0)} ms`,
     );
     this.#o.onActivity?.(this.#runs.size);
-    if (this.#runs.size === 0) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const w of waiters) w();
-    }
+    this.#checkDrained();
   }
 
   async #run(session: ServerSession, daemonSignal: AbortSignal, id: number): Promise<number> {

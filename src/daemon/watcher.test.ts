@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FailureError, MemoryLogger } from '../core/index.js';
 import { cookiesDir } from './layout.js';
-import { describeWatchError, nativeIgnorePatterns, startWatcher, SYNC_WINDOW_MS, type ChangeBatch, type WatchBackend } from './watcher.js';
+import { defaultBurstLimit, describeWatchError, nativeIgnorePatterns, startWatcher, type ChangeBatch, type WatchBackend } from './watcher.js';
 
 const roots: string[] = [];
 after(() => {
@@ -117,7 +117,7 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
-  test('sync: nothing to wait for when the watcher has been quiet; a cookie when it delivered recently', async () => {
+  test('sync: a cookie every time, however long the watcher has been quiet; changes made before it are handed on first', async () => {
     const root = tree({ 'a/BUILD': '' });
     const backend = new ScriptedBackend();
     const c = clock();
@@ -125,11 +125,9 @@ describe('the watcher, with a scripted backend', () => {
     const seen: string[] = [];
     w.subscribe((b) => seen.push(...b.paths));
     try {
-      await w.sync();
-      assert.deepEqual(readdirSync(cookiesDir(root)), [], 'no cookie without a recent delivery');
-
       backend.deliver(root, [['update', 'a/BUILD']]);
-      c.advance(SYNC_WINDOW_MS - 1);
+      // Quiet for a minute: a watcher digesting a burst delivers nothing either, so this proves nothing.
+      c.advance(60_000);
       let synced = false;
       const p = w.sync().then(() => (synced = true));
       await until(() => readdirSync(cookiesDir(root)).length === 1, 'the cookie');
@@ -145,13 +143,42 @@ describe('the watcher, with a scripted backend', () => {
       await p;
       assert.deepEqual(seen, ['a/BUILD', 'a/late.txt']);
       await until(() => readdirSync(cookiesDir(root)).length === 0, 'the cookie to be removed');
-
-      c.advance(SYNC_WINDOW_MS);
-      await w.sync();
-      assert.deepEqual(readdirSync(cookiesDir(root)), [], 'quiet again: no cookie');
     } finally {
       await w.close();
     }
+  });
+
+  test('a burst of events the kernel may have overflowed on invalidates everything', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const c = clock();
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 7, backend, now: c.now, burstLimit: 10 });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    const some = (n: number, tag: string): [Event['type'], string][] => Array.from({ length: n }, (_, i) => ['delete', `junk/${tag}${i}`] as [Event['type'], string]);
+    try {
+      // Spread out, 9 + 9 events are two bursts, neither of which can have overflowed.
+      backend.deliver(root, some(9, 'a'));
+      c.advance(1001);
+      backend.deliver(root, some(9, 'b'));
+      assert.ok(batches.every((b) => !b.everything));
+      // Close together, they add up.
+      c.advance(500);
+      backend.deliver(root, some(1, 'c'));
+      assert.equal(batches.length, 4);
+      assert.deepEqual(batches[2]!.paths, ['junk/c0']);
+      assert.equal(batches[3]!.everything, true);
+      assert.match(batches[3]!.reason!, /^10 file events came in one burst, so the kernel may have dropped some/);
+      // Counting starts again after it.
+      backend.deliver(root, some(9, 'd'));
+      assert.equal(batches.length, 5);
+      assert.equal(batches[4]!.everything, false);
+    } finally {
+      await w.close();
+    }
+    assert.equal(defaultBurstLimit('darwin'), Number.POSITIVE_INFINITY);
+    assert.ok(defaultBurstLimit('linux') >= 1);
   });
 
   test('a cookie that never arrives invalidates everything instead of hanging', async () => {
@@ -270,11 +297,30 @@ describe('the watcher, with @parcel/watcher', () => {
       writeFileSync(join(root, 'a', 'BUILD'), 'target()\n');
       await until(() => paths.includes('a/BUILD'), 'the change to a/BUILD');
       writeFileSync(join(root, 'a', 'new.txt'), '');
-      // Right after a delivery, sync waits for its cookie, which comes after new.txt.
+      // sync waits for its cookie, which comes after new.txt.
       await w.sync();
       assert.ok(paths.includes('a/new.txt'), `a change made before sync() was delivered: ${paths.join(', ')}`);
       assert.ok(!paths.some((p) => p.startsWith('dist/') || p.startsWith('.git') || p.startsWith('.trews.d')), paths.join(', '));
       assert.ok(!changed.some((p) => p.startsWith('.git') || p.startsWith('.trews.d')), changed.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('with symlinks to directories (to a sibling, to `.`, to `/`) changes are reported at their real paths, and nothing outside is watched', async () => {
+    const root = tree({ 'real/a.txt': '' });
+    symlinkSync('real', join(root, 'link'));
+    symlinkSync('.', join(root, 'self'));
+    symlinkSync('/', join(root, 'slash'));
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: process.pid });
+    const paths: string[] = [];
+    w.subscribe((b) => paths.push(...b.paths));
+    try {
+      writeFileSync(join(root, 'link', 'b.txt'), '');
+      await until(() => paths.includes('real/b.txt'), 'the change at real/b.txt');
+      rmSync(join(root, 'link'));
+      await until(() => paths.includes('link'), 'the removal of the link itself');
+      assert.ok(!paths.some((p) => p.startsWith('link/') || p.startsWith('self/') || p.startsWith('slash/')), paths.join(', '));
     } finally {
       await w.close();
     }

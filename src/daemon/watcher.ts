@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -58,19 +58,37 @@ export interface WatcherOptions {
   /** Used in cookie names, so two watchers of one root never answer each other's cookies. */
   readonly pid: number;
   readonly syncTimeoutMs?: number;
+  /** Events in one burst from which some may have been dropped unseen (default: defaultBurstLimit()). */
+  readonly burstLimit?: number;
   readonly now?: () => number;
   /** The watch was lost and could not be set up again: a daemon must stop serving answers it cannot keep fresh. */
   readonly onFatal?: (message: string) => void;
 }
 
 /**
- * @parcel/watcher holds events back for 50 ms (up to 500 ms while they keep
- * coming) once it has delivered anything in the last 500 ms, and delivers at
- * once otherwise. A run that starts within this window of the last delivery
- * cannot know whether changes are still held, so it waits for a cookie; after
- * it, any earlier change has long been delivered.
+ * Deliveries less than this far apart belong to one burst of changes, counted
+ * together against `burstLimit`.
  */
-export const SYNC_WINDOW_MS = 1000;
+const BURST_GAP_MS = 1000;
+
+/**
+ * The kernel queues at most `fs.inotify.max_queued_events` unread events per
+ * watch (16384 by default) and drops the rest, and @parcel/watcher ignores
+ * the overflow notice (IN_Q_OVERFLOW). Events it delivers are merged per path,
+ * so a delivery cannot show how many were queued; a burst of an eighth of the
+ * queue's size is taken as one that may have overflowed.
+ */
+export function defaultBurstLimit(platform: NodeJS.Platform = process.platform): number {
+  if (platform !== 'linux') return Number.POSITIVE_INFINITY; // FSEvents and others report drops as errors
+  let max = 16384;
+  try {
+    const v = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8').trim());
+    if (Number.isSafeInteger(v) && v > 0) max = v;
+  } catch {
+    // The kernel's default, then.
+  }
+  return Math.max(1, Math.floor(max / 8));
+}
 
 /**
  * Watches `root` with @parcel/watcher (inotify on Linux), minus `.git`,
@@ -101,6 +119,9 @@ class ParcelFileWatcher implements FileWatcher {
   /** Bumped per subscription, so a late callback of a replaced one is ignored. */
   #generation = 0;
   #lastDelivery = Number.NEGATIVE_INFINITY;
+  /** Events delivered in the current burst (see BURST_GAP_MS). */
+  #burst = 0;
+  readonly #burstLimit: number;
   #cookieSeq = 0;
   readonly #cookies = new Map<string, () => void>();
   /** A re-subscription in progress; syncs wait for it. */
@@ -111,6 +132,7 @@ class ParcelFileWatcher implements FileWatcher {
     this.#o = o;
     this.#backend = backend;
     this.#now = o.now ?? (() => performance.now());
+    this.#burstLimit = o.burstLimit ?? (o.backend === undefined ? defaultBurstLimit() : Number.POSITIVE_INFINITY);
   }
 
   subscribe(listener: ChangeListener): () => void {
@@ -156,7 +178,10 @@ class ParcelFileWatcher implements FileWatcher {
     await yieldToLoop();
     if (this.#refreshing) await this.#refreshing;
     if (!this.#o.cookies || this.#subscription === undefined) return;
-    if (this.#now() - this.#lastDelivery >= SYNC_WINDOW_MS) return;
+    // Always, however quiet the watcher has been: while it works through a burst
+    // (tens of thousands of deletions take it seconds) it delivers nothing, so
+    // silence proves nothing. The cookie lines up behind every change made
+    // before it, so seeing it means the watcher has caught up past this moment.
     const name = `${this.#o.pid}-${++this.#cookieSeq}`;
     const path = join(cookiesDir(this.#o.root), name);
     let timer: NodeJS.Timeout | undefined;
@@ -192,7 +217,10 @@ class ParcelFileWatcher implements FileWatcher {
 
   #onEvents(generation: number, err: Error | null, events: readonly { readonly path: string; readonly type: string }[]): void {
     if (generation !== this.#generation || this.#closed) return;
-    this.#lastDelivery = this.#now();
+    const now = this.#now();
+    if (now - this.#lastDelivery > BURST_GAP_MS) this.#burst = 0;
+    this.#lastDelivery = now;
+    this.#burst += events.length;
     if (err) {
       this.#o.logger.error(`watcher error: ${err.message}`);
       // @parcel/watcher drops a subscription that failed; watch again, and trust nothing seen meanwhile.
@@ -221,6 +249,11 @@ class ParcelFileWatcher implements FileWatcher {
     if (changed.length > 0) {
       this.#o.logger.debug(`watcher: ${changed.length} changed (${paths.length} visible): ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''}`);
       this.#emit({ paths, changed, everything: false });
+    }
+    if (this.#burst >= this.#burstLimit) {
+      // The kernel may have dropped events of this burst without a trace; only what is on disk now can be trusted.
+      this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`);
+      this.#burst = 0;
     }
     // Which directories are left out of the watch depends on the .gitignore files.
     if (gitignore) this.#refresh('a .gitignore changed');

@@ -4,8 +4,10 @@ import { AwaitGraph } from './await-graph.js';
 import { GraphNode } from './node.js';
 import { Task, Waiter } from './task.js';
 
+const scope = { inputs: undefined, slots: new Map(), describeScope: () => 'a test' };
+
 function makeTask(g: AwaitGraph, name: string): Task {
-  return new Task(new GraphNode({ id: name, compute: async () => null }), g.nextOrd());
+  return new Task(new GraphNode({ id: name, compute: async () => null }), g.nextOrd(), scope);
 }
 
 /** Records `from` waiting for `to`, as the graph does after `add` accepted it. */

@@ -1,4 +1,5 @@
 import { FailureError, failure } from '../core/index.js';
+import type { AnyKey } from './types.js';
 
 /**
  * A computation asked, directly or through others, for its own result. It is the
@@ -9,8 +10,10 @@ import { FailureError, failure } from '../core/index.js';
 export class EngineCycleError extends FailureError {
   /** Descriptions of the nodes on the cycle, the first repeated at the end: `[a, b, c, a]`. */
   readonly path: readonly string[];
+  /** The keys on the cycle, in the same order as `path` (the first repeated at the end). */
+  readonly keys: readonly AnyKey<unknown>[];
 
-  constructor(path: readonly string[]) {
+  constructor(path: readonly string[], keys: readonly AnyKey<unknown>[] = []) {
     super(
       failure('input', 'cycle', `dependency cycle: ${path.join(' -> ')}`, {
         hints: ['break the cycle by removing one of these dependencies'],
@@ -18,5 +21,6 @@ export class EngineCycleError extends FailureError {
     );
     this.name = 'EngineCycleError';
     this.path = path;
+    this.keys = keys;
   }
 }

@@ -1,7 +1,9 @@
 import { toRelPath } from '../core/index.js';
 import { Graph } from './graph.js';
+import { abortError } from '../core/index.js';
+import { RunConflictError } from './run-conflict-error.js';
 import { EngineRun } from './run.js';
-import type { Engine, EngineOptions, EngineStats, Run } from './types.js';
+import type { Engine, EngineOptions, EngineStats, Run, RunOptions } from './types.js';
 
 /**
  * Creates an empty graph. The engine is the unit a daemon keeps warm between
@@ -17,14 +19,51 @@ class IncrementalEngine implements Engine {
   readonly #pendingPaths = new Set<string>();
   #pendingAll = false;
   #epoch = 0;
+  /** Runs that brought inputs and have not ended; all share one signature. */
+  readonly #live = new Set<EngineRun>();
+  #idle: Array<() => void> = [];
 
   constructor(options: EngineOptions) {
     this.#graph = new Graph(options.onCompute);
   }
 
-  startRun(signal?: AbortSignal): Run {
+  startRun(options: RunOptions = {}): Run {
+    const inputs = options.inputs;
+    if (inputs !== undefined) {
+      let others = 0;
+      for (const r of this.#live) if (r.inputs!.signature !== inputs.signature) others++;
+      if (others > 0) throw new RunConflictError(others);
+    }
     if (this.hasPendingInvalidations() || this.#graph.hasTransient) this.#applyInvalidations();
-    return new EngineRun(this.#graph, this.#epoch, signal);
+    if (inputs !== undefined) this.#graph.setInputs(inputs);
+    const run = new EngineRun(this.#graph, this.#epoch, options, inputs === undefined ? undefined : this.#ended);
+    if (inputs !== undefined) this.#live.add(run);
+    return run;
+  }
+
+  readonly #ended = (run: EngineRun): void => {
+    this.#live.delete(run);
+    if (this.#live.size > 0) return;
+    const waiting = this.#idle;
+    this.#idle = [];
+    for (const resolve of waiting) resolve();
+  };
+
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    if (this.#live.size === 0) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(abortError('stopped waiting for the runs in progress'));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#idle = this.#idle.filter((r) => r !== done);
+        reject(abortError('stopped waiting for the runs in progress'));
+      };
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.#idle.push(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   invalidatePaths(paths: Iterable<string>): void {
@@ -55,7 +94,7 @@ class IncrementalEngine implements Engine {
 
   stats(): EngineStats {
     const g = this.#graph;
-    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, epoch: this.#epoch };
+    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, epoch: this.#epoch, liveRuns: this.#live.size };
   }
 
   /** One transaction: everything queued since the last run becomes visible at once. */

@@ -6,7 +6,8 @@ import { propagateInvalidation } from './invalidation.js';
 import { GraphNode, PENDING_GENERATION, POISONED_GENERATION } from './node.js';
 import { PathIndex } from './path-index.js';
 import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
-import type { ComputeContext, Key } from './types.js';
+import { slotValue, type RunScope } from './run-slot.js';
+import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
 const SET_THRESHOLD = 16;
@@ -34,6 +35,8 @@ export class Graph {
   readonly #startQueue: Task[] = [];
   /** Nodes whose memo is transient (Key.isTransient): the next run recomputes them. */
   readonly #transient = new Set<GraphNode>();
+  /** Input nodes: their values are set by runs (setInputs), never computed. */
+  readonly #inputs = new Set<GraphNode>();
   computes = 0;
   revalidated = 0;
   dirty = 0;
@@ -66,6 +69,24 @@ export class Graph {
   }
 
   /**
+   * Gives every input node its value in `inputs`. An input whose value changed
+   * takes a new generation, and what read it is marked dirty, so it
+   * re-validates; the input itself stays clean. Only safe when no run that
+   * brought other inputs is live (the engine makes sure).
+   */
+  setInputs(inputs: RunInputs): void {
+    const changed: GraphNode[] = [];
+    for (const node of this.#inputs) {
+      const value = node.input!.readFrom(inputs);
+      if (sameResult(node, true, value)) continue;
+      node.generation++;
+      node.value = value;
+      for (const d of node.dependents()) changed.push(d);
+    }
+    if (changed.length > 0) this.dirty += propagateInvalidation(changed, ++this.#walkStamp);
+  }
+
+  /**
    * Whether invalidating `paths` would reach one of `targets`: the same walk as
    * `invalidate`, read-only, stopping at the first hit. Reverse edges may briefly
    * over-approximate (see GraphNode), which can only answer true spuriously.
@@ -85,8 +106,9 @@ export class Graph {
   }
 
   /** Answers one `get`, recording the edge when the requester is a computation. */
-  request<V>(requester: Requester, key: Key<V>): Promise<V> {
+  request<V>(requester: Requester, key: AnyKey<V>): Promise<V> {
     const node = this.#nodeFor(key);
+    if (node.state === 'new' && node.input !== undefined) this.#initInput(node, requester.scope);
     const from = requester.task;
     let slot = -1;
     if (from === undefined) {
@@ -104,11 +126,11 @@ export class Graph {
         return memo(node);
       }
     }
-    const task = this.#evaluationFor(node, from);
+    const task = this.#evaluationFor(node, from, requester.scope);
     if (!(task instanceof Task)) {
       from!.observe(slot, POISONED_GENERATION);
       from!.tainted = true;
-      return Promise.reject(new EngineCycleError(cyclePath(task)));
+      return Promise.reject(new EngineCycleError(cyclePath(task), [...task, task[0]!].map((t) => t.node.key)));
     }
     if (from !== undefined) {
       const waiter = Waiter.forTask(task, from, slot);
@@ -127,21 +149,38 @@ export class Graph {
     this.#withdraw(requester.livePending(), abortError('the run was cancelled'));
   }
 
-  #nodeFor(key: Key<unknown>): GraphNode {
+  #nodeFor(key: AnyKey<unknown>): GraphNode {
     let node = this.#nodes.get(key.id);
     if (node === undefined) {
       node = new GraphNode(key);
       this.#nodes.set(key.id, node);
       if (node.path !== undefined) this.#paths.add(node.path, node);
+      if (node.input !== undefined) this.#inputs.add(node);
     }
     return node;
+  }
+
+  /**
+   * An input's first read takes its value from the requesting run: every live
+   * run has the same inputs (the engine makes sure), so any of them would do.
+   * Synchronous, so the read that follows finds it clean.
+   */
+  #initInput(node: GraphNode, scope: RunScope): void {
+    const inputs = scope.inputs;
+    if (inputs === undefined) {
+      throw new Error(`bug: ${node.describe()} is an input, but ${scope.describeScope()} brought no inputs`);
+    }
+    node.value = node.input!.readFrom(inputs);
+    node.ok = true;
+    node.generation = 1;
+    node.state = 'clean';
   }
 
   /**
    * The evaluation a request for `node` should wait on, started if there is
    * none; or, if `from` waiting on it would close a cycle, that cycle.
    */
-  #evaluationFor(node: GraphNode, from: Task | undefined): Task | Task[] {
+  #evaluationFor(node: GraphNode, from: Task | undefined, scope: RunScope): Task | Task[] {
     let task = node.task;
     if (task !== undefined && task.stale) {
       // It may have read pre-invalidation inputs. It keeps serving its waiters,
@@ -150,7 +189,7 @@ export class Graph {
       task = undefined;
     }
     if (task === undefined) {
-      task = new Task(node, this.#awaits.nextOrd());
+      task = new Task(node, this.#awaits.nextOrd(), scope);
       node.task = task;
       this.#schedule(task);
     }
@@ -214,7 +253,7 @@ export class Graph {
         if (dep.generation !== seen) return this.#compute(task);
         continue;
       }
-      const depTask = this.#evaluationFor(dep, task);
+      const depTask = this.#evaluationFor(dep, task, task.scope);
       // A cycle: let compute() meet it through ctx.get, where it is reported.
       if (!(depTask instanceof Task)) return this.#compute(task);
       const next = i + 1;
@@ -250,8 +289,9 @@ export class Graph {
     this.computes++;
     let result: Promise<unknown>;
     try {
-      this.#onCompute?.(node.key);
-      result = Promise.resolve(node.key.compute(new TaskContext(this, task), task.signal));
+      const key = node.key as Key<unknown>;
+      this.#onCompute?.(key);
+      result = Promise.resolve(key.compute(new TaskContext(this, task), task.signal));
     } catch (e) {
       result = Promise.reject(e);
     }
@@ -271,7 +311,7 @@ export class Graph {
       this.#withdraw(orphans, abortError('the computation that made this request has finished'));
     }
     const node = task.node;
-    const memoizable = ok || (isFailureError(result) && !isAbortError(result));
+    const memoizable = ok || isMemoizableFailure(result);
     let outcome: Outcome;
     if (memoizable && !task.stale && !task.tainted && node.task === task) {
       this.#commit(task, ok, result);
@@ -370,13 +410,29 @@ class TaskContext implements ComputeContext {
     this.#task = task;
   }
 
-  get<V>(key: Key<V>): Promise<V> {
+  get<V>(key: AnyKey<V>): Promise<V> {
     return this.#graph.request(this.#task, key);
   }
 
-  getAll<V>(keys: readonly Key<V>[]): Promise<V[]> {
+  getAll<V>(keys: readonly AnyKey<V>[]): Promise<V[]> {
     return Promise.all(keys.map((k) => this.#graph.request(this.#task, k)));
   }
+
+  slot<T>(slot: RunSlot<T>): T {
+    return slotValue(this.#task.scope, slot);
+  }
+}
+
+/**
+ * A FailureError is an answer about the inputs, memoized like a value, unless
+ * it is tagged `environment`: a blob missing from the store, an I/O error, an
+ * unreachable server are facts about the machine at that moment, and
+ * memoizing one would fail every later run of a warm daemon the same way
+ * after the machine recovered. Those are delivered but not memoized, like
+ * any other exception; computations that consumed them are not either.
+ */
+function isMemoizableFailure(e: unknown): boolean {
+  return isFailureError(e) && !isAbortError(e) && e.failure.tag !== 'environment';
 }
 
 function memo<V>(node: GraphNode): Promise<V> {
@@ -401,7 +457,8 @@ function sameResult(node: GraphNode, ok: boolean, result: unknown): boolean {
 
 function isTransient(node: GraphNode, value: unknown): boolean {
   try {
-    return node.key.isTransient?.(value) === true;
+    const key = node.key as Key<unknown>;
+    return key.isTransient?.(value) === true;
   } catch {
     // Treating a value as transient only costs a recomputation; never staleness.
     return true;

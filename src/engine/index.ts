@@ -1,4 +1,19 @@
-export type { Key, ComputeContext, Run, Engine, EngineStats, EngineOptions } from './types.js';
+export type {
+  AnyKey,
+  ComputeContext,
+  Engine,
+  EngineOptions,
+  EngineStats,
+  InputKey,
+  Key,
+  Run,
+  RunInputs,
+  RunOptions,
+  RunSlot,
+  SlotValue,
+} from './types.js';
 export { createEngine } from './engine.js';
+export { createRunSlot } from './run-slot.js';
 export { deepEqual } from './deep-equal.js';
 export { EngineCycleError } from './cycle-error.js';
+export { RunConflictError } from './run-conflict-error.js';

@@ -1,5 +1,5 @@
 import type { FailureError } from '../core/index.js';
-import type { Key } from './types.js';
+import type { AnyKey, InputKey } from './types.js';
 import type { Task } from './task.js';
 
 /**
@@ -38,9 +38,11 @@ const NO_GENERATIONS: readonly number[] = [];
  * graph only; the node itself has no behaviour beyond describing itself.
  */
 export class GraphNode {
-  readonly key: Key<unknown>;
+  readonly key: AnyKey<unknown>;
   /** Cached `key.path`, read on every invalidation walk and every ctx.get. */
   readonly path: string | undefined;
+  /** Set for input keys: their value is set by runs (see Engine.startRun), never computed. */
+  readonly input: InputKey<unknown> | undefined;
   state: NodeState = 'new';
   /**
    * Bumped only when a recomputation produces a result not equal to the previous
@@ -71,9 +73,11 @@ export class GraphNode {
   /** Set on a transient node at the start of the next run: recompute, don't re-validate. */
   forceRecompute = false;
 
-  constructor(key: Key<unknown>) {
+  constructor(key: AnyKey<unknown>) {
     this.key = key;
-    this.path = key.path;
+    const input = 'readFrom' in key;
+    this.path = input ? undefined : key.path;
+    this.input = input ? key : undefined;
   }
 
   addDependent(node: GraphNode): void {
@@ -117,7 +121,7 @@ export class GraphNode {
   }
 }
 
-export function describeKey(key: Key<unknown>): string {
+export function describeKey(key: AnyKey<unknown>): string {
   try {
     return key.describe?.() ?? key.id;
   } catch {

@@ -35,7 +35,7 @@ test("cancelling one run rejects its gets promptly but another run's shared work
   const signals: AbortSignal[] = [];
   const slow = gated('slow', 'done', gate.promise, signals);
   const c1 = new AbortController();
-  const run1 = w.engine.startRun(c1.signal);
+  const run1 = w.engine.startRun({ signal: c1.signal });
   const run2 = w.engine.startRun();
   const p1 = run1.get(slow);
   const p2 = run2.get(slow);
@@ -65,7 +65,7 @@ test('a computation nobody waits for any more is aborted, not memoized, and reco
   });
   const top = derived('top', async (ctx) => `top(${await ctx.get(leaf)})`);
   const c = new AbortController();
-  const run1 = w.engine.startRun(c.signal);
+  const run1 = w.engine.startRun({ signal: c.signal });
   const p1 = run1.get(top);
   await settle();
   assert.deepEqual(w.log, ['top', 'leaf']);
@@ -97,7 +97,7 @@ test('an aborted computation whose compute rejects with AbortError does not pois
     return calls;
   });
   const c = new AbortController();
-  const p1 = w.engine.startRun(c.signal).get(k);
+  const p1 = w.engine.startRun({ signal: c.signal }).get(k);
   await settle();
   c.abort();
   await assert.rejects(p1, (e) => isAbortError(e));
@@ -117,7 +117,7 @@ test('cancellation reaches dependencies only nobody else needs', async () => {
   const top1 = derived('top1', async (ctx) => (await ctx.getAll([shared, priv])).join(''));
   const top2 = derived('top2', async (ctx) => `${await ctx.get(shared)}2`);
   const c = new AbortController();
-  const p1 = w.engine.startRun(c.signal).get(top1);
+  const p1 = w.engine.startRun({ signal: c.signal }).get(top1);
   const p2 = w.engine.startRun().get(top2);
   await settle();
   c.abort();
@@ -134,7 +134,7 @@ test('a run cancelled before it asks rejects at once; an unrelated run is unaffe
   const k = derived('k', async () => 1);
   const c = new AbortController();
   c.abort();
-  const run = w.engine.startRun(c.signal);
+  const run = w.engine.startRun({ signal: c.signal });
   await assert.rejects(run.get(k), (e) => isAbortError(e));
   await assert.rejects(run.getAll([k]), (e) => isAbortError(e));
   assert.equal(w.engine.stats().computes, 0);
@@ -155,7 +155,7 @@ test('a cancelled cold chain leaves every node recomputable', async () => {
     keys.push(derived(`c${i}`, async (ctx) => (await ctx.get(prev)) + 1));
   }
   const c = new AbortController();
-  const p = w.engine.startRun(c.signal).get(keys[depth - 1]!);
+  const p = w.engine.startRun({ signal: c.signal }).get(keys[depth - 1]!);
   await settle();
   assert.equal(w.log.length, depth);
   c.abort();
@@ -193,13 +193,13 @@ test('runs sharing one long-lived signal do not accumulate abort listeners', asy
   const daemon = new AbortController();
   let n = 0;
   for (let i = 0; i < 50; i++) {
-    const run = w.engine.startRun(daemon.signal);
+    const run = w.engine.startRun({ signal: daemon.signal });
     assert.equal(await run.get(derived(`k${i}`, async () => ++n)), i + 1);
   }
   assert.equal(EventEmitter.getEventListeners(daemon.signal, 'abort').length, 0);
   // While a get is pending, cancellation still works.
   const gate = deferred();
-  const run = w.engine.startRun(daemon.signal);
+  const run = w.engine.startRun({ signal: daemon.signal });
   const p = run.get(gated('slow', 1, gate.promise));
   assert.equal(EventEmitter.getEventListeners(daemon.signal, 'abort').length, 1);
   daemon.abort();

@@ -1,4 +1,5 @@
 import { PENDING_GENERATION, POISONED_GENERATION, type GraphNode } from './node.js';
+import type { RunScope } from './run-slot.js';
 import { addWait, liveWaits } from './wait-list.js';
 
 /** What a finished evaluation hands to whoever waited for it. */
@@ -29,6 +30,8 @@ export interface Requester {
   livePending(): Waiter[];
   /** A run's own requests (not a computation's), recorded so `Engine.affects` can walk to them. */
   readonly requested?: Set<GraphNode>;
+  /** The run on whose behalf the request is made: a run itself, or the run that started the computation. */
+  readonly scope: RunScope;
 }
 
 type ProbeCallback = (outcome: Outcome) => void;
@@ -164,10 +167,16 @@ export class Task implements Requester {
   #index: Map<GraphNode, number> | undefined;
   /** Scratch stamp for await-graph searches. */
   mark = 0;
+  /**
+   * The run that started this evaluation (directly, or through the computation
+   * that asked first): its slots serve `ctx.slot`, its inputs new input nodes.
+   */
+  readonly scope: RunScope;
 
-  constructor(node: GraphNode, ord: number) {
+  constructor(node: GraphNode, ord: number, scope: RunScope) {
     this.node = node;
     this.ord = ord;
+    this.scope = scope;
   }
 
   /**
@@ -175,7 +184,7 @@ export class Task implements Requester {
    * and not even compute() for keys that declare `ignoresSignal`.
    */
   get signal(): AbortSignal {
-    if (this.node.key.ignoresSignal === true) return NEVER_ABORTED;
+    if (this.node.input !== undefined || (this.node.key as { ignoresSignal?: boolean }).ignoresSignal === true) return NEVER_ABORTED;
     return (this.#controller ??= new AbortController()).signal;
   }
 

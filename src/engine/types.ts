@@ -19,8 +19,9 @@ export interface Key<V> {
   /**
    * Produces the value. Every other key it needs is read through `ctx.get`,
    * which records the edge used for invalidation. Throwing a `FailureError`
-   * memoizes that failure like a value; any other exception is not memoized
-   * (the next request computes again), and an abort is never memoized.
+   * memoizes that failure like a value, unless it is tagged `environment`;
+   * any other exception (and an environment failure) is not memoized (the
+   * next request computes again), and an abort is never memoized.
    */
   compute(ctx: ComputeContext, signal: AbortSignal): Promise<V>;
   /** Equality for early cut-off; default is structural deep equality. */
@@ -47,20 +48,88 @@ export interface Key<V> {
   isTransient?(value: V): boolean;
 }
 
+/**
+ * A value a run brings with it, as DICE's injected keys: the options and the
+ * environment of one command line. It is read through `ctx.get` like any key,
+ * so the edge is recorded, but its value is set by runs, never computed: the
+ * first run to read it sets it, and a later run that starts with a different
+ * value moves its generation, so exactly what read it re-validates.
+ */
+export interface InputKey<V> {
+  readonly id: string;
+  /** This input's value in a run's inputs (the concrete `RunInputs` type is the caller's). */
+  readFrom(inputs: RunInputs): V;
+  /** Equality for early cut-off; default is structural deep equality. */
+  equal?(a: V, b: V): boolean;
+  describe?(): string;
+}
+
+/** What `ctx.get` reads: a computed key or an input. */
+export type AnyKey<V> = Key<V> | InputKey<V>;
+
+/**
+ * The inputs a run brings, as one value whose `signature` identifies all of
+ * them. One graph holds one value per input, so runs overlap only when their
+ * signatures are equal (`Engine.startRun` refuses the others until the live
+ * runs end): a run can never see another run's options or environment.
+ */
+export interface RunInputs {
+  readonly signature: string;
+}
+
+/**
+ * A per-run service a computation may use but whose identity is no part of
+ * any value: the console that shows processes, the runner that executes them,
+ * where warnings go. A computation reaches the one of the run that started
+ * it through `ctx.slot`; a value that depends on it would be wrong to memoize.
+ */
+export interface RunSlot<T> {
+  readonly name: string;
+  /** Pairs this slot with its value for `RunOptions.slots`. */
+  with(value: T): SlotValue;
+}
+
+export interface SlotValue {
+  readonly slot: RunSlot<unknown>;
+  readonly value: unknown;
+}
+
 export interface ComputeContext {
   /** Reads another node, recording the dependency edge. */
-  get<V>(key: Key<V>): Promise<V>;
+  get<V>(key: AnyKey<V>): Promise<V>;
   /** Reads several nodes concurrently, recording every edge; results in order. */
-  getAll<V>(keys: readonly Key<V>[]): Promise<V[]>;
+  getAll<V>(keys: readonly AnyKey<V>[]): Promise<V[]>;
+  /**
+   * The value of `slot` in the run that started this computation (shared
+   * computations serve every run that waits for them, but report to the
+   * first). Throws when that run gave none: a bug in the caller.
+   */
+  slot<T>(slot: RunSlot<T>): T;
 }
 
 /** One request against the graph: sees the snapshot taken when it started. */
 export interface Run {
-  get<V>(key: Key<V>): Promise<V>;
-  getAll<V>(keys: readonly Key<V>[]): Promise<V[]>;
+  get<V>(key: AnyKey<V>): Promise<V>;
+  getAll<V>(keys: readonly AnyKey<V>[]): Promise<V[]>;
+  /** This run's value of `slot`; throws when it was given none. */
+  slot<T>(slot: RunSlot<T>): T;
   /** The epoch this run started in. */
   readonly epoch: number;
   readonly signal: AbortSignal;
+  /**
+   * The run is over: runs with other inputs may start. Idempotent. A run
+   * that brought no inputs need not be ended.
+   */
+  end(): void;
+}
+
+export interface RunOptions {
+  /** Cancelling it rejects this run's pending gets; work other runs also wait for goes on. */
+  readonly signal?: AbortSignal;
+  /** The values of the input keys for this run; without them, reading an input is a bug. */
+  readonly inputs?: RunInputs;
+  /** Per-run services (see RunSlot). */
+  readonly slots?: readonly SlotValue[];
 }
 
 export interface EngineStats {
@@ -74,15 +143,21 @@ export interface EngineStats {
   readonly revalidated: number;
   /** Current epoch: bumped each time a run applies pending invalidations. */
   readonly epoch: number;
+  /** Runs that brought inputs and have not ended. */
+  readonly liveRuns: number;
 }
 
 export interface Engine {
   /**
    * Starts a run: first applies every invalidation queued since the last run
-   * (as one transaction, bumping the epoch), then serves gets. Cancelling
-   * `signal` rejects this run's pending gets; work other runs also wait for goes on.
+   * and every input whose value this run changes (as one transaction, bumping
+   * the epoch), then serves gets. Throws a RunConflictError, changing nothing,
+   * when a live run (started, not ended) brought inputs with another signature:
+   * wait for `whenIdle()` and try again.
    */
-  startRun(signal?: AbortSignal): Run;
+  startRun(options?: RunOptions): Run;
+  /** Resolves when no run that brought inputs is live; rejects when `signal` aborts. */
+  whenIdle(signal?: AbortSignal): Promise<void>;
   /**
    * Queues invalidation of the file-system keys for these paths: a key whose path
    * is the changed path, its parent directory, or inside it (a removed directory).

@@ -17,5 +17,6 @@ export { createBoundedRunner, type BoundedRunner } from './bounded-runner.js';
 export { createLocalCacheRunner, executionMsOf } from './local-cache-runner.js';
 export { createPerRunRunner } from './per-run-runner.js';
 export { makeCommandRunner, type MakeCommandRunnerOptions, type RemoteRunners } from './make-command-runner.js';
-export { ProcessKey } from './process-key.js';
-export { commandRunnerContract, type CommandRunnerFixture, type CommandRunnerContractOptions } from './command-runner-contract.js';
+export { ProcessKey, EXEC_RUN, type ExecRun } from './process-key.js';
+export { setChildJournal, trackGroup, untrackGroup, signalGroup, processStartTime, endRecordedGroup, type ChildJournal } from './process-group.js';
+export { removeLeftSandboxDir } from './sandbox-dir.js';

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { mkdir, open, readFile, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, mkdir, open, readFile, readdir, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   EMPTY_DIGEST,
@@ -16,13 +16,13 @@ import {
   type Digest,
   type Logger,
 } from '../core/index.js';
-import { captureOutputs, materializeTree, type LocalStore } from '../store/index.js';
-import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../remote/proto/index.js';
+import { captureOutputs, checkLinkedInputs, materializeTree, type LocalStore, type ModifiedInput } from '../store/index.js';
+import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../reapi/index.js';
 import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
-import { createSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
+import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
@@ -38,6 +38,14 @@ export interface LocalRunnerOptions {
   readonly logger?: Logger;
   /** Time between SIGTERM and SIGKILL when a process times out or is cancelled (default 1000 ms). */
   readonly killGraceMs?: number;
+  /**
+   * Run processes as this user and group instead of the runner's own (it
+   * must be root): `trews remote-server --run-as`. The sandbox's
+   * directories are handed to that user so it can create outputs; input
+   * files stay the runner's and read-only (hard links into the store must
+   * never change owner).
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 /** Longest we wait for a killed process group to disappear before giving up on it (and logging). */
@@ -70,6 +78,7 @@ class LocalSandboxRunner implements CommandRunner {
   readonly #keep: KeepSandboxes;
   readonly #logger: Logger;
   readonly #graceMs: number;
+  readonly #runAs: { readonly uid: number; readonly gid: number } | undefined;
 
   constructor(o: LocalRunnerOptions) {
     this.#store = o.store;
@@ -77,6 +86,7 @@ class LocalSandboxRunner implements CommandRunner {
     this.#keep = o.keepSandboxes ?? 'never';
     this.#logger = o.logger ?? nullLogger;
     this.#graceMs = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.#runAs = o.runAs;
   }
 
   run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
@@ -92,8 +102,9 @@ class LocalSandboxRunner implements CommandRunner {
     const workerStart = Date.now();
     let sandbox: SandboxDir;
     try {
-      sandbox = await createSandboxDir(this.#sandboxRoot);
+      sandbox = await createSandboxDir(this.#sandboxRoot, { traversable: this.#runAs !== undefined });
     } catch (e) {
+      if (isFailureError(e)) throw e; // an unsafe sandbox root says why itself
       throw new FailureError(
         failure('environment', 'sandbox-create-failed', `cannot create a sandbox under ${this.#sandboxRoot}: ${e instanceof Error ? e.message : String(e)}`, {
           hints: ['check that the directory is writable and its disk has space'],
@@ -104,13 +115,14 @@ class LocalSandboxRunner implements CommandRunner {
     try {
       const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
       const fetchStart = Date.now();
-      await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
+      const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
       // REAPI: the worker creates the working directory and the parents of
       // every output (not output directories themselves), so tools need not.
       const parents = new Set<string>([workDir]);
       for (const f of proc.outputFiles) parents.add(dirname(join(workDir, f)));
       for (const d of proc.outputDirectories) if (d !== '') parents.add(dirname(join(workDir, d)));
       for (const p of parents) await makeDirIn(p, sandbox.root, proc);
+      if (this.#runAs !== undefined) await handOver(sandbox, this.#runAs);
       const fetchDone = Date.now();
       if (signal.aborted) throw abortError();
 
@@ -124,6 +136,15 @@ class LocalSandboxRunner implements CommandRunner {
         // layout is often why); a cancelled one is not.
         if (!isAbortError(e) && isFailureError(e) && this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
         throw e;
+      }
+
+      // Inputs are hard links into the store: a process that wrote to one
+      // (or ran while another wrote to a blob it shares) has no result worth
+      // keeping, and the damaged blob must leave the store (input-check.ts).
+      const modified = await checkLinkedInputs(this.#store, sandbox.root, inputs.linked, signal);
+      if (modified.length > 0) {
+        if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
+        throw inputModified(proc, modified);
       }
 
       const uploadStart = Date.now();
@@ -173,7 +194,7 @@ class LocalSandboxRunner implements CommandRunner {
         await removeSandboxDir(sandbox.dir).catch((e: unknown) =>
           this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`),
         );
-      }
+      } else keepSandboxDir(sandbox.dir);
     }
   }
 
@@ -198,6 +219,7 @@ class LocalSandboxRunner implements CommandRunner {
         cwd: workDir,
         env: { ...proc.env },
         detached: true, // setsid(): its own process group, killed as one
+        ...(this.#runAs !== undefined ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}),
         stdio: ['ignore', out.fd, err.fd], // 'ignore' is /dev/null
         windowsHide: true,
       });
@@ -316,6 +338,41 @@ class LocalSandboxRunner implements CommandRunner {
     ctx.observation?.sandboxKept(sandbox.dir);
     return true;
   }
+}
+
+function inputModified(proc: Process, modified: readonly ModifiedInput[]): FailureError {
+  const first = modified[0]!;
+  const more = modified.length > 1 ? ` (and ${modified.length - 1} more input${modified.length > 2 ? 's' : ''})` : '';
+  return new FailureError(
+    failure(
+      'environment',
+      'input-modified',
+      `process \`${proc.description}\` modified its input \`${first.path}\`${more}, or another process sharing that file did while it ran: its result is discarded and the file was removed from the local store`,
+      {
+        hints: [
+          'inputs are read-only hard links into the local store, shared with other processes: a process must not write to them (not even after chmod); copy the file and change the copy, or write an output instead',
+          'the next run stores the file again from its source',
+        ],
+        notes: modified.slice(1, 10).map((m) => `also modified: \`${m.path}\``),
+      },
+    ),
+  );
+}
+
+/**
+ * Gives the sandbox to the user processes run as: its top directory
+ * becomes searchable (not listable: it holds our stdout/stderr files), and
+ * every directory of the input root becomes that user's, so the process
+ * can create outputs. Files are left alone: most are hard links to store
+ * blobs, whose owner must stay the store's.
+ */
+async function handOver(sandbox: SandboxDir, to: { readonly uid: number; readonly gid: number }): Promise<void> {
+  await chmod(sandbox.dir, 0o711);
+  const walk = async (dir: string): Promise<void> => {
+    await lchown(dir, to.uid, to.gid);
+    for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) await walk(join(dir, e.name));
+  };
+  await walk(sandbox.root);
 }
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { EMPTY_DIGEST, nullLogger } from '../core/index.js';
 import { OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions, type Options } from '../options/index.js';
-import { ActionResultSchema } from '../remote/proto/index.js';
+import { ActionResultSchema } from '../reapi/index.js';
 import { createLocalStore } from '../store/index.js';
 import { commandRunnerContract } from './command-runner-contract.js';
 import { makeCommandRunner } from './make-command-runner.js';

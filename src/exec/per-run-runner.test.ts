@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EMPTY_DIGEST, abortError, isAbortError } from '../core/index.js';
 import { create } from '@bufbuild/protobuf';
-import { ActionResultSchema } from '../remote/proto/index.js';
+import { ActionResultSchema } from '../reapi/index.js';
 import { createPerRunRunner } from './per-run-runner.js';
 import { makeProcess } from './process.js';
 import { RecordingObserver, makeCtx, sleep } from './test-support.js';

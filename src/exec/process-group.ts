@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 
 /**
@@ -6,30 +7,82 @@ import { readFile, readdir } from 'node:fs/promises';
  * everything it started that did not itself leave the group (a daemonizing
  * grandchild that calls setsid escapes; only a cgroup or PID namespace would
  * catch that).
+ *
+ * What this trews process started and has not yet cleaned up — its groups and
+ * its sandboxes — is tracked here, for two ways of dying before the cleanup:
+ * - exiting early (a second Ctrl-C, an uncaught error, process.exit from a
+ *   signal handler): the 'exit' hook kills the groups and removes the
+ *   sandboxes on the way out;
+ * - being SIGKILLed, when no hook runs: a long-lived process (the daemon)
+ *   sets a ChildJournal that records both on disk, so that its successor can
+ *   end the groups and remove the sandboxes it left.
  */
 
 /** Groups started by this trews process and not yet known to be gone. */
 const live = new Set<number>();
+/** Sandboxes made by this trews process and neither removed nor kept for the user. */
+const liveSandboxes = new Set<string>();
 let exitHookInstalled = false;
+let journal: ChildJournal | undefined;
+
+/** Where a long-lived trews process records what it starts, for a successor to clean up if it is killed. */
+export interface ChildJournal {
+  groupStarted(pgid: number): void;
+  groupEnded(pgid: number): void;
+  sandboxCreated(dir: string): void;
+  /** Removed, or kept for the user (`keep_sandboxes`): either way no longer for anyone to clean up. */
+  sandboxDone(dir: string): void;
+}
+
+/** Sets (or, with undefined, clears) the journal; what is already tracked is recorded in it at once. */
+export function setChildJournal(j: ChildJournal | undefined): void {
+  journal = j;
+  if (j === undefined) return;
+  for (const g of live) j.groupStarted(g);
+  for (const d of liveSandboxes) j.sandboxCreated(d);
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' listeners must be synchronous, which kill() and rmSync() are.
+  process.once('exit', () => {
+    for (const g of live) signalGroup(g, 'SIGKILL');
+    for (const d of liveSandboxes) {
+      try {
+        // A process just SIGKILLed may still create a file as the traversal passes: retried on ENOTEMPTY.
+        rmSync(d, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+      } catch {
+        // Read-only directories a process made; nothing more can be done on the way out.
+      }
+    }
+  });
+}
 
 /**
  * Records a group we started, so that if trews exits while it runs (an
  * uncaught error, process.exit from a signal handler) the group is killed on
- * the way out rather than left running. 'exit' listeners must be synchronous,
- * which kill() is. Nothing can be done when trews itself is SIGKILLed.
+ * the way out rather than left running, and a journal (the daemon's) has it.
  */
 export function trackGroup(pgid: number): void {
   live.add(pgid);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const g of live) signalGroup(g, 'SIGKILL');
-    });
-  }
+  installExitHook();
+  journal?.groupStarted(pgid);
 }
 
 export function untrackGroup(pgid: number): void {
-  live.delete(pgid);
+  if (live.delete(pgid)) journal?.groupEnded(pgid);
+}
+
+/** Records a sandbox we made, until it is removed or kept (see untrackSandbox). */
+export function trackSandbox(dir: string): void {
+  liveSandboxes.add(dir);
+  installExitHook();
+  journal?.sandboxCreated(dir);
+}
+
+export function untrackSandbox(dir: string): void {
+  if (liveSandboxes.delete(dir)) journal?.sandboxDone(dir);
 }
 
 /** Sends `signal` to every process in the group; false when the group no longer exists. */
@@ -101,6 +154,47 @@ export async function isProcessAlive(pid: number): Promise<boolean> {
   } catch {
     return true;
   }
+}
+
+/**
+ * The start time of `pid` (field 22 of /proc/<pid>/stat, in clock ticks since
+ * boot): with the pid, it names one process for good, where a pid alone may
+ * have been reused. Undefined when the process is gone or there is no /proc.
+ */
+export function processStartTime(pid: number): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const start = text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+}
+
+/**
+ * Ends a process group that a trews process now dead recorded as running
+ * (its journal): SIGKILL, then waits for it. Only on Linux, where it can be
+ * told apart from a stranger: a leader still alive must have the start time
+ * recorded with it (else its pid went to another process, which can only
+ * happen once the group was empty); a group whose leader is gone is ours if
+ * any process is still in it, since Linux reuses no id a group still has.
+ */
+export async function endRecordedGroup(pgid: number, startTime: string | undefined): Promise<'ended' | 'gone' | 'survived' | 'unknown'> {
+  if (!Number.isSafeInteger(pgid) || pgid <= 1) return 'gone';
+  const leaderStart = processStartTime(pgid);
+  if (leaderStart === undefined) {
+    try {
+      await readdir('/proc/self');
+    } catch {
+      return 'unknown'; // no /proc: nothing tells our group from another with the same id
+    }
+    if (!(await groupIsAlive(pgid))) return 'gone';
+  } else if (startTime === undefined || leaderStart !== startTime) {
+    return 'gone';
+  }
+  if (!signalGroup(pgid, 'SIGKILL')) return 'gone';
+  return (await waitGroupGone(pgid, 5000)) ? 'ended' : 'survived';
 }
 
 async function procStat(pid: number): Promise<{ state: string; pgrp: number } | undefined> {

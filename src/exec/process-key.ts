@@ -1,23 +1,26 @@
 import { digestEquals, digestString } from '../core/index.js';
-import type { ComputeContext, Key } from '../engine/index.js';
+import { createRunSlot, type ComputeContext, type Key } from '../engine/index.js';
+import type { LocalStore } from '../store/index.js';
 import { isCacheableResult } from './process.js';
 import { toAction } from './to-action.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
-let nextNeverId = 1;
-
 /**
- * The newest ExecContext each key id was requested with. The engine keeps
- * the first key object of a node for good, so in a daemon a later run may
- * (re)compute through a key built by a run that has ended or was cancelled;
- * its context's signal may be aborted and its observer gone. compute() then
- * uses the newest live context for the same id. Entries go when their
- * context is garbage-collected.
+ * What a run lends the processes its computations start: the runner stack
+ * and store of its services, and its context (observer, logger, warnings,
+ * run id). The context carries no signal: a process stops when no run waits
+ * for it any more, which is the engine's signal to its computation.
  */
-const latest = new Map<string, WeakRef<ExecContext>>();
-const forget = new FinalizationRegistry<{ id: string; ref: WeakRef<ExecContext> }>(({ id, ref }) => {
-  if (latest.get(id) === ref) latest.delete(id);
-});
+export interface ExecRun {
+  readonly runner: CommandRunner;
+  readonly store: LocalStore;
+  readonly context: Omit<ExecContext, 'signal' | 'observation'>;
+}
+
+/** The run slot through which computations reach their run's ExecRun. */
+export const EXEC_RUN = createRunSlot<ExecRun>('exec');
+
+let nextNeverId = 1;
 
 /**
  * A process as an engine node. Its id is the action digest, so the engine
@@ -27,28 +30,18 @@ const forget = new FinalizationRegistry<{ id: string; ref: WeakRef<ExecContext> 
  * `per-run` result) is transient: reused within its run, recomputed by the
  * next, so a daemon re-runs exactly what a fresh process would. `never` ids
  * carry a counter, so every key runs.
+ *
+ * The runner is not part of the key: it comes from the run that starts the
+ * computation (EXEC_RUN), so a daemon's later runs use their own.
  */
 export class ProcessKey implements Key<ProcessResult> {
   readonly id: string;
-  readonly #runner: CommandRunner;
-  readonly #ctx: ExecContext;
   readonly #process: Process;
 
-  constructor(runner: CommandRunner, execCtx: ExecContext, process: Process) {
-    this.#runner = runner;
-    this.#ctx = execCtx;
+  constructor(process: Process) {
     this.#process = process;
     const digest = digestString(toAction(process).actionDigest);
-    switch (process.cacheScope) {
-      case 'never':
-        this.id = `process:${digest}:#${nextNeverId++}`;
-        break;
-      default:
-        this.id = `process:${digest}`;
-    }
-    const ref = new WeakRef(execCtx);
-    latest.set(this.id, ref);
-    forget.register(execCtx, { id: this.id, ref });
+    this.id = process.cacheScope === 'never' ? `process:${digest}:#${nextNeverId++}` : `process:${digest}`;
   }
 
   isTransient(result: ProcessResult): boolean {
@@ -63,16 +56,9 @@ export class ProcessKey implements Key<ProcessResult> {
     return this.#process.description;
   }
 
-  compute(_ctx: ComputeContext, signal: AbortSignal): Promise<ProcessResult> {
-    let execCtx = this.#ctx;
-    if (execCtx.signal.aborted && !signal.aborted) {
-      const newer = latest.get(this.id)?.deref();
-      execCtx = newer !== undefined && !newer.signal.aborted ? newer : { ...execCtx, signal, observer: undefined };
-    }
-    // Both: the run's cancellation kills its processes, and the engine's
-    // (all requesters gone) does too.
-    const combined = execCtx.signal === signal ? signal : AbortSignal.any([execCtx.signal, signal]);
-    return this.#runner.run({ ...execCtx, signal: combined, observation: undefined }, this.#process);
+  compute(ctx: ComputeContext, signal: AbortSignal): Promise<ProcessResult> {
+    const run = ctx.slot(EXEC_RUN);
+    return run.runner.run({ ...run.context, signal }, this.#process);
   }
 
   /**

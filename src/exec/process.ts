@@ -6,7 +6,7 @@ import {
   type Digest,
   type Failure,
 } from '../core/index.js';
-import { checkOutputPath } from '../remote/proto/index.js';
+import { checkOutputPath } from '../reapi/index.js';
 import type { CacheScope, PlatformProperty, Process } from './types.js';
 
 /**

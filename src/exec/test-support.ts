@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MemoryLogger, digestString, type Digest, type Logger } from '../core/index.js';
 import type { LocalStore } from '../store/index.js';
-import { DirectorySchema, decodeMessage, fromProtoDigest } from '../remote/proto/index.js';
+import { DirectorySchema, decodeMessage, fromProtoDigest } from '../reapi/index.js';
 import type { ExecContext, ProcessObserver } from './types.js';
 
 export async function makeTempDir(prefix = 'trews-exec-'): Promise<string> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { digestOf, digestString, isFailureError, type Digest } from '../core/index.js';
-import { ActionSchema, CommandSchema, decodeMessage } from '../remote/proto/index.js';
+import { ActionSchema, CommandSchema, decodeMessage } from '../reapi/index.js';
 import { makeProcess, type ProcessInit } from './process.js';
 import { toAction } from './to-action.js';
 

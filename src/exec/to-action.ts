@@ -14,7 +14,7 @@ import {
   type Action,
   type Command,
   type Platform,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import { assertValidProcess } from './process.js';
 import type { Process } from './types.js';
 

@@ -4,7 +4,7 @@
  * key of every cache layer. CommandRunners are stacked by makeCommandRunner().
  */
 import type { Digest, Logger } from '../core/index.js';
-import type { ActionResult } from '../remote/proto/index.js';
+import type { ActionResult } from '../reapi/index.js';
 
 /**
  * Which results may be reused:
@@ -75,6 +75,11 @@ export interface ExecContext {
   readonly runId: string;
   readonly observer?: ProcessObserver;
   readonly logger: Logger;
+  /**
+   * Where warnings about this run's requests are shown (one line, no prefix;
+   * a remote cache that cannot be reached, say); absent: the log only.
+   */
+  readonly warn?: (message: string) => void;
   /**
    * One request's link to the observer, set by the outermost runner of a
    * stack (see observe.ts) and carried down with the context, so that the

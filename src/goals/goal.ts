@@ -1,17 +1,21 @@
 import type { Logger, RunContext } from '../core/index.js';
 import type { Run } from '../engine/index.js';
 import type { OptionRegistry, Options } from '../options/index.js';
-import type { Address, Target, TargetEnv } from '../targets/index.js';
-import type { Backend, ExecServices } from '../backends/index.js';
+import type { Address, Target, Project } from '../targets/index.js';
+import type { RuleEnv } from '../backends/index.js';
+import type { ExecServices, RunExec } from '../runtime/index.js';
 
 /** What a goal gets to do its work: the run, its options, and the targets it was asked about. */
 export interface GoalContext {
   readonly ctx: RunContext;
   readonly run: Run;
   readonly options: Options;
-  readonly env: TargetEnv;
+  readonly project: Project;
+  /** The targets and the rules of every target type, as the engine's keys were built with them. */
+  readonly renv: RuleEnv;
+  /** The run's services for processes (store, runners, where they report). */
+  readonly exec: RunExec;
   readonly logger: Logger;
-  readonly backends: readonly Backend[];
   readonly goals: readonly Goal[];
   /** Absolute path of the build root. */
   readonly root: string;
@@ -19,7 +23,7 @@ export interface GoalContext {
   readonly cwdRel: string;
   /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
   targets(): Promise<readonly Target[]>;
-  /** The build root's local store and CommandRunner stack (see App.execution), built on first use. */
+  /** The build root's local store and CommandRunner stack for this run's options, built on first use. */
   execution(): ExecServices;
   /** The targets at these addresses, in the same order. */
   targetsAt(addrs: readonly Address[]): Promise<readonly Target[]>;

@@ -2,7 +2,7 @@ import { startSession } from './session.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { failure, FailureError, isAbortError, isFailureError, type Failure } from '../core/index.js';
-import type { BuiltPackage } from '../backends/index.js';
+import { PACKAGE, type BuiltPackage } from '../backends/index.js';
 import { listTree } from '../store/index.js';
 import type { Target } from '../targets/index.js';
 import { renderFailure } from '../ui/index.js';
@@ -47,7 +47,7 @@ export const packageGoal: Goal = {
     const selected = await g.targets();
     const session = startSession(g);
     const rc = session.rc;
-    const packages = selected.filter((t) => rc.rulesFor(t)?.package !== undefined);
+    const packages = selected.filter((t) => g.renv.rules.provides(t.type, PACKAGE));
     if (packages.length === 0) {
       session.print(`nothing to package: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is packageable`);
       await session.finish();
@@ -59,9 +59,8 @@ export const packageGoal: Goal = {
     const wrote: string[] = [];
     const settled = await Promise.allSettled(
       packages.map(async (target) => {
-        const rules = rc.rulesFor(target)!;
         try {
-          const built = await rc.once(`package:${target.address}`, target.address, () => rules.package!.call(rules, rc, target));
+          const built = await rc.serve(PACKAGE, target, undefined);
           for (const path of await writeOut(g, built, distdir, rc.signal)) {
             wrote.push(path);
             session.print(`wrote ${relative(g.root, path)}`);

@@ -3,7 +3,8 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { failure, FailureError, type RunContext } from '../core/index.js';
-import { rulesByType, type InteractiveProcess } from '../backends/index.js';
+import { RUN, type InteractiveProcess } from '../backends/index.js';
+import { signalGroup, trackGroup, untrackGroup } from '../exec/index.js';
 import type { Goal } from './goal.js';
 
 /** After Ctrl-C the program gets this long to exit on its own before SIGTERM, then as long again before SIGKILL. */
@@ -21,14 +22,38 @@ function hasFd(s: Readable | Writable): boolean {
 
 /**
  * Runs the program attached to the run's streams and returns its exit code
- * (128 + n when killed by signal n), as a shell would. On cancellation it is
- * interrupted (unless the terminal already did that), then terminated.
+ * (128 + n when killed by signal n), as a shell would.
+ *
+ * Given a terminal itself (in-process, on any of its streams), the program
+ * stays in trews' process group, the terminal's foreground one: the
+ * terminal's Ctrl-C reaches it and everything it started, as it would without
+ * trews. Otherwise (under the daemon, or with pipes) no terminal signals it,
+ * so it leads a process group of its own, which a cancelled run interrupts as
+ * a whole — SIGINT, then SIGTERM and SIGKILL for what is left — so nothing it
+ * started keeps a cancelled run (or its output pipes) alive. Its own group
+ * also keeps it out of whatever signals the daemon's group gets, and it is
+ * tracked like a sandboxed process, so a daemon that dies does not leave it
+ * running.
  */
 function runAttached(ctx: RunContext, p: InteractiveProcess): Promise<number> {
   return new Promise<number>((resolve, reject) => {
+    const onTerminal = (hasFd(ctx.stdin) && ctx.isTTY.stdin) || (hasFd(ctx.stdout) && ctx.isTTY.stdout) || (hasFd(ctx.stderr) && ctx.isTTY.stderr);
     const stdio: StdioOptions = [hasFd(ctx.stdin) ? ctx.stdin : 'pipe', hasFd(ctx.stdout) ? ctx.stdout : 'pipe', hasFd(ctx.stderr) ? ctx.stderr : 'pipe'];
-    const child = spawn(p.argv[0]!, p.argv.slice(1), { cwd: p.cwd, env: { ...p.env }, stdio });
+    const child = spawn(p.argv[0]!, p.argv.slice(1), { cwd: p.cwd, env: { ...p.env }, stdio, detached: !onTerminal });
+    const pgid = onTerminal ? undefined : child.pid;
+    if (pgid !== undefined) trackGroup(pgid);
+    const kill = (sig: NodeJS.Signals): void => {
+      if (pgid !== undefined) signalGroup(pgid, sig);
+      else child.kill(sig);
+    };
     const timers: NodeJS.Timeout[] = [];
+    let escalated = false;
+    const escalate = (): void => {
+      if (escalated) return;
+      escalated = true;
+      kill('SIGTERM');
+      timers.push(setTimeout(() => kill('SIGKILL'), INTERRUPT_GRACE_MS));
+    };
     if (child.stdin) {
       child.stdin.on('error', () => undefined); // the program may exit without reading all of its input
       ctx.stdin.pipe(child.stdin);
@@ -36,16 +61,25 @@ function runAttached(ctx: RunContext, p: InteractiveProcess): Promise<number> {
     child.stdout?.pipe(ctx.stdout, { end: false });
     child.stderr?.pipe(ctx.stderr, { end: false });
     const onAbort = (): void => {
-      // On a terminal, Ctrl-C reached the program too (same foreground process group).
-      if (!ctx.isTTY.stdin) child.kill('SIGINT');
-      timers.push(setTimeout(() => child.kill('SIGTERM'), INTERRUPT_GRACE_MS));
-      timers.push(setTimeout(() => child.kill('SIGKILL'), 2 * INTERRUPT_GRACE_MS));
+      // On the terminal, its Ctrl-C reached the program already.
+      if (!onTerminal) kill('SIGINT');
+      timers.push(setTimeout(escalate, INTERRUPT_GRACE_MS));
     };
     const done = (): void => {
       ctx.signal.removeEventListener('abort', onAbort);
       for (const t of timers) clearTimeout(t);
       if (child.stdin) ctx.stdin.unpipe(child.stdin);
+      if (pgid !== undefined) {
+        // A cancelled run takes what is left of the group with it. After a normal exit, what the
+        // program started in the background on purpose (a server, say) is its business.
+        if (ctx.signal.aborted) signalGroup(pgid, 'SIGKILL');
+        untrackGroup(pgid);
+      }
     };
+    // Interrupted, the program is done once it exits: what it left in its group would only hold its output pipes open.
+    child.once('exit', () => {
+      if (ctx.signal.aborted && pgid !== undefined) escalate();
+    });
     child.once('error', (e) => {
       done();
       reject(new FailureError(failure('environment', 'spawn-failed', `cannot start \`${p.argv[0]}\`: ${e.message}`)));
@@ -70,8 +104,8 @@ export const runGoal: Goal = {
     const selected = await g.targets();
     const session = startSession(g);
     const rc = session.rc;
-    const runnable = selected.filter((t) => rc.rulesFor(t)?.run !== undefined);
-    const kinds = [...rulesByType(g.backends)].filter(([, r]) => r.run !== undefined).map(([alias]) => alias).sort();
+    const runnable = selected.filter((t) => g.renv.rules.provides(t.type, RUN));
+    const kinds = g.renv.rules.providers(RUN);
     if (runnable.length !== 1) {
       session.console.close();
       const specs = g.options.commandLine.specs.join(' ');
@@ -89,10 +123,9 @@ export const runGoal: Goal = {
       );
     }
     const target = runnable[0]!;
-    const rules = rc.rulesFor(target)!;
     let prepared: InteractiveProcess;
     try {
-      prepared = await rules.run!.call(rules, rc, target, g.options.commandLine.passthrough);
+      prepared = await rc.serve(RUN, target, { args: g.options.commandLine.passthrough, env: g.ctx.env });
     } finally {
       // What was built is summarized before the program gets the terminal.
       await session.finish();

@@ -1,12 +1,7 @@
 import { startSession } from './session.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
-import {
-  ExecutionSession,
-  howItFailed,
-  outputExcerpt,
-  type TestOutcome,
-  type TestSettings,
-} from '../backends/index.js';
+import { howItFailed, outputExcerpt, TEST, type TestOutcome } from '../backends/index.js';
+import type { ExecutionSession, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
 import { formatDuration, renderFailure } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
@@ -16,21 +11,23 @@ type OutputMode = 'all' | 'failed' | 'none';
 interface Done {
   readonly target: Target;
   readonly outcome?: TestOutcome;
+  readonly provenance?: Provenance;
   /** The test could not be run at all (a dependency failed, a tool is missing, a field is wrong). */
   readonly failure?: Failure;
 }
 
 function passed(o: TestOutcome): boolean {
-  return o.executed.result.exitCode === 0 && !o.executed.result.timedOut;
+  return o.result.exitCode === 0 && !o.result.timedOut;
 }
 
 /** `✓ app:test succeeded in 0.42s (local cache)`: the time is how long the test ran, back then for a cached result. */
 function resultLine(d: Done): string {
   if (d.outcome === undefined) return `✕ ${d.target.address} could not run`;
-  const { result, provenance } = d.outcome.executed;
+  const { result } = d.outcome;
+  const provenance = d.provenance;
   const took = formatDuration(result.executionMs ?? result.durationMs);
   if (passed(d.outcome)) return `✓ ${d.target.address} succeeded in ${took} (${provenance})`;
-  if (result.timedOut) return `✕ ${d.target.address} ${howItFailed(d.outcome.executed, d.outcome.timeoutS)} (${provenance})`;
+  if (result.timedOut) return `✕ ${d.target.address} ${howItFailed(result, d.outcome.timeoutS)} (${provenance})`;
   return `✕ ${d.target.address} failed in ${took} (${provenance})`;
 }
 
@@ -39,8 +36,8 @@ async function outputBlock(g: GoalContext, session: ExecutionSession, d: Done): 
   const { store } = g.execution();
   const lines: string[] = [];
   for (const [name, digest] of [
-    ['stdout', d.outcome.executed.result.stdout],
-    ['stderr', d.outcome.executed.result.stderr],
+    ['stdout', d.outcome.result.stdout],
+    ['stderr', d.outcome.result.stderr],
   ] as const) {
     const text = await outputExcerpt(store, digest, 200, session.rc.signal);
     if (text.length === 0) continue;
@@ -54,7 +51,8 @@ export const testGoal: Goal = {
   help: 'Run the tests the specs select, in parallel (bounded by process_execution_local_parallelism), and report each: passed, failed (with its output), or served from a cache. Exits 1 if any test fails.',
   needsBuildRoot: true,
   registerOptions(registry) {
-    registry.registerScope({ name: 'test', help: this.help, isGoal: true });
+    // Test rules read timeouts and --force through the engine.
+    registry.registerScope({ name: 'test', help: this.help, isGoal: true, readByRules: true });
     registry.register({ scope: 'test', name: 'force', type: 'bool', default: false, help: 'Run the tests even when a cached result exists.' });
     registry.register({
       scope: 'test',
@@ -86,19 +84,13 @@ export const testGoal: Goal = {
     const selected = await g.targets();
     const session = startSession(g);
     const rc = session.rc;
-    const tests = selected.filter((t) => rc.rulesFor(t)?.test !== undefined && t.fields['skip_tests'] !== true);
+    const tests = selected.filter((t) => g.renv.rules.provides(t.type, TEST) && t.fields['skip_tests'] !== true);
     if (tests.length === 0) {
       // As Pants: selecting no tests is not an error.
       session.print(`no tests to run: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is a test`);
       await session.finish();
       return 0;
     }
-    const settings: TestSettings = {
-      force: g.options.bool('test', 'force'),
-      timeoutsEnabled: g.options.bool('test', 'timeouts'),
-      timeoutDefaultS: g.options.maybeInt('test', 'timeout_default'),
-      timeoutMaximumS: g.options.maybeInt('test', 'timeout_maximum'),
-    };
     const mode = g.options.enum<OutputMode>('test', 'output');
     const done: Done[] = [];
     let blocks = 0;
@@ -108,8 +100,8 @@ export const testGoal: Goal = {
       tests.map(async (target) => {
         let d: Done;
         try {
-          const rules = rc.rulesFor(target)!;
-          d = { target, outcome: await rules.test!.call(rules, rc, target, settings) };
+          const outcome = await rc.serve(TEST, target, undefined);
+          d = { target, outcome, provenance: session.provenance(outcome.result) };
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           d = { target, failure: e.failure };

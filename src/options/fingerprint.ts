@@ -1,4 +1,4 @@
-import { sha256Hex } from '../core/index.js';
+import { sha256Hex, stableJson } from '../core/index.js';
 import { flagSpelling } from './naming.js';
 import type { Options } from './options.js';
 
@@ -14,7 +14,7 @@ export function daemonOptionSnapshot(options: Options): Record<string, unknown> 
     .filter((e) => e.spec.daemon === true)
     .map((e) => [`${e.spec.scope}.${e.spec.name}`, e.value.value] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const [k, v] of keyed) out[k] = canonical(v);
+  for (const [k, v] of keyed) out[k] = v;
   return out;
 }
 
@@ -46,21 +46,4 @@ export function changedDaemonOptions(a: Readonly<Record<string, unknown>>, b: Re
 function displayName(key: string): string {
   const dot = key.indexOf('.');
   return dot < 0 ? `--${key}` : flagSpelling(key.slice(0, dot), key.slice(dot + 1));
-}
-
-/** A copy with object keys sorted, so JSON.stringify is canonical. */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
-    );
-  }
-  return v;
-}
-
-function stableJson(v: unknown): string {
-  return JSON.stringify(canonical(v)) ?? 'undefined';
 }

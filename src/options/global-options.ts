@@ -70,6 +70,15 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     advanced: true,
   },
   {
+    name: 'build_file_max_size',
+    type: 'string',
+    default: '10MiB',
+    help: 'The largest BUILD file (or .gitignore) trews reads, e.g. 10MiB, 500KB or a number of bytes; a bigger one is an error.',
+    validate: (v) => byteSize(v) ?? (parseByteSize(v as string)! < 1 ? 'must be at least 1 byte' : undefined),
+    daemon: true,
+    advanced: true,
+  },
+  {
     name: 'local_store_dir',
     type: 'path',
     default: null,
@@ -126,14 +135,14 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     aliases: ['remote_store_address'],
     type: 'string',
     default: null,
-    help: 'Remote CAS server as host:port, grpc://host:port or grpcs://host:port.',
+    help: 'Remote CAS and action cache: a REAPI server as host:port, grpc://host:port or grpcs://host:port, or an HTTP cache (bazel-remote, many CI caches: /ac/ and /cas/ paths) as http://host:port[/path] or https://…; HTTP caches serve caching only, not remote execution.',
   },
   {
     name: 'remote_execution_server',
     aliases: ['remote_execution_address'],
     type: 'string',
     default: null,
-    help: 'Remote execution server as host:port, grpc://host:port or grpcs://host:port.',
+    help: 'Remote execution server (REAPI) as host:port, grpc://host:port or grpcs://host:port (often the same address as remote_store_server).',
   },
   { name: 'remote_instance_name', type: 'string', default: null, help: 'REAPI instance name sent with every remote request.' },
   {
@@ -225,6 +234,14 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     validate: atLeast(1),
     advanced: true,
   },
+  {
+    name: 'remote_execution_queue_warn_after_secs',
+    type: 'int',
+    default: 60,
+    help: 'Warn when a remote process has waited this many seconds without a worker taking it (0: never).',
+    validate: atLeast(0),
+    advanced: true,
+  },
 
   // Daemon.
   { name: 'daemon', type: 'bool', default: true, help: 'Run through the trewsd daemon, which keeps the build graph warm between runs.' },
@@ -258,9 +275,8 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     name: 'daemon_timeout_when_multiple_invocations',
     type: 'float',
     default: 60,
-    help: 'Seconds a client waits for the daemon while another run holds it.',
+    help: "Seconds a run waits for the daemon's runs in progress when they have other options or environment variables (its graph holds one set at a time; runs with the same ones go side by side). 0 fails at once.",
     validate: atLeast(0),
-    daemon: true,
     advanced: true,
   },
 

@@ -36,6 +36,18 @@ export interface ScopeSpec {
   readonly help: string;
   /** A goal scope is also a command-line goal (`trews test`). */
   readonly isGoal: boolean;
+  /**
+   * Rules read the scope's options (through the engine, as inputs of the
+   * run). Subsystem scopes always may; a goal's scope only when this is set
+   * (`[test]`: timeouts, force); GLOBAL never: it configures the machinery of
+   * a run (store, runners, remote), which reaches rules as per-run services.
+   */
+  readonly readByRules?: boolean;
+}
+
+/** Whether rules may read the options of this scope (see ScopeSpec.readByRules). */
+export function readableByRules(spec: ScopeSpec): boolean {
+  return spec.name !== GLOBAL && (!spec.isGoal || spec.readByRules === true);
 }
 
 /** Where a value came from: what `help OPTION` prints and errors name. */

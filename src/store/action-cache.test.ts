@@ -11,7 +11,7 @@ import {
   encodeCanonical,
   toProtoDigest,
   type ActionResult,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import { createLocalStore, type LocalStore } from './index.js';
 import { acPath } from './store-layout.js';
 import { makeTempDir, removeDir } from './test-helpers.js';

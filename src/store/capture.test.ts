@@ -13,7 +13,7 @@ import {
   fromProtoDigest,
   type ProtoDigest,
   type Tree,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import {
   captureDirectory,
   captureOutputs,

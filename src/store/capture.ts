@@ -21,7 +21,7 @@ import {
   type OutputFile,
   type OutputSymlink,
   type SymlinkNode,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import { copyIntoStore } from './copy-into-store.js';
 import { withFanOutSignal } from './fan-out-signal.js';
 import { Limiter } from './limiter.js';

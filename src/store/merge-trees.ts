@@ -7,7 +7,7 @@ import {
   toProtoDigest,
   type FileNode,
   type SymlinkNode,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { treeConflict } from './tree-failures.js';
 import { EMPTY_TREE_DIGEST, putDirectory, readDirectory, resultMemo } from './tree-io.js';

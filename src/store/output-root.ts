@@ -1,4 +1,4 @@
-import { FailureError, digestString, failure, type Digest } from '../core/index.js';
+import { FailureError, digestString, failure, type Digest, mapLimit } from '../core/index.js';
 import {
   DirectorySchema,
   TreeSchema,
@@ -8,9 +8,8 @@ import {
   type ActionResult,
   type OutputDirectory,
   type ProtoDigest,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
-import { mapLimit } from './map-limit.js';
 import { malformedTree, missingBlob } from './tree-failures.js';
 import { TreeBuilder } from './tree-builder.js';
 import { putBlobBytes, resultMemo } from './tree-io.js';
@@ -64,7 +63,7 @@ async function outputDirectoryRoot(store: BlobStore, od: OutputDirectory, signal
   if (cached !== undefined) return cached;
 
   const bytes = await store.getBytes(treeDigest, signal);
-  if (bytes === undefined) throw missingBlob(what, treeDigest);
+  if (bytes === undefined) throw missingBlob(what, treeDigest, store);
   const decoded = decodeMessage(TreeSchema, bytes);
   if (!decoded.ok) throw malformedTree(what, treeDigest, decoded.failure);
   const { root, children } = decoded.value;

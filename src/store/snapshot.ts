@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FailureError, digestEquals, digestString, failure, sha256Hex, type Digest } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { FileDigestKey, type FileDigest, type Workspace } from '../fs/index.js';
-import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, toProtoDigest } from '../remote/proto/index.js';
+import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, toProtoDigest } from '../reapi/index.js';
 import { copyIntoStore } from './copy-into-store.js';
 import { withFanOutSignal } from './fan-out-signal.js';
 import { Limiter } from './limiter.js';

@@ -9,7 +9,7 @@ import {
   type FileNode,
   type NodeProperties,
   type SymlinkNode,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { mergeTreesAt } from './merge-trees.js';
 import { treeConflict } from './tree-failures.js';

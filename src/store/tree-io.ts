@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { FailureError, digestEquals, digestString, type Digest } from '../core/index.js';
-import { DirectorySchema, canonicalDirectory, decodeMessage, digestMessage, type Directory } from '../remote/proto/index.js';
+import { DirectorySchema, canonicalDirectory, decodeMessage, digestMessage, type Directory } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
 import { Limiter } from './limiter.js';
@@ -86,7 +86,10 @@ export async function readDirectory(store: BlobStore, digest: Digest, what: stri
   const cached = memo.directories.get(key);
   if (cached !== undefined) return cached;
   const bytes = await reads.run(() => store.getBytes(digest, signal), signal);
-  if (bytes === undefined) throw missingBlob(what, digest);
+  if (bytes === undefined) {
+    memo.known.delete(key);
+    throw missingBlob(what, digest, store);
+  }
   const decoded = decodeMessage(DirectorySchema, bytes);
   if (!decoded.ok) throw malformedTree(what, digest, decoded.failure);
   const canonical = canonicalDirectory(decoded.value);

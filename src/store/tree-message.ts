@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { digestString, type Digest } from '../core/index.js';
-import { TreeSchema, type Directory, type Tree } from '../remote/proto/index.js';
+import { TreeSchema, type Directory, type Tree } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { readDirectory } from './tree-io.js';
 import { nodeDigest, settleInOrder } from './tree-nodes.js';

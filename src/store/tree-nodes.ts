@@ -8,7 +8,7 @@ import {
   type NodeProperties,
   type ProtoDigest,
   type SymlinkNode,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 
 /** One entry of a Directory, tagged with its list. */
 export type NodeEntry =

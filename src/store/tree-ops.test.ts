@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EMPTY_DIGEST, digestOf, digestString, isFailureError, type Digest } from '../core/index.js';
-import { DirectorySchema, decodeMessage } from '../remote/proto/index.js';
+import { DirectorySchema, decodeMessage } from '../reapi/index.js';
 import {
   EMPTY_TREE_DIGEST,
   addPrefix,

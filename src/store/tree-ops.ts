@@ -9,7 +9,7 @@ import {
   type DirectoryNode,
   type FileNode,
   type SymlinkNode,
-} from '../remote/proto/index.js';
+} from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { TreeBuilder } from './tree-builder.js';
 import { EMPTY_TREE_DIGEST, putBlobBytes, putDirectory, readDirectory, resultMemo } from './tree-io.js';

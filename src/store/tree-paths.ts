@@ -1,4 +1,4 @@
-import { checkPathSegment } from '../remote/proto/index.js';
+import { checkPathSegment } from '../reapi/index.js';
 import { invalidTreePath } from './tree-failures.js';
 
 /**

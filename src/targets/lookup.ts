@@ -1,16 +1,35 @@
 import { closest, failure, raise, type Location } from '../core/index.js';
 import type { ComputeContext } from '../engine/index.js';
-import { BuildDirsUnderKey } from '../fs/index.js';
 import { formatAddress, type Address } from './address.js';
-import { DirTargetsKey } from './dir-targets.js';
+import { DirTargetsKey, type DirTargets } from './dir-targets.js';
+import { TargetDirsUnderKey } from './synthetic.js';
 import type { Target } from './target.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
-/** The target at an address, or undefined. */
-export async function findTarget(ctx: ComputeContext, env: TargetEnv, addr: Address): Promise<Target | undefined> {
-  const dt = await ctx.get(new DirTargetsKey(env, addr.dir));
-  const want = formatAddress(addr);
-  return dt.targets.find((t) => t.address === want);
+/**
+ * Address → target, per DirTargets value. Kept beside the value rather than in
+ * it, so the value stays plain data for the engine's structural cut-off; a
+ * directory's value is immutable, so its index never goes stale.
+ */
+const byAddress = new WeakMap<DirTargets, ReadonlyMap<string, Target>>();
+
+function indexOf(dt: DirTargets): ReadonlyMap<string, Target> {
+  let index = byAddress.get(dt);
+  if (index === undefined) {
+    index = new Map(dt.targets.map((t) => [t.address, t]));
+    byAddress.set(dt, index);
+  }
+  return index;
+}
+
+/**
+ * The target at an address, or undefined. A map lookup, not a scan: one BUILD
+ * file can declare thousands of targets that depend on each other, and a scan
+ * per lookup made `dependencies --transitive` over such a chain quadratic.
+ */
+export async function findTarget(ctx: ComputeContext, project: Project, addr: Address): Promise<Target | undefined> {
+  const dt = await ctx.get(new DirTargetsKey(project, addr.dir));
+  return indexOf(dt).get(formatAddress(addr));
 }
 
 /**
@@ -19,16 +38,16 @@ export async function findTarget(ctx: ComputeContext, env: TargetEnv, addr: Addr
  */
 export async function unknownTarget(
   ctx: ComputeContext,
-  env: TargetEnv,
+  project: Project,
   addr: Address,
   context: { readonly what: string; readonly location?: Location; readonly notes?: readonly string[]; readonly written?: string },
 ): Promise<never> {
   const want = formatAddress(addr);
-  let candidates = (await ctx.get(new DirTargetsKey(env, addr.dir))).targets.map((t) => t.address);
+  let candidates = (await ctx.get(new DirTargetsKey(project, addr.dir))).targets.map((t) => t.address);
   if (candidates.length === 0) {
-    const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, ''));
+    const dirs = await ctx.get(new TargetDirsUnderKey(project, ''));
     const near = closest(addr.dir, dirs);
-    if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(env, near))).targets.map((t) => t.address);
+    if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(project, near))).targets.map((t) => t.address);
   }
   const guess = closest(want, candidates);
   // Answer in the form the user wrote: `//lib:utl` gets `//lib:util`.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { failure, FailureError, toRelPath, type Digest } from '../../core/index.js';
 import { listTree, mergeTrees, treeFromFiles } from '../../store/index.js';
 import { stringField, type Target } from '../../targets/index.js';
-import { fieldLocation, resolveAddressField, sandboxInputs, type BuiltPackage, type RuleContext, type TargetRules } from '../rules/index.js';
+import { PACKAGE, provide, sandboxInputs, type BuiltPackage, type RuleContext, type TargetRules } from '../api/index.js';
 import { ARCHIVE_EXTENSIONS, writeArchive, type ArchiveFormat } from './archive-writer.js';
 
 /** Pants' default output path: the BUILD directory with dots for slashes, then `name.ext`. */
@@ -21,19 +21,11 @@ async function outputPathOf(rc: RuleContext, t: Target, ext: string): Promise<st
   if (rel === undefined || rel === '') {
     throw new FailureError(
       failure('input', 'bad-output-path', `\`output_path\` of ${t.address} (\`${raw}\`) must be a file path inside the dist directory`, {
-        location: await fieldLocation(rc.run, rc.env, t, 'output_path'),
+        location: await rc.fieldLocation(t, 'output_path'),
       }),
     );
   }
   return rel;
-}
-
-/** A packageable target's package, built once per run. */
-export function packageOf(rc: RuleContext, t: Target): Promise<BuiltPackage> {
-  const rules = rc.rulesFor(t);
-  const build = rules?.package;
-  if (build === undefined) throw new Error(`bug: ${t.address} is not packageable`);
-  return rc.once(`package:${t.address}`, t.address, () => build.call(rules, rc, t));
 }
 
 /**
@@ -45,22 +37,22 @@ export function packageOf(rc: RuleContext, t: Target): Promise<BuiltPackage> {
 async function buildArchive(rc: RuleContext, t: Target): Promise<BuiltPackage> {
   const format = (stringField(t, 'format') ?? 'tar') as ArchiveFormat;
   const [files, packages, outputPath] = await Promise.all([
-    resolveAddressField(rc.run, rc.env, t, 'files'),
-    resolveAddressField(rc.run, rc.env, t, 'packages'),
+    rc.addressField(t, 'files'),
+    rc.addressField(t, 'packages'),
     outputPathOf(rc, t, ARCHIVE_EXTENSIONS[format]),
   ]);
   const packageTargets = await rc.targets(packages);
   for (const p of packageTargets) {
-    if (rc.rulesFor(p)?.package === undefined) {
+    if (!rc.ruleEnv.rules.provides(p.type, PACKAGE)) {
       throw new FailureError(
         failure('input', 'not-packageable', `\`packages\` of ${t.address} names ${p.address}, a \`${p.type}\`, which is not packageable`, {
-          location: await fieldLocation(rc.run, rc.env, t, 'packages'),
+          location: await rc.fieldLocation(t, 'packages'),
           hints: ['put files and command outputs in `files`; `packages` takes targets `trews package` can build (archives)'],
         }),
       );
     }
   }
-  const trees: Digest[] = await Promise.all([sandboxInputs(rc, files), ...packageTargets.map(async (p) => (await packageOf(rc, p)).tree)]);
+  const trees: Digest[] = await Promise.all([sandboxInputs(rc, files), ...packageTargets.map(async (p) => (await rc.serve(PACKAGE, p, undefined)).tree)]);
   const content = await mergeTrees(rc.store, trees, rc.signal);
   const entries = await listTree(rc.store, content, rc.signal);
   const tmp = join(tmpdir(), `trews-archive-${randomBytes(8).toString('hex')}`);
@@ -80,8 +72,8 @@ export const archiveRules: TargetRules = {
     // In a sandbox (an execution dependency), an archive is its package, at its output path from the build root.
     opaque: true,
     async contribute(rc, t) {
-      return (await packageOf(rc, t)).tree;
+      return (await rc.serve(PACKAGE, t, undefined)).tree;
     },
   },
-  package: buildArchive,
+  provides: [provide(PACKAGE, buildArchive)],
 };

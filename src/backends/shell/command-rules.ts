@@ -3,17 +3,9 @@ import { failure, FailureError, toRelPath, type Digest } from '../../core/index.
 import type { CacheScope } from '../../exec/index.js';
 import { addPrefix, mergeTrees, treeFromFiles } from '../../store/index.js';
 import { stringField, stringListField, type Target } from '../../targets/index.js';
-import {
-  fieldLocation,
-  processFailure,
-  resolveAddressField,
-  type Executed,
-  type RuleContext,
-  type TargetRules,
-  type TestSettings,
-} from '../rules/index.js';
+import type { ProcessResult } from '../../exec/index.js';
+import { processFailure, provide, resolveSystemBinary, resolveTool, TEST, type RuleContext, type TargetRules, type TestOutcome } from '../api/index.js';
 import { prepareCommand, workdirOf, type CommandSpec } from './sandboxed-command.js';
-import { resolveSystemBinary, resolveTool } from './tools.js';
 
 function cacheScopeOf(t: Target): CacheScope {
   return stringField(t, 'cache_scope') === 'session' ? 'per-run' : 'successful';
@@ -25,12 +17,12 @@ function timeoutField(t: Target): number | null {
 }
 
 function bash(rc: RuleContext, t: Target) {
-  return resolveTool(rc, 'bash', t, 'command', () => fieldLocation(rc.run, rc.env, t, 'command'));
+  return resolveTool(rc, 'bash', t, 'command');
 }
 
 /** The outputs a command declared, as its ActionResult lists them (files, directories, symlinks). */
-function producedPaths(e: Executed): Set<string> {
-  const ar = e.result.actionResult;
+function producedPaths(result: ProcessResult): Set<string> {
+  const ar = result.actionResult;
   return new Set([
     ...ar.outputFiles.map((f) => f.path),
     ...ar.outputDirectories.map((d) => d.path),
@@ -49,27 +41,27 @@ function producedPaths(e: Executed): Set<string> {
  */
 async function buildStepOutputs(rc: RuleContext, t: Target, spec: CommandSpec, captures: { stdout: string | null; stderr: string | null }): Promise<Digest> {
   const { process, workdir } = await prepareCommand(rc, t, spec);
-  const executed = await rc.execute(process);
+  const result = await rc.execute(process);
   const location = { file: t.buildFile, line: t.line, col: t.col };
-  if (executed.result.exitCode !== 0 || executed.result.timedOut) {
-    throw new FailureError(await processFailure(rc.store, `\`${t.type}\` ${t.address}`, executed, spec.timeoutS, location, rc.signal));
+  if (result.exitCode !== 0 || result.timedOut) {
+    throw new FailureError(await processFailure(rc.store, `\`${t.type}\` ${t.address}`, result, spec.timeoutS, location, rc.signal));
   }
-  const produced = producedPaths(executed);
+  const produced = producedPaths(result);
   const missing = [...spec.outputFiles, ...spec.outputDirectories].filter((p) => !produced.has(p) && p !== '');
   if (missing.length > 0) {
     const field = spec.outputFiles.includes(missing[0]!) ? 'output_files' : 'output_directories';
     throw new FailureError(
       failure('input', 'missing-output', `\`${t.type}\` ${t.address} succeeded but did not produce ${missing.map((m) => `\`${m}\``).join(', ')}`, {
-        location: await fieldLocation(rc.run, rc.env, t, field, missing[0]),
+        location: await rc.fieldLocation(t, field, missing[0]),
         notes: [`declared outputs are relative to the working directory, \`${workdir === '' ? '/' : workdir}\``],
         hints: ['make the command write it there, or remove it from the declared outputs'],
       }),
     );
   }
-  let tree = executed.result.outputRoot;
+  let tree = result.outputRoot;
   const streams = [
-    { path: captures.stdout, digest: executed.result.stdout },
-    { path: captures.stderr, digest: executed.result.stderr },
+    { path: captures.stdout, digest: result.stdout },
+    { path: captures.stderr, digest: result.stderr },
   ].filter((s): s is { path: string; digest: Digest } => s.path !== null);
   if (streams.length > 0) {
     const captured = await treeFromFiles(
@@ -80,6 +72,20 @@ async function buildStepOutputs(rc: RuleContext, t: Target, spec: CommandSpec, c
     tree = await mergeTrees(rc.store, [tree, captured], rc.signal);
   }
   return workdir === '' ? tree : addPrefix(rc.store, tree, workdir, rc.signal);
+}
+
+/** The `[test]` options a test rule honours (the test goal registers them, and lets rules read them). */
+export interface TestSettings {
+  /** `--test-force`: run even when a cached result exists (cache scope per-run). */
+  readonly force: boolean;
+  readonly timeoutsEnabled: boolean;
+  readonly timeoutDefaultS: number | null;
+  readonly timeoutMaximumS: number | null;
+}
+
+export async function testSettings(rc: RuleContext): Promise<TestSettings> {
+  const o = await rc.options('test');
+  return { force: o.bool('force'), timeoutsEnabled: o.bool('timeouts'), timeoutDefaultS: o.maybeInt('timeout_default'), timeoutMaximumS: o.maybeInt('timeout_maximum') };
 }
 
 /** `timeout`, else `[test] timeout_default`, capped by `[test] timeout_maximum`; none when `[test] timeouts` is off (as Pants). */
@@ -108,23 +114,27 @@ export const shellCommandRules: TargetRules = {
   },
 };
 
+/** A test_shell_command's test: its command in a sandbox of its execution dependencies. */
+async function runTest(rc: RuleContext, t: Target): Promise<TestOutcome> {
+  const settings = await testSettings(rc);
+  const timeoutS = testTimeoutS(t, settings);
+  const { process } = await prepareCommand(rc, t, {
+    program: await bash(rc, t),
+    args: ['-c', stringField(t, 'command') ?? ''],
+    extraInputs: [],
+    outputFiles: [],
+    outputDirectories: [],
+    timeoutS,
+    // Failures are never cached (Pants re-runs failed tests); --test-force reruns successes too.
+    cacheScope: settings.force ? 'per-run' : 'successful',
+  });
+  return { result: await rc.execute(process), timeoutS };
+}
+
 export const testShellCommandRules: TargetRules = {
   // A test contributes nothing to others, and its execution dependencies are its own.
   sandbox: { opaque: true },
-  async test(rc, t, settings) {
-    const timeoutS = testTimeoutS(t, settings);
-    const { process } = await prepareCommand(rc, t, {
-      program: await bash(rc, t),
-      args: ['-c', stringField(t, 'command') ?? ''],
-      extraInputs: [],
-      outputFiles: [],
-      outputDirectories: [],
-      timeoutS,
-      // Failures are never cached (Pants re-runs failed tests); --test-force reruns successes too.
-      cacheScope: settings.force ? 'per-run' : 'successful',
-    });
-    return { executed: await rc.execute(process), timeoutS };
-  },
+  provides: [provide(TEST, runTest)],
 };
 
 /**
@@ -133,7 +143,7 @@ export const testShellCommandRules: TargetRules = {
  */
 async function adhocProgram(rc: RuleContext, t: Target, workdir: string): Promise<Pick<CommandSpec, 'program' | 'args' | 'extraInputs'>> {
   const raw = stringField(t, 'runnable') ?? '';
-  const [addr] = await resolveAddressField(rc.run, rc.env, t, 'runnable', [raw]);
+  const [addr] = await rc.addressField(t, 'runnable', [raw]);
   const args = stringListField(t, 'args');
   const runnable = addr === undefined ? undefined : await rc.target(addr);
   if (runnable?.type === 'system_binary') return { program: await resolveSystemBinary(rc, runnable), args, extraInputs: [] };
@@ -143,7 +153,7 @@ async function adhocProgram(rc: RuleContext, t: Target, workdir: string): Promis
   }
   throw new FailureError(
     failure('input', 'not-runnable', `\`runnable\` of ${t.address} must be the address of a \`system_binary\` or a \`shell_source\`; ${runnable?.address ?? raw} is ${runnable ? `a \`${runnable.type}\`` : 'not a single target'}`, {
-      location: await fieldLocation(rc.run, rc.env, t, 'runnable'),
+      location: await rc.fieldLocation(t, 'runnable'),
     }),
   );
 }
@@ -156,7 +166,7 @@ async function capturePath(rc: RuleContext, t: Target, field: 'stdout' | 'stderr
   if (rel === undefined || rel === '') {
     throw new FailureError(
       failure('input', 'bad-output-path', `\`${field}\` of ${t.address} (\`${raw}\`) must be a file path relative to the working directory, inside it`, {
-        location: await fieldLocation(rc.run, rc.env, t, field),
+        location: await rc.fieldLocation(t, field),
       }),
     );
   }

@@ -1,13 +1,18 @@
 import type { Address, DependencyInferrer } from '../../targets/index.js';
-import type { Backend } from '../backend.js';
-import { resolveAddressField, type TargetRules } from '../rules/index.js';
+import { PATH_TOKEN, resolveAddressField, SHELL_SCOPE, SYSTEM_BINARIES_SCOPE, type Backend, type TargetRules } from '../api/index.js';
 import { archiveRules } from './archive-rules.js';
 import { adhocToolRules, shellCommandRules, testShellCommandRules } from './command-rules.js';
 import { runShellCommandRules, systemBinaryRules } from './run-rules.js';
-import { shellTargetTypes } from './target-types.js';
-import { PATH_TOKEN, SHELL_SCOPE, SYSTEM_BINARIES_SCOPE } from './tools.js';
-
-export { TOOLS_DIR, shimText, expandSearchPaths } from './tools.js';
+import {
+  adhocToolTarget,
+  archiveTarget,
+  runShellCommandTarget,
+  shellCommandTarget,
+  shellSourcesTarget,
+  shellSourceTarget,
+  systemBinaryTarget,
+  testShellCommandTarget,
+} from './target-types.js';
 export { writeArchive, type ArchiveFormat } from './archive-writer.js';
 
 const ownSources: TargetRules = { sandbox: { sources: true } };
@@ -30,12 +35,12 @@ const ADDRESS_FIELDS: Readonly<Record<string, readonly string[]>> = {
 const specialCasedDependencies: DependencyInferrer = {
   name: 'shell-special-cased-dependencies',
   appliesTo: (t) => t.type in ADDRESS_FIELDS,
-  async infer(ctx, env, t) {
+  async infer(ctx, project, t) {
     const out: Address[] = [];
     for (const field of ADDRESS_FIELDS[t.type] ?? []) {
       const v = t.fields[field];
       const raws = typeof v === 'string' ? [v] : Array.isArray(v) ? (v as string[]) : [];
-      if (raws.length > 0) out.push(...(await resolveAddressField(ctx, env, t, field, raws)));
+      if (raws.length > 0) out.push(...(await resolveAddressField(ctx, project, t, field, raws)));
     }
     return out;
   },
@@ -47,18 +52,17 @@ const specialCasedDependencies: DependencyInferrer = {
  */
 export const shellBackend: Backend = {
   name: 'shell',
-  targetTypes: shellTargetTypes,
+  targets: [
+    { type: shellSourceTarget, rules: ownSources },
+    { type: shellSourcesTarget, rules: ownSources },
+    { type: shellCommandTarget, rules: shellCommandRules },
+    { type: testShellCommandTarget, rules: testShellCommandRules },
+    { type: runShellCommandTarget, rules: runShellCommandRules },
+    { type: adhocToolTarget, rules: adhocToolRules },
+    { type: systemBinaryTarget, rules: systemBinaryRules },
+    { type: archiveTarget, rules: archiveRules },
+  ],
   inferrers: [specialCasedDependencies],
-  rules: {
-    shell_source: ownSources,
-    shell_sources: ownSources,
-    shell_command: shellCommandRules,
-    test_shell_command: testShellCommandRules,
-    run_shell_command: runShellCommandRules,
-    adhoc_tool: adhocToolRules,
-    system_binary: systemBinaryRules,
-    archive: archiveRules,
-  },
   registerOptions(registry) {
     registry.registerScope({ name: SHELL_SCOPE, help: 'Options for shell targets (shell_command, test_shell_command, adhoc_tool).', isGoal: false });
     registry.register({

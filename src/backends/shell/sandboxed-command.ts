@@ -1,16 +1,19 @@
 import { posix } from 'node:path';
-import { failure, FailureError, joinRel, toRelPath, type Digest, type Location } from '../../core/index.js';
+import { failure, FailureError, joinRel, toRelPath, type Digest } from '../../core/index.js';
 import { makeProcess, type CacheScope, type Process } from '../../exec/index.js';
 import { mergeTrees } from '../../store/index.js';
 import { stringField, stringListField, type Address, type Target } from '../../targets/index.js';
 import {
   DeclaredDependenciesKey,
-  fieldLocation,
-  resolveAddressField,
+  resolveSystemBinary,
+  resolveTool,
   sandboxInputs,
+  toolsTree,
+  TOOLS_DIR,
   type RuleContext,
-} from '../rules/index.js';
-import { resolveSystemBinary, resolveTool, toolsTree, TOOLS_DIR, type Tool } from './tools.js';
+  type Tool,
+  SESSION_VARIABLES,
+} from '../api/index.js';
 
 /** What differs between a shell_command, a test_shell_command and an adhoc_tool. */
 export interface CommandSpec {
@@ -33,12 +36,8 @@ export interface PreparedCommand {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function locator(rc: RuleContext, t: Target, field: string, item?: string): () => Promise<Location> {
-  return () => fieldLocation(rc.run, rc.env, t, field, item);
-}
-
 async function inputError(rc: RuleContext, t: Target, field: string, item: string | undefined, reason: string, message: string, hints: string[] = []): Promise<never> {
-  throw new FailureError(failure('input', reason, message, { location: await locator(rc, t, field, item)(), ...(hints.length > 0 ? { hints } : {}) }));
+  throw new FailureError(failure('input', reason, message, { location: await rc.fieldLocation(t, field, item), ...(hints.length > 0 ? { hints } : {}) }));
 }
 
 /**
@@ -89,7 +88,12 @@ async function extraEnv(rc: RuleContext, t: Target): Promise<Record<string, stri
         'name the programs the command needs in `tools` (or `runnable_dependencies`)',
       ]);
     }
-    const value = eq < 0 ? rc.clientEnv[name] : raw.slice(eq + 1);
+    if (eq < 0 && SESSION_VARIABLES.has(name)) {
+      await inputError(rc, t, 'extra_env_vars', raw, 'bad-env-var', `${t.address} cannot pass ${name}: it describes the client's shell, not the build`, [
+        `set it explicitly, \`${name}=value\`, if the command needs it`,
+      ]);
+    }
+    const value = eq < 0 ? await rc.clientVar(name) : raw.slice(eq + 1);
     if (value !== undefined) env[name] = value;
   }
   return env;
@@ -98,15 +102,15 @@ async function extraEnv(rc: RuleContext, t: Target): Promise<Record<string, stri
 /** bash, which runs every command, and the `tools` of the target. */
 export async function commandTools(rc: RuleContext, t: Target): Promise<Tool[]> {
   const names = stringListField(t, 'tools');
-  const bash = resolveTool(rc, 'bash', t, 'command', locator(rc, t, 'command'));
-  const listed = names.filter((n) => n !== 'bash').map((n) => resolveTool(rc, n, t, 'tools', locator(rc, t, 'tools', n)));
+  const bash = resolveTool(rc, 'bash', t, 'command');
+  const listed = names.filter((n) => n !== 'bash').map((n) => resolveTool(rc, n, t, 'tools'));
   return Promise.all([bash, ...listed]);
 }
 
 /** The `system_binary` targets of `runnable_dependencies`, as tools named after their targets. */
 async function runnableTools(rc: RuleContext, t: Target): Promise<Tool[]> {
   if (stringListField(t, 'runnable_dependencies').length === 0) return [];
-  const addrs = await resolveAddressField(rc.run, rc.env, t, 'runnable_dependencies');
+  const addrs = await rc.addressField(t, 'runnable_dependencies');
   const targets = await rc.targets(addrs);
   return Promise.all(
     targets.map(async (dep) => {
@@ -121,9 +125,9 @@ async function runnableTools(rc: RuleContext, t: Target): Promise<Tool[]> {
 /** The targets whose contributions fill the sandbox: `execution_dependencies`, or `dependencies` when it is unset (as Pants). */
 export async function executionRoots(rc: RuleContext, t: Target): Promise<readonly Address[]> {
   if (t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined) {
-    return rc.run.get(new DeclaredDependenciesKey(rc.env, t.addr));
+    return rc.get(new DeclaredDependenciesKey(rc.project, t.addr));
   }
-  return resolveAddressField(rc.run, rc.env, t, 'execution_dependencies');
+  return rc.addressField(t, 'execution_dependencies');
 }
 
 /**

@@ -227,14 +227,3 @@ export const archiveTarget: TargetType = {
     },
   ],
 };
-
-export const shellTargetTypes: readonly TargetType[] = [
-  shellSourceTarget,
-  shellSourcesTarget,
-  shellCommandTarget,
-  testShellCommandTarget,
-  runShellCommandTarget,
-  adhocToolTarget,
-  systemBinaryTarget,
-  archiveTarget,
-];

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { FailureError, failure } from '../../core/index.js';
-import { Code, DigestFunction_Value, GetCapabilitiesRequestSchema, SymlinkAbsolutePathStrategy_Value, type ServerCapabilities } from '../proto/index.js';
+import { Code, DigestFunction_Value, GetCapabilitiesRequestSchema, SymlinkAbsolutePathStrategy_Value, type ServerCapabilities } from '../../reapi/index.js';
 import type { RemoteEndpoint } from './channel.js';
 import { METHODS } from './methods.js';
 import { abortable } from './signals.js';

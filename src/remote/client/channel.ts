@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Client, Metadata, credentials, type ChannelCredentials, type ClientWritableStream } from '@grpc/grpc-js';
 import { abortError } from '../../core/index.js';
+import { ipTlsCredentials } from './ip-tls-credentials.js';
 import type { Method } from './methods.js';
 import type { EndpointConfig } from './remote-config.js';
 import { REQUEST_METADATA_HEADER, requestMetadataBytes, type CallContext } from './request-metadata.js';
 import { fromServiceError } from './rpc-error.js';
+import { onAbort } from './signals.js';
 
 export interface CallOptions {
   /** Deadline of the call, from now; none when unset. */
@@ -110,6 +113,8 @@ function channelKey(c: EndpointConfig): string {
 
 function channelCredentials(c: EndpointConfig): ChannelCredentials {
   if (c.tls === null) return credentials.createInsecure();
+  // grpc-js would send the IP as TLS ServerName, which RFC 6066 forbids (and Node warns about).
+  if (isIP(c.address.host) !== 0) return ipTlsCredentials(c.tls, c.address.host);
   return credentials.createSsl(c.tls.rootCerts, c.tls.clientKey, c.tls.clientCertChain);
 }
 
@@ -162,7 +167,7 @@ class Endpoint implements RemoteEndpoint {
     if (signal?.aborted) return Promise.reject(abortError());
     this.#count(m.name);
     return new Promise<O>((resolve, reject) => {
-      const onAbort = (): void => call.cancel();
+      let off = (): void => undefined;
       const call = this.#client.makeUnaryRequest<I, O>(
         m.def.path,
         m.def.requestSerialize,
@@ -171,13 +176,13 @@ class Endpoint implements RemoteEndpoint {
         this.#metadata(o?.call),
         this.#callOptions(o),
         (e, value) => {
-          signal?.removeEventListener('abort', onAbort);
+          off();
           if (signal?.aborted) reject(abortError());
           else if (e) reject(fromServiceError(e, this.description, m.name));
           else resolve(value as O);
         },
       );
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) off = onAbort(signal, () => call.cancel());
     });
   }
 
@@ -186,8 +191,7 @@ class Endpoint implements RemoteEndpoint {
     if (signal?.aborted) throw abortError();
     this.#count(m.name);
     const call = this.#client.makeServerStreamRequest<I, O>(m.def.path, m.def.requestSerialize, m.def.responseDeserialize, request, this.#metadata(o?.call), this.#callOptions(o));
-    const onAbort = (): void => call.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const off = signal === undefined ? () => undefined : onAbort(signal, () => call.cancel());
     let finished = false;
     try {
       for await (const message of call) yield message as O;
@@ -196,7 +200,7 @@ class Endpoint implements RemoteEndpoint {
       if (signal?.aborted) throw abortError();
       throw fromServiceError(e, this.description, m.name);
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      off();
       // The consumer stopped early (break, or an error of its own): tell the server.
       if (!finished) call.cancel();
     }
@@ -215,7 +219,7 @@ class Endpoint implements RemoteEndpoint {
     // Rejections are observed by whoever awaits `response`; a writer that
     // fails first must not leave an unhandled one behind.
     response.catch(() => undefined);
-    const onAbort = (): void => call.cancel();
+    let off = (): void => undefined;
     const call: ClientWritableStream<I> = this.#client.makeClientStreamRequest<I, O>(
       m.def.path,
       m.def.requestSerialize,
@@ -224,7 +228,7 @@ class Endpoint implements RemoteEndpoint {
       this.#callOptions(o),
       (e, value) => {
         settled = true;
-        signal?.removeEventListener('abort', onAbort);
+        off();
         if (signal?.aborted) rejectResponse(abortError());
         else if (e) rejectResponse(fromServiceError(e, this.description, m.name));
         else resolveResponse(value as O);
@@ -232,7 +236,7 @@ class Endpoint implements RemoteEndpoint {
     );
     call.on('error', () => undefined); // reported through the callback
     if (signal?.aborted) call.cancel();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    else if (signal !== undefined && !settled) off = onAbort(signal, () => call.cancel());
 
     return {
       get settled() {

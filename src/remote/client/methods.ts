@@ -30,7 +30,7 @@ import {
   type WaitExecutionRequest,
   type WriteRequest,
   type WriteResponse,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 
 /** One RPC: its wire definition and the name messages and counters use (`ContentAddressableStorage.FindMissingBlobs`). */
 export interface Method<I, O> {

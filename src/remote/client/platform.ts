@@ -1,4 +1,4 @@
-import { compareUtf8 } from '../proto/index.js';
+import { compareUtf8 } from '../../reapi/index.js';
 import { makeProcess, type PlatformProperty, type Process } from '../../exec/index.js';
 
 /**

@@ -50,4 +50,6 @@ export interface RemoteConfig {
   readonly warnings: RemoteCacheWarnings;
   readonly cacheContentBehavior: CacheContentBehavior;
   readonly overallDeadlineMs: number;
+  /** `remote_execution_queue_warn_after_secs` in ms; 0: never warn. */
+  readonly queueWarnAfterMs: number;
 }

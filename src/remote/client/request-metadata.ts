@@ -1,6 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { TREWS_VERSION } from '../../core/index.js';
-import { RequestMetadataSchema, ToolDetailsSchema } from '../proto/index.js';
+import { RequestMetadataSchema, ToolDetailsSchema } from '../../reapi/index.js';
 
 /** The header REAPI servers read RequestMetadata from (binary, so grpc base64s it). */
 export const REQUEST_METADATA_HEADER = 'build.bazel.remote.execution.v2.requestmetadata-bin';

@@ -1,6 +1,7 @@
 import { abortError } from '../../core/index.js';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import { isRpcError, retryDelayMs } from './rpc-error.js';
+import { onAbort } from './signals.js';
 
 /**
  * Jittered exponential backoff with a limit. "Full jitter": the delay before
@@ -43,15 +44,17 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, serverDelay
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortError());
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(abortError());
-    };
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      off();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const off =
+      signal === undefined
+        ? () => undefined
+        : onAbort(signal, () => {
+            clearTimeout(t);
+            reject(abortError());
+          });
   });
 }
 

@@ -10,7 +10,7 @@ import {
   file_google_rpc_error_details,
   type PreconditionFailure,
   type Status,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 
 /**
  * A failed call, with what a person needs to act on it: which server, which

@@ -1,32 +1,47 @@
+import type { Readable } from 'node:stream';
 import { abortError } from '../../core/index.js';
 
+const callbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
 /**
- * Aborted when any of `signals` is. AbortSignal.any() appeared in Node
- * 20.3; trews supports every Node 20, so this is the fallback.
+ * Calls `fn` when `signal` aborts; returns the way to stop listening. All
+ * callers on one signal share a single 'abort' listener: one action's
+ * transfers put a dozen calls at once on its signal, and Node prints
+ * MaxListenersExceededWarning past 10 listeners. Like addEventListener, it
+ * never calls `fn` for a signal that has already aborted: check first.
  */
-export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
-  const native = (AbortSignal as { any?: (s: AbortSignal[]) => AbortSignal }).any;
-  if (native !== undefined) return native.call(AbortSignal, [...signals]);
-  const ctl = new AbortController();
-  const listeners = new Map<AbortSignal, () => void>();
-  const detach = (): void => {
-    for (const [s, l] of listeners) s.removeEventListener('abort', l);
-  };
-  for (const s of signals) {
-    if (s.aborted) {
-      detach();
-      ctl.abort(s.reason);
-      return ctl.signal;
-    }
-    const l = (): void => {
-      detach();
-      ctl.abort(s.reason);
-    };
-    listeners.set(s, l);
-    s.addEventListener('abort', l, { once: true });
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  if (signal.aborted) return () => undefined;
+  let set = callbacks.get(signal);
+  if (set === undefined) {
+    const fns = new Set<() => void>();
+    set = fns;
+    callbacks.set(signal, fns);
+    signal.addEventListener(
+      'abort',
+      () => {
+        callbacks.delete(signal);
+        for (const f of [...fns]) f();
+      },
+      { once: true },
+    );
   }
-  return ctl.signal;
+  const mine = set;
+  mine.add(fn);
+  return () => void mine.delete(fn);
 }
+
+/** stream.addAbortSignal through onAbort: the stream is destroyed with an AbortError when `signal` aborts. */
+export function destroyOnAbort<S extends Readable>(signal: AbortSignal, stream: S): S {
+  if (signal.aborted) {
+    stream.destroy(abortError());
+    return stream;
+  }
+  const off = onAbort(signal, () => stream.destroy(abortError()));
+  stream.once('close', off);
+  return stream;
+}
+
 
 /**
  * Stops waiting for a shared promise (without cancelling it: others may
@@ -34,17 +49,20 @@ export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
  */
 export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError());
+  if (signal.aborted) {
+    // Not waited for, but still running: its failure is nobody's to report.
+    p.catch(() => undefined);
+    return Promise.reject(abortError());
+  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
+    const off = onAbort(signal, () => reject(abortError()));
     p.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         reject(e);
       },
     );

@@ -9,31 +9,53 @@ import type { RemoteCacheWarnings } from './remote-config.js';
  */
 export type WarningSink = (message: string) => void;
 
-/** Rate-limits remote cache warnings per `remote_cache_warnings`; every one is logged whatever the mode. */
+/**
+ * The run a warning belongs to: its count and its sink. An ExecContext is
+ * one, so a warning raised while serving a request goes to the run that
+ * made it, never to another client of the same daemon.
+ */
+export interface WarningTarget {
+  readonly runId: string;
+  /** Where this run shows warnings; absent: the log only. */
+  readonly warn?: WarningSink;
+}
+
+/** Rate-limits remote cache warnings per `remote_cache_warnings` and per run; every one is logged whatever the mode. */
 export interface CacheWarner {
-  warn(message: string): void;
-  /** Errors seen so far (shown or not). */
+  /** `to` absent: a warning of no run in particular, shown on `fallback` (see createCacheWarner). */
+  warn(message: string, to?: WarningTarget): void;
+  /** Errors seen so far, in every run (shown or not). */
   readonly count: number;
 }
+
+/** Runs whose counts are kept: a daemon serves many runs, one after another. */
+const MAX_RUNS = 64;
 
 /**
  * `ignore`: never shown; `first_only`: the first one; `backoff`: the 1st,
  * 2nd, 4th, 8th, … so a cache that is down for a whole build says so a
  * handful of times, not once per process; `always`: every one.
  */
-export function createCacheWarner(mode: RemoteCacheWarnings, sink: WarningSink | undefined, logger: Logger): CacheWarner {
+export function createCacheWarner(mode: RemoteCacheWarnings, fallback: WarningSink | undefined, logger: Logger): CacheWarner {
   let count = 0;
+  const perRun = new Map<string, number>();
   return {
     get count() {
       return count;
     },
-    warn(message: string): void {
+    warn(message: string, to?: WarningTarget): void {
       count++;
       logger.warn(`remote cache: ${message}`);
-      if (sink === undefined || !shouldShow(mode, count)) return;
+      const key = to?.runId ?? '';
+      const nth = (perRun.get(key) ?? 0) + 1;
+      perRun.delete(key);
+      perRun.set(key, nth);
+      if (perRun.size > MAX_RUNS) perRun.delete(perRun.keys().next().value!);
+      const sink = to === undefined ? fallback : to.warn;
+      if (sink === undefined || !shouldShow(mode, nth)) return;
       const suffix =
-        mode === 'backoff' && count > 1
-          ? ` (remote cache error ${count} of this run; later ones are shown less and less often, see remote_cache_warnings)`
+        mode === 'backoff' && nth > 1
+          ? ` (remote cache error ${nth} of this run; later ones are shown less and less often, see remote_cache_warnings)`
           : mode === 'first_only'
             ? ' (further remote cache errors are only logged; see remote_cache_warnings)'
             : '';

@@ -9,14 +9,15 @@ import {
   type ActionResult,
   type GetActionResultRequest,
   type UpdateActionResultRequest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { inlineOutputs } from './inline-outputs.js';
 import { invalidArgument, notFound } from './rpc-error.js';
+import type { CasView } from './cas-view.js';
 import { unary, type CallContext, type RpcEnv } from './rpc.js';
 import { checkDigestFunction, checkInstance, requireDigest, type ServerLimits } from './validate.js';
 
 export interface ActionCacheOptions {
-  readonly store: LocalStore;
+  readonly store: CasView;
   readonly limits: ServerLimits;
 }
 
@@ -27,16 +28,17 @@ export function actionCacheService(env: RpcEnv, o: ActionCacheOptions): UntypedS
     checkInstance(limits, req.instanceName);
     checkDigestFunction(req.digestFunction);
     const actionDigest = requireDigest(req.actionDigest, 'action_digest');
-    // The local store answers only when every blob the result references is
-    // still in the CAS, as REAPI asks: a result whose outputs were evicted is
-    // a miss, never a hit the client cannot download.
-    const result = await store.getActionResult(actionDigest, ctx.signal);
-    if (result === undefined) {
+    // A result is served only when every blob it references is still in the
+    // CAS, as REAPI asks: one whose outputs were evicted is a miss, never a
+    // hit the client cannot download. The NOT_FOUND says why, for the
+    // client's logs.
+    const found = await store.lookupActionResult(actionDigest, ctx.signal);
+    if ('refused' in found) {
       ctx.note(`${digestString(actionDigest)} miss`);
-      throw notFound(`no action result for ${digestString(actionDigest)} (or its outputs are no longer all in the CAS)`);
+      throw notFound(found.refused);
     }
     ctx.note(`${digestString(actionDigest)} hit`);
-    return inlineOutputs(store, result, { stdout: req.inlineStdout, stderr: req.inlineStderr, files: req.inlineOutputFiles }, ctx.signal);
+    return inlineOutputs(store, found.result, { stdout: req.inlineStdout, stderr: req.inlineStderr, files: req.inlineOutputFiles }, ctx.signal);
   };
 
   const updateActionResult = async (req: UpdateActionResultRequest, ctx: CallContext): Promise<ActionResult> => {

@@ -13,7 +13,7 @@ import {
   type ActionResult,
   type Directory,
   type OutputDirectory,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { coveringDirectory, type PreparedAction } from './prepare-action.js';
 import { readDirectoryBlob } from './tree-walk.js';
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import { RpcError } from './rpc-error.js';
 
 /** Checks the `authorization` header of a call; undefined means the call may proceed. */

@@ -6,7 +6,7 @@ import {
   SymlinkAbsolutePathStrategy_Value,
   type GetCapabilitiesRequest,
   type ServerCapabilities,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { unary, type RpcEnv } from './rpc.js';
 import { checkInstance, type ServerLimits } from './validate.js';
 

@@ -1,7 +1,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import { digestString, isFailureError, type Digest, type Logger } from '../../core/index.js';
+import { digestString, isFailureError, type Digest, type Logger, mapLimit } from '../../core/index.js';
 import type { LocalStore } from '../../store/index.js';
 import {
   BatchReadBlobsResponse_ResponseSchema,
@@ -23,9 +23,8 @@ import {
   type GetTreeRequest,
   type GetTreeResponse,
   type ProtoDigest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { MAX_BATCH_TOTAL_BYTES } from './capabilities.js';
-import { mapLimit } from './map-limit.js';
 import { RpcError, invalidArgument, isRpcError, notFound, okStatus, statusOf } from './rpc-error.js';
 import { send, serverStreaming, toRpcError, unary, type CallContext, type RpcEnv } from './rpc.js';
 import { readDirectoryBlob, walkTree } from './tree-walk.js';

@@ -2,9 +2,9 @@ import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { hostname } from 'node:os';
-import { digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
+import { abortError, digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
 import type { CommandRunner, PlatformProperty } from '../../exec/index.js';
-import type { LocalStore } from '../../store/index.js';
+import { beginStoreUse, type LocalStore } from '../../store/index.js';
 import {
   Code,
   ExecuteResponseSchema,
@@ -15,8 +15,9 @@ import {
   type ExecuteResponse,
   type Operation,
   type WaitExecutionRequest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { shapeResult } from './action-outputs.js';
+import type { CasView } from './cas-view.js';
 import { inlineOutputs, type InlineRequest } from './inline-outputs.js';
 import { checkInputTree } from './input-tree.js';
 import type { OperationRegistry, OperationState } from './operation-registry.js';
@@ -27,12 +28,17 @@ import { checkDigestFunction, checkInstance, requireDigest, type ServerLimits } 
 import type { WorkerPool } from './worker-pool.js';
 
 export interface ExecutionOptions {
+  /** For the server's own work: running actions, capturing their outputs. */
   readonly store: LocalStore;
+  /** The CAS and action cache as clients see them: inputs are checked and cached results looked up here. */
+  readonly view: CasView;
   readonly limits: ServerLimits;
   readonly runner: CommandRunner;
   readonly pool: WorkerPool;
   readonly operations: OperationRegistry;
   readonly platform: readonly PlatformProperty[];
+  /** Queue actions no worker can run, forever, instead of refusing them (see RemoteServerOptions). */
+  readonly queueUnmatchedPlatforms: boolean;
   readonly maxTimeoutMs: number | undefined;
   readonly logger: Logger;
 }
@@ -45,7 +51,7 @@ export interface ExecutionOptions {
 const RESEND_MS = 30_000;
 
 export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServiceImplementation {
-  const { store, limits, operations, logger } = o;
+  const { store, view, limits, operations, logger } = o;
   const workerName = `${hostname()}/trews-remote-server`;
 
   const execute = async (req: ExecuteRequest, call: ServerWritableStream<ExecuteRequest, Operation>, ctx: CallContext): Promise<void> => {
@@ -55,33 +61,45 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     const inline: InlineRequest = { stdout: req.inlineStdout, stderr: req.inlineStderr, files: req.inlineOutputFiles };
     ctx.note(digestString(actionDigest));
 
-    if (!req.skipCacheLookup) {
-      const cached = await store.getActionResult(actionDigest, ctx.signal);
-      if (cached !== undefined) {
-        const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
-        operations.complete(
-          op,
-          create(ExecuteResponseSchema, {
-            result: await inlineOutputs(store, cached, inline, ctx.signal),
-            cachedResult: true,
-            status: okStatus(),
-            message: 'served from the action cache',
-          }),
-        );
-        ctx.note('cache hit');
-        logger.info(`action ${digestString(actionDigest)}: served from the action cache (${op.name})`);
-        await send(call, operations.toMessage(op), ctx.signal);
-        return;
+    // A lease on the store from before the inputs are checked until the
+    // operation is over: a concurrent `trews gc` keeps what it relies on.
+    const use = await beginStoreUse(store.dir, { sinceMs: Date.now() }).catch((e: unknown) => {
+      logger.warn(`cannot register action ${digestString(actionDigest)} with the store: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
+    let handedOver = false;
+    try {
+      if (!req.skipCacheLookup) {
+        const found = await view.lookupActionResult(actionDigest, ctx.signal);
+        if ('result' in found) {
+          const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
+          operations.complete(
+            op,
+            create(ExecuteResponseSchema, {
+              result: await inlineOutputs(store, found.result, inline, ctx.signal),
+              cachedResult: true,
+              status: okStatus(),
+              message: 'served from the action cache',
+            }),
+          );
+          ctx.note('cache hit');
+          logger.info(`action ${digestString(actionDigest)}: served from the action cache (${op.name})`);
+          await send(call, operations.toMessage(op), ctx.signal);
+          return;
+        }
       }
-    }
 
-    const prepared = await prepareAction(store, actionDigest, { offeredPlatform: o.platform, maxTimeoutMs: o.maxTimeoutMs });
-    const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
-    ctx.note(op.name);
-    // Followed from the start, so a client that drops at once still counts as having been there.
-    const unfollow = operations.follow(op);
-    void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0);
-    await follow(op, call, ctx, unfollow);
+      const prepared = await prepareAction(view, actionDigest, { offeredPlatform: o.platform, queueUnmatchedPlatforms: o.queueUnmatchedPlatforms, maxTimeoutMs: o.maxTimeoutMs });
+      const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
+      ctx.note(op.name);
+      // Followed from the start, so a client that drops at once still counts as having been there.
+      const unfollow = operations.follow(op);
+      handedOver = true;
+      void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0).finally(() => use?.release());
+      await follow(op, call, ctx, unfollow);
+    } finally {
+      if (!handedOver) await use?.release();
+    }
   };
 
   const waitExecution = async (req: WaitExecutionRequest, call: ServerWritableStream<WaitExecutionRequest, Operation>, ctx: CallContext): Promise<void> => {
@@ -122,6 +140,11 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     let startedAt = t0;
     let result: ActionResult | undefined;
     try {
+      if (prepared.unmatchedPlatform !== undefined) {
+        logger.info(`action ${digestString(prepared.actionDigest)}: stays queued, no worker can run it (${prepared.unmatchedPlatform}) (${op.name})`);
+        await untilAborted(signal);
+        throw abortError();
+      }
       const run = await o.pool.run(priority, signal, async (w) => {
         worker = w;
         startedAt = Date.now();
@@ -183,10 +206,16 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
       const f = e.failure;
       if (f.reason === 'missing-blob') {
         // Evicted between the check at creation and the run: say which blobs, so the client can upload them.
-        const tree = await checkInputTree(store, requireDigest(prepared.action.inputRootDigest, 'input_root_digest')).catch(() => undefined);
+        const tree = await checkInputTree(view, requireDigest(prepared.action.inputRootDigest, 'input_root_digest')).catch(() => undefined);
         if (tree !== undefined && tree.missing.length > 0) return missingBlobs(tree.missing, `inputs of action ${digestString(prepared.actionDigest)}`);
         return new RpcError(Code.FAILED_PRECONDITION, f.message);
       }
+      // The action wrote to its inputs (hard links into this server's CAS), or
+      // ran while another action sharing a blob did: its result is discarded
+      // and the blob removed. Not INTERNAL, which clients retry: running it
+      // again writes again. FAILED_PRECONDITION without MISSING violations is
+      // "fix the action", and the next Execute re-uploads the blob.
+      if (f.reason === 'input-modified') return new RpcError(Code.FAILED_PRECONDITION, f.message);
       // A program the worker does not have, an output of the wrong kind:
       // REAPI's "errors in setting up the action" and ActionResult's
       // FAILED_PRECONDITION for an output file that is a directory.
@@ -205,3 +234,6 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
   };
 }
 
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

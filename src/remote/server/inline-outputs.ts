@@ -1,7 +1,7 @@
 import { clone } from '@bufbuild/protobuf';
 import type { Digest } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
-import { ActionResultSchema, fromProtoDigest, type ActionResult } from '../proto/index.js';
+import { ActionResultSchema, fromProtoDigest, type ActionResult } from '../../reapi/index.js';
 
 export interface InlineRequest {
   readonly stdout: boolean;

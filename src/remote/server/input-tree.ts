@@ -1,7 +1,6 @@
-import { digestString, type Digest } from '../../core/index.js';
+import { digestString, type Digest, mapLimit } from '../../core/index.js';
 import { symlinkEscapes, type BlobStore } from '../../store/index.js';
-import { canonicalDirectory, fromProtoDigest } from '../proto/index.js';
-import { mapLimit } from './map-limit.js';
+import { canonicalDirectory, canonicalOrderViolation, fromProtoDigest } from '../../reapi/index.js';
 import { invalidArgument } from './rpc-error.js';
 import { readDirectoryBlob } from './tree-walk.js';
 
@@ -26,7 +25,8 @@ export interface InputTreeCheck {
  * worker later:
  *
  * - every name is a single path segment: not empty, `.`, `..`, nor holding
- *   `/` or NUL, and unique in its directory (INVALID_ARGUMENT);
+ *   `/` or NUL, and unique in its directory; entries are in canonical
+ *   order, sorted by name (INVALID_ARGUMENT naming the directory's digest);
  * - every symlink stays inside the input root, even through other symlinks
  *   of the tree; absolute targets are refused, as announced by
  *   SymlinkAbsolutePathStrategy DISALLOWED (INVALID_ARGUMENT);
@@ -51,7 +51,7 @@ export async function checkInputTree(store: BlobStore, root: Digest): Promise<In
     fresh.forEach((k, i) => read.set(k, results[i]!));
     const next: typeof level = [];
     for (const { digest, at } of level) {
-      const where = at === '' ? 'the input root' : `input directory ${JSON.stringify(at)}`;
+      const where = `${at === '' ? 'the input root' : `input directory ${JSON.stringify(at)}`} (${digestString(digest)})`;
       const got = read.get(digestString(digest))!;
       if (!got.ok) {
         if (got.missing) missing.set(digestString(digest), digest);
@@ -65,7 +65,14 @@ export async function checkInputTree(store: BlobStore, root: Digest): Promise<In
         throw invalidArgument(`the input root expands to more than ${MAX_TREE_ENTRIES} files, directories and symlinks; this server refuses trees that large`);
       }
       const canonical = canonicalDirectory(dir);
-      if (!canonical.ok) throw invalidArgument(`${where}: ${canonical.failure.message}`);
+      const duplicate = !canonical.ok && canonical.failure.reason === 'duplicate-name';
+      if (!canonical.ok && !duplicate) throw invalidArgument(`${where}: ${canonical.failure.message}`);
+      const disorder = !canonical.ok ? canonical.failure.message : canonicalOrderViolation(dir);
+      if (disorder !== undefined) {
+        throw invalidArgument(
+          `${where} is not in canonical form (${disorder}): REAPI requires the files, directories and symlinks of a Directory each sorted by name in UTF-8 byte order, every name once, so that one tree has one digest`,
+        );
+      }
       const join = (name: string): string => (at === '' ? name : `${at}/${name}`);
       for (const f of dir.files) {
         const d = fromProtoDigest(f.digest, `digest of file ${JSON.stringify(join(f.name))}`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { digestOf } from '../../core/index.js';
-import { ExecuteResponseSchema, ExecutionStage_Value } from '../proto/index.js';
+import { ExecuteResponseSchema, ExecutionStage_Value } from '../../reapi/index.js';
 import { OperationRegistry, type OperationState } from './operation-registry.js';
 
 const d = digestOf('x');

@@ -11,7 +11,7 @@ import {
   toProtoDigest,
   type ExecuteResponse,
   type Operation,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 
 /** Why an operation was cancelled; decides the status its ExecuteResponse carries. */
 export type CancelReason = 'client' | 'abandoned' | 'shutdown';

@@ -9,7 +9,7 @@ import type {
   ListOperationsResponse,
   Operation,
   WaitOperationRequest,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import type { OperationRegistry, OperationState } from './operation-registry.js';
 import { notFound, unimplemented } from './rpc-error.js';
 import { unary, type CallContext, type RpcEnv } from './rpc.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import { checkPlatform } from './platform.js';
 import { RpcError } from './rpc-error.js';
 

@@ -9,10 +9,10 @@ import {
   decodeMessage,
   type Action,
   type Command,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { checkInputTree } from './input-tree.js';
 import { checkPlatform } from './platform.js';
-import { invalidArgument, missingBlobs } from './rpc-error.js';
+import { invalidArgument, isRpcError, missingBlobs } from './rpc-error.js';
 import { requireDigest } from './validate.js';
 
 /** An Execute request checked and turned into what the local sandbox runner takes. */
@@ -29,10 +29,14 @@ export interface PreparedAction {
   readonly outputPaths: readonly string[] | undefined;
   readonly doNotCache: boolean;
   readonly timeoutMs: number | null;
+  /** Why no worker can run it, when PrepareOptions.queueUnmatchedPlatforms kept it anyway. */
+  readonly unmatchedPlatform?: string;
 }
 
 export interface PrepareOptions {
   readonly offeredPlatform: readonly PlatformProperty[];
+  /** Accept an action no worker can run (its reason in `unmatchedPlatform`) rather than refuse it. */
+  readonly queueUnmatchedPlatforms?: boolean;
   /** Longest timeout an action may ask for; also the timeout of actions that give none. Undefined: no limit. */
   readonly maxTimeoutMs: number | undefined;
 }
@@ -63,6 +67,7 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
   const inputRoot = requireDigest(action.inputRootDigest, 'Action.input_root_digest');
 
   const missing: Digest[] = [];
+  let unmatchedPlatform: string | undefined;
   const commandBytes = await readMessageBlob(store, commandDigest, 'Action.command_digest');
   if (commandBytes === undefined) missing.push(commandDigest);
   let command: Command | undefined;
@@ -73,7 +78,12 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
     checkCommand(command);
     // v2.2: the Action's platform supersedes the Command's (kept for older clients).
     const platform = action.platform ?? command.platform;
-    checkPlatform(platform?.properties ?? [], o.offeredPlatform);
+    try {
+      checkPlatform(platform?.properties ?? [], o.offeredPlatform);
+    } catch (e) {
+      if (!(o.queueUnmatchedPlatforms === true && isRpcError(e))) throw e;
+      unmatchedPlatform = e.message;
+    }
   }
 
   const timeoutMs = timeoutOf(action, o.maxTimeoutMs);
@@ -103,7 +113,7 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
     if (isFailureError(e)) throw invalidArgument(`the Command cannot be run: ${e.failure.message}`);
     throw e;
   }
-  return { actionDigest, action, command, process, outputPaths, doNotCache: action.doNotCache, timeoutMs };
+  return { actionDigest, action, command, process, outputPaths, doNotCache: action.doNotCache, timeoutMs, ...(unmatchedPlatform !== undefined ? { unmatchedPlatform } : {}) };
 }
 
 /** Actions and Commands are small messages; a digest of anything this large is a mistake, not something to load. */

@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { RequestMetadataSchema, decodeMessage } from '../proto/index.js';
+import { RequestMetadataSchema, decodeMessage } from '../../reapi/index.js';
 
 /** The binary header REAPI clients (Bazel, Pants, trews) send to say who is calling and why. */
 export const REQUEST_METADATA_KEY = 'build.bazel.remote.execution.v2.requestmetadata-bin';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { digestOf } from '../../core/index.js';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import { parseReadResource, parseWriteResource } from './resource-name.js';
 import { RpcError } from './rpc-error.js';
 

@@ -8,7 +8,7 @@ import {
   PreconditionFailureSchema,
   StatusSchema,
   type Status,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 
 /**
  * An expected failure of one call, as a gRPC status. Handlers throw it; the

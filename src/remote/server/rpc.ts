@@ -8,7 +8,7 @@ import type {
   handleUnaryCall,
 } from '@grpc/grpc-js';
 import { isAbortError, isFailureError, type Logger } from '../../core/index.js';
-import { Code } from '../proto/index.js';
+import { Code } from '../../reapi/index.js';
 import type { Authenticator } from './auth.js';
 import { describeRequestMetadata } from './request-metadata.js';
 import { RpcError, codeName, isRpcError, toServiceError } from './rpc-error.js';
@@ -22,11 +22,42 @@ export interface CallContext {
   note(text: string): void;
 }
 
-/** Shared by the wrappers: how calls are authenticated and logged, and the server-wide shutdown signal. */
+/** Shared by the wrappers: how calls are authenticated and logged, and the server-wide shutdown. */
 export interface RpcEnv {
   readonly logger: Logger;
   readonly auth: Authenticator | undefined;
-  readonly shutdown: AbortSignal;
+  readonly shutdown: Shutdown;
+}
+
+/**
+ * Cancels every call in progress at once when the server stops. One set of
+ * callbacks rather than an 'abort' listener per call on one shared signal:
+ * past 10 concurrent calls Node would print MaxListenersExceededWarning.
+ */
+export class Shutdown {
+  readonly #waiting = new Set<() => void>();
+  #triggered = false;
+
+  get triggered(): boolean {
+    return this.#triggered;
+  }
+
+  /** Calls `fn` on shutdown (at once if it has happened); returns the way to unregister. */
+  register(fn: () => void): () => void {
+    if (this.#triggered) {
+      fn();
+      return () => undefined;
+    }
+    this.#waiting.add(fn);
+    return () => void this.#waiting.delete(fn);
+  }
+
+  trigger(): void {
+    if (this.#triggered) return;
+    this.#triggered = true;
+    for (const fn of [...this.#waiting]) fn();
+    this.#waiting.clear();
+  }
 }
 
 interface CallLike {
@@ -55,11 +86,10 @@ class Call implements CallContext {
     this.signal = this.#controller.signal;
     const onCancel = (): void => this.#controller.abort();
     call.on('cancelled', onCancel);
-    if (env.shutdown.aborted) this.#controller.abort();
-    else env.shutdown.addEventListener('abort', onCancel, { once: true });
+    const unregister = env.shutdown.register(onCancel);
     this.#detach = () => {
       call.removeListener('cancelled', onCancel);
-      env.shutdown.removeEventListener('abort', onCancel);
+      unregister();
     };
   }
 

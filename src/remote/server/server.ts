@@ -13,16 +13,17 @@ import {
   ExecutionService,
   OperationsService,
   grpcServiceDefinition,
-} from '../proto/index.js';
+} from '../../reapi/index.js';
 import { actionCacheService } from './action-cache.js';
 import { createBearerAuthenticator } from './auth.js';
 import { byteStreamService } from './byte-stream.js';
 import { capabilitiesService } from './capabilities.js';
+import { createCasView } from './cas-view.js';
 import { casService } from './cas.js';
 import { executionService } from './execution.js';
 import { OperationRegistry } from './operation-registry.js';
 import { operationsService } from './operations.js';
-import type { RpcEnv } from './rpc.js';
+import { Shutdown, type RpcEnv } from './rpc.js';
 import { Uploads } from './uploads.js';
 import type { ServerLimits } from './validate.js';
 import { WorkerPool } from './worker-pool.js';
@@ -60,6 +61,24 @@ export interface RemoteServerOptions {
   readonly execEnabled?: boolean;
   /** One line per RPC at debug level, one per executed action at info level. */
   readonly logger?: Logger;
+  /**
+   * Whether the empty blob is always present (default true, as in the local
+   * store). False: only once uploaded, as BuildGrid does; a mode for testing
+   * clients against such servers (hidden flag `--no-implicit-empty-blob`).
+   */
+  readonly implicitEmptyBlob?: boolean;
+  /**
+   * Actions whose platform no worker offers stay QUEUED, as on schedulers
+   * that wait for a matching worker to join (BuildGrid, Buildbarn), instead
+   * of failing Execute with FAILED_PRECONDITION. A mode for testing clients
+   * (hidden flag `--queue-unmatched-platforms`); such actions never run.
+   */
+  readonly queueUnmatchedPlatforms?: boolean;
+  /**
+   * Run actions as this user (`--run-as`): the server must be root. Its
+   * sandboxes must then be where that user can reach them (`sandboxRoot`).
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
   /** The sandbox runner; default: the local sandbox runner over `store`. */
   readonly runner?: CommandRunner;
 }
@@ -100,13 +119,14 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'trews-remote-server-')));
   const sandboxRoot = options.sandboxRoot ?? join(workDir, 'sandboxes');
   const limits: ServerLimits = { instanceName: options.instanceName, maxBlobBytes: options.maxBlobBytes };
-  const shutdown = new AbortController();
+  const shutdown = new Shutdown();
   const env: RpcEnv = {
     logger,
     auth: options.tokens === undefined ? undefined : createBearerAuthenticator(options.tokens),
-    shutdown: shutdown.signal,
+    shutdown,
   };
   const { store } = options;
+  const view = createCasView(store, { implicitEmptyBlob: options.implicitEmptyBlob ?? true });
   const uploads = new Uploads(join(workDir, 'uploads'), logger);
   const operations: OperationRegistry = new OperationRegistry({
     abandonGraceMs: options.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS,
@@ -115,25 +135,27 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       operations.cancel(op, 'abandoned');
     },
   });
-  const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger });
+  const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger, ...(options.runAs !== undefined ? { runAs: options.runAs } : {}) });
   const pool = new WorkerPool(options.workers);
   const execEnabled = options.execEnabled ?? true;
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
   server.addService(grpcServiceDefinition(CapabilitiesService), capabilitiesService(env, { limits, execEnabled }));
-  server.addService(grpcServiceDefinition(ContentAddressableStorageService), casService(env, { store, limits, logger }));
-  server.addService(grpcServiceDefinition(ByteStreamService), byteStreamService(env, { store, limits, uploads, logger }));
-  server.addService(grpcServiceDefinition(ActionCacheService), actionCacheService(env, { store, limits }));
+  server.addService(grpcServiceDefinition(ContentAddressableStorageService), casService(env, { store: view, limits, logger }));
+  server.addService(grpcServiceDefinition(ByteStreamService), byteStreamService(env, { store: view, limits, uploads, logger }));
+  server.addService(grpcServiceDefinition(ActionCacheService), actionCacheService(env, { store: view, limits }));
   if (execEnabled) {
     server.addService(
       grpcServiceDefinition(ExecutionService),
       executionService(env, {
         store,
+        view,
         limits,
         runner,
         pool,
         operations,
         platform: options.platform,
+        queueUnmatchedPlatforms: options.queueUnmatchedPlatforms ?? false,
         maxTimeoutMs: options.maxActionTimeoutMs,
         logger,
       }),
@@ -173,7 +195,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       for (const op of operations.live()) operations.cancel(op, 'shutdown');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          shutdown.abort();
+          shutdown.trigger();
           server.forceShutdown();
           resolve();
         }, SHUTDOWN_GRACE_MS);
@@ -184,7 +206,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
           resolve();
         });
       });
-      shutdown.abort();
+      shutdown.trigger();
       // Cancelled actions end once their process group is gone (the runner waits for that, bounded).
       const until = Date.now() + DRAIN_WORKERS_MS;
       while (pool.running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));

@@ -1,7 +1,6 @@
-import { digestString, isFailureError, type Digest } from '../../core/index.js';
+import { digestString, isFailureError, type Digest, mapLimit } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
-import { DirectorySchema, decodeMessage, fromProtoDigest, type Directory } from '../proto/index.js';
-import { mapLimit } from './map-limit.js';
+import { DirectorySchema, decodeMessage, fromProtoDigest, type Directory } from '../../reapi/index.js';
 
 /** Directory blobs read at once while walking one level of a tree. */
 const READ_CONCURRENCY = 16;

@@ -1,5 +1,5 @@
 import { digestString, type Digest } from '../../core/index.js';
-import { DigestFunction_Value, fromProtoDigest, type ProtoDigest } from '../proto/index.js';
+import { DigestFunction_Value, fromProtoDigest, type ProtoDigest } from '../../reapi/index.js';
 import { invalidArgument, notFound, type RpcError } from './rpc-error.js';
 
 /** What every request is checked against: the one instance this server serves and its limits. */

@@ -1,0 +1,119 @@
+import { sha256Hex, stableJson } from '../../core/index.js';
+import type { InputKey, RunInputs } from '../../engine/index.js';
+import { readableByRules, type OptionValue, type Options, type Scope } from '../../options/index.js';
+
+/**
+ * What a build run brings into the graph: its options and its client's
+ * environment. Rules read them only through the input keys below, so a
+ * warm daemon re-validates exactly the rules whose options or variables
+ * changed, and two clients whose inputs differ never share a live graph.
+ */
+export interface BuildInputs extends RunInputs {
+  readonly options: Options;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * Variables that describe the client's shell session rather than the build:
+ * they are not inputs (two terminals in different directories may share a
+ * daemon's graph at the same time), so rules cannot read them.
+ */
+export const SESSION_VARIABLES: ReadonlySet<string> = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
+
+/**
+ * The inputs of a run. The signature covers every option rules may read
+ * (see `readableByRules`) and every variable but the session's.
+ */
+export function buildInputs(options: Options, env: Readonly<Record<string, string>>): BuildInputs {
+  const readable: Record<string, OptionValue> = {};
+  for (const { spec, value } of options.entries()) {
+    const scope = options.registry.scope(spec.scope);
+    if (scope !== undefined && readableByRules(scope)) readable[`${spec.scope}.${spec.name}`] = value.value;
+  }
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (!SESSION_VARIABLES.has(k)) vars[k] = v;
+  return { signature: sha256Hex(stableJson({ options: readable, env: vars })), options, env };
+}
+
+/**
+ * The options of one scope, as rules see them: the same typed getters as
+ * `Options`, without the scope argument. Its equality is that of the
+ * scope's values, so an unrelated option changing leaves its readers clean.
+ */
+export interface ScopeOptions {
+  readonly scope: Scope;
+  bool(name: string): boolean;
+  int(name: string): number;
+  maybeInt(name: string): number | null;
+  string(name: string): string;
+  maybeString(name: string): string | null;
+  list(name: string): readonly string[];
+  dict(name: string): Readonly<Record<string, unknown>>;
+  enum<T extends string = string>(name: string): T;
+  /** The scope's values, `name → value`, for equality. */
+  readonly values: Readonly<Record<string, OptionValue>>;
+}
+
+function scopeOptions(options: Options, scope: Scope): ScopeOptions {
+  const values: Record<string, OptionValue> = {};
+  for (const spec of options.registry.options(scope)) values[spec.name] = options.get(scope, spec.name);
+  return {
+    scope,
+    values,
+    bool: (n) => options.bool(scope, n),
+    int: (n) => options.int(scope, n),
+    maybeInt: (n) => options.maybeInt(scope, n),
+    string: (n) => options.string(scope, n),
+    maybeString: (n) => options.maybeString(scope, n),
+    list: (n) => options.list(scope, n),
+    dict: (n) => options.dict(scope, n),
+    enum: <T extends string>(n: string) => options.enum<T>(scope, n),
+  };
+}
+
+/** The options of a scope rules may read, as an input of the run. */
+export class ScopeOptionsKey implements InputKey<ScopeOptions> {
+  readonly id: string;
+  readonly #scope: Scope;
+
+  constructor(scope: Scope) {
+    this.#scope = scope;
+    this.id = `options:${scope}`;
+  }
+
+  readFrom(inputs: RunInputs): ScopeOptions {
+    const { options } = inputs as BuildInputs;
+    const spec = options.registry.scope(this.#scope);
+    if (spec === undefined) throw new Error(`bug: option scope ${this.#scope} is not registered`);
+    if (!readableByRules(spec)) throw new Error(`bug: rules may not read the options of [${this.#scope}] (see ScopeSpec.readByRules)`);
+    return scopeOptions(options, this.#scope);
+  }
+
+  equal(a: ScopeOptions, b: ScopeOptions): boolean {
+    return stableJson(a.values) === stableJson(b.values);
+  }
+
+  describe(): string {
+    return `the options of [${this.#scope}]`;
+  }
+}
+
+/** One variable of the client's environment (undefined when unset), as an input of the run. */
+export class EnvVarKey implements InputKey<string | undefined> {
+  readonly id: string;
+  readonly #name: string;
+
+  constructor(name: string) {
+    if (SESSION_VARIABLES.has(name)) throw new Error(`bug: ${name} describes the client's shell, not the build; rules cannot read it`);
+    this.#name = name;
+    this.id = `env:${name}`;
+  }
+
+  readFrom(inputs: RunInputs): string | undefined {
+    return (inputs as BuildInputs).env[this.#name];
+  }
+
+  describe(): string {
+    return `the client's $${this.#name}`;
+  }
+}

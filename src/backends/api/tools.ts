@@ -1,0 +1,325 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { digestOf, digestString, failure, FailureError, isFailureError, type Digest, type Location } from '../../core/index.js';
+import type { ComputeContext, Key } from '../../engine/index.js';
+import { workDirOf } from '../../fs/index.js';
+import { treeFromBytes } from '../../store/index.js';
+import { formatAddress, stringField, stringListField, targetAt, type Address, type Target } from '../../targets/index.js';
+import { RuleContext, type RuleEnv } from './rule-context.js';
+import { toolDigestsFor } from './tool-digests.js';
+
+/**
+ * Tools: programs from this machine that a sandboxed process may run.
+ *
+ * Each is found on a search path and appears in the sandbox as a shim in
+ * `.trews-tools/` (on the process's PATH), a small /bin/sh script that
+ * execs the real program by absolute path. Shims rather than symlinks
+ * because the sandbox refuses symlinks that lead out of it, and because the
+ * shim's text can carry what identifies the program — its content digest,
+ * or a system_binary's fingerprint — so that text, hence the input root,
+ * hence the action digest, changes when the program does.
+ */
+export const TOOLS_DIR = '.trews-tools';
+
+export interface Tool {
+  /** Its name on the sandbox PATH. */
+  readonly name: string;
+  /** Where it is on this machine, as found on the search path (symlinks kept, as execvp would). */
+  readonly path: string;
+  /** What identifies this program's behaviour in the cache key. */
+  readonly identity: string;
+}
+
+export const SHELL_SCOPE = 'shell';
+export const SYSTEM_BINARIES_SCOPE = 'system-binaries';
+export const PATH_TOKEN = '<PATH>';
+
+/** `<PATH>` expanded to the client's PATH; relative entries dropped (a sandbox has no meaningful cwd for them); duplicates dropped. */
+export function expandSearchPaths(configured: readonly string[], clientEnv: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  for (const e of configured) {
+    const entries = e === PATH_TOKEN ? (clientEnv['PATH'] ?? '').split(':') : [e];
+    for (const d of entries) if (d !== '' && isAbsolute(d) && !out.includes(d)) out.push(d);
+  }
+  return out;
+}
+
+function describeSearch(scope: string, option: string, configured: readonly string[]): string {
+  const via = configured.includes(PATH_TOKEN) ? `, with ${PATH_TOKEN} from the environment of the trews client` : '';
+  return `[${scope}] ${option} = [${configured.map((c) => JSON.stringify(c)).join(', ')}]${via}`;
+}
+
+/** The first executable regular file called `name` in `dirs`. */
+export async function findExecutable(name: string, dirs: readonly string[]): Promise<string | undefined> {
+  for (const d of dirs) {
+    const candidate = join(d, name);
+    try {
+      const st = await stat(candidate);
+      if (!st.isFile()) continue;
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // missing or not executable: keep looking, as execvp does
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Where a tool is looked up: the option holding the search path (with
+ * `<PATH>`), e.g. `[shell] executable_search_paths`. Each backend names
+ * its own, so a Node.js tool and a shell tool can be found differently.
+ */
+export interface ToolSearch {
+  readonly scope: string;
+  readonly option: string;
+}
+
+/** The shell's search path, which bash (running every command) and `tools` use. */
+export const SHELL_SEARCH: ToolSearch = { scope: SHELL_SCOPE, option: 'executable_search_paths' };
+
+/**
+ * The first executable called `name` on `dirs`. Programs outside the
+ * workspace are seen by no watcher, so the lookup is transient: every run
+ * looks again (a stat per directory), and what depended on it re-validates
+ * only if the answer changed.
+ */
+class ToolLookupKey implements Key<string | undefined> {
+  readonly id: string;
+  readonly ignoresSignal = true;
+  readonly #name: string;
+  readonly #dirs: readonly string[];
+
+  constructor(name: string, dirs: readonly string[]) {
+    this.#name = name;
+    this.#dirs = dirs;
+    this.id = `tool-lookup:${name}:${dirs.join(':')}`;
+  }
+
+  describe(): string {
+    return `tool ${this.#name}`;
+  }
+
+  compute(): Promise<string | undefined> {
+    return findExecutable(this.#name, this.#dirs);
+  }
+
+  isTransient(): boolean {
+    return true;
+  }
+}
+
+/**
+ * The content digest of a program outside the workspace, recomputed every
+ * run (transient, as for lookups); ToolDigests spares re-reading it while
+ * its stat is unchanged.
+ */
+class ToolDigestKey implements Key<Digest> {
+  readonly id: string;
+  readonly #workDir: string;
+  readonly #path: string;
+
+  constructor(workDir: string, path: string) {
+    this.#workDir = workDir;
+    this.#path = path;
+    this.id = `tool-digest:${path}`;
+  }
+
+  describe(): string {
+    return `the digest of ${this.#path}`;
+  }
+
+  compute(_ctx: ComputeContext, signal: AbortSignal): Promise<Digest> {
+    return toolDigestsFor(this.#workDir).digest(this.#path, signal);
+  }
+
+  isTransient(): boolean {
+    return true;
+  }
+}
+
+/** The directories of a search-path option, `<PATH>` expanded from the client's PATH. */
+async function searchDirs(rc: RuleContext, configured: readonly string[]): Promise<string[]> {
+  const path = configured.includes(PATH_TOKEN) ? await rc.clientVar('PATH') : undefined;
+  return expandSearchPaths(configured, path === undefined ? {} : { PATH: path });
+}
+
+/**
+ * A tool named in `field` of `t` (or bash, which runs every command), found
+ * on the search path of `search`. A tool that is not found is an error
+ * naming the tool, the target, the field entry and the directories searched.
+ */
+export async function resolveTool(rc: RuleContext, name: string, t: Target, field: string, search: ToolSearch = SHELL_SEARCH): Promise<Tool> {
+  const location = (): Promise<Location> => rc.fieldLocation(t, field, field === 'tools' ? name : undefined);
+  const configured = (await rc.options(search.scope)).list(search.option);
+  if (name === '' || name.includes('/') || name === '.' || name === '..') {
+    throw new FailureError(
+      failure('input', 'bad-tool-name', `\`${name}\` in \`${field}\` of ${t.address} is not a program name`, {
+        location: await location(),
+        hints: [`name programs as they are called (\`node\`, \`cat\`); they are looked up on \`[${search.scope}] ${search.option}\``],
+      }),
+    );
+  }
+  const searched = await searchDirs(rc, configured);
+  const path = await rc.get(new ToolLookupKey(name, searched));
+  if (path === undefined) {
+    const why = field === 'tools' ? `in \`tools\` of ${t.address}` : `which runs the command of ${t.address}`;
+    throw new FailureError(
+      failure('environment', 'tool-not-found', `cannot find the tool \`${name}\` (${why})`, {
+        location: await location(),
+        notes: [`searched: ${searched.length > 0 ? searched.join(', ') : '(no directories)'}`, `(from ${describeSearch(search.scope, search.option, configured)})`],
+        hints: [`install \`${name}\`, or add the directory that holds it to \`[${search.scope}] ${search.option}\` in trews.toml`],
+      }),
+    );
+  }
+  const digest = await rc.get(new ToolDigestKey(workDirOf(rc.root), path));
+  return { name, path, identity: `sha256 ${digestString(digest)}` };
+}
+
+/**
+ * The program a `system_binary` names: the first `binary_name` on
+ * `extra_search_paths` then `[system-binaries] system_binary_paths` (whose
+ * output matches `fingerprint`, when set). Its identity is the fingerprint
+ * output when there is a fingerprint, else its content digest. Put on a
+ * sandbox PATH under the target's name, as Pants does.
+ */
+export function resolveSystemBinary(rc: RuleContext, t: Target): Promise<Tool> {
+  return rc.get(new SystemBinaryKey(rc.ruleEnv, t.addr));
+}
+
+/**
+ * A system_binary's program, found again every run (transient: the machine
+ * is no input any watcher sees); fingerprints and digests are remembered
+ * by their files' stat in ToolDigests.
+ */
+class SystemBinaryKey implements Key<Tool> {
+  readonly id: string;
+  readonly #renv: RuleEnv;
+  readonly #addr: Address;
+
+  constructor(renv: RuleEnv, addr: Address) {
+    this.#renv = renv;
+    this.#addr = addr;
+    this.id = `system-binary:${formatAddress(addr)}`;
+  }
+
+  describe(): string {
+    return formatAddress(this.#addr);
+  }
+
+  isTransient(): boolean {
+    return true;
+  }
+
+  async compute(ctx: ComputeContext, signal: AbortSignal): Promise<Tool> {
+    const rc = new RuleContext(ctx, this.#renv, signal);
+    const t = await targetAt(ctx, this.#renv.project, this.#addr);
+    const binary = stringField(t, 'binary_name') ?? '';
+    const fingerprint = stringField(t, 'fingerprint');
+    const args = stringListField(t, 'fingerprint_args');
+    const configured = (await rc.options(SYSTEM_BINARIES_SCOPE)).list('system_binary_paths');
+    const extra = stringListField(t, 'extra_search_paths');
+    const badExtra = extra.find((d) => !isAbsolute(d));
+    if (badExtra !== undefined) {
+      throw new FailureError(
+        failure('input', 'bad-search-path', `\`extra_search_paths\` of ${t.address} must hold absolute directories; \`${badExtra}\` is not one`, {
+          location: await rc.fieldLocation(t, 'extra_search_paths', badExtra),
+        }),
+      );
+    }
+    if (binary === '' || binary.includes('/')) {
+      throw new FailureError(
+        failure('input', 'bad-tool-name', `\`binary_name\` of ${t.address} must be a program name, not \`${binary}\``, {
+          location: await rc.fieldLocation(t, 'binary_name'),
+        }),
+      );
+    }
+    let regex: RegExp | undefined;
+    if (fingerprint !== null) {
+      try {
+        regex = new RegExp(fingerprint);
+      } catch (e) {
+        throw new FailureError(
+          failure('input', 'bad-fingerprint', `\`fingerprint\` of ${t.address} is not a valid regular expression: ${(e as Error).message}`, {
+            location: await rc.fieldLocation(t, 'fingerprint'),
+          }),
+        );
+      }
+    }
+    const dirs = await searchDirs(rc, [...extra, ...configured]);
+    const rejected: string[] = [];
+    const digests = toolDigestsFor(workDirOf(rc.root));
+    for (const d of dirs) {
+      const path = await findExecutable(binary, [d]);
+      if (path === undefined) continue;
+      if (regex === undefined) {
+        const digest = await digests.digest(path, rc.signal);
+        return { name: t.addr.name, path, identity: `sha256 ${digestString(digest)}` };
+      }
+      let output: string;
+      try {
+        output = await digests.fingerprint(path, args, { PATH: dirs.join(':') }, rc.signal);
+      } catch (e) {
+        // A candidate that cannot even run is not the one (Pants skips it too).
+        if (!isFailureError(e)) throw e;
+        rejected.push(`${path} could not be run: ${e.failure.message}`);
+        continue;
+      }
+      if (regex.test(output)) {
+        return { name: t.addr.name, path, identity: `fingerprint ${digestString(digestOf(output))}` };
+      }
+      rejected.push(`${path} printed ${JSON.stringify(output.trim().split('\n')[0] ?? '')}, which does not match /${fingerprint ?? ''}/`);
+    }
+    const notes = [
+      `searched: ${dirs.length > 0 ? dirs.join(', ') : '(no directories)'}`,
+      `(from \`extra_search_paths\` and ${describeSearch(SYSTEM_BINARIES_SCOPE, 'system_binary_paths', configured)})`,
+      ...rejected.map((r) => `rejected: ${r}`),
+    ];
+    throw new FailureError(
+      failure('environment', 'binary-not-found', `cannot find \`${binary}\`${regex ? ' matching its `fingerprint`' : ''} for ${t.address}`, {
+        location: await rc.fieldLocation(t, 'binary_name'),
+        notes,
+        hints: [`install \`${binary}\`, or add its directory to \`extra_search_paths\` or \`[system-binaries] system_binary_paths\``],
+      }),
+    );
+  }
+}
+
+/** The shim for a tool: execs it by absolute path, with PATH made absolute first (see README.md). */
+export function shimText(tool: Tool): string {
+  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  return [
+    '#!/bin/sh',
+    `# trews tool \`${tool.name}\`: ${tool.path} (${tool.identity})`,
+    '# A relative PATH (as the process starts with) is made absolute, so it survives a cd.',
+    'case $PATH in /*) ;; *) PATH=$(cd -- "${0%/*}" && pwd -P) || exit 127; export PATH ;; esac',
+    `exec ${q(tool.path)} "$@"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The `.trews-tools/` tree holding a shim per tool. Two different programs
+ * under one name (a tool and a system_binary target of that name) are an error.
+ */
+export async function toolsTree(rc: RuleContext, t: Target, tools: readonly Tool[]): Promise<Digest> {
+  const byName = new Map<string, Tool>();
+  for (const tool of tools) {
+    const prev = byName.get(tool.name);
+    if (prev !== undefined && (prev.path !== tool.path || prev.identity !== tool.identity)) {
+      throw new FailureError(
+        failure('input', 'tool-name-clash', `two programs are called \`${tool.name}\` on the PATH of ${t.address}: ${prev.path} and ${tool.path}`, {
+          location: { file: t.buildFile, line: t.line, col: t.col },
+          hints: ['rename the system_binary target, or drop the name from `tools`'],
+        }),
+      );
+    }
+    byName.set(tool.name, tool);
+  }
+  return treeFromBytes(
+    rc.store,
+    [...byName.values()].map((tool) => ({ path: `${TOOLS_DIR}/${tool.name}`, content: shimText(tool), isExecutable: true })),
+    rc.signal,
+  );
+}

@@ -1,0 +1,9 @@
+// What a run of goals sets up around the engine: the services processes run
+// with, the console and observer of a goal, the store's bound. Goals use it;
+// backends never see it (they see backends/api).
+export { localStoreDirOf, type ExecServices } from './services.js';
+export { RunExec, type GoalExec } from './run-exec.js';
+export { ExecutionSession, type Provenance, type SessionInit } from './session.js';
+export { ConsoleObserver } from './console-observer.js';
+export { TrackingRunner } from './tracking-runner.js';
+export { boundStoreSize, formatBytes } from './store-bound.js';
