@@ -58,7 +58,10 @@ export function buildFileText(i: number): string {
     '    name="build",',
     `    command="node build.js out/p${i}.txt${depOutputs ? ` ${depOutputs}` : ''}",`,
     '    tools=["node"],',
-    `    execution_dependencies=[":src", "./build.js"${deps.map((d) => `, "//${packageDir(d)}:build"`).join('')}],`,
+    // `./build.js:scripts`, not `./build.js`: in the peers repo (an npm workspace) the
+    // file is also owned by its package's package_json target, whose closure is every
+    // upstream package's files; the step needs only its own script.
+    `    execution_dependencies=[":src", "./build.js:scripts"${deps.map((d) => `, "//${packageDir(d)}:build"`).join('')}],`,
     `    output_files=["out/p${i}.txt"],`,
     ')',
     '',
@@ -66,7 +69,7 @@ export function buildFileText(i: number): string {
     '    name="test",',
     `    command="node test.js out/p${i}.txt ${3 + deps.length}",`,
     '    tools=["node"],',
-    '    execution_dependencies=[":build", "./test.js"],',
+    '    execution_dependencies=[":build", "./test.js:scripts"],',
     ')',
     '',
   ].join('\n');
