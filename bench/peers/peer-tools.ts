@@ -53,8 +53,7 @@ export interface PeerCommands {
 
 export type PeerTool = Tool<PeerCommands>;
 
-const TREWS_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const TREWS_BIN = join(TREWS_ROOT, 'bin', 'trews');
+const THIS_TREWS_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** The environment every tool starts from: this one, minus what would put a tool in CI mode or carry someone's settings. */
 function baseEnv(): Record<string, string> {
@@ -251,21 +250,28 @@ export function readTar(buf: Buffer): Map<string, Buffer> {
   return files;
 }
 
-export function trewsTool(repo: PeersRepo, opts: { daemon: boolean }): PeerTool {
+/**
+ * trews through its daemon or not; `base` is another trews checkout (built) to
+ * time beside this one (without a daemon) in the same interleaved rounds, e.g. the commit before a
+ * change ("before" and "after" under the same load). Both share the repo's store.
+ */
+export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: string }): PeerTool {
   const env = baseEnv();
+  const TREWS_ROOT = opts.base ?? THIS_TREWS_ROOT;
+  const TREWS_BIN = join(TREWS_ROOT, 'bin', 'trews');
   const flags = opts.daemon ? [] : ['--no-daemon'];
   const inv = (...args: string[]): Invocation => ({ argv: [process.execPath, TREWS_BIN, ...flags, ...args], cwd: repo.root, env });
   const archive = join(repo.root, 'dist', 'all.tar');
   const stopDaemon = (): void => void sh([process.execPath, TREWS_BIN, 'daemon', 'stop'], repo.root, env);
   return {
-    name: opts.daemon ? 'trews (daemon)' : 'trews (no daemon)',
+    name: `trews${opts.base !== undefined ? ' base' : ''} (${opts.daemon ? 'daemon' : 'no daemon'})`,
     available(): Availability {
       if (!existsSync(TREWS_BIN)) return { ok: false, why: `${TREWS_BIN} not found` };
       // The last commit that changed trews itself, not a later one that changed only bench/ or docs.
       const head = sh(['git', '-C', TREWS_ROOT, 'log', '-1', '--format=%h', '--', 'src', 'bin', 'scripts', 'package.json'], TREWS_ROOT);
       const dirty = sh(['git', '-C', TREWS_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src'], TREWS_ROOT);
       const commit = head.status === 0 ? `${head.out.trim()}${dirty.out.trim() ? ' + uncommitted changes in src/' : ''}` : 'unknown commit';
-      return { ok: true, version: `trews at ${commit}, ${opts.daemon ? 'through its daemon' : '--no-daemon'}` };
+      return { ok: true, version: `trews${opts.base !== undefined ? ` in ${opts.base}` : ''} at ${commit}, ${opts.daemon ? 'through its daemon' : '--no-daemon'}` };
     },
     commands: {
       query: inv('list', '::'),
@@ -310,7 +316,8 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean }): PeerTool 
 }
 
 /** Every tool, in table order; the names `--tools` selects by. */
-export function peerTools(repo: PeersRepo): Record<string, PeerTool> {
+export function peerTools(repo: PeersRepo, opts: { trewsBase?: string } = {}): Record<string, PeerTool> {
+  const base = opts.trewsBase;
   return {
     bazel: bazelTool(repo),
     turbo: turboTool(repo),
@@ -318,5 +325,9 @@ export function peerTools(repo: PeersRepo): Record<string, PeerTool> {
     'nx-no-daemon': nxTool(repo, { daemon: false }),
     trews: trewsTool(repo, { daemon: true }),
     'trews-no-daemon': trewsTool(repo, { daemon: false }),
+    ...(base !== undefined
+      ? // Without its daemon only: two daemons of different builds for one root would replace each other every run.
+        { 'trews-base-no-daemon': trewsTool(repo, { daemon: false, base }) }
+      : {}),
   };
 }

@@ -1,13 +1,16 @@
 // Times trews against Bazel, Turborepo and Nx on one generated repo:
 //   node dist/bench/peers/peers-bench.js [--packages 200] [--runs 5] [--cold-runs 3] [--warmup 1]
 //       [--tools bazel,turbo,nx,trews,trews-no-daemon] [--scenarios query,cached,test,restored,edit,cold,rss]
-//       [--out bench/out/peers-<N>] [--reuse] [--markdown FILE]
+//       [--out bench/out/peers-<N>] [--reuse] [--markdown FILE] [--trews-base DIR]
+// --trews-base DIR adds the tool trews-base-no-daemon: another
+// built trews checkout (e.g. the commit before a change), timed in the same rounds.
 // Every scenario's runs are interleaved across the tools; a tool that is not
 // here (bazel not on PATH, npm could not install turbo or nx) is skipped and
 // said so. Prints each run as it goes, then a markdown table: median,
 // min–max and ratio to trews through its daemon, and what was verified.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { markdownTable, runBench, verificationNotes } from './bench-runner.js';
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     reuse: { type: 'boolean', default: false },
     markdown: { type: 'string' },
+    'trews-base': { type: 'string' },
   },
 });
 
@@ -67,7 +71,7 @@ if (repo !== undefined) {
   log(`repo: generated ${repo.root} (${packages} packages) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-const all = peerTools(repo);
+const all = peerTools(repo, values['trews-base'] !== undefined ? { trewsBase: resolve(values['trews-base']) } : {});
 const toolIds = values.tools.split(',').filter(Boolean);
 const unknownTool = toolIds.find((id) => !(id in all));
 const scenarioTable = peerScenarios(repo, { coldRuns });
