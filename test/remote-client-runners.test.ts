@@ -13,7 +13,7 @@ import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, t
 import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
 import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
+import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './helpers/remote-client.js';
 
 interface Client {
   readonly layers: RemoteLayers;

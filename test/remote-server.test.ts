@@ -47,7 +47,7 @@ import {
   upload,
   type RpcClient,
   type ServerProcess,
-} from './remote-server-harness.js';
+} from './helpers/remote-server.js';
 
 const MiB = 1024 * 1024;
 const INSTANCE = 'main';

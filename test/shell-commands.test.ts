@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeShellRepo, resultLines, type ShellRepo } from './shell-helpers.js';
+import { makeShellRepo, resultLines, type ShellRepo } from './helpers/shell.js';
 
 describe('adhoc_tool, extra_env_vars and workdir', () => {
   let repo: ShellRepo;

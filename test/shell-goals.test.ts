@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { assertGolden, repoRoot } from './helpers/index.js';
-import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './shell-helpers.js';
+import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 describe('trews test on the example', () => {
   let repo: ShellRepo;
