@@ -63,6 +63,8 @@ export interface RemoteExecutionRunnerOptions {
 export const EXECUTE_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 250, maxDelayMs: 5000 };
 /** Rounds of "upload what the server says is missing, then Execute again" before giving up. */
 const MAX_MISSING_ROUNDS = 3;
+/** Times an operation may be forgotten by the server (WaitExecution: NOT_FOUND) and Executed again. */
+const MAX_LOST_OPERATIONS = 3;
 /** How long a cancelled run waits for CancelOperation before leaving anyway. */
 const CANCEL_TIMEOUT_MS = 2000;
 
@@ -206,6 +208,7 @@ class RemoteExecutor implements CommandRunner {
     let operation: string | undefined;
     let retries = 0;
     let missingRounds = 0;
+    let lostOperations = 0;
     let started = false;
 
     const retryOrThrow = async (e: RpcError): Promise<void> => {
@@ -255,9 +258,14 @@ class RemoteExecutor implements CommandRunner {
         }
         if (!isRpcError(e)) throw e;
         if (operation !== undefined && e.code === Code.NOT_FOUND) {
-          // WaitExecution on an operation the server no longer has (it restarted): Execute again.
+          // WaitExecution on an operation the server no longer has (it restarted):
+          // Execute again, as the spec says, at once. The server has just answered,
+          // so this is no failure to reach it and spends none of the retries that
+          // rode out its restart (spending them gave up on a server that was back).
+          if (lostOperations >= MAX_LOST_OPERATIONS) throw e;
+          lostOperations++;
+          this.#log.debug(`remote execution of ${proc.description}: ${e.message}; Execute again`);
           operation = undefined;
-          await retryOrThrow(new RpcError(Code.UNAVAILABLE, e.server, e.method, e.serverMessage));
           continue;
         }
         const handled = await this.#handleStatus(e.code, e.serverMessage, e.details, proc, actionDigest, call, signal, t0, missingRounds);
