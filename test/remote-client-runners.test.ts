@@ -105,15 +105,21 @@ async function sandboxesMade(root: string): Promise<number> {
 /**
  * A file a process appends its shell's pid to as it starts, wherever it runs:
  * the event "the action is running on the server" (the remote sandbox is a
- * directory, so an absolute path outside it is reachable).
+ * directory, so an absolute path outside it is reachable); and a gate such a
+ * process can wait at (`gated`), so that it is still running when the test
+ * acts on it, however slowly the test gets there.
  */
-async function startMarker(): Promise<{ path: string; pids: () => number[]; dispose: () => Promise<void> }> {
+async function startMarker(): Promise<{ path: string; pids: () => number[]; gated: (then: string) => string; open: () => Promise<void>; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'trews-rc-marker-'));
   const path = join(dir, 'started');
+  const gate = join(dir, 'gate');
   const pids = (): number[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map(Number) : []);
   return {
     path,
     pids,
+    // Bounded, so that a process left behind by a killed server ends on its own.
+    gated: (then) => `echo $$ >> ${path}; i=0; while [ ! -e ${gate} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; ${then}`,
+    open: () => writeFile(gate, ''),
     async dispose() {
       // A killed server leaves its process behind: stop it by its pid.
       for (const pid of pids()) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
@@ -278,13 +284,14 @@ describe('remote execution', () => {
     let second: ServerProcess | undefined;
     const a = await client(execEnv({ ...first, address: front.address }));
     try {
-      const proc = await shell(a.local.store, `echo $$ >> ${marker.path}; sleep 1; echo done > out.txt`);
+      const proc = await shell(a.local.store, marker.gated('echo done > out.txt'));
       const p = a.runner.run(ctx(), proc);
       await waitUntil(() => marker.pids().length === 1, 'the process to start on the first server');
       // The same store, as a restarted server has; started before the old one dies (see relay()).
       second = await startServer({ storeDir: first.storeDir });
       front.switchTo(second.port);
       await first.kill();
+      await marker.open();
       const r = await p;
       assert.equal(r.exitCode, 0);
       assert.equal(await outputOf(a.local.store, r), 'done\n');
@@ -309,7 +316,7 @@ describe('remote execution', () => {
     let second: ServerProcess | undefined;
     const a = await client(execEnv({ ...first, address: front.address }));
     try {
-      const proc = await shell(a.local.store, `echo $$ >> ${marker.path}; sleep 1; echo again > out.txt`);
+      const proc = await shell(a.local.store, marker.gated('echo again > out.txt'));
       const runner = createRemoteExecutionRunner({
         local: a.local.store,
         cas: a.layers.cas,
@@ -330,6 +337,7 @@ describe('remote execution', () => {
       second = await startServer({ storeDir: first.storeDir });
       front.switchTo(second.port);
       await first.kill();
+      await marker.open();
       const r = await p;
       assert.equal(r.exitCode, 0);
       assert.equal(await outputOf(a.local.store, r), 'again\n');
