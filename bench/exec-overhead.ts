@@ -3,14 +3,18 @@
 //
 // - direct: spawn('/bin/true') and wait for it, the floor;
 // - sandbox: the local sandbox runner on the same command with a small input
-//   root (materialize, spawn in its own group, capture, remove);
+//   root (materialize, spawn in its own group, check the inputs, capture,
+//   remove), and again with a large one (default 1,000 files), where the
+//   per-input costs (hard link, after-run check, removal) dominate;
 // - cache hit: the local cache runner answering a process with two outputs
-//   from the action cache (lookup, content check, output root rebuild).
+//   from the action cache (lookup, content check, output root rebuild);
+// - input check: checkLinkedInputs alone on the large tree hard-linked once,
+//   i.e. what the after-run check of the inputs adds to each process.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createLocalCacheRunner, createLocalRunner, makeProcess } from '../src/exec/index.js';
 import { makeCtx, makeTempDir, removeDir } from '../src/exec/test-support.js';
-import { createLocalStore, treeFromBytes } from '../src/store/index.js';
+import { checkLinkedInputs, createLocalStore, materializeTree, treeFromBytes } from '../src/store/index.js';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -44,15 +48,19 @@ function spawnTrue(): Promise<void> {
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 60);
+  const largeCount = Number(process.argv[3] ?? 1000);
   const dir = await makeTempDir('trews-bench-');
   const store = createLocalStore({ dir: join(dir, 'store') });
   try {
     const files = Array.from({ length: 10 }, (_, i) => ({ path: `${i < 5 ? 'src' : 'lib'}/f${i}.txt`, content: `file ${i}\n`.repeat(10) }));
     const inputRoot = await treeFromBytes(store, files);
+    const largeFiles = Array.from({ length: largeCount }, (_, i) => ({ path: `d${i % 20}/f${i}.txt`, content: `large tree file ${i}\n`.repeat(20) }));
+    const largeRoot = await treeFromBytes(store, largeFiles);
     const local = createLocalRunner({ store, sandboxRoot: join(dir, 'sandboxes') });
     const cached = createLocalCacheRunner(local, store);
     const ctx = makeCtx();
     const trueProc = makeProcess({ argv: ['/bin/true'], inputRoot, cacheScope: 'never' });
+    const largeProc = makeProcess({ argv: ['/bin/true'], inputRoot: largeRoot, cacheScope: 'never' });
     const producing = makeProcess({
       argv: ['/bin/sh', '-c', 'echo a > a.txt; mkdir d; echo b > d/b.txt'],
       inputRoot,
@@ -63,6 +71,12 @@ async function main(): Promise<void> {
 
     const direct = await time(runs, spawnTrue);
     const sandbox = await time(runs, () => local.run(ctx, trueProc));
+    const large = await time(Math.max(5, Math.floor(runs / 4)), () => local.run(ctx, largeProc));
+    const linkedDir = join(dir, 'linked');
+    const { linked } = await materializeTree(store, largeRoot, linkedDir, { mode: 'hardlink' });
+    const check = await time(runs, async () => {
+      if ((await checkLinkedInputs(store, linkedDir, linked)).length > 0) throw new Error('an input changed');
+    });
     const hit = await time(runs, async () => {
       const r = await cached.run(ctx, producing);
       if (r.source !== 'local cache') throw new Error(`expected a cache hit, got ${r.source}`);
@@ -74,6 +88,9 @@ async function main(): Promise<void> {
         row('spawn /bin/true directly', direct),
         row('local sandbox runner', sandbox),
         `${'  overhead per process'.padEnd(28)} ${(median(sandbox) - median(direct)).toFixed(2)} ms`,
+        row(`sandbox, ${largeCount} input files`, large),
+        `${'  per input file'.padEnd(28)} ${(((median(large) - median(sandbox)) / Math.max(1, largeCount - files.length)) * 1000).toFixed(2)} µs`,
+        row(`input check, ${linked.length} links`, check),
         row('local cache hit', hit),
         '',
       ].join('\n'),

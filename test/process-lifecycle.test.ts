@@ -71,7 +71,7 @@ async function fixture(files: Record<string, string>): Promise<Fixture> {
     repo,
     env: { TREWS_LOCAL_STORE_DIR: join(base, 'store'), TMPDIR: tmp, SCRATCH: scratch },
     scratch,
-    sandboxes: join(tmp, 'trews-sandboxes'),
+    sandboxes: join(tmp, `trews-${process.getuid?.() ?? ''}`, 'sandboxes'),
     cleanup: async () => {
       // A daemon still writing into .trews.d would race the removal.
       await janitor.stopAll();

@@ -10,6 +10,7 @@ import { MemoryLogger, nullLogger, type Logger } from '../src/core/index.js';
 import { makeCommandRunner, type CommandRunner, type ExecContext } from '../src/exec/index.js';
 import type { Options } from '../src/options/index.js';
 import { createRemoteLayers, type RemoteLayers } from '../src/remote/client/index.js';
+import type { ReapiProvider } from '../src/remote/client/reapi-provider.js';
 import { expectOptions, resolveSample } from '../src/options/testing.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
 import { repoRoot } from './helpers/index.js';
@@ -159,6 +160,13 @@ export async function remoteClient(env: Record<string, string>, o: { logger?: Lo
       await local.dispose();
     },
   };
+}
+
+/** The REAPI provider under `layers` (loaded on first use), for tests of gRPC specifics: batches, RPC counts, GetTree. */
+export async function reapiOf(layers: RemoteLayers): Promise<ReapiProvider> {
+  const p = await layers.provider();
+  assert.equal(p.protocol, 'reapi');
+  return p as ReapiProvider;
 }
 
 let runs = 0;

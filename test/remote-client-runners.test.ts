@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { digestOf, isAbortError, isFailureError, nullLogger, type Digest, type Logger } from '../src/core/index.js';
 import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../src/exec/index.js';
-import { createRemoteExecutionRunner, createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
+import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
+import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { memoryLogger, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
+import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
 import { pidAlive, waitUntil } from './helpers/index.js';
 
 interface Client {
@@ -214,10 +215,11 @@ describe('remote execution', () => {
       // Believe, wrongly, that the input tree is already on the server.
       const uploaded = new UploadedTrees();
       uploaded.add(proc.inputRoot);
+      const { cas } = await reapiOf(a.layers);
       const runner = createRemoteExecutionRunner({
         local: a.local.store,
-        cas: a.layers.cas,
-        execution: a.layers.cas.endpoint,
+        cas,
+        execution: cas.endpoint,
         capabilities: async () => {
           const caps = { maxBatchTotalSizeBytes: 0, actionCacheUpdateEnabled: true, execEnabled: true, absoluteSymlinksAllowed: true, apiVersions: '2.0-2.3' };
           return { store: caps, execution: caps };
@@ -317,10 +319,11 @@ describe('remote execution', () => {
     const a = await client(execEnv({ ...first, address: front.address }));
     try {
       const proc = await shell(a.local.store, marker.gated('echo again > out.txt'));
+      const { cas } = await reapiOf(a.layers);
       const runner = createRemoteExecutionRunner({
         local: a.local.store,
-        cas: a.layers.cas,
-        execution: a.layers.cas.endpoint,
+        cas,
+        execution: cas.endpoint,
         capabilities: async () => {
           const caps = { maxBatchTotalSizeBytes: 0, actionCacheUpdateEnabled: true, execEnabled: true, absoluteSymlinksAllowed: true, apiVersions: '2.0-2.3' };
           return { store: caps, execution: caps };

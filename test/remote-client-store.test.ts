@@ -14,11 +14,13 @@ import {
   DigestFunction_Value,
   toProtoDigest,
 } from '../src/reapi/index.js';
-import { createRemoteLayersFromConfig, ensureUploaded, validateRemoteOptions, type RemoteConfig, type RemoteLayers } from '../src/remote/client/index.js';
+import { createRemoteLayersFromConfig, ensureUploaded, validateRemoteOptions, type RemoteConfig } from '../src/remote/client/index.js';
+import type { ReapiProvider } from '../src/remote/client/reapi-provider.js';
 import { METHODS } from '../src/remote/client/methods.js';
 import { byteStreamWrite } from '../src/remote/client/bytestream.js';
-import { blobStoreContract, treeFromBytes, type BlobStore, type LocalStore } from '../src/store/index.js';
-import { remoteOptions, startServer, tempStore, type ServerProcess } from './remote-client-harness.js';
+import { treeFromBytes, type BlobStore, type LocalStore } from '../src/store/index.js';
+import { blobStoreContract } from '../src/store/blob-store-contract.js';
+import { reapiOf, remoteOptions, startServer, tempStore, type ServerProcess } from './remote-client-harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,13 +34,13 @@ function configFor(server: ServerProcess, extra: Record<string, string> = {}): R
 
 async function withClient(
   server: ServerProcess,
-  fn: (layers: RemoteLayers, local: LocalStore) => Promise<void>,
+  fn: (reapi: ReapiProvider, local: LocalStore) => Promise<void>,
   extra: Record<string, string> = {},
 ): Promise<void> {
   const local = await tempStore();
   const layers = createRemoteLayersFromConfig(configFor(server, extra), { store: local.store, logger: nullLogger });
   try {
-    await fn(layers, local.store);
+    await fn(await reapiOf(layers), local.store);
   } finally {
     await layers.close();
     await local.dispose();
@@ -70,7 +72,7 @@ describe('remote blob store', () => {
     const local = await tempStore();
     const layers = createRemoteLayersFromConfig(configFor(server), { store: local.store, logger: nullLogger });
     return {
-      store: layers.cas,
+      store: (await reapiOf(layers)).cas,
       async dispose() {
         await layers.close();
         await local.dispose();
@@ -95,7 +97,7 @@ describe('remote blob store', () => {
           const stats = await layers.cas.uploadFrom(local, digests);
           assert.equal(stats.blobs, 301);
           assert.deepEqual(await layers.cas.findMissing(digests), []);
-          const counts = layers.rpcCounts();
+          const counts = layers.requestCounts();
           // 300 × (1000 + overhead) bytes in batches of at most 64 KiB: at least 5 of them.
           assert.ok((counts['ContentAddressableStorage.BatchUpdateBlobs'] ?? 0) >= 5, JSON.stringify(counts));
           assert.equal(counts['ByteStream.Write'], 1, JSON.stringify(counts));
@@ -112,13 +114,13 @@ describe('remote blob store', () => {
       await withClient(server, async (layers, local) => {
         for (const [i, b] of blobs.entries()) await local.put(digests[i]!, b);
         await layers.cas.uploadFrom(local, digests);
-        assert.ok((layers.rpcCounts()['ContentAddressableStorage.BatchUpdateBlobs'] ?? 0) >= 1);
+        assert.ok((layers.requestCounts()['ContentAddressableStorage.BatchUpdateBlobs'] ?? 0) >= 1);
       });
       await withClient(server, async (layers, local) => {
         for (const [i, b] of blobs.entries()) await local.put(digests[i]!, b);
         const stats = await layers.cas.uploadFrom(local, digests);
         assert.equal(stats.blobs, 0);
-        const counts = { ...layers.rpcCounts() };
+        const counts = { ...layers.requestCounts() };
         delete counts['Capabilities.GetCapabilities'];
         assert.deepEqual(counts, { 'ContentAddressableStorage.FindMissingBlobs': 1 });
       });

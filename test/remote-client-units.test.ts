@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { digestOf, isFailureError, nullLogger, type Digest } from '../src/core/index.js';
+import { digestOf, isAbortError, isFailureError, nullLogger, type Digest } from '../src/core/index.js';
 import { makeProcess, toAction } from '../src/exec/index.js';
 import {
   BatchUpdateBlobsRequest_RequestSchema,
@@ -21,27 +21,25 @@ import {
   type ServerCapabilities,
 } from '../src/reapi/index.js';
 import {
-  GRPC_DEFAULT_MAX_MESSAGE_BYTES,
   RpcError,
   backoffDelayMs,
-  checkCapabilities,
   createCacheWarner,
   ensureUploaded,
-  effectiveBatchLimit,
   forRemote,
   mergePlatform,
   parseRemoteAddress,
   parseTokenFile,
-  planBatches,
-  readResourceName,
   requestMetadataBytes,
   shouldShow,
   validateRemoteOptions,
   withRetries,
-  writeResourceName,
-  type RemoteBlobStore,
-  type RemoteEndpoint,
 } from '../src/remote/client/index.js';
+import { GRPC_DEFAULT_MAX_MESSAGE_BYTES, effectiveBatchLimit, planBatches } from '../src/remote/client/batching.js';
+import { readResourceName, writeResourceName } from '../src/remote/client/bytestream.js';
+import { checkCapabilities } from '../src/remote/client/capabilities.js';
+import type { RemoteEndpoint } from '../src/remote/client/channel.js';
+import type { RemoteBlobStore } from '../src/remote/client/remote-blob-store.js';
+import { abortable } from '../src/remote/client/signals.js';
 import { treeFromFiles } from '../src/store/index.js';
 import { renderFailure } from '../src/ui/index.js';
 import { remoteOptions, tempStore } from './remote-client-harness.js';
@@ -53,6 +51,10 @@ describe('remote addresses', () => {
     ['grpcs://remote.buildbuddy.io', 'grpcs', 'remote.buildbuddy.io:443'],
     ['GRPCS://cache.example.com:9092/', 'grpcs', 'cache.example.com:9092'],
     ['grpc://[::1]:8980', 'grpc', '[::1]:8980'],
+    ['http://127.0.0.1:9090', 'http', '127.0.0.1:9090'],
+    ['https://cache.example.com', 'https', 'cache.example.com:443'],
+    ['http://cache.example.com/', 'http', 'cache.example.com:80'],
+    ['HTTP://cache:8080/prefix/ci/', 'http', 'cache:8080'],
   ];
   for (const [text, scheme, target] of good) {
     it(`parses ${text}`, () => {
@@ -64,8 +66,10 @@ describe('remote addresses', () => {
   }
   const bad: [string, RegExp][] = [
     ['', /is empty/],
-    ['https://cache.example.com:443', /scheme `https:\/\/`.*use grpcs:\/\//],
-    ['http://cache:80', /use grpc:\/\//],
+    ['ftp://cache.example.com:21', /scheme `ftp:\/\/`, which trews does not speak; use grpc:\/\/ or grpcs:\/\/ for a REAPI server, http:\/\/ or https:\/\/ for an HTTP cache/],
+    ['http://user:secret@cache:80', /must not carry a user or password; put a token in remote_oauth_bearer_token_path/],
+    ['http://cache:80/a//b', /empty segments/],
+    ['http://cache:80/?x=1', /query or fragment/],
     ['cache.example.com', /has no port/],
     ['grpc://cache.example.com', /has no port/],
     ['grpc://cache:8980/main', /has a path .*remote_instance_name/],
@@ -126,14 +130,66 @@ describe('remote option validation', () => {
 
   it('a bad address scheme', () => {
     assert.equal(
-      render({ TREWS_REMOTE_CACHE_READ: 'true', TREWS_REMOTE_STORE_SERVER: 'https://cache.example.com' }),
+      render({ TREWS_REMOTE_CACHE_READ: 'true', TREWS_REMOTE_STORE_SERVER: 'ftp://cache.example.com' }),
       [
-        'error: invalid remote configuration: remote_store_server `https://cache.example.com` has the scheme `https://`, which trews does not speak (for TLS use grpcs://); use grpc:// or grpcs://, or write host:port',
+        'error: invalid remote configuration: remote_store_server `ftp://cache.example.com` has the scheme `ftp://`, which trews does not speak; use grpc:// or grpcs:// for a REAPI server, http:// or https:// for an HTTP cache, or write host:port',
         '  remote_store_server set by env TREWS_REMOTE_STORE_SERVER',
-        '  for example grpc://127.0.0.1:8980, grpcs://remote.example.com:443 or cache.internal:9092',
+        '  for example grpc://127.0.0.1:8980, grpcs://remote.example.com:443, cache.internal:9092, or an HTTP cache: http://127.0.0.1:9090',
         '',
       ].join('\n'),
     );
+  });
+
+  it('an HTTP cache with remote execution: the option that asks for it is named', () => {
+    assert.equal(
+      render({ TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_STORE_SERVER: 'http://cache:9090', TREWS_REMOTE_EXECUTION_SERVER: 'grpc://exec:8980' }),
+      [
+        'error: invalid remote configuration: remote_execution is on but remote_store_server `http://cache:9090` is an HTTP cache, which only caches',
+        '  remote_execution set by env TREWS_REMOTE_EXECUTION',
+        '  remote execution needs a REAPI server (grpc:// or grpcs://) for its CAS; to use the HTTP cache, turn remote_execution off and remote_cache_read / remote_cache_write on',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(
+      render({ TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_STORE_SERVER: 'grpc://cas:8980', TREWS_REMOTE_EXECUTION_SERVER: 'https://exec.example.com' }),
+      [
+        'error: invalid remote configuration: remote_execution_server `https://exec.example.com` is an HTTP cache, which cannot execute processes',
+        '  remote_execution_server set by env TREWS_REMOTE_EXECUTION_SERVER',
+        '  remote execution needs a REAPI server: use a grpc:// or grpcs:// address',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('an HTTP cache: plaintext with TLS options, and headers the client sets itself', () => {
+    assert.match(
+      render({ TREWS_REMOTE_CACHE_READ: 'true', TREWS_REMOTE_STORE_SERVER: 'http://cache:9090/ci', TREWS_REMOTE_CA_CERTS_PATH: '/ca.pem' }, { '/ca.pem': PEM }),
+      /remote_store_server `http:\/\/cache:9090\/ci` asks for plaintext \(http:\/\/\) but TLS options are set\n[^]*use https:\/\/cache:9090\/ci for TLS/,
+    );
+    assert.match(
+      render({ TREWS_REMOTE_CACHE_READ: 'true', TREWS_REMOTE_STORE_SERVER: 'http://cache:9090', TREWS_REMOTE_STORE_HEADERS: '{"Content-Length": "1"}' }),
+      /remote_store_headers: header "Content-Length" is set by trews on each HTTP request/,
+    );
+  });
+
+  it('an HTTP cache: https with a CA, a token and a path is accepted as given', () => {
+    const r = validateRemoteOptions(
+      remoteOptions({
+        TREWS_REMOTE_CACHE_READ: 'true',
+        TREWS_REMOTE_STORE_SERVER: 'https://cache.example.com/team/',
+        TREWS_REMOTE_CA_CERTS_PATH: '/ca.pem',
+        TREWS_REMOTE_OAUTH_BEARER_TOKEN_PATH: '/token',
+        TREWS_REMOTE_INSTANCE_NAME: 'main',
+      }),
+      { readFile: (p) => Buffer.from(p === '/ca.pem' ? PEM : 'secret\n') },
+    );
+    assert.ok(r.ok && r.value !== null, r.ok ? 'remote off' : r.failure.message);
+    const store = r.value.store;
+    assert.equal(store.address.scheme, 'https');
+    assert.equal(store.address.path, '/team');
+    assert.equal(store.address.port, 443);
+    assert.equal(store.token, 'secret');
+    assert.equal(store.tls?.rootCerts?.toString(), PEM);
   });
 
   it('a certificate path that does not exist', () => {
@@ -461,13 +517,37 @@ describe('capabilities', () => {
     const local = await tempStore();
     try {
       const root = await treeFromFiles(local.store, [{ kind: 'symlink', path: 'etc/link', target: '/etc/hostname' }]);
-      const remote = { endpoint } as unknown as RemoteBlobStore;
+      const remote = { endpoint, description: endpoint.description } as unknown as RemoteBlobStore;
       await assert.rejects(
         ensureUploaded(local.store, remote, { roots: [root], blobs: [], absoluteSymlinksAllowed: false }, undefined),
-        (e: unknown) => isFailureError(e) && e.failure.reason === 'remote-absolute-symlink' && /pointing to "\/etc\/hostname"/.test(e.failure.message),
+        (e: unknown) =>
+          isFailureError(e) &&
+          e.failure.reason === 'remote-absolute-symlink' &&
+          e.failure.message.startsWith('remote_store_server grpc://cas:8980 does not allow absolute symlinks') &&
+          /pointing to "\/etc\/hostname"/.test(e.failure.message),
       );
     } finally {
       await local.dispose();
+    }
+  });
+});
+
+describe('waiting abortably', () => {
+  it('a shared promise no longer waited for (the signal was already aborted) fails unheard, not as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', listener);
+    try {
+      // A lookup whose run was cancelled before it asked: the cache's probe goes on, and fails later.
+      let fail: (e: Error) => void = () => undefined;
+      const probe = new Promise<never>((_, reject) => (fail = reject));
+      await assert.rejects(abortable(probe, AbortSignal.abort()), (e: unknown) => isAbortError(e));
+      fail(new Error('the cache is down'));
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', listener);
     }
   });
 });

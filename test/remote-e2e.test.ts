@@ -19,7 +19,7 @@ async function exampleRepo(): Promise<ShellRepo> {
 
 /** Sandboxes the local runner made under the repo's TMPDIR. */
 async function localSandboxes(repo: ShellRepo): Promise<string[]> {
-  const root = join(repo.tmp, 'trews-sandboxes');
+  const root = repo.sandboxes;
   return existsSync(root) ? readdir(root) : [];
 }
 

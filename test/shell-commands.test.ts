@@ -90,7 +90,7 @@ describe('[test] timeouts and --keep-sandboxes', () => {
     assert.ok(existsSync(join(dir, '__run.sh')));
     assert.equal(readFileSync(join(dir, 'root', 'a', 'note.txt'), 'utf8'), 'oops\n');
     // Without the flag nothing is kept.
-    const sandboxes = join(repo.tmp, 'trews-sandboxes');
+    const sandboxes = repo.sandboxes;
     const before = (await readdir(sandboxes)).length;
     await repo.trews(['test', 'a:broken']);
     assert.equal((await readdir(sandboxes)).length, before);

@@ -364,7 +364,7 @@ describe('cancellation', () => {
         }
         return started.length === 3;
       }, `the test to start: ${stderr}`, 60_000);
-      const sandboxes = join(repo.tmp, 'trews-sandboxes');
+      const sandboxes = repo.sandboxes;
       assert.ok((await readdir(sandboxes)).length >= 1, 'a sandbox exists while the test runs');
       child.kill('SIGINT');
       const code = await exited;

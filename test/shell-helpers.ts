@@ -10,6 +10,8 @@ export interface ShellRepo extends TempRepo {
   /** The local store (TREWS_LOCAL_STORE_DIR) and the TMPDIR (sandboxes) of this repo's runs. */
   readonly store: string;
   readonly tmp: string;
+  /** Where this repo's runs make their sandboxes: the per-user default under `tmp`. */
+  readonly sandboxes: string;
   /** The environment every run gets, beyond PATH and HOME. */
   readonly env: Record<string, string>;
   trews(args: readonly string[], opts?: { env?: Record<string, string>; input?: string; timeoutMs?: number }): Promise<CliResult>;
@@ -26,6 +28,7 @@ export async function makeShellRepo(files: Record<string, string>): Promise<Shel
     ...repo,
     store,
     tmp,
+    sandboxes: join(tmp, `trews-${process.getuid?.() ?? 0}`, 'sandboxes'),
     env,
     trews: (args, opts = {}) =>
       runTrews(args, {

@@ -1,8 +1,8 @@
 import { createEngine, type Engine } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
-import { type Workspace, type FsRules } from '../fs/index.js';
-import { GLOBAL, type Options } from '../options/index.js';
-import { createLocalStore, type LocalStore } from '../store/index.js';
+import { DEFAULT_TEXT_FILE_MAX_BYTES, type Workspace, type FsRules } from '../fs/index.js';
+import { GLOBAL, parseByteSize, type Options } from '../options/index.js';
+import { createLocalStore, damageCount, type LocalStore, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
 import { createTargetEnv, TargetTypeRegistry, type TargetEnv } from '../targets/index.js';
@@ -23,6 +23,16 @@ export interface App {
   readonly renv: RuleEnv;
   /** What the App was built for (file-system rules, store directory); another needs a new App. */
   readonly identity: string;
+  /** When this App (its graph and store memos) was made: what it knows of the store dates from then. */
+  readonly createdAt: number;
+  /**
+   * Why the graph may name blobs the store no longer has, making the App
+   * unfit for another run (undefined when it is fit): a GC removed entries
+   * or is removing them, or blobs were found missing or damaged (by any run
+   * in this process). The first call records the store's state. A fresh App
+   * re-reads the workspace and re-stores what is missing.
+   */
+  staleReason(use: StoreUse): string | undefined;
   /**
    * The runner stack for these options over the App's store, built on first
    * use (introspection goals never open the store) and kept while the
@@ -49,6 +59,7 @@ export function fsRulesFrom(options: Options): FsRules {
     buildPatterns: options.list(GLOBAL, 'build_patterns'),
     ignorePatterns: options.list(GLOBAL, 'ignore'),
     useGitignore: options.bool(GLOBAL, 'ignore_use_gitignore'),
+    textFileMaxBytes: parseByteSize(options.string(GLOBAL, 'build_file_max_size')) ?? DEFAULT_TEXT_FILE_MAX_BYTES,
   };
 }
 
@@ -60,7 +71,12 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   const types = new TargetTypeRegistry();
   for (const b of backends) for (const { type } of b.targets) types.register(type);
   const ws: Workspace = { root: root as AbsPath, rules };
-  const env = createTargetEnv(ws, types, backends.flatMap((b) => b.inferrers ?? []));
+  const env = createTargetEnv(
+    ws,
+    types,
+    backends.flatMap((b) => b.inferrers ?? []),
+    backends.flatMap((b) => b.syntheticTargets ?? []),
+  );
   const renv: RuleEnv = { targets: env, rules: new RuleRegistry(backends) };
   const engine = createEngine({
     onCompute: (key) => {
@@ -84,7 +100,20 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   const flushRemote = async (): Promise<void> => {
     await services?.remote?.flush();
   };
-  return { root, engine, env, renv, identity: appIdentity(rules, storeDir), execution, flushRemote };
+  const createdAt = Date.now();
+  let seen: { readonly at: number; readonly damage: number; readonly generation: string } | undefined;
+  const staleReason = (use: StoreUse): string | undefined => {
+    if (seen === undefined) {
+      seen = { at: Date.now(), damage: damageCount(storeDir), generation: use.gcGeneration };
+      return undefined;
+    }
+    // A GC that started after this App first relied on the store may be removing what its memos name.
+    if (use.gcRunningSince !== undefined && use.gcRunningSince >= seen.at - 1000) return 'a garbage collection of the local store is running';
+    if (use.gcGeneration !== seen.generation) return 'a garbage collection removed entries from the local store';
+    if (damageCount(storeDir) !== seen.damage) return 'blobs of the local store were found missing or damaged';
+    return undefined;
+  };
+  return { root, engine, env, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote };
 }
 
 /** Apps by build root, reused while what they were built for stays the same. */
@@ -94,10 +123,22 @@ export class AppCache {
   all(): App[] {
     return [...this.#apps.values()];
   }
-  get(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger): App {
+  /** The App kept for `root`, if any, without checking it is still fit. */
+  peek(root: string): App | undefined {
+    return this.#apps.get(root);
+  }
+  /**
+   * The App for `root`, fresh when what it was built for changed or, given
+   * the run's lease on the store, when the kept one's memos may name lost blobs.
+   */
+  get(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger, use?: StoreUse): App {
     const app = this.#apps.get(root);
-    if (app && app.identity === appIdentity(rules, storeDir)) return app;
+    const fit = app !== undefined && app.identity === appIdentity(rules, storeDir);
+    const stale = fit && use ? app.staleReason(use) : undefined;
+    if (fit && stale === undefined) return app;
+    if (stale !== undefined) logger.info(`starting from a fresh graph: ${stale}, and the graph may name blobs that are gone`);
     const fresh = createApp(root, rules, storeDir, backends, logger);
+    if (use) fresh.staleReason(use);
     this.#apps.set(root, fresh);
     return fresh;
   }

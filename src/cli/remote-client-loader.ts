@@ -2,10 +2,11 @@ import { failure, FailureError } from '../core/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 
 /**
- * The remote client (gRPC and its channels) costs ~60 ms to load; a run that
- * uses no remote option must not pay for it. The runner loads it before any
- * goal runs when an option turns remote work on, and everything later reads it
- * from here synchronously.
+ * A run that uses no remote option must not pay for loading the remote
+ * client. The runner loads it before any goal runs when an option turns
+ * remote work on, and everything later reads it from here synchronously.
+ * It loads no transport itself: the remote layers import the provider for
+ * the address's scheme on first use (gRPC, ~60 ms, only for a REAPI server).
  */
 type RemoteClient = typeof import('../remote/client/index.js');
 

@@ -28,6 +28,7 @@ import { localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
 import { renderFailure } from '../ui/index.js';
+import { beginStoreUse, type StoreUse } from '../store/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
 import { LoopWatch } from './loop.js';
@@ -169,6 +170,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
   const backends = deps.backends ?? allBackends();
   const log = { logger: deps.logger ?? nullLogger, logPath: deps.logger ? deps.logPath : undefined, stacktraces: false };
   let run: Run | undefined;
+  let storeUse: StoreUse | undefined;
   try {
     const { selected, root, options, remoteConfig } = await prepare(ctx, goals, backends);
     log.stacktraces = options.bool(GLOBAL, 'print_stacktrace');
@@ -180,7 +182,18 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
     const rules = fsRulesFrom(options);
     const storeDir = localStoreDirOf(options, root ?? ctx.cwd, ctx.env, ctx.env['HOME'] ?? homedir());
-    const app: App = root !== undefined ? deps.apps.get(root, rules, storeDir, backends, logger) : createApp(ctx.cwd, rules, storeDir, backends, logger);
+    let app: App;
+    if (root !== undefined) {
+      // A lease on the store for the whole run, taken before its first use: a
+      // concurrent GC keeps what the run (or the kept graph) relies on.
+      storeUse = await beginStoreUse(storeDir, { sinceMs: deps.apps.peek(root)?.createdAt ?? Date.now(), signal: ctx.signal }).catch((e: unknown) => {
+        logger.warn(`cannot register this run with the local store at ${storeDir}: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
+      app = deps.apps.get(root, rules, storeDir, backends, logger, storeUse);
+    } else {
+      app = createApp(ctx.cwd, rules, storeDir, backends, logger);
+    }
     // Watching starts before the run, so nothing it reads can change unseen.
     if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
     let services: ExecServices | undefined;
@@ -210,6 +223,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
   } catch (e) {
     return reportThrown(ctx, e, log);
   } finally {
+    await storeUse?.release();
     if (loop.active) loop.ran(run);
   }
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ALWAYS_IGNORED_DIRS, isIgnored, type FsRules, type IgnoreLevel, type IgnoreRules } from '../fs/index.js';
 
@@ -74,6 +74,8 @@ async function withGitignore(root: string, dir: string, levels: IgnoreLevel[], u
   if (!useGitignore) return levels;
   let text: string;
   try {
+    // A symlinked .gitignore is not honoured, by git or by IgnoreRulesKey.
+    if (!(await lstat(join(root, dir, '.gitignore'))).isFile()) return levels;
     text = await readFile(join(root, dir, '.gitignore'), 'utf8');
   } catch {
     return levels;

@@ -115,6 +115,13 @@ describe('finding ignored directories', () => {
     assert.deepEqual(r.rootRules.levels, [{ base: '', patterns: ['/dist/'] }]);
   });
 
+  test('a symlinked .gitignore is not honoured, as by git and by the engine', async () => {
+    const root = tree({ 'rules.txt': 'node_modules/\n', 'node_modules/a/x': '' });
+    symlinkSync('rules.txt', join(root, '.gitignore'));
+    const r = await findIgnoredDirs(root, { buildPatterns: ['BUILD'], ignorePatterns: [], useGitignore: true });
+    assert.deepEqual(r.dirs, []);
+  });
+
   test('does not follow symbolic links', async () => {
     const root = tree({ 'real/dist/x': '', 'a/': '' });
     symlinkSync(join(root, 'real'), join(root, 'a', 'link'));

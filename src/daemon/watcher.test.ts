@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -302,6 +302,25 @@ describe('the watcher, with @parcel/watcher', () => {
       assert.ok(paths.includes('a/new.txt'), `a change made before sync() was delivered: ${paths.join(', ')}`);
       assert.ok(!paths.some((p) => p.startsWith('dist/') || p.startsWith('.git') || p.startsWith('.trews.d')), paths.join(', '));
       assert.ok(!changed.some((p) => p.startsWith('.git') || p.startsWith('.trews.d')), changed.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('with symlinks to directories (to a sibling, to `.`, to `/`) changes are reported at their real paths, and nothing outside is watched', async () => {
+    const root = tree({ 'real/a.txt': '' });
+    symlinkSync('real', join(root, 'link'));
+    symlinkSync('.', join(root, 'self'));
+    symlinkSync('/', join(root, 'slash'));
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: process.pid });
+    const paths: string[] = [];
+    w.subscribe((b) => paths.push(...b.paths));
+    try {
+      writeFileSync(join(root, 'link', 'b.txt'), '');
+      await until(() => paths.includes('real/b.txt'), 'the change at real/b.txt');
+      rmSync(join(root, 'link'));
+      await until(() => paths.includes('link'), 'the removal of the link itself');
+      assert.ok(!paths.some((p) => p.startsWith('link/') || p.startsWith('self/') || p.startsWith('slash/')), paths.join(', '));
     } finally {
       await w.close();
     }

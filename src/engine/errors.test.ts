@@ -42,6 +42,57 @@ test('an equal failure after a recompute is an early cut-off', async () => {
   assert.equal(w.engine.stats().revalidated, 1);
 });
 
+test('an environment FailureError is delivered but not memoized: the next run computes again', async () => {
+  // A store that lost a blob, then got it back: the warm graph must not keep the failure.
+  const w = new World({ f: 'src' });
+  let blobPresent = false;
+  const materialize = derived('materialize', async (ctx) => {
+    const text = await ctx.get(w.file('f'));
+    if (!blobPresent) throw new FailureError(failure('environment', 'missing-blob', 'blob gone'));
+    return `built ${text}`;
+  });
+  // A dependent that rethrows it as a failure of its own kind is not memoized either.
+  const wrapped = derived('wrapped', async (ctx) => {
+    try {
+      return await ctx.get(materialize);
+    } catch (e) {
+      if (isFailureError(e)) throw new FailureError(failure('input', 'wrapped', `wrapped: ${e.message}`));
+      throw e;
+    }
+  });
+  const top = derived('top', async (ctx) => `top:${await ctx.get(wrapped)}`);
+  const first = await w.engine.startRun().get(top).catch((e: unknown) => e);
+  assert.ok(isFailureError(first));
+  assert.equal(first.failure.reason, 'wrapped');
+  const second = await w.engine.startRun().get(top).catch((e: unknown) => e);
+  assert.ok(isFailureError(second));
+  assert.notEqual(second, first, 'computed again, not the memo');
+  assert.equal(w.count('materialize'), 2);
+  assert.equal(w.count('top'), 2);
+  assert.equal(w.count('file:f'), 1, 'the file node it read is memoized as usual');
+
+  blobPresent = true;
+  w.reset();
+  assert.equal(await w.engine.startRun().get(top), 'top:built src');
+  assert.deepEqual(w.log.sort(), ['materialize', 'top', 'wrapped']);
+  // From here on it is an ordinary memo.
+  w.reset();
+  assert.equal(await w.engine.startRun().get(top), 'top:built src');
+  assert.deepEqual(w.log, []);
+});
+
+test('input and internal failures stay memoized', async () => {
+  const w = new World();
+  for (const tag of ['input', 'internal'] as const) {
+    const k = derived(`fails-${tag}`, async () => {
+      throw new FailureError(failure(tag, 'x', tag));
+    });
+    await assert.rejects(w.engine.startRun().get(k), isFailureError);
+    await assert.rejects(w.engine.startRun().get(k), isFailureError);
+    assert.equal(w.count(`fails-${tag}`), 1, tag);
+  }
+});
+
 test('any other exception is delivered but not memoized: the next request computes again', async () => {
   const w = new World();
   let calls = 0;

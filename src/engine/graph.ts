@@ -311,7 +311,7 @@ export class Graph {
       this.#withdraw(orphans, abortError('the computation that made this request has finished'));
     }
     const node = task.node;
-    const memoizable = ok || (isFailureError(result) && !isAbortError(result));
+    const memoizable = ok || isMemoizableFailure(result);
     let outcome: Outcome;
     if (memoizable && !task.stale && !task.tainted && node.task === task) {
       this.#commit(task, ok, result);
@@ -421,6 +421,18 @@ class TaskContext implements ComputeContext {
   slot<T>(slot: RunSlot<T>): T {
     return slotValue(this.#task.scope, slot);
   }
+}
+
+/**
+ * A FailureError is an answer about the inputs, memoized like a value, unless
+ * it is tagged `environment`: a blob missing from the store, an I/O error, an
+ * unreachable server are facts about the machine at that moment, and
+ * memoizing one would fail every later run of a warm daemon the same way
+ * after the machine recovered. Those are delivered but not memoized, like
+ * any other exception; computations that consumed them are not either.
+ */
+function isMemoizableFailure(e: unknown): boolean {
+  return isFailureError(e) && !isAbortError(e) && e.failure.tag !== 'environment';
 }
 
 function memo<V>(node: GraphNode): Promise<V> {

@@ -19,8 +19,9 @@ export interface Key<V> {
   /**
    * Produces the value. Every other key it needs is read through `ctx.get`,
    * which records the edge used for invalidation. Throwing a `FailureError`
-   * memoizes that failure like a value; any other exception is not memoized
-   * (the next request computes again), and an abort is never memoized.
+   * memoizes that failure like a value, unless it is tagged `environment`;
+   * any other exception (and an environment failure) is not memoized (the
+   * next request computes again), and an abort is never memoized.
    */
   compute(ctx: ComputeContext, signal: AbortSignal): Promise<V>;
   /** Equality for early cut-off; default is structural deep equality. */

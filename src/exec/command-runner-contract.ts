@@ -1,9 +1,11 @@
 // The behaviour every CommandRunner must have, as a reusable node:test suite:
 // the local sandbox, bounded and cached runners run it in exec's tests, and the
-// remote runners (through a real `trews remote-server`) can run the same
-// function. Real child processes, real files.
+// remote cache and remote execution runners (through a real `trews
+// remote-server`) run the same function in test/remote-runner-contract.test.ts.
+// Real child processes, real files. Test support: tests import this file
+// directly; exec's index.ts does not export it.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAbortError, isFailureError, type Digest } from '../core/index.js';
@@ -30,6 +32,18 @@ export interface CommandRunnerContractOptions {
    * check by pid that killed processes are gone. Default true.
    */
   readonly sameMachine?: boolean;
+  /**
+   * The reason of the failure for a program that does not exist. A local
+   * runner knows it as `program-not-found`; a remote one learns it from the
+   * server's status (`remote-execution-failed`), with the server's message.
+   */
+  readonly missingProgramReason?: string;
+  /**
+   * When a cancelled process is gone: before the run rejects (a local
+   * runner waits for its group), or soon after (a remote runner asks the
+   * server to cancel; it cannot wait for the kill).
+   */
+  readonly killedOnCancel?: 'before-rejecting' | 'soon-after';
 }
 
 /** A PATH with the usual tools; processes get nothing from ours. */
@@ -44,9 +58,9 @@ export function commandRunnerContract(
   makeRunner: () => Promise<CommandRunnerFixture>,
   options: CommandRunnerContractOptions = {},
 ): void {
-  // Loaded on call, so importing exec never loads the test runner.
-  const { describe, it } = createRequire(import.meta.url)('node:test') as typeof import('node:test');
   const sameMachine = options.sameMachine ?? true;
+  const missingProgramReason = options.missingProgramReason ?? 'program-not-found';
+  const killedOnCancel = options.killedOnCancel ?? 'before-rejecting';
 
   const withRunner = (fn: (f: CommandRunnerFixture) => Promise<void>) => async (): Promise<void> => {
     const fixture = await makeRunner();
@@ -178,9 +192,9 @@ export function commandRunnerContract(
         await assert.rejects(run(f, makeProcess({ argv: ['trews-no-such-program'], env: { PATH } })), (e: unknown) => {
           assert.ok(isFailureError(e), String(e));
           assert.equal(e.failure.tag, 'environment');
-          assert.equal(e.failure.reason, 'program-not-found');
+          assert.equal(e.failure.reason, missingProgramReason);
           assert.match(e.failure.message, /trews-no-such-program/);
-          assert.match((e.failure.notes ?? []).join('\n'), /\/usr\/bin:\/bin/);
+          assert.match([e.failure.message, ...(e.failure.notes ?? [])].join('\n'), /\/usr\/bin:\/bin/);
           return true;
         });
       }),
@@ -232,7 +246,8 @@ export function commandRunnerContract(
           }, 10_000, 'the process to start');
           ac.abort();
           await assert.rejects(p, (e: unknown) => isAbortError(e));
-          if (sameMachine) for (const pid of pids) assert.equal(await isProcessAlive(pid), false, `pid ${pid} survived cancellation`);
+          if (sameMachine && killedOnCancel === 'before-rejecting') for (const pid of pids) assert.equal(await isProcessAlive(pid), false, `pid ${pid} survived cancellation`);
+          if (sameMachine && killedOnCancel === 'soon-after') for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 10_000, `pid ${pid} to die after cancellation`);
           if (f.sandboxRoot !== undefined) assert.deepEqual(await entriesOf(f.sandboxRoot), before);
         } finally {
           await removeDir(dir);

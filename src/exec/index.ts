@@ -20,4 +20,3 @@ export { makeCommandRunner, type MakeCommandRunnerOptions, type RemoteRunners } 
 export { ProcessKey, EXEC_RUN, type ExecRun } from './process-key.js';
 export { setChildJournal, trackGroup, untrackGroup, signalGroup, processStartTime, endRecordedGroup, type ChildJournal } from './process-group.js';
 export { removeLeftSandboxDir } from './sandbox-dir.js';
-export { commandRunnerContract, type CommandRunnerFixture, type CommandRunnerContractOptions } from './command-runner-contract.js';

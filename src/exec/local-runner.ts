@@ -16,7 +16,7 @@ import {
   type Digest,
   type Logger,
 } from '../core/index.js';
-import { captureOutputs, materializeTree, type LocalStore } from '../store/index.js';
+import { captureOutputs, checkLinkedInputs, materializeTree, type LocalStore, type ModifiedInput } from '../store/index.js';
 import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../reapi/index.js';
 import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
@@ -102,8 +102,9 @@ class LocalSandboxRunner implements CommandRunner {
     const workerStart = Date.now();
     let sandbox: SandboxDir;
     try {
-      sandbox = await createSandboxDir(this.#sandboxRoot);
+      sandbox = await createSandboxDir(this.#sandboxRoot, { traversable: this.#runAs !== undefined });
     } catch (e) {
+      if (isFailureError(e)) throw e; // an unsafe sandbox root says why itself
       throw new FailureError(
         failure('environment', 'sandbox-create-failed', `cannot create a sandbox under ${this.#sandboxRoot}: ${e instanceof Error ? e.message : String(e)}`, {
           hints: ['check that the directory is writable and its disk has space'],
@@ -114,7 +115,7 @@ class LocalSandboxRunner implements CommandRunner {
     try {
       const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
       const fetchStart = Date.now();
-      await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
+      const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
       // REAPI: the worker creates the working directory and the parents of
       // every output (not output directories themselves), so tools need not.
       const parents = new Set<string>([workDir]);
@@ -135,6 +136,15 @@ class LocalSandboxRunner implements CommandRunner {
         // layout is often why); a cancelled one is not.
         if (!isAbortError(e) && isFailureError(e) && this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
         throw e;
+      }
+
+      // Inputs are hard links into the store: a process that wrote to one
+      // (or ran while another wrote to a blob it shares) has no result worth
+      // keeping, and the damaged blob must leave the store (input-check.ts).
+      const modified = await checkLinkedInputs(this.#store, sandbox.root, inputs.linked, signal);
+      if (modified.length > 0) {
+        if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
+        throw inputModified(proc, modified);
       }
 
       const uploadStart = Date.now();
@@ -328,6 +338,25 @@ class LocalSandboxRunner implements CommandRunner {
     ctx.observation?.sandboxKept(sandbox.dir);
     return true;
   }
+}
+
+function inputModified(proc: Process, modified: readonly ModifiedInput[]): FailureError {
+  const first = modified[0]!;
+  const more = modified.length > 1 ? ` (and ${modified.length - 1} more input${modified.length > 2 ? 's' : ''})` : '';
+  return new FailureError(
+    failure(
+      'environment',
+      'input-modified',
+      `process \`${proc.description}\` modified its input \`${first.path}\`${more}, or another process sharing that file did while it ran: its result is discarded and the file was removed from the local store`,
+      {
+        hints: [
+          'inputs are read-only hard links into the local store, shared with other processes: a process must not write to them (not even after chmod); copy the file and change the copy, or write an output instead',
+          'the next run stores the file again from its source',
+        ],
+        notes: modified.slice(1, 10).map((m) => `also modified: \`${m.path}\``),
+      },
+    ),
+  );
 }
 
 /**

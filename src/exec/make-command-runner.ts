@@ -1,5 +1,4 @@
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '../core/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import type { LocalStore } from '../store/index.js';
@@ -7,6 +6,7 @@ import { createBoundedRunner } from './bounded-runner.js';
 import { createLocalCacheRunner } from './local-cache-runner.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { createPerRunRunner } from './per-run-runner.js';
+import { defaultSandboxRoot } from './sandbox-dir.js';
 import type { CommandRunner } from './types.js';
 
 /**
@@ -28,7 +28,7 @@ export interface MakeCommandRunnerOptions {
   readonly options: Options;
   readonly store: LocalStore;
   readonly logger: Logger;
-  /** Where local sandboxes go; default `<os tmpdir>/trews-sandboxes`. */
+  /** Where local sandboxes go; default `<os tmpdir>/trews-<uid>/sandboxes`, private to this user (checked before use). */
   readonly sandboxRoot?: string;
   readonly remote?: RemoteRunners;
 }
@@ -46,7 +46,7 @@ export interface MakeCommandRunnerOptions {
 export function makeCommandRunner(o: MakeCommandRunnerOptions): CommandRunner {
   const parallelism = o.options.maybeInt(GLOBAL, 'process_execution_local_parallelism') ?? availableParallelism();
   const keepSandboxes = o.options.enum<KeepSandboxes>(GLOBAL, 'keep_sandboxes');
-  const sandboxRoot = o.sandboxRoot ?? join(tmpdir(), 'trews-sandboxes');
+  const sandboxRoot = o.sandboxRoot ?? defaultSandboxRoot(tmpdir(), process.getuid?.());
 
   const executor =
     o.remote?.execution ??

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { failure, FailureError } from '../core/index.js';
 import { trackSandbox, untrackSandbox } from './process-group.js';
 
 /**
@@ -21,16 +22,28 @@ export interface SandboxDir {
 
 const SANDBOX_PREFIX = 'trews-sandbox-';
 
-export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir> {
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(sandboxRoot, SANDBOX_PREFIX));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    // First use, or the root was cleaned away meanwhile: one mkdir on the rare path, not per process.
-    await mkdir(sandboxRoot, { recursive: true });
-    dir = await mkdtemp(join(sandboxRoot, SANDBOX_PREFIX));
-  }
+/**
+ * The default sandbox root: `<tmpdir>/trews-<uid>/sandboxes`, one per user.
+ * A shared, predictable name such as `/tmp/trews-sandboxes` can be made first
+ * by another user, who could then swap a sandbox for a symlink and read or
+ * write what our processes see. (`trews-<uid>` is also where the daemon puts
+ * its socket when the work dir's path is too long; both want it private.)
+ */
+export function defaultSandboxRoot(tmp: string, uid: number | undefined): string {
+  return join(tmp, uid === undefined ? 'trews' : `trews-${uid}`, 'sandboxes');
+}
+
+/**
+ * `traversable`: the root may be 0711, so that a process run as another user
+ * (`trews remote-server --run-as`) can reach its own sandbox inside it; it is
+ * still ours and writable by no one else, so nobody can swap a sandbox.
+ */
+export async function createSandboxDir(sandboxRoot: string, opts: { readonly traversable?: boolean } = {}): Promise<SandboxDir> {
+  // Checked for every sandbox, not once per process: a tmp reaper may remove
+  // the root of an idle daemon, and someone else make it again. A few stat
+  // calls are nothing next to starting a process.
+  await prepareSandboxRoot(sandboxRoot, opts.traversable === true);
+  const dir = await mkdtemp(join(sandboxRoot, SANDBOX_PREFIX));
   // From here until it is removed or kept, an early exit removes it, and a daemon's successor if it is killed.
   trackSandbox(dir);
   const root = join(dir, 'root');
@@ -42,6 +55,71 @@ export async function createSandboxDir(sandboxRoot: string): Promise<SandboxDir>
     stderrPath: join(dir, 'stderr'),
     runScriptPath: join(dir, '__run.sh'),
   };
+}
+
+/**
+ * Makes the sandbox root and checks it, and the directory holding it, before
+ * anything is put there. The root must be a real directory (not a symlink),
+ * ours, and private (mode 700: sandboxes hold the inputs and outputs of our
+ * processes). Its parent must be a real directory owned by us (or root) that
+ * no one else can write to, unless it is sticky like /tmp: whoever can
+ * rename entries in it could swap the root for something of theirs after the
+ * check. With both true no other user can change anything below.
+ */
+async function prepareSandboxRoot(sandboxRoot: string, traversable: boolean): Promise<void> {
+  const uid = process.getuid?.();
+  const parent = dirname(sandboxRoot);
+  // Missing ancestors are made private too; existing ones are left as they are and checked below.
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(sandboxRoot, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  if (uid === undefined) return; // no owners to compare (Windows)
+  const problem = (await unsafeParent(parent, uid)) ?? (await unsafeRoot(sandboxRoot, uid, traversable));
+  if (problem !== undefined) {
+    throw new FailureError(
+      failure('environment', 'sandbox-root-unsafe', `refusing to make sandboxes in ${sandboxRoot}: ${problem.what}`, { hints: [problem.hint] }),
+    );
+  }
+}
+
+interface Problem {
+  readonly what: string;
+  readonly hint: string;
+}
+
+const NOT_OURS = 'another user may have made it to see or change what our processes read and write; remove it (ask an administrator if it is not yours), or point TMPDIR at a directory of your own';
+
+async function unsafeRoot(dir: string, uid: number, traversable: boolean): Promise<Problem | undefined> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) return { what: 'it is a symlink, not a directory', hint: NOT_OURS };
+  if (!st.isDirectory()) return { what: 'it is not a directory', hint: `remove ${dir}` };
+  if (st.uid !== uid) return { what: `it belongs to user ${st.uid}, not to this user (${uid})`, hint: NOT_OURS };
+  if ((st.mode & (traversable ? 0o066 : 0o077)) !== 0) {
+    return { what: `it has mode ${octal(st.mode)}; it must be private to this user (mode 700)`, hint: `make it private (\`chmod 700 ${dir}\`), or remove it` };
+  }
+  return undefined;
+}
+
+async function unsafeParent(dir: string, uid: number): Promise<Problem | undefined> {
+  const st = await lstat(dir);
+  if (st.isSymbolicLink()) return { what: `the directory holding it, ${dir}, is a symlink`, hint: NOT_OURS };
+  if (!st.isDirectory()) return { what: `${dir} is not a directory`, hint: `remove ${dir}` };
+  if (st.uid !== uid && st.uid !== 0) return { what: `the directory holding it, ${dir}, belongs to user ${st.uid}, not to this user (${uid})`, hint: NOT_OURS };
+  const sticky = (st.mode & 0o1000) !== 0;
+  if ((st.mode & 0o022) !== 0 && !sticky) {
+    return {
+      what: `the directory holding it, ${dir}, has mode ${octal(st.mode)}: other users could swap the sandboxes for something of theirs`,
+      hint: `make it private (\`chmod 700 ${dir}\`), or remove it`,
+    };
+  }
+  return undefined;
+}
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(3, '0');
 }
 
 /**

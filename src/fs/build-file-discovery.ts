@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
-import { joinRel } from '../core/index.js';
+import { failure, joinRel, raise } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
+import { linkFailure } from './link-failure.js';
 import { ListingKey } from './listing.js';
 import type { Workspace } from './workspace.js';
 
@@ -28,9 +29,25 @@ export class BuildFilesInDirKey implements Key<readonly string[]> {
   describe(): string {
     return `BUILD files in ${this.#dir || '.'}`;
   }
+  /**
+   * A name that matches the BUILD patterns but is not a file (a directory, a
+   * FIFO, a device, a symlink to nothing or out of the root) is an error:
+   * skipping it would silently drop the targets someone meant to declare, and
+   * reading a FIFO would never end.
+   */
   async compute(ctx: ComputeContext): Promise<readonly string[]> {
     const listing = await ctx.get(new ListingKey(this.#ws, this.#dir));
     const isBuild = buildFileMatcher(this.#ws);
+    const notAFile = (name: string, what: string): never =>
+      raise(
+        failure('input', 'build-file-not-a-file', `this is ${what}, not a file, but its name makes it a BUILD file`, {
+          location: { file: joinRel(this.#dir, name) },
+          hints: ['rename or remove it, or change `build_patterns` so that it does not match'],
+        }),
+      );
+    for (const d of listing.dirs) if (isBuild(d)) notAFile(d, 'a directory');
+    for (const o of listing.others) if (isBuild(o.name)) notAFile(o.name, o.what);
+    for (const e of listing.escapes) if (isBuild(e.name)) raise(linkFailure(e.problem, { location: { file: joinRel(this.#dir, e.name) } }));
     return listing.files.filter((f) => isBuild(f)).map((f) => joinRel(this.#dir, f));
   }
 }
@@ -38,7 +55,10 @@ export class BuildFilesInDirKey implements Key<readonly string[]> {
 /**
  * Every directory at or under `dir` that holds a BUILD file, sorted. Recursive
  * through the engine, so adding a BUILD file deep in the tree recomputes one
- * branch and cuts off at every unchanged level.
+ * branch and cuts off at every unchanged level. Descends only into real
+ * directories, so the symlinks of an npm workspace (`node_modules/pkg ->
+ * ../packages/pkg`) do not make a second copy of every target, and a link to
+ * `.` or `/` costs nothing.
  */
 export class BuildDirsUnderKey implements Key<readonly string[]> {
   readonly id: string;

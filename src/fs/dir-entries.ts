@@ -1,17 +1,20 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { raise, failure } from '../core/index.js';
 import type { Key } from '../engine/index.js';
 import type { Workspace } from './workspace.js';
 
-export type EntryKind = 'file' | 'dir' | 'other';
+/** What an entry is, as `lstat` says: a symlink is a symlink, never what it points at. */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'device' | 'unknown';
 
 export interface DirEntry {
   readonly name: string;
   readonly kind: EntryKind;
+  /** A symlink's target as stored (relative to the link's directory, or absolute). */
+  readonly target?: string;
 }
 
-/** A directory as the OS lists it (symlinks resolved to what they point at), sorted by name. */
+/** A directory as the OS lists it, without following symlinks, sorted by name. */
 export interface DirEntries {
   readonly exists: boolean;
   readonly entries: readonly DirEntry[];
@@ -19,7 +22,16 @@ export interface DirEntries {
 
 const MISSING: DirEntries = { exists: false, entries: [] };
 
-/** Raw listing of one directory: a file-system key, invalidated by the watcher. */
+/**
+ * Raw listing of one directory: a file-system key, invalidated by the watcher.
+ *
+ * `dir` must be a real path (no symlink in it; RealPathKey makes one): this
+ * node is invalidated by changes at `dir`, and the watcher reports changes
+ * where they happen, never under the name of a symlink that leads there.
+ * Symlinks are recorded with their targets rather than followed, for the
+ * same reason: what a link points at lives at another path, whose own nodes
+ * are invalidated when it changes.
+ */
 export class DirEntriesKey implements Key<DirEntries> {
   readonly id: string;
   readonly path: string;
@@ -44,19 +56,45 @@ export class DirEntriesKey implements Key<DirEntries> {
     }
     const entries: DirEntry[] = [];
     for (const d of dirents) {
-      let kind: EntryKind = d.isFile() ? 'file' : d.isDirectory() ? 'dir' : 'other';
-      if (d.isSymbolicLink()) {
-        // A symlink counts as what it points at; a dangling one is invisible.
-        try {
-          const s = await stat(join(abs, d.name));
-          kind = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
-        } catch {
-          continue;
-        }
+      if (!d.isSymbolicLink()) {
+        entries.push({ name: d.name, kind: kindOf(d) });
+        continue;
       }
-      entries.push({ name: d.name, kind });
+      let target: string;
+      try {
+        target = await readlink(join(abs, d.name));
+      } catch (e) {
+        // Gone between the listing and now: its own event will list this directory again.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        raise(failure('environment', 'fs-read', `cannot read the symlink ${join(this.path, d.name)}: ${(e as Error).message}`));
+      }
+      entries.push({ name: d.name, kind: 'symlink', target });
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { exists: true, entries };
   }
+}
+
+/** The entry called `name`: a binary search, since directories can hold tens of thousands of entries. */
+export function entryNamed(listing: DirEntries, name: string): DirEntry | undefined {
+  const es = listing.entries;
+  let lo = 0;
+  let hi = es.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const n = es[mid]!.name;
+    if (n === name) return es[mid];
+    if (n < name) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+function kindOf(d: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): EntryKind {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isFIFO()) return 'fifo';
+  if (d.isSocket()) return 'socket';
+  if (d.isBlockDevice() || d.isCharacterDevice()) return 'device';
+  return 'unknown';
 }

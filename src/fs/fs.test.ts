@@ -48,7 +48,7 @@ describe('listings and ignore rules', () => {
     assert.deepEqual(top.dirs, ['src']);
     assert.deepEqual(top.files, ['.gitignore', 'a.txt', 'link.txt']);
     const src = await run.get(new ListingKey(ws(root), 'src'));
-    assert.deepEqual(src, { exists: true, files: ['.gitignore', 'keep.log', 'main.txt'], dirs: [] });
+    assert.deepEqual(src, { exists: true, files: ['.gitignore', 'keep.log', 'main.txt'], dirs: [], others: [], escapes: [] });
   });
 
   it('without gitignore support only the ignore option applies', async () => {

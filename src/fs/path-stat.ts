@@ -1,29 +1,37 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Key } from '../engine/index.js';
+import { raise } from '../core/index.js';
+import type { ComputeContext, Key } from '../engine/index.js';
+import { linkFailure } from './link-failure.js';
+import { realPathOf } from './real-path.js';
 import type { Workspace } from './workspace.js';
 
 export type PathKind = 'file' | 'dir' | 'other' | 'missing';
 
-/** What is at a path (following symlinks): a file-system key. */
+/**
+ * What is at a path, following symlinks inside the build root. A symlink that
+ * leads out of the root or loops is an input failure naming it.
+ */
 export class PathKindKey implements Key<PathKind> {
   readonly id: string;
-  readonly path: string;
+  readonly ignoresSignal = true;
   readonly #ws: Workspace;
+  readonly #path: string;
   constructor(ws: Workspace, path: string) {
     this.#ws = ws;
-    this.path = path;
+    this.#path = path;
     this.id = `path-kind:${path}`;
   }
   describe(): string {
-    return `existence of ${this.path || '.'}`;
+    return `existence of ${this.#path || '.'}`;
   }
-  async compute(): Promise<PathKind> {
-    try {
-      const s = await stat(join(this.#ws.root, this.path));
-      return s.isFile() ? 'file' : s.isDirectory() ? 'dir' : 'other';
-    } catch {
-      return 'missing';
+  async compute(ctx: ComputeContext): Promise<PathKind> {
+    const real = await realPathOf(ctx, this.#ws, this.#path);
+    switch (real.type) {
+      case 'missing':
+        return 'missing';
+      case 'found':
+        return real.kind === 'file' || real.kind === 'dir' ? real.kind : 'other';
+      default:
+        raise(linkFailure(real));
     }
   }
 }

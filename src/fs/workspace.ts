@@ -9,7 +9,16 @@ export interface FsRules {
   readonly ignorePatterns: readonly string[];
   /** Honour `.gitignore` files (root and nested) as well. */
   readonly useGitignore: boolean;
+  /**
+   * The largest BUILD (or `.gitignore`) file trews reads, in bytes (the
+   * `build_file_max_size` option; default DEFAULT_TEXT_FILE_MAX_BYTES). A
+   * bigger one is an error rather than seconds of reading and parsing.
+   */
+  readonly textFileMaxBytes?: number;
 }
+
+/** 10 MiB: a generated BUILD file of 100,000 targets is about 5 MiB. */
+export const DEFAULT_TEXT_FILE_MAX_BYTES = 10 * 1024 * 1024;
 
 /**
  * A build root as the file-system keys see it. One per engine: keys carry it but

@@ -7,7 +7,7 @@ import type { Goal } from './goal.js';
 
 export const gcGoal: Goal = {
   name: 'gc',
-  help: 'Remove the least recently used entries of the local store (blobs and action cache entries) until it fits in --max-size (default: local_store_max_size), and print what was removed. Safe while other trews runs use the store.',
+  help: 'Remove the least recently used entries of the local store (blobs and action cache entries) until it fits in --max-size (default: local_store_max_size), and print what was removed. Safe while other trews runs use the store: nothing a running process has used since it started is removed.',
   needsBuildRoot: false,
   registerOptions(registry) {
     registry.registerScope({ name: 'gc', help: this.help, isGoal: true });
@@ -31,7 +31,7 @@ export const gcGoal: Goal = {
     const lines = [
       `local store ${dir}, limit ${formatBytes(maxSizeBytes)}:`,
       `  removed ${r.removedCount} entr${r.removedCount === 1 ? 'y' : 'ies'} (${formatBytes(r.removedBytes)}) and ${r.removedTempFiles} abandoned temp file${r.removedTempFiles === 1 ? '' : 's'}`,
-      `  ${r.remainingCount} entr${r.remainingCount === 1 ? 'y' : 'ies'} (${formatBytes(r.remainingBytes)}) remain${r.keptInUse > 0 ? `; ${r.keptInUse} kept because they were used meanwhile` : ''}`,
+      `  ${r.remainingCount} entr${r.remainingCount === 1 ? 'y' : 'ies'} (${formatBytes(r.remainingBytes)}) remain${r.keptInUse > 0 ? `; ${r.keptInUse} kept because they were used meanwhile` : ''}${r.keptForRuns > 0 ? `; ${r.keptForRuns} kept because running trews processes use them` : ''}`,
     ];
     await g.emit(lines);
     return 0;

@@ -31,6 +31,7 @@ test('GLOBAL options keep Pants names, types and defaults', () => {
   assert.equal(r.option(GLOBAL, 'remote_execution_address')?.name, 'remote_execution_server');
   const daemonOnes = r.options(GLOBAL).filter((s) => s.daemon === true).map((s) => s.name);
   assert.deepEqual(daemonOnes, [
+    'build_file_max_size',
     'build_patterns',
     'daemon_idle_timeout',
     'daemon_invalidation_globs',

@@ -70,6 +70,15 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     advanced: true,
   },
   {
+    name: 'build_file_max_size',
+    type: 'string',
+    default: '10MiB',
+    help: 'The largest BUILD file (or .gitignore) trews reads, e.g. 10MiB, 500KB or a number of bytes; a bigger one is an error.',
+    validate: (v) => byteSize(v) ?? (parseByteSize(v as string)! < 1 ? 'must be at least 1 byte' : undefined),
+    daemon: true,
+    advanced: true,
+  },
+  {
     name: 'local_store_dir',
     type: 'path',
     default: null,
@@ -126,14 +135,14 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     aliases: ['remote_store_address'],
     type: 'string',
     default: null,
-    help: 'Remote CAS server as host:port, grpc://host:port or grpcs://host:port.',
+    help: 'Remote CAS and action cache: a REAPI server as host:port, grpc://host:port or grpcs://host:port, or an HTTP cache (bazel-remote, many CI caches: /ac/ and /cas/ paths) as http://host:port[/path] or https://…; HTTP caches serve caching only, not remote execution.',
   },
   {
     name: 'remote_execution_server',
     aliases: ['remote_execution_address'],
     type: 'string',
     default: null,
-    help: 'Remote execution server as host:port, grpc://host:port or grpcs://host:port.',
+    help: 'Remote execution server (REAPI) as host:port, grpc://host:port or grpcs://host:port (often the same address as remote_store_server).',
   },
   { name: 'remote_instance_name', type: 'string', default: null, help: 'REAPI instance name sent with every remote request.' },
   {

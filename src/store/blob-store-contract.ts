@@ -1,9 +1,11 @@
 // The behaviour every BlobStore must have, as a reusable node:test suite:
-// the local disk store runs it in local-store.test.ts, and the remote client
-// (through a real `trews remote-server`) runs the same function.
+// the local disk store runs it in local-store.test.ts, and the remote
+// providers (REAPI through a real `trews remote-server`, an HTTP cache through
+// a test server) run the same function. Test support: tests import this file
+// directly; store's index.ts does not export it.
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { EMPTY_DIGEST, digestOf, isAbortError, isFailureError, type Digest, type Sha256Hex } from '../core/index.js';
 import type { BlobStore } from './blob-store.js';
@@ -89,8 +91,6 @@ export function blobStoreContract(
   makeStore: () => Promise<BlobStoreFixture>,
   options: BlobStoreContractOptions = {},
 ): void {
-  // Loaded on call, so importing the store never loads the test runner.
-  const { describe, it } = createRequire(import.meta.url)('node:test') as typeof import('node:test');
   const largeBytes = options.largeBlobBytes ?? 64 * MiB + 3;
 
   const withStore = (fn: (store: BlobStore) => Promise<void>) => async (): Promise<void> => {

@@ -10,7 +10,11 @@ import type { ActionResult } from '../reapi/index.js';
  * The empty blob is always present, whether or not it was ever put.
  */
 export interface BlobStore {
-  /** The digests (deduplicated) that are not stored. */
+  /**
+   * The digests (deduplicated) that are not stored. The local store checks
+   * content, not only size: a blob whose stored bytes do not match its
+   * digest is deleted and reported missing, so the caller stores it again.
+   */
   findMissing(digests: readonly Digest[], signal?: AbortSignal): Promise<Digest[]>;
   /** Streams the blob; undefined when absent. The stream errors if the content turns out not to match. */
   get(digest: Digest, signal?: AbortSignal): Promise<Readable | undefined>;

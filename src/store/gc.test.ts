@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { digestOf, type Digest } from '../core/index.js';
 import { ActionResultSchema } from '../reapi/index.js';
-import { collectGarbage, createLocalStore, storeSize } from './index.js';
+import { beginStoreUse, collectGarbage, createLocalStore, storeSize } from './index.js';
 import { acPath, casPath } from './store-layout.js';
 import { bytesOf, makeTempDir, readAll, removeDir } from './test-helpers.js';
 
@@ -138,4 +139,78 @@ describe('collectGarbage', () => {
       await removeDir(dir);
     }
   });
+
+  it('keeps what live runs have used since their lease began, except from a GC asked for by that run', async () => {
+    const dir = await makeTempDir();
+    try {
+      const store = createLocalStore({ dir });
+      const blobs: Digest[] = [];
+      for (let i = 0; i < 3; i++) {
+        const data = bytesOf(1000, 20 + i);
+        blobs.push(digestOf(data));
+        await store.put(digestOf(data), data);
+      }
+      const [old, recent] = blobs as [Digest, Digest, Digest];
+      await age(casPath(dir, old), 2);
+      await age(casPath(dir, recent), 0.5);
+      // A run relying on the store since a day ago (a daemon's graph): everything used since then, minus the touch interval, is kept.
+      const runSignal = new AbortController().signal;
+      const run = await beginStoreUse(dir, { sinceMs: Date.now() - 24 * 60 * 60 * 1000, signal: runSignal });
+      const generation = await readFile(join(dir, 'gc-generation'), 'utf8').catch(() => '');
+      const r = await collectGarbage(store, { maxSizeBytes: 0 });
+      assert.equal(r.removedCount, 1, 'only the entry older than the run');
+      assert.equal(r.keptForRuns, 2);
+      assert.deepEqual(await createLocalStore({ dir }).findMissing(blobs), [old]);
+      assert.notEqual(await readFile(join(dir, 'gc-generation'), 'utf8'), generation, 'a GC that removed entries changes the generation');
+      // The run applying its own bound at its end is not held back by its own lease.
+      const own = await collectGarbage(store, { maxSizeBytes: 0, signal: runSignal });
+      assert.equal(own.removedCount, 2);
+      await run.release();
+      assert.deepEqual(await readdir(join(dir, 'leases')), []);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('ignores and removes the leases of dead processes', async () => {
+    const dir = await makeTempDir();
+    try {
+      const store = createLocalStore({ dir });
+      const d = digestOf('abandoned');
+      await store.put(d, Buffer.from('abandoned'));
+      const run = await beginStoreUse(dir, { sinceMs: Date.now() - 60 * 60 * 1000 });
+      const [mine] = await readdir(join(dir, 'leases'));
+      await run.release();
+      // The same lease left behind by a process that died (pid 2^22 + 1 is above Linux's pid_max).
+      const dead = mine!.replace(`.${process.pid}.`, `.${2 ** 22 + 1}.`);
+      await writeFile(join(dir, 'leases', dead), '');
+      const r = await collectGarbage(store, { maxSizeBytes: 0 });
+      assert.equal(r.removedCount, 1);
+      assert.deepEqual(await readdir(join(dir, 'leases')), []);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('a run that starts while a GC runs refreshes the LRU time of the blobs it uses', async () => {
+    const dir = await makeTempDir();
+    try {
+      const store = createLocalStore({ dir });
+      const d = digestOf('used during a gc');
+      await store.put(d, Buffer.from('used during a gc'));
+      await age(casPath(dir, d), 1 / (24 * 60)); // a minute ago: recent enough not to be refreshed normally
+      const before = (await stat(casPath(dir, d))).mtimeMs;
+      // A GC in progress, registered by a live process (this one).
+      await mkdir(join(dir, 'leases'), { recursive: true });
+      await writeFile(join(dir, 'leases', `gc.${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.${process.pid}.${Date.now() - 1000}.abcdef`), '');
+      const run = await beginStoreUse(dir, { sinceMs: Date.now() });
+      assert.ok(run.gcRunningSince !== undefined);
+      assert.deepEqual(await createLocalStore({ dir }).findMissing([d]), []);
+      assert.ok((await stat(casPath(dir, d))).mtimeMs > before, 'touched, so the GC sees it was used after its scan');
+      await run.release();
+    } finally {
+      await removeDir(dir);
+    }
+  });
 });
+

@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { abortError, nullLogger, type Logger, mapLimit } from '../core/index.js';
+import { TOUCH_INTERVAL_MS, beginGc, bumpGcGeneration, type LiveRuns } from './leases.js';
 import { errnoCode, storeIoError } from './store-failures.js';
 import { AC_DIR, AC_NAME, CAS_DIR, CAS_NAME, TMP_DIR } from './store-layout.js';
 
@@ -13,6 +14,11 @@ export interface StoreLocation {
 export interface GcOptions {
   /** Evict least recently used entries until CAS + action cache take at most this many bytes. */
   readonly maxSizeBytes: number;
+  /**
+   * Also identifies the caller: leases taken with this signal (the run
+   * applying its own size bound at its end, or the `gc` goal's run) do not
+   * protect anything from this collection.
+   */
   readonly signal?: AbortSignal;
   /** Temp files untouched for this long belong to a writer that died (default: 1 hour). */
   readonly tmpMaxAgeMs?: number;
@@ -26,6 +32,8 @@ export interface GcResult {
   readonly remainingBytes: number;
   /** Entries that would have been evicted but were used while the GC ran. */
   readonly keptInUse: number;
+  /** Entries that would have been evicted but were used since a running trews process started (see leases.ts). */
+  readonly keptForRuns: number;
   readonly removedTempFiles: number;
 }
 
@@ -50,11 +58,16 @@ const STAT_CONCURRENCY = 32;
  * "Used" is the file's mtime, which the store moves forward on every read,
  * findMissing hit and put of an existing blob (at most every few minutes per
  * file). It is safe to run while other processes use the store:
- * - a file touched after the scan is kept (checked again just before unlinking);
+ * - a run in progress holds a lease (leases.ts) saying since when it has
+ *   relied on the store; nothing used since then (minus the touch interval)
+ *   is removed, so no run loses a blob it checked, stored or remembers;
+ * - a run that starts while this GC runs sees its registration and refreshes
+ *   the mtime of every blob it uses, and a file touched after the scan is
+ *   kept (checked again just before unlinking);
  * - a reader holding an open descriptor keeps reading the unlinked inode, and
  *   a hard link materialized into a sandbox is a separate name for it;
- * - a file read by someone who then finds it gone is a cache miss, which every
- *   caller handles (an action cache entry whose outputs were evicted is a miss);
+ * - before removing anything it changes the store's GC generation, so a
+ *   daemon whose graph predates this starts its next run from a fresh one;
  * - temp files are removed only when untouched for `tmpMaxAgeMs`: a live
  *   writer keeps writing (moving its mtime) until it renames the file.
  * Two GCs at once are harmless, only redundant.
@@ -65,8 +78,19 @@ export async function collectGarbage(store: StoreLocation, options: GcOptions): 
   const tmpMaxAge = options.tmpMaxAgeMs ?? DEFAULT_TMP_MAX_AGE_MS;
   if (signal?.aborted) throw abortError();
 
-  const removedTempFiles = await removeStaleTemp(store.dir, tmpMaxAge, signal);
-  const entries = await scan(store.dir, signal);
+  const gc = await beginGc(store.dir, signal);
+  try {
+    return await collect(store.dir, maxSizeBytes, tmpMaxAge, gc.runs, log, signal);
+  } finally {
+    await gc.end();
+  }
+}
+
+async function collect(dir: string, maxSizeBytes: number, tmpMaxAge: number, runs: LiveRuns, log: Logger, signal: AbortSignal | undefined): Promise<GcResult> {
+  // Everything a live run used since it started has an mtime at least this recent.
+  const protectedFrom = runs.sinceMs === undefined ? Number.POSITIVE_INFINITY : runs.sinceMs - TOUCH_INTERVAL_MS;
+  const removedTempFiles = await removeStaleTemp(dir, tmpMaxAge, signal);
+  const entries = await scan(dir, signal);
   // Oldest first; the path breaks ties so that runs are reproducible.
   entries.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
@@ -75,9 +99,15 @@ export async function collectGarbage(store: StoreLocation, options: GcOptions): 
   let removedCount = 0;
   let removedBytes = 0;
   let keptInUse = 0;
+  let keptForRuns = 0;
+  let generationBumped = false;
   for (const e of entries) {
     if (total <= maxSizeBytes) break;
     if (signal?.aborted) throw abortError();
+    if (e.mtimeMs >= protectedFrom) {
+      keptForRuns++;
+      continue;
+    }
     let now;
     try {
       now = await lstat(e.path);
@@ -90,6 +120,10 @@ export async function collectGarbage(store: StoreLocation, options: GcOptions): 
       keptInUse++;
       continue;
     }
+    if (!generationBumped) {
+      await bumpGcGeneration(dir);
+      generationBumped = true;
+    }
     try {
       await rm(e.path, { force: true });
     } catch (err) {
@@ -101,9 +135,10 @@ export async function collectGarbage(store: StoreLocation, options: GcOptions): 
     removedBytes += e.size;
   }
   log.info(
-    `local store gc: removed ${removedCount} entries (${removedBytes} bytes), ${removedTempFiles} temp files; ${count} entries (${total} bytes) remain`,
+    `local store gc: removed ${removedCount} entries (${removedBytes} bytes), ${removedTempFiles} temp files; ${count} entries (${total} bytes) remain` +
+      (keptForRuns > 0 ? `; ${keptForRuns} kept for ${runs.count} running trews process(es)` : ''),
   );
-  return { removedCount, removedBytes, remainingCount: count, remainingBytes: total, keptInUse, removedTempFiles };
+  return { removedCount, removedBytes, remainingCount: count, remainingBytes: total, keptInUse, keptForRuns, removedTempFiles };
 }
 
 /** Entries and bytes in the CAS and action cache (temp files excluded). */

@@ -5,12 +5,12 @@ export {
   type LocalStore,
   type LocalStoreOptions,
   type LocalStoreStats,
+  type LinkedSource,
   type MaterializeMode,
   type MaterializeOptions,
 } from './local-store.js';
 export { collectGarbage, storeSize, type GcOptions, type GcResult, type StoreLocation, type StoreSize } from './gc.js';
 export { defaultLocalStoreDir } from './default-dir.js';
-export { blobStoreContract, type BlobStoreFixture, type BlobStoreContractOptions } from './blob-store-contract.js';
 export { SnapshotKey, type Snapshot } from './snapshot.js';
 export { EMPTY_TREE_DIGEST } from './tree-io.js';
 export {
@@ -28,6 +28,9 @@ export {
   type BytesFileSpec,
 } from './tree-ops.js';
 export { treeMessageOf } from './tree-message.js';
-export { materializeTree, type MaterializeTreeOptions } from './materialize-tree.js';
+export { materializeTree, type MaterializeTreeOptions, type MaterializedTree } from './materialize-tree.js';
+export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
+export { damageCount, damageOf, type DamageKind } from './damage.js';
+export { beginStoreUse, type StoreUse } from './leases.js';
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { digestOf, isFailureError, MemoryLogger } from '../core/index.js';
-import { blobStoreContract, createLocalStore } from './index.js';
+import { blobStoreContract } from './blob-store-contract.js';
+import { createLocalStore } from './index.js';
 import { casPath } from './store-layout.js';
 import { bytesOf, makeTempDir, readAll, removeDir } from './test-helpers.js';
 
@@ -77,6 +78,29 @@ describe('LocalStore on disk', () => {
       const fresh = createLocalStore({ dir });
       assert.equal(await fresh.get(d), undefined);
       assert.equal(await exists(casPath(dir, d)), false);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('findMissing and put check content, not only size: a same-size corruption is a miss and is repaired', async () => {
+    const dir = await makeTempDir();
+    try {
+      const data = bytesOf(5_000, 7);
+      const d = digestOf(data);
+      await createLocalStore({ dir }).put(d, data);
+      await corrupt(casPath(dir, d));
+      // A fresh process (a new store object), which never verified the file.
+      const store = createLocalStore({ dir });
+      assert.deepEqual(await store.findMissing([d]), [d]);
+      assert.equal(await exists(casPath(dir, d)), false, 'the corrupt file is deleted');
+      assert.equal(store.stats().corruptBlobs, 1);
+
+      await createLocalStore({ dir }).put(d, data);
+      await corrupt(casPath(dir, d));
+      const writer = createLocalStore({ dir });
+      await writer.put(d, data); // does not take the corrupt file for the blob
+      assert.deepEqual(Buffer.from((await createLocalStore({ dir }).getBytes(d)) ?? []), data);
     } finally {
       await removeDir(dir);
     }

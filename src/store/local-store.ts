@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, statSync, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, readFileSync, statSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
@@ -30,6 +30,8 @@ import type { ActionCache, BlobStore } from './blob-store.js';
 import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-failures.js';
 import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
 import { DigestVerifier } from './verifying-stream.js';
+import { noteDamage } from './damage.js';
+import { TOUCH_INTERVAL_MS, touchFloor } from './leases.js';
 
 export interface LocalStoreOptions {
   /** The store directory; callers decide (option `local_store_dir`, else `$XDG_CACHE_HOME/trews`, see defaultLocalStoreDir). */
@@ -41,6 +43,22 @@ export interface LocalStoreOptions {
 
 export type MaterializeMode = 'hardlink' | 'copy';
 
+/**
+ * The CAS file a hard-linked materialization shares its inode with, as it
+ * was when its content was last verified: a process that writes to its
+ * input writes into this file, which input-check.ts detects after the run
+ * by comparing the inode against this.
+ */
+export interface LinkedSource {
+  /** The CAS file (`cas/ab/<hash>`, or its `.x` twin). */
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mode: number;
+}
+
 export interface MaterializeOptions {
   readonly executable: boolean;
   /**
@@ -50,6 +68,13 @@ export interface MaterializeOptions {
    * (0644 / 0755).
    */
   readonly mode: MaterializeMode;
+  /**
+   * Called, before the promise resolves, when the file was hard-linked (not
+   * when it was copied): the destination is then another name for a store
+   * file, and whoever runs a process on it should check it afterwards
+   * (see checkLinkedInputs).
+   */
+  readonly onLinked?: (source: LinkedSource) => void;
 }
 
 /** Counters since the store was created; for logs and run summaries. */
@@ -58,7 +83,7 @@ export interface LocalStoreStats {
   readonly blobMisses: number;
   readonly blobsWritten: number;
   readonly bytesWritten: number;
-  /** Blobs whose content did not match their digest; each was deleted. */
+  /** Blobs (and action cache entries) whose content did not match their digest; each was deleted. */
   readonly corruptBlobs: number;
   readonly hardlinks: number;
   readonly copies: number;
@@ -72,9 +97,10 @@ export interface LocalStore extends BlobStore, ActionCache {
   readonly dir: string;
   /**
    * Returns the cached result only when every blob it references is in the
-   * CAS: output files, stdout/stderr, output directory trees and every file
-   * inside them. An entry whose outputs were evicted is a miss, so callers
-   * never get a result they cannot materialize.
+   * CAS and intact (checked as by findMissing: hashed once per process):
+   * output files, stdout/stderr, output directory trees and every file
+   * inside them. An entry whose outputs were evicted or damaged is a miss,
+   * so callers never get a result they cannot materialize, nor a wrong one.
    */
   getActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<ActionResult | undefined>;
   /** Copies a file into the CAS, hashing while copying (one read, streaming); returns its digest. */
@@ -102,18 +128,14 @@ export function createLocalStore(options: LocalStoreOptions): LocalStore {
 const DEFAULT_GET_BYTES_LIMIT = 64 * 1024 * 1024;
 /** Unverified blobs up to this size are read and checked before get() returns, so corruption is a miss rather than a stream error. */
 const EAGER_VERIFY_MAX = 1024 * 1024;
-/**
- * A use refreshes a file's mtime (the GC's LRU clock) only when it is older
- * than this: one utimes per blob per interval, not per read, and a coarse
- * clock is all LRU eviction needs.
- */
-const TOUCH_INTERVAL_MS = 10 * 60 * 1000;
 const STAT_CONCURRENCY = 32;
 /** Bound on remembered verifications; past it the oldest half is forgotten (and re-verified on next use). */
 const VERIFIED_MAX = 500_000;
 const AC_ENTRY_MAX = 64 * 1024 * 1024;
 const LINK_FALLBACK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EACCES']);
 const HASH_BUFFER = 1024 * 1024;
+/** findMissing and put verify blobs up to this size with synchronous reads (see #has). */
+const SYNC_VERIFY_MAX = 64 * 1024;
 
 type MutableStats = { -readonly [K in keyof LocalStoreStats]: LocalStoreStats[K] };
 
@@ -123,6 +145,7 @@ interface FileId {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly mode: number;
 }
 
 /** Identity of a file's current content as far as we can tell without reading it. */
@@ -138,12 +161,19 @@ function emptyStream(): Readable {
   return Readable.from([], { objectMode: false });
 }
 
-async function hashHandle(fh: FileHandle): Promise<string> {
+/**
+ * Hashes an open file of known size. The buffer is sized to the file (up to
+ * HASH_BUFFER): most blobs are small, and a megabyte allocated per blob made
+ * verifying a cold run's thousands of blobs cost more in allocation and GC
+ * than in reading. Reads stop at `size` (the caller checked it with fstat);
+ * whatever follows is for the caller's size check, not the hash.
+ */
+async function hashHandle(fh: FileHandle, size: number): Promise<string> {
   const h = createHash('sha256');
-  const buf = Buffer.allocUnsafe(HASH_BUFFER);
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(HASH_BUFFER, size)));
   let pos = 0;
-  for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+  while (pos < size) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
     if (bytesRead === 0) break;
     h.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
@@ -230,7 +260,7 @@ class DiskStore implements LocalStore {
           // mismatch errors the stream at its end and deletes the blob.
           const verifier = new DigestVerifier(digest, `blob ${digestString(digest)} in the local store`, {
             onVerified: () => this.#markVerified(path, st),
-            onMismatch: () => this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(digest)}`),
+            onMismatch: () => this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(digest)}`, digest),
           });
           const raw = fh.createReadStream({ start: 0 });
           raw.pipe(verifier);
@@ -380,16 +410,19 @@ class DiskStore implements LocalStore {
           this.#stats.copies++;
           return 'copy';
         }
-        const source = await this.#trustedSource(digest, executable);
-        if (source === undefined) {
+        const trusted = await this.#trustedSource(digest, executable);
+        if (trusted === undefined) {
           this.#stats.blobMisses++;
           return undefined;
         }
         this.#stats.blobHits++;
+        const source = trusted.path;
         if (mode === 'hardlink') {
           try {
             await link(source, destPath);
             this.#stats.hardlinks++;
+            const { dev, ino, size, mtimeMs, mode: fileMode } = trusted.st;
+            options.onLinked?.({ path: source, dev, ino, size, mtimeMs, mode: fileMode });
             return 'hardlink';
           } catch (e) {
             const code = errnoCode(e);
@@ -529,7 +562,12 @@ class DiskStore implements LocalStore {
     }
   }
 
-  /** Present with the right size (content is checked on read, not here); refreshes its LRU time. */
+  /**
+   * Present and intact: the right size, and content that matches the digest
+   * (hashed once per process per file identity, like every read; a corrupt
+   * file is deleted and reported absent, so findMissing and put repair it
+   * instead of trusting it). Refreshes its LRU time.
+   */
   async #has(d: Digest): Promise<boolean> {
     if (isEmpty(d)) return true;
     const path = casPath(this.dir, d);
@@ -544,6 +582,22 @@ class DiskStore implements LocalStore {
       throw storeIoError(e, `checking ${path}`);
     }
     if (st === undefined || st.size !== d.sizeBytes) return false;
+    if (this.#isVerified(path, st)) {
+      await this.#touch(path, st);
+      return true;
+    }
+    if (d.sizeBytes > SYNC_VERIFY_MAX) return (await this.#verifyFile(path, d)) !== undefined;
+    // Small (sources, Directories, most outputs): read synchronously, as the
+    // stat above. A cold run checks thousands; four thread-pool round trips
+    // each (open, fstat, read, close) cost more CPU than the hashing.
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
+      throw storeIoError(e, `reading ${path}`);
+    }
+    if (!(await this.#checkBytes(path, st, d, bytes))) return false;
     await this.#touch(path, st);
     return true;
   }
@@ -574,24 +628,32 @@ class DiskStore implements LocalStore {
   }
 
   /**
-   * Moves the file's mtime to now if it is older than TOUCH_INTERVAL_MS. The
-   * GC evicts by mtime: atime is unreliable (noatime/relatime mounts), and a
-   * separate access log would need locking across processes; utimes on one
-   * file is atomic and needs neither. Returns the stats as they now are.
+   * Moves the file's mtime to now if it is older than TOUCH_INTERVAL_MS, or
+   * than the touch floor (a GC is running: see leases.ts). The GC evicts by
+   * mtime: atime is unreliable (noatime/relatime mounts), and a separate
+   * access log would need locking across processes; utimes on one file is
+   * atomic and needs neither. To the millisecond, read back: a GC compares
+   * the mtime with the one it scanned and must see it move forward. Returns
+   * the stats as they now are.
    */
   async #touch(path: string, st: FileId, fh?: FileHandle): Promise<FileId> {
     const now = Date.now();
-    if (now - st.mtimeMs < TOUCH_INTERVAL_MS) return st;
-    const seconds = Math.floor(now / 1000);
+    if (now - st.mtimeMs < TOUCH_INTERVAL_MS && st.mtimeMs >= touchFloor(this.dir)) return st;
+    let touched: FileId;
     try {
-      if (fh) await fh.utimes(seconds, seconds);
-      else await utimes(path, seconds, seconds);
+      if (fh) {
+        await fh.utimes(now / 1000, now / 1000);
+        touched = await fh.stat();
+      } else {
+        await utimes(path, now / 1000, now / 1000);
+        touched = await stat(path);
+      }
     } catch {
       return st; // e.g. a store shared read-only: LRU order is best-effort
     }
-    const touched: FileId = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: seconds * 1000 };
-    // Our own touch does not change the content we checked.
-    if (this.#isVerified(path, st)) this.#markVerified(path, touched);
+    // Our own touch does not change the content we checked; a write in between would have moved the mtime off ours.
+    const ours = touched.ino === st.ino && touched.dev === st.dev && touched.size === st.size && Math.abs(touched.mtimeMs - now) < 1;
+    if (ours && this.#isVerified(path, st)) this.#markVerified(path, touched);
     return touched;
   }
 
@@ -617,7 +679,7 @@ class DiskStore implements LocalStore {
       this.#markVerified(path, st);
       return true;
     }
-    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`);
+    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`, d);
     return false;
   }
 
@@ -626,9 +688,10 @@ class DiskStore implements LocalStore {
    * still the inode we read: another process may have replaced it with a
    * good copy in the meantime.
    */
-  async #discardCorrupt(path: string, st: FileId, why: string): Promise<void> {
+  async #discardCorrupt(path: string, st: FileId, why: string, blob?: Digest): Promise<void> {
     this.#stats.corruptBlobs++;
     this.#verified.delete(path);
+    if (blob !== undefined) noteDamage(this.dir, blob, 'corrupt');
     this.#log.warn(`local store: ${why}; deleting it`);
     try {
       const now = await lstat(path);
@@ -638,44 +701,55 @@ class DiskStore implements LocalStore {
     }
   }
 
-  /** Checks a blob file against its digest, once per process (per inode and mtime). */
-  async #verifyFile(path: string, d: Digest): Promise<boolean> {
+  /**
+   * Checks a blob file against its digest, once per process (per inode and
+   * mtime). Returns the file as verified, or undefined when it is absent or
+   * was corrupt (and is now deleted).
+   */
+  async #verifyFile(path: string, d: Digest): Promise<FileId | undefined> {
     const opened = await this.#openBlob(path, d);
-    if (opened === undefined) return false;
+    if (opened === undefined) return undefined;
     const { fh, st } = opened;
     try {
-      if (this.#isVerified(path, st)) return true;
-      const hash = await hashHandle(fh);
+      if (this.#isVerified(path, st)) return st;
+      const hash = await hashHandle(fh, d.sizeBytes);
       if (hash === d.hash) {
         this.#markVerified(path, st);
-        return true;
+        return st;
       }
+    } catch (e) {
+      throw storeIoError(e, `reading ${path}`);
     } finally {
       await fh.close().catch(() => undefined);
     }
-    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`);
-    return false;
+    await this.#discardCorrupt(path, st, `${path} does not match its digest ${digestString(d)}`, d);
+    return undefined;
   }
 
   /** The CAS file to link or copy from: verified, and with the right mode for a hard link. */
-  async #trustedSource(d: Digest, executable: boolean): Promise<string | undefined> {
+  async #trustedSource(d: Digest, executable: boolean): Promise<{ path: string; st: FileId } | undefined> {
     const plain = casPath(this.dir, d);
-    if (!executable) return (await this.#verifyFile(plain, d)) ? plain : undefined;
+    if (!executable) {
+      const st = await this.#verifyFile(plain, d);
+      return st === undefined ? undefined : { path: plain, st };
+    }
     const x = casExecutablePath(this.dir, d);
-    if (await this.#verifyFile(x, d)) return x;
-    if (!(await this.#verifyFile(plain, d))) return undefined;
+    const xst = await this.#verifyFile(x, d);
+    if (xst !== undefined) return { path: x, st: xst };
+    if ((await this.#verifyFile(plain, d)) === undefined) return undefined;
     const tmp = await this.#tmpPath();
     try {
       await copyFile(plain, tmp, constants.COPYFILE_FICLONE);
       await chmod(tmp, 0o555);
       await this.#commit(tmp, x);
-      this.#markVerified(x, await stat(x));
     } catch (e) {
       await rmQuiet(tmp);
       if (errnoCode(e) === 'ENOENT' && !(await this.#exists(plain))) return undefined;
       throw e;
     }
-    return x;
+    // Hashed rather than trusted: the plain file may have changed between its check and the copy.
+    const st = await this.#verifyFile(x, d);
+    return st === undefined ? undefined : { path: x, st };
   }
 
   async #readActionResult(actionDigest: Digest): Promise<ActionResult | undefined> {

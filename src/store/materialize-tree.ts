@@ -1,7 +1,8 @@
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureError, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
-import type { LocalStore, MaterializeMode } from './local-store.js';
+import type { LinkedInput } from './input-check.js';
+import type { LinkedSource, LocalStore, MaterializeMode } from './local-store.js';
 import { errnoCode } from './store-failures.js';
 import { missingBlob } from './tree-failures.js';
 import { readDirectory } from './tree-io.js';
@@ -13,6 +14,16 @@ export interface MaterializeTreeOptions {
   /** `hardlink`: read-only links into the CAS (copies where links are impossible); `copy`: private writable files. */
   readonly mode: MaterializeMode;
   readonly signal?: AbortSignal;
+}
+
+/** What materializing a tree made. */
+export interface MaterializedTree {
+  /**
+   * The files that are hard links to store files (`hardlink` mode): a
+   * process run on the tree could write into the store through them, so
+   * check them afterwards with checkLinkedInputs.
+   */
+  readonly linked: readonly LinkedInput[];
 }
 
 /** Files (and directories, and symlinks) created at once: enough to keep a disk busy, few enough for any fd limit. */
@@ -29,12 +40,13 @@ interface Plan {
  * Writes the tree `digest` into `destDir` (created if missing; it must not
  * already hold any of the tree's paths). Directories are created writable,
  * so a process can create its outputs inside them; files come from the CAS
- * by `materializeFile` (hard links are read-only, so a tool cannot corrupt
- * the store by writing to its input); symlinks are created as symlinks,
+ * by `materializeFile` (hard links are read-only, which stops a careless
+ * tool but not root or a `chmod u+w`: the links are returned, for
+ * checkLinkedInputs after the process); symlinks are created as symlinks,
  * after checking that none leads outside `destDir`, even through other
  * symlinks of the tree. A blob the store lacks is a `missing-blob` failure.
  */
-export async function materializeTree(store: LocalStore, digest: Digest, destDir: string, options: MaterializeTreeOptions): Promise<void> {
+export async function materializeTree(store: LocalStore, digest: Digest, destDir: string, options: MaterializeTreeOptions): Promise<MaterializedTree> {
   const { mode, signal } = options;
   const plan = await readPlan(store, digest, signal);
   for (const [path, target] of plan.symlinks) {
@@ -50,16 +62,23 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
   for (const level of plan.levels) {
     await mapLimit(level, CONCURRENCY, (p) => fsStep(`creating directory ${p}`, () => mkdir(join(destDir, p))), signal);
   }
+  const linked: LinkedInput[] = [];
   await mapLimit(
     plan.files,
     CONCURRENCY,
     async (f) => {
-      const how = await store.materializeFile(f.digest, join(destDir, f.path), { executable: f.isExecutable, mode }, signal);
-      if (how === undefined) throw missingBlob(`file \`${f.path}\``, f.digest);
+      let source: LinkedSource | undefined;
+      const onLinked = (s: LinkedSource): void => {
+        source = s;
+      };
+      const how = await store.materializeFile(f.digest, join(destDir, f.path), { executable: f.isExecutable, mode, onLinked }, signal);
+      if (how === undefined) throw missingBlob(`file \`${f.path}\``, f.digest, store);
+      if (source !== undefined) linked.push({ path: f.path, digest: f.digest, source });
     },
     signal,
   );
   await mapLimit([...plan.symlinks], CONCURRENCY, ([p, target]) => fsStep(`creating symlink ${p}`, () => symlink(target, join(destDir, p))), signal);
+  return { linked };
 }
 
 async function readPlan(store: LocalStore, digest: Digest, signal?: AbortSignal): Promise<Plan> {

@@ -63,7 +63,7 @@ async function outputDirectoryRoot(store: BlobStore, od: OutputDirectory, signal
   if (cached !== undefined) return cached;
 
   const bytes = await store.getBytes(treeDigest, signal);
-  if (bytes === undefined) throw missingBlob(what, treeDigest);
+  if (bytes === undefined) throw missingBlob(what, treeDigest, store);
   const decoded = decodeMessage(TreeSchema, bytes);
   if (!decoded.ok) throw malformedTree(what, treeDigest, decoded.failure);
   const { root, children } = decoded.value;

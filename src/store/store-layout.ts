@@ -8,6 +8,7 @@ import type { Digest } from '../core/index.js';
 //                        (a hard link shares its inode's mode, so one inode cannot serve both).
 //   ac/ab/<hash>-<size>  an action cache entry: the framed ActionResult of that Action digest.
 //   tmp/                 files being written; renamed into place when complete.
+//   leases/, gc-generation  who uses the store now, and a token GCs change (leases.ts).
 
 export const CAS_DIR = 'cas';
 export const AC_DIR = 'ac';

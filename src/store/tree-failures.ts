@@ -1,16 +1,47 @@
 import { FailureError, digestString, failure, type Digest, type Failure } from '../core/index.js';
+import { damageOf, noteDamage } from './damage.js';
 
 /**
- * A blob a tree refers to is not in the store: evicted by a GC, never
- * uploaded by a peer, or a digest from somewhere else. The machine's
- * problem, not the user's input.
+ * A blob a tree refers to is not in the store: evicted by a GC, deleted
+ * because it was found damaged or modified by a process, never uploaded by a
+ * peer, or a digest from somewhere else. The machine's problem, not the
+ * user's input, and not memoized (see engine/README.md "Errors"). When
+ * `store` is a local store, the loss is recorded (damage.ts: a daemon then
+ * starts its next run from a fresh graph) and the message says why the blob
+ * is gone when this process knows.
  */
-export function missingBlob(what: string, digest: Digest): FailureError {
+export function missingBlob(what: string, digest: Digest, store?: object): FailureError {
+  const dir = storeDirOf(store);
+  const earlier = dir === undefined ? undefined : damageOf(dir, digest);
+  if (dir !== undefined) noteDamage(dir, digest, 'missing');
+  const again = 'run again: the next run re-reads the workspace and re-runs what produced it, storing it again';
+  if (earlier === 'corrupt') {
+    return new FailureError(
+      failure('environment', 'missing-blob', `${what} (${digestString(digest)}) was found damaged in the local store and deleted`, {
+        hints: [again, 'if blobs keep getting damaged, check the disk and file system holding the local store'],
+      }),
+    );
+  }
+  if (earlier === 'modified') {
+    return new FailureError(
+      failure('environment', 'missing-blob', `${what} (${digestString(digest)}) was modified by a process that had it as an input, and was deleted from the local store`, {
+        hints: [again, 'the process that wrote to its input fails with `input-modified`'],
+      }),
+    );
+  }
   return new FailureError(
     failure('environment', 'missing-blob', `${what} (${digestString(digest)}) is not in the local store`, {
-      hints: ['if a garbage collection ran meanwhile, run again; otherwise the blob was never stored (a bug or an incomplete remote result)'],
+      hints: [
+        `it was removed meanwhile (by \`trews gc\`, the local_store_max_size bound or another tool); ${again}`,
+        'if it keeps happening, it was never stored: a bug, or an incomplete remote result',
+      ],
     }),
   );
+}
+
+function storeDirOf(store: object | undefined): string | undefined {
+  const dir = (store as { dir?: unknown } | undefined)?.dir;
+  return typeof dir === 'string' ? dir : undefined;
 }
 
 /** Bytes stored under a Directory or Tree digest that are not one. */

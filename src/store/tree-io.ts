@@ -86,7 +86,10 @@ export async function readDirectory(store: BlobStore, digest: Digest, what: stri
   const cached = memo.directories.get(key);
   if (cached !== undefined) return cached;
   const bytes = await reads.run(() => store.getBytes(digest, signal), signal);
-  if (bytes === undefined) throw missingBlob(what, digest);
+  if (bytes === undefined) {
+    memo.known.delete(key);
+    throw missingBlob(what, digest, store);
+  }
   const decoded = decodeMessage(DirectorySchema, bytes);
   if (!decoded.ok) throw malformedTree(what, digest, decoded.failure);
   const canonical = canonicalDirectory(decoded.value);

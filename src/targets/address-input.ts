@@ -1,4 +1,4 @@
-import { basenameRel, dirnameRel, failure, joinRel, raise, toRelPath, type Location } from '../core/index.js';
+import { basenameRel, dirnameRel, failure, FailureError, isFailureError, joinRel, raise, toRelPath, type Location } from '../core/index.js';
 import type { ComputeContext } from '../engine/index.js';
 import { PathKindKey } from '../fs/index.js';
 import { checkTargetName, type Address } from './address.js';
@@ -58,7 +58,11 @@ export async function resolveAddressInput(
   input: AddressInput,
   context: { readonly what: string; readonly location?: Location; readonly notes?: readonly string[] },
 ): Promise<Address[]> {
-  const kind = await ctx.get(new PathKindKey(env.ws, input.path));
+  const kind = await ctx.get(new PathKindKey(env.ws, input.path)).catch((e: unknown) => {
+    // A symlink out of the root or in a loop: say where the address was written.
+    if (isFailureError(e) && e.failure.location === undefined && context.location) throw new FailureError({ ...e.failure, location: context.location });
+    throw e;
+  });
   const written = { ...context, written: input.raw };
   const where = { ...(context.location ? { location: context.location } : {}), ...(context.notes ? { notes: context.notes } : {}) };
   if (input.name === undefined) {

@@ -19,7 +19,9 @@ export class BuildFileKey implements Key<BuildFileSyntax> {
   }
   async compute(ctx: ComputeContext): Promise<BuildFileSyntax> {
     // A BUILD file deleted between listing and reading declares nothing.
-    const text = (await ctx.get(new FileTextKey(this.#env.ws, this.#path))) ?? '';
+    // Through FileTextKey's own node: it re-resolves the path when a sibling
+    // file comes or goes, and cuts off there, so the BUILD file is not parsed again.
+    const text = (await ctx.get(new FileTextKey(this.#env.ws, this.#path, 'utf8-strict'))) ?? '';
     const r = parseBuildFile(this.#path, text, this.#env.symbols);
     if (!r.ok) raise(r.failure);
     return r.value;

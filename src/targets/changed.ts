@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { dirnameRel, err, failure, ok, type Result } from '../core/index.js';
-import { BuildFilesInDirKey } from '../fs/index.js';
 import { compareAddresses, formatAddress, type Address } from './address.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { dependentsOf, type Reader } from './graph.js';
@@ -56,8 +55,8 @@ export async function changedFiles(opts: {
 }
 
 /**
- * The targets a set of changed files touches: their owners, every target of a
- * changed BUILD file, and (per `dependents`) the targets that depend on those.
+ * The targets a set of changed files touches: their owners, every target
+ * declared by a changed BUILD file (or inferred from a changed file), and (per `dependents`) the targets that depend on those.
  */
 export async function changedTargets(
   reader: Reader,
@@ -66,14 +65,11 @@ export async function changedTargets(
   dependents: ChangedDependents,
 ): Promise<Address[]> {
   const found = new Map<string, Address>();
+  // A changed BUILD file, or a file a backend infers targets from (a package.json), changes every target it declares.
+  const changed = new Set(files);
   const dirs = [...new Set(files.map(dirnameRel))];
-  const buildFiles = new Set((await reader.getAll(dirs.map((d) => new BuildFilesInDirKey(env.ws, d)))).flat());
-  for (const f of files) {
-    if (buildFiles.has(f)) {
-      for (const t of (await reader.get(new DirTargetsKey(env, dirnameRel(f)))).targets) {
-        if (t.buildFile === f) found.set(t.address, t.addr);
-      }
-    }
+  for (const dt of await reader.getAll(dirs.map((d) => new DirTargetsKey(env, d)))) {
+    for (const t of dt.targets) if (changed.has(t.buildFile)) found.set(t.address, t.addr);
   }
   const owners = await reader.getAll(files.map((f) => new OwnersKey(env, f)));
   for (const list of owners) for (const a of list) found.set(formatAddress(a), a);

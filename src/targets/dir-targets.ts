@@ -5,11 +5,17 @@ import { BuildFilesInDirKey, GlobKey, isGlobPattern } from '../fs/index.js';
 import { checkTargetName, compareAddresses, formatAddress, type Address } from './address.js';
 import { BuildFileKey } from './build-file-key.js';
 import { convertField, type FieldSpec, type FieldValue } from './fields.js';
+import type { BuildDeclaration, SyntheticTarget } from './synthetic.js';
 import type { DependencyRef, Target } from './target.js';
 import type { TargetEnv } from './target-env.js';
 import type { TargetType } from './target-type.js';
 
-/** Every target declared in (or generated from) the BUILD files of one directory, sorted by address. */
+/**
+ * Every target of one directory, sorted by address: declared in (or generated
+ * from) its BUILD files, and declared by backends without them (synthetic.ts),
+ * merged by name: a BUILD target of the synthetic one's type extends it, one
+ * of another type replaces it.
+ */
 export interface DirTargets {
   readonly dir: string;
   readonly targets: readonly Target[];
@@ -35,8 +41,15 @@ export class DirTargetsKey implements Key<DirTargets> {
       for (const call of syntax.calls) declared.push(declare(this.#env, this.#dir, syntax, call));
     }
     checkUniqueNames(declared);
+    const synthetic = await syntheticTargets(ctx, this.#env, this.#dir, declared);
     const targets: Target[] = [];
-    for (const d of declared) targets.push(...(await materialize(ctx, this.#env, this.#dir, d)));
+    for (const d of declared) {
+      const s = synthetic.get(d.name);
+      synthetic.delete(d.name);
+      if (s !== undefined && s.type === d.type.alias) targets.push(extended(this.#env, this.#dir, s, d));
+      else targets.push(...(await materialize(ctx, this.#env, this.#dir, d)));
+    }
+    for (const s of synthetic.values()) targets.push(syntheticTarget(this.#env, this.#dir, s));
     targets.sort((a, b) => compareAddresses(a.address, b.address));
     return { dir: this.#dir, targets };
   }
@@ -127,6 +140,97 @@ function checkUniqueNames(declared: readonly Declared[]): void {
   }
 }
 
+/** What a provider is shown of a BUILD target. */
+function declaration(d: Declared): BuildDeclaration {
+  return {
+    type: d.type.alias,
+    name: d.name,
+    fields: d.fields,
+    written: d.call.args.map((a) => a.name),
+    location: locationOf(d.syntax, d.call.calleeSpan),
+    fieldLocations: Object.fromEntries(d.call.args.map((a) => [a.name, at(d.syntax, a.value)])),
+  };
+}
+
+/** The synthetic targets of a directory from every provider, by name; two with one name is an error at the second. */
+async function syntheticTargets(ctx: ComputeContext, env: TargetEnv, dir: string, declared: readonly Declared[]): Promise<Map<string, SyntheticTarget>> {
+  const byName = new Map<string, SyntheticTarget>();
+  if (env.synthetic.length === 0) return byName;
+  const views = declared.map(declaration);
+  for (const provider of env.synthetic) {
+    for (const s of await provider.targetsIn(ctx, env, dir, views)) {
+      const prev = byName.get(s.name);
+      if (prev !== undefined) {
+        raise(
+          failure('input', 'duplicate-target', `a target named \`${s.name}\` is already inferred in this directory`, {
+            location: s.location,
+            notes: [`first inferred from ${prev.location.file}:${prev.location.line}:${prev.location.col}`],
+          }),
+        );
+      }
+      byName.set(s.name, s);
+    }
+  }
+  return byName;
+}
+
+/** The type of a synthetic target, checked to be one a provider may declare (a bug of the backend otherwise). */
+function syntheticType(env: TargetEnv, s: SyntheticTarget): TargetType {
+  const type = env.types.get(s.type);
+  if (!type) raise(failure('internal', 'unknown-target-type', `a synthetic target \`${s.name}\` has unregistered type \`${s.type}\``));
+  if (type.generator !== undefined || type.fields.some((f) => f.type.kind === 'sources' || f.type.kind === 'source')) {
+    raise(failure('internal', 'bad-synthetic-target', `synthetic targets cannot be of type \`${s.type}\`, which has a sources field or generates targets`));
+  }
+  const bad = checkTargetName(s.name);
+  if (bad) raise(failure('internal', 'bad-target-name', `synthetic target: ${bad}`));
+  return type;
+}
+
+function syntheticTarget(env: TargetEnv, dir: string, s: SyntheticTarget): Target {
+  const type = syntheticType(env, s);
+  const fields: Record<string, FieldValue> = {};
+  for (const spec of env.types.fieldsOf(type)) {
+    const v = s.fields[spec.name];
+    fields[spec.name] = v === undefined ? (spec.default ?? null) : v;
+  }
+  fields.name = s.name;
+  const addr: Address = { dir, name: s.name };
+  return {
+    address: formatAddress(addr),
+    addr,
+    type: s.type,
+    fields,
+    buildFile: s.location.file,
+    line: s.location.line,
+    col: s.location.col,
+    sources: s.sources,
+    sourcePatterns: s.sourcePatterns,
+    dependencyRefs: s.dependencyRefs ?? [],
+  };
+}
+
+/**
+ * A BUILD target extending a synthetic one of its type (Pants'
+ * `_extend_synthetic=True`, implied here by the type): the fields the BUILD
+ * file writes win, the others keep their inferred values; dependencies are
+ * both, so `!addr` in the BUILD file drops an inferred one. It points at the
+ * BUILD file, which is what a user edits.
+ */
+function extended(env: TargetEnv, dir: string, s: SyntheticTarget, d: Declared): Target {
+  const base = syntheticTarget(env, dir, s);
+  const fields: Record<string, FieldValue> = { ...base.fields };
+  for (const a of d.call.args) fields[a.name] = d.fields[a.name]!;
+  const loc = locationOf(d.syntax, d.call.calleeSpan);
+  return {
+    ...base,
+    fields,
+    buildFile: d.syntax.path,
+    line: loc.line ?? 1,
+    col: loc.col ?? 1,
+    dependencyRefs: [...base.dependencyRefs, ...d.dependencyRefs],
+  };
+}
+
 /** The `sources`/`source` argument's value node, to point errors at. */
 function sourcesNode(d: Declared, field: string): ValueNode | undefined {
   return d.call.args.find((a) => a.name === field)?.value;
@@ -189,6 +293,25 @@ async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: 
       failure('input', 'missing-source', `\`${sourceField.name}\` of \`${address}\` names \`${missing}\`, which does not exist`, {
         location: at(d.syntax, item ?? { span: d.call.calleeSpan }),
         hints: [`create ${joinRel(dir, missing)}, or remove it from \`${sourceField.name}\``],
+      }),
+    );
+  }
+  if (glob.escapes.length > 0) {
+    const { pattern, path, problem } = glob.escapes[0]!;
+    const item = patternNode(d, sourceField.name, pattern);
+    const exclude = isGlobPattern(pattern) ? `; or leave it out with \`!${path.slice(dir === '' ? 0 : dir.length + 1)}\`` : '';
+    const through =
+      problem.type === 'outside'
+        ? `which resolves outside the build root: \`${problem.link}\` is a symlink to ${JSON.stringify(problem.target)}`
+        : `which cannot be resolved: \`${problem.link}\` is a symlink that leads round in a loop`;
+    raise(
+      failure('input', problem.type === 'outside' ? 'symlink-outside-root' : 'symlink-loop', `\`${sourceField.name}\` of \`${address}\` names \`${path}\`, ${through}`, {
+        location: at(d.syntax, item ?? { span: d.call.calleeSpan }),
+        hints: [
+          problem.type === 'outside'
+            ? `trews reads nothing outside the build root: copy the file into the repository, or point the link inside it${exclude}`
+            : `point the link at a file or directory, not (through other links) at itself${exclude}`,
+        ],
       }),
     );
   }

@@ -1,9 +1,9 @@
 import { FailureError, failure, isFailureError, raise } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
-import { BuildDirsUnderKey } from '../fs/index.js';
 import { compareAddresses, formatAddress, type Address } from './address.js';
 import { DependenciesKey } from './dependencies.js';
 import { DirTargetsKey } from './dir-targets.js';
+import { TargetDirsUnderKey } from './synthetic.js';
 import type { TargetEnv } from './target-env.js';
 
 /** Anything that can read engine keys: a run, or a computation's context. */
@@ -123,7 +123,7 @@ export class ReverseDependenciesKey implements Key<ReverseDependencies> {
     return 'dependents of every target';
   }
   async compute(ctx: ComputeContext): Promise<ReverseDependencies> {
-    const dirs = await ctx.get(new BuildDirsUnderKey(this.#env.ws, ''));
+    const dirs = await ctx.get(new TargetDirsUnderKey(this.#env, ''));
     const targets = (await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#env, d)))).flatMap((dt) => dt.targets);
     const all = await ctx.getAll(targets.map((t) => new DependenciesKey(this.#env, t.addr)));
     const rev = new Map<string, Address[]>();

@@ -1,16 +1,35 @@
 import { closest, failure, raise, type Location } from '../core/index.js';
 import type { ComputeContext } from '../engine/index.js';
-import { BuildDirsUnderKey } from '../fs/index.js';
 import { formatAddress, type Address } from './address.js';
-import { DirTargetsKey } from './dir-targets.js';
+import { DirTargetsKey, type DirTargets } from './dir-targets.js';
+import { TargetDirsUnderKey } from './synthetic.js';
 import type { Target } from './target.js';
 import type { TargetEnv } from './target-env.js';
 
-/** The target at an address, or undefined. */
+/**
+ * Address → target, per DirTargets value. Kept beside the value rather than in
+ * it, so the value stays plain data for the engine's structural cut-off; a
+ * directory's value is immutable, so its index never goes stale.
+ */
+const byAddress = new WeakMap<DirTargets, ReadonlyMap<string, Target>>();
+
+function indexOf(dt: DirTargets): ReadonlyMap<string, Target> {
+  let index = byAddress.get(dt);
+  if (index === undefined) {
+    index = new Map(dt.targets.map((t) => [t.address, t]));
+    byAddress.set(dt, index);
+  }
+  return index;
+}
+
+/**
+ * The target at an address, or undefined. A map lookup, not a scan: one BUILD
+ * file can declare thousands of targets that depend on each other, and a scan
+ * per lookup made `dependencies --transitive` over such a chain quadratic.
+ */
 export async function findTarget(ctx: ComputeContext, env: TargetEnv, addr: Address): Promise<Target | undefined> {
   const dt = await ctx.get(new DirTargetsKey(env, addr.dir));
-  const want = formatAddress(addr);
-  return dt.targets.find((t) => t.address === want);
+  return indexOf(dt).get(formatAddress(addr));
 }
 
 /**
@@ -26,7 +45,7 @@ export async function unknownTarget(
   const want = formatAddress(addr);
   let candidates = (await ctx.get(new DirTargetsKey(env, addr.dir))).targets.map((t) => t.address);
   if (candidates.length === 0) {
-    const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, ''));
+    const dirs = await ctx.get(new TargetDirsUnderKey(env, ''));
     const near = closest(addr.dir, dirs);
     if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(env, near))).targets.map((t) => t.address);
   }

@@ -1,13 +1,14 @@
 import picomatch from 'picomatch';
 import { failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
 import { deepEqual, type ComputeContext, type Key } from '../engine/index.js';
-import { BuildDirsUnderKey, FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
+import { FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
 import type { Address } from './address.js';
 import { targetAt } from './dependencies.js';
 import type { Target } from './target.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { OwnersKey } from './owners.js';
+import { TargetDirsUnderKey } from './synthetic.js';
 import type { TargetEnv } from './target-env.js';
 
 /**
@@ -123,7 +124,7 @@ async function targetsOf(ctx: ComputeContext, env: TargetEnv, addrs: readonly Ad
 async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Target[]> {
   switch (spec.kind) {
     case 'recursive': {
-      const dirs = await ctx.get(new BuildDirsUnderKey(env.ws, spec.path));
+      const dirs = await ctx.get(new TargetDirsUnderKey(env, spec.path));
       const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(env, d)));
       return all.flatMap((dt) => dt.targets);
     }
@@ -143,7 +144,7 @@ async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Prom
       const scan = picomatch.scan(spec.path);
       const base = toRelPath(scan.base) ?? '';
       const m = picomatch(spec.path, { dot: false });
-      const files = (await ctx.get(new FilesUnderKey(env.ws, base))).filter((f) => m(f));
+      const files = (await ctx.get(new FilesUnderKey(env.ws, base))).files.filter((f) => m(f));
       const owners = await ctx.getAll(files.map((f) => new OwnersKey(env, f)));
       return targetsOf(ctx, env, owners.flat());
     }

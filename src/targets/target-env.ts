@@ -1,6 +1,7 @@
 import type { ComputeContext } from '../engine/index.js';
 import type { Workspace } from '../fs/index.js';
 import type { Address } from './address.js';
+import type { SyntheticTargetsProvider } from './synthetic.js';
 import type { Target } from './target.js';
 import type { TargetTypeRegistry } from './target-type.js';
 
@@ -28,9 +29,16 @@ export interface TargetEnv {
   /** Default name of targets in the root BUILD file: the build root's directory name. */
   readonly rootName: string;
   readonly inferrers: readonly DependencyInferrer[];
+  /** Backends that declare targets without BUILD files (synthetic.ts). */
+  readonly synthetic: readonly SyntheticTargetsProvider[];
 }
 
-export function createTargetEnv(ws: Workspace, types: TargetTypeRegistry, inferrers: readonly DependencyInferrer[] = []): TargetEnv {
+export function createTargetEnv(
+  ws: Workspace,
+  types: TargetTypeRegistry,
+  inferrers: readonly DependencyInferrer[] = [],
+  synthetic: readonly SyntheticTargetsProvider[] = [],
+): TargetEnv {
   const base = ws.root.split('/').filter(Boolean).pop() ?? 'root';
-  return { ws, types, symbols: types.aliases(), rootName: base, inferrers };
+  return { ws, types, symbols: types.aliases(), rootName: base, inferrers, synthetic };
 }

@@ -125,6 +125,12 @@ describe('targets through the engine', () => {
     engine.invalidatePaths(['b/BUILD']);
     assert.equal((await engine.startRun().get(specs)).length, 6);
     assert.equal(specsComputed, 1);
+    // A file coming or going next to a BUILD file (its directory's listing changes) parses nothing again.
+    parsed.length = 0;
+    await writeFile(join(r.root, 'b/notes.md'), '');
+    engine.invalidatePaths(['b/notes.md']);
+    assert.equal((await engine.startRun().get(specs)).length, 6);
+    assert.deepEqual(parsed, []);
   });
 
   it('a dependency on a missing target is a located error with a suggestion', async () => {

@@ -1,4 +1,5 @@
 import type { Failure } from '../core/index.js';
+import { displayText, sourceExcerpt } from './safe-text.js';
 
 /**
  * Renders a failure the way every trews error looks:
@@ -8,7 +9,11 @@ import type { Failure } from '../core/index.js';
  *                      ^^^^^^^^^^^
  *     did you mean //lib:util?
  *
- * Plain text only; the caller decides about colour.
+ * Plain text only; the caller decides about colour. Everything in it may come
+ * from a file someone else wrote, so control characters are shown escaped
+ * (an escape sequence in a BUILD file must not drive the terminal), each line
+ * is cut to a readable length, and the source line is shown as a window
+ * around the caret (a 50 MB line is not echoed whole).
  */
 export function renderFailure(f: Failure, opts: { logPath?: string } = {}): string {
   const out: string[] = [];
@@ -22,15 +27,14 @@ export function renderFailure(f: Failure, opts: { logPath?: string } = {}): stri
     }
     where += ': ';
   }
-  out.push(`error: ${where}${f.message}`);
+  out.push(`error: ${displayText(`${where}${f.message}`)}`);
   if (loc?.lineText !== undefined && loc.col !== undefined) {
-    const text = loc.lineText.replace(/\t/g, ' ').replace(/\r$/, '');
-    out.push(`  ${text}`);
-    const len = Math.max(1, Math.min(loc.length ?? 1, Math.max(1, text.length - (loc.col - 1))));
-    out.push(`  ${' '.repeat(Math.max(0, loc.col - 1))}${'^'.repeat(len)}`);
+    const ex = sourceExcerpt(loc.lineText, loc.col, loc.length ?? 1);
+    out.push(`  ${ex.text}`);
+    out.push(`  ${' '.repeat(ex.caretCol)}${'^'.repeat(ex.caretLength)}`);
   }
-  for (const n of f.notes ?? []) out.push(`  ${n}`);
-  for (const h of f.hints ?? []) out.push(`  ${h}`);
-  if (f.tag === 'internal' && opts.logPath) out.push(`  this is a bug in trews; details are in ${opts.logPath}`);
+  for (const n of f.notes ?? []) out.push(`  ${displayText(n)}`);
+  for (const h of f.hints ?? []) out.push(`  ${displayText(h)}`);
+  if (f.tag === 'internal' && opts.logPath) out.push(`  this is a bug in trews; details are in ${displayText(opts.logPath)}`);
   return out.join('\n') + '\n';
 }

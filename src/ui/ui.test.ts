@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { failure } from '../core/index.js';
 import { renderFailure } from './diagnostic.js';
+import { SOURCE_WINDOW } from './safe-text.js';
 import { LiveConsole, liveLines } from './live-console.js';
 import { formatDuration, ProcessTally } from './summary.js';
 
@@ -25,6 +26,43 @@ describe('renderFailure', () => {
       renderFailure(f),
       'error: app/BUILD:3:19: unknown target `//lib:utl`\n      dependencies=["//lib:utl"],\n                    ^^^^^^^^^^^\n  reached through: //:root -> app:app\n  did you mean //lib:util?\n',
     );
+  });
+
+  it('shows control characters and direction overrides escaped, and keeps the caret under its span', () => {
+    const f = failure('input', 'x', 'bad name `x\x1b]0;owned\x07`\r\u202e', {
+      location: { file: 'a/BUILD', line: 1, col: 14, lineText: 'target(name="\x1b[2Jx", tags=["\x9b"])', length: 6 },
+      notes: ['stderr: \x1b[31mred\x1b[0m'],
+      hints: ['tab\there'],
+    });
+    const text = renderFailure(f);
+    const raw = [...text].filter((c) => c !== '\n' && (c < ' ' || (c >= '\x7f' && c <= '\x9f') || (c >= '\u202a' && c <= '\u202e')));
+    assert.deepEqual(raw, [], 'no raw control character is printed');
+    assert.equal(
+      text,
+      [
+        'error: a/BUILD:1:14: bad name `x\\x1b]0;owned\\x07`\\x0d\\u{202e}',
+        '  target(name="\\x1b[2Jx", tags=["\\x9b"])',
+        '               ^^^^^^^^^',
+        '  stderr: \\x1b[31mred\\x1b[0m',
+        '  tab\\x09here',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('shows a window of a very long source line around the caret, and cuts very long messages', () => {
+    const line = `${'a'.repeat(5_000_000)}BAD${'b'.repeat(5_000_000)}`;
+    const f = failure('input', 'x', `unknown name \`${'n'.repeat(3_000_000)}\``, {
+      location: { file: 'a/BUILD', line: 1, col: 5_000_001, lineText: line, length: 3 },
+    });
+    const [message, source, caret] = renderFailure(f).split('\n');
+    assert.ok(message!.length < 1100, `message is ${message!.length} characters`);
+    assert.match(message!, /… \(\d+ more characters\)$/);
+    assert.ok(source!.length <= 2 + 2 + SOURCE_WINDOW, `source is ${source!.length} characters`);
+    assert.ok(source!.startsWith('  …') && source!.endsWith('…'));
+    const at = caret!.indexOf('^');
+    assert.equal(source!.slice(at, at + 3), 'BAD');
+    assert.equal(caret!.slice(at), '^^^');
   });
 
   it('adds the log path to internal errors only', () => {

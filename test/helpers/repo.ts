@@ -35,6 +35,7 @@ export async function makeRepo(files: Record<string, string>): Promise<TempRepo>
     root,
     write,
     remove: (path) => rm(join(root, path), { recursive: true, force: true }),
-    cleanup: () => rm(root, { recursive: true, force: true }),
+    // Retried: a daemon of this root may still be writing its last log lines into .trews.d as it exits.
+    cleanup: () => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }),
   };
 }

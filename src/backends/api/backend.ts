@@ -1,5 +1,5 @@
 import type { OptionRegistry } from '../../options/index.js';
-import type { DependencyInferrer, TargetType } from '../../targets/index.js';
+import type { DependencyInferrer, SyntheticTargetsProvider, TargetType } from '../../targets/index.js';
 import type { TargetRules } from './target-rules.js';
 
 /** A target type with its behaviour: the two are declared together, so neither can name the other wrongly. */
@@ -11,12 +11,14 @@ export interface TargetDefinition {
 
 /**
  * A backend contributes target types with their rules, dependency
- * inferrers, and the options of its subsystems. trews is the sum of its
+ * inferrers, targets inferred without BUILD files, and the options of its subsystems. trews is the sum of its
  * backends; a new language is a new backend, nothing else changes.
  */
 export interface Backend {
   readonly name: string;
   readonly targets: readonly TargetDefinition[];
   readonly inferrers?: readonly DependencyInferrer[];
+  /** Targets it infers without BUILD files (a package.json's package and scripts). */
+  readonly syntheticTargets?: readonly SyntheticTargetsProvider[];
   registerOptions?(registry: OptionRegistry): void;
 }

@@ -1,11 +1,12 @@
 import { create } from '@bufbuild/protobuf';
 import { createHash, randomUUID } from 'node:crypto';
-import { FailureError, abortError, digestString, failure, type Digest } from '../../core/index.js';
+import { abortError, digestString, type Digest } from '../../core/index.js';
 import { Code, QueryWriteStatusRequestSchema, ReadRequestSchema, WriteRequestSchema } from '../../reapi/index.js';
 import type { CallOptions, RemoteEndpoint } from './channel.js';
 import { METHODS } from './methods.js';
 import { backoffDelayMs, isRetryable, sleep, type RetryPolicy } from './retry.js';
 import { RpcError, isRpcError, retryDelayMs } from './rpc-error.js';
+import { digestMismatch } from './blob-transfer.js';
 
 /** `{instance}/blobs/{hash}/{size}`; with an empty instance name there is no leading slash. */
 export function readResourceName(instanceName: string, d: Digest): string {
@@ -101,9 +102,6 @@ async function* rechunk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
   if (have > 0) yield Buffer.concat(parts, have);
 }
 
-export function digestMismatch(d: Digest, got: string): FailureError {
-  return new FailureError(failure('input', 'digest-mismatch', `the data put under ${digestString(d)} ${got}`));
-}
 
 /**
  * Uploads a blob through ByteStream Write in chunks of `chunkBytes`. A

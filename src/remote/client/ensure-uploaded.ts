@@ -1,7 +1,7 @@
 import { FailureError, digestString, failure, type Digest } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
 import { DirectorySchema, TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type Directory } from '../../reapi/index.js';
-import type { RemoteBlobStore, TransferStats } from './remote-blob-store.js';
+import type { ByteStoreProvider, TransferStats } from './provider.js';
 import type { CallContext } from './request-metadata.js';
 
 /**
@@ -95,7 +95,7 @@ export async function walkTrees(local: BlobStore, roots: readonly Digest[], know
  */
 export async function ensureUploaded(
   local: BlobStore,
-  remote: RemoteBlobStore,
+  remote: ByteStoreProvider,
   what: { readonly roots: readonly Digest[]; readonly blobs: readonly Digest[]; readonly absoluteSymlinksAllowed?: boolean },
   known: UploadedTrees | undefined,
   signal?: AbortSignal,
@@ -104,7 +104,7 @@ export async function ensureUploaded(
   const walk = await walkTrees(local, what.roots, known, signal);
   if (what.absoluteSymlinksAllowed === false && walk.absoluteSymlinks.length > 0) {
     throw new FailureError(
-      failure('input', 'remote-absolute-symlink', `${remote.endpoint.description} does not allow absolute symlinks in inputs, and the input tree has one pointing to ${JSON.stringify(walk.absoluteSymlinks[0])}`, {
+      failure('input', 'remote-absolute-symlink', `${remote.description} does not allow absolute symlinks in inputs, and the input tree has one pointing to ${JSON.stringify(walk.absoluteSymlinks[0])}`, {
         hints: ['make the symlink relative, or run this process locally'],
       }),
     );

@@ -1,9 +1,10 @@
 import { EMPTY_DIGEST, FailureError, digestEquals, digestOf, digestString, failure, type Digest } from '../../core/index.js';
 import { executionMsOf, type ProcessResult, type ResultSource } from '../../exec/index.js';
 import { outputRootOf, type BlobStore } from '../../store/index.js';
-import { DirectorySchema, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type ProtoDigest } from '../../reapi/index.js';
+import { DirectorySchema, decodeMessage, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type Directory, type ProtoDigest } from '../../reapi/index.js';
 import { actionResultBlobs, walkTrees } from './ensure-uploaded.js';
-import { remoteMissing, type RemoteBlobStore } from './remote-blob-store.js';
+import { remoteMissing } from './blob-transfer.js';
+import type { ByteStoreProvider } from './provider.js';
 import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
 
@@ -36,7 +37,7 @@ function digestOrFail(p: ProtoDigest | undefined, what: string): Digest {
  * - `defer`: assumed present; they are fetched if and when something local
  *   needs them (see createFetchingStore).
  */
-export async function fetchActionResult(local: BlobStore, remote: RemoteBlobStore, ar: ActionResult, o: FetchResultOptions): Promise<ProcessResult> {
+export async function fetchActionResult(local: BlobStore, remote: ByteStoreProvider, ar: ActionResult, o: FetchResultOptions): Promise<ProcessResult> {
   const { signal, call } = o;
   const stdout = await inline(local, ar.stdoutDigest, ar.stdoutRaw, signal);
   const stderr = await inline(local, ar.stderrDigest, ar.stderrRaw, signal);
@@ -45,7 +46,7 @@ export async function fetchActionResult(local: BlobStore, remote: RemoteBlobStor
       const d = digestOrFail(f.digest, `digest of output file ${JSON.stringify(f.path)}`);
       const got = digestOf(f.contents);
       if (got.hash !== d.hash || got.sizeBytes !== d.sizeBytes) {
-        throw new FailureError(failure('environment', 'remote-corrupt-blob', `${remote.endpoint.description} sent inline contents of ${JSON.stringify(f.path)} that do not match its digest ${digestString(d)}`));
+        throw new FailureError(failure('environment', 'remote-corrupt-blob', `${remote.description} sent inline contents of ${JSON.stringify(f.path)} that do not match its digest ${digestString(d)}`));
       }
       await local.put(d, f.contents, signal);
     }
@@ -61,8 +62,8 @@ export async function fetchActionResult(local: BlobStore, remote: RemoteBlobStor
   for (const od of ar.outputDirectories) {
     if (od.treeDigest !== undefined || od.rootDirectoryDigest === undefined) continue;
     const root = digestOrFail(od.rootDirectoryDigest, `root directory of ${JSON.stringify(od.path)}`);
-    const dirs = await remote.getTree(root, signal, call);
-    if (dirs === undefined) throw remoteMissing(root, remote.endpoint.description);
+    const dirs = remote.getTree !== undefined ? await remote.getTree(root, signal, call) : await treeByLevels(local, remote, root, signal, call);
+    if (dirs === undefined) throw remoteMissing(root, remote.description);
     for (const dir of dirs) {
       const e = digestMessage(DirectorySchema, dir);
       await local.put(e.digest, e.bytes, signal);
@@ -85,7 +86,7 @@ export async function fetchActionResult(local: BlobStore, remote: RemoteBlobStor
       signal,
       call,
     );
-    if (missing[0] !== undefined) throw remoteMissing(missing[0], remote.endpoint.description);
+    if (missing[0] !== undefined) throw remoteMissing(missing[0], remote.description);
   }
 
   const outputRoot = await outputRootOf(local, ar, signal);
@@ -112,6 +113,38 @@ async function inline(local: BlobStore, d: ProtoDigest | undefined, raw: Uint8Ar
   }
   if (d === undefined) return EMPTY_DIGEST;
   return digestOrFail(d, 'stdout/stderr digest');
+}
+
+/**
+ * A tree fetched one level at a time, for protocols without GetTree: each
+ * level's Directories are downloaded (verified) into the local store, read
+ * back and decoded for the next level's digests.
+ */
+async function treeByLevels(local: BlobStore, remote: ByteStoreProvider, root: Digest, signal?: AbortSignal, call?: CallContext): Promise<Directory[] | undefined> {
+  if ((await remote.findMissing([root], signal, call)).length > 0) return undefined;
+  const dirs: Directory[] = [];
+  const seen = new Set<string>();
+  let level = [root];
+  while (level.length > 0) {
+    await remote.downloadTo(local, level, signal, call);
+    const next: Digest[] = [];
+    for (const d of level) {
+      const bytes = await local.getBytes(d, signal);
+      if (bytes === undefined) throw remoteMissing(d, remote.description);
+      const dir = decodeMessage(DirectorySchema, bytes);
+      if (!dir.ok) throw new FailureError(dir.failure);
+      dirs.push(dir.value);
+      for (const c of dir.value.directories) {
+        const cd = digestOrFail(c.digest, `digest of directory ${JSON.stringify(c.name)}`);
+        if (!seen.has(digestString(cd))) {
+          seen.add(digestString(cd));
+          next.push(cd);
+        }
+      }
+    }
+    level = next;
+  }
+  return dirs;
 }
 
 async function filesBelow(local: BlobStore, root: Digest, signal?: AbortSignal): Promise<Digest[]> {

@@ -3,7 +3,7 @@ import { isAbortError, type Digest, type Logger } from '../../core/index.js';
 import type { LocalStore, LocalStoreStats, MaterializeMode, MaterializeOptions } from '../../store/index.js';
 import type { ActionResult } from '../../reapi/index.js';
 import { describeError } from './describe-error.js';
-import type { RemoteBlobStore } from './remote-blob-store.js';
+import type { ByteStoreProvider } from './provider.js';
 
 /**
  * The local store, with blobs it lacks fetched from the remote store on
@@ -11,18 +11,19 @@ import type { RemoteBlobStore } from './remote-blob-store.js';
  * hits leave output contents on the server; a later local step that reads
  * them (a sandbox, `trews package`) gets them through here. Reads only:
  * `findMissing` and action cache lookups stay local, so local cache hits
- * keep needing local blobs.
+ * keep needing local blobs. `remote` is asked for on the first fetch: the
+ * provider is loaded on first use (see remote-layers.ts).
  */
-export function createFetchingStore(local: LocalStore, remote: RemoteBlobStore, logger: Logger): LocalStore {
+export function createFetchingStore(local: LocalStore, remote: () => Promise<ByteStoreProvider>, logger: Logger): LocalStore {
   return new FetchingStore(local, remote, logger);
 }
 
 class FetchingStore implements LocalStore {
   readonly #local: LocalStore;
-  readonly #remote: RemoteBlobStore;
+  readonly #remote: () => Promise<ByteStoreProvider>;
   readonly #log: Logger;
 
-  constructor(local: LocalStore, remote: RemoteBlobStore, logger: Logger) {
+  constructor(local: LocalStore, remote: () => Promise<ByteStoreProvider>, logger: Logger) {
     this.#local = local;
     this.#remote = remote;
     this.#log = logger;
@@ -35,9 +36,10 @@ class FetchingStore implements LocalStore {
   /** Downloads `d` into the local store; false when the remote lacks it too (or cannot be reached). */
   async #fetch(d: Digest, signal?: AbortSignal): Promise<boolean> {
     try {
-      const missing = await this.#remote.findMissing([d], signal);
+      const remote = await this.#remote();
+      const missing = await remote.findMissing([d], signal);
       if (missing.length > 0) return false;
-      await this.#remote.downloadTo(this.#local, [d], signal);
+      await remote.downloadTo(this.#local, [d], signal);
       return true;
     } catch (e) {
       if (isAbortError(e)) throw e;

@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { abortError, digestString, nullLogger, type Digest, type Logger } from '../../core/index.js';
-import type { ActionCache } from '../../store/index.js';
 import { Code, DigestFunction_Value, GetActionResultRequestSchema, UpdateActionResultRequestSchema, toProtoDigest, type ActionResult } from '../../reapi/index.js';
 import type { RemoteEndpoint } from './channel.js';
+import type { ActionCacheProvider } from './provider.js';
 import { METHODS } from './methods.js';
 import type { CallContext } from './request-metadata.js';
 import { withRetries, type RetryPolicy } from './retry.js';
@@ -17,11 +17,9 @@ export interface RemoteActionCacheOptions {
   readonly logger?: Logger;
 }
 
-/** The REAPI ActionCache service as an ActionCache; calls can carry RequestMetadata. */
-export interface RemoteActionCache extends ActionCache {
+/** The REAPI ActionCache service as an ActionCacheProvider; calls carry RequestMetadata. */
+export interface RemoteActionCache extends ActionCacheProvider {
   readonly endpoint: RemoteEndpoint;
-  getActionResult(actionDigest: Digest, signal?: AbortSignal, call?: CallContext): Promise<ActionResult | undefined>;
-  updateActionResult(actionDigest: Digest, result: ActionResult, signal?: AbortSignal, call?: CallContext): Promise<void>;
 }
 
 export function createRemoteActionCache(o: RemoteActionCacheOptions): RemoteActionCache {
@@ -30,10 +28,15 @@ export function createRemoteActionCache(o: RemoteActionCacheOptions): RemoteActi
 
 class GrpcActionCache implements RemoteActionCache {
   readonly endpoint: RemoteEndpoint;
+  readonly description: string;
+  // The spec says servers SHOULD check a result's blobs before serving it;
+  // trews' own server, Buildbarn and BuildGrid do.
+  readonly hitsHaveOutputs = true;
   readonly #o: RemoteActionCacheOptions;
 
   constructor(o: RemoteActionCacheOptions) {
     this.endpoint = o.endpoint;
+    this.description = o.endpoint.description;
     this.#o = o;
   }
 

@@ -1,7 +1,6 @@
 import { create } from '@bufbuild/protobuf';
-import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import { EMPTY_DIGEST, FailureError, abortError, digestOf, digestString, failure, isSha256Hex, type Digest } from '../../core/index.js';
+import { Readable } from 'node:stream';
+import { FailureError, abortError, digestOf, digestString, failure, type Digest } from '../../core/index.js';
 import type { BlobStore } from '../../store/index.js';
 import {
   BatchReadBlobsRequestSchema,
@@ -16,8 +15,10 @@ import {
   type Directory,
 } from '../../reapi/index.js';
 import { MAX_DIGESTS_PER_FIND_MISSING, chunks, effectiveBatchLimit, fitsInBatch, planBatches } from './batching.js';
-import { byteStreamRead, byteStreamWrite, digestMismatch, type StreamOptions, type UploadSource } from './bytestream.js';
+import { checkDigest, corruptBlob, digestMismatch, forEachLimit, isEmptyBlob as isEmpty, localMissing, readUpTo, remoteMissing, verifying } from './blob-transfer.js';
+import { byteStreamRead, byteStreamWrite, type StreamOptions, type UploadSource } from './bytestream.js';
 import type { RemoteEndpoint } from './channel.js';
+import type { ByteStoreProvider, TransferStats } from './provider.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import { METHODS, type Method } from './methods.js';
 import { abortable, destroyOnAbort } from './signals.js';
@@ -43,28 +44,16 @@ export interface RemoteBlobStoreOptions {
   readonly concurrency?: number;
 }
 
-/** Counts of one bulk transfer. */
-export interface TransferStats {
-  readonly blobs: number;
-  readonly bytes: number;
-}
-
 /**
- * A REAPI CAS as a BlobStore (it passes blobStoreContract), plus the bulk
- * operations the runners use. Every upload asks FindMissingBlobs first and
- * sends only what is missing: small blobs in BatchUpdateBlobs messages kept
- * under the batch limit, large ones through ByteStream Write. Downloads use
+ * A REAPI CAS as a ByteStoreProvider (and so a BlobStore: it passes
+ * blobStoreContract). Every upload asks FindMissingBlobs first and sends
+ * only what is missing: small blobs in BatchUpdateBlobs messages kept under
+ * the batch limit, large ones through ByteStream Write. Downloads use
  * BatchReadBlobs and ByteStream Read, streaming: a blob is never held whole
  * unless it is small enough for a batch.
  */
-export interface RemoteBlobStore extends BlobStore {
+export interface RemoteBlobStore extends ByteStoreProvider {
   readonly endpoint: RemoteEndpoint;
-  /** BlobStore.findMissing, with RequestMetadata for the server's logs. */
-  findMissing(digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<Digest[]>;
-  /** Uploads whichever of `digests` the server lacks, reading them from `local`. */
-  uploadFrom(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats>;
-  /** Copies into `local` whichever of `digests` it lacks. A blob the server lacks too is a `remote-missing-blob` failure. */
-  downloadTo(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats>;
   /** Every Directory below (and including) `root`, by GetTree; undefined when the root is absent. */
   getTree(root: Digest, signal?: AbortSignal, call?: CallContext): Promise<Directory[] | undefined>;
   /** The batch message limit in effect (after capabilities). */
@@ -78,78 +67,9 @@ export function createRemoteBlobStore(options: RemoteBlobStoreOptions): RemoteBl
 const DEFAULT_GET_BYTES_LIMIT = 64 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 8;
 
-function isEmpty(d: Digest): boolean {
-  return d.sizeBytes === 0 && d.hash === EMPTY_DIGEST.hash;
-}
-
-function checkDigest(d: Digest): void {
-  if (!isSha256Hex(d.hash) || !Number.isSafeInteger(d.sizeBytes) || d.sizeBytes < 0) {
-    throw new FailureError(failure('internal', 'invalid-digest', `not a SHA-256 digest: ${JSON.stringify(d)}`));
-  }
-}
-
-/** Runs `fn` over items with at most `limit` in flight; the first failure rejects (the rest are left to finish). */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      if (signal?.aborted) throw abortError();
-      await fn(items[next++] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** Reads a stream whole, refusing more than `max` bytes (then it returns what it read plus one byte's worth of evidence). */
-async function readUpTo(stream: Readable, max: number, signal?: AbortSignal): Promise<{ data: Buffer; overflow: boolean }> {
-  const s = signal ? destroyOnAbort(signal, stream) : stream;
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const c of s) {
-      const b = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
-      size += b.byteLength;
-      if (size > max) {
-        s.destroy();
-        return { data: Buffer.concat(parts), overflow: true };
-      }
-      parts.push(b);
-    }
-  } catch (e) {
-    if (signal?.aborted) throw abortError();
-    throw e;
-  }
-  return { data: Buffer.concat(parts, size), overflow: false };
-}
-
-/** Passes bytes through and errors at the end when they do not hash to `d`. */
-function verifying(d: Digest, where: string): Transform {
-  const h = createHash('sha256');
-  let size = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      h.update(chunk);
-      size += chunk.byteLength;
-      cb(null, chunk);
-    },
-    flush(cb) {
-      const got = h.digest('hex');
-      if (size !== d.sizeBytes || got !== d.hash) cb(corruptBlob(d, where, `${size} bytes hashing to ${got}`));
-      else cb();
-    },
-  });
-}
-
-function corruptBlob(d: Digest, where: string, got: string): FailureError {
-  return new FailureError(
-    failure('environment', 'remote-corrupt-blob', `${where} sent corrupt data for blob ${digestString(d)}: ${got}`, {
-      hints: ['the remote store may be damaged; report it to its operators'],
-    }),
-  );
-}
-
 class GrpcBlobStore implements RemoteBlobStore {
   readonly endpoint: RemoteEndpoint;
+  readonly description: string;
   readonly #o: RemoteBlobStoreOptions;
   readonly #getBytesLimit: number;
   readonly #concurrency: number;
@@ -157,6 +77,7 @@ class GrpcBlobStore implements RemoteBlobStore {
 
   constructor(o: RemoteBlobStoreOptions) {
     this.endpoint = o.endpoint;
+    this.description = o.endpoint.description;
     this.#o = o;
     this.#getBytesLimit = o.getBytesLimit ?? DEFAULT_GET_BYTES_LIMIT;
     this.#concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
@@ -532,20 +453,4 @@ function localSource(local: BlobStore, d: Digest, signal: AbortSignal | undefine
         }
       })(),
   };
-}
-
-function localMissing(d: Digest, where: string): FailureError {
-  return new FailureError(
-    failure('internal', 'missing-blob', `cannot upload blob ${digestString(d)} to ${where}: it is not in the local store`, {
-      hints: ['the local store may have been garbage-collected while the run used it; run again'],
-    }),
-  );
-}
-
-export function remoteMissing(d: Digest, where: string): FailureError {
-  return new FailureError(
-    failure('environment', 'remote-missing-blob', `${where} does not have blob ${digestString(d)}`, {
-      hints: ['the remote store may have evicted it; run again (with cache_content_behavior=fetch if this repeats)'],
-    }),
-  );
 }

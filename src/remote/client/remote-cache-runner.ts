@@ -2,11 +2,9 @@ import { abortError, digestString, isAbortError, type Digest } from '../../core/
 import { isCacheableResult, observed, toAction, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
 import { fromProtoDigest } from '../../reapi/index.js';
-import type { RemoteCapabilities } from './capabilities.js';
 import { actionResultBlobs, ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
 import { fetchActionResult } from './fetch-result.js';
-import type { RemoteActionCache } from './remote-action-cache.js';
-import type { RemoteBlobStore } from './remote-blob-store.js';
+import type { CacheAccess } from './provider.js';
 import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
 import { describeError } from './describe-error.js';
@@ -15,15 +13,18 @@ import type { CacheWarner } from './warnings.js';
 
 export interface RemoteCacheRunnerOptions {
   readonly local: LocalStore;
-  readonly cas: RemoteBlobStore;
-  readonly actionCache: RemoteActionCache;
+  /**
+   * The cache (CAS and action cache, of whichever protocol), once the
+   * server has been found usable. Memoized by the provider, failure
+   * included: a cache server that is down costs one round of retries per
+   * run, not one per process.
+   */
+  readonly cache: () => Promise<CacheAccess>;
   /** `remote_cache_read`, `remote_cache_write`. */
   readonly read: boolean;
   readonly write: boolean;
   readonly contentBehavior: CacheContentBehavior;
   readonly warner: CacheWarner;
-  /** The store server's checked capabilities (for whether it accepts UpdateActionResult). */
-  readonly capabilities: () => Promise<RemoteCapabilities>;
   /**
    * Race: start the inner runner when a lookup has not answered after this
    * many ms, and take whichever finishes first. Undefined: wait for the
@@ -47,12 +48,16 @@ const SHOW_LOOKUP_AFTER_MS = 250;
 /**
  * The remote cache in front of `inner` (which executes, locally):
  *
- * - read: GetActionResult before running; a hit's outputs are fetched per
- *   `cache_content_behavior` and the result says `remote cache`. A
- *   non-zero result is reused only by `always` processes, as locally.
+ * - read: the action cache is asked before running; a hit's outputs are
+ *   fetched per `cache_content_behavior` and the result says `remote
+ *   cache`. A non-zero result is reused only by `always` processes, as
+ *   locally.
  * - write: after a successful local run, the outputs, the Action and the
- *   Command are uploaded (missing blobs only) and UpdateActionResult sent,
- *   in the background: the build goes on; `flush()` waits for them.
+ *   Command are uploaded (missing blobs only) and the result recorded, in
+ *   the background: the build goes on; `flush()` waits for them.
+ *
+ * It speaks to the cache only through the provider interfaces
+ * (provider.ts), so it is the same over REAPI and the HTTP cache protocol.
  *
  * A remote cache never fails a build: every error becomes a warning (rate
  * limited per `remote_cache_warnings`) and the process runs locally.
@@ -111,16 +116,18 @@ class CacheRunner implements RemoteCacheRunner {
   async #lookup(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number): Promise<ProcessResult | undefined> {
     const show = setTimeout(() => ctx.observation?.markStarted(), SHOW_LOOKUP_AFTER_MS);
     try {
-      // Memoized, and remembered when it fails: a cache server that is down
-      // costs one round of retries per run, not one per process.
-      await abortable(this.#o.capabilities(), signal);
-      const ar = await this.#o.actionCache.getActionResult(actionDigest, signal, call);
+      const { cas, actionCache } = await abortable(this.#o.cache(), signal);
+      const ar = await actionCache.getActionResult(actionDigest, signal, call);
       if (ar === undefined) return undefined;
       if (ar.exitCode !== 0 && proc.cacheScope !== 'always') return undefined;
-      return await fetchActionResult(this.#o.local, this.#o.cas, ar, {
+      // `defer` trusts the outputs to stay on the server; a cache that does
+      // not vouch for them (HTTP) must show them present now, or a later
+      // step would find them gone.
+      const behavior = this.#o.contentBehavior === 'defer' && !actionCache.hitsHaveOutputs ? 'validate' : this.#o.contentBehavior;
+      return await fetchActionResult(this.#o.local, cas, ar, {
         actionDigest,
         source: 'remote cache',
-        behavior: this.#o.contentBehavior,
+        behavior,
         timedOut: false,
         startedAt: t0,
         signal,
@@ -196,12 +203,12 @@ class CacheRunner implements RemoteCacheRunner {
 
   /** Uploads what the result needs and records it. Never rejects: failures are warnings. */
   async #write(ctx: ExecContext, proc: Process, result: ProcessResult, call: CallContext): Promise<void> {
-    const { local, cas, actionCache } = this.#o;
+    const { local } = this.#o;
     const a = toAction(proc);
     try {
-      const caps = await this.#o.capabilities();
-      if (!caps.actionCacheUpdateEnabled) {
-        this.#o.warner.warn(`${actionCache.endpoint.description} does not accept action cache updates (update_enabled is false); results are not written`, ctx);
+      const { cas, actionCache, updateEnabled } = await this.#o.cache();
+      if (!updateEnabled) {
+        this.#o.warner.warn(`${actionCache.description} does not accept action cache updates (update_enabled is false); results are not written`, ctx);
         return;
       }
       // The spec asks for the Action and Command in the CAS before their

@@ -95,6 +95,41 @@ export function createRemoteExecutionRunner(o: RemoteExecutionRunnerOptions): Co
 
 type Outcome = { readonly kind: 'done'; readonly op: Operation } | { readonly kind: 'dropped' };
 
+/** One process's way through Execute, across attempts. */
+interface Execution {
+  readonly ctx: ExecContext;
+  readonly proc: Process;
+  readonly actionDigest: Digest;
+  readonly call: CallContext;
+  /** The run's signal and the overall deadline. */
+  readonly signal: AbortSignal;
+  readonly t0: number;
+  readonly progress: ActionProgress;
+  /** The operation to rejoin with WaitExecution; undefined: Execute (again). */
+  operation: string | undefined;
+  skipCacheLookup: boolean;
+  /** Transient failures retried so far (the budget is shared by every kind). */
+  retries: number;
+  /** Rounds of uploading what the server said was missing. */
+  missingRounds: number;
+  /** Operations the server forgot (WaitExecution: NOT_FOUND), each Executed again. */
+  lostOperations: number;
+  /** Whether the server has accepted the action (the observer was told it started). */
+  started: boolean;
+}
+
+/** A status seen from the call or the operation. */
+interface StatusSeen {
+  readonly code: Code;
+  readonly message: string;
+  readonly details: Status | undefined;
+  /** What the server sent of the result anyway (stdout so far, with DEADLINE_EXCEEDED). */
+  readonly partial?: ActionResult | undefined;
+}
+
+/** An attempt that ended without a result: go round again. */
+const AGAIN = Symbol('again');
+
 class RemoteExecutor implements CommandRunner {
   readonly #o: RemoteExecutionRunnerOptions;
   readonly #retry: RetryPolicy;
@@ -203,145 +238,142 @@ class RemoteExecutor implements CommandRunner {
 
   /** Execute until a result, following the spec's error handling (see the class comment). */
   async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number, progress: ActionProgress): Promise<ProcessResult> {
-    const ex = this.#o.execution;
-    let skipCacheLookup = proc.cacheScope === 'per-run' || proc.cacheScope === 'never';
-    let operation: string | undefined;
-    let retries = 0;
-    let missingRounds = 0;
-    let lostOperations = 0;
-    let started = false;
-
-    const retryOrThrow = async (e: RpcError): Promise<void> => {
-      if (!isRetryableCode(e.code) || retries >= this.#retry.maxRetries) throw e;
-      retries++;
-      const delay = backoffDelayMs(this.#retry, retries, retryDelayMs(e.details));
-      this.#log.debug(`remote execution of ${proc.description}: ${e.message}; retry ${retries} in ${delay} ms`);
-      await sleep(delay, signal);
-    };
-
+    const x: Execution = { ctx, proc, actionDigest, call, signal, t0, progress, operation: undefined, skipCacheLookup: proc.cacheScope === 'per-run' || proc.cacheScope === 'never', retries: 0, missingRounds: 0, lostOperations: 0, started: false };
     for (;;) {
-      let outcome: Outcome;
-      // A rejoined operation stays where it was; a new Execute starts over.
-      if (operation === undefined) progress.enter({ kind: 'accepting' });
-      try {
-        const stream =
-          operation === undefined
-            ? ex.serverStream(
-                METHODS.execute,
-                create(ExecuteRequestSchema, {
-                  instanceName: ex.instanceName,
-                  actionDigest: toProtoDigest(actionDigest),
-                  skipCacheLookup,
-                  digestFunction: DigestFunction_Value.SHA256,
-                }),
-                { signal, call },
-              )
-            : ex.serverStream(METHODS.waitExecution, create(WaitExecutionRequestSchema, { name: operation }), { signal, call });
-        outcome = { kind: 'dropped' };
-        for await (const op of stream) {
-          if (op.name !== '') operation = op.name;
-          progress.enter({ kind: 'stage', stage: stageOf(op) });
-          if (!started) {
-            // The server has accepted the action: from here it counts as running.
-            started = true;
-            ctx.observation?.markStarted();
-          }
-          if (op.done) {
-            outcome = { kind: 'done', op };
-            break;
-          }
-        }
-      } catch (e) {
-        if (signal.aborted || isAbortError(e)) {
-          if (operation !== undefined) await this.#cancel(operation, call);
-          throw abortError();
-        }
-        if (!isRpcError(e)) throw e;
-        if (operation !== undefined && e.code === Code.NOT_FOUND) {
-          // WaitExecution on an operation the server no longer has (it restarted):
-          // Execute again, as the spec says, at once. The server has just answered,
-          // so this is no failure to reach it and spends none of the retries that
-          // rode out its restart (spending them gave up on a server that was back).
-          if (lostOperations >= MAX_LOST_OPERATIONS) throw e;
-          lostOperations++;
-          this.#log.debug(`remote execution of ${proc.description}: ${e.message}; Execute again`);
-          operation = undefined;
-          continue;
-        }
-        const handled = await this.#handleStatus(e.code, e.serverMessage, e.details, proc, actionDigest, call, signal, t0, missingRounds);
-        if (handled === 'uploaded') {
-          missingRounds++;
-          operation = undefined;
-          continue;
-        }
-        if (handled !== undefined) return handled;
-        await retryOrThrow(e);
-        continue;
-      }
+      const step = await this.#attempt(x);
+      if (step !== AGAIN) return step;
+    }
+  }
 
-      if (outcome.kind === 'dropped') {
-        // The stream ended without a finished operation: rejoin it.
-        await retryOrThrow(new RpcError(Code.UNAVAILABLE, ex.description, operation === undefined ? METHODS.execute.name : METHODS.waitExecution.name, 'the operation stream ended before the operation finished'));
-        continue;
+  /** One Execute (or WaitExecution of the operation it started) followed to its end, and what that end means. */
+  async #attempt(x: Execution): Promise<ProcessResult | typeof AGAIN> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.#follow(x);
+    } catch (e) {
+      if (x.signal.aborted || isAbortError(e)) {
+        if (x.operation !== undefined) await this.#cancel(x.operation, x.call);
+        throw abortError();
       }
+      if (!isRpcError(e)) throw e;
+      if (x.operation !== undefined && e.code === Code.NOT_FOUND) {
+        // WaitExecution on an operation the server no longer has (it restarted):
+        // Execute again, as the spec says, at once. The server has just answered,
+        // so this is no failure to reach it and spends none of the retries that
+        // rode out its restart (spending them gave up on a server that was back).
+        if (x.lostOperations >= MAX_LOST_OPERATIONS) throw e;
+        x.lostOperations++;
+        this.#log.debug(`remote execution of ${x.proc.description}: ${e.message}; Execute again`);
+        x.operation = undefined;
+        return AGAIN;
+      }
+      // A broken stream keeps its operation: the retry rejoins it.
+      return this.#onStatus(x, { code: e.code, message: e.serverMessage, details: e.details }, e, { keepOperation: true });
+    }
 
-      const op = outcome.op;
-      const method = METHODS.execute.name;
-      if (op.result.case === 'error') {
-        // The spec forbids Operation.error for execution errors, but some servers use it.
-        const s = op.result.value;
-        const handled = await this.#handleStatus(s.code, s.message, s, proc, actionDigest, call, signal, t0, missingRounds);
-        if (handled === 'uploaded') {
-          missingRounds++;
-          operation = undefined;
-          continue;
-        }
-        if (handled !== undefined) return handled;
-        operation = undefined;
-        await retryOrThrow(new RpcError(s.code, ex.description, method, s.message, s));
-        continue;
-      }
-      if (op.result.case !== 'response') throw new RpcError(Code.INTERNAL, ex.description, method, 'the operation finished without a response');
-      let response: ExecuteResponse | undefined;
-      try {
-        response = anyUnpack(op.result.value, ExecuteResponseSchema);
-      } catch {
-        response = undefined;
-      }
-      if (response === undefined) throw new RpcError(Code.INTERNAL, ex.description, method, `the operation's response is not an ExecuteResponse (${op.result.value.typeUrl})`);
+    const ex = this.#o.execution;
+    if (outcome.kind === 'dropped') {
+      // The stream ended without a finished operation: rejoin it.
+      await this.#retryOrThrow(x, new RpcError(Code.UNAVAILABLE, ex.description, x.operation === undefined ? METHODS.execute.name : METHODS.waitExecution.name, 'the operation stream ended before the operation finished'));
+      return AGAIN;
+    }
+    return this.#finished(x, outcome.op);
+  }
 
-      const status: Status | undefined = response.status;
-      if (status !== undefined && status.code !== Code.OK) {
-        const handled = await this.#handleStatus(status.code, status.message || response.message, status, proc, actionDigest, call, signal, t0, missingRounds, response.result);
-        if (handled === 'uploaded') {
-          missingRounds++;
-          operation = undefined;
-          continue;
-        }
-        if (handled !== undefined) return handled;
-        operation = undefined;
-        await retryOrThrow(new RpcError(status.code, ex.description, method, status.message || response.message, status));
-        continue;
+  /** Sends Execute (or rejoins the operation with WaitExecution) and follows the stream until the operation is done or the stream ends. */
+  async #follow(x: Execution): Promise<Outcome> {
+    const ex = this.#o.execution;
+    // A rejoined operation stays where it was; a new Execute starts over.
+    if (x.operation === undefined) x.progress.enter({ kind: 'accepting' });
+    const stream =
+      x.operation === undefined
+        ? ex.serverStream(
+            METHODS.execute,
+            create(ExecuteRequestSchema, {
+              instanceName: ex.instanceName,
+              actionDigest: toProtoDigest(x.actionDigest),
+              skipCacheLookup: x.skipCacheLookup,
+              digestFunction: DigestFunction_Value.SHA256,
+            }),
+            { signal: x.signal, call: x.call },
+          )
+        : ex.serverStream(METHODS.waitExecution, create(WaitExecutionRequestSchema, { name: x.operation }), { signal: x.signal, call: x.call });
+    for await (const op of stream) {
+      if (op.name !== '') x.operation = op.name;
+      x.progress.enter({ kind: 'stage', stage: stageOf(op) });
+      if (!x.started) {
+        // The server has accepted the action: from here it counts as running.
+        x.started = true;
+        x.ctx.observation?.markStarted();
       }
-      const ar = response.result;
-      if (ar === undefined) throw new RpcError(Code.INTERNAL, ex.description, method, 'the ExecuteResponse has no result');
-      if (response.cachedResult && ar.exitCode !== 0 && proc.cacheScope !== 'always' && !skipCacheLookup) {
-        // A cached failure is not ours to reuse (as with the local cache): run it for real.
-        skipCacheLookup = true;
-        operation = undefined;
-        continue;
-      }
-      progress.enter({ kind: 'fetching' });
-      return await fetchActionResult(this.#o.local, this.#o.cas, ar, {
-        actionDigest,
-        source: response.cachedResult ? 'remote cache' : 'remote',
-        behavior: this.#o.contentBehavior,
-        timedOut: false,
-        startedAt: t0,
-        signal,
-        call,
+      if (op.done) return { kind: 'done', op };
+    }
+    return { kind: 'dropped' };
+  }
+
+  /** A finished operation: its error or the ExecuteResponse's status, a cached failure to run again, or the result. */
+  async #finished(x: Execution, op: Operation): Promise<ProcessResult | typeof AGAIN> {
+    const ex = this.#o.execution;
+    const method = METHODS.execute.name;
+    if (op.result.case === 'error') {
+      // The spec forbids Operation.error for execution errors, but some servers use it.
+      const s = op.result.value;
+      return this.#onStatus(x, { code: s.code, message: s.message, details: s }, new RpcError(s.code, ex.description, method, s.message, s), { keepOperation: false });
+    }
+    const response = responseOf(op, ex.description);
+    const status: Status | undefined = response.status;
+    if (status !== undefined && status.code !== Code.OK) {
+      const message = status.message || response.message;
+      return this.#onStatus(x, { code: status.code, message, details: status, partial: response.result }, new RpcError(status.code, ex.description, method, message, status), {
+        keepOperation: false,
       });
     }
+    const ar = response.result;
+    if (ar === undefined) throw new RpcError(Code.INTERNAL, ex.description, method, 'the ExecuteResponse has no result');
+    if (response.cachedResult && ar.exitCode !== 0 && x.proc.cacheScope !== 'always' && !x.skipCacheLookup) {
+      // A cached failure is not ours to reuse (as with the local cache): run it for real.
+      x.skipCacheLookup = true;
+      x.operation = undefined;
+      return AGAIN;
+    }
+    x.progress.enter({ kind: 'fetching' });
+    return await fetchActionResult(this.#o.local, this.#o.cas, ar, {
+      actionDigest: x.actionDigest,
+      source: response.cachedResult ? 'remote cache' : 'remote',
+      behavior: this.#o.contentBehavior,
+      timedOut: false,
+      startedAt: x.t0,
+      signal: x.signal,
+      call: x.call,
+    });
+  }
+
+  /**
+   * A non-OK status, from the call or the operation: a result (timed out),
+   * another attempt after uploading what the server said was missing, or
+   * `retryWith` retried (when transient) or thrown. `keepOperation`: the
+   * retry rejoins the operation (a broken stream) rather than Executing anew.
+   */
+  async #onStatus(x: Execution, status: StatusSeen, retryWith: RpcError, o: { keepOperation: boolean }): Promise<ProcessResult | typeof AGAIN> {
+    const handled = await this.#handleStatus(x, status);
+    if (handled === 'uploaded') {
+      x.missingRounds++;
+      x.operation = undefined;
+      return AGAIN;
+    }
+    if (handled !== undefined) return handled;
+    if (!o.keepOperation) x.operation = undefined;
+    await this.#retryOrThrow(x, retryWith);
+    return AGAIN;
+  }
+
+  /** Waits before another attempt when `e` is transient and retries are left; otherwise throws it. */
+  async #retryOrThrow(x: Execution, e: RpcError): Promise<void> {
+    if (!isRetryableCode(e.code) || x.retries >= this.#retry.maxRetries) throw e;
+    x.retries++;
+    const delay = backoffDelayMs(this.#retry, x.retries, retryDelayMs(e.details));
+    this.#log.debug(`remote execution of ${x.proc.description}: ${e.message}; retry ${x.retries} in ${delay} ms`);
+    await sleep(delay, x.signal);
   }
 
   /**
@@ -349,25 +381,14 @@ class RemoteExecutor implements CommandRunner {
    * `uploaded` after sending the blobs a FAILED_PRECONDITION named, or
    * undefined to let the caller retry or fail.
    */
-  async #handleStatus(
-    code: Code,
-    message: string,
-    details: Status | undefined,
-    proc: Process,
-    actionDigest: Digest,
-    call: CallContext,
-    signal: AbortSignal,
-    t0: number,
-    missingRounds: number,
-    partial?: ActionResult,
-  ): Promise<ProcessResult | 'uploaded' | undefined> {
+  async #handleStatus(x: Execution, { code, message, details, partial }: StatusSeen): Promise<ProcessResult | 'uploaded' | undefined> {
     if (code === Code.DEADLINE_EXCEEDED) {
-      return this.#timedOut(proc, actionDigest, partial, call, signal, t0);
+      return this.#timedOut(x, partial);
     }
     if (code === Code.FAILED_PRECONDITION) {
       const subjects = missingBlobSubjects(details);
       if (subjects.length === 0) return undefined; // not about blobs: fails below
-      if (missingRounds >= MAX_MISSING_ROUNDS) {
+      if (x.missingRounds >= MAX_MISSING_ROUNDS) {
         throw new RpcError(code, this.#o.execution.description, METHODS.execute.name, `${message} (still missing after ${MAX_MISSING_ROUNDS} uploads: ${subjects.slice(0, 3).join(', ')})`, details);
       }
       const digests = subjects.map((s) => {
@@ -375,27 +396,32 @@ class RemoteExecutor implements CommandRunner {
         if (d === undefined) throw new RpcError(code, this.#o.execution.description, METHODS.execute.name, `${message} (unrecognized missing-blob subject ${JSON.stringify(s)})`, details);
         return d;
       });
-      this.#log.debug(`remote execution of ${proc.description}: the server is missing ${digests.length} blob(s); uploading them`);
+      this.#log.debug(`remote execution of ${x.proc.description}: the server is missing ${digests.length} blob(s); uploading them`);
       // What we believed uploaded was evicted: forget it, and check whole trees again.
       this.#o.uploaded?.clear();
-      // A missing Directory needs its whole closure: upload each as a tree when it is one.
-      const { local, cas } = this.#o;
-      const trees: Digest[] = [];
-      const blobs: Digest[] = [];
-      for (const d of digests) (await isDirectory(local, d, signal) ? trees : blobs).push(d);
-      try {
-        await ensureUploaded(local, cas, { roots: trees, blobs }, undefined, signal, call);
-      } catch (e) {
-        // A file that merely looked like a Directory: its "children" are not ours to find.
-        if (!(isFailureError(e) && e.failure.reason === 'missing-blob') || trees.length === 0) throw e;
-        await cas.uploadFrom(local, digests, signal, call);
-      }
+      await this.#uploadMissing(digests, x.signal, x.call);
       return 'uploaded';
     }
     return undefined;
   }
 
-  async #timedOut(proc: Process, actionDigest: Digest, partial: ActionResult | undefined, call: CallContext, signal: AbortSignal, t0: number): Promise<ProcessResult> {
+  /** Uploads blobs the server said it lacks; a missing Directory needs its whole closure, so each is sent as a tree when it is one. */
+  async #uploadMissing(digests: readonly Digest[], signal: AbortSignal, call: CallContext): Promise<void> {
+    const { local, cas } = this.#o;
+    const trees: Digest[] = [];
+    const blobs: Digest[] = [];
+    for (const d of digests) (await isDirectory(local, d, signal) ? trees : blobs).push(d);
+    try {
+      await ensureUploaded(local, cas, { roots: trees, blobs }, undefined, signal, call);
+    } catch (e) {
+      // A file that merely looked like a Directory: its "children" are not ours to find.
+      if (!(isFailureError(e) && e.failure.reason === 'missing-blob') || trees.length === 0) throw e;
+      await cas.uploadFrom(local, digests, signal, call);
+    }
+  }
+
+  async #timedOut(x: Execution, partial: ActionResult | undefined): Promise<ProcessResult> {
+    const { proc, actionDigest, call, signal, t0 } = x;
     // 128 + SIGTERM, as a local process killed for its timeout reports.
     const ar = partial ?? create(ActionResultSchema, { exitCode: 143 });
     const r = await fetchActionResult(this.#o.local, this.#o.cas, ar, {
@@ -447,6 +473,20 @@ class RemoteExecutor implements CommandRunner {
       }),
     );
   }
+}
+
+/** The ExecuteResponse of a finished operation without an error; a server that sends anything else is at fault (INTERNAL). */
+function responseOf(op: Operation, server: string): ExecuteResponse {
+  const method = METHODS.execute.name;
+  if (op.result.case !== 'response') throw new RpcError(Code.INTERNAL, server, method, 'the operation finished without a response');
+  let response: ExecuteResponse | undefined;
+  try {
+    response = anyUnpack(op.result.value, ExecuteResponseSchema);
+  } catch {
+    response = undefined;
+  }
+  if (response === undefined) throw new RpcError(Code.INTERNAL, server, method, `the operation's response is not an ExecuteResponse (${op.result.value.typeUrl})`);
+  return response;
 }
 
 /** The stage an Operation reports in its ExecuteOperationMetadata; UNKNOWN when it has none. */

@@ -1,20 +1,15 @@
 import { FailureError, type Logger } from '../../core/index.js';
-import type { CommandRunner, RemoteRunners } from '../../exec/index.js';
+import type { CommandRunner, ExecContext, Process, ProcessResult, RemoteRunners } from '../../exec/index.js';
 import type { Options } from '../../options/index.js';
 import type { LocalStore } from '../../store/index.js';
-import { capabilitiesFailure, checkCapabilities, fetchCapabilities, type RemoteCapabilities } from './capabilities.js';
-import { createChannelPool, type ChannelPool, type RemoteEndpoint, type RpcCounts } from './channel.js';
+import { describeError } from './describe-error.js';
 import { UploadedTrees } from './ensure-uploaded.js';
 import { createFetchingStore } from './fetching-store.js';
-import { createRemoteActionCache, type RemoteActionCache } from './remote-action-cache.js';
-import { createRemoteBlobStore, type RemoteBlobStore } from './remote-blob-store.js';
+import { loadProvider } from './load-provider.js';
+import type { RemoteProvider } from './provider.js';
 import { createRemoteCacheRunner, type RemoteCacheRunner } from './remote-cache-runner.js';
 import type { RemoteConfig } from './remote-config.js';
-import { createRemoteExecutionRunner } from './remote-execution-runner.js';
-import type { RetryPolicy } from './retry.js';
 import { validateRemoteOptions, type OptionFiles } from './validate-options.js';
-import { describeError } from './describe-error.js';
-import { abortable } from './signals.js';
 import { createCacheWarner, type CacheWarner, type WarningSink } from './warnings.js';
 
 export interface RemoteLayersDeps {
@@ -23,8 +18,6 @@ export interface RemoteLayersDeps {
   readonly logger: Logger;
   /** Where remote cache warnings are shown (see warnings.ts); default: the log only. */
   readonly warnings?: WarningSink;
-  /** Channels to reuse (a daemon keeps one pool for its lifetime); default: a pool of our own, closed by close(). */
-  readonly pool?: ChannelPool;
   /** Race remote cache lookups against local execution after this many ms; default: no race. */
   readonly raceAfterMs?: number;
   readonly files?: OptionFiles;
@@ -41,18 +34,22 @@ export interface RemoteLayersDeps {
  * `store` is the local store with deferred blobs fetched on use (itself when
  * cache_content_behavior is `fetch`). `flush()` waits for background cache
  * writes; a run is not over before them.
+ *
+ * The layers speak to servers through a RemoteProvider (provider.ts),
+ * chosen by the scheme of `remote_store_server` and loaded on first use:
+ * building the layers loads no transport.
  */
 export interface RemoteLayers extends RemoteRunners {
   readonly config: RemoteConfig;
   readonly store: LocalStore;
-  readonly cas: RemoteBlobStore;
-  readonly actionCache: RemoteActionCache;
-  /** Asks both servers for their capabilities and checks them: an unusable server is an error now rather than mid-build. */
+  /** The provider for the configured servers (loading its module the first time). */
+  provider(): Promise<RemoteProvider>;
+  /** Asks the servers whether they can serve: an unusable one is an error now rather than mid-build (a warning for a cache only). */
   check(signal?: AbortSignal): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
-  /** RPCs made so far, by method (over the whole pool when it is shared). */
-  rpcCounts(): RpcCounts;
+  /** Requests made so far, by method; empty before the provider is loaded. */
+  rpcCounts(): Readonly<Record<string, number>>;
 }
 
 /**
@@ -66,6 +63,7 @@ export function createRemoteLayers(options: Options, deps: RemoteLayersDeps): Re
   return config.value === null ? undefined : createRemoteLayersFromConfig(config.value, deps);
 }
 
+/** The one factory of remote layers, for any provider: the CLI's App builds them through it. */
 export function createRemoteLayersFromConfig(config: RemoteConfig, deps: RemoteLayersDeps): RemoteLayers {
   return new Layers(config, deps);
 }
@@ -73,73 +71,40 @@ export function createRemoteLayersFromConfig(config: RemoteConfig, deps: RemoteL
 class Layers implements RemoteLayers {
   readonly config: RemoteConfig;
   readonly store: LocalStore;
-  readonly cas: RemoteBlobStore;
-  readonly actionCache: RemoteActionCache;
   readonly wrapCache?: (inner: CommandRunner) => CommandRunner;
   readonly execution?: CommandRunner;
-  readonly #pool: ChannelPool;
-  readonly #ownsPool: boolean;
-  readonly #storeEndpoint: RemoteEndpoint;
-  readonly #execEndpoint: RemoteEndpoint | undefined;
+  readonly #deps: RemoteLayersDeps;
   readonly #cacheRunners = new Set<RemoteCacheRunner>();
   readonly #warner: CacheWarner;
   readonly #uploaded = new UploadedTrees();
-  #storeCaps: Promise<RemoteCapabilities> | undefined;
-  #execCaps: Promise<RemoteCapabilities> | undefined;
+  #provider: Promise<RemoteProvider> | undefined;
+  #loaded: RemoteProvider | undefined;
 
   constructor(config: RemoteConfig, deps: RemoteLayersDeps) {
     this.config = config;
-    this.#ownsPool = deps.pool === undefined;
-    this.#pool = deps.pool ?? createChannelPool();
-    this.#storeEndpoint = this.#pool.endpoint(config.store, config.instanceName);
-    this.#execEndpoint = config.executionEndpoint === null ? undefined : this.#pool.endpoint(config.executionEndpoint, config.instanceName);
-    // Store RPCs: the option's retries, with backoff long enough to ride out a server restart.
-    const storeRetry: RetryPolicy = { maxRetries: config.storeRpcRetries, baseDelayMs: 200, maxDelayMs: 5000 };
-    const uploaded = this.#uploaded;
+    this.#deps = deps;
     this.#warner = createCacheWarner(config.warnings, deps.warnings, deps.logger);
+    this.store = config.cacheContentBehavior === 'fetch' ? deps.store : createFetchingStore(deps.store, async () => (await this.provider()).cas, deps.logger);
 
-    this.cas = createRemoteBlobStore({
-      endpoint: this.#storeEndpoint,
-      capabilities: () => this.#storeCapabilities(),
-      chunkBytes: config.chunkBytes,
-      batchApiSizeLimit: config.batchApiSizeLimit,
-      retry: storeRetry,
-      timeoutMs: config.storeRpcTimeoutMs,
-    });
-    this.actionCache = createRemoteActionCache({ endpoint: this.#storeEndpoint, timeoutMs: config.cacheRpcTimeoutMs, retry: storeRetry, logger: deps.logger });
-    this.store = config.cacheContentBehavior === 'fetch' ? deps.store : createFetchingStore(deps.store, this.cas, deps.logger);
-
-    if (config.execution && this.#execEndpoint !== undefined) {
+    if (config.execution) {
       // The execution server's own action cache serves and stores results
       // (Execute looks it up; the server records what it runs), so no
       // separate cache layer: it would only double the lookups.
-      this.execution = createRemoteExecutionRunner({
-        local: this.store,
-        cas: this.cas,
-        execution: this.#execEndpoint,
-        capabilities: async () => ({ store: await this.#storeCapabilities(), execution: await this.#executionCapabilities() }),
-        parallelism: config.remoteParallelism,
-        overallDeadlineMs: config.overallDeadlineMs,
-        contentBehavior: config.cacheContentBehavior,
-        extraPlatformProperties: config.extraPlatformProperties,
-        queueWarnAfterMs: config.queueWarnAfterMs,
-        ...(deps.warnings !== undefined ? { warnings: deps.warnings } : {}),
-        uploaded,
-        logger: deps.logger,
+      this.execution = new LazyExecution(async () => {
+        const e = (await this.provider()).execution;
+        if (e === undefined) throw new Error('bug: remote_execution is on but the provider has no execution');
+        return e;
       });
     } else if (config.cacheRead || config.cacheWrite) {
-      const warner = this.#warner;
       this.wrapCache = (inner) => {
         const r = createRemoteCacheRunner(inner, {
           local: this.store,
-          cas: this.cas,
-          actionCache: this.actionCache,
+          cache: async () => (await this.provider()).cache(),
           read: config.cacheRead,
           write: config.cacheWrite,
           contentBehavior: config.cacheContentBehavior,
-          warner,
-          capabilities: () => this.#storeCapabilities(),
-          uploaded,
+          warner: this.#warner,
+          uploaded: this.#uploaded,
           ...(deps.raceAfterMs !== undefined ? { raceAfterMs: deps.raceAfterMs } : {}),
         });
         this.#cacheRunners.add(r);
@@ -148,38 +113,19 @@ class Layers implements RemoteLayers {
     }
   }
 
-  #storeCapabilities(): Promise<RemoteCapabilities> {
-    this.#storeCaps ??= this.#capabilities(this.#storeEndpoint, { cache: true, execution: false });
-    return this.#storeCaps;
-  }
-
-  #executionCapabilities(): Promise<RemoteCapabilities> {
-    const ep = this.#execEndpoint;
-    if (ep === undefined) return this.#storeCapabilities();
-    this.#execCaps ??= this.#capabilities(ep, { cache: false, execution: true });
-    return this.#execCaps;
-  }
-
-  #capabilities(ep: RemoteEndpoint, needs: { cache: boolean; execution: boolean }): Promise<RemoteCapabilities> {
-    // A cache-only run asks within the cache's own (short) timeout: a hanging
-    // cache server must not hold up the first lookups longer than a miss would.
-    const timeoutMs = this.execution === undefined ? this.config.cacheRpcTimeoutMs : this.config.storeRpcTimeoutMs;
-    const p = fetchCapabilities(ep, { timeoutMs }).then(
-      (caps) => checkCapabilities(caps, ep, needs),
-      (e: unknown) => {
-        throw capabilitiesFailure(e, ep);
-      },
-    );
-    // A failure is remembered only for a cache-only run: one dead cache
-    // server must not cost every process of the build its own timeouts.
-    // Remote execution cannot go on without the server, so it asks again
-    // (the server may be restarting).
-    p.catch(() => {
-      if (this.execution === undefined) return;
-      if (needs.execution) this.#execCaps = undefined;
-      else this.#storeCaps = undefined;
-    });
-    return p;
+  provider(): Promise<RemoteProvider> {
+    if (this.#provider === undefined) {
+      const d = this.#deps;
+      const p = loadProvider(this.config, { local: this.store, logger: d.logger, ...(d.warnings !== undefined ? { warnings: d.warnings } : {}), uploaded: this.#uploaded });
+      this.#provider = p;
+      p.then(
+        (loaded) => (this.#loaded = loaded),
+        () => {
+          if (this.#provider === p) this.#provider = undefined;
+        },
+      );
+    }
+    return this.#provider;
   }
 
   /**
@@ -187,14 +133,10 @@ class Layers implements RemoteLayers {
    * on). For a cache only, it is a warning: the build runs locally.
    */
   async check(signal?: AbortSignal): Promise<void> {
-    const wait = <T>(p: Promise<T>): Promise<T> => abortable(p, signal);
-    if (this.execution !== undefined) {
-      await wait(this.#storeCapabilities());
-      await wait(this.#executionCapabilities());
-      return;
-    }
+    const provider = await this.provider();
+    if (this.execution !== undefined) return provider.check(signal);
     try {
-      await wait(this.#storeCapabilities());
+      await provider.check(signal);
     } catch (e) {
       if (signal?.aborted) throw e;
       this.#warner.warn(`${describeError(e)}; running without it`);
@@ -203,19 +145,38 @@ class Layers implements RemoteLayers {
 
   /**
    * The end of a run: waits for background cache writes, and forgets which
-   * trees were seen uploaded (the server may evict before the next run).
+   * trees were seen uploaded (the server may evict before the next run) and
+   * whether the cache was down.
    */
   async flush(): Promise<void> {
     await Promise.all([...this.#cacheRunners].map((r) => r.flush()));
     this.#uploaded.clear();
+    this.#loaded?.endRun();
   }
 
   async close(): Promise<void> {
     await this.flush();
-    if (this.#ownsPool) this.#pool.close();
+    const p = this.#provider;
+    if (p !== undefined) await (await p.catch(() => undefined))?.close();
   }
 
-  rpcCounts(): RpcCounts {
-    return this.#pool.rpcCounts();
+  rpcCounts(): Readonly<Record<string, number>> {
+    return this.#loaded?.requestCounts() ?? {};
+  }
+}
+
+/**
+ * The provider's execution runner, which exists only once the provider is
+ * loaded; the runner stack is built before that, synchronously.
+ */
+class LazyExecution implements CommandRunner {
+  readonly #get: () => Promise<CommandRunner>;
+
+  constructor(get: () => Promise<CommandRunner>) {
+    this.#get = get;
+  }
+
+  async run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
+    return (await this.#get()).run(ctx, proc);
   }
 }

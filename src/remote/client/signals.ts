@@ -49,7 +49,11 @@ export function destroyOnAbort<S extends Readable>(signal: AbortSignal, stream: 
  */
 export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return p;
-  if (signal.aborted) return Promise.reject(abortError());
+  if (signal.aborted) {
+    // Not waited for, but still running: its failure is nobody's to report.
+    p.catch(() => undefined);
+    return Promise.reject(abortError());
+  }
   return new Promise<T>((resolve, reject) => {
     const off = onAbort(signal, () => reject(abortError()));
     p.then(

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { err, failure, ok, type Failure, type Result } from '../../core/index.js';
 import type { PlatformProperty } from '../../exec/index.js';
 import { GLOBAL, describeSource, type Options, type OptionSource } from '../../options/index.js';
-import { parseRemoteAddress } from './address.js';
+import { parseRemoteAddress, protocolOf } from './address.js';
 import type { CacheContentBehavior, EndpointConfig, RemoteCacheWarnings, RemoteConfig, TlsConfig } from './remote-config.js';
 
 /** How validation reads the files options name; tests pass their own. Throws like fs.readFileSync. */
@@ -35,7 +35,7 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
       problem(execution ? 'remote_execution' : cacheRead ? 'remote_cache_read' : 'remote_cache_write', `${enabled} ${enabled.includes(',') ? 'are' : 'is'} on but remote_store_server is not set`, [
         execution
           ? 'remote execution needs a CAS to upload inputs to and fetch outputs from: set remote_store_server (usually the same address as remote_execution_server)'
-          : 'set remote_store_server to the address of your REAPI cache, e.g. grpc://cache.example.com:8980',
+          : 'set remote_store_server to the address of your cache: a REAPI server (grpc://cache.example.com:8980) or an HTTP cache (http://cache.example.com:8080)',
       ]),
     );
   }
@@ -100,21 +100,35 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
 
   const endpoint = (role: EndpointConfig['role'], option: string, text: string, headersOption: string): Result<EndpointConfig> => {
     const a = parseRemoteAddress(text);
-    if (!a.ok) return err(problem(option, `${option} \`${text}\` ${a.failure}`, ['for example grpc://127.0.0.1:8980, grpcs://remote.example.com:443 or cache.internal:9092']));
+    if (!a.ok) {
+      return err(problem(option, `${option} \`${text}\` ${a.failure}`, ['for example grpc://127.0.0.1:8980, grpcs://remote.example.com:443, cache.internal:9092, or an HTTP cache: http://127.0.0.1:9090']));
+    }
     const address = a.value;
-    if (address.scheme === 'grpc' && (rootCerts !== null || clientCertChain !== null)) {
+    const http = protocolOf(address) === 'http';
+    if (http && execution) {
+      // An HTTP cache stores blobs and results; it has no way to run anything.
+      return role === 'execution'
+        ? err(problem(option, `${option} \`${text}\` is an HTTP cache, which cannot execute processes`, ['remote execution needs a REAPI server: use a grpc:// or grpcs:// address']))
+        : err(
+            problem('remote_execution', `remote_execution is on but remote_store_server \`${text}\` is an HTTP cache, which only caches`, [
+              'remote execution needs a REAPI server (grpc:// or grpcs://) for its CAS; to use the HTTP cache, turn remote_execution off and remote_cache_read / remote_cache_write on',
+            ]),
+          );
+    }
+    if ((address.scheme === 'grpc' || address.scheme === 'http') && (rootCerts !== null || clientCertChain !== null)) {
+      const tls = address.scheme === 'grpc' ? 'grpcs' : 'https';
       return err(
-        problem(option, `${option} \`${text}\` asks for plaintext (grpc://) but TLS options are set`, [
-          `use grpcs://${address.target} for TLS, or unset remote_ca_certs_path / remote_client_certs_path for a plaintext server`,
+        problem(option, `${option} \`${text}\` asks for plaintext (${address.scheme}://) but TLS options are set`, [
+          `use ${tls}://${address.target}${address.path} for TLS, or unset remote_ca_certs_path / remote_client_certs_path for a plaintext server`,
         ]),
       );
     }
     if (address.scheme === 'none' && rootCerts === null && clientCertChain !== null) {
       return err(problem(option, `${option} \`${text}\` is plaintext (no scheme and no remote_ca_certs_path) but remote_client_certs_path is set`, [`write grpcs://${address.target} to use TLS with the system's roots, or set remote_ca_certs_path`]));
     }
-    const useTls = address.scheme === 'grpcs' || (address.scheme === 'none' && rootCerts !== null);
+    const useTls = address.scheme === 'grpcs' || address.scheme === 'https' || (address.scheme === 'none' && rootCerts !== null);
     const tls: TlsConfig | null = useTls ? { rootCerts, clientCertChain, clientKey } : null;
-    const h = parseHeaders(options.dict(GLOBAL, headersOption));
+    const h = parseHeaders(options.dict(GLOBAL, headersOption), http ? 'http' : 'grpc');
     if (!h.ok) return err(problem(headersOption, `${headersOption}: ${h.failure}`, ['headers are a dict of name → string value, e.g. {"x-api-key": "…"}']));
     if (token !== null && 'authorization' in h.value) {
       return err(problem(headersOption, `${headersOption} sets \`authorization\` and remote_oauth_bearer_token_path is set too`, ['keep one of them: the token file is sent as `authorization: Bearer <token>`']));
@@ -173,16 +187,24 @@ export function parseTokenFile(text: string): Result<string, string> {
   return ok(token);
 }
 
-/** Header names gRPC lets a client send: lower-case, no transport-reserved ones; values printable ASCII. */
-export function parseHeaders(dict: Readonly<Record<string, unknown>>): Result<Record<string, string>, string> {
+/** Headers the HTTP client sets itself, per request: a user's value would contradict the request. */
+const HTTP_RESERVED = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
+
+/**
+ * Header names the transport lets a client send: lower-case, no reserved
+ * ones (gRPC's, or for an HTTP cache those of a request's framing); values
+ * printable ASCII.
+ */
+export function parseHeaders(dict: Readonly<Record<string, unknown>>, transport: 'grpc' | 'http' = 'grpc'): Result<Record<string, string>, string> {
   const out: Record<string, string> = {};
   for (const [rawName, value] of Object.entries(dict)) {
     const name = rawName.toLowerCase();
     if (!/^[0-9a-z_.-]+$/.test(name)) return err(`header name ${JSON.stringify(rawName)} may only contain letters, digits, '-', '_' and '.'`);
-    if (name.startsWith('grpc-') || name.startsWith(':') || name === 'te' || name === 'content-type' || name === 'user-agent') {
+    if (transport === 'grpc' && (name.startsWith('grpc-') || name.startsWith(':') || name === 'te' || name === 'content-type' || name === 'user-agent')) {
       return err(`header ${JSON.stringify(rawName)} is reserved by gRPC`);
     }
-    if (name.endsWith('-bin')) return err(`header ${JSON.stringify(rawName)}: binary (-bin) headers cannot be given as text`);
+    if (transport === 'http' && HTTP_RESERVED.has(name)) return err(`header ${JSON.stringify(rawName)} is set by trews on each HTTP request`);
+    if (transport === 'grpc' && name.endsWith('-bin')) return err(`header ${JSON.stringify(rawName)}: binary (-bin) headers cannot be given as text`);
     if (typeof value !== 'string') return err(`header ${JSON.stringify(rawName)} must be a string, got ${JSON.stringify(value)}`);
     if (!/^[\x20-\x7e]*$/.test(value)) return err(`header ${JSON.stringify(rawName)} has a value with non-printable or non-ASCII characters`);
     if (name in out) return err(`header ${JSON.stringify(rawName)} is given twice (names are case-insensitive)`);

@@ -28,6 +28,16 @@ export interface ByteStreamOptions {
   readonly logger: Logger;
 }
 
+/** One Write stream: the upload it writes to, and how far it has got. */
+interface WriteState {
+  /** This stream, as the upload's owner: a newer Write of the same resource takes the upload over. */
+  readonly me: symbol;
+  session: UploadSession | undefined;
+  name: string;
+  /** The write_offset the next request must have. */
+  expected: number;
+}
+
 /**
  * Bytes per ReadResponse. The disk delivers 64 KiB reads; gathering them
  * into larger messages cuts per-message overhead (framing, a callback per
@@ -92,78 +102,86 @@ export function byteStreamService(env: RpcEnv, o: ByteStreamOptions): UntypedSer
     }
   };
 
+  const respond = (committed: number): WriteResponse => create(WriteResponseSchema, { committedSize: BigInt(committed) });
+
+  /**
+   * The first request names the resource and where this stream starts. A
+   * blob the CAS already has ends the Write at once (the response is
+   * returned); otherwise the upload is opened (or taken over) and the
+   * offset checked against what it has committed.
+   */
+  const begin = async (w: WriteState, msg: WriteRequest, ctx: CallContext): Promise<WriteResponse | undefined> => {
+    const resource = parseWriteResource(msg.resourceName, limits);
+    w.name = resource.name;
+    const { digest } = resource;
+    const tooLarge = blobTooLarge(limits, digest);
+    if (tooLarge) throw tooLarge;
+    if ((await store.findMissing([digest], ctx.signal)).length === 0) {
+      // REAPI: when the blob is already there, the Write ends at once,
+      // successfully, with the full size, however much was sent.
+      uploads.markFinished(w.name, digest.sizeBytes);
+      ctx.note(`${digestString(digest)} already present`);
+      return respond(digest.sizeBytes);
+    }
+    const s = await uploads.open(w.name, digest);
+    w.session = s;
+    const offset = msg.writeOffset;
+    await uploads.exclusive(s, async () => {
+      s.owner = w.me;
+      if (offset === 0n && s.committed > 0) await uploads.restart(s);
+      else if (offset !== BigInt(s.committed)) {
+        throw invalidArgument(`write_offset ${offset} does not match the ${s.committed} bytes committed for ${w.name}; resume from QueryWriteStatus' committed_size or start again at 0`);
+      }
+    });
+    w.expected = s.committed;
+    ctx.note(`${digestString(digest)} from ${w.expected}`);
+    return undefined;
+  };
+
+  /** Appends one request's data to the upload, if this stream still owns it and the data fits the declared size. */
+  const append = async (w: WriteState, s: UploadSession, msg: WriteRequest): Promise<void> => {
+    if (msg.writeOffset !== BigInt(w.expected)) {
+      throw invalidArgument(`write_offset ${msg.writeOffset} is not contiguous with the data sent so far (expected ${w.expected})`);
+    }
+    await uploads.exclusive(s, async () => {
+      if (s.owner !== w.me) throw new RpcError(Code.ABORTED, `a newer Write to ${w.name} took over this upload`);
+      if (s.committed + msg.data.byteLength > s.digest.sizeBytes) {
+        throw invalidArgument(`more data than the ${s.digest.sizeBytes} bytes the resource name declares (${s.committed + msg.data.byteLength} so far); nothing was stored`);
+      }
+      await uploads.append(s, msg.data);
+    });
+    w.expected += msg.data.byteLength;
+  };
+
   const write = async (call: ServerReadableStream<WriteRequest, WriteResponse>, ctx: CallContext): Promise<WriteResponse> => {
-    const me = Symbol('write');
-    let session: UploadSession | undefined;
-    let name = '';
-    let finished = false;
-    let expected = 0;
-    const respond = (committed: number): WriteResponse => create(WriteResponseSchema, { committedSize: BigInt(committed) });
+    const w: WriteState = { me: Symbol('write'), session: undefined, name: '', expected: 0 };
     try {
       for await (const msg of call as AsyncIterable<WriteRequest>) {
-        if (finished) throw invalidArgument('a WriteRequest was sent after the one with finish_write set');
-        if (session === undefined) {
-          // The first request names the resource and where this stream starts.
-          const resource = parseWriteResource(msg.resourceName, limits);
-          name = resource.name;
-          const { digest } = resource;
-          const tooLarge = blobTooLarge(limits, digest);
-          if (tooLarge) throw tooLarge;
-          if ((await store.findMissing([digest], ctx.signal)).length === 0) {
-            // REAPI: when the blob is already there, the Write ends at once,
-            // successfully, with the full size, however much was sent.
-            uploads.markFinished(name, digest.sizeBytes);
-            ctx.note(`${digestString(digest)} already present`);
-            return respond(digest.sizeBytes);
-          }
-          const s = await uploads.open(name, digest);
-          session = s;
-          const offset = msg.writeOffset;
-          await uploads.exclusive(s, async () => {
-            s.owner = me;
-            if (offset === 0n && s.committed > 0) await uploads.restart(s);
-            else if (offset !== BigInt(s.committed)) {
-              throw invalidArgument(
-                `write_offset ${offset} does not match the ${s.committed} bytes committed for ${name}; resume from QueryWriteStatus' committed_size or start again at 0`,
-              );
-            }
-          });
-          expected = s.committed;
-          ctx.note(`${digestString(digest)} from ${expected}`);
-        } else if (msg.resourceName !== '' && msg.resourceName !== name) {
-          throw invalidArgument(`resource_name changed within one Write: ${JSON.stringify(msg.resourceName)} after ${JSON.stringify(name)}`);
+        if (w.session === undefined) {
+          const complete = await begin(w, msg, ctx);
+          if (complete !== undefined) return complete;
+        } else if (msg.resourceName !== '' && msg.resourceName !== w.name) {
+          throw invalidArgument(`resource_name changed within one Write: ${JSON.stringify(msg.resourceName)} after ${JSON.stringify(w.name)}`);
         }
-        const s = session;
-        if (msg.writeOffset !== BigInt(expected)) {
-          throw invalidArgument(`write_offset ${msg.writeOffset} is not contiguous with the data sent so far (expected ${expected})`);
-        }
-        await uploads.exclusive(s, async () => {
-          if (s.owner !== me) throw new RpcError(Code.ABORTED, `a newer Write to ${name} took over this upload`);
-          if (s.committed + msg.data.byteLength > s.digest.sizeBytes) {
-            throw invalidArgument(
-              `more data than the ${s.digest.sizeBytes} bytes the resource name declares (${s.committed + msg.data.byteLength} so far); nothing was stored`,
-            );
-          }
-          await uploads.append(s, msg.data);
-        });
-        expected += msg.data.byteLength;
+        const s = w.session;
+        if (s === undefined) throw new Error('bug: a Write without an upload');
+        await append(w, s, msg);
         if (msg.finishWrite) {
-          finished = true;
           await uploads.exclusive(s, () => commit(s));
           return respond(s.digest.sizeBytes);
         }
       }
-      if (session === undefined) throw invalidArgument('the Write stream carried no request');
+      if (w.session === undefined) throw invalidArgument('the Write stream carried no request');
       // Closed without finish_write: the bytes stay for a resumed Write.
-      return respond(session.committed);
+      return respond(w.session.committed);
     } catch (e) {
       // A malformed or corrupt upload is over; a broken connection is not.
-      if (session !== undefined && e instanceof RpcError && e.code !== Code.ABORTED && e.code !== Code.CANCELLED) {
-        await uploads.discard(session, false);
+      if (w.session !== undefined && e instanceof RpcError && e.code !== Code.ABORTED && e.code !== Code.CANCELLED) {
+        await uploads.discard(w.session, false);
       }
       throw e;
     } finally {
-      if (session !== undefined && session.owner === me) session.owner = undefined;
+      if (w.session !== undefined && w.session.owner === w.me) w.session.owner = undefined;
     }
   };
 

@@ -4,7 +4,7 @@ import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/g
 import { hostname } from 'node:os';
 import { abortError, digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
 import type { CommandRunner, PlatformProperty } from '../../exec/index.js';
-import type { LocalStore } from '../../store/index.js';
+import { beginStoreUse, type LocalStore } from '../../store/index.js';
 import {
   Code,
   ExecuteResponseSchema,
@@ -61,33 +61,45 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     const inline: InlineRequest = { stdout: req.inlineStdout, stderr: req.inlineStderr, files: req.inlineOutputFiles };
     ctx.note(digestString(actionDigest));
 
-    if (!req.skipCacheLookup) {
-      const found = await view.lookupActionResult(actionDigest, ctx.signal);
-      if ('result' in found) {
-        const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
-        operations.complete(
-          op,
-          create(ExecuteResponseSchema, {
-            result: await inlineOutputs(store, found.result, inline, ctx.signal),
-            cachedResult: true,
-            status: okStatus(),
-            message: 'served from the action cache',
-          }),
-        );
-        ctx.note('cache hit');
-        logger.info(`action ${digestString(actionDigest)}: served from the action cache (${op.name})`);
-        await send(call, operations.toMessage(op), ctx.signal);
-        return;
+    // A lease on the store from before the inputs are checked until the
+    // operation is over: a concurrent `trews gc` keeps what it relies on.
+    const use = await beginStoreUse(store.dir, { sinceMs: Date.now() }).catch((e: unknown) => {
+      logger.warn(`cannot register action ${digestString(actionDigest)} with the store: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    });
+    let handedOver = false;
+    try {
+      if (!req.skipCacheLookup) {
+        const found = await view.lookupActionResult(actionDigest, ctx.signal);
+        if ('result' in found) {
+          const op = operations.create(actionDigest, ExecutionStage_Value.CACHE_CHECK);
+          operations.complete(
+            op,
+            create(ExecuteResponseSchema, {
+              result: await inlineOutputs(store, found.result, inline, ctx.signal),
+              cachedResult: true,
+              status: okStatus(),
+              message: 'served from the action cache',
+            }),
+          );
+          ctx.note('cache hit');
+          logger.info(`action ${digestString(actionDigest)}: served from the action cache (${op.name})`);
+          await send(call, operations.toMessage(op), ctx.signal);
+          return;
+        }
       }
-    }
 
-    const prepared = await prepareAction(view, actionDigest, { offeredPlatform: o.platform, queueUnmatchedPlatforms: o.queueUnmatchedPlatforms, maxTimeoutMs: o.maxTimeoutMs });
-    const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
-    ctx.note(op.name);
-    // Followed from the start, so a client that drops at once still counts as having been there.
-    const unfollow = operations.follow(op);
-    void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0);
-    await follow(op, call, ctx, unfollow);
+      const prepared = await prepareAction(view, actionDigest, { offeredPlatform: o.platform, queueUnmatchedPlatforms: o.queueUnmatchedPlatforms, maxTimeoutMs: o.maxTimeoutMs });
+      const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
+      ctx.note(op.name);
+      // Followed from the start, so a client that drops at once still counts as having been there.
+      const unfollow = operations.follow(op);
+      handedOver = true;
+      void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0).finally(() => use?.release());
+      await follow(op, call, ctx, unfollow);
+    } finally {
+      if (!handedOver) await use?.release();
+    }
   };
 
   const waitExecution = async (req: WaitExecutionRequest, call: ServerWritableStream<WaitExecutionRequest, Operation>, ctx: CallContext): Promise<void> => {
@@ -198,6 +210,12 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
         if (tree !== undefined && tree.missing.length > 0) return missingBlobs(tree.missing, `inputs of action ${digestString(prepared.actionDigest)}`);
         return new RpcError(Code.FAILED_PRECONDITION, f.message);
       }
+      // The action wrote to its inputs (hard links into this server's CAS), or
+      // ran while another action sharing a blob did: its result is discarded
+      // and the blob removed. Not INTERNAL, which clients retry: running it
+      // again writes again. FAILED_PRECONDITION without MISSING violations is
+      // "fix the action", and the next Execute re-uploads the blob.
+      if (f.reason === 'input-modified') return new RpcError(Code.FAILED_PRECONDITION, f.message);
       // A program the worker does not have, an output of the wrong kind:
       // REAPI's "errors in setting up the action" and ActionResult's
       // FAILED_PRECONDITION for an output file that is a directory.

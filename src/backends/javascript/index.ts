@@ -1,0 +1,63 @@
+import type { Backend, TargetRules } from '../api/index.js';
+import { packageDependencies } from './dependencies.js';
+import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
+import { packageJsonTargets } from './synthetic-targets.js';
+import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
+
+// What rules (install, sandboxes, goals) build on: the workspace, its packages and their dependencies, as engine keys.
+export { PackageJsonKey, DEPENDENCY_FIELDS, type PackageManifest, type PackageScript, type DeclaredDependency, type DependencyField } from './package-json.js';
+export { PnpmWorkspaceKey, PNPM_WORKSPACE_FILE } from './pnpm-workspace.js';
+export {
+  JsWorkspaceKey,
+  JsPackageAtKey,
+  JsPackageDirsUnderKey,
+  LOCKFILES,
+  requireLockfile,
+  requirePackageManager,
+  type JsPackage,
+  type JsWorkspace,
+  type PackageManager,
+  type PackageManagerName,
+} from './workspace.js';
+export { PackageDependenciesKey, type FirstPartyDependency, type PackageDependencies, type ThirdPartyDependency } from './package-dependencies.js';
+export { JsTasksKey, resolveTask, DEFAULT_TASKS, JAVASCRIPT_SCOPE, type ResolvedTask, type TaskConfig } from './pipeline.js';
+export { NODE_SCRIPT, PACKAGE_JSON, nodeScriptTarget, packageJsonTarget } from './target-types.js';
+export { scriptTargetName } from './synthetic-targets.js';
+
+/** A package's files go into the sandbox of what depends on it, at their paths from the build root. */
+const ownSources: TargetRules = { sandbox: { sources: true } };
+
+/**
+ * JavaScript and TypeScript workspaces (npm, pnpm, yarn) without BUILD
+ * files: packages and their scripts are inferred from package.json, the
+ * pipeline comes from `[javascript] tasks` (README.md). Running scripts is
+ * not here yet: `node_script` has no rules.
+ */
+export const javascriptBackend: Backend = {
+  name: 'javascript',
+  targets: [{ type: packageJsonTarget, rules: ownSources }, { type: nodeScriptTarget }],
+  inferrers: [packageDependencies],
+  syntheticTargets: [packageJsonTargets],
+  registerOptions(registry) {
+    registry.registerScope({
+      name: JAVASCRIPT_SCOPE,
+      help: 'The JavaScript/TypeScript workspace: how package.json scripts run (the pipeline, as Turborepo\'s `tasks`).',
+      isGoal: false,
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: 'tasks',
+      type: 'dict',
+      default: {},
+      validate: (v) => checkTasks(v, 'tasks'),
+      help: [
+        'How scripts run, by script name, over the defaults; in trews.toml as tables: `[javascript.tasks.build]` with `depends_on = ["^build"]`, `outputs = ["dist/**"]`.',
+        'Fields: depends_on (`^build`: the `build` script of first-party dependencies first; `build`: this package\'s own; `pkg#build`), outputs (globs relative to the package), inputs (globs; unset: the package\'s files minus outputs), extra_inputs (`//` for paths from the build root), env (variable names in the cache key; all others are stripped), cache, persistent, timeout (seconds).',
+        'A field you set replaces that field of the default; the others keep it.',
+        `Defaults: ${Object.entries(DEFAULT_TASKS)
+          .map(([k, t]) => `${k} ${JSON.stringify(t)}`)
+          .join('; ')}.`,
+      ].join('\n'),
+    });
+  },
+};
