@@ -357,11 +357,11 @@ describe('trews remote-server: CAS, ByteStream, ActionCache, Capabilities', () =
     const call = bs.write!.call(bs, () => {}) as grpc.ClientWritableStream<unknown>;
     call.on('error', () => {});
     call.write({ resourceName: oname, writeOffset: 0n, finishWrite: false, data: other.subarray(0, 60_000) });
-    let committed = 0n;
-    for (let i = 0; i < 200 && committed !== 60_000n; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      committed = (await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: oname }).catch(() => ({ committedSize: 0n }))).committedSize;
-    }
+    await eventually(
+      async () => (await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: oname }).catch(() => ({ committedSize: 0n }))).committedSize === 60_000n,
+      60_000,
+      'the first 60,000 bytes to be committed',
+    );
     call.cancel();
     await new Promise((r) => setTimeout(r, 100));
     const after = await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: oname });
@@ -391,10 +391,14 @@ describe('trews remote-server: CAS, ByteStream, ActionCache, Capabilities', () =
     }
     const first = clientStream<WriteResponse>(bs, 'write', slow());
     let status: QueryWriteStatusResponse | undefined;
-    for (let i = 0; i < 200 && status?.committedSize !== 100_000n; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      status = await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: name }).catch(() => undefined);
-    }
+    await eventually(
+      async () => {
+        status = await unary<QueryWriteStatusResponse>(bs, 'queryWriteStatus', { resourceName: name }).catch(() => undefined);
+        return status?.committedSize === 100_000n;
+      },
+      60_000,
+      "the first writer's half to be committed",
+    );
     assert.equal(status?.committedSize, 100_000n);
     // A second writer resumes from the committed size and finishes.
     const second = await clientStream<WriteResponse>(bs, 'write', writeRequests(name, data, { offset: 100_000 }));
