@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
+import { closest, failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
 import { deepEqual, type ComputeContext, type Key } from '../engine/index.js';
 import { FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
 import type { Address } from './address.js';
@@ -94,27 +94,47 @@ export class SpecsKey implements Key<readonly Target[]> {
     const included = new Map<string, Target>();
     const excluded = new Set<string>();
     const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#env, s)));
-    this.#specs.forEach((spec, i) => {
+    for (const [i, spec] of this.#specs.entries()) {
       const found = results[i]!;
       if (spec.exclude) {
         for (const a of found) excluded.add(a.address);
-        return;
+        continue;
       }
-      if (found.length === 0) raise(noMatch(spec));
+      if (found.length === 0) raise(await noMatch(ctx, this.#env, spec));
       for (const t of found) included.set(t.address, t);
-    });
+    }
     for (const a of excluded) included.delete(a);
     // Plain sort() orders by UTF-16 code units, as compareAddresses does, and is much faster.
     return [...included.keys()].sort().map((a) => included.get(a)!);
   }
 }
 
-function noMatch(spec: Spec): Failure {
-  const hint =
-    spec.kind === 'recursive' || spec.kind === 'dir'
-      ? `no BUILD file under \`${spec.path || '//'}\` declares targets; \`trews help targets\` lists the target types`
-      : 'check the spelling, or run `trews list ::` to see every target';
-  return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: [hint] });
+async function noMatch(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<Failure> {
+  if (spec.kind === 'recursive' || spec.kind === 'dir') {
+    // A directory that is not there is a typo far more often than an empty one.
+    const kind = spec.path === '' ? 'dir' : await ctx.get(new PathKindKey(env.ws, spec.path));
+    if (kind !== 'dir') {
+      const dirs = (await ctx.get(new TargetDirsUnderKey(env, ''))).filter((d) => d !== '');
+      const near = closest(spec.path, dirs);
+      const suffix = spec.kind === 'recursive' ? '::' : ':';
+      return failure('input', 'no-such-dir', `spec \`${spec.raw}\`: the directory \`${spec.path}\` ${kind === 'missing' ? 'does not exist' : 'is not a directory'}`, {
+        hints: [
+          near !== undefined
+            ? `did you mean \`${near}${suffix}\`?`
+            : 'specs are paths relative to the working directory, or to the build root when they start with //',
+        ],
+      });
+    }
+    return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, {
+      hints: [`the directory \`${spec.path || '//'}\` exists, but no BUILD file ${spec.kind === 'recursive' ? 'in or under' : 'in'} it declares targets; \`trews help targets\` lists the target types`],
+    });
+  }
+  if (spec.kind === 'glob') {
+    return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, {
+      hints: ['no file that a target owns matches the glob (specs are relative to the working directory); `trews list ::` lists every target'],
+    });
+  }
+  return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: ['check the spelling, or run `trews list ::` to see every target'] });
 }
 
 async function targetsOf(ctx: ComputeContext, env: TargetEnv, addrs: readonly Address[]): Promise<Target[]> {

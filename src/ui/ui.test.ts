@@ -116,8 +116,8 @@ describe('ProcessTally', () => {
     for (let i = 0; i < 3; i++) t.add('local cache');
     t.add('ran locally');
     t.failed();
-    assert.equal(t.line(), '5 processes: 1 ran locally, 3 from the local cache, 1 could not run');
-    assert.equal(new ProcessTally().line(), '0 processes');
+    assert.equal(t.parts(), '1 ran locally, 3 from the local cache, 1 could not run');
+    assert.equal(new ProcessTally().parts(), 'none');
   });
 
   it('formats durations', () => {
