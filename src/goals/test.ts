@@ -3,7 +3,7 @@ import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { howItFailed, outputExcerpt, TEST, type TestOutcome } from '../backends/index.js';
 import type { ExecutionSession, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
-import { countsLine, failureHeadline, formatDuration, naturalCompare, renderFailure, type Palette } from '../ui/index.js';
+import { countsLine, displayText, failureHeadline, formatDuration, naturalCompare, renderFailure, type Palette } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
 
 type OutputMode = 'all' | 'failed' | 'none';
@@ -152,7 +152,8 @@ export const testGoal: Goal = {
           return;
         }
         if (quietMemoized && d.provenance === 'memoized') return;
-        session.print([resultLine(d, colors), ...block].join('\n'));
+        const hints = !ok ? (d.outcome?.hints ?? []).map((h) => `  ${colors.yellow(displayText(h))}`) : [];
+        session.print([resultLine(d, colors), ...block, ...hints].join('\n'));
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
