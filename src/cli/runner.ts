@@ -318,19 +318,19 @@ function goalContext(
   return {
     ctx,
     options,
-    env: app.env,
+    project: app.project,
     renv: app.renv,
     exec,
     root: app.root,
     ...rest,
     targets() {
       selected ??= rest.trace
-        ? rest.trace.during('select targets', () => resolveTargets(ctx, rest.run, app.env, options, rest.cwdRel, goal.name))
-        : resolveTargets(ctx, rest.run, app.env, options, rest.cwdRel, goal.name);
+        ? rest.trace.during('select targets', () => resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name))
+        : resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
       return selected;
     },
     targetsAt(addrs) {
-      return targetsAt(rest.run, app.env, addrs);
+      return targetsAt(rest.run, app.project, addrs);
     },
     execution() {
       return exec.services;

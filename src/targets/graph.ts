@@ -6,7 +6,7 @@ import { DependenciesKey } from './dependencies.js';
 import { findTarget } from './lookup.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /** Anything that can read engine keys: a run, or a computation's context. */
 export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
@@ -16,7 +16,7 @@ export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
  * concurrently, layer by layer. A failure deep down says how it was reached; a
  * cycle is an error that prints it.
  */
-export async function transitiveDependencies(reader: Reader, env: TargetEnv, roots: readonly Address[]): Promise<Address[]> {
+export async function transitiveDependencies(reader: Reader, project: Project, roots: readonly Address[]): Promise<Address[]> {
   const deps = new Map<string, readonly Address[]>();
   const parent = new Map<string, string>();
   let frontier = roots.map((r) => ({ key: formatAddress(r), addr: r }));
@@ -25,7 +25,7 @@ export async function transitiveDependencies(reader: Reader, env: TargetEnv, roo
     const results = await Promise.all(
       frontier.map(async (f) => {
         try {
-          return (await reader.get(new DependenciesKey(env, f.addr))).dependencies;
+          return (await reader.get(new DependenciesKey(project, f.addr))).dependencies;
         } catch (e) {
           throw withChain(e, chainTo(f.key, parent));
         }
@@ -50,7 +50,7 @@ export async function transitiveDependencies(reader: Reader, env: TargetEnv, roo
     const addrs = new Map<string, Address>();
     for (const ds of deps.values()) for (const d of ds) addrs.set(formatAddress(d), d);
     for (const r of roots) addrs.set(formatAddress(r), r);
-    const edges = await Promise.all(cycle.slice(0, -1).map((from, i) => edgeNote(reader, env, addrs.get(from)!, cycle[i + 1]!)));
+    const edges = await Promise.all(cycle.slice(0, -1).map((from, i) => edgeNote(reader, project, addrs.get(from)!, cycle[i + 1]!)));
     raise(
       failure('input', 'dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
         notes: edges,
@@ -90,8 +90,8 @@ function withChain(e: unknown, chain: readonly string[]): unknown {
  * `dependencies` entry that names `to`), or how it arose when no entry does.
  * Only on the error path: each entry of `from` is resolved again.
  */
-async function edgeNote(reader: Reader, env: TargetEnv, from: Address, to: string): Promise<string> {
-  const t = await findTarget(reader as ComputeContext, env, from);
+async function edgeNote(reader: Reader, project: Project, from: Address, to: string): Promise<string> {
+  const t = await findTarget(reader as ComputeContext, project, from);
   const edge = `${formatAddress(from)} -> ${to}`;
   if (t === undefined) return edge;
   if ((t.generated ?? []).some((g) => formatAddress(g) === to)) return `${t.buildFile}:${t.line}:${t.col}: ${edge} (it generated ${to})`;
@@ -99,7 +99,7 @@ async function edgeNote(reader: Reader, env: TargetEnv, from: Address, to: strin
     if (ref.raw.startsWith('!')) continue;
     const input = parseAddressInput(ref.raw, from.dir);
     if (typeof input === 'string') continue;
-    const resolved = await resolveAddressInput(reader as ComputeContext, env, input, { what: '' }).catch(() => []);
+    const resolved = await resolveAddressInput(reader as ComputeContext, project, input, { what: '' }).catch(() => []);
     if (resolved.some((a) => formatAddress(a) === to)) {
       const l = ref.location;
       return `${l.file}:${l.line ?? 1}:${l.col ?? 1}: ${edge} (\`dependencies\` entry ${JSON.stringify(ref.raw)})`;
@@ -146,17 +146,17 @@ export interface ReverseDependencies {
 
 export class ReverseDependenciesKey implements Key<ReverseDependencies> {
   readonly id = 'reverse-dependencies';
-  readonly #env: TargetEnv;
-  constructor(env: TargetEnv) {
-    this.#env = env;
+  readonly #project: Project;
+  constructor(project: Project) {
+    this.#project = project;
   }
   describe(): string {
     return 'dependents of every target';
   }
   async compute(ctx: ComputeContext): Promise<ReverseDependencies> {
-    const dirs = await ctx.get(new TargetDirsUnderKey(this.#env, ''));
-    const targets = (await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#env, d)))).flatMap((dt) => dt.targets);
-    const all = await ctx.getAll(targets.map((t) => new DependenciesKey(this.#env, t.addr)));
+    const dirs = await ctx.get(new TargetDirsUnderKey(this.#project, ''));
+    const targets = (await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#project, d)))).flatMap((dt) => dt.targets);
+    const all = await ctx.getAll(targets.map((t) => new DependenciesKey(this.#project, t.addr)));
     const rev = new Map<string, Address[]>();
     all.forEach((r, i) => {
       for (const d of r.dependencies) {
@@ -175,8 +175,8 @@ export class ReverseDependenciesKey implements Key<ReverseDependencies> {
 }
 
 /** Direct (or, with `transitive`, all) dependents of the roots, excluding the roots; sorted. */
-export async function dependentsOf(reader: Reader, env: TargetEnv, roots: readonly Address[], transitive: boolean): Promise<Address[]> {
-  const { dependents } = await reader.get(new ReverseDependenciesKey(env));
+export async function dependentsOf(reader: Reader, project: Project, roots: readonly Address[], transitive: boolean): Promise<Address[]> {
+  const { dependents } = await reader.get(new ReverseDependenciesKey(project));
   const rootKeys = new Set(roots.map(formatAddress));
   const out = new Map<string, Address>();
   let frontier = [...rootKeys];

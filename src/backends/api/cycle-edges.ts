@@ -12,8 +12,8 @@ export async function cycleEdgeNote(rc: RuleContext, from: Address, to: string):
   const edge = `${formatAddress(from)} -> ${to}`;
   const t = await rc.target(from).catch(() => undefined);
   if (t === undefined) return edge;
-  const type = rc.targetEnv.types.get(t.type);
-  const fields = type === undefined ? [] : rc.targetEnv.types.fieldsOf(type).filter((f) => f.type.kind === 'dependencies');
+  const type = rc.project.types.get(t.type);
+  const fields = type === undefined ? [] : rc.project.types.fieldsOf(type).filter((f) => f.type.kind === 'dependencies');
   for (const field of fields) {
     for (const raw of stringListField(t, field.name)) {
       if (raw.startsWith('!')) continue;
