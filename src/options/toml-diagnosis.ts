@@ -83,7 +83,8 @@ export function diagnoseTomlLine(line: string): TomlDiagnosis | undefined {
       hint: `strings in TOML are quoted: \`${key} = [${fixed}]\``,
     };
   }
-  if (first === '{' || isBareScalar(value)) return undefined;
+  // Only a plain word reads as a forgotten pair of quotes; `= = "x"` or `a "b"` is some other mistake.
+  if (first === '{' || isBareScalar(value) || /["'=]/.test(value)) return undefined;
   return {
     message: `the value of \`${key}\` is not quoted`,
     col: valueCol,
