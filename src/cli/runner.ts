@@ -162,7 +162,9 @@ async function prepare(ctx: RunContext, goals: readonly Goal[], backends: readon
 function helpFirst(cl: CommandLine): CommandLine {
   const help = cl.goals.find((g) => g === 'help-advanced') ?? cl.goals.find((g) => g === 'help');
   if (help === undefined) return cl;
-  return { ...cl, goals: [help], specs: [...cl.goals.filter((g) => g !== 'help' && g !== 'help-advanced'), ...cl.specs] };
+  const others = cl.goals.filter((g) => g !== 'help' && g !== 'help-advanced');
+  // `trews test --help ::`: the specs were for the goal, not topics of help.
+  return { ...cl, goals: [help], specs: others.length > 0 ? others : cl.specs };
 }
 
 /** `trews tset ::`: a first word that is no goal is a misspelt goal far more often than a spec. */
