@@ -50,6 +50,8 @@ const cases: Case[] = [
   { name: 'unknown-help-topic', files: {}, args: ['help', 'fiels'], code: 2 },
   { name: 'unknown-goal', files: { 'a/BUILD': 'target()\n' }, args: ['tset', '::'], code: 2 },
   { name: 'spec-dir-missing', files: { 'app/BUILD': 'target()\n' }, args: ['list', 'aap::'], code: 1 },
+  { name: 'spec-target-as-path', files: { 'a/BUILD': 'target(name="p2")\n' }, args: ['list', 'a/p2'], code: 1 },
+  { name: 'spec-path-near', files: { 'a/BUILD': 'files(name="d", sources=["data.txt"])\n', 'a/data.txt': '' }, args: ['list', 'a/dat.txt'], code: 1 },
   { name: 'unmatched-glob', files: { 'a/BUILD': 'files(name="x", sources=["*.txt"])\n', 'a/readme.md': '' }, args: ['list', '::'], code: 1 },
   { name: 'unmatched-glob-near-dir', files: { 'a/BUILD': 'files(name="x", sources=["srcs/*.txt"])\n', 'a/src/x.txt': '' }, args: ['list', '::'], code: 1 },
   {

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { closest, failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
+import { basenameRel, closest, dirnameRel, failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
 import { deepEqual, type ComputeContext, type Key } from '../engine/index.js';
 import { FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
 import type { Address } from './address.js';
@@ -8,6 +8,7 @@ import type { Target } from './target.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { OwnersKey } from './owners.js';
+import { nearestPath } from './near-path.js';
 import { TargetDirsUnderKey } from './synthetic.js';
 import type { Project } from './project.js';
 
@@ -137,6 +138,26 @@ async function noMatch(ctx: ComputeContext, project: Project, spec: Spec): Promi
   return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: ['check the spelling, or run `trews list ::` to see every target'] });
 }
 
+/**
+ * `trews test p2` where `p2` is a target of the directory, not a file: the
+ * most common slip is a target name written as a path. Otherwise the
+ * nearest existing path.
+ */
+async function noSuchPath(ctx: ComputeContext, project: Project, spec: Spec): Promise<Failure> {
+  const dir = dirnameRel(spec.path);
+  const name = basenameRel(spec.path);
+  const inDir = (await ctx.get(new PathKindKey(project.ws, dir))) === 'dir' ? (await ctx.get(new DirTargetsKey(project, dir))).targets : [];
+  const rawSlash = spec.raw.lastIndexOf('/');
+  let hint = 'specs are paths relative to the working directory, or to the build root when they start with //';
+  if (inDir.some((t) => t.addr.name === name && t.addr.dir === dir)) {
+    hint = `did you mean the target \`${rawSlash < 0 ? '' : spec.raw.slice(0, rawSlash)}:${name}\`? (a spec without \`:\` is a path)`;
+  } else {
+    const near = await nearestPath(ctx, project.ws, spec.path);
+    if (near !== undefined) hint = `did you mean \`${dirnameRel(near) === dir && spec.raw.endsWith(name) ? `${spec.raw.slice(0, spec.raw.length - name.length)}${basenameRel(near)}` : `//${near}`}\`?`;
+  }
+  return failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: [hint] });
+}
+
 async function targetsOf(ctx: ComputeContext, project: Project, addrs: readonly Address[]): Promise<Target[]> {
   return Promise.all(addrs.map((a) => targetAt(ctx, project, a)));
 }
@@ -154,9 +175,7 @@ async function expandSpec(ctx: ComputeContext, project: Project, spec: Spec): Pr
       return targetsOf(ctx, project, await resolveAddressInput(ctx, project, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
     case 'path': {
       const kind = await ctx.get(new PathKindKey(project.ws, spec.path));
-      if (kind === 'missing') {
-        raise(failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: ['specs are paths relative to the working directory, or to the build root when they start with //'] }));
-      }
+      if (kind === 'missing') raise(await noSuchPath(ctx, project, spec));
       if (kind === 'dir') return (await ctx.get(new DirTargetsKey(project, spec.path))).targets;
       return targetsOf(ctx, project, await ctx.get(new OwnersKey(project, spec.path)));
     }
