@@ -107,4 +107,17 @@ describe('the npm package', () => {
     assert.equal(stopped.code, 0, stopped.stderr);
     await waitUntil(() => !pidAlive(pid), `daemon ${pid} to exit`);
   });
+
+  it('installs globally (npm install -g, into a prefix of its own) and runs in any build root', async () => {
+    const prefix = join(dir, 'global');
+    const installed = await run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], dir, env);
+    assert.equal(installed.code, 0, installed.stderr);
+    const root = join(dir, 'elsewhere');
+    await mkdir(join(root, 'lib'), { recursive: true });
+    await writeFile(join(root, 'trews.toml'), '');
+    await writeFile(join(root, 'lib', 'BUILD'), 'target(name="util")\n');
+    const listed = await run(join(prefix, 'bin', 'trews'), ['--no-daemon', 'list', '::'], join(root, 'lib'), env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout, 'lib:util\n');
+  });
 });
