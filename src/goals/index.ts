@@ -1,3 +1,4 @@
+import { buildGoal } from './build.js';
 import { dependenciesGoal } from './dependencies.js';
 import { dependentsGoal } from './dependents.js';
 import { filedepsGoal } from './filedeps.js';
@@ -17,5 +18,5 @@ export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {
-  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, testGoal, runGoal, packageGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
+  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, buildGoal, testGoal, runGoal, packageGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
 }

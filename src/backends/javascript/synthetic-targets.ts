@@ -159,6 +159,7 @@ async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, ma
         cache: task.cache && !task.persistent,
         persistent: task.persistent,
         timeout: task.timeout,
+        skip_tests: s.name !== 'test',
       },
       location: { file: manifest.path, line: s.at.line ?? 1, col: s.at.col ?? 1 },
       sources,
