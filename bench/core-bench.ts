@@ -38,7 +38,7 @@ const specs = [parseSpec('::', '') as Spec];
 
 async function query(app: ReturnType<typeof createApp>): Promise<number> {
   const run = app.engine.startRun();
-  const addrs = await run.get(new SpecsKey(app.env, specs));
+  const addrs = await run.get(new SpecsKey(app.project, specs));
   return addrs.map((t) => t.address).length;
 }
 

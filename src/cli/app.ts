@@ -5,7 +5,7 @@ import { GLOBAL, parseByteSize, type Options } from '../options/index.js';
 import { createLocalStore, damageCount, type LocalStore, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
-import { createTargetEnv, TargetTypeRegistry, type TargetEnv } from '../targets/index.js';
+import { createProject, TargetTypeRegistry, type Project } from '../targets/index.js';
 import { RuleRegistry, type Backend, type RuleEnv } from '../backends/index.js';
 import type { ExecServices } from '../runtime/index.js';
 import type { AbsPath, Logger } from '../core/index.js';
@@ -19,7 +19,7 @@ import type { AbsPath, Logger } from '../core/index.js';
 export interface App {
   readonly root: string;
   readonly engine: Engine;
-  readonly env: TargetEnv;
+  readonly project: Project;
   readonly renv: RuleEnv;
   /** What the App was built for (file-system rules, store directory); another needs a new App. */
   readonly identity: string;
@@ -71,13 +71,13 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   const types = new TargetTypeRegistry();
   for (const b of backends) for (const { type } of b.targets) types.register(type);
   const ws: Workspace = { root: root as AbsPath, rules };
-  const env = createTargetEnv(
+  const project = createProject(
     ws,
     types,
     backends.flatMap((b) => b.inferrers ?? []),
     backends.flatMap((b) => b.syntheticTargets ?? []),
   );
-  const renv: RuleEnv = { targets: env, rules: new RuleRegistry(backends) };
+  const renv: RuleEnv = { project, rules: new RuleRegistry(backends) };
   const engine = createEngine({
     onCompute: (key) => {
       if (key.id.startsWith('build-file:')) logger.debug(`parsing ${key.id.slice('build-file:'.length)}`);
@@ -113,7 +113,7 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
     if (damageCount(storeDir) !== seen.damage) return 'blobs of the local store were found missing or damaged';
     return undefined;
   };
-  return { root, engine, env, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote };
+  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote };
 }
 
 /** Apps by build root, reused while what they were built for stays the same. */

@@ -240,17 +240,17 @@ function goalContext(
   return {
     ctx,
     options,
-    env: app.env,
+    project: app.project,
     renv: app.renv,
     exec,
     root: app.root,
     ...rest,
     targets() {
-      selected ??= resolveTargets(ctx, rest.run, app.env, options, rest.cwdRel, goal.name);
+      selected ??= resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
       return selected;
     },
     targetsAt(addrs) {
-      return targetsAt(rest.run, app.env, addrs);
+      return targetsAt(rest.run, app.project, addrs);
     },
     execution() {
       return exec.services;

@@ -16,9 +16,9 @@ export const dependenciesGoal: Goal = {
     const roots = (await g.targets()).map((t) => t.addr);
     let deps: Address[];
     if (g.options.bool('dependencies', 'transitive')) {
-      deps = await transitiveDependencies(g.run, g.env, roots);
+      deps = await transitiveDependencies(g.run, g.project, roots);
     } else {
-      const all = await g.run.getAll(roots.map((r) => new DependenciesKey(g.env, r)));
+      const all = await g.run.getAll(roots.map((r) => new DependenciesKey(g.project, r)));
       deps = all.flatMap((d) => d.dependencies);
     }
     const out = new Set(deps.map(formatAddress));

@@ -14,7 +14,7 @@ export const dependentsGoal: Goal = {
   },
   async execute(g) {
     const roots = (await g.targets()).map((t) => t.addr);
-    const deps = await dependentsOf(g.run, g.env, roots, g.options.bool('dependents', 'transitive'));
+    const deps = await dependentsOf(g.run, g.project, roots, g.options.bool('dependents', 'transitive'));
     const out = new Set(deps.map(formatAddress));
     if (g.options.bool('dependents', 'closed')) for (const r of roots) out.add(formatAddress(r));
     await g.emit([...out].sort(compareAddresses));

@@ -16,7 +16,7 @@ export const filedepsGoal: Goal = {
   async execute(g) {
     let targets = await g.targets();
     if (g.options.bool('filedeps', 'transitive')) {
-      const deps = await transitiveDependencies(g.run, g.env, targets.map((t) => t.addr));
+      const deps = await transitiveDependencies(g.run, g.project, targets.map((t) => t.addr));
       targets = [...targets, ...(await g.targetsAt(deps))];
     }
     const files = new Set<string>();

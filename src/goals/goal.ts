@@ -1,7 +1,7 @@
 import type { Logger, RunContext } from '../core/index.js';
 import type { Run } from '../engine/index.js';
 import type { OptionRegistry, Options } from '../options/index.js';
-import type { Address, Target, TargetEnv } from '../targets/index.js';
+import type { Address, Target, Project } from '../targets/index.js';
 import type { RuleEnv } from '../backends/index.js';
 import type { ExecServices, RunExec } from '../runtime/index.js';
 
@@ -10,7 +10,7 @@ export interface GoalContext {
   readonly ctx: RunContext;
   readonly run: Run;
   readonly options: Options;
-  readonly env: TargetEnv;
+  readonly project: Project;
   /** The targets and the rules of every target type, as the engine's keys were built with them. */
   readonly renv: RuleEnv;
   /** The run's services for processes (store, runners, where they report). */

@@ -78,7 +78,7 @@ function scopeOptions(options: Options, scope: string, advanced: boolean): strin
 
 function targetTypeHelp(g: GoalContext, t: TargetType): string[] {
   const out = [`${t.alias}`, '', `  ${t.help}`, '', 'Fields:'];
-  for (const f of g.env.types.fieldsOf(t)) {
+  for (const f of g.project.types.fieldsOf(t)) {
     const req = f.required ? 'required' : `default: ${show(f.name === 'name' ? '<directory name>' : (f.default ?? null))}`;
     out.push(`  ${f.name}`, `      type: ${describeFieldType(f.type)}; ${req}`, `      ${f.help}`, '');
   }
@@ -103,13 +103,13 @@ function findOption(options: Options, topic: string): OptionSpec | undefined {
 function topicHelp(g: GoalContext, topic: string, advanced: boolean): string[] {
   const { options } = g;
   if (topic === 'goals') return ['Goals:', ...table(g.goals.map((x) => [x.name, summary(x.help)]))];
-  if (topic === 'targets') return ['Target types:', ...table(g.env.types.all().map((t) => [t.alias, summary(t.help)]))];
+  if (topic === 'targets') return ['Target types:', ...table(g.project.types.all().map((t) => [t.alias, summary(t.help)]))];
   if (topic === 'global') return ['Global options:', '', ...scopeOptions(options, GLOBAL, advanced)];
   const goal = g.goals.find((x) => x.name === topic);
   if (goal) return [`${goal.name}`, '', `  ${goal.help}`, '', 'Options:', '', ...scopeOptions(options, goal.name, advanced)];
   const scope = options.registry.scope(topic);
   if (scope) return [`[${scope.name}]`, '', `  ${scope.help}`, '', 'Options:', '', ...scopeOptions(options, scope.name, advanced)];
-  const type = g.env.types.get(topic);
+  const type = g.project.types.get(topic);
   if (type) return targetTypeHelp(g, type);
   const opt = findOption(options, topic);
   if (opt) return optionBlock(options, opt, true);
@@ -119,7 +119,7 @@ function topicHelp(g: GoalContext, topic: string, advanced: boolean): string[] {
     'global',
     ...g.goals.map((x) => x.name),
     ...options.registry.scopes().map((s) => s.name),
-    ...g.env.types.all().map((t) => t.alias),
+    ...g.project.types.all().map((t) => t.alias),
     ...options.registry.allOptions().map((s) => (s.scope === GLOBAL ? s.name : `${s.scope}.${s.name}`)),
   ];
   const guess = closest(topic, candidates);

@@ -9,7 +9,7 @@ import { registerOutputFile } from './goal.js';
  * files lists them in `source_files`.
  */
 async function describe(g: GoalContext, t: Target): Promise<Record<string, unknown>> {
-  const deps = await g.run.get(new DependenciesKey(g.env, t.addr));
+  const deps = await g.run.get(new DependenciesKey(g.project, t.addr));
   const out: Record<string, unknown> = {
     address: t.address,
     target_type: t.type,
@@ -48,9 +48,9 @@ export const peekGoal: Goal = {
     const objs = await Promise.all(targets.map((t) => describe(g, t)));
     if (excludeDefaults) {
       targets.forEach((t, i) => {
-        const type = g.env.types.get(t.type);
+        const type = g.project.types.get(t.type);
         if (!type) return;
-        for (const spec of g.env.types.fieldsOf(type)) {
+        for (const spec of g.project.types.fieldsOf(type)) {
           const v = objs[i]![spec.name];
           if (spec.name !== 'name' && JSON.stringify(v) === JSON.stringify(spec.default ?? null)) delete objs[i]![spec.name];
         }

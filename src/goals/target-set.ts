@@ -13,7 +13,7 @@ import {
   type ChangedDependents,
   type Spec,
   type Target,
-  type TargetEnv,
+  type Project,
 } from '../targets/index.js';
 
 export function registerChangedOptions(registry: OptionRegistry): void {
@@ -53,9 +53,9 @@ function usage(message: string, hints: string[]): Failure {
 }
 
 /** The targets at these addresses, looked up through their directories' targets. */
-export async function targetsAt(run: Run, env: TargetEnv, addrs: readonly Address[]): Promise<Target[]> {
+export async function targetsAt(run: Run, project: Project, addrs: readonly Address[]): Promise<Target[]> {
   const dirs = [...new Set(addrs.map((a) => a.dir))];
-  const byDir = await run.getAll(dirs.map((d) => new DirTargetsKey(env, d)));
+  const byDir = await run.getAll(dirs.map((d) => new DirTargetsKey(project, d)));
   const index = new Map<string, Target>();
   for (const dt of byDir) for (const t of dt.targets) index.set(t.address, t);
   return addrs.map((a) => {
@@ -69,7 +69,7 @@ export async function targetsAt(run: Run, env: TargetEnv, addrs: readonly Addres
  * The targets a command line selects: its specs, or the files changed since a
  * git ref, then filtered by `--tag`. Sorted by address.
  */
-export async function resolveTargets(ctx: RunContext, run: Run, env: TargetEnv, options: Options, cwdRel: string, goal: string): Promise<Target[]> {
+export async function resolveTargets(ctx: RunContext, run: Run, project: Project, options: Options, cwdRel: string, goal: string): Promise<Target[]> {
   const raw = options.commandLine.specs;
   const since = options.maybeString('changed', 'since');
   let targets: readonly Target[];
@@ -77,9 +77,9 @@ export async function resolveTargets(ctx: RunContext, run: Run, env: TargetEnv, 
     if (raw.length > 0) {
       raise(usage(`\`--changed-since\` selects targets itself; it cannot be combined with specs (${raw.join(' ')})`, ['drop the specs, or drop --changed-since']));
     }
-    const files = await changedFiles({ root: env.ws.root, since, env: ctx.env, signal: ctx.signal });
+    const files = await changedFiles({ root: project.ws.root, since, env: ctx.env, signal: ctx.signal });
     if (!files.ok) raise(files.failure);
-    targets = await targetsAt(run, env, await changedTargets(run, env, files.value, options.enum<ChangedDependents>('changed', 'dependents')));
+    targets = await targetsAt(run, project, await changedTargets(run, project, files.value, options.enum<ChangedDependents>('changed', 'dependents')));
   } else {
     if (raw.length === 0) {
       raise(usage(`\`${goal}\` needs specs to say which targets to work on`, [`for example \`trews ${goal} ::\` for every target, or \`trews ${goal} src/app:\``]));
@@ -93,7 +93,7 @@ export async function resolveTargets(ctx: RunContext, run: Run, env: TargetEnv, 
     if (specs.every((s) => s.exclude)) {
       raise(usage('every spec is an exclusion (`-spec`), so nothing is selected', ['add a spec to select targets, e.g. `::`']));
     }
-    targets = await run.get(new SpecsKey(env, specs));
+    targets = await run.get(new SpecsKey(project, specs));
   }
   return targets.filter(tagFilter(options));
 }

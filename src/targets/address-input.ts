@@ -4,7 +4,7 @@ import { PathKindKey } from '../fs/index.js';
 import { checkTargetName, type Address } from './address.js';
 import { findTarget, unknownTarget } from './lookup.js';
 import { OwnersKey } from './owners.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /** An address as a user wrote it, before we know whether its path is a file or a directory. */
 export interface AddressInput {
@@ -54,11 +54,11 @@ export function parseAddressInput(raw: string, base: string): AddressInput | str
  */
 export async function resolveAddressInput(
   ctx: ComputeContext,
-  env: TargetEnv,
+  project: Project,
   input: AddressInput,
   context: { readonly what: string; readonly location?: Location; readonly notes?: readonly string[] },
 ): Promise<Address[]> {
-  const kind = await ctx.get(new PathKindKey(env.ws, input.path)).catch((e: unknown) => {
+  const kind = await ctx.get(new PathKindKey(project.ws, input.path)).catch((e: unknown) => {
     // A symlink out of the root or in a loop: say where the address was written.
     if (isFailureError(e) && e.failure.location === undefined && context.location) throw new FailureError({ ...e.failure, location: context.location });
     throw e;
@@ -67,7 +67,7 @@ export async function resolveAddressInput(
   const where = { ...(context.location ? { location: context.location } : {}), ...(context.notes ? { notes: context.notes } : {}) };
   if (input.name === undefined) {
     if (kind === 'file') {
-      const owners = await ctx.get(new OwnersKey(env, input.path));
+      const owners = await ctx.get(new OwnersKey(project, input.path));
       if (owners.length === 0) {
         raise(
           failure('input', 'unowned-file', `no target owns \`${input.path}\`${context.what ? ` (${context.what})` : ''}`, {
@@ -81,8 +81,8 @@ export async function resolveAddressInput(
     if (kind === 'missing') {
       raise(failure('input', 'no-such-path', `\`${input.raw}\` is neither a file nor a directory${context.what ? ` (${context.what})` : ''}`, where));
     }
-    const addr: Address = { dir: input.path, name: input.path === '' ? env.rootName : basenameRel(input.path) };
-    if (!(await findTarget(ctx, env, addr))) await unknownTarget(ctx, env, addr, written);
+    const addr: Address = { dir: input.path, name: input.path === '' ? project.rootName : basenameRel(input.path) };
+    if (!(await findTarget(ctx, project, addr))) await unknownTarget(ctx, project, addr, written);
     return [addr];
   }
   let addr: Address;
@@ -94,6 +94,6 @@ export async function resolveAddressInput(
   } else {
     addr = { dir: input.path, name: input.name };
   }
-  if (!(await findTarget(ctx, env, addr))) await unknownTarget(ctx, env, addr, written);
+  if (!(await findTarget(ctx, project, addr))) await unknownTarget(ctx, project, addr, written);
   return [addr];
 }

@@ -4,7 +4,7 @@ import { compareAddresses, formatAddress, type Address } from './address.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { dependentsOf, type Reader } from './graph.js';
 import { OwnersKey } from './owners.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 export type ChangedDependents = 'none' | 'direct' | 'transitive';
 
@@ -60,7 +60,7 @@ export async function changedFiles(opts: {
  */
 export async function changedTargets(
   reader: Reader,
-  env: TargetEnv,
+  project: Project,
   files: readonly string[],
   dependents: ChangedDependents,
 ): Promise<Address[]> {
@@ -68,14 +68,14 @@ export async function changedTargets(
   // A changed BUILD file, or a file a backend infers targets from (a package.json), changes every target it declares.
   const changed = new Set(files);
   const dirs = [...new Set(files.map(dirnameRel))];
-  for (const dt of await reader.getAll(dirs.map((d) => new DirTargetsKey(env, d)))) {
+  for (const dt of await reader.getAll(dirs.map((d) => new DirTargetsKey(project, d)))) {
     for (const t of dt.targets) if (changed.has(t.buildFile)) found.set(t.address, t.addr);
   }
-  const owners = await reader.getAll(files.map((f) => new OwnersKey(env, f)));
+  const owners = await reader.getAll(files.map((f) => new OwnersKey(project, f)));
   for (const list of owners) for (const a of list) found.set(formatAddress(a), a);
   const roots = [...found.values()];
   if (dependents !== 'none' && roots.length > 0) {
-    for (const d of await dependentsOf(reader, env, roots, dependents === 'transitive')) found.set(formatAddress(d), d);
+    for (const d of await dependentsOf(reader, project, roots, dependents === 'transitive')) found.set(formatAddress(d), d);
   }
   return [...found.keys()].sort(compareAddresses).map((k) => found.get(k)!);
 }

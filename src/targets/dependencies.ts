@@ -4,7 +4,7 @@ import { compareAddresses, formatAddress, type Address } from './address.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { findTarget } from './lookup.js';
 import type { Target } from './target.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 export interface ResolvedDependencies {
   readonly address: string;
@@ -19,10 +19,10 @@ export interface ResolvedDependencies {
  */
 export class DependenciesKey implements Key<ResolvedDependencies> {
   readonly id: string;
-  readonly #env: TargetEnv;
+  readonly #project: Project;
   readonly #addr: Address;
-  constructor(env: TargetEnv, addr: Address) {
-    this.#env = env;
+  constructor(project: Project, addr: Address) {
+    this.#project = project;
     this.#addr = addr;
     this.id = `dependencies:${formatAddress(addr)}`;
   }
@@ -31,7 +31,7 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
   }
   async compute(ctx: ComputeContext): Promise<ResolvedDependencies> {
     const address = formatAddress(this.#addr);
-    const target = await findTarget(ctx, this.#env, this.#addr);
+    const target = await findTarget(ctx, this.#project, this.#addr);
     if (!target) raise(failure('internal', 'unknown-target', `dependencies requested for missing target ${address}`));
     const deps = new Map<string, Address>();
     for (const g of target.generated ?? []) deps.set(formatAddress(g), g);
@@ -41,7 +41,7 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
       const text = exclude ? ref.raw.slice(1) : ref.raw;
       const input = parseAddressInput(text, this.#addr.dir);
       if (typeof input === 'string') raise(failure('input', 'bad-address', input, { location: ref.location }));
-      const resolved = await resolveAddressInput(ctx, this.#env, input, {
+      const resolved = await resolveAddressInput(ctx, this.#project, input, {
         what: `in \`dependencies\` of ${address}`,
         location: ref.location,
       });
@@ -50,9 +50,9 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
         else deps.set(formatAddress(a), a);
       }
     }
-    for (const inferrer of this.#env.inferrers) {
+    for (const inferrer of this.#project.inferrers) {
       if (!inferrer.appliesTo(target)) continue;
-      for (const a of await inferrer.infer(ctx, this.#env, target)) deps.set(formatAddress(a), a);
+      for (const a of await inferrer.infer(ctx, this.#project, target)) deps.set(formatAddress(a), a);
     }
     for (const a of excluded) deps.delete(a);
     // A generated target inherits its generator's `dependencies`, which may name its own file.
@@ -63,8 +63,8 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
 }
 
 /** The target behind an address the engine produced (a dependency, an owner); missing ones are a bug. */
-export async function targetAt(ctx: ComputeContext, env: TargetEnv, addr: Address): Promise<Target> {
-  const t = await findTarget(ctx, env, addr);
+export async function targetAt(ctx: ComputeContext, project: Project, addr: Address): Promise<Target> {
+  const t = await findTarget(ctx, project, addr);
   if (!t) raise(failure('internal', 'unknown-target', `no target at ${formatAddress(addr)}`));
   return t;
 }

@@ -7,7 +7,7 @@ import { BuildFileKey } from './build-file-key.js';
 import { convertField, type FieldSpec, type FieldValue } from './fields.js';
 import type { BuildDeclaration, SyntheticTarget } from './synthetic.js';
 import type { DependencyRef, Target } from './target.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 import type { TargetType } from './target-type.js';
 
 /**
@@ -23,10 +23,10 @@ export interface DirTargets {
 
 export class DirTargetsKey implements Key<DirTargets> {
   readonly id: string;
-  readonly #env: TargetEnv;
+  readonly #project: Project;
   readonly #dir: string;
-  constructor(env: TargetEnv, dir: string) {
-    this.#env = env;
+  constructor(project: Project, dir: string) {
+    this.#project = project;
     this.#dir = dir;
     this.id = `dir-targets:${dir}`;
   }
@@ -34,22 +34,22 @@ export class DirTargetsKey implements Key<DirTargets> {
     return `targets in ${this.#dir || '//'}`;
   }
   async compute(ctx: ComputeContext): Promise<DirTargets> {
-    const files = await ctx.get(new BuildFilesInDirKey(this.#env.ws, this.#dir));
-    const syntaxes = await ctx.getAll(files.map((f) => new BuildFileKey(this.#env, f)));
+    const files = await ctx.get(new BuildFilesInDirKey(this.#project.ws, this.#dir));
+    const syntaxes = await ctx.getAll(files.map((f) => new BuildFileKey(this.#project, f)));
     const declared: Declared[] = [];
     for (const syntax of syntaxes) {
-      for (const call of syntax.calls) declared.push(declare(this.#env, this.#dir, syntax, call));
+      for (const call of syntax.calls) declared.push(declare(this.#project, this.#dir, syntax, call));
     }
     checkUniqueNames(declared);
-    const synthetic = await syntheticTargets(ctx, this.#env, this.#dir, declared);
+    const synthetic = await syntheticTargets(ctx, this.#project, this.#dir, declared);
     const targets: Target[] = [];
     for (const d of declared) {
       const s = synthetic.get(d.name);
       synthetic.delete(d.name);
-      if (s !== undefined && s.type === d.type.alias) targets.push(extended(this.#env, this.#dir, s, d));
-      else targets.push(...(await materialize(ctx, this.#env, this.#dir, d)));
+      if (s !== undefined && s.type === d.type.alias) targets.push(extended(this.#project, this.#dir, s, d));
+      else targets.push(...(await expandDeclaration(ctx, this.#project, this.#dir, d)));
     }
-    for (const s of synthetic.values()) targets.push(syntheticTarget(this.#env, this.#dir, s));
+    for (const s of synthetic.values()) targets.push(syntheticTarget(this.#project, this.#dir, s));
     targets.sort((a, b) => compareAddresses(a.address, b.address));
     return { dir: this.#dir, targets };
   }
@@ -70,13 +70,13 @@ function at(syntax: BuildFileSyntax, node: { span: ValueNode['span'] }): Locatio
   return locationOf(syntax, node.span);
 }
 
-function declare(env: TargetEnv, dir: string, syntax: BuildFileSyntax, call: CallStatement): Declared {
-  const type = env.types.get(call.callee);
+function declare(project: Project, dir: string, syntax: BuildFileSyntax, call: CallStatement): Declared {
+  const type = project.types.get(call.callee);
   if (!type) {
     // The parser only lets known symbols through; this is a registry/parser mismatch.
     raise(failure('internal', 'unknown-target-type', `target type \`${call.callee}\` is not registered`));
   }
-  const specs = env.types.fieldsOf(type);
+  const specs = project.types.fieldsOf(type);
   const byName = new Map(specs.map((s) => [s.name, s]));
   const fields: Record<string, FieldValue> = {};
   let nameArg: KeywordArg | undefined;
@@ -108,7 +108,7 @@ function declare(env: TargetEnv, dir: string, syntax: BuildFileSyntax, call: Cal
     }
     fields[spec.name] = spec.name === 'name' ? null : (spec.default ?? null);
   }
-  const name = typeof fields.name === 'string' ? fields.name : dir === '' ? env.rootName : basenameRel(dir);
+  const name = typeof fields.name === 'string' ? fields.name : dir === '' ? project.rootName : basenameRel(dir);
   const bad = checkTargetName(name);
   if (bad) raise(failure('input', 'bad-target-name', bad, { location: at(syntax, nameArg?.value ?? { span: call.calleeSpan }) }));
   fields.name = name;
@@ -153,12 +153,12 @@ function declaration(d: Declared): BuildDeclaration {
 }
 
 /** The synthetic targets of a directory from every provider, by name; two with one name is an error at the second. */
-async function syntheticTargets(ctx: ComputeContext, env: TargetEnv, dir: string, declared: readonly Declared[]): Promise<Map<string, SyntheticTarget>> {
+async function syntheticTargets(ctx: ComputeContext, project: Project, dir: string, declared: readonly Declared[]): Promise<Map<string, SyntheticTarget>> {
   const byName = new Map<string, SyntheticTarget>();
-  if (env.synthetic.length === 0) return byName;
+  if (project.synthetic.length === 0) return byName;
   const views = declared.map(declaration);
-  for (const provider of env.synthetic) {
-    for (const s of await provider.targetsIn(ctx, env, dir, views)) {
+  for (const provider of project.synthetic) {
+    for (const s of await provider.targetsIn(ctx, project, dir, views)) {
       const prev = byName.get(s.name);
       if (prev !== undefined) {
         raise(
@@ -175,8 +175,8 @@ async function syntheticTargets(ctx: ComputeContext, env: TargetEnv, dir: string
 }
 
 /** The type of a synthetic target, checked to be one a provider may declare (a bug of the backend otherwise). */
-function syntheticType(env: TargetEnv, s: SyntheticTarget): TargetType {
-  const type = env.types.get(s.type);
+function syntheticType(project: Project, s: SyntheticTarget): TargetType {
+  const type = project.types.get(s.type);
   if (!type) raise(failure('internal', 'unknown-target-type', `a synthetic target \`${s.name}\` has unregistered type \`${s.type}\``));
   if (type.generator !== undefined || type.fields.some((f) => f.type.kind === 'sources' || f.type.kind === 'source')) {
     raise(failure('internal', 'bad-synthetic-target', `synthetic targets cannot be of type \`${s.type}\`, which has a sources field or generates targets`));
@@ -186,10 +186,10 @@ function syntheticType(env: TargetEnv, s: SyntheticTarget): TargetType {
   return type;
 }
 
-function syntheticTarget(env: TargetEnv, dir: string, s: SyntheticTarget): Target {
-  const type = syntheticType(env, s);
+function syntheticTarget(project: Project, dir: string, s: SyntheticTarget): Target {
+  const type = syntheticType(project, s);
   const fields: Record<string, FieldValue> = {};
-  for (const spec of env.types.fieldsOf(type)) {
+  for (const spec of project.types.fieldsOf(type)) {
     const v = s.fields[spec.name];
     fields[spec.name] = v === undefined ? (spec.default ?? null) : v;
   }
@@ -216,8 +216,8 @@ function syntheticTarget(env: TargetEnv, dir: string, s: SyntheticTarget): Targe
  * both, so `!addr` in the BUILD file drops an inferred one. It points at the
  * BUILD file, which is what a user edits.
  */
-function extended(env: TargetEnv, dir: string, s: SyntheticTarget, d: Declared): Target {
-  const base = syntheticTarget(env, dir, s);
+function extended(project: Project, dir: string, s: SyntheticTarget, d: Declared): Target {
+  const base = syntheticTarget(project, dir, s);
   const fields: Record<string, FieldValue> = { ...base.fields };
   for (const a of d.call.args) fields[a.name] = d.fields[a.name]!;
   const loc = locationOf(d.syntax, d.call.calleeSpan);
@@ -258,7 +258,7 @@ function rootRelativePattern(d: Declared, dir: string, field: string, pattern: s
   return pattern.startsWith('!') ? `!${rel}` : rel;
 }
 
-async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: Declared): Promise<Target[]> {
+async function expandDeclaration(ctx: ComputeContext, project: Project, dir: string, d: Declared): Promise<Target[]> {
   const addr: Address = { dir, name: d.name };
   const address = formatAddress(addr);
   const loc = locationOf(d.syntax, d.call.calleeSpan);
@@ -285,7 +285,7 @@ async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: 
     );
   }
   const sourcePatterns = patterns.map((p) => rootRelativePattern(d, dir, sourceField.name, p));
-  const glob = await ctx.get(new GlobKey(env.ws, dir, patterns));
+  const glob = await ctx.get(new GlobKey(project.ws, dir, patterns));
   if (glob.missingLiterals.length > 0) {
     const missing = glob.missingLiterals[0]!;
     const item = patternNode(d, sourceField.name, missing);
@@ -319,7 +319,7 @@ async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: 
   const gen = d.type.generator;
   if (!gen) return [{ ...base, fields: d.fields, sources, sourcePatterns }];
 
-  const genType = env.types.get(gen.generates);
+  const genType = project.types.get(gen.generates);
   if (!genType) raise(failure('internal', 'unknown-target-type', `\`${d.type.alias}\` generates unregistered type \`${gen.generates}\``));
   const prefix = dir === '' ? 0 : dir.length + 1;
   const generated: Target[] = [];
@@ -327,7 +327,7 @@ async function materialize(ctx: ComputeContext, env: TargetEnv, dir: string, d: 
     const rel = file.slice(prefix);
     const gaddr: Address = { dir, name: d.name, file: rel };
     const fields: Record<string, FieldValue> = {};
-    for (const spec of env.types.fieldsOf(genType)) fields[spec.name] = copiedField(spec, d, gen.sourceField, rel);
+    for (const spec of project.types.fieldsOf(genType)) fields[spec.name] = copiedField(spec, d, gen.sourceField, rel);
     generated.push({
       ...base,
       addr: gaddr,

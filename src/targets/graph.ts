@@ -4,7 +4,7 @@ import { compareAddresses, formatAddress, type Address } from './address.js';
 import { DependenciesKey } from './dependencies.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /** Anything that can read engine keys: a run, or a computation's context. */
 export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
@@ -14,7 +14,7 @@ export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
  * concurrently, layer by layer. A failure deep down says how it was reached; a
  * cycle is an error that prints it.
  */
-export async function transitiveDependencies(reader: Reader, env: TargetEnv, roots: readonly Address[]): Promise<Address[]> {
+export async function transitiveDependencies(reader: Reader, project: Project, roots: readonly Address[]): Promise<Address[]> {
   const deps = new Map<string, readonly Address[]>();
   const parent = new Map<string, string>();
   let frontier = roots.map((r) => ({ key: formatAddress(r), addr: r }));
@@ -23,7 +23,7 @@ export async function transitiveDependencies(reader: Reader, env: TargetEnv, roo
     const results = await Promise.all(
       frontier.map(async (f) => {
         try {
-          return (await reader.get(new DependenciesKey(env, f.addr))).dependencies;
+          return (await reader.get(new DependenciesKey(project, f.addr))).dependencies;
         } catch (e) {
           throw withChain(e, chainTo(f.key, parent));
         }
@@ -115,17 +115,17 @@ export interface ReverseDependencies {
 
 export class ReverseDependenciesKey implements Key<ReverseDependencies> {
   readonly id = 'reverse-dependencies';
-  readonly #env: TargetEnv;
-  constructor(env: TargetEnv) {
-    this.#env = env;
+  readonly #project: Project;
+  constructor(project: Project) {
+    this.#project = project;
   }
   describe(): string {
     return 'dependents of every target';
   }
   async compute(ctx: ComputeContext): Promise<ReverseDependencies> {
-    const dirs = await ctx.get(new TargetDirsUnderKey(this.#env, ''));
-    const targets = (await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#env, d)))).flatMap((dt) => dt.targets);
-    const all = await ctx.getAll(targets.map((t) => new DependenciesKey(this.#env, t.addr)));
+    const dirs = await ctx.get(new TargetDirsUnderKey(this.#project, ''));
+    const targets = (await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#project, d)))).flatMap((dt) => dt.targets);
+    const all = await ctx.getAll(targets.map((t) => new DependenciesKey(this.#project, t.addr)));
     const rev = new Map<string, Address[]>();
     all.forEach((r, i) => {
       for (const d of r.dependencies) {
@@ -144,8 +144,8 @@ export class ReverseDependenciesKey implements Key<ReverseDependencies> {
 }
 
 /** Direct (or, with `transitive`, all) dependents of the roots, excluding the roots; sorted. */
-export async function dependentsOf(reader: Reader, env: TargetEnv, roots: readonly Address[], transitive: boolean): Promise<Address[]> {
-  const { dependents } = await reader.get(new ReverseDependenciesKey(env));
+export async function dependentsOf(reader: Reader, project: Project, roots: readonly Address[], transitive: boolean): Promise<Address[]> {
+  const { dependents } = await reader.get(new ReverseDependenciesKey(project));
   const rootKeys = new Set(roots.map(formatAddress));
   const out = new Map<string, Address>();
   let frontier = [...rootKeys];

@@ -4,7 +4,7 @@ import { formatAddress, type Address } from './address.js';
 import { DirTargetsKey, type DirTargets } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
 import type { Target } from './target.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /**
  * Address → target, per DirTargets value. Kept beside the value rather than in
@@ -27,8 +27,8 @@ function indexOf(dt: DirTargets): ReadonlyMap<string, Target> {
  * file can declare thousands of targets that depend on each other, and a scan
  * per lookup made `dependencies --transitive` over such a chain quadratic.
  */
-export async function findTarget(ctx: ComputeContext, env: TargetEnv, addr: Address): Promise<Target | undefined> {
-  const dt = await ctx.get(new DirTargetsKey(env, addr.dir));
+export async function findTarget(ctx: ComputeContext, project: Project, addr: Address): Promise<Target | undefined> {
+  const dt = await ctx.get(new DirTargetsKey(project, addr.dir));
   return indexOf(dt).get(formatAddress(addr));
 }
 
@@ -38,16 +38,16 @@ export async function findTarget(ctx: ComputeContext, env: TargetEnv, addr: Addr
  */
 export async function unknownTarget(
   ctx: ComputeContext,
-  env: TargetEnv,
+  project: Project,
   addr: Address,
   context: { readonly what: string; readonly location?: Location; readonly notes?: readonly string[]; readonly written?: string },
 ): Promise<never> {
   const want = formatAddress(addr);
-  let candidates = (await ctx.get(new DirTargetsKey(env, addr.dir))).targets.map((t) => t.address);
+  let candidates = (await ctx.get(new DirTargetsKey(project, addr.dir))).targets.map((t) => t.address);
   if (candidates.length === 0) {
-    const dirs = await ctx.get(new TargetDirsUnderKey(env, ''));
+    const dirs = await ctx.get(new TargetDirsUnderKey(project, ''));
     const near = closest(addr.dir, dirs);
-    if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(env, near))).targets.map((t) => t.address);
+    if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(project, near))).targets.map((t) => t.address);
   }
   const guess = closest(want, candidates);
   // Answer in the form the user wrote: `//lib:utl` gets `//lib:util`.

@@ -5,7 +5,7 @@ import { PathKindKey } from '../fs/index.js';
 import { compareAddresses, formatAddress, type Address } from './address.js';
 import { DirTargetsKey } from './dir-targets.js';
 import type { Target } from './target.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /**
  * The targets that own a file: the most specific ones, so a file in `files(...)`
@@ -15,10 +15,10 @@ import type { TargetEnv } from './target-env.js';
  */
 export class OwnersKey implements Key<readonly Address[]> {
   readonly id: string;
-  readonly #env: TargetEnv;
+  readonly #project: Project;
   readonly #path: string;
-  constructor(env: TargetEnv, path: string) {
-    this.#env = env;
+  constructor(project: Project, path: string) {
+    this.#project = project;
     this.#path = path;
     this.id = `owners:${path}`;
   }
@@ -27,10 +27,10 @@ export class OwnersKey implements Key<readonly Address[]> {
   }
   async compute(ctx: ComputeContext): Promise<readonly Address[]> {
     const dirs = [...ancestorsRel(this.#path)];
-    const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#env, d)));
+    const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(this.#project, d)));
     const candidates: Target[] = [];
     for (const dt of all) for (const t of dt.targets) if (t.sources.includes(this.#path)) candidates.push(t);
-    if (candidates.length === 0 && (await ctx.get(new PathKindKey(this.#env.ws, this.#path))) === 'missing') {
+    if (candidates.length === 0 && (await ctx.get(new PathKindKey(this.#project.ws, this.#path))) === 'missing') {
       for (const dt of all) for (const t of dt.targets) if (t.generatedFrom === undefined && matchesPatterns(t, this.#path)) candidates.push(t);
     }
     const owned = new Set(candidates.map((t) => t.address));

@@ -9,7 +9,7 @@ import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { OwnersKey } from './owners.js';
 import { TargetDirsUnderKey } from './synthetic.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /**
  * One command-line spec, as in Pants:
@@ -70,10 +70,10 @@ export function parseSpec(raw: string, cwd: string): Spec | Failure {
  */
 export class SpecsKey implements Key<readonly Target[]> {
   readonly id: string;
-  readonly #env: TargetEnv;
+  readonly #project: Project;
   readonly #specs: readonly Spec[];
-  constructor(env: TargetEnv, specs: readonly Spec[]) {
-    this.#env = env;
+  constructor(project: Project, specs: readonly Spec[]) {
+    this.#project = project;
     this.#specs = specs;
     this.id = `specs:${JSON.stringify(specs.map((s) => [s.exclude, s.kind, s.path, s.name ?? null]))}`;
   }
@@ -93,7 +93,7 @@ export class SpecsKey implements Key<readonly Target[]> {
   async compute(ctx: ComputeContext): Promise<readonly Target[]> {
     const included = new Map<string, Target>();
     const excluded = new Set<string>();
-    const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#env, s)));
+    const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#project, s)));
     this.#specs.forEach((spec, i) => {
       const found = results[i]!;
       if (spec.exclude) {
@@ -117,36 +117,36 @@ function noMatch(spec: Spec): Failure {
   return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: [hint] });
 }
 
-async function targetsOf(ctx: ComputeContext, env: TargetEnv, addrs: readonly Address[]): Promise<Target[]> {
-  return Promise.all(addrs.map((a) => targetAt(ctx, env, a)));
+async function targetsOf(ctx: ComputeContext, project: Project, addrs: readonly Address[]): Promise<Target[]> {
+  return Promise.all(addrs.map((a) => targetAt(ctx, project, a)));
 }
 
-async function expandSpec(ctx: ComputeContext, env: TargetEnv, spec: Spec): Promise<readonly Target[]> {
+async function expandSpec(ctx: ComputeContext, project: Project, spec: Spec): Promise<readonly Target[]> {
   switch (spec.kind) {
     case 'recursive': {
-      const dirs = await ctx.get(new TargetDirsUnderKey(env, spec.path));
-      const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(env, d)));
+      const dirs = await ctx.get(new TargetDirsUnderKey(project, spec.path));
+      const all = await ctx.getAll(dirs.map((d) => new DirTargetsKey(project, d)));
       return all.flatMap((dt) => dt.targets);
     }
     case 'dir':
-      return (await ctx.get(new DirTargetsKey(env, spec.path))).targets;
+      return (await ctx.get(new DirTargetsKey(project, spec.path))).targets;
     case 'address':
-      return targetsOf(ctx, env, await resolveAddressInput(ctx, env, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
+      return targetsOf(ctx, project, await resolveAddressInput(ctx, project, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
     case 'path': {
-      const kind = await ctx.get(new PathKindKey(env.ws, spec.path));
+      const kind = await ctx.get(new PathKindKey(project.ws, spec.path));
       if (kind === 'missing') {
         raise(failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: ['specs are paths relative to the working directory, or to the build root when they start with //'] }));
       }
-      if (kind === 'dir') return (await ctx.get(new DirTargetsKey(env, spec.path))).targets;
-      return targetsOf(ctx, env, await ctx.get(new OwnersKey(env, spec.path)));
+      if (kind === 'dir') return (await ctx.get(new DirTargetsKey(project, spec.path))).targets;
+      return targetsOf(ctx, project, await ctx.get(new OwnersKey(project, spec.path)));
     }
     case 'glob': {
       const scan = picomatch.scan(spec.path);
       const base = toRelPath(scan.base) ?? '';
       const m = picomatch(spec.path, { dot: false });
-      const files = (await ctx.get(new FilesUnderKey(env.ws, base))).files.filter((f) => m(f));
-      const owners = await ctx.getAll(files.map((f) => new OwnersKey(env, f)));
-      return targetsOf(ctx, env, owners.flat());
+      const files = (await ctx.get(new FilesUnderKey(project.ws, base))).files.filter((f) => m(f));
+      const owners = await ctx.getAll(files.map((f) => new OwnersKey(project, f)));
+      return targetsOf(ctx, project, owners.flat());
     }
   }
 }

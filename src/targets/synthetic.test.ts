@@ -8,7 +8,7 @@ import { createEngine } from '../engine/index.js';
 import { FilesUnderKey, FileTextKey } from '../fs/index.js';
 import {
   changedTargets,
-  createTargetEnv,
+  createProject,
   DependenciesKey,
   DirTargetsKey,
   parseSpec,
@@ -17,7 +17,7 @@ import {
   type BuildDeclaration,
   type Spec,
   type SyntheticTargetsProvider,
-  type TargetEnv,
+  type Project,
 } from './index.js';
 
 /**
@@ -28,14 +28,14 @@ import {
 function textProvider(name = 'text', seen: BuildDeclaration[][] = []): SyntheticTargetsProvider {
   return {
     name,
-    async dirsUnder(ctx, env, dir) {
-      const { files } = await ctx.get(new FilesUnderKey(env.ws, dir));
+    async dirsUnder(ctx, project, dir) {
+      const { files } = await ctx.get(new FilesUnderKey(project.ws, dir));
       return files.filter((f) => f === 'targets.txt' || f.endsWith('/targets.txt')).map((f) => f.slice(0, Math.max(0, f.length - 'targets.txt'.length - 1)));
     },
-    async targetsIn(ctx, env, dir, declared) {
+    async targetsIn(ctx, project, dir, declared) {
       seen.push([...declared]);
       const path = joinRel(dir, 'targets.txt');
-      const text = await ctx.get(new FileTextKey(env.ws, path));
+      const text = await ctx.get(new FileTextKey(project.ws, path));
       if (text === null) return [];
       return text
         .split('\n')
@@ -66,7 +66,7 @@ after(async () => {
   for (const r of roots) await rm(r, { recursive: true, force: true });
 });
 
-async function repo(files: Record<string, string>, providers: readonly SyntheticTargetsProvider[]): Promise<{ root: string; env: TargetEnv }> {
+async function repo(files: Record<string, string>, providers: readonly SyntheticTargetsProvider[]): Promise<{ root: string; project: Project }> {
   const root = await mkdtemp(join(tmpdir(), 'trews-synthetic-'));
   roots.push(root);
   for (const [p, t] of Object.entries(files)) {
@@ -74,27 +74,27 @@ async function repo(files: Record<string, string>, providers: readonly Synthetic
     await writeFile(join(root, p), t);
   }
   const ws = { root: root as AbsPath, rules: { buildPatterns: ['BUILD'], ignorePatterns: [], useGitignore: false } };
-  return { root, env: createTargetEnv(ws, types(), [], providers) };
+  return { root, project: createProject(ws, types(), [], providers) };
 }
 
 const specs = (...raw: string[]): Spec[] => raw.map((r) => parseSpec(r, '') as Spec);
 
 describe('synthetic targets', () => {
   it('are found by `::`, `dir::` and `dir:` in directories without BUILD files, beside BUILD targets', async () => {
-    const { env } = await repo({ 'a/targets.txt': 'one\ntwo :one\n', 'a/b/targets.txt': 'three\n', 'c/BUILD': 'target(name="c")\n' }, [textProvider()]);
+    const { project } = await repo({ 'a/targets.txt': 'one\ntwo :one\n', 'a/b/targets.txt': 'three\n', 'c/BUILD': 'target(name="c")\n' }, [textProvider()]);
     const run = createEngine().startRun();
-    const list = async (...raw: string[]) => (await run.get(new SpecsKey(env, specs(...raw)))).map((t) => t.address);
+    const list = async (...raw: string[]) => (await run.get(new SpecsKey(project, specs(...raw)))).map((t) => t.address);
     assert.deepEqual(await list('::'), ['a/b:three', 'a:one', 'a:two', 'c:c']);
     assert.deepEqual(await list('a::'), ['a/b:three', 'a:one', 'a:two']);
     assert.deepEqual(await list('a:'), ['a:one', 'a:two']);
-    assert.deepEqual((await run.get(new DependenciesKey(env, { dir: 'a', name: 'two' }))).dependencies, [{ dir: 'a', name: 'one' }]);
-    const [one] = (await run.get(new DirTargetsKey(env, 'a'))).targets;
+    assert.deepEqual((await run.get(new DependenciesKey(project, { dir: 'a', name: 'two' }))).dependencies, [{ dir: 'a', name: 'one' }]);
+    const [one] = (await run.get(new DirTargetsKey(project, 'a'))).targets;
     assert.deepEqual([one!.buildFile, one!.line, one!.fields.description, one!.fields.tags], ['a/targets.txt', 1, 'inferred from line 1', []]);
   });
 
   it('a BUILD target of the same type extends one: written fields win, dependencies add up, `!` drops inferred ones', async () => {
     const seen: BuildDeclaration[][] = [];
-    const { env } = await repo(
+    const { project } = await repo(
       {
         'a/targets.txt': 'one\ntwo :one\n',
         'a/BUILD': 'target(name="two", tags=["x"], dependencies=["!:one", ":three"])\ntarget(name="three")\n',
@@ -102,10 +102,10 @@ describe('synthetic targets', () => {
       [textProvider('text', seen)],
     );
     const run = createEngine().startRun();
-    const dt = await run.get(new DirTargetsKey(env, 'a'));
+    const dt = await run.get(new DirTargetsKey(project, 'a'));
     const two = dt.targets.find((t) => t.address === 'a:two')!;
     assert.deepEqual([two.fields.tags, two.fields.description, two.buildFile, two.line, two.sources], [['x'], 'inferred from line 2', 'a/BUILD', 1, ['a/targets.txt']]);
-    assert.deepEqual((await run.get(new DependenciesKey(env, { dir: 'a', name: 'two' }))).dependencies, [{ dir: 'a', name: 'three' }]);
+    assert.deepEqual((await run.get(new DependenciesKey(project, { dir: 'a', name: 'two' }))).dependencies, [{ dir: 'a', name: 'three' }]);
     // The provider saw both declarations, with what each wrote and where.
     const shown = seen.at(-1)!;
     assert.deepEqual(
@@ -118,8 +118,8 @@ describe('synthetic targets', () => {
   });
 
   it('a BUILD target of another type replaces one of its name', async () => {
-    const { env } = await repo({ 'a/targets.txt': 'one\n', 'a/BUILD': 'other(name="one")\n' }, [textProvider()]);
-    const dt = await createEngine().startRun().get(new DirTargetsKey(env, 'a'));
+    const { project } = await repo({ 'a/targets.txt': 'one\n', 'a/BUILD': 'other(name="one")\n' }, [textProvider()]);
+    const dt = await createEngine().startRun().get(new DirTargetsKey(project, 'a'));
     assert.deepEqual(
       dt.targets.map((t) => [t.address, t.type, t.buildFile]),
       [['a:one', 'other', 'a/BUILD']],
@@ -127,8 +127,8 @@ describe('synthetic targets', () => {
   });
 
   it('two providers inferring one name is an error at the second', async () => {
-    const { env } = await repo({ 'a/targets.txt': 'one\n' }, [textProvider('first'), textProvider('second')]);
-    await assert.rejects(createEngine().startRun().get(new DirTargetsKey(env, 'a')), (e: unknown) => {
+    const { project } = await repo({ 'a/targets.txt': 'one\n' }, [textProvider('first'), textProvider('second')]);
+    await assert.rejects(createEngine().startRun().get(new DirTargetsKey(project, 'a')), (e: unknown) => {
       assert.ok(isFailureError(e));
       assert.equal(e.failure.reason, 'duplicate-target');
       assert.deepEqual(e.failure.location, { file: 'a/targets.txt', line: 1, col: 1 });
@@ -137,17 +137,17 @@ describe('synthetic targets', () => {
   });
 
   it('are engine keys: an edit of the file they come from re-validates them, and a changed one counts as changed', async () => {
-    const { root, env } = await repo({ 'a/targets.txt': 'one\n', 'b/targets.txt': 'other\n' }, [textProvider()]);
+    const { root, project } = await repo({ 'a/targets.txt': 'one\n', 'b/targets.txt': 'other\n' }, [textProvider()]);
     const computed: string[] = [];
     const engine = createEngine({ onCompute: (k) => void (k.id.startsWith('dir-targets:') && computed.push(k.id)) });
-    const list = async () => (await engine.startRun().get(new SpecsKey(env, specs('::')))).map((t) => t.address);
+    const list = async () => (await engine.startRun().get(new SpecsKey(project, specs('::')))).map((t) => t.address);
     assert.deepEqual(await list(), ['a:one', 'b:other']);
     computed.length = 0;
     await writeFile(join(root, 'a/targets.txt'), 'one\nnew\n');
     engine.invalidatePaths(['a/targets.txt']);
     assert.deepEqual(await list(), ['a:new', 'a:one', 'b:other']);
     assert.deepEqual(computed, ['dir-targets:a'], 'only the directory whose file changed');
-    const changed = await changedTargets(engine.startRun(), env, ['a/targets.txt'], 'none');
+    const changed = await changedTargets(engine.startRun(), project, ['a/targets.txt'], 'none');
     assert.deepEqual(changed, [
       { dir: 'a', name: 'new' },
       { dir: 'a', name: 'one' },

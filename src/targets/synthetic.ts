@@ -3,7 +3,7 @@ import type { ComputeContext, Key } from '../engine/index.js';
 import { BuildDirsUnderKey } from '../fs/index.js';
 import type { FieldValue } from './fields.js';
 import type { DependencyRef } from './target.js';
-import type { TargetEnv } from './target-env.js';
+import type { Project } from './project.js';
 
 /**
  * A target no BUILD file declares: a backend infers it from the files of a
@@ -53,13 +53,13 @@ export interface BuildDeclaration {
 export interface SyntheticTargetsProvider {
   readonly name: string;
   /** Directories at or under `dir` where this provider declares targets, for `dir::` and `::`. */
-  dirsUnder(ctx: ComputeContext, env: TargetEnv, dir: string): Promise<readonly string[]>;
+  dirsUnder(ctx: ComputeContext, project: Project, dir: string): Promise<readonly string[]>;
   /**
    * The targets this provider declares in `dir`, given what the BUILD files
    * of `dir` declare (empty when there are none). Called for every directory
    * whose targets are read; a provider with nothing there returns [].
    */
-  targetsIn(ctx: ComputeContext, env: TargetEnv, dir: string, declared: readonly BuildDeclaration[]): Promise<readonly SyntheticTarget[]>;
+  targetsIn(ctx: ComputeContext, project: Project, dir: string, declared: readonly BuildDeclaration[]): Promise<readonly SyntheticTarget[]>;
 }
 
 /**
@@ -69,10 +69,10 @@ export interface SyntheticTargetsProvider {
  */
 export class TargetDirsUnderKey implements Key<readonly string[]> {
   readonly id: string;
-  readonly #env: TargetEnv;
+  readonly #project: Project;
   readonly #dir: string;
-  constructor(env: TargetEnv, dir: string) {
-    this.#env = env;
+  constructor(project: Project, dir: string) {
+    this.#project = project;
     this.#dir = dir;
     this.id = `target-dirs-under:${dir}`;
   }
@@ -80,10 +80,10 @@ export class TargetDirsUnderKey implements Key<readonly string[]> {
     return `directories with targets under ${this.#dir || '.'}`;
   }
   async compute(ctx: ComputeContext): Promise<readonly string[]> {
-    const build = await ctx.get(new BuildDirsUnderKey(this.#env.ws, this.#dir));
-    if (this.#env.synthetic.length === 0) return build;
+    const build = await ctx.get(new BuildDirsUnderKey(this.#project.ws, this.#dir));
+    if (this.#project.synthetic.length === 0) return build;
     const all = new Set(build);
-    for (const p of this.#env.synthetic) for (const d of await p.dirsUnder(ctx, this.#env, this.#dir)) all.add(d);
+    for (const p of this.#project.synthetic) for (const d of await p.dirsUnder(ctx, this.#project, this.#dir)) all.add(d);
     return [...all].sort();
   }
 }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { isFailureError, type AbsPath, type Failure } from '../core/index.js';
 import { createEngine } from '../engine/index.js';
 import {
-  createTargetEnv,
+  createProject,
   DependenciesKey,
   DirTargetsKey,
   formatAddress,
@@ -16,7 +16,7 @@ import {
   TargetTypeRegistry,
   transitiveDependencies,
   type Spec,
-  type TargetEnv,
+  type Project,
 } from './index.js';
 
 function registry(): TargetTypeRegistry {
@@ -32,14 +32,14 @@ function registry(): TargetTypeRegistry {
   return r;
 }
 
-async function repo(files: Record<string, string>): Promise<{ root: string; env: TargetEnv }> {
+async function repo(files: Record<string, string>): Promise<{ root: string; project: Project }> {
   const root = await mkdtemp(join(tmpdir(), 'trews-targets-'));
   for (const [p, t] of Object.entries(files)) {
     await mkdir(dirname(join(root, p)), { recursive: true });
     await writeFile(join(root, p), t);
   }
   const ws = { root: root as AbsPath, rules: { buildPatterns: ['BUILD'], ignorePatterns: [], useGitignore: false } };
-  return { root, env: createTargetEnv(ws, registry()) };
+  return { root, project: createProject(ws, registry()) };
 }
 
 describe('addresses', () => {
@@ -79,7 +79,7 @@ describe('specs', () => {
 });
 
 describe('targets through the engine', () => {
-  let r: { root: string; env: TargetEnv };
+  let r: { root: string; project: Project };
   before(async () => {
     r = await repo({
       'a/BUILD': 'files(name="f", sources=["*.txt"])\ntarget(name="t", dependencies=[":f", "//b"])\n',
@@ -92,11 +92,11 @@ describe('targets through the engine', () => {
 
   it('declares, generates and resolves dependencies', async () => {
     const run = createEngine().startRun();
-    const dt = await run.get(new DirTargetsKey(r.env, 'a'));
+    const dt = await run.get(new DirTargetsKey(r.project, 'a'));
     assert.deepEqual(dt.targets.map((t) => t.address), ['a/x.txt:f', 'a/y.txt:f', 'a:f', 'a:t']);
-    const deps = await run.get(new DependenciesKey(r.env, { dir: 'a', name: 't' }));
+    const deps = await run.get(new DependenciesKey(r.project, { dir: 'a', name: 't' }));
     assert.deepEqual(deps.dependencies.map(formatAddress), ['a:f', 'b:b']);
-    const all = await transitiveDependencies(run, r.env, [{ dir: 'a', name: 't' }]);
+    const all = await transitiveDependencies(run, r.project, [{ dir: 'a', name: 't' }]);
     assert.deepEqual(all.map(formatAddress), ['a/x.txt:f', 'a/y.txt:f', 'a:f', 'b:b']);
   });
 
@@ -109,7 +109,7 @@ describe('targets through the engine', () => {
         if (k.id.startsWith('specs:')) specsComputed++;
       },
     });
-    const specs = new SpecsKey(r.env, [parseSpec('::', '') as Spec]);
+    const specs = new SpecsKey(r.project, [parseSpec('::', '') as Spec]);
     await engine.startRun().get(specs);
     assert.deepEqual(parsed.sort(), ['build-file:a/BUILD', 'build-file:b/BUILD']);
     parsed.length = 0;
@@ -136,7 +136,7 @@ describe('targets through the engine', () => {
   it('a dependency on a missing target is a located error with a suggestion', async () => {
     const bad = await repo({ 'a/BUILD': 'target(dependencies=["//b:bee"])\n', 'b/BUILD': 'target(name="be")\n' });
     try {
-      await assert.rejects(createEngine().startRun().get(new DependenciesKey(bad.env, { dir: 'a', name: 'a' })), (e: unknown) => {
+      await assert.rejects(createEngine().startRun().get(new DependenciesKey(bad.project, { dir: 'a', name: 'a' })), (e: unknown) => {
         assert.ok(isFailureError(e));
         assert.equal(e.failure.reason, 'unknown-target');
         assert.equal(e.failure.message, 'unknown target `//b:bee` in `dependencies` of a:a');

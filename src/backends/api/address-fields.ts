@@ -9,7 +9,7 @@ import {
   targetAt,
   type Address,
   type Target,
-  type TargetEnv,
+  type Project,
 } from '../../targets/index.js';
 import { failure } from '../../core/index.js';
 import { fieldLocation } from './field-location.js';
@@ -23,21 +23,21 @@ type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
  * checked to exist. Unlike `dependencies` there are no `!` exclusions. Errors
  * point at the entry in the BUILD file.
  */
-export async function resolveAddressField(reader: Reader, env: TargetEnv, t: Target, field: string, raws?: readonly string[]): Promise<Address[]> {
+export async function resolveAddressField(reader: Reader, project: Project, t: Target, field: string, raws?: readonly string[]): Promise<Address[]> {
   const out = new Map<string, Address>();
   for (const raw of raws ?? stringListField(t, field)) {
     const input = parseAddressInput(raw, t.addr.dir);
     if (typeof input === 'string') {
       throw new FailureError(
-        failure('input', 'bad-address', `${input} (in \`${field}\` of ${t.address})`, { location: await fieldLocation(reader, env, t, field, raw) }),
+        failure('input', 'bad-address', `${input} (in \`${field}\` of ${t.address})`, { location: await fieldLocation(reader, project, t, field, raw) }),
       );
     }
     let resolved: Address[];
     try {
-      resolved = await resolveAddressInput(reader as ComputeContext, env, input, { what: `in \`${field}\` of ${t.address}` });
+      resolved = await resolveAddressInput(reader as ComputeContext, project, input, { what: `in \`${field}\` of ${t.address}` });
     } catch (e) {
       if (isFailureError(e) && e.failure.location === undefined && e.failure.tag === 'input') {
-        throw new FailureError({ ...e.failure, location: await fieldLocation(reader, env, t, field, raw) });
+        throw new FailureError({ ...e.failure, location: await fieldLocation(reader, project, t, field, raw) });
       }
       throw e;
     }
@@ -56,11 +56,11 @@ export async function resolveAddressField(reader: Reader, env: TargetEnv, t: Tar
 export class DeclaredDependenciesKey implements Key<readonly Address[]> {
   readonly id: string;
   readonly ignoresSignal = true;
-  readonly #env: TargetEnv;
+  readonly #project: Project;
   readonly #addr: Address;
 
-  constructor(env: TargetEnv, addr: Address) {
-    this.#env = env;
+  constructor(project: Project, addr: Address) {
+    this.#project = project;
     this.#addr = addr;
     this.id = `declared-dependencies:${formatAddress(addr)}`;
   }
@@ -70,7 +70,7 @@ export class DeclaredDependenciesKey implements Key<readonly Address[]> {
   }
 
   async compute(ctx: ComputeContext): Promise<readonly Address[]> {
-    const t = await targetAt(ctx, this.#env, this.#addr);
+    const t = await targetAt(ctx, this.#project, this.#addr);
     const deps = new Map<string, Address>();
     for (const g of t.generated ?? []) deps.set(formatAddress(g), g);
     const excluded = new Set<string>();
@@ -78,7 +78,7 @@ export class DeclaredDependenciesKey implements Key<readonly Address[]> {
       const exclude = ref.raw.startsWith('!');
       const input = parseAddressInput(exclude ? ref.raw.slice(1) : ref.raw, this.#addr.dir);
       if (typeof input === 'string') throw new FailureError(failure('input', 'bad-address', input, { location: ref.location }));
-      const resolved = await resolveAddressInput(ctx, this.#env, input, { what: `in \`dependencies\` of ${t.address}`, location: ref.location });
+      const resolved = await resolveAddressInput(ctx, this.#project, input, { what: `in \`dependencies\` of ${t.address}`, location: ref.location });
       for (const a of resolved) {
         if (exclude) excluded.add(formatAddress(a));
         else deps.set(formatAddress(a), a);

@@ -1,7 +1,7 @@
 import { locationOf, type ValueNode } from '../../build-files/index.js';
 import type { Location } from '../../core/index.js';
 import type { ComputeContext } from '../../engine/index.js';
-import { BuildFileKey, type Target, type TargetEnv } from '../../targets/index.js';
+import { BuildFileKey, type Target, type Project } from '../../targets/index.js';
 
 /**
  * Where a field of a target is written in its BUILD file, for errors found
@@ -12,7 +12,7 @@ import { BuildFileKey, type Target, type TargetEnv } from '../../targets/index.j
  */
 export async function fieldLocation(
   reader: Pick<ComputeContext, 'get'>,
-  env: TargetEnv,
+  project: Project,
   t: Target,
   field: string,
   item?: string,
@@ -20,7 +20,7 @@ export async function fieldLocation(
   const fallback: Location = { file: t.buildFile, line: t.line, col: t.col };
   let syntax;
   try {
-    syntax = await reader.get(new BuildFileKey(env, t.buildFile));
+    syntax = await reader.get(new BuildFileKey(project, t.buildFile));
   } catch {
     return fallback;
   }

@@ -2,7 +2,7 @@ import { failure, FailureError, type Digest, type Location, type Logger } from '
 import { EngineCycleError, type AnyKey, type ComputeContext, type Key, type Run } from '../../engine/index.js';
 import { EXEC_RUN, ProcessKey, type Process, type ProcessResult } from '../../exec/index.js';
 import { EMPTY_TREE_DIGEST, type LocalStore } from '../../store/index.js';
-import { formatAddress, targetAt, type Address, type Target, type TargetEnv } from '../../targets/index.js';
+import { formatAddress, targetAt, type Address, type Target, type Project } from '../../targets/index.js';
 import { resolveAddressField } from './address-fields.js';
 import type { Behavior } from './behaviors.js';
 import { fieldLocation } from './field-location.js';
@@ -12,10 +12,10 @@ import { handlerOf, type TargetRules } from './target-rules.js';
 
 /**
  * What rules are built with, one per engine and fixed for its life, like
- * TargetEnv: the targets and the rules of every target type.
+ * the Project: its targets, and the rules of every target type.
  */
 export interface RuleEnv {
-  readonly targets: TargetEnv;
+  readonly project: Project;
   readonly rules: RuleRegistry;
 }
 
@@ -41,8 +41,8 @@ export class RuleContext {
     this.signal = signal;
   }
 
-  get targetEnv(): TargetEnv {
-    return this.#renv.targets;
+  get project(): Project {
+    return this.#renv.project;
   }
 
   get ruleEnv(): RuleEnv {
@@ -51,7 +51,7 @@ export class RuleContext {
 
   /** Absolute path of the build root. */
   get root(): string {
-    return this.#renv.targets.ws.root;
+    return this.#renv.project.ws.root;
   }
 
   /** The run's store (with blobs a remote cache deferred fetched on use). */
@@ -86,7 +86,7 @@ export class RuleContext {
   }
 
   target(addr: Address): Promise<Target> {
-    return targetAt(this.#reader, this.#renv.targets, addr);
+    return targetAt(this.#reader, this.#renv.project, addr);
   }
 
   targets(addrs: readonly Address[]): Promise<Target[]> {
@@ -95,12 +95,12 @@ export class RuleContext {
 
   /** Where `field` (or its list element `item`) of `t` is written, for an error. */
   fieldLocation(t: Target, field: string, item?: string): Promise<Location> {
-    return fieldLocation(this.#reader, this.#renv.targets, t, field, item);
+    return fieldLocation(this.#reader, this.#renv.project, t, field, item);
   }
 
   /** The addresses an address field of `t` names (`execution_dependencies`, `files`…). */
   addressField(t: Target, field: string, raws?: readonly string[]): Promise<Address[]> {
-    return resolveAddressField(this.#reader, this.#renv.targets, t, field, raws);
+    return resolveAddressField(this.#reader, this.#renv.project, t, field, raws);
   }
 
   /**

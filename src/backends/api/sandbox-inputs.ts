@@ -23,8 +23,8 @@ export async function inputClosure(rc: RuleContext, roots: readonly Address[]): 
     const next = await Promise.all(
       targets.map(async (t) =>
         rc.rulesFor(t)?.sandbox?.opaque === true
-          ? rc.get(new DeclaredDependenciesKey(rc.targetEnv, t.addr))
-          : (await rc.get(new DependenciesKey(rc.targetEnv, t.addr))).dependencies,
+          ? rc.get(new DeclaredDependenciesKey(rc.project, t.addr))
+          : (await rc.get(new DependenciesKey(rc.project, t.addr))).dependencies,
       ),
     );
     frontier = next.flat().filter((a) => !seen.has(formatAddress(a)));
@@ -63,7 +63,7 @@ export class SandboxInputsKey implements Key<Digest> {
     for (const t of closure) if (rc.rulesFor(t)?.sandbox?.sources === true) for (const f of t.sources) sources.add(f);
     const store = ctx.slot(EXEC_RUN).store;
     const [snapshot, produced] = await Promise.all([
-      sources.size === 0 ? undefined : ctx.get(new SnapshotKey(this.#renv.targets.ws, store, [...sources])),
+      sources.size === 0 ? undefined : ctx.get(new SnapshotKey(this.#renv.project.ws, store, [...sources])),
       Promise.all(closure.map((t) => rc.contribution(t))),
     ]);
     return mergeTrees(store, [...(snapshot === undefined ? [] : [snapshot.digest]), ...produced], signal);

@@ -246,7 +246,7 @@ class SystemBinaryKey implements Key<Tool> {
 
   async compute(ctx: ComputeContext, signal: AbortSignal): Promise<Tool> {
     const rc = new RuleContext(ctx, this.#renv, signal);
-    const t = await targetAt(ctx, this.#renv.targets, this.#addr);
+    const t = await targetAt(ctx, this.#renv.project, this.#addr);
     const binary = stringField(t, 'binary_name') ?? '';
     const fingerprint = stringField(t, 'fingerprint');
     const args = stringListField(t, 'fingerprint_args');

@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import { basenameRel, closest, dirnameRel, failure, raise, type Failure, type Location } from '../../core/index.js';
 import type { ComputeContext } from '../../engine/index.js';
 import { GlobKey, type LinkProblem } from '../../fs/index.js';
-import { checkTargetName, type BuildDeclaration, type FieldValue, type SyntheticTarget, type SyntheticTargetsProvider, type TargetEnv } from '../../targets/index.js';
+import { checkTargetName, type BuildDeclaration, type FieldValue, type SyntheticTarget, type SyntheticTargetsProvider, type Project } from '../../targets/index.js';
 import { PackageJsonKey, type PackageManifest, type PackageScript } from './package-json.js';
 import { JsTasksKey, resolveTask, type ResolvedTask, type TaskConfig, TASK_FIELDS } from './pipeline.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
@@ -42,14 +42,14 @@ function where(l: Location): string {
 export const packageJsonTargets: SyntheticTargetsProvider = {
   name: 'javascript',
 
-  async dirsUnder(ctx, env, dir) {
-    return ctx.get(new JsPackageDirsUnderKey(env.ws, dir));
+  async dirsUnder(ctx, project, dir) {
+    return ctx.get(new JsPackageDirsUnderKey(project.ws, dir));
   },
 
-  async targetsIn(ctx, env, dir, declared) {
+  async targetsIn(ctx, project, dir, declared) {
     const mine = declared.filter((d) => d.type === PACKAGE_JSON || d.type === NODE_SCRIPT);
-    const pkg = await ctx.get(new JsPackageAtKey(env.ws, dir));
-    const manifest = pkg === null ? null : await ctx.get(new PackageJsonKey(env.ws, dir));
+    const pkg = await ctx.get(new JsPackageAtKey(project.ws, dir));
+    const manifest = pkg === null ? null : await ctx.get(new PackageJsonKey(project.ws, dir));
     if (manifest === null) {
       const d = mine[0];
       if (d !== undefined) {
@@ -64,11 +64,11 @@ export const packageJsonTargets: SyntheticTargetsProvider = {
       }
       return [];
     }
-    return inferTargets(ctx, env, dir, manifest, mine);
+    return inferTargets(ctx, project, dir, manifest, mine);
   },
 };
 
-async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, manifest: PackageManifest, mine: readonly BuildDeclaration[]): Promise<SyntheticTarget[]> {
+async function inferTargets(ctx: ComputeContext, project: Project, dir: string, manifest: PackageManifest, mine: readonly BuildDeclaration[]): Promise<SyntheticTarget[]> {
   const pkgDecls = mine.filter((d) => d.type === PACKAGE_JSON);
   if (pkgDecls.length > 1) {
     raise(
@@ -80,7 +80,7 @@ async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, ma
   }
   const pkgDecl = pkgDecls[0];
   for (const d of mine) checkNotInferred(d, manifest);
-  const pkgName = pkgDecl?.name ?? (dir === '' ? env.rootName : basenameRel(dir));
+  const pkgName = pkgDecl?.name ?? (dir === '' ? project.rootName : basenameRel(dir));
   const badName = checkTargetName(pkgName);
   if (badName !== undefined) {
     raise(
@@ -107,12 +107,12 @@ async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, ma
 
   const prefix = dir === '' ? 0 : dir.length + 1;
   const rel = (f: string): string => f.slice(prefix);
-  const nested = new Set((await ctx.get(new JsPackageDirsUnderKey(env.ws, dir))).filter((d) => d !== dir));
+  const nested = new Set((await ctx.get(new JsPackageDirsUnderKey(project.ws, dir))).filter((d) => d !== dir));
   const inNested = (f: string): boolean => {
     for (let d = dirnameRel(f); d.length > dir.length; d = dirnameRel(d)) if (nested.has(d)) return true;
     return false;
   };
-  const tree = await ctx.get(new FilesWithoutModulesKey(env.ws, dir));
+  const tree = await ctx.get(new FilesWithoutModulesKey(project.ws, dir));
   const escape = tree.escapes.find((e) => !inNested(e.path));
   if (escape !== undefined) raise(escapingLink(escape.path, escape.problem, `a file of the package in ${dir || 'the build root'}`, manifest.at));
   const files = tree.files.filter((f) => !inNested(f));
@@ -141,7 +141,7 @@ async function inferTargets(ctx: ComputeContext, env: TargetEnv, dir: string, ma
   for (const [name, s] of scripts) {
     const task = resolved.get(name)!;
     const address = dir === '' ? `//:${name}` : `${dir}:${name}`;
-    const { sources, patterns } = await scriptInputs(ctx, env, dir, manifest, s, task, packageSources, packagePatterns, address);
+    const { sources, patterns } = await scriptInputs(ctx, project, dir, manifest, s, task, packageSources, packagePatterns, address);
     out.push({
       type: NODE_SCRIPT,
       name,
@@ -280,7 +280,7 @@ function writtenTask(d: BuildDeclaration): TaskConfig {
  */
 async function scriptInputs(
   ctx: ComputeContext,
-  env: TargetEnv,
+  project: Project,
   dir: string,
   manifest: PackageManifest,
   script: PackageScript,
@@ -310,7 +310,7 @@ async function scriptInputs(
   const found = new Set<string>(task.inputs === null ? packageSources : pick(task.inputs));
   for (const f of pick(local)) found.add(f);
   if (fromRoot.some((g) => !g.startsWith('!'))) {
-    const glob = await ctx.get(new GlobKey(env.ws, '', fromRoot));
+    const glob = await ctx.get(new GlobKey(project.ws, '', fromRoot));
     const missing = glob.missingLiterals[0];
     if (missing !== undefined) {
       raise(

@@ -35,12 +35,12 @@ const ADDRESS_FIELDS: Readonly<Record<string, readonly string[]>> = {
 const specialCasedDependencies: DependencyInferrer = {
   name: 'shell-special-cased-dependencies',
   appliesTo: (t) => t.type in ADDRESS_FIELDS,
-  async infer(ctx, env, t) {
+  async infer(ctx, project, t) {
     const out: Address[] = [];
     for (const field of ADDRESS_FIELDS[t.type] ?? []) {
       const v = t.fields[field];
       const raws = typeof v === 'string' ? [v] : Array.isArray(v) ? (v as string[]) : [];
-      if (raws.length > 0) out.push(...(await resolveAddressField(ctx, env, t, field, raws)));
+      if (raws.length > 0) out.push(...(await resolveAddressField(ctx, project, t, field, raws)));
     }
     return out;
   },

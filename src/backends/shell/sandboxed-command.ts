@@ -125,7 +125,7 @@ async function runnableTools(rc: RuleContext, t: Target): Promise<Tool[]> {
 /** The targets whose contributions fill the sandbox: `execution_dependencies`, or `dependencies` when it is unset (as Pants). */
 export async function executionRoots(rc: RuleContext, t: Target): Promise<readonly Address[]> {
   if (t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined) {
-    return rc.get(new DeclaredDependenciesKey(rc.targetEnv, t.addr));
+    return rc.get(new DeclaredDependenciesKey(rc.project, t.addr));
   }
   return rc.addressField(t, 'execution_dependencies');
 }

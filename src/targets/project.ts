@@ -14,14 +14,14 @@ export interface DependencyInferrer {
   readonly name: string;
   /** Whether this inferrer applies to the target (usually by type). */
   appliesTo(target: Target): boolean;
-  infer(ctx: ComputeContext, env: TargetEnv, target: Target): Promise<readonly Address[]>;
+  infer(ctx: ComputeContext, project: Project, target: Target): Promise<readonly Address[]>;
 }
 
 /**
  * What target keys need besides their ids: one per engine, fixed for its life
  * (the options it is built from are part of the daemon fingerprint).
  */
-export interface TargetEnv {
+export interface Project {
   readonly ws: Workspace;
   readonly types: TargetTypeRegistry;
   /** The names a BUILD file may call: every registered target type. */
@@ -33,12 +33,12 @@ export interface TargetEnv {
   readonly synthetic: readonly SyntheticTargetsProvider[];
 }
 
-export function createTargetEnv(
+export function createProject(
   ws: Workspace,
   types: TargetTypeRegistry,
   inferrers: readonly DependencyInferrer[] = [],
   synthetic: readonly SyntheticTargetsProvider[] = [],
-): TargetEnv {
+): Project {
   const base = ws.root.split('/').filter(Boolean).pop() ?? 'root';
   return { ws, types, symbols: types.aliases(), rootName: base, inferrers, synthetic };
 }
