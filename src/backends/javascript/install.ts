@@ -136,7 +136,7 @@ export function shimsTree(rc: RuleContext, tools: readonly Tool[]): Promise<Dige
 
 /** The files an install reads: the lockfile, every package.json, the package manager's configuration, and `file:` dependencies. */
 async function installInputs(ctx: ComputeContext, rc: RuleContext, w: JsWorkspace, lockfile: string): Promise<string[]> {
-  const ws = rc.targetEnv.ws;
+  const ws = rc.project.ws;
   const top = await ctx.get(new ListingKey(ws, ''));
   const paths = new Set<string>([lockfile, ...w.packages.map((p) => joinRel(p.dir, 'package.json'))]);
   for (const f of ROOT_CONFIG) if (top.files.includes(f)) paths.add(f);
@@ -178,7 +178,7 @@ export class JsInstallKey implements Key<JsInstall> {
 
   async compute(ctx: ComputeContext, signal: AbortSignal): Promise<JsInstall> {
     const rc = new RuleContext(ctx, this.#renv, signal);
-    const w = await ctx.get(new JsWorkspaceKey(rc.targetEnv.ws));
+    const w = await ctx.get(new JsWorkspaceKey(rc.project.ws));
     const pm = requirePackageManager(w);
     const lockfile = requireLockfile(w);
     const at = { file: lockfile };
@@ -189,7 +189,7 @@ export class JsInstallKey implements Key<JsInstall> {
       installInputs(ctx, rc, w, lockfile),
     ]);
     const store = ctx.slot(EXEC_RUN).store;
-    const snapshot = await ctx.get(new SnapshotKey(rc.targetEnv.ws, store, inputs));
+    const snapshot = await ctx.get(new SnapshotKey(rc.project.ws, store, inputs));
     const shims = await shimsTree(rc, [node, sh, manager.tool]);
     const inputRoot = await mergeTrees(store, [snapshot.digest, shims], signal);
     const cmd = installCommand(pm.name, manager.version);

@@ -119,7 +119,7 @@ export interface ScriptInfo {
 
 export async function scriptInfo(rc: RuleContext, t: Target): Promise<ScriptInfo> {
   const pkgDir = t.addr.dir;
-  const manifest = await rc.get(new PackageJsonKey(rc.targetEnv.ws, pkgDir));
+  const manifest = await rc.get(new PackageJsonKey(rc.project.ws, pkgDir));
   if (manifest === null) throw new Error(`bug: ${t.address} has no package.json`);
   const script = typeof t.fields['script'] === 'string' ? (t.fields['script'] as string) : t.addr.name;
   return { t, pkgDir, script, manifest, location: { file: t.buildFile, line: t.line, col: t.col }, outputs: stringListField(t, 'outputs') };
@@ -127,7 +127,7 @@ export async function scriptInfo(rc: RuleContext, t: Target): Promise<ScriptInfo
 
 /** The tools a script's PATH holds. */
 export async function scriptTools(rc: RuleContext, info: ScriptInfo): Promise<{ tools: Tool[]; pm: PackageManagerTool }> {
-  const w = await rc.get(new JsWorkspaceKey(rc.targetEnv.ws));
+  const w = await rc.get(new JsWorkspaceKey(rc.project.ws));
   const [node, sh, pm, extra] = await Promise.all([
     nodeTool(rc, `which runs ${info.t.address}`, info.location),
     shTool(rc, `which runs ${info.t.address}`, info.location),
@@ -144,17 +144,17 @@ export async function scriptTools(rc: RuleContext, info: ScriptInfo): Promise<{ 
  * of every workspace package in it (for the links).
  */
 async function scriptInputs(rc: RuleContext, info: ScriptInfo): Promise<{ tree: Digest; packageDirs: Set<string> }> {
-  const deps = await rc.get(new DependenciesKey(rc.targetEnv, info.t.addr));
+  const deps = await rc.get(new DependenciesKey(rc.project, info.t.addr));
   const targets = await rc.targets(deps.dependencies);
   const roots: Address[] = [];
   for (const d of targets) {
-    if (d.type === PACKAGE_JSON && d.addr.dir === info.pkgDir) roots.push(...(await rc.get(new DependenciesKey(rc.targetEnv, d.addr))).dependencies);
+    if (d.type === PACKAGE_JSON && d.addr.dir === info.pkgDir) roots.push(...(await rc.get(new DependenciesKey(rc.project, d.addr))).dependencies);
     else roots.push(d.addr);
   }
   const closure = await inputClosure(rc, roots);
   const packageDirs = new Set([info.pkgDir, ...closure.filter((c) => c.type === PACKAGE_JSON || c.type === NODE_SCRIPT).map((c) => c.addr.dir)]);
   const [own, others] = await Promise.all([
-    rc.get(new SnapshotKey(rc.targetEnv.ws, rc.store, info.t.sources)),
+    rc.get(new SnapshotKey(rc.project.ws, rc.store, info.t.sources)),
     sandboxInputs(rc, roots),
   ]);
   return { tree: await mergeTrees(rc.store, [own.digest, others], rc.signal), packageDirs };

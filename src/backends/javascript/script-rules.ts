@@ -64,7 +64,7 @@ async function upstreamScripts(rc: RuleContext, t: Target): Promise<Target[]> {
   while (frontier.length > 0) {
     const next: Target[] = [];
     for (const f of frontier) {
-      const deps = await rc.targets((await rc.get(new DependenciesKey(rc.targetEnv, f.addr))).dependencies);
+      const deps = await rc.targets((await rc.get(new DependenciesKey(rc.project, f.addr))).dependencies);
       for (const d of deps) {
         if (d.type !== NODE_SCRIPT || seen.has(d.address)) continue;
         seen.set(d.address, d);
@@ -118,7 +118,7 @@ export const nodeScriptRules: TargetRules = {
 
 /** A package builds by its `build` script (none: nothing to build). */
 async function buildPackage(rc: RuleContext, t: Target): Promise<BuiltOutputs | null> {
-  const own = (await rc.get(new DirTargetsKey(rc.targetEnv, t.addr.dir))).targets.find((x) => x.type === NODE_SCRIPT && x.fields['script'] === 'build');
+  const own = (await rc.get(new DirTargetsKey(rc.project, t.addr.dir))).targets.find((x) => x.type === NODE_SCRIPT && x.fields['script'] === 'build');
   if (own === undefined) return null;
   return rc.serve(BUILD, own, undefined);
 }
