@@ -5,7 +5,7 @@ import { EXEC_RUN, makeProcess, type LocalCache, type ProcessResult } from '../.
 import { GlobKey, ListingKey } from '../../fs/index.js';
 import { EMPTY_TREE_DIGEST, mergeTrees, removeFromTree, SnapshotKey, treeDirAt, treeFromBytes } from '../../store/index.js';
 import { outputExcerpt, processFailure, RuleContext, shimText, TOOLS_DIR, type RuleEnv, type Tool } from '../api/index.js';
-import { nodeTool, packageManagerTool, shTool, type PackageManagerTool } from './nodejs.js';
+import { nodeTool, packageManagerTool, shTool } from './nodejs.js';
 import { PackageDependenciesKey } from './package-dependencies.js';
 import { PNPM_WORKSPACE_FILE } from './pnpm-workspace.js';
 import { JsWorkspaceKey, requireLockfile, requirePackageManager, type JsWorkspace, type PackageManagerName } from './workspace.js';
