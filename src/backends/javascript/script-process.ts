@@ -21,16 +21,21 @@ import { NODE_MODULES } from './workspace-dirs.js';
  * PATH and the variables npm sets. This driver is constant (so it is the
  * same in every action); the stages are its arguments. It makes relative
  * PATH entries and HOME absolute first: the action's environment stays
- * free of sandbox paths, and a `cd` in a script cannot break them.
+ * free of sandbox paths, and a `cd` in a script cannot break them. The
+ * `.bin` directories come in `TREWS_BIN_PATH` (unset before the script
+ * runs), not PATH: the `sh` shim replaces a PATH that starts relative
+ * with its own directory.
  */
 export const DRIVER = [
   'p=',
+  // Joined first: a literal `:` between two expansions is no field separator.
+  'all=$TREWS_BIN_PATH:$PATH',
   'IFS=:',
-  'for d in $PATH; do',
-  '  case $d in /*) ;; *) d=$(cd "$d" 2>/dev/null && pwd) || continue ;; esac',
+  'for d in $all; do',
+  "  case $d in '') continue ;; /*) ;; *) d=$(cd \"$d\" 2>/dev/null && pwd) || continue ;; esac",
   '  p=${p:+$p:}$d',
   'done',
-  'unset IFS',
+  'unset IFS all TREWS_BIN_PATH',
   'PATH=$p',
   'case $HOME in /*) ;; *) mkdir -p "$HOME" && HOME=$(cd "$HOME" && pwd) ;; esac',
   'INIT_CWD=$(pwd)',
@@ -185,7 +190,11 @@ export interface PreparedScript {
  * packages in it, its inputs, its dependencies' files and outputs, and
  * the tools; env is PATH, HOME, npm's variables and the task's `env`.
  */
-export async function prepareScript(rc: RuleContext, info: ScriptInfo, opts: { cacheScope: CacheScope; timeoutS: number | null; args?: readonly string[] }): Promise<PreparedScript> {
+export async function prepareScript(
+  rc: RuleContext,
+  info: ScriptInfo,
+  opts: { cacheScope: CacheScope; timeoutS: number | null; args?: readonly string[]; stages?: readonly string[]; description?: string },
+): Promise<PreparedScript> {
   const { t, pkgDir, manifest } = info;
   const [install, inputs, { tools, pm }, env] = await Promise.all([
     rc.get(new JsInstallKey(rc.ruleEnv)),
@@ -198,10 +207,11 @@ export async function prepareScript(rc: RuleContext, info: ScriptInfo, opts: { c
   const toolsDir = posix.relative(pkgDir || '.', TOOLS_DIR);
   const outputDirectories = outputDirsOf(info.outputs);
   const process = makeProcess({
-    argv: [`${toolsDir}/sh`, '-c', DRIVER, t.address, ...stages(manifest, info.script, runsPrePost(pm), opts.args ?? [])],
+    argv: [`${toolsDir}/sh`, '-c', DRIVER, t.address, ...(opts.stages ?? stages(manifest, info.script, runsPrePost(pm), opts.args ?? []))],
     env: {
       ...env,
-      PATH: [...binDirs(pkgDir), toolsDir].join(':'),
+      TREWS_BIN_PATH: binDirs(pkgDir).join(':'),
+      PATH: toolsDir,
       HOME: posix.relative(pkgDir || '.', SANDBOX_HOME),
       ...(manifest.name !== null ? { npm_package_name: manifest.name } : {}),
       ...(manifest.version !== null ? { npm_package_version: manifest.version } : {}),
@@ -210,7 +220,7 @@ export async function prepareScript(rc: RuleContext, info: ScriptInfo, opts: { c
     workingDirectory: pkgDir,
     outputDirectories,
     timeoutMs: opts.timeoutS === null ? null : opts.timeoutS * 1000,
-    description: `Run ${t.address} (${info.script}${pkgDir === '' ? '' : ` in ${pkgDir}`})`,
+    description: opts.description ?? `Run ${t.address} (${info.script}${pkgDir === '' ? '' : ` in ${pkgDir}`})`,
     cacheScope: opts.cacheScope,
     sharedInputs: [{ tree: install.tree, realDirs: install.realDirs }],
   });
