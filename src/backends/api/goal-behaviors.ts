@@ -64,3 +64,17 @@ export interface BuiltOutputs {
 
 /** `trews build`: the target's outputs, built (or found in a cache), or null when it builds nothing. */
 export const BUILD = memoizedBehavior<BuiltOutputs | null>('build');
+
+/** What `trews check` found for one target: its checker's process, and the diagnostics it printed (`file:line:col: error …`, build-root paths). */
+export interface CheckOutcome {
+  readonly result: ProcessResult;
+  /** What ran (`tsc --noEmit -p tsconfig.json`). */
+  readonly checker: string;
+  readonly diagnostics: readonly string[];
+}
+
+/** `trews check`: the target's type-check (or found in a cache), or null when it has nothing to check. */
+export const CHECK = memoizedBehavior<CheckOutcome | null>('check');
+
+/** `trews export`: what the target lays out in the workspace for editors and tools (a JavaScript workspace's node_modules), or null. */
+export const EXPORT = memoizedBehavior<BuiltOutputs | null>('export');

@@ -1,7 +1,7 @@
 // The plug-in API: what a backend author needs, and nothing of a run's machinery.
 export type { Backend, TargetDefinition } from './backend.js';
 export { interactiveBehavior, memoizedBehavior, provide, type Behavior, type Handler, type Provision } from './behaviors.js';
-export { BUILD, PACKAGE, RUN, TEST, type BuiltOutputs, type BuiltPackage, type InteractiveProcess, type RunRequest, type TestOutcome } from './goal-behaviors.js';
+export { BUILD, CHECK, EXPORT, PACKAGE, RUN, TEST, type BuiltOutputs, type CheckOutcome, type BuiltPackage, type InteractiveProcess, type RunRequest, type TestOutcome } from './goal-behaviors.js';
 export { testSettings, testTimeoutS, type TestSettings } from './test-settings.js';
 export { writeOutputs, type WrittenOutputs } from './workspace-outputs.js';
 export { handlerOf, type SandboxRole, type TargetRules } from './target-rules.js';

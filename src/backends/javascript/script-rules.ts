@@ -18,6 +18,9 @@ import {
   type TestOutcome,
 } from '../api/index.js';
 import { binDirs, DRIVER, outputsTree, prepareScript, rootGlobs, runsPrePost, scriptInfo, scriptTools, stages, type ScriptInfo } from './script-process.js';
+import { checkRule } from './check-rules.js';
+import { ensureNodeModules, exportRule } from './export-rules.js';
+import { packRule } from './pack-rules.js';
 import { NODE_SCRIPT } from './target-types.js';
 
 function timeoutOf(t: Target): number | null {
@@ -78,12 +81,15 @@ async function upstreamScripts(rc: RuleContext, t: Target): Promise<Target[]> {
 
 /**
  * `trews run` of a script: in the workspace (its package's directory), on
- * the terminal, with the client's environment plus what npm would set.
+ * the terminal, with the client's environment plus what npm would set,
+ * after laying out node_modules there from the cached install.
  * The scripts it depends on (`^build`) are built first and their outputs
  * written into the workspace, where it will look for them.
  */
 const runScript = provide(RUN, async (rc, t, { args, env }) => {
   const info = await scriptInfo(rc, t);
+  // The script resolves its packages from the workspace, as under `npm run`: node_modules is laid out there first (unless current).
+  await ensureNodeModules(rc, rc.root);
   for (const dep of await upstreamScripts(rc, t)) {
     const built = await rc.serve(BUILD, dep, undefined);
     if (built !== null) await writeOutputs(rc.store, rc.root, built.tree, built.outputs, rc.signal);
@@ -125,5 +131,5 @@ async function buildPackage(rc: RuleContext, t: Target): Promise<BuiltOutputs | 
 
 export const packageJsonRules: TargetRules = {
   sandbox: { sources: true },
-  provides: [provide(BUILD, buildPackage)],
+  provides: [provide(BUILD, buildPackage), checkRule, exportRule, packRule],
 };
