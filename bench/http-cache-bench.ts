@@ -34,7 +34,7 @@ const BIG = Number(values['big-mib']) * 1024 * 1024;
 const RUNS = Number(values.runs);
 const OUT = values.out!;
 const MiB = 1024 * 1024;
-const serverModule = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'http-cache-server.js');
+const serverModule = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'helpers', 'http-cache-server.js');
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });

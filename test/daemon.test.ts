@@ -247,7 +247,10 @@ describe('--loop', () => {
       const loop = spawnTrews(['--loop', 'list', 'a:'], { cwd: repo.root, daemon: mode === 'daemon' });
       try {
         const waits = (): number => count(loop.output().stderr, /waiting for changes/g);
-        await waitUntil(() => waits() === 1, 'the first iteration');
+        // stdout and stderr are two pipes: one may be read before the other, so wait for both.
+        const iteration = (n: number, stdout: string): Promise<void> =>
+          waitUntil(() => waits() === n && loop.output().stdout.length >= stdout.length, `iteration ${n} (its output, ${JSON.stringify(stdout)})`);
+        await iteration(1, 'a:x\n');
         if (mode === 'daemon') janitor.note(repo.root);
         assert.equal(loop.output().stdout, 'a:x\n');
         if (mode === 'daemon') {
@@ -256,7 +259,7 @@ describe('--loop', () => {
           await waitUntil(() => /watcher: .*other\/BUILD/.test(daemonLog(repo.root)), 'the daemon to see other/BUILD');
         }
         await repo.write('a/BUILD', 'target(name="x")\ntarget(name="y")\n');
-        await waitUntil(() => waits() === 2, 'the second iteration');
+        await iteration(2, 'a:x\na:x\na:y\n');
         assert.equal(loop.output().stdout, 'a:x\na:x\na:y\n');
         assert.equal(count(loop.output().stderr, /running again/g), 1, loop.output().stderr);
         assert.match(loop.output().stderr, /trews: a\/BUILD changed; running again\n/);

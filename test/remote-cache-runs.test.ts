@@ -10,8 +10,8 @@ import { nullLogger } from '../src/core/index.js';
 import { makeCommandRunner, makeProcess, type CommandRunner, type Process } from '../src/exec/index.js';
 import { createRemoteLayers, type RemoteLayers } from '../src/remote/client/index.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { startHttpCacheServer } from './http-cache-server.js';
-import { execContext, remoteOptions, startServer, tempStore, type TempStore } from './remote-client-harness.js';
+import { startHttpCacheServer } from './helpers/http-cache-server.js';
+import { execContext, remoteOptions, startServer, tempStore, type TempStore } from './helpers/remote-client.js';
 
 interface Daemonish {
   readonly layers: RemoteLayers;

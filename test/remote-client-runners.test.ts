@@ -2,8 +2,8 @@
 // (makeCommandRunner), against real `trews remote-server` processes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, t
 import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
 import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './remote-client-harness.js';
+import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './helpers/remote-client.js';
+import { pidAlive, waitUntil } from './helpers/index.js';
 
 interface Client {
   readonly layers: RemoteLayers;
@@ -102,6 +103,89 @@ async function sandboxesMade(root: string): Promise<number> {
   return existsSync(root) ? (await readdir(root)).length : 0;
 }
 
+/**
+ * A file a process appends its shell's pid to as it starts, wherever it runs:
+ * the event "the action is running on the server" (the remote sandbox is a
+ * directory, so an absolute path outside it is reachable); and a gate such a
+ * process can wait at (`gated`), so that it is still running when the test
+ * acts on it, however slowly the test gets there.
+ */
+async function startMarker(): Promise<{ path: string; pids: () => number[]; gated: (then: string) => string; open: () => Promise<void>; dispose: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'trews-rc-marker-'));
+  const path = join(dir, 'started');
+  const gate = join(dir, 'gate');
+  const pids = (): number[] => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map(Number) : []);
+  return {
+    path,
+    pids,
+    // Bounded, so that a process left behind by a killed server ends on its own.
+    gated: (then) => `echo $$ >> ${path}; i=0; while [ ! -e ${gate} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; ${then}`,
+    open: () => writeFile(gate, ''),
+    async dispose() {
+      // A killed server leaves its process behind: stop it by its pid.
+      for (const pid of pids()) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A TCP relay on 127.0.0.1 in front of a server, for a restart without a gap:
+ * the next server is started first, new connections are sent to it, and then
+ * the old one is killed (its connections are cut). Clients see one address
+ * whose server crashed mid-run and was back at once, however slowly a server
+ * starts on a loaded machine (a gap longer than the client's retries would
+ * fail the run, rightly, and make the test about the machine's speed).
+ */
+async function relay(port: number): Promise<{ address: string; switchTo: (port: number) => void; close: () => Promise<void> }> {
+  let target = port;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    switchTo: (p) => (target = p),
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/**
+ * A remote execution runner on `a`'s server, built directly so a test can
+ * set what the layers would choose (the trees believed uploaded, retries);
+ * the server's capabilities are taken as given, not asked for.
+ */
+async function directExecutionRunner(
+  a: Client,
+  o: Pick<Parameters<typeof createRemoteExecutionRunner>[0], 'parallelism' | 'overallDeadlineMs' | 'uploaded' | 'retry'>,
+): Promise<CommandRunner> {
+  const { cas } = await reapiOf(a.layers);
+  const caps = { maxBatchTotalSizeBytes: 0, actionCacheUpdateEnabled: true, execEnabled: true, absoluteSymlinksAllowed: true, apiVersions: '2.0-2.3' };
+  return createRemoteExecutionRunner({
+    local: a.local.store,
+    cas,
+    execution: cas.endpoint,
+    capabilities: async () => ({ store: caps, execution: caps }),
+    contentBehavior: 'fetch',
+    extraPlatformProperties: [],
+    ...o,
+  });
+}
+
 describe('remote execution', () => {
   it('runs on the server, not in a local sandbox; a fresh store is then served from the remote cache', () =>
     withServer(async (server) => {
@@ -153,21 +237,7 @@ describe('remote execution', () => {
       // Believe, wrongly, that the input tree is already on the server.
       const uploaded = new UploadedTrees();
       uploaded.add(proc.inputRoot);
-      const { cas } = await reapiOf(a.layers);
-      const runner = createRemoteExecutionRunner({
-        local: a.local.store,
-        cas,
-        execution: cas.endpoint,
-        capabilities: async () => {
-          const caps = { maxBatchTotalSizeBytes: 0, actionCacheUpdateEnabled: true, execEnabled: true, absoluteSymlinksAllowed: true, apiVersions: '2.0-2.3' };
-          return { store: caps, execution: caps };
-        },
-        parallelism: 4,
-        overallDeadlineMs: 60_000,
-        contentBehavior: 'fetch',
-        extraPlatformProperties: [],
-        uploaded,
-      });
+      const runner = await directExecutionRunner(a, { parallelism: 4, overallDeadlineMs: 60_000, uploaded });
       const r = await runner.run(ctx(), proc);
       assert.equal(r.exitCode, 0);
       assert.equal(await outputOf(a.local.store, r), 'never uploaded before\n');
@@ -200,70 +270,112 @@ describe('remote execution', () => {
 
   it('the server killed mid-run is a clear error, not a hang', () =>
     withServer(async (server) => {
+      const marker = await startMarker();
       const a = await client(execEnv(server));
-      const proc = await shell(a.local.store, 'sleep 30; echo late > out.txt');
-      const t0 = Date.now();
+      const proc = await shell(a.local.store, `echo $$ >> ${marker.path}; exec sleep 30`);
       const p = a.runner.run(ctx(), proc);
-      setTimeout(() => void server.kill(), 1000);
+      // Mid-run is an event: the process has started on the server.
+      await waitUntil(() => marker.pids().length > 0, 'the process to start on the server');
+      await server.kill();
+      // Not hanging is the retries running out, however long they take here; a hang fails on the test's timeout.
       await assert.rejects(p, (e: unknown) => {
         assert.ok(isFailureError(e), String(e));
-        assert.match(e.failure.message, new RegExp(`remote execution of sh -c sleep 30.* failed: Execution\\.(Execute|WaitExecution) on remote_execution_server grpc://${server.address} returned UNAVAILABLE`));
+        assert.match(e.failure.message, new RegExp(`remote execution of sh -c echo .* failed: Execution\\.(Execute|WaitExecution) on remote_execution_server grpc://${server.address} returned UNAVAILABLE`));
         return true;
       });
-      assert.ok(Date.now() - t0 < 40_000, `gave up after ${Date.now() - t0} ms`);
       await a.dispose();
+      await marker.dispose();
     }));
 
-  it('the server restarted mid-run: retries reach the new one and the process succeeds', () =>
-    withServer(async (first) => {
-      const { port, storeDir } = first;
-      const a = await client(execEnv(first));
-      const proc = await shell(a.local.store, 'sleep 2; echo done > out.txt');
-      const p = a.runner.run(ctx(), proc);
-      await new Promise((r) => setTimeout(r, 700));
+  /**
+   * Starts a process on a server behind a relay, and while it runs starts a
+   * second server on the same store, switches the relay to it and kills the
+   * first (started before the old one dies: see relay()); returns the result
+   * and the second server's log.
+   */
+  async function restartedMidRun(script: string, runnerOf: (a: Client) => Promise<CommandRunner>): Promise<{ out: string; log: string; starts: number }> {
+    const first = await startServer();
+    const front = await relay(first.port);
+    const marker = await startMarker();
+    let second: ServerProcess | undefined;
+    const a = await client(execEnv({ ...first, address: front.address }));
+    try {
+      const proc = await shell(a.local.store, marker.gated(script));
+      const p = (await runnerOf(a)).run(ctx(), proc);
+      await waitUntil(() => marker.pids().length === 1, 'the process to start on the first server');
+      second = await startServer({ storeDir: first.storeDir });
+      front.switchTo(second.port);
       await first.kill();
-      const second = await startServer({ port, storeDir });
-      try {
-        const r = await p;
-        assert.equal(r.exitCode, 0);
-        assert.equal(await outputOf(a.local.store, r), 'done\n');
-        assert.match(second.log(), /: exit 0 in/);
-      } finally {
-        await second.stop();
-        await a.dispose();
-      }
-    }));
+      await marker.open();
+      const r = await p;
+      assert.equal(r.exitCode, 0);
+      return { out: await outputOf(a.local.store, r), log: second.log(), starts: marker.pids().length };
+    } finally {
+      await a.dispose();
+      await front.close();
+      await second?.stop();
+      await first.stop();
+      await marker.dispose();
+    }
+  }
+
+  it('the server restarted mid-run: retries reach the new one and the process succeeds', async () => {
+    const r = await restartedMidRun('echo done > out.txt', async (a) => a.runner);
+    assert.equal(r.out, 'done\n');
+    // The new server forgot the operation (WaitExecution: NOT_FOUND), so it ran the action again.
+    assert.match(r.log, /: exit 0 in/);
+    assert.equal(r.starts, 2);
+  });
+
+  it('a server that forgot the operation gets Execute again at once, without spending a retry', async () => {
+    // One retry: it goes on the stream the crash broke. Answering WaitExecution
+    // with NOT_FOUND is the new server telling us to Execute again, not a failure.
+    const r = await restartedMidRun('echo again > out.txt', (a) =>
+      directExecutionRunner(a, { parallelism: 1, overallDeadlineMs: 120_000, uploaded: new UploadedTrees(), retry: { maxRetries: 1, baseDelayMs: 50, maxDelayMs: 50 } }),
+    );
+    assert.equal(r.out, 'again\n');
+    assert.match(r.log, /rpc (Execution\.)?WaitExecution NOT_FOUND/);
+  });
 
   it('Ctrl-C cancels the remote operation (CancelOperation) and leaves nothing waiting', () =>
     withServer(async (server) => {
+      const marker = await startMarker();
       const a = await client(execEnv(server));
-      const proc = await shell(a.local.store, 'sleep 30');
+      const proc = await shell(a.local.store, `echo $$ >> ${marker.path}; exec sleep 30`);
       const ac = new AbortController();
       const p = a.runner.run(ctx(ac.signal), proc);
-      await new Promise((r) => setTimeout(r, 800));
-      const t0 = Date.now();
+      await waitUntil(() => marker.pids().length > 0, 'the process to start on the server');
       ac.abort();
       await assert.rejects(p, isAbortError);
-      assert.ok(Date.now() - t0 < 3000, 'cancellation is prompt');
-      for (let i = 0; i < 50 && !/CancelOperation/.test(server.log()); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(server.log(), /rpc (Operations\.)?CancelOperation OK/);
+      await waitUntil(() => /rpc (Operations\.)?CancelOperation OK/.test(server.log()), `CancelOperation in the server's log:\n${server.log()}`);
+      // Nothing waiting: the server stopped the process it had started.
+      await waitUntil(() => !pidAlive(marker.pids()[0]!), 'the cancelled process to be stopped');
       await a.dispose();
+      await marker.dispose();
     }));
 
   it('never more Execute calls in flight than process_execution_remote_parallelism', () =>
     withServer(async (server) => {
+      // Each process registers while it runs and notes how many are running as it starts.
+      const dir = await mkdtemp(join(tmpdir(), 'trews-rc-parallel-'));
       const a = await client(execEnv(server, { TREWS_PROCESS_EXECUTION_REMOTE_PARALLELISM: '2' }));
-      const procs = await Promise.all(Array.from({ length: 6 }, (_, i) => shell(a.local.store, `sleep 0.5; echo ${i} > out.txt`)));
-      const t0 = Date.now();
+      const procs = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          shell(a.local.store, `: > ${dir}/running-${i}; ls ${dir} | grep -c running >> ${dir}/seen; sleep 1; rm ${dir}/running-${i}; echo ${i} > out.txt`),
+        ),
+      );
       const results = await Promise.all(procs.map((p) => a.runner.run(ctx(), p)));
-      const elapsed = Date.now() - t0;
       assert.deepEqual(
         results.map((r) => r.exitCode),
         [0, 0, 0, 0, 0, 0],
       );
-      // Three waves of two (the server has four workers: it is our bound that holds them back).
-      assert.ok(elapsed >= 1450, `6 × 0.5 s at 2 at a time took only ${elapsed} ms`);
+      // The server has four workers: it is our bound that holds them back. A process
+      // is gone before its operation is done, so two in flight never overlap a third.
+      const seen = readFileSync(join(dir, 'seen'), 'utf8').split('\n').filter(Boolean).map(Number);
+      assert.equal(seen.length, 6);
+      assert.ok(Math.max(...seen) <= 2, `running at once, as each process started: ${seen.join(', ')}`);
       await a.dispose();
+      await rm(dir, { recursive: true, force: true });
     }, ['--workers', '4']));
 });
 
@@ -361,7 +473,11 @@ describe('remote cache', () => {
 });
 
 describe('remote cache race', () => {
-  it('a lookup that does not answer in time loses to local execution; a prompt hit wins', async () => {
+  // Who wins is decided by events, not by a clock: the silent server never
+  // answers (only a race lets the process run before its 10-minute deadline),
+  // and the local run of the cached process waits for a file that is never
+  // created (only the hit can finish it).
+  it('a lookup that does not answer in time loses to local execution; a prompt hit wins', { timeout: 300_000 }, async () => {
     // A server that accepts connections and never answers: every lookup hangs until its deadline.
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => {
@@ -372,14 +488,13 @@ describe('remote cache race', () => {
     const port = (silent.address() as AddressInfo).port;
     const local = await tempStore();
     try {
-      const options = remoteOptions(cacheEnv(`127.0.0.1:${port}`, { TREWS_REMOTE_CACHE_WRITE: 'false', TREWS_REMOTE_CACHE_RPC_TIMEOUT_MILLIS: '20000' }));
+      const options = remoteOptions(cacheEnv(`127.0.0.1:${port}`, { TREWS_REMOTE_CACHE_WRITE: 'false', TREWS_REMOTE_CACHE_RPC_TIMEOUT_MILLIS: '600000' }));
       const layers = createRemoteLayers(options, { store: local.store, logger: nullLogger, raceAfterMs: 100 });
       assert.ok(layers);
       const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot: join(local.dir, 'sb'), remote: layers });
-      const t0 = Date.now();
       const r = await runner.run(ctx(), await shell(local.store, 'echo raced > out.txt'));
       assert.equal(r.source, 'ran locally');
-      assert.ok(Date.now() - t0 < 10_000, `local execution won after ${Date.now() - t0} ms`);
+      assert.equal(await outputOf(local.store, r), 'raced\n');
       await layers.close().catch(() => undefined);
     } finally {
       // Its open connections would keep this process alive after the tests.
@@ -388,22 +503,28 @@ describe('remote cache race', () => {
       await local.dispose();
     }
 
+    const gate = await mkdtemp(join(tmpdir(), 'trews-rc-gate-'));
+    // Finishes at once while the gate is open; once it is closed, only a hit can
+    // finish it in time (the loop is bounded, so a loser left running ends anyway).
+    const script = `i=0; while [ ! -e ${gate}/open ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; echo slow > out.txt`;
     await withServer(async (server) => {
+      await writeFile(join(gate, 'open'), '');
       const a = await client(cacheEnv(server.address));
-      await a.runner.run(ctx(), await shell(a.local.store, 'sleep 1; echo slow > out.txt'));
+      await a.runner.run(ctx(), await shell(a.local.store, script));
       await a.dispose();
+      await rm(join(gate, 'open'));
       const b = await tempStore();
       const options = remoteOptions(cacheEnv(server.address));
       const layers = createRemoteLayers(options, { store: b.store, logger: nullLogger, raceAfterMs: 50 });
       assert.ok(layers);
       const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot: join(b.dir, 'sb'), remote: layers });
-      // The hit arrives long before the local `sleep 1` could finish.
-      const r = await runner.run(ctx(), await shell(b.store, 'sleep 1; echo slow > out.txt'));
+      const r = await runner.run(ctx(), await shell(b.store, script));
       assert.equal(r.source, 'remote cache');
       assert.equal(await outputOf(b.store, r), 'slow\n');
       await layers.close();
       await b.dispose();
     });
+    await rm(gate, { recursive: true, force: true });
   });
 });
 

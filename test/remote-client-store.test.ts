@@ -20,7 +20,7 @@ import { METHODS } from '../src/remote/client/methods.js';
 import { byteStreamWrite } from '../src/remote/client/bytestream.js';
 import { treeFromBytes, type BlobStore, type LocalStore } from '../src/store/index.js';
 import { blobStoreContract } from '../src/store/blob-store-contract.js';
-import { reapiOf, remoteOptions, startServer, tempStore, type ServerProcess } from './remote-client-harness.js';
+import { reapiOf, remoteOptions, startServer, tempStore, type ServerProcess } from './helpers/remote-client.js';
 
 const MiB = 1024 * 1024;
 

@@ -42,7 +42,7 @@ import type { RemoteBlobStore } from '../src/remote/client/remote-blob-store.js'
 import { abortable } from '../src/remote/client/signals.js';
 import { treeFromFiles } from '../src/store/index.js';
 import { renderFailure } from '../src/ui/index.js';
-import { remoteOptions, tempStore } from './remote-client-harness.js';
+import { remoteOptions, tempStore } from './helpers/remote-client.js';
 
 describe('remote addresses', () => {
   const good: [string, string, string][] = [

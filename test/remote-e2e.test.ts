@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from './helpers/index.js';
-import { startServer, type ServerProcess } from './remote-client-harness.js';
-import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './shell-helpers.js';
+import { startServer, type ServerProcess } from './helpers/remote-client.js';
+import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 async function exampleRepo(): Promise<ShellRepo> {
   const repo = await makeShellRepo({});

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { digestOf, isFailureError, nullLogger, type Digest } from '../src/core/index.js';
-import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, type Process } from '../src/exec/index.js';
+import { digestOf, isFailureError, type Digest } from '../src/core/index.js';
+import { makeProcess, type ExecContext, type Process } from '../src/exec/index.js';
 import { ActionResultSchema, toProtoDigest } from '../src/reapi/index.js';
-import { createRemoteLayers, type RemoteLayers, type RemoteProvider } from '../src/remote/client/index.js';
+import type { RemoteProvider } from '../src/remote/client/index.js';
 import { blobStoreContract } from '../src/store/blob-store-contract.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { startHttpCacheServer, type HttpCacheServer } from './http-cache-server.js';
-import { execContext, memoryLogger, remoteOptions, tempStore, type TempStore } from './remote-client-harness.js';
+import { startHttpCacheServer, type HttpCacheServer } from './helpers/http-cache-server.js';
+import { execContext, memoryLogger, remoteClient, tempStore, type Client as RemoteClient } from './helpers/remote-client.js';
 
 const cacheEnv = (url: string, extra: Record<string, string> = {}): Record<string, string> => ({
   TREWS_REMOTE_CACHE_READ: 'true',
@@ -25,39 +25,17 @@ const cacheEnv = (url: string, extra: Record<string, string> = {}): Record<strin
   ...extra,
 });
 
-interface Client {
-  readonly layers: RemoteLayers;
+interface Client extends RemoteClient {
   readonly provider: RemoteProvider;
-  readonly runner: CommandRunner;
-  readonly local: TempStore;
-  /** What was shown as warnings to the runs of `ctx()`. */
-  readonly warnings: string[];
   /** A request's context whose warnings land in `warnings`. */
   ctx(): ExecContext;
-  dispose(): Promise<void>;
 }
 
 async function client(env: Record<string, string>): Promise<Client> {
-  const local = await tempStore();
-  const options = remoteOptions(env);
-  const warnings: string[] = [];
-  const layers = createRemoteLayers(options, { store: local.store, logger: memoryLogger(), warnings: (m) => warnings.push(m) });
-  assert.ok(layers);
-  const provider = await layers.provider();
+  const base = await remoteClient(env, { logger: memoryLogger() });
+  const provider = await base.layers.provider();
   assert.equal(provider.protocol, 'http');
-  const runner = makeCommandRunner({ options, store: layers.store, logger: nullLogger, sandboxRoot: join(local.dir, 'sandboxes'), remote: layers });
-  return {
-    layers,
-    provider,
-    runner,
-    local,
-    warnings,
-    ctx: () => ({ ...execContext(), warn: (m: string) => warnings.push(m) }),
-    async dispose() {
-      await layers.close();
-      await local.dispose();
-    },
-  };
+  return { ...base, provider, ctx: () => ({ ...execContext(), warn: (m: string) => base.warnings.push(m) }) };
 }
 
 async function withServer(fn: (server: HttpCacheServer) => Promise<void>, o: Parameters<typeof startHttpCacheServer>[0] = {}): Promise<void> {

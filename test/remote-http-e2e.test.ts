@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startHttpCacheServer, type HttpCacheServer } from './http-cache-server.js';
-import { makeShellRepo, summaryLine, type ShellRepo } from './shell-helpers.js';
+import { startHttpCacheServer, type HttpCacheServer } from './helpers/http-cache-server.js';
+import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 const BUILD = [
   'files(name="data", sources=["in.txt"])',

@@ -15,9 +15,9 @@ import { EMPTY_DIGEST, digestOf, isFailureError, type Digest } from '../src/core
 import { makeProcess, toAction, type Process, type ProcessResult } from '../src/exec/index.js';
 import { ActionResultSchema, ActionCacheService, ContentAddressableStorageService, toProtoDigest } from '../src/reapi/index.js';
 import { EMPTY_TREE_DIGEST, treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { execContext as ctx, memoryLogger, remoteClient, startServer, type ServerProcess } from './remote-client-harness.js';
-import { connect, unary, upload } from './remote-server-harness.js';
-import { makeShellRepo, summaryLine } from './shell-helpers.js';
+import { execContext as ctx, memoryLogger, remoteClient, startServer, type ServerProcess } from './helpers/remote-client.js';
+import { connect, unary, upload } from './helpers/remote-server.js';
+import { makeShellRepo, summaryLine } from './helpers/shell.js';
 
 const execEnv = (s: ServerProcess, extra: Record<string, string> = {}): Record<string, string> => ({
   TREWS_REMOTE_EXECUTION: 'true',

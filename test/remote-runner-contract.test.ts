@@ -11,8 +11,8 @@ import { nullLogger } from '../src/core/index.js';
 import { commandRunnerContract, type CommandRunnerFixture } from '../src/exec/command-runner-contract.js';
 import { createLocalRunner } from '../src/exec/index.js';
 import { createRemoteLayers } from '../src/remote/client/index.js';
-import { startHttpCacheServer, type HttpCacheServer } from './http-cache-server.js';
-import { remoteOptions, startServer, tempStore, type ServerProcess } from './remote-client-harness.js';
+import { startHttpCacheServer, type HttpCacheServer } from './helpers/http-cache-server.js';
+import { remoteOptions, startServer, tempStore, type ServerProcess } from './helpers/remote-client.js';
 
 /** The remote cache layer the CLI would build from `env`, around a local sandbox runner of its own. */
 async function cacheFixture(env: Record<string, string>): Promise<CommandRunnerFixture> {

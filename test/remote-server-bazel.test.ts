@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServer, type ServerProcess } from './remote-server-harness.js';
+import { startServer, type ServerProcess } from './helpers/remote-server.js';
 
 const hasBazel = spawnSync('bazel', ['--version'], { stdio: 'ignore' }).status === 0;
 

@@ -40,7 +40,7 @@ import {
   type ActionSpec,
   type RpcClient,
   type ServerProcess,
-} from './remote-server-harness.js';
+} from './helpers/remote-server.js';
 import { digestString, type Digest } from '../src/core/index.js';
 
 const SH = '/bin/sh';

@@ -29,7 +29,7 @@ import {
   type ActionSpec,
   type RpcClient,
   type ServerProcess,
-} from './remote-server-harness.js';
+} from './helpers/remote-server.js';
 import { runTrews } from './helpers/index.js';
 
 const SH = '/bin/sh';

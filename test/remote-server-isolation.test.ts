@@ -26,7 +26,7 @@ import {
   startServer,
   unary,
   upload,
-} from './remote-server-harness.js';
+} from './helpers/remote-server.js';
 
 const SH = '/bin/sh';
 const isRoot = process.getuid?.() === 0;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertGolden } from './helpers/index.js';
-import { makeShellRepo, type ShellRepo } from './shell-helpers.js';
+import { makeShellRepo, type ShellRepo } from './helpers/shell.js';
 
 const BUILD = 'test_shell_command(name="t", command="echo ran > ran.txt", tools=["echo"])\n';
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeShellRepo, resultLines, type ShellRepo } from './shell-helpers.js';
+import { makeShellRepo, resultLines, type ShellRepo } from './helpers/shell.js';
 
 describe('adhoc_tool, extra_env_vars and workdir', () => {
   let repo: ShellRepo;
@@ -66,7 +66,8 @@ describe('[test] timeouts and --keep-sandboxes', () => {
   before(async () => {
     repo = await makeShellRepo({
       'a/BUILD': [
-        'test_shell_command(name="slow", command="sleep 20", tools=["sleep"])',
+        // Far longer than the CLI is given in these tests (runTrews' deadline): only a kill ends it in time.
+        'test_shell_command(name="slow", command="sleep 600", tools=["sleep"])',
         'test_shell_command(name="broken", command="echo oops > note.txt; exit 1")',
         '',
       ].join('\n'),
@@ -75,11 +76,9 @@ describe('[test] timeouts and --keep-sandboxes', () => {
   after(() => repo.cleanup());
 
   it('timeout_default applies to a test without its own timeout, and a timed-out test fails', async () => {
-    const t0 = Date.now();
     const r = await repo.trews(['test', 'a:slow', '--test-timeout-default=1']);
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(resultLines(r.stderr), ['✕ a:slow timed out after 1s (ran locally)'], r.stderr);
-    assert.ok(Date.now() - t0 < 15_000, 'the test was killed, not waited for');
   });
 
   it('--keep-sandboxes=on_failure keeps the sandbox of a failed test and says where, with a __run.sh', async () => {

@@ -2,14 +2,14 @@
 // real CLI, with real processes in real sandboxes and a local store per repo.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { assertGolden, repoRoot } from './helpers/index.js';
-import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './shell-helpers.js';
+import { assertGolden, repoRoot, waitUntil } from './helpers/index.js';
+import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 describe('trews test on the example', () => {
   let repo: ShellRepo;
@@ -357,15 +357,13 @@ describe('cancellation', () => {
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       // Wait until the test's shell has written its own pid (after both sleeps).
       const started: number[] = [];
-      for (let i = 0; i < 200 && started.length < 3; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        for (const f of await readdir(pids)) {
-          const text = await readFile(join(pids, f), 'utf8');
-          const ps = text.split('\n').filter(Boolean).map(Number);
+      await waitUntil(() => {
+        for (const f of readdirSync(pids)) {
+          const ps = readFileSync(join(pids, f), 'utf8').split('\n').filter(Boolean).map(Number);
           if (ps.length === 3) started.splice(0, started.length, ...ps);
         }
-      }
-      assert.equal(started.length, 3, `the test did not start: ${stderr}`);
+        return started.length === 3;
+      }, `the test to start: ${stderr}`, 60_000);
       const sandboxes = repo.sandboxes;
       assert.ok((await readdir(sandboxes)).length >= 1, 'a sandbox exists while the test runs');
       child.kill('SIGINT');

@@ -10,7 +10,7 @@ import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DaemonJanitor, spawnTrews, waitUntil, type CliResult } from './helpers/index.js';
-import { makeShellRepo, resultLines, type ShellRepo } from './shell-helpers.js';
+import { makeShellRepo, resultLines, type ShellRepo } from './helpers/shell.js';
 
 const janitor = new DaemonJanitor();
 after(() => janitor.stopAll());

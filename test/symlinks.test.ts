@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertGolden, DaemonJanitor, makeRepo, runTrews, type TempRepo } from './helpers/index.js';
-import { makeShellRepo, type ShellRepo } from './shell-helpers.js';
+import { makeShellRepo, type ShellRepo } from './helpers/shell.js';
 
 async function link(repo: TempRepo, path: string, target: string): Promise<void> {
   await symlink(target, join(repo.root, path));

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { repoRoot } from './helpers/index.js';
 
 /** A module of test support, by its file name. */
-const TEST_SUPPORT = /(^|\/)(test-support|test-helpers|testing|[a-z-]+-contract)\.js$/;
+const TEST_SUPPORT = /(^|\/)(test-support|[a-z-]+-contract)\.js$/;
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

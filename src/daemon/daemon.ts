@@ -207,9 +207,20 @@ class Daemon implements RunningDaemon {
   #armIdle(): void {
     clearTimeout(this.#idleTimer);
     const ms = this.#c.idleTimeoutMs;
-    this.#idleTimer = setTimeout(() => {
-      if ((this.#server?.activeRuns ?? 0) === 0) void this.shutdown(`no client for ${Math.round(ms / 1000)} s (daemon_idle_timeout)`);
+    const timer = setTimeout(() => {
+      // Timers run before I/O in an event-loop turn: after a stall of this
+      // process, a client may be waiting in the socket's backlog. Accept it
+      // first (setImmediate runs after the poll phase), then decide.
+      setImmediate(() => {
+        if (this.#idleTimer !== timer || this.#stopping) return;
+        const server = this.#server;
+        if ((server?.activeRuns ?? 0) > 0) return; // the end of the last run re-arms
+        // A client on its way is no idleness; if it never becomes a run, look again later.
+        if ((server?.pendingConnections ?? 0) > 0) this.#armIdle();
+        else void this.shutdown(`no client for ${Math.round(ms / 1000)} s (daemon_idle_timeout)`);
+      });
     }, ms);
+    this.#idleTimer = timer;
   }
 
   /** A daemon whose metadata or socket is gone can no longer be reached; it must not linger. */

@@ -163,7 +163,9 @@ describe('status and stale metadata', () => {
   test('a daemon that ignores SIGTERM is killed after the grace period', async () => {
     const root = tempRoot();
     const title = processTitle(root);
-    const child = spawn(process.execPath, ['-e', `process.title = ${JSON.stringify(title)}; process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)`, '.'.repeat(title.length)], {
+    // SIGTERM is ignored before the title is set: the title is what says "ready" (a
+    // SIGTERM sent between the two would kill it the default way).
+    const child = spawn(process.execPath, ['-e', `process.on('SIGTERM', () => {}); process.title = ${JSON.stringify(title)}; setInterval(() => {}, 1000)`, '.'.repeat(title.length)], {
       stdio: 'ignore',
     });
     try {
@@ -270,7 +272,8 @@ describe('launch lock', () => {
 });
 
 async function waitFor(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  // A safety net only: what is waited for comes, however slowly.
+  const deadline = Date.now() + 30_000;
   while (!cond()) {
     if (Date.now() > deadline) assert.fail('timed out');
     await new Promise((r) => setTimeout(r, 20));

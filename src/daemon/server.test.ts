@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { MemoryLogger, type RunContext } from '../core/index.js';
+import { MemoryLogger, type LogLevel, type RunContext } from '../core/index.js';
 import { connectToDaemon, runOnDaemon } from './client.js';
 import { DaemonLostError, DaemonUnavailableError } from './errors.js';
 import { terminalEnv, type NailgunRequest } from './protocol/index.js';
@@ -39,7 +39,11 @@ function request(args: string[], env: Record<string, string> = {}): NailgunReque
   return { command: 'trews', args, env: { HOME: '/home/u', ...env }, cwd: '/work/repo' };
 }
 
-async function withServer(serve: ServeFn, body: (path: string, server: DaemonServer) => Promise<void>, extra: { beforeRun?: () => Promise<void> } = {}): Promise<void> {
+async function withServer(
+  serve: ServeFn,
+  body: (path: string, server: DaemonServer) => Promise<void>,
+  extra: { beforeRun?: () => Promise<void>; logger?: MemoryLogger } = {},
+): Promise<void> {
   const path = socketPath();
   const server = createDaemonServer({ socketPath: path, logger: new MemoryLogger(), serve, keepaliveIntervalMs: 50, ...extra });
   await server.listen();
@@ -121,22 +125,62 @@ describe('the daemon server', () => {
   test('serves many clients at once, each with its own output and exit code', async () => {
     let active = 0;
     let most = 0;
+    // No run ends before all eight are running: served one at a time, they would never get there.
+    let allIn!: () => void;
+    const together = new Promise<void>((r) => (allIn = r));
     await withServer(
       async (ctx) => {
         active++;
         most = Math.max(most, active);
-        await new Promise((r) => setTimeout(r, 50));
+        if (active === 8) allIn();
+        await together;
         ctx.stdout.write(`${ctx.argv.join(' ')}\n`);
         active--;
         return Number(ctx.argv[1]);
       },
       async (path, server) => {
-        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call(path, request(['run', String(i)]))));
+        const runs = Array.from({ length: 8 }, (_, i) => call(path, request(['run', String(i)])));
+        try {
+          await until(() => most === 8);
+        } finally {
+          allIn();
+        }
+        const results = await Promise.all(runs);
         results.forEach((r, i) => assert.deepEqual(r, { code: i, out: `run ${i}\n`, err: '' }));
         assert.equal(most, 8, 'all eight ran at the same time');
         assert.equal(server.activeRuns, 0);
       },
     );
+  });
+
+  test('a run\'s end is in the log before its exit code goes to the client', async () => {
+    // A client in another process (and a test reading the log after it) races the
+    // daemon for the log line unless it is written first; the order is what counts.
+    const events: string[] = [];
+    const logger = new (class extends MemoryLogger {
+      protected override write(level: LogLevel, msg: string): void {
+        super.write(level, msg);
+        if (/^run #\d+ ended/.test(msg)) events.push('logged');
+      }
+    })();
+    const write = Socket.prototype.write;
+    Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>): boolean {
+      const data = args[0];
+      // An exit chunk: 4 bytes of length, then the type 'X'.
+      if (Buffer.isBuffer(data) && data.byteLength >= 5 && data[4] === 'X'.charCodeAt(0)) events.push('exit sent');
+      return write.apply(this, args);
+    } as Socket['write'];
+    try {
+      await withServer(
+        async () => 3,
+        async (path) => assert.equal((await call(path, request(['x']))).code, 3),
+        { logger },
+      );
+    } finally {
+      Socket.prototype.write = write;
+    }
+    assert.deepEqual(events, ['logged', 'exit sent']);
+    assert.ok(logger.lines.some((l) => /^info run #1 ended: exit 3 in \d+ ms$/.test(l)), logger.lines.join('\n'));
   });
 
   test('a client that goes away aborts its run only', async () => {
@@ -197,7 +241,8 @@ describe('the daemon server', () => {
       },
       {
         beforeRun: async () => {
-          await new Promise((r) => setTimeout(r, 20));
+          // Asynchronous, as the watcher's sync is: a run that did not wait would come first.
+          await new Promise((r) => setImmediate(r));
           order.push('sync');
         },
       },
@@ -259,7 +304,8 @@ describe('the daemon client', () => {
     await withServer(
       async (ctx) => {
         ctx.stdout.write('partial output\n');
-        await new Promise((r) => setTimeout(r, 30));
+        // Still running when the daemon goes: it ends only once its client is gone.
+        await new Promise((r) => ctx.signal.addEventListener('abort', r));
         throw Object.assign(new Error('never seen'), { kill: true });
       },
       async (path, server) => {
@@ -294,7 +340,8 @@ describe('the daemon client', () => {
 });
 
 async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  // A safety net only: every wait here is for an event that comes, however slowly.
+  const deadline = Date.now() + 20_000;
   while (!cond()) {
     if (Date.now() > deadline) assert.fail('timed out');
     await new Promise((r) => setTimeout(r, 5));

@@ -40,6 +40,8 @@ export interface DaemonServer {
   /** Stops accepting connections; Node removes the socket file at once. Runs in progress go on. */
   stopAccepting(): void;
   readonly activeRuns: number;
+  /** Connections accepted whose command has not arrived yet (a client on its way). */
+  readonly pendingConnections: number;
   /**
    * Resolves once no run is in progress, counting connections whose command
    * has not arrived yet (once no longer accepting, those become runs too, or
@@ -76,6 +78,10 @@ class NailgunDaemonServer implements DaemonServer {
 
   get activeRuns(): number {
     return this.#runs.size;
+  }
+
+  get pendingConnections(): number {
+    return this.#pending;
   }
 
   listen(): Promise<void> {
@@ -168,10 +174,11 @@ class NailgunDaemonServer implements DaemonServer {
     } finally {
       this.#runs.delete(session);
     }
+    // On record before the client has its exit code: a client (or a test) that
+    // reads the log after its run must find the run's end there.
+    logger.info(`run #${id} ended: exit ${code} in ${Math.round(performance.now() - t0)} ms`);
     const delivered = await session.exit(code);
-    logger.info(
-      `run #${id} ended: exit ${code}${delivered ? '' : ' (client gone)'} in ${Math.round(performance.now() - t0)} ms`,
-    );
+    if (!delivered) logger.info(`run #${id}: the client was gone before its exit code`);
     this.#o.onActivity?.(this.#runs.size);
     this.#checkDrained();
   }

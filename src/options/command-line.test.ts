@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderFailure } from '../ui/index.js';
 import { parseCommandLine, type CommandLine } from './command-line.js';
-import { expectFailure, sampleRegistry } from './testing.js';
+import { expectFailure, sampleRegistry } from './test-support.js';
 
 const registry = sampleRegistry();
 

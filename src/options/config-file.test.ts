@@ -4,7 +4,7 @@ import { renderFailure } from '../ui/index.js';
 import { describeSource } from './source.js';
 import { GLOBAL } from './types.js';
 import { resolveOptions } from './resolve.js';
-import { expectFailure, expectOptions, resolveSample, sampleRegistry } from './testing.js';
+import { expectFailure, expectOptions, resolveSample, sampleRegistry } from './test-support.js';
 
 const render = (config: string, env: Record<string, string> = {}): string => renderFailure(expectFailure(resolveSample({ config, env })));
 

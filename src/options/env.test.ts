@@ -6,7 +6,7 @@ import { envVarName } from './naming.js';
 import { resolveOptions } from './resolve.js';
 import { describeSource } from './source.js';
 import { GLOBAL } from './types.js';
-import { expectFailure, expectOptions, resolveSample, sampleRegistry } from './testing.js';
+import { expectFailure, expectOptions, resolveSample, sampleRegistry } from './test-support.js';
 
 test('env names: TREWS_<NAME> for GLOBAL, TREWS_<SCOPE>_<NAME> for scopes, dashes become underscores', () => {
   assert.equal(envVarName(GLOBAL, 'remote_execution'), 'TREWS_REMOTE_EXECUTION');

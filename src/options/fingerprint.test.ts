@@ -5,7 +5,7 @@ import { changedDaemonOptions, daemonFingerprint, daemonOptionSnapshot } from '.
 import { OptionRegistry } from './registry.js';
 import { resolveOptions } from './resolve.js';
 import { GLOBAL, type OptionSpec } from './types.js';
-import { expectOptions, resolveSample } from './testing.js';
+import { expectOptions, resolveSample } from './test-support.js';
 
 const fp = (input: Parameters<typeof resolveSample>[0] = {}): string => daemonFingerprint(expectOptions(resolveSample(input)), '1.0.0');
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseByteSize, registerGlobalOptions } from './global-options.js';
 import { OptionRegistry } from './registry.js';
 import { GLOBAL } from './types.js';
-import { expectOptions, resolveSample } from './testing.js';
+import { expectOptions, resolveSample } from './test-support.js';
 
 test('parseByteSize reads bytes, decimal and binary units', () => {
   assert.equal(parseByteSize('1048576'), 1048576);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OptionRegistry } from './registry.js';
 import { GLOBAL } from './types.js';
-import { sampleRegistry } from './testing.js';
+import { sampleRegistry } from './test-support.js';
 
 test('GLOBAL exists from the start and scopes list sorted with GLOBAL first', () => {
   const r = new OptionRegistry();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { renderFailure } from '../ui/index.js';
 import { describeSource } from './source.js';
 import { GLOBAL } from './types.js';
-import { expectFailure, expectOptions, resolveSample } from './testing.js';
+import { expectFailure, expectOptions, resolveSample } from './test-support.js';
 
 const sources = (o: ReturnType<typeof expectOptions>, scope: string, name: string): string[] =>
   o.withSource(scope, name).sources.map(describeSource);

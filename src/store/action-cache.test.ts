@@ -14,7 +14,7 @@ import {
 } from '../reapi/index.js';
 import { createLocalStore, type LocalStore } from './index.js';
 import { acPath } from './store-layout.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 const ACTION = digestOf('an encoded Action');
 

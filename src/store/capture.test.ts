@@ -25,7 +25,7 @@ import {
   treeMessageOf,
   type LocalStore,
 } from './index.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 interface Env {
   readonly store: LocalStore;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { digestOf } from '../core/index.js';
 import { createLocalStore } from './index.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 const BLOBS = 60;
 const ROUNDS = 3;

@@ -8,7 +8,7 @@ import { digestOf, type Digest } from '../core/index.js';
 import { ActionResultSchema } from '../reapi/index.js';
 import { beginStoreUse, collectGarbage, createLocalStore, storeSize } from './index.js';
 import { acPath, casPath } from './store-layout.js';
-import { bytesOf, makeTempDir, readAll, removeDir } from './test-helpers.js';
+import { bytesOf, makeTempDir, readAll, removeDir } from './test-support.js';
 
 const DAY_S = 24 * 60 * 60;
 

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { digestOf } from '../core/index.js';
 import { checkLinkedInputs, createLocalStore, damageOf, materializeTree, treeFromBytes } from './index.js';
 import { casPath } from './store-layout.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 describe('checkLinkedInputs', () => {
   it('reports the hard-linked inputs that were written to and removes them from the store', async () => {

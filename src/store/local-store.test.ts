@@ -7,7 +7,7 @@ import { digestOf, isFailureError, MemoryLogger } from '../core/index.js';
 import { blobStoreContract } from './blob-store-contract.js';
 import { createLocalStore } from './index.js';
 import { casPath } from './store-layout.js';
-import { bytesOf, makeTempDir, readAll, removeDir } from './test-helpers.js';
+import { bytesOf, makeTempDir, readAll, removeDir } from './test-support.js';
 
 blobStoreContract('LocalStore', async () => {
   const dir = await makeTempDir();

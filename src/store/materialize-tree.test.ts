@@ -12,7 +12,7 @@ import {
   treeFromFiles,
   type LocalStore,
 } from './index.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 const isRoot = process.getuid?.() === 0;
 

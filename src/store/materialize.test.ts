@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { digestOf, isFailureError } from '../core/index.js';
 import { createLocalStore } from './index.js';
 import { casExecutablePath, casPath } from './store-layout.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 const isRoot = process.getuid?.() === 0;
 

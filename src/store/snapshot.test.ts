@@ -9,7 +9,7 @@ import { createEngine, type Engine } from '../engine/index.js';
 import type { Workspace } from '../fs/index.js';
 import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, type Directory } from '../reapi/index.js';
 import { EMPTY_TREE_DIGEST, SnapshotKey, createLocalStore, listTree, type LocalStore } from './index.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 interface Fixture {
   readonly ws: Workspace;

@@ -15,7 +15,7 @@ import {
   type BytesFileSpec,
   type LocalStore,
 } from './index.js';
-import { makeTempDir, removeDir } from './test-helpers.js';
+import { makeTempDir, removeDir } from './test-support.js';
 
 async function withStore(fn: (store: LocalStore) => Promise<void>): Promise<void> {
   const dir = await makeTempDir();

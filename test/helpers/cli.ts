@@ -48,6 +48,10 @@ export function spawnTrews(args: readonly string[], opts: RunTrewsOptions): Spaw
     ...opts.env,
   };
   const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), ...args], { cwd: opts.cwd, env, stdio: 'pipe' });
+  // A run that exits without reading its input closes the pipe: writing to it then
+  // fails with EPIPE, which is no failure of the run (its result says what happened)
+  // and must not become the test process's uncaught exception.
+  child.stdin.on('error', () => undefined);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

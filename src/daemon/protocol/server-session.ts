@@ -112,6 +112,8 @@ class ServerConnection implements ServerSession {
   #exited: Promise<boolean> | undefined;
   #preambleTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Something arrived after the heartbeat timer last fired (see the constructor). */
+  #heardSinceTimeout = false;
   #keepaliveTimer: NodeJS.Timeout | undefined;
   readonly #keepaliveMs: number;
 
@@ -146,7 +148,17 @@ class ServerConnection implements ServerSession {
     const heartbeatMs = options.heartbeatTimeoutMs ?? 0;
     if (heartbeatMs > 0) {
       this.#heartbeatTimer = setTimeout(() => {
-        this.#teardown(new ConnectionClosedError('heartbeat-timeout', `the client sent nothing, not even a heartbeat, for ${heartbeatMs} ms`));
+        // Timers run before I/O in an event-loop turn: after a stall of this
+        // process (a long synchronous step, GC, an overloaded machine) the
+        // deadline has passed while the client's heartbeat waits unread in the
+        // socket. Read what has arrived (setImmediate runs after the poll
+        // phase) before calling the client silent.
+        this.#heardSinceTimeout = false;
+        setImmediate(() => {
+          // Heard from, or the timer was cleared meanwhile (exit, cancel, teardown).
+          if (this.#heardSinceTimeout || this.#heartbeatTimer === undefined) return;
+          this.#teardown(new ConnectionClosedError('heartbeat-timeout', `the client sent nothing, not even a heartbeat, for ${heartbeatMs} ms`));
+        });
       }, heartbeatMs).unref();
     }
   }
@@ -203,6 +215,8 @@ class ServerConnection implements ServerSession {
 
   readonly #onData = (data: Buffer): void => {
     if (this.#phase === 'closed' || this.#phase === 'exited') return;
+    this.#heardSinceTimeout = true;
+    // Re-arms the timer even when it has just fired.
     this.#heartbeatTimer?.refresh();
     const decoded = this.#decoder.push(data);
     for (const chunk of decoded.chunks) {
@@ -317,7 +331,8 @@ class ServerConnection implements ServerSession {
 
   /** The client half-closed: no more input will come, the command is cancelled, output still flows. */
   #cancelled(): void {
-    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
     this.#socket.off('data', this.#onData);
     this.#endStdin();
     this.#abort.abort(new ConnectionClosedError('peer-closed', 'the client closed its side of the connection: the command is cancelled'));
@@ -362,7 +377,8 @@ class ServerConnection implements ServerSession {
 
   #clearTimers(): void {
     if (this.#preambleTimer) clearTimeout(this.#preambleTimer);
-    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
     if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
   }
 }

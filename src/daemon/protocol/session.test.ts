@@ -64,12 +64,18 @@ async function withServer(
   }
 }
 
-/** Accepts sessions on the server side and hands them out in order. */
-function sessions(options?: ServerSessionOptions): { onConnection: (s: Socket) => void; next: () => Promise<AcceptResult> } {
+/**
+ * Accepts sessions on the server side and hands them out in order; `sockets`
+ * are the server's ends of the connections, for tests that watch the wire.
+ */
+function sessions(options?: ServerSessionOptions): { onConnection: (s: Socket) => void; next: () => Promise<AcceptResult>; sockets: Socket[] } {
   const results: Promise<AcceptResult>[] = [];
   const waiters: ((p: Promise<AcceptResult>) => void)[] = [];
+  const sockets: Socket[] = [];
   return {
+    sockets,
     onConnection: (socket) => {
+      sockets.push(socket);
       const p = acceptSession(socket, options);
       const waiter = waiters.shift();
       if (waiter) waiter(p);
@@ -102,8 +108,11 @@ function sink(): Writable {
   return new Writable({ write: (_c, _e, done) => done() });
 }
 
-/** A raw peer: sends bytes and collects the decoded chunks the other side sends. */
-function rawPeer(socket: Socket): { chunks: Chunk[]; waitFor: (pred: (c: Chunk[]) => boolean) => Promise<void> } {
+/**
+ * A raw peer: sends bytes and collects the decoded chunks the other side sends;
+ * `ended` resolves when the other side has closed its end (nothing more can come).
+ */
+function rawPeer(socket: Socket): { chunks: Chunk[]; waitFor: (pred: (c: Chunk[]) => boolean) => Promise<void>; ended: Promise<void> } {
   const decoder = new ChunkDecoder();
   const chunks: Chunk[] = [];
   let wake: (() => void) | undefined;
@@ -115,8 +124,10 @@ function rawPeer(socket: Socket): { chunks: Chunk[]; waitFor: (pred: (c: Chunk[]
   socket.on('error', () => {});
   return {
     chunks,
+    ended: ended(socket),
     waitFor: async (pred) => {
-      const deadline = Date.now() + 5000;
+      // A safety net only: every wait here is for an event that comes, however slowly.
+      const deadline = Date.now() + 20_000;
       while (!pred(chunks)) {
         if (Date.now() > deadline) assert.fail(`timed out waiting; got ${types(chunks)}`);
         await new Promise<void>((resolve) => {
@@ -128,9 +139,24 @@ function rawPeer(socket: Socket): { chunks: Chunk[]; waitFor: (pred: (c: Chunk[]
   };
 }
 
-/** Polls `done` until it holds; fails (rather than hangs) after a few seconds. */
+/** Resolves once the peer has ended its side of `socket` (everything it sent has arrived). */
+function ended(socket: Socket): Promise<void> {
+  if (socket.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.once('end', resolve);
+    socket.once('close', resolve);
+  });
+}
+
+/** Resolves once `socket` is closed. */
+function closed(socket: Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+/** Polls `done` until it holds; fails (rather than hangs) after a generous safety net. */
 async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   while (!done()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(5);
@@ -167,9 +193,12 @@ describe('server and client sessions over a real socket', () => {
       session.stderr.write(Buffer.from('err 2\n'));
 
       stdin.write('hello ');
-      setTimeout(() => stdin.end('world'), 30);
       let input = '';
-      for await (const piece of session.stdin) input += String(piece);
+      for await (const piece of session.stdin) {
+        // The rest of the input exists only once the first piece has been read.
+        if (input === '') stdin.end('world');
+        input += String(piece);
+      }
       session.stdout.write(`read: ${input}\n`);
       assert.equal(await session.exit(3), true);
 
@@ -181,8 +210,8 @@ describe('server and client sessions over a real socket', () => {
         { stream: 'err', text: 'err 2\n' },
         { stream: 'out', text: 'read: hello world\n' },
       ]);
-      // Exiting is not the client leaving.
-      await sleep(20);
+      // Exiting is not the client leaving: the client hangs up after its exit code, and the session stays unaborted.
+      await closed(srv.sockets[0]!);
       assert.equal(session.signal.aborted, false);
     });
   });
@@ -192,9 +221,13 @@ describe('server and client sessions over a real socket', () => {
     await withServer(srv.onConnection, async (connect) => {
       const stdin = new PassThrough();
       stdin.write('never read');
-      const client = runClientSession(connect(), REQUEST, { stdin, stdout: sink(), stderr: sink(), heartbeatIntervalMs: 0 });
+      const log: { stream: string; text: string }[] = [];
+      const client = runClientSession(connect(), REQUEST, { stdin, stdout: recorder('out', log), stderr: sink(), heartbeatIntervalMs: 0 });
       const session = await started(srv.next);
-      await sleep(50);
+      // A round trip: once the client has this output, it has handled whatever the server sent before it (an S would come first).
+      session.stdout.write('barrier');
+      await until(() => log.length === 1, 'the output to reach the client');
+      assert.equal(stdin.readableLength, 'never read'.length);
       assert.equal(await session.exit(0), true);
       assert.equal(await client, 0);
       assert.equal(stdin.readableLength, 'never read'.length);
@@ -208,42 +241,51 @@ describe('server and client sessions over a real socket', () => {
       const peer = rawPeer(socket);
       socket.write(Buffer.concat(encodeRequest(REQUEST)));
       const session = await started(srv.next);
-      await sleep(50);
-      assert.equal(types(peer.chunks), '', 'no S before anyone reads');
+      // Output is the barrier: when the peer has it, it has everything the server sent before.
+      const outputs = (c: readonly Chunk[]): number => c.filter((x) => x.type === ChunkType.Stdout).length;
+      const requests = (c: readonly Chunk[]): string => types(c.filter((x) => x.type !== ChunkType.Stdout));
+      session.stdout.write('1');
+      await peer.waitFor((c) => outputs(c) === 1);
+      assert.equal(requests(peer.chunks), '', 'no S before anyone reads');
 
       assert.equal(session.stdin.read(), null);
-      await peer.waitFor((c) => c.length === 1);
-      assert.equal(types(peer.chunks), 'S');
+      await peer.waitFor((c) => requests(c).length === 1);
+      assert.equal(requests(peer.chunks), 'S');
 
       socket.write(encodeChunk(ChunkType.Stdin, 'abc'));
       await once(session.stdin, 'readable');
-      await sleep(50);
-      assert.equal(types(peer.chunks), 'S', 'no second S while the first chunk is unread');
+      session.stdout.write('2');
+      await peer.waitFor((c) => outputs(c) === 2);
+      assert.equal(requests(peer.chunks), 'S', 'no second S while the first chunk is unread');
 
       assert.equal(String(session.stdin.read()), 'abc');
       // Asking for more than is buffered is what sends the next request.
       assert.equal(session.stdin.read(), null);
-      await peer.waitFor((c) => c.length === 2);
-      assert.equal(types(peer.chunks), 'SS');
+      await peer.waitFor((c) => requests(c).length === 2);
+      assert.equal(requests(peer.chunks), 'SS');
 
       socket.write(encodeChunk(ChunkType.StdinEof));
-      const ended = once(session.stdin, 'end');
+      const stdinEnded = once(session.stdin, 'end');
       session.stdin.resume();
-      await ended;
+      await stdinEnded;
       assert.equal(await session.exit(0), true);
-      await peer.waitFor((c) => c.length === 3);
-      assert.equal(types(peer.chunks), 'SSX');
+      await peer.ended;
+      assert.equal(requests(peer.chunks), 'SSX');
     });
   });
 
   test('the client forwards stdin only in answer to S, one chunk per S, then EOF', LIMIT, async () => {
-    const chunksSeen: Chunk[] = [];
+    // Each chunk from the client is stamped with how many S the server had sent when it arrived.
+    const chunksSeen: { chunk: Chunk; asked: number }[] = [];
+    let asked = 0;
     let serverSocket: Socket | undefined;
+    let clientDone: Promise<void> | undefined;
     await withServer(
       (socket) => {
         serverSocket = socket;
+        clientDone = ended(socket);
         const decoder = new ChunkDecoder();
-        socket.on('data', (d: Buffer) => chunksSeen.push(...decoder.push(d).chunks));
+        socket.on('data', (d: Buffer) => chunksSeen.push(...decoder.push(d).chunks.map((chunk) => ({ chunk, asked }))));
       },
       async (connect) => {
         const stdin = new PassThrough();
@@ -255,31 +297,33 @@ describe('server and client sessions over a real socket', () => {
           heartbeatIntervalMs: 0,
           maxStdinChunkBytes: 3,
         });
-        const sent = (type: string): Chunk[] => chunksSeen.filter((c) => c.type === type);
+        const sent = (type: string): { chunk: Chunk; asked: number }[] => chunksSeen.filter((c) => c.chunk.type === type);
+        const ask = (): void => {
+          asked++;
+          serverSocket!.write(encodeChunk(ChunkType.StartInput));
+        };
         await until(() => sent('C').length > 0, 'the command');
-        await sleep(50);
-        assert.equal(sent('0').length, 0, 'no stdin before S');
-
-        const server = serverSocket;
-        assert.ok(server);
-        server.write(encodeChunk(ChunkType.StartInput));
+        ask();
         await until(() => sent('0').length >= 1, 'a first stdin chunk');
-        await sleep(30);
-        assert.deepEqual(sent('0').map((c) => c.payload.toString()), ['fir'], 'one chunk, cut at maxStdinChunkBytes');
-
-        server.write(encodeChunk(ChunkType.StartInput));
+        ask();
         await until(() => sent('0').length >= 2, 'a second stdin chunk');
         stdin.end();
-        server.write(encodeChunk(ChunkType.StartInput));
+        ask();
         await until(() => sent('.').length >= 1, 'stdin EOF');
-        server.write(encodeChunk(ChunkType.StartInput));
-        await sleep(30);
-        assert.deepEqual(sent('0').map((c) => c.payload.toString()), ['fir', 'st']);
-        assert.equal(sent('.').length, 1, 'EOF is sent once');
-        assert.equal(types(chunksSeen).replace(/[AE]/g, ''), 'DC00.');
-
-        server.end(encodeExit(0));
+        // After EOF, an S is answered with nothing.
+        ask();
+        serverSocket!.end(encodeExit(0));
         assert.equal(await client, 0);
+        // The client has ended its side: everything it will ever send is here.
+        await clientDone;
+
+        assert.deepEqual(
+          sent('0').map((c) => [c.chunk.payload.toString(), c.asked]),
+          [['fir', 1], ['st', 2]],
+          'no stdin before S; one chunk per S, cut at maxStdinChunkBytes',
+        );
+        assert.deepEqual(sent('.').map((c) => c.asked), [3], 'EOF is sent once, in answer to an S');
+        assert.equal(types(chunksSeen.map((c) => c.chunk)).replace(/[AE]/g, ''), 'DC00.');
       },
     );
   });
@@ -287,22 +331,29 @@ describe('server and client sessions over a real socket', () => {
   test('the client sends heartbeats at the configured interval', LIMIT, async () => {
     const chunksSeen: Chunk[] = [];
     let serverSocket: Socket | undefined;
+    let clientDone: Promise<void> | undefined;
     await withServer(
       (socket) => {
         serverSocket = socket;
+        clientDone = ended(socket);
         const decoder = new ChunkDecoder();
         socket.on('data', (d: Buffer) => chunksSeen.push(...decoder.push(d).chunks));
       },
       async (connect) => {
         const client = runClientSession(connect(), REQUEST, { stdout: sink(), stderr: sink(), heartbeatIntervalMs: 20 });
+        const beats = (): number => chunksSeen.filter((c) => c.type === 'H').length;
         // Counted, not timed: a loaded machine may stretch the interval, never skip the beats.
-        await until(() => chunksSeen.filter((c) => c.type === 'H').length >= 5, 'five heartbeats');
+        await until(() => beats() >= 5, 'five heartbeats');
         assert.equal(chunksSeen.findIndex((c) => c.type === 'H') > chunksSeen.findIndex((c) => c.type === 'C'), true);
+        const before = beats();
         serverSocket?.end(encodeChunk(ChunkType.Exit, '0\n'));
         assert.equal(await client, 0);
-        const after = chunksSeen.length;
-        await sleep(100);
-        assert.equal(chunksSeen.length, after, 'no heartbeats after the exit code');
+        // The client ended its side once it had the exit code: nothing more can come.
+        await clientDone;
+        // Client and server share this event loop: the client's timer can fire at most
+        // once between the exit code leaving and the client reading it (timers run
+        // before I/O in a turn), a beat already on its way.
+        assert.ok(beats() - before <= 1, `${beats() - before} heartbeats after the exit code went out`);
       },
     );
   });
@@ -320,17 +371,18 @@ describe('server and client sessions over a real socket', () => {
       await raw.waitFor((c) => c.length >= 4);
       assert.ok(raw.chunks.every((c) => c.type === ChunkType.Stderr && c.payload.byteLength === 0));
       await session.exit(0);
-      await raw.waitFor((c) => c.some((x) => x.type === ChunkType.Exit));
-      const after = raw.chunks.length;
-      await sleep(80);
-      assert.equal(raw.chunks.length, after, 'no keepalive after the exit code');
-      assert.equal(raw.chunks[after - 1]!.type, ChunkType.Exit);
+      // The server has closed its side: nothing more can come.
+      await raw.ended;
+      assert.equal(raw.chunks.at(-1)?.type, ChunkType.Exit, 'no keepalive after the exit code');
     });
     await withServer(srv.onConnection, async (connect) => {
       const log: { stream: string; text: string }[] = [];
-      const client = runClientSession(connect(), REQUEST, { stdout: recorder('out', log), stderr: recorder('err', log), heartbeatIntervalMs: 0 });
+      const socket = connect();
+      // Watches what reaches the client, beside the client session itself.
+      const seen = rawPeer(socket);
+      const client = runClientSession(socket, REQUEST, { stdout: recorder('out', log), stderr: recorder('err', log), heartbeatIntervalMs: 0 });
       const session = await started(srv.next);
-      await sleep(70);
+      await seen.waitFor((c) => c.length >= 3);
       session.stdout.write('done\n');
       await session.exit(0);
       assert.equal(await client, 0);
@@ -454,7 +506,10 @@ describe('server and client sessions over a real socket', () => {
         })();
 
         // Wait until the producer is held back and stays held back (or, if
-        // backpressure is broken, until it has written everything).
+        // backpressure is broken, until it has written everything). Looking
+        // again after a pause is a stability check, not a wait for an event: a
+        // held-back producer stays held back however long the pause (and under
+        // load the loop only runs longer); broken backpressure ends at TOTAL.
         let last = -1;
         while (!(waitingForDrain && accepted === last) && accepted < TOTAL) {
           last = accepted;
@@ -573,10 +628,40 @@ describe('server session against a misbehaving client', () => {
     await withServer(srv.onConnection, async (connect) => {
       const client = runClientSession(connect(), REQUEST, { stdout: sink(), stderr: sink(), heartbeatIntervalMs: 20 });
       const session = await started(srv.next);
-      await sleep(400);
-      assert.equal(session.signal.aborted, false);
+      // Twenty beats, at least 20 ms apart, span several timeouts; counted as the server receives them.
+      const decoder = new ChunkDecoder();
+      let beats = 0;
+      srv.sockets[0]!.on('data', (d: Buffer) => (beats += decoder.push(d).chunks.filter((c) => c.type === ChunkType.Heartbeat).length));
+      await until(() => beats >= 20 || session.signal.aborted, 'twenty heartbeats');
+      assert.equal(session.signal.aborted, false, String(session.signal.reason));
       await session.exit(0);
       assert.equal(await client, 0);
+    });
+  });
+
+  test('a heartbeat that arrived while the server was stalled past the timeout still counts', LIMIT, async () => {
+    const timeoutMs = 100;
+    const srv = sessions({ heartbeatTimeoutMs: timeoutMs });
+    await withServer(srv.onConnection, async (connect) => {
+      const socket = connect();
+      socket.on('error', () => {});
+      socket.setNoDelay(true);
+      socket.write(Buffer.concat(encodeRequest(REQUEST)));
+      const session = await started(srv.next);
+      const heard = new Promise<void>((resolve) => srv.sockets[0]!.once('data', () => resolve()));
+      socket.write(encodeChunk(ChunkType.Heartbeat));
+      // The server's event loop stalls past the deadline (a long synchronous step,
+      // GC, an overloaded machine) with the heartbeat unread in its socket. When
+      // the loop runs again, the overdue timer comes before the read.
+      const stallUntil = Date.now() + 3 * timeoutMs;
+      while (Date.now() < stallUntil) {
+        // busy: nothing else runs in this process
+      }
+      await Promise.race([heard, once(session.signal, 'abort')]);
+      // The server decides after the read, in the same turn's check phase; so does this.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(session.signal.aborted, false, String(session.signal.reason));
+      assert.equal(await session.exit(0), true);
     });
   });
 

@@ -63,6 +63,8 @@ export interface RemoteExecutionRunnerOptions {
 export const EXECUTE_RETRY: RetryPolicy = { maxRetries: 6, baseDelayMs: 250, maxDelayMs: 5000 };
 /** Rounds of "upload what the server says is missing, then Execute again" before giving up. */
 const MAX_MISSING_ROUNDS = 3;
+/** Times an operation may be forgotten by the server (WaitExecution: NOT_FOUND) and Executed again. */
+const MAX_LOST_OPERATIONS = 3;
 /** How long a cancelled run waits for CancelOperation before leaving anyway. */
 const CANCEL_TIMEOUT_MS = 2000;
 
@@ -110,6 +112,8 @@ interface Execution {
   retries: number;
   /** Rounds of uploading what the server said was missing. */
   missingRounds: number;
+  /** Operations the server forgot (WaitExecution: NOT_FOUND), each Executed again. */
+  lostOperations: number;
   /** Whether the server has accepted the action (the observer was told it started). */
   started: boolean;
 }
@@ -234,7 +238,7 @@ class RemoteExecutor implements CommandRunner {
 
   /** Execute until a result, following the spec's error handling (see the class comment). */
   async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number, progress: ActionProgress): Promise<ProcessResult> {
-    const x: Execution = { ctx, proc, actionDigest, call, signal, t0, progress, operation: undefined, skipCacheLookup: proc.cacheScope === 'per-run' || proc.cacheScope === 'never', retries: 0, missingRounds: 0, started: false };
+    const x: Execution = { ctx, proc, actionDigest, call, signal, t0, progress, operation: undefined, skipCacheLookup: proc.cacheScope === 'per-run' || proc.cacheScope === 'never', retries: 0, missingRounds: 0, lostOperations: 0, started: false };
     for (;;) {
       const step = await this.#attempt(x);
       if (step !== AGAIN) return step;
@@ -253,9 +257,14 @@ class RemoteExecutor implements CommandRunner {
       }
       if (!isRpcError(e)) throw e;
       if (x.operation !== undefined && e.code === Code.NOT_FOUND) {
-        // WaitExecution on an operation the server no longer has (it restarted): Execute again.
+        // WaitExecution on an operation the server no longer has (it restarted):
+        // Execute again, as the spec says, at once. The server has just answered,
+        // so this is no failure to reach it and spends none of the retries that
+        // rode out its restart (spending them gave up on a server that was back).
+        if (x.lostOperations >= MAX_LOST_OPERATIONS) throw e;
+        x.lostOperations++;
+        this.#log.debug(`remote execution of ${x.proc.description}: ${e.message}; Execute again`);
         x.operation = undefined;
-        await this.#retryOrThrow(x, new RpcError(Code.UNAVAILABLE, e.server, e.method, e.serverMessage));
         return AGAIN;
       }
       // A broken stream keeps its operation: the retry rejoins it.

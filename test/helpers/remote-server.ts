@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
-import { digestOf, type Digest, type Sha256Hex } from '../src/core/index.js';
+import { digestOf, type Digest, type Sha256Hex } from '../../src/core/index.js';
 import {
   ActionSchema,
   BatchUpdateBlobsRequestSchema,
@@ -28,8 +28,8 @@ import {
   type Operation,
   type PreconditionFailure,
   type ProtoDigest,
-} from '../src/reapi/index.js';
-import { repoRoot } from './helpers/index.js';
+} from '../../src/reapi/index.js';
+import { repoRoot } from './index.js';
 
 export interface ServerProcess {
   readonly address: string;
@@ -51,31 +51,7 @@ export async function startServer(args: readonly string[] = [], opts: { dir?: st
   const storeDir = join(dir, 'store');
   const hasStore = args.includes('--store-dir');
   const argv = [join(repoRoot(), 'bin', 'trews'), 'remote-server', '--listen', '127.0.0.1:0', ...(hasStore ? [] : ['--store-dir', storeDir]), ...args];
-  const child = spawn(process.execPath, argv, {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`remote-server did not start in 20 s\nstdout: ${out}\nstderr: ${err}`)), 20_000);
-    const check = (): void => {
-      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`remote-server exited with ${code} before listening\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
+  const { child, address, exited, stdout, stderr } = await spawnListening(argv, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
   return {
     address,
     port: Number(address.split(':')[1]),
@@ -83,8 +59,8 @@ export async function startServer(args: readonly string[] = [], opts: { dir?: st
     dir,
     storeDir,
     child,
-    stderr: () => err,
-    stdout: () => out,
+    stderr,
+    stdout,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const code = await exited;
@@ -92,6 +68,49 @@ export async function startServer(args: readonly string[] = [], opts: { dir?: st
       return code;
     },
   };
+}
+
+export interface Listening {
+  readonly child: ChildProcess;
+  /** The `127.0.0.1:PORT` the server printed. */
+  readonly address: string;
+  /** Settles with the exit code when the process ends. */
+  readonly exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * Spawns a `trews remote-server` command line with node and waits until it
+ * prints the address it listens on; rejects with its output when it exits
+ * first or says nothing in 20 s.
+ */
+export async function spawnListening(argv: readonly string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<Listening> {
+  const child = spawn(process.execPath, argv, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`remote-server did not start in 20 s\nstdout: ${out}\nstderr: ${err}`));
+    }, 20_000);
+    const check = (): void => {
+      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`remote-server exited with ${code} before listening\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  return { child, address, exited, stdout: () => out, stderr: () => err };
 }
 
 /** Runs `trews remote-server` to completion (for flag errors); returns its exit code and output. */

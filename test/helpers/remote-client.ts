@@ -1,19 +1,20 @@
 // Shared by the remote client tests: a real `trews remote-server` process on
 // 127.0.0.1 with a random port (stopped by its PID), options resolved as a
 // user would set them, and local stores in temp dirs.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { MemoryLogger, nullLogger, type Logger } from '../src/core/index.js';
-import { makeCommandRunner, type CommandRunner, type ExecContext } from '../src/exec/index.js';
-import type { Options } from '../src/options/index.js';
-import { createRemoteLayers, type RemoteLayers } from '../src/remote/client/index.js';
-import type { ReapiProvider } from '../src/remote/client/reapi-provider.js';
-import { expectOptions, resolveSample } from '../src/options/testing.js';
-import { createLocalStore, type LocalStore } from '../src/store/index.js';
-import { repoRoot } from './helpers/index.js';
+import { MemoryLogger, nullLogger, type Logger } from '../../src/core/index.js';
+import { makeCommandRunner, type CommandRunner, type ExecContext } from '../../src/exec/index.js';
+import type { Options } from '../../src/options/index.js';
+import { createRemoteLayers, type RemoteLayers } from '../../src/remote/client/index.js';
+import type { ReapiProvider } from '../../src/remote/client/reapi-provider.js';
+import { expectOptions, resolveSample } from '../../src/options/test-support.js';
+import { createLocalStore, type LocalStore } from '../../src/store/index.js';
+import { repoRoot } from './index.js';
+import { spawnListening } from './remote-server.js';
 
 export interface ServerProcess {
   /** `127.0.0.1:PORT` */
@@ -59,33 +60,9 @@ export async function startServer(o: StartOptions = {}): Promise<ServerProcess> 
     'debug',
     ...(o.args ?? []),
   ];
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: storeDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child, address, exited, stderr } = await spawnListening(argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: storeDir } });
   live.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<void>((resolve) =>
-    child.on('exit', () => {
-      live.delete(child);
-      resolve();
-    }),
-  );
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`remote-server did not start in 20 s\nstdout: ${out}\nstderr: ${err}`)), 20_000);
-    const check = (): void => {
-      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`remote-server exited before listening\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
+  void exited.then(() => live.delete(child));
   const pid = child.pid!;
   const signal = async (sig: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
@@ -96,7 +73,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerProcess> 
     port: Number(address.split(':')[1]),
     pid,
     storeDir,
-    log: () => err,
+    log: stderr,
     async stop() {
       await signal('SIGTERM');
       if (o.storeDir === undefined) await rm(storeDir, { recursive: true, force: true });

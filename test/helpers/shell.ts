@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRepo, runTrews, type CliResult, type TempRepo } from './helpers/index.js';
+import { makeRepo, runTrews, type CliResult, type TempRepo } from './index.js';
 
 export interface ShellRepo extends TempRepo {
   /** The local store (TREWS_LOCAL_STORE_DIR) and the TMPDIR (sandboxes) of this repo's runs. */
