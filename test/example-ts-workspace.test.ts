@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, runTrews, type CliResult } from './helpers/index.js';
-import { resultLines, summaryLine } from './shell-helpers.js';
+import { resultLines, summaryLine } from './helpers/shell.js';
 
 const EXAMPLE = join(repoRoot(), 'examples', 'ts-workspace');
 const LEFT_OUT = new Set(['node_modules', 'dist', '.trews.d']);

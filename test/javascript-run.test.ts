@@ -14,9 +14,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, spawnTrews, waitUntil } from './helpers/index.js';
-import { startServer, type ServerProcess } from './remote-client-harness.js';
-import { makeShellRepo, summaryLine, type ShellRepo } from './shell-helpers.js';
+import { pidAlive, repoRoot, spawnTrews, waitUntil } from './helpers/index.js';
+import { startServer, type ServerProcess } from './helpers/remote-client.js';
+import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 const BIN = join(repoRoot(), 'node_modules', '.bin');
@@ -103,15 +103,6 @@ function trews(repo: ShellRepo, args: string[], env: Record<string, string> = {}
 
 function ok(r: { code: number | null; stderr: string }, what: string): void {
   assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 describe('an npm workspace builds, tests and runs with no BUILD file', () => {
