@@ -334,7 +334,7 @@ function goalContext(
     targetsAt(addrs) {
       return targetsAt(rest.run, app.project, addrs);
     },
-    execution() {
+    services() {
       return exec.services;
     },
     async emit(lines) {

@@ -1,4 +1,4 @@
-import { startSession } from './session.js';
+import { startExecution } from './start-execution.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { BUILD, writeOutputs, type BuiltOutputs, type WrittenOutputs } from '../backends/index.js';
 import type { Provenance } from '../runtime/index.js';
@@ -44,8 +44,8 @@ export const buildGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = startSession(g);
-    const rc = session.rc;
+    const execution = startExecution(g);
+    const rc = execution.rc;
     const candidates = selected.filter((t) => g.renv.rules.provides(t.type, BUILD));
     const done = new Map<string, Done>();
     const failures: Array<{ target: Target; failure: Failure }> = [];
@@ -57,7 +57,7 @@ export const buildGoal: Goal = {
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           failures.push({ target, failure: e.failure });
-          session.print(`✕ ${target.address} failed\n${renderFailure(e.failure).trimEnd()}`);
+          execution.print(`✕ ${target.address} failed\n${renderFailure(e.failure).trimEnd()}`);
           return;
         }
         // A package and its `build` script name one build: written once.
@@ -65,24 +65,24 @@ export const buildGoal: Goal = {
         const entry: { address: string; built: BuiltOutputs; provenance: Provenance; written?: WrittenOutputs } = {
           address: built.address,
           built,
-          provenance: session.provenance(built.result, `build ${built.address}`),
+          provenance: execution.provenance(built.result, `build ${built.address}`),
         };
         done.set(built.address, entry);
-        entry.written = await writeOutputs(g.execution().store, g.root, built.tree, built.outputs, rc.signal);
+        entry.written = await writeOutputs(g.services().store, g.root, built.tree, built.outputs, rc.signal);
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (thrown !== undefined) {
-      await session.finish();
+      await execution.finish();
       throw thrown.reason;
     }
     const lines = [...done.values()].sort((a, b) => (a.address < b.address ? -1 : 1)).map(resultLine);
     if (lines.length === 0 && failures.length === 0) {
-      session.print(`nothing to build: none of the ${plural(selected.length, 'target')} the specs select builds anything`);
+      execution.print(`nothing to build: none of the ${plural(selected.length, 'target')} the specs select builds anything`);
     } else {
-      session.print([...(failures.length > 0 ? [''] : []), ...lines, ...failures.map((f) => `✕ ${f.target.address} failed`)].join('\n'));
+      execution.print([...(failures.length > 0 ? [''] : []), ...lines, ...failures.map((f) => `✕ ${f.target.address} failed`)].join('\n'));
     }
-    await session.finish();
+    await execution.finish();
     return failures.length > 0 ? 1 : 0;
   },
 };

@@ -1,4 +1,4 @@
-import { startSession } from './session.js';
+import { startExecution } from './start-execution.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { CHECK, howItFailed, outputExcerpt, type CheckOutcome } from '../backends/index.js';
 import type { Provenance } from '../runtime/index.js';
@@ -32,9 +32,9 @@ export const checkGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = startSession(g);
-    const rc = session.rc;
-    const { store } = g.execution();
+    const execution = startExecution(g);
+    const rc = execution.rc;
+    const { store } = g.services();
     const candidates = selected.filter((t) => g.renv.rules.provides(t.type, CHECK));
     const done: Done[] = [];
     const failures: Array<{ target: Target; failure: Failure }> = [];
@@ -46,11 +46,11 @@ export const checkGoal: Goal = {
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           failures.push({ target, failure: e.failure });
-          session.print(`✕ ${target.address} could not be checked\n${renderFailure(e.failure).trimEnd()}`);
+          execution.print(`✕ ${target.address} could not be checked\n${renderFailure(e.failure).trimEnd()}`);
           return;
         }
         if (outcome === null) return;
-        const d: Done = { target, outcome, provenance: session.provenance(outcome.result, `check ${target.address}`) };
+        const d: Done = { target, outcome, provenance: execution.provenance(outcome.result, `check ${target.address}`) };
         done.push(d);
         if (passed(outcome)) return;
         // tsc's own lines when it printed diagnostics; its output otherwise (a crash, a bad tsconfig.json).
@@ -61,12 +61,12 @@ export const checkGoal: Goal = {
                 ...(await outputExcerpt(store, outcome.result.stdout, 200, rc.signal)),
                 ...(await outputExcerpt(store, outcome.result.stderr, 200, rc.signal)),
               ];
-        session.print([`✕ ${target.address}: ${outcome.checker} ${howItFailed(outcome.result, null)}`, ...lines].join('\n'));
+        execution.print([`✕ ${target.address}: ${outcome.checker} ${howItFailed(outcome.result, null)}`, ...lines].join('\n'));
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (thrown !== undefined) {
-      await session.finish();
+      await execution.finish();
       throw thrown.reason;
     }
     const lines = [
@@ -79,9 +79,9 @@ export const checkGoal: Goal = {
       }),
       ...failures.map((f) => `✕ ${f.target.address} could not be checked`),
     ].sort((a, b) => (a.slice(2) < b.slice(2) ? -1 : 1));
-    if (lines.length === 0) session.print(`nothing to check: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select has a type-checker`);
-    else session.print(['', ...lines].join('\n'));
-    await session.finish();
+    if (lines.length === 0) execution.print(`nothing to check: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select has a type-checker`);
+    else execution.print(['', ...lines].join('\n'));
+    await execution.finish();
     return failures.length > 0 || done.some((d) => !passed(d.outcome)) ? 1 : 0;
   },
 };

@@ -1,4 +1,4 @@
-import { startSession } from './session.js';
+import { startExecution } from './start-execution.js';
 import { digestString } from '../core/index.js';
 import { EXPORT, writeOutputs, type BuiltOutputs } from '../backends/index.js';
 import type { Goal } from './goal.js';
@@ -19,21 +19,21 @@ export const exportGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = startSession(g);
-    const rc = session.rc;
+    const execution = startExecution(g);
+    const rc = execution.rc;
     const seen = new Map<string, BuiltOutputs>();
     try {
       for (const t of selected.filter((x) => g.renv.rules.provides(x.type, EXPORT))) {
         const exp = await rc.serve(EXPORT, t, undefined);
         if (exp !== null) seen.set(`${exp.address} ${digestString(exp.tree)}`, exp);
       }
-      if (seen.size === 0) session.print(`nothing to export: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select has anything to lay out`);
+      if (seen.size === 0) execution.print(`nothing to export: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select has anything to lay out`);
       for (const exp of seen.values()) {
-        const w = await writeOutputs(g.execution().store, g.root, exp.tree, exp.outputs, rc.signal);
-        session.print(`✓ ${exp.address} (${session.provenance(exp.result, `export ${exp.address}`)}): ${w.written.length} files written, ${w.unchanged} unchanged${w.removed.length > 0 ? `, ${w.removed.length} stale removed` : ''}`);
+        const w = await writeOutputs(g.services().store, g.root, exp.tree, exp.outputs, rc.signal);
+        execution.print(`✓ ${exp.address} (${execution.provenance(exp.result, `export ${exp.address}`)}): ${w.written.length} files written, ${w.unchanged} unchanged${w.removed.length > 0 ? `, ${w.removed.length} stale removed` : ''}`);
       }
     } finally {
-      await session.finish();
+      await execution.finish();
     }
     return 0;
   },

@@ -32,7 +32,7 @@ export interface GoalContext {
   /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
   targets(): Promise<readonly Target[]>;
   /** The build root's local store and CommandRunner stack for this run's options, built on first use. */
-  execution(): ExecServices;
+  services(): ExecServices;
   /** The targets at these addresses, in the same order. */
   targetsAt(addrs: readonly Address[]): Promise<readonly Target[]>;
   /**

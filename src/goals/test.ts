@@ -1,7 +1,7 @@
-import { startSession } from './session.js';
+import { startExecution } from './start-execution.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { howItFailed, outputExcerpt, TEST, type TestOutcome } from '../backends/index.js';
-import type { ExecutionSession, Provenance } from '../runtime/index.js';
+import type { GoalExecution, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
 import { countsLine, displayText, failureHeadline, formatDuration, naturalCompare, renderFailure, type Palette } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
@@ -42,15 +42,15 @@ function resultLine(d: Done, colors: Palette): string {
   return `${colors.red('✕')} ${d.target.address} ${colors.red('failed')} in ${took} ${from}`;
 }
 
-async function outputBlock(g: GoalContext, session: ExecutionSession, d: Done): Promise<string[]> {
+async function outputBlock(g: GoalContext, execution: GoalExecution, d: Done): Promise<string[]> {
   if (d.outcome === undefined) return [];
-  const { store } = g.execution();
+  const { store } = g.services();
   const lines: string[] = [];
   for (const [name, digest] of [
     ['stdout', d.outcome.result.stdout],
     ['stderr', d.outcome.result.stderr],
   ] as const) {
-    const text = await outputExcerpt(store, digest, 200, session.rc.signal);
+    const text = await outputExcerpt(store, digest, 200, execution.rc.signal);
     if (text.length === 0) continue;
     lines.push(`${d.target.address} ${name}:`, ...text.map((l) => `  ${l}`));
   }
@@ -105,14 +105,14 @@ export const testGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = startSession(g);
-    const { rc, colors } = session;
+    const execution = startExecution(g);
+    const { rc, colors } = execution;
     // Natural order (p2 before p10): results that come at once (from a cache) print in it.
     const tests = selected.filter((t) => g.renv.rules.provides(t.type, TEST) && t.fields['skip_tests'] !== true).sort((a, b) => naturalCompare(a.address, b.address));
     if (tests.length === 0) {
       // As Pants: selecting no tests is not an error.
-      session.print(`no tests to run: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is a test`);
-      await session.finish();
+      execution.print(`no tests to run: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is a test`);
+      await execution.finish();
       return 0;
     }
     const mode = g.options.enum<OutputMode>('test', 'output');
@@ -120,7 +120,7 @@ export const testGoal: Goal = {
     const quietMemoized = g.iteration > 0;
     const done: Done[] = [];
     const blocked = new Map<string, Blocked>();
-    session.progress(0, tests.length, 'tests');
+    execution.progress(0, tests.length, 'tests');
     // allSettled: on Ctrl-C every test's processes must be gone (and their
     // sandboxes removed) before the run returns, not only the first one's.
     const settled = await Promise.allSettled(
@@ -128,37 +128,37 @@ export const testGoal: Goal = {
         let d: Done;
         try {
           const outcome = await rc.serve(TEST, target, undefined);
-          d = { target, outcome, provenance: session.provenance(outcome.result, `test ${target.address}`) };
+          d = { target, outcome, provenance: execution.provenance(outcome.result, `test ${target.address}`) };
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           d = { target, failure: e.failure };
         }
         const ok = d.outcome !== undefined && passed(d.outcome);
         // Output only for a result shown: the block would otherwise be printed before its line.
-        const block = d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok)) ? await outputBlock(g, session, d) : [];
+        const block = d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok)) ? await outputBlock(g, execution, d) : [];
         done.push(d);
-        session.progress(done.length, tests.length, 'tests');
+        execution.progress(done.length, tests.length, 'tests');
         // Each result as it finishes (Pants does too), so a long run shows failures early.
         if (d.failure !== undefined) {
           const key = failureKey(d.failure);
           const same = blocked.get(key);
           if (same === undefined) {
             blocked.set(key, { failure: d.failure, targets: [target] });
-            session.print(`${resultLine(d, colors)}\n${renderFailure(d.failure, { colors }).trimEnd()}`);
+            execution.print(`${resultLine(d, colors)}\n${renderFailure(d.failure, { colors }).trimEnd()}`);
           } else {
             same.targets.push(target);
-            session.print(`${resultLine(d, colors)} ${colors.dim(`(the same error as ${same.targets[0]!.address}, above)`)}`);
+            execution.print(`${resultLine(d, colors)} ${colors.dim(`(the same error as ${same.targets[0]!.address}, above)`)}`);
           }
           return;
         }
         if (quietMemoized && d.provenance === 'memoized') return;
         const hints = !ok ? (d.outcome?.hints ?? []).map((h) => `  ${colors.yellow(displayText(h))}`) : [];
-        session.print([resultLine(d, colors), ...block, ...hints].join('\n'));
+        execution.print([resultLine(d, colors), ...block, ...hints].join('\n'));
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (thrown !== undefined) {
-      await session.finish();
+      await execution.finish();
       throw thrown.reason;
     }
     // The failures again, together, where the summary is: a long log need not be searched.
@@ -169,7 +169,7 @@ export const testGoal: Goal = {
       const n = b.targets.length;
       recap.push(`${colors.red('✕')} ${failureHeadline(b.failure)}`, `    ${n} test${n === 1 ? '' : 's'} could not run: ${addressList(b.targets)}`);
     }
-    if (recap.length > 0) session.print(['', ...recap].join('\n'));
+    if (recap.length > 0) execution.print(['', ...recap].join('\n'));
     const couldNotRun = done.filter((d) => d.outcome === undefined).length;
     const memoized = done.filter((d) => d.provenance === 'memoized').length;
     const counts = countsLine(
@@ -183,7 +183,7 @@ export const testGoal: Goal = {
       memoized,
       colors,
     );
-    await session.finish(counts);
+    await execution.finish(counts);
     return failed.length === 0 && couldNotRun === 0 ? 0 : 1;
   },
 };

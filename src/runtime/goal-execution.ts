@@ -17,7 +17,7 @@ import { TrackingRunner } from './tracking-runner.js';
  */
 export type Provenance = ProcessResult['source'] | 'memoized';
 
-export interface SessionInit {
+export interface GoalExecutionInit {
   readonly ctx: RunContext;
   readonly run: Run;
   readonly options: Options;
@@ -35,18 +35,18 @@ export interface SessionInit {
  * run's processes report to it. `finish` prints the goal's summary line and
  * keeps the store within its bound.
  */
-export class ExecutionSession {
+export class GoalExecution {
   readonly rc: RuleContext;
   readonly console: LiveConsole;
   readonly observer: ConsoleObserver;
   readonly colors: Palette;
-  readonly #init: SessionInit;
+  readonly #init: GoalExecutionInit;
   readonly #goal: { runner: TrackingRunner; observer: ConsoleObserver };
   readonly #bytesAtStart: number;
   readonly #startedAt = performance.now();
   #finished = false;
 
-  constructor(init: SessionInit) {
+  constructor(init: GoalExecutionInit) {
     this.#init = init;
     const { ctx, options, exec } = init;
     this.colors = consoleColors(ctx, options);
@@ -85,7 +85,7 @@ export class ExecutionSession {
   }
 
   /**
-   * Waits for every process of the session to end (after a cancellation,
+   * Waits for every process of the execution to end (after a cancellation,
    * until its group is killed and its sandbox removed), prints the summary
    * line (`results`, the goal's own part, then processes and time; without
    * `results`, only if any process was asked for) and applies the store's
