@@ -7,6 +7,8 @@ export type {
   ProcessObservation,
   ProcessObserver,
   ProcessResult,
+  SharedInput,
+  LocalCache,
   ResultSource,
 } from './types.js';
 export { makeProcess, validateProcess, assertValidProcess, isCacheableResult, EMPTY_INPUT_ROOT, type ProcessInit } from './process.js';

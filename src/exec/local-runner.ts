@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { chmod, lchown, mkdir, open, readFile, readdir, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, mkdir, open, readFile, readdir, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   EMPTY_DIGEST,
@@ -16,7 +16,7 @@ import {
   type Digest,
   type Logger,
 } from '../core/index.js';
-import { captureOutputs, checkLinkedInputs, materializeTree, type LocalStore, type ModifiedInput } from '../store/index.js';
+import { captureOutputs, checkLinkedInputs, materializeTree, sharedTreesFor, type LocalStore, type ModifiedInput, type SharedTreeLink, type SharedTreeUse } from '../store/index.js';
 import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../reapi/index.js';
 import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
@@ -115,7 +115,9 @@ class LocalSandboxRunner implements CommandRunner {
     try {
       const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
       const fetchStart = Date.now();
-      const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal });
+      const shared = await this.#sharedTrees(proc, signal);
+      const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal, shared: shared.map((s) => s.link) });
+      await linkLocalCaches(proc, sandbox.root);
       // REAPI: the worker creates the working directory and the parents of
       // every output (not output directories themselves), so tools need not.
       const parents = new Set<string>([workDir]);
@@ -130,7 +132,19 @@ class LocalSandboxRunner implements CommandRunner {
       try {
         const program = await resolveProgram(proc.argv[0] ?? '', proc.env['PATH'], workDir);
         if (!program.ok) throw new FailureError(program.failure);
-        exec = await this.#execute(ctx, proc, program.value, workDir, sandbox);
+        const tokens = shared.map((s) => s.use.begin());
+        try {
+          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox);
+        } finally {
+          // Every process on a shared tree checks it, even one that failed or was cancelled: a write must discard the tree.
+          const modified = await Promise.all(shared.map((s, i) => s.use.modifiedSince(tokens[i]!)));
+          const at = shared.find((_, i) => modified[i]);
+          if (at !== undefined && !signal.aborted) {
+            if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
+            // eslint-disable-next-line no-unsafe-finally -- the tree's modification outranks whatever the process did
+            throw sharedTreeModified(proc, at.use.dir);
+          }
+        }
       } catch (e) {
         // A process that could not start is a failure worth a kept sandbox (its
         // layout is often why); a cancelled one is not.
@@ -328,6 +342,18 @@ class LocalSandboxRunner implements CommandRunner {
     return digest;
   }
 
+  /** The shared materializations of the process's shared inputs (none where they cannot be watched: those are made file by file). */
+  async #sharedTrees(proc: Process, signal: AbortSignal): Promise<Array<{ link: SharedTreeLink; use: SharedTreeUse }>> {
+    if (proc.sharedInputs === undefined || this.#runAs !== undefined) return [];
+    const trees = sharedTreesFor(this.#store, this.#logger);
+    const out: Array<{ link: SharedTreeLink; use: SharedTreeUse }> = [];
+    for (const s of proc.sharedInputs) {
+      const use = await trees.acquire(s.tree, signal);
+      if (use !== undefined) out.push({ use, link: { tree: s.tree, dir: use.dir, realDirs: new Set(s.realDirs) } });
+    }
+    return out;
+  }
+
   async #keepSandbox(ctx: ExecContext, proc: Process, sandbox: SandboxDir, workDir: string): Promise<boolean> {
     try {
       await writeFile(sandbox.runScriptPath, runScript(proc, workDir), { mode: 0o755 });
@@ -357,6 +383,41 @@ function inputModified(proc: Process, modified: readonly ModifiedInput[]): Failu
       },
     ),
   );
+}
+
+function sharedTreeModified(proc: Process, dir: string): FailureError {
+  return new FailureError(
+    failure(
+      'environment',
+      'input-modified',
+      `process \`${proc.description}\` modified its shared read-only inputs (node_modules, linked from ${dir}), or another process using them did while it ran: its result is discarded, and the shared copy is removed and will be made again`,
+      {
+        hints: [
+          'a script must not write into node_modules packages; write to its outputs, or to a directory of its own (node_modules/.cache is writable)',
+          'the next run makes the shared copy again from the store',
+        ],
+      },
+    ),
+  );
+}
+
+/** Links the process's local caches (the package manager's download cache) into its sandbox. */
+async function linkLocalCaches(proc: Process, root: string): Promise<void> {
+  for (const c of proc.localCaches ?? []) {
+    await mkdir(c.hostDir, { recursive: true });
+    const at = join(root, c.path);
+    await mkdir(dirname(at), { recursive: true });
+    try {
+      await symlink(c.hostDir, at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      throw new FailureError(
+        failure('internal', 'local-cache-conflict', `process \`${proc.description}\`: its local cache \`${c.path}\` is also in its input root`, {
+          hints: ['this is a bug in the rule that made the process'],
+        }),
+      );
+    }
+  }
 }
 
 /**

@@ -28,6 +28,8 @@ export interface ProcessInit {
   readonly description?: string;
   readonly platform?: readonly PlatformProperty[];
   readonly cacheScope?: CacheScope;
+  readonly sharedInputs?: Process['sharedInputs'];
+  readonly localCaches?: Process['localCaches'];
 }
 
 const CACHE_SCOPES: ReadonlySet<string> = new Set<CacheScope>(['always', 'successful', 'per-run', 'never']);
@@ -50,6 +52,8 @@ export function makeProcess(init: ProcessInit): Process {
     description: init.description ?? init.argv.join(' '),
     platform: Object.freeze((init.platform ?? []).map((q) => Object.freeze({ name: q.name, value: q.value }))),
     cacheScope: init.cacheScope ?? 'successful',
+    ...(init.sharedInputs !== undefined && init.sharedInputs.length > 0 ? { sharedInputs: Object.freeze([...init.sharedInputs]) } : {}),
+    ...(init.localCaches !== undefined && init.localCaches.length > 0 ? { localCaches: Object.freeze([...init.localCaches]) } : {}),
   });
   assertValidProcess(p);
   return p;
@@ -118,6 +122,12 @@ export function validateProcess(p: Process): Failure | undefined {
     if (typeof q.name !== 'string' || q.name === '' || typeof q.value !== 'string') {
       return bad('process-invalid-platform', `platform property ${JSON.stringify(q)} needs a non-empty name and a string value`);
     }
+  }
+
+  for (const c of p.localCaches ?? []) {
+    const why = checkOutputPath(c.path, false);
+    if (why !== undefined) return bad('process-invalid-local-cache', `local cache path ${JSON.stringify(c.path)} ${why}`);
+    if (!c.hostDir.startsWith('/')) return bad('process-invalid-local-cache', `local cache directory ${JSON.stringify(c.hostDir)} is not absolute`);
   }
 
   if (!CACHE_SCOPES.has(p.cacheScope)) {

@@ -38,6 +38,36 @@ export interface Process {
   readonly description: string;
   readonly platform: readonly PlatformProperty[];
   readonly cacheScope: CacheScope;
+  /**
+   * Local-sandbox hints, no part of the action (toAction ignores them, so
+   * caches and remote execution see the same action): trees of the input
+   * root that many processes share (node_modules), which the local sandbox
+   * links from one read-only materialization per tree instead of making
+   * file by file. Each is laid out from the input root, and the input root
+   * must hold it (the runner links only directories whose digests match).
+   */
+  readonly sharedInputs?: readonly SharedInput[];
+  /**
+   * Directories of this machine linked into a local sandbox at `path`
+   * (relative to the input root), such as the package manager's download
+   * cache: append-only, content-addressed caches whose location must not
+   * change the action (Pants' append-only caches). No part of the action:
+   * a remote worker gets an empty directory there.
+   */
+  readonly localCaches?: readonly LocalCache[];
+}
+
+export interface SharedInput {
+  readonly tree: Digest;
+  /** Directories kept real in the sandbox (their entries linked), so a process can add files there (`node_modules`). */
+  readonly realDirs: readonly string[];
+}
+
+export interface LocalCache {
+  /** Relative to the input root; it must not be in the input root. */
+  readonly path: string;
+  /** Absolute, on this machine; made if missing. */
+  readonly hostDir: string;
 }
 
 export type ResultSource = 'ran locally' | 'local cache' | 'remote cache' | 'remote';

@@ -1,3 +1,6 @@
+import { buildGoal } from './build.js';
+import { checkGoal } from './check.js';
+import { exportGoal } from './export.js';
 import { dependenciesGoal } from './dependencies.js';
 import { dependentsGoal } from './dependents.js';
 import { filedepsGoal } from './filedeps.js';
@@ -17,5 +20,5 @@ export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {
-  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, testGoal, runGoal, packageGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
+  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, buildGoal, checkGoal, testGoal, runGoal, packageGoal, exportGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
 }

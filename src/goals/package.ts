@@ -1,16 +1,16 @@
-import { startSession } from './session.js';
+import { startExecution } from './start-execution.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { failure, FailureError, isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { PACKAGE, type BuiltPackage } from '../backends/index.js';
 import { listTree } from '../store/index.js';
 import type { Target } from '../targets/index.js';
-import { renderFailure } from '../ui/index.js';
+import { countsLine, naturalCompare, renderFailure } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
 
 /** Copies a package's files into the dist directory, replacing older ones. Returns their paths. */
 async function writeOut(g: GoalContext, pkg: BuiltPackage, distdir: string, signal: AbortSignal): Promise<string[]> {
-  const { store } = g.execution();
+  const { store } = g.services();
   const written: string[] = [];
   for (const entry of await listTree(store, pkg.tree, signal)) {
     if (entry.kind !== 'file') continue;
@@ -45,39 +45,61 @@ export const packageGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = startSession(g);
-    const rc = session.rc;
+    const execution = startExecution(g);
+    const rc = execution.rc;
     const packages = selected.filter((t) => g.renv.rules.provides(t.type, PACKAGE));
     if (packages.length === 0) {
-      session.print(`nothing to package: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is packageable`);
-      await session.finish();
+      execution.print(`nothing to package: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is packageable`);
+      await execution.finish();
       return 0;
     }
     const distdirOption = g.options.string('package', 'distdir');
     const distdir = isAbsolute(distdirOption) ? distdirOption : resolve(g.root, distdirOption);
     const failures: Array<{ target: Target; failure: Failure }> = [];
     const wrote: string[] = [];
+    let built = 0;
+    execution.progress(0, packages.length, 'packages');
     const settled = await Promise.allSettled(
       packages.map(async (target) => {
         try {
-          const built = await rc.serve(PACKAGE, target, undefined);
-          for (const path of await writeOut(g, built, distdir, rc.signal)) {
+          const pkg = await rc.serve(PACKAGE, target, undefined);
+          for (const path of await writeOut(g, pkg, distdir, rc.signal)) {
             wrote.push(path);
-            session.print(`wrote ${relative(g.root, path)}`);
+            execution.print(`wrote ${relative(g.root, path)}`);
           }
+          built++;
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           failures.push({ target, failure: e.failure });
+        } finally {
+          execution.progress(built + failures.length, packages.length, 'packages');
         }
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    await session.finish();
-    if (thrown !== undefined) throw thrown.reason;
-    if (failures.length === 1 && wrote.length === 0) throw new FailureError(failures[0]!.failure);
-    for (const f of failures.sort((a, b) => (a.target.address < b.target.address ? -1 : 1))) {
-      session.print(`could not package ${f.target.address}:\n${renderFailure(f.failure).trimEnd()}`);
+    if (thrown !== undefined) {
+      await execution.finish();
+      throw thrown.reason;
     }
+    if (failures.length === 1 && wrote.length === 0) {
+      await execution.finish();
+      throw new FailureError(failures[0]!.failure);
+    }
+    for (const f of failures.sort((a, b) => naturalCompare(a.target.address, b.target.address))) {
+      execution.print(`could not package ${f.target.address}:\n${renderFailure(f.failure, { colors: execution.colors }).trimEnd()}`);
+    }
+    await execution.finish(
+      countsLine(
+        'Packages',
+        [
+          { count: built, label: 'built', tone: 'good' },
+          { count: failures.length, label: 'failed', tone: 'bad' },
+        ],
+        packages.length,
+        0,
+        execution.colors,
+      ),
+    );
     return failures.length > 0 ? 1 : 0;
   },
 };

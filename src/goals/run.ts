@@ -1,4 +1,4 @@
-import { startSession } from './session.js';
+import { startExecution } from './start-execution.js';
 import { spawn, type StdioOptions } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
@@ -102,12 +102,12 @@ export const runGoal: Goal = {
   },
   async execute(g) {
     const selected = await g.targets();
-    const session = startSession(g);
-    const rc = session.rc;
+    const execution = startExecution(g);
+    const rc = execution.rc;
     const runnable = selected.filter((t) => g.renv.rules.provides(t.type, RUN));
     const kinds = g.renv.rules.providers(RUN);
     if (runnable.length !== 1) {
-      session.console.close();
+      execution.console.close();
       const specs = g.options.commandLine.specs.join(' ');
       if (runnable.length === 0) {
         throw new FailureError(
@@ -128,7 +128,7 @@ export const runGoal: Goal = {
       prepared = await rc.serve(RUN, target, { args: g.options.commandLine.passthrough, env: g.ctx.env });
     } finally {
       // What was built is summarized before the program gets the terminal.
-      await session.finish();
+      await execution.finish();
     }
     try {
       return await runAttached(g.ctx, prepared);

@@ -3,7 +3,8 @@
 // backends never see it (they see backends/api).
 export { localStoreDirOf, type ExecServices } from './services.js';
 export { RunExec, type GoalExec } from './run-exec.js';
-export { ExecutionSession, type Provenance, type SessionInit } from './session.js';
-export { ConsoleObserver } from './console-observer.js';
+export { GoalExecution, type Provenance, type GoalExecutionInit } from './goal-execution.js';
+export { ConsoleObserver, tracedProcess, tracedResult } from './console-observer.js';
+export { consoleColors } from './console-colors.js';
 export { TrackingRunner } from './tracking-runner.js';
 export { boundStoreSize, formatBytes } from './store-bound.js';

@@ -3,7 +3,7 @@ import type { CommandRunner, ExecRun, ProcessObserver } from '../exec/index.js';
 import type { LocalStore } from '../store/index.js';
 import type { ExecServices } from './services.js';
 
-/** What a goal's session lends the processes of its run: its tracking runner and its observer. */
+/** What a goal's execution lends the processes of its run: its tracking runner and its observer. */
 export interface GoalExec {
   readonly runner: CommandRunner;
   readonly observer: ProcessObserver;
@@ -13,7 +13,7 @@ export interface GoalExec {
  * A run's value of the EXEC_RUN slot: the services computations start
  * processes with, and where those processes report. The store and runner
  * stack are built on first use (introspection goals never open the store);
- * while a goal's ExecutionSession is active, processes go through its
+ * while a goal's GoalExecution is active, processes go through its
  * tracking runner and show on its console.
  */
 export class RunExec implements ExecRun {
@@ -47,7 +47,7 @@ export class RunExec implements ExecRun {
     return { runId: this.#runId, logger: this.#logger, warn: this.#warn, ...(observer ? { observer } : {}) };
   }
 
-  /** Makes `goal` the active session until `detach(goal)`. */
+  /** Makes `goal` the active execution until `detach(goal)`. */
   attach(goal: GoalExec): void {
     this.#goal = goal;
   }

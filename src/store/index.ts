@@ -21,6 +21,8 @@ export {
   listTree,
   treeFromFiles,
   treeFromBytes,
+  treeDirAt,
+  removeFromTree,
   type TreeEntry,
   type TreeFile,
   type TreeSymlink,
@@ -28,7 +30,8 @@ export {
   type BytesFileSpec,
 } from './tree-ops.js';
 export { treeMessageOf } from './tree-message.js';
-export { materializeTree, type MaterializeTreeOptions, type MaterializedTree } from './materialize-tree.js';
+export { materializeTree, type MaterializeTreeOptions, type MaterializedTree, type SharedTreeLink } from './materialize-tree.js';
+export { sharedTreesFor, type SharedTrees, type SharedTreeUse } from './shared-trees.js';
 export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
 export { damageCount, damageOf, type DamageKind } from './damage.js';
 export { beginStoreUse, type StoreUse } from './leases.js';

@@ -1,6 +1,7 @@
+import { symlinkSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FailureError, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
+import { FailureError, digestEquals, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
 import type { LinkedInput } from './input-check.js';
 import type { LinkedSource, LocalStore, MaterializeMode } from './local-store.js';
 import { errnoCode } from './store-failures.js';
@@ -14,6 +15,27 @@ export interface MaterializeTreeOptions {
   /** `hardlink`: read-only links into the CAS (copies where links are impossible); `copy`: private writable files. */
   readonly mode: MaterializeMode;
   readonly signal?: AbortSignal;
+  /**
+   * Trees already materialized read-only elsewhere (shared-trees.ts): a
+   * directory of the tree being materialized that is identical (same
+   * digest) to the directory at the same path of one of them becomes a
+   * symlink to it instead of being made file by file.
+   */
+  readonly shared?: readonly SharedTreeLink[];
+}
+
+/** A tree materialized once, read-only, that sandboxes link into (see SharedTrees). */
+export interface SharedTreeLink {
+  /** The tree, laid out from the root of the tree being materialized. */
+  readonly tree: Digest;
+  /** Where it is materialized (absolute). */
+  readonly dir: string;
+  /**
+   * Directories made real even when identical (their entries are linked
+   * one by one), so that a process can add files there: `node_modules`,
+   * where tools keep caches (`.cache`, `.vite`).
+   */
+  readonly realDirs: ReadonlySet<string>;
 }
 
 /** What materializing a tree made. */
@@ -24,6 +46,8 @@ export interface MaterializedTree {
    * check them afterwards with checkLinkedInputs.
    */
   readonly linked: readonly LinkedInput[];
+  /** Directories linked from a shared tree (`shared`), by their path in the tree. */
+  readonly sharedLinks: number;
 }
 
 /** Files (and directories, and symlinks) created at once: enough to keep a disk busy, few enough for any fd limit. */
@@ -34,6 +58,8 @@ interface Plan {
   readonly levels: string[][];
   readonly files: Array<{ readonly path: string; readonly digest: Digest; readonly isExecutable: boolean }>;
   readonly symlinks: Map<string, string>;
+  /** Directories that are symlinks to a shared materialization: path → absolute target. */
+  readonly sharedLinks: Array<{ readonly path: string; readonly target: string }>;
 }
 
 /**
@@ -48,7 +74,7 @@ interface Plan {
  */
 export async function materializeTree(store: LocalStore, digest: Digest, destDir: string, options: MaterializeTreeOptions): Promise<MaterializedTree> {
   const { mode, signal } = options;
-  const plan = await readPlan(store, digest, signal);
+  const plan = await readPlan(store, digest, options.shared ?? [], signal);
   for (const [path, target] of plan.symlinks) {
     if (symlinkEscapes(plan.symlinks, path)) {
       throw new FailureError(
@@ -78,31 +104,62 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
     signal,
   );
   await mapLimit([...plan.symlinks], CONCURRENCY, ([p, target]) => fsStep(`creating symlink ${p}`, () => symlink(target, join(destDir, p))), signal);
-  return { linked };
+  // Synchronous: a few hundred symlinks take a millisecond, a thread-pool round trip each would take ten.
+  for (const l of plan.sharedLinks) fsStepSync(`linking ${l.path}`, () => symlinkSync(l.target, join(destDir, l.path)));
+  return { linked, sharedLinks: plan.sharedLinks.length };
 }
 
-async function readPlan(store: LocalStore, digest: Digest, signal?: AbortSignal): Promise<Plan> {
-  const plan: Plan = { levels: [], files: [], symlinks: new Map() };
-  let level: Array<{ readonly digest: Digest; readonly at: string }> = [{ digest, at: '' }];
+interface PlanItem {
+  readonly digest: Digest;
+  readonly at: string;
+  /** The directories at this path in the shared trees that have one. */
+  readonly shared: ReadonlyArray<{ readonly link: SharedTreeLink; readonly digest: Digest }>;
+}
+
+function mustStayReal(link: SharedTreeLink, at: string): boolean {
+  if (at === '') return true;
+  for (const r of link.realDirs) if (r === at || r.startsWith(`${at}/`)) return true;
+  return false;
+}
+
+async function readPlan(store: LocalStore, digest: Digest, shared: readonly SharedTreeLink[], signal?: AbortSignal): Promise<Plan> {
+  const plan: Plan = { levels: [], files: [], symlinks: new Map(), sharedLinks: [] };
+  let level: PlanItem[] = [{ digest, at: '', shared: shared.map((link) => ({ link, digest: link.tree })) }];
   while (level.length > 0) {
+    const kept: PlanItem[] = [];
+    for (const item of level) {
+      const same = item.shared.find((s) => digestEquals(s.digest, item.digest) && !mustStayReal(s.link, item.at));
+      if (same !== undefined) plan.sharedLinks.push({ path: item.at, target: join(same.link.dir, item.at) });
+      else kept.push(item);
+    }
+    if (kept.length > 0 && kept[0]!.at !== '') plan.levels.push(kept.map((k) => k.at));
     const dirs = await settleInOrder(
-      level.map((l) => readDirectory(store, l.digest, l.at === '' ? 'tree to materialize' : `directory \`${l.at}\``, signal)),
+      kept.map((l) => readDirectory(store, l.digest, l.at === '' ? 'tree to materialize' : `directory \`${l.at}\``, signal)),
     );
-    const next: typeof level = [];
+    const sharedDirs = await settleInOrder(
+      kept.map((l) => settleInOrder(l.shared.map((s) => readDirectory(store, s.digest, `shared directory \`${l.at}\``, signal)))),
+    );
+    const next: PlanItem[] = [];
     dirs.forEach((dir, i) => {
-      const at = level[i]!.at;
+      const item = kept[i]!;
+      const at = item.at;
       for (const f of dir.files) {
         plan.files.push({ path: joinTreePath(at, f.name), digest: nodeDigest(f.digest, f.name), isExecutable: f.isExecutable });
       }
       for (const s of dir.symlinks) plan.symlinks.set(joinTreePath(at, s.name), s.target);
-      for (const d of dir.directories) next.push({ digest: nodeDigest(d.digest, d.name), at: joinTreePath(at, d.name) });
+      for (const d of dir.directories) {
+        const childShared: Array<{ link: SharedTreeLink; digest: Digest }> = [];
+        item.shared.forEach((s, j) => {
+          const node = sharedDirs[i]![j]!.directories.find((x) => x.name === d.name);
+          if (node !== undefined) childShared.push({ link: s.link, digest: nodeDigest(node.digest, node.name) });
+        });
+        next.push({ digest: nodeDigest(d.digest, d.name), at: joinTreePath(at, d.name), shared: childShared });
+      }
     });
-    if (next.length > 0) plan.levels.push(next.map((n) => n.at));
     level = next;
   }
   return plan;
 }
-
 
 /** File-system errors while materializing are the machine's (disk full, permissions, a non-empty destination). */
 async function fsStep<T>(what: string, op: () => Promise<T>): Promise<T> {
@@ -110,6 +167,15 @@ async function fsStep<T>(what: string, op: () => Promise<T>): Promise<T> {
     return await op();
   } catch (e) {
     if (isFailureError(e) || isAbortError(e) || errnoCode(e) === undefined) throw e;
+    throw new FailureError(failure('environment', 'materialize-failed', `materializing a tree: ${what}: ${(e as Error).message}`));
+  }
+}
+
+function fsStepSync(what: string, op: () => void): void {
+  try {
+    op();
+  } catch (e) {
+    if (errnoCode(e) === undefined) throw e;
     throw new FailureError(failure('environment', 'materialize-failed', `materializing a tree: ${what}: ${(e as Error).message}`));
   }
 }

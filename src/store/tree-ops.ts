@@ -193,3 +193,63 @@ export async function treeFromBytes(store: BlobStore, files: readonly BytesFileS
   await settleInOrder(blobs.map((b) => putBlobBytes(store, b.digest, b.bytes, signal)));
   return builder.build(store, signal);
 }
+
+/** The entries of one directory of a tree (names only, by kind), or undefined when the path is no directory of it. */
+export async function treeDirAt(
+  store: BlobStore,
+  digest: Digest,
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ files: string[]; dirs: string[]; symlinks: Array<{ name: string; target: string }> } | undefined> {
+  let d = digest;
+  for (const seg of path === '' ? [] : path.split('/')) {
+    const dir = await readDirectory(store, d, 'tree', signal);
+    const node = dir.directories.find((x) => x.name === seg);
+    if (node === undefined) return undefined;
+    d = nodeDigest(node.digest, node.name);
+  }
+  const dir = await readDirectory(store, d, path === '' ? 'tree' : `directory \`${path}\``, signal);
+  return { files: dir.files.map((f) => f.name), dirs: dir.directories.map((x) => x.name), symlinks: dir.symlinks.map((s) => ({ name: s.name, target: s.target })) };
+}
+
+/**
+ * The tree without the entries at `paths` (files, symlinks or whole
+ * directories; absent ones are ignored). Only the directories on their
+ * way are read and rewritten, so removing a few entries of a large tree
+ * costs a few Directory messages.
+ */
+export async function removeFromTree(store: BlobStore, digest: Digest, paths: readonly string[], signal?: AbortSignal): Promise<Digest> {
+  if (paths.length === 0) return digest;
+  const byHead = new Map<string, string[]>();
+  const here = new Set<string>();
+  for (const p of paths) {
+    const slash = p.indexOf('/');
+    if (slash < 0) here.add(p);
+    else {
+      const head = p.slice(0, slash);
+      byHead.set(head, [...(byHead.get(head) ?? []), p.slice(slash + 1)]);
+    }
+  }
+  const dir = await readDirectory(store, digest, 'tree', signal);
+  const directories: DirectoryNode[] = [];
+  let changed = false;
+  for (const node of dir.directories) {
+    if (here.has(node.name)) {
+      changed = true;
+      continue;
+    }
+    const below = byHead.get(node.name);
+    if (below === undefined) {
+      directories.push(node);
+      continue;
+    }
+    const before = nodeDigest(node.digest, node.name);
+    const after = await removeFromTree(store, before, below, signal);
+    if (!digestEquals(before, after)) changed = true;
+    directories.push(create(DirectoryNodeSchema, { name: node.name, digest: toProtoDigest(after) }));
+  }
+  const files = dir.files.filter((f) => !here.has(f.name));
+  const symlinks = dir.symlinks.filter((s) => !here.has(s.name));
+  if (!changed && files.length === dir.files.length && symlinks.length === dir.symlinks.length) return digest;
+  return putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal);
+}

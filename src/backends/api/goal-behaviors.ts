@@ -11,6 +11,8 @@ import type { Digest } from '../../core/index.js';
 export interface TestOutcome {
   readonly result: ProcessResult;
   readonly timeoutS: number | null;
+  /** What to do about a failure, when the backend can tell (`add \`jq\` to \`tools\``); printed under the test's output. */
+  readonly hints?: readonly string[];
 }
 
 /** A process `trews run` starts in the workspace, attached to the client's terminal. */
@@ -45,3 +47,36 @@ export const TEST = memoizedBehavior<TestOutcome>('test');
 export const PACKAGE = memoizedBehavior<BuiltPackage>('package');
 /** `trews run`: the program to run in the workspace, attached to the terminal. */
 export const RUN = interactiveBehavior<InteractiveProcess, RunRequest>('run');
+
+/** What `trews build` writes into the workspace for one target. */
+export interface BuiltOutputs {
+  /** The target whose outputs these are (two selected targets may name one build: a package and its `build` script). */
+  readonly address: string;
+  /** The outputs, at their paths from the build root. */
+  readonly tree: Digest;
+  /**
+   * The declared outputs as globs from the build root (`packages/lib/dist/**`,
+   * `!packages/app/.next/cache/**`): a workspace file they match that the tree
+   * lacks is stale, and nothing they do not match is touched.
+   */
+  readonly outputs: readonly string[];
+  /** The process that made them (its provenance is reported). */
+  readonly result: ProcessResult;
+}
+
+/** `trews build`: the target's outputs, built (or found in a cache), or null when it builds nothing. */
+export const BUILD = memoizedBehavior<BuiltOutputs | null>('build');
+
+/** What `trews check` found for one target: its checker's process, and the diagnostics it printed (`file:line:col: error …`, build-root paths). */
+export interface CheckOutcome {
+  readonly result: ProcessResult;
+  /** What ran (`tsc --noEmit -p tsconfig.json`). */
+  readonly checker: string;
+  readonly diagnostics: readonly string[];
+}
+
+/** `trews check`: the target's type-check (or found in a cache), or null when it has nothing to check. */
+export const CHECK = memoizedBehavior<CheckOutcome | null>('check');
+
+/** `trews export`: what the target lays out in the workspace for editors and tools (a JavaScript workspace's node_modules), or null. */
+export const EXPORT = memoizedBehavior<BuiltOutputs | null>('export');

@@ -117,3 +117,32 @@ export class EnvVarKey implements InputKey<string | undefined> {
     return `the client's $${this.#name}`;
   }
 }
+
+/**
+ * The client's variables whose names start with `prefix` (`NEXT_PUBLIC_`),
+ * session variables left out, as an input of the run: a task's `env`
+ * entry `NEXT_PUBLIC_*` reads every one of them.
+ */
+export class EnvPrefixKey implements InputKey<Readonly<Record<string, string>>> {
+  readonly id: string;
+  readonly #prefix: string;
+
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+    this.id = `env-prefix:${prefix}`;
+  }
+
+  readFrom(inputs: RunInputs): Readonly<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries((inputs as BuildInputs).env)) if (k.startsWith(this.#prefix) && !SESSION_VARIABLES.has(k)) out[k] = v;
+    return out;
+  }
+
+  equal(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+    return stableJson(a) === stableJson(b);
+  }
+
+  describe(): string {
+    return `the client's $${this.#prefix}*`;
+  }
+}

@@ -178,6 +178,38 @@ export async function resolveTool(rc: RuleContext, name: string, t: Target, fiel
 }
 
 /**
+ * A program found on the search path of `search`, for a rule that has no
+ * target field naming it (a package manager the workspace needs): `why`
+ * says what needs it, `location` where the error points. Undefined when
+ * `optional` and not found; otherwise not finding it is an error naming
+ * the directories searched.
+ */
+export async function lookupTool(
+  rc: RuleContext,
+  name: string,
+  search: ToolSearch,
+  why: string,
+  location: Location | undefined,
+  optional = false,
+): Promise<Tool | undefined> {
+  const configured = (await rc.options(search.scope)).list(search.option);
+  const searched = await searchDirs(rc, configured);
+  const path = await rc.get(new ToolLookupKey(name, searched));
+  if (path === undefined) {
+    if (optional) return undefined;
+    throw new FailureError(
+      failure('environment', 'tool-not-found', `cannot find the tool \`${name}\` (${why})`, {
+        ...(location ? { location } : {}),
+        notes: [`searched: ${searched.length > 0 ? searched.join(', ') : '(no directories)'}`, `(from ${describeSearch(search.scope, search.option, configured)})`],
+        hints: [`install \`${name}\`, or add the directory that holds it to \`[${search.scope}] ${search.option}\` in trews.toml`],
+      }),
+    );
+  }
+  const digest = await rc.get(new ToolDigestKey(workDirOf(rc.root), path));
+  return { name, path, identity: `sha256 ${digestString(digest)}` };
+}
+
+/**
  * The program a `system_binary` names: the first `binary_name` on
  * `extra_search_paths` then `[system-binaries] system_binary_paths` (whose
  * output matches `fingerprint`, when set). Its identity is the fingerprint

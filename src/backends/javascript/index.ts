@@ -1,6 +1,8 @@
-import type { Backend, TargetRules } from '../api/index.js';
+import type { Backend } from '../api/index.js';
 import { packageDependencies } from './dependencies.js';
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
+import { registerNodejsOptions } from './nodejs.js';
+import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
 
@@ -23,22 +25,26 @@ export { PackageDependenciesKey, type FirstPartyDependency, type PackageDependen
 export { JsTasksKey, resolveTask, DEFAULT_TASKS, JAVASCRIPT_SCOPE, type ResolvedTask, type TaskConfig } from './pipeline.js';
 export { NODE_SCRIPT, PACKAGE_JSON, nodeScriptTarget, packageJsonTarget } from './target-types.js';
 export { scriptTargetName } from './synthetic-targets.js';
+export { JsInstallKey, type JsInstall, type WorkspaceLink } from './install.js';
+export { NODEJS_SCOPE } from './nodejs.js';
 
-/** A package's files go into the sandbox of what depends on it, at their paths from the build root. */
-const ownSources: TargetRules = { sandbox: { sources: true } };
 
 /**
  * JavaScript and TypeScript workspaces (npm, pnpm, yarn) without BUILD
  * files: packages and their scripts are inferred from package.json, the
- * pipeline comes from `[javascript] tasks` (README.md). Running scripts is
- * not here yet: `node_script` has no rules.
+ * pipeline comes from `[javascript] tasks` (README.md). One frozen install
+ * per lockfile; scripts run in sandboxes that share its tree (README.md).
  */
 export const javascriptBackend: Backend = {
   name: 'javascript',
-  targets: [{ type: packageJsonTarget, rules: ownSources }, { type: nodeScriptTarget }],
+  targets: [
+    { type: packageJsonTarget, rules: packageJsonRules },
+    { type: nodeScriptTarget, rules: nodeScriptRules },
+  ],
   inferrers: [packageDependencies],
   syntheticTargets: [packageJsonTargets],
   registerOptions(registry) {
+    registerNodejsOptions(registry);
     registry.registerScope({
       name: JAVASCRIPT_SCOPE,
       help: 'The JavaScript/TypeScript workspace: how package.json scripts run (the pipeline, as Turborepo\'s `tasks`).',

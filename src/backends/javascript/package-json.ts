@@ -42,6 +42,8 @@ export interface PackageManifest {
   readonly dir: string;
   readonly name: string | null;
   readonly version: string | null;
+  /** `"private": true`: never published, so `trews package` packs nothing. */
+  readonly private: boolean;
   /** The `name` value, or the start of the file without one: where errors about the package point. */
   readonly at: Location;
   readonly scripts: readonly PackageScript[];
@@ -122,6 +124,7 @@ export function readManifest(dir: string, path: string, text: string): PackageMa
     dir,
     name: name?.value ?? null,
     version: version?.value ?? null,
+    private: property(doc.root, 'private')?.value.type === 'boolean' && property(doc.root, 'private')?.value.value === true,
     at: name !== null ? loc(name.node) : doc.lines.at(doc.root.offset),
     scripts,
     dependencies,

@@ -59,6 +59,8 @@ const BASE: Omit<ResolvedTask, 'origins'> = {
 
 const afterDeps: TaskConfig = { depends_on: ['^build'] };
 const devServer: TaskConfig = { depends_on: ['^build'], cache: false, persistent: true };
+/** `start` runs what the package built (`node dist/main.js`), so its own build comes first too. */
+const startServer: TaskConfig = { ...devServer, depends_on: ['^build', 'build'] };
 
 /**
  * Defaults by script name, so a typical repository needs no configuration
@@ -73,7 +75,7 @@ export const DEFAULT_TASKS: Readonly<Record<string, TaskConfig>> = {
   'type-check': afterDeps,
   'check-types': afterDeps,
   dev: devServer,
-  start: devServer,
+  start: startServer,
   serve: devServer,
   watch: devServer,
 };

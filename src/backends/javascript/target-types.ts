@@ -76,6 +76,12 @@ export const nodeScriptTarget: TargetType = {
       default: [],
       help: 'Names of environment variables the script sees, whose values are part of its cache key; `NAME_*` takes every variable with that prefix. Every other variable is stripped.',
     },
+    {
+      name: 'skip_tests',
+      type: { kind: 'bool' },
+      default: null,
+      help: 'Whether `trews test` leaves this script alone. Unset: every script but `test` is skipped, so `trews test ::` runs each package\'s `test` script; set it to false to make another script (`e2e`) a test.',
+    },
     { name: 'cache', type: { kind: 'bool' }, default: true, help: 'Whether a result may be reused. False for scripts whose effect is not their outputs.' },
     { name: 'persistent', type: { kind: 'bool' }, default: false, help: 'A long-running process (a dev server, a watcher): never cached; meant for `trews run`.' },
     {

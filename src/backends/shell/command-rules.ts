@@ -4,7 +4,8 @@ import type { CacheScope } from '../../exec/index.js';
 import { addPrefix, mergeTrees, treeFromFiles } from '../../store/index.js';
 import { stringField, stringListField, type Target } from '../../targets/index.js';
 import type { ProcessResult } from '../../exec/index.js';
-import { processFailure, provide, resolveSystemBinary, resolveTool, TEST, type RuleContext, type TargetRules, type TestOutcome } from '../api/index.js';
+import { processFailure, provide, resolveSystemBinary, resolveTool, TEST, testSettings, testTimeoutS, type RuleContext, type TargetRules, type TestOutcome } from '../api/index.js';
+import { missingToolHints } from './missing-command.js';
 import { prepareCommand, workdirOf, type CommandSpec } from './sandboxed-command.js';
 
 function cacheScopeOf(t: Target): CacheScope {
@@ -44,7 +45,9 @@ async function buildStepOutputs(rc: RuleContext, t: Target, spec: CommandSpec, c
   const result = await rc.execute(process);
   const location = { file: t.buildFile, line: t.line, col: t.col };
   if (result.exitCode !== 0 || result.timedOut) {
-    throw new FailureError(await processFailure(rc.store, `\`${t.type}\` ${t.address}`, result, spec.timeoutS, location, rc.signal));
+    const f = await processFailure(rc.store, `\`${t.type}\` ${t.address}`, result, spec.timeoutS, location, rc.signal);
+    const missing = await missingToolHints(rc, t, result);
+    throw new FailureError(missing.length > 0 ? { ...f, hints: [...missing, ...(f.hints ?? [])] } : f);
   }
   const produced = producedPaths(result);
   const missing = [...spec.outputFiles, ...spec.outputDirectories].filter((p) => !produced.has(p) && p !== '');
@@ -72,28 +75,6 @@ async function buildStepOutputs(rc: RuleContext, t: Target, spec: CommandSpec, c
     tree = await mergeTrees(rc.store, [tree, captured], rc.signal);
   }
   return workdir === '' ? tree : addPrefix(rc.store, tree, workdir, rc.signal);
-}
-
-/** The `[test]` options a test rule honours (the test goal registers them, and lets rules read them). */
-export interface TestSettings {
-  /** `--test-force`: run even when a cached result exists (cache scope per-run). */
-  readonly force: boolean;
-  readonly timeoutsEnabled: boolean;
-  readonly timeoutDefaultS: number | null;
-  readonly timeoutMaximumS: number | null;
-}
-
-export async function testSettings(rc: RuleContext): Promise<TestSettings> {
-  const o = await rc.options('test');
-  return { force: o.bool('force'), timeoutsEnabled: o.bool('timeouts'), timeoutDefaultS: o.maybeInt('timeout_default'), timeoutMaximumS: o.maybeInt('timeout_maximum') };
-}
-
-/** `timeout`, else `[test] timeout_default`, capped by `[test] timeout_maximum`; none when `[test] timeouts` is off (as Pants). */
-export function testTimeoutS(t: Target, s: TestSettings): number | null {
-  if (!s.timeoutsEnabled) return null;
-  const own = timeoutField(t) ?? s.timeoutDefaultS;
-  if (own === null) return null;
-  return s.timeoutMaximumS === null ? own : Math.min(own, s.timeoutMaximumS);
 }
 
 export const shellCommandRules: TargetRules = {
@@ -128,7 +109,9 @@ async function runTest(rc: RuleContext, t: Target): Promise<TestOutcome> {
     // Failures are never cached (Pants re-runs failed tests); --test-force reruns successes too.
     cacheScope: settings.force ? 'per-run' : 'successful',
   });
-  return { result: await rc.execute(process), timeoutS };
+  const result = await rc.execute(process);
+  const hints = await missingToolHints(rc, t, result);
+  return { result, timeoutS, ...(hints.length > 0 ? { hints } : {}) };
 }
 
 export const testShellCommandRules: TargetRules = {

@@ -1,0 +1,103 @@
+// What a large node_modules adds to preparing a sandbox (not a test; prints
+// figures). Run after a build:
+//   node dist/bench/shared-tree-bench.js [--packages 625 --files 80 --runs 15]
+//
+// The generated node_modules has packages × files files (default 50,000:
+// 625 packages of 40 files at the top and 40 in lib/). Per run, each in a
+// fresh directory:
+// - base: materializing a small input root (20 source files), the floor;
+// - shared: the same input root merged with node_modules, materialized as
+//   the local sandbox runner does for a JavaScript script: node_modules kept
+//   real, each package a symlink into the one read-only shared copy, plus
+//   the shared tree's before/after check (begin, then the watch barrier);
+// - the difference of the medians is what node_modules adds.
+// Then, for scale, the ordinary materialization (a hard link per file) of
+// the whole tree, a few runs. The shared copy itself is made once per tree
+// digest, before the timed runs (its cost is printed too).
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { nullLogger } from '../src/core/index.js';
+import { makeTempDir, removeDir } from '../src/exec/test-support.js';
+import { createLocalStore, materializeTree, mergeTrees, sharedTreesFor, treeFromBytes } from '../src/store/index.js';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+const { values } = parseArgs({
+  options: { packages: { type: 'string', default: '625' }, files: { type: 'string', default: '80' }, runs: { type: 'string', default: '15' } },
+});
+const packages = Number(values.packages);
+const perPackage = Number(values.files);
+const runs = Number(values.runs);
+
+const dir = await makeTempDir('trews-shared-bench-');
+try {
+  const store = createLocalStore({ dir: join(dir, 'store') });
+  const sources = Array.from({ length: 20 }, (_, i) => ({ path: `packages/app/src/f${i}.ts`, content: `export const v${i} = ${i};\n`, isExecutable: false }));
+  // One package at a time: all 50,000 blobs at once would exhaust file descriptors.
+  const pkgTrees = [];
+  for (let p = 0; p < packages; p++) {
+    const files = [];
+    for (let f = 0; f < perPackage; f++) {
+      const sub = f < perPackage / 2 ? '' : 'lib/';
+      files.push({ path: `node_modules/pkg-${p}/${sub}file-${f}.js`, content: `module.exports = ${p * 1000 + f};\n`, isExecutable: false });
+    }
+    pkgTrees.push(await treeFromBytes(store, files));
+  }
+  const base = await treeFromBytes(store, sources);
+  const nm = await mergeTrees(store, pkgTrees);
+  const full = await mergeTrees(store, [base, nm]);
+  const trees = sharedTreesFor(store, nullLogger);
+
+  let t0 = performance.now();
+  const first = await trees.acquire(nm);
+  if (first === undefined) throw new Error('the shared tree cannot be watched here (inotify limits?)');
+  const makeMs = performance.now() - t0;
+  const link = { tree: nm, dir: first.dir, realDirs: new Set(['node_modules']) };
+
+  let n = 0;
+  const fresh = (): string => join(dir, `sb-${n++}`);
+  const baseMs: number[] = [];
+  const sharedMs: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const a = fresh();
+    t0 = performance.now();
+    await materializeTree(store, base, a, { mode: 'hardlink' });
+    const tb = performance.now() - t0;
+    const b = fresh();
+    t0 = performance.now();
+    const use = await trees.acquire(nm);
+    const { sharedLinks } = await materializeTree(store, full, b, { mode: 'hardlink', shared: [link] });
+    const token = use!.begin();
+    if (await use!.modifiedSince(token)) throw new Error('the shared tree was modified');
+    const ts = performance.now() - t0;
+    if (sharedLinks !== packages) throw new Error(`expected ${packages} shared links, made ${sharedLinks}`);
+    await rm(a, { recursive: true, force: true });
+    await rm(b, { recursive: true, force: true });
+    if (i >= 2) {
+      baseMs.push(tb);
+      sharedMs.push(ts);
+    }
+  }
+  const hardMs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = fresh();
+    t0 = performance.now();
+    await materializeTree(store, full, c, { mode: 'hardlink' });
+    hardMs.push(performance.now() - t0);
+    await removeDir(c);
+  }
+  const files = packages * perPackage;
+  console.log(`node_modules of ${files.toLocaleString('en')} files in ${packages} packages; ${runs} runs (medians)`);
+  console.log(`  shared copy made once:                        ${makeMs.toFixed(0)} ms`);
+  console.log(`  sandbox, 20 sources, no node_modules:         ${median(baseMs).toFixed(1)} ms`);
+  console.log(`  sandbox, 20 sources + shared node_modules:    ${median(sharedMs).toFixed(1)} ms`);
+  console.log(`  => node_modules adds:                         ${(median(sharedMs) - median(baseMs)).toFixed(1)} ms`);
+  console.log(`  (for scale) node_modules hard-linked per file: ${median(hardMs).toFixed(0)} ms`);
+} finally {
+  await removeDir(dir);
+}
