@@ -280,7 +280,11 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
       listed: (o) => count(/^packages\/p\d+:build$/gm, o.stdout),
       tally(o, kind) {
         // `400 processes: 12 ran locally, 388 from the local cache`
-        const m = /^(\d+) process(?:es)?(?:: (.*))?$/m.exec(o.stdout + o.stderr) ?? noTally(kind, o, '"N processes" line');
+        const found = /^(\d+) process(?:es)?(?:: (.*))?$/m.exec(o.stdout + o.stderr);
+        // Through a warm daemon a goal whose results are all memoized asks for no process at
+        // all (rule results are engine keys), and trews prints no count: nothing ran.
+        if (found === null && o.exitCode === 0 && opts.daemon) return { ran: 0, cached: 0, words: 'no process asked for: every result memoized' };
+        const m = found ?? noTally(kind, o, '"N processes" line');
         let ran = 0;
         let cached = 0;
         for (const part of (m[2] ?? '').split(', ').filter(Boolean)) {
