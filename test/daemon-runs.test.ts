@@ -54,7 +54,7 @@ describe('rule results in a daemon', () => {
       const r = await viaDaemon(repo, ['test', '--force', '::']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /✓ \/\/:t succeeded in .* \(ran locally\)/, `attempt ${attempt}:\n${r.stderr}`);
-      assert.match(r.stderr, /1 process: 1 ran locally/, `attempt ${attempt}`);
+      assert.match(r.stderr, / · Processes: 1 ran locally · /, `attempt ${attempt}`);
     }
     // A forced result is never cached: the first plain run runs the test, the next one has it.
     assert.match((await viaDaemon(repo, ['test', '::'])).stderr, /✓ \/\/:t succeeded in .* \(ran locally\)/);

@@ -48,6 +48,30 @@ const cases: Case[] = [
   { name: 'no-specs', files: { 'a/BUILD': 'target()\n' }, args: ['list'], code: 2 },
   { name: 'no-goal', files: { 'a/BUILD': 'target()\n' }, args: ['::'], code: 2 },
   { name: 'unknown-help-topic', files: {}, args: ['help', 'fiels'], code: 2 },
+  { name: 'unknown-goal', files: { 'a/BUILD': 'target()\n' }, args: ['tset', '::'], code: 2 },
+  { name: 'spec-dir-missing', files: { 'app/BUILD': 'target()\n' }, args: ['list', 'aap::'], code: 1 },
+  { name: 'spec-target-as-path', files: { 'a/BUILD': 'target(name="p2")\n' }, args: ['list', 'a/p2'], code: 1 },
+  { name: 'spec-path-near', files: { 'a/BUILD': 'files(name="d", sources=["data.txt"])\n', 'a/data.txt': '' }, args: ['list', 'a/dat.txt'], code: 1 },
+  { name: 'unmatched-glob', files: { 'a/BUILD': 'files(name="x", sources=["*.txt"])\n', 'a/readme.md': '' }, args: ['list', '::'], code: 1 },
+  { name: 'unmatched-glob-near-dir', files: { 'a/BUILD': 'files(name="x", sources=["srcs/*.txt"])\n', 'a/src/x.txt': '' }, args: ['list', '::'], code: 1 },
+  {
+    name: 'missing-execution-dependency',
+    files: { 'a/BUILD': 'test_shell_command(name="t", command="true", execution_dependencies=["./mak.sh"])\n', 'a/make.sh': '' },
+    args: ['test', '::'],
+    code: 1,
+  },
+  { name: 'toml-unquoted-string', files: { 'trews.toml': '[GLOBAL]\nlevel = debug\n' }, args: ['list', '::'], code: 2 },
+  { name: 'toml-unclosed-header', files: { 'trews.toml': '[GLOBAL\nlevel = "debug"\n' }, args: ['list', '::'], code: 2 },
+  { name: 'toml-unclosed-string', files: { 'trews.toml': '[GLOBAL]\nlevel = "debug\n' }, args: ['list', '::'], code: 2 },
+  { name: 'command-not-found', files: { BUILD: 'test_shell_command(name="t", command="jq . x.json")\n' }, args: ['test', '::'], code: 1 },
+  {
+    name: 'test-in-execution-dependencies-cycle',
+    files: {
+      'a/BUILD': 'test_shell_command(name="t", command="true", execution_dependencies=[":gen"])\nshell_command(name="gen", command="true", execution_dependencies=[":t"])\n',
+    },
+    args: ['test', '::'],
+    code: 1,
+  },
   { name: 'unowned-file-dependency', files: { 'a/BUILD': 'target(dependencies=["./data.txt"])\n', 'a/data.txt': '' }, args: ['dependencies', 'a'], code: 1 },
 ];
 

@@ -45,13 +45,13 @@ describe('trews test with an HTTP cache', () => {
       const env = cache(server.url, { TREWS_REMOTE_OAUTH_BEARER_TOKEN_PATH: join(scratch, 'token') });
       const first = await a.trews(['test', '::'], { env });
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(summaryLine(first.stderr), '2 processes: 2 ran locally');
+      assert.equal(summaryLine(first.stderr), '2 ran locally');
       // The writes finished before the run ended: two results, under /ac.
       assert.equal(server.requests.filter((r) => /^PUT \/ac\/[0-9a-f]{64} 200$/.test(r)).length, 2, server.requests.join('\n'));
 
       const second = await b.trews(['test', '::'], { env: { ...env, TREWS_REMOTE_CACHE_WRITE: 'false' } });
       assert.equal(second.code, 0, second.stderr);
-      assert.equal(summaryLine(second.stderr), '2 processes: 2 from the remote cache');
+      assert.equal(summaryLine(second.stderr), '2 from the remote cache');
       assert.doesNotMatch(second.stderr, /warning/);
     } finally {
       await a.cleanup();
@@ -64,7 +64,7 @@ describe('trews test with an HTTP cache', () => {
     try {
       const r = await repo.trews(['test', '::'], { env: cache(server.url) });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(summaryLine(r.stderr), '2 processes: 2 ran locally');
+      assert.equal(summaryLine(r.stderr), '2 ran locally');
       const first = r.stderr.split('\n').find((l) => l.startsWith('warning: '));
       assert.match(
         first ?? '',
@@ -84,7 +84,7 @@ describe('trews test with an HTTP cache', () => {
     try {
       const r = await repo.trews(['test', '::'], { env: cache(gone.url, { TREWS_REMOTE_STORE_RPC_RETRIES: '0' }) });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(summaryLine(r.stderr), '2 processes: 2 ran locally');
+      assert.equal(summaryLine(r.stderr), '2 ran locally');
       assert.match(r.stderr, new RegExp(`^warning: remote cache: .*remote_store_server ${gone.url}: HEAD /cas/[0-9a-f]{64} failed: connect ECONNREFUSED`, 'm'));
     } finally {
       await repo.cleanup();
@@ -141,7 +141,7 @@ describe('which transport a run loads', () => {
     const store = join(dir, `${run}.store`);
     const r = await repo.trews(['test', '::'], { env: { ...env, TREWS_LOCAL_STORE_DIR: store, NODE_OPTIONS: `--require ${join(dir, 'probe.cjs')}`, GRPC_PROBE_OUT: out } });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(summaryLine(r.stderr), '2 processes: 2 ran locally');
+    assert.equal(summaryLine(r.stderr), '2 ran locally');
     return Number(await readFile(out, 'utf8'));
   };
 

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { allBackends, buildInputs, type Backend } from '../backends/index.js';
 import {
+  closest,
   createFileLogger,
   failure,
   FailureError,
@@ -15,19 +16,20 @@ import {
   type LogLevel,
   type Logger,
   type RunContext,
+  TREWS_VERSION,
 } from '../core/index.js';
 import { allGoals, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
-import { GLOBAL, parseCommandLine, resolveOptions, type Options } from '../options/index.js';
+import { GLOBAL, parseCommandLine, resolveOptions, type CommandLine, type Options } from '../options/index.js';
 import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
 import { EXEC_RUN } from '../exec/index.js';
 import { workDirOf } from '../fs/index.js';
 import type { RemoteConfig } from '../remote/client/index.js';
-import { localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
+import { consoleColors, localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
-import { renderFailure } from '../ui/index.js';
+import { colorEnabled, palette, renderFailure, TraceRecorder, type Palette } from '../ui/index.js';
 import { beginStoreUse, type StoreUse } from '../store/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
@@ -44,8 +46,13 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
   });
 }
 
-function report(ctx: RunContext, f: Failure, logPath?: string): Promise<void> {
-  return write(ctx.stderr, renderFailure(f, logPath ? { logPath } : {}));
+function report(ctx: RunContext, f: Failure, logPath: string | undefined, colors: Palette): Promise<void> {
+  return write(ctx.stderr, renderFailure(f, { colors, ...(logPath ? { logPath } : {}) }));
+}
+
+/** Colours before the options are known (a usage error): the terminal and NO_COLOR/FORCE_COLOR decide. */
+function colorsWithoutOptions(ctx: RunContext): Palette {
+  return palette(colorEnabled({ option: true, optionSet: false, env: ctx.env, isTTY: ctx.isTTY.stderr }));
 }
 
 export interface RunnerDeps {
@@ -72,7 +79,8 @@ export interface RunnerDeps {
 export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<number> {
   const loop = new LoopWatch({ changes: deps.changes, restarting: deps.restarting, logger: deps.logger ?? nullLogger, pid: process.pid });
   try {
-    let code = await runOnce(ctx, deps, loop);
+    let iteration = 0;
+    let code = await runOnce(ctx, deps, loop, iteration);
     while (loop.active && !ctx.signal.aborted) {
       await write(ctx.stderr, 'trews: waiting for changes (Ctrl-C to stop)\n');
       const wake = await loop.wait(ctx.signal);
@@ -85,7 +93,7 @@ export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<num
         return LOOP_RESTART_EXIT_CODE;
       }
       await write(ctx.stderr, `trews: ${wake.description}; running again\n`);
-      code = await runOnce(ctx, deps, loop);
+      code = await runOnce(ctx, deps, loop, ++iteration);
     }
     return code;
   } finally {
@@ -116,10 +124,9 @@ async function prepare(ctx: RunContext, goals: readonly Goal[], backends: readon
   const registry = buildRegistry(goals, backends);
   const cl = parseCommandLine(ctx.argv, registry);
   if (!cl.ok) throw usageFailure(cl.failure);
-  if (cl.value.goals.length === 0 && cl.value.specs.length > 0) {
-    throw usageFailure(failure('input', 'no-goal', `no goal given for ${cl.value.specs.join(' ')}`, { hints: ['for example `trews list ::`; `trews help goals` lists the goals'] }));
-  }
-  const wanted = cl.value.goals.length > 0 ? cl.value.goals : ['help'];
+  if (cl.value.goals.length === 0 && cl.value.specs.length > 0) throw usageFailure(noGoal(cl.value.specs, goals));
+  const commandLine = helpFirst(cl.value);
+  const wanted = commandLine.goals.length > 0 ? commandLine.goals : ['help'];
   const selected = wanted.map((name) => goals.find((g) => g.name === name)!);
   const needsRoot = selected.some((g) => g.needsBuildRoot);
   const root = findBuildRoot(ctx.cwd);
@@ -138,7 +145,7 @@ async function prepare(ctx: RunContext, goals: readonly Goal[], backends: readon
       throw new FailureError(failure('environment', 'config-unreadable', `cannot read ${join(root, CONFIG_FILE)}: ${(e as Error).message}`));
     }
   }
-  const resolved = resolveOptions({ registry, commandLine: cl.value, env: ctx.env, config, buildRoot: root ?? ctx.cwd, homeDir: ctx.env.HOME ?? homedir() });
+  const resolved = resolveOptions({ registry, commandLine, env: ctx.env, config, buildRoot: root ?? ctx.cwd, homeDir: ctx.env.HOME ?? homedir() });
   if (!resolved.ok) throw usageFailure(resolved.failure);
   const options = resolved.value;
   // Remote misconfigurations (missing server, unreadable certificate, bad token file) stop a run
@@ -148,10 +155,34 @@ async function prepare(ctx: RunContext, goals: readonly Goal[], backends: readon
   return { selected, root, options, remoteConfig: remote?.value ?? null };
 }
 
+/**
+ * `trews help gc`, `trews test --help`: asking for help about goals is help,
+ * never a run of them. The other goals become help's topics, before its own.
+ */
+function helpFirst(cl: CommandLine): CommandLine {
+  const help = cl.goals.find((g) => g === 'help-advanced') ?? cl.goals.find((g) => g === 'help');
+  if (help === undefined) return cl;
+  const others = cl.goals.filter((g) => g !== 'help' && g !== 'help-advanced');
+  // `trews test --help ::`: the specs were for the goal, not topics of help.
+  return { ...cl, goals: [help], specs: others.length > 0 ? others : cl.specs };
+}
+
+/** `trews tset ::`: a first word that is no goal is a misspelt goal far more often than a spec. */
+function noGoal(specs: readonly string[], goals: readonly Goal[]): Failure {
+  const first = specs[0]!;
+  if (/^[A-Za-z][\w-]*$/.test(first)) {
+    const guess = closest(first, goals.map((g) => g.name));
+    return failure('input', 'unknown-goal', `unknown goal \`${first}\``, {
+      hints: [guess !== undefined ? `did you mean \`${guess}\`?` : '`trews help goals` lists the goals'],
+    });
+  }
+  return failure('input', 'no-goal', `no goal given for ${specs.join(' ')}`, { hints: ['for example `trews list ::`; `trews help goals` lists the goals'] });
+}
+
 /** How a run that threw ends: the failure rendered on its stderr, and its exit code. */
-async function reportThrown(ctx: RunContext, e: unknown, log: { logger: Logger; logPath: string | undefined; stacktraces: boolean }): Promise<number> {
+async function reportThrown(ctx: RunContext, e: unknown, log: { logger: Logger; logPath: string | undefined; stacktraces: boolean; colors: Palette }): Promise<number> {
   if (isFailureError(e)) {
-    await report(ctx, e.failure, log.logPath);
+    await report(ctx, e.failure, log.logPath, log.colors);
     return e.failure.exitCode ?? 1;
   }
   if (isAbortError(e) || ctx.signal.aborted) {
@@ -160,20 +191,29 @@ async function reportThrown(ctx: RunContext, e: unknown, log: { logger: Logger; 
   }
   const err = e instanceof Error ? e : new Error(String(e));
   log.logger.error(`internal error: ${err.stack ?? err.message}`);
-  await report(ctx, failure('internal', 'internal', `internal error: ${err.message}`), log.logPath);
+  await report(ctx, failure('internal', 'internal', `internal error: ${err.message}`), log.logPath, log.colors);
   if (log.stacktraces && err.stack) await write(ctx.stderr, `${err.stack}\n`);
   return 1;
 }
 
-async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Promise<number> {
+async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, iteration: number): Promise<number> {
+  const startedAt = performance.now();
   const goals = deps.goals ?? allGoals();
   const backends = deps.backends ?? allBackends();
-  const log = { logger: deps.logger ?? nullLogger, logPath: deps.logger ? deps.logPath : undefined, stacktraces: false };
+  const log = { logger: deps.logger ?? nullLogger, logPath: deps.logger ? deps.logPath : undefined, stacktraces: false, colors: colorsWithoutOptions(ctx) };
   let run: Run | undefined;
   let storeUse: StoreUse | undefined;
+  let trace: { recorder: TraceRecorder; path: string } | undefined;
   try {
     const { selected, root, options, remoteConfig } = await prepare(ctx, goals, backends);
     log.stacktraces = options.bool(GLOBAL, 'print_stacktrace');
+    log.colors = consoleColors(ctx, options);
+    const tracePath = traceFileOf(options, ctx.cwd, root);
+    if (tracePath !== undefined) {
+      const recorder = new TraceRecorder({ origin: startedAt, metadata: { argv: ctx.argv, cwd: ctx.cwd, root: root ?? null, version: TREWS_VERSION, iteration } });
+      recorder.recordPhase('read options', startedAt, performance.now());
+      trace = { recorder, path: tracePath };
+    }
     if (!deps.logger && root !== undefined) {
       log.logPath = join(workDirOf(root), 'trews.log');
       log.logger = createFileLogger(log.logPath, options.enum<LogLevel>(GLOBAL, 'level'));
@@ -203,28 +243,68 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch): Prom
       logger,
       warn: (message) => void write(ctx.stderr, `warning: ${message}\n`),
     });
+    const endStart = trace?.recorder.phase('start the run (waits for runs with other options)');
     const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env), slots: [EXEC_RUN.with(exec)] }, {
       timeoutS: options.float(GLOBAL, 'daemon_timeout_when_multiple_invocations'),
       say: (line) => write(ctx.stderr, `${line}\n`),
     });
+    endStart?.();
     run = started;
+    const statsBefore = app.engine.stats();
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
     try {
       for (const goal of selected) {
-        const g = goalContext(ctx, app, options, goal, exec, { run: started, logger, goals, cwdRel: cwdRel.startsWith('..') ? '' : cwdRel });
-        code = Math.max(code, await goal.execute(g));
+        const g = goalContext(ctx, app, options, goal, exec, {
+          run: started,
+          logger,
+          goals,
+          cwdRel: cwdRel.startsWith('..') ? '' : cwdRel,
+          iteration,
+          trace: trace?.recorder,
+        });
+        const endGoal = trace?.recorder.phase(`goal ${goal.name}`);
+        try {
+          code = Math.max(code, await goal.execute(g));
+        } finally {
+          endGoal?.();
+        }
       }
     } finally {
       started.end();
+      const endFlush = trace?.recorder.phase('flush remote cache writes');
       await app.flushRemote();
+      endFlush?.();
+      if (trace !== undefined) {
+        const after = app.engine.stats();
+        trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated });
+      }
     }
     return code;
   } catch (e) {
-    return reportThrown(ctx, e, log);
+    return await reportThrown(ctx, e, log);
   } finally {
     await storeUse?.release();
     if (loop.active) loop.ran(run);
+    if (trace !== undefined) await writeTrace(ctx, trace.recorder, trace.path, log.logger);
+  }
+}
+
+/** Where `--trace` writes, or undefined when the run is not traced. */
+function traceFileOf(options: Options, cwd: string, root: string | undefined): string | undefined {
+  const file = options.maybePath(GLOBAL, 'trace_file');
+  if (file !== null) return resolve(cwd, file);
+  if (!options.bool(GLOBAL, 'trace')) return undefined;
+  return root !== undefined ? join(workDirOf(root), 'trace.json') : resolve(cwd, 'trews-trace.json');
+}
+
+async function writeTrace(ctx: RunContext, recorder: TraceRecorder, path: string, logger: Logger): Promise<void> {
+  try {
+    await recorder.write(path);
+    await write(ctx.stderr, `trews: wrote the trace of this run to ${path} (open it in https://ui.perfetto.dev)\n`);
+  } catch (e) {
+    logger.warn(`cannot write the trace to ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    await write(ctx.stderr, `warning: cannot write the trace to ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
   }
 }
 
@@ -234,7 +314,7 @@ function goalContext(
   options: Options,
   goal: Goal,
   exec: RunExec,
-  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel'>,
+  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel' | 'iteration' | 'trace'>,
 ): GoalContext {
   let selected: Promise<readonly Target[]> | undefined;
   return {
@@ -246,7 +326,9 @@ function goalContext(
     root: app.root,
     ...rest,
     targets() {
-      selected ??= resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
+      selected ??= rest.trace
+        ? rest.trace.during('select targets', () => resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name))
+        : resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
       return selected;
     },
     targetsAt(addrs) {

@@ -4,6 +4,7 @@ import type { OptionRegistry, Options } from '../options/index.js';
 import type { Address, Target, Project } from '../targets/index.js';
 import type { RuleEnv } from '../backends/index.js';
 import type { ExecServices, RunExec } from '../runtime/index.js';
+import type { TraceRecorder } from '../ui/index.js';
 
 /** What a goal gets to do its work: the run, its options, and the targets it was asked about. */
 export interface GoalContext {
@@ -21,6 +22,13 @@ export interface GoalContext {
   readonly root: string;
   /** The working directory relative to the build root ('' at the root). */
   readonly cwdRel: string;
+  /**
+   * 0 for a run; under `--loop`, how many iterations came before this one
+   * (a later iteration prints only what ran again).
+   */
+  readonly iteration: number;
+  /** Records processes and phases with `--trace`; undefined otherwise. */
+  readonly trace: TraceRecorder | undefined;
   /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
   targets(): Promise<readonly Target[]>;
   /** The build root's local store and CommandRunner stack for this run's options, built on first use. */

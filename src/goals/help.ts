@@ -29,7 +29,7 @@ function overview(g: GoalContext): string[] {
     ]),
     '',
     'Goals:',
-    ...table(g.goals.filter((x) => x.name !== 'help-advanced').map((x) => [x.name, summary(x.help)])),
+    ...table(g.goals.map((x) => [x.name, summary(x.help)])),
     '',
     'Other commands:',
     ...table([

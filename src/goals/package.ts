@@ -5,7 +5,7 @@ import { failure, FailureError, isAbortError, isFailureError, type Failure } fro
 import { PACKAGE, type BuiltPackage } from '../backends/index.js';
 import { listTree } from '../store/index.js';
 import type { Target } from '../targets/index.js';
-import { renderFailure } from '../ui/index.js';
+import { countsLine, naturalCompare, renderFailure } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
 
 /** Copies a package's files into the dist directory, replacing older ones. Returns their paths. */
@@ -57,27 +57,49 @@ export const packageGoal: Goal = {
     const distdir = isAbsolute(distdirOption) ? distdirOption : resolve(g.root, distdirOption);
     const failures: Array<{ target: Target; failure: Failure }> = [];
     const wrote: string[] = [];
+    let built = 0;
+    session.progress(0, packages.length, 'packages');
     const settled = await Promise.allSettled(
       packages.map(async (target) => {
         try {
-          const built = await rc.serve(PACKAGE, target, undefined);
-          for (const path of await writeOut(g, built, distdir, rc.signal)) {
+          const pkg = await rc.serve(PACKAGE, target, undefined);
+          for (const path of await writeOut(g, pkg, distdir, rc.signal)) {
             wrote.push(path);
             session.print(`wrote ${relative(g.root, path)}`);
           }
+          built++;
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           failures.push({ target, failure: e.failure });
+        } finally {
+          session.progress(built + failures.length, packages.length, 'packages');
         }
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    await session.finish();
-    if (thrown !== undefined) throw thrown.reason;
-    if (failures.length === 1 && wrote.length === 0) throw new FailureError(failures[0]!.failure);
-    for (const f of failures.sort((a, b) => (a.target.address < b.target.address ? -1 : 1))) {
-      session.print(`could not package ${f.target.address}:\n${renderFailure(f.failure).trimEnd()}`);
+    if (thrown !== undefined) {
+      await session.finish();
+      throw thrown.reason;
     }
+    if (failures.length === 1 && wrote.length === 0) {
+      await session.finish();
+      throw new FailureError(failures[0]!.failure);
+    }
+    for (const f of failures.sort((a, b) => naturalCompare(a.target.address, b.target.address))) {
+      session.print(`could not package ${f.target.address}:\n${renderFailure(f.failure, { colors: session.colors }).trimEnd()}`);
+    }
+    await session.finish(
+      countsLine(
+        'Packages',
+        [
+          { count: built, label: 'built', tone: 'good' },
+          { count: failures.length, label: 'failed', tone: 'bad' },
+        ],
+        packages.length,
+        0,
+        session.colors,
+      ),
+    );
     return failures.length > 0 ? 1 : 0;
   },
 };

@@ -3,7 +3,7 @@ import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { howItFailed, outputExcerpt, TEST, type TestOutcome } from '../backends/index.js';
 import type { ExecutionSession, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
-import { formatDuration, renderFailure } from '../ui/index.js';
+import { countsLine, displayText, failureHeadline, formatDuration, naturalCompare, renderFailure, type Palette } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
 
 type OutputMode = 'all' | 'failed' | 'none';
@@ -16,19 +16,30 @@ interface Done {
   readonly failure?: Failure;
 }
 
+/** Tests that could not run for one and the same reason (a build step they all need failed): told once. */
+interface Blocked {
+  readonly failure: Failure;
+  readonly targets: Target[];
+}
+
 function passed(o: TestOutcome): boolean {
   return o.result.exitCode === 0 && !o.result.timedOut;
 }
 
+function provenanceText(p: Provenance | undefined, colors: Palette): string {
+  const text = `(${p})`;
+  return p === 'ran locally' || p === 'remote' ? colors.dim(text) : colors.cyan(text);
+}
+
 /** `✓ app:test succeeded in 0.42s (local cache)`: the time is how long the test ran, back then for a cached result. */
-function resultLine(d: Done): string {
-  if (d.outcome === undefined) return `✕ ${d.target.address} could not run`;
+function resultLine(d: Done, colors: Palette): string {
+  if (d.outcome === undefined) return `${colors.red('✕')} ${d.target.address} ${colors.red('could not run')}`;
   const { result } = d.outcome;
-  const provenance = d.provenance;
   const took = formatDuration(result.executionMs ?? result.durationMs);
-  if (passed(d.outcome)) return `✓ ${d.target.address} succeeded in ${took} (${provenance})`;
-  if (result.timedOut) return `✕ ${d.target.address} ${howItFailed(result, d.outcome.timeoutS)} (${provenance})`;
-  return `✕ ${d.target.address} failed in ${took} (${provenance})`;
+  const from = provenanceText(d.provenance, colors);
+  if (passed(d.outcome)) return `${colors.green('✓')} ${d.target.address} ${colors.green('succeeded')} in ${took} ${from}`;
+  if (result.timedOut) return `${colors.red('✕')} ${d.target.address} ${colors.red(howItFailed(result, d.outcome.timeoutS))} ${from}`;
+  return `${colors.red('✕')} ${d.target.address} ${colors.red('failed')} in ${took} ${from}`;
 }
 
 async function outputBlock(g: GoalContext, session: ExecutionSession, d: Done): Promise<string[]> {
@@ -46,9 +57,21 @@ async function outputBlock(g: GoalContext, session: ExecutionSession, d: Done): 
   return lines;
 }
 
+/** The same failure, whichever test reached it: what it says and where, not how each test got there. */
+function failureKey(f: Failure): string {
+  return JSON.stringify([f.tag, f.reason, failureHeadline(f), f.notes ?? [], f.hints ?? []]);
+}
+
+/** `a:t1, a:t2, … and 12 more`. */
+function addressList(targets: readonly Target[], max = 10): string {
+  const names = targets.map((t) => t.address).sort(naturalCompare);
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
 export const testGoal: Goal = {
   name: 'test',
-  help: 'Run the tests the specs select, in parallel (bounded by process_execution_local_parallelism), and report each: passed, failed (with its output), or served from a cache. Exits 1 if any test fails.',
+  help: 'Run the tests the specs select, in parallel (bounded by process_execution_local_parallelism), and report each as it finishes: passed, failed (with its output), or served from a cache; then the failures again and one summary line. Exits 1 if any test fails.',
   needsBuildRoot: true,
   registerOptions(registry) {
     // Test rules read timeouts and --force through the engine.
@@ -83,8 +106,9 @@ export const testGoal: Goal = {
   async execute(g) {
     const selected = await g.targets();
     const session = startSession(g);
-    const rc = session.rc;
-    const tests = selected.filter((t) => g.renv.rules.provides(t.type, TEST) && t.fields['skip_tests'] !== true);
+    const { rc, colors } = session;
+    // Natural order (p2 before p10): results that come at once (from a cache) print in it.
+    const tests = selected.filter((t) => g.renv.rules.provides(t.type, TEST) && t.fields['skip_tests'] !== true).sort((a, b) => naturalCompare(a.address, b.address));
     if (tests.length === 0) {
       // As Pants: selecting no tests is not an error.
       session.print(`no tests to run: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is a test`);
@@ -92,8 +116,11 @@ export const testGoal: Goal = {
       return 0;
     }
     const mode = g.options.enum<OutputMode>('test', 'output');
+    // Under --loop, what the graph still holds was printed by an earlier iteration.
+    const quietMemoized = g.iteration > 0;
     const done: Done[] = [];
-    let blocks = 0;
+    const blocked = new Map<string, Blocked>();
+    session.progress(0, tests.length, 'tests');
     // allSettled: on Ctrl-C every test's processes must be gone (and their
     // sandboxes removed) before the run returns, not only the first one's.
     const settled = await Promise.allSettled(
@@ -101,25 +128,32 @@ export const testGoal: Goal = {
         let d: Done;
         try {
           const outcome = await rc.serve(TEST, target, undefined);
-          d = { target, outcome, provenance: session.provenance(outcome.result) };
+          d = { target, outcome, provenance: session.provenance(outcome.result, `test ${target.address}`) };
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           d = { target, failure: e.failure };
         }
-        done.push(d);
-        // Output as each test ends, so a long run shows failures early (Pants does too).
         const ok = d.outcome !== undefined && passed(d.outcome);
-        if (d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok))) {
-          const block = await outputBlock(g, session, d);
-          if (block.length > 0) {
-            blocks++;
-            session.print([resultLine(d), ...block].join('\n'));
-          }
-        }
+        // Output only for a result shown: the block would otherwise be printed before its line.
+        const block = d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok)) ? await outputBlock(g, session, d) : [];
+        done.push(d);
+        session.progress(done.length, tests.length, 'tests');
+        // Each result as it finishes (Pants does too), so a long run shows failures early.
         if (d.failure !== undefined) {
-          blocks++;
-          session.print(`${resultLine(d)}\n${renderFailure(d.failure).trimEnd()}`);
+          const key = failureKey(d.failure);
+          const same = blocked.get(key);
+          if (same === undefined) {
+            blocked.set(key, { failure: d.failure, targets: [target] });
+            session.print(`${resultLine(d, colors)}\n${renderFailure(d.failure, { colors }).trimEnd()}`);
+          } else {
+            same.targets.push(target);
+            session.print(`${resultLine(d, colors)} ${colors.dim(`(the same error as ${same.targets[0]!.address}, above)`)}`);
+          }
+          return;
         }
+        if (quietMemoized && d.provenance === 'memoized') return;
+        const hints = !ok ? (d.outcome?.hints ?? []).map((h) => `  ${colors.yellow(displayText(h))}`) : [];
+        session.print([resultLine(d, colors), ...block, ...hints].join('\n'));
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -127,10 +161,29 @@ export const testGoal: Goal = {
       await session.finish();
       throw thrown.reason;
     }
-    done.sort((a, b) => (a.target.address < b.target.address ? -1 : 1));
-    // A blank line sets the summary apart from the outputs printed above it.
-    session.print([...(blocks > 0 ? [''] : []), ...done.map(resultLine)].join('\n'));
-    await session.finish();
-    return done.every((d) => d.outcome !== undefined && passed(d.outcome)) ? 0 : 1;
+    // The failures again, together, where the summary is: a long log need not be searched.
+    const failed = done.filter((d) => d.outcome !== undefined && !passed(d.outcome)).sort((a, b) => naturalCompare(a.target.address, b.target.address));
+    const recap = failed.map((d) => resultLine(d, colors));
+    const groups = [...blocked.values()].sort((a, b) => naturalCompare(failureHeadline(a.failure), failureHeadline(b.failure)));
+    for (const b of groups) {
+      const n = b.targets.length;
+      recap.push(`${colors.red('✕')} ${failureHeadline(b.failure)}`, `    ${n} test${n === 1 ? '' : 's'} could not run: ${addressList(b.targets)}`);
+    }
+    if (recap.length > 0) session.print(['', ...recap].join('\n'));
+    const couldNotRun = done.filter((d) => d.outcome === undefined).length;
+    const memoized = done.filter((d) => d.provenance === 'memoized').length;
+    const counts = countsLine(
+      'Tests',
+      [
+        { count: done.length - failed.length - couldNotRun, label: 'passed', tone: 'good' },
+        { count: failed.length, label: 'failed', tone: 'bad' },
+        { count: couldNotRun, label: 'could not run', tone: 'bad' },
+      ],
+      done.length,
+      memoized,
+      colors,
+    );
+    await session.finish(counts);
+    return failed.length === 0 && couldNotRun === 0 ? 0 : 1;
   },
 };

@@ -163,11 +163,20 @@ test('wrong value types name the option, the expected type and the location', ()
 
 test('TOML syntax errors give the line and column smol-toml reports, no stack', () => {
   assert.equal(render('[GLOBAL]\nlevel = = "info"\n'), 'error: trews.toml:2:9: invalid TOML: invalid value\n  level = = "info"\n          ^\n');
-  assert.equal(render('[GLOBAL\nlevel = "info"\n'), 'error: trews.toml:1:8: invalid TOML: illegal character in key\n  [GLOBAL\n         ^\n');
   assert.equal(
     render('[GLOBAL]\nlevel = "a"\nlevel = "b"\n'),
     'error: trews.toml:3:1: invalid TOML: trying to redefine an already defined table or value\n  level = "b"\n  ^\n',
   );
+});
+
+test('TOML errors say what was likely meant: an unquoted string, an unclosed string or section header', () => {
+  assert.equal(
+    render('[GLOBAL]\nlevel = debug # more\n'),
+    'error: trews.toml:2:9: invalid TOML: the value of `level` is not quoted\n  level = debug # more\n          ^^^^^\n  (the TOML parser says: invalid value)\n  strings in TOML are quoted: `level = "debug"` (numbers and true/false are written bare)\n',
+  );
+  assert.match(render('[GLOBAL]\nignore = [a, "b"]\n'), /`a` in the list `ignore` is not quoted\n[\s\S]*`ignore = \["a", "b"\]`/);
+  assert.match(render('[GLOBAL]\nlevel = "debug\n'), /the string value of `level` is not closed/);
+  assert.match(render('[GLOBAL\nlevel = "info"\n'), /^error: trews.toml:1:1: invalid TOML: the section header `\[GLOBAL` is not closed\n[\s\S]*write it as `\[GLOBAL\]`/);
 });
 
 test('a config path outside the build root is shown as given', () => {

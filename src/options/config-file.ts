@@ -1,5 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
+import { diagnoseTomlLine } from './toml-diagnosis.js';
 import { closest, err, failure, ok, type Failure, type Location, type Result } from '../core/index.js';
 import type { OptionRegistry } from './registry.js';
 import type { OptionSource, OptionSpec, Scope } from './types.js';
@@ -103,6 +104,15 @@ function syntaxFailure(e: TomlError, file: string, text: string): Failure {
   const first = e.message.split('\n')[0] ?? e.message;
   const what = first.replace(/^Invalid TOML document:\s*/, '');
   const lineText = text.split('\n')[e.line - 1]?.replace(/\r$/, '');
+  // The parser's words describe its grammar; say what was most likely meant, and keep its words as a note.
+  const likely = lineText === undefined ? undefined : diagnoseTomlLine(lineText);
+  if (likely !== undefined) {
+    return failure('input', 'config-syntax', `invalid TOML: ${likely.message}`, {
+      location: { file, line: e.line, col: likely.col, length: likely.length, lineText: lineText! },
+      notes: [`(the TOML parser says: ${what})`],
+      hints: [likely.hint],
+    });
+  }
   return failure('input', 'config-syntax', `invalid TOML: ${what}`, {
     location: { file, line: e.line, col: e.column, ...(lineText !== undefined ? { lineText } : {}) },
   });

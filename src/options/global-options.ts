@@ -109,7 +109,24 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     daemon: true,
   },
   { name: 'dynamic_ui', type: 'bool', default: true, help: 'Show live progress of running work when the terminal allows it.' },
-  { name: 'colors', type: 'bool', default: true, help: 'Use colours in terminal output.' },
+  {
+    name: 'colors',
+    type: 'bool',
+    default: true,
+    help: 'Colour the console on a terminal (results, cache sources, errors). Off with --colors=false or NO_COLOR; FORCE_COLOR or an explicit --colors colours a pipe too.',
+  },
+  {
+    name: 'trace',
+    type: 'bool',
+    default: false,
+    help: 'Write a Chrome trace of the run (open it in https://ui.perfetto.dev or chrome://tracing): every process with its start, duration, cache source, exit code, argv and digests, and the engine\'s phases. Written to trace_file.',
+  },
+  {
+    name: 'trace_file',
+    type: 'path',
+    default: null,
+    help: 'Where --trace writes (relative to the working directory); setting it turns tracing on. Unset: .trews.d/trace.json in the build root.',
+  },
   {
     name: 'keep_sandboxes',
     type: 'enum',

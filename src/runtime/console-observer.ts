@@ -1,25 +1,42 @@
 import { digestString, isAbortError, type Digest } from '../core/index.js';
 import type { Process, ProcessObserver, ProcessResult } from '../exec/index.js';
-import { ProcessTally, type LiveConsole } from '../ui/index.js';
+import { ProcessTally, type LiveConsole, type TracedOutcome, type TracedProcess, type TraceRecorder } from '../ui/index.js';
+
+/** What a trace keeps of a process: what it was asked to do. */
+export function tracedProcess(p: Process): TracedProcess {
+  return { description: p.description, argv: p.argv, inputRootDigest: digestString(p.inputRoot) };
+}
+
+/** What a trace keeps of a result: where it came from, how it ended, and the sizes of what it wrote. */
+export function tracedResult(r: ProcessResult): Omit<TracedOutcome, 'source'> {
+  const sizes: Record<string, number> = { stdout: r.stdout.sizeBytes, stderr: r.stderr.sizeBytes };
+  for (const f of r.actionResult.outputFiles) sizes[f.path] = Number(f.digest?.sizeBytes ?? 0);
+  for (const d of r.actionResult.outputDirectories) sizes[`${d.path}/`] = Number(d.treeDigest?.sizeBytes ?? 0);
+  return { exitCode: r.exitCode, timedOut: r.timedOut, executionMs: r.executionMs, actionDigest: digestString(r.actionDigest), outputBytes: sizes };
+}
 
 /**
- * The run's ProcessObserver: running processes go to the live console,
- * finished ones to the tally, kept sandboxes to a permanent line. It also
- * remembers which actions finished in this run, so a goal can tell a result
- * the runner stack produced now from one the daemon's graph kept.
+ * The run's ProcessObserver: running processes go to the live console and
+ * the trace, finished ones to the tally, kept sandboxes to a permanent
+ * line. It also remembers which actions finished in this run, so a goal can
+ * tell a result the runner stack produced now from one the daemon's graph
+ * kept.
  */
 export class ConsoleObserver implements ProcessObserver {
   readonly tally = new ProcessTally();
   readonly #console: LiveConsole;
+  readonly #trace: TraceRecorder | undefined;
   readonly #finished = new Set<string>();
   #memoized = 0;
 
-  constructor(console: LiveConsole) {
+  constructor(console: LiveConsole, trace?: TraceRecorder) {
     this.#console = console;
+    this.#trace = trace;
   }
 
   started(id: number, process: Process): void {
     this.#console.taskStarted(id, process.description);
+    this.#trace?.processStarted(id, tracedProcess(process));
   }
 
   finished(id: number, _process: Process, outcome: { readonly result?: ProcessResult; readonly error?: unknown }): void {
@@ -27,8 +44,12 @@ export class ConsoleObserver implements ProcessObserver {
     if (outcome.result !== undefined) {
       this.tally.add(outcome.result.source);
       this.#finished.add(digestString(outcome.result.actionDigest));
-    } else if (!isAbortError(outcome.error)) {
-      this.tally.failed();
+      this.#trace?.processFinished(id, { ...tracedResult(outcome.result), source: outcome.result.source });
+    } else {
+      const cancelled = isAbortError(outcome.error);
+      if (!cancelled) this.tally.failed();
+      const e = outcome.error;
+      this.#trace?.processFinished(id, { error: cancelled ? 'cancelled' : e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -41,23 +62,19 @@ export class ConsoleObserver implements ProcessObserver {
     return this.#finished.has(digestString(actionDigest));
   }
 
-  /** A result served from the daemon's graph, which no runner saw. */
-  memoized(): void {
+  /** A result served from the daemon's graph, which no runner saw (`description`: what the goal asked for). */
+  memoized(result: ProcessResult, description: string): void {
     this.#memoized += 1;
+    this.#trace?.memoized({ description }, tracedResult(result));
   }
 
+  /** Results of the goal the daemon's graph held: counted with the goal's results, not as processes. */
+  get memoizedCount(): number {
+    return this.#memoized;
+  }
+
+  /** Processes the runner stack saw, and results the graph held. */
   get total(): number {
     return this.tally.total + this.#memoized;
-  }
-
-  /** `12 processes: 2 ran locally, 10 from the local cache` (with `, 3 memoized` in a daemon). */
-  summary(): string {
-    if (this.#memoized === 0) return this.tally.line();
-    const line = this.tally.line();
-    const colon = line.indexOf(': ');
-    const parts = colon < 0 ? [] : line.slice(colon + 2).split(', ');
-    parts.push(`${this.#memoized} memoized`);
-    const total = this.total;
-    return `${total} process${total === 1 ? '' : 'es'}: ${parts.join(', ')}`;
   }
 }

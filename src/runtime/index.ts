@@ -4,6 +4,7 @@
 export { localStoreDirOf, type ExecServices } from './services.js';
 export { RunExec, type GoalExec } from './run-exec.js';
 export { ExecutionSession, type Provenance, type SessionInit } from './session.js';
-export { ConsoleObserver } from './console-observer.js';
+export { ConsoleObserver, tracedProcess, tracedResult } from './console-observer.js';
+export { consoleColors } from './console-colors.js';
 export { TrackingRunner } from './tracking-runner.js';
 export { boundStoreSize, formatBytes } from './store-bound.js';

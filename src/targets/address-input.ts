@@ -3,6 +3,7 @@ import type { ComputeContext } from '../engine/index.js';
 import { PathKindKey } from '../fs/index.js';
 import { checkTargetName, type Address } from './address.js';
 import { findTarget, unknownTarget } from './lookup.js';
+import { nearestPath } from './near-path.js';
 import { OwnersKey } from './owners.js';
 import type { Project } from './project.js';
 
@@ -79,7 +80,13 @@ export async function resolveAddressInput(
       return [...owners];
     }
     if (kind === 'missing') {
-      raise(failure('input', 'no-such-path', `\`${input.raw}\` is neither a file nor a directory${context.what ? ` (${context.what})` : ''}`, where));
+      const near = await nearestPath(ctx, project.ws, input.path);
+      raise(
+        failure('input', 'no-such-path', `\`${input.raw}\` is neither a file nor a directory${context.what ? ` (${context.what})` : ''}`, {
+          ...where,
+          ...(near !== undefined ? { hints: [`did you mean \`${asWritten(input.raw, input.path, near)}\`?`] } : {}),
+        }),
+      );
     }
     const addr: Address = { dir: input.path, name: input.path === '' ? project.rootName : basenameRel(input.path) };
     if (!(await findTarget(ctx, project, addr))) await unknownTarget(ctx, project, addr, written);
@@ -96,4 +103,10 @@ export async function resolveAddressInput(
   }
   if (!(await findTarget(ctx, project, addr))) await unknownTarget(ctx, project, addr, written);
   return [addr];
+}
+
+/** `near` in the form `raw` was written: `./make.sh` for `./mak.sh`, else from the root (`//a/make.sh`). */
+function asWritten(raw: string, path: string, near: string): string {
+  if (dirnameRel(path) === dirnameRel(near) && raw.endsWith(basenameRel(path))) return `${raw.slice(0, raw.length - basenameRel(path).length)}${basenameRel(near)}`;
+  return `//${near}`;
 }

@@ -1,7 +1,9 @@
 import { locationOf, type BuildFileSyntax, type CallStatement, type KeywordArg, type ValueNode } from '../build-files/index.js';
 import { basenameRel, closest, failure, firstSentence, joinRel, raise, toRelPath, type Location } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
-import { BuildFilesInDirKey, GlobKey, isGlobPattern } from '../fs/index.js';
+import picomatch from 'picomatch';
+import { BuildFilesInDirKey, GlobKey, isGlobPattern, ListingKey, PathKindKey } from '../fs/index.js';
+import { nearestPath } from './near-path.js';
 import { checkTargetName, compareAddresses, formatAddress, type Address } from './address.js';
 import { BuildFileKey } from './build-file-key.js';
 import { convertField, type FieldSpec, type FieldValue } from './fields.js';
@@ -258,6 +260,59 @@ function rootRelativePattern(d: Declared, dir: string, field: string, pattern: s
   return pattern.startsWith('!') ? `!${rel}` : rel;
 }
 
+/**
+ * A glob written in a BUILD file that matches no file is an error at the
+ * glob, as Pants' `unmatched_build_file_globs` is by default: left alone it
+ * would surface later, as a file missing from some sandbox. Globs a target
+ * type brings as its default are not checked (a directory may have no
+ * scripts), nor exclusions.
+ */
+async function checkGlobsMatch(
+  ctx: ComputeContext,
+  project: Project,
+  dir: string,
+  d: Declared,
+  field: string,
+  patterns: readonly string[],
+  rootPatterns: readonly string[],
+  files: readonly string[],
+  address: string,
+): Promise<void> {
+  if (sourcesNode(d, field) === undefined) return;
+  for (const [i, pattern] of patterns.entries()) {
+    if (pattern.startsWith('!') || !isGlobPattern(pattern)) continue;
+    const matches = picomatch(rootPatterns[i]!, { dot: false });
+    if (files.some((f) => matches(f))) continue;
+    // Matched, but only files a `!` pattern leaves out: that is what the exclusion is for.
+    if ((await ctx.get(new GlobKey(project.ws, dir, [pattern]))).files.length > 0) continue;
+    const item = patternNode(d, field, pattern);
+    const base = toRelPath(picomatch.scan(pattern).base) ?? '';
+    const baseDir = base === '' ? dir : joinRel(dir, base);
+    const baseKind = base === '' ? 'dir' : await ctx.get(new PathKindKey(project.ws, baseDir));
+    let hint: string;
+    if (baseKind !== 'dir') {
+      const near = await nearestPath(ctx, project.ws, baseDir, true);
+      const nearRel = near === undefined ? undefined : dir === '' ? near : near.startsWith(`${dir}/`) ? near.slice(dir.length + 1) : undefined;
+      hint =
+        nearRel !== undefined
+          ? `did you mean \`${nearRel}${pattern.slice(base.length)}\`? (there is no directory \`${baseDir}\`)`
+          : `there is no directory \`${baseDir}\``;
+    } else {
+      const listing = await ctx.get(new ListingKey(project.ws, baseDir));
+      hint =
+        listing.files.length === 0
+          ? `\`${baseDir || '//'}\` has no files; remove the glob, or add the files`
+          : `files in \`${baseDir || '//'}\`: ${listing.files.slice(0, 8).join(', ')}${listing.files.length > 8 ? `, and ${listing.files.length - 8} more` : ''}`;
+    }
+    raise(
+      failure('input', 'unmatched-glob', `\`${field}\` of \`${address}\`: the glob \`${pattern}\` matches no file`, {
+        location: at(d.syntax, item ?? { span: d.call.calleeSpan }),
+        hints: [hint],
+      }),
+    );
+  }
+}
+
 async function expandDeclaration(ctx: ComputeContext, project: Project, dir: string, d: Declared): Promise<Target[]> {
   const addr: Address = { dir, name: d.name };
   const address = formatAddress(addr);
@@ -296,6 +351,7 @@ async function expandDeclaration(ctx: ComputeContext, project: Project, dir: str
       }),
     );
   }
+  await checkGlobsMatch(ctx, project, dir, d, sourceField.name, patterns, sourcePatterns, glob.files, address);
   if (glob.escapes.length > 0) {
     const { pattern, path, problem } = glob.escapes[0]!;
     const item = patternNode(d, sourceField.name, pattern);

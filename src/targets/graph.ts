@@ -1,7 +1,9 @@
 import { FailureError, failure, isFailureError, raise } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { compareAddresses, formatAddress, type Address } from './address.js';
+import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DependenciesKey } from './dependencies.js';
+import { findTarget } from './lookup.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
 import type { Project } from './project.js';
@@ -43,7 +45,19 @@ export async function transitiveDependencies(reader: Reader, project: Project, r
     });
     frontier = next;
   }
-  checkAcyclic(roots.map(formatAddress), deps);
+  const cycle = findCycle(roots.map(formatAddress), deps);
+  if (cycle !== undefined) {
+    const addrs = new Map<string, Address>();
+    for (const ds of deps.values()) for (const d of ds) addrs.set(formatAddress(d), d);
+    for (const r of roots) addrs.set(formatAddress(r), r);
+    const edges = await Promise.all(cycle.slice(0, -1).map((from, i) => edgeNote(reader, project, addrs.get(from)!, cycle[i + 1]!)));
+    raise(
+      failure('input', 'dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
+        notes: edges,
+        hints: ['remove one of these dependencies, or exclude it with `!address`'],
+      }),
+    );
+  }
   const rootKeys = new Set(roots.map(formatAddress));
   const out = new Map<string, Address>();
   for (const ds of deps.values()) {
@@ -71,8 +85,31 @@ function withChain(e: unknown, chain: readonly string[]): unknown {
   return new FailureError({ ...f, notes: [...(f.notes ?? []), `reached through: ${chain.join(' -> ')}`] });
 }
 
-/** Iterative DFS (deep graphs must not overflow the stack); the first cycle found is an error. */
-function checkAcyclic(roots: readonly string[], deps: ReadonlyMap<string, readonly Address[]>): void {
+/**
+ * `a/BUILD:1:22: a:a -> b:b`: where the edge of a cycle is written (the
+ * `dependencies` entry that names `to`), or how it arose when no entry does.
+ * Only on the error path: each entry of `from` is resolved again.
+ */
+async function edgeNote(reader: Reader, project: Project, from: Address, to: string): Promise<string> {
+  const t = await findTarget(reader as ComputeContext, project, from);
+  const edge = `${formatAddress(from)} -> ${to}`;
+  if (t === undefined) return edge;
+  if ((t.generated ?? []).some((g) => formatAddress(g) === to)) return `${t.buildFile}:${t.line}:${t.col}: ${edge} (it generated ${to})`;
+  for (const ref of t.dependencyRefs) {
+    if (ref.raw.startsWith('!')) continue;
+    const input = parseAddressInput(ref.raw, from.dir);
+    if (typeof input === 'string') continue;
+    const resolved = await resolveAddressInput(reader as ComputeContext, project, input, { what: '' }).catch(() => []);
+    if (resolved.some((a) => formatAddress(a) === to)) {
+      const l = ref.location;
+      return `${l.file}:${l.line ?? 1}:${l.col ?? 1}: ${edge} (\`dependencies\` entry ${JSON.stringify(ref.raw)})`;
+    }
+  }
+  return `${t.buildFile}:${t.line}:${t.col}: ${edge} (inferred)`;
+}
+
+/** Iterative DFS (deep graphs must not overflow the stack): the first cycle found, closed (`[a, b, a]`). */
+function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly Address[]>): string[] | undefined {
   const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
   for (const root of roots) {
     if (state.has(root)) continue;
@@ -94,17 +131,11 @@ function checkAcyclic(roots: readonly string[], deps: ReadonlyMap<string, readon
       }
       const child = top.children[top.next++]!;
       const s = state.get(child);
-      if (s === 1) {
-        const cycle = [...path.slice(path.indexOf(child)), child];
-        raise(
-          failure('input', 'dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
-            hints: ['remove one of these dependencies, or exclude it with `!address`'],
-          }),
-        );
-      }
+      if (s === 1) return [...path.slice(path.indexOf(child)), child];
       if (s === undefined) push(child);
     }
   }
+  return undefined;
 }
 
 /** Every target's direct dependents, for `dependents` and `--changed-dependents`. */

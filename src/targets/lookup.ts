@@ -1,5 +1,6 @@
 import { closest, failure, raise, type Location } from '../core/index.js';
 import type { ComputeContext } from '../engine/index.js';
+import { PathKindKey } from '../fs/index.js';
 import { formatAddress, type Address } from './address.js';
 import { DirTargetsKey, type DirTargets } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
@@ -49,6 +50,7 @@ export async function unknownTarget(
     const near = closest(addr.dir, dirs);
     if (near !== undefined) candidates = (await ctx.get(new DirTargetsKey(project, near))).targets.map((t) => t.address);
   }
+  const dirMissing = candidates.length === 0 && addr.dir !== '' && (await ctx.get(new PathKindKey(project.ws, addr.dir))) === 'missing';
   const guess = closest(want, candidates);
   // Answer in the form the user wrote: `//lib:utl` gets `//lib:util`.
   const shown = context.written ?? want;
@@ -59,7 +61,13 @@ export async function unknownTarget(
       ...(context.notes ? { notes: context.notes } : {}),
       hints: suggestion
         ? [`did you mean ${suggestion}?`]
-        : [candidates.length === 0 ? `there is no BUILD file declaring targets in \`${addr.dir || '//'}\`` : `targets there: ${candidates.slice(0, 8).join(', ')}`],
+        : [
+            dirMissing
+              ? `the directory \`${addr.dir}\` does not exist`
+              : candidates.length === 0
+                ? `there is no BUILD file declaring targets in \`${addr.dir || '//'}\``
+                : `targets there: ${candidates.slice(0, 8).join(', ')}`,
+          ],
     }),
   );
 }

@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
+import { basenameRel, closest, dirnameRel, failure, joinRel, raise, toRelPath, type Failure } from '../core/index.js';
 import { deepEqual, type ComputeContext, type Key } from '../engine/index.js';
 import { FilesUnderKey, PathKindKey, isGlobPattern } from '../fs/index.js';
 import type { Address } from './address.js';
@@ -8,6 +8,7 @@ import type { Target } from './target.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { OwnersKey } from './owners.js';
+import { nearestPath } from './near-path.js';
 import { TargetDirsUnderKey } from './synthetic.js';
 import type { Project } from './project.js';
 
@@ -94,27 +95,67 @@ export class SpecsKey implements Key<readonly Target[]> {
     const included = new Map<string, Target>();
     const excluded = new Set<string>();
     const results = await Promise.all(this.#specs.map((s) => expandSpec(ctx, this.#project, s)));
-    this.#specs.forEach((spec, i) => {
+    for (const [i, spec] of this.#specs.entries()) {
       const found = results[i]!;
       if (spec.exclude) {
         for (const a of found) excluded.add(a.address);
-        return;
+        continue;
       }
-      if (found.length === 0) raise(noMatch(spec));
+      if (found.length === 0) raise(await noMatch(ctx, this.#project, spec));
       for (const t of found) included.set(t.address, t);
-    });
+    }
     for (const a of excluded) included.delete(a);
     // Plain sort() orders by UTF-16 code units, as compareAddresses does, and is much faster.
     return [...included.keys()].sort().map((a) => included.get(a)!);
   }
 }
 
-function noMatch(spec: Spec): Failure {
-  const hint =
-    spec.kind === 'recursive' || spec.kind === 'dir'
-      ? `no BUILD file under \`${spec.path || '//'}\` declares targets; \`trews help targets\` lists the target types`
-      : 'check the spelling, or run `trews list ::` to see every target';
-  return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: [hint] });
+async function noMatch(ctx: ComputeContext, project: Project, spec: Spec): Promise<Failure> {
+  if (spec.kind === 'recursive' || spec.kind === 'dir') {
+    // A directory that is not there is a typo far more often than an empty one.
+    const kind = spec.path === '' ? 'dir' : await ctx.get(new PathKindKey(project.ws, spec.path));
+    if (kind !== 'dir') {
+      const dirs = (await ctx.get(new TargetDirsUnderKey(project, ''))).filter((d) => d !== '');
+      const near = closest(spec.path, dirs);
+      const suffix = spec.kind === 'recursive' ? '::' : ':';
+      return failure('input', 'no-such-dir', `spec \`${spec.raw}\`: the directory \`${spec.path}\` ${kind === 'missing' ? 'does not exist' : 'is not a directory'}`, {
+        hints: [
+          near !== undefined
+            ? `did you mean \`${near}${suffix}\`?`
+            : 'specs are paths relative to the working directory, or to the build root when they start with //',
+        ],
+      });
+    }
+    return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, {
+      hints: [`the directory \`${spec.path || '//'}\` exists, but no BUILD file ${spec.kind === 'recursive' ? 'in or under' : 'in'} it declares targets; \`trews help targets\` lists the target types`],
+    });
+  }
+  if (spec.kind === 'glob') {
+    return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, {
+      hints: ['no file that a target owns matches the glob (specs are relative to the working directory); `trews list ::` lists every target'],
+    });
+  }
+  return failure('input', 'spec-matched-nothing', `spec \`${spec.raw}\` matched no targets`, { hints: ['check the spelling, or run `trews list ::` to see every target'] });
+}
+
+/**
+ * `trews test p2` where `p2` is a target of the directory, not a file: the
+ * most common slip is a target name written as a path. Otherwise the
+ * nearest existing path.
+ */
+async function noSuchPath(ctx: ComputeContext, project: Project, spec: Spec): Promise<Failure> {
+  const dir = dirnameRel(spec.path);
+  const name = basenameRel(spec.path);
+  const inDir = (await ctx.get(new PathKindKey(project.ws, dir))) === 'dir' ? (await ctx.get(new DirTargetsKey(project, dir))).targets : [];
+  const rawSlash = spec.raw.lastIndexOf('/');
+  let hint = 'specs are paths relative to the working directory, or to the build root when they start with //';
+  if (inDir.some((t) => t.addr.name === name && t.addr.dir === dir)) {
+    hint = `did you mean the target \`${rawSlash < 0 ? '' : spec.raw.slice(0, rawSlash)}:${name}\`? (a spec without \`:\` is a path)`;
+  } else {
+    const near = await nearestPath(ctx, project.ws, spec.path);
+    if (near !== undefined) hint = `did you mean \`${dirnameRel(near) === dir && spec.raw.endsWith(name) ? `${spec.raw.slice(0, spec.raw.length - name.length)}${basenameRel(near)}` : `//${near}`}\`?`;
+  }
+  return failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: [hint] });
 }
 
 async function targetsOf(ctx: ComputeContext, project: Project, addrs: readonly Address[]): Promise<Target[]> {
@@ -134,9 +175,7 @@ async function expandSpec(ctx: ComputeContext, project: Project, spec: Spec): Pr
       return targetsOf(ctx, project, await resolveAddressInput(ctx, project, { raw: spec.raw, path: spec.path, ...(spec.name !== undefined ? { name: spec.name } : {}) }, { what: '' }));
     case 'path': {
       const kind = await ctx.get(new PathKindKey(project.ws, spec.path));
-      if (kind === 'missing') {
-        raise(failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: ['specs are paths relative to the working directory, or to the build root when they start with //'] }));
-      }
+      if (kind === 'missing') raise(await noSuchPath(ctx, project, spec));
       if (kind === 'dir') return (await ctx.get(new DirTargetsKey(project, spec.path))).targets;
       return targetsOf(ctx, project, await ctx.get(new OwnersKey(project, spec.path)));
     }

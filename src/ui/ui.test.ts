@@ -4,8 +4,10 @@ import { describe, it } from 'node:test';
 import { failure } from '../core/index.js';
 import { renderFailure } from './diagnostic.js';
 import { SOURCE_WINDOW } from './safe-text.js';
-import { LiveConsole, liveLines } from './live-console.js';
-import { formatDuration, ProcessTally } from './summary.js';
+import { LiveConsole, liveLines, progressHeader, stillRunningLine } from './live-console.js';
+import { countsLine, formatDuration, ProcessTally, summaryLine } from './summary.js';
+import { naturalCompare } from './natural-sort.js';
+import { colorEnabled } from './colors.js';
 
 class Sink extends Writable {
   text = '';
@@ -96,7 +98,7 @@ describe('LiveConsole', () => {
     // Between timer ticks only a permanent line redraws; the live area is erased (cursor up + clear) before it and at the end.
     assert.equal(
       sink.text,
-      '   0.0s  Run a\n' + '\x1b[1F\x1b[0Jline\n   1.5s  Run a\n   0.0s  Run b\n' + '\x1b[2F\x1b[0J',
+      '1 process running\n   0.0s  Run a\n' + '\x1b[2F\x1b[0Jline\n2 processes running\n   1.5s  Run a\n   0.0s  Run b\n' + '\x1b[3F\x1b[0J',
     );
   });
 
@@ -116,12 +118,65 @@ describe('ProcessTally', () => {
     for (let i = 0; i < 3; i++) t.add('local cache');
     t.add('ran locally');
     t.failed();
-    assert.equal(t.line(), '5 processes: 1 ran locally, 3 from the local cache, 1 could not run');
-    assert.equal(new ProcessTally().line(), '0 processes');
+    assert.equal(t.parts(), '1 ran locally, 3 from the local cache, 1 could not run');
+    assert.equal(new ProcessTally().parts(), 'none');
   });
 
   it('formats durations', () => {
     assert.equal(formatDuration(420), '0.42s');
     assert.equal(formatDuration(63_000), '1m03s');
+  });
+});
+
+describe('naturalCompare', () => {
+  it('orders numbers by value (p2 before p10), and is a total order', () => {
+    assert.deepEqual(['p10', 'p2', 'p1', 'a:t10', 'a:t9', 'p01', 'b'].sort(naturalCompare), ['a:t9', 'a:t10', 'b', 'p1', 'p01', 'p2', 'p10']);
+    assert.deepEqual(['shard-10', 'shard-9', 'shard-9a'].sort(naturalCompare), ['shard-9', 'shard-9a', 'shard-10']);
+    assert.equal(naturalCompare('x', 'x'), 0);
+    assert.ok(naturalCompare('1', '01') < 0 && naturalCompare('01', '1') > 0);
+  });
+});
+
+describe('progress, still running and the summary line', () => {
+  it('the header counts the goal\'s results and the processes running now', () => {
+    assert.equal(progressHeader({ done: 3, total: 10, noun: 'tests' }, 2), '[3/10 tests] 2 processes running');
+    assert.equal(progressHeader(undefined, 1), '1 process running');
+  });
+
+  it('a pipe quiet for QUIET_MS says what still runs, longest first', async () => {
+    const sink = new Sink();
+    let now = 0;
+    const c = new LiveConsole({ stream: sink, dynamic: false, width: 80, now: () => now, quietMs: 8 });
+    c.setProgress({ done: 1, total: 3, noun: 'tests' });
+    c.taskStarted(1, 'Run a');
+    now = 2;
+    c.taskStarted(2, 'Run b');
+    now = 12_000;
+    const deadline = Date.now() + 30_000;
+    while (!sink.text.includes('still running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    c.close();
+    assert.equal(sink.text.split('\n')[0], '[1/3 tests] still running: Run a (12.0s), Run b (12.0s)');
+    assert.equal(stillRunningLine([{ label: 'x', start: 0 }], 1500, undefined), 'still running: x (1.5s)');
+  });
+
+  it('one line: the goal\'s counts, the processes by source, the time', () => {
+    const tally = new ProcessTally();
+    for (const s of ['local cache', 'ran locally', 'local cache']) tally.add(s);
+    const counts = countsLine('Tests', [{ count: 2, label: 'passed' }, { count: 0, label: 'failed' }], 2, 1);
+    assert.equal(summaryLine({ results: counts, processes: tally.parts(), elapsedMs: 4200 }), 'Tests: 2 passed, 2 total (1 memoized) · Processes: 1 ran locally, 2 from the local cache · Time: 4.2s');
+  });
+});
+
+describe('colorEnabled', () => {
+  const choose = (o: Partial<Parameters<typeof colorEnabled>[0]>): boolean => colorEnabled({ option: true, optionSet: false, env: {}, isTTY: true, ...o });
+  it('follows the terminal, NO_COLOR, FORCE_COLOR and --colors', () => {
+    assert.equal(choose({}), true);
+    assert.equal(choose({ isTTY: false }), false);
+    assert.equal(choose({ env: { NO_COLOR: '1' } }), false);
+    assert.equal(choose({ env: { TERM: 'dumb' } }), false);
+    assert.equal(choose({ isTTY: false, env: { FORCE_COLOR: '1' } }), true);
+    assert.equal(choose({ env: { FORCE_COLOR: '0' } }), false);
+    assert.equal(choose({ option: false, env: { FORCE_COLOR: '1' } }), false);
+    assert.equal(choose({ isTTY: false, optionSet: true }), true);
   });
 });

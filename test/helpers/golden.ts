@@ -3,11 +3,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from './repo.js';
 
+/** Durations differ from run to run (`0.42s`, `4.2s`, `1m03s`): golden files say `<t>`. */
+export function normalizeTimes(text: string): string {
+  return text.replace(/\b\d+m\d\ds\b/g, '<t>').replace(/\b\d+\.\d+s\b/g, '<t>');
+}
+
 /**
- * Compares text with test/golden/<name>.txt. `UPDATE_GOLDEN=1` rewrites the file
- * instead, for a reviewed change of wording.
+ * Compares text with test/golden/<name>.txt, durations normalized
+ * (`normalizeTimes`). `UPDATE_GOLDEN=1` rewrites the file instead, for a
+ * reviewed change of wording.
  */
-export function assertGolden(name: string, actual: string): void {
+export function assertGolden(name: string, text: string): void {
+  const actual = normalizeTimes(text);
   const path = join(repoRoot(), 'test', 'golden', `${name}.txt`);
   if (process.env.UPDATE_GOLDEN === '1') {
     mkdirSync(dirname(path), { recursive: true });

@@ -44,17 +44,24 @@ export async function makeShellRepo(files: Record<string, string>): Promise<Shel
   };
 }
 
-/** Lines of a test run's final summary block: `✓ a:t succeeded in 0.02s (ran locally)` → `✓ a:t (ran locally)`. */
+/**
+ * The result line of each test, in address order (they print as they
+ * finish, before the recap of failures): `✓ a:t succeeded in 0.02s (ran
+ * locally)` → `✓ a:t succeeded (ran locally)`.
+ */
 export function resultLines(stderr: string): string[] {
-  const blank = stderr.lastIndexOf('\n\n');
-  const tail = blank < 0 ? stderr : stderr.slice(blank + 2);
-  return tail
+  const blank = stderr.indexOf('\n\n');
+  const head = blank < 0 ? stderr : stderr.slice(0, blank);
+  const address = (l: string): string => l.split(' ')[1] ?? '';
+  return head
     .split('\n')
     .filter((l) => /^[✓✕] /.test(l))
-    .map((l) => l.replace(/ (succeeded|failed) in [0-9.]+s/, ' $1'));
+    .map((l) => l.replace(/ (succeeded|failed) in [0-9.]+s/, ' $1').replace(/ \(the same error as \S+, above\)$/, ''))
+    .sort((a, b) => address(a).localeCompare(address(b), 'en', { numeric: true }));
 }
 
-/** The `N processes: …` line of a run. */
+/** What the processes of a run did, from its summary: `Tests: … · Processes: 4 ran locally · Time: 0.4s` → `4 ran locally`. */
 export function summaryLine(stderr: string): string | undefined {
-  return stderr.split('\n').find((l) => /^\d+ process(es)?(:|$)/.test(l));
+  const line = stderr.split('\n').find((l) => / · Processes: /.test(l) || l.startsWith('Processes: '));
+  return line === undefined ? undefined : /Processes: (.*?)(?: · |$)/.exec(line)?.[1];
 }

@@ -11,6 +11,8 @@ import type { Digest } from '../../core/index.js';
 export interface TestOutcome {
   readonly result: ProcessResult;
   readonly timeoutS: number | null;
+  /** What to do about a failure, when the backend can tell (`add \`jq\` to \`tools\``); printed under the test's output. */
+  readonly hints?: readonly string[];
 }
 
 /** A process `trews run` starts in the workspace, attached to the client's terminal. */

@@ -7,6 +7,7 @@ export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } 
 export { RuleRegistry } from './rule-registry.js';
 export { buildInputs, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
 export { fieldLocation } from './field-location.js';
+export { cycleEdgeNote } from './cycle-edges.js';
 export { DeclaredDependenciesKey, resolveAddressField } from './address-fields.js';
 export { inputClosure, sandboxInputs, SandboxInputsKey } from './sandbox-inputs.js';
 export { processFailure, outputExcerpt, howItFailed } from './process-failure.js';

@@ -5,6 +5,7 @@ import { EMPTY_TREE_DIGEST, type LocalStore } from '../../store/index.js';
 import { formatAddress, targetAt, type Address, type Target, type Project } from '../../targets/index.js';
 import { resolveAddressField } from './address-fields.js';
 import type { Behavior } from './behaviors.js';
+import { cycleEdgeNote } from './cycle-edges.js';
 import { fieldLocation } from './field-location.js';
 import type { RuleRegistry } from './rule-registry.js';
 import { EnvVarKey, ScopeOptionsKey, type ScopeOptions } from './run-inputs.js';
@@ -156,12 +157,16 @@ abstract class RuleKey<V> implements Key<V> {
     return formatAddress(this.addr);
   }
 
+  get address(): Address {
+    return this.addr;
+  }
+
   async compute(ctx: ComputeContext, signal: AbortSignal): Promise<V> {
     const rc = new RuleContext(ctx, this.renv, signal);
     try {
       return await this.run(rc, await rc.target(this.addr));
     } catch (e) {
-      throw e instanceof EngineCycleError ? dependencyCycle(e) : e;
+      throw e instanceof EngineCycleError ? await dependencyCycle(rc, e) : e;
     }
   }
 
@@ -205,18 +210,26 @@ export class BehaviorKey<R> extends RuleKey<R> {
  * cycle, in order, without the graph's intermediate nodes (sandbox inputs,
  * BUILD parses) between them.
  */
-function dependencyCycle(e: EngineCycleError): FailureError {
-  const ring: string[] = [];
+async function dependencyCycle(rc: RuleContext, e: EngineCycleError): Promise<FailureError> {
+  const ring: Address[] = [];
   for (const k of e.keys.slice(0, -1)) {
-    if (k instanceof RuleKey && k.describe() !== ring.at(-1)) ring.push(k.describe());
+    if (k instanceof RuleKey && k.describe() !== (ring.length > 0 ? formatAddress(ring.at(-1)!) : undefined)) ring.push(k.address);
   }
-  if (ring.length > 1 && ring[0] === ring.at(-1)) ring.pop();
+  if (ring.length > 1 && formatAddress(ring[0]!) === formatAddress(ring.at(-1)!)) ring.pop();
+  if (ring.length === 0) {
+    return new FailureError(failure('input', 'dependency-cycle', `dependency cycle: ${e.path.join(' -> ')}`, { hints: [CYCLE_HINT] }));
+  }
   // Told from the smallest address, so the same cycle always reads the same.
-  const first = ring.indexOf([...ring].sort()[0]!);
-  const path = ring.length === 0 ? e.path : [...ring.slice(first), ...ring.slice(0, first), ring[first]!];
+  const names = ring.map(formatAddress);
+  const first = names.indexOf([...names].sort()[0]!);
+  const path = [...ring.slice(first), ...ring.slice(0, first), ring[first]!];
+  const notes = await Promise.all(path.slice(0, -1).map((from, i) => cycleEdgeNote(rc, from, formatAddress(path[i + 1]!))));
   return new FailureError(
-    failure('input', 'dependency-cycle', `dependency cycle: ${path.join(' -> ')}`, {
-      hints: ['a target cannot need its own outputs: remove one of these from `execution_dependencies` (or the field that names it)'],
+    failure('input', 'dependency-cycle', `dependency cycle: ${path.map(formatAddress).join(' -> ')}`, {
+      notes,
+      hints: [CYCLE_HINT],
     }),
   );
 }
+
+const CYCLE_HINT = 'a target cannot need its own outputs: remove one of these from `execution_dependencies` (or the field that names it)';

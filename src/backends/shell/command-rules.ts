@@ -5,6 +5,7 @@ import { addPrefix, mergeTrees, treeFromFiles } from '../../store/index.js';
 import { stringField, stringListField, type Target } from '../../targets/index.js';
 import type { ProcessResult } from '../../exec/index.js';
 import { processFailure, provide, resolveSystemBinary, resolveTool, TEST, type RuleContext, type TargetRules, type TestOutcome } from '../api/index.js';
+import { missingToolHints } from './missing-command.js';
 import { prepareCommand, workdirOf, type CommandSpec } from './sandboxed-command.js';
 
 function cacheScopeOf(t: Target): CacheScope {
@@ -44,7 +45,9 @@ async function buildStepOutputs(rc: RuleContext, t: Target, spec: CommandSpec, c
   const result = await rc.execute(process);
   const location = { file: t.buildFile, line: t.line, col: t.col };
   if (result.exitCode !== 0 || result.timedOut) {
-    throw new FailureError(await processFailure(rc.store, `\`${t.type}\` ${t.address}`, result, spec.timeoutS, location, rc.signal));
+    const f = await processFailure(rc.store, `\`${t.type}\` ${t.address}`, result, spec.timeoutS, location, rc.signal);
+    const missing = await missingToolHints(rc, t, result);
+    throw new FailureError(missing.length > 0 ? { ...f, hints: [...missing, ...(f.hints ?? [])] } : f);
   }
   const produced = producedPaths(result);
   const missing = [...spec.outputFiles, ...spec.outputDirectories].filter((p) => !produced.has(p) && p !== '');
@@ -128,7 +131,9 @@ async function runTest(rc: RuleContext, t: Target): Promise<TestOutcome> {
     // Failures are never cached (Pants re-runs failed tests); --test-force reruns successes too.
     cacheScope: settings.force ? 'per-run' : 'successful',
   });
-  return { result: await rc.execute(process), timeoutS };
+  const result = await rc.execute(process);
+  const hints = await missingToolHints(rc, t, result);
+  return { result, timeoutS, ...(hints.length > 0 ? { hints } : {}) };
 }
 
 export const testShellCommandRules: TargetRules = {

@@ -14,6 +14,7 @@ import {
   type Tool,
   SESSION_VARIABLES,
 } from '../api/index.js';
+import { checkNoCycleThroughTests } from './test-cycle.js';
 
 /** What differs between a shell_command, a test_shell_command and an adhoc_tool. */
 export interface CommandSpec {
@@ -146,6 +147,7 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     checkedOutputs(rc, t, 'output_files', spec.outputFiles, false),
     checkedOutputs(rc, t, 'output_directories', spec.outputDirectories, true),
   ]);
+  await checkNoCycleThroughTests(rc, t, roots, (x) => executionRoots(rc, x));
   const [inputs, shims] = await Promise.all([
     sandboxInputs(rc, [...roots, ...spec.extraInputs]),
     toolsTree(rc, t, [...tools, ...runnables, spec.program]),
