@@ -5,6 +5,7 @@
 // (dist/trews-main.cjs), and the daemon runs from dist/src. The build fails if
 // the bundle would import anything but Node's built-ins at run time.
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +84,10 @@ const mainResult = await build({
   platform: 'node',
   format: 'cjs',
   define: { 'import.meta.url': '__trewsMainUrl' },
-  banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // As if from dist/src/cli/main.js, where the unbundled module sits: a module that
+  // finds a file relative to itself (goals/graph.ts: ../../graph-page.js) sits two
+  // levels under dist/ as well. (__dirname is dist/ here, as bin/trews passes it.)
+  banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "src", "cli", "main.js")).href;' },
   target: 'node20',
   external: ['@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js'],
   // Readable lines: an internal error's stack in the log points at real code.
@@ -110,3 +114,28 @@ console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`
     process.exit(1);
   }
 }
+
+// The page of `trews graph`: cytoscape and dagre with the page's code, one
+// browser script that the goal inlines into the HTML it serves or writes (no
+// CDN, no request at run time). Inlined in a <script> element, it must hold
+// neither `</script` (esbuild escapes it in strings) nor `<!--`.
+const page = await build({
+  entryPoints: [join(root, 'src/graph-page/app/main.ts')],
+  outfile: join(root, 'dist', 'graph-page.js'),
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  write: false,
+  metafile: true,
+  logLevel: 'warning',
+});
+const pageText = page.outputFiles[0].text;
+if (/<\/script|<!--/i.test(pageText)) {
+  console.error('bundle: dist/graph-page.js holds `</script` or `<!--` and cannot be inlined into the graph page');
+  process.exit(1);
+}
+writeFileSync(join(root, 'dist', 'graph-page.js'), pageText);
+console.error(`bundle: dist/graph-page.js ${(pageText.length / 1024).toFixed(0)} KiB`);
