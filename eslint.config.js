@@ -18,9 +18,11 @@ const LAYERS = {
   'remote/client': ['exec', 'store', 'fs', 'engine', 'options', 'reapi'],
   'remote/server': ['exec', 'store', 'fs', 'engine', 'options', 'reapi'],
   ui: [],
+  // The graph page: plain data and pure functions, and app/ for the browser (bundled by scripts/bundle.mjs).
+  'graph-page': [],
   backends: ['targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'reapi'],
   runtime: ['backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'ui', 'reapi'],
-  goals: ['runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'reapi', 'remote/client'],
+  goals: ['graph-page', 'runtime', 'backends', 'targets', 'exec', 'store', 'fs', 'engine', 'options', 'build-files', 'ui', 'reapi', 'remote/client'],
   'daemon/protocol': [],
   // The daemon serves the runner (cli) behind a socket: it needs its protocol, file-system rules, options,
   // and exec's process groups (to end the children of a daemon that was killed), nothing else of a run.

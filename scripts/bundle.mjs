@@ -5,6 +5,7 @@
 // daemon) stays in dist/src and is loaded only when needed. The build fails if
 // the bundle would import anything but Node's built-ins at run time.
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,3 +66,28 @@ if (bad.length > 0) {
 }
 const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs).find((f) => f.endsWith('.cjs'))].bytes;
 console.error(`bundle: dist/trews-client.cjs ${(bytes / 1024).toFixed(0)} KiB`);
+
+// The page of `trews graph`: cytoscape and dagre with the page's code, one
+// browser script that the goal inlines into the HTML it serves or writes (no
+// CDN, no request at run time). Inlined in a <script> element, it must hold
+// neither `</script` (esbuild escapes it in strings) nor `<!--`.
+const page = await build({
+  entryPoints: [join(root, 'src/graph-page/app/main.ts')],
+  outfile: join(root, 'dist', 'graph-page.js'),
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  write: false,
+  metafile: true,
+  logLevel: 'warning',
+});
+const pageText = page.outputFiles[0].text;
+if (/<\/script|<!--/i.test(pageText)) {
+  console.error('bundle: dist/graph-page.js holds `</script` or `<!--` and cannot be inlined into the graph page');
+  process.exit(1);
+}
+writeFileSync(join(root, 'dist', 'graph-page.js'), pageText);
+console.error(`bundle: dist/graph-page.js ${(pageText.length / 1024).toFixed(0)} KiB`);

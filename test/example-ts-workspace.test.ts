@@ -41,10 +41,10 @@ describe('examples/ts-workspace: the README main job', () => {
       '✓ packages/strings:test succeeded (ran locally)',
     ]);
     // The install, three builds and three tests.
-    assert.equal(summaryLine(r.stderr), '7 processes: 7 ran locally');
+    assert.equal(summaryLine(r.stderr), '7 ran locally');
     r = await trews(['test', '::']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(summaryLine(r.stderr), '7 processes: 7 from the local cache');
+    assert.equal(summaryLine(r.stderr), '7 from the local cache');
     assert.deepEqual(await readdir(root).then((n) => n.filter((x) => LEFT_OUT.has(x) && x !== '.trews.d')), [], 'the workspace gets no node_modules nor dist');
   });
 

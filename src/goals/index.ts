@@ -5,6 +5,7 @@ import { dependenciesGoal } from './dependencies.js';
 import { dependentsGoal } from './dependents.js';
 import { filedepsGoal } from './filedeps.js';
 import { gcGoal } from './gc.js';
+import { graphGoal } from './graph.js';
 import type { Goal } from './goal.js';
 import { helpAdvancedGoal, helpGoalInstance } from './help.js';
 import { listGoal } from './list.js';
@@ -16,9 +17,10 @@ import { versionGoal } from './version.js';
 
 export type { Goal, GoalContext } from './goal.js';
 export { registerOutputFile } from './goal.js';
+export { graphJson, type GraphInput } from './graph-data.js';
 export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.js';
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {
-  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, buildGoal, checkGoal, testGoal, runGoal, packageGoal, exportGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
+  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, graphGoal, buildGoal, checkGoal, testGoal, runGoal, packageGoal, exportGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
 }

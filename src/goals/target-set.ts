@@ -69,12 +69,21 @@ export async function targetsAt(run: Run, project: Project, addrs: readonly Addr
  * The targets a command line selects: its specs, or the files changed since a
  * git ref, then filtered by `--tag`. Sorted by address.
  */
-export async function resolveTargets(ctx: RunContext, run: Run, project: Project, options: Options, cwdRel: string, goal: string): Promise<Target[]> {
-  const raw = options.commandLine.specs;
+export async function resolveTargets(
+  ctx: RunContext,
+  run: Run,
+  project: Project,
+  options: Options,
+  cwdRel: string,
+  goal: string,
+  /** What a goal that has a natural default (`graph`: `::`) selects when given no specs. */
+  defaultSpecs: readonly string[] = [],
+): Promise<Target[]> {
+  const raw = options.commandLine.specs.length > 0 ? options.commandLine.specs : defaultSpecs;
   const since = options.maybeString('changed', 'since');
   let targets: readonly Target[];
   if (since !== null) {
-    if (raw.length > 0) {
+    if (options.commandLine.specs.length > 0) {
       raise(usage(`\`--changed-since\` selects targets itself; it cannot be combined with specs (${raw.join(' ')})`, ['drop the specs, or drop --changed-since']));
     }
     const files = await changedFiles({ root: project.ws.root, since, env: ctx.env, signal: ctx.signal });

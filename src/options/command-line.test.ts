@@ -103,3 +103,10 @@ test('flags after -- are passthrough, not parsed', () => {
   assert.deepEqual(cl.flags, []);
   assert.deepEqual(cl.passthrough, ['--nonsense', '--timeout']);
 });
+
+test('after help, a goal name is the topic, not a goal run too (`trews help graph` must not serve the graph)', () => {
+  const cl = parse('--help', 'test', 'list');
+  assert.deepEqual(cl.goals, ['help']);
+  assert.deepEqual(cl.specs, ['test', 'list']);
+  assert.deepEqual(parse('test', '--help').goals, ['test', 'help'], 'a goal before help still runs');
+});

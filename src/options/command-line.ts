@@ -100,7 +100,8 @@ export function parseCommandLine(argv: readonly string[], registry: OptionRegist
       if (!goals.includes(builtin)) goals.push(builtin);
       continue;
     }
-    if (registry.isGoal(arg)) {
+    // After `help`, a goal's name is the topic to explain (`trews help graph`), not a goal to run too.
+    if (registry.isGoal(arg) && !goals.some((g) => g === 'help' || g === 'help-advanced')) {
       if (!goals.includes(arg)) goals.push(arg);
       goal = arg;
       continue;

@@ -10,6 +10,12 @@ export interface ResolvedDependencies {
   readonly address: string;
   /** Direct dependencies, unique, sorted by address. */
   readonly dependencies: readonly Address[];
+  /**
+   * Those of `dependencies` that no BUILD file names and the target did not
+   * generate: what backends inferred (imports, a package.json's dependencies),
+   * sorted. `trews graph` draws them apart from the declared ones.
+   */
+  readonly inferred: readonly string[];
 }
 
 /**
@@ -34,7 +40,12 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
     const target = await findTarget(ctx, this.#project, this.#addr);
     if (!target) raise(failure('internal', 'unknown-target', `dependencies requested for missing target ${address}`));
     const deps = new Map<string, Address>();
-    for (const g of target.generated ?? []) deps.set(formatAddress(g), g);
+    // Declared (generated, or written in a BUILD file) wins over inferred when both name an address.
+    const declared = new Set<string>();
+    for (const g of target.generated ?? []) {
+      deps.set(formatAddress(g), g);
+      declared.add(formatAddress(g));
+    }
     const excluded = new Set<string>();
     for (const ref of target.dependencyRefs) {
       const exclude = ref.raw.startsWith('!');
@@ -47,7 +58,10 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
       });
       for (const a of resolved) {
         if (exclude) excluded.add(formatAddress(a));
-        else deps.set(formatAddress(a), a);
+        else {
+          deps.set(formatAddress(a), a);
+          if (ref.inferred !== true) declared.add(formatAddress(a));
+        }
       }
     }
     for (const inferrer of this.#project.inferrers) {
@@ -58,7 +72,7 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
     // A generated target inherits its generator's `dependencies`, which may name its own file.
     if (target.generatedFrom !== undefined) deps.delete(address);
     const sorted = [...deps.keys()].sort(compareAddresses);
-    return { address, dependencies: sorted.map((a) => deps.get(a)!) };
+    return { address, dependencies: sorted.map((a) => deps.get(a)!), inferred: sorted.filter((a) => !declared.has(a)) };
   }
 }
 

@@ -207,7 +207,7 @@ function syntheticTarget(project: Project, dir: string, s: SyntheticTarget): Tar
     col: s.location.col,
     sources: s.sources,
     sourcePatterns: s.sourcePatterns,
-    dependencyRefs: s.dependencyRefs ?? [],
+    dependencyRefs: (s.dependencyRefs ?? []).map((r) => ({ ...r, inferred: true })),
   };
 }
 

@@ -7,6 +7,8 @@ export interface DependencyRef {
   /** As written, e.g. `//lib:util`, `:sibling`, `!./excluded.txt`. */
   readonly raw: string;
   readonly location: Location;
+  /** Declared by a synthetic target's provider (a package.json's dependencies), not written in a BUILD file. */
+  readonly inferred?: boolean;
 }
 
 /**

@@ -1,0 +1,132 @@
+// End-to-end: `trews graph` through the real CLI — the page written with
+// --output (its JSON: nodes, declared/inferred/generated edges), served on
+// 127.0.0.1 (in-process and through the daemon, which it does not hold), the
+// Host check against DNS rebinding, and the errors of --from/--to.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { GraphJson } from '../src/graph-page/index.js';
+import { DaemonJanitor, graphOf, makeRepo, runTrews, spawnTrews, waitUntil, type SpawnedTrews, type TempRepo } from './helpers/index.js';
+
+const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+
+const REPO: Record<string, string> = {
+  'package.json': json({ name: 'acme', private: true, workspaces: ['packages/*'] }),
+  'package-lock.json': '{}\n',
+  'packages/lib/package.json': json({ name: '@acme/lib', version: '1.0.0' }),
+  'packages/app/package.json': json({ name: '@acme/app', version: '1.0.0', dependencies: { '@acme/lib': '*' } }),
+  'tools/a.txt': 'a\n',
+  'tools/BUILD': 'files(name="cfg", sources=["*.txt"])\ntarget(name="all", dependencies=[":cfg"])\n',
+};
+
+function edges(g: GraphJson): string[] {
+  return g.edges.map((e) => `${g.nodes[e.from]!.address} -> ${g.nodes[e.to]!.address} (${e.kind})`);
+}
+
+function get(url: string, host?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: host !== undefined ? { host } : {} }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function urlOf(s: SpawnedTrews): Promise<string> {
+  await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(s.output().stdout) || s.child.exitCode !== null, 'the graph URL');
+  const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(s.output().stdout);
+  assert.ok(m, `no URL printed:\n${s.output().stderr}`);
+  return m[0];
+}
+
+describe('trews graph', () => {
+  let repo: TempRepo;
+  const daemons = new DaemonJanitor();
+  before(async () => {
+    repo = await makeRepo(REPO);
+  });
+  after(async () => {
+    await daemons.stopAll();
+    await repo.cleanup();
+  });
+
+  it('writes one self-contained page whose graph tells declared, inferred and generated edges apart', async () => {
+    const r = await runTrews(['graph', '--output=graph.html'], { cwd: repo.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /trews graph: wrote graph\.html \(\d+ targets, \d+ dependencies\)/);
+    const html = await readFile(join(repo.root, 'graph.html'), 'utf8');
+    assert.doesNotMatch(html, /<script[^>]* src=|<link /, 'nothing is loaded from elsewhere');
+    const g = graphOf(html);
+    assert.deepEqual(g.specs, ['::']);
+    const all = edges(g);
+    assert.ok(all.includes('tools:all -> tools:cfg (explicit)'), all.join('\n'));
+    assert.ok(all.includes('tools:cfg -> tools/a.txt:cfg (generated)'), all.join('\n'));
+    assert.ok(all.some((e) => /^packages\/app:\S+ -> packages\/lib:\S+ \(inferred\)$/.test(e)), `the package.json dependency is inferred:\n${all.join('\n')}`);
+    const app = g.nodes.find((n) => n.dir === 'packages/app' && n.declaredIn === 'packages/app/package.json')!;
+    assert.equal(app.package, 'packages/app');
+    assert.equal(g.nodes.find((n) => n.address === 'tools:cfg')!.package, '', 'the root package.json makes the root a package, the nearest one around tools/');
+  });
+
+  it('shows the specs and what they depend on, and focuses with --from/--to', async () => {
+    const r = await runTrews(['graph', '--output=some.html', '--from=tools:all', '--to=tools/a.txt:cfg', 'tools:all'], { cwd: repo.root });
+    assert.equal(r.code, 0, r.stderr);
+    const g = graphOf(await readFile(join(repo.root, 'some.html'), 'utf8'));
+    assert.deepEqual(
+      g.nodes.map((n) => [n.address, n.selected]),
+      [
+        ['tools/a.txt:cfg', false],
+        ['tools:all', true],
+        ['tools:cfg', false],
+      ],
+    );
+    assert.deepEqual(g.focus, { from: 'tools:all', to: 'tools/a.txt:cfg' });
+  });
+
+  it('says which --from/--to is wrong, with the closest target', async () => {
+    const r = await runTrews(['graph', '--output=x.html', '--from=tools:al', '--to=tools:cfg'], { cwd: repo.root });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'error: `--from` names `tools:al`, which is not a target of the graph\n  did you mean tools:all?\n');
+    const half = await runTrews(['graph', '--output=x.html', '--to=tools:cfg'], { cwd: repo.root });
+    assert.equal(half.code, 2);
+    assert.equal(half.stderr, 'error: `--to` needs `--from`: the focus shows the paths between two targets\n');
+    const none = await runTrews(['graph', '--output=x.html', '--from=tools:cfg', '--to=tools:all'], { cwd: repo.root });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /no dependency path leads from tools:cfg to tools:all/);
+  });
+
+  it('serves the page on 127.0.0.1 until Ctrl-C, and answers no other Host (DNS rebinding)', async () => {
+    const s = spawnTrews(['graph'], { cwd: repo.root });
+    const url = await urlOf(s);
+    const page = await get(url);
+    assert.equal(page.status, 200);
+    const served = await get(`${url}graph.json`);
+    assert.deepEqual(JSON.parse(served.body), graphOf(page.body));
+    const port = new URL(url).port;
+    const rebound = await get(url, `attacker.example:${port}`);
+    assert.equal(rebound.status, 403, 'a page of another origin resolving to 127.0.0.1 gets nothing');
+    assert.equal((await get(url, `localhost:${port}`)).status, 200);
+    assert.equal((await get(`${url}../../etc/passwd`)).status, 404);
+    s.child.kill('SIGINT');
+    const r = await s.result;
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('through the daemon, serves without holding the graph: a run with other inputs starts at once', async () => {
+    const s = spawnTrews(['graph'], { cwd: repo.root, daemon: true });
+    const url = await urlOf(s);
+    daemons.note(repo.root);
+    assert.equal((await get(url)).status, 200);
+    // Other environment variables are other inputs: with the graph's run still open, this would fail at once.
+    const other = await daemons.run(repo.root, ['list', 'tools:'], { env: { TREWS_DAEMON_TIMEOUT_WHEN_MULTIPLE_INVOCATIONS: '0', SOMETHING_ELSE: '1' } });
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(other.stdout, 'tools/a.txt:cfg\ntools:all\ntools:cfg\n');
+    s.child.kill('SIGINT');
+    const r = await s.result;
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
