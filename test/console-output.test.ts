@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertGolden, makeRepo, repoRoot, runTrews, spawnTrews, waitUntil, type CliResult, type TempRepo } from './helpers/index.js';
+import { assertGolden, collectOutput, makeRepo, repoRoot, runTrews, spawnTrews, waitUntil, type CliResult, type TempRepo } from './helpers/index.js';
 
 const ESC = '\x1b';
 
@@ -61,24 +61,19 @@ function spawnInTerminal(args: readonly string[], cwd: string, env: Record<strin
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TREWS_DAEMON: 'false', TERM: 'xterm', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const result = new Promise<CliResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`script ${command} did not finish\n${stdout}\n${stderr}`));
-    }, 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const { output, result } = collectOutput(child, `script ${command}`, 120_000);
   child.stdin.end();
-  return { output: () => stdout, result, kill: () => child.exitCode === null && child.kill('SIGKILL') };
+  return { output: () => output().stdout, result, kill: () => child.exitCode === null && child.kill('SIGKILL') };
 }
+
+/** A quick test and a slow one that runs until `$SCRATCH/go` exists. */
+const QUICK_AND_SLOW = {
+  BUILD: [
+    'test_shell_command(name="quick", command="true")',
+    'test_shell_command(name="slow", command="while [ ! -e $SCRATCH/go ]; do sleep 0.05; done", tools=["sleep"], extra_env_vars=["SCRATCH"])',
+    '',
+  ].join('\n'),
+};
 
 const SMALL_REPO = {
   BUILD: [
@@ -120,13 +115,7 @@ describe('trews test into a pipe', () => {
 
   it('prints a result as soon as it finishes, and what is still running after 10 s of quiet', async () => {
     await withRepo(
-      {
-        BUILD: [
-          'test_shell_command(name="quick", command="true")',
-          'test_shell_command(name="slow", command="while [ ! -e $SCRATCH/go ]; do sleep 0.05; done", tools=["sleep"], extra_env_vars=["SCRATCH"])',
-          '',
-        ].join('\n'),
-      },
+      QUICK_AND_SLOW,
       async (repo, env) => {
         const t = spawnTrews(['test', '::'], { cwd: repo.root, env: { ...env, SCRATCH: repo.root } });
         try {
@@ -161,13 +150,7 @@ describe('trews test into a pipe', () => {
 describe('trews test on a terminal', () => {
   it('shows [done/total] over the running processes, keeps each result, and ends with the summary', async () => {
     await withRepo(
-      {
-        BUILD: [
-          'test_shell_command(name="quick", command="true")',
-          'test_shell_command(name="slow", command="while [ ! -e $SCRATCH/go ]; do sleep 0.05; done", tools=["sleep"], extra_env_vars=["SCRATCH"])',
-          '',
-        ].join('\n'),
-      },
+      QUICK_AND_SLOW,
       async (repo, env) => {
         const scratch = repo.root;
         const run = spawnInTerminal(['test', '::'], repo.root, { ...env, SCRATCH: scratch });

@@ -7,7 +7,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { daemonPid, isDaemonOf, pidAlive, repoRoot, waitUntil } from './helpers/index.js';
+import { collectOutput, daemonPid, isDaemonOf, pidAlive, repoRoot, waitUntil } from './helpers/index.js';
 
 interface Ran {
   readonly code: number | null;
@@ -16,22 +16,8 @@ interface Ran {
 }
 
 function run(cmd: string, args: readonly string[], cwd: string, env: Record<string, string>): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collectOutput(child, `${cmd} ${args.join(' ')}`, 180_000).result;
 }
 
 describe('the npm package', () => {

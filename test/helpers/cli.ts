@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './repo.js';
 
@@ -52,21 +52,37 @@ export function spawnTrews(args: readonly string[], opts: RunTrewsOptions): Spaw
   // fails with EPIPE, which is no failure of the run (its result says what happened)
   // and must not become the test process's uncaught exception.
   child.stdin.on('error', () => undefined);
+  const { output, result } = collectOutput(child, `trews ${args.join(' ')}`, opts.timeoutMs ?? 60000);
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  return { child, output, result };
+}
+
+/** What a child with piped stdout and stderr has written so far, and its result. */
+export interface CollectedOutput {
+  output(): { stdout: string; stderr: string };
+  readonly result: Promise<CliResult>;
+}
+
+/**
+ * Collects a spawned child's stdout and stderr; `result` settles when it has
+ * closed them and exited, or rejects (after SIGKILL) when `timeoutMs` pass
+ * first, with `what` and everything it wrote.
+ */
+export function collectOutput(child: ChildProcess, what: string, timeoutMs: number): CollectedOutput {
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const result = new Promise<CliResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`trews ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 60000);
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
-  if (opts.input !== undefined) child.stdin.end(opts.input);
-  return { child, output: () => ({ stdout, stderr }), result };
+  return { output: () => ({ stdout, stderr }), result };
 }

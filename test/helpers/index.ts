@@ -1,5 +1,5 @@
 export { repoRoot, makeRepo, type TempRepo } from './repo.js';
-export { runTrews, spawnTrews, type CliResult, type RunTrewsOptions, type SpawnedTrews } from './cli.js';
+export { collectOutput, runTrews, spawnTrews, type CliResult, type CollectedOutput, type RunTrewsOptions, type SpawnedTrews } from './cli.js';
 export { assertGolden, normalizeTimes } from './golden.js';
 export { daemonPid, daemonLog, isDaemonOf, pidAlive, waitUntil, DaemonJanitor } from './daemon.js';
 export { findChromium, HeadlessPage } from './chromium.js';

@@ -29,6 +29,7 @@ import {
   type PreconditionFailure,
   type ProtoDigest,
 } from '../../src/reapi/index.js';
+import { collectOutput } from './cli.js';
 import { repoRoot } from './index.js';
 
 export interface ServerProcess {
@@ -115,25 +116,12 @@ export async function spawnListening(argv: readonly string[], opts: { cwd?: stri
 
 /** Runs `trews remote-server` to completion (for flag errors); returns its exit code and output. */
 export function runServerCli(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), 'remote-server', ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`remote-server ${args.join(' ')} did not exit\n${stderr}`));
-    }, 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), 'remote-server', ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collectOutput(child, `remote-server ${args.join(' ')}`, 20_000).result;
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
