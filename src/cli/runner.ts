@@ -29,7 +29,7 @@ import type { RemoteConfig } from '../remote/client/index.js';
 import { consoleColors, localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
-import { colorEnabled, palette, recordRun, renderFailure, TraceRecorder, type Palette } from '../ui/index.js';
+import { colorEnabled, palette, recordRun, renderFailure, runsDirIn, TraceRecorder, type Palette } from '../ui/index.js';
 import { beginStoreUse, type StoreUse } from '../store/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
@@ -296,7 +296,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, itera
 
 /** `.trews.d/runs`: the traces `run_history` keeps, which `trews graph --runs` reads. */
 function runsDirOf(root: string): string {
-  return join(workDirOf(root), 'runs');
+  return runsDirIn(workDirOf(root));
 }
 
 /** The first 8 hex digits of the run's UUID: unique enough among 20 runs, short enough to type in `--run=`. */

@@ -21,6 +21,11 @@ export interface RunFile {
   readonly startedAt: string;
 }
 
+/** `<work dir>/runs`: where the history lives (the work dir is `.trews.d`). */
+export function runsDirIn(workDir: string): string {
+  return join(workDir, 'runs');
+}
+
 export function runFileName(startedAt: Date, id: string): string {
   return `${startedAt.toISOString().replace(/[-:.]/g, '')}-${id}.json`;
 }
