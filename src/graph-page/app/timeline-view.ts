@@ -16,6 +16,7 @@ main { padding: 8px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; }
 #timeline-box { overflow-x: auto; border: 1px solid #ddd; }
 #timeline .bar { stroke: #0003; }
+#timeline .bar.failed { stroke: #d62728; stroke-width: 2; stroke-dasharray: 3 2; }
 #timeline .bar:hover, #timeline .bar.hovered { stroke: #000; stroke-width: 2; }
 #timeline .lane-label { font-size: 11px; fill: #555; }
 #timeline .tick { font-size: 10px; fill: #777; }
@@ -139,7 +140,8 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
       height: ROW - 4,
       rx: 2,
       fill: colour(b.source),
-      class: 'bar',
+      // A process that exited non-zero (or could not run) is outlined: the colour says where the result came from, not how it ended.
+      class: b.error !== undefined || (b.exitCode !== undefined && b.exitCode !== 0) ? 'bar failed' : 'bar',
       'data-index': i,
       'data-source': b.source,
     });
