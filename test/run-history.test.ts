@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { TimelineJson } from '../src/graph-page/index.js';
 import { makeRepo, runTrews, type TempRepo } from './helpers/index.js';
 
 interface Trace {
@@ -23,6 +24,13 @@ async function withRepo(files: Record<string, string>, body: (repo: TempRepo, en
 }
 
 const REPO = { BUILD: 'test_shell_command(name="t", command="true")\n' };
+
+/** The run a page written by `trews graph --runs --output` inlines. */
+function timelineOf(html: string): TimelineJson {
+  const m = /<script type="application\/json" id="trews-timeline-data">(.*?)<\/script>/s.exec(html);
+  assert.ok(m, 'the page holds its run');
+  return JSON.parse(m[1]!) as TimelineJson;
+}
 
 function runs(root: string): string[] {
   try {
@@ -86,6 +94,86 @@ describe('run history', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /warning: cannot keep this run's trace in .*\.trews\.d\/runs: .*run_history = 0 stops keeping them/);
       assert.equal(readFileSync(join(repo.root, '.trews.d', 'runs'), 'utf8'), 'not a directory');
+    });
+  });
+});
+
+describe('trews graph --runs', () => {
+  it('writes the latest run against the one before it, --run and --compare choose others, and a broken BUILD file does not stop it', async () => {
+    await withRepo({ ...REPO, 'in.txt': 'one\n', 'BUILD': 'files(name="in", sources=["in.txt"])\ntest_shell_command(name="t", command="[ -s in.txt ]", execution_dependencies=[":in"])\n' }, async (repo, env) => {
+      assert.equal((await runTrews(['test', '::'], { cwd: repo.root, env })).code, 0);
+      await repo.write('in.txt', 'two\n');
+      assert.equal((await runTrews(['test', '::'], { cwd: repo.root, env })).code, 0);
+      const ids = runs(repo.root).map((n) => n.slice(-13, -5));
+      await repo.write('BUILD', 'test_shell_command(name="t",\n');
+      const r = await runTrews(['graph', '--runs', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, `trews graph: wrote t.html (run ${ids[1]}: 1 processes)\n`);
+      const t = timelineOf(readFileSync(join(repo.root, 't.html'), 'utf8'));
+      assert.equal(t.run.id, ids[1]);
+      assert.equal(t.previous?.id, ids[0]);
+      assert.deepEqual(t.runs.map((x) => x.id), [ids[1], ids[0]]);
+      const [now, before] = [t.run.bars[0]!, t.previous!.bars[0]!];
+      assert.equal(now.description, 'Run test_shell_command //:t');
+      assert.notEqual(now.inputRootDigest, before.inputRootDigest, 'the edit changed the input root the trace recorded');
+
+      const older = await runTrews(['graph', `--run=${ids[0]}`, '--output=o.html'], { cwd: repo.root, env });
+      assert.equal(older.code, 0, older.stderr);
+      const o = timelineOf(readFileSync(join(repo.root, 'o.html'), 'utf8'));
+      assert.equal(o.run.id, ids[0]);
+      assert.equal(o.previous, null, 'nothing before the oldest run');
+      const compared = await runTrews(['graph', `--run=${ids[0]}`, `--compare=${ids[1]}`, '--output=c.html'], { cwd: repo.root, env });
+      assert.equal(compared.code, 0, compared.stderr);
+      assert.equal(timelineOf(readFileSync(join(repo.root, 'c.html'), 'utf8')).previous?.id, ids[1]);
+    });
+  });
+
+  it('says when no run was recorded, and what to do', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      const r = await runTrews(['graph', '--runs', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, `error: no recorded run in ${join(repo.root, '.trews.d', 'runs')}\n  runs that run processes are recorded there, e.g. \`trews test ::\`\n  the run_history option says how many are kept\n`);
+    });
+  });
+
+  it('rejects a --run that names no recorded run, listing those that exist', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      assert.equal((await runTrews(['test', '::'], { cwd: repo.root, env })).code, 0);
+      const id = runs(repo.root)[0]!.slice(-13, -5);
+      const r = await runTrews(['graph', '--run=nothere', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^error: `--run=nothere` names no recorded run\n  (did you mean|the recorded runs, newest first:) /);
+      assert.match(r.stderr, new RegExp(id));
+    });
+  });
+
+  it('names a run file that is not a trews trace instead of failing with a stack trace', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      await mkdir(join(repo.root, '.trews.d', 'runs'), { recursive: true });
+      const file = join(repo.root, '.trews.d', 'runs', '20260101T000000000Z-deadbeef.json');
+      await writeFile(file, '{"traceEvents": [');
+      const r = await runTrews(['graph', '--runs', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^error: ${file.replace(/[.]/g, '\\.')} is no run trews recorded: not JSON: `));
+      assert.doesNotMatch(r.stderr, /\bat \w+ \(/, 'no stack trace');
+    });
+  });
+
+  it('keeps a description that closes the script element inside the page data (the </script> attack)', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      await mkdir(join(repo.root, '.trews.d', 'runs'), { recursive: true });
+      const evil = 'Run x </script><script>document.title="owned"</script><!--';
+      const trace = {
+        traceEvents: [{ name: evil, cat: 'process,ran locally', ph: 'X', ts: 0, dur: 5, pid: 1, tid: 1, args: { description: evil, source: 'ran locally', argv: ['</script>'] } }],
+        otherData: { format: 'trews-trace/1', startedAt: '2026-01-01T00:00:00.000Z', argv: ['test', '::'], runId: 'deadbeef' },
+      };
+      await writeFile(join(repo.root, '.trews.d', 'runs', '20260101T000000000Z-deadbeef.json'), JSON.stringify(trace));
+      const r = await runTrews(['graph', '--runs', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(r.code, 0, r.stderr);
+      const html = readFileSync(join(repo.root, 't.html'), 'utf8');
+      assert.equal(html.match(/<\/script/gi)?.length, 2, 'only the two elements of the page close');
+      assert.doesNotMatch(html, /<!--/);
+      assert.equal(timelineOf(html).run.bars[0]!.description, evil);
     });
   });
 });

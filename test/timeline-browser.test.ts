@@ -15,7 +15,7 @@ import { findChromium, HeadlessPage, makeRepo, runTrews, type TempRepo } from '.
 
 /** Writes `mine`, then waits (bounded) for `other`: neither finishes unless both run at once. */
 function meetCommand(dir: string, mine: string, other: string): string {
-  return `: > ${dir}/${mine}; i=0; while [ ! -e ${dir}/${other} ] && [ $i -lt 3000000 ]; do i=$((i+1)); done; cat in.txt; [ -e ${dir}/${other} ]`;
+  return `: > ${dir}/${mine}; i=0; while [ ! -e ${dir}/${other} ] && [ $i -lt 3000000 ]; do i=$((i+1)); done; [ -s in.txt ] && [ -e ${dir}/${other} ]`;
 }
 
 describe('the run timeline in headless chromium', () => {
