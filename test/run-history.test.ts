@@ -142,7 +142,7 @@ describe('trews graph --runs', () => {
       const id = runs(repo.root)[0]!.slice(-13, -5);
       const r = await runTrews(['graph', '--run=nothere', '--output=t.html'], { cwd: repo.root, env });
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /^error: `--run=nothere` names no recorded run\n  (did you mean|the recorded runs, newest first:) /);
+      assert.match(r.stderr, /^error: `--run=nothere` names no recorded run\n {2}(did you mean|the recorded runs, newest first:) /);
       assert.match(r.stderr, new RegExp(id));
     });
   });
