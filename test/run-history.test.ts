@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { get } from 'node:http';
+import { after, describe, it } from 'node:test';
 import type { TimelineJson } from '../src/graph-page/index.js';
-import { makeRepo, runTrews, type TempRepo } from './helpers/index.js';
+import { DaemonJanitor, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
 
 interface Trace {
   traceEvents: { name: string; cat?: string; args?: Record<string, unknown> }[];
@@ -174,6 +175,46 @@ describe('trews graph --runs', () => {
       assert.equal(html.match(/<\/script/gi)?.length, 2, 'only the two elements of the page close');
       assert.doesNotMatch(html, /<!--/);
       assert.equal(timelineOf(html).run.bars[0]!.description, evil);
+    });
+  });
+});
+
+describe('run history through the daemon', () => {
+  const daemons = new DaemonJanitor();
+  after(async () => {
+    await daemons.stopAll();
+  });
+
+  it('keeps a run whose results the graph held (memoized), and serves its timeline: nothing re-ran', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      const first = await daemons.run(repo.root, ['test', '::'], { env });
+      assert.equal(first.code, 0, first.stderr);
+      const second = await daemons.run(repo.root, ['test', '::'], { env });
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stderr, /memoized/);
+      assert.equal(runs(repo.root).length, 2);
+
+      const s = spawnTrews(['graph', '--runs'], { cwd: repo.root, env, daemon: true });
+      try {
+        await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(s.output().stdout) || s.child.exitCode !== null, 'the timeline URL');
+        const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(s.output().stdout)?.[0];
+        assert.ok(url, s.output().stderr);
+        const body = await new Promise<string>((res, rej) => {
+          get(`${url}graph.json`, (r) => {
+            let b = '';
+            r.setEncoding('utf8').on('data', (d: string) => (b += d));
+            r.on('end', () => res(b));
+          }).on('error', rej);
+        });
+        const t = JSON.parse(body) as TimelineJson;
+        // A memoized result is named by the goal; its action digest is the one the first run executed.
+        assert.deepEqual(t.run.bars.map((b) => [b.description, b.source]), [['test //:t', 'memoized']]);
+        assert.equal(t.run.bars[0]!.actionDigest, t.previous?.bars[0]!.actionDigest);
+        assert.deepEqual(t.previous?.bars.map((b) => b.source), ['ran locally']);
+      } finally {
+        s.child.kill('SIGINT');
+        await s.result;
+      }
     });
   });
 });

@@ -61,6 +61,11 @@ describe('compareRuns', () => {
     assert.equal(changes[0]!.inputRootNow, 'j1');
   });
 
+  it('pairs a memoized result, which the goal names (`test //:t`), with its process by action digest', () => {
+    const changes = compareRuns({ bars: [p('Run test_shell_command //:t', 'ran locally', 'a1', 'i1')] }, { bars: [p('test //:t', 'memoized', 'a1')] });
+    assert.deepEqual(changes, [{ description: 'test //:t', now: 'memoized', before: 'ran locally', reason: 'unchanged', inputRootBefore: 'i1' }]);
+  });
+
   it('says unknown when the trace holds no digests', () => {
     assert.equal(compareRuns({ bars: [p('x', 'ran locally')] }, { bars: [p('x', 'ran locally')] })[0]!.reason, 'unknown');
   });

@@ -189,20 +189,28 @@ export interface RunChange {
 
 /**
  * What changed from `before` to `now`, per process description (the
- * description names the target: `Run test_shell_command app:test`): every
+ * description names the target: `Run test_shell_command app:test`), or
+ * by action digest for a memoized result the goal named otherwise: every
  * process that was executed in `now` gets the reason the recorded digests
  * give for it missing the cache; processes served from a cache are
  * `unchanged`; those only in `before` are `gone`. Executed ones come first.
  */
 export function compareRuns(before: Pick<TimelineRun, 'bars'>, now: Pick<TimelineRun, 'bars'>): RunChange[] {
-  const earlier = new Map<string, TimelineBar>();
-  for (const b of before.bars) earlier.set(b.description, b);
+  const byDescription = new Map<string, TimelineBar>();
+  const byAction = new Map<string, TimelineBar>();
+  for (const b of before.bars) {
+    byDescription.set(b.description, b);
+    if (b.actionDigest !== undefined) byAction.set(b.actionDigest, b);
+  }
   const seen = new Set<string>();
+  const paired = new Set<TimelineBar>();
   const changes: RunChange[] = [];
   for (const b of now.bars) {
     if (seen.has(b.description)) continue;
     seen.add(b.description);
-    const e = earlier.get(b.description);
+    // A memoized result is named by the goal (`test app:t`), not by its process: the action digest pairs it.
+    const e = byDescription.get(b.description) ?? (b.actionDigest !== undefined ? byAction.get(b.actionDigest) : undefined);
+    if (e !== undefined) paired.add(e);
     const digests = {
       ...(b.inputRootDigest !== undefined ? { inputRootNow: b.inputRootDigest } : {}),
       ...(e?.inputRootDigest !== undefined ? { inputRootBefore: e.inputRootDigest } : {}),
@@ -215,7 +223,7 @@ export function compareRuns(before: Pick<TimelineRun, 'bars'>, now: Pick<Timelin
     changes.push({ ...base, reason: missReason(e, b) });
   }
   for (const e of before.bars) {
-    if (seen.has(e.description)) continue;
+    if (paired.has(e) || seen.has(e.description)) continue;
     seen.add(e.description);
     changes.push({ description: e.description, before: e.source, reason: 'gone' });
   }
