@@ -16,7 +16,7 @@ import {
   type Digest,
   type Logger,
 } from '../core/index.js';
-import { captureOutputs, checkLinkedInputs, materializeTree, sharedTreesFor, type LocalStore, type ModifiedInput, type SharedTreeLink, type SharedTreeUse } from '../store/index.js';
+import { captureOutputs, checkLinkedInputs, LinkFarms, materializeTree, sharedTreesFor, type FarmUse, type LocalStore, type ModifiedInput, type SharedTreeLink, type SharedTreeUse } from '../store/index.js';
 import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../reapi/index.js';
 import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
@@ -112,11 +112,13 @@ class LocalSandboxRunner implements CommandRunner {
       );
     }
     let keep = false;
+    let farms: readonly FarmUse[] = [];
     try {
       const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
       const fetchStart = Date.now();
       const shared = await this.#sharedTrees(proc, signal);
       const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal, shared: shared.map((s) => s.link) });
+      farms = inputs.farms;
       await linkLocalCaches(proc, sandbox.root);
       // REAPI: the worker creates the working directory and the parents of
       // every output (not output directories themselves), so tools need not.
@@ -204,6 +206,11 @@ class LocalSandboxRunner implements CommandRunner {
         actionResult,
       };
     } finally {
+      // After the shared trees' barrier (above): every event of the process on a farm has arrived.
+      for (const f of farms) {
+        if (keep) f.abandon();
+        else await f.release();
+      }
       if (!keep) {
         await removeSandboxDir(sandbox.dir).catch((e: unknown) =>
           this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`),
@@ -349,7 +356,7 @@ class LocalSandboxRunner implements CommandRunner {
     const out: Array<{ link: SharedTreeLink; use: SharedTreeUse }> = [];
     for (const s of proc.sharedInputs) {
       const use = await trees.acquire(s.tree, signal);
-      if (use !== undefined) out.push({ use, link: { tree: s.tree, dir: use.dir, realDirs: new Set(s.realDirs) } });
+      if (use !== undefined) out.push({ use, link: { tree: s.tree, dir: use.dir, realDirs: new Set(s.realDirs), farms: farmsFor(this.#store, this.#sandboxRoot) } });
     }
     return out;
   }
@@ -454,4 +461,23 @@ async function makeDirIn(abs: string, root: string, proc: Process): Promise<void
       }),
     );
   }
+}
+
+const farmPools = new WeakMap<LocalStore, Map<string, LinkFarms>>();
+
+/**
+ * The farms of a store's shared trees for one sandbox root, in this process
+ * (link-farms.ts). Idle farms wait in a directory made like a sandbox, so
+ * an exit removes it, and a daemon's successor if the daemon was killed.
+ */
+function farmsFor(store: LocalStore, sandboxRoot: string): LinkFarms {
+  let byRoot = farmPools.get(store);
+  if (byRoot === undefined) farmPools.set(store, (byRoot = new Map()));
+  let farms = byRoot.get(sandboxRoot);
+  if (farms === undefined) {
+    let pool: Promise<string> | undefined;
+    farms = new LinkFarms(store, () => (pool ??= createSandboxDir(sandboxRoot).then((s) => s.dir)));
+    byRoot.set(sandboxRoot, farms);
+  }
+  return farms;
 }

@@ -32,6 +32,7 @@ export {
 export { treeMessageOf } from './tree-message.js';
 export { materializeTree, type MaterializeTreeOptions, type MaterializedTree, type SharedTreeLink } from './materialize-tree.js';
 export { sharedTreesFor, type SharedTrees, type SharedTreeUse } from './shared-trees.js';
+export { LinkFarms, type FarmUse } from './link-farms.js';
 export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
 export { damageCount, damageOf, type DamageKind } from './damage.js';
 export { beginStoreUse, type StoreUse } from './leases.js';

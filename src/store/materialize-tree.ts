@@ -3,6 +3,7 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureError, digestEquals, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
 import type { LinkedInput } from './input-check.js';
+import { sameAsFarm, type Farm, type FarmEntry, type FarmUse, type LinkFarms } from './link-farms.js';
 import type { LinkedSource, LocalStore, MaterializeMode } from './local-store.js';
 import { errnoCode } from './store-failures.js';
 import { missingBlob } from './tree-failures.js';
@@ -36,6 +37,12 @@ export interface SharedTreeLink {
    * where tools keep caches (`.cache`, `.vite`).
    */
   readonly realDirs: ReadonlySet<string>;
+  /**
+   * Ready-made real directories (link-farms.ts): each of `realDirs` is
+   * moved in whole instead of made entry by entry, when the tree holds
+   * everything the farm does there.
+   */
+  readonly farms?: LinkFarms;
 }
 
 /** What materializing a tree made. */
@@ -48,6 +55,8 @@ export interface MaterializedTree {
   readonly linked: readonly LinkedInput[];
   /** Directories linked from a shared tree (`shared`), by their path in the tree. */
   readonly sharedLinks: number;
+  /** Farms moved into the tree (`farms`): release each after the process. */
+  readonly farms: readonly FarmUse[];
 }
 
 /** Files (and directories, and symlinks) created at once: enough to keep a disk busy, few enough for any fd limit. */
@@ -84,11 +93,33 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
       );
     }
   }
-  await fsStep(`creating ${destDir}`, () => mkdir(destDir, { recursive: true }));
-  for (const level of plan.levels) {
-    await mapLimit(level, CONCURRENCY, (p) => fsStep(`creating directory ${p}`, () => mkdir(join(destDir, p))), signal);
+  const farmed = await takeFarms(plan, options.shared ?? [], signal);
+  const uses: FarmUse[] = [];
+  try {
+    await fsStep(`creating ${destDir}`, () => mkdir(destDir, { recursive: true }));
+    // A farm moves in once its parent exists, before anything inside it is made.
+    const pending = [...farmed];
+    const moveUpTo = (depth: number): void => {
+      for (const f of pending.filter((f) => f.at.split('/').length <= depth)) {
+        pending.splice(pending.indexOf(f), 1);
+        uses.push(fsStepSync(`moving a ready-made ${f.at} in`, () => f.move(destDir)));
+      }
+    };
+    for (const level of plan.levels) {
+      moveUpTo((level[0] ?? '').split('/').length);
+      await mapLimit(level, CONCURRENCY, (p) => fsStep(`creating directory ${p}`, () => mkdir(join(destDir, p))), signal);
+    }
+    moveUpTo(Infinity);
+    const linked: LinkedInput[] = farmed.flatMap((f) => f.farm.linked.map((l) => ({ ...l, path: `${f.at}/${l.path}` })));
+    await makeEntries(store, plan, destDir, mode, linked, signal);
+    return { linked, sharedLinks: plan.sharedLinks.length + farmed.reduce((n, f) => n + f.links, 0), farms: uses };
+  } catch (e) {
+    for (const u of uses) u.abandon();
+    throw e;
   }
-  const linked: LinkedInput[] = [];
+}
+
+async function makeEntries(store: LocalStore, plan: Plan, destDir: string, mode: MaterializeMode, linked: LinkedInput[], signal?: AbortSignal): Promise<void> {
   await mapLimit(
     plan.files,
     CONCURRENCY,
@@ -106,7 +137,98 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
   await mapLimit([...plan.symlinks], CONCURRENCY, ([p, target]) => fsStep(`creating symlink ${p}`, () => symlink(target, join(destDir, p))), signal);
   // Synchronous: a few hundred symlinks take a millisecond, a thread-pool round trip each would take ten.
   for (const l of plan.sharedLinks) fsStepSync(`linking ${l.path}`, () => symlinkSync(l.target, join(destDir, l.path)));
-  return { linked, sharedLinks: plan.sharedLinks.length };
+}
+
+interface Farmed {
+  readonly at: string;
+  readonly farm: Farm;
+  /** Shared directories the farm links (for the count). */
+  readonly links: number;
+  move(destDir: string): FarmUse;
+}
+
+/**
+ * Takes a farm for each real directory of a shared tree whose entries the
+ * plan would make the same way, and drops those entries from the plan; a
+ * directory where the tree differs from the farm (an entry missing or
+ * changed) is made the ordinary way.
+ */
+async function takeFarms(plan: Plan, shared: readonly SharedTreeLink[], signal?: AbortSignal): Promise<Farmed[]> {
+  const out: Farmed[] = [];
+  const kept = new Set(plan.levels.flat());
+  for (const link of shared) {
+    const farms = link.farms;
+    if (farms === undefined) continue;
+    for (const at of [...link.realDirs].sort()) {
+      if (!kept.has(at) || out.some((o) => at.startsWith(`${o.at}/`))) continue;
+      const farm = await farms.take(link.tree, link.dir, at, signal);
+      if (farm === undefined) continue;
+      const drop = matchFarm(plan, link, at, farm);
+      if (drop === undefined) {
+        farms.putBack(farm, link.tree, link.dir, at);
+        continue;
+      }
+      (plan as { levels: string[][] }).levels = plan.levels.map((l) => l.filter((p) => !drop.dirs.has(p))).filter((l) => l.length > 0);
+      plan.files.splice(0, plan.files.length, ...plan.files.filter((f) => !drop.entries.has(f.path)));
+      for (const p of drop.entries) plan.symlinks.delete(p);
+      const sharedLinks = plan.sharedLinks.filter((l) => !drop.entries.has(l.path));
+      const links = plan.sharedLinks.length - sharedLinks.length;
+      plan.sharedLinks.splice(0, plan.sharedLinks.length, ...sharedLinks);
+      out.push({ at, farm, links, move: (destDir) => farms.use(farm, join(destDir, at), at, link.tree, link.dir, drop.additions) });
+    }
+  }
+  return out;
+}
+
+/** The plan's entries the farm at `at` already holds, or undefined when the plan differs from the farm there. */
+function matchFarm(plan: Plan, link: SharedTreeLink, at: string, farm: Farm): { dirs: Set<string>; entries: Set<string>; additions: string[] } | undefined {
+  const farmRel = (path: string): string | undefined => {
+    if (path === at) return '';
+    if (!path.startsWith(`${at}/`)) return undefined;
+    const rel = path.slice(at.length + 1);
+    return farm.entries.has(rel) ? rel : undefined;
+  };
+  const dirs = new Set<string>([at]);
+  const entries = new Set<string>();
+  const matched = new Map<string, number>();
+  const additions: string[] = [];
+  let ok = true;
+  const consider = (path: string, entry: FarmEntry | 'kept-dir' | 'shared-dir'): void => {
+    const slash = path.lastIndexOf('/');
+    if (slash < 0) return;
+    const rel = farmRel(path.slice(0, slash));
+    if (rel === undefined) return;
+    const name = path.slice(slash + 1);
+    const own = farm.entries.get(rel)?.get(name);
+    if (own === undefined) {
+      // The sandbox's own entry (a workspace link): made after the farm is moved in, removed before it goes back.
+      additions.push(path.slice(at.length + 1));
+      return;
+    }
+    const childRel = rel === '' ? name : `${rel}/${name}`;
+    if (entry === 'kept-dir') {
+      if (!farm.entries.has(childRel)) ok = false;
+      else dirs.add(path);
+    } else if (entry === 'shared-dir') {
+      if (own.kind !== 'dir') ok = false;
+      else entries.add(path);
+    } else if (!sameAsFarm(own, entry)) ok = false;
+    else entries.add(path);
+    matched.set(rel, (matched.get(rel) ?? 0) + 1);
+  };
+  for (const level of plan.levels) for (const p of level) consider(p, 'kept-dir');
+  for (const l of plan.sharedLinks) {
+    if (l.target === join(link.dir, l.path)) consider(l.path, 'shared-dir');
+  }
+  for (const f of plan.files) consider(f.path, { kind: 'file', digest: f.digest, isExecutable: f.isExecutable });
+  for (const [p, target] of plan.symlinks) consider(p, { kind: 'symlink', target });
+  if (!ok) return undefined;
+  // Every entry of the farm must be one the tree has too: the farm shows them all.
+  for (const [rel, own] of farm.entries) {
+    if (rel !== '' && !dirs.has(`${at}/${rel}`)) continue; // linked whole (identical), or missing: the parent's count shows it
+    if ((matched.get(rel) ?? 0) !== own.size) return undefined;
+  }
+  return { dirs, entries, additions };
 }
 
 interface PlanItem {
@@ -171,9 +293,9 @@ async function fsStep<T>(what: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-function fsStepSync(what: string, op: () => void): void {
+function fsStepSync<T>(what: string, op: () => T): T {
   try {
-    op();
+    return op();
   } catch (e) {
     if (errnoCode(e) === undefined) throw e;
     throw new FailureError(failure('environment', 'materialize-failed', `materializing a tree: ${what}: ${(e as Error).message}`));
