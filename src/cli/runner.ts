@@ -312,8 +312,7 @@ async function keepInHistory(ctx: RunContext, recorder: TraceRecorder, history: 
   } catch (e) {
     const message = `cannot keep this run's trace in ${history.dir}: ${e instanceof Error ? e.message : String(e)} (run_history = 0 stops keeping them)`;
     logger.warn(message);
-    await write(ctx.stderr, `warning: ${message}
-`);
+    await write(ctx.stderr, `warning: ${message}\n`);
   }
 }
 

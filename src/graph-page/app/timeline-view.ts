@@ -22,6 +22,8 @@ main { padding: 8px; }
 #timeline .tick { font-size: 10px; fill: #777; }
 #details { min-height: 5em; margin: 8px 0; padding: 6px; background: #fafafa; border: 1px solid #eee; white-space: pre-wrap; word-break: break-all; font: 12px ui-monospace, monospace; }
 #compare { border-collapse: collapse; }
+#compare tr[data-reason] { cursor: pointer; }
+#compare tr[data-reason]:hover { background: #f0f6ff; }
 .reason-unchanged { color: #777; }
 `;
 
@@ -170,6 +172,9 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
       const tr = h(doc, 'tr', undefined, { class: `reason-${c.reason.replace(/ /g, '-')}`, 'data-reason': c.reason });
       const why = c.reason === 'inputs differ' ? `${REASON_TEXT[c.reason]}: ${c.inputRootBefore} → ${c.inputRootNow}` : REASON_TEXT[c.reason];
       tr.append(h(doc, 'td', c.description), h(doc, 'td', c.before ?? '—'), h(doc, 'td', c.now ?? '—'), h(doc, 'td', why));
+      // A row of this run shows its bar, as hovering the bar does.
+      const index = run.bars.findIndex((b) => b.description === c.description);
+      if (index >= 0) tr.addEventListener('click', () => show(index));
       table.append(tr);
     }
     main.append(table);
