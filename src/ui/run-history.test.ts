@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -37,6 +37,20 @@ describe('run history', () => {
       assert.deepEqual(runs.map((r) => r.id), ['r4', 'r3', 'r2']);
       assert.equal(runs[0]!.startedAt, '2026-01-05T10:00:00.000Z');
       assert.deepEqual((await readdir(dir)).sort(), ['20260103T100000000Z-r2.json', '20260104T100000000Z-r3.json', '20260105T100000000Z-r4.json', '20260109T100000000Z-zz.json.ab12.tmp', 'notes.txt']);
+    });
+  });
+
+  it('removes the temp file a run killed mid-write left behind, once it is old, and never a write in progress', async () => {
+    await withDir(async (dir) => {
+      await recordRun(dir, recorderAt('2026-01-01T10:00:00.000Z'), 'r0', 5);
+      const dead = join(dir, '20260101T090000000Z-dead.json.0a1b2c.tmp');
+      const writing = join(dir, '20260101T110000000Z-live.json.3d4e5f.tmp');
+      await writeFile(dead, '{"traceEv');
+      await writeFile(writing, '{"traceEv');
+      const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+      await utimes(dead, hourAgo, hourAgo);
+      await recordRun(dir, recorderAt('2026-01-01T12:00:00.000Z'), 'r1', 5);
+      assert.deepEqual((await readdir(dir)).sort(), ['20260101T100000000Z-r0.json', '20260101T110000000Z-live.json.3d4e5f.tmp', '20260101T120000000Z-r1.json']);
     });
   });
 

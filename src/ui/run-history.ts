@@ -1,4 +1,4 @@
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TraceRecorder } from './trace-recorder.js';
 
@@ -10,6 +10,10 @@ import type { TraceRecorder } from './trace-recorder.js';
 
 /** `20261205T002117123Z-1a2b3c4d.json`; the temp files of a write in progress never match. */
 const RUN_FILE = /^(\d{8}T\d{9}Z)-([0-9a-z]{1,32})\.json$/;
+/** The temp file of a run's write (TraceRecorder.write): `<run file>.<hex>.tmp`. */
+const TEMP_FILE = /^\d{8}T\d{9}Z-[0-9a-z]{1,32}\.json\.[0-9a-f]+\.tmp$/;
+/** A temp file older than this was left by a run that died mid-write: no write takes this long. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
 
 export interface RunFile {
   /** `1a2b3c4d`: what `--run=ID` names. */
@@ -65,13 +69,22 @@ export async function recordRun(dir: string, recorder: TraceRecorder, id: string
   return path;
 }
 
-export async function pruneRuns(dir: string, keep: number): Promise<void> {
+export async function pruneRuns(dir: string, keep: number, nowMs = Date.now()): Promise<void> {
   const runs = await listRuns(dir);
-  for (const r of runs.slice(Math.max(0, keep))) {
-    await unlink(r.path).catch((e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    });
+  for (const r of runs.slice(Math.max(0, keep))) await removeIfThere(r.path);
+  // A run killed between writing its temp file and renaming it leaves the temp file; nothing else would remove it.
+  for (const name of await readdir(dir)) {
+    if (!TEMP_FILE.test(name)) continue;
+    const path = join(dir, name);
+    const mtime = await stat(path).then((s) => s.mtimeMs, () => undefined);
+    if (mtime !== undefined && nowMs - mtime > STALE_TEMP_MS) await removeIfThere(path);
   }
+}
+
+async function removeIfThere(path: string): Promise<void> {
+  await unlink(path).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  });
 }
 
 /** The text of one recorded run. */
