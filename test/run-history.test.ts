@@ -126,6 +126,9 @@ describe('trews graph --runs', () => {
       const compared = await runTrews(['graph', `--run=${ids[0]}`, `--compare=${ids[1]}`, '--output=c.html'], { cwd: repo.root, env });
       assert.equal(compared.code, 0, compared.stderr);
       assert.equal(timelineOf(readFileSync(join(repo.root, 'c.html'), 'utf8')).previous?.id, ids[1]);
+      const prefix = await runTrews(['graph', `--run=${ids[0]!.slice(0, 5)}`, '--output=p.html'], { cwd: repo.root, env });
+      assert.equal(prefix.code, 0, prefix.stderr);
+      assert.equal(timelineOf(readFileSync(join(repo.root, 'p.html'), 'utf8')).run.id, ids[0]);
     });
   });
 
@@ -145,6 +148,19 @@ describe('trews graph --runs', () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^error: `--run=nothere` names no recorded run\n {2}(did you mean|the recorded runs, newest first:) /);
       assert.match(r.stderr, new RegExp(id));
+    });
+  });
+
+  it('rejects a --run prefix that begins two runs, naming them', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      await mkdir(join(repo.root, '.trews.d', 'runs'), { recursive: true });
+      for (const [t, id] of [['20260101T000000000Z', 'abcd0001'], ['20260102T000000000Z', 'abcd0002']]) {
+        const trace = { traceEvents: [], otherData: { format: 'trews-trace/1', startedAt: t, argv: ['test', '::'], runId: id } };
+        await writeFile(join(repo.root, '.trews.d', 'runs', `${t}-${id}.json`), JSON.stringify(trace));
+      }
+      const r = await runTrews(['graph', '--run=abcd', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, 'error: `--run=abcd` begins 2 recorded runs\n  name one of them whole: abcd0002, abcd0001\n');
     });
   });
 

@@ -39,8 +39,14 @@ export async function timelinePage(g: GoalContext): Promise<{ html: string; json
 
 function pick(runs: readonly RunFile[], id: string | null, flag: string): RunFile | undefined {
   if (id === null) return undefined;
-  const found = runs.find((r) => r.id === id) ?? (id.length >= 4 ? runs.filter((r) => r.id.startsWith(id)) : []).at(0);
-  if (found !== undefined) return found;
+  const exact = runs.find((r) => r.id === id);
+  if (exact !== undefined) return exact;
+  // A prefix of 4 or more characters names the one run it begins; two runs that share it make it ambiguous.
+  const prefixed = id.length >= 4 ? runs.filter((r) => r.id.startsWith(id)) : [];
+  if (prefixed.length === 1) return prefixed[0];
+  if (prefixed.length > 1) {
+    throw new FailureError(failure('input', 'ambiguous-run', `\`--${flag}=${id}\` begins ${prefixed.length} recorded runs`, { exitCode: 2, hints: [`name one of them whole: ${prefixed.map((r) => r.id).join(', ')}`] }));
+  }
   const guess = closest(id, runs.map((r) => r.id));
   throw new FailureError(
     failure('input', 'unknown-run', `\`--${flag}=${id}\` names no recorded run`, {
