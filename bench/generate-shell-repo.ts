@@ -17,7 +17,8 @@ export function depsOf(i: number): number[] {
   return [i - 1, i - 7].filter((d) => d >= 0);
 }
 
-const BUILD_JS = `// node build.js <output> [dependency outputs...]: a summary of this package's
+/** The build step of every package (also used by bench/peers/). */
+export const BUILD_JS = `// node build.js <output> [dependency outputs...]: a summary of this package's
 // sources and of what it builds on, one line per input with its checksum, so
 // any change to an input changes the output (and reruns what builds on it).
 const crypto = require('node:crypto');
@@ -35,7 +36,8 @@ fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, lines.join('\\n') + '\\n');
 `;
 
-const TEST_JS = `// node test.js <output> <expected line count>
+/** The test of every package (also used by bench/peers/). */
+export const TEST_JS = `// node test.js <output> <expected line count>
 const fs = require('node:fs');
 const [out, want] = process.argv.slice(2);
 const got = fs.readFileSync(out, 'utf8').split('\\n').filter(Boolean).length;
@@ -56,7 +58,10 @@ export function buildFileText(i: number): string {
     '    name="build",',
     `    command="node build.js out/p${i}.txt${depOutputs ? ` ${depOutputs}` : ''}",`,
     '    tools=["node"],',
-    `    execution_dependencies=[":src", "./build.js"${deps.map((d) => `, "//${packageDir(d)}:build"`).join('')}],`,
+    // `./build.js:scripts`, not `./build.js`: in the peers repo (an npm workspace) the
+    // file is also owned by its package's package_json target, whose closure is every
+    // upstream package's files; the step needs only its own script.
+    `    execution_dependencies=[":src", "./build.js:scripts"${deps.map((d) => `, "//${packageDir(d)}:build"`).join('')}],`,
     `    output_files=["out/p${i}.txt"],`,
     ')',
     '',
@@ -64,7 +69,7 @@ export function buildFileText(i: number): string {
     '    name="test",',
     `    command="node test.js out/p${i}.txt ${3 + deps.length}",`,
     '    tools=["node"],',
-    '    execution_dependencies=[":build", "./test.js"],',
+    '    execution_dependencies=[":build", "./test.js:scripts"],',
     ')',
     '',
   ].join('\n');

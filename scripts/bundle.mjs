@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Bundles the thin client (src/cli/client.ts) into dist/trews-client.js: one file
+// Bundles the thin client (src/cli/client.ts) into dist/trews-client.cjs: one file
 // that starts fast because Node loads and compiles one module instead of a few
-// hundred. bin/trews imports it; the rest of trews (the in-process runner, the
-// daemon) stays in dist/src and is loaded only when needed. The build fails if
+// hundred. bin/trews runs it; the in-process runner is bundled the same way below
+// (dist/trews-main.cjs), and the daemon runs from dist/src. The build fails if
 // the bundle would import anything but Node's built-ins at run time.
 import { build } from 'esbuild';
 import { writeFileSync } from 'node:fs';
@@ -66,6 +66,54 @@ if (bad.length > 0) {
 }
 const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs).find((f) => f.endsWith('.cjs'))].bytes;
 console.error(`bundle: dist/trews-client.cjs ${(bytes / 1024).toFixed(0)} KiB`);
+
+// The in-process runner (src/cli/main.ts: --no-daemon, CI) as one CommonJS file
+// too, dependencies included: loading dist/src as ES modules costs a run ~0.25 s
+// of CPU (hundreds of files resolved, read, linked) where this costs ~0.05 s.
+// Its lazily loaded parts (the remote client, gRPC, remote-server) stay lazy:
+// esbuild turns each import() into a function that initializes those modules
+// on first call. Kept out: the native watcher; jsonc-parser, whose UMD build
+// requires its own files at run time (a bundler cannot follow those); and
+// @grpc/grpc-js, required only when a process first needs a gRPC server, so
+// that what a run loads stays visible (test/remote-http-e2e.test.ts).
+const mainOut = join(root, 'dist', 'trews-main.cjs');
+const mainResult = await build({
+  entryPoints: [join(root, 'src/cli/main.ts')],
+  outfile: mainOut,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  define: { 'import.meta.url': '__trewsMainUrl' },
+  // As if from dist/src/cli/main.js, where the unbundled module sits: a module that
+  // finds a file relative to itself (goals/graph.ts: ../../graph-page.js) sits two
+  // levels under dist/ as well. (__dirname is dist/ here, as bin/trews passes it.)
+  banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "src", "cli", "main.js")).href;' },
+  target: 'node20',
+  external: ['@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js'],
+  // Readable lines: an internal error's stack in the log points at real code.
+  minifySyntax: true,
+  legalComments: 'none',
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+});
+const mainBytes = mainResult.metafile.outputs[Object.keys(mainResult.metafile.outputs).find((f) => f.endsWith('.cjs'))].bytes;
+console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`);
+{
+  const allowed = new Set([...builtins, '@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js']);
+  const bad = [];
+  for (const [file, out] of Object.entries(mainResult.metafile.outputs)) {
+    for (const imp of out.imports) {
+      if (!allowed.has(imp.path)) bad.push(`${file} imports ${imp.path}`);
+      // bin/trews runs the bundle through vm.Script (for its code cache), where import() is unavailable.
+      else if (imp.kind === 'dynamic-import') bad.push(`${file} uses import("${imp.path}"): use createRequire`);
+    }
+  }
+  if (bad.length > 0) {
+    console.error(`bundle: the in-process runner must leave only built-ins and its three externals to Node, and never by import():\n  ${bad.join('\n  ')}`);
+    process.exit(1);
+  }
+}
 
 // The page of `trews graph`: cytoscape and dagre with the page's code, one
 // browser script that the goal inlines into the HTML it serves or writes (no

@@ -116,3 +116,35 @@ describe('the automatic bound on the local store', () => {
     }
   });
 });
+
+describe('the sandbox of a process over a lattice of dependencies', () => {
+  // Two targets per layer, each depending on both of the layer below: 2^k paths
+  // lead from the top to layer k, all of the same length. The input closure
+  // walked each path (a target once per way of reaching it in its breadth-first
+  // walk) until the process ran out of memory; it must walk each target once.
+  const LAYERS = 40;
+  let repo: ShellRepo;
+  before(async () => {
+    const lines: string[] = [];
+    const files: Record<string, string> = {};
+    for (let i = 0; i < LAYERS; i++) {
+      for (const side of ['a', 'b']) {
+        const deps = i === 0 ? '' : `":a${i - 1}", ":b${i - 1}"`;
+        lines.push(`files(name="${side}${i}", sources=["${side}${i}.txt"], dependencies=[${deps}])`);
+        files[`lattice/${side}${i}.txt`] = `${side}${i}\n`;
+      }
+    }
+    lines.push(
+      `test_shell_command(name="all", command="ls *.txt | wc -l", tools=["ls", "wc"], execution_dependencies=[":a${LAYERS - 1}", ":b${LAYERS - 1}"])`,
+    );
+    files['lattice/BUILD'] = `${lines.join('\n')}\n`;
+    repo = await makeShellRepo(files);
+  });
+  after(() => repo.cleanup());
+
+  it('holds every file of the closure, each target walked once', { timeout: 180_000 }, async () => {
+    const r = await repo.trews(['test', 'lattice:all', '--test-output=all']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^lattice:all stdout:\\n +${2 * LAYERS}\\n`, 'm'));
+  });
+});

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { lstatSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -105,8 +106,9 @@ export async function startWatcher(options: WatcherOptions): Promise<FileWatcher
 
 async function loadParcel(): Promise<WatchBackend> {
   // Loaded on demand: the thin client shares this folder's index and must not load a native module.
-  const mod = (await import('@parcel/watcher')) as unknown as { default?: WatchBackend } & WatchBackend;
-  return mod.default ?? mod;
+  // By require, not import(): the bundled in-process runner (bin/trews) runs in a vm.Script, where import() is unavailable.
+  const mod = createRequire(import.meta.url)('@parcel/watcher') as { default?: WatchBackend } & WatchBackend;
+  return Promise.resolve(mod.default ?? mod);
 }
 
 class ParcelFileWatcher implements FileWatcher {

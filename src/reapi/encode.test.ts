@@ -232,3 +232,35 @@ test('decodeMessage reports malformed bytes as a failure', () => {
   assert.equal(r.ok, false);
   assert.equal(r.ok ? '' : r.failure.reason, 'malformed-message');
 });
+
+test('Directories encoded by hand are byte for byte what protobuf-es writes', async () => {
+  const { toBinary } = await import('@bufbuild/protobuf');
+  // A small deterministic generator (xorshift), so a failure names a reproducible case.
+  let seed = 0x2545f491;
+  const rand = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const names = ['', 'a', 'build.js', 'é', '日本語', '🙂', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(20_000)];
+  const sizes = [0n, 1n, 127n, 128n, 16_383n, 16_384n, 2n ** 31n, 2n ** 40n + 7n, 2n ** 63n - 1n];
+  const digest = () =>
+    rand(6) === 0 ? undefined : { hash: rand(5) === 0 ? '' : createHash('sha256').update(String(rand(1e9))).digest('hex'), sizeBytes: sizes[rand(sizes.length)]! };
+  const props = () => (rand(4) === 0 ? { properties: [{ name: 'p', value: String(rand(9)) }], unixMode: rand(2) === 0 ? 0o644 : undefined } : undefined);
+  for (let i = 0; i < 400; i++) {
+    const withProps = i % 4 === 3;
+    const many = i % 50 === 0 ? 300 : rand(5);
+    const d = create(DirectorySchema, {
+      files: Array.from({ length: many }, () => ({ name: names[rand(names.length)]!, digest: digest(), isExecutable: rand(2) === 0, nodeProperties: withProps ? props() : undefined })),
+      directories: Array.from({ length: rand(4) }, () => ({ name: names[rand(names.length)]!, digest: digest() })),
+      symlinks: Array.from({ length: rand(3) }, () => ({ name: names[rand(names.length)]!, target: names[rand(names.length)]!, nodeProperties: withProps ? props() : undefined })),
+      nodeProperties: withProps && rand(2) === 0 ? props() : undefined,
+    });
+    assert.deepEqual(
+      Buffer.from(encodeCanonical(DirectorySchema, d)).toString('hex'),
+      Buffer.from(toBinary(DirectorySchema, d, { writeUnknownFields: false })).toString('hex'),
+      `case ${i}`,
+    );
+  }
+});

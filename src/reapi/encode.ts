@@ -1,4 +1,6 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { encodeDirectory } from './encode-directory.js';
+import { DirectorySchema, type Directory } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
 import { digestOf, err, failure, ok, type Digest, type Result } from '../core/index.js';
 
 /**
@@ -12,6 +14,8 @@ import { digestOf, err, failure, ok, type Digest, type Result } from '../core/in
  * first (canonicalDirectory, canonicalCommand, canonicalPlatform).
  */
 export function encodeCanonical<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Uint8Array {
+  // The one message encoded per directory of every snapshot and merge: by hand.
+  if (schema.typeName === DirectorySchema.typeName) return encodeDirectory(message as unknown as Directory);
   return toBinary(schema, message, { writeUnknownFields: false });
 }
 

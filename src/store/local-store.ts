@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, createWriteStream, readFileSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, createWriteStream, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
@@ -754,23 +754,32 @@ class DiskStore implements LocalStore {
 
   async #readActionResult(actionDigest: Digest): Promise<ActionResult | undefined> {
     const path = acPath(this.dir, actionDigest);
-    let fh: FileHandle;
+    // Synchronous, as in #has: an entry is a few hundred bytes, and the four
+    // thread-pool round trips of open, fstat, read and close cost a fully
+    // cached run of 400 processes more than the reads themselves. The open
+    // descriptor still keeps the content readable if a GC unlinks the file.
+    let fd: number;
     try {
-      fh = await open(path, 'r');
+      fd = openSync(path, 'r');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
       throw storeIoError(e, `opening ${path}`);
     }
-    let st: FileId;
+    let opened: Stats;
     let bytes: Buffer | undefined;
     try {
-      st = await this.#touch(path, await fh.stat(), fh);
-      if (st.size <= AC_ENTRY_MAX) bytes = await fh.readFile();
+      opened = fstatSync(fd);
+      if (opened.size <= AC_ENTRY_MAX) bytes = readFileSync(fd);
     } catch (e) {
       throw storeIoError(e, `reading ${path}`);
     } finally {
-      await fh.close().catch(() => undefined);
+      try {
+        closeSync(fd);
+      } catch {
+        // nothing was written through it
+      }
     }
+    const st = await this.#touch(path, opened);
     const payload = bytes === undefined ? undefined : unframeActionResult(bytes);
     const decoded = payload === undefined ? undefined : decodeMessage(ActionResultSchema, payload);
     if (decoded === undefined || !decoded.ok) {

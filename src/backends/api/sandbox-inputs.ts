@@ -17,7 +17,12 @@ export async function inputClosure(rc: RuleContext, roots: readonly Address[]): 
   const seen = new Map<string, Target>();
   let frontier = [...roots];
   while (frontier.length > 0) {
-    const fresh = frontier.filter((a) => !seen.has(formatAddress(a)));
+    // One entry per address: a target reached from two of the frontier's targets
+    // is walked once, else a lattice of dependencies (package i needs i-1 and i-7)
+    // walked its paths, exponentially many, and ran the process out of memory.
+    const fresh = [...new Map(frontier.map((a) => [formatAddress(a), a] as const)).entries()]
+      .filter(([k]) => !seen.has(k))
+      .map(([, a]) => a);
     const targets = await rc.targets(fresh);
     for (const t of targets) seen.set(t.address, t);
     const next = await Promise.all(
