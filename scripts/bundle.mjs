@@ -139,3 +139,23 @@ if (/<\/script|<!--/i.test(pageText)) {
 }
 writeFileSync(join(root, 'dist', 'graph-page.js'), pageText);
 console.error(`bundle: dist/graph-page.js ${(pageText.length / 1024).toFixed(0)} KiB`);
+
+// The timeline page of `trews graph --runs`: plain SVG, no library; inlined the same way.
+const timeline = await build({
+  entryPoints: [join(root, 'src/graph-page/app/timeline-main.ts')],
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  write: false,
+  logLevel: 'warning',
+});
+const timelineText = timeline.outputFiles[0].text;
+if (/<\/script|<!--/i.test(timelineText)) {
+  console.error('bundle: dist/timeline-page.js holds `</script` or `<!--` and cannot be inlined into the timeline page');
+  process.exit(1);
+}
+writeFileSync(join(root, 'dist', 'timeline-page.js'), timelineText);
+console.error(`bundle: dist/timeline-page.js ${(timelineText.length / 1024).toFixed(0)} KiB`);

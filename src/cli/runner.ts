@@ -29,7 +29,7 @@ import type { RemoteConfig } from '../remote/client/index.js';
 import { consoleColors, localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
-import { colorEnabled, palette, renderFailure, TraceRecorder, type Palette } from '../ui/index.js';
+import { colorEnabled, palette, recordRun, renderFailure, runsDirIn, TraceRecorder, type Palette } from '../ui/index.js';
 import { beginStoreUse, type StoreUse } from '../store/index.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
@@ -203,16 +203,19 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, itera
   const log = { logger: deps.logger ?? nullLogger, logPath: deps.logger ? deps.logPath : undefined, stacktraces: false, colors: colorsWithoutOptions(ctx) };
   let run: Run | undefined;
   let storeUse: StoreUse | undefined;
-  let trace: { recorder: TraceRecorder; path: string } | undefined;
+  // path: where --trace writes; history: the run's file under .trews.d/runs (run_history).
+  let trace: { recorder: TraceRecorder; path: string | undefined; history: { dir: string; keep: number } | undefined } | undefined;
+  const runId = randomUUID();
   try {
     const { selected, root, options, remoteConfig } = await prepare(ctx, goals, backends);
     log.stacktraces = options.bool(GLOBAL, 'print_stacktrace');
     log.colors = consoleColors(ctx, options);
     const tracePath = traceFileOf(options, ctx.cwd, root);
-    if (tracePath !== undefined) {
-      const recorder = new TraceRecorder({ origin: startedAt, metadata: { argv: ctx.argv, cwd: ctx.cwd, root: root ?? null, version: TREWS_VERSION, iteration } });
+    const keepRuns = root !== undefined ? options.int(GLOBAL, 'run_history') : 0;
+    if (tracePath !== undefined || keepRuns > 0) {
+      const recorder = new TraceRecorder({ origin: startedAt, metadata: { argv: ctx.argv, cwd: ctx.cwd, root: root ?? null, version: TREWS_VERSION, iteration, runId: shortRunId(runId) } });
       recorder.recordPhase('read options', startedAt, performance.now());
-      trace = { recorder, path: tracePath };
+      trace = { recorder, path: tracePath, history: root !== undefined && keepRuns > 0 ? { dir: runsDirOf(root), keep: keepRuns } : undefined };
     }
     if (!deps.logger && root !== undefined) {
       log.logPath = join(workDirOf(root), 'trews.log');
@@ -239,7 +242,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, itera
     let services: ExecServices | undefined;
     const exec = new RunExec({
       services: () => (services ??= app.execution(options, remoteConfig)),
-      runId: randomUUID(),
+      runId,
       logger,
       warn: (message) => void write(ctx.stderr, `warning: ${message}\n`),
     });
@@ -286,7 +289,30 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, itera
   } finally {
     await storeUse?.release();
     if (loop.active) loop.ran(run);
-    if (trace !== undefined) await writeTrace(ctx, trace.recorder, trace.path, log.logger);
+    if (trace?.path !== undefined) await writeTrace(ctx, trace.recorder, trace.path, log.logger);
+    if (trace?.history !== undefined) await keepInHistory(ctx, trace.recorder, trace.history, shortRunId(runId), log.logger);
+  }
+}
+
+/** `.trews.d/runs`: the traces `run_history` keeps, which `trews graph --runs` reads. */
+function runsDirOf(root: string): string {
+  return runsDirIn(workDirOf(root));
+}
+
+/** The first 8 hex digits of the run's UUID: unique enough among 20 runs, short enough to type in `--run=`. */
+function shortRunId(runId: string): string {
+  return runId.replace(/-/g, '').slice(0, 8);
+}
+
+/** Only runs that ran (or were served) processes have a timeline; `list` or `help` leave the history alone. A failure to keep it is a warning, never the run's failure. */
+async function keepInHistory(ctx: RunContext, recorder: TraceRecorder, history: { dir: string; keep: number }, id: string, logger: Logger): Promise<void> {
+  if (recorder.processCount === 0) return;
+  try {
+    await recordRun(history.dir, recorder, id, history.keep);
+  } catch (e) {
+    const message = `cannot keep this run's trace in ${history.dir}: ${e instanceof Error ? e.message : String(e)} (run_history = 0 stops keeping them)`;
+    logger.warn(message);
+    await write(ctx.stderr, `warning: ${message}\n`);
   }
 }
 

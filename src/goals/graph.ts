@@ -3,6 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { closest, failure, FailureError, type RunContext } from '../core/index.js';
 import { adjacency, between, renderGraphPage, type GraphJson } from '../graph-page/index.js';
+import { timelinePage } from './graph-runs.js';
 import { DependenciesKey, transitiveDependencies } from '../targets/index.js';
 import type { Goal, GoalContext } from './goal.js';
 import { graphJson } from './graph-data.js';
@@ -77,8 +78,23 @@ export const graphGoal: Goal = {
     registry.register({ scope: 'graph', name: 'open', type: 'bool', default: false, help: 'Open the served page (or the written file) in the desktop browser, when one is available.' });
     registry.register({ scope: 'graph', name: 'from', type: 'string', default: null, help: 'With --to: open the page showing only the dependency paths from this target to that one.' });
     registry.register({ scope: 'graph', name: 'to', type: 'string', default: null, help: 'With --from: the target the focused paths lead to.' });
+    registry.register({
+      scope: 'graph',
+      name: 'runs',
+      type: 'bool',
+      default: false,
+      help: 'Show a recorded run (see run_history) as a timeline instead of the target graph: one lane per concurrent slot, processes coloured by cache source, totals per source, and what re-ran since the run before it and why. The latest run unless --run.',
+    });
+    registry.register({ scope: 'graph', name: 'run', type: 'string', default: null, help: 'With --runs (implied): the id of the recorded run to show (the end of its file name in .trews.d/runs).' });
+    registry.register({ scope: 'graph', name: 'compare', type: 'string', default: null, help: 'With --runs (implied): the id of the recorded run to compare with; the one before the shown run by default.' });
   },
   async execute(g) {
+    if (g.options.bool('graph', 'runs') || g.options.maybeString('graph', 'run') !== null || g.options.maybeString('graph', 'compare') !== null) {
+      // A timeline needs no target graph: it works even when a BUILD file no longer parses.
+      g.run.end();
+      const page = await timelinePage(g);
+      return await deliver(g, page.html, page.json, page.summary);
+    }
     const selected = await resolveTargets(g.ctx, g.run, g.project, g.options, g.cwdRel, 'graph', ['::']);
     const roots = selected.map((t) => t.addr);
     const below = await transitiveDependencies(g.run, g.project, roots);
@@ -98,33 +114,37 @@ export const graphGoal: Goal = {
     // What the page shows is computed: the graph is released, so a daemon serving the page runs other commands meanwhile.
     g.run.end();
     const page = renderGraphPage(json, await pageScript());
-    const summary = `${json.nodes.length} targets, ${json.edges.length} dependencies`;
-    const output = g.options.maybePath('graph', 'output');
-    if (output !== null) {
-      const dest = resolve(g.ctx.cwd, output);
-      const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
-      try {
-        await writeFile(tmp, page);
-        await rename(tmp, dest);
-      } catch (e) {
-        throw new FailureError(failure('environment', 'output-file', `cannot write --output ${output}: ${(e as Error).message}`, { hints: ['check that its directory exists and is writable'] }));
-      }
-      await write(g.ctx.stderr, `trews graph: wrote ${output} (${summary})\n`);
-      if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, `file://${dest}`);
-      return 0;
-    }
-    const server = await serveGraph(page, JSON.stringify(json));
-    try {
-      await write(g.ctx.stdout, `${server.url}\n`);
-      await write(g.ctx.stderr, `trews graph: serving ${summary} at ${server.url} (Ctrl-C to stop)\n`);
-      if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, server.url);
-      await new Promise<void>((res) => {
-        if (g.ctx.signal.aborted) res();
-        else g.ctx.signal.addEventListener('abort', () => res(), { once: true });
-      });
-    } finally {
-      await server.close();
-    }
-    return 0;
+    return await deliver(g, page, JSON.stringify(json), `${json.nodes.length} targets, ${json.edges.length} dependencies`);
   },
 };
+
+/** Writes the page to --output, or serves it on 127.0.0.1 until Ctrl-C. */
+async function deliver(g: GoalContext, page: string, json: string, summary: string): Promise<number> {
+  const output = g.options.maybePath('graph', 'output');
+  if (output !== null) {
+    const dest = resolve(g.ctx.cwd, output);
+    const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      await writeFile(tmp, page);
+      await rename(tmp, dest);
+    } catch (e) {
+      throw new FailureError(failure('environment', 'output-file', `cannot write --output ${output}: ${(e as Error).message}`, { hints: ['check that its directory exists and is writable'] }));
+    }
+    await write(g.ctx.stderr, `trews graph: wrote ${output} (${summary})\n`);
+    if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, `file://${dest}`);
+    return 0;
+  }
+  const server = await serveGraph(page, json);
+  try {
+    await write(g.ctx.stdout, `${server.url}\n`);
+    await write(g.ctx.stderr, `trews graph: serving ${summary} at ${server.url} (Ctrl-C to stop)\n`);
+    if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, server.url);
+    await new Promise<void>((res) => {
+      if (g.ctx.signal.aborted) res();
+      else g.ctx.signal.addEventListener('abort', () => res(), { once: true });
+    });
+  } finally {
+    await server.close();
+  }
+  return 0;
+}

@@ -1,3 +1,14 @@
 export type { EdgeKind, GraphEdge, GraphJson, GraphNode } from './graph-json.js';
 export { adjacency, between, chooseBaseDepth, clusterOf, colourOf, reach, type Adjacency } from './model.js';
-export { renderGraphPage } from './page-html.js';
+export { renderGraphPage, renderTimelinePage } from './page-html.js';
+export {
+  assignLanes,
+  compareRuns,
+  parseTrace,
+  totalsBySource,
+  type RunChange,
+  type SourceTotal,
+  type TimelineBar,
+  type TimelineJson,
+  type TimelineRun,
+} from './timeline.js';

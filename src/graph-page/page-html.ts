@@ -1,4 +1,5 @@
 import type { GraphJson } from './graph-json.js';
+import type { TimelineJson } from './timeline.js';
 
 /**
  * Text that can sit inside a `<script>` element: `<` is written as `\u003c`
@@ -17,9 +18,17 @@ function scriptSafe(text: string): string {
  * would end or unbalance the element.
  */
 export function renderGraphPage(data: GraphJson, script: string): string {
+  return inlinePage(`${data.title} — trews graph`, 'trews-graph-data', data, script);
+}
+
+/** The timeline page of `trews graph --runs`: the same inlining, its own script (dist/timeline-page.js). */
+export function renderTimelinePage(data: TimelineJson, script: string): string {
+  return inlinePage(`${data.title} — run ${data.run.id} — trews graph --runs`, 'trews-timeline-data', data, script);
+}
+
+function inlinePage(titleText: string, dataId: string, data: unknown, script: string): string {
   if (/<\/script|<!--/i.test(script)) throw new Error('the graph page script holds `</script` or `<!--` and cannot be inlined; rebuild it (scripts/bundle.mjs)');
-  const code = script;
-  const title = `${data.title} — trews graph`.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const title = titleText.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -28,8 +37,8 @@ export function renderGraphPage(data: GraphJson, script: string): string {
 <title>${title}</title>
 </head>
 <body>
-<script type="application/json" id="trews-graph-data">${scriptSafe(JSON.stringify(data))}</script>
-<script>${code}</script>
+<script type="application/json" id="${dataId}">${scriptSafe(JSON.stringify(data))}</script>
+<script>${script}</script>
 </body>
 </html>
 `;

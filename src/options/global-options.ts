@@ -128,6 +128,13 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     help: 'Where --trace writes (relative to the working directory); setting it turns tracing on. Unset: .trews.d/trace.json in the build root.',
   },
   {
+    name: 'run_history',
+    type: 'int',
+    default: 20,
+    validate: atLeast(0),
+    help: 'Keep the trace (the --trace format) of the last N runs that ran processes under .trews.d/runs/, which `trews graph --runs` draws as timelines. 0 keeps none.',
+  },
+  {
     name: 'keep_sandboxes',
     type: 'enum',
     choices: ['never', 'on_failure', 'always'],

@@ -5,3 +5,4 @@ export { countsLine, formatDuration, formatElapsed, ProcessTally, summaryLine, t
 export { colorEnabled, palette, stripColors, type ColorChoice, type Palette } from './colors.js';
 export { naturalCompare } from './natural-sort.js';
 export { TraceRecorder, type TracedOutcome, type TracedProcess, type TraceRecorderOptions } from './trace-recorder.js';
+export { listRuns, pruneRuns, readRun, recordRun, runFileName, runsDirIn, type RunFile } from './run-history.js';

@@ -67,22 +67,36 @@ export interface TraceRecorderOptions {
   readonly origin?: number;
   /** Said in the file's metadata: `trews test ::`, the build root, the version. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** The wall-clock start (now by default). */
+  readonly startedAt?: Date;
 }
 
 export class TraceRecorder {
   readonly #now: () => number;
   readonly #origin: number;
-  readonly #startedAt = new Date();
+  readonly #startedAt: Date;
   readonly #metadata: Record<string, unknown>;
   readonly #events: Event[] = [];
   readonly #open = new Map<number, Open>();
   /** busy[i]: lane i + 1 holds a running process. */
   readonly #busy: boolean[] = [];
+  #processes = 0;
 
   constructor(opts: TraceRecorderOptions = {}) {
     this.#now = opts.now ?? (() => performance.now());
     this.#origin = opts.origin ?? this.#now();
     this.#metadata = { ...opts.metadata };
+    this.#startedAt = opts.startedAt ?? new Date();
+  }
+
+  /** How many processes it saw (started, or served memoized): a run with none has no timeline worth keeping. */
+  get processCount(): number {
+    return this.#processes;
+  }
+
+  /** When the recorder was made (the run's start, near enough), wall clock. */
+  get startedAt(): Date {
+    return this.#startedAt;
   }
 
   /** Adds to the file's metadata (`otherData`). */
@@ -118,6 +132,7 @@ export class TraceRecorder {
   }
 
   processStarted(id: number, process: TracedProcess): void {
+    this.#processes++;
     let lane = this.#busy.indexOf(false);
     if (lane < 0) lane = this.#busy.push(false) - 1;
     this.#busy[lane] = true;
@@ -137,6 +152,7 @@ export class TraceRecorder {
    * no time and no slot; it is drawn on lane 0 at the moment it was served.
    */
   memoized(process: TracedProcess, outcome: Omit<TracedOutcome, 'source'>): void {
+    this.#processes++;
     this.#events.push(processEvent(process, { ...outcome, source: 'memoized' }, this.#us(), 0, PHASE_LANE));
   }
 
