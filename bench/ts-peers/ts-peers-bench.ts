@@ -1,0 +1,191 @@
+// Times trews (through its daemon and without) against Turborepo and Nx on a
+// generated npm-workspaces TypeScript repo (generate-ts-repo.ts), in one run,
+// each scenario's runs interleaved across the tools (../peers/bench-runner.ts):
+//   node dist/bench/ts-peers/ts-peers-bench.js [--packages 50] [--runs 5] [--cold-runs 2] [--warmup 1]
+//       [--tools turbo,nx,trews,trews-no-daemon] [--scenarios cold,cached,restored,edit,query]
+//       [--out bench/out/ts-peers-<N>] [--reuse] [--markdown FILE]
+// Every timed run is checked: the build tasks that ran, by the tool's own
+// report, and every package's dist/ present in the workspace (and, after an
+// edit, holding the edit). Prints a markdown table: median, min–max and the
+// ratio to Turborepo's median.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Outcome, Scenario } from '../peers/bench-runner.js';
+import { CheckFailed, markdownTable, runBench, verificationNotes } from '../peers/bench-runner.js';
+import { defaultRepoDir, downstreamOf, existingTsRepo, generateTsRepo, packageDir, type TsRepo } from './generate-ts-repo.js';
+import { deleteOutputs, tsTools, type TsCommands, type TsTool } from './ts-tools.js';
+
+const BASELINE = 'Turborepo';
+
+/** Every package's dist/index.js and index.d.ts present; the edited package's holds every edit its source has. */
+function checkOutputs(repo: TsRepo, edited: number): string {
+  const missing: string[] = [];
+  for (let i = 0; i < repo.packages; i++) {
+    for (const f of ['index.js', 'index.d.ts']) if (!existsSync(join(repo.root, packageDir(i), 'dist', f))) missing.push(`${packageDir(i)}/dist/${f}`);
+  }
+  if (missing.length > 0) throw new CheckFailed(`${missing.length} outputs missing (first: ${missing[0]})`);
+  const src = readFileSync(join(repo.root, packageDir(edited), 'src', 'index.ts'), 'utf8');
+  const js = readFileSync(join(repo.root, packageDir(edited), 'dist', 'index.js'), 'utf8');
+  const stale = [...src.matchAll(/export const (edit_\w+)/g)].map((m) => m[1]!).filter((name) => !js.includes(name));
+  if (stale.length > 0) throw new CheckFailed(`${packageDir(edited)}/dist/index.js lacks ${stale[0]}: stale`);
+  return `all ${repo.packages} dist/ present, ${packageDir(edited)}'s current`;
+}
+
+function checkRan(tool: TsTool, o: Outcome, want: number): string {
+  const t = tool.commands.tally(o);
+  if (t.ran !== want) throw new CheckFailed(`expected ${want} build task${want === 1 ? '' : 's'} to run, the tool says ${t.ran} did: "${t.words}"`);
+  return `${t.ran} ran ("${t.words}")`;
+}
+
+function scenarios(repo: TsRepo, coldRuns: number): Record<string, Scenario<TsCommands>> {
+  const n = repo.packages;
+  const edited = Math.max(0, n - 10);
+  const editedFile = join(repo.root, packageDir(edited), 'src', 'index.ts');
+  const downstream = downstreamOf(edited, n).length;
+  let original: string | undefined;
+  const tag = Date.now().toString(36);
+  let edits = 0;
+  return {
+    cold: {
+      name: `cold build (${n} tsc)`,
+      runs: coldRuns,
+      warmup: 0,
+      checks: `the tool's caches and daemon cleared and every dist/ deleted before each run (trews: its store, so its npm ci too); all ${n} builds ran, all dist/ present`,
+      prepare: (t) => t.commands.clearCaches(),
+      command: (t) => t.commands.build,
+      check: (t, o) => `${checkRan(t, o, n)}; ${checkOutputs(repo, edited)}`,
+    },
+    cached: {
+      name: 'fully cached build',
+      checks: `no build ran (the tool's own report), all ${n} dist/ present`,
+      command: (t) => t.commands.build,
+      check: (t, o) => `${checkRan(t, o, 0)}; ${checkOutputs(repo, edited)}`,
+    },
+    restored: {
+      name: 'cached, every dist/ deleted (restore)',
+      checks: `every packages/*/dist deleted before each run; no build ran, all ${n} dist/ present again`,
+      prepare: () => deleteOutputs(repo),
+      command: (t) => t.commands.build,
+      check: (t, o) => `${checkRan(t, o, 0)}; ${checkOutputs(repo, edited)}`,
+    },
+    edit: {
+      name: `one edit in ${packageDir(edited)} (${downstream} rebuilt)`,
+      checks: `a new export appended to ${packageDir(edited)}/src/index.ts before each run; exactly the ${downstream} builds downstream of it ran, its dist/index.js has the export`,
+      prepare() {
+        original ??= readFileSync(editedFile, 'utf8');
+        // A name never written before: no cache can answer it.
+        appendFileSync(editedFile, `export const edit_${tag}_${edits++} = ${edits};\n`);
+      },
+      command: (t) => t.commands.build,
+      check: (t, o) => `${checkRan(t, o, downstream)}; ${checkOutputs(repo, edited)}`,
+      finish() {
+        if (original !== undefined) writeFileSync(editedFile, original);
+      },
+    },
+    query: {
+      name: 'graph query',
+      checks: `exit 0 and all ${n} packages listed`,
+      command: (t) => t.commands.query,
+      check(t, o) {
+        const listed = t.commands.listed(o);
+        if (listed !== n) throw new CheckFailed(`listed ${listed} of ${n} packages`);
+        return `listed all ${n} packages`;
+      },
+    },
+  };
+}
+
+const { values } = parseArgs({
+  options: {
+    packages: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '5' },
+    'cold-runs': { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '1' },
+    tools: { type: 'string', default: 'turbo,nx,trews,trews-no-daemon' },
+    scenarios: { type: 'string', default: 'cold,cached,restored,edit,query' },
+    out: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    markdown: { type: 'string' },
+  },
+});
+
+function positive(name: string, text: string | undefined, min = 1): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`ts-peers-bench: --${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
+    process.exit(2);
+  }
+  return v;
+}
+const packages = positive('packages', values.packages);
+const runs = positive('runs', values.runs);
+const coldRuns = positive('cold-runs', values['cold-runs']);
+const warmup = positive('warmup', values.warmup, 0);
+const out = values.out ?? defaultRepoDir(packages);
+const log = (line: string): void => console.log(line);
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+let repo: TsRepo | undefined = values.reuse ? existingTsRepo(out, packages) : undefined;
+if (repo !== undefined) {
+  log(`repo: reusing ${repo.root} (${packages} packages)`);
+} else {
+  // Daemons of an earlier run in that directory would outlive it.
+  if (existsSync(out)) for (const t of Object.values(tsTools({ root: out, packages }))) t.commands.stop();
+  const t0 = performance.now();
+  try {
+    repo = generateTsRepo(out, packages);
+  } catch (e) {
+    // trews needs the lockfile and tsc, so without an install there is nothing to compare.
+    console.error(`ts-peers-bench: npm install failed in the generated repo: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  log(`repo: generated ${repo.root} (${packages} packages, npm install) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+const all = tsTools(repo);
+const table = scenarios(repo, coldRuns);
+const toolIds = values.tools.split(',').filter(Boolean);
+const scenarioIds = values.scenarios.split(',').filter(Boolean);
+const unknown = toolIds.find((id) => !(id in all)) ?? scenarioIds.find((id) => !(id in table));
+if (unknown !== undefined) {
+  console.error(`ts-peers-bench: unknown tool or scenario ${JSON.stringify(unknown)}; tools: ${Object.keys(all).join(', ')}; scenarios: ${Object.keys(table).join(', ')}`);
+  process.exit(2);
+}
+const tools = toolIds.map((id) => all[id]!);
+
+const cpu = cpus();
+const machine = `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}, npm ${spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim()}`;
+const started = new Date();
+const startLoad = load();
+log(`date: ${started.toISOString()}\nmachine: ${machine}\nload average at start: ${startLoad}`);
+
+process.once('SIGINT', () => {
+  for (const t of tools) t.commands.stop();
+  process.exit(130);
+});
+let results;
+try {
+  results = await runBench({ tools, scenarios: scenarioIds.map((id) => table[id]!), runs, warmup, log });
+} finally {
+  for (const t of tools) t.commands.stop();
+}
+
+const report = [
+  `${packages} packages; ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC to ${new Date().toISOString().slice(11, 16)}; ${machine}; load average (1, 5, 15 min) ${startLoad} at the start, ${load()} at the end.`,
+  '',
+  ...results.tools.map((t) => `- ${t.name}: ${t.availability.ok ? t.availability.version : `skipped, ${t.availability.why}`}`),
+  '',
+  `Seconds, **median** (min–max) and the ratio of the median to ${BASELINE}'s:`,
+  '',
+  markdownTable(results, BASELINE),
+  '',
+  'Verified after every timed run:',
+  '',
+  verificationNotes(results),
+  '',
+].join('\n');
+log(`\n${report}`);
+if (values.markdown !== undefined) writeFileSync(values.markdown, report);
