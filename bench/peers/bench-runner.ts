@@ -8,6 +8,16 @@
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 
+/** An integer command-line flag of at least `min`; anything else ends `program` with exit 2 and says why. */
+export function integerFlag(program: string, name: string, text: string | undefined, min = 1): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`${program}: --${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
+    process.exit(2);
+  }
+  return v;
+}
+
 /** One process to time: from spawn to exit, its output captured. */
 export interface Invocation {
   readonly argv: readonly string[];

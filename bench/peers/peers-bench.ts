@@ -13,7 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { parseArgs } from 'node:util';
-import { markdownTable, runBench, verificationNotes } from './bench-runner.js';
+import { integerFlag, markdownTable, runBench, verificationNotes } from './bench-runner.js';
 import { defaultRepoDir, existingPeersRepo, generatePeersRepo, type PeersRepo } from './generate-peers-repo.js';
 import { peerScenarios } from './peer-scenarios.js';
 import { peerTools } from './peer-tools.js';
@@ -37,14 +37,7 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: string, text: string | undefined, min = 1): number {
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`peers-bench: --${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
-    process.exit(2);
-  }
-  return v;
-}
+const positive = (name: string, text: string | undefined, min = 1): number => integerFlag('peers-bench', name, text, min);
 const packages = positive('packages', values.packages);
 const runs = positive('runs', values.runs);
 const coldRuns = positive('cold-runs', values['cold-runs']);

@@ -14,7 +14,7 @@ import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Outcome, Scenario } from '../peers/bench-runner.js';
-import { CheckFailed, markdownTable, runBench, verificationNotes } from '../peers/bench-runner.js';
+import { CheckFailed, integerFlag, markdownTable, runBench, verificationNotes } from '../peers/bench-runner.js';
 import { defaultRepoDir, downstreamOf, existingTsRepo, generateTsRepo, packageDir, type TsRepo } from './generate-ts-repo.js';
 import { deleteOutputs, tsTools, type TsCommands, type TsTool } from './ts-tools.js';
 
@@ -112,14 +112,7 @@ const { values } = parseArgs({
   },
 });
 
-function positive(name: string, text: string | undefined, min = 1): number {
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`ts-peers-bench: --${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
-    process.exit(2);
-  }
-  return v;
-}
+const positive = (name: string, text: string | undefined, min = 1): number => integerFlag('ts-peers-bench', name, text, min);
 const packages = positive('packages', values.packages);
 const runs = positive('runs', values.runs);
 const coldRuns = positive('cold-runs', values['cold-runs']);
