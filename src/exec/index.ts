@@ -1,5 +1,6 @@
 export type {
   CacheScope,
+  Isolation,
   CommandRunner,
   ExecContext,
   PlatformProperty,

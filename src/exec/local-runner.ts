@@ -414,7 +414,7 @@ class LocalSandboxRunner implements CommandRunner {
     const traced = explained ? tracedMissingPaths(await readTail(join(sandbox.dir, 'strace'), 4 * 1024 * 1024)) : [];
     const paths = await hiddenPaths([...new Set([...reported, ...traced])], sandbox.root);
     const lines = stderr.trimEnd().split('\n');
-    return { paths, stderrTail: stderr.trim() === '' ? '' : lines.slice(-10).join('\n') };
+    return { paths, stderrTail: stderr.trim() === '' ? '' : lines.slice(-5).join('\n') };
   }
 
   /** The shared materializations of the process's shared inputs (none where they cannot be watched: those are made file by file). */

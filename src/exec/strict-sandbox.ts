@@ -197,7 +197,7 @@ export function undeclaredInputFailure(proc: Process, hidden: readonly string[],
       `process \`${proc.description}\` tried to read \`${first}\`${more}, which is not among its inputs: a strict sandbox shows it only its inputs, its tools and the system directories`,
       {
         hints,
-        notes: [...hidden.slice(1, 10).map((h) => `also hidden: \`${h}\``), ...(stderrTail === '' ? [] : [`its stderr ended with:\n${stderrTail}`])],
+        notes: [...hidden.slice(1, 10).map((h) => `also hidden: \`${h}\``), ...stderrTail.split('\n').filter((l) => l !== '').map((l) => `stderr: ${l}`)],
       },
     ),
   );

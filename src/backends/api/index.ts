@@ -29,3 +29,4 @@ export {
   type Tool,
   type ToolSearch,
 } from './tools.js';
+export { isolationOf, networkField, sandboxIsolationField } from './sandbox-fields.js';

@@ -5,6 +5,7 @@ import { mergeTrees } from '../../store/index.js';
 import { stringField, stringListField, type Address, type Target } from '../../targets/index.js';
 import {
   DeclaredDependenciesKey,
+  isolationOf,
   resolveSystemBinary,
   resolveTool,
   sandboxInputs,
@@ -138,7 +139,7 @@ export async function executionRoots(rc: RuleContext, t: Target): Promise<readon
  * is only that and `extra_env_vars`.
  */
 export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSpec): Promise<PreparedCommand> {
-  const [workdir, tools, runnables, env, roots, outputFiles, outputDirectories] = await Promise.all([
+  const [workdir, tools, runnables, env, roots, outputFiles, outputDirectories, sandbox] = await Promise.all([
     workdirOf(rc, t),
     commandTools(rc, t),
     runnableTools(rc, t),
@@ -146,6 +147,7 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     executionRoots(rc, t),
     checkedOutputs(rc, t, 'output_files', spec.outputFiles, false),
     checkedOutputs(rc, t, 'output_directories', spec.outputDirectories, true),
+    isolationOf(rc, t),
   ]);
   await checkNoCycleThroughTests(rc, t, roots, (x) => executionRoots(rc, x));
   const [inputs, shims] = await Promise.all([
@@ -164,6 +166,11 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     timeoutMs: spec.timeoutS === null ? null : Math.round(spec.timeoutS * 1000),
     description: `Run ${t.type} ${t.address}`,
     cacheScope: spec.cacheScope,
+    isolation: sandbox.isolation,
+    network: sandbox.network,
+    // The shims run these by absolute path: a strict sandbox shows their directories.
+    hostTools: [...tools, ...runnables, spec.program].map((x) => x.path),
+    declareHint: `declare it: add the target that owns it to \`${t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined ? 'dependencies' : 'execution_dependencies'}\` of ${t.address} (a file of its own directory: to the \`sources\` of a \`files\` or \`shell_sources\` target there)`,
   });
   return { process, workdir };
 }

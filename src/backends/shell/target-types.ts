@@ -1,4 +1,5 @@
 import type { FieldSpec, FieldValue, TargetType } from '../../targets/index.js';
+import { networkField, sandboxIsolationField } from '../api/index.js';
 
 /**
  * The shell backend's target types, with Pants' names and field meanings
@@ -128,6 +129,8 @@ export const shellCommandTarget: TargetType = {
     environment,
     workdir,
     cacheScope,
+    sandboxIsolationField,
+    networkField,
   ],
 };
 
@@ -143,6 +146,8 @@ export const testShellCommandTarget: TargetType = {
     extraEnvVars,
     environment,
     workdir,
+    sandboxIsolationField,
+    networkField,
     { name: 'skip_tests', type: { kind: 'bool' }, default: false, help: 'If true, `trews test` does not run this test.' },
   ],
 };
@@ -183,6 +188,8 @@ export const adhocToolTarget: TargetType = {
     environment,
     workdir,
     cacheScope,
+    sandboxIsolationField,
+    networkField,
   ],
 };
 
