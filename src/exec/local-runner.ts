@@ -59,6 +59,9 @@ export interface LocalRunnerOptions {
   readonly hostPath?: string;
 }
 
+/** In every strict sandbox (/usr is bound): resets what bwrap adds to the environment. */
+const ENV_PROGRAM = '/usr/bin/env';
+
 /** Longest we wait for a killed process group to disappear before giving up on it (and logging). */
 const GROUP_EXIT_WAIT_MS = 5000;
 const DEFAULT_KILL_GRACE_MS = 1000;
@@ -283,7 +286,8 @@ class LocalSandboxRunner implements CommandRunner {
           await writeFile(traceFile, '');
           if (this.#runAs !== undefined) await lchown(traceFile, this.#runAs.uid, this.#runAs.gid);
         }
-        const inner = [program, ...args];
+        // bwrap exports PWD (the directory it enters) to what it runs; the process must get exactly its own env.
+        const inner = [ENV_PROGRAM, ...(proc.env['PWD'] === undefined ? ['-u', 'PWD'] : [`PWD=${proc.env['PWD']}`]), '--', program, ...args];
         const traced = strict.strace === undefined ? inner : [strict.strace, '-f', '-qq', '-e', 'trace=file', '-o', TRACE_PATH, '--', ...inner];
         args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
         file = strict.bwrap;

@@ -144,7 +144,7 @@ export async function bwrapArgs(proc: Process, layout: StrictLayout): Promise<st
 const ENOENT_PATTERNS = [
   /ENOENT: no such file or directory, \w+ '([^'\n]+)'/g,
   /(?:^|[\s:'"`])(\/[^\s:'"`\n]+)['"`]?: No such file or directory/gm,
-  /can(?:no|')t open '?(\/[^\s:'"`\n]+)'?/g,
+  /can(?:no|')t open (?:file )?'?(\/[^\s:'"`\n]+)'?/g,
   /No such file or directory: '(\/[^'\n]+)'/g,
 ];
 
