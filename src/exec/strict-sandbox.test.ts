@@ -132,14 +132,16 @@ test('a strict process that fails for a hidden file names it; with explain, even
   }
 });
 
-/** Pids of this machine whose command line holds `marker` (looked up, never signalled). */
+/** Pids of this machine running `sleep marker` (looked up, never signalled). */
 async function pidsWith(marker: string): Promise<string[]> {
   const out: string[] = [];
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     const state = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (cmd.includes(marker) && !/\) [ZX] /.test(state)) out.push(pid);
+    // The sleeps themselves, not the sh, env and bwrap whose arguments name them too.
+    const [program, arg] = cmd.split('\0');
+    if (program?.endsWith('sleep') === true && arg === marker && !/\) [ZX] /.test(state)) out.push(pid);
   }
   return out;
 }
@@ -151,8 +153,11 @@ test('cancelling a strict process kills everything in its sandbox, even what lef
     const ac = new AbortController();
     // The background sleep calls setsid: it leaves the process group, which only the PID namespace still holds.
     const p = s.runner.run(makeCtx({ signal: ac.signal }), makeProcess({ argv: ['sh', '-c', `setsid sleep ${marker} & sleep ${marker}`], env: { PATH } }));
-    await eventually(async () => (await pidsWith(marker)).length === 2, 20_000, 'both sleeps to start');
-    ac.abort();
+    try {
+      await eventually(async () => (await pidsWith(marker)).length === 2, 20_000, 'both sleeps to start');
+    } finally {
+      ac.abort();
+    }
     await assert.rejects(p, (e: unknown) => isAbortError(e));
     await eventually(async () => (await pidsWith(marker)).length === 0, 10_000, 'the sleeps to be gone');
     assert.deepEqual(await entriesOf(s.sandboxRoot), []);
