@@ -54,11 +54,13 @@ async function probe(server: ServerProcess, dir: string, tokenFile: string, salt
       [
         'id -u',
         'cat "$TOKEN" && echo READ-TOKEN',
-        'ls "$STORE" >/dev/null && echo LISTED-STORE',
+        // Its parents may exist as empty mount points (the sandboxes are under it): what counts is its content.
+        '[ -n "$(ls -A "$STORE" | grep -v "^remote-server$")" ] && echo LISTED-STORE',
         'cat "$OTHER/root/theirs.txt" && echo READ-OTHER-SANDBOX',
         'ls ../.. | grep -q trews-sandbox-other && echo SAW-OTHER-SANDBOX',
-        'touch "$DIR/planted" && echo WROTE-TEST-DIR',
-        'touch ../../planted-by-action && echo WROTE-SANDBOX-ROOT',
+        // Writes are judged on this machine (a private /tmp may take them): see the callers.
+        'touch "$DIR/planted"',
+        'touch ../../planted-by-action',
         'true',
       ].join('\n'),
       { TOKEN: tokenFile, STORE: server.storeDir, OTHER: planted, DIR: dir },
@@ -98,8 +100,10 @@ describe('trews remote-server: strict isolation', { skip: HAVE_BWRAP ? false : N
     const { dir, tokenFile } = await tokenSetup();
     const server = await startServer(['--token-file', tokenFile, '--isolation', 'none'], { dir });
     try {
-      const { stdout } = await probe(server, dir, tokenFile);
-      for (const saw of ['READ-TOKEN', 'LISTED-STORE', 'READ-OTHER-SANDBOX', 'SAW-OTHER-SANDBOX', 'WROTE-TEST-DIR']) assert.match(stdout, new RegExp(saw));
+      const { stdout, planted } = await probe(server, dir, tokenFile);
+      for (const saw of ['READ-TOKEN', 'LISTED-STORE', 'READ-OTHER-SANDBOX', 'SAW-OTHER-SANDBOX']) assert.match(stdout, new RegExp(saw));
+      assert.equal(existsSync(join(dir, 'planted')), true);
+      assert.equal(existsSync(join(planted, 'planted-by-action')), true);
     } finally {
       await server.stop();
       await rm(dir, { recursive: true, force: true });
@@ -110,8 +114,10 @@ describe('trews remote-server: strict isolation', { skip: HAVE_BWRAP ? false : N
     const { dir, tokenFile } = await tokenSetup();
     const server = await startServer(['--token-file', tokenFile, '--isolation', 'none'], { dir });
     try {
-      const { stdout } = await probe(server, dir, tokenFile, 'trews-isolation=strict');
+      const { stdout, planted } = await probe(server, dir, tokenFile, 'trews-isolation=strict');
       assert.equal(stdout, `${process.getuid?.() ?? 0}\n`, 'its result is cached under a key that promises strict isolation');
+      assert.equal(existsSync(join(dir, 'planted')), false);
+      assert.equal(existsSync(join(planted, 'planted-by-action')), false);
     } finally {
       await server.stop();
       await rm(dir, { recursive: true, force: true });

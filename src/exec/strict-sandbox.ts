@@ -134,7 +134,8 @@ export async function bwrapArgs(proc: Process, layout: StrictLayout): Promise<st
   args.push('--bind', layout.root, layout.root);
   for (const c of proc.localCaches ?? []) args.push('--bind', c.hostDir, c.hostDir);
   if (layout.traceFile !== undefined) args.push('--bind', layout.traceFile, TRACE_PATH);
-  args.push('--chdir', layout.workDir, '--unshare-all');
+  // The skeleton bwrap made for the mount points (the sandbox's parent directories…) is read-only too.
+  args.push('--remount-ro', '/', '--chdir', layout.workDir, '--unshare-all');
   if (proc.network === true) args.push('--share-net');
   args.push('--die-with-parent', '--new-session', '--');
   return args;
