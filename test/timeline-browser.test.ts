@@ -64,7 +64,9 @@ describe('the run timeline in headless chromium', () => {
     await page.goto(pathToFileURL(join(repo.root, 'first.html')).href);
     await page.waitFor("document.getElementById('status')?.dataset.bars !== undefined", 'the timeline to draw');
     const status = await page.evaluate<Record<string, string>>("({ ...document.getElementById('status').dataset })");
-    assert.deepEqual(status, { bars: '2', lanes: '2', run: firstId });
+    // Neither consumed the other's outputs: the critical path is the one that finished last, alone.
+    assert.deepEqual(status, { bars: '2', lanes: '2', run: firstId, critical: '1' });
+    assert.equal(await page.evaluate<number>("document.querySelectorAll('#timeline rect.bar.critical').length"), 1);
     assert.equal(await page.evaluate<number>("document.querySelectorAll('#timeline rect.bar').length"), 2);
     assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#timeline rect.bar')].map((r) => r.dataset.source)"), ['ran locally', 'ran locally']);
     const totals = await page.evaluate<string[][]>("[...document.querySelectorAll('#totals tr[data-source]')].map((r) => [...r.children].map((c) => c.textContent))");
@@ -93,6 +95,8 @@ describe('the run timeline in headless chromium', () => {
       ['Run test_shell_command b:t', 'unchanged'],
     ]);
     assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#timeline rect.bar')].map((r) => r.dataset.source).sort()"), ['local cache', 'ran locally']);
+    // The file behind "inputs differ", read from the two input trees in the store.
+    assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#compare tr[data-reason=\"inputs differ\"] .files li')].map((li) => li.textContent)"), ['changed: a/in.txt']);
 
     const png = await page.screenshot();
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');

@@ -12,3 +12,4 @@ export {
   type TimelineJson,
   type TimelineRun,
 } from './timeline.js';
+export { consumedOutputs, criticalPath, diffFiles, type FileChange, type InputDiff } from './run-analysis.js';
