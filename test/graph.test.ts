@@ -37,6 +37,26 @@ function get(url: string, host?: string): Promise<{ status: number; body: string
   });
 }
 
+/** The versions a served page's `/events` announces, as they come. */
+function openEvents(url: string): { versions: string[]; close(): void } {
+  const versions: string[] = [];
+  let buffered = '';
+  const req = request(url, (res) => {
+    res.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+        const event = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const data = /^data: (.*)$/m.exec(event);
+        if (/^event: version$/m.test(event) && data) versions.push(data[1]!);
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return { versions, close: () => req.destroy() };
+}
+
 async function urlOf(s: SpawnedTrews): Promise<string> {
   await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(s.output().stdout) || s.child.exitCode !== null, 'the graph URL');
   const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(s.output().stdout);
@@ -115,6 +135,39 @@ describe('trews graph', () => {
     const r = await s.result;
     assert.equal(r.code, 0, r.stderr);
   });
+
+  for (const daemon of [false, true]) {
+    it(`follows BUILD files ${daemon ? 'through the daemon' : 'without a daemon'}: an edit sends open pages the new version, and the page and JSON served hold the new target`, async () => {
+      const own = await makeRepo(REPO);
+      try {
+        const s = spawnTrews(['graph'], { cwd: own.root, daemon });
+        if (daemon) daemons.note(own.root);
+        const url = await urlOf(s);
+        assert.match((await get(url)).body, /<meta name="trews-graph-version" content="1">/);
+        const events = openEvents(`${url}events`);
+        try {
+          await waitUntil(() => events.versions.length > 0, 'the version a page connecting is told');
+          assert.deepEqual(events.versions, ['1']);
+          await own.write('tools/BUILD', `${REPO['tools/BUILD']}target(name="late", dependencies=[":all"])\n`);
+          await waitUntil(() => events.versions.length > 1, 'an event after the edit');
+          assert.deepEqual(events.versions, ['1', '2']);
+        } finally {
+          events.close();
+        }
+        const g = JSON.parse((await get(`${url}graph.json`)).body) as GraphJson;
+        assert.ok(edges(g).includes('tools:late -> tools:all (explicit)'), edges(g).join('\n'));
+        assert.match((await get(url)).body, /<meta name="trews-graph-version" content="2">/);
+        s.child.kill('SIGINT');
+        const r = await s.result;
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /it follows changes to BUILD files and package\.json \(Ctrl-C to stop\)\n/);
+        assert.match(r.stderr, /trews graph: the graph changed \(\d+ targets, \d+ dependencies\); open pages reload\n/);
+        assert.doesNotMatch(r.stderr, /waiting for changes|cancelled/, 'a served page is not --loop');
+      } finally {
+        await own.cleanup();
+      }
+    });
+  }
 
   it('through the daemon, serves without holding the graph: a run with other inputs starts at once', async () => {
     const s = spawnTrews(['graph'], { cwd: repo.root, daemon: true });

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 export interface GraphServer {
   /** `http://127.0.0.1:<port>/` */
   readonly url: string;
+  /** Serves this page from now on and tells every open page (`/events`, server-sent events) to load it. */
+  update(page: string, json: string): void;
   close(): Promise<void>;
 }
 
@@ -15,6 +17,8 @@ export interface GraphServer {
  */
 export async function serveGraph(page: string, json: string): Promise<GraphServer> {
   let allowed = new Set<string>();
+  let version = 1;
+  const listeners = new Set<ServerResponse>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const host = req.headers.host ?? '';
     if (!allowed.has(host)) {
@@ -27,8 +31,15 @@ export async function serveGraph(page: string, json: string): Promise<GraphServe
     }
     const path = (req.url ?? '/').split('?')[0];
     const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-    if (path === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(page);
+    if (path === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(stamped(page, version));
     else if (path === '/graph.json') res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(json);
+    else if (path === '/events') {
+      // One event per new version of the page; the first tells a page which version it holds.
+      res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', connection: 'keep-alive' });
+      res.write(`event: version\ndata: ${version}\n\n`);
+      listeners.add(res);
+      res.on('close', () => listeners.delete(res));
+    }
     else res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -39,10 +50,21 @@ export async function serveGraph(page: string, json: string): Promise<GraphServe
   allowed = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   return {
     url: `http://127.0.0.1:${port}/`,
+    update(nextPage, nextJson) {
+      page = nextPage;
+      json = nextJson;
+      version++;
+      for (const res of listeners) res.write(`event: version\ndata: ${version}\n\n`);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** The page with the version it is, which its script compares with what `/events` says (src/graph-page/app/follow.ts). */
+function stamped(page: string, version: number): string {
+  return page.replace('<head>', `<head>\n<meta name="trews-graph-version" content="${version}">`);
 }

@@ -7,7 +7,8 @@ import { timelinePage } from './graph-runs.js';
 import { DependenciesKey, transitiveDependencies } from '../targets/index.js';
 import type { Goal, GoalContext } from './goal.js';
 import { graphJson } from './graph-data.js';
-import { serveGraph } from './graph-server.js';
+import { serveGraph, type GraphServer } from './graph-server.js';
+import type { Options } from '../options/index.js';
 import { resolveTargets, targetsAt } from './target-set.js';
 
 /** The page's script, bundled by scripts/bundle.mjs next to dist/src. */
@@ -88,8 +89,9 @@ export const graphGoal: Goal = {
     registry.register({ scope: 'graph', name: 'run', type: 'string', default: null, help: 'With --runs (implied): the id of the recorded run to show (the end of its file name in .trews.d/runs).' });
     registry.register({ scope: 'graph', name: 'compare', type: 'string', default: null, help: 'With --runs (implied): the id of the recorded run to compare with; the one before the shown run by default.' });
   },
+  follows: servesGraph,
   async execute(g) {
-    if (g.options.bool('graph', 'runs') || g.options.maybeString('graph', 'run') !== null || g.options.maybeString('graph', 'compare') !== null) {
+    if (timelineAsked(g.options) || g.options.maybeString('graph', 'run') !== null || g.options.maybeString('graph', 'compare') !== null) {
       // A timeline needs no target graph: it works even when a BUILD file no longer parses.
       g.run.end();
       const page = await timelinePage(g);
@@ -114,9 +116,40 @@ export const graphGoal: Goal = {
     // What the page shows is computed: the graph is released, so a daemon serving the page runs other commands meanwhile.
     g.run.end();
     const page = renderGraphPage(json, await pageScript());
-    return await deliver(g, page, JSON.stringify(json), `${json.nodes.length} targets, ${json.edges.length} dependencies`);
+    const summary = `${json.nodes.length} targets, ${json.edges.length} dependencies`;
+    if (servesGraph(g.options)) return await serveFollowing(g, page, JSON.stringify(json), summary);
+    return await deliver(g, page, JSON.stringify(json), summary);
   },
 };
+
+/** A served graph follows BUILD files and package.json; a written file and a run's timeline are snapshots. */
+function servesGraph(options: Options): boolean {
+  return options.maybePath('graph', 'output') === null && !timelineAsked(options);
+}
+
+function timelineAsked(options: Options): boolean {
+  return options.bool('graph', 'runs') || options.maybeString('graph', 'run') !== null || options.maybeString('graph', 'compare') !== null;
+}
+
+/**
+ * Serves the target graph on 127.0.0.1; the runner runs the goal again on
+ * every change to a file the graph was read from (`follows`), and each run
+ * after the first hands the server the new page, which open pages load.
+ */
+async function serveFollowing(g: GoalContext, page: string, json: string, summary: string): Promise<number> {
+  const running = g.session.get<GraphServer>('graph-server');
+  if (running !== undefined) {
+    running.update(page, json);
+    await write(g.ctx.stderr, `trews graph: the graph changed (${summary}); open pages reload\n`);
+    return 0;
+  }
+  const server = await serveGraph(page, json);
+  g.session.set('graph-server', server, () => server.close());
+  await write(g.ctx.stdout, `${server.url}\n`);
+  await write(g.ctx.stderr, `trews graph: serving ${summary} at ${server.url}; it follows changes to BUILD files and package.json (Ctrl-C to stop)\n`);
+  if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, server.url);
+  return 0;
+}
 
 /** Writes the page to --output, or serves it on 127.0.0.1 until Ctrl-C. */
 async function deliver(g: GoalContext, page: string, json: string, summary: string): Promise<number> {
