@@ -33,6 +33,16 @@ function timelineOf(html: string): TimelineJson {
   return JSON.parse(m[1]!) as TimelineJson;
 }
 
+function fetchText(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
 function runs(root: string): string[] {
   try {
     return readdirSync(join(root, '.trews.d', 'runs')).sort();
@@ -168,6 +178,31 @@ describe('trews graph --runs', () => {
       const u = timelineOf(readFileSync(join(repo.root, 'u.html'), 'utf8'));
       assert.deepEqual(u.waitedFor, [[], [], [], [], [], []]);
       assert.equal(u.critical?.length, 1);
+    });
+  });
+
+  it('served, answers ?run=ID with that run\'s page and an unknown id with 404 and why', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      for (let i = 0; i < 2; i++) assert.equal((await runTrews(['test', '::'], { cwd: repo.root, env })).code, 0);
+      const ids = runs(repo.root).map((n) => n.slice(-13, -5));
+      const s = spawnTrews(['graph', '--runs'], { cwd: repo.root, env });
+      try {
+        await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(s.output().stdout) || s.child.exitCode !== null, 'the timeline URL');
+        const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(s.output().stdout)?.[0];
+        assert.ok(url, s.output().stderr);
+        assert.equal(timelineOf((await fetchText(url)).body).run.id, ids[1]);
+        const older = await fetchText(`${url}?run=${ids[0]}`);
+        assert.equal(older.status, 200);
+        assert.equal(timelineOf(older.body).run.id, ids[0]);
+        const compared = timelineOf((await fetchText(`${url}?run=${ids[0]}&compare=${ids[1]}`)).body);
+        assert.equal(compared.previous?.id, ids[1]);
+        const unknown = await fetchText(`${url}?run=nothere`);
+        assert.equal(unknown.status, 404);
+        assert.match(unknown.body, /^`--run=nothere` names no recorded run\n/);
+      } finally {
+        s.child.kill('SIGINT');
+        assert.equal((await s.result).code, 0);
+      }
     });
   });
 

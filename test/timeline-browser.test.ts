@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { assignLanes, parseTrace } from '../src/graph-page/index.js';
-import { findChromium, HeadlessPage, makeRepo, runTrews, type TempRepo } from './helpers/index.js';
+import { findChromium, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
 
 /** Writes `mine`, then waits (bounded) for `other`: neither finishes unless both run at once. */
 function meetCommand(dir: string, mine: string, other: string): string {
@@ -101,5 +101,22 @@ describe('the run timeline in headless chromium', () => {
     const png = await page.screenshot();
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
     await writeFile(join(repo.root, 'timeline.png'), png);
+
+    // Served, the page links the other runs: following the link shows the first run.
+    const served = spawnTrews(['graph', '--runs'], { cwd: repo.root, env: env() });
+    try {
+      await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(served.output().stdout) || served.child.exitCode !== null, 'the timeline URL');
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(served.output().stdout)?.[0];
+      assert.ok(url, served.output().stderr);
+      await page.goto(url);
+      await page.waitFor("document.getElementById('status')?.dataset.bars === '2'", 'the served timeline to draw');
+      const links = await page.evaluate<string[]>("[...document.querySelectorAll('#runs a')].map((a) => a.getAttribute('href'))");
+      assert.deepEqual(links, [`?run=${firstId}`]);
+      await page.evaluate("document.querySelector('#runs a').click()");
+      await page.waitFor(`document.getElementById('status')?.dataset.run === ${JSON.stringify(firstId)}`, 'the page of the first run');
+    } finally {
+      served.child.kill('SIGINT');
+      await served.result;
+    }
   });
 });

@@ -16,7 +16,10 @@ const TIMELINE_SCRIPT = new URL('../../timeline-page.js', import.meta.url);
  * latest by default) and the one it is compared with (the one before it by
  * default), as the timeline page.
  */
-export async function timelinePage(g: GoalContext): Promise<{ html: string; json: string; summary: string }> {
+export async function timelinePage(
+  g: GoalContext,
+  chosenIds: { readonly run: string | null; readonly compare: string | null } = { run: g.options.maybeString('graph', 'run'), compare: g.options.maybeString('graph', 'compare') },
+): Promise<{ html: string; json: string; summary: string }> {
   const dir = runsDirIn(workDirOf(g.root));
   const runs = await listRuns(dir).catch((e: unknown) => {
     throw new FailureError(failure('environment', 'run-history', `cannot read the recorded runs in ${dir}: ${(e as Error).message}`));
@@ -28,8 +31,8 @@ export async function timelinePage(g: GoalContext): Promise<{ html: string; json
       }),
     );
   }
-  const chosen = pick(runs, g.options.maybeString('graph', 'run'), 'run') ?? runs[0]!;
-  const compareId = g.options.maybeString('graph', 'compare');
+  const chosen = pick(runs, chosenIds.run, 'run') ?? runs[0]!;
+  const compareId = chosenIds.compare;
   const previousFile = compareId !== null ? pick(runs, compareId, 'compare') : runs[runs.indexOf(chosen) + 1];
   const run = await load(chosen);
   const previous = previousFile !== undefined ? await load(previousFile) : null;

@@ -15,7 +15,10 @@ export interface GraphServer {
  * could otherwise point a DNS name of its own at 127.0.0.1 (DNS rebinding)
  * and read the repository's graph as same-origin.
  */
-export async function serveGraph(page: string, json: string): Promise<GraphServer> {
+/** Another page for a query (`/?run=ID`): its HTML, or an error to answer 404 with. */
+export type PageRoute = (query: URLSearchParams) => Promise<{ readonly html: string } | { readonly error: string }> | undefined;
+
+export async function serveGraph(page: string, json: string, route?: PageRoute): Promise<GraphServer> {
   let allowed = new Set<string>();
   let version = 1;
   const listeners = new Set<ServerResponse>();
@@ -29,9 +32,18 @@ export async function serveGraph(page: string, json: string): Promise<GraphServe
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, search] = (req.url ?? '/').split('?', 2);
     const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-    if (path === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(stamped(page, version));
+    const routed = path === '/' && search !== undefined && search !== '' ? route?.(new URLSearchParams(search)) : undefined;
+    if (routed !== undefined) {
+      routed.then(
+        (r) =>
+          'html' in r
+            ? res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(r.html)
+            : res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(`${r.error}\n`),
+        (e: unknown) => res.writeHead(500, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(`${e instanceof Error ? e.message : String(e)}\n`),
+      );
+    } else if (path === '/') res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8' }).end(stamped(page, version));
     else if (path === '/graph.json') res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(json);
     else if (path === '/events') {
       // One event per new version of the page; the first tells a page which version it holds.

@@ -7,7 +7,7 @@ import { timelinePage } from './graph-runs.js';
 import { DependenciesKey, transitiveDependencies } from '../targets/index.js';
 import type { Goal, GoalContext } from './goal.js';
 import { graphJson } from './graph-data.js';
-import { serveGraph, type GraphServer } from './graph-server.js';
+import { serveGraph, type GraphServer, type PageRoute } from './graph-server.js';
 import type { Options } from '../options/index.js';
 import { resolveTargets, targetsAt } from './target-set.js';
 
@@ -95,7 +95,13 @@ export const graphGoal: Goal = {
       // A timeline needs no target graph: it works even when a BUILD file no longer parses.
       g.run.end();
       const page = await timelinePage(g);
-      return await deliver(g, page.html, page.json, page.summary);
+      // Served, the page switches runs: `/?run=ID&compare=ID` is the page of that run.
+      const route: PageRoute = (q) =>
+        timelinePage(g, { run: q.get('run'), compare: q.get('compare') }).then(
+          (p) => ({ html: p.html }),
+          (e: unknown) => ({ error: e instanceof FailureError ? [e.failure.message, ...(e.failure.hints ?? [])].join('\n') : String(e) }),
+        );
+      return await deliver(g, page.html, page.json, page.summary, route);
     }
     const selected = await resolveTargets(g.ctx, g.run, g.project, g.options, g.cwdRel, 'graph', ['::']);
     const roots = selected.map((t) => t.addr);
@@ -152,7 +158,7 @@ async function serveFollowing(g: GoalContext, page: string, json: string, summar
 }
 
 /** Writes the page to --output, or serves it on 127.0.0.1 until Ctrl-C. */
-async function deliver(g: GoalContext, page: string, json: string, summary: string): Promise<number> {
+async function deliver(g: GoalContext, page: string, json: string, summary: string, route?: PageRoute): Promise<number> {
   const output = g.options.maybePath('graph', 'output');
   if (output !== null) {
     const dest = resolve(g.ctx.cwd, output);
@@ -167,7 +173,7 @@ async function deliver(g: GoalContext, page: string, json: string, summary: stri
     if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, `file://${dest}`);
     return 0;
   }
-  const server = await serveGraph(page, json);
+  const server = await serveGraph(page, json, route);
   try {
     await write(g.ctx.stdout, `${server.url}\n`);
     await write(g.ctx.stderr, `trews graph: serving ${summary} at ${server.url} (Ctrl-C to stop)\n`);

@@ -69,6 +69,35 @@ export function barDetails(b: TimelineBar, waited: readonly TimelineBar[] = []):
   return lines.join('\n');
 }
 
+/**
+ * The other recorded runs, newest first. Served, each is a link to its page
+ * (`?run=ID`) and to this run compared with it (`?run=THIS&compare=ID`); in
+ * a written file, which holds one run, the command that opens another.
+ */
+function runSwitcher(doc: Document, data: TimelineJson): HTMLElement {
+  const box = h(doc, 'div', undefined, { id: 'runs' });
+  const served = doc.location.protocol.startsWith('http');
+  if (!served) {
+    box.append(`other runs (newest first; open one with trews graph --runs --run=ID): ${data.runs.map((r) => r.id).join(' ')}`);
+    return box;
+  }
+  const current = data.run.id;
+  const line = (label: string, href: (id: string) => string | undefined): HTMLElement => {
+    const div = h(doc, 'div', `${label}: `);
+    for (const r of data.runs) {
+      const target = href(r.id);
+      const item = target === undefined ? h(doc, 'b', r.id) : h(doc, 'a', r.id, { href: target, title: r.startedAt });
+      div.append(item, ' ');
+    }
+    return div;
+  };
+  box.append(
+    line('runs (newest first)', (id) => (id === current ? undefined : `?run=${encodeURIComponent(id)}`)),
+    line(`compare run ${current} with`, (id) => (id === current || id === data.previous?.id ? undefined : `?run=${encodeURIComponent(current)}&compare=${encodeURIComponent(id)}`)),
+  );
+  return box;
+}
+
 /** The files behind an "inputs differ", or why they cannot be named. */
 function filesList(doc: Document, diff: InputDiff): HTMLElement {
   const list = h(doc, 'ul', undefined, { class: 'files' });
@@ -91,10 +120,7 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
   const about = h(doc, 'div');
   about.append(`started ${run.startedAt} · `, h(doc, 'code', `trews ${run.argv.join(' ')}`), ` · ${run.bars.length} processes`);
   header.append(about);
-  if (data.runs.length > 1) {
-    const others = h(doc, 'div', `other runs (newest first; open one with trews graph --runs --run=ID): ${data.runs.map((r) => r.id).join(' ')}`, { id: 'runs' });
-    header.append(others);
-  }
+  if (data.runs.length > 1) header.append(runSwitcher(doc, data));
   const main = h(doc, 'main');
   doc.body.append(header, main);
 
