@@ -3,8 +3,9 @@
 // 127.0.0.1 (in-process and through the daemon, which it does not hold), the
 // Host check against DNS rebinding, and the errors of --from/--to.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GraphJson } from '../src/graph-page/index.js';
@@ -168,6 +169,26 @@ describe('trews graph', () => {
       }
     });
   }
+
+  it('--open hands the page to $BROWSER, else xdg-open, and says so when there is none', async () => {
+    const bin = join(repo.root, 'fake-bin');
+    const opened = join(repo.root, 'opened.txt');
+    await repo.write('fake-bin/xdg-open', `#!/bin/sh\nprintf 'xdg-open %s\\n' "$1" >> ${opened}\n`);
+    await repo.write('fake-bin/my-browser', `#!/bin/sh\nprintf 'my-browser %s\\n' "$1" >> ${opened}\n`);
+    await chmod(join(bin, 'xdg-open'), 0o755);
+    await chmod(join(bin, 'my-browser'), 0o755);
+    const path = `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+    const viaXdg = await runTrews(['graph', '--open', '--output=o.html'], { cwd: repo.root, env: { PATH: path } });
+    assert.equal(viaXdg.code, 0, viaXdg.stderr);
+    const viaBrowser = await runTrews(['graph', '--open', '--output=o.html'], { cwd: repo.root, env: { PATH: path, BROWSER: 'my-browser' } });
+    assert.equal(viaBrowser.code, 0, viaBrowser.stderr);
+    const file = `file://${join(repo.root, 'o.html')}`;
+    await waitUntil(() => existsSync(opened) && readFileSync(opened, 'utf8').split('\n').length > 2, 'both openers to run');
+    assert.deepEqual((await readFile(opened, 'utf8')).trim().split('\n').sort(), [`my-browser ${file}`, `xdg-open ${file}`]);
+    const none = await runTrews(['graph', '--open', '--output=o.html'], { cwd: repo.root, env: { BROWSER: 'no-such-browser-here' } });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, new RegExp(`trews graph: cannot open a browser \\(no \`no-such-browser-here\`, from \\$BROWSER\\); open ${file.replace(/[.]/g, '\\.')} yourself\n`));
+  });
 
   it('through the daemon, serves without holding the graph: a run with other inputs starts at once', async () => {
     const s = spawnTrews(['graph'], { cwd: repo.root, daemon: true });

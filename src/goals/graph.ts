@@ -55,11 +55,13 @@ function focusOf(g: GoalContext, data: Pick<GraphJson, 'nodes'>): { from: string
 
 /** Opens the URL with the desktop's opener, when there is one; says so when there is not. */
 function openBrowser(ctx: RunContext, url: string): Promise<void> {
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  // $BROWSER first, as xdg-open and most tools honour it; then the desktop's opener.
+  const browser = ctx.env['BROWSER']?.split(':').find((b) => b.trim() !== '');
+  const opener = browser ?? (process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open');
   return new Promise<void>((res) => {
     const child = spawn(opener, [url], { env: { ...ctx.env }, stdio: 'ignore', detached: true });
     child.once('error', () => {
-      void write(ctx.stderr, `trews graph: cannot open a browser (no \`${opener}\`); open ${url} yourself\n`).then(res);
+      void write(ctx.stderr, `trews graph: cannot open a browser (no \`${opener}\`${browser !== undefined ? ', from $BROWSER' : ''}); open ${url} yourself\n`).then(res);
     });
     child.once('spawn', () => {
       child.unref();
