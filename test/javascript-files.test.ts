@@ -210,6 +210,40 @@ describe('unresolved imports', () => {
   });
 });
 
+describe('what modules may do that packages may not', () => {
+  it('import each other in a cycle: no error, each lists the other (a cycle of packages still is one)', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '',
+      'package.json': json({ name: 'solo', private: true, workspaces: ['packages/*'] }),
+      'package-lock.json': '{}\n',
+      'packages/a/package.json': json({ name: 'a', version: '1.0.0', dependencies: { b: '*' } }),
+      'packages/b/package.json': json({ name: 'b', version: '1.0.0', dependencies: { a: '*' } }),
+      'packages/a/x.ts': "import { y } from './y.js';\nexport const x = 1;\n",
+      'packages/a/y.ts': "import { x } from './x.js';\nexport const y = 1;\n",
+    });
+    const r = await runTrews(['--no-daemon', 'dependencies', '--transitive', 'packages/a/x.ts'], { cwd: repo.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'packages/a/y.ts:a\n');
+    const pkgs = await runTrews(['--no-daemon', 'dependencies', '--transitive', 'packages/a:a'], { cwd: repo.root });
+    assert.equal(pkgs.code, 1);
+    assert.match(pkgs.stderr, /^error: dependency cycle: packages\/a:a -> packages\/b:b -> packages\/a:a/);
+  });
+
+  it('fail to parse: a warning at the parser\'s error, and the imports before it still count', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[javascript]\nunresolved_imports = "error"\n',
+      'package.json': json({ name: 'solo', private: true }),
+      'package-lock.json': '{}\n',
+      'src/a.ts': "import { b } from './b';\nconst = ;\n",
+      'src/b.ts': 'export const b = 1;\n',
+    });
+    const r = await runTrews(['--no-daemon', 'dependencies', 'src/a.ts'], { cwd: repo.root });
+    assert.equal(r.code, 0, 'a parse error is no unresolved import');
+    assert.equal(r.stdout, `src/b.ts:../${basename(repo.root)}\n`);
+    assert.match(r.stderr, /^warning: src\/a\.ts:2:\d+: cannot parse \(.+\): imports after this point may be missing\n$/);
+  });
+});
+
 describe('a warm daemon and per-file inference', () => {
   it('parses again only the file that was edited, and sees a new file an import now resolves to', async () => {
     const repo = await makeRepo({

@@ -45,7 +45,10 @@ export async function transitiveDependencies(reader: Reader, project: Project, r
     });
     frontier = next;
   }
-  const cycle = findCycle(roots.map(formatAddress), deps);
+  const fileLevel = new Set<string>();
+  for (const ds of deps.values()) for (const d of ds) if (d.file !== undefined) fileLevel.add(formatAddress(d));
+  for (const r of roots) if (r.file !== undefined) fileLevel.add(formatAddress(r));
+  const cycle = findCycle(roots.map(formatAddress), deps, fileLevel);
   if (cycle !== undefined) {
     const addrs = new Map<string, Address>();
     for (const ds of deps.values()) for (const d of ds) addrs.set(formatAddress(d), d);
@@ -108,15 +111,26 @@ async function edgeNote(reader: Reader, project: Project, from: Address, to: str
   return `${t.buildFile}:${t.line}:${t.col}: ${edge} (inferred)`;
 }
 
-/** Iterative DFS (deep graphs must not overflow the stack): the first cycle found, closed (`[a, b, a]`). */
-function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly Address[]>): string[] | undefined {
+/**
+ * Iterative DFS (deep graphs must not overflow the stack): the first cycle
+ * found, closed (`[a, b, a]`). A cycle of file-level targets only is no
+ * error, as in Pants: modules import each other (a.ts ↔ b.ts) and Node and
+ * TypeScript allow it; what needs an order (scripts, commands, packages)
+ * is never a file target.
+ */
+function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly Address[]>, fileLevel: ReadonlySet<string>): string[] | undefined {
   const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
   for (const root of roots) {
     if (state.has(root)) continue;
     const path: string[] = [];
+    // Where each key on the path is, and for each position the last one that is no file target: a back edge closes an allowed cycle when none lies in it.
+    const pos = new Map<string, number>();
+    const lastNonFile: number[] = [];
     const stack: { key: string; next: number; children: string[] }[] = [];
     const push = (k: string): void => {
       state.set(k, 1);
+      pos.set(k, path.length);
+      lastNonFile.push(fileLevel.has(k) ? (lastNonFile[lastNonFile.length - 1] ?? -1) : path.length);
       path.push(k);
       stack.push({ key: k, next: 0, children: (deps.get(k) ?? []).map(formatAddress) });
     };
@@ -127,11 +141,16 @@ function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly 
         state.set(top.key, 2);
         stack.pop();
         path.pop();
+        lastNonFile.pop();
+        pos.delete(top.key);
         continue;
       }
       const child = top.children[top.next++]!;
       const s = state.get(child);
-      if (s === 1) return [...path.slice(path.indexOf(child)), child];
+      if (s === 1) {
+        const at = pos.get(child)!;
+        if (lastNonFile[lastNonFile.length - 1]! >= at) return [...path.slice(at), child];
+      }
       if (s === undefined) push(child);
     }
   }

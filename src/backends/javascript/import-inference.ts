@@ -9,7 +9,9 @@ import { JsWorkspaceKey } from './workspace.js';
 
 export interface FileInference {
   readonly dependencies: readonly Address[];
+  /** Unresolved imports. */
   readonly warnings: readonly InferenceWarning[];
+  readonly parseWarning?: InferenceWarning;
 }
 
 /** Per directory's targets: source file → its per-file target, and the package target. Beside the value, like lookup.ts's index. */
@@ -74,6 +76,9 @@ export class FileInferenceKey implements Key<FileInference> {
       const addr = res.type === 'file' ? (index.files.get(res.path) ?? index.pkg) : index.pkg;
       if (addr !== undefined) deps.set(`${addr.dir}\0${addr.name}\0${addr.file ?? ''}`, addr);
     }
+    const bad = resolved.parseError;
+    // Not an unresolved import: a file the parser stumbles on may still run (a newer syntax), so it never fails a goal here.
+    if (bad !== null) return { dependencies: [...deps.values()], warnings, parseWarning: { file: this.#path, line: bad.line, col: bad.col, message: `cannot parse (${bad.message}): imports after this point may be missing` } };
     return { dependencies: [...deps.values()], warnings };
   }
 }
@@ -121,6 +126,7 @@ export const importDependencies: DependencyInferrer = {
     return inference.dependencies;
   },
   async warnings(ctx, project, t) {
-    return (await inferenceOf(ctx, project, t)).warnings;
+    const inference = await inferenceOf(ctx, project, t);
+    return inference.parseWarning === undefined ? inference.warnings : [inference.parseWarning, ...inference.warnings];
   },
 };

@@ -3,7 +3,7 @@ import { exports as resolveExports, imports as resolveImports } from 'resolve.ex
 import { basenameRel, dirnameRel, joinRel, toRelPath } from '../../core/index.js';
 import type { ComputeContext, Key } from '../../engine/index.js';
 import { FileTextKey, ListingKey, type Workspace } from '../../fs/index.js';
-import { FileImportsKey, type ImportedModule } from './imports.js';
+import { FileImportsKey, type FileImports, type ImportedModule } from './imports.js';
 import { PackageJsonKey } from './package-json.js';
 import { nearestTsconfig, type TsconfigResolution } from './tsconfig.js';
 import { JsWorkspaceKey } from './workspace.js';
@@ -25,6 +25,8 @@ export interface ResolvedImport {
 
 export interface FileDependencies {
   readonly imports: readonly ResolvedImport[];
+  /** The parser's first error: the imports after it may be missing. */
+  readonly parseError: FileImports['parseError'];
 }
 
 /** The fields of a package.json that say where its modules are (Node's `exports`/`imports`, the older `main`/`module`/`types`). */
@@ -127,11 +129,11 @@ export class FileDependenciesKey implements Key<FileDependencies> {
   }
   async compute(ctx: ComputeContext): Promise<FileDependencies> {
     const parsed = await ctx.get(new FileImportsKey(this.#ws, this.#path));
-    if (parsed.imports.length === 0) return { imports: [] };
+    if (parsed.imports.length === 0) return { imports: [], parseError: parsed.parseError };
     const r = new Resolver(ctx, this.#ws, this.#path, this.#pkgDir);
     const imports: ResolvedImport[] = [];
     for (const i of parsed.imports) imports.push({ import: i, resolution: await r.resolve(i) });
-    return { imports };
+    return { imports, parseError: parsed.parseError };
   }
 }
 
