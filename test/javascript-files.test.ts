@@ -275,4 +275,33 @@ describe('a warm daemon and per-file inference', () => {
     assert.equal(third, second);
     assert.deepEqual(parses().slice(first.length + again.length), [], 'nothing parsed when nothing changed');
   });
+
+  it('resolves again, without parsing, when tsconfig paths or package.json imports change', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      'package.json': json({ name: 'solo', private: true, imports: { '#cfg': './one/cfg.ts' } }),
+      'package-lock.json': '{}\n',
+      'tsconfig.json': json({ compilerOptions: { paths: { '@lib/*': ['./one/*'] } } }),
+      'src/a.ts': "import { x } from '@lib/x';\nimport cfg from '#cfg';\n",
+      'one/x.ts': 'export const x = 1;\n',
+      'one/cfg.ts': 'export default 1;\n',
+      'two/x.ts': 'export const x = 2;\n',
+      'two/cfg.ts': 'export default 2;\n',
+    });
+    const parses = (): number => [...daemonLog(repo.root).matchAll(/ DEBUG reading imports of (\S+)/g)].length;
+    const deps = async (): Promise<string> => {
+      const r = await janitor.run(repo.root, ['dependencies', 'src/a.ts']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      return r.stdout.split(basename(repo.root)).join('ROOT');
+    };
+    assert.equal(await deps(), 'one/cfg.ts:../ROOT\none/x.ts:../ROOT\n');
+    const before = parses();
+    assert.equal(before, 1, 'only src/a.ts was parsed');
+    await writeFile(join(repo.root, 'tsconfig.json'), json({ compilerOptions: { paths: { '@lib/*': ['./two/*'] } } }));
+    assert.equal(await deps(), 'one/cfg.ts:../ROOT\ntwo/x.ts:../ROOT\n');
+    await writeFile(join(repo.root, 'package.json'), json({ name: 'solo', private: true, imports: { '#cfg': './two/cfg.ts' } }));
+    assert.equal(await deps(), 'two/cfg.ts:../ROOT\ntwo/x.ts:../ROOT\n');
+    assert.equal(parses(), before, 'src/a.ts was not parsed again');
+  });
 });

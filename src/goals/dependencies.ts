@@ -1,6 +1,6 @@
 import { compareAddresses, DependenciesKey, formatAddress, transitiveDependencies, type Address } from '../targets/index.js';
 import type { Goal } from './goal.js';
-import type { InferenceWarning } from '../targets/index.js';
+import type { InferenceWarning, ResolvedDependencies } from '../targets/index.js';
 
 function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve) => stream.write(text, () => resolve()));
@@ -20,17 +20,18 @@ export const dependenciesGoal: Goal = {
   async execute(g) {
     const roots = (await g.targets()).map((t) => t.addr);
     let deps: Address[];
-    const transitive = g.options.bool('dependencies', 'transitive');
-    if (transitive) {
-      deps = await transitiveDependencies(g.run, g.project, roots);
+    // What inference left unsettled (an import that resolves to nothing), for the targets whose dependencies were read.
+    const warnings = new Map<string, InferenceWarning>();
+    const collect = (r: ResolvedDependencies): void => {
+      for (const w of r.warnings) warnings.set(`${w.file}:${w.line}:${w.col}: ${w.message}`, w);
+    };
+    if (g.options.bool('dependencies', 'transitive')) {
+      deps = await transitiveDependencies(g.run, g.project, roots, collect);
     } else {
       const all = await g.run.getAll(roots.map((r) => new DependenciesKey(g.project, r)));
+      all.forEach(collect);
       deps = all.flatMap((d) => d.dependencies);
     }
-    // What inference left unsettled (an import that resolves to nothing), for the targets whose dependencies were listed.
-    const read = await g.run.getAll((transitive ? [...roots, ...deps] : roots).map((r) => new DependenciesKey(g.project, r)));
-    const warnings = new Map<string, InferenceWarning>();
-    for (const r of read) for (const w of r.warnings) warnings.set(`${w.file}:${w.line}:${w.col}: ${w.message}`, w);
     const sorted = [...warnings.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
     if (sorted.length > 0) await write(g.ctx.stderr, sorted.map((w) => `warning: ${w.file}:${w.line}:${w.col}: ${w.message}\n`).join(''));
     const out = new Set(deps.map(formatAddress));

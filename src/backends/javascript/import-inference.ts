@@ -49,7 +49,7 @@ export class FileInferenceKey implements Key<FileInference> {
     this.#project = project;
     this.#path = path;
     this.#pkgDir = pkgDir;
-    this.id = `js-file-inference:${path}`;
+    this.id = `js-file-inference:${pkgDir}:${path}`;
   }
   describe(): string {
     return `inferred dependencies of ${this.#path}`;

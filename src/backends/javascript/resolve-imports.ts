@@ -122,7 +122,8 @@ export class FileDependenciesKey implements Key<FileDependencies> {
     this.#ws = ws;
     this.#path = path;
     this.#pkgDir = pkgDir;
-    this.id = `js-file-dependencies:${path}`;
+    // The package is part of the id: a package.json appearing above a file moves it to another package, which resolves differently.
+    this.id = `js-file-dependencies:${pkgDir}:${path}`;
   }
   describe(): string {
     return `resolved imports of ${this.#path}`;
