@@ -10,15 +10,21 @@
 // figure. Reported, medians:
 // 1. cold `trews --no-daemon list ::` on both (the target: ts ≤ 2× txt);
 // 2. cold `trews --no-daemon dependencies --transitive <a test file of the last package>` (every file parsed and resolved);
-// 3. warm, through a running daemon, the same query (the target: < 100 ms);
+// 3. warm, through a running daemon, the same query (the target: < 100 ms),
+//    and the direct dependencies of the same file (the floor of a query through the daemon: client, socket, 1 target);
 // 4. the same after editing one module deep in the graph (it alone is parsed again);
+// 5. warm, in this process with the engine kept between runs (what the daemon spends, without client and socket);
 // and `node -e 0` as the floor.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PassThrough, Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { AppCache } from '../src/cli/app.js';
+import { runCommand } from '../src/cli/runner.js';
+import { nullLogger, type RunContext } from '../src/core/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -111,9 +117,11 @@ for (let i = 0; i < coldRuns; i++) {
 }
 time(tsRoot, query);
 const warm: number[] = [];
+const direct: number[] = [];
 const floors: number[] = [];
 for (let i = 0; i < runs; i++) {
   warm.push(time(tsRoot, query));
+  direct.push(time(tsRoot, query.filter((a) => a !== '--transitive')));
   floors.push(time(tsRoot, ['-e', '0'], []));
 }
 // An edit deep in the graph (package p1 is reached from the last one through many paths).
@@ -125,6 +133,33 @@ for (let i = 0; i < runs; i++) {
 spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: tsRoot, stdio: 'ignore' });
 closeSync(devNull);
 
+const apps = new AppCache();
+async function inProcess(): Promise<number> {
+  const stdout = new PassThrough();
+  stdout.resume();
+  const stderr = new PassThrough();
+  stderr.resume();
+  const ctx: RunContext = {
+    argv: ['--no-daemon', ...query],
+    env: { HOME: process.env.HOME ?? '/', PATH: process.env.PATH ?? '' },
+    cwd: tsRoot,
+    stdin: Readable.from([]),
+    stdout,
+    stderr,
+    isTTY: { stdin: false, stdout: false, stderr: false },
+    terminalWidth: 80,
+    terminalHeight: 24,
+    signal: new AbortController().signal,
+  };
+  const t0 = performance.now();
+  const code = await runCommand(ctx, { apps, logger: nullLogger });
+  if (code !== 0) throw new Error(`in-process trews ${query.join(' ')} exited ${code}`);
+  return performance.now() - t0;
+}
+await inProcess();
+const kept: number[] = [];
+for (let i = 0; i < runs; i++) kept.push(await inProcess());
+
 const count = packages * (files + 3);
 const f = (x: number): string => `${x.toFixed(0)} ms`;
 console.log(`workspace: ${packages} packages, ${count} source files; medians of ${runs} runs (cold: ${coldRuns})`);
@@ -133,4 +168,6 @@ console.log(`cold  trews --no-daemon list ::  package-level (.txt)             $
 console.log(`cold  trews --no-daemon list ::  per-file targets (.ts)           ${f(median(coldTs))}  (${(median(coldTs) / median(coldTxt)).toFixed(2)}×)`);
 console.log(`cold  trews --no-daemon dependencies --transitive <test file>     ${f(median(coldDeps))}`);
 console.log(`warm  trews dependencies --transitive <test file>  (daemon)       ${f(median(warm))}`);
+console.log(`warm  trews dependencies <test file>  (daemon; direct, the floor) ${f(median(direct))}`);
+console.log(`warm  dependencies --transitive, in-process, engine kept         ${f(median(kept))}`);
 console.log(`after editing packages/p1/src/m3.ts, the same (daemon)            ${f(median(edited))}`);
