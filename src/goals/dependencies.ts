@@ -9,7 +9,7 @@ import { registerOutputFile } from './goal.js';
 
 export const dependenciesGoal: Goal = {
   name: 'dependencies',
-  help: 'List the dependencies of the targets the specs match (direct ones, or all with --transitive), sorted.',
+  help: 'List the dependencies of the targets the specs match (direct ones, or all with --transitive), sorted. What inference could not settle (an import that resolves to nothing) is printed on stderr as `warning: file:line:col: …`.',
   needsBuildRoot: true,
   registerOptions(registry) {
     registry.registerScope({ name: 'dependencies', help: this.help, isGoal: true });
