@@ -244,6 +244,36 @@ describe('what modules may do that packages may not', () => {
   });
 });
 
+describe('hostile inputs', () => {
+  it('an import out of the build root, a tsconfig extends loop, malformed exports and tsconfig: warnings, no hang, no crash', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '',
+      'package.json': json({ name: 'solo', private: true, workspaces: ['packages/*'] }),
+      'package-lock.json': '{}\n',
+      'tsconfig.json': json({ extends: './tsconfig.other.json', compilerOptions: { paths: { '@x/*': ['./src/*'] } } }),
+      'tsconfig.other.json': json({ extends: './tsconfig.json' }),
+      'packages/odd/package.json': json({ name: 'odd', version: '1.0.0', exports: 42 }),
+      'packages/odd/tsconfig.json': '{ not json',
+      'packages/odd/index.ts': 'export const odd = 1;\n',
+      'src/a.ts': "import h from '../../../../../etc/hostname';\nimport { y } from '@x/y';\nimport odd from 'odd';\nimport sub from 'odd/sub';\n",
+      'src/y.ts': 'export const y = 1;\n',
+    });
+    const r = await runTrews(['--no-daemon', 'dependencies', 'src/a.ts'], { cwd: repo.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `src/y.ts:../${basename(repo.root)}\n`, 'paths from a tsconfig whose extends loops still apply');
+    assert.equal(
+      r.stderr,
+      [
+        'warning: src/a.ts:1:15: cannot resolve import "../../../../../etc/hostname": it leads out of the build root',
+        // `exports: 42` exports nothing, as Node would have it.
+        'warning: src/a.ts:3:17: cannot resolve import "odd": `exports` of packages/odd/package.json does not export `.`',
+        'warning: src/a.ts:4:17: cannot resolve import "odd/sub": `exports` of packages/odd/package.json does not export `./sub`',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('a warm daemon and per-file inference', () => {
   it('parses again only the file that was edited, and sees a new file an import now resolves to', async () => {
     const repo = await makeRepo({
