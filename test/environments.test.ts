@@ -3,7 +3,7 @@
 // `trews remote-server` on 127.0.0.1 (random port), whose store is read
 // afterwards to see the Action and Command it was sent.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +133,21 @@ describe('environment targets: parsing and naming', () => {
     );
     const faked = await repo.trews(['test', 'a:m'], { env: { TREWS_ENVIRONMENTS_HOST_PLATFORM: 'macos_arm64' } });
     assert.equal(faked.code, 0, faked.stderr);
+  });
+
+  it('a remote_execution_server left in the config is not looked at while no environment is named', async () => {
+    const plain = await makeShellRepo({ 'trews.toml': '', 'a/BUILD': 'test_shell_command(name="l", command="true")\n' });
+    try {
+      const r = await plain.trews(['test', 'a:l'], { env: { TREWS_REMOTE_EXECUTION_SERVER: 'nonsense://x' } });
+      assert.equal(r.code, 0, r.stderr);
+      // With an environment named, the same address is checked before any work.
+      await writeFile(join(plain.root, 'trews.toml'), CONFIG);
+      const named = await plain.trews(['test', 'a:l'], { env: { TREWS_REMOTE_EXECUTION_SERVER: 'nonsense://x' } });
+      assert.equal(named.code, 2, named.stderr);
+      assert.match(named.stderr, /^error: invalid remote configuration: remote_execution_server `nonsense:\/\/x` /m);
+    } finally {
+      await plain.cleanup();
+    }
   });
 
   it('a remote environment without remote_execution_server is refused at plan time, naming the target, the environment and the option', async () => {

@@ -141,7 +141,10 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
     return ok({ role, option, address, tls, token, headers: h.value });
   };
 
-  const store = endpoint('store', 'remote_store_server', storeText, 'remote_store_headers');
+  const storeFromExec = options.maybeString(GLOBAL, 'remote_store_server') === null;
+  const store = storeFromExec
+    ? endpoint('store', 'remote_execution_server', storeText, 'remote_execution_headers')
+    : endpoint('store', 'remote_store_server', storeText, 'remote_store_headers');
   if (!store.ok) return store;
   let executionEndpoint: EndpointConfig | null = null;
   if ((execution || forEnvironments) && execText !== null) {
