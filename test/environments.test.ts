@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseDigestString, type Digest } from '../src/core/index.js';
 import { ActionSchema, CommandSchema, DirectorySchema, decodeMessage, fromProtoDigest, type Action, type Command, type Directory } from '../src/reapi/index.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
+import { DaemonJanitor } from './helpers/index.js';
 import { startServer, type ServerProcess } from './helpers/remote-client.js';
 import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './helpers/shell.js';
 
@@ -31,6 +32,10 @@ const TARGETS = [
   'test_shell_command(name="r", command="uname -s; echo remote", tools=["uname"], environment="linux_remote")',
   'test_shell_command(name="l", command="echo local")',
   'test_shell_command(name="m", command="true", environment="mac")',
+  // A system_binary run by an adhoc_tool in the remote environment (found on the worker by binary_name), read by a local test.
+  'system_binary(name="un", binary_name="uname")',
+  'adhoc_tool(name="os", runnable=":un", args=["-s"], stdout="os.txt", environment="linux_remote")',
+  'test_shell_command(name="reads", command="cat os.txt", tools=["cat"], execution_dependencies=[":os"])',
   '',
 ].join('\n');
 
@@ -253,6 +258,37 @@ describe('remote environments against a real trews remote-server', () => {
     } finally {
       await plain.stop();
       await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('an adhoc_tool runs its system_binary on the worker, and a local test reads what it made', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'trews-env-store-'));
+    try {
+      const r = await repo.trews(['test', 'a:reads', '--test-output=all'], { env: { ...serverOnly(server), TREWS_LOCAL_STORE_DIR: fresh } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /a:reads stdout:\n {2}Linux\n/);
+      assert.equal(summaryLine(r.stderr), '1 ran locally, 1 ran remotely');
+      assert.match(server.log(), /INFO +action [0-9a-f]{64}\/\d+: exit 0 in .*: \.\.\/\.trews-tools\/un -s/);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('through the daemon, setting remote_execution_server later re-validates the target that was refused without it', async () => {
+    const janitor = new DaemonJanitor();
+    try {
+      const denied = await janitor.run(repo.root, ['test', 'a:r'], { env: { TREWS_LOCAL_STORE_DIR: repo.store, TMPDIR: repo.tmp } });
+      assert.equal(denied.code, 1, denied.stderr);
+      assert.match(denied.stderr, /remote_execution_server is not set/);
+      const allowed = await janitor.run(repo.root, ['test', 'a:r'], { env: { TREWS_LOCAL_STORE_DIR: repo.store, TMPDIR: repo.tmp, ...serverOnly(server) } });
+      assert.equal(allowed.code, 0, allowed.stderr);
+      // Run by the first test of this suite, so it may come from the local cache now: what matters is that it is no longer refused.
+      assert.match(resultLines(allowed.stderr)[0] ?? '', /^✓ a:r succeeded \((remote|local cache)\)$/);
+      const again = await janitor.run(repo.root, ['test', 'a:r'], { env: { TREWS_LOCAL_STORE_DIR: repo.store, TMPDIR: repo.tmp } });
+      assert.equal(again.code, 1, 'and unsetting it refuses it again');
+      assert.match(again.stderr, /remote_execution_server is not set/);
+    } finally {
+      await janitor.stopAll();
     }
   });
 
