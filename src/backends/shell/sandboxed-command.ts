@@ -143,15 +143,18 @@ async function runnableTools(rc: RuleContext, t: Target, env?: Environment): Pro
 
 /** A system_binary's program: on this machine, or in a remote environment on the worker. */
 async function systemBinaryTool(rc: RuleContext, dep: Target, env?: Environment): Promise<Tool> {
-      if (env?.kind === 'remote') {
-        // Found on the worker like the tools; a fingerprint would have to run it there.
-        const binary = stringField(dep, 'binary_name') ?? '';
-        if (binary === '' || binary.includes('/')) {
-          return inputError(rc, dep, 'binary_name', undefined, 'bad-tool-name', `\`binary_name\` of ${dep.address} must be a program name, not \`${binary}\``);
-        }
-        return workerTool(binary, [...stringListField(dep, 'extra_search_paths'), ...env.searchPaths], dep.addr.name);
-      }
-      return resolveSystemBinary(rc, dep);
+  if (env?.kind !== 'remote') return resolveSystemBinary(rc, dep);
+  // Found on the worker like the tools; a fingerprint would have to run it there, so it is not checked.
+  const binary = stringField(dep, 'binary_name') ?? '';
+  if (binary === '' || binary.includes('/')) {
+    return inputError(rc, dep, 'binary_name', undefined, 'bad-tool-name', `\`binary_name\` of ${dep.address} must be a program name, not \`${binary}\``);
+  }
+  const extra = stringListField(dep, 'extra_search_paths');
+  const relative = extra.find((d) => !d.startsWith('/'));
+  if (relative !== undefined) {
+    return inputError(rc, dep, 'extra_search_paths', relative, 'bad-search-path', `\`extra_search_paths\` of ${dep.address} must hold absolute directories; \`${relative}\` is not one`);
+  }
+  return workerTool(binary, [...extra, ...env.searchPaths], dep.addr.name);
 }
 
 /** The targets whose contributions fill the sandbox: `execution_dependencies`, or `dependencies` when it is unset (as Pants). */
