@@ -274,6 +274,39 @@ describe('remote environments against a real trews remote-server', () => {
     }
   });
 
+  it('a remote environment finds its tools on the worker only: one the client cannot find runs; one the worker lacks fails there, naming where it looked', async () => {
+    const bin = await mkdtemp(join(tmpdir(), 'trews-env-workerbin-'));
+    const fresh = await mkdtemp(join(tmpdir(), 'trews-env-store-'));
+    const other = await makeShellRepo({
+      'trews.toml': '[environments]\nnames = { w = "//envs:w" }\n',
+      'envs/BUILD': `remote_environment(name="w", extra_platform_properties=["container-image=${'docker://debian:12'}"], executable_search_paths=["${bin}", "/usr/bin", "/bin"])\n`,
+      'a/BUILD': [
+        'test_shell_command(name="remote", command="worker-tool", tools=["worker-tool"], environment="w")',
+        'test_shell_command(name="local", command="worker-tool", tools=["worker-tool"])',
+        'test_shell_command(name="missing", command="no-such-tool", tools=["no-such-tool"], environment="w")',
+        '',
+      ].join('\n'),
+    });
+    try {
+      await writeFile(join(bin, 'worker-tool'), '#!/bin/sh\necho from the worker\n', { mode: 0o755 });
+      const run = (target: string) => other.trews(['test', target, '--test-output=all'], { env: { ...serverOnly(server), TREWS_LOCAL_STORE_DIR: fresh } });
+      // The client's own search path ([shell] executable_search_paths, its PATH) has no worker-tool.
+      const local = await run('a:local');
+      assert.equal(local.code, 1, local.stderr);
+      assert.match(local.stderr, /cannot find the tool `worker-tool` \(in `tools` of a:local\)/);
+      const remote = await run('a:remote');
+      assert.equal(remote.code, 0, remote.stderr);
+      assert.match(remote.stderr, /a:remote stdout:\n {2}from the worker\n/);
+      const missing = await run('a:missing');
+      assert.equal(missing.code, 1, missing.stderr);
+      assert.match(missing.stderr, new RegExp(`trews: cannot find the tool \`no-such-tool\` on this worker: searched ${bin}, /usr/bin, /bin \\(executable_search_paths of the remote environment\\)`));
+    } finally {
+      await other.cleanup();
+      await rm(bin, { recursive: true, force: true });
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('through the daemon, setting remote_execution_server later re-validates the target that was refused without it', async () => {
     const janitor = new DaemonJanitor();
     try {
