@@ -150,6 +150,12 @@ describe('environment targets: parsing and naming', () => {
       const named = await plain.trews(['test', 'a:l'], { env: { TREWS_REMOTE_EXECUTION_SERVER: 'nonsense://x' } });
       assert.equal(named.code, 2, named.stderr);
       assert.match(named.stderr, /^error: invalid remote configuration: remote_execution_server `nonsense:\/\/x` /m);
+      // Nor can an HTTP cache be the CAS of the execution server the environments use.
+      const http = await plain.trews(['test', 'a:l'], {
+        env: { TREWS_REMOTE_EXECUTION_SERVER: 'grpc://127.0.0.1:1', TREWS_REMOTE_STORE_SERVER: 'http://127.0.0.1:1', TREWS_REMOTE_CACHE_READ: 'true' },
+      });
+      assert.equal(http.code, 2, http.stderr);
+      assert.match(http.stderr, /^error: invalid remote configuration: remote_store_server `http:\/\/127\.0\.0\.1:1` is an HTTP cache, but remote environments/m);
     } finally {
       await plain.cleanup();
     }

@@ -120,6 +120,14 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
             ]),
           );
     }
+    if (http && forEnvironments && role === 'store') {
+      // The execution server reads inputs from and writes outputs to the CAS we upload to: an HTTP cache is neither.
+      return err(
+        problem(option, `${option} \`${text}\` is an HTTP cache, but remote environments (\`[environments] names\`) run processes on remote_execution_server, which needs its CAS`, [
+          'point remote_store_server at the REAPI server (usually the same address as remote_execution_server), or unset it to use that server\'s CAS',
+        ]),
+      );
+    }
     if ((address.scheme === 'grpc' || address.scheme === 'http') && (rootCerts !== null || clientCertChain !== null)) {
       const tls = address.scheme === 'grpc' ? 'grpcs' : 'https';
       return err(
