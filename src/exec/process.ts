@@ -36,6 +36,7 @@ export interface ProcessInit {
   readonly network?: boolean;
   readonly hostTools?: Process['hostTools'];
   readonly declareHint?: string;
+  readonly remoteEnvironment?: string;
 }
 
 const CACHE_SCOPES: ReadonlySet<string> = new Set<CacheScope>(['always', 'successful', 'per-run', 'never']);
@@ -64,6 +65,7 @@ export function makeProcess(init: ProcessInit): Process {
     ...(init.isolation === 'strict' ? { isolation: 'strict' as const, ...(init.network === true ? { network: true as const } : {}) } : {}),
     ...(init.hostTools !== undefined && init.hostTools.length > 0 ? { hostTools: Object.freeze([...init.hostTools]) } : {}),
     ...(init.declareHint !== undefined ? { declareHint: init.declareHint } : {}),
+    ...(init.remoteEnvironment !== undefined ? { remoteEnvironment: init.remoteEnvironment } : {}),
   });
   assertValidProcess(p);
   return p;

@@ -79,6 +79,13 @@ export interface Process {
   readonly hostTools?: readonly string[];
   /** What to tell the user to declare when strict isolation hides a file the process needed (the target's field). No part of the action. */
   readonly declareHint?: string;
+  /**
+   * The name of the remote environment the process belongs to, when it has
+   * one: it is executed remotely even when `remote_execution` is off (see
+   * makeCommandRunner). No part of the action: what the environment asks
+   * of a worker is in `platform`, which is.
+   */
+  readonly remoteEnvironment?: string;
 }
 
 export interface SharedInput {
