@@ -58,21 +58,29 @@ export const packageGoal: Goal = {
     const failures: Array<{ target: Target; failure: Failure }> = [];
     const wrote: string[] = [];
     let built = 0;
+    let empty = 0;
+    let memoized = 0;
     execution.progress(0, packages.length, 'packages');
     const settled = await Promise.allSettled(
       packages.map(async (target) => {
         try {
           const pkg = await rc.serve(PACKAGE, target, undefined);
+          // A package with no files (a private JavaScript package) is nothing to count.
+          if (pkg.files.length === 0) {
+            empty++;
+            return;
+          }
           for (const path of await writeOut(g, pkg, distdir, rc.signal)) {
             wrote.push(path);
             execution.print(`wrote ${relative(g.root, path)}`);
           }
           built++;
+          if (pkg.result !== undefined && execution.provenance(pkg.result, `package ${target.address}`) === 'memoized') memoized++;
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           failures.push({ target, failure: e.failure });
         } finally {
-          execution.progress(built + failures.length, packages.length, 'packages');
+          execution.progress(built + empty + failures.length, packages.length, 'packages');
         }
       }),
     );
@@ -80,6 +88,11 @@ export const packageGoal: Goal = {
     if (thrown !== undefined) {
       await execution.finish();
       throw thrown.reason;
+    }
+    if (built === 0 && failures.length === 0) {
+      execution.print(`nothing to package: the ${packages.length} packageable target${packages.length === 1 ? '' : 's'} the specs select package${packages.length === 1 ? 's' : ''} no files (a private JavaScript package packs nothing)`);
+      await execution.finish();
+      return 0;
     }
     if (failures.length === 1 && wrote.length === 0) {
       await execution.finish();
@@ -95,8 +108,8 @@ export const packageGoal: Goal = {
           { count: built, label: 'built', tone: 'good' },
           { count: failures.length, label: 'failed', tone: 'bad' },
         ],
-        packages.length,
-        0,
+        built + failures.length,
+        memoized,
         execution.colors,
       ),
     );

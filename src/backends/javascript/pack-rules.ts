@@ -71,7 +71,7 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
   }
   const tree: Digest = await subsetTree(rc.store, result.outputRoot, [`${PACK_DIR}/*.tgz`], rc.signal);
   const inside = await treeAt(rc, tree);
-  return { tree: inside, files: (await listTree(rc.store, inside, rc.signal)).map((e) => e.path).sort() };
+  return { tree: inside, files: (await listTree(rc.store, inside, rc.signal)).map((e) => e.path).sort(), result };
 }
 
 /** The tree under PACK_DIR (where its paths are relative to the dist directory). */
