@@ -24,3 +24,25 @@ export function assertGolden(name: string, text: string): void {
   assert.ok(existsSync(path), `golden file ${path} is missing; run the tests with UPDATE_GOLDEN=1 to create it`);
   assert.equal(actual, readFileSync(path, 'utf8'), `output differs from ${path} (UPDATE_GOLDEN=1 rewrites it)`);
 }
+
+/**
+ * Results print in the order they finish, which parallel processes do not
+ * keep: the block before the recap is put in natural order (each result
+ * with the lines under it), and "the same error as X" names whichever came
+ * first.
+ */
+export function stableResults(stderr: string): string {
+  // The results end at the recap (after a blank line) or, with no failures, at the summary line.
+  const ends = [stderr.indexOf('\n\n'), stderr.search(/\n[A-Z][a-z]+: [^\n]* · Processes: /)].filter((i) => i >= 0);
+  const cut = ends.length === 0 ? -1 : Math.min(...ends);
+  const head = cut < 0 ? stderr : stderr.slice(0, cut + 1);
+  const entries: string[] = [];
+  for (const line of head.split('\n').filter((l) => l !== '')) {
+    if (/^[✓✕] /.test(line) || entries.length === 0) entries.push(line);
+    else entries[entries.length - 1] += `\n${line}`;
+  }
+  const key = (e: string): string => /^[✓✕] (\S+)/.exec(e)?.[1] ?? e;
+  entries.sort((a, b) => key(a).localeCompare(key(b), 'en', { numeric: true }));
+  const sorted = entries.join('\n').replace(/\(the same error as \S+, above\)/g, '(the same error as <first>, above)');
+  return `${sorted}\n${cut < 0 ? '' : stderr.slice(cut + 1)}`;
+}

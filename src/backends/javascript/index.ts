@@ -2,6 +2,7 @@ import type { Backend } from '../api/index.js';
 import { packageDependencies } from './dependencies.js';
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { registerNodejsOptions } from './nodejs.js';
+import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
@@ -64,6 +65,13 @@ export const javascriptBackend: Backend = {
           .map(([k, t]) => `${k} ${JSON.stringify(t)}`)
           .join('; ')}.`,
       ].join('\n'),
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: CHECK_SCRIPTS_OPTION,
+      type: 'list',
+      default: [...DEFAULT_CHECK_SCRIPTS],
+      help: "The scripts `trews check` runs to type-check a package, by name: the first one its package.json has, run as that script's task says (`depends_on`, `env`, `timeout`); a package with none of them and a tsconfig.json gets `tsc --noEmit -p tsconfig.json`. Empty: always tsc.",
     });
   },
 };
