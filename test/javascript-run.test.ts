@@ -410,6 +410,27 @@ for (const pm of ['pnpm', 'yarn'] as const) {
       assert.equal(summaryLine(r.stderr), '2 from the local cache');
       assert.ok(!readdirSync(repo.root).includes('node_modules'), 'the workspace gets no node_modules');
     });
+
+    it(`packs each publishable package with ${pm} pack into dist/, workspace: ranges made versions; then from the cache`, async () => {
+      let r = await trews(repo, ['package', '::']);
+      ok(r, 'package ::');
+      assert.match(r.stderr, /^Packages: 2 built, 2 total · /m);
+      const names = readdirSync(join(repo.root, 'dist')).sort();
+      assert.deepEqual(names, ['acme-app-1.0.0.tgz', 'acme-lib-1.0.0.tgz']);
+      const tar = (name: string, ...args: string[]): string => execFileSync('tar', ['xzf', join(repo.root, 'dist', name), '-O', ...args], { encoding: 'utf8' });
+      const listing = (name: string): string[] => execFileSync('tar', ['tzf', join(repo.root, 'dist', name)], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+      // lib's tarball holds its build's output, which trews built first.
+      assert.deepEqual(listing('acme-lib-1.0.0.tgz'), ['package/dist/index.js', 'package/package.json']);
+      assert.equal(tar('acme-lib-1.0.0.tgz', 'package/dist/index.js'), 'exports.v = "OK"');
+      // As their publish does, the package manager wrote the version it links for `workspace:*`.
+      const app = JSON.parse(tar('acme-app-1.0.0.tgz', 'package/package.json')) as { dependencies: Record<string, string> };
+      assert.deepEqual(app.dependencies, { '@acme/lib': '1.0.0' });
+      await rm(join(repo.root, 'dist'), { recursive: true });
+      r = await trews(repo, ['package', '::']);
+      ok(r, 'package :: again');
+      assert.doesNotMatch(summaryLine(r.stderr) ?? '', /ran locally/);
+      assert.deepEqual(readdirSync(join(repo.root, 'dist')).sort(), names);
+    });
   });
 }
 
