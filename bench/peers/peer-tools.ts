@@ -294,22 +294,22 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
       test: inv('test', '::'),
       listed: (o) => count(/^packages\/p\d+:build$/gm, o.stdout),
       tally(o, kind) {
-        // `400 processes: 12 ran locally, 388 from the local cache`
-        const found = /^(\d+) process(?:es)?(?:: (.*))?$/m.exec(o.stdout + o.stderr);
+        // `Packages: 40 built, 40 total · Processes: 12 ran locally, 388 from the local cache · Time: 4.2s`
+        const m = /Processes: (.*?)(?: · |$)/m.exec(o.stdout + o.stderr) ?? noTally(kind, o, '"Processes: …" summary');
         // Through a warm daemon a goal whose results are all memoized asks for no process at
-        // all (rule results are engine keys), and trews prints no count: nothing ran.
-        if (found === null && o.exitCode === 0 && opts.daemon) return { ran: 0, cached: 0, words: 'no process asked for: every result memoized' };
-        const m = found ?? noTally(kind, o, '"N processes" line');
+        // all (rule results are engine keys): `Processes: none`, nothing ran.
+        const words = m[0].replace(/ · $/, '');
+        if (m[1] === 'none') return { ran: 0, cached: 0, words };
         let ran = 0;
         let cached = 0;
-        for (const part of (m[2] ?? '').split(', ').filter(Boolean)) {
+        for (const part of (m[1] ?? '').split(', ').filter(Boolean)) {
           const [, n, how] = /^(\d+) (.*)$/.exec(part) ?? [];
           if (how === undefined) continue;
           if (how === 'ran locally' || how === 'ran remotely') ran += Number(n);
-          else if (how === 'could not run') throw new CheckFailed(`trews: ${m[0]}`);
+          else if (how === 'could not run') throw new CheckFailed(`trews: ${words}`);
           else cached += Number(n);
         }
-        return { ran, cached, words: m[0] };
+        return { ran, cached, words };
       },
       outputs() {
         const text = readOrUndefined(archive) === undefined ? undefined : readTar(readFileSync(archive));
