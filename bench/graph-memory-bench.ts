@@ -5,9 +5,10 @@
 // the daemon, then `cycles` times: rewrite the last package's source with new
 // content (its build step and test get new digests; the old process nodes lose
 // their last dependent) and run `trews test ::` through the daemon. Prints the
-// daemon's VmRSS and the graph's size (from the daemon log) every `every` cycles.
+// daemon's VmRSS and the graph's size (from the run's trace in .trews.d/runs)
+// every `every` cycles.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,12 +39,13 @@ function rssMiB(root: string): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 }
 
-/** The graph's size the daemon last logged (it logs one after each run that evicted), or '-'. */
-function lastLoggedNodes(root: string): string {
-  const log = readFileSync(join(root, '.trews.d', 'daemon.log'), 'utf8');
-  const all = [...log.matchAll(/graph: evicted (\d+) nodes .*\((\d+) in all\); (\d+) kept/g)];
-  const last = all.at(-1);
-  return last === undefined ? '-' : `${last[3]} kept, ${last[2]} evicted`;
+/** The graph's size after the latest run, from the trace run_history keeps (`engine` in its metadata). */
+function graphNodes(root: string): string {
+  const dir = join(root, '.trews.d', 'runs');
+  const latest = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().at(-1);
+  if (latest === undefined) return '-';
+  const engine = /"engine":\{"nodes":(\d+)[^}]*"evicted":(\d+)/.exec(readFileSync(join(dir, latest), 'utf8'));
+  return engine === null ? '-' : `${engine[1]} nodes`;
 }
 
 for (const idle of values['idle-runs']!.split(',').map(Number)) {
@@ -64,7 +66,7 @@ for (const idle of values['idle-runs']!.split(',').map(Number)) {
       if (i % every === 0) {
         const rss = rssMiB(root);
         samples.push(rss);
-        console.log(`  cycle ${String(i).padStart(4)}: RSS ${rss.toFixed(0)} MiB; graph ${lastLoggedNodes(root)}`);
+        console.log(`  cycle ${String(i).padStart(4)}: RSS ${rss.toFixed(0)} MiB; graph ${graphNodes(root)}`);
       }
     }
     const perCycle = (performance.now() - c0) / cycles;
