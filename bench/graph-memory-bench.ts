@@ -1,10 +1,11 @@
 // A long-lived daemon's memory over alternating edits and runs (issue #11, "Memory"):
-//   node dist/bench/graph-memory-bench.js [--packages 200 --cycles 200 --every 20 --idle-runs 0,30]
+//   node dist/bench/graph-memory-bench.js [--packages 200 --cycles 200 --every 20 --idle-runs 0,30 --edit 199]
 // For each value of daemon_graph_idle_runs (0: never evict), on a fresh copy of
 // the generated shell repo with a fresh store: one cold `trews test ::` starts
-// the daemon, then `cycles` times: rewrite the last package's source with new
-// content (its build step and test get new digests; the old process nodes lose
-// their last dependent) and run `trews test ::` through the daemon. Prints the
+// the daemon, then `cycles` times: rewrite package `edit`'s source (the last by
+// default) with new content (its build step and test, and those of every
+// package downstream, get new digests; the old process nodes lose their last
+// dependent) and run `trews test ::` through the daemon. Prints the
 // daemon's VmRSS and the graph's size (from the run's trace in .trews.d/runs)
 // every `every` cycles.
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     cycles: { type: 'string', default: '200' },
     every: { type: 'string', default: '20' },
     'idle-runs': { type: 'string', default: '0,30' },
+    edit: { type: 'string' },
     out: { type: 'string', default: join(tmpdir(), 'trews-bench-graph-memory') },
   },
 });
@@ -52,7 +54,7 @@ for (const idle of values['idle-runs']!.split(',').map(Number)) {
   const root = `${values.out}-${idle}`;
   generateShellRepo(root, packages);
   writeFileSync(join(root, 'trews.toml'), `[GLOBAL]\ndaemon_graph_idle_runs = ${idle}\n`);
-  const source = join(root, packageDir(packages - 1), 'src', 'a.txt');
+  const source = join(root, packageDir(values.edit === undefined ? packages - 1 : Number(values.edit)), 'src', 'a.txt');
   const original = readFileSync(source, 'utf8');
   try {
     const t0 = performance.now();
