@@ -9,8 +9,13 @@
 // - cache hit: the local cache runner answering a process with two outputs
 //   from the action cache (lookup, content check, output root rebuild);
 // - input check: checkLinkedInputs alone on the large tree hard-linked once,
-//   i.e. what the after-run check of the inputs adds to each process.
+//   i.e. what the after-run check of the inputs adds to each process;
+// - strict: the same small process in a strict sandbox (bubblewrap), timed
+//   interleaved with the unconfined one so that the machine's load falls on
+//   both alike; its difference is what `[sandbox] isolation = "strict"`
+//   costs each process (skipped when bwrap is not installed).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalCacheRunner, createLocalRunner, makeProcess } from '../src/exec/index.js';
 import { makeCtx, makeTempDir, removeDir } from '../src/exec/test-support.js';
@@ -71,6 +76,20 @@ async function main(): Promise<void> {
 
     const direct = await time(runs, spawnTrue);
     const sandbox = await time(runs, () => local.run(ctx, trueProc));
+    const strictRunner = createLocalRunner({ store, sandboxRoot: join(dir, 'sandboxes'), isolation: 'strict' });
+    const haveBwrap = existsSync('/usr/bin/bwrap');
+    const pair: { none: number[]; strict: number[] } = { none: [], strict: [] };
+    if (haveBwrap) {
+      for (let i = 0; i < 5; i++) await strictRunner.run(ctx, trueProc); // warm-up
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        await local.run(ctx, trueProc);
+        const t1 = performance.now();
+        await strictRunner.run(ctx, trueProc);
+        pair.none.push(t1 - t0);
+        pair.strict.push(performance.now() - t1);
+      }
+    }
     const large = await time(Math.max(5, Math.floor(runs / 4)), () => local.run(ctx, largeProc));
     const linkedDir = join(dir, 'linked');
     const { linked } = await materializeTree(store, largeRoot, linkedDir, { mode: 'hardlink' });
@@ -88,6 +107,13 @@ async function main(): Promise<void> {
         row('spawn /bin/true directly', direct),
         row('local sandbox runner', sandbox),
         `${'  overhead per process'.padEnd(28)} ${(median(sandbox) - median(direct)).toFixed(2)} ms`,
+        ...(haveBwrap
+          ? [
+              row('  none (interleaved)', pair.none),
+              row('  strict (bwrap, interleaved)', pair.strict),
+              `${'  strict overhead per process'.padEnd(28)} ${(median(pair.strict) - median(pair.none)).toFixed(2)} ms`,
+            ]
+          : ['  strict: bwrap is not installed (apt-get install bubblewrap)']),
         row(`sandbox, ${largeCount} input files`, large),
         `${'  per input file'.padEnd(28)} ${(((median(large) - median(sandbox)) / Math.max(1, largeCount - files.length)) * 1000).toFixed(2)} µs`,
         row(`input check, ${linked.length} links`, check),

@@ -136,11 +136,19 @@ describe('trews remote-server --run-as', { skip: isRoot ? false : NEEDS_ROOT }, 
 
 describe('trews remote-server as root without --run-as', { skip: isRoot ? false : NEEDS_ROOT }, () => {
   it('says at start-up, on stderr, that actions run as root, and names the flag', async () => {
-    const server = await startServer();
+    const server = await startServer(['--isolation', 'none']);
     try {
       assert.match(server.stderr(), /^warning: actions run as root, as this server does, with no isolation: .* start it with --run-as USER \(e\.g\. --run-as nobody\)/m);
     } finally {
       await server.stop();
+    }
+    // Strict by default: the sandbox hides the store and token file, and the warning says what is still wrong.
+    const strict = await startServer([], { defaultIsolation: true });
+    try {
+      assert.match(strict.stdout(), /, isolation strict\n/);
+      assert.match(strict.stderr(), /^warning: actions run as root, as this server does: their strict sandboxes hide its store and token file, but root can do more than it should; start it with --run-as USER/m);
+    } finally {
+      await strict.stop();
     }
   });
 });

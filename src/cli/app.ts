@@ -1,7 +1,7 @@
 import { createEngine, type Engine } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
 import { DEFAULT_TEXT_FILE_MAX_BYTES, type Workspace, type FsRules } from '../fs/index.js';
-import { GLOBAL, parseByteSize, type Options } from '../options/index.js';
+import { GLOBAL, SANDBOX_SCOPE, parseByteSize, type Options } from '../options/index.js';
 import { createLocalStore, damageCount, type LocalStore, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
@@ -50,6 +50,7 @@ function executionKey(options: Options, remote: RemoteConfig | null): string {
   return JSON.stringify([
     options.maybeInt(GLOBAL, 'process_execution_local_parallelism'),
     options.enum(GLOBAL, 'keep_sandboxes'),
+    options.registry.options(SANDBOX_SCOPE).some((s) => s.name === 'explain') && options.bool(SANDBOX_SCOPE, 'explain'),
     remote === null ? 'remote:off' : remoteClient().remoteConfigFingerprint(remote),
   ]);
 }

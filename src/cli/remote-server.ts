@@ -35,6 +35,9 @@ trews and any other REAPI client.
   --platform KEY=VALUE      a platform property of this machine (repeatable)
   --run-as USER             run actions as this user (e.g. nobody), not as the server's
                             own; needs root. The store and token file stay out of its reach.
+  --isolation MODE          strict (default; Linux, needs bubblewrap): each action sees only
+                            its inputs and the system directories, a private /tmp, no
+                            network, no other action; none: a sandbox directory only
   --tls-cert FILE           PEM certificate chain: serve TLS (with --tls-key)
   --tls-key FILE            PEM private key of --tls-cert
   --token-file FILE         accepted bearer tokens, one per line: every call needs
@@ -64,6 +67,8 @@ interface ServerFlags {
   readonly logFile: string | undefined;
   /** `--run-as`: whom actions run as, and the files that user must not be able to read. */
   readonly runAs: RunAs | undefined;
+  /** `--isolation`: strict (the default) or none. */
+  readonly isolation: 'strict' | 'none';
   readonly tokenFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   /** Hidden test modes: see RemoteServerOptions. */
@@ -113,8 +118,11 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
   } else if (process.getuid?.() === 0) {
     await say(
       io.stderr,
-      'warning: actions run as root, as this server does, with no isolation: they can read its store and token file and write anywhere; ' +
-        'start it with --run-as USER (e.g. --run-as nobody) to run them as an unprivileged user\n',
+      flags.isolation === 'none'
+        ? 'warning: actions run as root, as this server does, with no isolation: they can read its store and token file and write anywhere; ' +
+            'start it with --run-as USER (e.g. --run-as nobody) to run them as an unprivileged user\n'
+        : 'warning: actions run as root, as this server does: their strict sandboxes hide its store and token file, but root can do more than it should; ' +
+            'start it with --run-as USER (e.g. --run-as nobody) to run them as an unprivileged user\n',
     );
   }
 
@@ -149,6 +157,7 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
       logger,
       implicitEmptyBlob: flags.implicitEmptyBlob,
       queueUnmatchedPlatforms: flags.queueUnmatchedPlatforms,
+      isolation: flags.isolation,
       ...(flags.runAs !== undefined && sandboxRoot !== undefined ? { runAs: { uid: flags.runAs.uid, gid: flags.runAs.gid }, sandboxRoot } : {}),
       ...(flags.tls ? { tls: flags.tls } : {}),
       ...(flags.tokens ? { tokens: flags.tokens } : {}),
@@ -170,7 +179,7 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
     io.stdout,
     `trews remote-server: listening on ${server.address}${flags.tls ? ' (TLS)' : ''}, instance ${instance}, ${flags.workers} worker${flags.workers === 1 ? '' : 's'}, store ${flags.storeDir}` +
       `${flags.runAs !== undefined ? `, actions run as ${flags.runAs.name} (uid ${flags.runAs.uid}) in ${sandboxRoot ?? ''}` : ''}` +
-      `, platform ${flags.platform.length === 0 ? '(none: actions asking for any property are refused)' : flags.platform.map((p) => `${p.name}=${p.value}`).join(' ')}\n`,
+      `, platform ${flags.platform.length === 0 ? '(none: actions asking for any property are refused)' : flags.platform.map((p) => `${p.name}=${p.value}`).join(' ')}, isolation ${flags.isolation}\n`,
   );
   if (!io.signal.aborted) await new Promise<void>((res) => io.signal.addEventListener('abort', () => res(), { once: true }));
   logger.info('remote server: stopping (signal received)');
@@ -204,6 +213,7 @@ function parseFlagsRaw(argv: readonly string[]) {
       'log-level': { type: 'string' },
       'log-file': { type: 'string' },
       'run-as': { type: 'string' },
+      isolation: { type: 'string' },
       // Hidden: modes that make this server behave like others, for testing clients against them.
       'no-implicit-empty-blob': { type: 'boolean' },
       'queue-unmatched-platforms': { type: 'boolean' },
@@ -253,6 +263,8 @@ async function resolveFlags(v: Parsed, io: RemoteServerIo): Promise<ServerFlags>
       .filter((l) => l !== '' && !l.startsWith('#'));
     if (tokens.length === 0) throw new UsageError(`--token-file ${v['token-file']}: no token in it (one token per line)`);
   }
+  const isolation = v.isolation ?? 'strict';
+  if (isolation !== 'strict' && isolation !== 'none') throw new UsageError(`--isolation ${JSON.stringify(isolation)} is not one of strict, none`);
   const logLevel = (v['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level ${JSON.stringify(v['log-level'])} is not one of ${LOG_LEVELS.join(', ')}`);
   return {
@@ -270,6 +282,7 @@ async function resolveFlags(v: Parsed, io: RemoteServerIo): Promise<ServerFlags>
     logLevel,
     logFile: v['log-file'] !== undefined ? path(v['log-file']) : undefined,
     runAs: v['run-as'] === undefined ? undefined : resolveUser(v['run-as']),
+    isolation,
     tokenFile: v['token-file'] !== undefined ? path(v['token-file']) : undefined,
     tlsKeyFile: v['tls-key'] !== undefined ? path(v['tls-key']) : undefined,
     implicitEmptyBlob: v['no-implicit-empty-blob'] !== true,

@@ -44,6 +44,12 @@ export interface CommandRunnerContractOptions {
    * server to cancel; it cannot wait for the kill).
    */
   readonly killedOnCancel?: 'before-rejecting' | 'soon-after';
+  /**
+   * The process can write a file outside its sandbox for the test to watch
+   * (default true). Strict sandboxes cannot: their cancellation is tested
+   * on its own (strict-sandbox.test.ts).
+   */
+  readonly writesOutside?: boolean;
 }
 
 /** A PATH with the usual tools; processes get nothing from ours. */
@@ -231,6 +237,7 @@ export function commandRunnerContract(
 
     it(
       'on cancellation kills every process, removes the sandbox and rejects with an AbortError',
+      { skip: options.writesOutside === false ? 'the process cannot write outside its sandbox' : false },
       withRunner(async (f) => {
         const dir = await makeTempDir('trews-contract-');
         try {

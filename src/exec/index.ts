@@ -1,5 +1,6 @@
 export type {
   CacheScope,
+  Isolation,
   CommandRunner,
   ExecContext,
   PlatformProperty,
@@ -12,7 +13,7 @@ export type {
   ResultSource,
 } from './types.js';
 export { makeProcess, validateProcess, assertValidProcess, isCacheableResult, EMPTY_INPUT_ROOT, type ProcessInit } from './process.js';
-export { toAction, type ProcessAction } from './to-action.js';
+export { toAction, STRICT_SALT, STRICT_NETWORK_SALT, type ProcessAction } from './to-action.js';
 export { observed } from './observe.js';
 export { createLocalRunner, type LocalRunnerOptions, type KeepSandboxes } from './local-runner.js';
 export { createBoundedRunner, type BoundedRunner } from './bounded-runner.js';

@@ -24,7 +24,8 @@ import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
 import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
-import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
+import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
+import type { CommandRunner, ExecContext, Isolation, Process, ProcessResult } from './types.js';
 
 export type KeepSandboxes = 'never' | 'on_failure' | 'always';
 
@@ -46,7 +47,20 @@ export interface LocalRunnerOptions {
    * never change owner).
    */
   readonly runAs?: { readonly uid: number; readonly gid: number };
+  /**
+   * `strict`: every process runs strictly isolated, whatever it asks
+   * (`trews remote-server`); `none` (the default): only those whose
+   * `isolation` is strict.
+   */
+  readonly isolation?: Isolation;
+  /** `--sandbox-explain`: a strict process that fails is traced with strace, to name the files it could not see. */
+  readonly explain?: boolean;
+  /** Where bwrap and strace are looked for (default: the standard system directories). */
+  readonly hostPath?: string;
 }
+
+/** In every strict sandbox (/usr is bound): resets what bwrap adds to the environment. */
+const ENV_PROGRAM = '/usr/bin/env';
 
 /** Longest we wait for a killed process group to disappear before giving up on it (and logging). */
 const GROUP_EXIT_WAIT_MS = 5000;
@@ -79,6 +93,9 @@ class LocalSandboxRunner implements CommandRunner {
   readonly #logger: Logger;
   readonly #graceMs: number;
   readonly #runAs: { readonly uid: number; readonly gid: number } | undefined;
+  readonly #allStrict: boolean;
+  readonly #explain: boolean;
+  readonly #hostPath: string;
 
   constructor(o: LocalRunnerOptions) {
     this.#store = o.store;
@@ -87,6 +104,13 @@ class LocalSandboxRunner implements CommandRunner {
     this.#logger = o.logger ?? nullLogger;
     this.#graceMs = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.#runAs = o.runAs;
+    this.#allStrict = o.isolation === 'strict';
+    this.#explain = o.explain === true;
+    this.#hostPath = o.hostPath ?? DEFAULT_HOST_PATH;
+  }
+
+  #strict(proc: Process): boolean {
+    return this.#allStrict || proc.isolation === 'strict';
   }
 
   run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
@@ -116,7 +140,11 @@ class LocalSandboxRunner implements CommandRunner {
     try {
       const workDir = proc.workingDirectory === '' ? sandbox.root : join(sandbox.root, proc.workingDirectory);
       const fetchStart = Date.now();
-      const shared = await this.#sharedTrees(proc, signal);
+      const strict = this.#strict(proc);
+      // Before anything is materialized: a machine without bubblewrap fails at once.
+      const bwrap = strict ? await findBwrap(this.#hostPath) : undefined;
+      const strace = strict && this.#explain ? await findStrace(this.#hostPath) : undefined;
+      const shared = strict ? [] : await this.#sharedTrees(proc, signal);
       const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal, shared: shared.map((s) => s.link) });
       farms = inputs.farms;
       await linkLocalCaches(proc, sandbox.root);
@@ -136,7 +164,7 @@ class LocalSandboxRunner implements CommandRunner {
         if (!program.ok) throw new FailureError(program.failure);
         const tokens = shared.map((s) => s.use.begin());
         try {
-          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox);
+          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace });
         } finally {
           // Every process on a shared tree checks it, even one that failed or was cancelled: a write must discard the tree.
           const modified = await Promise.all(shared.map((s, i) => s.use.modifiedSince(tokens[i]!)));
@@ -161,6 +189,15 @@ class LocalSandboxRunner implements CommandRunner {
       if (modified.length > 0) {
         if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
         throw inputModified(proc, modified);
+      }
+
+      if (bwrap !== undefined && exec.exitCode !== 0 && !exec.timedOut) {
+        // A failed strict process may have failed for want of a file its sandbox hides: say which, rather than a bare exit code.
+        const hidden = await this.#hiddenInputs(sandbox, strace !== undefined);
+        if (hidden.paths.length > 0) {
+          if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
+          throw undeclaredInputFailure(proc, hidden.paths, strace !== undefined, hidden.stderrTail);
+        }
       }
 
       const uploadStart = Date.now();
@@ -224,19 +261,44 @@ class LocalSandboxRunner implements CommandRunner {
    * the exit (a timeout is a result); rejects with an AbortError when
    * cancelled, only once every process of the group is gone.
    */
-  async #execute(ctx: ExecContext, proc: Process, program: string, workDir: string, sandbox: SandboxDir): Promise<Execution> {
+  async #execute(
+    ctx: ExecContext,
+    proc: Process,
+    program: string,
+    workDir: string,
+    sandbox: SandboxDir,
+    strict: { readonly bwrap: string; readonly strace: string | undefined } | undefined,
+  ): Promise<Execution> {
     const { signal } = ctx;
     let out: FileHandle | undefined;
     let err: FileHandle | undefined;
     try {
       out = await open(sandbox.stdoutPath, 'w');
       err = await open(sandbox.stderrPath, 'w');
+      let file = program;
+      let args = proc.argv.slice(1);
+      let argv0 = proc.argv[0];
+      if (strict !== undefined) {
+        // bwrap leads the process group, so timeouts and cancellation kill it
+        // as before; its PID namespace then takes everything inside with it.
+        const traceFile = strict.strace === undefined ? undefined : join(sandbox.dir, 'strace');
+        if (traceFile !== undefined) {
+          await writeFile(traceFile, '');
+          if (this.#runAs !== undefined) await lchown(traceFile, this.#runAs.uid, this.#runAs.gid);
+        }
+        // bwrap exports PWD (the directory it enters) to what it runs; the process must get exactly its own env.
+        const inner = [ENV_PROGRAM, ...(proc.env['PWD'] === undefined ? ['-u', 'PWD'] : [`PWD=${proc.env['PWD']}`]), '--', program, ...args];
+        const traced = strict.strace === undefined ? inner : [strict.strace, '-f', '-qq', '-e', 'trace=file', '-o', TRACE_PATH, '--', ...inner];
+        args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
+        file = strict.bwrap;
+        argv0 = strict.bwrap;
+      }
       if (signal.aborted) throw abortError();
       const startMs = Date.now();
       // Files rather than pipes: a background grandchild holding them open
       // cannot keep us waiting for EOF, and nothing is buffered in memory.
-      const child = spawn(program, proc.argv.slice(1), {
-        argv0: proc.argv[0],
+      const child = spawn(file, args, {
+        argv0,
         cwd: workDir,
         env: { ...proc.env },
         detached: true, // setsid(): its own process group, killed as one
@@ -347,6 +409,16 @@ class LocalSandboxRunner implements CommandRunner {
     const digest = digestOf(bytes);
     await this.#store.put(digest, bytes, signal);
     return digest;
+  }
+
+  /** The files a failed strict process reported missing (stderr; strace's log when explaining) that its sandbox hid. */
+  async #hiddenInputs(sandbox: SandboxDir, explained: boolean): Promise<{ paths: string[]; stderrTail: string }> {
+    const stderr = await readTail(sandbox.stderrPath, 64 * 1024);
+    const reported = enoentPaths(stderr);
+    const traced = explained ? tracedMissingPaths(await readTail(join(sandbox.dir, 'strace'), 4 * 1024 * 1024)) : [];
+    const paths = await hiddenPaths([...new Set([...reported, ...traced])], sandbox.root);
+    const lines = stderr.trimEnd().split('\n');
+    return { paths, stderrTail: stderr.trim() === '' ? '' : lines.slice(-5).join('\n') };
   }
 
   /** The shared materializations of the process's shared inputs (none where they cannot be watched: those are made file by file). */
@@ -480,4 +552,21 @@ function farmsFor(store: LocalStore, sandboxRoot: string): LinkFarms {
     byRoot.set(sandboxRoot, farms);
   }
   return farms;
+}
+
+/** The last `max` bytes of a file, as text ('' when it is missing). */
+async function readTail(path: string, max: number): Promise<string> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    const { size } = await fh.stat();
+    const len = Math.min(size, max);
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await fh?.close();
+  }
 }

@@ -1,6 +1,6 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { FailureError, failure, type Logger } from '../core/index.js';
-import { GLOBAL, type Options } from '../options/index.js';
+import { GLOBAL, SANDBOX_SCOPE, type Options } from '../options/index.js';
 import type { LocalStore } from '../store/index.js';
 import { createBoundedRunner } from './bounded-runner.js';
 import { createLocalCacheRunner } from './local-cache-runner.js';
@@ -52,11 +52,13 @@ export interface MakeCommandRunnerOptions {
 export function makeCommandRunner(o: MakeCommandRunnerOptions): CommandRunner {
   const parallelism = o.options.maybeInt(GLOBAL, 'process_execution_local_parallelism') ?? availableParallelism();
   const keepSandboxes = o.options.enum<KeepSandboxes>(GLOBAL, 'keep_sandboxes');
+  // Registered by the CLI; a registry without it (some tests) means no tracing.
+  const explain = o.options.registry.options(SANDBOX_SCOPE).some((s) => s.name === 'explain') && o.options.bool(SANDBOX_SCOPE, 'explain');
   const sandboxRoot = o.sandboxRoot ?? defaultSandboxRoot(tmpdir(), process.getuid?.());
 
   const executor =
     o.remote?.execution ??
-    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger }), parallelism), o.remote?.environmentExecution);
+    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger, explain }), parallelism), o.remote?.environmentExecution);
   const cached = o.remote?.wrapCache?.(executor) ?? executor;
   return createPerRunRunner(createLocalCacheRunner(cached, o.store));
 }

@@ -7,7 +7,7 @@ import {
   type Failure,
 } from '../core/index.js';
 import { checkOutputPath } from '../reapi/index.js';
-import type { CacheScope, PlatformProperty, Process } from './types.js';
+import type { CacheScope, Isolation, PlatformProperty, Process } from './types.js';
 
 /**
  * The digest of the empty Directory message. An empty message encodes to zero
@@ -30,6 +30,12 @@ export interface ProcessInit {
   readonly cacheScope?: CacheScope;
   readonly sharedInputs?: Process['sharedInputs'];
   readonly localCaches?: Process['localCaches'];
+  /** `none` (the default) or `strict`. */
+  readonly isolation?: Isolation;
+  /** Meaningful only under strict isolation: keep the network. */
+  readonly network?: boolean;
+  readonly hostTools?: Process['hostTools'];
+  readonly declareHint?: string;
   readonly remoteEnvironment?: string;
 }
 
@@ -55,6 +61,10 @@ export function makeProcess(init: ProcessInit): Process {
     cacheScope: init.cacheScope ?? 'successful',
     ...(init.sharedInputs !== undefined && init.sharedInputs.length > 0 ? { sharedInputs: Object.freeze([...init.sharedInputs]) } : {}),
     ...(init.localCaches !== undefined && init.localCaches.length > 0 ? { localCaches: Object.freeze([...init.localCaches]) } : {}),
+    // Absent unless strict, so an unconfined process's action is what it always was (and what other clients compute).
+    ...(init.isolation === 'strict' ? { isolation: 'strict' as const, ...(init.network === true ? { network: true as const } : {}) } : {}),
+    ...(init.hostTools !== undefined && init.hostTools.length > 0 ? { hostTools: Object.freeze([...init.hostTools]) } : {}),
+    ...(init.declareHint !== undefined ? { declareHint: init.declareHint } : {}),
     ...(init.remoteEnvironment !== undefined ? { remoteEnvironment: init.remoteEnvironment } : {}),
   });
   assertValidProcess(p);
@@ -130,6 +140,16 @@ export function validateProcess(p: Process): Failure | undefined {
     const why = checkOutputPath(c.path, false);
     if (why !== undefined) return bad('process-invalid-local-cache', `local cache path ${JSON.stringify(c.path)} ${why}`);
     if (!c.hostDir.startsWith('/')) return bad('process-invalid-local-cache', `local cache directory ${JSON.stringify(c.hostDir)} is not absolute`);
+  }
+
+  if (p.isolation !== undefined && p.isolation !== 'strict') {
+    return bad('process-invalid-isolation', `isolation ${JSON.stringify(p.isolation)} is not \`strict\` (leave it out for none)`);
+  }
+  if (p.network !== undefined && (p.network !== true || p.isolation !== 'strict')) {
+    return bad('process-invalid-network', 'network is set only on strictly isolated processes (unconfined ones have it anyway)');
+  }
+  for (const t of p.hostTools ?? []) {
+    if (!t.startsWith('/')) return bad('process-invalid-host-tool', `host tool ${JSON.stringify(t)} is not absolute`);
   }
 
   if (!CACHE_SCOPES.has(p.cacheScope)) {

@@ -86,6 +86,7 @@ export function toAction(proc: Process): ProcessAction {
       // us or by a remote server that caches what it executes.
       doNotCache: proc.cacheScope === 'per-run' || proc.cacheScope === 'never',
       platform,
+      salt: saltOf(proc),
     }),
   );
   const { digest: actionDigest, bytes: actionBytes } = digestMessage(ActionSchema, action);
@@ -93,6 +94,24 @@ export function toAction(proc: Process): ProcessAction {
   const result: ProcessAction = Object.freeze({ action, command, actionDigest, commandDigest, actionBytes, commandBytes });
   memo.set(proc, result);
   return result;
+}
+
+/**
+ * Strict isolation is in the action's salt, REAPI's field for "the same
+ * command in another cache namespace": a result obtained with the whole
+ * machine in view must never answer for a strict process (it may have read
+ * files no input names), and a strict failure (a hidden file) must not answer
+ * for an unconfined one. Empty — absent from the encoding — for `none`, so
+ * unconfined digests stay those of other REAPI clients. Servers that do not
+ * know it still key their caches by it; `trews remote-server` also runs such
+ * an action strictly (prepare-action.ts).
+ */
+export const STRICT_SALT = 'trews-isolation=strict';
+export const STRICT_NETWORK_SALT = 'trews-isolation=strict;network';
+
+function saltOf(proc: Process): Uint8Array {
+  if (proc.isolation !== 'strict') return new Uint8Array();
+  return new TextEncoder().encode(proc.network === true ? STRICT_NETWORK_SALT : STRICT_SALT);
 }
 
 /** Left unset when empty: an absent Platform and an empty one encode differently, and Bazel leaves it absent. */

@@ -15,6 +15,13 @@ import type { ActionResult } from '../reapi/index.js';
  */
 export type CacheScope = 'always' | 'successful' | 'per-run' | 'never';
 
+/**
+ * How much of the machine a local process sees: `none`, everything (the
+ * sandbox is only a directory); `strict`, only its sandbox, its tools and the
+ * system directories, under bubblewrap (strict-sandbox.ts).
+ */
+export type Isolation = 'none' | 'strict';
+
 export interface PlatformProperty {
   readonly name: string;
   readonly value: string;
@@ -55,6 +62,23 @@ export interface Process {
    * a remote worker gets an empty directory there.
    */
   readonly localCaches?: readonly LocalCache[];
+  /**
+   * `strict`: run with no view of the machine beyond the sandbox, the tools
+   * and the system directories (absent means `none`). Part of the action
+   * (its salt, to-action.ts): a strict result and an unconfined one are
+   * different facts.
+   */
+  readonly isolation?: 'strict';
+  /** Under strict isolation, keep the machine's network (absent: none). Part of the action. */
+  readonly network?: true;
+  /**
+   * Files of this machine the process runs (its tools' programs), which
+   * strict isolation shows it read-only beside the system directories. No
+   * part of the action: the tools' identities are in the input root already.
+   */
+  readonly hostTools?: readonly string[];
+  /** What to tell the user to declare when strict isolation hides a file the process needed (the target's field). No part of the action. */
+  readonly declareHint?: string;
   /**
    * The name of the remote environment the process belongs to, when it has
    * one: it is executed remotely even when `remote_execution` is off (see

@@ -6,4 +6,5 @@ export type { Options } from './options.js';
 export { describeSource } from './source.js';
 export { daemonFingerprint, daemonOptionSnapshot, changedDaemonOptions } from './fingerprint.js';
 export { registerGlobalOptions, parseByteSize } from './global-options.js';
+export { registerSandboxOptions, SANDBOX_SCOPE } from './sandbox-options.js';
 export { flagSpelling, envVarName } from './naming.js';

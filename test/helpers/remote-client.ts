@@ -58,6 +58,8 @@ export async function startServer(o: StartOptions = {}): Promise<ServerProcess> 
     '4',
     '--log-level',
     'debug',
+    // These tests watch actions from outside (pid files) and share the client's tools: unconfined, unless a test asks.
+    ...((o.args ?? []).includes('--isolation') ? [] : ['--isolation', 'none']),
     ...(o.args ?? []),
   ];
   const { child, address, exited, stderr } = await spawnListening(argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: storeDir } });

@@ -47,11 +47,14 @@ export interface ServerProcess {
 }
 
 /** Starts `trews remote-server` with a fresh store in a temp dir; `args` are added to the command line. */
-export async function startServer(args: readonly string[] = [], opts: { dir?: string } = {}): Promise<ServerProcess> {
+export async function startServer(args: readonly string[] = [], opts: { dir?: string; defaultIsolation?: boolean } = {}): Promise<ServerProcess> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'trews-rs-test-')));
   const storeDir = join(dir, 'store');
   const hasStore = args.includes('--store-dir');
-  const argv = [join(repoRoot(), 'bin', 'trews'), 'remote-server', '--listen', '127.0.0.1:0', ...(hasStore ? [] : ['--store-dir', storeDir]), ...args];
+  // Most tests watch their actions from outside (pid files, planted files), which strict isolation (the server's
+  // default) hides: they get `--isolation none`; the strict tests say `--isolation strict` or ask for the default.
+  const isolation = args.includes('--isolation') || opts.defaultIsolation === true ? [] : ['--isolation', 'none'];
+  const argv = [join(repoRoot(), 'bin', 'trews'), 'remote-server', '--listen', '127.0.0.1:0', ...(hasStore ? [] : ['--store-dir', storeDir]), ...isolation, ...args];
   const { child, address, exited, stdout, stderr } = await spawnListening(argv, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
   return {
     address,

@@ -31,6 +31,7 @@ export {
   type Tool,
   type ToolSearch,
 } from './tools.js';
+export { isolationOf, networkField, sandboxIsolationField } from './sandbox-fields.js';
 export { describeEnvironment, environmentOf, type Environment, type LocalEnvironment, type RemoteEnvironment } from './environments.js';
 export {
   DEFAULT_REMOTE_SEARCH_PATHS,

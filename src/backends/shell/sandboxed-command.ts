@@ -5,6 +5,7 @@ import { mergeTrees } from '../../store/index.js';
 import { stringField, stringListField, type Address, type Target } from '../../targets/index.js';
 import {
   DeclaredDependenciesKey,
+  isolationOf,
   environmentOf,
   workerTool,
   type Environment,
@@ -173,7 +174,7 @@ export async function executionRoots(rc: RuleContext, t: Target): Promise<readon
  */
 export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSpec): Promise<PreparedCommand> {
   const environment = await environmentOf(rc, t);
-  const [workdir, tools, runnables, env, roots, outputFiles, outputDirectories] = await Promise.all([
+  const [workdir, tools, runnables, env, roots, outputFiles, outputDirectories, sandbox] = await Promise.all([
     workdirOf(rc, t),
     commandTools(rc, t, environment),
     runnableTools(rc, t, environment),
@@ -181,6 +182,7 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     executionRoots(rc, t),
     checkedOutputs(rc, t, 'output_files', spec.outputFiles, false),
     checkedOutputs(rc, t, 'output_directories', spec.outputDirectories, true),
+    isolationOf(rc, t),
   ]);
   await checkNoCycleThroughTests(rc, t, roots, (x) => executionRoots(rc, x));
   const program = spec.program.kind === 'bash' ? tools[0]! : await systemBinaryTool(rc, spec.program.target, environment);
@@ -200,6 +202,12 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     timeoutMs: spec.timeoutS === null ? null : Math.round(spec.timeoutS * 1000),
     description: `Run ${t.type} ${t.address}`,
     cacheScope: spec.cacheScope,
+    isolation: sandbox.isolation,
+    network: sandbox.network,
+    // The shims run these by absolute path: a strict sandbox shows their directories. A remote
+    // environment's tools are names its worker resolves: nothing of this machine to show.
+    hostTools: environment.kind === 'remote' ? [] : [...tools, ...runnables, program].map((x) => x.path).filter((p) => p.startsWith('/')),
+    declareHint: `declare it: add the target that owns it to \`${t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined ? 'dependencies' : 'execution_dependencies'}\` of ${t.address} (a file of its own directory: to the \`sources\` of a \`files\` or \`shell_sources\` target there)`,
     ...(environment.kind === 'remote' ? { platform: environment.platform, remoteEnvironment: environment.name } : {}),
   });
   return { process, workdir };

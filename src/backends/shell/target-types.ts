@@ -1,4 +1,5 @@
 import type { FieldSpec, FieldValue, TargetType } from '../../targets/index.js';
+import { networkField, sandboxIsolationField } from '../api/index.js';
 
 /**
  * The shell backend's target types, with Pants' names and field meanings
@@ -121,6 +122,8 @@ export const shellCommandTarget: TargetType = {
     environment,
     workdir,
     cacheScope,
+    sandboxIsolationField,
+    networkField,
   ],
 };
 
@@ -136,6 +139,8 @@ export const testShellCommandTarget: TargetType = {
     extraEnvVars,
     environment,
     workdir,
+    sandboxIsolationField,
+    networkField,
     { name: 'skip_tests', type: { kind: 'bool' }, default: false, help: 'If true, `trews test` does not run this test.' },
   ],
 };
@@ -176,6 +181,8 @@ export const adhocToolTarget: TargetType = {
     environment,
     workdir,
     cacheScope,
+    sandboxIsolationField,
+    networkField,
   ],
 };
 

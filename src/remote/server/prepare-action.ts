@@ -1,5 +1,5 @@
 import { FailureError, digestString, isFailureError, type Digest } from '../../core/index.js';
-import { makeProcess, type PlatformProperty, type Process } from '../../exec/index.js';
+import { makeProcess, STRICT_NETWORK_SALT, STRICT_SALT, type PlatformProperty, type Process } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
 import {
   ActionSchema,
@@ -108,6 +108,9 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
       // Scheduling is ours and caching too: the runner only runs.
       platform: [],
       cacheScope: 'never',
+      // A client that asked for strict isolation (trews puts it in the salt) gets it even from a server run
+      // with --isolation none: its result is cached under that action, which promises it.
+      ...isolationOfSalt(action.salt),
     });
   } catch (e) {
     if (isFailureError(e)) throw invalidArgument(`the Command cannot be run: ${e.failure.message}`);
@@ -198,4 +201,11 @@ export function coveringDirectory(declared: readonly string[], path: string): st
   const dir = declared.find((d) => isUnder(path, d));
   if (dir === undefined) throw new FailureError({ tag: 'internal', reason: 'output-path-uncovered', message: `output path ${path} is under no captured directory` });
   return dir;
+}
+
+function isolationOfSalt(salt: Uint8Array): { isolation?: 'strict'; network?: boolean } {
+  const text = new TextDecoder().decode(salt);
+  if (text === STRICT_SALT) return { isolation: 'strict' };
+  if (text === STRICT_NETWORK_SALT) return { isolation: 'strict', network: true };
+  return {};
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailureError, failure, nullLogger, type Logger } from '../../core/index.js';
-import { createLocalRunner, type CommandRunner, type PlatformProperty } from '../../exec/index.js';
+import { createLocalRunner, type CommandRunner, type Isolation, type PlatformProperty } from '../../exec/index.js';
 import type { LocalStore } from '../../store/index.js';
 import {
   ActionCacheService,
@@ -79,6 +79,12 @@ export interface RemoteServerOptions {
    * sandboxes must then be where that user can reach them (`sandboxRoot`).
    */
   readonly runAs?: { readonly uid: number; readonly gid: number };
+  /**
+   * `strict`: every action runs strictly isolated (`trews remote-server`'s
+   * default); `none` (the default here): only actions whose salt asks for it
+   * (prepare-action.ts).
+   */
+  readonly isolation?: Isolation;
   /** The sandbox runner; default: the local sandbox runner over `store`. */
   readonly runner?: CommandRunner;
 }
@@ -135,7 +141,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       operations.cancel(op, 'abandoned');
     },
   });
-  const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger, ...(options.runAs !== undefined ? { runAs: options.runAs } : {}) });
+  const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger, isolation: options.isolation ?? 'none', ...(options.runAs !== undefined ? { runAs: options.runAs } : {}) });
   const pool = new WorkerPool(options.workers);
   const execEnabled = options.execEnabled ?? true;
 
