@@ -3,6 +3,7 @@ import type { Logger } from '../core/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import type { LocalStore } from '../store/index.js';
 import { createBoundedRunner } from './bounded-runner.js';
+import { createFlushInputsRunner } from './flush-inputs-runner.js';
 import { createLocalCacheRunner } from './local-cache-runner.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { createPerRunRunner } from './per-run-runner.js';
@@ -49,7 +50,7 @@ export function makeCommandRunner(o: MakeCommandRunnerOptions): CommandRunner {
   const sandboxRoot = o.sandboxRoot ?? defaultSandboxRoot(tmpdir(), process.getuid?.());
 
   const executor =
-    o.remote?.execution ??
+    (o.remote?.execution !== undefined ? createFlushInputsRunner(o.remote.execution, o.store) : undefined) ??
     createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger }), parallelism);
   const cached = o.remote?.wrapCache?.(executor) ?? executor;
   return createPerRunRunner(createLocalCacheRunner(cached, o.store));

@@ -15,6 +15,7 @@ import { TreeBuilder } from './tree-builder.js';
 import { EMPTY_TREE_DIGEST, putBlobBytes, putDirectory, readDirectory, resultMemo } from './tree-io.js';
 import { nodeDigest, settleInOrder } from './tree-nodes.js';
 import { joinTreePath, treePathSegments } from './tree-paths.js';
+import { flushTree } from './flush-staged.js';
 
 export { mergeTrees } from './merge-trees.js';
 
@@ -152,6 +153,8 @@ export async function subsetTree(store: BlobStore, digest: Digest, globs: readon
 
 /** Every file and symlink of a tree with its full path, sorted by path (code point order). Empty directories are not listed. */
 export async function listTree(store: BlobStore, digest: Digest, signal?: AbortSignal): Promise<TreeEntry[]> {
+  // Callers read the files listed from the store.
+  await flushTree(store, digest, signal);
   const out: TreeEntry[] = [];
   const walk = async (d: Digest, at: string): Promise<void> => {
     const dir = await readDirectory(store, d, at === '' ? 'tree' : `directory \`${at}\``, signal);
