@@ -12,7 +12,7 @@ import {
 } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { TreeBuilder } from './tree-builder.js';
-import { EMPTY_TREE_DIGEST, putBlobBytes, putDirectory, readDirectory, resultMemo } from './tree-io.js';
+import { EMPTY_TREE_DIGEST, putBlobBytes, readDirectory, resultMemo, stageDirectory } from './tree-io.js';
 import { nodeDigest, settleInOrder } from './tree-nodes.js';
 import { joinTreePath, treePathSegments } from './tree-paths.js';
 import { flushTree } from './flush-staged.js';
@@ -57,7 +57,7 @@ export async function addPrefix(store: BlobStore, digest: Digest, prefix: string
   let current = digest;
   for (let i = segments.length - 1; i >= 0; i--) {
     const directories = [create(DirectoryNodeSchema, { name: segments[i]!, digest: toProtoDigest(current) })];
-    current = await putDirectory(store, create(DirectorySchema, { directories }), signal);
+    current = stageDirectory(store, create(DirectorySchema, { directories }));
   }
   return current;
 }
@@ -144,7 +144,7 @@ export async function subsetTree(store: BlobStore, digest: Digest, globs: readon
     });
     if (!changed) return d;
     if (files.length + symlinks.length + directories.length === 0) return undefined;
-    return putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal);
+    return stageDirectory(store, create(DirectorySchema, { files, directories, symlinks }));
   };
   const result = (await walk(digest, '', false)) ?? EMPTY_TREE_DIGEST;
   memo.set(memoKey, result);
@@ -254,5 +254,5 @@ export async function removeFromTree(store: BlobStore, digest: Digest, paths: re
   const files = dir.files.filter((f) => !here.has(f.name));
   const symlinks = dir.symlinks.filter((s) => !here.has(s.name));
   if (!changed && files.length === dir.files.length && symlinks.length === dir.symlinks.length) return digest;
-  return putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal);
+  return stageDirectory(store, create(DirectorySchema, { files, directories, symlinks }));
 }
