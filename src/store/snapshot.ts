@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { join } from 'node:path';
-import { FailureError, digestEquals, digestString, failure, sha256Hex, type Digest } from '../core/index.js';
+import { FailureError, digestEquals, failure, sha256Hex, type Digest } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { FileDigestKey, type FileDigest, type Workspace } from '../fs/index.js';
 import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, toProtoDigest } from '../reapi/index.js';

@@ -52,7 +52,7 @@ export interface BytesFileSpec {
 }
 
 /** Places the whole tree under `prefix` (`a/b`): the directories on the way are created, even for the empty tree. */
-export async function addPrefix(store: BlobStore, digest: Digest, prefix: string, signal?: AbortSignal): Promise<Digest> {
+export async function addPrefix(store: BlobStore, digest: Digest, prefix: string, _signal?: AbortSignal): Promise<Digest> {
   const segments = treePathSegments(prefix, 'prefix', true);
   let current = digest;
   for (let i = segments.length - 1; i >= 0; i--) {
