@@ -279,8 +279,10 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
       test: inv('test', '::'),
       listed: (o) => count(/^packages\/p\d+:build$/gm, o.stdout),
       tally(o, kind) {
-        // `400 processes: 12 ran locally, 388 from the local cache`
-        const found = /^(\d+) process(?:es)?(?:: (.*))?$/m.exec(o.stdout + o.stderr);
+        // `400 processes: 12 ran locally, 388 from the local cache`, or the summary line
+        // `Tests: … · Processes: 12 ran locally, 388 from the local cache · Time: …`.
+        const found =
+          /^(\d+) process(?:es)?(?:: (.*))?$/m.exec(o.stdout + o.stderr) ?? /(?:^|· )Processes: ()([^·\n]*?)(?: ·|$)/m.exec(o.stdout + o.stderr);
         // Through a warm daemon a goal whose results are all memoized asks for no process at
         // all (rule results are engine keys), and trews prints no count: nothing ran.
         if (found === null && o.exitCode === 0 && opts.daemon) return { ran: 0, cached: 0, words: 'no process asked for: every result memoized' };
