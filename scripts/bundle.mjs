@@ -89,7 +89,7 @@ const mainResult = await build({
   // levels under dist/ as well. (__dirname is dist/ here, as bin/trews passes it.)
   banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "src", "cli", "main.js")).href;' },
   target: 'node20',
-  external: ['@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js'],
+  external: ['@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js', 'oxc-parser'],
   // Readable lines: an internal error's stack in the log points at real code.
   minifySyntax: true,
   legalComments: 'none',
@@ -100,7 +100,7 @@ const mainResult = await build({
 const mainBytes = mainResult.metafile.outputs[Object.keys(mainResult.metafile.outputs).find((f) => f.endsWith('.cjs'))].bytes;
 console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`);
 {
-  const allowed = new Set([...builtins, '@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js']);
+  const allowed = new Set([...builtins, '@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js', 'oxc-parser']);
   const bad = [];
   for (const [file, out] of Object.entries(mainResult.metafile.outputs)) {
     for (const imp of out.imports) {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { GraphJson } from '../src/graph-page/index.js';
-import { findChromium, graphOf, HeadlessPage, makeRepo, runTrews, type TempRepo } from './helpers/index.js';
+import { findChromium, graphOf, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
 
 const DIRS = 20;
 const PER_DIR = 25;
@@ -116,6 +116,37 @@ describe('the graph page in headless chromium', () => {
     const png = await page.screenshot();
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
     await writeFile(join(repo.root, 'graph.png'), png);
+  });
+});
+
+describe('a served graph page in headless chromium', () => {
+  it('loads the new graph by itself when a BUILD file changes', async (t) => {
+    const chromium = findChromium();
+    if (chromium === undefined) {
+      const why = "no `chromium` on PATH: install Debian's chromium (`apt-get install chromium`; .ci/run does)";
+      if (process.env.CI === 'true') assert.fail(why);
+      t.skip(why);
+      return;
+    }
+    const repo = await makeRepo({ 'a/BUILD': 'target(name="one")\n' });
+    const served = spawnTrews(['graph'], { cwd: repo.root });
+    let page: HeadlessPage | undefined;
+    try {
+      await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(served.output().stdout) || served.child.exitCode !== null, 'the graph URL');
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(served.output().stdout)?.[0];
+      assert.ok(url, served.output().stderr);
+      page = await HeadlessPage.launch(chromium);
+      await page.goto(url);
+      await page.waitFor("document.getElementById('status')?.dataset.targets === '1'", 'the page to draw one target');
+      await repo.write('a/BUILD', 'target(name="one")\ntarget(name="two", dependencies=[":one"])\n');
+      await page.waitFor("document.getElementById('status')?.dataset.targets === '2'", 'the page to load the graph with the new target');
+      assert.equal(await page.evaluate<string>("document.querySelector('meta[name=\"trews-graph-version\"]').content"), '2');
+    } finally {
+      await page?.close();
+      served.child.kill('SIGINT');
+      await served.result;
+      await repo.cleanup();
+    }
   });
 });
 

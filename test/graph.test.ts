@@ -3,8 +3,9 @@
 // 127.0.0.1 (in-process and through the daemon, which it does not hold), the
 // Host check against DNS rebinding, and the errors of --from/--to.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GraphJson } from '../src/graph-page/index.js';
@@ -35,6 +36,26 @@ function get(url: string, host?: string): Promise<{ status: number; body: string
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The versions a served page's `/events` announces, as they come. */
+function openEvents(url: string): { versions: string[]; close(): void } {
+  const versions: string[] = [];
+  let buffered = '';
+  const req = request(url, (res) => {
+    res.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+        const event = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const data = /^data: (.*)$/m.exec(event);
+        if (/^event: version$/m.test(event) && data) versions.push(data[1]!);
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return { versions, close: () => req.destroy() };
 }
 
 async function urlOf(s: SpawnedTrews): Promise<string> {
@@ -114,6 +135,59 @@ describe('trews graph', () => {
     s.child.kill('SIGINT');
     const r = await s.result;
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  for (const daemon of [false, true]) {
+    it(`follows BUILD files ${daemon ? 'through the daemon' : 'without a daemon'}: an edit sends open pages the new version, and the page and JSON served hold the new target`, async () => {
+      const own = await makeRepo(REPO);
+      try {
+        const s = spawnTrews(['graph'], { cwd: own.root, daemon });
+        if (daemon) daemons.note(own.root);
+        const url = await urlOf(s);
+        assert.match((await get(url)).body, /<meta name="trews-graph-version" content="1">/);
+        const events = openEvents(`${url}events`);
+        try {
+          await waitUntil(() => events.versions.length > 0, 'the version a page connecting is told');
+          assert.deepEqual(events.versions, ['1']);
+          await own.write('tools/BUILD', `${REPO['tools/BUILD']}target(name="late", dependencies=[":all"])\n`);
+          await waitUntil(() => events.versions.length > 1, 'an event after the edit');
+          assert.deepEqual(events.versions, ['1', '2']);
+        } finally {
+          events.close();
+        }
+        const g = JSON.parse((await get(`${url}graph.json`)).body) as GraphJson;
+        assert.ok(edges(g).includes('tools:late -> tools:all (explicit)'), edges(g).join('\n'));
+        assert.match((await get(url)).body, /<meta name="trews-graph-version" content="2">/);
+        s.child.kill('SIGINT');
+        const r = await s.result;
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /it follows changes to BUILD files and package\.json \(Ctrl-C to stop\)\n/);
+        assert.match(r.stderr, /trews graph: the graph changed \(\d+ targets, \d+ dependencies\); open pages reload\n/);
+        assert.doesNotMatch(r.stderr, /waiting for changes|cancelled/, 'a served page is not --loop');
+      } finally {
+        await own.cleanup();
+      }
+    });
+  }
+
+  it('--open hands the page to $BROWSER, else xdg-open, and says so when there is none', async () => {
+    const bin = join(repo.root, 'fake-bin');
+    const opened = join(repo.root, 'opened.txt');
+    await repo.write('fake-bin/xdg-open', `#!/bin/sh\nprintf 'xdg-open %s\\n' "$1" >> ${opened}\n`);
+    await repo.write('fake-bin/my-browser', `#!/bin/sh\nprintf 'my-browser %s\\n' "$1" >> ${opened}\n`);
+    await chmod(join(bin, 'xdg-open'), 0o755);
+    await chmod(join(bin, 'my-browser'), 0o755);
+    const path = `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+    const viaXdg = await runTrews(['graph', '--open', '--output=o.html'], { cwd: repo.root, env: { PATH: path } });
+    assert.equal(viaXdg.code, 0, viaXdg.stderr);
+    const viaBrowser = await runTrews(['graph', '--open', '--output=o.html'], { cwd: repo.root, env: { PATH: path, BROWSER: 'my-browser' } });
+    assert.equal(viaBrowser.code, 0, viaBrowser.stderr);
+    const file = `file://${join(repo.root, 'o.html')}`;
+    await waitUntil(() => existsSync(opened) && readFileSync(opened, 'utf8').split('\n').length > 2, 'both openers to run');
+    assert.deepEqual((await readFile(opened, 'utf8')).trim().split('\n').sort(), [`my-browser ${file}`, `xdg-open ${file}`]);
+    const none = await runTrews(['graph', '--open', '--output=o.html'], { cwd: repo.root, env: { BROWSER: 'no-such-browser-here' } });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, new RegExp(`trews graph: cannot open a browser \\(no \`no-such-browser-here\`, from \\$BROWSER\\); open ${file.replace(/[.]/g, '\\.')} yourself\n`));
   });
 
   it('through the daemon, serves without holding the graph: a run with other inputs starts at once', async () => {

@@ -66,19 +66,23 @@ describe('an npm workspace with no BUILD file', () => {
     assert.deepEqual(lines(repo, await trews(repo, ['list', '::'])), [
       '//:ROOT',
       '//:lint',
+      'packages/app/main.ts:app',
       'packages/app:app',
       'packages/app:build',
       'packages/app:dev',
       'packages/app:test',
+      'packages/lib/src/index.ts:../lib',
       'packages/lib:build',
       'packages/lib:lib',
       'packages/lib:test',
+      'packages/util/index.js:util',
       'packages/util:lint',
       'packages/util:test',
       'packages/util:util',
     ].sort());
-    assert.deepEqual(lines(repo, await trews(repo, ['list', 'packages/lib:'])), ['packages/lib:build', 'packages/lib:lib', 'packages/lib:test']);
-    assert.deepEqual(lines(repo, await trews(repo, ['list', 'packages/lib/src/index.ts'])), ['packages/lib:build', 'packages/lib:lib', 'packages/lib:test']);
+    assert.deepEqual(lines(repo, await trews(repo, ['list', 'packages/lib:'])), ['packages/lib/src/index.ts:../lib', 'packages/lib:build', 'packages/lib:lib', 'packages/lib:test']);
+    // A file spec names the file's own target (its package and scripts own it too, for --changed-since).
+    assert.deepEqual(lines(repo, await trews(repo, ['list', 'packages/lib/src/index.ts'])), ['packages/lib/src/index.ts:../lib']);
   });
 
   it('peeks at what was inferred: package fields, the task of a script, its files', async () => {
@@ -157,12 +161,13 @@ describe('an npm workspace with no BUILD file', () => {
       git(r, 'add', '-A');
       git(r, 'commit', '-qm', 'init');
       await r.write('packages/lib/src/index.ts', 'export const lib = 2;\n');
-      assert.deepEqual(lines(r, await trews(r, ['list', '--changed-since=HEAD'])), ['packages/lib:build', 'packages/lib:lib', 'packages/lib:test']);
+      assert.deepEqual(lines(r, await trews(r, ['list', '--changed-since=HEAD'])), ['packages/lib/src/index.ts:../lib', 'packages/lib:build', 'packages/lib:lib', 'packages/lib:test']);
       assert.deepEqual(lines(r, await trews(r, ['list', '--changed-since=HEAD', '--changed-dependents=direct'])), [
         'packages/app:app',
         'packages/app:build',
         'packages/app:dev',
         'packages/app:test',
+        'packages/lib/src/index.ts:../lib',
         'packages/lib:build',
         'packages/lib:lib',
         'packages/lib:test',
@@ -175,7 +180,8 @@ describe('an npm workspace with no BUILD file', () => {
       const util = JSON.parse(NPM_WORKSPACE['packages/util/package.json']!) as { scripts: Record<string, string> };
       util.scripts.test = 'node --test --experimental-test-coverage';
       await r.write('packages/util/package.json', json(util));
-      assert.deepEqual(lines(r, await trews(r, ['list', '--changed-since=HEAD'])), ['packages/util:lint', 'packages/util:test', 'packages/util:util']);
+      // Its per-file targets too: package.json decides how their imports resolve.
+      assert.deepEqual(lines(r, await trews(r, ['list', '--changed-since=HEAD'])), ['packages/util/index.js:util', 'packages/util:lint', 'packages/util:test', 'packages/util:util']);
     } finally {
       await r.cleanup();
     }
@@ -281,7 +287,9 @@ describe('BUILD files and trews.toml configure what is inferred', () => {
     });
     try {
       assert.deepEqual(lines(repo, await trews(repo, ['list', 'packages/lib:'])), [
+        'packages/lib/dist/index.js:../lib', // dist is no output of this package's build: a source
         'packages/lib/src/index.ts:../fixtures',
+        'packages/lib/src/index.ts:../lib',
         'packages/lib:build',
         'packages/lib:fixtures',
         'packages/lib:lib',
@@ -333,7 +341,7 @@ describe('BUILD files and trews.toml configure what is inferred', () => {
     delete files['package-lock.json'];
     const repo = await makeRepo(files);
     try {
-      assert.equal(lines(repo, await trews(repo, ['list', '::'])).length, 12);
+      assert.equal(lines(repo, await trews(repo, ['list', '::'])).length, 15, '12 package and script targets, and 3 source files');
     } finally {
       await repo.cleanup();
     }
@@ -437,11 +445,11 @@ describe('a daemon re-validates inferred targets when package.json files change'
         assert.equal(r.code, 0, `trews ${args.join(' ')} failed:\n${r.stderr}`);
         return lines(repo, r.stdout);
       };
-      assert.deepEqual(await run(['list', 'packages/util:']), ['packages/util:lint', 'packages/util:test', 'packages/util:util']);
+      assert.deepEqual(await run(['list', 'packages/util:']), ['packages/util/index.js:util', 'packages/util:lint', 'packages/util:test', 'packages/util:util']);
       assert.deepEqual(await run(['dependencies', 'packages/util:test']), ['packages/lib:build', 'packages/util:util']);
 
       await repo.write('packages/util/package.json', json({ name: '@acme/util', version: '0.1.0', dependencies: { '@acme/lib': '*' }, scripts: { test: 'node --test', build: 'tsc' } }));
-      assert.deepEqual(await run(['list', 'packages/util:']), ['packages/util:build', 'packages/util:test', 'packages/util:util']);
+      assert.deepEqual(await run(['list', 'packages/util:']), ['packages/util/index.js:util', 'packages/util:build', 'packages/util:test', 'packages/util:util']);
       // util has a build now: app's ^build stops there.
       assert.deepEqual(await run(['dependencies', 'packages/app:build']), ['packages/app:app', 'packages/lib:build', 'packages/util:build']);
 
@@ -461,7 +469,7 @@ describe('a daemon re-validates inferred targets when package.json files change'
         ].join('\n'),
       );
       await repo.remove('packages/extra');
-      assert.equal((await run(['list', '::'])).length, 12);
+      assert.equal((await run(['list', '::'])).length, 15);
 
       // [javascript] tasks is an input of the run: the daemon's graph follows trews.toml too.
       assert.deepEqual(await run(['dependencies', 'packages/util:test']), ['packages/lib:build', 'packages/util:build', 'packages/util:util']);

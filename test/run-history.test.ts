@@ -3,7 +3,7 @@
 // be written is a warning, never the run's failure.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { get } from 'node:http';
 import { after, describe, it } from 'node:test';
@@ -31,6 +31,16 @@ function timelineOf(html: string): TimelineJson {
   const m = /<script type="application\/json" id="trews-timeline-data">(.*?)<\/script>/s.exec(html);
   assert.ok(m, 'the page holds its run');
   return JSON.parse(m[1]!) as TimelineJson;
+}
+
+function fetchText(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
 }
 
 function runs(root: string): string[] {
@@ -117,6 +127,7 @@ describe('trews graph --runs', () => {
       const [now, before] = [t.run.bars[0]!, t.previous!.bars[0]!];
       assert.equal(now.description, 'Run test_shell_command //:t');
       assert.notEqual(now.inputRootDigest, before.inputRootDigest, 'the edit changed the input root the trace recorded');
+      assert.deepEqual(t.inputDiffs, { [now.description]: { files: [{ path: 'in.txt', change: 'changed' }], more: 0 } }, 'the page names the file that differs');
 
       const older = await runTrews(['graph', `--run=${ids[0]}`, '--output=o.html'], { cwd: repo.root, env });
       assert.equal(older.code, 0, older.stderr);
@@ -129,6 +140,69 @@ describe('trews graph --runs', () => {
       const prefix = await runTrews(['graph', `--run=${ids[0]!.slice(0, 5)}`, '--output=p.html'], { cwd: repo.root, env });
       assert.equal(prefix.code, 0, prefix.stderr);
       assert.equal(timelineOf(readFileSync(join(repo.root, 'p.html'), 'utf8')).run.id, ids[0]);
+    });
+  });
+
+  it('finds which process consumed which outputs, draws the critical path through them, and says when the store no longer holds the trees', async () => {
+    const files = {
+      'in.txt': 'seed\n',
+      BUILD: [
+        'files(name="in", sources=["in.txt"])',
+        'shell_command(name="a", command="cat in.txt in.txt > a.out", tools=["cat"], execution_dependencies=[":in"], output_files=["a.out"])',
+        'shell_command(name="b", command="cat a.out a.out > b.out", tools=["cat"], execution_dependencies=[":a"], output_files=["b.out"])',
+        'shell_command(name="c", command="cat in.txt in.txt in.txt > c.out", tools=["cat"], execution_dependencies=[":in"], output_files=["c.out"])',
+        // d passes the source on unchanged: it made nothing, so what reads it waited for no one.
+        'shell_command(name="d", command="cat in.txt > d.out", tools=["cat"], execution_dependencies=[":in"], output_files=["d.out"])',
+        'shell_command(name="e", command="[ -s d.out ] && cat d.out d.out d.out d.out > e.out", tools=["cat"], execution_dependencies=[":d", ":in"], output_files=["e.out"])',
+        'test_shell_command(name="t", command="[ -s b.out ] && [ -s c.out ] && [ -s e.out ]", execution_dependencies=[":b", ":c", ":e"])',
+        '',
+      ].join('\n'),
+    };
+    await withRepo(files, async (repo, env) => {
+      const r = await runTrews(['test', '::', '--process-execution-local-parallelism=1'], { cwd: repo.root, env });
+      assert.equal(r.code, 0, r.stderr);
+      const g = await runTrews(['graph', '--runs', '--output=t.html'], { cwd: repo.root, env });
+      assert.equal(g.code, 0, g.stderr);
+      const t = timelineOf(readFileSync(join(repo.root, 't.html'), 'utf8'));
+      const name = (i: number): string => t.run.bars[i]!.description.replace(/^Run (test_)?shell_command \/\/:/, '');
+      const waited = Object.fromEntries(t.run.bars.map((_, i) => [name(i), (t.waitedFor?.[i] ?? []).map(name).sort()]));
+      assert.deepEqual(waited, { a: [], b: ['a'], c: [], d: [], e: [], t: ['b', 'c', 'e'] });
+      const path = (t.critical ?? []).map(name);
+      assert.equal(path.at(-1), 't', 'the last to finish ends it');
+      assert.ok(['a b t', 'c t', 'e t'].includes(path.join(' ')), `a chain of waits: ${path.join(' ')}`);
+
+      // Trees collected from the store: the page still draws, without what it cannot read.
+      await rm(join(repo.root, '.cache'), { recursive: true, force: true });
+      const again = await runTrews(['graph', '--runs', '--output=u.html'], { cwd: repo.root, env });
+      assert.equal(again.code, 0, again.stderr);
+      const u = timelineOf(readFileSync(join(repo.root, 'u.html'), 'utf8'));
+      assert.deepEqual(u.waitedFor, [[], [], [], [], [], []]);
+      assert.equal(u.critical?.length, 1);
+    });
+  });
+
+  it('served, answers ?run=ID with that run\'s page and an unknown id with 404 and why', async () => {
+    await withRepo(REPO, async (repo, env) => {
+      for (let i = 0; i < 2; i++) assert.equal((await runTrews(['test', '::'], { cwd: repo.root, env })).code, 0);
+      const ids = runs(repo.root).map((n) => n.slice(-13, -5));
+      const s = spawnTrews(['graph', '--runs'], { cwd: repo.root, env });
+      try {
+        await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(s.output().stdout) || s.child.exitCode !== null, 'the timeline URL');
+        const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(s.output().stdout)?.[0];
+        assert.ok(url, s.output().stderr);
+        assert.equal(timelineOf((await fetchText(url)).body).run.id, ids[1]);
+        const older = await fetchText(`${url}?run=${ids[0]}`);
+        assert.equal(older.status, 200);
+        assert.equal(timelineOf(older.body).run.id, ids[0]);
+        const compared = timelineOf((await fetchText(`${url}?run=${ids[0]}&compare=${ids[1]}`)).body);
+        assert.equal(compared.previous?.id, ids[1]);
+        const unknown = await fetchText(`${url}?run=nothere`);
+        assert.equal(unknown.status, 404);
+        assert.match(unknown.body, /^`--run=nothere` names no recorded run\n/);
+      } finally {
+        s.child.kill('SIGINT');
+        assert.equal((await s.result).code, 0);
+      }
     });
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { assignLanes, parseTrace } from '../src/graph-page/index.js';
-import { findChromium, HeadlessPage, makeRepo, runTrews, type TempRepo } from './helpers/index.js';
+import { findChromium, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
 
 /** Writes `mine`, then waits (bounded) for `other`: neither finishes unless both run at once. */
 function meetCommand(dir: string, mine: string, other: string): string {
@@ -64,7 +64,9 @@ describe('the run timeline in headless chromium', () => {
     await page.goto(pathToFileURL(join(repo.root, 'first.html')).href);
     await page.waitFor("document.getElementById('status')?.dataset.bars !== undefined", 'the timeline to draw');
     const status = await page.evaluate<Record<string, string>>("({ ...document.getElementById('status').dataset })");
-    assert.deepEqual(status, { bars: '2', lanes: '2', run: firstId });
+    // Neither consumed the other's outputs: the critical path is the one that finished last, alone.
+    assert.deepEqual(status, { bars: '2', lanes: '2', run: firstId, critical: '1' });
+    assert.equal(await page.evaluate<number>("document.querySelectorAll('#timeline rect.bar.critical').length"), 1);
     assert.equal(await page.evaluate<number>("document.querySelectorAll('#timeline rect.bar').length"), 2);
     assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#timeline rect.bar')].map((r) => r.dataset.source)"), ['ran locally', 'ran locally']);
     const totals = await page.evaluate<string[][]>("[...document.querySelectorAll('#totals tr[data-source]')].map((r) => [...r.children].map((c) => c.textContent))");
@@ -93,9 +95,28 @@ describe('the run timeline in headless chromium', () => {
       ['Run test_shell_command b:t', 'unchanged'],
     ]);
     assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#timeline rect.bar')].map((r) => r.dataset.source).sort()"), ['local cache', 'ran locally']);
+    // The file behind "inputs differ", read from the two input trees in the store.
+    assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#compare tr[data-reason=\"inputs differ\"] .files li')].map((li) => li.textContent)"), ['changed: a/in.txt']);
 
     const png = await page.screenshot();
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'a PNG');
     await writeFile(join(repo.root, 'timeline.png'), png);
+
+    // Served, the page links the other runs: following the link shows the first run.
+    const served = spawnTrews(['graph', '--runs'], { cwd: repo.root, env: env() });
+    try {
+      await waitUntil(() => /http:\/\/127\.0\.0\.1:\d+\/\n/.test(served.output().stdout) || served.child.exitCode !== null, 'the timeline URL');
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(served.output().stdout)?.[0];
+      assert.ok(url, served.output().stderr);
+      await page.goto(url);
+      await page.waitFor("document.getElementById('status')?.dataset.bars === '2'", 'the served timeline to draw');
+      const links = await page.evaluate<string[]>("[...document.querySelectorAll('#runs a')].map((a) => a.getAttribute('href'))");
+      assert.deepEqual(links, [`?run=${firstId}`]);
+      await page.evaluate("document.querySelector('#runs a').click()");
+      await page.waitFor(`document.getElementById('status')?.dataset.run === ${JSON.stringify(firstId)}`, 'the page of the first run');
+    } finally {
+      served.child.kill('SIGINT');
+      await served.result;
+    }
   });
 });

@@ -81,6 +81,7 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   const engine = createEngine({
     onCompute: (key) => {
       if (key.id.startsWith('build-file:')) logger.debug(`parsing ${key.id.slice('build-file:'.length)}`);
+      else if (key.id.startsWith('js-file-imports:')) logger.debug(`reading imports of ${key.id.slice('js-file-imports:'.length)}`);
       else logger.trace(`computing ${key.id}`);
     },
   });

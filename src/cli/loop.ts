@@ -35,6 +35,7 @@ const MAX_NAMED = 32;
 export class LoopWatch {
   readonly #deps: LoopDeps;
   #active = false;
+  #following = false;
   #own: { watcher: FileWatcher; rulesKey: string } | undefined;
   #unsubscribe: (() => void) | undefined;
   #app: App | undefined;
@@ -49,6 +50,11 @@ export class LoopWatch {
     this.#deps = deps;
   }
 
+  /** Watching for a goal that follows the repository (a served page), not for `--loop`. */
+  get following(): boolean {
+    return this.#following;
+  }
+
   /** True once an iteration asked for `--loop` with a build root. */
   get active(): boolean {
     return this.#active;
@@ -59,8 +65,9 @@ export class LoopWatch {
    * runs is missed. Starts watching on the first call (or when the ignore rules
    * changed, since they decide what a watcher leaves out).
    */
-  async watch(root: string, rules: FsRules, app: App): Promise<void> {
+  async watch(root: string, rules: FsRules, app: App, following = false): Promise<void> {
     this.#active = true;
+    this.#following = following;
     this.#app = app;
     this.#run = undefined;
     this.#running = true;

@@ -18,7 +18,7 @@ import {
   type RunContext,
   TREWS_VERSION,
 } from '../core/index.js';
-import { allGoals, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
+import { allGoals, CommandSession, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
 import { GLOBAL, parseCommandLine, resolveOptions, type CommandLine, type Options } from '../options/index.js';
 import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
@@ -78,13 +78,17 @@ export interface RunnerDeps {
  */
 export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<number> {
   const loop = new LoopWatch({ changes: deps.changes, restarting: deps.restarting, logger: deps.logger ?? nullLogger, pid: process.pid });
+  const session = new CommandSession();
   try {
     let iteration = 0;
-    let code = await runOnce(ctx, deps, loop, iteration);
+    let code = await runOnce(ctx, deps, loop, session, iteration);
     while (loop.active && !ctx.signal.aborted) {
-      await write(ctx.stderr, 'trews: waiting for changes (Ctrl-C to stop)\n');
+      // A goal that follows the repository (a served page) has said how to stop it and says itself what changed.
+      const quiet = loop.following;
+      if (!quiet) await write(ctx.stderr, 'trews: waiting for changes (Ctrl-C to stop)\n');
       const wake = await loop.wait(ctx.signal);
       if (wake.kind === 'cancelled') {
+        if (quiet) return code;
         await write(ctx.stderr, 'trews: cancelled\n');
         return 130;
       }
@@ -92,11 +96,12 @@ export async function runCommand(ctx: RunContext, deps: RunnerDeps): Promise<num
         await write(ctx.stderr, `trews: the daemon is restarting (${wake.reason}); the loop goes on with the next one\n`);
         return LOOP_RESTART_EXIT_CODE;
       }
-      await write(ctx.stderr, `trews: ${wake.description}; running again\n`);
-      code = await runOnce(ctx, deps, loop, ++iteration);
+      if (!quiet) await write(ctx.stderr, `trews: ${wake.description}; running again\n`);
+      code = await runOnce(ctx, deps, loop, session, ++iteration);
     }
     return code;
   } finally {
+    await session.dispose();
     await loop.close();
   }
 }
@@ -196,7 +201,7 @@ async function reportThrown(ctx: RunContext, e: unknown, log: { logger: Logger; 
   return 1;
 }
 
-async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, iteration: number): Promise<number> {
+async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, session: CommandSession, iteration: number): Promise<number> {
   const startedAt = performance.now();
   const goals = deps.goals ?? allGoals();
   const backends = deps.backends ?? allBackends();
@@ -239,7 +244,9 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, itera
       app = createApp(ctx.cwd, rules, storeDir, backends, logger);
     }
     // Watching starts before the run, so nothing it reads can change unseen.
-    if (root !== undefined && options.bool(GLOBAL, 'loop')) await loop.watch(root, rules, app);
+    const loops = options.bool(GLOBAL, 'loop');
+    const follows = !loops && selected.some((goal) => goal.follows?.(options) === true);
+    if (root !== undefined && (loops || follows)) await loop.watch(root, rules, app, follows);
     let services: ExecServices | undefined;
     const exec = new RunExec({
       services: () => (services ??= app.execution(options, remoteConfig)),
@@ -265,6 +272,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, itera
           goals,
           cwdRel: cwdRel.startsWith('..') ? '' : cwdRel,
           iteration,
+          session,
           trace: trace?.recorder,
         });
         const endGoal = trace?.recorder.phase(`goal ${goal.name}`);
@@ -341,7 +349,7 @@ function goalContext(
   options: Options,
   goal: Goal,
   exec: RunExec,
-  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel' | 'iteration' | 'trace'>,
+  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel' | 'iteration' | 'session' | 'trace'>,
 ): GoalContext {
   let selected: Promise<readonly Target[]> | undefined;
   return {

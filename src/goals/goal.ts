@@ -5,6 +5,7 @@ import type { Address, Target, Project } from '../targets/index.js';
 import type { RuleEnv } from '../backends/index.js';
 import type { ExecServices, RunExec } from '../runtime/index.js';
 import type { TraceRecorder } from '../ui/index.js';
+import type { CommandSession } from './command-session.js';
 
 /** What a goal gets to do its work: the run, its options, and the targets it was asked about. */
 export interface GoalContext {
@@ -27,6 +28,8 @@ export interface GoalContext {
    * (a later iteration prints only what ran again).
    */
   readonly iteration: number;
+  /** What the goal keeps across the runs of this command line (see `Goal.follows`). */
+  readonly session: CommandSession;
   /** Records processes and phases with `--trace`; undefined otherwise. */
   readonly trace: TraceRecorder | undefined;
   /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
@@ -50,6 +53,13 @@ export interface Goal {
   /** Goals that need no build root (`help`, `version`) can run anywhere. */
   readonly needsBuildRoot: boolean;
   registerOptions(registry: OptionRegistry): void;
+  /**
+   * True when, with these options, the goal keeps serving after it returns
+   * and wants to run again on every change to what it read (a page that
+   * follows the repository): the runner then watches as under `--loop`,
+   * quietly, until Ctrl-C, which ends the command with the goal's exit code.
+   */
+  follows?(options: Options): boolean;
   /** Returns the exit code; expected failures are thrown as FailureError. */
   execute(g: GoalContext): Promise<number>;
 }

@@ -21,7 +21,7 @@ function target(addr: Address, type: string, extra: Partial<Target> = {}): Targe
 }
 
 function deps(t: Target, dependencies: Address[], inferred: Address[] = []): ResolvedDependencies {
-  return { address: t.address, dependencies, inferred: inferred.map(formatAddress) };
+  return { address: t.address, dependencies, inferred: inferred.map(formatAddress), warnings: [] };
 }
 
 describe('graphJson', () => {

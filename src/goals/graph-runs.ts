@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { closest, failure, FailureError } from '../core/index.js';
+import { closest, digestString, EMPTY_DIGEST, failure, FailureError, parseDigestString } from '../core/index.js';
 import { workDirOf } from '../fs/index.js';
 import { GLOBAL } from '../options/index.js';
-import { parseTrace, renderTimelinePage, type TimelineJson, type TimelineRun } from '../graph-page/index.js';
+import { compareRuns, consumedOutputs, criticalPath, diffFiles, parseTrace, renderTimelinePage, type InputDiff, type TimelineJson, type TimelineRun } from '../graph-page/index.js';
+import { listTree, type BlobStore } from '../store/index.js';
 import { listRuns, readRun, runsDirIn, type RunFile } from '../ui/index.js';
 import type { GoalContext } from './goal.js';
 
@@ -15,7 +16,10 @@ const TIMELINE_SCRIPT = new URL('../../timeline-page.js', import.meta.url);
  * latest by default) and the one it is compared with (the one before it by
  * default), as the timeline page.
  */
-export async function timelinePage(g: GoalContext): Promise<{ html: string; json: string; summary: string }> {
+export async function timelinePage(
+  g: GoalContext,
+  chosenIds: { readonly run: string | null; readonly compare: string | null } = { run: g.options.maybeString('graph', 'run'), compare: g.options.maybeString('graph', 'compare') },
+): Promise<{ html: string; json: string; summary: string }> {
   const dir = runsDirIn(workDirOf(g.root));
   const runs = await listRuns(dir).catch((e: unknown) => {
     throw new FailureError(failure('environment', 'run-history', `cannot read the recorded runs in ${dir}: ${(e as Error).message}`));
@@ -27,14 +31,71 @@ export async function timelinePage(g: GoalContext): Promise<{ html: string; json
       }),
     );
   }
-  const chosen = pick(runs, g.options.maybeString('graph', 'run'), 'run') ?? runs[0]!;
-  const compareId = g.options.maybeString('graph', 'compare');
+  const chosen = pick(runs, chosenIds.run, 'run') ?? runs[0]!;
+  const compareId = chosenIds.compare;
   const previousFile = compareId !== null ? pick(runs, compareId, 'compare') : runs[runs.indexOf(chosen) + 1];
   const run = await load(chosen);
   const previous = previousFile !== undefined ? await load(previousFile) : null;
-  const data: TimelineJson = { version: 1, title: basename(g.root), run, previous, runs: runs.map((r) => ({ id: r.id, startedAt: r.startedAt })) };
+  const trees = treeReader(g.services().store);
+  const analysis = await analyse(trees, run, previous);
+  const data: TimelineJson = { version: 1, title: basename(g.root), run, previous, runs: runs.map((r) => ({ id: r.id, startedAt: r.startedAt })), ...analysis };
   const html = renderTimelinePage(data, await timelineScript());
   return { html, json: JSON.stringify(data), summary: `run ${run.id}: ${run.bars.length} processes` };
+}
+
+type TreeReader = (digest: string | undefined) => Promise<ReadonlyMap<string, string> | undefined>;
+
+/**
+ * The files (path → contents digest) of a recorded tree, read once per
+ * digest; undefined when the trace names none or the store no longer holds
+ * all of it (collected by `trews gc`, or the run used another store).
+ */
+function treeReader(store: BlobStore): TreeReader {
+  const read = new Map<string, Promise<ReadonlyMap<string, string> | undefined>>();
+  return (digest) => {
+    if (digest === undefined) return Promise.resolve(undefined);
+    let files = read.get(digest);
+    if (files === undefined) {
+      const parsed = parseDigestString(digest);
+      files =
+        parsed === undefined
+          ? Promise.resolve(undefined)
+          : listTree(store, parsed).then(
+              (entries) => new Map(entries.flatMap((e) => (e.kind === 'file' ? [[e.path, digestString(e.digest)] as const] : []))),
+              () => undefined,
+            );
+      read.set(digest, files);
+    }
+    return files;
+  };
+}
+
+/**
+ * What the trees in the store add to the timings: which process consumed
+ * another's outputs, the critical path those make, and the files behind
+ * each "inputs differ" against the earlier run.
+ */
+async function analyse(trees: TreeReader, run: TimelineRun, previous: TimelineRun | null): Promise<Pick<TimelineJson, 'waitedFor' | 'critical' | 'inputDiffs'>> {
+  const contents = async (digest: string | undefined): Promise<ReadonlySet<string> | undefined> => {
+    const files = await trees(digest);
+    return files === undefined ? undefined : new Set(files.values());
+  };
+  const inputs = await Promise.all(run.bars.map((b) => contents(b.inputRootDigest)));
+  const outputs = await Promise.all(run.bars.map((b) => contents(b.outputRootDigest)));
+  const waitedFor = consumedOutputs(run.bars, inputs, outputs, new Set([digestString(EMPTY_DIGEST)]));
+  const critical = criticalPath(run.bars, waitedFor);
+  const inputDiffs: Record<string, InputDiff> = {};
+  if (previous !== null) {
+    for (const change of compareRuns(previous, run)) {
+      if (change.reason !== 'inputs differ') continue;
+      const [before, now] = await Promise.all([trees(change.inputRootBefore), trees(change.inputRootNow)]);
+      inputDiffs[change.description] =
+        before === undefined || now === undefined
+          ? { unavailable: `the ${before === undefined ? 'earlier' : 'current'} input files are no longer in the local store (trews gc, or another store)` }
+          : diffFiles(before, now);
+    }
+  }
+  return { waitedFor, critical, inputDiffs };
 }
 
 function pick(runs: readonly RunFile[], id: string | null, flag: string): RunFile | undefined {

@@ -7,7 +7,8 @@ import { timelinePage } from './graph-runs.js';
 import { DependenciesKey, transitiveDependencies } from '../targets/index.js';
 import type { Goal, GoalContext } from './goal.js';
 import { graphJson } from './graph-data.js';
-import { serveGraph } from './graph-server.js';
+import { serveGraph, type GraphServer, type PageRoute } from './graph-server.js';
+import type { Options } from '../options/index.js';
 import { resolveTargets, targetsAt } from './target-set.js';
 
 /** The page's script, bundled by scripts/bundle.mjs next to dist/src. */
@@ -54,11 +55,13 @@ function focusOf(g: GoalContext, data: Pick<GraphJson, 'nodes'>): { from: string
 
 /** Opens the URL with the desktop's opener, when there is one; says so when there is not. */
 function openBrowser(ctx: RunContext, url: string): Promise<void> {
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  // $BROWSER first, as xdg-open and most tools honour it; then the desktop's opener.
+  const browser = ctx.env['BROWSER']?.split(':').find((b) => b.trim() !== '');
+  const opener = browser ?? (process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open');
   return new Promise<void>((res) => {
     const child = spawn(opener, [url], { env: { ...ctx.env }, stdio: 'ignore', detached: true });
     child.once('error', () => {
-      void write(ctx.stderr, `trews graph: cannot open a browser (no \`${opener}\`); open ${url} yourself\n`).then(res);
+      void write(ctx.stderr, `trews graph: cannot open a browser (no \`${opener}\`${browser !== undefined ? ', from $BROWSER' : ''}); open ${url} yourself\n`).then(res);
     });
     child.once('spawn', () => {
       child.unref();
@@ -88,12 +91,19 @@ export const graphGoal: Goal = {
     registry.register({ scope: 'graph', name: 'run', type: 'string', default: null, help: 'With --runs (implied): the id of the recorded run to show (the end of its file name in .trews.d/runs).' });
     registry.register({ scope: 'graph', name: 'compare', type: 'string', default: null, help: 'With --runs (implied): the id of the recorded run to compare with; the one before the shown run by default.' });
   },
+  follows: servesGraph,
   async execute(g) {
-    if (g.options.bool('graph', 'runs') || g.options.maybeString('graph', 'run') !== null || g.options.maybeString('graph', 'compare') !== null) {
+    if (timelineAsked(g.options) || g.options.maybeString('graph', 'run') !== null || g.options.maybeString('graph', 'compare') !== null) {
       // A timeline needs no target graph: it works even when a BUILD file no longer parses.
       g.run.end();
       const page = await timelinePage(g);
-      return await deliver(g, page.html, page.json, page.summary);
+      // Served, the page switches runs: `/?run=ID&compare=ID` is the page of that run.
+      const route: PageRoute = (q) =>
+        timelinePage(g, { run: q.get('run'), compare: q.get('compare') }).then(
+          (p) => ({ html: p.html }),
+          (e: unknown) => ({ error: e instanceof FailureError ? [e.failure.message, ...(e.failure.hints ?? [])].join('\n') : String(e) }),
+        );
+      return await deliver(g, page.html, page.json, page.summary, route);
     }
     const selected = await resolveTargets(g.ctx, g.run, g.project, g.options, g.cwdRel, 'graph', ['::']);
     const roots = selected.map((t) => t.addr);
@@ -114,12 +124,43 @@ export const graphGoal: Goal = {
     // What the page shows is computed: the graph is released, so a daemon serving the page runs other commands meanwhile.
     g.run.end();
     const page = renderGraphPage(json, await pageScript());
-    return await deliver(g, page, JSON.stringify(json), `${json.nodes.length} targets, ${json.edges.length} dependencies`);
+    const summary = `${json.nodes.length} targets, ${json.edges.length} dependencies`;
+    if (servesGraph(g.options)) return await serveFollowing(g, page, JSON.stringify(json), summary);
+    return await deliver(g, page, JSON.stringify(json), summary);
   },
 };
 
+/** A served graph follows BUILD files and package.json; a written file and a run's timeline are snapshots. */
+function servesGraph(options: Options): boolean {
+  return options.maybePath('graph', 'output') === null && !timelineAsked(options);
+}
+
+function timelineAsked(options: Options): boolean {
+  return options.bool('graph', 'runs') || options.maybeString('graph', 'run') !== null || options.maybeString('graph', 'compare') !== null;
+}
+
+/**
+ * Serves the target graph on 127.0.0.1; the runner runs the goal again on
+ * every change to a file the graph was read from (`follows`), and each run
+ * after the first hands the server the new page, which open pages load.
+ */
+async function serveFollowing(g: GoalContext, page: string, json: string, summary: string): Promise<number> {
+  const running = g.session.get<GraphServer>('graph-server');
+  if (running !== undefined) {
+    running.update(page, json);
+    await write(g.ctx.stderr, `trews graph: the graph changed (${summary}); open pages reload\n`);
+    return 0;
+  }
+  const server = await serveGraph(page, json);
+  g.session.set('graph-server', server, () => server.close());
+  await write(g.ctx.stdout, `${server.url}\n`);
+  await write(g.ctx.stderr, `trews graph: serving ${summary} at ${server.url}; it follows changes to BUILD files and package.json (Ctrl-C to stop)\n`);
+  if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, server.url);
+  return 0;
+}
+
 /** Writes the page to --output, or serves it on 127.0.0.1 until Ctrl-C. */
-async function deliver(g: GoalContext, page: string, json: string, summary: string): Promise<number> {
+async function deliver(g: GoalContext, page: string, json: string, summary: string, route?: PageRoute): Promise<number> {
   const output = g.options.maybePath('graph', 'output');
   if (output !== null) {
     const dest = resolve(g.ctx.cwd, output);
@@ -134,7 +175,7 @@ async function deliver(g: GoalContext, page: string, json: string, summary: stri
     if (g.options.bool('graph', 'open')) await openBrowser(g.ctx, `file://${dest}`);
     return 0;
   }
-  const server = await serveGraph(page, json);
+  const server = await serveGraph(page, json, route);
   try {
     await write(g.ctx.stdout, `${server.url}\n`);
     await write(g.ctx.stderr, `trews graph: serving ${summary} at ${server.url} (Ctrl-C to stop)\n`);

@@ -17,6 +17,7 @@ import { versionGoal } from './version.js';
 
 export type { Goal, GoalContext } from './goal.js';
 export { registerOutputFile } from './goal.js';
+export { CommandSession } from './command-session.js';
 export { graphJson, type GraphInput } from './graph-data.js';
 export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.js';
 

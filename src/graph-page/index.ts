@@ -1,5 +1,5 @@
 export type { EdgeKind, GraphEdge, GraphJson, GraphNode } from './graph-json.js';
-export { adjacency, between, chooseBaseDepth, clusterOf, colourOf, reach, type Adjacency } from './model.js';
+export { adjacency, between, chooseBaseDepth, clusterOf, colourOf, layoutEdges, reach, type Adjacency } from './model.js';
 export { renderGraphPage, renderTimelinePage } from './page-html.js';
 export {
   assignLanes,
@@ -12,3 +12,4 @@ export {
   type TimelineJson,
   type TimelineRun,
 } from './timeline.js';
+export { consumedOutputs, criticalPath, diffFiles, type FileChange, type InputDiff } from './run-analysis.js';

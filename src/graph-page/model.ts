@@ -105,3 +105,94 @@ export function colourOf(categories: readonly string[]): Map<string, string> {
   const sorted = [...new Set(categories)].sort();
   return new Map(sorted.map((c, i) => [c, PALETTE[i % PALETTE.length]!]));
 }
+
+/**
+ * The edges a layout needs: each edge u→v that another path from u to v
+ * already implies is left out, which keeps the ranks the graph's
+ * reachability gives while sparing the layered layout the dummy nodes of
+ * every long edge (what made expanding a cluster of a 10,000-target graph
+ * take seconds). Edges from or to a unit on a cycle are all kept (paths
+ * around the cycle would imply each other's edges away), so what reaches
+ * what is the same with and without the edges left out. What is drawn keeps
+ * every edge.
+ * `edges` are pairs of unit indices below `n`; returns, per edge, whether
+ * the layout keeps it.
+ */
+export function layoutEdges(n: number, edges: readonly (readonly [number, number])[]): boolean[] {
+  const out: Set<number>[] = Array.from({ length: n }, () => new Set<number>());
+  for (const [s, t] of edges) if (s !== t) out[s]!.add(t);
+  const seen = new Uint32Array(n);
+  let stamp = 0;
+  /** Marks everything reachable in two or more steps from `from` (never passing through `from`), calling `reached` on each. */
+  const beyond = (from: number, reached: (x: number) => void): void => {
+    stamp++;
+    seen[from] = stamp;
+    const stack: number[] = [];
+    const visit = (x: number): void => {
+      if (seen[x] === stamp) return;
+      seen[x] = stamp;
+      stack.push(x);
+      reached(x);
+    };
+    for (const w of out[from]!) for (const x of out[w]!) visit(x);
+    while (stack.length > 0) for (const y of out[stack.pop()!]!) visit(y);
+  };
+  const onCycle = unitsOnCycles(n, out);
+  const implied: Set<number>[] = Array.from({ length: n }, () => new Set<number>());
+  for (let u = 0; u < n; u++) {
+    if (out[u]!.size < 2 || onCycle[u]) continue;
+    beyond(u, (x) => {
+      if (out[u]!.has(x) && !onCycle[x]) implied[u]!.add(x);
+    });
+  }
+  return edges.map(([s, t]) => s !== t && !implied[s]!.has(t));
+}
+
+/** Whether each unit lies on a cycle (a strongly connected component of two or more, or a self edge): Tarjan's algorithm, iterative. */
+function unitsOnCycles(n: number, out: readonly ReadonlySet<number>[]): boolean[] {
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const result = new Array<boolean>(n).fill(false);
+  let next = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    const work: { v: number; it: Iterator<number> }[] = [{ v: root, it: out[root]!.values() }];
+    index[root] = low[root] = next++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (work.length > 0) {
+      const frame = work[work.length - 1]!;
+      const step = frame.it.next();
+      if (!step.done) {
+        const w = step.value;
+        if (w === frame.v) result[w] = true;
+        if (index[w] === -1) {
+          index[w] = low[w] = next++;
+          stack.push(w);
+          onStack[w] = 1;
+          work.push({ v: w, it: out[w]!.values() });
+        } else if (onStack[w] === 1) low[frame.v] = Math.min(low[frame.v]!, index[w]!);
+        continue;
+      }
+      work.pop();
+      const v = frame.v;
+      if (work.length > 0) {
+        const parent = work[work.length - 1]!.v;
+        low[parent] = Math.min(low[parent]!, low[v]!);
+      }
+      if (low[v] === index[v]) {
+        const members: number[] = [];
+        let w: number;
+        do {
+          w = stack.pop()!;
+          onStack[w] = 0;
+          members.push(w);
+        } while (w !== v);
+        if (members.length > 1) for (const m of members) result[m] = true;
+      }
+    }
+  }
+  return result;
+}

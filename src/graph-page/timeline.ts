@@ -4,6 +4,7 @@
  * pure questions the page asks of it — lanes, totals per cache source, and
  * what changed against an earlier run. Tested in Node; bundled for the browser.
  */
+import type { InputDiff } from './run-analysis.js';
 
 /** Where a process's result came from, in the order the page lists them. */
 export const SOURCES = ['ran locally', 'remote', 'remote cache', 'local cache', 'memoized', 'failed to run'] as const;
@@ -28,6 +29,8 @@ export interface TimelineBar {
   readonly inputRootDigest?: string;
   readonly exitCode?: number;
   readonly outputBytes?: Readonly<Record<string, number>>;
+  /** The Directory of its outputs (traces written before it was recorded have none). */
+  readonly outputRootDigest?: string;
   readonly error?: string;
 }
 
@@ -55,6 +58,16 @@ export interface TimelineJson {
   readonly previous: TimelineRun | null;
   /** Every recorded run, newest first, so the page can say which others exist. */
   readonly runs: readonly { readonly id: string; readonly startedAt: string }[];
+  /**
+   * Per bar of `run`, the bars it waited for (it consumed their outputs:
+   * run-analysis.ts `consumedOutputs`), as far as the store still holds the
+   * trees; absent in a page written before these were computed.
+   */
+  readonly waitedFor?: readonly (readonly number[])[];
+  /** Bars of `run` on its critical path, first to last. */
+  readonly critical?: readonly number[];
+  /** For each process whose inputs differ from the earlier run's, by description: the files that differ. */
+  readonly inputDiffs?: Readonly<Record<string, InputDiff>>;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -99,6 +112,7 @@ export function parseTrace(id: string, text: string): TimelineRun {
       ...(str(a['input_root_digest']) !== undefined ? { inputRootDigest: str(a['input_root_digest'])! } : {}),
       ...(num(a['exit_code']) !== undefined ? { exitCode: num(a['exit_code'])! } : {}),
       ...(outputBytes !== undefined ? { outputBytes } : {}),
+      ...(str(a['output_root_digest']) !== undefined ? { outputRootDigest: str(a['output_root_digest'])! } : {}),
       ...(str(a['error']) !== undefined ? { error: str(a['error'])! } : {}),
     };
     bars.push({ description: str(a['description']) ?? str(e['name']) ?? '', source: str(a['source']) ?? cat.slice('process,'.length), start, dur: Math.max(0, dur), ...opt });

@@ -12,7 +12,7 @@ export function tracedResult(r: ProcessResult): Omit<TracedOutcome, 'source'> {
   const sizes: Record<string, number> = { stdout: r.stdout.sizeBytes, stderr: r.stderr.sizeBytes };
   for (const f of r.actionResult.outputFiles) sizes[f.path] = Number(f.digest?.sizeBytes ?? 0);
   for (const d of r.actionResult.outputDirectories) sizes[`${d.path}/`] = Number(d.treeDigest?.sizeBytes ?? 0);
-  return { exitCode: r.exitCode, timedOut: r.timedOut, executionMs: r.executionMs, actionDigest: digestString(r.actionDigest), outputBytes: sizes };
+  return { exitCode: r.exitCode, timedOut: r.timedOut, executionMs: r.executionMs, actionDigest: digestString(r.actionDigest), outputBytes: sizes, outputRootDigest: digestString(r.outputRoot) };
 }
 
 /**

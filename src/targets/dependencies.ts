@@ -4,7 +4,7 @@ import { compareAddresses, formatAddress, type Address } from './address.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
 import { findTarget } from './lookup.js';
 import type { Target } from './target.js';
-import type { Project } from './project.js';
+import type { InferenceWarning, Project } from './project.js';
 
 export interface ResolvedDependencies {
   readonly address: string;
@@ -16,6 +16,8 @@ export interface ResolvedDependencies {
    * sorted. `trews graph` draws them apart from the declared ones.
    */
   readonly inferred: readonly string[];
+  /** What inferrers could not settle (unresolved imports), in file order. */
+  readonly warnings: readonly InferenceWarning[];
 }
 
 /**
@@ -64,15 +66,17 @@ export class DependenciesKey implements Key<ResolvedDependencies> {
         }
       }
     }
+    const warnings: InferenceWarning[] = [];
     for (const inferrer of this.#project.inferrers) {
       if (!inferrer.appliesTo(target)) continue;
       for (const a of await inferrer.infer(ctx, this.#project, target)) deps.set(formatAddress(a), a);
+      if (inferrer.warnings !== undefined) warnings.push(...(await inferrer.warnings(ctx, this.#project, target)));
     }
     for (const a of excluded) deps.delete(a);
     // A generated target inherits its generator's `dependencies`, which may name its own file.
     if (target.generatedFrom !== undefined) deps.delete(address);
     const sorted = [...deps.keys()].sort(compareAddresses);
-    return { address, dependencies: sorted.map((a) => deps.get(a)!), inferred: sorted.filter((a) => !declared.has(a)) };
+    return { address, dependencies: sorted.map((a) => deps.get(a)!), inferred: sorted.filter((a) => !declared.has(a)), warnings };
   }
 }
 

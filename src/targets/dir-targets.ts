@@ -161,7 +161,9 @@ async function syntheticTargets(ctx: ComputeContext, project: Project, dir: stri
   const views = declared.map(declaration);
   for (const provider of project.synthetic) {
     for (const s of await provider.targetsIn(ctx, project, dir, views)) {
-      const prev = byName.get(s.name);
+      // Per-file targets share their generator's name; the file tells them apart (a BUILD target never merges with one).
+      const key = s.file === undefined ? s.name : `${s.name}\0${s.file}`;
+      const prev = byName.get(key);
       if (prev !== undefined) {
         raise(
           failure('input', 'duplicate-target', `a target named \`${s.name}\` is already inferred in this directory`, {
@@ -170,7 +172,7 @@ async function syntheticTargets(ctx: ComputeContext, project: Project, dir: stri
           }),
         );
       }
-      byName.set(s.name, s);
+      byName.set(key, s);
     }
   }
   return byName;
@@ -196,7 +198,7 @@ function syntheticTarget(project: Project, dir: string, s: SyntheticTarget): Tar
     fields[spec.name] = v === undefined ? (spec.default ?? null) : v;
   }
   fields.name = s.name;
-  const addr: Address = { dir, name: s.name };
+  const addr: Address = s.file === undefined ? { dir, name: s.name } : { dir, name: s.name, file: s.file };
   return {
     address: formatAddress(addr),
     addr,
@@ -208,6 +210,7 @@ function syntheticTarget(project: Project, dir: string, s: SyntheticTarget): Tar
     sources: s.sources,
     sourcePatterns: s.sourcePatterns,
     dependencyRefs: (s.dependencyRefs ?? []).map((r) => ({ ...r, inferred: true })),
+    ...(s.file === undefined ? {} : { generatedFrom: formatAddress({ dir, name: s.name }) }),
   };
 }
 

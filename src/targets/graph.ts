@@ -2,7 +2,7 @@ import { FailureError, failure, isFailureError, raise } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { compareAddresses, formatAddress, type Address } from './address.js';
 import { parseAddressInput, resolveAddressInput } from './address-input.js';
-import { DependenciesKey } from './dependencies.js';
+import { DependenciesKey, type ResolvedDependencies } from './dependencies.js';
 import { findTarget } from './lookup.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
@@ -16,16 +16,28 @@ export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
  * concurrently, layer by layer. A failure deep down says how it was reached; a
  * cycle is an error that prints it.
  */
-export async function transitiveDependencies(reader: Reader, project: Project, roots: readonly Address[]): Promise<Address[]> {
-  const deps = new Map<string, readonly Address[]>();
+export async function transitiveDependencies(
+  reader: Reader,
+  project: Project,
+  roots: readonly Address[],
+  /** Called with each target's dependencies as they are read (the goal's warnings come from there). */
+  onRead?: (resolved: ResolvedDependencies) => void,
+): Promise<Address[]> {
+  // Every address is formatted once: on a graph of 10,000 files, formatting each edge again per pass was a good part of a warm query.
+  const children = new Map<string, readonly string[]>();
+  const addrOf = new Map<string, Address>();
+  const fileLevel = new Set<string>();
   const parent = new Map<string, string>();
   let frontier = roots.map((r) => ({ key: formatAddress(r), addr: r }));
-  const queued = new Set(frontier.map((f) => f.key));
+  for (const f of frontier) {
+    addrOf.set(f.key, f.addr);
+    if (f.addr.file !== undefined) fileLevel.add(f.key);
+  }
   while (frontier.length > 0) {
     const results = await Promise.all(
       frontier.map(async (f) => {
         try {
-          return (await reader.get(new DependenciesKey(project, f.addr))).dependencies;
+          return await reader.get(new DependenciesKey(project, f.addr));
         } catch (e) {
           throw withChain(e, chainTo(f.key, parent));
         }
@@ -33,24 +45,26 @@ export async function transitiveDependencies(reader: Reader, project: Project, r
     );
     const next: { key: string; addr: Address }[] = [];
     frontier.forEach((f, i) => {
-      const ds = results[i]!;
-      deps.set(f.key, ds);
-      for (const d of ds) {
+      const r = results[i]!;
+      onRead?.(r);
+      const keys: string[] = [];
+      for (const d of r.dependencies) {
         const k = formatAddress(d);
-        if (queued.has(k)) continue;
-        queued.add(k);
+        keys.push(k);
+        if (addrOf.has(k)) continue;
+        addrOf.set(k, d);
+        if (d.file !== undefined) fileLevel.add(k);
         parent.set(k, f.key);
         next.push({ key: k, addr: d });
       }
+      children.set(f.key, keys);
     });
     frontier = next;
   }
-  const cycle = findCycle(roots.map(formatAddress), deps);
+  const rootKeys = roots.map(formatAddress);
+  const cycle = findCycle(rootKeys, children, fileLevel);
   if (cycle !== undefined) {
-    const addrs = new Map<string, Address>();
-    for (const ds of deps.values()) for (const d of ds) addrs.set(formatAddress(d), d);
-    for (const r of roots) addrs.set(formatAddress(r), r);
-    const edges = await Promise.all(cycle.slice(0, -1).map((from, i) => edgeNote(reader, project, addrs.get(from)!, cycle[i + 1]!)));
+    const edges = await Promise.all(cycle.slice(0, -1).map((from, i) => edgeNote(reader, project, addrOf.get(from)!, cycle[i + 1]!)));
     raise(
       failure('input', 'dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
         notes: edges,
@@ -58,15 +72,11 @@ export async function transitiveDependencies(reader: Reader, project: Project, r
       }),
     );
   }
-  const rootKeys = new Set(roots.map(formatAddress));
-  const out = new Map<string, Address>();
-  for (const ds of deps.values()) {
-    for (const d of ds) {
-      const k = formatAddress(d);
-      if (!rootKeys.has(k)) out.set(k, d);
-    }
-  }
-  return [...out.keys()].sort(compareAddresses).map((k) => out.get(k)!);
+  // A root is in the answer only when another root depends on it, as before.
+  const reached = new Set<string>();
+  for (const ks of children.values()) for (const k of ks) reached.add(k);
+  for (const k of rootKeys) reached.delete(k);
+  return [...reached].sort(compareAddresses).map((k) => addrOf.get(k)!);
 }
 
 function chainTo(key: string, parent: ReadonlyMap<string, string>): string[] {
@@ -108,17 +118,28 @@ async function edgeNote(reader: Reader, project: Project, from: Address, to: str
   return `${t.buildFile}:${t.line}:${t.col}: ${edge} (inferred)`;
 }
 
-/** Iterative DFS (deep graphs must not overflow the stack): the first cycle found, closed (`[a, b, a]`). */
-function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly Address[]>): string[] | undefined {
+/**
+ * Iterative DFS (deep graphs must not overflow the stack): the first cycle
+ * found, closed (`[a, b, a]`). A cycle of file-level targets only is no
+ * error, as in Pants: modules import each other (a.ts ↔ b.ts) and Node and
+ * TypeScript allow it; what needs an order (scripts, commands, packages)
+ * is never a file target.
+ */
+function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly string[]>, fileLevel: ReadonlySet<string>): string[] | undefined {
   const state = new Map<string, 1 | 2>(); // 1: on the current path, 2: done
   for (const root of roots) {
     if (state.has(root)) continue;
     const path: string[] = [];
-    const stack: { key: string; next: number; children: string[] }[] = [];
+    // Where each key on the path is, and for each position the last one that is no file target: a back edge closes an allowed cycle when none lies in it.
+    const pos = new Map<string, number>();
+    const lastNonFile: number[] = [];
+    const stack: { key: string; next: number; children: readonly string[] }[] = [];
     const push = (k: string): void => {
       state.set(k, 1);
+      pos.set(k, path.length);
+      lastNonFile.push(fileLevel.has(k) ? (lastNonFile[lastNonFile.length - 1] ?? -1) : path.length);
       path.push(k);
-      stack.push({ key: k, next: 0, children: (deps.get(k) ?? []).map(formatAddress) });
+      stack.push({ key: k, next: 0, children: deps.get(k) ?? [] });
     };
     push(root);
     while (stack.length > 0) {
@@ -127,11 +148,16 @@ function findCycle(roots: readonly string[], deps: ReadonlyMap<string, readonly 
         state.set(top.key, 2);
         stack.pop();
         path.pop();
+        lastNonFile.pop();
+        pos.delete(top.key);
         continue;
       }
       const child = top.children[top.next++]!;
       const s = state.get(child);
-      if (s === 1) return [...path.slice(path.indexOf(child)), child];
+      if (s === 1) {
+        const at = pos.get(child)!;
+        if (lastNonFile[lastNonFile.length - 1]! >= at) return [...path.slice(at), child];
+      }
       if (s === undefined) push(child);
     }
   }

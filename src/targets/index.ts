@@ -11,5 +11,5 @@ export { OwnersKey } from './owners.js';
 export { parseSpec, SpecsKey, type Spec } from './specs.js';
 export { TargetDirsUnderKey, type BuildDeclaration, type SyntheticTarget, type SyntheticTargetsProvider } from './synthetic.js';
 export { stringField, stringListField, tagsOf, type DependencyRef, type Target } from './target.js';
-export { createProject, type DependencyInferrer, type Project } from './project.js';
+export { createProject, type DependencyInferrer, type InferenceWarning, type Project } from './project.js';
 export { COMMON_FIELDS, TargetTypeRegistry, type TargetType } from './target-type.js';

@@ -15,6 +15,20 @@ export interface DependencyInferrer {
   /** Whether this inferrer applies to the target (usually by type). */
   appliesTo(target: Target): boolean;
   infer(ctx: ComputeContext, project: Project, target: Target): Promise<readonly Address[]>;
+  /**
+   * What inference could not settle (an import no rule resolves), each at the
+   * file and line that wrote it: `trews dependencies` prints them. An
+   * inferrer asked to treat them as errors raises instead, from `infer`.
+   */
+  warnings?(ctx: ComputeContext, project: Project, target: Target): Promise<readonly InferenceWarning[]>;
+}
+
+/** A problem inference found and left as a warning: `file:line:col: message`. */
+export interface InferenceWarning {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
 }
 
 /**

@@ -158,6 +158,17 @@ async function noSuchPath(ctx: ComputeContext, project: Project, spec: Spec): Pr
   return failure('input', 'no-such-path', `spec \`${spec.raw}\`: \`${spec.path}\` does not exist`, { hints: [hint] });
 }
 
+/**
+ * A file spec means the file: when a per-file target owns it (a generated
+ * target, a package's source file), the targets that only list it among many
+ * (its package, the scripts that read it) are left out, as Pants answers a
+ * file spec with the file's own target. `OwnersKey` keeps them all, for
+ * `--changed-since`.
+ */
+function mostSpecific(targets: readonly Target[]): readonly Target[] {
+  return targets.some((t) => t.addr.file !== undefined) ? targets.filter((t) => t.addr.file !== undefined) : targets;
+}
+
 async function targetsOf(ctx: ComputeContext, project: Project, addrs: readonly Address[]): Promise<Target[]> {
   return Promise.all(addrs.map((a) => targetAt(ctx, project, a)));
 }
@@ -177,7 +188,7 @@ async function expandSpec(ctx: ComputeContext, project: Project, spec: Spec): Pr
       const kind = await ctx.get(new PathKindKey(project.ws, spec.path));
       if (kind === 'missing') raise(await noSuchPath(ctx, project, spec));
       if (kind === 'dir') return (await ctx.get(new DirTargetsKey(project, spec.path))).targets;
-      return targetsOf(ctx, project, await ctx.get(new OwnersKey(project, spec.path)));
+      return mostSpecific(await targetsOf(ctx, project, await ctx.get(new OwnersKey(project, spec.path))));
     }
     case 'glob': {
       const scan = picomatch.scan(spec.path);
@@ -185,7 +196,7 @@ async function expandSpec(ctx: ComputeContext, project: Project, spec: Spec): Pr
       const m = picomatch(spec.path, { dot: false });
       const files = (await ctx.get(new FilesUnderKey(project.ws, base))).files.filter((f) => m(f));
       const owners = await ctx.getAll(files.map((f) => new OwnersKey(project, f)));
-      return targetsOf(ctx, project, owners.flat());
+      return (await Promise.all(owners.map(async (o) => mostSpecific(await targetsOf(ctx, project, o))))).flat();
     }
   }
 }

@@ -14,6 +14,13 @@ export interface SyntheticTarget {
   /** A registered target type without `sources`/`source` fields and not a generator: the provider says its files itself. */
   readonly type: string;
   readonly name: string;
+  /**
+   * Set for a per-file target (a source file of a package): the file,
+   * relative to `dir`. Its address is then `dir/file:name`, as a generated
+   * target's, and `name` is the target it is generated from (which exists in
+   * the same directory); it is not one of that target's dependencies.
+   */
+  readonly file?: string;
   /** Values of the type's own fields; fields left out take their defaults. */
   readonly fields: Readonly<Record<string, FieldValue>>;
   /** What errors about the target point at (`packages/lib/package.json:5:5`); `file` is shown as its declaring file. */

@@ -35,6 +35,8 @@ export interface TracedOutcome {
   readonly actionDigest?: string;
   /** Sizes in bytes of what it wrote: stdout, stderr, each output file, each output directory's Tree. */
   readonly outputBytes?: Readonly<Record<string, number>>;
+  /** `hash/size` of the Directory holding its output files and directories, which the run timeline reads to find who consumed them. */
+  readonly outputRootDigest?: string;
   /** Why it could not run. */
   readonly error?: string;
 }
@@ -198,6 +200,7 @@ function processEvent(p: TracedProcess, o: TracedOutcome, ts: number, dur: numbe
     ...((o.actionDigest ?? p.actionDigest) !== undefined ? { action_digest: o.actionDigest ?? p.actionDigest } : {}),
     ...(p.inputRootDigest !== undefined ? { input_root_digest: p.inputRootDigest } : {}),
     ...(o.outputBytes !== undefined ? { output_bytes: o.outputBytes } : {}),
+    ...(o.outputRootDigest !== undefined ? { output_root_digest: o.outputRootDigest } : {}),
     ...(o.error !== undefined ? { error: o.error } : {}),
   };
   return { name: p.description, cat: `process,${o.source ?? 'failed to run'}`, ph: 'X', ts, dur, pid: PID, tid, args };

@@ -1,5 +1,7 @@
 import type { Backend } from '../api/index.js';
 import { packageDependencies } from './dependencies.js';
+import { importDependencies } from './import-inference.js';
+import { DEFAULT_TEST_PATTERNS, javascriptSourceTarget, javascriptTestTarget } from './source-targets.js';
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { registerNodejsOptions } from './nodejs.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
@@ -25,6 +27,10 @@ export { PackageDependenciesKey, type FirstPartyDependency, type PackageDependen
 export { JsTasksKey, resolveTask, DEFAULT_TASKS, JAVASCRIPT_SCOPE, type ResolvedTask, type TaskConfig } from './pipeline.js';
 export { NODE_SCRIPT, PACKAGE_JSON, nodeScriptTarget, packageJsonTarget } from './target-types.js';
 export { scriptTargetName } from './synthetic-targets.js';
+export { JAVASCRIPT_SOURCE, JAVASCRIPT_TEST, JsSourcesConfigKey, SOURCE_EXTENSIONS, type JsSourcesConfig } from './source-targets.js';
+export { FileImportsKey, type FileImports, type ImportedModule } from './imports.js';
+export { FileDependenciesKey, type FileDependencies, type Resolution } from './resolve-imports.js';
+export { FileInferenceKey } from './import-inference.js';
 export { JsInstallKey, type JsInstall, type WorkspaceLink } from './install.js';
 export { NODEJS_SCOPE } from './nodejs.js';
 
@@ -40,8 +46,11 @@ export const javascriptBackend: Backend = {
   targets: [
     { type: packageJsonTarget, rules: packageJsonRules },
     { type: nodeScriptTarget, rules: nodeScriptRules },
+    // A file puts itself in a dependent's sandbox (a per-file test's), at its path from the build root.
+    { type: javascriptSourceTarget, rules: { sandbox: { sources: true } } },
+    { type: javascriptTestTarget, rules: { sandbox: { sources: true } } },
   ],
-  inferrers: [packageDependencies],
+  inferrers: [packageDependencies, importDependencies],
   syntheticTargets: [packageJsonTargets],
   registerOptions(registry) {
     registerNodejsOptions(registry);
@@ -64,6 +73,21 @@ export const javascriptBackend: Backend = {
           .map(([k, t]) => `${k} ${JSON.stringify(t)}`)
           .join('; ')}.`,
       ].join('\n'),
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: 'test_patterns',
+      type: 'list',
+      default: [...DEFAULT_TEST_PATTERNS],
+      help: 'Globs, relative to each package, of its test files: their per-file targets are `javascript_test`, the others `javascript_source`.',
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: 'unresolved_imports',
+      type: 'enum',
+      choices: ['warn', 'error'],
+      default: 'warn',
+      help: "What an import that resolves to no file nor declared package is: a warning `trews dependencies` prints with its file:line:col, or an error that stops every goal that reads the file's dependencies.",
     });
   },
 };

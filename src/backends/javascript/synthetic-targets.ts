@@ -5,6 +5,7 @@ import { GlobKey, type LinkProblem } from '../../fs/index.js';
 import { checkTargetName, type BuildDeclaration, type FieldValue, type SyntheticTarget, type SyntheticTargetsProvider, type Project } from '../../targets/index.js';
 import { PackageJsonKey, type PackageManifest, type PackageScript } from './package-json.js';
 import { JsTasksKey, resolveTask, type ResolvedTask, type TaskConfig, TASK_FIELDS } from './pipeline.js';
+import { JsSourcesConfigKey, sourceFileTargets } from './source-targets.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
 import { JsPackageAtKey, JsPackageDirsUnderKey } from './workspace.js';
 import { FilesWithoutModulesKey, NODE_MODULES } from './workspace-dirs.js';
@@ -36,7 +37,8 @@ function where(l: Location): string {
  * The targets of the JavaScript workspace, inferred from package.json files
  * (Nx's project inference, Pants' package_json generator without the BUILD
  * file): per package a `package_json` target named after its directory,
- * and a `node_script` target per script. A `package_json(...)` or
+ * a `node_script` target per script, and a target per source file
+ * (source-targets.ts). A `package_json(...)` or
  * `node_script(name=...)` in the package's BUILD file configures them.
  */
 export const packageJsonTargets: SyntheticTargetsProvider = {
@@ -138,6 +140,8 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
       sourcePatterns: packagePatterns,
     },
   ];
+  const { testPatterns } = await ctx.get(new JsSourcesConfigKey());
+  out.push(...sourceFileTargets(dir, pkgName, packageSources, testPatterns, location));
   for (const [name, s] of scripts) {
     const task = resolved.get(name)!;
     const address = dir === '' ? `//:${name}` : `${dir}:${name}`;

@@ -1,4 +1,5 @@
 import dagre from '@dagrejs/dagre';
+import { layoutEdges } from '../model.js';
 
 export interface LayoutUnit {
   readonly id: string;
@@ -22,7 +23,17 @@ export function layoutUnits(units: readonly LayoutUnit[], edges: readonly { sour
     g.setNode(u.id, { width: Math.min(360, 14 + u.label.length * 7), height: 26 });
     if (u.parent !== undefined) g.setParent(u.id, u.parent);
   }
-  for (const e of edges) if (e.source !== e.target) g.setEdge(e.source, e.target);
+  // Only the edges no other path implies: the ranks stay, the dummy nodes of long edges go.
+  const index = new Map(units.map((u, i) => [u.id, i]));
+  const pairs = edges.flatMap((e) => {
+    const s = index.get(e.source);
+    const t = index.get(e.target);
+    return s !== undefined && t !== undefined ? [[s, t] as const] : [];
+  });
+  const kept = layoutEdges(units.length, pairs);
+  pairs.forEach(([s, t], i) => {
+    if (kept[i]) g.setEdge(units[s]!.id, units[t]!.id);
+  });
   dagre.layout(g);
   const out = new Map<string, { x: number; y: number }>();
   for (const u of units) {

@@ -1,3 +1,4 @@
+import type { InputDiff } from '../run-analysis.js';
 import { assignLanes, compareRuns, formatMicros, REASON_TEXT, SOURCE_COLOURS, totalsBySource, type TimelineBar, type TimelineJson } from '../timeline.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -17,6 +18,8 @@ main { padding: 8px; }
 #timeline-box { overflow-x: auto; border: 1px solid #ddd; }
 #timeline .bar { stroke: #0003; }
 #timeline .bar.failed { stroke: #d62728; stroke-width: 2; stroke-dasharray: 3 2; }
+#timeline .bar.critical { stroke: #000; stroke-width: 2.5; }
+#timeline .wait { stroke: #0006; stroke-width: 1; fill: none; }
 #timeline .bar:hover, #timeline .bar.hovered { stroke: #000; stroke-width: 2; }
 #timeline .lane-label { font-size: 11px; fill: #555; }
 #timeline .tick { font-size: 10px; fill: #777; }
@@ -25,12 +28,15 @@ main { padding: 8px; }
 #compare tr[data-reason] { cursor: pointer; }
 #compare tr[data-reason]:hover { background: #f0f6ff; }
 .reason-unchanged { color: #777; }
+.files { margin: 2px 0 0 0; padding-left: 16px; color: #444; }
 `;
 
 export interface TimelineView {
   /** What is drawn: one rect per process, and the number of slot lanes. */
   readonly bars: number;
   readonly lanes: number;
+  /** Bars on the critical path, first to last. */
+  readonly critical: readonly number[];
   /** Shows a bar's details as hovering over it does. */
   hover(index: number): void;
 }
@@ -51,7 +57,7 @@ function s(doc: Document, tag: string, attrs: Record<string, string | number>): 
 const colour = (source: string): string => SOURCE_COLOURS[source] ?? '#999';
 
 /** The hover text: what ran, where its result came from, its digests and sizes. */
-export function barDetails(b: TimelineBar): string {
+export function barDetails(b: TimelineBar, waited: readonly TimelineBar[] = []): string {
   const lines = [b.description, `${b.source} · ${formatMicros(b.dur)} · started at ${formatMicros(b.start)}`];
   if (b.exitCode !== undefined) lines.push(`exit code ${b.exitCode}`);
   if (b.argv !== undefined) lines.push(`argv: ${b.argv.map((a) => (/^[\w./=:@-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
@@ -59,7 +65,50 @@ export function barDetails(b: TimelineBar): string {
   if (b.actionDigest !== undefined) lines.push(`action: ${b.actionDigest}`);
   if (b.outputBytes !== undefined) lines.push(`outputs: ${Object.entries(b.outputBytes).map(([k, v]) => `${k} ${v} B`).join(', ')}`);
   if (b.error !== undefined) lines.push(`error: ${b.error}`);
+  if (waited.length > 0) lines.push(`waited for (consumed the outputs of): ${waited.map((w) => w.description).join('; ')}`);
   return lines.join('\n');
+}
+
+/**
+ * The other recorded runs, newest first. Served, each is a link to its page
+ * (`?run=ID`) and to this run compared with it (`?run=THIS&compare=ID`); in
+ * a written file, which holds one run, the command that opens another.
+ */
+function runSwitcher(doc: Document, data: TimelineJson): HTMLElement {
+  const box = h(doc, 'div', undefined, { id: 'runs' });
+  const served = doc.location.protocol.startsWith('http');
+  if (!served) {
+    box.append(`other runs (newest first; open one with trews graph --runs --run=ID): ${data.runs.map((r) => r.id).join(' ')}`);
+    return box;
+  }
+  const current = data.run.id;
+  const line = (label: string, href: (id: string) => string | undefined): HTMLElement => {
+    const div = h(doc, 'div', `${label}: `);
+    for (const r of data.runs) {
+      const target = href(r.id);
+      const item = target === undefined ? h(doc, 'b', r.id) : h(doc, 'a', r.id, { href: target, title: r.startedAt });
+      div.append(item, ' ');
+    }
+    return div;
+  };
+  box.append(
+    line('runs (newest first)', (id) => (id === current ? undefined : `?run=${encodeURIComponent(id)}`)),
+    line(`compare run ${current} with`, (id) => (id === current || id === data.previous?.id ? undefined : `?run=${encodeURIComponent(current)}&compare=${encodeURIComponent(id)}`)),
+  );
+  return box;
+}
+
+/** The files behind an "inputs differ", or why they cannot be named. */
+function filesList(doc: Document, diff: InputDiff): HTMLElement {
+  const list = h(doc, 'ul', undefined, { class: 'files' });
+  if ('unavailable' in diff) {
+    list.append(h(doc, 'li', diff.unavailable));
+    return list;
+  }
+  for (const f of diff.files) list.append(h(doc, 'li', `${f.change}: ${f.path}`, { 'data-change': f.change }));
+  if (diff.more > 0) list.append(h(doc, 'li', `and ${diff.more} more`));
+  if (diff.files.length === 0) list.append(h(doc, 'li', 'the same file paths and contents: they differ in executable bits, symlinks or empty directories'));
+  return list;
 }
 
 export function createTimeline(doc: Document, data: TimelineJson): TimelineView {
@@ -71,10 +120,7 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
   const about = h(doc, 'div');
   about.append(`started ${run.startedAt} · `, h(doc, 'code', `trews ${run.argv.join(' ')}`), ` · ${run.bars.length} processes`);
   header.append(about);
-  if (data.runs.length > 1) {
-    const others = h(doc, 'div', `other runs (newest first; open one with trews graph --runs --run=ID): ${data.runs.map((r) => r.id).join(' ')}`, { id: 'runs' });
-    header.append(others);
-  }
+  if (data.runs.length > 1) header.append(runSwitcher(doc, data));
   const main = h(doc, 'main');
   doc.body.append(header, main);
 
@@ -124,6 +170,8 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
   if (memoRow) label(1, 'memoized');
   const firstSlot = memoRow ? 2 : 1;
   for (let l = 0; l < count; l++) label(firstSlot + l, `slot ${l + 1}`);
+  const waitedOf = (i: number): TimelineBar[] => (data.waitedFor?.[i] ?? []).map((j) => run.bars[j]!).filter((b) => b !== undefined);
+  const critical = new Set(data.critical ?? []);
   const details = h(doc, 'div', 'hover over a process for its argv, digests and duration', { id: 'details' });
   const rects: SVGElement[] = [];
   let hovered: SVGElement | undefined;
@@ -131,7 +179,7 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
     hovered?.classList.remove('hovered');
     hovered = rects[i];
     hovered?.classList.add('hovered');
-    details.textContent = barDetails(run.bars[i]!);
+    details.textContent = barDetails(run.bars[i]!, waitedOf(i));
   };
   run.bars.forEach((b, i) => {
     const row = lanes[i]! < 0 ? 1 : firstSlot + lanes[i]!;
@@ -143,20 +191,35 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
       rx: 2,
       fill: colour(b.source),
       // A process that exited non-zero (or could not run) is outlined: the colour says where the result came from, not how it ended.
-      class: b.error !== undefined || (b.exitCode !== undefined && b.exitCode !== 0) ? 'bar failed' : 'bar',
+      class: `bar${b.error !== undefined || (b.exitCode !== undefined && b.exitCode !== 0) ? ' failed' : ''}${critical.has(i) ? ' critical' : ''}`,
       'data-index': i,
       'data-source': b.source,
     });
     const title = s(doc, 'title', {});
-    title.textContent = barDetails(b);
+    title.textContent = barDetails(b, waitedOf(i));
     r.append(title);
     r.addEventListener('mouseenter', () => show(i));
     rects.push(r);
     svg.append(r);
   });
+  // The critical path: each bar joined to the one it waited for.
+  const path = data.critical ?? [];
+  const mid = (i: number): number => Number(rects[i]!.getAttribute('y')) + (ROW - 4) / 2;
+  for (let k = 1; k < path.length; k++) {
+    const a = path[k - 1]!;
+    const b = path[k]!;
+    const from = run.bars[a]!;
+    svg.append(s(doc, 'path', { class: 'wait', d: `M ${x(from.start + from.dur)} ${mid(a)} L ${x(run.bars[b]!.start)} ${mid(b)}` }));
+  }
   const box = h(doc, 'div', undefined, { id: 'timeline-box' });
   box.append(svg);
-  main.append(box, details);
+  const criticalLine =
+    data.critical === undefined
+      ? 'no critical path: this page was made without the store'
+      : path.length === 0
+        ? 'no critical path: no process took time'
+        : `critical path (outlined): ${path.length} process${path.length === 1 ? '' : 'es'}, ${formatMicros(path.reduce((t, i) => t + run.bars[i]!.dur, 0))} of the run's ${formatMicros(end)} — ${path.map((i) => run.bars[i]!.description).join(' → ')}`;
+  main.append(box, h(doc, 'p', criticalLine, { id: 'critical' }), details);
 
   // What changed since the earlier run.
   if (data.previous !== null) {
@@ -170,8 +233,10 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
     table.append(tr0);
     for (const c of changes) {
       const tr = h(doc, 'tr', undefined, { class: `reason-${c.reason.replace(/ /g, '-')}`, 'data-reason': c.reason });
-      const why = c.reason === 'inputs differ' ? `${REASON_TEXT[c.reason]}: ${c.inputRootBefore} → ${c.inputRootNow}` : REASON_TEXT[c.reason];
-      tr.append(h(doc, 'td', c.description), h(doc, 'td', c.before ?? '—'), h(doc, 'td', c.now ?? '—'), h(doc, 'td', why));
+      const why = h(doc, 'td', c.reason === 'inputs differ' ? `${REASON_TEXT[c.reason]}: ${c.inputRootBefore} → ${c.inputRootNow}` : REASON_TEXT[c.reason]);
+      const diff = c.reason === 'inputs differ' ? data.inputDiffs?.[c.description] : undefined;
+      if (diff !== undefined) why.append(filesList(doc, diff));
+      tr.append(h(doc, 'td', c.description), h(doc, 'td', c.before ?? '—'), h(doc, 'td', c.now ?? '—'), why);
       // A row of this run shows its bar, as hovering the bar does.
       const index = run.bars.findIndex((b) => b.description === c.description);
       if (index >= 0) tr.addEventListener('click', () => show(index));
@@ -185,5 +250,6 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
   status.dataset['lanes'] = String(count);
   status.dataset['run'] = run.id;
   doc.body.append(status);
-  return { bars: rects.length, lanes: count, hover: show };
+  status.dataset['critical'] = String(path.length);
+  return { bars: rects.length, lanes: count, critical: path, hover: show };
 }

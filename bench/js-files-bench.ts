@@ -1,0 +1,173 @@
+// Per-file targets and import inference on a large JavaScript workspace, process start to exit:
+//   node dist/bench/js-files-bench.js [--packages 200 --files 47 --deps 3 --runs 9 --cold-runs 3]
+// Generates two npm workspaces with no BUILD file and the same files:
+// `ts/`, where package i has `--files` TypeScript modules (m_f imports
+// m_{f-1} and m_{f-7} with `.js` specifiers; m0 imports each first-party
+// dependency by name, through its `exports` into dist, mapped back to src),
+// an index.ts and two test files (packages × (files + 3) files: 10,000 by
+// default); and `txt/`, the same files named `.txt`, so its packages list
+// the same files but none gets a target of its own: the package-level
+// figure. Reported, medians:
+// 1. cold `trews --no-daemon list ::` on both (the target: ts ≤ 2× txt);
+// 2. cold `trews --no-daemon dependencies --transitive <a test file of the last package>` (every file parsed and resolved);
+// 3. warm, through a running daemon, the same query (the target: < 100 ms),
+//    and the direct dependencies of the same file (the floor of a query through the daemon: client, socket, 1 target);
+// 4. the same after editing one module deep in the graph (it alone is parsed again);
+// 5. warm, in this process with the engine kept between runs (what the daemon spends, without client and socket);
+// and `node -e 0` as the floor.
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PassThrough, Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { AppCache } from '../src/cli/app.js';
+import { runCommand } from '../src/cli/runner.js';
+import { nullLogger, type RunContext } from '../src/core/index.js';
+
+const { values } = parseArgs({
+  options: {
+    packages: { type: 'string', default: '200' },
+    files: { type: 'string', default: '47' },
+    deps: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '9' },
+    'cold-runs': { type: 'string', default: '3' },
+    out: { type: 'string', default: join(tmpdir(), 'trews-bench-js-files') },
+  },
+});
+const packages = Number(values.packages);
+const files = Number(values.files);
+const deps = Number(values.deps);
+const runs = Number(values.runs);
+const coldRuns = Number(values['cold-runs']);
+const out = values.out!;
+const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
+const devNull = openSync('/dev/null', 'w');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function generate(root: string, ext: string): void {
+  const write = (path: string, text: string): void => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  rmSync(root, { recursive: true, force: true });
+  write('trews.toml', '');
+  write('package.json', JSON.stringify({ name: 'bench', private: true, workspaces: ['packages/*'] }));
+  write('package-lock.json', '{}');
+  for (let i = 0; i < packages; i++) {
+    const on = [1, 7, 31, 127].map((d) => i - d).filter((j) => j >= 0).slice(0, deps);
+    write(
+      `packages/p${i}/package.json`,
+      `${JSON.stringify(
+        {
+          name: `@bench/p${i}`,
+          version: '1.0.0',
+          type: 'module',
+          exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
+          dependencies: Object.fromEntries(on.map((j) => [`@bench/p${j}`, '*'])),
+          scripts: { build: 'tsc -p .', test: 'node --test' },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    write(`packages/p${i}/tsconfig.json`, JSON.stringify({ compilerOptions: { outDir: 'dist', rootDir: 'src' } }));
+    for (let f = 0; f < files; f++) {
+      const imports = f === 0 ? on.map((j) => `import * as p${j} from '@bench/p${j}';`) : [`import { v${f - 1} } from './m${f - 1}.js';`];
+      if (f >= 7) imports.push(`import type { T${f - 7} } from './m${f - 7}.js';`);
+      write(`packages/p${i}/src/m${f}${ext}`, `${imports.join('\n')}\nexport type T${f} = number;\nexport const v${f} = ${f};\n`);
+    }
+    write(`packages/p${i}/src/index${ext}`, `export * from './m${files - 1}.js';\n`);
+    for (const t of ['a', 'b']) write(`packages/p${i}/src/${t}.test${ext}`, `import test from 'node:test';\nimport { v${files - 1} } from './index.js';\n`);
+  }
+}
+
+function time(root: string, args: string[], program: string[] = [trews]): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [...program, ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`trews ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString()}`);
+  return ms;
+}
+
+const tsRoot = join(out, 'ts');
+const txtRoot = join(out, 'txt');
+generate(tsRoot, '.ts');
+generate(txtRoot, '.txt');
+
+const list = ['list', '::'];
+const last = packages - 1;
+const query = ['dependencies', '--transitive', `packages/p${last}/src/a.test.ts`];
+for (const r of [tsRoot, txtRoot]) spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: r, stdio: 'ignore' });
+
+// Interleaved, so load from other work on the machine falls on both alike.
+const coldTs: number[] = [];
+const coldTxt: number[] = [];
+const coldDeps: number[] = [];
+for (let i = 0; i < coldRuns; i++) {
+  coldTxt.push(time(txtRoot, ['--no-daemon', ...list]));
+  coldTs.push(time(tsRoot, ['--no-daemon', ...list]));
+  coldDeps.push(time(tsRoot, ['--no-daemon', ...query]));
+}
+time(tsRoot, query);
+const warm: number[] = [];
+const direct: number[] = [];
+const floors: number[] = [];
+for (let i = 0; i < runs; i++) {
+  warm.push(time(tsRoot, query));
+  direct.push(time(tsRoot, query.filter((a) => a !== '--transitive')));
+  floors.push(time(tsRoot, ['-e', '0'], []));
+}
+// An edit deep in the graph (package p1 is reached from the last one through many paths).
+const edited: number[] = [];
+for (let i = 0; i < runs; i++) {
+  writeFileSync(join(tsRoot, 'packages/p1/src/m3.ts'), `import { v2 } from './m2.js';\nexport type T3 = number;\nexport const v3 = ${100 + i};\n`);
+  edited.push(time(tsRoot, query));
+}
+spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: tsRoot, stdio: 'ignore' });
+closeSync(devNull);
+
+const apps = new AppCache();
+async function inProcess(): Promise<number> {
+  const stdout = new PassThrough();
+  stdout.resume();
+  const stderr = new PassThrough();
+  stderr.resume();
+  const ctx: RunContext = {
+    argv: ['--no-daemon', ...query],
+    env: { HOME: process.env.HOME ?? '/', PATH: process.env.PATH ?? '' },
+    cwd: tsRoot,
+    stdin: Readable.from([]),
+    stdout,
+    stderr,
+    isTTY: { stdin: false, stdout: false, stderr: false },
+    terminalWidth: 80,
+    terminalHeight: 24,
+    signal: new AbortController().signal,
+  };
+  const t0 = performance.now();
+  const code = await runCommand(ctx, { apps, logger: nullLogger });
+  if (code !== 0) throw new Error(`in-process trews ${query.join(' ')} exited ${code}`);
+  return performance.now() - t0;
+}
+await inProcess();
+const kept: number[] = [];
+for (let i = 0; i < runs; i++) kept.push(await inProcess());
+
+const count = packages * (files + 3);
+const f = (x: number): string => `${x.toFixed(0)} ms`;
+console.log(`workspace: ${packages} packages, ${count} source files; medians of ${runs} runs (cold: ${coldRuns})`);
+console.log(`floor node -e 0                                                  ${f(median(floors))}`);
+console.log(`cold  trews --no-daemon list ::  package-level (.txt)             ${f(median(coldTxt))}`);
+console.log(`cold  trews --no-daemon list ::  per-file targets (.ts)           ${f(median(coldTs))}  (${(median(coldTs) / median(coldTxt)).toFixed(2)}×)`);
+console.log(`cold  trews --no-daemon dependencies --transitive <test file>     ${f(median(coldDeps))}`);
+console.log(`warm  trews dependencies --transitive <test file>  (daemon)       ${f(median(warm))}`);
+console.log(`warm  trews dependencies <test file>  (daemon; direct, the floor) ${f(median(direct))}`);
+console.log(`warm  dependencies --transitive, in-process, engine kept         ${f(median(kept))}`);
+console.log(`after editing packages/p1/src/m3.ts, the same (daemon)            ${f(median(edited))}`);
