@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { allBackends, buildInputs, resolveTool, RuleContext } from '../src/backends/index.js';
+import { allBackends, buildInputs, RuleContext } from '../src/backends/index.js';
 import { prepareCommand } from '../src/backends/shell/sandboxed-command.js';
 import { AppCache, fsRulesFrom } from '../src/cli/app.js';
 import { buildRegistry, runCommand } from '../src/cli/runner.js';
@@ -211,9 +211,8 @@ const run = app.engine.startRun({ signal: ctx.signal, inputs: buildInputs(option
 const rc = new RuleContext(run, app.renv, ctx.signal);
 const target = await rc.target({ dir: packageDir(mid), name: 'build' });
 const command = stringField(target, 'command')!;
-const bash = await resolveTool(rc, 'bash', target, 'command');
 const prepared = await prepareCommand(rc, target, {
-  program: bash,
+  program: { kind: 'bash' },
   args: ['-c', command],
   extraInputs: [],
   outputFiles: [`out/p${mid}.txt`],

@@ -633,7 +633,7 @@ describe('trews remote-server: authentication, TLS and the command line', () => 
 
   it('prints one line when listening, accepts --listen=…, exits 0 on SIGINT, and reports a taken port with exit 1', async () => {
     const server = await startServer(['--instance-name', 'main', '--workers', '3']);
-    assert.match(server.stdout(), new RegExp(`^trews remote-server: listening on ${server.address.replace(/\./g, '\\.')}, instance main, 3 workers, store ${server.storeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n$`));
+    assert.match(server.stdout(), new RegExp(`^trews remote-server: listening on ${server.address.replace(/\./g, '\\.')}, instance main, 3 workers, store ${server.storeDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, platform \\(none: actions asking for any property are refused\\)\n$`));
     const taken = await runServerCli([`--listen=${server.address}`, '--store-dir', join(dir, 'store2')], dir);
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, new RegExp(`^error: cannot listen on ${server.address.replace(/\./g, '\\.')}`, 'm'));

@@ -267,8 +267,8 @@ describe('shell errors are rendered as text with a location and a hint', () => {
       code: 1,
     },
     {
-      name: 'shell-unsupported-environment',
-      files: { 'a/BUILD': 'shell_command(name="c", command="true", environment="docker_linux")\n' },
+      name: 'shell-unknown-environment',
+      files: { 'a/BUILD': 'test_shell_command(name="c", command="true", environment="docker_linux")\n' },
       args: ['test', '::'],
       code: 1,
     },

@@ -12,9 +12,15 @@ type RemoteClient = typeof import('../remote/client/index.js');
 
 let loaded: RemoteClient | undefined;
 
-/** Whether any option asks for remote caching or execution. */
+/**
+ * Whether any option asks for remote caching or execution, or remote
+ * environments may need the execution server (`remote_execution_server` set
+ * and `[environments] names` naming any environment).
+ */
 export function remoteEnabled(options: Options): boolean {
-  return options.bool(GLOBAL, 'remote_execution') || options.bool(GLOBAL, 'remote_cache_read') || options.bool(GLOBAL, 'remote_cache_write');
+  if (options.bool(GLOBAL, 'remote_execution') || options.bool(GLOBAL, 'remote_cache_read') || options.bool(GLOBAL, 'remote_cache_write')) return true;
+  if (options.maybeString(GLOBAL, 'remote_execution_server') === null || options.registry.scope('environments') === undefined) return false;
+  return Object.keys(options.dict('environments', 'names')).length > 0;
 }
 
 export async function loadRemoteClient(): Promise<RemoteClient> {

@@ -169,7 +169,8 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
   await say(
     io.stdout,
     `trews remote-server: listening on ${server.address}${flags.tls ? ' (TLS)' : ''}, instance ${instance}, ${flags.workers} worker${flags.workers === 1 ? '' : 's'}, store ${flags.storeDir}` +
-      `${flags.runAs !== undefined ? `, actions run as ${flags.runAs.name} (uid ${flags.runAs.uid}) in ${sandboxRoot ?? ''}` : ''}\n`,
+      `${flags.runAs !== undefined ? `, actions run as ${flags.runAs.name} (uid ${flags.runAs.uid}) in ${sandboxRoot ?? ''}` : ''}` +
+      `, platform ${flags.platform.length === 0 ? '(none: actions asking for any property are refused)' : flags.platform.map((p) => `${p.name}=${p.value}`).join(' ')}\n`,
   );
   if (!io.signal.aborted) await new Promise<void>((res) => io.signal.addEventListener('abort', () => res(), { once: true }));
   logger.info('remote server: stopping (signal received)');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { allBackends, buildInputs, type Backend } from '../backends/index.js';
+import { allBackends, buildInputs, platformOfHost, type Backend } from '../backends/index.js';
 import {
   closest,
   createFileLogger,
@@ -255,7 +255,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       warn: (message) => void write(ctx.stderr, `warning: ${message}\n`),
     });
     const endStart = trace?.recorder.phase('start the run (waits for runs with other options)');
-    const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env), slots: [EXEC_RUN.with(exec)] }, {
+    const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env, platformOfHost(process.platform, process.arch)), slots: [EXEC_RUN.with(exec)] }, {
       timeoutS: options.float(GLOBAL, 'daemon_timeout_when_multiple_invocations'),
       say: (line) => write(ctx.stderr, `${line}\n`),
     });

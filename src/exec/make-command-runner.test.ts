@@ -177,3 +177,45 @@ test('remote execution is handed an input root the local store has, though snaps
     await removeDir(dir);
   }
 });
+
+test('a process of a remote environment goes to environmentExecution, never to the local sandbox; without one it is refused, not run here', async () => {
+  const dir = await makeTempDir();
+  const store = createLocalStore({ dir: join(dir, 'store') });
+  try {
+    const marker = join(dir, 'ran-here');
+    const proc = (remoteEnvironment?: string): Process =>
+      makeProcess({
+        argv: ['sh', '-c', 'touch "$M"'],
+        env: { PATH, M: marker },
+        platform: [{ name: 'OSFamily', value: 'linux' }],
+        cacheScope: 'never',
+        ...(remoteEnvironment !== undefined ? { remoteEnvironment } : {}),
+      });
+    const seen: Process[] = [];
+    const fake: CommandRunner = {
+      async run(_ctx: ExecContext, p: Process): Promise<ProcessResult> {
+        seen.push(p);
+        const a = toAction(p);
+        return { exitCode: 0, timedOut: false, stdout: EMPTY_DIGEST, stderr: EMPTY_DIGEST, outputRoot: EMPTY_DIGEST, actionDigest: a.actionDigest, source: 'remote', durationMs: 0, executionMs: 0, actionResult: create(ActionResultSchema, {}) };
+      },
+    };
+    const routed = makeCommandRunner({ options: optionsFrom([]), store, logger: nullLogger, sandboxRoot: join(dir, 'sandboxes'), remote: { environmentExecution: fake } });
+    assert.equal((await routed.run(makeCtx(), proc('linux_remote'))).source, 'remote');
+    assert.equal(seen.length, 1);
+    assert.equal((await routed.run(makeCtx(), proc())).source, 'ran locally', 'a process with no remote environment stays local');
+    assert.equal(seen.length, 1);
+
+    await removeDir(marker).catch(() => undefined);
+    const bare = makeCommandRunner({ options: optionsFrom([]), store, logger: nullLogger, sandboxRoot: join(dir, 'sandboxes2') });
+    await assert.rejects(bare.run(makeCtx(), proc('linux_remote')), (e: unknown) => {
+      const f = (e as { failure?: { reason: string; message: string } }).failure;
+      assert.equal(f?.reason, 'environment-needs-remote-server');
+      assert.match(f.message, /its environment `linux_remote` runs processes remotely, and remote_execution_server is not set/);
+      return true;
+    });
+    await assert.rejects(readFile(marker), /ENOENT/, 'it did not run on this machine');
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
+});

@@ -1,5 +1,5 @@
 import { availableParallelism, tmpdir } from 'node:os';
-import type { Logger } from '../core/index.js';
+import { FailureError, failure, type Logger } from '../core/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import type { LocalStore } from '../store/index.js';
 import { createBoundedRunner } from './bounded-runner.js';
@@ -8,7 +8,7 @@ import { createLocalCacheRunner } from './local-cache-runner.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { createPerRunRunner } from './per-run-runner.js';
 import { defaultSandboxRoot } from './sandbox-dir.js';
-import type { CommandRunner } from './types.js';
+import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
 /**
  * Where remote layers plug in (built by remote/client, which exec must not
@@ -23,6 +23,12 @@ import type { CommandRunner } from './types.js';
 export interface RemoteRunners {
   readonly wrapCache?: (inner: CommandRunner) => CommandRunner;
   readonly execution?: CommandRunner;
+  /**
+   * Remote execution for processes of a remote environment only
+   * (`Process.remoteEnvironment`), when `remote_execution` is off but
+   * `remote_execution_server` is set; the others run locally.
+   */
+  readonly environmentExecution?: CommandRunner;
 }
 
 export interface MakeCommandRunnerOptions {
@@ -49,9 +55,34 @@ export function makeCommandRunner(o: MakeCommandRunnerOptions): CommandRunner {
   const keepSandboxes = o.options.enum<KeepSandboxes>(GLOBAL, 'keep_sandboxes');
   const sandboxRoot = o.sandboxRoot ?? defaultSandboxRoot(tmpdir(), process.getuid?.());
 
+  // Remote executors upload the input root from the local store, where snapshots are only staged until flushed.
+  const flushingInputs = (r: CommandRunner | undefined): CommandRunner | undefined => (r === undefined ? undefined : createFlushInputsRunner(r, o.store));
   const executor =
-    (o.remote?.execution !== undefined ? createFlushInputsRunner(o.remote.execution, o.store) : undefined) ??
-    createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger }), parallelism);
+    flushingInputs(o.remote?.execution) ??
+    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger }), parallelism), flushingInputs(o.remote?.environmentExecution));
   const cached = o.remote?.wrapCache?.(executor) ?? executor;
   return createPerRunRunner(createLocalCacheRunner(cached, o.store));
+}
+
+/**
+ * Sends the processes of remote environments to `remote`, the others to
+ * `local`. Rules check before planning that a remote environment has a
+ * server (backends/api/environments.ts); reaching here without one is a
+ * process made by hand, refused rather than run on this machine, whose
+ * platform it did not ask for.
+ */
+function routeByEnvironment(local: CommandRunner, remote: CommandRunner | undefined): CommandRunner {
+  return {
+    run(ctx: ExecContext, proc: Process): Promise<ProcessResult> {
+      if (proc.remoteEnvironment === undefined) return local.run(ctx, proc);
+      if (remote !== undefined) return remote.run(ctx, proc);
+      return Promise.reject(
+        new FailureError(
+          failure('input', 'environment-needs-remote-server', `${proc.description}: its environment \`${proc.remoteEnvironment}\` runs processes remotely, and remote_execution_server is not set`, {
+            hints: ['set remote_execution_server (and remote_store_server) in [GLOBAL] of trews.toml; remote_execution itself may stay off'],
+          }),
+        ),
+      );
+    },
+  };
 }

@@ -30,6 +30,7 @@ export interface ProcessInit {
   readonly cacheScope?: CacheScope;
   readonly sharedInputs?: Process['sharedInputs'];
   readonly localCaches?: Process['localCaches'];
+  readonly remoteEnvironment?: string;
 }
 
 const CACHE_SCOPES: ReadonlySet<string> = new Set<CacheScope>(['always', 'successful', 'per-run', 'never']);
@@ -54,6 +55,7 @@ export function makeProcess(init: ProcessInit): Process {
     cacheScope: init.cacheScope ?? 'successful',
     ...(init.sharedInputs !== undefined && init.sharedInputs.length > 0 ? { sharedInputs: Object.freeze([...init.sharedInputs]) } : {}),
     ...(init.localCaches !== undefined && init.localCaches.length > 0 ? { localCaches: Object.freeze([...init.localCaches]) } : {}),
+    ...(init.remoteEnvironment !== undefined ? { remoteEnvironment: init.remoteEnvironment } : {}),
   });
   assertValidProcess(p);
   return p;

@@ -55,6 +55,13 @@ export interface Process {
    * a remote worker gets an empty directory there.
    */
   readonly localCaches?: readonly LocalCache[];
+  /**
+   * The name of the remote environment the process belongs to, when it has
+   * one: it is executed remotely even when `remote_execution` is off (see
+   * makeCommandRunner). No part of the action: what the environment asks
+   * of a worker is in `platform`, which is.
+   */
+  readonly remoteEnvironment?: string;
 }
 
 export interface SharedInput {

@@ -7,7 +7,7 @@ export { writeOutputs, type WrittenOutputs } from './workspace-outputs.js';
 export { handlerOf, type SandboxRole, type TargetRules } from './target-rules.js';
 export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } from './rule-context.js';
 export { RuleRegistry } from './rule-registry.js';
-export { buildInputs, EnvPrefixKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
+export { buildInputs, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
 export { fieldLocation } from './field-location.js';
 export { cycleEdgeNote } from './cycle-edges.js';
 export { DeclaredDependenciesKey, resolveAddressField } from './address-fields.js';
@@ -26,6 +26,22 @@ export {
   SYSTEM_BINARIES_SCOPE,
   toolsTree,
   TOOLS_DIR,
+  workerTool,
+  type SearchDirs,
   type Tool,
   type ToolSearch,
 } from './tools.js';
+export { describeEnvironment, environmentOf, type Environment, type LocalEnvironment, type RemoteEnvironment } from './environments.js';
+export {
+  DEFAULT_REMOTE_SEARCH_PATHS,
+  ENVIRONMENTS_SCOPE,
+  LOCAL_ENVIRONMENT,
+  LOCAL_ENVIRONMENT_TYPE,
+  localEnvironmentTarget,
+  PLATFORMS,
+  platformOfHost,
+  platformProperties,
+  REMOTE_ENVIRONMENT_TYPE,
+  remoteEnvironmentTarget,
+  type PlatformName,
+} from './environment-types.js';

@@ -46,6 +46,11 @@ export class RuleContext {
     return this.#renv.project;
   }
 
+  /** The computation (or run) this context reads through, for target functions that take one. */
+  get reader(): Reader {
+    return this.#reader;
+  }
+
   get ruleEnv(): RuleEnv {
     return this.#renv;
   }

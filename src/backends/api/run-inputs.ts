@@ -1,6 +1,7 @@
 import { sha256Hex, stableJson } from '../../core/index.js';
 import type { InputKey, RunInputs } from '../../engine/index.js';
-import { readableByRules, type OptionValue, type Options, type Scope } from '../../options/index.js';
+import { GLOBAL, readableByRules, type OptionValue, type Options, type Scope } from '../../options/index.js';
+import { ENVIRONMENTS_SCOPE } from './environment-types.js';
 
 /**
  * What a build run brings into the graph: its options and its client's
@@ -11,6 +12,15 @@ import { readableByRules, type OptionValue, type Options, type Scope } from '../
 export interface BuildInputs extends RunInputs {
   readonly options: Options;
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The platform of the machine running the processes local environments
+   * run (`linux_x86_64`), or undefined when it has no name we know:
+   * detected by the CLI (the only place that looks at the host), overridden
+   * by `[environments] host_platform`.
+   */
+  readonly hostPlatform: string | undefined;
+  /** Whether `remote_execution_server` is set: remote environments need it. */
+  readonly remoteExecutionServer: boolean;
 }
 
 /**
@@ -24,7 +34,7 @@ export const SESSION_VARIABLES: ReadonlySet<string> = new Set(['PWD', 'OLDPWD', 
  * The inputs of a run. The signature covers every option rules may read
  * (see `readableByRules`) and every variable but the session's.
  */
-export function buildInputs(options: Options, env: Readonly<Record<string, string>>): BuildInputs {
+export function buildInputs(options: Options, env: Readonly<Record<string, string>>, detectedHost?: string): BuildInputs {
   const readable: Record<string, OptionValue> = {};
   for (const { spec, value } of options.entries()) {
     const scope = options.registry.scope(spec.scope);
@@ -32,7 +42,42 @@ export function buildInputs(options: Options, env: Readonly<Record<string, strin
   }
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (!SESSION_VARIABLES.has(k)) vars[k] = v;
-  return { signature: sha256Hex(stableJson({ options: readable, env: vars })), options, env };
+  const override = options.registry.scope(ENVIRONMENTS_SCOPE) === undefined ? null : options.maybeString(ENVIRONMENTS_SCOPE, 'host_platform');
+  const hostPlatform = override ?? detectedHost;
+  const remoteExecutionServer = options.maybeString(GLOBAL, 'remote_execution_server') !== null;
+  return {
+    signature: sha256Hex(stableJson({ options: readable, env: vars, hostPlatform: hostPlatform ?? null, remoteExecutionServer })),
+    options,
+    env,
+    hostPlatform,
+    remoteExecutionServer,
+  };
+}
+
+/** The host's platform name as local environments see it (BuildInputs.hostPlatform), as an input of the run. */
+export class HostPlatformKey implements InputKey<string | undefined> {
+  readonly id = 'host-platform';
+
+  readFrom(inputs: RunInputs): string | undefined {
+    return (inputs as BuildInputs).hostPlatform;
+  }
+
+  describe(): string {
+    return 'the platform of this machine';
+  }
+}
+
+/** Whether `remote_execution_server` is set (BuildInputs.remoteExecutionServer), as an input of the run. */
+export class RemoteExecutionServerKey implements InputKey<boolean> {
+  readonly id = 'remote-execution-server-set';
+
+  readFrom(inputs: RunInputs): boolean {
+    return (inputs as BuildInputs).remoteExecutionServer;
+  }
+
+  describe(): string {
+    return 'whether remote_execution_server is set';
+  }
 }
 
 /**

@@ -29,6 +29,29 @@ export interface Tool {
   readonly path: string;
   /** What identifies this program's behaviour in the cache key. */
   readonly identity: string;
+  /**
+   * Set for a tool of a remote environment: it is looked up by name on
+   * these directories of the worker when the process starts (`path` is then
+   * just the name), so nothing of this machine enters the action.
+   */
+  readonly searchOnWorker?: readonly string[];
+}
+
+/**
+ * A tool of a remote environment: found on the worker, by name, on the
+ * environment's `executable_search_paths`. Its identity is that search:
+ * what the program is on the worker is the environment's to pin (its
+ * platform properties, e.g. a container image).
+ */
+export function workerTool(name: string, dirs: readonly string[], as: string = name): Tool {
+  return { name: as, path: name, identity: `worker search ${dirs.join(':')}`, searchOnWorker: [...dirs] };
+}
+
+/** Search directories that replace a ToolSearch option: a local environment's `executable_search_paths`. */
+export interface SearchDirs {
+  readonly dirs: readonly string[];
+  /** Where they come from, for messages: `executable_search_paths of //envs:local`. */
+  readonly from: string;
 }
 
 export const SHELL_SCOPE = 'shell';
@@ -150,14 +173,14 @@ async function searchDirs(rc: RuleContext, configured: readonly string[]): Promi
  * on the search path of `search`. A tool that is not found is an error
  * naming the tool, the target, the field entry and the directories searched.
  */
-export async function resolveTool(rc: RuleContext, name: string, t: Target, field: string, search: ToolSearch = SHELL_SEARCH): Promise<Tool> {
+export async function resolveTool(rc: RuleContext, name: string, t: Target, field: string, search: ToolSearch | SearchDirs = SHELL_SEARCH): Promise<Tool> {
   const location = (): Promise<Location> => rc.fieldLocation(t, field, field === 'tools' ? name : undefined);
-  const configured = (await rc.options(search.scope)).list(search.option);
+  const configured = 'dirs' in search ? search.dirs : (await rc.options(search.scope)).list(search.option);
   if (name === '' || name.includes('/') || name === '.' || name === '..') {
     throw new FailureError(
       failure('input', 'bad-tool-name', `\`${name}\` in \`${field}\` of ${t.address} is not a program name`, {
         location: await location(),
-        hints: [`name programs as they are called (\`node\`, \`cat\`); they are looked up on \`[${search.scope}] ${search.option}\``],
+        hints: [`name programs as they are called (\`node\`, \`cat\`); they are looked up on ${'dirs' in search ? search.from : `\`[${search.scope}] ${search.option}\``}`],
       }),
     );
   }
@@ -165,11 +188,13 @@ export async function resolveTool(rc: RuleContext, name: string, t: Target, fiel
   const path = await rc.get(new ToolLookupKey(name, searched));
   if (path === undefined) {
     const why = field === 'tools' ? `in \`tools\` of ${t.address}` : `which runs the command of ${t.address}`;
+    const from = 'dirs' in search ? search.from : describeSearch(search.scope, search.option, configured);
+    const option = 'dirs' in search ? search.from : `\`[${search.scope}] ${search.option}\` in trews.toml`;
     throw new FailureError(
       failure('environment', 'tool-not-found', `cannot find the tool \`${name}\` (${why})`, {
         location: await location(),
-        notes: [`searched: ${searched.length > 0 ? searched.join(', ') : '(no directories)'}`, `(from ${describeSearch(search.scope, search.option, configured)})`],
-        hints: [`install \`${name}\`, or add the directory that holds it to \`[${search.scope}] ${search.option}\` in trews.toml`],
+        notes: [`searched: ${searched.length > 0 ? searched.join(', ') : '(no directories)'}`, `(from ${from})`],
+        hints: [`install \`${name}\`, or add the directory that holds it to ${option}`],
       }),
     );
   }
@@ -321,6 +346,21 @@ class SystemBinaryKey implements Key<Tool> {
 /** The shim for a tool: execs it by absolute path, with PATH made absolute first (see README.md). */
 export function shimText(tool: Tool): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  if (tool.searchOnWorker !== undefined) {
+    const dirs = tool.searchOnWorker;
+    return [
+      '#!/bin/sh',
+      `# trews tool \`${tool.name}\`: \`${tool.path}\`, found where this runs, on ${dirs.join(':')} (a remote environment's executable_search_paths)`,
+      '# A relative PATH (as the process starts with) is made absolute, so it survives a cd.',
+      'case $PATH in /*) ;; *) PATH=$(cd -- "${0%/*}" && pwd -P) || exit 127; export PATH ;; esac',
+      `for d in ${dirs.map(q).join(' ')}; do`,
+      `  if [ -f "$d"/${q(tool.path)} ] && [ -x "$d"/${q(tool.path)} ]; then exec "$d"/${q(tool.path)} "$@"; fi`,
+      'done',
+      `echo ${q(`trews: cannot find the tool \`${tool.path}\` on this worker: searched ${dirs.join(', ')} (executable_search_paths of the remote environment)`)} >&2`,
+      'exit 127',
+      '',
+    ].join('\n');
+  }
   return [
     '#!/bin/sh',
     `# trews tool \`${tool.name}\`: ${tool.path} (${tool.identity})`,

@@ -4,7 +4,7 @@ import { failure, FailureError, joinRel, type Digest, type Location } from '../.
 import { makeProcess, type CacheScope, type Process } from '../../exec/index.js';
 import { addPrefix, EMPTY_TREE_DIGEST, mergeTrees, SnapshotKey, subsetTree, treeFromFiles } from '../../store/index.js';
 import { DependenciesKey, stringListField, type Address, type Target } from '../../targets/index.js';
-import { EnvPrefixKey, inputClosure, sandboxInputs, SESSION_VARIABLES, TOOLS_DIR, type RuleContext, type Tool } from '../api/index.js';
+import { describeEnvironment, environmentOf, EnvPrefixKey, inputClosure, sandboxInputs, SESSION_VARIABLES, TOOLS_DIR, type RuleContext, type Tool } from '../api/index.js';
 import { JsInstallKey, SANDBOX_HOME, shimsTree, type JsInstall } from './install.js';
 import { extraTools, nodeTool, packageManagerTool, shTool, type PackageManagerTool } from './nodejs.js';
 import { PackageJsonKey, type PackageManifest } from './package-json.js';
@@ -196,6 +196,15 @@ export async function prepareScript(
   opts: { cacheScope: CacheScope; timeoutS: number | null; args?: readonly string[]; stages?: readonly string[]; description?: string },
 ): Promise<PreparedScript> {
   const { t, pkgDir, manifest } = info;
+  const environment = await environmentOf(rc, t);
+  if (environment.kind === 'remote') {
+    throw new FailureError(
+      failure('input', 'environment-unsupported', `${t.address} cannot run in ${describeEnvironment(environment)}: scripts run only in local environments so far (their node_modules and node come from this machine)`, {
+        location: t.fields['environment'] !== null && t.fields['environment'] !== undefined ? await rc.fieldLocation(t, 'environment') : { file: t.buildFile, line: t.line, col: t.col },
+        hints: ['leave `environment` unset (or `__local__`) for scripts; remote environments serve shell_command, test_shell_command and adhoc_tool'],
+      }),
+    );
+  }
   const [install, inputs, { tools, pm }, env] = await Promise.all([
     rc.get(new JsInstallKey(rc.ruleEnv)),
     scriptInputs(rc, info),

@@ -91,5 +91,11 @@ export const nodeScriptTarget: TargetType = {
       validate: (v) => (typeof v === 'number' && v <= 0 ? `must be a positive number of seconds, got ${v}` : undefined),
       help: 'Seconds the script may run before it is killed. Unset: the default of the goal that runs it.',
     },
+    {
+      name: 'environment',
+      type: { kind: 'string' },
+      default: null,
+      help: 'The environment the script runs in: `__local__`, or a name `[environments] names` maps to a local_environment (checked against its `compatible_platforms`). Remote environments are not supported for scripts yet (their install and node come from this machine). Unset: `[environments] default`.',
+    },
   ],
 };

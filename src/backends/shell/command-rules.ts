@@ -4,7 +4,7 @@ import type { CacheScope } from '../../exec/index.js';
 import { addPrefix, mergeTrees, treeFromFiles } from '../../store/index.js';
 import { stringField, stringListField, type Target } from '../../targets/index.js';
 import type { ProcessResult } from '../../exec/index.js';
-import { processFailure, provide, resolveSystemBinary, resolveTool, TEST, testSettings, testTimeoutS, type RuleContext, type TargetRules, type TestOutcome } from '../api/index.js';
+import { processFailure, provide, TEST, testSettings, testTimeoutS, type RuleContext, type TargetRules, type TestOutcome } from '../api/index.js';
 import { missingToolHints } from './missing-command.js';
 import { prepareCommand, workdirOf, type CommandSpec } from './sandboxed-command.js';
 
@@ -17,9 +17,7 @@ function timeoutField(t: Target): number | null {
   return typeof v === 'number' ? v : null;
 }
 
-function bash(rc: RuleContext, t: Target) {
-  return resolveTool(rc, 'bash', t, 'command');
-}
+const BASH = { kind: 'bash' } as const;
 
 /** The outputs a command declared, as its ActionResult lists them (files, directories, symlinks). */
 function producedPaths(result: ProcessResult): Set<string> {
@@ -82,7 +80,7 @@ export const shellCommandRules: TargetRules = {
     opaque: true,
     async contribute(rc, t) {
       const spec: CommandSpec = {
-        program: await bash(rc, t),
+        program: BASH,
         args: ['-c', stringField(t, 'command') ?? ''],
         extraInputs: [],
         outputFiles: stringListField(t, 'output_files'),
@@ -100,7 +98,7 @@ async function runTest(rc: RuleContext, t: Target): Promise<TestOutcome> {
   const settings = await testSettings(rc);
   const timeoutS = testTimeoutS(t, settings);
   const { process } = await prepareCommand(rc, t, {
-    program: await bash(rc, t),
+    program: BASH,
     args: ['-c', stringField(t, 'command') ?? ''],
     extraInputs: [],
     outputFiles: [],
@@ -129,10 +127,10 @@ async function adhocProgram(rc: RuleContext, t: Target, workdir: string): Promis
   const [addr] = await rc.addressField(t, 'runnable', [raw]);
   const args = stringListField(t, 'args');
   const runnable = addr === undefined ? undefined : await rc.target(addr);
-  if (runnable?.type === 'system_binary') return { program: await resolveSystemBinary(rc, runnable), args, extraInputs: [] };
+  if (runnable?.type === 'system_binary') return { program: { kind: 'system_binary', target: runnable }, args, extraInputs: [] };
   if (runnable?.type === 'shell_source' && runnable.sources.length === 1) {
     const script = posix.relative(workdir === '' ? '.' : workdir, runnable.sources[0]!);
-    return { program: await bash(rc, t), args: [script, ...args], extraInputs: [runnable.addr] };
+    return { program: BASH, args: [script, ...args], extraInputs: [runnable.addr] };
   }
   throw new FailureError(
     failure('input', 'not-runnable', `\`runnable\` of ${t.address} must be the address of a \`system_binary\` or a \`shell_source\`; ${runnable?.address ?? raw} is ${runnable ? `a \`${runnable.type}\`` : 'not a single target'}`, {

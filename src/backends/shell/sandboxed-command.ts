@@ -5,6 +5,9 @@ import { mergeTrees } from '../../store/index.js';
 import { stringField, stringListField, type Address, type Target } from '../../targets/index.js';
 import {
   DeclaredDependenciesKey,
+  environmentOf,
+  workerTool,
+  type Environment,
   resolveSystemBinary,
   resolveTool,
   sandboxInputs,
@@ -17,9 +20,12 @@ import {
 import { checkNoCycleThroughTests } from './test-cycle.js';
 
 /** What differs between a shell_command, a test_shell_command and an adhoc_tool. */
+/** The program a command runs, found where its environment says (see commandTools). */
+export type ProgramRef = { readonly kind: 'bash' } | { readonly kind: 'system_binary'; readonly target: Target };
+
 export interface CommandSpec {
-  /** The program: a tool (bash for commands) or a system_binary. */
-  readonly program: Tool;
+  /** The program: bash (for commands and shell scripts) or a system_binary. */
+  readonly program: ProgramRef;
   readonly args: readonly string[];
   /** Inputs beyond the execution dependencies (an adhoc_tool's shell_source runnable). */
   readonly extraInputs: readonly Address[];
@@ -100,16 +106,28 @@ async function extraEnv(rc: RuleContext, t: Target): Promise<Record<string, stri
   return env;
 }
 
-/** bash, which runs every command, and the `tools` of the target. */
-export async function commandTools(rc: RuleContext, t: Target): Promise<Tool[]> {
-  const names = stringListField(t, 'tools');
-  const bash = resolveTool(rc, 'bash', t, 'command');
-  const listed = names.filter((n) => n !== 'bash').map((n) => resolveTool(rc, n, t, 'tools'));
-  return Promise.all([bash, ...listed]);
+/**
+ * bash, which runs every command, and the `tools` of the target: found on
+ * this machine (on a local environment's `executable_search_paths`, else
+ * `[shell] executable_search_paths`), or, in a remote environment, on the
+ * worker (workerTool) — never on this machine.
+ */
+export async function commandTools(rc: RuleContext, t: Target, env?: Environment): Promise<Tool[]> {
+  const names = ['bash', ...stringListField(t, 'tools').filter((n) => n !== 'bash')];
+  if (env?.kind === 'remote') {
+    for (const n of names) {
+      if (n === '' || n.includes('/') || n === '.' || n === '..') {
+        await inputError(rc, t, 'tools', n, 'bad-tool-name', `\`${n}\` in \`tools\` of ${t.address} is not a program name`);
+      }
+    }
+    return names.map((n) => workerTool(n, env.searchPaths));
+  }
+  const dirs = env?.kind === 'local' && env.searchPaths !== null ? { dirs: env.searchPaths, from: `\`executable_search_paths\` of ${env.address ?? env.name}` } : undefined;
+  return Promise.all(names.map((n) => resolveTool(rc, n, t, n === 'bash' ? 'command' : 'tools', dirs)));
 }
 
 /** The `system_binary` targets of `runnable_dependencies`, as tools named after their targets. */
-async function runnableTools(rc: RuleContext, t: Target): Promise<Tool[]> {
+async function runnableTools(rc: RuleContext, t: Target, env?: Environment): Promise<Tool[]> {
   if (stringListField(t, 'runnable_dependencies').length === 0) return [];
   const addrs = await rc.addressField(t, 'runnable_dependencies');
   const targets = await rc.targets(addrs);
@@ -118,9 +136,25 @@ async function runnableTools(rc: RuleContext, t: Target): Promise<Tool[]> {
       if (dep.type !== 'system_binary') {
         return inputError(rc, t, 'runnable_dependencies', undefined, 'not-runnable', `\`runnable_dependencies\` of ${t.address} names ${dep.address}, a \`${dep.type}\`; only \`system_binary\` targets can be put on the PATH`);
       }
-      return resolveSystemBinary(rc, dep);
+      return systemBinaryTool(rc, dep, env);
     }),
   );
+}
+
+/** A system_binary's program: on this machine, or in a remote environment on the worker. */
+async function systemBinaryTool(rc: RuleContext, dep: Target, env?: Environment): Promise<Tool> {
+  if (env?.kind !== 'remote') return resolveSystemBinary(rc, dep);
+  // Found on the worker like the tools; a fingerprint would have to run it there, so it is not checked.
+  const binary = stringField(dep, 'binary_name') ?? '';
+  if (binary === '' || binary.includes('/')) {
+    return inputError(rc, dep, 'binary_name', undefined, 'bad-tool-name', `\`binary_name\` of ${dep.address} must be a program name, not \`${binary}\``);
+  }
+  const extra = stringListField(dep, 'extra_search_paths');
+  const relative = extra.find((d) => !d.startsWith('/'));
+  if (relative !== undefined) {
+    return inputError(rc, dep, 'extra_search_paths', relative, 'bad-search-path', `\`extra_search_paths\` of ${dep.address} must hold absolute directories; \`${relative}\` is not one`);
+  }
+  return workerTool(binary, [...extra, ...env.searchPaths], dep.addr.name);
 }
 
 /** The targets whose contributions fill the sandbox: `execution_dependencies`, or `dependencies` when it is unset (as Pants). */
@@ -138,24 +172,26 @@ export async function executionRoots(rc: RuleContext, t: Target): Promise<readon
  * is only that and `extra_env_vars`.
  */
 export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSpec): Promise<PreparedCommand> {
+  const environment = await environmentOf(rc, t);
   const [workdir, tools, runnables, env, roots, outputFiles, outputDirectories] = await Promise.all([
     workdirOf(rc, t),
-    commandTools(rc, t),
-    runnableTools(rc, t),
+    commandTools(rc, t, environment),
+    runnableTools(rc, t, environment),
     extraEnv(rc, t),
     executionRoots(rc, t),
     checkedOutputs(rc, t, 'output_files', spec.outputFiles, false),
     checkedOutputs(rc, t, 'output_directories', spec.outputDirectories, true),
   ]);
   await checkNoCycleThroughTests(rc, t, roots, (x) => executionRoots(rc, x));
+  const program = spec.program.kind === 'bash' ? tools[0]! : await systemBinaryTool(rc, spec.program.target, environment);
   const [inputs, shims] = await Promise.all([
     sandboxInputs(rc, [...roots, ...spec.extraInputs]),
-    toolsTree(rc, t, [...tools, ...runnables, spec.program]),
+    toolsTree(rc, t, [...tools, ...runnables, program]),
   ]);
   const inputRoot: Digest = await mergeTrees(rc.store, [inputs, shims], rc.signal);
   const toolsDir = posix.relative(workdir === '' ? '.' : workdir, TOOLS_DIR);
   const process = makeProcess({
-    argv: [`${toolsDir}/${spec.program.name}`, ...spec.args],
+    argv: [`${toolsDir}/${program.name}`, ...spec.args],
     env: { ...env, PATH: toolsDir },
     inputRoot,
     workingDirectory: workdir,
@@ -164,6 +200,7 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     timeoutMs: spec.timeoutS === null ? null : Math.round(spec.timeoutS * 1000),
     description: `Run ${t.type} ${t.address}`,
     cacheScope: spec.cacheScope,
+    ...(environment.kind === 'remote' ? { platform: environment.platform, remoteEnvironment: environment.name } : {}),
   });
   return { process, workdir };
 }

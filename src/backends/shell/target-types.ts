@@ -8,9 +8,6 @@ import type { FieldSpec, FieldValue, TargetType } from '../../targets/index.js';
 
 const positive = (v: FieldValue): string | undefined => (typeof v === 'number' && v <= 0 ? `must be a positive number of seconds, got ${v}` : undefined);
 
-/** Only the local environment exists so far; Pants' default name for it is accepted so BUILD files carry over. */
-export const LOCAL_ENVIRONMENT = '__local__';
-
 const command = (what: string): FieldSpec => ({
   name: 'command',
   type: { kind: 'string' },
@@ -71,12 +68,8 @@ const extraEnvVars: FieldSpec = {
 const environment: FieldSpec = {
   name: 'environment',
   type: { kind: 'string' },
-  default: LOCAL_ENVIRONMENT,
-  validate: (v) =>
-    v === LOCAL_ENVIRONMENT
-      ? undefined
-      : `environment targets are not supported yet, so the only environment is \`${LOCAL_ENVIRONMENT}\` (this machine); got '${String(v)}'. Remove the field, or set it to '${LOCAL_ENVIRONMENT}'`,
-  help: `The name of the environment to run in. Environment targets (docker_environment, remote_environment…) are not supported yet: only \`${LOCAL_ENVIRONMENT}\`, this machine, is accepted.`,
+  default: null,
+  help: 'The name of the environment the command runs in: `__local__` (this machine), or a name `[environments] names` in trews.toml maps to a local_environment or remote_environment target. Unset: `[environments] default`. A remote environment runs it on `remote_execution_server`, with that environment\'s platform, its tools found on the worker.',
 };
 
 const workdir: FieldSpec = {

@@ -54,7 +54,8 @@ class Reapi implements ReapiProvider {
       timeoutMs: config.storeRpcTimeoutMs,
     });
     this.actionCache = createRemoteActionCache({ endpoint: this.#storeEndpoint, timeoutMs: config.cacheRpcTimeoutMs, retry: storeRetry, logger: deps.logger });
-    if (config.execution && this.#execEndpoint !== undefined) {
+    // With remote_execution off, an execution endpoint serves the processes of remote environments only.
+    if (this.#execEndpoint !== undefined) {
       this.execution = createRemoteExecutionRunner({
         local: deps.local,
         cas: this.cas,
@@ -79,12 +80,12 @@ class Reapi implements ReapiProvider {
 
   async check(signal?: AbortSignal): Promise<void> {
     await abortable(this.#storeCapabilities(), signal);
-    if (this.execution !== undefined) await abortable(this.#executionCapabilities(), signal);
+    if (this.#config.execution) await abortable(this.#executionCapabilities(), signal);
   }
 
   endRun(): void {
     // A cache found down during this run is asked again by the next one.
-    if (this.execution === undefined) this.#storeCaps = undefined;
+    if (!this.#config.execution) this.#storeCaps = undefined;
   }
 
   requestCounts(): RpcCounts {
@@ -110,7 +111,7 @@ class Reapi implements ReapiProvider {
   #capabilities(ep: RemoteEndpoint, needs: { cache: boolean; execution: boolean }): Promise<RemoteCapabilities> {
     // A cache-only run asks within the cache's own (short) timeout: a hanging
     // cache server must not hold up the first lookups longer than a miss would.
-    const timeoutMs = this.execution === undefined ? this.#config.cacheRpcTimeoutMs : this.#config.storeRpcTimeoutMs;
+    const timeoutMs = !this.#config.execution && !needs.execution ? this.#config.cacheRpcTimeoutMs : this.#config.storeRpcTimeoutMs;
     const p = fetchCapabilities(ep, { timeoutMs }).then(
       (caps) => checkCapabilities(caps, ep, needs),
       (e: unknown) => {
@@ -122,7 +123,7 @@ class Reapi implements ReapiProvider {
     // timeouts. Remote execution cannot go on without the server, so it
     // asks again (the server may be restarting).
     p.catch(() => {
-      if (this.execution === undefined) return;
+      if (!this.#config.execution && !needs.execution) return;
       if (needs.execution) this.#execCaps = undefined;
       else this.#storeCaps = undefined;
     });

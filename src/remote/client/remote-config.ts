@@ -37,7 +37,11 @@ export interface RemoteConfig {
   readonly cacheRead: boolean;
   readonly cacheWrite: boolean;
   readonly store: EndpointConfig;
-  /** Set when `remote_execution` is on. */
+  /**
+   * Set when `remote_execution` is on, or when it is off but
+   * `remote_execution_server` is set (and environments are named): then
+   * only processes of remote environments run there.
+   */
   readonly executionEndpoint: EndpointConfig | null;
   /** `remote_execution_extra_platform_properties`, in the order given. */
   readonly extraPlatformProperties: readonly PlatformProperty[];

@@ -29,7 +29,7 @@ import { describeError } from './describe-error.js';
 import { ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
 import { fetchActionResult } from './fetch-result.js';
 import { METHODS } from './methods.js';
-import { forRemote } from './platform.js';
+import { forRemote, mergePlatform } from './platform.js';
 import type { RemoteBlobStore } from './remote-blob-store.js';
 import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
@@ -464,7 +464,14 @@ class RemoteExecutor implements CommandRunner {
     const hints: string[] = [];
     if (e.code === Code.UNAVAILABLE) hints.push('check that the server is running and reachable; trews retried with backoff before giving up');
     if (e.code === Code.UNAUTHENTICATED || e.code === Code.PERMISSION_DENIED) hints.push('check remote_oauth_bearer_token_path (or the authorization header)');
-    if (e.code === Code.FAILED_PRECONDITION) hints.push('the server cannot run this action as asked: check the platform properties (remote_execution_extra_platform_properties) against its workers');
+    if (e.code === Code.FAILED_PRECONDITION) {
+      const asked = mergePlatform([], proc.platform).map((p) => `${p.name}=${p.value}`).join(', ');
+      hints.push(
+        proc.remoteEnvironment !== undefined
+          ? `the server cannot run this action as asked (platform ${asked}): check \`platform\` and \`extra_platform_properties\` of the environment \`${proc.remoteEnvironment}\`, and remote_execution_extra_platform_properties, against its workers`
+          : 'the server cannot run this action as asked: check the platform properties (remote_execution_extra_platform_properties) against its workers',
+      );
+    }
     if (e.code === Code.INVALID_ARGUMENT) hints.push('the server rejected the action; its message above says why');
     return new FailureError(
       failure('environment', 'remote-execution-failed', `remote execution of ${proc.description} failed: ${e.method} on ${e.server} returned ${codeName(e.code)}${e.serverMessage ? `: ${e.serverMessage}` : ''}`, {

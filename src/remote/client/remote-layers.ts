@@ -1,4 +1,4 @@
-import { FailureError, type Logger } from '../../core/index.js';
+import { failure, FailureError, type Logger } from '../../core/index.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult, RemoteRunners } from '../../exec/index.js';
 import type { Options } from '../../options/index.js';
 import type { LocalStore } from '../../store/index.js';
@@ -73,6 +73,7 @@ class Layers implements RemoteLayers {
   readonly store: LocalStore;
   readonly wrapCache?: (inner: CommandRunner) => CommandRunner;
   readonly execution?: CommandRunner;
+  readonly environmentExecution?: CommandRunner;
   readonly #deps: RemoteLayersDeps;
   readonly #cacheRunners = new Set<RemoteCacheRunner>();
   readonly #warner: CacheWarner;
@@ -86,6 +87,20 @@ class Layers implements RemoteLayers {
     this.#warner = createCacheWarner(config.warnings, deps.warnings, deps.logger);
     this.store = config.cacheContentBehavior === 'fetch' ? deps.store : createFetchingStore(deps.store, async () => (await this.provider()).cas, deps.logger);
 
+    if (!config.execution && config.executionEndpoint !== null) {
+      // remote_execution is off, but remote environments run there.
+      this.environmentExecution = new LazyExecution(async () => {
+        const e = (await this.provider()).execution;
+        if (e === undefined) {
+          throw new FailureError(
+            failure('input', 'environment-needs-reapi-store', `remote environments need a REAPI server for their inputs, and remote_store_server ${config.store.option} is not one`, {
+              hints: ['point remote_store_server at a REAPI server (grpc://…), usually the same as remote_execution_server'],
+            }),
+          );
+        }
+        return e;
+      });
+    }
     if (config.execution) {
       // The execution server's own action cache serves and stores results
       // (Execute looks it up; the server records what it runs), so no
@@ -96,6 +111,8 @@ class Layers implements RemoteLayers {
         return e;
       });
     } else if (config.cacheRead || config.cacheWrite) {
+      // Remote environments' processes go through it too (the remote cache
+      // in front of their execution: a hit there is a hit).
       this.wrapCache = (inner) => {
         const r = createRemoteCacheRunner(inner, {
           local: this.store,

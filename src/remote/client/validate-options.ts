@@ -23,12 +23,17 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
   const execution = options.bool(GLOBAL, 'remote_execution');
   const cacheRead = options.bool(GLOBAL, 'remote_cache_read');
   const cacheWrite = options.bool(GLOBAL, 'remote_cache_write');
-  if (!execution && !cacheRead && !cacheWrite) return ok(null);
+  const execText = options.maybeString(GLOBAL, 'remote_execution_server');
+  // Remote environments run their processes on remote_execution_server even
+  // with remote_execution off; without any named environment, a server
+  // address left in trews.toml is not looked at, as before.
+  const forEnvironments = !execution && execText !== null && environmentsNamed(options);
+  if (!execution && !cacheRead && !cacheWrite && !forEnvironments) return ok(null);
 
   const problem = (option: string, message: string, hints: readonly string[]): Failure => optionFailure(options, option, message, hints);
 
-  const storeText = options.maybeString(GLOBAL, 'remote_store_server');
-  const execText = options.maybeString(GLOBAL, 'remote_execution_server');
+  // Environments alone may use the execution server's own CAS, as most servers have one.
+  const storeText = options.maybeString(GLOBAL, 'remote_store_server') ?? (!execution && !cacheRead && !cacheWrite ? execText : null);
   const enabled = [execution && 'remote_execution', cacheRead && 'remote_cache_read', cacheWrite && 'remote_cache_write'].filter(Boolean).join(', ');
   if (storeText === null) {
     return err(
@@ -105,7 +110,7 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
     }
     const address = a.value;
     const http = protocolOf(address) === 'http';
-    if (http && execution) {
+    if (http && (execution || (forEnvironments && role === 'execution'))) {
       // An HTTP cache stores blobs and results; it has no way to run anything.
       return role === 'execution'
         ? err(problem(option, `${option} \`${text}\` is an HTTP cache, which cannot execute processes`, ['remote execution needs a REAPI server: use a grpc:// or grpcs:// address']))
@@ -114,6 +119,14 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
               'remote execution needs a REAPI server (grpc:// or grpcs://) for its CAS; to use the HTTP cache, turn remote_execution off and remote_cache_read / remote_cache_write on',
             ]),
           );
+    }
+    if (http && forEnvironments && role === 'store') {
+      // The execution server reads inputs from and writes outputs to the CAS we upload to: an HTTP cache is neither.
+      return err(
+        problem(option, `${option} \`${text}\` is an HTTP cache, but remote environments (\`[environments] names\`) run processes on remote_execution_server, which needs its CAS`, [
+          'point remote_store_server at the REAPI server (usually the same address as remote_execution_server), or unset it to use that server\'s CAS',
+        ]),
+      );
     }
     if ((address.scheme === 'grpc' || address.scheme === 'http') && (rootCerts !== null || clientCertChain !== null)) {
       const tls = address.scheme === 'grpc' ? 'grpcs' : 'https';
@@ -136,10 +149,13 @@ export function validateRemoteOptions(options: Options, files: OptionFiles = nod
     return ok({ role, option, address, tls, token, headers: h.value });
   };
 
-  const store = endpoint('store', 'remote_store_server', storeText, 'remote_store_headers');
+  const storeFromExec = options.maybeString(GLOBAL, 'remote_store_server') === null;
+  const store = storeFromExec
+    ? endpoint('store', 'remote_execution_server', storeText, 'remote_execution_headers')
+    : endpoint('store', 'remote_store_server', storeText, 'remote_store_headers');
   if (!store.ok) return store;
   let executionEndpoint: EndpointConfig | null = null;
-  if (execution && execText !== null) {
+  if ((execution || forEnvironments) && execText !== null) {
     const e = endpoint('execution', 'remote_execution_server', execText, 'remote_execution_headers');
     if (!e.ok) return e;
     executionEndpoint = e.value;
@@ -211,6 +227,12 @@ export function parseHeaders(dict: Readonly<Record<string, unknown>>, transport:
     out[name] = value;
   }
   return ok(out);
+}
+
+/** Whether `[environments] names` names any environment (the scope exists only when the core backend registered it). */
+function environmentsNamed(options: Options): boolean {
+  if (options.registry.scope('environments') === undefined) return false;
+  return Object.keys(options.dict('environments', 'names')).length > 0;
 }
 
 function optionFailure(options: Options, option: string, message: string, hints: readonly string[]): Failure {
