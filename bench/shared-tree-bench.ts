@@ -70,15 +70,26 @@ try {
   const farmMs: number[] = [];
   // Each run: the sandbox with node_modules as per-package symlinks (the
   // design before farms), then with a farm, so both see the same load.
+  /** Per phase of the farm runs: acquire the shared tree, materialize, the check (barrier), release the farm. */
+  const phases: Record<'acquire' | 'materialize' | 'check' | 'release', number[]> = { acquire: [], materialize: [], check: [], release: [] };
   const sandbox = async (withFarm: boolean): Promise<number> => {
     const b = fresh();
     const t = performance.now();
     const use = await trees.acquire(nm);
+    const t1 = performance.now();
     const made = await materializeTree(store, full, b, { mode: 'hardlink', shared: [withFarm ? farmed : link] });
+    const t2 = performance.now();
     const token = use!.begin();
     if (await use!.modifiedSince(token)) throw new Error('the shared tree was modified');
+    const t3 = performance.now();
     for (const f of made.farms) await f.release();
     const ms = performance.now() - t;
+    if (withFarm) {
+      phases.acquire.push(t1 - t);
+      phases.materialize.push(t2 - t1);
+      phases.check.push(t3 - t2);
+      phases.release.push(performance.now() - t3);
+    }
     if (made.sharedLinks !== packages) throw new Error(`expected ${packages} shared links, made ${made.sharedLinks}`);
     if (withFarm && made.farms.length !== 1) throw new Error('no farm was used');
     await rm(b, { recursive: true, force: true });
@@ -116,6 +127,7 @@ try {
   console.log(`  sandbox, 20 sources, no node_modules:         ${median(baseMs).toFixed(1)} ms`);
   console.log(`  + node_modules, a symlink per package:        ${median(sharedMs).toFixed(1)} ms  (adds ${(median(sharedMs) - median(baseMs)).toFixed(1)} ms)`);
   console.log(`  + node_modules, a farm moved in:              ${median(farmMs).toFixed(1)} ms  (adds ${(median(farmMs) - median(baseMs)).toFixed(1)} ms)`);
+  console.log(`    farm runs by phase: ${Object.entries(phases).map(([k, v]) => `${k} ${median(v.slice(-runs)).toFixed(1)} ms`).join(', ')}`);
   if (hardMs.length > 0) console.log(`  (for scale) node_modules hard-linked per file: ${median(hardMs).toFixed(0)} ms`);
 } finally {
   await removeDir(dir);

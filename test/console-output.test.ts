@@ -8,28 +8,9 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertGolden, collectOutput, makeRepo, repoRoot, runTrews, spawnTrews, waitUntil, type CliResult, type TempRepo } from './helpers/index.js';
+import { assertGolden, collectOutput, makeRepo, repoRoot, runTrews, spawnTrews, stableResults, waitUntil, type CliResult, type TempRepo } from './helpers/index.js';
 
 const ESC = '\x1b';
-
-/**
- * Results print in the order they finish, which parallel tests do not keep:
- * the block before the recap is put in natural order (each result with the
- * lines under it), and "the same error as X" names whichever came first.
- */
-function stableResults(stderr: string): string {
-  const cut = stderr.indexOf('\n\n');
-  const head = cut < 0 ? stderr : stderr.slice(0, cut + 1);
-  const entries: string[] = [];
-  for (const line of head.split('\n').filter((l) => l !== '')) {
-    if (/^[✓✕] /.test(line) || entries.length === 0) entries.push(line);
-    else entries[entries.length - 1] += `\n${line}`;
-  }
-  const key = (e: string): string => /^[✓✕] (\S+)/.exec(e)?.[1] ?? e;
-  entries.sort((a, b) => key(a).localeCompare(key(b), 'en', { numeric: true }));
-  const sorted = entries.join('\n').replace(/\(the same error as \S+, above\)/g, '(the same error as <first>, above)');
-  return `${sorted}\n${cut < 0 ? '' : stderr.slice(cut + 1)}`;
-}
 
 function uncoloured(text: string): string {
   return text.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '');

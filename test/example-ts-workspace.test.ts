@@ -90,7 +90,7 @@ describe('examples/ts-workspace: the README main job', () => {
     await rm(join(root, 'node_modules/typescript/package.json'));
     let r = await trews(['export', '::']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /✓ node_modules \(local cache\): 1 files written, \d+ unchanged/);
+    assert.match(r.stderr, /✓ node_modules \(local cache\): 1 file written, \d+ unchanged/);
     r = await trews(['export', '::']);
     assert.match(r.stderr, /✓ node_modules \(local cache\): 0 files written, \d+ unchanged\n/);
   });

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pidAlive, repoRoot, spawnTrews, waitUntil } from './helpers/index.js';
+import { assertGolden, DaemonJanitor, pidAlive, repoRoot, spawnTrews, stableResults, waitUntil } from './helpers/index.js';
 import { startServer, type ServerProcess } from './helpers/remote-client.js';
 import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
@@ -248,6 +248,100 @@ describe('an npm workspace builds, tests and runs with no BUILD file', () => {
   });
 });
 
+/**
+ * A `typecheck` script that prints what tsc prints (`--pretty false`, from
+ * the package) when a file BROKEN exists; tsc itself is not needed.
+ */
+const TYPECHECK_JS = [
+  "const fs = require('fs');",
+  "if (fs.existsSync('BROKEN')) {",
+  "  console.log(\"src/index.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.\");",
+  "  console.log('  The expected type comes from here.');",
+  "  console.log(\"src/other.ts(1,1): error TS2304: Cannot find name 'x'.\");",
+  '  process.exit(2);',
+  '}',
+  '',
+].join('\n');
+
+/** The npm workspace, with a typecheck script in lib. */
+function checkedWorkspace(): Record<string, string> {
+  const files = npmWorkspace();
+  const lib = JSON.parse(files['packages/lib/package.json']!) as { scripts: Record<string, string> };
+  lib.scripts['typecheck'] = 'node typecheck.js';
+  return {
+    ...files,
+    'trews.toml': `${files['trews.toml']!}[javascript.tasks.typecheck]\nenv = ["STRICTNESS"]\n`,
+    'packages/lib/package.json': json(lib),
+    'packages/lib/typecheck.js': TYPECHECK_JS,
+  };
+}
+
+const janitor = new DaemonJanitor();
+after(() => janitor.stopAll());
+
+describe('build, check and export tell their results as test does', () => {
+  let repo: ShellRepo;
+  before(async () => {
+    repo = await makeShellRepo(checkedWorkspace());
+  });
+  after(() => repo.cleanup());
+  const viaDaemon = (args: string[]): ReturnType<ShellRepo['trews']> =>
+    janitor.run(repo.root, args, { env: { ...repo.env, TREWS_DAEMON: 'true', PATH } });
+  const shown = (args: string[], r: { code: number | null; stderr: string }, note = ''): string =>
+    `$ trews ${args.join(' ')}${note}   (exit ${r.code})\n${stableResults(r.stderr.split(repo.root).join('<root>'))}`;
+
+  it('a line per result as it finishes, the failures again, and one summary line; the same through the daemon', async () => {
+    const out: string[] = [];
+    const run = async (args: string[], note = '', daemon = false): Promise<void> => {
+      const r = daemon ? await viaDaemon(args) : await trews(repo, args);
+      out.push(shown(args, r, note));
+    };
+    await run(['build', '::']);
+    const buildJs = join(repo.root, 'packages/lib/build.js');
+    const good = await readFile(buildJs, 'utf8');
+    await writeFile(buildJs, "console.error('lib cannot build'); process.exit(3);\n");
+    await run(['build', '::'], ' (lib\'s build broken)');
+    await writeFile(buildJs, good);
+    await run(['check', '::']);
+    await writeFile(join(repo.root, 'packages/lib/BROKEN'), '');
+    await run(['check', '::'], ' (a type error)');
+    await rm(join(repo.root, 'packages/lib/BROKEN'));
+    await run(['export', '::']);
+    await run(['build', '::'], ' (through the daemon)', true);
+    await run(['build', '::'], ' (through the daemon, again)', true);
+    await run(['check', '::'], ' (through the daemon)', true);
+    assertGolden('javascript/goal-consoles', out.join(''));
+  });
+
+  it('check runs a package\'s typecheck script as its task says, and [javascript] check_scripts picks another', async () => {
+    let r = await trews(repo, ['check', 'packages/lib'], { STRICTNESS: 'high' });
+    ok(r, 'check');
+    assert.match(r.stderr, /✓ packages\/lib:lib checked in [0-9.]+s \(ran locally\)/);
+    // `env` of the typecheck task reached it, and a new value is a new key.
+    r = await trews(repo, ['check', 'packages/lib'], { STRICTNESS: 'high' });
+    assert.match(r.stderr, /✓ packages\/lib:lib checked in [0-9.]+s \(local cache\)/);
+    r = await trews(repo, ['check', 'packages/lib'], { STRICTNESS: 'low' });
+    assert.match(r.stderr, /✓ packages\/lib:lib checked in [0-9.]+s \(ran locally\)/);
+    // A failing check is not cached: it runs again, and fails with the locations from the build root.
+    await writeFile(join(repo.root, 'packages/lib/BROKEN'), '');
+    for (let i = 0; i < 2; i++) {
+      r = await trews(repo, ['check', 'packages/lib']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^✕ packages\/lib:lib failed with 2 errors \(ran locally\)\npackages\/lib\/src\/index\.ts:3:7: error TS2322: /m);
+      assert.match(r.stderr, /^packages\/lib\/src\/other\.ts:1:1: error TS2304: Cannot find name 'x'\.$/m);
+    }
+    await rm(join(repo.root, 'packages/lib/BROKEN'));
+    // No check script in the list and no tsconfig.json: nothing to check.
+    r = await trews(repo, ['check', '--javascript-check-scripts=[]', 'packages/lib']);
+    ok(r, 'check with no check scripts');
+    assert.match(r.stderr, /^nothing to check: none of the \d+ targets the specs select has a type-checker$/m);
+    // Other names, the first the package has: app's test script, which passes.
+    r = await trews(repo, ['check', '--javascript-check-scripts=["verify", "test"]', 'packages/app']);
+    ok(r, 'check with app\'s test script');
+    assert.match(r.stderr, /✓ packages\/app:app checked in [0-9.]+s \(ran locally\)/);
+  });
+});
+
 /** Packs `tiny` (a one-file package) into vendor/, so pnpm and yarn install it with no network. */
 async function packTiny(root: string): Promise<void> {
   const src = join(root, 'vendor-src/tiny');
@@ -315,6 +409,27 @@ for (const pm of ['pnpm', 'yarn'] as const) {
       assert.equal(await readFile(join(repo.root, 'packages/lib/dist/index.js'), 'utf8'), 'exports.v = "OK"');
       assert.equal(summaryLine(r.stderr), '2 from the local cache');
       assert.ok(!readdirSync(repo.root).includes('node_modules'), 'the workspace gets no node_modules');
+    });
+
+    it(`packs each publishable package with ${pm} pack into dist/, workspace: ranges made versions; then from the cache`, async () => {
+      let r = await trews(repo, ['package', '::']);
+      ok(r, 'package ::');
+      assert.match(r.stderr, /^Packages: 2 built, 2 total · /m);
+      const names = readdirSync(join(repo.root, 'dist')).sort();
+      assert.deepEqual(names, ['acme-app-1.0.0.tgz', 'acme-lib-1.0.0.tgz']);
+      const tar = (name: string, ...args: string[]): string => execFileSync('tar', ['xzf', join(repo.root, 'dist', name), '-O', ...args], { encoding: 'utf8' });
+      const listing = (name: string): string[] => execFileSync('tar', ['tzf', join(repo.root, 'dist', name)], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+      // lib's tarball holds its build's output, which trews built first.
+      assert.deepEqual(listing('acme-lib-1.0.0.tgz'), ['package/dist/index.js', 'package/package.json']);
+      assert.equal(tar('acme-lib-1.0.0.tgz', 'package/dist/index.js'), 'exports.v = "OK"');
+      // As their publish does, the package manager wrote the version it links for `workspace:*`.
+      const app = JSON.parse(tar('acme-app-1.0.0.tgz', 'package/package.json')) as { dependencies: Record<string, string> };
+      assert.deepEqual(app.dependencies, { '@acme/lib': '1.0.0' });
+      await rm(join(repo.root, 'dist'), { recursive: true });
+      r = await trews(repo, ['package', '::']);
+      ok(r, 'package :: again');
+      assert.doesNotMatch(summaryLine(r.stderr) ?? '', /ran locally/);
+      assert.deepEqual(readdirSync(join(repo.root, 'dist')).sort(), names);
     });
   });
 }

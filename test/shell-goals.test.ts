@@ -38,7 +38,7 @@ describe('trews test on the example', () => {
   it('packages the site, and runs app:show with its bundle', async () => {
     const pkg = await repo.trews(['package', '//:site']);
     assert.equal(pkg.code, 0, pkg.stderr);
-    assert.match(pkg.stderr, /^wrote dist\/site\.tar\.gz$/m);
+    assert.match(pkg.stderr, /^✓ \/\/:site: wrote dist\/site\.tar\.gz$/m);
     const listing = execFileSync('tar', ['-tzf', join(repo.root, 'dist/site.tar.gz')], { encoding: 'utf8' });
     assert.equal(listing, 'app/\napp/build/\napp/build/app.json\ndocs/\ndocs/README.md\n');
 
@@ -220,8 +220,8 @@ describe('trews package', () => {
     const r = await repo.trews(['package', 'src:']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
-      r.stderr.split('\n').filter((l) => l.startsWith('wrote ')).sort(),
-      ['wrote dist/release/all.zip', 'wrote dist/src/bundle.tar'],
+      r.stderr.split('\n').filter((l) => l.startsWith('✓ ')).sort(),
+      ['✓ src:bundle: wrote dist/src/bundle.tar', '✓ src:zipped: wrote dist/release/all.zip'],
     );
     const tar = join(repo.root, 'dist/src/bundle.tar');
     assert.equal(execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }), 'src/\nsrc/a.md\nsrc/b.md\nsrc/out/\nsrc/out/gen.txt\n');
@@ -241,7 +241,7 @@ describe('trews package', () => {
     await rm(join(repo.root, 'dist'), { recursive: true, force: true });
     const r = await repo.trews(['package', 'src:bundle', '--distdir=out/here']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^wrote out\/here\/src\/bundle\.tar$/m);
+    assert.match(r.stderr, /^✓ src:bundle: wrote out\/here\/src\/bundle\.tar$/m);
     assert.deepEqual(await readFile(join(repo.root, 'out/here/src/bundle.tar')), first);
   });
 

@@ -53,17 +53,17 @@ export interface PeerCommands {
 
 export type PeerTool = Tool<PeerCommands>;
 
-const THIS_TREWS_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const THIS_TREWS_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** The environment every tool starts from: this one, minus what would put a tool in CI mode or carry someone's settings. */
-function baseEnv(): Record<string, string> {
+export function baseEnv(): Record<string, string> {
   const drop = /^(CI|CONTINUOUS_INTEGRATION|BUILD_NUMBER|RUN_ID|GITHUB_ACTIONS|GITLAB_CI|BUILDKITE|CIRCLECI|TRAVIS|JENKINS_URL|TF_BUILD|TREWS_.*|NX_.*|TURBO_.*)$/;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !drop.test(k)) env[k] = v;
   return env;
 }
 
-function sh(argv: readonly string[], cwd: string, env: Record<string, string> = baseEnv()): { status: number | null; out: string } {
+export function sh(argv: readonly string[], cwd: string, env: Record<string, string> = baseEnv()): { status: number | null; out: string } {
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.error ? null : r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
@@ -95,15 +95,16 @@ function deleteWorkspaceOutputs(repo: PeersRepo): void {
   for (let i = 0; i < repo.packages; i++) rmSync(join(repo.root, packageDir(i), 'out'), { recursive: true, force: true });
 }
 
-function count(re: RegExp, text: string): number {
+export function count(re: RegExp, text: string): number {
   return [...text.matchAll(re)].length;
 }
 
-function noTally(kind: Kind, o: Outcome, what: string): never {
+export function noTally(kind: Kind, o: Outcome, what: string): never {
   throw new CheckFailed(`no ${what} in the ${kind} output:\n${(o.stdout + o.stderr).trimEnd().split('\n').slice(-10).join('\n')}`);
 }
 
-function packageVersion(repo: PeersRepo, name: string): string | undefined {
+/** The version of a package installed at the repo's root. */
+export function packageVersion(repo: { readonly root: string }, name: string): string | undefined {
   const text = readOrUndefined(join(repo.root, 'node_modules', name, 'package.json'));
   return text === undefined ? undefined : (JSON.parse(text) as { version: string }).version;
 }
@@ -161,27 +162,50 @@ export function bazelTool(repo: PeersRepo): PeerTool {
   };
 }
 
+/** Turborepo's environment: no telemetry, no update checks. */
+export function turboEnv(): Record<string, string> {
+  return { ...baseEnv(), TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
+}
+
+export function turboAvailable(repo: { readonly root: string }, bin: string): Availability {
+  const version = packageVersion(repo, 'turbo');
+  return version !== undefined && existsSync(bin) ? { ok: true, version: `turbo ${version}` } : { ok: false, why: 'turbo is not installed in the generated repo (did npm install fail?)' };
+}
+
+/** From turbo's `Tasks: 3 successful, 3 total` and `Cached: 1 cached, 3 total`. */
+export function turboTally(o: Outcome, kind: Kind): Tally {
+  const text = o.stdout + o.stderr;
+  const tasks = /Tasks:\s+(\d+) successful, (\d+) total/.exec(text) ?? noTally(kind, o, '"Tasks:" line');
+  const cached = /Cached:\s+(\d+) cached, (\d+) total/.exec(text) ?? noTally(kind, o, '"Cached:" line');
+  return { ran: Number(cached[2]) - Number(cached[1]), cached: Number(cached[1]), words: `Tasks: ${tasks[1]} successful, ${tasks[2]} total; Cached: ${cached[1]} cached, ${cached[2]} total` };
+}
+
+/** From Nx's `Cache:             20/40 hit (50%)`. */
+export function nxTally(o: Outcome, kind: Kind): Tally {
+  const m = /Cache:\s+(\d+)\/(\d+) hit[^\n]*/.exec(o.stdout + o.stderr) ?? noTally(kind, o, '"Cache: H/T hit" line');
+  return { ran: Number(m[2]) - Number(m[1]), cached: Number(m[1]), words: m[0].replace(/\s+/g, ' ') };
+}
+
+export function nxAvailable(repo: { readonly root: string }, bin: string, daemon: boolean): Availability {
+  const version = packageVersion(repo, 'nx');
+  return version !== undefined && existsSync(bin)
+    ? { ok: true, version: `nx ${version}, ${daemon ? 'with its daemon (NX_DAEMON=true)' : 'without its daemon (NX_DAEMON=false)'}` }
+    : { ok: false, why: 'nx is not installed in the generated repo (did npm install fail?)' };
+}
+
 export function turboTool(repo: PeersRepo): PeerTool {
-  const env = { ...baseEnv(), TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' };
+  const env = turboEnv();
   const bin = join(repo.root, 'node_modules', '.bin', 'turbo');
   const inv = (...args: string[]): Invocation => ({ argv: [bin, ...args], cwd: repo.root, env });
   return {
     name: 'Turborepo',
-    available(): Availability {
-      const version = packageVersion(repo, 'turbo');
-      return version !== undefined && existsSync(bin) ? { ok: true, version: `turbo ${version}` } : { ok: false, why: 'turbo is not installed in the generated repo (did npm install fail?)' };
-    },
+    available: () => turboAvailable(repo, bin),
     commands: {
       query: inv('ls'),
       build: inv('run', 'build'),
       test: inv('run', 'test'),
       listed: (o) => count(/^\s*@peers\/p\d+ packages\/p\d+\s*$/gm, o.stdout),
-      tally(o, kind) {
-        const text = o.stdout + o.stderr;
-        const tasks = /Tasks:\s+(\d+) successful, (\d+) total/.exec(text) ?? noTally(kind, o, '"Tasks:" line');
-        const cached = /Cached:\s+(\d+) cached, (\d+) total/.exec(text) ?? noTally(kind, o, '"Cached:" line');
-        return { ran: Number(cached[2]) - Number(cached[1]), cached: Number(cached[1]), words: `Tasks: ${tasks[1]} successful, ${tasks[2]} total; Cached: ${cached[1]} cached, ${cached[2]} total` };
-      },
+      tally: turboTally,
       outputs: () => workspaceOutputs(repo),
       deleteOutputs: () => deleteWorkspaceOutputs(repo),
       clearCaches() {
@@ -201,22 +225,13 @@ export function nxTool(repo: PeersRepo, opts: { daemon: boolean }): PeerTool {
   const inv = (...args: string[]): Invocation => ({ argv: [bin, ...args], cwd: repo.root, env });
   return {
     name: opts.daemon ? 'Nx' : 'Nx (no daemon)',
-    available(): Availability {
-      const version = packageVersion(repo, 'nx');
-      return version !== undefined && existsSync(bin)
-        ? { ok: true, version: `nx ${version}, ${opts.daemon ? 'with its daemon (NX_DAEMON=true)' : 'without its daemon (NX_DAEMON=false)'}` }
-        : { ok: false, why: 'nx is not installed in the generated repo (did npm install fail?)' };
-    },
+    available: () => nxAvailable(repo, bin, opts.daemon),
     commands: {
       query: inv('show', 'projects'),
       build: inv('run-many', '-t', 'build'),
       test: inv('run-many', '-t', 'test'),
       listed: (o) => count(/^@peers\/p\d+$/gm, o.stdout),
-      tally(o, kind) {
-        // `Cache:             20/40 hit (50%)`
-        const m = /Cache:\s+(\d+)\/(\d+) hit[^\n]*/.exec(o.stdout + o.stderr) ?? noTally(kind, o, '"Cache: H/T hit" line');
-        return { ran: Number(m[2]) - Number(m[1]), cached: Number(m[1]), words: m[0].replace(/\s+/g, ' ') };
-      },
+      tally: nxTally,
       outputs: () => workspaceOutputs(repo),
       deleteOutputs: () => deleteWorkspaceOutputs(repo),
       clearCaches() {
@@ -279,24 +294,22 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
       test: inv('test', '::'),
       listed: (o) => count(/^packages\/p\d+:build$/gm, o.stdout),
       tally(o, kind) {
-        // `400 processes: 12 ran locally, 388 from the local cache`, or the summary line
-        // `Tests: … · Processes: 12 ran locally, 388 from the local cache · Time: …`.
-        const found =
-          /^(\d+) process(?:es)?(?:: (.*))?$/m.exec(o.stdout + o.stderr) ?? /(?:^|· )Processes: ()([^·\n]*?)(?: ·|$)/m.exec(o.stdout + o.stderr);
+        // `Packages: 40 built, 40 total · Processes: 12 ran locally, 388 from the local cache · Time: 4.2s`
+        const m = /Processes: (.*?)(?: · |$)/m.exec(o.stdout + o.stderr) ?? noTally(kind, o, '"Processes: …" summary');
         // Through a warm daemon a goal whose results are all memoized asks for no process at
-        // all (rule results are engine keys), and trews prints no count: nothing ran.
-        if (found === null && o.exitCode === 0 && opts.daemon) return { ran: 0, cached: 0, words: 'no process asked for: every result memoized' };
-        const m = found ?? noTally(kind, o, '"N processes" line');
+        // all (rule results are engine keys): `Processes: none`, nothing ran.
+        const words = m[0].replace(/ · $/, '');
+        if (m[1] === 'none') return { ran: 0, cached: 0, words };
         let ran = 0;
         let cached = 0;
-        for (const part of (m[2] ?? '').split(', ').filter(Boolean)) {
+        for (const part of (m[1] ?? '').split(', ').filter(Boolean)) {
           const [, n, how] = /^(\d+) (.*)$/.exec(part) ?? [];
           if (how === undefined) continue;
           if (how === 'ran locally' || how === 'ran remotely') ran += Number(n);
-          else if (how === 'could not run') throw new CheckFailed(`trews: ${m[0]}`);
+          else if (how === 'could not run') throw new CheckFailed(`trews: ${words}`);
           else cached += Number(n);
         }
-        return { ran, cached, words: m[0] };
+        return { ran, cached, words };
       },
       outputs() {
         const text = readOrUndefined(archive) === undefined ? undefined : readTar(readFileSync(archive));

@@ -1,17 +1,15 @@
 import { startExecution } from './start-execution.js';
-import { isAbortError, isFailureError, type Failure } from '../core/index.js';
+import { isAbortError, isFailureError } from '../core/index.js';
 import { BUILD, writeOutputs, type BuiltOutputs, type WrittenOutputs } from '../backends/index.js';
 import type { Provenance } from '../runtime/index.js';
-import type { Target } from '../targets/index.js';
-import { renderFailure } from '../ui/index.js';
+import { countsLine, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal } from './goal.js';
+import { FailureGroups, provenanceText } from './result-lines.js';
 
-interface Done {
+interface Built {
   readonly address: string;
-  readonly built?: BuiltOutputs;
-  readonly provenance?: Provenance;
-  readonly written?: WrittenOutputs;
-  readonly failure?: Failure;
+  readonly provenance: Provenance;
+  readonly written: WrittenOutputs;
 }
 
 function plural(n: number, what: string): string {
@@ -19,12 +17,15 @@ function plural(n: number, what: string): string {
 }
 
 /** `✓ packages/lib:build (local cache): 2 files written, 3 unchanged`. */
-function resultLine(d: Done): string {
-  if (d.failure !== undefined || d.built === undefined || d.written === undefined) return `✕ ${d.address} failed`;
+function resultLine(d: Built, colors: Palette): string {
   const w = d.written;
   const parts = [`${plural(w.written.length, 'file')} written`, `${w.unchanged} unchanged`];
   if (w.removed.length > 0) parts.push(`${w.removed.length} stale removed`);
-  return `✓ ${d.address} (${d.provenance}): ${parts.join(', ')}`;
+  return `${colors.green('✓')} ${d.address} ${provenanceText(d.provenance, colors)}: ${parts.join(', ')}`;
+}
+
+function failedLine(address: string, colors: Palette): string {
+  return `${colors.red('✕')} ${address} ${colors.red('failed')}`;
 }
 
 /**
@@ -33,7 +34,9 @@ function resultLine(d: Done): string {
  * outputs into the workspace (`packages/lib/dist/…`), touching only the
  * files whose content differs and removing stale ones from the declared
  * outputs, so editors, `node packages/app/dist/main.js` and publishing
- * see them. Turborepo's and Nx's cache restore, as a goal.
+ * see them. Turborepo's and Nx's cache restore, as a goal. Its console is
+ * `test`'s: a line per build as it finishes, the failures again at the
+ * end, and the summary line (`Builds: 3 succeeded, 3 total · Processes: …`).
  */
 export const buildGoal: Goal = {
   name: 'build',
@@ -45,30 +48,45 @@ export const buildGoal: Goal = {
   async execute(g) {
     const selected = await g.targets();
     const execution = startExecution(g);
-    const rc = execution.rc;
-    const candidates = selected.filter((t) => g.renv.rules.provides(t.type, BUILD));
-    const done = new Map<string, Done>();
-    const failures: Array<{ target: Target; failure: Failure }> = [];
+    const { rc, colors } = execution;
+    const candidates = selected.filter((t) => g.renv.rules.provides(t.type, BUILD)).sort((a, b) => naturalCompare(a.address, b.address));
+    if (candidates.length === 0) {
+      execution.print(`nothing to build: none of the ${plural(selected.length, 'target')} the specs select builds anything`);
+      await execution.finish();
+      return 0;
+    }
+    // Under --loop, a build the graph still holds and that wrote nothing was told by an earlier iteration.
+    const quietMemoized = g.iteration > 0;
+    const built = new Map<string, Built>();
+    /** Addresses of builds being written: a package and its `build` script name one build, written once. */
+    const claimed = new Set<string>();
+    // A package and its `build` script fail with one failure: told once.
+    const failures = new FailureGroups();
+    let settledCount = 0;
+    execution.progress(0, candidates.length, 'builds');
     const settled = await Promise.allSettled(
       candidates.map(async (target) => {
-        let built: BuiltOutputs | null;
         try {
-          built = await rc.serve(BUILD, target, undefined);
-        } catch (e) {
-          if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
-          failures.push({ target, failure: e.failure });
-          execution.print(`✕ ${target.address} failed\n${renderFailure(e.failure).trimEnd()}`);
-          return;
+          let outputs: BuiltOutputs | null;
+          try {
+            outputs = await rc.serve(BUILD, target, undefined);
+          } catch (e) {
+            if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
+            execution.print(failures.add(target.address, failedLine(target.address, colors), e.failure, colors));
+            return;
+          }
+          if (outputs === null || claimed.has(outputs.address)) return;
+          claimed.add(outputs.address);
+          const provenance = execution.provenance(outputs.result, `build ${outputs.address}`);
+          const written = await writeOutputs(g.services().store, g.root, outputs.tree, outputs.outputs, rc.signal);
+          const d: Built = { address: outputs.address, provenance, written };
+          built.set(d.address, d);
+          const touched = written.written.length + written.removed.length > 0;
+          if (!(quietMemoized && provenance === 'memoized' && !touched)) execution.print(resultLine(d, colors));
+        } finally {
+          settledCount++;
+          execution.progress(settledCount, candidates.length, 'builds');
         }
-        // A package and its `build` script name one build: written once.
-        if (built === null || done.has(built.address)) return;
-        const entry: { address: string; built: BuiltOutputs; provenance: Provenance; written?: WrittenOutputs } = {
-          address: built.address,
-          built,
-          provenance: execution.provenance(built.result, `build ${built.address}`),
-        };
-        done.set(built.address, entry);
-        entry.written = await writeOutputs(g.services().store, g.root, built.tree, built.outputs, rc.signal);
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -76,13 +94,27 @@ export const buildGoal: Goal = {
       await execution.finish();
       throw thrown.reason;
     }
-    const lines = [...done.values()].sort((a, b) => (a.address < b.address ? -1 : 1)).map(resultLine);
-    if (lines.length === 0 && failures.length === 0) {
-      execution.print(`nothing to build: none of the ${plural(selected.length, 'target')} the specs select builds anything`);
-    } else {
-      execution.print([...(failures.length > 0 ? [''] : []), ...lines, ...failures.map((f) => `✕ ${f.target.address} failed`)].join('\n'));
+    if (built.size === 0 && failures.size === 0) {
+      execution.print(`nothing to build: none of the ${plural(selected.length, 'target')} the specs select declares outputs`);
+      await execution.finish();
+      return 0;
     }
-    await execution.finish();
-    return failures.length > 0 ? 1 : 0;
+    // The failures again, together, where the summary is.
+    const recap = failures.recap('build', 'failed', colors);
+    if (recap.length > 0) execution.print(['', ...recap].join('\n'));
+    const memoized = [...built.values()].filter((d) => d.provenance === 'memoized').length;
+    await execution.finish(
+      countsLine(
+        'Builds',
+        [
+          { count: built.size, label: 'succeeded', tone: 'good' },
+          { count: failures.size, label: 'failed', tone: 'bad' },
+        ],
+        built.size + failures.size,
+        memoized,
+        colors,
+      ),
+    );
+    return failures.size > 0 ? 1 : 0;
   },
 };

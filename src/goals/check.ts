@@ -1,10 +1,11 @@
 import { startExecution } from './start-execution.js';
-import { isAbortError, isFailureError, type Failure } from '../core/index.js';
+import { isAbortError, isFailureError } from '../core/index.js';
 import { CHECK, howItFailed, outputExcerpt, type CheckOutcome } from '../backends/index.js';
 import type { Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
-import { formatDuration, renderFailure } from '../ui/index.js';
+import { countsLine, formatDuration, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal } from './goal.js';
+import { FailureGroups, provenanceText } from './result-lines.js';
 
 interface Done {
   readonly target: Target;
@@ -14,6 +15,19 @@ interface Done {
 
 function passed(o: CheckOutcome): boolean {
   return o.result.exitCode === 0 && !o.result.timedOut;
+}
+
+/** `✓ packages/lib:lib checked in 1.20s (ran locally)`, `✕ apps/cli:cli failed with 2 errors (ran locally)`. */
+function resultLine(d: Done, colors: Palette): string {
+  const from = provenanceText(d.provenance, colors);
+  if (passed(d.outcome)) return `${colors.green('✓')} ${d.target.address} ${colors.green('checked')} in ${formatDuration(d.outcome.result.executionMs ?? d.outcome.result.durationMs)} ${from}`;
+  const errors = d.outcome.diagnostics.filter((l) => !/^\s/.test(l)).length;
+  const how = errors > 0 ? `failed with ${errors} error${errors === 1 ? '' : 's'}` : `failed: ${d.outcome.checker} ${howItFailed(d.outcome.result, null)}`;
+  return `${colors.red('✕')} ${d.target.address} ${colors.red(how)} ${from}`;
+}
+
+function couldNotLine(address: string, colors: Palette): string {
+  return `${colors.red('✕')} ${address} ${colors.red('could not be checked')}`;
 }
 
 /**
@@ -33,35 +47,53 @@ export const checkGoal: Goal = {
   async execute(g) {
     const selected = await g.targets();
     const execution = startExecution(g);
-    const rc = execution.rc;
+    const { rc, colors } = execution;
     const { store } = g.services();
-    const candidates = selected.filter((t) => g.renv.rules.provides(t.type, CHECK));
+    const candidates = selected.filter((t) => g.renv.rules.provides(t.type, CHECK)).sort((a, b) => naturalCompare(a.address, b.address));
+    const nothing = `nothing to check: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select has a type-checker`;
+    if (candidates.length === 0) {
+      execution.print(nothing);
+      await execution.finish();
+      return 0;
+    }
+    // Under --loop, what the graph still holds was printed by an earlier iteration.
+    const quietMemoized = g.iteration > 0;
     const done: Done[] = [];
-    const failures: Array<{ target: Target; failure: Failure }> = [];
+    // Checks that could not run for one reason (a dependency's build failed): told once.
+    const blocked = new FailureGroups();
+    let settledCount = 0;
+    execution.progress(0, candidates.length, 'checks');
     const settled = await Promise.allSettled(
       candidates.map(async (target) => {
-        let outcome: CheckOutcome | null;
         try {
-          outcome = await rc.serve(CHECK, target, undefined);
-        } catch (e) {
-          if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
-          failures.push({ target, failure: e.failure });
-          execution.print(`✕ ${target.address} could not be checked\n${renderFailure(e.failure).trimEnd()}`);
-          return;
+          let outcome: CheckOutcome | null;
+          try {
+            outcome = await rc.serve(CHECK, target, undefined);
+          } catch (e) {
+            if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
+            execution.print(blocked.add(target.address, couldNotLine(target.address, colors), e.failure, colors));
+            return;
+          }
+          if (outcome === null) return;
+          const d: Done = { target, outcome, provenance: execution.provenance(outcome.result, `check ${target.address}`) };
+          done.push(d);
+          if (passed(outcome)) {
+            if (!(quietMemoized && d.provenance === 'memoized')) execution.print(resultLine(d, colors));
+            return;
+          }
+          // tsc's own lines when it printed diagnostics; its output otherwise (a crash, a bad tsconfig.json).
+          const lines =
+            outcome.diagnostics.length > 0
+              ? outcome.diagnostics
+              : [
+                  ...(await outputExcerpt(store, outcome.result.stdout, 200, rc.signal)),
+                  ...(await outputExcerpt(store, outcome.result.stderr, 200, rc.signal)),
+                ];
+          execution.print([resultLine(d, colors), ...lines].join('\n'));
+        } finally {
+          settledCount++;
+          execution.progress(settledCount, candidates.length, 'checks');
         }
-        if (outcome === null) return;
-        const d: Done = { target, outcome, provenance: execution.provenance(outcome.result, `check ${target.address}`) };
-        done.push(d);
-        if (passed(outcome)) return;
-        // tsc's own lines when it printed diagnostics; its output otherwise (a crash, a bad tsconfig.json).
-        const lines =
-          outcome.diagnostics.length > 0
-            ? outcome.diagnostics
-            : [
-                ...(await outputExcerpt(store, outcome.result.stdout, 200, rc.signal)),
-                ...(await outputExcerpt(store, outcome.result.stderr, 200, rc.signal)),
-              ];
-        execution.print([`✕ ${target.address}: ${outcome.checker} ${howItFailed(outcome.result, null)}`, ...lines].join('\n'));
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -69,19 +101,28 @@ export const checkGoal: Goal = {
       await execution.finish();
       throw thrown.reason;
     }
-    const lines = [
-      ...done.map((d) => {
-        const took = formatDuration(d.outcome.result.executionMs ?? d.outcome.result.durationMs);
-        const errors = d.outcome.diagnostics.length;
-        return passed(d.outcome)
-          ? `✓ ${d.target.address} checked in ${took} (${d.provenance})`
-          : `✕ ${d.target.address} failed${errors > 0 ? ` with ${errors} error${errors === 1 ? '' : 's'}` : ''} (${d.provenance})`;
-      }),
-      ...failures.map((f) => `✕ ${f.target.address} could not be checked`),
-    ].sort((a, b) => (a.slice(2) < b.slice(2) ? -1 : 1));
-    if (lines.length === 0) execution.print(`nothing to check: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select has a type-checker`);
-    else execution.print(['', ...lines].join('\n'));
-    await execution.finish();
-    return failures.length > 0 || done.some((d) => !passed(d.outcome)) ? 1 : 0;
+    if (done.length === 0 && blocked.size === 0) {
+      execution.print(nothing);
+      await execution.finish();
+      return 0;
+    }
+    // The failures again, together, where the summary is.
+    const failed = done.filter((d) => !passed(d.outcome)).sort((a, b) => naturalCompare(a.target.address, b.target.address));
+    const recap = [...failed.map((d) => resultLine(d, colors)), ...blocked.recap('check', 'could not run', colors)];
+    if (recap.length > 0) execution.print(['', ...recap].join('\n'));
+    await execution.finish(
+      countsLine(
+        'Checks',
+        [
+          { count: done.length - failed.length, label: 'passed', tone: 'good' },
+          { count: failed.length, label: 'failed', tone: 'bad' },
+          { count: blocked.size, label: 'could not run', tone: 'bad' },
+        ],
+        done.length + blocked.size,
+        done.filter((d) => d.provenance === 'memoized').length,
+        colors,
+      ),
+    );
+    return failed.length > 0 || blocked.size > 0 ? 1 : 0;
   },
 };

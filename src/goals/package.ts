@@ -7,6 +7,7 @@ import { listTree } from '../store/index.js';
 import type { Target } from '../targets/index.js';
 import { countsLine, naturalCompare, renderFailure } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
+import { provenanceText } from './result-lines.js';
 
 /** Copies a package's files into the dist directory, replacing older ones. Returns their paths. */
 async function writeOut(g: GoalContext, pkg: BuiltPackage, distdir: string, signal: AbortSignal): Promise<string[]> {
@@ -31,7 +32,7 @@ async function writeOut(g: GoalContext, pkg: BuiltPackage, distdir: string, sign
 
 export const packageGoal: Goal = {
   name: 'package',
-  help: 'Build the packages the specs select (archives) and write them to the dist directory (`dist/`, or --distdir), listing each file written.',
+  help: 'Build the packages the specs select (archives, npm tarballs) and write them to the dist directory (`dist/`, or --distdir), a line per package with the files written, and one summary line.',
   needsBuildRoot: true,
   registerOptions(registry) {
     registry.registerScope({ name: 'package', help: this.help, isGoal: true });
@@ -46,7 +47,7 @@ export const packageGoal: Goal = {
   async execute(g) {
     const selected = await g.targets();
     const execution = startExecution(g);
-    const rc = execution.rc;
+    const { rc, colors } = execution;
     const packages = selected.filter((t) => g.renv.rules.provides(t.type, PACKAGE));
     if (packages.length === 0) {
       execution.print(`nothing to package: none of the ${selected.length} target${selected.length === 1 ? '' : 's'} the specs select is packageable`);
@@ -58,21 +59,31 @@ export const packageGoal: Goal = {
     const failures: Array<{ target: Target; failure: Failure }> = [];
     const wrote: string[] = [];
     let built = 0;
+    let empty = 0;
+    let memoized = 0;
     execution.progress(0, packages.length, 'packages');
     const settled = await Promise.allSettled(
       packages.map(async (target) => {
         try {
           const pkg = await rc.serve(PACKAGE, target, undefined);
-          for (const path of await writeOut(g, pkg, distdir, rc.signal)) {
-            wrote.push(path);
-            execution.print(`wrote ${relative(g.root, path)}`);
+          // A package with no files (a private JavaScript package) is nothing to count.
+          if (pkg.files.length === 0) {
+            empty++;
+            return;
           }
+          // Where the package manager's pack came from; an archive trews makes itself has no process.
+          const provenance = pkg.result !== undefined ? execution.provenance(pkg.result, `package ${target.address}`) : undefined;
+          const paths = await writeOut(g, pkg, distdir, rc.signal);
+          wrote.push(...paths);
           built++;
+          if (provenance === 'memoized') memoized++;
+          const from = provenance !== undefined ? ` ${provenanceText(provenance, colors)}` : '';
+          execution.print(`${colors.green('✓')} ${target.address}${from}: wrote ${paths.map((p) => relative(g.root, p)).join(', ')}`);
         } catch (e) {
           if (!isFailureError(e) || isAbortError(e) || rc.signal.aborted) throw e;
           failures.push({ target, failure: e.failure });
         } finally {
-          execution.progress(built + failures.length, packages.length, 'packages');
+          execution.progress(built + empty + failures.length, packages.length, 'packages');
         }
       }),
     );
@@ -80,6 +91,11 @@ export const packageGoal: Goal = {
     if (thrown !== undefined) {
       await execution.finish();
       throw thrown.reason;
+    }
+    if (built === 0 && failures.length === 0) {
+      execution.print(`nothing to package: the ${packages.length} packageable target${packages.length === 1 ? '' : 's'} the specs select package${packages.length === 1 ? 's' : ''} no files (a private JavaScript package packs nothing)`);
+      await execution.finish();
+      return 0;
     }
     if (failures.length === 1 && wrote.length === 0) {
       await execution.finish();
@@ -95,8 +111,8 @@ export const packageGoal: Goal = {
           { count: built, label: 'built', tone: 'good' },
           { count: failures.length, label: 'failed', tone: 'bad' },
         ],
-        packages.length,
-        0,
+        built + failures.length,
+        memoized,
         execution.colors,
       ),
     );

@@ -3,8 +3,9 @@ import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { howItFailed, outputExcerpt, TEST, type TestOutcome } from '../backends/index.js';
 import type { GoalExecution, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
-import { countsLine, displayText, failureHeadline, formatDuration, naturalCompare, renderFailure, type Palette } from '../ui/index.js';
+import { countsLine, displayText, formatDuration, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
+import { FailureGroups, provenanceText } from './result-lines.js';
 
 type OutputMode = 'all' | 'failed' | 'none';
 
@@ -16,19 +17,8 @@ interface Done {
   readonly failure?: Failure;
 }
 
-/** Tests that could not run for one and the same reason (a build step they all need failed): told once. */
-interface Blocked {
-  readonly failure: Failure;
-  readonly targets: Target[];
-}
-
 function passed(o: TestOutcome): boolean {
   return o.result.exitCode === 0 && !o.result.timedOut;
-}
-
-function provenanceText(p: Provenance | undefined, colors: Palette): string {
-  const text = `(${p})`;
-  return p === 'ran locally' || p === 'remote' ? colors.dim(text) : colors.cyan(text);
 }
 
 /** `✓ app:test succeeded in 0.42s (local cache)`: the time is how long the test ran, back then for a cached result. */
@@ -55,18 +45,6 @@ async function outputBlock(g: GoalContext, execution: GoalExecution, d: Done): P
     lines.push(`${d.target.address} ${name}:`, ...text.map((l) => `  ${l}`));
   }
   return lines;
-}
-
-/** The same failure, whichever test reached it: what it says and where, not how each test got there. */
-function failureKey(f: Failure): string {
-  return JSON.stringify([f.tag, f.reason, failureHeadline(f), f.notes ?? [], f.hints ?? []]);
-}
-
-/** `a:t1, a:t2, … and 12 more`. */
-function addressList(targets: readonly Target[], max = 10): string {
-  const names = targets.map((t) => t.address).sort(naturalCompare);
-  const shown = names.slice(0, max).join(', ');
-  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
 
 export const testGoal: Goal = {
@@ -119,7 +97,8 @@ export const testGoal: Goal = {
     // Under --loop, what the graph still holds was printed by an earlier iteration.
     const quietMemoized = g.iteration > 0;
     const done: Done[] = [];
-    const blocked = new Map<string, Blocked>();
+    // Tests that could not run for one and the same reason (a build step they all need failed): told once.
+    const blocked = new FailureGroups();
     execution.progress(0, tests.length, 'tests');
     // allSettled: on Ctrl-C every test's processes must be gone (and their
     // sandboxes removed) before the run returns, not only the first one's.
@@ -140,15 +119,7 @@ export const testGoal: Goal = {
         execution.progress(done.length, tests.length, 'tests');
         // Each result as it finishes (Pants does too), so a long run shows failures early.
         if (d.failure !== undefined) {
-          const key = failureKey(d.failure);
-          const same = blocked.get(key);
-          if (same === undefined) {
-            blocked.set(key, { failure: d.failure, targets: [target] });
-            execution.print(`${resultLine(d, colors)}\n${renderFailure(d.failure, { colors }).trimEnd()}`);
-          } else {
-            same.targets.push(target);
-            execution.print(`${resultLine(d, colors)} ${colors.dim(`(the same error as ${same.targets[0]!.address}, above)`)}`);
-          }
+          execution.print(blocked.add(target.address, resultLine(d, colors), d.failure, colors));
           return;
         }
         if (quietMemoized && d.provenance === 'memoized') return;
@@ -164,11 +135,7 @@ export const testGoal: Goal = {
     // The failures again, together, where the summary is: a long log need not be searched.
     const failed = done.filter((d) => d.outcome !== undefined && !passed(d.outcome)).sort((a, b) => naturalCompare(a.target.address, b.target.address));
     const recap = failed.map((d) => resultLine(d, colors));
-    const groups = [...blocked.values()].sort((a, b) => naturalCompare(failureHeadline(a.failure), failureHeadline(b.failure)));
-    for (const b of groups) {
-      const n = b.targets.length;
-      recap.push(`${colors.red('✕')} ${failureHeadline(b.failure)}`, `    ${n} test${n === 1 ? '' : 's'} could not run: ${addressList(b.targets)}`);
-    }
+    recap.push(...blocked.recap('test', 'could not run', colors));
     if (recap.length > 0) execution.print(['', ...recap].join('\n'));
     const couldNotRun = done.filter((d) => d.outcome === undefined).length;
     const memoized = done.filter((d) => d.provenance === 'memoized').length;

@@ -115,6 +115,26 @@ describe('link farms', () => {
     }
   });
 
+  it('matches a sandbox to a farm once per node_modules digest: alternating packages and a partial tree each get their own layout', async () => {
+    await withFarms(async (f) => {
+      const partial = await treeFromBytes(f.store, [{ path: 'node_modules/left-pad/index.js', content: 'module.exports = 1;\n' }]);
+      for (const [i, name] of ['a', 'b', 'a', 'partial', 'b', 'a'].entries()) {
+        if (name === 'partial') {
+          const sb = join(f.tmp, `partial-${i}`);
+          const made = await materializeTree(f.store, partial, sb, { mode: 'hardlink', shared: [f.link] });
+          assert.equal(made.farms.length, 0, 'a remembered match of another node_modules is not used');
+          assert.deepEqual(await readdir(join(sb, 'node_modules')), ['left-pad']);
+          continue;
+        }
+        await f.sandbox(await f.root(name), async (sb) => {
+          const nm = join(sb, 'node_modules');
+          assert.deepEqual((await readdir(nm)).sort(), ['.bin', '.package-lock.json', '@types', '@ws', 'left-pad'], `sandbox ${i}`);
+          assert.deepEqual(await readdir(join(nm, '@ws')), [name], `sandbox ${i}`);
+        });
+      }
+    });
+  });
+
   it('makes node_modules entry by entry when the tree lacks an entry of the farm', async () => {
     await withFarms(async (f) => {
       await f.sandbox(await f.root('a'));

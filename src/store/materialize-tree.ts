@@ -1,7 +1,7 @@
 import { symlinkSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FailureError, digestEquals, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
+import { FailureError, digestEquals, digestString, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
 import type { LinkedInput } from './input-check.js';
 import { sameAsFarm, type Farm, type FarmEntry, type FarmUse, type LinkFarms } from './link-farms.js';
 import type { LinkedSource, LocalStore, MaterializeMode } from './local-store.js';
@@ -70,6 +70,8 @@ interface Plan {
   readonly symlinks: Map<string, string>;
   /** Directories that are symlinks to a shared materialization: path → absolute target. */
   readonly sharedLinks: Array<{ readonly path: string; readonly target: string }>;
+  /** The digest of each directory made real (levels), and of the root (''). */
+  readonly dirDigests: Map<string, Digest>;
 }
 
 /**
@@ -165,7 +167,7 @@ async function takeFarms(plan: Plan, shared: readonly SharedTreeLink[], signal?:
       if (!kept.has(at) || out.some((o) => at.startsWith(`${o.at}/`))) continue;
       const farm = await farms.take(link.tree, link.dir, at, signal);
       if (farm === undefined) continue;
-      const drop = matchFarm(plan, link, at, farm);
+      const drop = memoMatch(farms, plan, link, at, farm);
       if (drop === undefined) {
         farms.putBack(farm, link.tree, link.dir, at);
         continue;
@@ -182,8 +184,35 @@ async function takeFarms(plan: Plan, shared: readonly SharedTreeLink[], signal?:
   return out;
 }
 
+type FarmMatch = { dirs: Set<string>; entries: Set<string>; additions: string[] };
+
+/** Bound on remembered matches per pool: one per (directory digest, farm), a few per package of a workspace. */
+const MATCH_MEMO_MAX = 1024;
+const matchMemos = new WeakMap<LinkFarms, Map<string, FarmMatch | null>>();
+
+/**
+ * matchFarm, remembered: the plan's entries under `at` are a function of
+ * the digest of the directory the input root has there, and the farm's
+ * entries a function of the farm's key (farms of one key are made alike),
+ * so sandboxes of one package (the same node_modules with the same
+ * workspace links) match once per process, not once per sandbox.
+ */
+function memoMatch(farms: LinkFarms, plan: Plan, link: SharedTreeLink, at: string, farm: Farm): FarmMatch | undefined {
+  const dir = plan.dirDigests.get(at);
+  if (dir === undefined) return matchFarm(plan, link, at, farm);
+  let memo = matchMemos.get(farms);
+  if (memo === undefined) matchMemos.set(farms, (memo = new Map()));
+  const key = `${digestString(dir)}\0${digestString(link.tree)}\0${link.dir}\0${at}\0${[...link.realDirs].sort().join("\0")}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const found = matchFarm(plan, link, at, farm);
+  if (memo.size >= MATCH_MEMO_MAX) memo.clear();
+  memo.set(key, found ?? null);
+  return found;
+}
+
 /** The plan's entries the farm at `at` already holds, or undefined when the plan differs from the farm there. */
-function matchFarm(plan: Plan, link: SharedTreeLink, at: string, farm: Farm): { dirs: Set<string>; entries: Set<string>; additions: string[] } | undefined {
+function matchFarm(plan: Plan, link: SharedTreeLink, at: string, farm: Farm): FarmMatch | undefined {
   const farmRel = (path: string): string | undefined => {
     if (path === at) return '';
     if (!path.startsWith(`${at}/`)) return undefined;
@@ -220,7 +249,7 @@ function matchFarm(plan: Plan, link: SharedTreeLink, at: string, farm: Farm): { 
   };
   for (const level of plan.levels) for (const p of level) consider(p, 'kept-dir');
   for (const l of plan.sharedLinks) {
-    if (l.target === join(link.dir, l.path)) consider(l.path, 'shared-dir');
+    if (l.target === `${link.dir}/${l.path}`) consider(l.path, 'shared-dir');
   }
   for (const f of plan.files) consider(f.path, { kind: 'file', digest: f.digest, isExecutable: f.isExecutable });
   for (const [p, target] of plan.symlinks) consider(p, { kind: 'symlink', target });
@@ -247,14 +276,18 @@ function mustStayReal(link: SharedTreeLink, at: string): boolean {
 }
 
 async function readPlan(store: LocalStore, digest: Digest, shared: readonly SharedTreeLink[], signal?: AbortSignal): Promise<Plan> {
-  const plan: Plan = { levels: [], files: [], symlinks: new Map(), sharedLinks: [] };
+  const plan: Plan = { levels: [], files: [], symlinks: new Map(), sharedLinks: [], dirDigests: new Map() };
   let level: PlanItem[] = [{ digest, at: '', shared: shared.map((link) => ({ link, digest: link.tree })) }];
   while (level.length > 0) {
     const kept: PlanItem[] = [];
     for (const item of level) {
       const same = item.shared.find((s) => digestEquals(s.digest, item.digest) && !mustStayReal(s.link, item.at));
-      if (same !== undefined) plan.sharedLinks.push({ path: item.at, target: join(same.link.dir, item.at) });
-      else kept.push(item);
+      // Concatenated, not join()ed: both are normal already, and a node_modules has hundreds of these per sandbox.
+      if (same !== undefined) plan.sharedLinks.push({ path: item.at, target: `${same.link.dir}/${item.at}` });
+      else {
+        kept.push(item);
+        plan.dirDigests.set(item.at, item.digest);
+      }
     }
     if (kept.length > 0 && kept[0]!.at !== '') plan.levels.push(kept.map((k) => k.at));
     const dirs = await settleInOrder(
@@ -267,6 +300,8 @@ async function readPlan(store: LocalStore, digest: Digest, shared: readonly Shar
     dirs.forEach((dir, i) => {
       const item = kept[i]!;
       const at = item.at;
+      // By name: a node_modules has hundreds of packages, and a scan per child was quadratic.
+      const sharedByName = sharedDirs[i]!.map((sd) => new Map(sd.directories.map((x) => [x.name, x])));
       for (const f of dir.files) {
         plan.files.push({ path: joinTreePath(at, f.name), digest: nodeDigest(f.digest, f.name), isExecutable: f.isExecutable });
       }
@@ -274,7 +309,7 @@ async function readPlan(store: LocalStore, digest: Digest, shared: readonly Shar
       for (const d of dir.directories) {
         const childShared: Array<{ link: SharedTreeLink; digest: Digest }> = [];
         item.shared.forEach((s, j) => {
-          const node = sharedDirs[i]![j]!.directories.find((x) => x.name === d.name);
+          const node = sharedByName[j]!.get(d.name);
           if (node !== undefined) childShared.push({ link: s.link, digest: nodeDigest(node.digest, node.name) });
         });
         next.push({ digest: nodeDigest(d.digest, d.name), at: joinTreePath(at, d.name), shared: childShared });

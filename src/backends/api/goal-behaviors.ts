@@ -39,6 +39,8 @@ export interface BuiltPackage {
   readonly tree: Digest;
   /** Those paths, sorted. */
   readonly files: readonly string[];
+  /** The process that packed them, when one did (its provenance is counted). */
+  readonly result?: ProcessResult;
 }
 
 /** `trews test`: the target's test, run (or found in a cache). */

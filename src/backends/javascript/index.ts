@@ -4,6 +4,7 @@ import { importDependencies } from './import-inference.js';
 import { DEFAULT_TEST_PATTERNS, javascriptSourceTarget, javascriptTestTarget } from './source-targets.js';
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { registerNodejsOptions } from './nodejs.js';
+import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
@@ -88,6 +89,13 @@ export const javascriptBackend: Backend = {
       choices: ['warn', 'error'],
       default: 'warn',
       help: "What an import that resolves to no file nor declared package is: a warning `trews dependencies` prints with its file:line:col, or an error that stops every goal that reads the file's dependencies.",
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: CHECK_SCRIPTS_OPTION,
+      type: 'list',
+      default: [...DEFAULT_CHECK_SCRIPTS],
+      help: "The scripts `trews check` runs to type-check a package, by name: the first one its package.json has, run as that script's task says (`depends_on`, `env`, `timeout`); a package with none of them and a tsconfig.json gets `tsc --noEmit -p tsconfig.json`. Empty: always tsc.",
     });
   },
 };

@@ -134,8 +134,13 @@ export function shimsTree(rc: RuleContext, tools: readonly Tool[]): Promise<Dige
   );
 }
 
-/** The files an install reads: the lockfile, every package.json, the package manager's configuration, and `file:` dependencies. */
-async function installInputs(ctx: ComputeContext, rc: RuleContext, w: JsWorkspace, lockfile: string): Promise<string[]> {
+/**
+ * The files an install reads: the lockfile, every package.json, the package
+ * manager's configuration, and `file:` dependencies. What the package
+ * manager needs to see the project (pnpm's and yarn's `pack` too).
+ */
+export async function installInputs(rc: RuleContext, w: JsWorkspace, lockfile: string): Promise<string[]> {
+  const ctx = rc;
   const ws = rc.project.ws;
   const top = await ctx.get(new ListingKey(ws, ''));
   const paths = new Set<string>([lockfile, ...w.packages.map((p) => joinRel(p.dir, 'package.json'))]);
@@ -186,7 +191,7 @@ export class JsInstallKey implements Key<JsInstall> {
       nodeTool(rc, 'which runs the install', at),
       shTool(rc, 'which runs install scripts', at),
       packageManagerTool(rc, pm),
-      installInputs(ctx, rc, w, lockfile),
+      installInputs(rc, w, lockfile),
     ]);
     const store = ctx.slot(EXEC_RUN).store;
     const snapshot = await ctx.get(new SnapshotKey(rc.project.ws, store, inputs));

@@ -1,18 +1,23 @@
 import { posix } from 'node:path';
 import { FailureError, type Digest } from '../../core/index.js';
-import { makeProcess } from '../../exec/index.js';
+import { makeProcess, type SharedInput } from '../../exec/index.js';
 import { EMPTY_TREE_DIGEST, listTree, mergeTrees, SnapshotKey, subsetTree, treeFromFiles } from '../../store/index.js';
 import type { Target } from '../../targets/index.js';
 import { BUILD, PACKAGE, processFailure, provide, TOOLS_DIR, type BuiltPackage, type RuleContext } from '../api/index.js';
-import { SANDBOX_HOME, shimsTree } from './install.js';
+import { installInputs, JsInstallKey, SANDBOX_HOME, shimsTree } from './install.js';
 import { extraTools, nodeTool, packageManagerTool, shTool } from './nodejs.js';
 import { PackageJsonKey } from './package-json.js';
-import { JsWorkspaceKey, requirePackageManager, type PackageManagerName } from './workspace.js';
+import { JsWorkspaceKey, requireLockfile, requirePackageManager, type JsWorkspace, type PackageManagerName } from './workspace.js';
 
 /** Where the tarball is written in the sandbox (from the package's directory). */
 const PACK_DIR = '.trews-pack';
 
-function packArgs(pm: PackageManagerName, version: string): string[] {
+/** npm's name for a package's tarball (`@demo/strings` 1.0.0 → `demo-strings-1.0.0.tgz`), which pnpm uses too: the one trews writes for every manager. */
+export function tarballName(name: string, version: string): string {
+  return `${name.replace(/^@/, '').replace(/\//g, '-')}-${version}.tgz`;
+}
+
+function packArgs(pm: PackageManagerName, version: string, tarball: string): string[] {
   switch (pm) {
     // The build ran already (trews built the outputs the tarball takes): no prepack/prepare.
     case 'npm':
@@ -20,9 +25,27 @@ function packArgs(pm: PackageManagerName, version: string): string[] {
     // pnpm and yarn rewrite `workspace:` ranges to the versions they link, as their publish does.
     case 'pnpm':
       return ['pack', '--pack-destination', PACK_DIR];
+    // yarn names it `@demo-strings-1.0.0.tgz` (berry's %s) or `demo-strings-v1.0.0.tgz` (yarn 1): npm's name instead.
     case 'yarn':
-      return version.startsWith('1.') ? ['pack', '--filename', `${PACK_DIR}/package.tgz`] : ['pack', '--out', `${PACK_DIR}/%s-%v.tgz`];
+      return version.startsWith('1.') ? ['pack', '--filename', `${PACK_DIR}/${tarball}`] : ['pack', '--out', `${PACK_DIR}/${tarball}`];
   }
+}
+
+/**
+ * What the package manager must see besides the package to pack it. npm
+ * packs the directory alone. pnpm and yarn rewrite `workspace:` ranges to
+ * the linked packages' versions, which they read from the project: yarn
+ * from the workspace's manifests and lockfile, pnpm from the linked
+ * packages in node_modules (the shared install and the workspace links).
+ */
+async function projectTree(rc: RuleContext, w: JsWorkspace, pm: PackageManagerName): Promise<{ tree: Digest; shared?: SharedInput }> {
+  if (pm === 'npm') return { tree: EMPTY_TREE_DIGEST };
+  const files = await rc.get(new SnapshotKey(rc.project.ws, rc.store, await installInputs(rc, w, requireLockfile(w))));
+  if (pm === 'yarn') return { tree: files.digest };
+  const install = await rc.get(new JsInstallKey(rc.ruleEnv));
+  const links = install.links.length === 0 ? EMPTY_TREE_DIGEST : await treeFromFiles(rc.store, install.links.map((l) => ({ kind: 'symlink' as const, path: l.path, target: l.target })), rc.signal);
+  // The install is linked from its shared read-only copy, as in a script's sandbox.
+  return { tree: await mergeTrees(rc.store, [files.digest, install.tree, links], rc.signal), shared: { tree: install.tree, realDirs: install.realDirs } };
 }
 
 /**
@@ -38,6 +61,7 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
   if (manifest === null || manifest.private || manifest.name === null || manifest.version === null) return { tree: EMPTY_TREE_DIGEST, files: [] };
   const w = await rc.get(new JsWorkspaceKey(rc.project.ws));
   const location = { file: t.buildFile, line: t.line, col: t.col };
+  const tarball = tarballName(manifest.name, manifest.version);
   const [extra, node, sh, pm, sources, built] = await Promise.all([
     extraTools(rc),
     nodeTool(rc, `which packs ${t.address}`, location),
@@ -47,11 +71,12 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
     rc.serve(BUILD, t, undefined),
   ]);
   const shims = await shimsTree(rc, [...extra, node, sh, pm.tool]);
-  const inputRoot = await mergeTrees(rc.store, [sources.digest, built?.tree ?? EMPTY_TREE_DIGEST, shims], rc.signal);
+  const project = await projectTree(rc, w, pm.name);
+  const inputRoot = await mergeTrees(rc.store, [project.tree, sources.digest, built?.tree ?? EMPTY_TREE_DIGEST, shims], rc.signal);
   const toolsDir = posix.relative(pkgDir || '.', TOOLS_DIR);
   const process = makeProcess({
     // REAPI makes no output directory: the package managers want theirs to exist.
-    argv: [`${toolsDir}/sh`, '-c', `mkdir -p ${PACK_DIR} && exec "$@"`, 'pack', pm.name, ...packArgs(pm.name, pm.version)],
+    argv: [`${toolsDir}/sh`, '-c', `mkdir -p ${PACK_DIR} && exec "$@"`, 'pack', pm.name, ...packArgs(pm.name, pm.version, tarball)],
     env: {
       PATH: toolsDir,
       HOME: posix.relative(pkgDir || '.', SANDBOX_HOME),
@@ -64,6 +89,7 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
     outputDirectories: [PACK_DIR],
     description: `Pack ${t.address} (${pm.name} pack${pkgDir === '' ? '' : ` in ${pkgDir}`})`,
     cacheScope: 'successful',
+    ...(project.shared !== undefined ? { sharedInputs: [project.shared] } : {}),
   });
   const result = await rc.execute(process);
   if (result.exitCode !== 0 || result.timedOut) {
@@ -71,7 +97,7 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
   }
   const tree: Digest = await subsetTree(rc.store, result.outputRoot, [`${PACK_DIR}/*.tgz`], rc.signal);
   const inside = await treeAt(rc, tree);
-  return { tree: inside, files: (await listTree(rc.store, inside, rc.signal)).map((e) => e.path).sort() };
+  return { tree: inside, files: (await listTree(rc.store, inside, rc.signal)).map((e) => e.path).sort(), result };
 }
 
 /** The tree under PACK_DIR (where its paths are relative to the dist directory). */
