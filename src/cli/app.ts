@@ -63,11 +63,22 @@ export function fsRulesFrom(options: Options): FsRules {
   };
 }
 
+/** How far a daemon's graph may grow: the engine's eviction settings, from `daemon_graph_*`. */
+export interface GraphBound {
+  readonly evictAfterIdleRuns: number;
+  readonly maxNodes: number;
+}
+
+export function graphBoundFrom(options: Options): GraphBound {
+  return { evictAfterIdleRuns: options.int(GLOBAL, 'daemon_graph_idle_runs'), maxNodes: options.int(GLOBAL, 'daemon_graph_max_nodes') };
+}
+
 function appIdentity(rules: FsRules, storeDir: string): string {
   return JSON.stringify([rules, storeDir]);
 }
 
-export function createApp(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger): App {
+/** `bound` is for a daemon's long-lived graph; a one-run App has none. */
+export function createApp(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger, bound?: GraphBound): App {
   const types = new TargetTypeRegistry();
   for (const b of backends) for (const { type } of b.targets) types.register(type);
   const ws: Workspace = { root: root as AbsPath, rules };
@@ -79,6 +90,7 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   );
   const renv: RuleEnv = { project, rules: new RuleRegistry(backends) };
   const engine = createEngine({
+    ...bound,
     onCompute: (key) => {
       if (key.id.startsWith('build-file:')) logger.debug(`parsing ${key.id.slice('build-file:'.length)}`);
       else if (key.id.startsWith('js-file-imports:')) logger.debug(`reading imports of ${key.id.slice('js-file-imports:'.length)}`);
@@ -120,6 +132,13 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
 /** Apps by build root, reused while what they were built for stays the same. */
 export class AppCache {
   readonly #apps = new Map<string, App>();
+  readonly #bound: GraphBound | undefined;
+
+  /** `bound`: the daemon's; `daemon_graph_*` are daemon options, so one value serves its whole life. */
+  constructor(bound?: GraphBound) {
+    this.#bound = bound;
+  }
+
   /** Every live App: the daemon's watcher invalidates their engines. */
   all(): App[] {
     return [...this.#apps.values()];
@@ -138,7 +157,7 @@ export class AppCache {
     const stale = fit && use ? app.staleReason(use) : undefined;
     if (fit && stale === undefined) return app;
     if (stale !== undefined) logger.info(`starting from a fresh graph: ${stale}, and the graph may name blobs that are gone`);
-    const fresh = createApp(root, rules, storeDir, backends, logger);
+    const fresh = createApp(root, rules, storeDir, backends, logger, this.#bound);
     if (use) fresh.staleReason(use);
     this.#apps.set(root, fresh);
     return fresh;

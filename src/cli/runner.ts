@@ -254,6 +254,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       logger,
       warn: (message) => void write(ctx.stderr, `warning: ${message}\n`),
     });
+    const evictedBefore = app.engine.stats().evicted;
     const endStart = trace?.recorder.phase('start the run (waits for runs with other options)');
     const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env, platformOfHost(process.platform, process.arch)), slots: [EXEC_RUN.with(exec)] }, {
       timeoutS: options.float(GLOBAL, 'daemon_timeout_when_multiple_invocations'),
@@ -262,6 +263,10 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     endStart?.();
     run = started;
     const statsBefore = app.engine.stats();
+    if (statsBefore.evicted > evictedBefore) {
+      // Starting a run with none live sweeps the graph (daemon_graph_idle_runs, daemon_graph_max_nodes).
+      logger.info(`graph: evicted ${statsBefore.evicted - evictedBefore} nodes no recent run used (${statsBefore.evicted} in all); ${statsBefore.nodes} kept`);
+    }
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
     try {
@@ -289,7 +294,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       endFlush?.();
       if (trace !== undefined) {
         const after = app.engine.stats();
-        trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated });
+        trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated, evicted: after.evicted - evictedBefore });
       }
     }
     return code;

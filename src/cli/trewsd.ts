@@ -18,7 +18,7 @@ import {
 } from '../daemon/index.js';
 import { setChildJournal } from '../exec/index.js';
 import { GLOBAL, parseByteSize } from '../options/index.js';
-import { AppCache, fsRulesFrom } from './app.js';
+import { AppCache, fsRulesFrom, graphBoundFrom } from './app.js';
 import { readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
 import { renderFailure } from '../ui/index.js';
@@ -76,7 +76,9 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
   const journal = openChildJournal(root, process.pid, logger);
   setChildJournal(journal);
 
-  const apps = new AppCache();
+  const bound = graphBoundFrom(options);
+  logger.info(`graph bound: evict what the last ${bound.evictAfterIdleRuns} runs did not use (0: never); at most ${bound.maxNodes} nodes (0: no bound)`);
+  const apps = new AppCache(bound);
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon({

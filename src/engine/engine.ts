@@ -22,9 +22,17 @@ class IncrementalEngine implements Engine {
   /** Runs that brought inputs and have not ended; all share one signature. */
   readonly #live = new Set<EngineRun>();
   #idle: Array<() => void> = [];
+  /** Runs started so far: the clock eviction measures idleness by. */
+  #runs = 0;
+  readonly #idleRuns: number;
+  readonly #maxNodes: number;
+  /** `#runs` at the last eviction sweep; sweeps are spaced so that a warm run rarely pays for one. */
+  #sweptAt = 0;
 
   constructor(options: EngineOptions) {
     this.#graph = new Graph(options.onCompute);
+    this.#idleRuns = Math.max(0, Math.floor(options.evictAfterIdleRuns ?? 0));
+    this.#maxNodes = Math.max(0, Math.floor(options.maxNodes ?? 0));
   }
 
   startRun(options: RunOptions = {}): Run {
@@ -34,6 +42,10 @@ class IncrementalEngine implements Engine {
       for (const r of this.#live) if (r.inputs!.signature !== inputs.signature) others++;
       if (others > 0) throw new RunConflictError(others);
     }
+    this.#runs++;
+    // Before any work of this run, and only when no run is live: nothing in use can be evicted.
+    if (this.#live.size === 0) this.#sweep();
+    this.#graph.tick = this.#runs;
     if (this.hasPendingInvalidations() || this.#graph.hasTransient) this.#applyInvalidations();
     if (inputs !== undefined) this.#graph.setInputs(inputs);
     const run = new EngineRun(this.#graph, this.#epoch, options, inputs === undefined ? undefined : this.#ended);
@@ -94,7 +106,25 @@ class IncrementalEngine implements Engine {
 
   stats(): EngineStats {
     const g = this.#graph;
-    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, epoch: this.#epoch, liveRuns: this.#live.size };
+    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size };
+  }
+
+  /**
+   * Evicts what no run touched in the last `evictAfterIdleRuns` runs (closed
+   * upward, see Graph.evictIdle), and, above `maxNodes`, the least recently
+   * touched beyond that. The idle rule sweeps every eighth of its window, so
+   * a node goes at most that much later than due; the count bound is checked
+   * every run.
+   */
+  #sweep(): void {
+    const g = this.#graph;
+    const latest = this.#runs - 1;
+    const over = this.#maxNodes > 0 && g.size > this.#maxNodes;
+    const due = this.#idleRuns > 0 && this.#runs - this.#sweptAt >= Math.max(1, Math.floor(this.#idleRuns / 8));
+    if (!over && !due) return;
+    this.#sweptAt = this.#runs;
+    const before = this.#idleRuns > 0 ? this.#runs - this.#idleRuns : 0;
+    g.evictIdle(before, this.#maxNodes, latest);
   }
 
   /** One transaction: everything queued since the last run becomes visible at once. */

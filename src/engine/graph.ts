@@ -40,6 +40,10 @@ export class Graph {
   computes = 0;
   revalidated = 0;
   dirty = 0;
+  /** Nodes evicted since the graph was made. */
+  evicted = 0;
+  /** The engine's run count: what a request stamps on the node it touches (GraphNode.touched). */
+  tick = 0;
 
   constructor(onCompute: ((key: Key<unknown>) => void) | undefined) {
     this.#onCompute = onCompute;
@@ -93,6 +97,8 @@ export class Graph {
    */
   reaches(targets: ReadonlySet<GraphNode>, paths: Iterable<string>): boolean {
     if (targets.size === 0) return false;
+    // An evicted target no longer has the edges the walk needs: "yes" is the safe answer.
+    if (this.evicted > 0) for (const t of targets) if (t.evicted) return true;
     const stamp = ++this.#walkStamp;
     const stack: GraphNode[] = [...this.#paths.affected(paths)];
     while (stack.length > 0) {
@@ -105,9 +111,79 @@ export class Graph {
     return false;
   }
 
+  /**
+   * Evicts the nodes last touched before run `before`, closed upward: a node
+   * goes only if every one of its dependents goes too. A kept node therefore
+   * never has an edge to an evicted one: it would otherwise compare a recorded
+   * generation against a recreated node whose generation restarted (and could
+   * match by accident), and an invalidation of the evicted node's path would
+   * no longer reach it. A node with an in-flight task is never evicted, nor
+   * (by the closure) anything it reads. With `maxNodes` > 0 and the graph
+   * still larger, the threshold moves up, least recently touched first, but
+   * never to the nodes touched by the latest run (`latest`). Only safe when no
+   * run is live (the engine makes sure). Returns how many nodes left.
+   */
+  evictIdle(before: number, maxNodes: number, latest: number): number {
+    let victims = this.#victims(before);
+    if (maxNodes > 0 && this.#nodes.size - victims.size > maxNodes) victims = this.#victimsToFit(before, maxNodes, latest, victims);
+    for (const n of victims) this.#evict(n, victims);
+    this.evicted += victims.size;
+    return victims.size;
+  }
+
+  /** The largest upward-closed set of idle nodes touched before `before`. */
+  #victims(before: number): Set<GraphNode> {
+    const victims = new Set<GraphNode>();
+    for (const n of this.#nodes.values()) if (n.touched < before && n.task === undefined) victims.add(n);
+    // Drop every candidate with a kept dependent, and re-check what it reads: iterate to a fixpoint.
+    const kept = (d: GraphNode): boolean => !victims.has(d);
+    const stack = [...victims];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (!victims.has(n) || !n.someDependent(kept)) continue;
+      victims.delete(n);
+      for (const dep of n.deps) if (victims.has(dep)) stack.push(dep);
+    }
+    return victims;
+  }
+
+  /** The victims of the lowest threshold in (before, latest] that brings the graph within `maxNodes`, or of `latest`. */
+  #victimsToFit(before: number, maxNodes: number, latest: number, atBefore: Set<GraphNode>): Set<GraphNode> {
+    const stamps = new Set<number>();
+    for (const n of this.#nodes.values()) if (n.touched >= before && n.touched < latest) stamps.add(n.touched);
+    const thresholds = [...stamps].sort((a, b) => a - b).map((t) => t + 1);
+    // Victim sets grow with the threshold: binary search for the first that fits.
+    let best = atBefore;
+    let lo = 0;
+    let hi = thresholds.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.#victims(thresholds[mid]!);
+      if (v.size > best.size) best = v;
+      if (this.#nodes.size - v.size <= maxNodes) {
+        best = v;
+        hi = mid - 1;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return best;
+  }
+
+  #evict(node: GraphNode, victims: ReadonlySet<GraphNode>): void {
+    node.evicted = true;
+    this.#nodes.delete(node.key.id);
+    for (const dep of node.deps) if (!victims.has(dep)) dep.removeDependent(node);
+    if (node.path !== undefined) this.#paths.remove(node.path, node);
+    if (node.input !== undefined) this.#inputs.delete(node);
+    this.#transient.delete(node);
+    if (node.state === 'dirty') this.dirty--;
+  }
+
   /** Answers one `get`, recording the edge when the requester is a computation. */
   request<V>(requester: Requester, key: AnyKey<V>): Promise<V> {
     const node = this.#nodeFor(key);
+    node.touched = this.tick;
     if (node.state === 'new' && node.input !== undefined) this.#initInput(node, requester.scope);
     const from = requester.task;
     let slot = -1;
@@ -249,6 +325,7 @@ export class Graph {
       const dep = deps[i]!;
       const seen = generations[i]!;
       if (seen < 0) return this.#compute(task);
+      dep.touched = this.tick;
       if (dep.state === 'clean') {
         if (dep.generation !== seen) return this.#compute(task);
         continue;
@@ -348,6 +425,8 @@ export class Graph {
     if (node.state === 'dirty') this.dirty--;
     node.state = 'clean';
     node.forceRecompute = false;
+    // A value that took several runs to arrive is as fresh as the run it arrived in.
+    node.touched = this.tick;
     if (ok && isTransient(node, result)) this.#transient.add(node);
     else this.#transient.delete(node);
   }

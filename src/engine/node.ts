@@ -72,6 +72,13 @@ export class GraphNode {
   mark = 0;
   /** Set on a transient node at the start of the next run: recompute, don't re-validate. */
   forceRecompute = false;
+  /**
+   * The engine's run count when a run or a computation last asked for this
+   * node (or re-validated through it): what eviction measures idleness by.
+   */
+  touched = 0;
+  /** Set once the node has left the graph (evicted): a run still holding it can tell. */
+  evicted = false;
 
   constructor(key: AnyKey<unknown>) {
     this.key = key;
@@ -109,6 +116,14 @@ export class GraphNode {
 
   dependents(): Iterable<GraphNode> {
     return this.#dependents ?? NO_DEPS;
+  }
+
+  /** Whether some dependent fails `pred` (eviction: "is any dependent kept?"). */
+  someDependent(pred: (node: GraphNode) => boolean): boolean {
+    const d = this.#dependents;
+    if (d === undefined) return false;
+    for (const n of d) if (pred(n)) return true;
+    return false;
   }
 
   describe(): string {

@@ -32,6 +32,35 @@ export class PathIndex {
   }
 
   /**
+   * Forgets `node` at `path` (an evicted node), and the path's links into its
+   * ancestors once nothing is left under them, so the index stays bounded by
+   * the file-system keys the graph holds.
+   */
+  remove(path: string, node: GraphNode): void {
+    const entry = this.#entries.get(path);
+    if (entry?.nodes === undefined) return;
+    const i = entry.nodes.indexOf(node);
+    if (i < 0) return;
+    entry.nodes.splice(i, 1);
+    if (entry.nodes.length === 0) entry.nodes = undefined;
+    let child = path;
+    let e: Entry | undefined = entry;
+    while (e !== undefined && e.nodes === undefined && (e.children === undefined || e.children.size === 0)) {
+      this.#entries.delete(child);
+      if (child === '') break;
+      const parentPath = dirnameRel(child);
+      e = this.#entries.get(parentPath);
+      e?.children?.delete(child);
+      child = parentPath;
+    }
+  }
+
+  /** Paths the index holds an entry for (tests check that eviction leaves none behind). */
+  get entries(): number {
+    return this.#entries.size;
+  }
+
+  /**
    * Nodes affected by changes to `paths`: those at the path, at its parent
    * directory (its listing changed), and anywhere inside it.
    */

@@ -141,8 +141,12 @@ export interface EngineStats {
   readonly computes: number;
   /** Dirty nodes that were re-validated without recomputing (early cut-off or clean dependencies). */
   readonly revalidated: number;
+  /** Nodes evicted since the engine was created (EngineOptions.evictAfterIdleRuns, maxNodes). */
+  readonly evicted: number;
   /** Current epoch: bumped each time a run applies pending invalidations. */
   readonly epoch: number;
+  /** Runs started since the engine was created. */
+  readonly runs: number;
   /** Runs that brought inputs and have not ended. */
   readonly liveRuns: number;
 }
@@ -182,4 +186,18 @@ export interface Engine {
 export interface EngineOptions {
   /** Called each time a node's compute() starts; tests count recomputations with it. */
   onCompute?: (key: Key<unknown>) => void;
+  /**
+   * A long-lived engine's bound on its graph: a node that none of the last
+   * this-many runs asked for (from the run or from another node's compute or
+   * re-validation) is evicted when the next run starts with no run live,
+   * provided everything that depends on it goes too. Asked for again, it is
+   * recomputed. 0 or absent: never.
+   */
+  evictAfterIdleRuns?: number;
+  /**
+   * Above this many nodes when a run starts with no run live, the least
+   * recently touched go too (same closure rule), but never one the latest run
+   * touched. 0 or absent: no bound.
+   */
+  maxNodes?: number;
 }

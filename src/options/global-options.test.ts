@@ -33,6 +33,8 @@ test('GLOBAL options keep Pants names, types and defaults', () => {
   assert.deepEqual(daemonOnes, [
     'build_file_max_size',
     'build_patterns',
+    'daemon_graph_idle_runs',
+    'daemon_graph_max_nodes',
     'daemon_idle_timeout',
     'daemon_invalidation_globs',
     'daemon_max_memory_usage',

@@ -1,0 +1,51 @@
+// End-to-end: a daemon bounds its graph (daemon_graph_idle_runs) over
+// alternating edits and runs, and never serves a stale result for it.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DaemonJanitor, daemonLog, makeRepo, type CliResult, type TempRepo } from './helpers/index.js';
+
+const janitor = new DaemonJanitor();
+after(() => janitor.stopAll());
+
+const viaDaemon = (repo: TempRepo, args: string[]): Promise<CliResult> =>
+  janitor.run(repo.root, args, { env: { TREWS_LOCAL_STORE_DIR: join(repo.root, '.store') } });
+
+describe('a daemon with daemon_graph_idle_runs', () => {
+  it('evicts what old edits left behind, and every run after an edit still sees the edit', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\ndaemon_graph_idle_runs = 2\n',
+      BUILD: [
+        'files(name="data", sources=["in.txt"])',
+        'shell_command(name="gen", command="cat in.txt in.txt > out.txt", tools=["cat"], execution_dependencies=[":data"], output_files=["out.txt"])',
+        'test_shell_command(name="check", command="grep -q x out.txt", tools=["grep"], execution_dependencies=[":gen"])',
+        '',
+      ].join('\n'),
+      'in.txt': 'x0\n',
+    });
+    const expectRun = async (content: string, label: string): Promise<void> => {
+      const r = await viaDaemon(repo, ['test', '::']);
+      const passes = content.includes('x');
+      assert.equal(r.code, passes ? 0 : 1, `${label}: in.txt=${content}\n${r.stderr}`);
+      assert.match(r.stderr, passes ? /✓ \/\/:check succeeded/ : /✕ \/\/:check failed/, `${label}\n${r.stderr}`);
+    };
+    await expectRun('x0', 'first run');
+    // Every edit gives the process nodes new digests; the old ones lose their last dependent.
+    for (let i = 1; i <= 8; i++) {
+      const content = i % 2 === 1 ? `y${i}` : `x${i}`;
+      await repo.write('in.txt', `${content}\n`);
+      await expectRun(content, `edit ${i}`);
+      // A run with no edit between: served from the graph, and it must agree.
+      await expectRun(content, `rerun ${i}`);
+    }
+    const log = daemonLog(repo.root);
+    assert.match(log, /graph bound: evict what the last 2 runs did not use/);
+    const evictions = [...log.matchAll(/graph: evicted (\d+) nodes/g)].map((m) => Number(m[1]));
+    assert.ok(evictions.length > 0 && evictions.every((n) => n > 0), log);
+    // Back to content whose nodes were evicted long ago: recomputed (or from the store's cache), and right.
+    await repo.write('in.txt', 'y1\n');
+    await expectRun('y1', 'back to an evicted content');
+    await repo.write('in.txt', 'x2\n');
+    await expectRun('x2', 'and again');
+  });
+});
