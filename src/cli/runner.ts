@@ -24,7 +24,7 @@ import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
 import type { Run } from '../engine/index.js';
 import { EXEC_RUN } from '../exec/index.js';
-import { workDirOf } from '../fs/index.js';
+import { ensureWorkDir, workDirOf } from '../fs/index.js';
 import type { RemoteConfig } from '../remote/client/index.js';
 import { consoleColors, localStoreDirOf, RunExec, type ExecServices } from '../runtime/index.js';
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
@@ -222,6 +222,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       recorder.recordPhase('read options', startedAt, performance.now());
       trace = { recorder, path: tracePath, history: root !== undefined && keepRuns > 0 ? { dir: runsDirOf(root), keep: keepRuns } : undefined };
     }
+    if (root !== undefined) ensureWorkDir(root);
     if (!deps.logger && root !== undefined) {
       log.logPath = join(workDirOf(root), 'trews.log');
       log.logger = createFileLogger(log.logPath, options.enum<LogLevel>(GLOBAL, 'level'));

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureWorkDir } from '../fs/index.js';
 import { DaemonUnavailableError } from './errors.js';
 import { daemonDir } from './layout.js';
 import { pidExists } from './liveness.js';
@@ -26,6 +27,7 @@ export async function acquireLaunchLock(root: string, options: LaunchLockOptions
   const dir = daemonDir(root);
   const path = join(dir, 'launch.lock');
   try {
+    ensureWorkDir(root);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new DaemonUnavailableError('work-dir', `cannot create ${dir}: ${(e as Error).message}`, { cause: e });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EMPTY_DIGEST, nullLogger } from '../core/index.js';
+import { EMPTY_DIGEST, nullLogger, type AbsPath, type Digest } from '../core/index.js';
+import { createEngine } from '../engine/index.js';
 import { OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions, type Options } from '../options/index.js';
 import { ActionResultSchema } from '../reapi/index.js';
-import { createLocalStore } from '../store/index.js';
+import { SnapshotKey, createLocalStore } from '../store/index.js';
 import { commandRunnerContract } from './command-runner-contract.js';
 import { makeCommandRunner } from './make-command-runner.js';
 import { makeProcess } from './process.js';
@@ -98,8 +99,15 @@ test('one observer report per request through the whole stack: ran, then from th
 /** A stand-in for remote execution: answers without running anything. */
 class FakeRemote implements CommandRunner {
   calls = 0;
+  /** What the local store lacked of each input root when this was asked to run it (what an upload would miss). */
+  readonly missingInputs: Digest[][] = [];
+  readonly #store: { findMissing(d: readonly Digest[]): Promise<Digest[]> } | undefined;
+  constructor(store?: { findMissing(d: readonly Digest[]): Promise<Digest[]> }) {
+    this.#store = store;
+  }
   async run(ctx: ExecContext, p: Process): Promise<ProcessResult> {
     this.calls++;
+    if (this.#store !== undefined) this.missingInputs.push(await this.#store.findMissing([p.inputRoot]));
     ctx.observation?.markStarted();
     return {
       exitCode: 0,
@@ -136,7 +144,7 @@ test('the remote seam: execution replaces the local sandbox, wrapCache sits unde
         },
       },
     });
-    assert.deepEqual(wrapped, [execution], 'the remote cache wraps the executor');
+    assert.equal(wrapped.length, 1, 'the remote cache wraps the executor');
     const p = makeProcess({ argv: ['no-such-program-anywhere'] });
     assert.equal((await runner.run(makeCtx(), p)).source, 'remote');
     // The remote result was written to the local cache, which now answers first.
@@ -144,6 +152,26 @@ test('the remote seam: execution replaces the local sandbox, wrapCache sits unde
     assert.equal(execution.calls, 1);
     assert.equal(wrapperCalls, 1);
     assert.deepEqual(await entriesOf(join(dir, 'sandboxes')), []);
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
+});
+
+test('remote execution is handed an input root the local store has, though snapshots are only staged in memory', async () => {
+  const dir = await makeTempDir();
+  const store = createLocalStore({ dir: join(dir, 'store') });
+  try {
+    const root = join(dir, 'ws');
+    await mkdir(join(root, 'src'), { recursive: true });
+    await writeFile(join(root, 'src', 'a.txt'), 'a');
+    const ws = { root: root as AbsPath, rules: { buildPatterns: ['BUILD'], ignorePatterns: [], useGitignore: false } };
+    const snap = await createEngine().startRun().get(new SnapshotKey(ws, store, ['src/a.txt']));
+    assert.deepEqual((await store.findMissing([snap.digest])).length, 1, 'the snapshot alone writes nothing');
+    const execution = new FakeRemote(store);
+    const runner = makeCommandRunner({ options: optionsFrom([]), store, logger: nullLogger, sandboxRoot: join(dir, 'sandboxes'), remote: { execution } });
+    assert.equal((await runner.run(makeCtx(), makeProcess({ argv: ['cat', 'src/a.txt'], inputRoot: snap.digest }))).source, 'remote');
+    assert.deepEqual(execution.missingInputs, [[]]);
   } finally {
     await store.close();
     await removeDir(dir);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MemoryLogger, digestString, type Digest, type Logger } from '../core/index.js';
-import type { LocalStore } from '../store/index.js';
+import { flushTree, type LocalStore } from '../store/index.js';
 import { DirectorySchema, decodeMessage, fromProtoDigest } from '../reapi/index.js';
 import type { ExecContext, ProcessObserver } from './types.js';
 
@@ -33,6 +33,8 @@ export type TreeEntry =
 /** Every entry below a Directory, by path relative to it. */
 export async function listTree(store: LocalStore, root: Digest, prefix = ''): Promise<Map<string, TreeEntry>> {
   const out = new Map<string, TreeEntry>();
+  // Read from the store itself (what another process would see), once this process's staged Directories are written.
+  await flushTree(store, root);
   const bytes = await store.getBytes(root);
   if (bytes === undefined) throw new Error(`directory ${digestString(root)} is not in the store`);
   const dir = decodeMessage(DirectorySchema, bytes);

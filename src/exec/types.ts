@@ -109,7 +109,12 @@ export interface ProcessResult {
   readonly timedOut: boolean;
   readonly stdout: Digest;
   readonly stderr: Digest;
-  /** A Directory holding the outputs at their paths relative to the working directory. */
+  /**
+   * A Directory holding the outputs at their paths relative to the working
+   * directory. Its files are in the local store; its Directories may be
+   * only staged in this process (a cache hit's): read it with the store's
+   * tree functions, or flushTree it before reading the store directly.
+   */
   readonly outputRoot: Digest;
   readonly actionDigest: Digest;
   readonly source: ResultSource;

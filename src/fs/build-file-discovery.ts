@@ -7,11 +7,21 @@ import type { Workspace } from './workspace.js';
 
 const compiled = new WeakMap<readonly string[], (name: string) => boolean>();
 
-function buildFileMatcher(ws: Workspace): (name: string) => boolean {
-  let m = compiled.get(ws.rules.buildPatterns);
+/**
+ * A name is a BUILD file when it matches a pattern and no `!` pattern: the
+ * default `BUILD`, `BUILD.*`, `!BUILD.bazel`, `!BUILD.bzl` leaves Bazel's
+ * files to Bazel in a repository that has both. (picomatch given a list
+ * ORs it, so a `!` entry there would match everything else instead.)
+ */
+export function buildFileMatcher(patterns: readonly string[]): (name: string) => boolean {
+  let m = compiled.get(patterns);
   if (!m) {
-    m = picomatch(ws.rules.buildPatterns as string[], { dot: true });
-    compiled.set(ws.rules.buildPatterns, m);
+    const include = patterns.filter((p) => !p.startsWith('!'));
+    const exclude = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+    const yes = include.length === 0 ? () => false : picomatch(include, { dot: true });
+    const no = exclude.length === 0 ? () => false : picomatch(exclude, { dot: true });
+    m = (name) => yes(name) && !no(name);
+    compiled.set(patterns, m);
   }
   return m;
 }
@@ -37,7 +47,7 @@ export class BuildFilesInDirKey implements Key<readonly string[]> {
    */
   async compute(ctx: ComputeContext): Promise<readonly string[]> {
     const listing = await ctx.get(new ListingKey(this.#ws, this.#dir));
-    const isBuild = buildFileMatcher(this.#ws);
+    const isBuild = buildFileMatcher(this.#ws.rules.buildPatterns);
     const notAFile = (name: string, what: string): never =>
       raise(
         failure('input', 'build-file-not-a-file', `this is ${what}, not a file, but its name makes it a BUILD file`, {

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AbsPath } from '../core/index.js';
 import { createEngine } from '../engine/index.js';
-import { BuildDirsUnderKey, FileDigestKey, GlobKey, ListingKey, PathKindKey, type Workspace } from './index.js';
+import { BuildDirsUnderKey, BuildFilesInDirKey, FileDigestKey, GlobKey, ListingKey, PathKindKey, type Workspace } from './index.js';
+import { buildFileMatcher } from './build-file-discovery.js';
 
 async function tree(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'trews-fs-'));
@@ -113,6 +114,20 @@ describe('BUILD discovery and digests', () => {
       engine.invalidatePaths(['c/BUILD']);
       assert.deepEqual(await engine.startRun().get(new BuildDirsUnderKey(ws(root), '')), ['', 'a', 'a/b', 'c']);
       assert.equal(listings, 1, 'only the listing of c/ is recomputed');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a `!` pattern excludes: with the default patterns Bazel\'s BUILD.bazel is not a BUILD file, BUILD and BUILD.trews are', async () => {
+    const root = await tree({ 'a/BUILD': '', 'a/BUILD.bazel': '', 'a/BUILD.bzl': '', 'a/BUILD.trews': '', 'b/BUILD.bazel': '' });
+    try {
+      const defaults = { root: root as AbsPath, rules: { buildPatterns: ['BUILD', 'BUILD.*', '!BUILD.bazel', '!BUILD.bzl'], ignorePatterns: [], useGitignore: false } };
+      assert.deepEqual(await createEngine().startRun().get(new BuildFilesInDirKey(defaults, 'a')), ['a/BUILD', 'a/BUILD.trews']);
+      assert.deepEqual(await createEngine().startRun().get(new BuildDirsUnderKey(defaults, '')), ['a']);
+      // Without the exclusions (the old default) Bazel's files are read too.
+      assert.deepEqual(await createEngine().startRun().get(new BuildDirsUnderKey(ws(root), '')), ['a', 'b']);
+      assert.equal(buildFileMatcher(['!BUILD.bazel'])('BUILD'), false, 'only exclusions match nothing');
     } finally {
       await rm(root, { recursive: true, force: true });
     }

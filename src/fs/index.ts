@@ -1,4 +1,4 @@
-export { ALWAYS_IGNORED_DIRS, DEFAULT_TEXT_FILE_MAX_BYTES, workDirOf, type FsRules, type Workspace } from './workspace.js';
+export { ALWAYS_IGNORED_DIRS, DEFAULT_TEXT_FILE_MAX_BYTES, ensureWorkDir, workDirOf, type FsRules, type Workspace } from './workspace.js';
 export { DirEntriesKey, type DirEntries, type DirEntry, type EntryKind } from './dir-entries.js';
 export { RealPathKey, realPathOf, MAX_SYMLINK_HOPS, type RealPath, type LinkProblem } from './real-path.js';
 export { linkFailure } from './link-failure.js';

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORK_DIR, type AbsPath } from '../core/index.js';
 
@@ -32,6 +33,22 @@ export interface Workspace {
 /** The absolute path of a build root's work directory. */
 export function workDirOf(root: string): string {
   return join(root, WORK_DIR);
+}
+
+/**
+ * Creates the work directory if needed, with a `.gitignore` of `*` in it
+ * so git ignores it out of the box, as it would a `.git`: nothing in it is
+ * a source (logs, run history, the daemon's files). A `.gitignore` already
+ * there is left as it is. Best effort: a read-only checkout still builds.
+ */
+export function ensureWorkDir(root: string): void {
+  const dir = workDirOf(root);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '.gitignore'), '# Written by trews: nothing here belongs in git.\n*\n', { flag: 'wx' });
+  } catch {
+    // exists already, or cannot be written
+  }
 }
 
 /** Directories trews never looks into, whatever the ignore rules say. */

@@ -49,8 +49,8 @@ const GLOBAL_OPTIONS: readonly Def[] = [
   {
     name: 'build_patterns',
     type: 'list',
-    default: ['BUILD', 'BUILD.*'],
-    help: 'File names (globs) of BUILD files.',
+    default: ['BUILD', 'BUILD.*', '!BUILD.bazel', '!BUILD.bzl'],
+    help: "File names (globs) of BUILD files; a name matching a pattern that starts with ! is not one. The default leaves Bazel's BUILD.bazel to Bazel.",
     daemon: true,
     advanced: true,
   },

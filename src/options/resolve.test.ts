@@ -13,7 +13,7 @@ test('defaults when no source says anything', () => {
   assert.equal(o.bool(GLOBAL, 'remote_execution'), false);
   assert.equal(o.int('test', 'timeout'), 60);
   assert.equal(o.maybeString(GLOBAL, 'remote_store_server'), null);
-  assert.deepEqual(o.list(GLOBAL, 'build_patterns'), ['BUILD', 'BUILD.*']);
+  assert.deepEqual(o.list(GLOBAL, 'build_patterns'), ['BUILD', 'BUILD.*', '!BUILD.bazel', '!BUILD.bzl']);
   assert.equal(o.enum(GLOBAL, 'level'), 'info');
   assert.deepEqual(o.withSource('test', 'timeout'), { value: 60, source: { type: 'default' }, sources: [{ type: 'default' }] });
 });

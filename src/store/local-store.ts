@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, createReadStream, createWriteStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -641,12 +641,15 @@ class DiskStore implements LocalStore {
     if (now - st.mtimeMs < TOUCH_INTERVAL_MS && st.mtimeMs >= touchFloor(this.dir)) return st;
     let touched: FileId;
     try {
+      // Synchronous, as the stat in #has: a run on a store restored by CI
+      // (every mtime old) touches every blob and entry it uses, and two
+      // thread-pool round trips each cost more than the system calls.
       if (fh) {
-        await fh.utimes(now / 1000, now / 1000);
-        touched = await fh.stat();
+        futimesSync(fh.fd, now / 1000, now / 1000);
+        touched = fstatSync(fh.fd);
       } else {
-        await utimes(path, now / 1000, now / 1000);
-        touched = await stat(path);
+        utimesSync(path, now / 1000, now / 1000);
+        touched = statSync(path);
       }
     } catch {
       return st; // e.g. a store shared read-only: LRU order is best-effort

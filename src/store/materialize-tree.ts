@@ -11,6 +11,7 @@ import { readDirectory } from './tree-io.js';
 import { nodeDigest, settleInOrder } from './tree-nodes.js';
 import { joinTreePath } from './tree-paths.js';
 import { symlinkEscapes } from './symlink-escape.js';
+import { flushTree } from './flush-staged.js';
 
 export interface MaterializeTreeOptions {
   /** `hardlink`: read-only links into the CAS (copies where links are impossible); `copy`: private writable files. */
@@ -85,6 +86,7 @@ interface Plan {
  */
 export async function materializeTree(store: LocalStore, digest: Digest, destDir: string, options: MaterializeTreeOptions): Promise<MaterializedTree> {
   const { mode, signal } = options;
+  await flushTree(store, digest, signal);
   const plan = await readPlan(store, digest, options.shared ?? [], signal);
   for (const [path, target] of plan.symlinks) {
     if (symlinkEscapes(plan.symlinks, path)) {

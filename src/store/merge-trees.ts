@@ -10,7 +10,7 @@ import {
 } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { treeConflict } from './tree-failures.js';
-import { EMPTY_TREE_DIGEST, putDirectory, readDirectory, resultMemo } from './tree-io.js';
+import { EMPTY_TREE_DIGEST, putDirectory, readDirectory, resultMemo, stageDirectory } from './tree-io.js';
 import { describeEntry, nodeDigest, sameEntry, settleInOrder, type NodeEntry } from './tree-nodes.js';
 import { joinTreePath } from './tree-paths.js';
 
@@ -20,13 +20,20 @@ import { joinTreePath } from './tree-paths.js';
  * reads only the directories both touch. The same path with different
  * contents, or a file where the other has a directory, is a
  * `snapshot-conflict` that names the path and both sides.
+ *
+ * The merged Directories are staged, not written (tree-io.ts
+ * stageDirectory): rules merge input roots for every process, and a run
+ * whose processes come from the cache never needs them in the store.
  */
 export function mergeTrees(store: BlobStore, digests: readonly Digest[], signal?: AbortSignal): Promise<Digest> {
-  return mergeTreesAt(store, digests, '', signal);
+  return mergeTreesAt(store, digests, '', signal, true);
 }
 
-/** mergeTrees for trees that sit at `at` in a larger one: conflicts name the full path. */
-export async function mergeTreesAt(store: BlobStore, digests: readonly Digest[], at: string, signal?: AbortSignal): Promise<Digest> {
+/**
+ * mergeTrees for trees that sit at `at` in a larger one: conflicts name the
+ * full path. `stage`: keep the new Directories in memory until a flush.
+ */
+export async function mergeTreesAt(store: BlobStore, digests: readonly Digest[], at: string, signal?: AbortSignal, stage = false): Promise<Digest> {
   const unique = new Map<string, Digest>();
   for (const d of digests) if (!digestEquals(d, EMPTY_TREE_DIGEST)) unique.set(digestString(d), d);
   const list = [...unique.values()];
@@ -72,9 +79,10 @@ export async function mergeTreesAt(store: BlobStore, digests: readonly Digest[],
     if (first.kind === 'file') files.push(first.node);
     else symlinks.push(first.node);
   }
-  const merged = await settleInOrder(subdirs.map((s) => mergeTreesAt(store, s.digests, joinTreePath(at, s.name), signal)));
+  const merged = await settleInOrder(subdirs.map((s) => mergeTreesAt(store, s.digests, joinTreePath(at, s.name), signal, stage)));
   const directories = subdirs.map((s, i) => create(DirectoryNodeSchema, { name: s.name, digest: toProtoDigest(merged[i]!) }));
-  const digest = await putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal);
+  const dir = create(DirectorySchema, { files, directories, symlinks });
+  const digest = stage ? stageDirectory(store, dir) : await putDirectory(store, dir, signal);
   memo.set(memoKey, digest);
   return digest;
 }

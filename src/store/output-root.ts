@@ -42,7 +42,8 @@ export async function outputRootOf(store: BlobStore, result: ActionResult, signa
   }
   const roots = await settleInOrder(result.outputDirectories.map((od) => outputDirectoryRoot(store, od, signal)));
   result.outputDirectories.forEach((od, i) => builder.addTree(od.path, roots[i]!));
-  return builder.build(store, signal);
+  // Staged: a cache hit's output root matters only to this process (the inputs of the next step, or outputs to write out).
+  return builder.build(store, signal, true);
 }
 
 /**

@@ -1,14 +1,14 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { digestOf, isFailureError, type AbsPath, type Digest } from '../core/index.js';
 import { createEngine, type Engine } from '../engine/index.js';
 import type { Workspace } from '../fs/index.js';
 import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, type Directory } from '../reapi/index.js';
-import { EMPTY_TREE_DIGEST, SnapshotKey, createLocalStore, listTree, type LocalStore } from './index.js';
+import { EMPTY_TREE_DIGEST, SnapshotKey, createLocalStore, flushTree, listTree, materializeTree, type LocalStore } from './index.js';
 import { makeTempDir, removeDir } from './test-support.js';
 
 interface Fixture {
@@ -18,7 +18,10 @@ interface Fixture {
   /** Ids of computed keys since the last reset. */
   readonly log: string[];
   write(path: string, content: string, mode?: number): Promise<void>;
+  /** A snapshot, written to the store (as before a process runs on it). */
   snapshot(paths: readonly string[]): Promise<{ digest: Digest; files: readonly string[] }>;
+  /** A snapshot as the rules get it: staged in memory, not written. */
+  stage(paths: readonly string[]): Promise<{ digest: Digest; files: readonly string[] }>;
   dispose(): Promise<void>;
 }
 
@@ -45,7 +48,12 @@ async function fixture(files: Record<string, string | { content: string; mode: n
     engine,
     log,
     write,
-    snapshot: (paths) => engine.startRun().get(new SnapshotKey(ws, store, paths)),
+    snapshot: async (paths) => {
+      const s = await engine.startRun().get(new SnapshotKey(ws, store, paths));
+      await flushTree(store, s.digest);
+      return s;
+    },
+    stage: (paths) => engine.startRun().get(new SnapshotKey(ws, store, paths)),
     dispose: async () => {
       await store.close();
       await removeDir(root);
@@ -246,8 +254,66 @@ describe('SnapshotKey', () => {
       await rm(join(f.store.dir, 'cas'), { recursive: true, force: true });
       // A fresh engine (as a new run without a daemon) trusts nothing it remembered about the store.
       const engine = createEngine();
-      const again = await engine.startRun().get(new SnapshotKey(f.ws, createLocalStore({ dir: f.store.dir }), ['r.txt']));
+      const other = createLocalStore({ dir: f.store.dir });
+      const again = await engine.startRun().get(new SnapshotKey(f.ws, other, ['r.txt']));
+      await flushTree(other, again.digest);
       assert.deepEqual(await f.store.findMissing([digestOf('r'), again.digest]), []);
+    } finally {
+      await f.dispose();
+    }
+  });
+
+  it('stages its tree in memory: nothing is written until a tree is flushed, and this process reads it at once', async () => {
+    const f = await fixture({ 'src/a.txt': 'a', 'src/sub/b.txt': 'b' });
+    const dest = await makeTempDir('trews-snap-dest-');
+    try {
+      const snap = await f.stage(['src/a.txt', 'src/sub/b.txt']);
+      assert.equal(f.store.stats().blobsWritten, 0);
+      assert.equal((await f.store.findMissing([snap.digest, digestOf('a'), digestOf('b')])).length, 3);
+      // Materializing (what a process that runs does) writes it first.
+      await materializeTree(f.store, snap.digest, join(dest, 'out'), { mode: 'copy' });
+      assert.equal(await readFile(join(dest, 'out', 'src', 'sub', 'b.txt'), 'utf8'), 'b');
+      assert.deepEqual(await f.store.findMissing([snap.digest, digestOf('a'), digestOf('b')]), []);
+      // A new store object (a new process) sees the whole tree in the store.
+      const other = createLocalStore({ dir: f.store.dir });
+      assert.deepEqual((await listTree(other, snap.digest)).map((e) => e.path), ['src/a.txt', 'src/sub/b.txt']);
+      await other.close();
+    } finally {
+      await removeDir(dest);
+      await f.dispose();
+    }
+  });
+
+  it('a file edited between its snapshot and the flush fails the flush; its Directory is not written under the old digest', async () => {
+    const f = await fixture({ 'src/a.txt': 'a', 'src/b.txt': 'b' });
+    try {
+      const snap = await f.stage(['src/a.txt', 'src/b.txt']);
+      await f.write('src/a.txt', 'A');
+      const e = await flushTree(f.store, snap.digest).catch((x: unknown) => x);
+      assert.ok(isFailureError(e));
+      assert.equal(e.failure.reason, 'input-changed');
+      assert.equal(e.failure.tag, 'input');
+      assert.match(e.failure.message, /`src\/a.txt` changed while trews was running/);
+      // The old content is nowhere, so nothing names it from the store.
+      assert.deepEqual((await f.store.findMissing([snap.digest, digestOf('a')])).length, 2);
+      // Recomputed (as the watcher's event or a new run does), the snapshot is the new content, and flushes.
+      f.engine.invalidatePaths(['src/a.txt']);
+      const again = await f.snapshot(['src/a.txt', 'src/b.txt']);
+      assert.notDeepEqual(again.digest, snap.digest);
+      assert.deepEqual(await f.store.findMissing([again.digest, digestOf('A')]), []);
+    } finally {
+      await f.dispose();
+    }
+  });
+
+  it('a file edited and put back before the flush is copied as it is: the same bytes', async () => {
+    const f = await fixture({ 'x.txt': 'x' });
+    try {
+      const snap = await f.stage(['x.txt']);
+      await f.write('x.txt', 'y');
+      await f.write('x.txt', 'x');
+      await flushTree(f.store, snap.digest);
+      assert.deepEqual(await f.store.findMissing([snap.digest, digestOf('x')]), []);
     } finally {
       await f.dispose();
     }

@@ -1,15 +1,14 @@
 import { create } from '@bufbuild/protobuf';
 import { join } from 'node:path';
-import { FailureError, digestEquals, digestString, failure, sha256Hex, type Digest } from '../core/index.js';
+import { FailureError, digestEquals, failure, sha256Hex, type Digest } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
 import { FileDigestKey, type FileDigest, type Workspace } from '../fs/index.js';
 import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, toProtoDigest } from '../reapi/index.js';
 import { copyIntoStore } from './copy-into-store.js';
-import { withFanOutSignal } from './fan-out-signal.js';
-import { Limiter } from './limiter.js';
+import { flushAllStaged } from './flush-staged.js';
 import type { LocalStore } from './local-store.js';
 import { treeConflict } from './tree-failures.js';
-import { EMPTY_TREE_DIGEST, isKnownPresent, markKnownPresent, putDirectory } from './tree-io.js';
+import { EMPTY_TREE_DIGEST, stageDirectory, stageFile, stagedOverLimit } from './tree-io.js';
 import { treePathSegments } from './tree-paths.js';
 
 /** A Directory tree in the store holding workspace files at their root-relative paths. */
@@ -19,9 +18,6 @@ export interface Snapshot {
   readonly files: readonly string[];
 }
 
-/** File copies into the store in flight at once, across all snapshots of the process. */
-const COPY_CONCURRENCY = 32;
-const copies = new Limiter(COPY_CONCURRENCY);
 /** Ids quote short path lists as they are (readable in logs and cycle reports); longer ones are hashed. */
 const VERBATIM_ID_MAX = 200;
 
@@ -140,12 +136,22 @@ class DirSnapshotKey implements Key<Digest> {
         failure('input', 'missing-file', `cannot snapshot \`${path}\`: it does not exist or is not a regular file`),
       );
     });
-    const stored = await this.#ensureStored(plan, found, signal);
+    // Staged, not written: a run whose processes all come from a cache
+    // needs only the digest. Whatever runs a process on the tree writes it
+    // first (flush-staged.ts), copying each file then.
+    const store = this.#store;
+    plan.files.forEach((f, i) => {
+      const digest = found[i]!.digest;
+      const abs = join(this.#ws.root, f.path);
+      stageFile(store, { digest, path: f.path, copy: (s) => copyIntoStore(store, abs, digest.sizeBytes, s) });
+    });
     const files = plan.files.map((f, i) =>
-      create(FileNodeSchema, { name: f.name, digest: toProtoDigest(stored[i]!), isExecutable: found[i]!.isExecutable }),
+      create(FileNodeSchema, { name: f.name, digest: toProtoDigest(found[i]!.digest), isExecutable: found[i]!.isExecutable }),
     );
     const directories = plan.dirs.map((d, i) => create(DirectoryNodeSchema, { name: d.name, digest: toProtoDigest(dirDigests[i]!) }));
-    return putDirectory(this.#store, create(DirectorySchema, { files, directories }), signal);
+    const digest = stageDirectory(store, create(DirectorySchema, { files, directories }));
+    if (stagedOverLimit(store)) await flushAllStaged(store, signal);
+    return digest;
   }
 
   #makePlan(): DirPlan {
@@ -173,44 +179,5 @@ class DirSnapshotKey implements Key<Digest> {
       key: new DirSnapshotKey(this.#ws, this.#store, this.#dir === '' ? name : `${this.#dir}/${name}`, paths),
     }));
     return { files, dirs };
-  }
-
-  /**
-   * Copies into the store the files it does not have yet, and returns the
-   * digest of each file as stored. That is normally the one FileDigestKey
-   * computed; if the file changed in between, it is what was actually
-   * copied, so the tree never names a blob the store lacks (the watcher's
-   * event for that change will recompute the snapshot anyway).
-   */
-  async #ensureStored(plan: DirPlan, found: readonly FileDigest[], signal: AbortSignal): Promise<Digest[]> {
-    const store = this.#store;
-    const digests = found.map((f) => f.digest);
-    const unknown = digests.filter((d) => !isKnownPresent(store, d));
-    if (unknown.length === 0) return digests;
-    const missing = new Set((await store.findMissing(unknown, signal)).map(digestString));
-    const toCopy: number[] = [];
-    const copying = new Set<string>();
-    digests.forEach((d, i) => {
-      const key = digestString(d);
-      if (copying.has(key)) return; // the same content twice in one directory is copied once
-      if (!missing.has(key)) {
-        markKnownPresent(store, d);
-        return;
-      }
-      copying.add(key);
-      toCopy.push(i);
-    });
-    await withFanOutSignal(signal, (shared) =>
-      Promise.all(
-        toCopy.map((i) =>
-          copies.run(async () => {
-            const actual = await copyIntoStore(store, join(this.#ws.root, plan.files[i]!.path), digests[i]!.sizeBytes, shared);
-            markKnownPresent(store, actual);
-            digests[i] = actual;
-          }, shared),
-        ),
-      ),
-    );
-    return digests;
   }
 }

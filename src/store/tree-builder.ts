@@ -13,7 +13,7 @@ import {
 import type { BlobStore } from './blob-store.js';
 import { mergeTreesAt } from './merge-trees.js';
 import { treeConflict } from './tree-failures.js';
-import { EMPTY_TREE_DIGEST, putDirectory } from './tree-io.js';
+import { EMPTY_TREE_DIGEST, putDirectory, stageDirectory } from './tree-io.js';
 import { describeEntry, sameEntry, settleInOrder, type NodeEntry } from './tree-nodes.js';
 import { joinTreePath, treePathSegments } from './tree-paths.js';
 
@@ -51,8 +51,9 @@ export class TreeBuilder {
     return this;
   }
 
-  build(store: BlobStore, signal?: AbortSignal): Promise<Digest> {
-    return this.#build(store, this.#root, '', signal);
+  /** `stage`: keep the Directories in memory until a flush (tree-io.ts stageDirectory), for trees only this process needs. */
+  build(store: BlobStore, signal?: AbortSignal, stage = false): Promise<Digest> {
+    return this.#build(store, this.#root, '', signal, stage);
   }
 
   #addLeaf(path: string, leaf: Leaf): this {
@@ -84,9 +85,9 @@ export class TreeBuilder {
     return node;
   }
 
-  async #build(store: BlobStore, node: DirNode, at: string, signal?: AbortSignal): Promise<Digest> {
+  async #build(store: BlobStore, node: DirNode, at: string, signal: AbortSignal | undefined, stage: boolean): Promise<Digest> {
     const names = [...node.dirs.keys()];
-    const subs = await settleInOrder(names.map((n) => this.#build(store, node.dirs.get(n)!, joinTreePath(at, n), signal)));
+    const subs = await settleInOrder(names.map((n) => this.#build(store, node.dirs.get(n)!, joinTreePath(at, n), signal, stage)));
     const hasOwn = node.leaves.size > 0 || names.length > 0;
     if (!hasOwn && node.mounts.length === 1) return node.mounts[0]!;
     const files: FileNode[] = [];
@@ -96,8 +97,9 @@ export class TreeBuilder {
       else symlinks.push(leaf.node);
     }
     const directories = names.map((name, i) => create(DirectoryNodeSchema, { name, digest: toProtoDigest(subs[i]!) }));
-    const own = hasOwn ? await putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal) : EMPTY_TREE_DIGEST;
+    const dir = create(DirectorySchema, { files, directories, symlinks });
+    const own = !hasOwn ? EMPTY_TREE_DIGEST : stage ? stageDirectory(store, dir) : await putDirectory(store, dir, signal);
     if (node.mounts.length === 0) return own;
-    return mergeTreesAt(store, [...node.mounts, own], at, signal);
+    return mergeTreesAt(store, [...node.mounts, own], at, signal, stage);
   }
 }

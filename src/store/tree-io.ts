@@ -21,10 +21,29 @@ const RESULT_ENTRIES = 50_000;
 /** Blob reads in flight at once, across every walk, so a wide tree does not open thousands of files. */
 const READ_CONCURRENCY = 32;
 
+/** A Directory encoded but not written yet (see stageDirectory). */
+interface StagedDirectory {
+  readonly digest: Digest;
+  readonly bytes: Uint8Array;
+}
+
+/** A workspace file whose blob is not copied into the store yet (see stageFile). */
+export interface StagedFile {
+  readonly digest: Digest;
+  /** Root-relative, for the message when it changed before it was copied. */
+  readonly path: string;
+  /** Copies it into the store; returns the digest of what was copied. */
+  readonly copy: (signal?: AbortSignal) => Promise<Digest>;
+}
+
 interface StoreMemo {
   readonly directories: BoundedCache<string, Directory>;
   readonly known: BoundedCache<string, true>;
   readonly results: BoundedCache<string, Digest>;
+  /** Staged writes: not bounded here; stagedOverLimit() tells the stager to flush. */
+  readonly stagedDirs: Map<string, StagedDirectory>;
+  readonly stagedFiles: Map<string, StagedFile>;
+  stagedBytes: number;
 }
 
 // Per store object: a digest's content is global, but its presence is not,
@@ -39,6 +58,9 @@ function memoOf(store: BlobStore): StoreMemo {
       directories: new BoundedCache(DIRECTORY_MEMO_ENTRIES, DIRECTORY_MEMO_BYTES),
       known: new BoundedCache(KNOWN_ENTRIES),
       results: new BoundedCache(RESULT_ENTRIES),
+      stagedDirs: new Map(),
+      stagedFiles: new Map(),
+      stagedBytes: 0,
     };
     memos.set(store, m);
   }
@@ -72,6 +94,78 @@ export async function putBlobBytes(store: BlobStore, digest: Digest, bytes: Uint
   if (isKnownPresent(store, digest)) return;
   await store.put(digest, bytes, signal);
   markKnownPresent(store, digest);
+  unstage(store, digest);
+}
+
+/** Staged entries past which a stager should flush them all (a daemon that never runs a process must not grow without bound). */
+const STAGED_MAX_ENTRIES = 100_000;
+const STAGED_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Encodes a Directory and keeps it in memory instead of writing it: the
+ * store sees it only if something needs the tree from the store — a
+ * process that runs (materializeTree), an upload, a listing (see
+ * flush-staged.ts). A fully cached run needs only the digests, and writing
+ * each Directory again cost a stat, a read and a hash of the copy already
+ * stored. Readers in this process (readDirectory) see it at once.
+ */
+export function stageDirectory(store: BlobStore, dir: Directory): Digest {
+  const canonical = canonicalDirectory(dir);
+  if (!canonical.ok) throw new FailureError(canonical.failure);
+  const { digest, bytes } = digestMessage(DirectorySchema, canonical.value);
+  if (isEmptyTree(digest)) return digest;
+  const memo = memoOf(store);
+  const key = digestString(digest);
+  memo.directories.set(key, canonical.value, bytes.byteLength);
+  if (memo.known.get(key) === true || memo.stagedDirs.has(key)) return digest;
+  memo.stagedDirs.set(key, { digest, bytes });
+  memo.stagedBytes += bytes.byteLength;
+  return digest;
+}
+
+/** Records a workspace file to copy into the store when a tree naming it is flushed, unless the store is known to have it. */
+export function stageFile(store: BlobStore, file: StagedFile): void {
+  if (isKnownPresent(store, file.digest)) return;
+  const memo = memoOf(store);
+  const key = digestString(file.digest);
+  if (!memo.stagedFiles.has(key)) memo.stagedFiles.set(key, file);
+}
+
+export function stagedOverLimit(store: BlobStore): boolean {
+  const memo = memoOf(store);
+  return memo.stagedDirs.size + memo.stagedFiles.size > STAGED_MAX_ENTRIES || memo.stagedBytes > STAGED_MAX_BYTES;
+}
+
+/** True when nothing is staged for this store: every tree this process made is in it (as far as this process knows). */
+export function nothingStaged(store: BlobStore): boolean {
+  const memo = memoOf(store);
+  return memo.stagedDirs.size === 0 && memo.stagedFiles.size === 0;
+}
+
+export function stagedDirectoryOf(store: BlobStore, d: Digest): StagedDirectory | undefined {
+  return memoOf(store).stagedDirs.get(digestString(d));
+}
+
+export function stagedFileOf(store: BlobStore, d: Digest): StagedFile | undefined {
+  return memoOf(store).stagedFiles.get(digestString(d));
+}
+
+/** Every staged entry, for a flush of all of them. */
+export function stagedEntries(store: BlobStore): { readonly dirs: Digest[]; readonly files: StagedFile[] } {
+  const memo = memoOf(store);
+  return { dirs: [...memo.stagedDirs.values()].map((s) => s.digest), files: [...memo.stagedFiles.values()] };
+}
+
+/** The blob is in the store now: forget its staged copy. */
+export function unstage(store: BlobStore, d: Digest): void {
+  const memo = memoOf(store);
+  const key = digestString(d);
+  const dir = memo.stagedDirs.get(key);
+  if (dir !== undefined) {
+    memo.stagedDirs.delete(key);
+    memo.stagedBytes -= dir.bytes.byteLength;
+  }
+  memo.stagedFiles.delete(key);
 }
 
 /**
@@ -85,7 +179,8 @@ export async function readDirectory(store: BlobStore, digest: Digest, what: stri
   const key = digestString(digest);
   const cached = memo.directories.get(key);
   if (cached !== undefined) return cached;
-  const bytes = await reads.run(() => store.getBytes(digest, signal), signal);
+  const staged = memo.stagedDirs.get(key);
+  const bytes = staged?.bytes ?? (await reads.run(() => store.getBytes(digest, signal), signal));
   if (bytes === undefined) {
     memo.known.delete(key);
     throw missingBlob(what, digest, store);
@@ -95,7 +190,7 @@ export async function readDirectory(store: BlobStore, digest: Digest, what: stri
   const canonical = canonicalDirectory(decoded.value);
   if (!canonical.ok) throw malformedTree(what, digest, canonical.failure);
   memo.directories.set(key, canonical.value, bytes.byteLength);
-  memo.known.set(key, true);
+  if (staged === undefined) memo.known.set(key, true);
   return canonical.value;
 }
 

@@ -6,6 +6,7 @@ import {
   EMPTY_TREE_DIGEST,
   addPrefix,
   createLocalStore,
+  flushTree,
   listTree,
   mergeTrees,
   stripPrefix,
@@ -16,6 +17,9 @@ import {
   type LocalStore,
 } from './index.js';
 import { makeTempDir, removeDir } from './test-support.js';
+import { casPath } from './store-layout.js';
+import { readDirectory } from './tree-io.js';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 
 async function withStore(fn: (store: LocalStore) => Promise<void>): Promise<void> {
   const dir = await makeTempDir();
@@ -208,6 +212,8 @@ describe('tree operations', () => {
       const d = await treeFromBytes(store, files({ 'keep/a': 'a', 'keep/sub/b': 'b', 'drop/c': 'c' }));
       const before = store.stats().blobsWritten;
       const s = await subsetTree(store, d, ['keep/**']);
+      assert.equal(store.stats().blobsWritten - before, 0, 'staged, not written');
+      await flushTree(store, s);
       assert.equal(store.stats().blobsWritten - before, 1, 'only the new root Directory');
       assert.deepEqual(await stripPrefix(store, s, 'keep'), await treeFromBytes(store, files({ a: 'a', 'sub/b': 'b' })));
     });
@@ -231,4 +237,62 @@ describe('tree operations', () => {
       assert.equal(reasonOf(await listTree(store, digestOf(bytes)).catch((e: unknown) => e)), 'malformed-tree');
     });
   });
+
+  it('merged trees are staged: another store object (another process) finds them only once flushed, each Directory after its children', async () => {
+    await withStore(async (store) => {
+      const a = await treeFromBytes(store, files({ 'x/a': 'a' }));
+      const b = await treeFromBytes(store, files({ 'x/b': 'b', 'y/c': 'c' }));
+      const merged = await addPrefix(store, await mergeTrees(store, [a, b]), 'top');
+      // Readable here at once, from memory.
+      assert.deepEqual((await listTreeUnflushed(store, merged)).sort(), ['top/x/a', 'top/x/b', 'top/y/c']);
+      const other = createLocalStore({ dir: store.dir });
+      try {
+        assert.equal((await other.findMissing([merged])).length, 1);
+        await flushTree(store, merged);
+        assert.deepEqual((await listTree(other, merged)).map((e) => e.path), ['top/x/a', 'top/x/b', 'top/y/c']);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  it('a flush repairs a corrupt copy of a staged Directory already in the store', async () => {
+    await withStore(async (store) => {
+      const a = await treeFromBytes(store, files({ 'p/a': 'a' }));
+      const b = await treeFromBytes(store, files({ 'q/b': 'b' }));
+      const first = createLocalStore({ dir: store.dir });
+      const merged = await mergeTrees(first, [a, b]);
+      await flushTree(first, merged);
+      await first.close();
+      // Damage the stored copy, keeping its size, then stage the same tree in a fresh process and flush it.
+      const path = casPath(store.dir, merged);
+      const bytes = await readFile(path);
+      bytes[0] = bytes[0]! ^ 0xff;
+      await chmod(path, 0o644);
+      await writeFile(path, bytes);
+      const again = await mergeTrees(store, [a, b]);
+      assert.deepEqual(again, merged);
+      await flushTree(store, again);
+      const fresh = createLocalStore({ dir: store.dir });
+      try {
+        assert.deepEqual((await listTree(fresh, merged)).map((e) => e.path), ['p/a', 'q/b']);
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
 });
+
+/** The paths of a tree read through this process's memo, without flushing it (what rules see). */
+async function listTreeUnflushed(store: LocalStore, d: Digest): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (digest: Digest, at: string): Promise<void> => {
+    const dir = await readDirectory(store, digest, 'tree');
+    const name = (n: string): string => (at === '' ? n : `${at}/${n}`);
+    for (const f of dir.files) out.push(name(f.name));
+    for (const c of dir.directories) await walk({ hash: c.digest!.hash, sizeBytes: Number(c.digest!.sizeBytes) } as Digest, name(c.name));
+  };
+  await walk(d, '');
+  return out;
+}
+

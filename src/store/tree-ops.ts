@@ -12,9 +12,10 @@ import {
 } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { TreeBuilder } from './tree-builder.js';
-import { EMPTY_TREE_DIGEST, putBlobBytes, putDirectory, readDirectory, resultMemo } from './tree-io.js';
+import { EMPTY_TREE_DIGEST, putBlobBytes, readDirectory, resultMemo, stageDirectory } from './tree-io.js';
 import { nodeDigest, settleInOrder } from './tree-nodes.js';
 import { joinTreePath, treePathSegments } from './tree-paths.js';
+import { flushTree } from './flush-staged.js';
 
 export { mergeTrees } from './merge-trees.js';
 
@@ -51,12 +52,12 @@ export interface BytesFileSpec {
 }
 
 /** Places the whole tree under `prefix` (`a/b`): the directories on the way are created, even for the empty tree. */
-export async function addPrefix(store: BlobStore, digest: Digest, prefix: string, signal?: AbortSignal): Promise<Digest> {
+export async function addPrefix(store: BlobStore, digest: Digest, prefix: string, _signal?: AbortSignal): Promise<Digest> {
   const segments = treePathSegments(prefix, 'prefix', true);
   let current = digest;
   for (let i = segments.length - 1; i >= 0; i--) {
     const directories = [create(DirectoryNodeSchema, { name: segments[i]!, digest: toProtoDigest(current) })];
-    current = await putDirectory(store, create(DirectorySchema, { directories }), signal);
+    current = stageDirectory(store, create(DirectorySchema, { directories }));
   }
   return current;
 }
@@ -143,7 +144,7 @@ export async function subsetTree(store: BlobStore, digest: Digest, globs: readon
     });
     if (!changed) return d;
     if (files.length + symlinks.length + directories.length === 0) return undefined;
-    return putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal);
+    return stageDirectory(store, create(DirectorySchema, { files, directories, symlinks }));
   };
   const result = (await walk(digest, '', false)) ?? EMPTY_TREE_DIGEST;
   memo.set(memoKey, result);
@@ -152,6 +153,8 @@ export async function subsetTree(store: BlobStore, digest: Digest, globs: readon
 
 /** Every file and symlink of a tree with its full path, sorted by path (code point order). Empty directories are not listed. */
 export async function listTree(store: BlobStore, digest: Digest, signal?: AbortSignal): Promise<TreeEntry[]> {
+  // Callers read the files listed from the store.
+  await flushTree(store, digest, signal);
   const out: TreeEntry[] = [];
   const walk = async (d: Digest, at: string): Promise<void> => {
     const dir = await readDirectory(store, d, at === '' ? 'tree' : `directory \`${at}\``, signal);
@@ -251,5 +254,5 @@ export async function removeFromTree(store: BlobStore, digest: Digest, paths: re
   const files = dir.files.filter((f) => !here.has(f.name));
   const symlinks = dir.symlinks.filter((s) => !here.has(s.name));
   if (!changed && files.length === dir.files.length && symlinks.length === dir.symlinks.length) return digest;
-  return putDirectory(store, create(DirectorySchema, { files, directories, symlinks }), signal);
+  return stageDirectory(store, create(DirectorySchema, { files, directories, symlinks }));
 }
