@@ -13,12 +13,8 @@ import { createApp } from '../src/cli/app.js';
 import { nullLogger } from '../src/core/index.js';
 import { parseSpec, SpecsKey, type Spec } from '../src/targets/index.js';
 import { dirOf, generateRepo } from './generate-repo.js';
+import { median } from './peers/bench-runner.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const { values } = parseArgs({
   options: {

@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dirOf, generateRepo } from './generate-repo.js';
+import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,11 +38,6 @@ const root = values.out!;
 const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
 const devNull = openSync('/dev/null', 'w');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Wall time of one whole process, from spawn to exit, in ms. */
 function time(args: string[], env: Record<string, string> = {}): number {

@@ -20,12 +20,8 @@ import { join } from 'node:path';
 import { createLocalCacheRunner, createLocalRunner, makeProcess } from '../src/exec/index.js';
 import { makeCtx, makeTempDir, removeDir } from '../src/exec/test-support.js';
 import { checkLinkedInputs, createLocalStore, materializeTree, treeFromBytes } from '../src/store/index.js';
+import { median } from './peers/bench-runner.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
 
 function p90(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

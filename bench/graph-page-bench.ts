@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findChromium, HeadlessPage } from '../test/helpers/chromium.js';
 import { generateRepo } from './generate-repo.js';
+import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,10 +34,6 @@ const int = (name: keyof typeof values): number => {
 const shape = { dirs: int('dirs'), targetsPerDir: int('targets-per-dir'), deps: int('deps') };
 const runs = int('runs');
 const trews = fileURLToPath(new URL('../../bin/trews', import.meta.url));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const row = (name: string, xs: number[], unit: string): string => `| ${name} | ${median(xs).toFixed(0)} ${unit} | ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)} |`;
 
 const chromium = findChromium();

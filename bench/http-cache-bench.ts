@@ -18,6 +18,7 @@ import { nullLogger, type Digest, type Sha256Hex } from '../src/core/index.js';
 import { OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions } from '../src/options/index.js';
 import { createRemoteLayersFromConfig, validateRemoteOptions, type RemoteLayers } from '../src/remote/client/index.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
+import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,11 +40,6 @@ const serverModule = join(dirname(fileURLToPath(import.meta.url)), '..', 'test',
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 
 interface Server {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,11 +35,6 @@ const root = values.out!;
 const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
 const devNull = openSync('/dev/null', 'w');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const write = (path: string, text: string): void => {
   mkdirSync(dirname(join(root, path)), { recursive: true });

@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { AppCache } from '../src/cli/app.js';
 import { runCommand } from '../src/cli/runner.js';
 import { nullLogger, type RunContext } from '../src/core/index.js';
+import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,11 +46,6 @@ const out = values.out!;
 const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
 const devNull = openSync('/dev/null', 'w');
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function generate(root: string, ext: string): void {
   const write = (path: string, text: string): void => {

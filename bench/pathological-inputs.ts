@@ -9,12 +9,8 @@
 //   lists, unterminated strings): the slowest of these, each a median.
 import { ChunkDecoder, ChunkType, encodeChunk } from '../src/daemon/protocol/index.js';
 import { parseBuildFile } from '../src/build-files/index.js';
+import { median } from './peers/bench-runner.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
 
 function time(runs: number, f: () => void): number {
   f(); // warm-up

@@ -22,6 +22,7 @@ import { createRemoteLayersFromConfig, validateRemoteOptions, type RemoteConfig,
 import { GLOBAL, OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions } from '../src/options/index.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
 import { generateShellRepo } from './generate-shell-repo.js';
+import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,11 +48,6 @@ const trewsBin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin'
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 

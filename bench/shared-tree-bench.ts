@@ -21,12 +21,8 @@ import { nullLogger } from '../src/core/index.js';
 import { makeTempDir, removeDir } from '../src/exec/test-support.js';
 import { mkdir } from 'node:fs/promises';
 import { createLocalStore, LinkFarms, materializeTree, mergeTrees, sharedTreesFor, treeFromBytes } from '../src/store/index.js';
+import { median } from './peers/bench-runner.js';
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
 
 const { values } = parseArgs({
   options: { packages: { type: 'string', default: '625' }, files: { type: 'string', default: '80' }, runs: { type: 'string', default: '15' }, 'skip-hardlink': { type: 'boolean', default: false } },

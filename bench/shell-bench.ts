@@ -31,12 +31,8 @@ import { parseCommandLine, resolveOptions, type Options } from '../src/options/i
 import { materializeTree } from '../src/store/index.js';
 import { stringField } from '../src/targets/index.js';
 import { generateShellRepo, packageDir } from './generate-shell-repo.js';
+import { median } from './peers/bench-runner.js';
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const { values } = parseArgs({
   options: {

@@ -5,7 +5,6 @@
 // platform is encoded and sorted as Bazel does, whatever order trews holds it
 // in. Runs when `bazel` is on PATH.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +15,8 @@ import { makeProcess, toAction } from '../src/exec/index.js';
 import { ActionSchema, CommandSchema, decodeMessage, fromProtoDigest, type Action, type Command } from '../src/reapi/index.js';
 import { createLocalStore } from '../src/store/index.js';
 import { startServer, type ServerProcess } from './helpers/remote-server.js';
+import { hasBazel, runBazel } from './helpers/bazel.js';
 
-const hasBazel = spawnSync('bazel', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const IMAGE = 'docker://debian:12';
 
@@ -27,21 +26,7 @@ describe('a remote environment’s platform as Bazel encodes it', { skip: hasBaz
   let server: ServerProcess;
   let env: Record<string, string>;
 
-  const bazel = (args: string[]): Promise<{ code: number | null; out: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('bazel', [`--output_user_root=${join(dir, 'bazel-root')}`, ...args], { cwd: ws, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`bazel ${args.join(' ')} timed out\n${out}`));
-      }, 240_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, out });
-      });
-    });
+  const bazel = (args: string[]): Promise<{ code: number | null; out: string }> => runBazel(dir, ws, env, args);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'trews-env-bazel-'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { GraphJson } from '../src/graph-page/index.js';
-import { findChromium, graphOf, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
+import { chromiumOrSkip, graphOf, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
 
 const DIRS = 20;
 const PER_DIR = 25;
@@ -53,13 +53,8 @@ describe('the graph page in headless chromium', () => {
   });
 
   it('draws 500 targets, highlights the path of a clicked one, and focuses on the paths between two', async (t) => {
-    const chromium = findChromium();
-    if (chromium === undefined) {
-      const why = "no `chromium` on PATH: install Debian's chromium (`apt-get install chromium`; .ci/run does)";
-      if (process.env.CI === 'true') assert.fail(why);
-      t.skip(why);
-      return;
-    }
+    const chromium = chromiumOrSkip(t);
+    if (chromium === undefined) return;
     const r = await runTrews(['graph', '--output=graph.html'], { cwd: repo.root });
     assert.equal(r.code, 0, r.stderr);
     const file = join(repo.root, 'graph.html');
@@ -121,13 +116,8 @@ describe('the graph page in headless chromium', () => {
 
 describe('a served graph page in headless chromium', () => {
   it('loads the new graph by itself when a BUILD file changes', async (t) => {
-    const chromium = findChromium();
-    if (chromium === undefined) {
-      const why = "no `chromium` on PATH: install Debian's chromium (`apt-get install chromium`; .ci/run does)";
-      if (process.env.CI === 'true') assert.fail(why);
-      t.skip(why);
-      return;
-    }
+    const chromium = chromiumOrSkip(t);
+    if (chromium === undefined) return;
     const repo = await makeRepo({ 'a/BUILD': 'target(name="one")\n' });
     const served = spawnTrews(['graph'], { cwd: repo.root });
     let page: HeadlessPage | undefined;

@@ -2,14 +2,13 @@
 // remote cache, on a tiny workspace. Runs when `bazel` is on PATH (Debian's
 // bazel-bootstrap is enough: it builds genrules and Starlark rules offline).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type ServerProcess } from './helpers/remote-server.js';
+import { hasBazel, runBazel } from './helpers/bazel.js';
 
-const hasBazel = spawnSync('bazel', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const WORKSPACE_FILES: Record<string, string> = {
   WORKSPACE: '',
@@ -54,21 +53,7 @@ describe('Bazel against trews remote-server', { skip: hasBazel ? false : 'bazel 
   let server: ServerProcess;
   let env: Record<string, string>;
 
-  const bazel = (args: string[]): Promise<{ code: number | null; out: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('bazel', [`--output_user_root=${join(dir, 'bazel-root')}`, ...args], { cwd: ws, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`bazel ${args.join(' ')} timed out\n${out}`));
-      }, 240_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, out });
-      });
-    });
+  const bazel = (args: string[]): Promise<{ code: number | null; out: string }> => runBazel(dir, ws, env, args);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'trews-rs-bazel-'));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { assignLanes, parseTrace } from '../src/graph-page/index.js';
-import { findChromium, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
+import { chromiumOrSkip, HeadlessPage, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
 
 /** Writes `mine`, then waits (bounded) for `other`: neither finishes unless both run at once. */
 function meetCommand(dir: string, mine: string, other: string): string {
@@ -37,13 +37,8 @@ describe('the run timeline in headless chromium', () => {
   });
 
   it('draws a bar per process in a lane per slot, shows a hovered bar, and says what re-ran since the run before and why', async (t) => {
-    const chromium = findChromium();
-    if (chromium === undefined) {
-      const why = "no `chromium` on PATH: install Debian's chromium (`apt-get install chromium`; .ci/run does)";
-      if (process.env.CI === 'true') assert.fail(why);
-      t.skip(why);
-      return;
-    }
+    const chromium = chromiumOrSkip(t);
+    if (chromium === undefined) return;
     const first = await runTrews(['test', '::', '--process-execution-local-parallelism=2'], { cwd: repo.root, env: env() });
     assert.equal(first.code, 0, first.stderr);
     await repo.write('a/in.txt', 'a, edited\n');

@@ -21,6 +21,20 @@ type Message = { id?: number; method?: string; params?: Record<string, unknown>;
  * which needs neither a port nor a WebSocket client. One page, attached in
  * flat mode.
  */
+/**
+ * The chromium binary a browser test drives, or undefined after skipping the
+ * test (`t`) for want of one; under CI=true (where .ci/run installs it) a
+ * missing chromium fails the test instead.
+ */
+export function chromiumOrSkip(t: { skip(message?: string): void }): string | undefined {
+  const chromium = findChromium();
+  if (chromium !== undefined) return chromium;
+  const why = "no `chromium` on PATH: install Debian's chromium (`apt-get install chromium`; .ci/run does)";
+  if (process.env['CI'] === 'true') throw new Error(why);
+  t.skip(why);
+  return undefined;
+}
+
 export class HeadlessPage {
   readonly #child: ChildProcess;
   readonly #profile: string;

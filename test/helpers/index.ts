@@ -2,5 +2,5 @@ export { repoRoot, makeRepo, type TempRepo } from './repo.js';
 export { collectOutput, runTrews, spawnTrews, type CliResult, type CollectedOutput, type RunTrewsOptions, type SpawnedTrews } from './cli.js';
 export { assertGolden, normalizeTimes, stableResults } from './golden.js';
 export { daemonPid, daemonLog, isDaemonOf, pidAlive, waitUntil, DaemonJanitor } from './daemon.js';
-export { findChromium, HeadlessPage } from './chromium.js';
+export { chromiumOrSkip, findChromium, HeadlessPage } from './chromium.js';
 export { graphOf } from './graph-page.js';
