@@ -90,6 +90,9 @@ describe('the run timeline in headless chromium', () => {
       ['Run test_shell_command b:t', 'unchanged'],
     ]);
     assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#timeline rect.bar')].map((r) => r.dataset.source).sort()"), ['local cache', 'ran locally']);
+    // The run before, drawn below to the same time scale: both ran then.
+    assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#timeline-previous rect.bar')].map((r) => r.dataset.source)"), ['ran locally', 'ran locally']);
+    assert.equal(await page.evaluate<string>("document.getElementById('timeline-previous').getAttribute('width')"), await page.evaluate<string>("document.getElementById('timeline').getAttribute('width')"));
     // The file behind "inputs differ", read from the two input trees in the store.
     assert.deepEqual(await page.evaluate<string[]>("[...document.querySelectorAll('#compare tr[data-reason=\"inputs differ\"] .files li')].map((li) => li.textContent)"), ['changed: a/in.txt']);
 

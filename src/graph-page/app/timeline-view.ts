@@ -15,14 +15,14 @@ main { padding: 8px; }
 #totals { border-collapse: collapse; margin: 6px 0; }
 #totals td, #totals th, #compare td, #compare th { padding: 2px 8px; text-align: left; border-bottom: 1px solid #eee; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 2px; }
-#timeline-box { overflow-x: auto; border: 1px solid #ddd; }
-#timeline .bar { stroke: #0003; }
-#timeline .bar.failed { stroke: #d62728; stroke-width: 2; stroke-dasharray: 3 2; }
-#timeline .bar.critical { stroke: #000; stroke-width: 2.5; }
-#timeline .wait { stroke: #0006; stroke-width: 1; fill: none; }
-#timeline .bar:hover, #timeline .bar.hovered { stroke: #000; stroke-width: 2; }
-#timeline .lane-label { font-size: 11px; fill: #555; }
-#timeline .tick { font-size: 10px; fill: #777; }
+#timeline-box, .timeline-box { overflow-x: auto; border: 1px solid #ddd; }
+svg.timeline .bar { stroke: #0003; }
+svg.timeline .bar.failed { stroke: #d62728; stroke-width: 2; stroke-dasharray: 3 2; }
+svg.timeline .bar.critical { stroke: #000; stroke-width: 2.5; }
+svg.timeline .wait { stroke: #0006; stroke-width: 1; fill: none; }
+svg.timeline .bar:hover, svg.timeline .bar.hovered { stroke: #000; stroke-width: 2; }
+svg.timeline .lane-label { font-size: 11px; fill: #555; }
+svg.timeline .tick { font-size: 10px; fill: #777; }
 #details { min-height: 5em; margin: 8px 0; padding: 6px; background: #fafafa; border: 1px solid #eee; white-space: pre-wrap; word-break: break-all; font: 12px ui-monospace, monospace; }
 #compare { border-collapse: collapse; }
 #compare tr[data-reason] { cursor: pointer; }
@@ -67,6 +67,85 @@ export function barDetails(b: TimelineBar, waited: readonly TimelineBar[] = []):
   if (b.error !== undefined) lines.push(`error: ${b.error}`);
   if (waited.length > 0) lines.push(`waited for (consumed the outputs of): ${waited.map((w) => w.description).join('; ')}`);
   return lines.join('\n');
+}
+
+interface Lanes {
+  readonly svg: SVGElement;
+  readonly rects: SVGElement[];
+  /** Slot lanes drawn. */
+  readonly count: number;
+  readonly x: (us: number) => number;
+}
+
+const runEnd = (run: Pick<TimelineJson['run'], 'bars' | 'phases'>): number =>
+  Math.max(1, ...run.bars.map((b) => b.start + b.dur), ...run.phases.map((p) => p.start + p.dur));
+
+/** One run's lanes as SVG: an engine row for the phases, a memoized row when any, a row per slot; `end` fixes the time scale. */
+function drawLanes(
+  doc: Document,
+  run: TimelineJson['run'],
+  o: {
+    readonly id: string;
+    readonly end: number;
+    readonly width: number;
+    readonly critical: ReadonlySet<number>;
+    readonly waitedOf: (i: number) => TimelineBar[];
+    readonly onHover?: (i: number) => void;
+  },
+): Lanes {
+  const { lanes, count } = assignLanes(run.bars);
+  const memoRow = run.bars.some((b) => b.source === 'memoized');
+  const { end, width } = o;
+  const rows = 1 + (memoRow ? 1 : 0) + count;
+  const height = AXIS_H + rows * ROW;
+  const x = (us: number): number => LABEL_W + (us / end) * (width - LABEL_W - 10);
+  const svg = s(doc, 'svg', { id: o.id, class: 'timeline', width, height, viewBox: `0 0 ${width} ${height}` });
+  for (let i = 0; i <= 5; i++) {
+    const t = (end * i) / 5;
+    const tick = s(doc, 'text', { x: x(t), y: 12, class: 'tick', 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' });
+    tick.textContent = formatMicros(t);
+    svg.append(tick, s(doc, 'line', { x1: x(t), x2: x(t), y1: AXIS_H - 4, y2: height, stroke: '#eee' }));
+  }
+  const rowY = (row: number): number => AXIS_H + row * ROW;
+  const label = (row: number, text: string): void => {
+    const t = s(doc, 'text', { x: 4, y: rowY(row) + 15, class: 'lane-label' });
+    t.textContent = text;
+    svg.append(t);
+  };
+  label(0, 'engine');
+  for (const p of run.phases) {
+    const r = s(doc, 'rect', { x: x(p.start), y: rowY(0) + 3, width: Math.max(1, x(p.start + p.dur) - x(p.start)), height: ROW - 6, fill: '#ddd', class: 'phase' });
+    const title = s(doc, 'title', {});
+    title.textContent = `${p.name}: ${formatMicros(p.dur)}`;
+    r.append(title);
+    svg.append(r);
+  }
+  if (memoRow) label(1, 'memoized');
+  const firstSlot = memoRow ? 2 : 1;
+  for (let l = 0; l < count; l++) label(firstSlot + l, `slot ${l + 1}`);
+  const rects: SVGElement[] = [];
+  run.bars.forEach((b, i) => {
+    const row = lanes[i]! < 0 ? 1 : firstSlot + lanes[i]!;
+    const r = s(doc, 'rect', {
+      x: x(b.start),
+      y: rowY(row) + 2,
+      width: Math.max(3, x(b.start + b.dur) - x(b.start)),
+      height: ROW - 4,
+      rx: 2,
+      fill: colour(b.source),
+      // A process that exited non-zero (or could not run) is outlined: the colour says where the result came from, not how it ended.
+      class: `bar${b.error !== undefined || (b.exitCode !== undefined && b.exitCode !== 0) ? ' failed' : ''}${o.critical.has(i) ? ' critical' : ''}`,
+      'data-index': i,
+      'data-source': b.source,
+    });
+    const title = s(doc, 'title', {});
+    title.textContent = barDetails(b, o.waitedOf(i));
+    r.append(title);
+    if (o.onHover !== undefined) r.addEventListener('mouseenter', () => o.onHover!(i));
+    rects.push(r);
+    svg.append(r);
+  });
+  return { svg, rects, count, x };
 }
 
 /**
@@ -139,41 +218,12 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
   main.append(totals);
 
   // The timeline: an engine row for the phases, a memoized row when any, then one row per slot.
-  const { lanes, count } = assignLanes(run.bars);
-  const memoRow = run.bars.some((b) => b.source === 'memoized');
-  const end = Math.max(1, ...run.bars.map((b) => b.start + b.dur), ...run.phases.map((p) => p.start + p.dur));
+  // With an earlier run, both are drawn to one time scale, so their lengths compare.
+  const end = Math.max(runEnd(run), data.previous !== null ? runEnd(data.previous) : 1);
   const width = Math.max(900, (doc.documentElement.clientWidth || 900) - 20);
-  const rows = 1 + (memoRow ? 1 : 0) + count;
-  const height = AXIS_H + rows * ROW;
-  const x = (us: number): number => LABEL_W + (us / end) * (width - LABEL_W - 10);
-  const svg = s(doc, 'svg', { id: 'timeline', width, height, viewBox: `0 0 ${width} ${height}` });
-  for (let i = 0; i <= 5; i++) {
-    const t = (end * i) / 5;
-    const tick = s(doc, 'text', { x: x(t), y: 12, class: 'tick', 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' });
-    tick.textContent = formatMicros(t);
-    svg.append(tick, s(doc, 'line', { x1: x(t), x2: x(t), y1: AXIS_H - 4, y2: height, stroke: '#eee' }));
-  }
-  const rowY = (row: number): number => AXIS_H + row * ROW;
-  const label = (row: number, text: string): void => {
-    const t = s(doc, 'text', { x: 4, y: rowY(row) + 15, class: 'lane-label' });
-    t.textContent = text;
-    svg.append(t);
-  };
-  label(0, 'engine');
-  for (const p of run.phases) {
-    const r = s(doc, 'rect', { x: x(p.start), y: rowY(0) + 3, width: Math.max(1, x(p.start + p.dur) - x(p.start)), height: ROW - 6, fill: '#ddd', class: 'phase' });
-    const title = s(doc, 'title', {});
-    title.textContent = `${p.name}: ${formatMicros(p.dur)}`;
-    r.append(title);
-    svg.append(r);
-  }
-  if (memoRow) label(1, 'memoized');
-  const firstSlot = memoRow ? 2 : 1;
-  for (let l = 0; l < count; l++) label(firstSlot + l, `slot ${l + 1}`);
   const waitedOf = (i: number): TimelineBar[] => (data.waitedFor?.[i] ?? []).map((j) => run.bars[j]!).filter((b) => b !== undefined);
   const critical = new Set(data.critical ?? []);
   const details = h(doc, 'div', 'hover over a process for its argv, digests and duration', { id: 'details' });
-  const rects: SVGElement[] = [];
   let hovered: SVGElement | undefined;
   const show = (i: number): void => {
     hovered?.classList.remove('hovered');
@@ -181,27 +231,8 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
     hovered?.classList.add('hovered');
     details.textContent = barDetails(run.bars[i]!, waitedOf(i));
   };
-  run.bars.forEach((b, i) => {
-    const row = lanes[i]! < 0 ? 1 : firstSlot + lanes[i]!;
-    const r = s(doc, 'rect', {
-      x: x(b.start),
-      y: rowY(row) + 2,
-      width: Math.max(3, x(b.start + b.dur) - x(b.start)),
-      height: ROW - 4,
-      rx: 2,
-      fill: colour(b.source),
-      // A process that exited non-zero (or could not run) is outlined: the colour says where the result came from, not how it ended.
-      class: `bar${b.error !== undefined || (b.exitCode !== undefined && b.exitCode !== 0) ? ' failed' : ''}${critical.has(i) ? ' critical' : ''}`,
-      'data-index': i,
-      'data-source': b.source,
-    });
-    const title = s(doc, 'title', {});
-    title.textContent = barDetails(b, waitedOf(i));
-    r.append(title);
-    r.addEventListener('mouseenter', () => show(i));
-    rects.push(r);
-    svg.append(r);
-  });
+  const drawn = drawLanes(doc, run, { id: 'timeline', end, width, critical, waitedOf, onHover: show });
+  const { svg, rects, count, x } = drawn;
   // The critical path: each bar joined to the one it waited for.
   const path = data.critical ?? [];
   const mid = (i: number): number => Number(rects[i]!.getAttribute('y')) + (ROW - 4) / 2;
@@ -218,12 +249,17 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
       ? 'no critical path: this page was made without the store'
       : path.length === 0
         ? 'no critical path: no process took time'
-        : `critical path (outlined): ${path.length} process${path.length === 1 ? '' : 'es'}, ${formatMicros(path.reduce((t, i) => t + run.bars[i]!.dur, 0))} of the run's ${formatMicros(end)} — ${path.map((i) => run.bars[i]!.description).join(' → ')}`;
+        : `critical path (outlined): ${path.length} process${path.length === 1 ? '' : 'es'}, ${formatMicros(path.reduce((t, i) => t + run.bars[i]!.dur, 0))} of the run's ${formatMicros(runEnd(run))} — ${path.map((i) => run.bars[i]!.description).join(' → ')}`;
   main.append(box, h(doc, 'p', criticalLine, { id: 'critical' }), details);
 
   // What changed since the earlier run.
   if (data.previous !== null) {
     main.append(h(doc, 'h2', `Against run ${data.previous.id} (${data.previous.startedAt})`));
+    // The earlier run's lanes, to the same time scale as this run's above.
+    const before = drawLanes(doc, data.previous, { id: 'timeline-previous', end, width, critical: new Set(), waitedOf: () => [] });
+    const previousBox = h(doc, 'div', undefined, { class: 'timeline-box' });
+    previousBox.append(before.svg);
+    main.append(previousBox);
     const changes = compareRuns(data.previous, run);
     const reran = changes.filter((c) => c.reason !== 'unchanged' && c.reason !== 'gone').length;
     main.append(h(doc, 'p', `${reran} re-ran, ${changes.filter((c) => c.reason === 'unchanged').length} from a cache, ${changes.filter((c) => c.reason === 'gone').length} not run this time`));
