@@ -115,47 +115,34 @@ console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`
   }
 }
 
-// The page of `trews graph`: cytoscape and dagre with the page's code, one
-// browser script that the goal inlines into the HTML it serves or writes (no
-// CDN, no request at run time). Inlined in a <script> element, it must hold
-// neither `</script` (esbuild escapes it in strings) nor `<!--`.
-const page = await build({
-  entryPoints: [join(root, 'src/graph-page/app/main.ts')],
-  outfile: join(root, 'dist', 'graph-page.js'),
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2020',
-  minify: true,
-  legalComments: 'none',
-  write: false,
-  metafile: true,
-  logLevel: 'warning',
-});
-const pageText = page.outputFiles[0].text;
-if (/<\/script|<!--/i.test(pageText)) {
-  console.error('bundle: dist/graph-page.js holds `</script` or `<!--` and cannot be inlined into the graph page');
-  process.exit(1);
+/**
+ * A page script for the browser, one IIFE that a goal inlines into the HTML
+ * it serves or writes (no CDN, no request at run time). Inlined in a
+ * <script> element, it must hold neither `</script` (esbuild escapes it in
+ * strings) nor `<!--`.
+ */
+async function bundlePage(entry, name, page) {
+  const result = await build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    legalComments: 'none',
+    write: false,
+    logLevel: 'warning',
+  });
+  const text = result.outputFiles[0].text;
+  if (/<\/script|<!--/i.test(text)) {
+    console.error(`bundle: dist/${name} holds \`</script\` or \`<!--\` and cannot be inlined into the ${page}`);
+    process.exit(1);
+  }
+  writeFileSync(join(root, 'dist', name), text);
+  console.error(`bundle: dist/${name} ${(text.length / 1024).toFixed(0)} KiB`);
 }
-writeFileSync(join(root, 'dist', 'graph-page.js'), pageText);
-console.error(`bundle: dist/graph-page.js ${(pageText.length / 1024).toFixed(0)} KiB`);
 
-// The timeline page of `trews graph --runs`: plain SVG, no library; inlined the same way.
-const timeline = await build({
-  entryPoints: [join(root, 'src/graph-page/app/timeline-main.ts')],
-  bundle: true,
-  platform: 'browser',
-  format: 'iife',
-  target: 'es2020',
-  minify: true,
-  legalComments: 'none',
-  write: false,
-  logLevel: 'warning',
-});
-const timelineText = timeline.outputFiles[0].text;
-if (/<\/script|<!--/i.test(timelineText)) {
-  console.error('bundle: dist/timeline-page.js holds `</script` or `<!--` and cannot be inlined into the timeline page');
-  process.exit(1);
-}
-writeFileSync(join(root, 'dist', 'timeline-page.js'), timelineText);
-console.error(`bundle: dist/timeline-page.js ${(timelineText.length / 1024).toFixed(0)} KiB`);
+// The page of `trews graph`: cytoscape and dagre with the page's code.
+await bundlePage('src/graph-page/app/main.ts', 'graph-page.js', 'graph page');
+// The timeline page of `trews graph --runs`: plain SVG, no library.
+await bundlePage('src/graph-page/app/timeline-main.ts', 'timeline-page.js', 'timeline page');
