@@ -5,8 +5,9 @@
 // timed run that the tool really did what the scenario says, and a markdown
 // table of medians, min–max and each tool's ratio to a baseline tool.
 // Nothing here knows a build tool; see peer-tools.ts and peer-scenarios.ts.
-import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 
 /** An integer command-line flag of at least `min`; anything else ends `program` with exit 2 and says why. */
 export function integerFlag(program: string, name: string, text: string | undefined, min = 1): number {
@@ -247,4 +248,78 @@ export function verificationNotes(results: BenchResults): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * The entries of `table` a comma-separated command-line `list` names, in
+ * its order; an id the table does not hold ends `program` with exit 2,
+ * naming the known ones.
+ */
+export function pickByIds<T>(program: string, kind: string, list: string, table: Readonly<Record<string, T>>): T[] {
+  const ids = list.split(',').filter(Boolean);
+  const unknown = ids.find((id) => !(id in table));
+  if (unknown !== undefined) {
+    console.error(`${program}: unknown ${kind} ${JSON.stringify(unknown)}; known: ${Object.keys(table).join(', ')}`);
+    process.exit(2);
+  }
+  return ids.map((id) => table[id]!);
+}
+
+export interface ReportOptions<C extends { stop(): void }> extends BenchOptions<C> {
+  readonly packages: number;
+  /** The tool every ratio is to. */
+  readonly baseline: string;
+  /** What the table's figures are, e.g. "Seconds (or MiB)". */
+  readonly units: string;
+  /** Also write the report here. */
+  readonly markdown?: string;
+}
+
+/**
+ * A whole comparison as the peers programs run it: the date, machine and
+ * load first; the bench; every tool's daemons and servers stopped after it,
+ * and on Ctrl-C (where no finally runs); then the report — when, where,
+ * each tool's version or why it was skipped, the table against the
+ * baseline, what was verified — printed and written to `markdown`.
+ */
+export async function runAndReport<C extends { stop(): void }>(o: ReportOptions<C>): Promise<void> {
+  const { log, tools } = o;
+  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const cpu = cpus();
+  const npm = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const machine = `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}, npm ${npm}`;
+  const started = new Date();
+  const startLoad = load();
+  log(`date: ${started.toISOString()}`);
+  log(`machine: ${machine}`);
+  log(`load average at start: ${startLoad}`);
+  const stopAll = (): void => {
+    for (const t of tools) t.commands.stop();
+  };
+  process.once('SIGINT', () => {
+    stopAll();
+    process.exit(130);
+  });
+  let results: BenchResults;
+  try {
+    results = await runBench(o);
+  } finally {
+    stopAll();
+  }
+  const report = [
+    `${o.packages} packages; ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC to ${new Date().toISOString().slice(11, 16)}; ${machine}; load average (1, 5, 15 min) ${startLoad} at the start, ${load()} at the end.`,
+    '',
+    ...results.tools.map((t) => `- ${t.name}: ${t.availability.ok ? t.availability.version : `skipped, ${t.availability.why}`}`),
+    '',
+    `${o.units}, **median** (min–max) and the ratio of the median to ${o.baseline}'s:`,
+    '',
+    markdownTable(results, o.baseline),
+    '',
+    'Verified after every timed run:',
+    '',
+    verificationNotes(results),
+    '',
+  ].join('\n');
+  log(`\n${report}`);
+  if (o.markdown !== undefined) writeFileSync(o.markdown, report);
 }

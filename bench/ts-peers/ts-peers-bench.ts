@@ -8,13 +8,11 @@
 // report, and every package's dist/ present in the workspace (and, after an
 // edit, holding the edit). Prints a markdown table: median, min–max and the
 // ratio to Turborepo's median.
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Outcome, Scenario } from '../peers/bench-runner.js';
-import { CheckFailed, integerFlag, markdownTable, runBench, verificationNotes } from '../peers/bench-runner.js';
+import { CheckFailed, integerFlag, pickByIds, runAndReport } from '../peers/bench-runner.js';
 import { defaultRepoDir, downstreamOf, existingTsRepo, generateTsRepo, packageDir, type TsRepo } from './generate-ts-repo.js';
 import { deleteOutputs, tsTools, type TsCommands, type TsTool } from './ts-tools.js';
 
@@ -119,7 +117,6 @@ const coldRuns = positive('cold-runs', values['cold-runs']);
 const warmup = positive('warmup', values.warmup, 0);
 const out = values.out ?? defaultRepoDir(packages);
 const log = (line: string): void => console.log(line);
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 let repo: TsRepo | undefined = values.reuse ? existingTsRepo(out, packages) : undefined;
 if (repo !== undefined) {
@@ -138,47 +135,6 @@ if (repo !== undefined) {
   log(`repo: generated ${repo.root} (${packages} packages, npm install) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-const all = tsTools(repo);
-const table = scenarios(repo, coldRuns);
-const toolIds = values.tools.split(',').filter(Boolean);
-const scenarioIds = values.scenarios.split(',').filter(Boolean);
-const unknown = toolIds.find((id) => !(id in all)) ?? scenarioIds.find((id) => !(id in table));
-if (unknown !== undefined) {
-  console.error(`ts-peers-bench: unknown tool or scenario ${JSON.stringify(unknown)}; tools: ${Object.keys(all).join(', ')}; scenarios: ${Object.keys(table).join(', ')}`);
-  process.exit(2);
-}
-const tools = toolIds.map((id) => all[id]!);
-
-const cpu = cpus();
-const machine = `${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}, Node ${process.version}, npm ${spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim()}`;
-const started = new Date();
-const startLoad = load();
-log(`date: ${started.toISOString()}\nmachine: ${machine}\nload average at start: ${startLoad}`);
-
-process.once('SIGINT', () => {
-  for (const t of tools) t.commands.stop();
-  process.exit(130);
-});
-let results;
-try {
-  results = await runBench({ tools, scenarios: scenarioIds.map((id) => table[id]!), runs, warmup, log });
-} finally {
-  for (const t of tools) t.commands.stop();
-}
-
-const report = [
-  `${packages} packages; ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC to ${new Date().toISOString().slice(11, 16)}; ${machine}; load average (1, 5, 15 min) ${startLoad} at the start, ${load()} at the end.`,
-  '',
-  ...results.tools.map((t) => `- ${t.name}: ${t.availability.ok ? t.availability.version : `skipped, ${t.availability.why}`}`),
-  '',
-  `Seconds, **median** (min–max) and the ratio of the median to ${BASELINE}'s:`,
-  '',
-  markdownTable(results, BASELINE),
-  '',
-  'Verified after every timed run:',
-  '',
-  verificationNotes(results),
-  '',
-].join('\n');
-log(`\n${report}`);
-if (values.markdown !== undefined) writeFileSync(values.markdown, report);
+const tools = pickByIds('ts-peers-bench', 'tool', values.tools, tsTools(repo));
+const chosen = pickByIds('ts-peers-bench', 'scenario', values.scenarios, scenarios(repo, coldRuns));
+await runAndReport({ packages, tools, scenarios: chosen, runs, warmup, log, baseline: BASELINE, units: 'Seconds', ...(values.markdown !== undefined ? { markdown: values.markdown } : {}) });
