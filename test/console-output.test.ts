@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertGolden, collectOutput, makeRepo, repoRoot, runTrews, spawnTrews, stableResults, waitUntil, type CliResult, type TempRepo } from './helpers/index.js';
+import { assertGolden, collectOutput, repoRoot, runTrews, spawnTrews, stableResults, waitUntil, withRepo, type CliResult } from './helpers/index.js';
 
 const ESC = '\x1b';
 
@@ -68,15 +68,6 @@ const SMALL_REPO = {
   ].join('\n'),
   'ok/BUILD': 'test_shell_command(name="t", command="true")\n',
 };
-
-async function withRepo(files: Record<string, string>, body: (repo: TempRepo, env: Record<string, string>) => Promise<void>): Promise<void> {
-  const repo = await makeRepo(files);
-  try {
-    await body(repo, { XDG_CACHE_HOME: join(repo.root, '.cache') });
-  } finally {
-    await repo.cleanup();
-  }
-}
 
 describe('trews test into a pipe', () => {
   it('prints each result, then the failures in natural order (p2 before p10), a blocked build step once, and one summary', async () => {

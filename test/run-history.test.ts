@@ -8,20 +8,11 @@ import { join } from 'node:path';
 import { get } from 'node:http';
 import { after, describe, it } from 'node:test';
 import type { TimelineJson } from '../src/graph-page/index.js';
-import { DaemonJanitor, makeRepo, runTrews, spawnTrews, waitUntil, type TempRepo } from './helpers/index.js';
+import { DaemonJanitor, runTrews, spawnTrews, waitUntil, withRepo } from './helpers/index.js';
 
 interface Trace {
   traceEvents: { name: string; cat?: string; args?: Record<string, unknown> }[];
   otherData: Record<string, unknown>;
-}
-
-async function withRepo(files: Record<string, string>, body: (repo: TempRepo, env: Record<string, string>) => Promise<void>): Promise<void> {
-  const repo = await makeRepo(files);
-  try {
-    await body(repo, { XDG_CACHE_HOME: join(repo.root, '.cache') });
-  } finally {
-    await repo.cleanup();
-  }
 }
 
 const REPO = { BUILD: 'test_shell_command(name="t", command="true")\n' };

@@ -7,10 +7,10 @@ import { promisify } from 'node:util';
 import { isFailureError } from '../core/index.js';
 import { createLocalStore, treeFromBytes, type LocalStore } from '../store/index.js';
 import { commandRunnerContract } from './command-runner-contract.js';
-import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
+import type { KeepSandboxes } from './local-runner.js';
 import { isProcessAlive } from './process-group.js';
 import { makeProcess } from './process.js';
-import { RecordingObserver, entriesOf, eventually, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
+import { RecordingObserver, entriesOf, eventually, localRunnerFixture, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
 import type { CommandRunner } from './types.js';
 
 const PATH = '/usr/bin:/bin';
@@ -22,20 +22,8 @@ interface Setup {
   dispose(): Promise<void>;
 }
 
-async function setup(keepSandboxes: KeepSandboxes = 'never', killGraceMs?: number): Promise<Setup> {
-  const dir = await makeTempDir();
-  const store = createLocalStore({ dir: join(dir, 'store') });
-  const sandboxRoot = join(dir, 'sandboxes');
-  const runner = createLocalRunner({ store, sandboxRoot, keepSandboxes, ...(killGraceMs === undefined ? {} : { killGraceMs }) });
-  return {
-    runner,
-    store,
-    sandboxRoot,
-    dispose: async () => {
-      await store.close();
-      await removeDir(dir);
-    },
-  };
+function setup(keepSandboxes: KeepSandboxes = 'never', killGraceMs?: number): Promise<Setup> {
+  return localRunnerFixture({ keepSandboxes, ...(killGraceMs === undefined ? {} : { killGraceMs }) });
 }
 
 commandRunnerContract('local sandbox runner', () => setup());

@@ -4,33 +4,18 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { digestString, isAbortError, isFailureError } from '../core/index.js';
-import { createLocalStore } from '../store/index.js';
 import { commandRunnerContract } from './command-runner-contract.js';
-import { createLocalRunner } from './local-runner.js';
 import { makeProcess } from './process.js';
 import { enoentPaths, tracedMissingPaths } from './strict-sandbox.js';
-import { entriesOf, eventually, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
+import { entriesOf, eventually, localRunnerFixture, makeCtx, readText, type LocalRunnerFixture } from './test-support.js';
 import { toAction } from './to-action.js';
 
 const PATH = '/usr/bin:/bin';
 const HAVE_BWRAP = existsSync('/usr/bin/bwrap') || process.env['CI'] === 'true'; // CI installs them: there, their absence is a failure
 const NO_BWRAP = 'bubblewrap (`bwrap`) is not installed here (CI installs it: .ci/run)';
 
-async function setup(o: { hostPath?: string; explain?: boolean } = {}) {
-  const dir = await makeTempDir('trews-strict-');
-  const store = createLocalStore({ dir: join(dir, 'store') });
-  const sandboxRoot = join(dir, 'sandboxes');
-  const runner = createLocalRunner({ store, sandboxRoot, isolation: 'strict', ...o });
-  return {
-    dir,
-    runner,
-    store,
-    sandboxRoot,
-    dispose: async () => {
-      await store.close();
-      await removeDir(dir);
-    },
-  };
+function setup(o: { hostPath?: string; explain?: boolean } = {}): Promise<LocalRunnerFixture> {
+  return localRunnerFixture({ isolation: 'strict', ...o }, 'trews-strict-');
 }
 
 // Everything a local runner promises (outputs, timeouts, cancellation, no process left behind) holds under bwrap too.

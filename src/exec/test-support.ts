@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { MemoryLogger, digestString, type Digest, type Logger } from '../core/index.js';
-import { flushTree, type LocalStore } from '../store/index.js';
+import { createLocalStore, flushTree, type LocalStore } from '../store/index.js';
 import { DirectorySchema, decodeMessage, fromProtoDigest } from '../reapi/index.js';
-import type { ExecContext, ProcessObserver } from './types.js';
+import { createLocalRunner, type LocalRunnerOptions } from './local-runner.js';
+import type { CommandRunner, ExecContext, ProcessObserver } from './types.js';
 
 export async function makeTempDir(prefix = 'trews-exec-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -96,4 +97,30 @@ export async function eventually(f: () => Promise<boolean> | boolean, ms = 5000,
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** A local runner over a store and a sandbox root of its own in a temp dir, which `dispose` removes. */
+export interface LocalRunnerFixture {
+  readonly dir: string;
+  readonly runner: CommandRunner;
+  readonly store: LocalStore;
+  readonly sandboxRoot: string;
+  dispose(): Promise<void>;
+}
+
+export async function localRunnerFixture(options: Omit<LocalRunnerOptions, 'store' | 'sandboxRoot'> = {}, prefix?: string): Promise<LocalRunnerFixture> {
+  const dir = await makeTempDir(prefix);
+  const store = createLocalStore({ dir: join(dir, 'store') });
+  const sandboxRoot = join(dir, 'sandboxes');
+  const runner = createLocalRunner({ store, sandboxRoot, ...options });
+  return {
+    dir,
+    runner,
+    store,
+    sandboxRoot,
+    dispose: async () => {
+      await store.close();
+      await removeDir(dir);
+    },
+  };
 }

@@ -1,4 +1,4 @@
-export { repoRoot, makeRepo, type TempRepo } from './repo.js';
+export { repoRoot, makeRepo, withRepo, type TempRepo } from './repo.js';
 export { collectOutput, runTrews, spawnTrews, type CliResult, type CollectedOutput, type RunTrewsOptions, type SpawnedTrews } from './cli.js';
 export { assertGolden, normalizeTimes, stableResults } from './golden.js';
 export { daemonPid, daemonLog, isDaemonOf, pidAlive, waitUntil, DaemonJanitor } from './daemon.js';

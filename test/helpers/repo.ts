@@ -39,3 +39,17 @@ export async function makeRepo(files: Record<string, string>): Promise<TempRepo>
     cleanup: () => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }),
   };
 }
+
+/**
+ * A temp repo of `files` for the length of `body`, with an environment whose
+ * XDG_CACHE_HOME (so the local store) lies inside it: nothing is shared with
+ * another test or left behind.
+ */
+export async function withRepo(files: Record<string, string>, body: (repo: TempRepo, env: Record<string, string>) => Promise<void>): Promise<void> {
+  const repo = await makeRepo(files);
+  try {
+    await body(repo, { XDG_CACHE_HOME: join(repo.root, '.cache') });
+  } finally {
+    await repo.cleanup();
+  }
+}

@@ -221,7 +221,7 @@ export function createTimeline(doc: Document, data: TimelineJson): TimelineView 
   // With an earlier run, both are drawn to one time scale, so their lengths compare.
   const end = Math.max(runEnd(run), data.previous !== null ? runEnd(data.previous) : 1);
   const width = Math.max(900, (doc.documentElement.clientWidth || 900) - 20);
-  const waitedOf = (i: number): TimelineBar[] => (data.waitedFor?.[i] ?? []).map((j) => run.bars[j]!).filter((b) => b !== undefined);
+  const waitedOf = (i: number): TimelineBar[] => (data.waitedFor?.[i] ?? []).flatMap((j) => run.bars[j] ?? []);
   const critical = new Set(data.critical ?? []);
   const details = h(doc, 'div', 'hover over a process for its argv, digests and duration', { id: 'details' });
   let hovered: SVGElement | undefined;
