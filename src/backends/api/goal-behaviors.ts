@@ -1,6 +1,7 @@
 import type { ProcessResult } from '../../exec/index.js';
 import { interactiveBehavior, memoizedBehavior } from './behaviors.js';
 import type { Digest } from '../../core/index.js';
+import type { TestCase } from './test-cases.js';
 
 /**
  * The behaviours of the goals every build has. A backend that brings a goal
@@ -13,6 +14,14 @@ export interface TestOutcome {
   readonly timeoutS: number | null;
   /** What to do about a failure, when the backend can tell (`add \`jq\` to \`tools\``); printed under the test's output. */
   readonly hints?: readonly string[];
+  /** Its cases, when the runner reported them (a per-file JavaScript test): counted, shown on failure, written as JUnit XML. */
+  readonly cases?: readonly TestCase[];
+  /**
+   * Whether it passed, when its process's exit does not say (a file of a
+   * batch: the batch's process fails when any file does, and the file's
+   * own cases decide). Unset: exit code 0 and no timeout.
+   */
+  readonly passed?: boolean;
 }
 
 /** A process `trews run` starts in the workspace, attached to the client's terminal. */

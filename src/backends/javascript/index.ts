@@ -6,6 +6,8 @@ import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { registerNodejsOptions } from './nodejs.js';
 import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
+import { TEST_RUNNER_NAMES } from './file-test-runner.js';
+import { javascriptTestRules } from './file-test-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
 
@@ -49,7 +51,7 @@ export const javascriptBackend: Backend = {
     { type: nodeScriptTarget, rules: nodeScriptRules },
     // A file puts itself in a dependent's sandbox (a per-file test's), at its path from the build root.
     { type: javascriptSourceTarget, rules: { sandbox: { sources: true } } },
-    { type: javascriptTestTarget, rules: { sandbox: { sources: true } } },
+    { type: javascriptTestTarget, rules: javascriptTestRules },
   ],
   inferrers: [packageDependencies, importDependencies],
   syntheticTargets: [packageJsonTargets],
@@ -81,6 +83,22 @@ export const javascriptBackend: Backend = {
       type: 'list',
       default: [...DEFAULT_TEST_PATTERNS],
       help: 'Globs, relative to each package, of its test files: their per-file targets are `javascript_test`, the others `javascript_source`.',
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: 'test_granularity',
+      type: 'enum',
+      choices: ['auto', 'file', 'package'],
+      default: 'auto',
+      help: "How `trews test` runs a package's tests: `file`, each test file as its own cached process (`javascript_test` targets) over the files its imports reach, so an edit reruns only the tests it can affect; `package`, the package's `test` script; `auto`, per file when the runner is known (`test_runner`, or read from the `test` script: node --test, vitest, jest, mocha), else the script.",
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: 'test_runner',
+      type: 'enum',
+      choices: ['auto', ...TEST_RUNNER_NAMES],
+      default: 'auto',
+      help: "The runner of every package's test files when they run per file; `auto`: the one each package's `test` script runs.",
     });
     registry.register({
       scope: JAVASCRIPT_SCOPE,

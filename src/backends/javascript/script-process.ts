@@ -148,7 +148,7 @@ export async function scriptTools(rc: RuleContext, info: ScriptInfo): Promise<{ 
  * files), the outputs of the scripts it depends on, and the directories
  * of every workspace package in it (for the links).
  */
-async function scriptInputs(rc: RuleContext, info: ScriptInfo): Promise<{ tree: Digest; packageDirs: Set<string> }> {
+async function scriptInputs(rc: RuleContext, info: ScriptInfo): Promise<{ tree: Digest; packageDirs: ReadonlySet<string> }> {
   const deps = await rc.get(new DependenciesKey(rc.project, info.t.addr));
   const targets = await rc.targets(deps.dependencies);
   const roots: Address[] = [];
@@ -193,7 +193,17 @@ export interface PreparedScript {
 export async function prepareScript(
   rc: RuleContext,
   info: ScriptInfo,
-  opts: { cacheScope: CacheScope; timeoutS: number | null; args?: readonly string[]; stages?: readonly string[]; description?: string },
+  opts: {
+    cacheScope: CacheScope;
+    timeoutS: number | null;
+    args?: readonly string[];
+    stages?: readonly string[];
+    description?: string;
+    /** The sandbox's workspace files in place of the script's inputs (a per-file test's closure), and the packages whose links it needs. */
+    inputs?: { tree: Digest; packageDirs: ReadonlySet<string> };
+    /** Variables besides npm's (a test runner's). */
+    env?: Readonly<Record<string, string>>;
+  },
 ): Promise<PreparedScript> {
   const { t, pkgDir, manifest } = info;
   const environment = await environmentOf(rc, t);
@@ -207,7 +217,7 @@ export async function prepareScript(
   }
   const [install, inputs, { tools, pm }, env] = await Promise.all([
     rc.get(new JsInstallKey(rc.ruleEnv)),
-    scriptInputs(rc, info),
+    opts.inputs ?? scriptInputs(rc, info),
     scriptTools(rc, info),
     taskEnv(rc, t, () => rc.fieldLocation(t, 'env')),
   ]);
@@ -219,6 +229,7 @@ export async function prepareScript(
     argv: [`${toolsDir}/sh`, '-c', DRIVER, t.address, ...(opts.stages ?? stages(manifest, info.script, runsPrePost(pm), opts.args ?? []))],
     env: {
       ...env,
+      ...opts.env,
       TREWS_BIN_PATH: binDirs(pkgDir).join(':'),
       PATH: toolsDir,
       HOME: posix.relative(pkgDir || '.', SANDBOX_HOME),

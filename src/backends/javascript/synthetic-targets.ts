@@ -5,7 +5,8 @@ import { GlobKey, type LinkProblem } from '../../fs/index.js';
 import { checkTargetName, type BuildDeclaration, type FieldValue, type SyntheticTarget, type SyntheticTargetsProvider, type Project } from '../../targets/index.js';
 import { PackageJsonKey, type PackageManifest, type PackageScript } from './package-json.js';
 import { JsTasksKey, resolveTask, type ResolvedTask, type TaskConfig, TASK_FIELDS } from './pipeline.js';
-import { JsSourcesConfigKey, sourceFileTargets } from './source-targets.js';
+import { fileTestRunner } from './file-test-runner.js';
+import { JAVASCRIPT_TEST, JsSourcesConfigKey, sourceFileTargets, type JsSourcesConfig } from './source-targets.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
 import { JsPackageAtKey, JsPackageDirsUnderKey } from './workspace.js';
 import { FilesWithoutModulesKey, NODE_MODULES } from './workspace-dirs.js';
@@ -140,8 +141,13 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
       sourcePatterns: packagePatterns,
     },
   ];
-  const { testPatterns } = await ctx.get(new JsSourcesConfigKey());
-  out.push(...sourceFileTargets(dir, pkgName, packageSources, testPatterns, location));
+  const config = await ctx.get(new JsSourcesConfigKey());
+  const tag = pkgDecl?.fields['test_batch_compatibility_tag'];
+  const testPlan = { ...fileTestPlan(config, manifest), batchTag: typeof tag === 'string' ? tag : null };
+  const fileTargets = sourceFileTargets(dir, pkgName, packageSources, config.testPatterns, location, testPlan);
+  // No test file: the package's `test` script stays its test (it may run something else entirely).
+  const perFile = testPlan.perFile && fileTargets.some((f) => f.type === JAVASCRIPT_TEST);
+  out.push(...fileTargets);
   for (const [name, s] of scripts) {
     const task = resolved.get(name)!;
     const address = dir === '' ? `//:${name}` : `${dir}:${name}`;
@@ -163,7 +169,8 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
         cache: task.cache && !task.persistent,
         persistent: task.persistent,
         timeout: task.timeout,
-        skip_tests: s.name !== 'test',
+        // Per-file tests replace the `test` script: it would run the same files again.
+        skip_tests: s.name !== 'test' || perFile,
       },
       location: { file: manifest.path, line: s.at.line ?? 1, col: s.at.col ?? 1 },
       sources,
@@ -171,6 +178,19 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
     });
   }
   return out;
+}
+
+/**
+ * Whether a package's test files run one by one (`javascript_test`
+ * targets) or by its `test` script: per file with `test_granularity =
+ * "file"`, or `"auto"` (the default) when the runner is known — configured,
+ * or read from the `test` script. A script trews cannot read (`make
+ * check`, a chain of commands) keeps running as it is.
+ */
+function fileTestPlan(config: JsSourcesConfig, manifest: PackageManifest): { perFile: boolean; runner: string | null } {
+  if (config.testGranularity === 'package') return { perFile: false, runner: null };
+  const runner = fileTestRunner(manifest, config.testRunner);
+  return { perFile: config.testGranularity === 'file' || runner !== null, runner: runner?.name ?? null };
 }
 
 function copiedFields(d: BuildDeclaration | undefined): Record<string, FieldValue> {

@@ -40,6 +40,12 @@ export const packageJsonTarget: TargetType = {
       validate: checkScripts,
       help: `How this package's scripts run, by script name, over \`[${JAVASCRIPT_SCOPE}] tasks\` and the defaults: e.g. scripts={"build": {"outputs": ["out/**"], "env": ["NODE_ENV"], "timeout": 600}}. Fields: depends_on, outputs, inputs, extra_inputs, env, cache, persistent, timeout (see \`trews help node_script\`). Each names a script of package.json.`,
     },
+    {
+      name: 'test_batch_compatibility_tag',
+      type: { kind: 'string' },
+      default: null,
+      help: 'The `batch_compatibility_tag` of every test file of the package (Pants\' field): files with one tag run together in one process, up to `[test] batch_size` per process. Unset: each file runs alone.',
+    },
   ],
 };
 
