@@ -1,0 +1,77 @@
+import { posix } from 'node:path';
+import type { TestCaseLocation } from '../../api/index.js';
+
+/** What a report's paths are made relative to (see `JsTestRunner.parseReport`). */
+export interface ReportContext {
+  /** The package directory, build-root relative (`''` or `.` for the root package). */
+  readonly packageDir: string;
+  /** The absolute directory the process ran under (the sandbox's build root), stripped from paths. */
+  readonly sandboxRoot?: string;
+}
+
+/** `file:///sb/pkg/a.test.ts` or `/sb/pkg/a.test.ts` (with sandbox `/sb`) or `a.test.ts` (cwd `pkg`) → `pkg/a.test.ts`. */
+export function buildRootPath(path: string, ctx: ReportContext): string {
+  let p = path;
+  if (p.startsWith('file://')) {
+    try {
+      p = decodeURIComponent(p.slice('file://'.length));
+    } catch {
+      p = p.slice('file://'.length);
+    }
+  }
+  const root = ctx.sandboxRoot?.replace(/\/+$/, '');
+  if (root !== undefined && root !== '' && p.startsWith(`${root}/`)) return posix.normalize(p.slice(root.length + 1));
+  // Absolute outside the sandbox: nothing to make it relative to, so it stays as the runner said.
+  if (posix.isAbsolute(p)) return posix.normalize(p);
+  const dir = ctx.packageDir === '.' ? '' : ctx.packageDir;
+  return posix.normalize(posix.join(dir, p));
+}
+
+// Frames of the runners and of Node itself say nothing about the user's test.
+const RUNNER_FRAME =
+  /\((?:node:|internal\/)|\bat (?:node:|internal\/)|\bat async Promise\.all|node_modules\/(?:vitest|@vitest|tinypool|tinyspy|jest-[a-z-]+|@jest|expect|mocha|chai)\/|node:internal/;
+
+/**
+ * A stack or diff as a user wants to read it: the sandbox's path gone (so it reads the same
+ * on every machine and cache hit), the runners' and Node's frames dropped, trailing blanks trimmed.
+ */
+export function cleanStack(text: string, ctx: ReportContext): string {
+  const lines = stripSandbox(text, ctx).split(/\r?\n/).filter((l) => !(/^\s*at /.test(l) && RUNNER_FRAME.test(l)));
+  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
+  return lines.join('\n');
+}
+
+/** `text` with the sandbox's absolute path (and its `file://` form) cut out of every path in it. */
+export function stripSandbox(text: string, ctx: ReportContext): string {
+  const root = ctx.sandboxRoot?.replace(/\/+$/, '');
+  if (root === undefined || root === '') return text;
+  return text.split(`file://${root}/`).join('').split(`${root}/`).join('');
+}
+
+const FRAME = /^\s*at (?:.*? \()?((?:file:\/\/)?[^()\s][^()]*?):(\d+):(\d+)\)?\s*$/;
+
+/**
+ * The deepest frame of `stack` in the test file `file` (build-root relative): where the
+ * assertion failed. A frame in a helper the test calls is not it; the test's line is.
+ */
+export function locationInFile(stack: string | undefined, file: string, ctx: ReportContext): TestCaseLocation | undefined {
+  if (stack === undefined) return undefined;
+  for (const line of stack.split(/\r?\n/)) {
+    const m = FRAME.exec(line);
+    if (!m) continue;
+    if (buildRootPath(m[1]!, ctx) === file) return { file, line: Number(m[2]), column: Number(m[3]) };
+  }
+  return undefined;
+}
+
+/**
+ * The first lines of an error message: what a summary shows under the case's name. The
+ * rest (a long diff) stays in the details.
+ */
+export function messageHead(message: string, maxLines = 12): string {
+  const lines = message.replace(/\r\n/g, '\n').split('\n');
+  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
+  while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
+  if (lines.length <= maxLines) return lines.join('\n');
+  return [...lines.slice(0, maxLines), `… (${lines.length - maxLines} more lines)`].join('\n');
+}
