@@ -156,14 +156,15 @@ async function runFiles(rc: RuleContext, members: readonly Target[]): Promise<Fi
     timeoutS,
     // The runner writes its report into a directory of its own (an output directory, which the sandbox does not make).
     stages: ['test', `mkdir -p ${REPORT_DIR} && ${argv.map(shellQuote).join(' ')}`],
-    env,
+    // Stack traces of compiled tests in the source's lines, where the build wrote source maps.
+    env: compiled && runner.name === 'node' ? { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], '--enable-source-maps'].filter((x) => x !== undefined).join(' ') } : env,
     inputs: { tree, packageDirs: closure.packageDirs },
     description: `Test ${sources.join(', ')} (${runner.name}${compiled ? ', compiled' : ''})`,
   });
   const result = await rc.execute(process);
   const text = await reportText(rc, result.outputRoot, REPORT_FILE);
   const back = new Map([...runPaths].map(([s, c]) => [c, s]));
-  const cases = (text === undefined ? [] : runner.parseReport(text, { packageDir: pkgDir, ...sandboxRootIn(text, ran) })).map((c) => sourceCase(c, back));
+  const cases = (text === undefined ? [] : runner.parseReport(text, { packageDir: pkgDir, ...sandboxRootIn(text, [...ran, ...sources]) })).map((c) => sourceCase(c, back));
   return { result, timeoutS, files: sources, cases, ...(text === undefined && result.exitCode !== 0 ? { hints: [`${runner.name} wrote no report: it failed before running a test`] } : {}) };
 }
 

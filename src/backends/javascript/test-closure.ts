@@ -138,7 +138,8 @@ export async function compiledClosure(rc: RuleContext, closure: TestClosure): Pr
       if (c === undefined) plain.push(f);
       else {
         paths.set(f, c);
-        wanted.push(literalGlob(c));
+        // The source map too, when the build writes one: failures then point into the source (node --enable-source-maps).
+        wanted.push(literalGlob(c), literalGlob(`${c}.map`));
       }
     }
     if (closure.packages.includes(dir)) trees.push(built.tree);
