@@ -35,12 +35,13 @@ describe('examples/ts-workspace: the README main job', () => {
   it('installs, builds and runs every package\'s tests; a second run is all from the cache', async () => {
     let r = await trews(['test', '::']);
     assert.equal(r.code, 0, r.stderr);
+    // Each test file runs by itself, compiled (the packages test with `node --test dist/`).
     assert.deepEqual(resultLines(r.stderr), [
-      '✓ apps/cli:test succeeded (ran locally)',
-      '✓ packages/greeter:test succeeded (ran locally)',
-      '✓ packages/strings:test succeeded (ran locally)',
+      '✓ apps/cli/src/message.test.ts:../cli succeeded (ran locally): 1 case',
+      '✓ packages/greeter/src/index.test.ts:../greeter succeeded (ran locally): 2 cases',
+      '✓ packages/strings/src/index.test.ts:../strings succeeded (ran locally): 2 cases',
     ]);
-    // The install, three builds and three tests.
+    // The install, three builds and three test files.
     assert.equal(summaryLine(r.stderr), '7 ran locally');
     r = await trews(['test', '::']);
     assert.equal(r.code, 0, r.stderr);

@@ -1,4 +1,7 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { startExecution } from './start-execution.js';
+import { junitXml, mergeLcov } from './test-reports/index.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { countTestCases, howItFailed, outputExcerpt, TEST, type TestCase, type TestOutcome } from '../backends/index.js';
 import type { GoalExecution, Provenance } from '../runtime/index.js';
@@ -100,9 +103,26 @@ function casesLine(cases: readonly TestCase[], colors: Palette): string {
 
 /** `--test-report-dir`: a JUnit XML file per test file with cases; `--test-use-coverage`: their lcov, merged. */
 async function writeReports(g: GoalContext, execution: GoalExecution, done: readonly Done[]): Promise<void> {
-  void g;
-  void execution;
-  void done;
+  const dirOption = g.options.string('test', 'report_dir');
+  if (dirOption !== '') {
+    const dir = isAbsolute(dirOption) ? dirOption : resolve(g.root, dirOption);
+    const byFile = new Map<string, TestCase[]>();
+    for (const c of done.flatMap((d) => d.outcome?.cases ?? [])) byFile.set(c.file, [...(byFile.get(c.file) ?? []), c]);
+    for (const [file, cases] of byFile) {
+      const dest = join(dir, `${file}.xml`);
+      await mkdir(dirname(dest), { recursive: true });
+      await writeFile(dest, junitXml(file, cases));
+    }
+    if (byFile.size > 0) execution.print(`wrote ${byFile.size} JUnit XML report${byFile.size === 1 ? '' : 's'} under ${relative(g.root, dir) || '.'}`);
+  }
+  const lcov = done.flatMap((d) => (d.outcome?.coverage !== undefined ? [d.outcome.coverage] : []));
+  if (g.options.bool('test', 'use_coverage') && lcov.length > 0) {
+    // Pants writes coverage under dist/coverage too.
+    const dest = join(g.root, 'dist', 'coverage', 'lcov.info');
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(dest, mergeLcov(lcov));
+    execution.print(`wrote coverage of ${lcov.length} test${lcov.length === 1 ? '' : 's'} to ${relative(g.root, dest)}`);
+  }
 }
 
 export const testGoal: Goal = {

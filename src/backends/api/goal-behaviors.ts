@@ -22,6 +22,8 @@ export interface TestOutcome {
    * own cases decide). Unset: exit code 0 and no timeout.
    */
   readonly passed?: boolean;
+  /** Coverage it measured (`[test] use_coverage`), as lcov with build-root paths; merged across tests by the goal. */
+  readonly coverage?: string;
 }
 
 /** A process `trews run` starts in the workspace, attached to the client's terminal. */

@@ -4,6 +4,7 @@ import { listTree, mergeTrees, SnapshotKey, treeFromBytes } from '../../store/in
 import { DirTargetsKey, generatorOf, type Target } from '../../targets/index.js';
 import { memoizedBehavior, provide, TEST, testSettings, testTimeoutS, type RuleContext, type TargetRules, type TestCase, type TestOutcome } from '../api/index.js';
 import { fileTestRunner, type FileTestRunner } from './file-test-runner.js';
+import { buildRootPath } from './test-runners/index.js';
 import { PackageJsonKey } from './package-json.js';
 import { prepareScript, scriptInfo, shellQuote } from './script-process.js';
 import { isSourceFile, JAVASCRIPT_TEST, JsSourcesConfigKey } from './source-targets.js';
@@ -143,7 +144,8 @@ async function runFiles(rc: RuleContext, members: readonly Target[]): Promise<Fi
   const rel = (p: string): string => (pkgDir === '' ? p : p.slice(pkgDir.length + 1));
   const under = (p: string): string => (pkgDir === '' ? p : `${pkgDir}/${p}`);
   const ran = sources.map((s) => runPaths.get(s) ?? s);
-  const { argv, env, sandboxFiles } = runner.command(ran.map(rel), { reportFile: REPORT_FILE });
+  const useCoverage = (await rc.options('test')).bool('use_coverage');
+  const { argv, env, sandboxFiles } = runner.command(ran.map(rel), { reportFile: REPORT_FILE, ...(useCoverage ? { coverageFile: COVERAGE_FILE } : {}) });
   const support = (await Promise.all([...closure.packageDirs].map((d) => supportFiles(rc, d, d === pkgDir)))).flat();
   const supportTree = (await rc.get(new SnapshotKey(rc.project.ws, rc.store, [...new Set(support)].sort()))).digest;
   const runnerFiles = await treeFromBytes(rc.store, Object.entries(sandboxFiles).map(([path, content]) => ({ path: under(path), content })), rc.signal);
@@ -157,15 +159,33 @@ async function runFiles(rc: RuleContext, members: readonly Target[]): Promise<Fi
     // The runner writes its report into a directory of its own (an output directory, which the sandbox does not make).
     stages: ['test', `mkdir -p ${REPORT_DIR} && ${argv.map(shellQuote).join(' ')}`],
     // Stack traces of compiled tests in the source's lines, where the build wrote source maps.
-    env: compiled && runner.name === 'node' ? { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], '--enable-source-maps'].filter((x) => x !== undefined).join(' ') } : env,
+    // Not with coverage: Node 20's coverage fails on source-mapped files ("Could not report code coverage"), and reports the compiled lines anyway.
+    env: compiled && runner.name === 'node' && !useCoverage ? { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], '--enable-source-maps'].filter((x) => x !== undefined).join(' ') } : env,
     inputs: { tree, packageDirs: closure.packageDirs },
     description: `Test ${sources.join(', ')} (${runner.name}${compiled ? ', compiled' : ''})`,
   });
   const result = await rc.execute(process);
   const text = await reportText(rc, result.outputRoot, REPORT_FILE);
   const back = new Map([...runPaths].map(([s, c]) => [c, s]));
-  const cases = (text === undefined ? [] : runner.parseReport(text, { packageDir: pkgDir, ...sandboxRootIn(text, [...ran, ...sources]) })).map((c) => sourceCase(c, back));
-  return { result, timeoutS, files: sources, cases, ...(text === undefined && result.exitCode !== 0 ? { hints: [`${runner.name} wrote no report: it failed before running a test`] } : {}) };
+  const context = { packageDir: pkgDir, ...(text === undefined ? {} : sandboxRootIn(text, [...ran, ...sources])) };
+  const cases = (text === undefined ? [] : runner.parseReport(text, context)).map((c) => sourceCase(c, back));
+  const lcov = useCoverage ? await reportText(rc, result.outputRoot, COVERAGE_FILE) : undefined;
+  // Coverage of compiled files stays under their compiled names: its lines are the compiled file's.
+  const coverage =
+    lcov === undefined
+      ? undefined
+      : lcov.replace(/^SF:(.*?)(\r?)$/gm, (_m, p: string, cr: string) => {
+          const path = buildRootPath(p, context);
+          return `SF:${path}${cr}`;
+        });
+  return {
+    result,
+    timeoutS,
+    files: sources,
+    cases,
+    ...(coverage !== undefined ? { coverage } : {}),
+    ...(text === undefined && result.exitCode !== 0 ? { hints: [`${runner.name} wrote no report: it failed before running a test`] } : {}),
+  };
 }
 
 /**
@@ -204,6 +224,8 @@ async function testFile(rc: RuleContext, t: Target): Promise<TestOutcome> {
     timeoutS: run.timeoutS,
     cases,
     ...(passed !== undefined ? { passed } : {}),
+    // A batch's coverage once, with its first file: merged per file it would count every line as often as the batch has files.
+    ...(run.coverage !== undefined && run.files[0] === own ? { coverage: run.coverage } : {}),
     ...(run.hints !== undefined ? { hints: run.hints } : {}),
   };
 }
