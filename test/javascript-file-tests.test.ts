@@ -123,4 +123,27 @@ describe('JavaScript tests per file', () => {
       '✓ packages/strings:test succeeded',
     ]);
   });
+
+  it('files with one batch_compatibility_tag run in one process, each told by its own cases', async () => {
+    await writeFile(join(root, 'packages/strings/BUILD'), 'package_json(test_batch_compatibility_tag="unit")\n');
+    const more = 'packages/strings/src/more.test.ts';
+    await writeFile(
+      join(root, more),
+      "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\nimport { titleCase } from './index.js';\n\ntest('fails', () => {\n  assert.equal(titleCase('x'), 'y');\n});\n",
+    );
+    try {
+      const r = await trews(['test', 'packages/strings::']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(results(r), [
+        '✓ packages/strings/src/index.test.ts:../strings succeeded (ran locally): 2 cases',
+        '✕ packages/strings/src/more.test.ts:../strings failed (ran locally): 1 case (1 failed)',
+      ]);
+      assert.ok(r.stderr.includes(`  ✕ fails (${more}:6:10)`), r.stderr);
+      // The build of strings and one test process for both files.
+      assert.equal(summaryLine(r.stderr), '2 ran locally, 1 from the local cache');
+    } finally {
+      await rm(join(root, more));
+      await rm(join(root, 'packages/strings/BUILD'));
+    }
+  });
 });

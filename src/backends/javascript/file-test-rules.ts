@@ -43,12 +43,12 @@ function isTs(path: string): boolean {
 async function batchOf(rc: RuleContext, t: Target): Promise<Target[]> {
   const tag = t.fields['batch_compatibility_tag'];
   if (typeof tag !== 'string') return [t];
-  const pkg = await rc.target(generatorOf(t.addr)!);
-  const tests = (await rc.targets(pkg.generated ?? []))
+  const tests = (await rc.get(new DirTargetsKey(rc.project, t.addr.dir))).targets
     .filter((x) => x.type === JAVASCRIPT_TEST && x.fields['skip_tests'] !== true && x.fields['batch_compatibility_tag'] === tag && x.fields['runner'] === t.fields['runner'])
     .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const size = Math.max(1, (await rc.options('test')).int('batch_size'));
-  const i = Math.max(0, tests.findIndex((x) => x.address === t.address));
+  const i = tests.findIndex((x) => x.address === t.address);
+  if (i < 0) return [t];
   return tests.slice(i - (i % size), i - (i % size) + size);
 }
 
