@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
-import { repoRoot, runTrews, type CliResult } from './helpers/index.js';
+import { execFileSync } from 'node:child_process';
+import { repoRoot, runTrews, withRepo, type CliResult } from './helpers/index.js';
 import { resultLines, summaryLine } from './helpers/shell.js';
 
 const EXAMPLE = join(repoRoot(), 'examples', 'ts-workspace');
@@ -145,5 +146,64 @@ describe('JavaScript tests per file', () => {
       await rm(join(root, more));
       await rm(join(root, 'packages/strings/BUILD'));
     }
+  });
+});
+
+const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
+
+/** A plain-JavaScript workspace: nothing to build, so each test file runs from its sources. */
+const PLAIN: Record<string, string> = {
+  'package.json': json({ name: 'plain', private: true, workspaces: ['packages/*'] }),
+  'packages/math/package.json': json({ name: '@plain/math', version: '1.0.0', type: 'module', scripts: { test: 'node --test' } }),
+  'packages/math/src/add.js': 'export const add = (a, b) => a + b;\n',
+  'packages/math/src/mul.js': "import { add } from './add.js';\nexport const mul = (a, b) => { let r = 0; for (let i = 0; i < b; i++) r = add(r, a); return r; };\n",
+  'packages/math/test/add.test.js': "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\nimport { add } from '../src/add.js';\ntest('adds', () => assert.equal(add(2, 3), 5));\n",
+  'packages/math/test/mul.test.js': "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\nimport { mul } from '../src/mul.js';\ntest('multiplies', () => assert.equal(mul(2, 3), 6));\n",
+  'packages/tool/package.json': json({ name: '@plain/tool', version: '1.0.0', scripts: { test: 'make check' } }),
+  'packages/tool/test/x.test.js': '',
+};
+
+describe('JavaScript tests per file, from the sources', () => {
+  it('an edit reruns the tests that import it (through the daemon); a script trews cannot read stays the package\'s test', async () => {
+    await withRepo(PLAIN, async (repo, env) => {
+      execFileSync('npm', ['install', '--package-lock-only', '--offline', '--no-audit', '--no-fund'], { cwd: repo.root, stdio: 'ignore' });
+      const trews = (args: string[]): Promise<CliResult> => runTrews(args, { cwd: repo.root, env, timeoutMs: 300_000 });
+      try {
+        let r = await trews(['test', 'packages/math::']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(results(r), [
+          '✓ packages/math/test/add.test.js:../math succeeded (ran locally): 1 case',
+          '✓ packages/math/test/mul.test.js:../math succeeded (ran locally): 1 case',
+        ]);
+        // `make check` names no runner: packages/tool keeps its script, and its file is no test of its own.
+        r = await trews(['list', 'packages/tool::']);
+        assert.equal(r.code, 0, r.stderr);
+        r = await trews(['peek', 'packages/tool/test/x.test.js', 'packages/tool:test']);
+        const peeked = JSON.parse(r.stdout) as { address: string; skip_tests: boolean }[];
+        assert.deepEqual(peeked.map((t) => [t.address, t.skip_tests]), [
+          ['packages/tool/test/x.test.js:../tool', true],
+          ['packages/tool:test', false],
+        ]);
+        // mul.js: only the test that imports it reruns.
+        await repo.write('packages/math/src/mul.js', PLAIN['packages/math/src/mul.js']!.replace('let r = 0;', 'let r = 0 * a;'));
+        r = await trews(['test', 'packages/math::']);
+        assert.equal(r.code, 0, r.stderr);
+        // Not run: from the daemon's graph or the local cache (the package's file list, which the rule reads, changed).
+        assert.deepEqual(results(r).map((l) => l.replace(/\((memoized|local cache)\)/, '(cached)')), [
+          '✓ packages/math/test/add.test.js:../math succeeded (cached): 1 case',
+          '✓ packages/math/test/mul.test.js:../math succeeded (ran locally): 1 case',
+        ]);
+        // add.js: both import it (mul.test.js through mul.js).
+        await repo.write('packages/math/src/add.js', 'export const add = (a, b) => b + a;\n');
+        r = await trews(['test', 'packages/math::']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(results(r), [
+          '✓ packages/math/test/add.test.js:../math succeeded (ran locally): 1 case',
+          '✓ packages/math/test/mul.test.js:../math succeeded (ran locally): 1 case',
+        ]);
+      } finally {
+        await trews(['daemon', 'stop']);
+      }
+    });
   });
 });
