@@ -144,6 +144,27 @@ describe('node:test', () => {
     assert.ok(cases.some((c) => c.failure?.message.includes('setup broke')), JSON.stringify(cases));
   });
 
+  test('odd throws, timeouts and skips with a reason are cases like any other', () => {
+    const { cases } = runNodeTests({
+      'odd.test.js': [
+        "import { test } from 'node:test';",
+        "test('throws a string', () => { throw 'just a string'; });",
+        "test('throws null', () => { throw null; });",
+        "test('too slow', { timeout: 50 }, () => new Promise(() => {}));",
+        "test('skips itself', (t) => { t.skip('not on this platform'); });",
+        "test('todo with a reason', { todo: 'later' }, () => {});",
+        '',
+      ].join('\n'),
+    });
+    assert.deepEqual(
+      cases.map((c) => [c.name, c.status]),
+      [['throws a string', 'failed'], ['throws null', 'failed'], ['too slow', 'failed'], ['skips itself', 'skipped'], ['todo with a reason', 'todo']],
+    );
+    assert.equal(cases[0]!.failure?.message, 'just a string');
+    assert.match(cases[2]!.failure!.message, /timed out after 50ms/);
+    for (const c of cases.filter((x) => x.status === 'failed')) assert.deepEqual(c.failure?.location?.file, 'pkg/odd.test.js');
+  });
+
   test('coverage writes lcov beside the report', () => {
     const { lcov, cases } = runNodeTests({ 'lib.js': 'export const f = (x) => x > 0 ? 1 : 2;\n', 'lib.test.js': "import { test } from 'node:test';\nimport { f } from './lib.js';\ntest('f', () => { f(1); });\n" }, { coverage: true });
     assert.deepEqual(cases.map((c) => c.status), ['passed']);
