@@ -91,6 +91,11 @@ export function explainTestRunner(input: TestRunnerInput): TestRunnerDetection {
   switch (bin) {
     case 'node':
       return fromFlags('node', words, NODE_FLAGS, env, how, script);
+    case 'tsx': {
+      // `tsx --test` is node's runner with tsx's loader: the same as `node --import tsx --test`.
+      const d = fromFlags('node', words, NODE_FLAGS, env, how, script);
+      return d.ok ? { ok: true, detected: { ...d.detected, extraArgs: ['--import', 'tsx', ...d.detected.extraArgs] } } : d;
+    }
     case 'vitest': {
       const sub = words[0];
       if (sub === 'run' || sub === 'watch' || sub === 'dev') words.shift();
@@ -103,11 +108,11 @@ export function explainTestRunner(input: TestRunnerInput): TestRunnerDetection {
     case '_mocha':
       return fromFlags('mocha', words, MOCHA_FLAGS, env, how, script);
     default:
-      return unknown(`runs \`${bin}\`, which is not a test runner trews knows (node --test, vitest, jest, mocha)`);
+      return unknown(`runs \`${bin}\`, which is not a test runner trews knows (node --test, tsx --test, vitest, jest, mocha)`);
   }
 }
 
-const KNOWN_BINS = new Set(['vitest', 'jest', 'mocha', 'node']);
+const KNOWN_BINS = new Set(['vitest', 'jest', 'mocha', 'node', 'tsx']);
 const VITEST_OTHER_COMMANDS = new Set(['bench', 'related', 'list', 'init', 'typecheck']);
 
 interface FlagSpec {

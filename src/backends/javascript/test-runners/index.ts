@@ -6,3 +6,5 @@ export { detectTestRunner, explainTestRunner, type DetectedTestRunner, type Test
 export { shellWords, type ShellWords } from './shell-words.js';
 export { buildRootPath, type ReportContext } from './report-paths.js';
 export { NODE_REPORTER_FILE } from './node-reporter-module.js';
+export { MOCHA_REPORTER_FILE } from './mocha-reporter-module.js';
+export { failedRunCases } from './failed-run.js';

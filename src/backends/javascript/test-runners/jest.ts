@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { TestCase } from '../../api/index.js';
-import { badReport } from './bad-report.js';
+import { parseJestJsonReport } from './jest-json.js';
 import type { ReportContext } from './report-paths.js';
 import type { JsTestCommand, JsTestCommandOptions, JsTestRunner } from './runner.js';
 
@@ -23,10 +23,10 @@ export const jestRunner: JsTestRunner = {
       argv.push('--coverage', '--coverageReporters=lcovonly', `--coverageDirectory=${dir}`);
       outputFiles.push(coverageFile);
     }
-    argv.push(...(opts.extraArgs ?? []), '--runTestsByPath', ...files);
+    argv.push(...(opts.extraArgs ?? []), '--runTestsByPath', ...files.map((f) => (f.startsWith('-') ? `./${f}` : f)));
     return { argv, env: {}, sandboxFiles: {}, outputFiles, ...(coverageFile !== undefined ? { coverageFile } : {}) };
   },
-  parseReport(_text: string, _ctx: ReportContext): readonly TestCase[] {
-    throw badReport('jest', 'not implemented yet');
+  parseReport(text: string, ctx: ReportContext): readonly TestCase[] {
+    return parseJestJsonReport('jest', text, ctx);
   },
 };

@@ -34,6 +34,9 @@ function errorOf(e) {
     stack,
     name: inner !== undefined ? text(inner.name) : undefined,
     code: inner !== undefined ? text(inner.code) : undefined,
+    // A file's own failure: how its process ended.
+    exitCode: typeof e.exitCode === 'number' ? e.exitCode : undefined,
+    signal: typeof e.signal === 'string' ? e.signal : undefined,
   };
 }
 function flag(v) {
@@ -61,6 +64,10 @@ export default async function* trewsReporter(source) {
           durationMs: d.details?.duration_ms,
           error: errorOf(d.details?.error),
         }) + '\\n';
+        break;
+      case 'test:diagnostic':
+        // Most are the run's summary; one before a file's own failure says what went wrong outside its tests.
+        yield JSON.stringify({ event: 'diagnostic', file: d.file, nesting: d.nesting, message: text(d.message) }) + '\\n';
         break;
       case 'test:stderr':
         yield JSON.stringify({ event: 'stderr', file: d.file, message: text(d.message) }) + '\\n';

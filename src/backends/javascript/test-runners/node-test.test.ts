@@ -144,6 +144,45 @@ describe('node:test', () => {
     assert.ok(cases.some((c) => c.failure?.message.includes('setup broke')), JSON.stringify(cases));
   });
 
+  test('odd throws, timeouts and skips with a reason are cases like any other', () => {
+    const { cases } = runNodeTests({
+      'odd.test.js': [
+        "import { test } from 'node:test';",
+        "test('throws a string', () => { throw 'just a string'; });",
+        "test('throws null', () => { throw null; });",
+        // A pending timer keeps the event loop busy: without it Node cancels the tests after this one.
+        "test('too slow', { timeout: 50 }, () => new Promise((resolve) => setTimeout(resolve, 1000)));",
+        "test('skips itself', (t) => { t.skip('not on this platform'); });",
+        "test('todo with a reason', { todo: 'later' }, () => {});",
+        '',
+      ].join('\n'),
+    });
+    assert.deepEqual(
+      cases.map((c) => [c.name, c.status]),
+      [['throws a string', 'failed'], ['throws null', 'failed'], ['too slow', 'failed'], ['skips itself', 'skipped'], ['todo with a reason', 'todo']],
+    );
+    assert.equal(cases[0]!.failure?.message, 'just a string');
+    assert.match(cases[2]!.failure!.message, /timed out after 50ms/);
+    for (const c of cases.filter((x) => x.status === 'failed')) assert.deepEqual(c.failure?.location?.file, 'pkg/odd.test.js');
+  });
+
+  test('a file whose process fails after its tests passed fails by itself; an empty file is no case', () => {
+    const { cases } = runNodeTests({
+      'late.test.js': "import { test } from 'node:test';\ntest('passes', () => {});\nsetTimeout(() => { throw new Error('late async error'); }, 10);\n",
+      'code.test.js': "import { test } from 'node:test';\ntest('passes', () => { process.exitCode = 3; });\n",
+      'empty.test.js': '// no tests yet\n',
+    });
+    assert.deepEqual(
+      cases.map((c) => [c.file, c.name, c.status, c.failure?.message]),
+      [
+        ['pkg/late.test.js', 'passes', 'passed', undefined],
+        ['pkg/late.test.js', FILE_CASE_NAME, 'failed', 'Error: A resource generated asynchronous activity after the test ended. This activity created the error "Error: late async error" which triggered an uncaughtException event, caught by the test runner.'],
+        ['pkg/code.test.js', 'passes', 'passed', undefined],
+        ['pkg/code.test.js', FILE_CASE_NAME, 'failed', 'its process exited with code 3 outside any test'],
+      ].sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)),
+    );
+  });
+
   test('coverage writes lcov beside the report', () => {
     const { lcov, cases } = runNodeTests({ 'lib.js': 'export const f = (x) => x > 0 ? 1 : 2;\n', 'lib.test.js': "import { test } from 'node:test';\nimport { f } from './lib.js';\ntest('f', () => { f(1); });\n" }, { coverage: true });
     assert.deepEqual(cases.map((c) => c.status), ['passed']);

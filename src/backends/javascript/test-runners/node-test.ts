@@ -50,10 +50,12 @@ interface ReportedError {
   readonly stack?: string;
   readonly name?: string;
   readonly code?: string;
+  readonly exitCode?: number;
+  readonly signal?: string;
 }
 
 interface ReportedEvent {
-  readonly event: 'start' | 'pass' | 'fail' | 'stderr';
+  readonly event: 'start' | 'pass' | 'fail' | 'stderr' | 'diagnostic';
   readonly file?: string;
   readonly name?: string;
   readonly nesting?: number;
@@ -88,7 +90,13 @@ export function parseNodeTestReport(text: string, ctx: ReportContext): readonly 
     return s;
   };
   const cases: TestCase[] = [];
+  // Node 20 says what failed outside a file's tests (an error after a test ended) in a diagnostic without a file, just before that file's own failure.
+  let diagnostics: string[] = [];
   for (const e of events) {
+    if (e.event === 'diagnostic') {
+      if (e.message !== undefined && !SUMMARY_DIAGNOSTIC.test(e.message)) diagnostics.push(e.message);
+      continue;
+    }
     if (e.file === undefined) continue;
     const st = stateOf(e.file);
     if (e.event === 'stderr') {
@@ -109,7 +117,8 @@ export function parseNodeTestReport(text: string, ctx: ReportContext): readonly 
     const file = buildRootPath(e.file, ctx);
     // The test Node makes of a file that reported no case of its own: it failed to load, or ended badly.
     if (nesting === 0 && name === e.file) {
-      if (e.event === 'fail') cases.push(fileCase(file, e, st.stderr.join(''), ctx));
+      if (e.event === 'fail') cases.push(fileCase(file, e, st.stderr.join(''), diagnostics, ctx));
+      diagnostics = [];
       continue;
     }
     const suites = st.names.slice(0, nesting);
@@ -142,7 +151,7 @@ function readEvents(text: string): ReportedEvent[] {
       if (i === lines.length - 1) break;
       throw badReport('node', `line ${i + 1} is not JSON: ${line.slice(0, 80)}`);
     }
-    if (typeof v !== 'object' || v === null || !['start', 'pass', 'fail', 'stderr'].includes((v as { event?: unknown }).event as string)) {
+    if (typeof v !== 'object' || v === null || !['start', 'pass', 'fail', 'stderr', 'diagnostic'].includes((v as { event?: unknown }).event as string)) {
       throw badReport('node', `line ${i + 1} is not an event trews' reporter writes: ${line.slice(0, 80)}`);
     }
     events.push(v as ReportedEvent);
@@ -166,18 +175,20 @@ function withKind(message: string, err: ReportedError): string {
   return message;
 }
 
+const SUMMARY_DIAGNOSTIC = /^(?:tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) \d+(?:\.\d+)?$/;
+
 const HEADER = /^((?:file:\/\/)?\/[^:\s]+):(\d+)\s*$/;
 const ERROR_LINE = /^(?:[A-Z][A-Za-z]*(?:Error|Exception)|Error)(?: \[[A-Z_]+\])?(?::|$)/;
 
 /** The case of a file that failed outside any case: its stderr says why (Node prints the error there). */
-function fileCase(file: string, e: ReportedEvent, stderr: string, ctx: ReportContext): TestCase {
+function fileCase(file: string, e: ReportedEvent, stderr: string, diagnostics: readonly string[], ctx: ReportContext): TestCase {
   const output = stderr
     .split('\n')
     .filter((l) => !/^Node\.js v\d+/.test(l))
     .join('\n');
   const lines = output.split('\n');
   const errorAt = lines.findIndex((l) => ERROR_LINE.test(l));
-  const message = errorAt >= 0 ? lines[errorAt]! : (lines.filter((l) => l.trim() !== '').pop() ?? e.error?.message ?? 'failed');
+  const message = errorAt >= 0 ? lines[errorAt]! : (diagnostics[0] ?? lines.filter((l) => l.trim() !== '').pop() ?? howItEnded(e.error));
   let location = locationInFile(output, file, ctx);
   if (location === undefined) {
     for (const l of lines) {
@@ -188,11 +199,17 @@ function fileCase(file: string, e: ReportedEvent, stderr: string, ctx: ReportCon
       }
     }
   }
-  const details = cleanStack(output, ctx).trim();
+  const details = cleanStack([...diagnostics, output].join('\n'), ctx).trim();
   const failure: TestCaseFailure = {
     message: messageHead(stripSandbox(message, ctx)),
     ...(location ? { location } : {}),
     ...(details ? { details } : {}),
   };
   return { file, name: FILE_CASE_NAME, suites: [], status: 'failed', durationMs: e.durationMs ?? 0, failure };
+}
+
+function howItEnded(err: ReportedError | undefined): string {
+  if (err?.signal !== undefined) return `its process was killed by ${err.signal} outside any test`;
+  if (err?.exitCode !== undefined) return `its process exited with code ${err.exitCode} outside any test`;
+  return err?.message ?? 'failed';
 }

@@ -29,14 +29,21 @@ export function buildRootPath(path: string, ctx: ReportContext): string {
 
 // Frames of the runners and of Node itself say nothing about the user's test.
 const RUNNER_FRAME =
-  /\((?:node:|internal\/)|\bat (?:node:|internal\/)|\bat async Promise\.all|node_modules\/(?:vitest|@vitest|tinypool|tinyspy|jest-[a-z-]+|@jest|expect|mocha|chai)\/|node:internal/;
+  /\(<anonymous>\)$|\((?:node:|internal\/)|\bat (?:node:|internal\/)|\bat async Promise\.all|node_modules\/(?:vitest|@vitest|tinypool|tinyspy|jest-[a-z-]+|@jest|expect|mocha|chai)\/|node:internal/;
 
 /**
  * A stack or diff as a user wants to read it: the sandbox's path gone (so it reads the same
  * on every machine and cache hit), the runners' and Node's frames dropped, trailing blanks trimmed.
  */
 export function cleanStack(text: string, ctx: ReportContext): string {
-  const lines = stripSandbox(text, ctx).split(/\r?\n/).filter((l) => !(/^\s*at /.test(l) && RUNNER_FRAME.test(l)));
+  const lines = text
+    .split(/\r?\n/)
+    .filter((l) => !(/^\s*at /.test(l) && RUNNER_FRAME.test(l)))
+    .map((l) => {
+      // Frames name files as the runner saw them (cwd-relative for jest and mocha, absolute for others): build-root relative, all of them.
+      const m = FRAME_PATH.exec(l);
+      return m ? `${m[1]}${buildRootPath(m[2]!, ctx)}${m[3]}` : stripSandbox(l, ctx);
+    });
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
   return lines.join('\n');
 }
@@ -47,6 +54,9 @@ export function stripSandbox(text: string, ctx: ReportContext): string {
   if (root === undefined || root === '') return text;
   return text.split(`file://${root}/`).join('').split(`${root}/`).join('');
 }
+
+// The path of a frame, between what comes before it and `:line:col`.
+const FRAME_PATH = /^(\s*at (?:.*? \()?)((?:file:\/\/)?[^()\s][^()]*?)(:\d+:\d+\)?\s*)$/;
 
 const FRAME = /^\s*at (?:.*? \()?((?:file:\/\/)?[^()\s][^()]*?):(\d+):(\d+)\)?\s*$/;
 
@@ -74,4 +84,12 @@ export function messageHead(message: string, maxLines = 12): string {
   while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
   if (lines.length <= maxLines) return lines.join('\n');
   return [...lines.slice(0, maxLines), `… (${lines.length - maxLines} more lines)`].join('\n');
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]|\u001b\][^\u0007]*\u0007/g;
+
+/** Without terminal colours: a runner colours its messages when it thinks a terminal reads them. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
 }

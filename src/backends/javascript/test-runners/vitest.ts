@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { TestCase } from '../../api/index.js';
-import { badReport } from './bad-report.js';
+import { parseJestJsonReport } from './jest-json.js';
 import type { ReportContext } from './report-paths.js';
 import type { JsTestCommand, JsTestCommandOptions, JsTestRunner } from './runner.js';
 
@@ -19,13 +19,20 @@ export const vitestRunner: JsTestRunner = {
     if (opts.coverageFile !== undefined) {
       const dir = posix.dirname(opts.coverageFile);
       coverageFile = posix.join(dir, 'lcov.info');
-      argv.push('--coverage.enabled=true', '--coverage.reporter=lcovonly', `--coverage.reportsDirectory=${dir}`);
+      // reportOnFailure: vitest writes no coverage when a test fails unless told to, and a failing run's coverage still counts.
+      argv.push('--coverage.enabled=true', '--coverage.reporter=lcovonly', `--coverage.reportsDirectory=${dir}`, '--coverage.reportOnFailure=true');
       outputFiles.push(coverageFile);
     }
-    argv.push(...(opts.extraArgs ?? []), '--', ...files);
+    // Operands are filters (substrings of the path relative to the root), and vitest drops those after `--`.
+    argv.push(...(opts.extraArgs ?? []), ...files.map(asOperand));
     return { argv, env: {}, sandboxFiles: {}, outputFiles, ...(coverageFile !== undefined ? { coverageFile } : {}) };
   },
-  parseReport(_text: string, _ctx: ReportContext): readonly TestCase[] {
-    throw badReport('vitest', 'not implemented yet');
+  parseReport(text: string, ctx: ReportContext): readonly TestCase[] {
+    return parseJestJsonReport('vitest', text, ctx);
   },
 };
+
+/** A file named `-x.test.js` would read as a flag; `./` keeps it a filter vitest matches. */
+function asOperand(file: string): string {
+  return file.startsWith('-') ? `./${file}` : file;
+}
