@@ -70,8 +70,8 @@ async function runnerOf(rc: RuleContext, pkgDir: string, t: Target): Promise<Fil
 /**
  * Whether the runner runs what the build compiled (`node --test dist/`)
  * rather than the sources: the script names a path inside the build's
- * outputs, or node (which reads no TypeScript on Node 20) runs a
- * TypeScript file of a package that builds.
+ * outputs, or node without a loader (Node 20 reads no TypeScript) runs
+ * a TypeScript file of a package that builds.
  */
 function runsCompiled(runner: FileTestRunner, b: PackageBuild, files: readonly string[]): boolean {
   if (b.script === undefined) return false;
@@ -80,7 +80,7 @@ function runsCompiled(runner: FileTestRunner, b: PackageBuild, files: readonly s
     const rooted = b.dir === '' ? path : `${b.dir}/${path}`;
     return rooted === b.outDir || rooted.startsWith(`${b.outDir}/`);
   });
-  return inOutputs || (runner.name === 'node' && files.some(isTs));
+  return inOutputs || (!runner.readsTypeScript && files.some(isTs));
 }
 
 /** The files of a package every test of it may read: package.json, its other non-source files (fixtures, tsconfig.json) and the runner's configuration. */

@@ -7,9 +7,14 @@ export interface FileTestRunner {
   readonly name: JsTestRunnerName;
   /** The paths the `test` script names (`dist/`), relative to the package: where the runner looks. */
   readonly paths: readonly string[];
+  /** Whether it runs TypeScript files as they are: vitest and jest do, node with a loader (`--import tsx`, `--experimental-strip-types`). */
+  readonly readsTypeScript: boolean;
   command(files: readonly string[], opts: { reportFile: string; coverageFile?: string }): JsTestCommand;
   parseReport(text: string, opts: { packageDir: string; sandboxRoot?: string }): readonly TestCase[];
 }
+
+/** Flags that make node load TypeScript (a loader or hook: tsx, ts-node, @swc-node; Node's own type stripping). */
+const LOADER_FLAG = /^(--import|--require|-r|--loader|--experimental-loader|--experimental-strip-types|--experimental-transform-types)(=|$)/;
 
 export const TEST_RUNNER_NAMES: readonly string[] = JS_TEST_RUNNER_NAMES;
 
@@ -33,6 +38,7 @@ export function fileTestRunner(manifest: PackageManifest, configured: string | n
   return {
     name: runner.name,
     paths: same ? detected.paths : [],
+    readsTypeScript: runner.name !== 'node' || extraArgs.some((a) => LOADER_FLAG.test(a)),
     command(files, opts) {
       const c = runner.command(files, { ...opts, extraArgs });
       return { ...c, env: { ...env, ...c.env } };
