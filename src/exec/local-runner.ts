@@ -55,7 +55,7 @@ export interface LocalRunnerOptions {
   readonly isolation?: Isolation;
   /** `--sandbox-explain`: a strict process that fails is traced with strace, to name the files it could not see. */
   readonly explain?: boolean;
-  /** Where bwrap and strace are looked for (default: the standard system directories). */
+  /** Where bwrap and strace are looked for when a process names no `hostSearchPath` (default: the standard system directories; `trews remote-server`: its PATH). */
   readonly hostPath?: string;
 }
 
@@ -142,9 +142,10 @@ class LocalSandboxRunner implements CommandRunner {
       const fetchStart = Date.now();
       const strict = this.#strict(proc);
       // Before anything is materialized: a machine without bubblewrap fails at once.
-      const bwrap = strict ? await findBwrap(this.#hostPath) : undefined;
-      const strace = strict && this.#explain ? await findStrace(this.#hostPath) : undefined;
-      const shared = strict ? [] : await this.#sharedTrees(proc, signal);
+      const hostPath = proc.hostSearchPath?.join(':') ?? this.#hostPath;
+      const bwrap = strict ? await findBwrap(hostPath) : undefined;
+      const strace = strict && this.#explain ? await findStrace(hostPath) : undefined;
+      const shared = await this.#sharedTrees(proc, signal);
       const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal, shared: shared.map((s) => s.link) });
       farms = inputs.farms;
       await linkLocalCaches(proc, sandbox.root);
@@ -164,7 +165,7 @@ class LocalSandboxRunner implements CommandRunner {
         if (!program.ok) throw new FailureError(program.failure);
         const tokens = shared.map((s) => s.use.begin());
         try {
-          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace });
+          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace, sharedDirs: shared.map((s) => s.use.dir) });
         } finally {
           // Every process on a shared tree checks it, even one that failed or was cancelled: a write must discard the tree.
           const modified = await Promise.all(shared.map((s, i) => s.use.modifiedSince(tokens[i]!)));
@@ -267,7 +268,7 @@ class LocalSandboxRunner implements CommandRunner {
     program: string,
     workDir: string,
     sandbox: SandboxDir,
-    strict: { readonly bwrap: string; readonly strace: string | undefined } | undefined,
+    strict: { readonly bwrap: string; readonly strace: string | undefined; readonly sharedDirs: readonly string[] } | undefined,
   ): Promise<Execution> {
     const { signal } = ctx;
     let out: FileHandle | undefined;
@@ -289,7 +290,7 @@ class LocalSandboxRunner implements CommandRunner {
         // bwrap exports PWD (the directory it enters) to what it runs; the process must get exactly its own env.
         const inner = [ENV_PROGRAM, ...(proc.env['PWD'] === undefined ? ['-u', 'PWD'] : [`PWD=${proc.env['PWD']}`]), '--', program, ...args];
         const traced = strict.strace === undefined ? inner : [strict.strace, '-f', '-qq', '-e', 'trace=file', '-o', TRACE_PATH, '--', ...inner];
-        args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
+        args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, sharedDirs: strict.sharedDirs, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
         file = strict.bwrap;
         argv0 = strict.bwrap;
       }

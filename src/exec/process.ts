@@ -35,6 +35,7 @@ export interface ProcessInit {
   /** Meaningful only under strict isolation: keep the network. */
   readonly network?: boolean;
   readonly hostTools?: Process['hostTools'];
+  readonly hostSearchPath?: Process['hostSearchPath'];
   readonly declareHint?: string;
   readonly remoteEnvironment?: string;
 }
@@ -64,6 +65,7 @@ export function makeProcess(init: ProcessInit): Process {
     // Absent unless strict, so an unconfined process's action is what it always was (and what other clients compute).
     ...(init.isolation === 'strict' ? { isolation: 'strict' as const, ...(init.network === true ? { network: true as const } : {}) } : {}),
     ...(init.hostTools !== undefined && init.hostTools.length > 0 ? { hostTools: Object.freeze([...init.hostTools]) } : {}),
+    ...(init.hostSearchPath !== undefined && init.hostSearchPath.length > 0 ? { hostSearchPath: Object.freeze([...init.hostSearchPath]) } : {}),
     ...(init.declareHint !== undefined ? { declareHint: init.declareHint } : {}),
     ...(init.remoteEnvironment !== undefined ? { remoteEnvironment: init.remoteEnvironment } : {}),
   });
