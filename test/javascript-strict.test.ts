@@ -152,11 +152,20 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
     assert.match(r.stderr, /files outside the build root \(the home directory, \/tmp, \/opt…\) cannot be inputs/);
   });
 
-  it('the target overrides [sandbox] isolation: node_script(sandbox_isolation=...) in BUILD, and [javascript.tasks.x]', async () => {
+  it('the target overrides [sandbox] isolation: node_script(sandbox_isolation=...), package_json(sandbox_isolation=...) for its scripts, and [javascript.tasks.x]', async () => {
     await writeFile(join(repo.root, 'packages/lib/BUILD'), 'node_script(name="leak", sandbox_isolation="none")\n');
     try {
       const r = await trews(['build', 'packages/lib:leak'], STRICT);
       ok(r, 'leak with sandbox_isolation="none" under [sandbox] isolation = "strict"');
+    } finally {
+      await rm(join(repo.root, 'packages/lib/BUILD'));
+    }
+    // A package_json's isolation is its scripts' default.
+    await writeFile(join(repo.root, 'packages/lib/BUILD'), 'package_json(sandbox_isolation="strict")\n');
+    try {
+      const r = await trews(['build', 'packages/lib:leak']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.includes(`tried to read \`${join(repo.root, 'secret.txt')}\``), r.stderr);
     } finally {
       await rm(join(repo.root, 'packages/lib/BUILD'));
     }
