@@ -131,17 +131,14 @@ export interface StrictLayout {
 export async function bwrapArgs(proc: Process, layout: StrictLayout): Promise<string[]> {
   const args = [...(await systemArgs())];
   const system = (p: string): boolean => SYSTEM_DIRS.some((d) => p === d || p.startsWith(`${d}/`));
-  const toolDirs = new Set<string>();
-  for (const t of proc.hostTools ?? []) {
+  // At once, not one after another: a script's sandbox names some 35 tools, and each look is a thread-pool round trip.
+  const dirsOf = async (t: string): Promise<string[]> => {
     // A directory (a package manager's installed package) is shown whole; a program, by its directory and its real one's.
-    if ((await stat(t).catch(() => undefined))?.isDirectory() === true) {
-      toolDirs.add(t);
-      continue;
-    }
-    toolDirs.add(dirname(t));
-    const real = await realpath(t).catch(() => undefined);
-    if (real !== undefined) toolDirs.add(dirname(real));
-  }
+    const [st, real] = await Promise.all([stat(t).catch(() => undefined), realpath(t).catch(() => undefined)]);
+    if (st?.isDirectory() === true) return [t];
+    return real !== undefined ? [dirname(t), dirname(real)] : [dirname(t)];
+  };
+  const toolDirs = new Set((await Promise.all((proc.hostTools ?? []).map(dirsOf))).flat());
   // The private /tmp first: a tool (or the sandbox) under /tmp is bound on top of it, not hidden by it.
   args.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
   for (const d of [...toolDirs].sort()) if (!system(d)) args.push('--ro-bind-try', d, d);
