@@ -6,7 +6,7 @@
 // ~/.npmrc, by absolute path (which an unconfined sandbox lets it do), and
 // a script writing into the shared node_modules copy.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './helpe
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 const STRICT = { TREWS_SANDBOX_ISOLATION: 'strict' };
+const HAVE_BWRAP = (existsSync('/usr/bin/bwrap') && existsSync('/usr/bin/strace')) || process.env['CI'] === 'true'; // CI installs them: there, their absence is a failure
+const NO_BWRAP = 'bubblewrap and strace are not installed here (CI installs them: .ci/run)';
 /** The machine's npm cache, where `npm ci` of trews put semver and typescript (the tests' HOME is not always the real one). */
 const NPM_CACHE = process.env.npm_config_cache ?? join(homedir(), '.npm');
 
@@ -23,7 +25,7 @@ function ok(r: { code: number | null; stderr: string }, what: string): void {
   assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
 }
 
-describe('examples/ts-workspace under strict isolation', () => {
+describe('examples/ts-workspace under strict isolation', { skip: HAVE_BWRAP ? false : NO_BWRAP }, () => {
   const EXAMPLE = join(repoRoot(), 'examples', 'ts-workspace');
   const LEFT_OUT = new Set(['node_modules', 'dist', '.trews.d']);
   let scratch: string;
@@ -64,7 +66,7 @@ describe('examples/ts-workspace under strict isolation', () => {
   });
 });
 
-describe('a JavaScript script under strict isolation sees only its sandbox, its tools and its node_modules', () => {
+describe('a JavaScript script under strict isolation sees only its sandbox, its tools and its node_modules', { skip: HAVE_BWRAP ? false : NO_BWRAP }, () => {
   let repo: ShellRepo;
   let home: string;
   before(async () => {
