@@ -92,7 +92,7 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
           'packages/lib': { name: '@acme/lib', version: '1.0.0', dependencies: { semver: semver.version } },
         },
       }),
-      'trews.toml': ['[javascript.tasks.leak]', 'outputs = ["out/**"]', '[javascript.tasks.npmrc]', 'outputs = ["out/**"]', '[javascript.tasks.poison]', 'outputs = ["out/**"]', ''].join('\n'),
+      'trews.toml': ['[javascript.tasks.leak]', 'outputs = ["out/**"]', '[javascript.tasks.npmrc]', 'outputs = ["out/**"]', '[javascript.tasks.poison]', 'outputs = ["out/**"]', '[javascript.tasks.store]', 'outputs = ["out/**"]', ''].join('\n'),
       'secret.txt': 'the secret\n',
       'packages/lib/package.json': json({
         name: '@acme/lib',
@@ -102,6 +102,7 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
           build: "node -e \"require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync('dist/v.txt', require('semver').valid('1.2.3'))\"",
           leak: 'node leak.js',
           npmrc: 'node npmrc.js',
+          store: 'node store.js',
           poison: "node -e \"require('fs').writeFileSync(require.resolve('semver'), 'module.exports = null')\"",
         },
         dependencies: { semver: semver.version },
@@ -111,6 +112,10 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
     await writeFile(
       join(repo.root, 'packages/lib/leak.js'),
       `const fs = require('fs');\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/secret.txt', fs.readFileSync(${JSON.stringify(join(repo.root, 'secret.txt'))}));\n`,
+    );
+    await writeFile(
+      join(repo.root, 'packages/lib/store.js'),
+      `const fs = require('fs');\nfs.mkdirSync('out', { recursive: true });\nfs.writeFileSync('out/cas.txt', fs.readdirSync(${JSON.stringify(join(repo.store, 'cas'))}).join('\\n'));\n`,
     );
     home = await mkdtemp(join(tmpdir(), 'trews-js-strict-home-'));
     await writeFile(join(home, '.npmrc'), '//registry.npmjs.org/:_authToken=npm_SECRET\n');
@@ -152,6 +157,14 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.stderr.includes(`tried to read \`${join(home, '.npmrc')}\``), r.stderr);
     assert.match(r.stderr, /files outside the build root \(the home directory, \/tmp, \/opt…\) cannot be inputs/);
+  });
+
+  it('a script listing the local store (beyond its node_modules copy) succeeds unconfined and fails strict', async () => {
+    let r = await trews(['build', 'packages/lib:store']);
+    ok(r, 'store (none)');
+    r = await trews(['build', 'packages/lib:store'], STRICT);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.includes(`tried to read \`${join(repo.store, 'cas')}\``), r.stderr);
   });
 
   it('the target overrides [sandbox] isolation: node_script(sandbox_isolation=...), package_json(sandbox_isolation=...) for its scripts, and [javascript.tasks.x]', async () => {
