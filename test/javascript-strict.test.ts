@@ -92,7 +92,7 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
           'packages/lib': { name: '@acme/lib', version: '1.0.0', dependencies: { semver: semver.version } },
         },
       }),
-      'trews.toml': ['[javascript.tasks.leak]', 'outputs = ["out/**"]', '[javascript.tasks.npmrc]', 'outputs = ["out/**"]', '[javascript.tasks.poison]', 'outputs = ["out/**"]', '[javascript.tasks.store]', 'outputs = ["out/**"]', ''].join('\n'),
+      'trews.toml': ['[javascript.tasks.leak]', 'outputs = ["out/**"]', '[javascript.tasks.npmrc]', 'outputs = ["out/**"]', '[javascript.tasks.poison]', 'outputs = ["out/**"]', '[javascript.tasks.store]', 'outputs = ["out/**"]', '[javascript.tasks.relative]', 'outputs = ["out/**"]', ''].join('\n'),
       'secret.txt': 'the secret\n',
       'packages/lib/package.json': json({
         name: '@acme/lib',
@@ -103,6 +103,7 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
           leak: 'node leak.js',
           npmrc: 'node npmrc.js',
           store: 'node store.js',
+          relative: "node -e \"require('fs').readFileSync('../../secret.txt')\"",
           poison: "node -e \"require('fs').writeFileSync(require.resolve('semver'), 'module.exports = null')\"",
         },
         dependencies: { semver: semver.version },
@@ -148,6 +149,17 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.stderr.includes(`tried to read \`${join(repo.root, 'secret.txt')}\`, which is not among its inputs`), r.stderr);
     assert.match(r.stderr, /add it to `extra_inputs` of packages\/lib:leak/);
+  });
+
+  it('a script reading an undeclared workspace file by a relative path is told, strict, which file and where to declare it', async () => {
+    // Unconfined, the path leads to the sandbox's root too: a plain failure with node's message.
+    let r = await trews(['build', 'packages/lib:relative']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /which is not among its inputs/);
+    r = await trews(['build', 'packages/lib:relative'], STRICT);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.includes(`tried to read \`${join(repo.root, 'secret.txt')}\`, which is not among its inputs`), r.stderr);
+    assert.match(r.stderr, /add it to `extra_inputs` of packages\/lib:relative/);
   });
 
   it('a script reading the user\'s ~/.npmrc succeeds unconfined and fails strict, naming it', async () => {

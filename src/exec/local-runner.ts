@@ -3,7 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { chmod, lchown, mkdir, open, readFile, readdir, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   EMPTY_DIGEST,
   FailureError,
@@ -24,7 +24,7 @@ import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
 import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
-import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
+import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, mirroredPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
 import type { CommandRunner, ExecContext, Isolation, Process, ProcessResult } from './types.js';
 
 export type KeepSandboxes = 'never' | 'on_failure' | 'always';
@@ -194,7 +194,7 @@ class LocalSandboxRunner implements CommandRunner {
 
       if (bwrap !== undefined && exec.exitCode !== 0 && !exec.timedOut) {
         // A failed strict process may have failed for want of a file its sandbox hides: say which, rather than a bare exit code.
-        const hidden = await this.#hiddenInputs(sandbox, strace !== undefined);
+        const hidden = await this.#hiddenInputs(proc, sandbox, workDir, strace !== undefined);
         if (hidden.paths.length > 0) {
           if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
           throw undeclaredInputFailure(proc, hidden.paths, strace !== undefined, hidden.stderrTail);
@@ -413,11 +413,15 @@ class LocalSandboxRunner implements CommandRunner {
   }
 
   /** The files a failed strict process reported missing (stderr; strace's log when explaining) that its sandbox hid. */
-  async #hiddenInputs(sandbox: SandboxDir, explained: boolean): Promise<{ paths: string[]; stderrTail: string }> {
+  async #hiddenInputs(proc: Process, sandbox: SandboxDir, workDir: string, explained: boolean): Promise<{ paths: string[]; stderrTail: string }> {
     const stderr = await readTail(sandbox.stderrPath, 64 * 1024);
-    const reported = enoentPaths(stderr);
+    // node names a path as it was given: a relative one is from the process's working directory (not trews').
+    const reported = enoentPaths(stderr).map((p) => resolve(workDir, p));
     const traced = explained ? tracedMissingPaths(await readTail(join(sandbox.dir, 'strace'), 4 * 1024 * 1024)) : [];
-    const paths = await hiddenPaths([...new Set([...reported, ...traced])], sandbox.root);
+    // What it reported missing inside its sandbox (`../../secret.txt`) but the workspace has: an input it did not declare.
+    // From stderr only: a trace's probes (module resolution) would name files it never needed.
+    const undeclared = proc.sourceRoot === undefined ? [] : await mirroredPaths(reported, sandbox.root, proc.sourceRoot);
+    const paths = [...undeclared, ...(await hiddenPaths([...new Set([...reported, ...traced])], sandbox.root))];
     const lines = stderr.trimEnd().split('\n');
     return { paths, stderrTail: stderr.trim() === '' ? '' : lines.slice(-5).join('\n') };
   }

@@ -194,6 +194,24 @@ export async function hiddenPaths(paths: readonly string[], root: string): Promi
   return out;
 }
 
+/**
+ * Of the paths a process found missing inside its sandbox's input root,
+ * those `sourceRoot` (the build root the input root mirrors) has: read by a
+ * path relative to the sandbox (`../../secret.txt`), they are inputs it did
+ * not declare. Named at their place in the build root.
+ */
+export async function mirroredPaths(paths: readonly string[], root: string, sourceRoot: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!p.startsWith(`${root}/`)) continue;
+    const rel = p.slice(root.length + 1);
+    if (rel.split('/').includes('..') || (await lstat(p).then(() => true, () => false))) continue;
+    const there = join(sourceRoot, rel);
+    if (await lstat(there).then((st) => st.isFile(), () => false)) out.push(there);
+  }
+  return out;
+}
+
 /** The failure of a strict process that tried to read files its sandbox hides. */
 export function undeclaredInputFailure(proc: Process, hidden: readonly string[], explained: boolean, stderrTail: string): FailureError {
   const first = hidden[0]!;

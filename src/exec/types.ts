@@ -88,6 +88,13 @@ export interface Process {
    * action.
    */
   readonly hostSearchPath?: readonly string[];
+  /**
+   * The directory of this machine its input root mirrors (the build root):
+   * a strict process that fails reporting a file of its sandbox missing
+   * that this directory has (`../../secret.txt`) read an input it did not
+   * declare, and is told so. No part of the action.
+   */
+  readonly sourceRoot?: string;
   /** What to tell the user to declare when strict isolation hides a file the process needed (the target's field). No part of the action. */
   readonly declareHint?: string;
   /**

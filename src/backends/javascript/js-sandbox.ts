@@ -8,7 +8,7 @@ import { NODEJS_SEARCH, type PackageManagerTool } from './nodejs.js';
 export const LOCAL: Environment = { kind: 'local', name: '__local__', address: null, searchPaths: null, compatiblePlatforms: [] };
 
 /** What a JavaScript process's sandbox is: its isolation, and what a strict one must show it of this machine. */
-export type JsSandbox = Pick<ProcessInit, 'isolation' | 'network' | 'hostTools' | 'hostSearchPath' | 'declareHint'>;
+export type JsSandbox = Pick<ProcessInit, 'isolation' | 'network' | 'hostTools' | 'hostSearchPath' | 'sourceRoot' | 'declareHint'>;
 
 /**
  * The isolation of a JavaScript process (install, script, check, pack):
@@ -34,5 +34,5 @@ export async function jsSandbox(
   if (isolation !== 'strict') return {};
   if (environment.kind === 'remote') return { isolation, network, declareHint: o.declareHint };
   const hostTools = [...tools.filter((x) => x.searchOnWorker === undefined).map((x) => x.path), ...(pm.home !== undefined ? [pm.home] : [])];
-  return { isolation, network, hostTools, hostSearchPath: await toolSearchPath(rc, NODEJS_SEARCH), declareHint: o.declareHint };
+  return { isolation, network, hostTools, hostSearchPath: await toolSearchPath(rc, NODEJS_SEARCH), sourceRoot: rc.root, declareHint: o.declareHint };
 }

@@ -217,6 +217,7 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     // The shims run these by absolute path: a strict sandbox shows their directories. A remote
     // environment's tools are names its worker resolves: nothing of this machine to show.
     hostSearchPath,
+    ...(sandbox.isolation === 'strict' && environment.kind === 'local' ? { sourceRoot: rc.root } : {}),
     hostTools: environment.kind === 'remote' ? [] : [...tools, ...runnables, program].map((x) => x.path).filter((p) => p.startsWith('/')),
     declareHint: `declare it: add the target that owns it to \`${t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined ? 'dependencies' : 'execution_dependencies'}\` of ${t.address} (a file of its own directory: to the \`sources\` of a \`files\` or \`shell_sources\` target there)`,
     ...(environment.kind === 'remote' ? { platform: environment.platform, remoteEnvironment: environment.name } : {}),
