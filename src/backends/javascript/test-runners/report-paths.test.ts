@@ -26,6 +26,14 @@ describe('report paths', () => {
     assert.deepEqual(locationInFile(stack, 'packages/a/t.test.js', SB), { file: 'packages/a/t.test.js', line: 10, column: 5 });
     assert.equal(locationInFile(stack, 'packages/a/other.test.js', SB), undefined);
     assert.equal(locationInFile(undefined, 'x', SB), undefined);
+    // A source-mapped stack points into the compiled file's source: that is the failure's place.
+    const mapped = 'Error: no\n    at Context.<anonymous> (/sb/123/packages/a/src/t.test.ts:7:3)';
+    assert.equal(locationInFile(mapped, 'packages/a/dist/t.test.js', SB), undefined);
+    assert.deepEqual(locationInFile(mapped, 'packages/a/dist/t.test.js', { ...SB, sourceOf: { 'packages/a/dist/t.test.js': 'packages/a/src/t.test.ts' } }), {
+      file: 'packages/a/src/t.test.ts',
+      line: 7,
+      column: 3,
+    });
   });
 
   test('clean stacks: runner and Node frames gone, paths relative, the sandbox cut from the message', () => {

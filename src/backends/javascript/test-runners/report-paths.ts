@@ -7,6 +7,12 @@ export interface ReportContext {
   readonly packageDir: string;
   /** The absolute directory the process ran under (the sandbox's build root), stripped from paths. */
   readonly sandboxRoot?: string;
+  /**
+   * Compiled test file → its source, both build-root relative (`pkg/dist/a.test.js` →
+   * `pkg/src/a.test.ts`): with source maps (`--enable-source-maps`, vitest, jest) a stack
+   * points into the source, and that frame is where the failure is.
+   */
+  readonly sourceOf?: Readonly<Record<string, string>>;
 }
 
 /** `file:///sb/pkg/a.test.ts` or `/sb/pkg/a.test.ts` (with sandbox `/sb`) or `a.test.ts` (cwd `pkg`) → `pkg/a.test.ts`. */
@@ -61,15 +67,18 @@ const FRAME_PATH = /^(\s*at (?:.*? \()?)((?:file:\/\/)?[^()\s][^()]*?)(:\d+:\d+\
 const FRAME = /^\s*at (?:.*? \()?((?:file:\/\/)?[^()\s][^()]*?):(\d+):(\d+)\)?\s*$/;
 
 /**
- * The deepest frame of `stack` in the test file `file` (build-root relative): where the
- * assertion failed. A frame in a helper the test calls is not it; the test's line is.
+ * The first frame of `stack` in the test file `file` (build-root relative), or in its source
+ * (`ctx.sourceOf`): where the assertion failed. A frame in a helper the test calls is not
+ * it; the test's line is.
  */
 export function locationInFile(stack: string | undefined, file: string, ctx: ReportContext): TestCaseLocation | undefined {
   if (stack === undefined) return undefined;
+  const source = ctx.sourceOf?.[file];
   for (const line of stack.split(/\r?\n/)) {
     const m = FRAME.exec(line);
     if (!m) continue;
-    if (buildRootPath(m[1]!, ctx) === file) return { file, line: Number(m[2]), column: Number(m[3]) };
+    const at = buildRootPath(m[1]!, ctx);
+    if (at === file || at === source) return { file: at, line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;
 }

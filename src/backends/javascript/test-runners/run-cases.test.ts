@@ -48,6 +48,13 @@ describe('casesOfRun', () => {
     assert.deepEqual(brief(casesOfRun(mocha, { report, files: ['a.test.js'], output: '', exitCode: 0 }, CTX)), [['p/a.test.js', 't', 'passed', '']]);
   });
 
+  test('a case named by the source of a compiled file it ran is that file\'s', () => {
+    const report = pass('src/a.test.ts', 't');
+    const ctx = { ...CTX, sourceOf: { 'p/dist/a.test.js': 'p/src/a.test.ts' } };
+    assert.deepEqual(brief(casesOfRun(mocha, { report, files: ['dist/a.test.js'], output: '', exitCode: 0 }, ctx)), [['p/src/a.test.ts', 't', 'passed', '']]);
+    assert.deepEqual(brief(casesOfRun(mocha, { report, files: ['dist/a.test.js'], output: '', exitCode: 0 }, CTX)), [], 'without sourceOf it is another file');
+  });
+
   test('a report that is there but unreadable stays a FailureError', () => {
     assert.throws(
       () => casesOfRun(mocha, { report: '{"stats":{}}\n{}\n', files: ['a.test.js'], output: '', exitCode: 1 }, CTX),

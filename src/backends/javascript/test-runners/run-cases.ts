@@ -26,7 +26,8 @@ export interface TestRunOutcome {
 export function casesOfRun(runner: JsTestRunner, run: TestRunOutcome, ctx: ReportContext): readonly TestCase[] {
   const failedCtx = { ...ctx, exitCode: run.exitCode };
   if (run.report === undefined || run.report.trim() === '') return failedRunCases(run.files, run.output, failedCtx);
-  const wanted = new Set(run.files.map((f) => buildRootPath(f, ctx)));
+  // A source-mapped runner may name a compiled file's source (node --enable-source-maps does): both are the file's.
+  const wanted = new Set(run.files.flatMap((f) => [buildRootPath(f, ctx), ctx.sourceOf?.[buildRootPath(f, ctx)] ?? []].flat()));
   const cases = runner.parseReport(run.report, ctx).filter((c) => wanted.has(c.file));
   // A failed case explains a failed run. A file with no case is not one: node:test and mocha report nothing for a file without tests.
   if (run.exitCode === 0 || cases.some((c) => c.status === 'failed')) return cases;
