@@ -55,6 +55,17 @@ describe('report paths', () => {
     );
   });
 
+  test('details are bounded: the head and the tail of a huge diff or output, long lines cut', () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`);
+    const out = cleanStack([...lines, 'x'.repeat(50_000)].join('\n'), SB).split('\n');
+    assert.equal(out.length, 121);
+    assert.equal(out[0], 'line 0');
+    assert.equal(out[59], 'line 59');
+    assert.equal(out[60], '… (4881 lines left out)');
+    assert.equal(out[119], 'line 4999');
+    assert.equal(out[120], `${'x'.repeat(1000)}… (49000 more characters)`);
+  });
+
   test('message heads are bounded; colours are stripped', () => {
     const long = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
     const head = messageHead(`\n\n${long}\n\n`);

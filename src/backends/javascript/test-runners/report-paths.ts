@@ -39,7 +39,8 @@ const RUNNER_FRAME =
 
 /**
  * A stack or diff as a user wants to read it: the sandbox's path gone (so it reads the same
- * on every machine and cache hit), the runners' and Node's frames dropped, trailing blanks trimmed.
+ * on every machine and cache hit), the runners' and Node's frames dropped, trailing blanks
+ * trimmed, and bounded (120 lines, the first and last 60; 1000 characters a line).
  */
 export function cleanStack(text: string, ctx: ReportContext): string {
   const lines = text
@@ -51,7 +52,19 @@ export function cleanStack(text: string, ctx: ReportContext): string {
       return m ? `${m[1]}${buildRootPath(m[2]!, ctx)}${m[3]}` : stripSandbox(l, ctx);
     });
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-  return lines.join('\n');
+  return bounded(lines);
+}
+
+// A case is kept in the graph, the cache and a JUnit file: a diff of a huge object or a chatty
+// process's whole stderr must not make it megabytes. The head says what failed, the tail how it ended.
+const DETAIL_LINES = 120;
+const DETAIL_LINE_CHARS = 1000;
+
+function bounded(lines: readonly string[]): string {
+  const clipped = lines.map((l) => (l.length > DETAIL_LINE_CHARS ? `${l.slice(0, DETAIL_LINE_CHARS)}… (${l.length - DETAIL_LINE_CHARS} more characters)` : l));
+  if (clipped.length <= DETAIL_LINES) return clipped.join('\n');
+  const half = DETAIL_LINES / 2;
+  return [...clipped.slice(0, half), `… (${clipped.length - DETAIL_LINES} lines left out)`, ...clipped.slice(-half)].join('\n');
 }
 
 /** `text` with the sandbox's absolute path (and its `file://` form) cut out of every path in it. */
