@@ -9,6 +9,7 @@ export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } 
 export { RuleRegistry } from './rule-registry.js';
 export { buildInputs, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
 export { fieldLocation } from './field-location.js';
+export { countTestCases, FILE_CASE_NAME, testCaseTitle, type TestCase, type TestCaseCounts, type TestCaseFailure, type TestCaseLocation, type TestCaseStatus } from './test-cases.js';
 export { cycleEdgeNote } from './cycle-edges.js';
 export { DeclaredDependenciesKey, resolveAddressField } from './address-fields.js';
 export { inputClosure, sandboxInputs, SandboxInputsKey } from './sandbox-inputs.js';

@@ -1,0 +1,7 @@
+function sign(x) {
+  if (x > 0) {
+    return 1;
+  }
+  return -1;
+}
+module.exports = { sign };

@@ -1,0 +1,6 @@
+describe('hooked', () => {
+  beforeAll(() => {
+    throw new Error('setup broke');
+  });
+  it('never runs', () => {});
+});

@@ -1,0 +1,6 @@
+describe('hooked', () => {
+  before(() => {
+    throw new Error('setup broke');
+  });
+  it('never runs', () => {});
+});

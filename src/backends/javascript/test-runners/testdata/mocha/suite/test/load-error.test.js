@@ -1,0 +1,2 @@
+it('never registered', () => {});
+throw new Error('cannot load');

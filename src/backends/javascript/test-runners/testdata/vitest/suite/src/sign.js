@@ -1,0 +1,6 @@
+export function sign(x) {
+  if (x > 0) {
+    return 1;
+  }
+  return -1;
+}
