@@ -169,6 +169,9 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
         cache: task.cache && !task.persistent,
         persistent: task.persistent,
         timeout: task.timeout,
+        // A package_json's isolation is its scripts' default: a task that sets none takes it.
+        sandbox_isolation: task.sandbox_isolation ?? packageField(pkgDecl, 'sandbox_isolation') ?? null,
+        network: task.origins['network'] === 'the default' ? packageField(pkgDecl, 'network') === true : task.network,
         // Per-file tests replace the `test` script: it would run the same files again.
         skip_tests: s.name !== 'test' || perFile,
       },
@@ -191,6 +194,11 @@ function fileTestPlan(config: JsSourcesConfig, manifest: PackageManifest): { per
   if (config.testGranularity === 'package') return { perFile: false, runner: null };
   const runner = fileTestRunner(manifest, config.testRunner);
   return { perFile: config.testGranularity === 'file' || runner !== null, runner: runner?.name ?? null };
+}
+
+/** A field a declared package_json writes, if it does. */
+function packageField(d: BuildDeclaration | undefined, name: string): FieldValue | undefined {
+  return d?.written.includes(name) ? d.fields[name] : undefined;
 }
 
 function copiedFields(d: BuildDeclaration | undefined): Record<string, FieldValue> {

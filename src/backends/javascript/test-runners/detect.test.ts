@@ -89,7 +89,7 @@ describe('detectTestRunner', () => {
   });
 
   test('mocha: its reporter is trews\'; --spec names paths; --require kept with its value', () => {
-    assert.deepEqual(summary(detect("mocha -r ts-node/register --reporter dot --spec 'test/**/*.spec.ts' --timeout 5000")), {
+    assert.deepEqual(summary(detect("mocha -r ts-node/register --reporter dot --parallel --jobs 4 --spec 'test/**/*.spec.ts' --timeout 5000")), {
       runner: 'mocha',
       extraArgs: ['-r', 'ts-node/register', '--timeout', '5000'],
       paths: ['test/**/*.spec.ts'],

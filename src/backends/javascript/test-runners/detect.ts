@@ -167,7 +167,10 @@ const MOCHA_FLAGS: FlagSpec = {
     '--grep', '-g', '--fgrep', '-f', '--spec', '--extension', '--ignore', '--exclude', '--file', '--slow', '-s', '--package', '--node-option',
     '-n', '--jobs', '-j', '--retries', '--watch-files', '--watch-ignore', '--import',
   ]),
-  dropped: (n) => n === '--reporter' || n === '-R' || n.startsWith('--reporter-option') || n === '-O' || n === '--watch' || n === '-w' || n === '--spec' || n === '--watch-files' || n === '--watch-ignore',
+  // --parallel: trews runs the files as processes of its own, and mocha's parallel mode replays outcomes to reporters as copies.
+  dropped: (n) =>
+    n === '--reporter' || n === '-R' || n.startsWith('--reporter-option') || n === '-O' || n === '--watch' || n === '-w' || n === '--spec' ||
+    n === '--watch-files' || n === '--watch-ignore' || n === '--parallel' || n === '-p' || n === '--jobs' || n === '-j',
   pathValued: new Set(['--spec']),
 };
 

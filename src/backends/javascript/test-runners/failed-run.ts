@@ -9,12 +9,16 @@ const ERROR_LINE = /(?:^|\s)((?:[A-Z][A-Za-z]*(?:Error|Exception)|Error)(?: \[[A
  * its line (mocha's `Exception during run`, a runner that cannot load its config); the
  * others of a batch were not run because of it.
  */
-export function failedRunCases(files: readonly string[], output: string, ctx: ReportContext & { readonly exitCode?: number | null }): TestCase[] {
+export function failedRunCases(
+  files: readonly string[],
+  output: string,
+  ctx: ReportContext & { readonly exitCode?: number | null; /** The report was read and had no failure (jest's coverage threshold, a crash after the tests). */ readonly reportRead?: boolean },
+): TestCase[] {
   const text = stripAnsi(output);
   const lines = text.split('\n');
   const errorLine = lines.map((l) => ERROR_LINE.exec(l)?.[1]).find((m) => m !== undefined);
   const ended = ctx.exitCode === undefined || ctx.exitCode === null ? 'the runner failed' : `the runner exited with ${ctx.exitCode}`;
-  const message = errorLine !== undefined ? stripSandbox(errorLine, ctx) : `${ended} without a report`;
+  const message = errorLine !== undefined ? stripSandbox(errorLine, ctx) : ctx.reportRead === true ? `${ended} although its report has no failure` : `${ended} without a report`;
   const details = cleanStack(text, ctx).trim();
   const located = files.map((f) => {
     const file = buildRootPath(f, ctx);

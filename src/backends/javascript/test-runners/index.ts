@@ -8,3 +8,4 @@ export { buildRootPath, type ReportContext } from './report-paths.js';
 export { NODE_REPORTER_FILE } from './node-reporter-module.js';
 export { MOCHA_REPORTER_FILE } from './mocha-reporter-module.js';
 export { failedRunCases } from './failed-run.js';
+export { casesOfRun, type TestRunOutcome } from './run-cases.js';

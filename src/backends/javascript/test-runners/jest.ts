@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { TestCase } from '../../api/index.js';
+import { coverageDirFor } from './coverage-dir.js';
 import { parseJestJsonReport } from './jest-json.js';
 import type { ReportContext } from './report-paths.js';
 import type { JsTestCommand, JsTestCommandOptions, JsTestRunner } from './runner.js';
@@ -18,7 +19,7 @@ export const jestRunner: JsTestRunner = {
     const outputFiles = [opts.reportFile];
     let coverageFile: string | undefined;
     if (opts.coverageFile !== undefined) {
-      const dir = posix.dirname(opts.coverageFile);
+      const dir = coverageDirFor(opts.coverageFile);
       coverageFile = posix.join(dir, 'lcov.info');
       argv.push('--coverage', '--coverageReporters=lcovonly', `--coverageDirectory=${dir}`);
       outputFiles.push(coverageFile);

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { transformSync } from 'esbuild';
 import { isFailureError } from '../../../core/index.js';
 import { FILE_CASE_NAME, type TestCase } from '../../api/index.js';
 import { testRunnerNamed } from './index.js';
@@ -46,7 +47,10 @@ after(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function runNodeTests(files: Record<string, string>, opts: { coverage?: boolean } = {}): { cases: readonly TestCase[]; root: string; status: number | null; stdout: string; lcov?: string } {
+function runNodeTests(
+  files: Record<string, string>,
+  opts: { coverage?: boolean; run?: readonly string[]; extraArgs?: readonly string[]; sourceOf?: Record<string, string>; before?: (pkg: string) => void } = {},
+): { cases: readonly TestCase[]; root: string; status: number | null; stdout: string; lcov?: string } {
   const root = mkdtempSync(join(tmpdir(), 'trews-node-test-'));
   roots.push(root);
   const pkg = join(root, 'pkg');
@@ -56,13 +60,18 @@ function runNodeTests(files: Record<string, string>, opts: { coverage?: boolean 
   }
   writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
   const runner = testRunnerNamed('node');
-  const cmd = runner.command(Object.keys(files), { reportFile: 'out/report.jsonl', ...(opts.coverage ? { coverageFile: 'out/lcov.info' } : {}) });
+  opts.before?.(pkg);
+  const cmd = runner.command(opts.run ?? Object.keys(files), {
+    reportFile: 'out/report.jsonl',
+    ...(opts.coverage ? { coverageFile: 'out/lcov.info' } : {}),
+    ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
+  });
   mkdirSync(join(pkg, 'out'));
   for (const [path, text] of Object.entries(cmd.sandboxFiles)) writeFileSync(join(pkg, path), text);
   // These tests run under node --test themselves: NODE_TEST_CONTEXT would make the child report to us over stdout.
   const { NODE_TEST_CONTEXT: _, NODE_OPTIONS: __, ...env } = process.env;
   const r = spawnSync(process.execPath, cmd.argv.slice(1), { cwd: pkg, encoding: 'utf8', env: { ...env, ...cmd.env } });
-  const cases = runner.parseReport(readFileSync(join(pkg, 'out/report.jsonl'), 'utf8'), { packageDir: 'pkg', sandboxRoot: root });
+  const cases = runner.parseReport(readFileSync(join(pkg, 'out/report.jsonl'), 'utf8'), { packageDir: 'pkg', sandboxRoot: root, ...(opts.sourceOf ? { sourceOf: opts.sourceOf } : {}) });
   return { cases, root, status: r.status, stdout: r.stdout, ...(opts.coverage ? { lcov: readFileSync(join(pkg, cmd.coverageFile!), 'utf8') } : {}) };
 }
 
@@ -181,6 +190,33 @@ describe('node:test', () => {
         ['pkg/code.test.js', FILE_CASE_NAME, 'failed', 'its process exited with code 3 outside any test'],
       ].sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)),
     );
+  });
+
+  test('a compiled test run with source maps fails at the line of its TypeScript source', () => {
+    const source = [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      'interface Box { readonly n: number }',
+      'const box: Box = { n: 1 };',
+      '',
+      "test('typed', () => {",
+      '  assert.equal(box.n, 2);',
+      '});',
+      '',
+    ].join('\n');
+    const compile = (pkg: string): void => {
+      const out = transformSync(source, { loader: 'ts', format: 'esm', sourcemap: 'external', sourcefile: '../src/a.test.ts' });
+      mkdirSync(join(pkg, 'dist'), { recursive: true });
+      writeFileSync(join(pkg, 'dist/a.test.js'), `${out.code}//# sourceMappingURL=a.test.js.map\n`);
+      writeFileSync(join(pkg, 'dist/a.test.js.map'), out.map);
+    };
+    const { cases } = runNodeTests(
+      { 'src/a.test.ts': source },
+      { before: compile, run: ['dist/a.test.js'], extraArgs: ['--enable-source-maps'], sourceOf: { 'pkg/dist/a.test.js': 'pkg/src/a.test.ts' } },
+    );
+    // Node 20 source-maps the test's own file too: the case is the source's.
+    assert.deepEqual(cases.map((c) => [c.file, c.name, c.status]), [['pkg/src/a.test.ts', 'typed', 'failed']]);
+    assert.deepEqual(cases[0]!.failure?.location, { file: 'pkg/src/a.test.ts', line: 7, column: 10 });
   });
 
   test('coverage writes lcov beside the report', () => {

@@ -26,6 +26,14 @@ describe('report paths', () => {
     assert.deepEqual(locationInFile(stack, 'packages/a/t.test.js', SB), { file: 'packages/a/t.test.js', line: 10, column: 5 });
     assert.equal(locationInFile(stack, 'packages/a/other.test.js', SB), undefined);
     assert.equal(locationInFile(undefined, 'x', SB), undefined);
+    // A source-mapped stack points into the compiled file's source: that is the failure's place.
+    const mapped = 'Error: no\n    at Context.<anonymous> (/sb/123/packages/a/src/t.test.ts:7:3)';
+    assert.equal(locationInFile(mapped, 'packages/a/dist/t.test.js', SB), undefined);
+    assert.deepEqual(locationInFile(mapped, 'packages/a/dist/t.test.js', { ...SB, sourceOf: { 'packages/a/dist/t.test.js': 'packages/a/src/t.test.ts' } }), {
+      file: 'packages/a/src/t.test.ts',
+      line: 7,
+      column: 3,
+    });
   });
 
   test('clean stacks: runner and Node frames gone, paths relative, the sandbox cut from the message', () => {
@@ -45,6 +53,17 @@ describe('report paths', () => {
       cleanStack(stack, SB),
       "Error: ENOENT: no such file 'packages/a/data.json'\n    at Object.<anonymous> (packages/a/test/t.test.js:4:9)\n    at helper (packages/a/util.js:2:3)",
     );
+  });
+
+  test('details are bounded: the head and the tail of a huge diff or output, long lines cut', () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`);
+    const out = cleanStack([...lines, 'x'.repeat(50_000)].join('\n'), SB).split('\n');
+    assert.equal(out.length, 121);
+    assert.equal(out[0], 'line 0');
+    assert.equal(out[59], 'line 59');
+    assert.equal(out[60], '… (4881 lines left out)');
+    assert.equal(out[119], 'line 4999');
+    assert.equal(out[120], `${'x'.repeat(1000)}… (49000 more characters)`);
   });
 
   test('message heads are bounded; colours are stripped', () => {

@@ -7,6 +7,12 @@ export interface ReportContext {
   readonly packageDir: string;
   /** The absolute directory the process ran under (the sandbox's build root), stripped from paths. */
   readonly sandboxRoot?: string;
+  /**
+   * Compiled test file → its source, both build-root relative (`pkg/dist/a.test.js` →
+   * `pkg/src/a.test.ts`): with source maps (`--enable-source-maps`, vitest, jest) a stack
+   * points into the source, and that frame is where the failure is.
+   */
+  readonly sourceOf?: Readonly<Record<string, string>>;
 }
 
 /** `file:///sb/pkg/a.test.ts` or `/sb/pkg/a.test.ts` (with sandbox `/sb`) or `a.test.ts` (cwd `pkg`) → `pkg/a.test.ts`. */
@@ -33,7 +39,8 @@ const RUNNER_FRAME =
 
 /**
  * A stack or diff as a user wants to read it: the sandbox's path gone (so it reads the same
- * on every machine and cache hit), the runners' and Node's frames dropped, trailing blanks trimmed.
+ * on every machine and cache hit), the runners' and Node's frames dropped, trailing blanks
+ * trimmed, and bounded (120 lines, the first and last 60; 1000 characters a line).
  */
 export function cleanStack(text: string, ctx: ReportContext): string {
   const lines = text
@@ -45,7 +52,19 @@ export function cleanStack(text: string, ctx: ReportContext): string {
       return m ? `${m[1]}${buildRootPath(m[2]!, ctx)}${m[3]}` : stripSandbox(l, ctx);
     });
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-  return lines.join('\n');
+  return bounded(lines);
+}
+
+// A case is kept in the graph, the cache and a JUnit file: a diff of a huge object or a chatty
+// process's whole stderr must not make it megabytes. The head says what failed, the tail how it ended.
+const DETAIL_LINES = 120;
+const DETAIL_LINE_CHARS = 1000;
+
+function bounded(lines: readonly string[]): string {
+  const clipped = lines.map((l) => (l.length > DETAIL_LINE_CHARS ? `${l.slice(0, DETAIL_LINE_CHARS)}… (${l.length - DETAIL_LINE_CHARS} more characters)` : l));
+  if (clipped.length <= DETAIL_LINES) return clipped.join('\n');
+  const half = DETAIL_LINES / 2;
+  return [...clipped.slice(0, half), `… (${clipped.length - DETAIL_LINES} lines left out)`, ...clipped.slice(-half)].join('\n');
 }
 
 /** `text` with the sandbox's absolute path (and its `file://` form) cut out of every path in it. */
@@ -61,15 +80,18 @@ const FRAME_PATH = /^(\s*at (?:.*? \()?)((?:file:\/\/)?[^()\s][^()]*?)(:\d+:\d+\
 const FRAME = /^\s*at (?:.*? \()?((?:file:\/\/)?[^()\s][^()]*?):(\d+):(\d+)\)?\s*$/;
 
 /**
- * The deepest frame of `stack` in the test file `file` (build-root relative): where the
- * assertion failed. A frame in a helper the test calls is not it; the test's line is.
+ * The first frame of `stack` in the test file `file` (build-root relative), or in its source
+ * (`ctx.sourceOf`): where the assertion failed. A frame in a helper the test calls is not
+ * it; the test's line is.
  */
 export function locationInFile(stack: string | undefined, file: string, ctx: ReportContext): TestCaseLocation | undefined {
   if (stack === undefined) return undefined;
+  const source = ctx.sourceOf?.[file];
   for (const line of stack.split(/\r?\n/)) {
     const m = FRAME.exec(line);
     if (!m) continue;
-    if (buildRootPath(m[1]!, ctx) === file) return { file, line: Number(m[2]), column: Number(m[3]) };
+    const at = buildRootPath(m[1]!, ctx);
+    if (at === file || at === source) return { file: at, line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { TestCase } from '../../api/index.js';
+import { coverageDirFor } from './coverage-dir.js';
 import { parseJestJsonReport } from './jest-json.js';
 import type { ReportContext } from './report-paths.js';
 import type { JsTestCommand, JsTestCommandOptions, JsTestRunner } from './runner.js';
@@ -17,10 +18,11 @@ export const vitestRunner: JsTestRunner = {
     const outputFiles = [opts.reportFile];
     let coverageFile: string | undefined;
     if (opts.coverageFile !== undefined) {
-      const dir = posix.dirname(opts.coverageFile);
+      const dir = coverageDirFor(opts.coverageFile);
       coverageFile = posix.join(dir, 'lcov.info');
       // reportOnFailure: vitest writes no coverage when a test fails unless told to, and a failing run's coverage still counts.
-      argv.push('--coverage.enabled=true', '--coverage.reporter=lcovonly', `--coverage.reportsDirectory=${dir}`, '--coverage.reportOnFailure=true');
+      // clean=false: vitest would otherwise delete the whole directory first, the report's neighbours with it.
+      argv.push('--coverage.enabled=true', '--coverage.reporter=lcovonly', `--coverage.reportsDirectory=${dir}`, '--coverage.reportOnFailure=true', '--coverage.clean=false');
       outputFiles.push(coverageFile);
     }
     // Operands are filters (substrings of the path relative to the root), and vitest drops those after `--`.
