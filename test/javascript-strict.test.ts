@@ -47,10 +47,11 @@ describe('examples/ts-workspace under strict isolation', { skip: HAVE_BWRAP ? fa
   it('installs, builds with tsc, tests, type-checks and packs, each process under bwrap', async () => {
     let r = await trews(['test', '::'], STRICT);
     ok(r, 'test :: (strict)');
+    // Each test file runs by itself (the packages test with `node --test dist/`), under bwrap too.
     assert.deepEqual(resultLines(r.stderr), [
-      '✓ apps/cli:test succeeded (ran locally)',
-      '✓ packages/greeter:test succeeded (ran locally)',
-      '✓ packages/strings:test succeeded (ran locally)',
+      '✓ apps/cli/src/message.test.ts:../cli succeeded (ran locally): 1 case',
+      '✓ packages/greeter/src/index.test.ts:../greeter succeeded (ran locally): 2 cases',
+      '✓ packages/strings/src/index.test.ts:../strings succeeded (ran locally): 2 cases',
     ]);
     assert.equal(summaryLine(r.stderr), '7 ran locally');
     r = await trews(['check', '::'], STRICT);
