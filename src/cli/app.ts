@@ -1,6 +1,6 @@
 import { createEngine, type Engine } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
-import { DEFAULT_TEXT_FILE_MAX_BYTES, type Workspace, type FsRules } from '../fs/index.js';
+import { DEFAULT_TEXT_FILE_MAX_BYTES, openFileDigestIndex, type FileDigestIndex, type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, SANDBOX_SCOPE, parseByteSize, type Options } from '../options/index.js';
 import { createLocalStore, damageCount, type LocalStore, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
@@ -43,6 +43,8 @@ export interface App {
   execution(options: Options, remote: RemoteConfig | null): ExecServices;
   /** Waits for the remote cache writes a run left in the background: a run is not over before them. */
   flushRemote(): Promise<void>;
+  /** Writes the build root's file digest index if the run hashed files (none without a build root). */
+  saveDigestIndex(): void;
 }
 
 /** The options the runner stack is built from; a change rebuilds it. */
@@ -78,11 +80,15 @@ function appIdentity(rules: FsRules, storeDir: string): string {
   return JSON.stringify([rules, storeDir]);
 }
 
-/** `bound` is for a daemon's long-lived graph; a one-run App has none. */
-export function createApp(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger, bound?: GraphBound): App {
+/**
+ * `bound` is for a daemon's long-lived graph; a one-run App has none.
+ * `inBuildRoot`: `root` is a build root, whose `.trews.d` keeps the file digest index.
+ */
+export function createApp(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger, bound?: GraphBound, inBuildRoot = false): App {
   const types = new TargetTypeRegistry();
   for (const b of backends) for (const { type } of b.targets) types.register(type);
-  const ws: Workspace = { root: root as AbsPath, rules };
+  const digestIndex: FileDigestIndex | undefined = inBuildRoot ? openFileDigestIndex(root, { logger }) : undefined;
+  const ws: Workspace = { root: root as AbsPath, rules, ...(digestIndex ? { digestIndex } : {}) };
   const project = createProject(
     ws,
     types,
@@ -127,7 +133,8 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
     if (damageCount(storeDir) !== seen.damage) return 'blobs of the local store were found missing or damaged';
     return undefined;
   };
-  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote };
+  const saveDigestIndex = (): void => digestIndex?.save();
+  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote, saveDigestIndex };
 }
 
 /** Apps by build root, reused while what they were built for stays the same. */
@@ -158,7 +165,7 @@ export class AppCache {
     const stale = fit && use ? app.staleReason(use) : undefined;
     if (fit && stale === undefined) return app;
     if (stale !== undefined) logger.info(`starting from a fresh graph: ${stale}, and the graph may name blobs that are gone`);
-    const fresh = createApp(root, rules, storeDir, backends, logger, this.#bound);
+    const fresh = createApp(root, rules, storeDir, backends, logger, this.#bound, true);
     if (use) fresh.staleReason(use);
     this.#apps.set(root, fresh);
     return fresh;
