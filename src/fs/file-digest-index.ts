@@ -40,8 +40,19 @@ export interface FileDigestIndex {
   save(): void;
 }
 
+/**
+ * The same index over any stat identity the caller makes (the local store
+ * keeps the blobs it verified in one: store/README.md "Verification"). The
+ * caller passes the latest of the file's mtime and ctime for the racy rule.
+ */
+export interface StatIndex {
+  lookup(path: string, stat: string): Sha256Hex | undefined;
+  record(path: string, stat: string, hash: Sha256Hex, changedAtNs: bigint): void;
+  forget(path: string): void;
+  save(): void;
+}
+
 export const FILE_DIGEST_INDEX_FILE = 'file-digests';
-const HEADER = 'trews-file-digests 1';
 /** Covers file systems with 1 s (or FAT's 2 s) timestamps and a coarse kernel clock lagging Date.now(). */
 export const RACY_MARGIN_MS = 3000;
 export const MAX_ENTRIES = 250_000;
@@ -67,39 +78,57 @@ export interface FileDigestIndexOptions {
 
 /** The index of the build root at `root`, read on first use. */
 export function openFileDigestIndex(root: string, options: FileDigestIndexOptions = {}): FileDigestIndex {
-  return new PersistedIndex(root, options.file ?? join(workDirOf(root), FILE_DIGEST_INDEX_FILE), options.logger, (options.now ?? Date.now)());
+  const ix = openStatIndex(options.file ?? join(workDirOf(root), FILE_DIGEST_INDEX_FILE), root, 'file-digests', options);
+  return {
+    lookup: (path, st) => ix.lookup(path, statKey(st)),
+    record: (path, st, hash) => ix.record(path, statKey(st), hash, st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs),
+    forget: (path) => ix.forget(path),
+    save: () => ix.save(),
+  };
 }
 
-class PersistedIndex implements FileDigestIndex {
+/**
+ * A StatIndex kept in `file`, valid only for `scope` (a build root, a store
+ * directory), with its own `kind` in the version line; read on first use.
+ */
+export function openStatIndex(file: string, scope: string, kind: string, options: Omit<FileDigestIndexOptions, 'file'> = {}): StatIndex {
+  return new PersistedIndex(scope, file, `trews-${kind} 1`, kind.replace(/s$/, '').replace(/-/g, ' '), options.logger, (options.now ?? Date.now)());
+}
+
+class PersistedIndex implements StatIndex {
   readonly #root: string;
   readonly #file: string;
+  readonly #header: string;
+  /** For debug lines: `file digest`. */
+  readonly #label: string;
   readonly #logger: Logger | undefined;
   readonly #cutoffNs: bigint;
   #entries: Map<string, Entry> | undefined;
   #dirty = false;
 
-  constructor(root: string, file: string, logger: Logger | undefined, openedAtMs: number) {
+  constructor(root: string, file: string, header: string, label: string, logger: Logger | undefined, openedAtMs: number) {
     this.#root = root;
     this.#file = file;
+    this.#header = header;
+    this.#label = label;
     this.#logger = logger;
     this.#cutoffNs = BigInt(Math.floor(openedAtMs - RACY_MARGIN_MS)) * 1_000_000n;
   }
 
-  lookup(path: string, st: BigIntStats): Sha256Hex | undefined {
+  lookup(path: string, stat: string): Sha256Hex | undefined {
     const e = this.#load().get(path);
-    if (e === undefined || e.stat !== statKey(st)) return undefined;
+    if (e === undefined || e.stat !== stat) return undefined;
     e.used = true;
     return e.hash;
   }
 
-  record(path: string, st: BigIntStats, hash: Sha256Hex): void {
+  record(path: string, stat: string, hash: Sha256Hex, changedAtNs: bigint): void {
     const entries = this.#load();
-    if (st.mtimeNs >= this.#cutoffNs || st.ctimeNs >= this.#cutoffNs) {
+    if (changedAtNs >= this.#cutoffNs) {
       // Racy: a write in the same tick could leave this stat as it is. Hashed again next time.
       if (entries.delete(path)) this.#dirty = true;
       return;
     }
-    const stat = statKey(st);
     const e = entries.get(path);
     if (e !== undefined && e.stat === stat && e.hash === hash) {
       e.used = true;
@@ -120,7 +149,7 @@ class PersistedIndex implements FileDigestIndex {
     const keep = this.#entries.size > MAX_ENTRIES ? this.#bounded(this.#entries) : this.#entries;
     for (const [path, e] of keep) rows.push([path, e.stat, e.hash]);
     const payload = JSON.stringify({ root: this.#root, entries: rows });
-    const text = `${HEADER}\n${createHash('sha256').update(payload).digest('hex')}\n${payload}`;
+    const text = `${this.#header}\n${createHash('sha256').update(payload).digest('hex')}\n${payload}`;
     const tmp = `${this.#file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       writeFileSync(tmp, text, { mode: 0o644 });
@@ -128,7 +157,7 @@ class PersistedIndex implements FileDigestIndex {
       this.#dirty = false;
     } catch (e) {
       rmSync(tmp, { force: true });
-      this.#logger?.debug(`file digest index: cannot write ${this.#file}: ${e instanceof Error ? e.message : String(e)}`);
+      this.#logger?.debug(`${this.#label} index: cannot write ${this.#file}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -153,7 +182,7 @@ class PersistedIndex implements FileDigestIndex {
     if (why !== undefined) {
       this.#entries.clear();
       this.#dirty = true; // rewritten whole by this run
-      this.#logger?.debug(`file digest index: ignoring ${this.#file} (${why}); every file is hashed and the index rebuilt`);
+      this.#logger?.debug(`${this.#label} index: ignoring ${this.#file} (${why}); what it named is hashed again and the index rebuilt`);
     }
     return this.#entries;
   }
@@ -164,7 +193,10 @@ class PersistedIndex implements FileDigestIndex {
     const nl2 = text.indexOf('\n', nl1 + 1);
     if (nl1 < 0 || nl2 < 0) return 'truncated or not an index';
     const header = text.slice(0, nl1);
-    if (header !== HEADER) return header.startsWith('trews-file-digests ') ? `version "${header.slice(19)}", this trews reads 1` : 'not an index';
+    if (header !== this.#header) {
+      const kind = this.#header.slice(0, this.#header.lastIndexOf(' ') + 1);
+      return header.startsWith(kind) ? `version "${header.slice(kind.length)}", this trews reads 1` : 'not an index';
+    }
     const payload = text.slice(nl2 + 1);
     if (createHash('sha256').update(payload).digest('hex') !== text.slice(nl1 + 1, nl2)) return 'checksum mismatch: truncated or damaged';
     let v: unknown;
@@ -174,7 +206,7 @@ class PersistedIndex implements FileDigestIndex {
       return 'not JSON';
     }
     const { root, entries } = (v ?? {}) as { root?: unknown; entries?: unknown };
-    if (root !== this.#root) return `written for the build root ${JSON.stringify(root)}`;
+    if (root !== this.#root) return `written for ${JSON.stringify(root)}, not this one`;
     if (!Array.isArray(entries)) return 'no entries';
     for (const row of entries) {
       if (!Array.isArray(row) || row.length !== 3 || typeof row[0] !== 'string' || typeof row[1] !== 'string' || typeof row[2] !== 'string' || !HEX64.test(row[2])) {
