@@ -5,6 +5,7 @@ export { linkFailure } from './link-failure.js';
 export { PathKindKey, type PathKind } from './path-stat.js';
 export { FileTextKey, type TextMode } from './file-content.js';
 export { FileDigestKey, type FileDigest } from './file-digest.js';
+export { openFileDigestIndex, openStatIndex, FILE_DIGEST_INDEX_FILE, RACY_MARGIN_MS, type FileDigestIndex, type FileDigestIndexOptions, type StatIndex } from './file-digest-index.js';
 export { IgnoreRulesKey, isIgnored, type IgnoreRules, type IgnoreLevel } from './ignore-rules.js';
 export { ListingKey, FilesUnderKey, type Listing, type FilesUnder, type OtherEntry, type EscapingEntry } from './listing.js';
 export { GlobKey, isGlobPattern, type GlobResult, type GlobEscape } from './glob.js';

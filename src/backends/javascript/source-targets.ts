@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { dotGlobs } from './glob-memo.js';
 import type { ComputeContext, Key } from '../../engine/index.js';
 import { ScopeOptionsKey } from '../api/index.js';
 import type { SyntheticTarget, TargetType } from '../../targets/index.js';
@@ -46,7 +46,7 @@ export function isSourceFile(path: string): boolean {
  */
 export function sourceFileTargets(dir: string, packageTarget: string, packageSources: readonly string[], testPatterns: readonly string[], location: SyntheticTarget['location']): SyntheticTarget[] {
   const prefix = dir === '' ? 0 : dir.length + 1;
-  const isTest = testPatterns.length === 0 ? () => false : picomatch([...testPatterns], { dot: true });
+  const isTest = testPatterns.length === 0 ? () => false : dotGlobs(testPatterns);
   const out: SyntheticTarget[] = [];
   for (const f of packageSources) {
     if (!isSourceFile(f)) continue;
