@@ -306,6 +306,29 @@ describe('a warm daemon and per-file inference', () => {
     assert.deepEqual(parses().slice(first.length + again.length), [], 'nothing parsed when nothing changed');
   });
 
+  it('answers a repeated --transitive query from its memo, warnings included, and drops what an edit no longer imports', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      'package.json': json({ name: 'solo', private: true }),
+      'package-lock.json': '{}\n',
+      'src/a.ts': "import { b } from './b.js';\n",
+      'src/b.ts': "import { c } from './c';\nimport gone from './gone';\nexport const b = 1;\n",
+      'src/c.ts': 'export const c = 1;\n',
+    });
+    const deps = async (): Promise<{ stdout: string; stderr: string }> => {
+      const r = await janitor.run(repo.root, ['dependencies', '--transitive', 'src/a.ts']);
+      assert.equal(r.code, 0, r.stderr);
+      return { stdout: r.stdout.split(basename(repo.root)).join('ROOT'), stderr: r.stderr };
+    };
+    const warning = 'warning: src/b.ts:2:18: cannot resolve import "./gone": ';
+    const first = await deps();
+    assert.equal(first.stdout, 'src/b.ts:../ROOT\nsrc/c.ts:../ROOT\n');
+    assert.ok(first.stderr.startsWith(warning), first.stderr);
+    assert.deepEqual(await deps(), first, 'the memoized answer prints the same warnings');
+    await writeFile(join(repo.root, 'src/b.ts'), 'export const b = 2;\n');
+    assert.deepEqual(await deps(), { stdout: 'src/b.ts:../ROOT\n', stderr: '' });
+  });
+
   it('resolves again, without parsing, when tsconfig paths or package.json imports change', async () => {
     const repo = await makeRepo({
       'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
