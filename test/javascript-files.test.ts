@@ -210,6 +210,61 @@ describe('unresolved imports', () => {
   });
 });
 
+describe('tsconfig project references, and extends from a package', () => {
+  /**
+   * web: Vite's layout, a solution tsconfig.json (`files: []`) referencing
+   * tsconfig.app.json, which owns src/ and writes the `paths`, and extends
+   * @acme/tsconfig (a workspace package) for `customConditions`. api: extends
+   * a config in node_modules for its conditions, and references lib, whose
+   * output directory (`out/`, rootDir `src/`) it imports through `paths` and
+   * relatively, as `tsc -b` builds it.
+   */
+  const files: Record<string, string> = {
+    'trews.toml': '',
+    'package.json': json({ name: 'refs', private: true, workspaces: ['packages/*', 'tools/*'] }),
+    'package-lock.json': '{}\n',
+    'tools/tsconfig/package.json': json({ name: '@acme/tsconfig', version: '1.0.0' }),
+    'tools/tsconfig/base.json': json({ compilerOptions: { customConditions: ['source'] } }),
+    'node_modules/@tsconfig/dev/tsconfig.json': json({ compilerOptions: { customConditions: ['dev'] } }),
+    'packages/ui/package.json': json({ name: '@acme/ui', version: '1.0.0', exports: { '.': { source: './raw/ui.ts', dev: './raw/dev.ts', default: './ui.js' } } }),
+    'packages/ui/raw/ui.ts': 'export const ui = 1;\n',
+    'packages/ui/raw/dev.ts': 'export const dev = 1;\n',
+    'packages/web/package.json': json({ name: '@acme/web', version: '1.0.0', dependencies: { '@acme/ui': '*', '@acme/tsconfig': '*' } }),
+    'packages/web/tsconfig.json': json({ files: [], references: [{ path: './tsconfig.app.json' }, { path: './tsconfig.node.json' }] }),
+    'packages/web/tsconfig.app.json': json({ extends: '@acme/tsconfig/base.json', compilerOptions: { paths: { '@/*': ['./src/*'] } }, include: ['src'] }),
+    'packages/web/tsconfig.node.json': json({ compilerOptions: { paths: { '@/*': ['./elsewhere/*'] } }, include: ['vite.config.ts'] }),
+    'packages/web/src/main.ts': "import { util } from '@/util';\nimport { ui } from '@acme/ui';\n",
+    'packages/web/src/util.ts': 'export const util = 1;\n',
+    'packages/lib/package.json': json({ name: '@acme/lib', version: '1.0.0' }),
+    'packages/lib/tsconfig.json': json({ compilerOptions: { composite: true, outDir: 'out', rootDir: 'src' } }),
+    'packages/lib/src/thing.ts': 'export const thing = 1;\n',
+    'packages/lib/src/other.ts': 'export const other = 1;\n',
+    'packages/api/package.json': json({ name: '@acme/api', version: '1.0.0', dependencies: { '@acme/ui': '*' } }),
+    'packages/api/tsconfig.json': json({ extends: '@tsconfig/dev/tsconfig.json', references: [{ path: '../lib' }], compilerOptions: { paths: { '@lib/*': ['../lib/out/*'] } } }),
+    'packages/api/src/a.ts': "import { thing } from '@lib/thing.js';\nimport type { other } from '../../lib/out/other.d.ts';\nimport { dev } from '@acme/ui';\n",
+  };
+
+  it('resolves with the paths of the project that owns the file, the conditions it extends from a package, and a referenced project\'s sources', async () => {
+    const repo = await makeRepo(files);
+    const web = await runTrews(['--no-daemon', 'dependencies', 'packages/web/src/main.ts'], { cwd: repo.root });
+    assert.equal(web.code, 0, web.stderr);
+    assert.equal(web.stderr, '');
+    assert.equal(web.stdout, 'packages/ui/raw/ui.ts:../ui\npackages/web/src/util.ts:../web\n');
+    const api = await runTrews(['--no-daemon', 'dependencies', 'packages/api/src/a.ts'], { cwd: repo.root });
+    assert.equal(api.code, 0, api.stderr);
+    assert.equal(api.stderr, '');
+    assert.equal(api.stdout, 'packages/lib/src/other.ts:../lib\npackages/lib/src/thing.ts:../lib\npackages/ui/raw/dev.ts:../ui\n');
+  });
+
+  it('without the reference, an import of the output directory is unresolved', async () => {
+    const repo = await makeRepo({ ...files, 'packages/api/tsconfig.json': json({ compilerOptions: { paths: { '@lib/*': ['../lib/out/*'] } } }) });
+    const api = await runTrews(['--no-daemon', 'dependencies', 'packages/api/src/a.ts'], { cwd: repo.root });
+    assert.equal(api.code, 0, api.stderr);
+    assert.match(api.stderr, /^warning: packages\/api\/src\/a\.ts:1:23: cannot resolve import "@lib\/thing\.js"/m);
+    assert.equal(api.stdout, 'packages/ui:ui\n', 'no `dev` condition either: the package itself');
+  });
+});
+
 describe('what modules may do that packages may not', () => {
   it('import each other in a cycle: no error, each lists the other (a cycle of packages still is one)', async () => {
     const repo = await makeRepo({
