@@ -8,4 +8,4 @@ export { FileDigestKey, type FileDigest } from './file-digest.js';
 export { IgnoreRulesKey, isIgnored, type IgnoreRules, type IgnoreLevel } from './ignore-rules.js';
 export { ListingKey, FilesUnderKey, type Listing, type FilesUnder, type OtherEntry, type EscapingEntry } from './listing.js';
 export { GlobKey, isGlobPattern, type GlobResult, type GlobEscape } from './glob.js';
-export { BuildFilesInDirKey, BuildDirsUnderKey } from './build-file-discovery.js';
+export { BuildFilesInDirKey, BuildDirsUnderKey, buildFileMatcher } from './build-file-discovery.js';
