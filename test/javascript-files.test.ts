@@ -239,9 +239,13 @@ describe('tsconfig project references, and extends from a package', () => {
     'packages/lib/tsconfig.json': json({ compilerOptions: { composite: true, outDir: 'out', rootDir: 'src' } }),
     'packages/lib/src/thing.ts': 'export const thing = 1;\n',
     'packages/lib/src/other.ts': 'export const other = 1;\n',
-    'packages/api/package.json': json({ name: '@acme/api', version: '1.0.0', dependencies: { '@acme/ui': '*' } }),
+    'packages/kit/package.json': json({ name: '@acme/kit', version: '1.0.0', exports: { '.': { types: './built/kit.d.ts', default: './built/kit.js' } } }),
+    'packages/kit/tsconfig.json': json({ files: [], references: [{ path: './tsconfig.lib.json' }] }),
+    'packages/kit/tsconfig.lib.json': json({ compilerOptions: { outDir: 'built', rootDir: 'lib-src' }, include: ['lib-src'] }),
+    'packages/kit/lib-src/kit.ts': 'export const kit = 1;\n',
+    'packages/api/package.json': json({ name: '@acme/api', version: '1.0.0', dependencies: { '@acme/ui': '*', '@acme/kit': '*' } }),
     'packages/api/tsconfig.json': json({ extends: '@tsconfig/dev/tsconfig.json', references: [{ path: '../lib' }], compilerOptions: { paths: { '@lib/*': ['../lib/out/*'] } } }),
-    'packages/api/src/a.ts': "import { thing } from '@lib/thing.js';\nimport type { other } from '../../lib/out/other.d.ts';\nimport { dev } from '@acme/ui';\n",
+    'packages/api/src/a.ts': "import { thing } from '@lib/thing.js';\nimport type { other } from '../../lib/out/other.d.ts';\nimport { dev } from '@acme/ui';\nimport { kit } from '@acme/kit';\n",
   };
 
   it('resolves with the paths of the project that owns the file, the conditions it extends from a package, and a referenced project\'s sources', async () => {
@@ -253,7 +257,7 @@ describe('tsconfig project references, and extends from a package', () => {
     const api = await runTrews(['--no-daemon', 'dependencies', 'packages/api/src/a.ts'], { cwd: repo.root });
     assert.equal(api.code, 0, api.stderr);
     assert.equal(api.stderr, '');
-    assert.equal(api.stdout, 'packages/lib/src/other.ts:../lib\npackages/lib/src/thing.ts:../lib\npackages/ui/raw/dev.ts:../ui\n');
+    assert.equal(api.stdout, 'packages/kit/lib-src/kit.ts:../kit\npackages/lib/src/other.ts:../lib\npackages/lib/src/thing.ts:../lib\npackages/ui/raw/dev.ts:../ui\n');
   });
 
   it('without the reference, an import of the output directory is unresolved', async () => {
@@ -261,7 +265,7 @@ describe('tsconfig project references, and extends from a package', () => {
     const api = await runTrews(['--no-daemon', 'dependencies', 'packages/api/src/a.ts'], { cwd: repo.root });
     assert.equal(api.code, 0, api.stderr);
     assert.match(api.stderr, /^warning: packages\/api\/src\/a\.ts:1:23: cannot resolve import "@lib\/thing\.js"/m);
-    assert.equal(api.stdout, 'packages/ui:ui\n', 'no `dev` condition either: the package itself');
+    assert.equal(api.stdout, 'packages/kit/lib-src/kit.ts:../kit\npackages/ui:ui\n', 'no `dev` condition either: the package itself');
   });
 });
 

@@ -37,8 +37,10 @@ export class TransitiveDependenciesKey implements Key<TransitiveDependencies> {
   readonly #roots: readonly Address[];
   constructor(project: Project, roots: readonly Address[]) {
     this.#project = project;
-    this.#roots = roots;
-    this.id = `transitive-dependencies:${roots.map(formatAddress).sort(compareAddresses).join(' ')}`;
+    // Sorted: one node per set of roots, and the first cycle found (the error) does not depend on their order.
+    const sorted = roots.map((a) => ({ a, k: formatAddress(a) })).sort((x, y) => compareAddresses(x.k, y.k));
+    this.#roots = sorted.map((x) => x.a);
+    this.id = `transitive-dependencies:${sorted.map((x) => x.k).join(' ')}`;
   }
   describe(): string {
     return `transitive dependencies of ${this.#roots.map(formatAddress).join(', ')}`;

@@ -313,6 +313,10 @@ class Resolver {
     const ts = await nearestTsconfig(this.#ctx, this.#ws, pkgDir);
     const mappings: [string, string][] = [];
     if (ts?.outDir) mappings.push([ts.outDir, ts.rootDir ?? joinRel(pkgDir, 'src')]);
+    // A solution tsconfig.json (`"files": []`) builds nothing itself: the projects it references have the outDir.
+    for (const r of await this.#ctx.getAll((ts?.references ?? []).map((p) => new TsconfigKey(this.#ws, p)))) {
+      if (r.outDir !== null) mappings.push([r.outDir, r.rootDir ?? joinRel(pkgDir, 'src')]);
+    }
     for (const d of OUTPUT_DIRS) mappings.push([joinRel(pkgDir, d), joinRel(pkgDir, 'src')], [joinRel(pkgDir, d), pkgDir]);
     for (const [out, src] of mappings) {
       if (!path.startsWith(`${out}/`)) continue;
