@@ -143,9 +143,12 @@ for (let i = 0; i < runs; i++) {
   if (base !== undefined) baseWarm.push(time(baseRoot, query, [base]));
 }
 // As a person types them: more than 500 ms after the watcher last delivered (the cookie's removal, just after the previous run).
+const directTyped: number[] = [];
 for (let i = 0; i < runs; i++) {
   await sleep(700);
   typed.push(time(tsRoot, query));
+  await sleep(700);
+  directTyped.push(time(tsRoot, query.filter((a) => a !== '--transitive')));
   if (base !== undefined) {
     await sleep(700);
     baseTyped.push(time(baseRoot, query, [base]));
@@ -214,7 +217,7 @@ console.log(`cold  trews --no-daemon dependencies --transitive <test file>     $
 const b = (xs: number[]): string => (base === undefined ? '' : `   base ${f(median(xs))}`);
 console.log(`warm  trews dependencies --transitive <test file>  (daemon, as typed) ${f(median(typed))}${b(baseTyped)}`);
 console.log(`warm  trews dependencies --transitive <test file>  (daemon, back to back) ${f(median(warm))}${b(baseWarm)}`);
-console.log(`warm  trews dependencies <test file>  (daemon; direct, the floor) ${f(median(direct))}`);
+console.log(`warm  trews dependencies <test file>  (daemon; direct, the floor) ${f(median(directTyped))} as typed, ${f(median(direct))} back to back`);
 console.log(`warm  dependencies --transitive, in-process, engine kept         ${f(median(kept))}${b(baseKept)}`);
 console.log(`after editing packages/p1/src/m3.ts, the same (daemon)            ${f(median(edited))}`);
 console.log(`load average (1 min) at the start of each section: ${loads.map((l) => l.toFixed(2)).join(', ')}`);
