@@ -28,6 +28,10 @@ function workspace(): Record<string, string> {
     'packages/app/src/main.ts': "import { util } from '@acme/lib';\n",
     'packages/done/package.json': json({ name: '@acme/done', version: '1.0.0' }),
     'packages/done/BUILD': 'package_json(tags=["mine"])\n',
+    // A target of another type named like the package replaces the inferred one: package_json() beside it would clash.
+    'packages/odd/package.json': json({ name: '@acme/odd', version: '1.0.0' }),
+    'packages/odd/notes.md': '# odd\n',
+    'packages/odd/BUILD': 'files(name="odd", sources=["*.md"])\n',
   };
 }
 
@@ -55,6 +59,7 @@ describe('trews tailor', () => {
     assert.equal(
       check.stderr,
       [
+        'note: packages/odd/BUILD declares `odd` as a `files` target, which replaces the inferred one; tailor does not write `package_json()` beside it',
         'would write BUILD: package_json()',
         'would write packages/app/BUILD: package_json()',
         'would write packages/lib/BUILD: package_json()',
@@ -70,9 +75,10 @@ describe('trews tailor', () => {
     assert.equal(readFileSync(join(repo.root, 'packages/app/BUILD'), 'utf8'), 'package_json()\n');
     assert.equal(readFileSync(join(repo.root, 'packages/lib/BUILD'), 'utf8'), `${USER_BUILD}\n\npackage_json()\n`, 'the user\'s lines untouched, the call after them');
     assert.equal(readFileSync(join(repo.root, 'packages/done/BUILD'), 'utf8'), 'package_json(tags=["mine"])\n', 'a package already declared gets nothing');
+    assert.equal(readFileSync(join(repo.root, 'packages/odd/BUILD'), 'utf8'), 'files(name="odd", sources=["*.md"])\n');
 
     assert.equal(await graph(repo), before, 'the same targets and dependencies as inference gave');
-    assert.equal((await trews(repo, ['tailor', '--check'])).stderr, '', 'nothing missing any more');
+    assert.doesNotMatch((await trews(repo, ['tailor', '--check'])).stderr, /would write/, 'nothing missing any more');
     assert.equal((await trews(repo, ['tailor'])).stdout, '', 'a second run writes nothing');
     assert.equal(readFileSync(join(repo.root, 'packages/lib/BUILD'), 'utf8'), `${USER_BUILD}\n\npackage_json()\n`);
   });
@@ -83,8 +89,8 @@ describe('trews tailor', () => {
     assert.match(bad.stderr, /^error: `\[tailor\] build_file_name` is "BUILD", which `build_patterns` \(BUILD\.trews\) does not make a BUILD file: trews would not read what tailor wrote\n/);
     const before = await graph(repo);
     const r = await trews(repo, ['tailor', '--tailor-build-file-name=BUILD.trews']);
-    // packages/lib/BUILD is no BUILD file under these patterns, so lib gets one too.
-    assert.equal(r.stdout, 'created BUILD.trews: package_json()\ncreated packages/app/BUILD.trews: package_json()\ncreated packages/done/BUILD.trews: package_json()\ncreated packages/lib/BUILD.trews: package_json()\n');
+    // packages/*/BUILD are no BUILD files under these patterns, so lib, done and odd get one too.
+    assert.equal(r.stdout, 'created BUILD.trews: package_json()\ncreated packages/app/BUILD.trews: package_json()\ncreated packages/done/BUILD.trews: package_json()\ncreated packages/lib/BUILD.trews: package_json()\ncreated packages/odd/BUILD.trews: package_json()\n');
     assert.equal(await graph(repo), before);
   });
 });

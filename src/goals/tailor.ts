@@ -2,7 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dirnameRel, failure, joinRel, raise } from '../core/index.js';
 import { BuildFilesInDirKey, buildFileMatcher } from '../fs/index.js';
-import { BuildFileKey } from '../targets/index.js';
+import { BuildFileKey, DirTargetsKey } from '../targets/index.js';
 import type { TailorSuggestion } from '../backends/index.js';
 import type { Goal, GoalContext } from './goal.js';
 
@@ -15,6 +15,14 @@ interface Edit {
   readonly path: string;
   readonly exists: boolean;
   readonly calls: string[];
+}
+
+/** A suggestion left out: a BUILD target of another type has its name (and replaces the inferred one). */
+interface Clash {
+  readonly path: string;
+  readonly text: string;
+  readonly name: string;
+  readonly type: string;
 }
 
 /**
@@ -54,7 +62,15 @@ export const tailorGoal: Goal = {
         }),
       );
     }
-    const edits = await plan(g, name);
+    const { edits, clashes } = await plan(g, name);
+    if (clashes.length > 0) {
+      await write(
+        g.ctx.stderr,
+        clashes
+          .map((c) => `note: ${c.path} declares \`${c.name}\` as a \`${c.type}\` target, which replaces the inferred one; tailor does not write \`${c.text}\` beside it\n`)
+          .join(''),
+      );
+    }
     const lines = edits.flatMap((e) => e.calls.map((c) => `${e.path}: ${c}`));
     if (g.options.bool('tailor', 'check')) {
       if (edits.length === 0) return 0;
@@ -68,7 +84,7 @@ export const tailorGoal: Goal = {
 };
 
 /** The BUILD file edits the backends' suggestions need, by path. */
-async function plan(g: GoalContext, buildFileName: string): Promise<Edit[]> {
+async function plan(g: GoalContext, buildFileName: string): Promise<{ edits: Edit[]; clashes: Clash[] }> {
   const suggestions: TailorSuggestion[] = [];
   for (const p of g.renv.rules.tailorProviders()) suggestions.push(...(await p.suggest(g.run, g.project)));
   const byDir = new Map<string, TailorSuggestion[]>();
@@ -78,17 +94,25 @@ async function plan(g: GoalContext, buildFileName: string): Promise<Edit[]> {
     else list.push(s);
   }
   const edits: Edit[] = [];
+  const clashes: Clash[] = [];
   for (const dir of [...byDir.keys()].sort()) {
     const files = [...(await g.run.get(new BuildFilesInDirKey(g.project.ws, dir)))].sort();
     const declared = new Set<string>();
     for (const syntax of await g.run.getAll(files.map((f) => new BuildFileKey(g.project, f)))) for (const c of syntax.calls) declared.add(c.callee);
-    const calls = byDir.get(dir)!.filter((s) => !declared.has(s.type)).map((s) => s.text);
+    const missing = byDir.get(dir)!.filter((s) => !declared.has(s.type));
+    const inBuild = files.length === 0 ? [] : (await g.run.get(new DirTargetsKey(g.project, dir))).targets.filter((t) => files.includes(t.buildFile));
+    const calls: string[] = [];
+    for (const s of missing) {
+      const other = inBuild.find((t) => t.addr.file === undefined && t.addr.name === s.name && t.type !== s.type);
+      if (other !== undefined) clashes.push({ path: other.buildFile, text: s.text, name: s.name, type: other.type });
+      else calls.push(s.text);
+    }
     if (calls.length === 0) continue;
     const path = files[0] ?? joinRel(dir, buildFileName);
     if (dirnameRel(path) !== dir) raise(failure('internal', 'tailor-path', `BUILD file ${path} is not in ${dir}`));
     edits.push({ path, exists: files.length > 0, calls: [...new Set(calls)] });
   }
-  return edits;
+  return { edits, clashes };
 }
 
 /** Appends (or creates), through a temporary file and a rename, so a BUILD file is never half-written. */

@@ -12,6 +12,8 @@ export interface TailorSuggestion {
   readonly dir: string;
   /** Its target type: a BUILD file of `dir` already declaring a target of this type means there is nothing to add. */
   readonly type: string;
+  /** The name of the target it declares: a BUILD target of another type with that name replaces the inferred one, and the call would clash with it. */
+  readonly name: string;
   /** The call to write, one line (`package_json()`). */
   readonly text: string;
 }

@@ -1,3 +1,4 @@
+import { basenameRel } from '../../core/index.js';
 import type { TailorProvider } from '../api/index.js';
 import { PACKAGE_JSON } from './target-types.js';
 import { JsWorkspaceKey } from './workspace.js';
@@ -17,6 +18,6 @@ export const javascriptTailor: TailorProvider = {
   name: 'javascript',
   async suggest(ctx, project) {
     const ws = await ctx.get(new JsWorkspaceKey(project.ws));
-    return ws.packages.map((p) => ({ dir: p.dir, type: PACKAGE_JSON, text: `${PACKAGE_JSON}()` }));
+    return ws.packages.map((p) => ({ dir: p.dir, type: PACKAGE_JSON, name: p.dir === '' ? project.rootName : basenameRel(p.dir), text: `${PACKAGE_JSON}()` }));
   },
 };
