@@ -14,7 +14,12 @@ const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
 /** A check that fails when a file BROKEN is in its package, as tsc fails on a type error. */
 const TYPECHECK = "node -e \"if (require('fs').existsSync('BROKEN')) { console.log('src/x.ts(1,1): error TS2304: Cannot find name \\'x\\'.'); process.exit(2) }\"";
 
-/** a; b depends on a; c on nothing; d on b (so a reaches d only transitively). */
+/**
+ * a; b depends on a; c on nothing; d on b (so a reaches d only transitively);
+ * e imports a in its source without declaring it in package.json (as a
+ * workspace whose tsconfig `paths` link packages does): an edge only the
+ * file-level graph has.
+ */
 function workspace(): Record<string, string> {
   const pkg = (name: string, deps: string[]): string =>
     json({ name: `@w/${name}`, version: '1.0.0', dependencies: Object.fromEntries(deps.map((d) => [`@w/${d}`, '*'])), scripts: { typecheck: TYPECHECK } });
@@ -27,17 +32,20 @@ function workspace(): Record<string, string> {
       requires: true,
       packages: {
         '': { name: 'w', workspaces: ['packages/*'] },
-        ...Object.fromEntries(['a', 'b', 'c', 'd'].map((p) => [`node_modules/@w/${p}`, { resolved: `packages/${p}`, link: true }])),
+        ...Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((p) => [`node_modules/@w/${p}`, { resolved: `packages/${p}`, link: true }])),
         'packages/a': { name: '@w/a', version: '1.0.0' },
         'packages/b': { name: '@w/b', version: '1.0.0', dependencies: { '@w/a': '*' } },
         'packages/c': { name: '@w/c', version: '1.0.0' },
         'packages/d': { name: '@w/d', version: '1.0.0', dependencies: { '@w/b': '*' } },
+        'packages/e': { name: '@w/e', version: '1.0.0' },
       },
     }),
     'packages/a/package.json': pkg('a', []),
     'packages/b/package.json': pkg('b', ['a']),
     'packages/c/package.json': pkg('c', []),
     'packages/d/package.json': pkg('d', ['b']),
+    'packages/e/package.json': pkg('e', []),
+    'packages/e/src/x.ts': "import { x } from '@w/a';\nexport const z = x;\n",
   };
   for (const p of ['a', 'b', 'c', 'd']) {
     files[`packages/${p}/src/x.ts`] = p === 'a' || p === 'c' ? 'export const x = 1;\n' : `import { x } from '@w/${p === 'b' ? 'a' : 'b'}';\nexport const y = x;\n`;
@@ -79,11 +87,11 @@ describe('check --changed-since with per-file targets', () => {
 
     r = await repo.trews(['check', '--changed-since=main', '--changed-dependents=direct']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(checked(r.stderr), ['packages/a:a', 'packages/b:b']);
+    assert.deepEqual(checked(r.stderr), ['packages/a:a', 'packages/b:b', 'packages/e:e'], 'e through its file that imports a');
 
     r = await repo.trews(['check', '--changed-since=main', '--changed-dependents=transitive']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(checked(r.stderr), ['packages/a:a', 'packages/b:b', 'packages/d:d'], 'c depends on nothing that changed');
+    assert.deepEqual(checked(r.stderr), ['packages/a:a', 'packages/b:b', 'packages/d:d', 'packages/e:e'], 'c depends on nothing that changed');
   });
 
   it('a committed change is found against the branch it left, and a failing check fails the run', async () => {
@@ -95,6 +103,6 @@ describe('check --changed-since with per-file targets', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(checked(r.stderr), ['packages/a:a', 'packages/c:c']);
     assert.match(r.stderr, /^packages\/c\/src\/x\.ts:1:1: error TS2304: Cannot find name 'x'\.$/m);
-    assert.doesNotMatch(r.stderr, /packages\/[bd]:/);
+    assert.doesNotMatch(r.stderr, /packages\/[bde]:/);
   });
 });
