@@ -333,6 +333,26 @@ describe('hostile inputs', () => {
   });
 });
 
+describe('hostile project references', () => {
+  it('references that loop, extends of a package that does not exist or leads out of the root, an include of nothing: no hang, the nearest tsconfig', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '',
+      'package.json': json({ name: 'solo', private: true }),
+      'package-lock.json': '{}\n',
+      // The nearest includes nothing, and its references loop back to it through one another.
+      'tsconfig.json': json({ files: [], references: [{ path: './tsconfig.a.json' }], compilerOptions: { paths: { '@x/*': ['./src/*'] } } }),
+      'tsconfig.a.json': json({ include: ['nothing-here'], references: [{ path: './tsconfig.b.json' }, { path: '.' }] }),
+      'tsconfig.b.json': json({ extends: ['@nobody/tsconfig', '../../../etc/tsconfig.json'], include: ['elsewhere'], references: [{ path: './tsconfig.a.json' }, { path: '../../..' }] }),
+      'src/a.ts': "import { y } from '@x/y';\n",
+      'src/y.ts': 'export const y = 1;\n',
+    });
+    const r = await runTrews(['--no-daemon', 'dependencies', 'src/a.ts'], { cwd: repo.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, `src/y.ts:../${basename(repo.root)}\n`, 'no referenced project owns it: the nearest tsconfig.json\'s paths');
+  });
+});
+
 describe('a warm daemon and per-file inference', () => {
   it('parses again only the file that was edited, and sees a new file an import now resolves to', async () => {
     const repo = await makeRepo({
