@@ -19,6 +19,8 @@ import { startServer, type ServerProcess } from './helpers/remote-client.js';
 import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+const HAVE_BWRAP = existsSync('/usr/bin/bwrap') || process.env['CI'] === 'true'; // CI installs it: there, its absence is a failure
+const NO_BWRAP = 'bubblewrap (`bwrap`) is not installed here (CI installs it: .ci/run)';
 const BIN = join(repoRoot(), 'node_modules', '.bin');
 /** The client's PATH: pnpm and yarn from trews' devDependencies, then the machine's. */
 const PATH = `${BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`;
@@ -430,6 +432,18 @@ for (const pm of ['pnpm', 'yarn'] as const) {
       ok(r, 'package :: again');
       assert.doesNotMatch(summaryLine(r.stderr) ?? '', /ran locally/);
       assert.deepEqual(readdirSync(join(repo.root, 'dist')).sort(), names);
+    });
+
+    it(`under strict isolation, ${pm} (from trews' node_modules, outside the system directories) installs, builds, tests and packs under bwrap`, { skip: HAVE_BWRAP ? false : NO_BWRAP }, async () => {
+      await rm(join(repo.root, 'dist'), { recursive: true, force: true });
+      const strict = { TREWS_SANDBOX_ISOLATION: 'strict' };
+      let r = await trews(repo, ['test', '::'], strict);
+      ok(r, 'test :: (strict)');
+      // Strict results are other actions: all run again.
+      assert.equal(summaryLine(r.stderr), '3 ran locally');
+      r = await trews(repo, ['package', '::'], strict);
+      ok(r, 'package :: (strict)');
+      assert.deepEqual(readdirSync(join(repo.root, 'dist')).sort(), ['acme-app-1.0.0.tgz', 'acme-lib-1.0.0.tgz']);
     });
   });
 }

@@ -5,7 +5,8 @@
 // target says so; and a result of one kind never answers for the other.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeShellRepo, resultLines, type ShellRepo } from './helpers/shell.js';
@@ -73,6 +74,28 @@ describe('strict sandboxes', { skip: HAVE_BWRAP ? false : NO_BWRAP }, () => {
         '  run again with --sandbox-explain to trace every file it tried to open',
       ].join('\n'),
     );
+  });
+
+  it('bwrap is found on [shell] executable_search_paths, where the command\'s tools are; missing there, the error says what to install', async () => {
+    const bin = join(repo.tmp, 'tools-without-bwrap');
+    await mkdir(bin, { recursive: true });
+    for (const p of ['bash', 'cat']) await symlink(join('/usr/bin', p), join(bin, p));
+    const env = { TREWS_SHELL_EXECUTABLE_SEARCH_PATHS: JSON.stringify([bin]) };
+    let r = await repo.trews(['test', ':peek-strict'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      errorText(r.stderr, repo.tmp),
+      [
+        'error: strict sandboxes need bubblewrap (`bwrap`), which is not on the search path',
+        '  searched: <root>/tools-without-bwrap',
+        "  install it (Debian and Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), or add its directory to the search path the target's tools are found on (`[shell] executable_search_paths`, `[nodejs] search_path`)",
+        '  or run without strict isolation: `[sandbox] isolation = "none"` (or `sandbox_isolation="none"` on the target)',
+      ].join('\n'),
+    );
+    await symlink('/usr/bin/bwrap', join(bin, 'bwrap'));
+    r = await repo.trews(['test', ':peek-strict'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /tried to read `.*\/secret\.txt`, which is not among its inputs/, 'bwrap found there ran it');
   });
 
   it('a process that hides its failure is named by --sandbox-explain (strace), and only a plain failure without it', async () => {

@@ -158,6 +158,8 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
       implicitEmptyBlob: flags.implicitEmptyBlob,
       queueUnmatchedPlatforms: flags.queueUnmatchedPlatforms,
       isolation: flags.isolation,
+      // bwrap is found as a shell would find it here (exec/ reads no environment itself).
+      ...(io.env['PATH'] !== undefined ? { hostPath: io.env['PATH'] } : {}),
       ...(flags.runAs !== undefined && sandboxRoot !== undefined ? { runAs: { uid: flags.runAs.uid, gid: flags.runAs.gid }, sandboxRoot } : {}),
       ...(flags.tls ? { tls: flags.tls } : {}),
       ...(flags.tokens ? { tokens: flags.tokens } : {}),

@@ -3,7 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { chmod, lchown, mkdir, open, readFile, readdir, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   EMPTY_DIGEST,
   FailureError,
@@ -24,7 +24,7 @@ import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
 import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
-import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
+import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, mirroredPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
 import type { CommandRunner, ExecContext, Isolation, Process, ProcessResult } from './types.js';
 
 export type KeepSandboxes = 'never' | 'on_failure' | 'always';
@@ -55,7 +55,7 @@ export interface LocalRunnerOptions {
   readonly isolation?: Isolation;
   /** `--sandbox-explain`: a strict process that fails is traced with strace, to name the files it could not see. */
   readonly explain?: boolean;
-  /** Where bwrap and strace are looked for (default: the standard system directories). */
+  /** Where bwrap and strace are looked for when a process names no `hostSearchPath` (default: the standard system directories; `trews remote-server`: its PATH). */
   readonly hostPath?: string;
 }
 
@@ -142,9 +142,10 @@ class LocalSandboxRunner implements CommandRunner {
       const fetchStart = Date.now();
       const strict = this.#strict(proc);
       // Before anything is materialized: a machine without bubblewrap fails at once.
-      const bwrap = strict ? await findBwrap(this.#hostPath) : undefined;
-      const strace = strict && this.#explain ? await findStrace(this.#hostPath) : undefined;
-      const shared = strict ? [] : await this.#sharedTrees(proc, signal);
+      const hostPath = proc.hostSearchPath?.join(':') ?? this.#hostPath;
+      const bwrap = strict ? await findBwrap(hostPath) : undefined;
+      const strace = strict && this.#explain ? await findStrace(hostPath) : undefined;
+      const shared = await this.#sharedTrees(proc, signal);
       const inputs = await materializeTree(this.#store, proc.inputRoot, sandbox.root, { mode: 'hardlink', signal, shared: shared.map((s) => s.link) });
       farms = inputs.farms;
       await linkLocalCaches(proc, sandbox.root);
@@ -164,7 +165,7 @@ class LocalSandboxRunner implements CommandRunner {
         if (!program.ok) throw new FailureError(program.failure);
         const tokens = shared.map((s) => s.use.begin());
         try {
-          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace });
+          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace, sharedDirs: shared.map((s) => s.use.dir) });
         } finally {
           // Every process on a shared tree checks it, even one that failed or was cancelled: a write must discard the tree.
           const modified = await Promise.all(shared.map((s, i) => s.use.modifiedSince(tokens[i]!)));
@@ -193,7 +194,7 @@ class LocalSandboxRunner implements CommandRunner {
 
       if (bwrap !== undefined && exec.exitCode !== 0 && !exec.timedOut) {
         // A failed strict process may have failed for want of a file its sandbox hides: say which, rather than a bare exit code.
-        const hidden = await this.#hiddenInputs(sandbox, strace !== undefined);
+        const hidden = await this.#hiddenInputs(proc, sandbox, workDir, strace !== undefined);
         if (hidden.paths.length > 0) {
           if (this.#keep !== 'never') keep = await this.#keepSandbox(ctx, proc, sandbox, workDir);
           throw undeclaredInputFailure(proc, hidden.paths, strace !== undefined, hidden.stderrTail);
@@ -267,7 +268,7 @@ class LocalSandboxRunner implements CommandRunner {
     program: string,
     workDir: string,
     sandbox: SandboxDir,
-    strict: { readonly bwrap: string; readonly strace: string | undefined } | undefined,
+    strict: { readonly bwrap: string; readonly strace: string | undefined; readonly sharedDirs: readonly string[] } | undefined,
   ): Promise<Execution> {
     const { signal } = ctx;
     let out: FileHandle | undefined;
@@ -289,7 +290,7 @@ class LocalSandboxRunner implements CommandRunner {
         // bwrap exports PWD (the directory it enters) to what it runs; the process must get exactly its own env.
         const inner = [ENV_PROGRAM, ...(proc.env['PWD'] === undefined ? ['-u', 'PWD'] : [`PWD=${proc.env['PWD']}`]), '--', program, ...args];
         const traced = strict.strace === undefined ? inner : [strict.strace, '-f', '-qq', '-e', 'trace=file', '-o', TRACE_PATH, '--', ...inner];
-        args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
+        args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, sharedDirs: strict.sharedDirs, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
         file = strict.bwrap;
         argv0 = strict.bwrap;
       }
@@ -412,11 +413,15 @@ class LocalSandboxRunner implements CommandRunner {
   }
 
   /** The files a failed strict process reported missing (stderr; strace's log when explaining) that its sandbox hid. */
-  async #hiddenInputs(sandbox: SandboxDir, explained: boolean): Promise<{ paths: string[]; stderrTail: string }> {
+  async #hiddenInputs(proc: Process, sandbox: SandboxDir, workDir: string, explained: boolean): Promise<{ paths: string[]; stderrTail: string }> {
     const stderr = await readTail(sandbox.stderrPath, 64 * 1024);
-    const reported = enoentPaths(stderr);
+    // node names a path as it was given: a relative one is from the process's working directory (not trews').
+    const reported = enoentPaths(stderr).map((p) => resolve(workDir, p));
     const traced = explained ? tracedMissingPaths(await readTail(join(sandbox.dir, 'strace'), 4 * 1024 * 1024)) : [];
-    const paths = await hiddenPaths([...new Set([...reported, ...traced])], sandbox.root);
+    // What it reported missing inside its sandbox (`../../secret.txt`) but the workspace has: an input it did not declare.
+    // From stderr only: a trace's probes (module resolution) would name files it never needed.
+    const undeclared = proc.sourceRoot === undefined ? [] : await mirroredPaths(reported, sandbox.root, proc.sourceRoot);
+    const paths = [...undeclared, ...(await hiddenPaths([...new Set([...reported, ...traced])], sandbox.root))];
     const lines = stderr.trimEnd().split('\n');
     return { paths, stderrTail: stderr.trim() === '' ? '' : lines.slice(-5).join('\n') };
   }

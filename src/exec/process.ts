@@ -35,6 +35,8 @@ export interface ProcessInit {
   /** Meaningful only under strict isolation: keep the network. */
   readonly network?: boolean;
   readonly hostTools?: Process['hostTools'];
+  readonly hostSearchPath?: Process['hostSearchPath'];
+  readonly sourceRoot?: string;
   readonly declareHint?: string;
   readonly remoteEnvironment?: string;
 }
@@ -64,6 +66,8 @@ export function makeProcess(init: ProcessInit): Process {
     // Absent unless strict, so an unconfined process's action is what it always was (and what other clients compute).
     ...(init.isolation === 'strict' ? { isolation: 'strict' as const, ...(init.network === true ? { network: true as const } : {}) } : {}),
     ...(init.hostTools !== undefined && init.hostTools.length > 0 ? { hostTools: Object.freeze([...init.hostTools]) } : {}),
+    ...(init.hostSearchPath !== undefined && init.hostSearchPath.length > 0 ? { hostSearchPath: Object.freeze([...init.hostSearchPath]) } : {}),
+    ...(init.sourceRoot !== undefined ? { sourceRoot: init.sourceRoot } : {}),
     ...(init.declareHint !== undefined ? { declareHint: init.declareHint } : {}),
     ...(init.remoteEnvironment !== undefined ? { remoteEnvironment: init.remoteEnvironment } : {}),
   });
@@ -151,6 +155,7 @@ export function validateProcess(p: Process): Failure | undefined {
   for (const t of p.hostTools ?? []) {
     if (!t.startsWith('/')) return bad('process-invalid-host-tool', `host tool ${JSON.stringify(t)} is not absolute`);
   }
+  if (p.sourceRoot !== undefined && !p.sourceRoot.startsWith('/')) return bad('process-invalid-source-root', `source root ${JSON.stringify(p.sourceRoot)} is not absolute`);
 
   if (!CACHE_SCOPES.has(p.cacheScope)) {
     return bad('process-invalid-cache-scope', `cache scope ${JSON.stringify(p.cacheScope)} is not one of always, successful, per-run, never`);

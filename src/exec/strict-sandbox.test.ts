@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { digestString, isAbortError, isFailureError } from '../core/index.js';
@@ -66,10 +66,43 @@ test('without bubblewrap a strict process fails at once, naming the package', as
     await assert.rejects(s.runner.run(makeCtx(), makeProcess({ argv: ['true'], env: { PATH } })), (e: unknown) => {
       assert.ok(isFailureError(e));
       assert.equal(e.failure.reason, 'bwrap-not-found');
-      assert.equal(e.failure.message, 'strict sandboxes need bubblewrap (`bwrap`), which is not on /nonexistent-dir');
+      assert.equal(e.failure.message, 'strict sandboxes need bubblewrap (`bwrap`), which is not on the search path');
+      assert.deepEqual(e.failure.notes, ['searched: /nonexistent-dir']);
       assert.match(e.failure.hints?.[0] ?? '', /apt-get install bubblewrap/);
       return true;
     });
+  } finally {
+    await s.dispose();
+  }
+});
+
+test('bwrap is looked for on the process\'s hostSearchPath (its tools\' search path), not the runner\'s default', async () => {
+  const s = await setup();
+  try {
+    const proc = makeProcess({ argv: ['true'], env: { PATH }, hostSearchPath: ['/nonexistent-tools', 'relative/bin'] });
+    await assert.rejects(s.runner.run(makeCtx(), proc), (e: unknown) => {
+      assert.ok(isFailureError(e));
+      assert.equal(e.failure.reason, 'bwrap-not-found');
+      assert.deepEqual(e.failure.notes, ['searched: /nonexistent-tools, relative/bin']);
+      return true;
+    });
+  } finally {
+    await s.dispose();
+  }
+});
+
+test('a strict process sees a host tool directory under /tmp (bound over its private /tmp) and nothing else there', { skip: HAVE_BWRAP ? false : NO_BWRAP }, async () => {
+  const s = await setup();
+  const pkg = join(s.dir, 'tool-package');
+  await mkdir(join(pkg, 'lib'), { recursive: true });
+  await writeFile(join(pkg, 'lib', 'data.txt'), 'beside the program\n');
+  await writeFile(join(s.dir, 'other.txt'), 'not a tool\n');
+  try {
+    const r = await s.runner.run(
+      makeCtx(),
+      makeProcess({ argv: ['sh', '-c', `cat ${pkg}/lib/data.txt; test -e ${s.dir}/other.txt && echo SAW-OTHER; true`], env: { PATH }, hostTools: [pkg] }),
+    );
+    assert.equal(await readText(s.store, r.stdout), 'beside the program\n');
   } finally {
     await s.dispose();
   }

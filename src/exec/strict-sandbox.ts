@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, lstat, readlink, realpath } from 'node:fs/promises';
+import { access, lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailureError, failure } from '../core/index.js';
 import type { Process } from './types.js';
@@ -14,6 +14,7 @@ import type { Process } from './types.js';
  * - the directories of its tools (Process.hostTools), read-only;
  * - its sandbox directory, read-write, at the same path (paths in its
  *   output and its inputs stay true), and its local caches;
+ * - the shared node_modules copies its sandbox links into, read-only;
  * - a fresh /dev, /proc (of a new PID namespace: nothing it starts
  *   outlives it) and a private, empty /tmp.
  * Nothing else: not the workspace, the home directory, the store, other
@@ -21,7 +22,7 @@ import type { Process } from './types.js';
  * dies with its bwrap (`--die-with-parent`), in a new session.
  */
 
-/** Where bwrap is looked for when no PATH is given: trews reads no environment in exec/ (Debian's package puts it in /usr/bin). */
+/** Where bwrap is looked for when neither the process nor the runner names a search path: trews reads no environment in exec/ (Debian's package puts it in /usr/bin). */
 export const DEFAULT_HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The system directories, bound read-only (or re-made as the links they are here). */
@@ -91,8 +92,12 @@ export async function findBwrap(hostPath: string): Promise<string> {
     }
   }
   throw new FailureError(
-    failure('environment', 'bwrap-not-found', `strict sandboxes need bubblewrap (\`bwrap\`), which is not on ${hostPath}`, {
-      hints: ['install it (Debian and Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`)', 'or run without strict isolation: `[sandbox] isolation = "none"`'],
+    failure('environment', 'bwrap-not-found', `strict sandboxes need bubblewrap (\`bwrap\`), which is not on the search path`, {
+      notes: [`searched: ${hostPath.split(':').filter((d) => d !== '').join(', ') || '(no directories)'}`],
+      hints: [
+        'install it (Debian and Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), or add its directory to the search path the target\'s tools are found on (`[shell] executable_search_paths`, `[nodejs] search_path`)',
+        'or run without strict isolation: `[sandbox] isolation = "none"` (or `sandbox_isolation="none"` on the target)',
+      ],
     }),
   );
 }
@@ -102,7 +107,8 @@ export async function findStrace(hostPath: string): Promise<string> {
   for (const dir of hostPath.split(':')) {
     if (!dir.startsWith('/')) continue;
     const p = join(dir, 'strace');
-    if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
+    // Run inside the sandbox, where only the system directories are: by its real path (a link on the search path may lead there).
+    if (await access(p, constants.X_OK).then(() => true, () => false)) return realpath(p);
   }
   throw new FailureError(
     failure('environment', 'strace-not-found', `--sandbox-explain traces processes with strace, which is not on ${hostPath}`, {
@@ -117,21 +123,28 @@ export interface StrictLayout {
   readonly workDir: string;
   /** The host file strace writes to, when explaining. */
   readonly traceFile?: string;
+  /** The shared read-only materializations (store/shared-trees.ts) the sandbox's links point into. */
+  readonly sharedDirs?: readonly string[];
 }
 
 /** bwrap's arguments up to (not including) the program. */
 export async function bwrapArgs(proc: Process, layout: StrictLayout): Promise<string[]> {
   const args = [...(await systemArgs())];
   const system = (p: string): boolean => SYSTEM_DIRS.some((d) => p === d || p.startsWith(`${d}/`));
-  const toolDirs = new Set<string>();
-  for (const t of proc.hostTools ?? []) {
-    toolDirs.add(dirname(t));
-    const real = await realpath(t).catch(() => undefined);
-    if (real !== undefined) toolDirs.add(dirname(real));
-  }
-  for (const d of [...toolDirs].sort()) if (!system(d)) args.push('--ro-bind-try', d, d);
+  // At once, not one after another: a script's sandbox names some 35 tools, and each look is a thread-pool round trip.
+  const dirsOf = async (t: string): Promise<string[]> => {
+    // A directory (a package manager's installed package) is shown whole; a program, by its directory and its real one's.
+    const [st, real] = await Promise.all([stat(t).catch(() => undefined), realpath(t).catch(() => undefined)]);
+    if (st?.isDirectory() === true) return [t];
+    return real !== undefined ? [dirname(t), dirname(real)] : [dirname(t)];
+  };
+  const toolDirs = new Set((await Promise.all((proc.hostTools ?? []).map(dirsOf))).flat());
+  // The private /tmp first: a tool (or the sandbox) under /tmp is bound on top of it, not hidden by it.
   args.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
+  for (const d of [...toolDirs].sort()) if (!system(d)) args.push('--ro-bind-try', d, d);
   args.push('--bind', layout.root, layout.root);
+  // The shared node_modules copies its links lead into: each one whole, read-only (a write is EROFS, not a damaged copy).
+  for (const d of layout.sharedDirs ?? []) args.push('--ro-bind', d, d);
   for (const c of proc.localCaches ?? []) args.push('--bind', c.hostDir, c.hostDir);
   if (layout.traceFile !== undefined) args.push('--bind', layout.traceFile, TRACE_PATH);
   // The skeleton bwrap made for the mount points (the sandbox's parent directories…) is read-only too.
@@ -177,6 +190,24 @@ export async function hiddenPaths(paths: readonly string[], root: string): Promi
     if (p === root || p.startsWith(`${root}/`) || p === TRACE_PATH) continue;
     if (SYSTEM_PREFIXES.some((d) => p === d || p.startsWith(`${d}/`))) continue;
     if (await lstat(p).then(() => true, () => false)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Of the paths a process found missing inside its sandbox's input root,
+ * those `sourceRoot` (the build root the input root mirrors) has: read by a
+ * path relative to the sandbox (`../../secret.txt`), they are inputs it did
+ * not declare. Named at their place in the build root.
+ */
+export async function mirroredPaths(paths: readonly string[], root: string, sourceRoot: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!p.startsWith(`${root}/`)) continue;
+    const rel = p.slice(root.length + 1);
+    if (rel.split('/').includes('..') || (await lstat(p).then(() => true, () => false))) continue;
+    const there = join(sourceRoot, rel);
+    if (await lstat(there).then((st) => st.isFile(), () => false)) out.push(there);
   }
   return out;
 }

@@ -73,10 +73,28 @@ export interface Process {
   readonly network?: true;
   /**
    * Files of this machine the process runs (its tools' programs), which
-   * strict isolation shows it read-only beside the system directories. No
+   * strict isolation shows it read-only beside the system directories (a
+   * file: its directory and its real path's; a directory, such as a package
+   * manager's installed package: that directory). No
    * part of the action: the tools' identities are in the input root already.
    */
   readonly hostTools?: readonly string[];
+  /**
+   * Directories of this machine where the local runner looks for bwrap (and
+   * strace, to explain) when the process is strict: the search path its
+   * backend finds tools on (`[shell] executable_search_paths`, `[nodejs]
+   * search_path`, `<PATH>` expanded from the client's), since exec reads no
+   * environment. Absent: the standard system directories. No part of the
+   * action.
+   */
+  readonly hostSearchPath?: readonly string[];
+  /**
+   * The directory of this machine its input root mirrors (the build root):
+   * a strict process that fails reporting a file of its sandbox missing
+   * that this directory has (`../../secret.txt`) read an input it did not
+   * declare, and is told so. No part of the action.
+   */
+  readonly sourceRoot?: string;
   /** What to tell the user to declare when strict isolation hides a file the process needed (the target's field). No part of the action. */
   readonly declareHint?: string;
   /**

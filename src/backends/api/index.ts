@@ -25,6 +25,7 @@ export {
   SHELL_SEARCH,
   shimText,
   SYSTEM_BINARIES_SCOPE,
+  toolSearchPath,
   toolsTree,
   TOOLS_DIR,
   workerTool,

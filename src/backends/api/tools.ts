@@ -169,6 +169,16 @@ async function searchDirs(rc: RuleContext, configured: readonly string[]): Promi
 }
 
 /**
+ * The directories tools are found in for `search` (`<PATH>` expanded from
+ * the client's PATH): where a strict sandbox's runner looks for bwrap and
+ * strace (`Process.hostSearchPath`), so they are found as the process's
+ * own tools are, never on trews' own environment.
+ */
+export async function toolSearchPath(rc: RuleContext, search: ToolSearch | SearchDirs): Promise<string[]> {
+  return searchDirs(rc, 'dirs' in search ? search.dirs : (await rc.options(search.scope)).list(search.option));
+}
+
+/**
  * A tool named in `field` of `t` (or bash, which runs every command), found
  * on the search path of `search`. A tool that is not found is an error
  * naming the tool, the target, the field entry and the directories searched.

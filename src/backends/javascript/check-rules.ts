@@ -77,6 +77,10 @@ async function checkPackage(rc: RuleContext, t: Target): Promise<CheckOutcome | 
     timeoutS: null,
     stages: ['check', TSC],
     description: `Type-check ${t.address} (${TSC}${pkgDir === '' ? '' : ` in ${pkgDir}`})`,
+    sandboxOf: t,
+    ...(build !== undefined
+      ? {}
+      : { declareHint: `declare it: a file of ${pkgDir || 'the root package'} is a source of ${t.address} unless ignored; a file elsewhere reaches tsc through a workspace package ${t.address} depends on` }),
   });
   const result = await rc.execute(process);
   return { result, checker: TSC, diagnostics: await diagnosticsOf(rc, result, pkgDir) };

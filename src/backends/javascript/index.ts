@@ -5,6 +5,7 @@ import { DEFAULT_TEST_PATTERNS, javascriptSourceTarget, javascriptTestTarget } f
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { registerNodejsOptions } from './nodejs.js';
 import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
+import { INSTALL_NETWORK_OPTION } from './pipeline.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
@@ -70,7 +71,7 @@ export const javascriptBackend: Backend = {
       validate: (v) => checkTasks(v, 'tasks'),
       help: [
         'How scripts run, by script name, over the defaults; in trews.toml as tables: `[javascript.tasks.build]` with `depends_on = ["^build"]`, `outputs = ["dist/**"]`.',
-        'Fields: depends_on (`^build`: the `build` script of first-party dependencies first; `build`: this package\'s own; `pkg#build`), outputs (globs relative to the package), inputs (globs; unset: the package\'s files minus outputs), extra_inputs (`//` for paths from the build root), env (variable names in the cache key; all others are stripped), cache, persistent, timeout (seconds).',
+        'Fields: depends_on (`^build`: the `build` script of first-party dependencies first; `build`: this package\'s own; `pkg#build`), outputs (globs relative to the package), inputs (globs; unset: the package\'s files minus outputs), extra_inputs (`//` for paths from the build root), env (variable names in the cache key; all others are stripped), cache, persistent, timeout (seconds), sandbox_isolation (`none` or `strict`, over `[sandbox] isolation`), network (under strict isolation).',
         'A field you set replaces that field of the default; the others keep it.',
         `Defaults: ${Object.entries(DEFAULT_TASKS)
           .map(([k, t]) => `${k} ${JSON.stringify(t)}`)
@@ -91,6 +92,13 @@ export const javascriptBackend: Backend = {
       choices: ['warn', 'error'],
       default: 'warn',
       help: "What an import that resolves to no file nor declared package is: a warning `trews dependencies` prints with its file:line:col, or an error that stops every goal that reads the file's dependencies.",
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: INSTALL_NETWORK_OPTION,
+      type: 'bool',
+      default: true,
+      help: "Whether the install keeps the network under strict isolation (`[sandbox] isolation = \"strict\"`). On by default: `npm ci --prefer-offline` (pnpm's, yarn's) fetches what the user's download cache lacks, and the lockfile pins every package's integrity, so the network cannot change what is installed. Off: the install works from the download cache alone (a package missing there fails it). Part of the install's cache key under strict isolation.",
     });
     registry.register({
       scope: JAVASCRIPT_SCOPE,

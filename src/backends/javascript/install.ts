@@ -5,7 +5,9 @@ import { EXEC_RUN, makeProcess, type LocalCache, type ProcessResult } from '../.
 import { GlobKey, ListingKey } from '../../fs/index.js';
 import { EMPTY_TREE_DIGEST, mergeTrees, removeFromTree, SnapshotKey, treeDirAt, treeFromBytes } from '../../store/index.js';
 import { outputExcerpt, processFailure, RuleContext, shimText, TOOLS_DIR, type RuleEnv, type Tool } from '../api/index.js';
+import { jsSandbox, LOCAL } from './js-sandbox.js';
 import { nodeTool, packageManagerTool, shTool } from './nodejs.js';
+import { INSTALL_NETWORK_OPTION, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { PackageDependenciesKey } from './package-dependencies.js';
 import { PNPM_WORKSPACE_FILE } from './pnpm-workspace.js';
 import { JsWorkspaceKey, requireLockfile, requirePackageManager, type JsWorkspace, type PackageManagerName } from './workspace.js';
@@ -195,11 +197,17 @@ export class JsInstallKey implements Key<JsInstall> {
     ]);
     const store = ctx.slot(EXEC_RUN).store;
     const snapshot = await ctx.get(new SnapshotKey(rc.project.ws, store, inputs));
-    const shims = await shimsTree(rc, [node, sh, manager.tool]);
+    const tools = [node, sh, manager.tool];
+    const shims = await shimsTree(rc, tools);
     const inputRoot = await mergeTrees(store, [snapshot.digest, shims], signal);
     const cmd = installCommand(pm.name, manager.version);
     const host = await hostCache(rc, pm.name, manager.version);
     const localCaches: LocalCache[] = host === undefined ? [] : [{ path: `${CACHE_IN_SANDBOX}/${pm.name}`, hostDir: host }];
+    const network = (await rc.options(JAVASCRIPT_SCOPE)).bool(INSTALL_NETWORK_OPTION);
+    const sandbox = await jsSandbox(rc, undefined, LOCAL, tools, manager, {
+      network,
+      declareHint: `the install reads the lockfile, every package.json, ${ROOT_CONFIG.join(', ')}, ${CONFIG_GLOBS.join(', ')} and \`file:\` dependencies of the workspace; the package manager's own configuration elsewhere (the home directory's .npmrc, /etc) is not seen: put it in the build root's .npmrc`,
+    });
     const outputDirectories = [NODE_MODULES, ...w.packages.filter((p) => p.dir !== '').map((p) => `${p.dir}/${NODE_MODULES}`)];
     const process = makeProcess({
       argv: [`${TOOLS_DIR}/${pm.name}`, ...cmd.args],
@@ -209,6 +217,7 @@ export class JsInstallKey implements Key<JsInstall> {
       description: `Install the JavaScript workspace (${pm.name} ${cmd.args[0]})`,
       cacheScope: 'successful',
       localCaches,
+      ...sandbox,
     });
     const result = await rc.execute(process);
     if (result.exitCode !== 0 || result.timedOut) await raiseInstallFailure(rc, result, cmd, lockfile, pm.name);

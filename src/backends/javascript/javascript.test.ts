@@ -97,6 +97,15 @@ describe('the pipeline', () => {
     assert.equal(checkTasks({ build: { depends_on: ['^'] } }, 'tasks'), '`tasks.build.depends_on`: `^` is not `script`, `^script` or `package#script`');
     assert.equal(checkTasks({ build: { timeout: 0 } }, 'tasks'), '`tasks.build.timeout` must be a positive number of seconds');
     assert.equal(checkTasks({ build: { depends_on: ['^build', 'ui#build'], env: ['NEXT_PUBLIC_*'], inputs: null } }, 'tasks'), undefined);
+    assert.equal(checkTasks({ test: { sandbox_isolation: 'jail' } }, 'tasks'), '`tasks.test.sandbox_isolation` must be "none" or "strict"');
+    assert.equal(checkTasks({ test: { network: 'yes' } }, 'tasks'), '`tasks.test.network` must be true or false');
+    assert.equal(checkTasks({ test: { sandbox_isolation: 'strict', network: true } }, 'tasks'), undefined);
+  });
+
+  it('layers sandbox_isolation and network like the other fields; unset, isolation is null (the package\'s, else [sandbox])', () => {
+    assert.deepEqual([resolveTask('test', {}).sandbox_isolation, resolveTask('test', {}).network], [null, false]);
+    const t = resolveTask('test', { test: { sandbox_isolation: 'strict' } }, [{ config: { network: true }, origin: 'p/BUILD:1:1' }]);
+    assert.deepEqual([t.sandbox_isolation, t.network, t.origins.network], ['strict', true, 'p/BUILD:1:1']);
   });
 });
 

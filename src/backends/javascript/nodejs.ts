@@ -59,6 +59,12 @@ export interface PackageManagerTool {
   readonly tool: Tool;
   readonly name: PackageManagerName;
   readonly version: string;
+  /**
+   * The directory of its installed package (real path), which its program
+   * reads beside itself: a strict sandbox shows it whole. Undefined for a
+   * remote environment's, found on the worker.
+   */
+  readonly home?: string;
 }
 
 /** The npm package a package manager's program belongs to. */
@@ -69,7 +75,7 @@ const PACKAGES: Readonly<Record<PackageManagerName, readonly string[]>> = { npm:
  * from the nearest package.json above it that names one of `names`.
  * Transient: the machine is no input any watcher sees.
  */
-class ProgramVersionKey implements Key<string | null> {
+class ProgramVersionKey implements Key<{ readonly version: string; readonly dir: string } | null> {
   readonly id: string;
   readonly ignoresSignal = true;
   readonly #path: string;
@@ -85,12 +91,12 @@ class ProgramVersionKey implements Key<string | null> {
   isTransient(): boolean {
     return true;
   }
-  async compute(): Promise<string | null> {
+  async compute(): Promise<{ readonly version: string; readonly dir: string } | null> {
     let dir = dirname(await realpath(this.#path));
     for (;;) {
       try {
         const m = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
-        if (typeof m.name === 'string' && this.#names.includes(m.name) && typeof m.version === 'string') return m.version;
+        if (typeof m.name === 'string' && this.#names.includes(m.name) && typeof m.version === 'string') return { version: m.version, dir };
       } catch {
         // none here
       }
@@ -110,14 +116,15 @@ class ProgramVersionKey implements Key<string | null> {
 export async function packageManagerTool(rc: RuleContext, pm: PackageManager): Promise<PackageManagerTool> {
   const why = `the workspace's package manager, decided by ${pm.decidedBy}`;
   const tool = (await lookupTool(rc, pm.name, NODEJS_SEARCH, why, { file: 'package.json' }))!;
-  const version = await rc.get(new ProgramVersionKey(tool.path, PACKAGES[pm.name]));
-  if (version === null) {
+  const found = await rc.get(new ProgramVersionKey(tool.path, PACKAGES[pm.name]));
+  if (found === null) {
     throw new FailureError(
       failure('environment', 'package-manager-unknown', `cannot tell which version of ${pm.name} ${tool.path} is: no package.json of ${PACKAGES[pm.name].join(' or ')} above it`, {
         hints: [`install ${pm.name} from npm (\`npm install -g ${pm.name === 'yarn' ? '@yarnpkg/cli-dist' : pm.name}\`), or put the directory of one on \`[${NODEJS_SCOPE}] search_path\``],
       }),
     );
   }
+  const version = found.version;
   if (pm.version !== null && pm.version !== version) {
     throw new FailureError(
       failure('environment', 'package-manager-version', `\`packageManager\` pins ${pm.name}@${pm.version}, but the ${pm.name} found is ${version} (${tool.path})`, {
@@ -126,5 +133,5 @@ export async function packageManagerTool(rc: RuleContext, pm: PackageManager): P
       }),
     );
   }
-  return { tool: { ...tool, identity: `${pm.name}@${version}, ${tool.identity}` }, name: pm.name, version };
+  return { tool: { ...tool, identity: `${pm.name}@${version}, ${tool.identity}` }, name: pm.name, version, home: found.dir };
 }

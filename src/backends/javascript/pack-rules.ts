@@ -5,6 +5,7 @@ import { EMPTY_TREE_DIGEST, listTree, mergeTrees, SnapshotKey, subsetTree, treeF
 import type { Target } from '../../targets/index.js';
 import { BUILD, PACKAGE, processFailure, provide, TOOLS_DIR, type BuiltPackage, type RuleContext } from '../api/index.js';
 import { installInputs, JsInstallKey, SANDBOX_HOME, shimsTree } from './install.js';
+import { jsSandbox, LOCAL } from './js-sandbox.js';
 import { extraTools, nodeTool, packageManagerTool, shTool } from './nodejs.js';
 import { PackageJsonKey } from './package-json.js';
 import { JsWorkspaceKey, requireLockfile, requirePackageManager, type JsWorkspace, type PackageManagerName } from './workspace.js';
@@ -70,7 +71,11 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
     rc.get(new SnapshotKey(rc.project.ws, rc.store, t.sources)),
     rc.serve(BUILD, t, undefined),
   ]);
-  const shims = await shimsTree(rc, [...extra, node, sh, pm.tool]);
+  const tools = [...extra, node, sh, pm.tool];
+  const [shims, sandbox] = await Promise.all([
+    shimsTree(rc, tools),
+    jsSandbox(rc, t, LOCAL, tools, pm, { declareHint: `declare it: a file of ${pkgDir || 'the root package'} is packed from the sources of ${t.address} and its build's outputs` }),
+  ]);
   const project = await projectTree(rc, w, pm.name);
   const inputRoot = await mergeTrees(rc.store, [project.tree, sources.digest, built?.tree ?? EMPTY_TREE_DIGEST, shims], rc.signal);
   const toolsDir = posix.relative(pkgDir || '.', TOOLS_DIR);
@@ -90,6 +95,7 @@ async function packPackage(rc: RuleContext, t: Target): Promise<BuiltPackage> {
     description: `Pack ${t.address} (${pm.name} pack${pkgDir === '' ? '' : ` in ${pkgDir}`})`,
     cacheScope: 'successful',
     ...(project.shared !== undefined ? { sharedInputs: [project.shared] } : {}),
+    ...sandbox,
   });
   const result = await rc.execute(process);
   if (result.exitCode !== 0 || result.timedOut) {

@@ -4,6 +4,8 @@ import { ScopeOptionsKey } from '../api/index.js';
 
 /** The options scope of the backend: `[javascript]` in trews.toml. */
 export const JAVASCRIPT_SCOPE = 'javascript';
+/** `[javascript] install_network`: whether a strictly isolated install keeps the network. */
+export const INSTALL_NETWORK_OPTION = 'install_network';
 
 /**
  * How one package.json script runs, Turborepo's `tasks` with trews' field
@@ -27,6 +29,10 @@ export interface TaskConfig {
   readonly persistent?: boolean;
   /** Seconds it may run before it is killed; null: the runner's default. */
   readonly timeout?: number | null;
+  /** `strict` or `none`, over `[sandbox] isolation`; null: the package's, else the option. */
+  readonly sandbox_isolation?: 'none' | 'strict' | null;
+  /** Under strict isolation, keep the network. */
+  readonly network?: boolean;
 }
 
 /** A script's task with every field decided, and what decided each (for messages). */
@@ -39,11 +45,13 @@ export interface ResolvedTask {
   readonly cache: boolean;
   readonly persistent: boolean;
   readonly timeout: number | null;
+  readonly sandbox_isolation: 'none' | 'strict' | null;
+  readonly network: boolean;
   /** field → where its value came from: `the default for \`build\``, `[javascript] tasks`, `packages/lib/BUILD:3:5`. */
   readonly origins: Readonly<Record<string, string>>;
 }
 
-export const TASK_FIELDS = ['depends_on', 'outputs', 'inputs', 'extra_inputs', 'env', 'cache', 'persistent', 'timeout'] as const;
+export const TASK_FIELDS = ['depends_on', 'outputs', 'inputs', 'extra_inputs', 'env', 'cache', 'persistent', 'timeout', 'sandbox_isolation', 'network'] as const;
 export type TaskField = (typeof TASK_FIELDS)[number];
 
 const BASE: Omit<ResolvedTask, 'origins'> = {
@@ -55,6 +63,8 @@ const BASE: Omit<ResolvedTask, 'origins'> = {
   cache: true,
   persistent: false,
   timeout: null,
+  sandbox_isolation: null,
+  network: false,
 };
 
 const afterDeps: TaskConfig = { depends_on: ['^build'] };
@@ -134,8 +144,12 @@ export function checkTask(value: unknown, where: string): string | undefined {
         if (!strings) return `${at} must be a list of variable names`;
         for (const n of v as string[]) if (!ENV_NAME.test(n)) return `${at}: \`${n}\` is not a variable name (letters, digits and _, optionally ending in *)`;
         break;
+      case 'sandbox_isolation':
+        if (v !== null && v !== 'none' && v !== 'strict') return `${at} must be "none" or "strict"`;
+        break;
       case 'cache':
       case 'persistent':
+      case 'network':
         if (typeof v !== 'boolean') return `${at} must be true or false`;
         break;
       case 'timeout':

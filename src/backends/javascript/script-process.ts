@@ -4,9 +4,10 @@ import { failure, FailureError, joinRel, type Digest, type Location } from '../.
 import { makeProcess, type CacheScope, type Process } from '../../exec/index.js';
 import { addPrefix, EMPTY_TREE_DIGEST, mergeTrees, SnapshotKey, subsetTree, treeFromFiles } from '../../store/index.js';
 import { DependenciesKey, stringListField, type Address, type Target } from '../../targets/index.js';
-import { describeEnvironment, environmentOf, EnvPrefixKey, inputClosure, sandboxInputs, SESSION_VARIABLES, TOOLS_DIR, type RuleContext, type Tool } from '../api/index.js';
+import { environmentOf, EnvPrefixKey, inputClosure, sandboxInputs, SESSION_VARIABLES, TOOLS_DIR, workerTool, type Environment, type RuleContext, type Tool } from '../api/index.js';
 import { JsInstallKey, SANDBOX_HOME, shimsTree, type JsInstall } from './install.js';
-import { extraTools, nodeTool, packageManagerTool, shTool, type PackageManagerTool } from './nodejs.js';
+import { jsSandbox } from './js-sandbox.js';
+import { extraTools, nodeTool, NODEJS_SCOPE, packageManagerTool, shTool, type PackageManagerTool } from './nodejs.js';
 import { PackageJsonKey, type PackageManifest } from './package-json.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
 import { JsWorkspaceKey, requirePackageManager } from './workspace.js';
@@ -130,9 +131,21 @@ export async function scriptInfo(rc: RuleContext, t: Target): Promise<ScriptInfo
   return { t, pkgDir, script, manifest, location: { file: t.buildFile, line: t.line, col: t.col }, outputs: stringListField(t, 'outputs') };
 }
 
-/** The tools a script's PATH holds. */
-export async function scriptTools(rc: RuleContext, info: ScriptInfo): Promise<{ tools: Tool[]; pm: PackageManagerTool }> {
+/**
+ * The tools a script's PATH holds. In a remote environment they are names
+ * the worker looks up on the environment's `executable_search_paths` (the
+ * package manager's version is then the `packageManager` pin's, if any:
+ * only yarn's, for pre/post scripts, matters to a script).
+ */
+export async function scriptTools(rc: RuleContext, info: ScriptInfo, environment?: Environment): Promise<{ tools: Tool[]; pm: PackageManagerTool }> {
   const w = await rc.get(new JsWorkspaceKey(rc.project.ws));
+  if (environment?.kind === 'remote') {
+    const decided = requirePackageManager(w);
+    const names = (await rc.options(NODEJS_SCOPE)).list('tools');
+    const on = environment.searchPaths;
+    const pm: PackageManagerTool = { tool: workerTool(decided.name, on), name: decided.name, version: decided.version ?? '' };
+    return { tools: [...names.map((n) => workerTool(n, on)), workerTool('node', on), workerTool('sh', on), pm.tool], pm };
+  }
   const [node, sh, pm, extra] = await Promise.all([
     nodeTool(rc, `which runs ${info.t.address}`, info.location),
     shTool(rc, `which runs ${info.t.address}`, info.location),
@@ -193,24 +206,29 @@ export interface PreparedScript {
 export async function prepareScript(
   rc: RuleContext,
   info: ScriptInfo,
-  opts: { cacheScope: CacheScope; timeoutS: number | null; args?: readonly string[]; stages?: readonly string[]; description?: string },
+  opts: {
+    cacheScope: CacheScope;
+    timeoutS: number | null;
+    args?: readonly string[];
+    stages?: readonly string[];
+    description?: string;
+    /** The target whose `sandbox_isolation` applies (default: the script's): the package's, for tsc. */
+    sandboxOf?: Target;
+    /** What to tell the user to declare when strict isolation hides a file (default: the script's `extra_inputs`). */
+    declareHint?: string;
+  },
 ): Promise<PreparedScript> {
   const { t, pkgDir, manifest } = info;
   const environment = await environmentOf(rc, t);
-  if (environment.kind === 'remote') {
-    throw new FailureError(
-      failure('input', 'environment-unsupported', `${t.address} cannot run in ${describeEnvironment(environment)}: scripts run only in local environments so far (their node_modules and node come from this machine)`, {
-        location: t.fields['environment'] !== null && t.fields['environment'] !== undefined ? await rc.fieldLocation(t, 'environment') : { file: t.buildFile, line: t.line, col: t.col },
-        hints: ['leave `environment` unset (or `__local__`) for scripts; remote environments serve shell_command, test_shell_command and adhoc_tool'],
-      }),
-    );
-  }
   const [install, inputs, { tools, pm }, env] = await Promise.all([
     rc.get(new JsInstallKey(rc.ruleEnv)),
     scriptInputs(rc, info),
-    scriptTools(rc, info),
+    scriptTools(rc, info, environment),
     taskEnv(rc, t, () => rc.fieldLocation(t, 'env')),
   ]);
+  const sandbox = await jsSandbox(rc, opts.sandboxOf ?? t, environment, tools, pm, {
+    declareHint: opts.declareHint ?? `declare it: add it to \`extra_inputs\` of ${t.address} (a file of the workspace as \`//path/from/the/build/root\`), or its package to the package's dependencies`,
+  });
   const [links, shims] = await Promise.all([linksTree(rc, install, inputs.packageDirs), shimsTree(rc, tools)]);
   const inputRoot = await mergeTrees(rc.store, [inputs.tree, install.tree, links, shims], rc.signal);
   const toolsDir = posix.relative(pkgDir || '.', TOOLS_DIR);
@@ -232,6 +250,9 @@ export async function prepareScript(
     description: opts.description ?? `Run ${t.address} (${info.script}${pkgDir === '' ? '' : ` in ${pkgDir}`})`,
     cacheScope: opts.cacheScope,
     sharedInputs: [{ tree: install.tree, realDirs: install.realDirs }],
+    ...sandbox,
+    // Node and the tools are the worker's: the same tree digests, sent by digest (the worker makes node_modules from the CAS).
+    ...(environment.kind === 'remote' ? { platform: environment.platform, remoteEnvironment: environment.name } : {}),
   });
   return { process, timeoutS: opts.timeoutS };
 }

@@ -163,6 +163,9 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
         cache: task.cache && !task.persistent,
         persistent: task.persistent,
         timeout: task.timeout,
+        // A package_json's isolation is its scripts' default: a task that sets none takes it.
+        sandbox_isolation: task.sandbox_isolation ?? packageField(pkgDecl, 'sandbox_isolation') ?? null,
+        network: task.origins['network'] === 'the default' ? packageField(pkgDecl, 'network') === true : task.network,
         skip_tests: s.name !== 'test',
       },
       location: { file: manifest.path, line: s.at.line ?? 1, col: s.at.col ?? 1 },
@@ -171,6 +174,11 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
     });
   }
   return out;
+}
+
+/** A field a declared package_json writes, if it does. */
+function packageField(d: BuildDeclaration | undefined, name: string): FieldValue | undefined {
+  return d?.written.includes(name) ? d.fields[name] : undefined;
 }
 
 function copiedFields(d: BuildDeclaration | undefined): Record<string, FieldValue> {

@@ -1,4 +1,5 @@
 import type { FieldValue, TargetType } from '../../targets/index.js';
+import { networkField, sandboxIsolationField } from '../api/index.js';
 import { checkTask, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 
 /**
@@ -38,8 +39,13 @@ export const packageJsonTarget: TargetType = {
       type: { kind: 'dict' },
       default: {},
       validate: checkScripts,
-      help: `How this package's scripts run, by script name, over \`[${JAVASCRIPT_SCOPE}] tasks\` and the defaults: e.g. scripts={"build": {"outputs": ["out/**"], "env": ["NODE_ENV"], "timeout": 600}}. Fields: depends_on, outputs, inputs, extra_inputs, env, cache, persistent, timeout (see \`trews help node_script\`). Each names a script of package.json.`,
+      help: `How this package's scripts run, by script name, over \`[${JAVASCRIPT_SCOPE}] tasks\` and the defaults: e.g. scripts={"build": {"outputs": ["out/**"], "env": ["NODE_ENV"], "timeout": 600}}. Fields: depends_on, outputs, inputs, extra_inputs, env, cache, persistent, timeout, sandbox_isolation, network (see \`trews help node_script\`). Each names a script of package.json.`,
     },
+    {
+      ...sandboxIsolationField,
+      help: `${sandboxIsolationField.help} Applies to the package's own processes (\`trews check\` by tsc, \`trews package\`) and is the default of its scripts.`,
+    },
+    { ...networkField, help: `${networkField.help} The default of its scripts too.` },
   ],
 };
 
@@ -95,7 +101,9 @@ export const nodeScriptTarget: TargetType = {
       name: 'environment',
       type: { kind: 'string' },
       default: null,
-      help: 'The environment the script runs in: `__local__`, or a name `[environments] names` maps to a local_environment (checked against its `compatible_platforms`). Remote environments are not supported for scripts yet (their install and node come from this machine). Unset: `[environments] default`.',
+      help: 'The environment the script runs in: `__local__`, or a name `[environments] names` maps to a local_environment (checked against its `compatible_platforms`) or a remote_environment (node, sh and the package manager are then found by name on its `executable_search_paths` on the worker). Unset: `[environments] default`.',
     },
+    { ...sandboxIsolationField, default: null, help: `${sandboxIsolationField.help} Unset: its package_json's, else the option.` },
+    networkField,
   ],
 };

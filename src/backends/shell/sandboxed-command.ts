@@ -17,6 +17,10 @@ import {
   type RuleContext,
   type Tool,
   SESSION_VARIABLES,
+  SHELL_SEARCH,
+  toolSearchPath,
+  type SearchDirs,
+  type ToolSearch,
 } from '../api/index.js';
 import { checkNoCycleThroughTests } from './test-cycle.js';
 
@@ -123,8 +127,12 @@ export async function commandTools(rc: RuleContext, t: Target, env?: Environment
     }
     return names.map((n) => workerTool(n, env.searchPaths));
   }
-  const dirs = env?.kind === 'local' && env.searchPaths !== null ? { dirs: env.searchPaths, from: `\`executable_search_paths\` of ${env.address ?? env.name}` } : undefined;
-  return Promise.all(names.map((n) => resolveTool(rc, n, t, n === 'bash' ? 'command' : 'tools', dirs)));
+  return Promise.all(names.map((n) => resolveTool(rc, n, t, n === 'bash' ? 'command' : 'tools', localSearch(env))));
+}
+
+/** Where a local environment finds tools: its `executable_search_paths`, else `[shell] executable_search_paths`. */
+function localSearch(env: Environment | undefined): SearchDirs | ToolSearch {
+  return env?.kind === 'local' && env.searchPaths !== null ? { dirs: env.searchPaths, from: `\`executable_search_paths\` of ${env.address ?? env.name}` } : SHELL_SEARCH;
 }
 
 /** The `system_binary` targets of `runnable_dependencies`, as tools named after their targets. */
@@ -184,6 +192,8 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     checkedOutputs(rc, t, 'output_directories', spec.outputDirectories, true),
     isolationOf(rc, t),
   ]);
+  // bwrap is found where the command's tools are.
+  const hostSearchPath = sandbox.isolation === 'strict' && environment.kind === 'local' ? await toolSearchPath(rc, localSearch(environment)) : [];
   await checkNoCycleThroughTests(rc, t, roots, (x) => executionRoots(rc, x));
   const program = spec.program.kind === 'bash' ? tools[0]! : await systemBinaryTool(rc, spec.program.target, environment);
   const [inputs, shims] = await Promise.all([
@@ -206,6 +216,8 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
     network: sandbox.network,
     // The shims run these by absolute path: a strict sandbox shows their directories. A remote
     // environment's tools are names its worker resolves: nothing of this machine to show.
+    hostSearchPath,
+    ...(sandbox.isolation === 'strict' && environment.kind === 'local' ? { sourceRoot: rc.root } : {}),
     hostTools: environment.kind === 'remote' ? [] : [...tools, ...runnables, program].map((x) => x.path).filter((p) => p.startsWith('/')),
     declareHint: `declare it: add the target that owns it to \`${t.fields['execution_dependencies'] === null || t.fields['execution_dependencies'] === undefined ? 'dependencies' : 'execution_dependencies'}\` of ${t.address} (a file of its own directory: to the \`sources\` of a \`files\` or \`shell_sources\` target there)`,
     ...(environment.kind === 'remote' ? { platform: environment.platform, remoteEnvironment: environment.name } : {}),

@@ -85,6 +85,8 @@ export interface RemoteServerOptions {
    * (prepare-action.ts).
    */
   readonly isolation?: Isolation;
+  /** Where the sandbox runner looks for bwrap and strace: the server's PATH (its command line's environment). */
+  readonly hostPath?: string;
   /** The sandbox runner; default: the local sandbox runner over `store`. */
   readonly runner?: CommandRunner;
 }
@@ -141,7 +143,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       operations.cancel(op, 'abandoned');
     },
   });
-  const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger, isolation: options.isolation ?? 'none', ...(options.runAs !== undefined ? { runAs: options.runAs } : {}) });
+  const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger, isolation: options.isolation ?? 'none', ...(options.hostPath !== undefined ? { hostPath: options.hostPath } : {}), ...(options.runAs !== undefined ? { runAs: options.runAs } : {}) });
   const pool = new WorkerPool(options.workers);
   const execEnabled = options.execEnabled ?? true;
 
