@@ -9,4 +9,4 @@ export { openFileDigestIndex, openStatIndex, FILE_DIGEST_INDEX_FILE, RACY_MARGIN
 export { IgnoreRulesKey, isIgnored, type IgnoreRules, type IgnoreLevel } from './ignore-rules.js';
 export { ListingKey, FilesUnderKey, type Listing, type FilesUnder, type OtherEntry, type EscapingEntry } from './listing.js';
 export { GlobKey, isGlobPattern, type GlobResult, type GlobEscape } from './glob.js';
-export { BuildFilesInDirKey, BuildDirsUnderKey } from './build-file-discovery.js';
+export { BuildFilesInDirKey, BuildDirsUnderKey, buildFileMatcher } from './build-file-discovery.js';

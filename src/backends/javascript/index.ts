@@ -9,6 +9,7 @@ import { INSTALL_NETWORK_OPTION } from './pipeline.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
+import { javascriptTailor } from './tailor.js';
 
 // What rules (install, sandboxes, goals) build on: the workspace, its packages and their dependencies, as engine keys.
 export { PackageJsonKey, DEPENDENCY_FIELDS, type PackageManifest, type PackageScript, type DeclaredDependency, type DependencyField } from './package-json.js';
@@ -54,6 +55,7 @@ export const javascriptBackend: Backend = {
   ],
   inferrers: [packageDependencies, importDependencies],
   syntheticTargets: [packageJsonTargets],
+  tailor: javascriptTailor,
   registerOptions(registry) {
     registerNodejsOptions(registry);
     registry.registerScope({
