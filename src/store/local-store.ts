@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
@@ -165,6 +165,17 @@ function persistedIdentity(st: FileId): string {
 /** Identity of a file's current content as far as we can tell without reading it. */
 function identity(st: FileId): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/**
+ * A write stream on a temp file that exists once this resolves. A stream that
+ * opens its file itself may create it after a failed pipeline has already
+ * removed it (the open still in flight when the source errors), leaving a
+ * stray file in tmp/; opening first makes the cleanup by path final.
+ */
+async function createdWriteStream(tmp: string): Promise<Writable> {
+  const handle = await open(tmp, 'wx', 0o444);
+  return handle.createWriteStream();
 }
 
 function isEmpty(d: Digest): boolean {
@@ -364,7 +375,7 @@ class DiskStore implements LocalStore {
       }
       const tmp = await this.#tmpPath();
       try {
-        await pipeline(data, new DigestVerifier(digest, what), createWriteStream(tmp, { flags: 'wx', mode: 0o444 }), { signal });
+        await pipeline(data, new DigestVerifier(digest, what), await createdWriteStream(tmp), { signal });
         await this.#commit(tmp, casPath(this.dir, digest));
       } catch (e) {
         await rmQuiet(tmp);
@@ -389,7 +400,7 @@ class DiskStore implements LocalStore {
         },
       });
       try {
-        await pipeline(createReadStream(path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }), { signal });
+        await pipeline(createReadStream(path), tap, await createdWriteStream(tmp), { signal });
       } catch (e) {
         await rmQuiet(tmp);
         throw storeIoError(e, `copying ${path} into the store`);
