@@ -1,5 +1,5 @@
 // Per-file targets and import inference on a large JavaScript workspace, process start to exit:
-//   node dist/bench/js-files-bench.js [--packages 200 --files 47 --deps 3 --runs 9 --cold-runs 3]
+//   node dist/bench/js-files-bench.js [--packages 200 --files 47 --deps 3 --runs 9 --cold-runs 3 --base DIR]
 // Generates two npm workspaces with no BUILD file and the same files:
 // `ts/`, where package i has `--files` TypeScript modules (m_f imports
 // m_{f-1} and m_{f-7} with `.js` specifiers; m0 imports each first-party
@@ -10,12 +10,21 @@
 // figure. Reported, medians:
 // 1. cold `trews --no-daemon list ::` on both (the target: ts ≤ 2× txt);
 // 2. cold `trews --no-daemon dependencies --transitive <a test file of the last package>` (every file parsed and resolved);
-// 3. warm, through a running daemon, the same query (the target: < 100 ms),
-//    and the direct dependencies of the same file (the floor of a query through the daemon: client, socket, 1 target);
+// 3. warm, through a running daemon, the same query (the target: < 100 ms), run
+//    as typed (0.7 s after the previous one ended) and back to back; and the
+//    direct dependencies of the same file (the floor of a query through the
+//    daemon: client, socket, 1 target). Back to back pays @parcel/watcher's
+//    debounce on the daemon's sync cookie: it delivers an event at once only
+//    when it delivered none in the last 500 ms, else after 50 ms;
 // 4. the same after editing one module deep in the graph (it alone is parsed again);
 // 5. warm, in this process with the engine kept between runs (what the daemon spends, without client and socket);
-// and `node -e 0` as the floor.
+// and `node -e 0` as the floor. With `--base DIR` (another built trews
+// checkout, e.g. the commit before a change), its warm figures on a copy of
+// the workspace (`ts-base/`: each daemon keeps its own .trews.d), in the same
+// rounds, interleaved.
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,6 +44,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '9' },
     'cold-runs': { type: 'string', default: '3' },
     out: { type: 'string', default: join(tmpdir(), 'trews-bench-js-files') },
+    base: { type: 'string' },
   },
 });
 const packages = Number(values.packages);
@@ -43,7 +53,9 @@ const deps = Number(values.deps);
 const runs = Number(values.runs);
 const coldRuns = Number(values['cold-runs']);
 const out = values.out!;
-const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
+const checkout = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const trews = join(checkout, 'bin', 'trews');
+const base = values.base === undefined ? undefined : join(values.base, 'bin', 'trews');
 const devNull = openSync('/dev/null', 'w');
 
 
@@ -96,11 +108,15 @@ const tsRoot = join(out, 'ts');
 const txtRoot = join(out, 'txt');
 generate(tsRoot, '.ts');
 generate(txtRoot, '.txt');
+const baseRoot = join(out, 'ts-base');
+if (base !== undefined) generate(baseRoot, '.ts');
+const loads: number[] = [loadavg()[0]!];
 
 const list = ['list', '::'];
 const last = packages - 1;
 const query = ['dependencies', '--transitive', `packages/p${last}/src/a.test.ts`];
 for (const r of [tsRoot, txtRoot]) spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: r, stdio: 'ignore' });
+if (base !== undefined) spawnSync(process.execPath, [base, 'daemon', 'stop'], { cwd: baseRoot, stdio: 'ignore' });
 
 // Interleaved, so load from other work on the machine falls on both alike.
 const coldTs: number[] = [];
@@ -112,14 +128,33 @@ for (let i = 0; i < coldRuns; i++) {
   coldDeps.push(time(tsRoot, ['--no-daemon', ...query]));
 }
 time(tsRoot, query);
+if (base !== undefined) time(baseRoot, query, [base]);
+loads.push(loadavg()[0]!);
 const warm: number[] = [];
+const typed: number[] = [];
 const direct: number[] = [];
 const floors: number[] = [];
+const baseWarm: number[] = [];
+const baseTyped: number[] = [];
 for (let i = 0; i < runs; i++) {
   warm.push(time(tsRoot, query));
   direct.push(time(tsRoot, query.filter((a) => a !== '--transitive')));
   floors.push(time(tsRoot, ['-e', '0'], []));
+  if (base !== undefined) baseWarm.push(time(baseRoot, query, [base]));
 }
+// As a person types them: more than 500 ms after the watcher last delivered (the cookie's removal, just after the previous run).
+const directTyped: number[] = [];
+for (let i = 0; i < runs; i++) {
+  await sleep(700);
+  typed.push(time(tsRoot, query));
+  await sleep(700);
+  directTyped.push(time(tsRoot, query.filter((a) => a !== '--transitive')));
+  if (base !== undefined) {
+    await sleep(700);
+    baseTyped.push(time(baseRoot, query, [base]));
+  }
+}
+loads.push(loadavg()[0]!);
 // An edit deep in the graph (package p1 is reached from the last one through many paths).
 const edited: number[] = [];
 for (let i = 0; i < runs; i++) {
@@ -127,10 +162,11 @@ for (let i = 0; i < runs; i++) {
   edited.push(time(tsRoot, query));
 }
 spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: tsRoot, stdio: 'ignore' });
+if (base !== undefined) spawnSync(process.execPath, [base, 'daemon', 'stop'], { cwd: baseRoot, stdio: 'ignore' });
 closeSync(devNull);
 
-const apps = new AppCache();
-async function inProcess(): Promise<number> {
+type Runner = typeof runCommand;
+async function inProcess(run: Runner, apps: unknown, root: string): Promise<number> {
   const stdout = new PassThrough();
   stdout.resume();
   const stderr = new PassThrough();
@@ -138,7 +174,7 @@ async function inProcess(): Promise<number> {
   const ctx: RunContext = {
     argv: ['--no-daemon', ...query],
     env: { HOME: process.env.HOME ?? '/', PATH: process.env.PATH ?? '' },
-    cwd: tsRoot,
+    cwd: root,
     stdin: Readable.from([]),
     stdout,
     stderr,
@@ -148,13 +184,28 @@ async function inProcess(): Promise<number> {
     signal: new AbortController().signal,
   };
   const t0 = performance.now();
-  const code = await runCommand(ctx, { apps, logger: nullLogger });
+  const code = await run(ctx, { apps: apps as AppCache, logger: nullLogger });
   if (code !== 0) throw new Error(`in-process trews ${query.join(' ')} exited ${code}`);
   return performance.now() - t0;
 }
-await inProcess();
+const apps = new AppCache();
+await inProcess(runCommand, apps, tsRoot);
+// The base checkout's own modules, loaded from its dist/ (same layout).
+const baseRun =
+  values.base === undefined
+    ? undefined
+    : {
+        run: ((await import(join(values.base, 'dist', 'src', 'cli', 'runner.js'))) as { runCommand: Runner }).runCommand,
+        apps: new ((await import(join(values.base, 'dist', 'src', 'cli', 'app.js'))) as { AppCache: new () => unknown }).AppCache(),
+      };
+if (baseRun !== undefined) await inProcess(baseRun.run, baseRun.apps, baseRoot);
 const kept: number[] = [];
-for (let i = 0; i < runs; i++) kept.push(await inProcess());
+const baseKept: number[] = [];
+for (let i = 0; i < runs; i++) {
+  kept.push(await inProcess(runCommand, apps, tsRoot));
+  if (baseRun !== undefined) baseKept.push(await inProcess(baseRun.run, baseRun.apps, baseRoot));
+}
+loads.push(loadavg()[0]!);
 
 const count = packages * (files + 3);
 const f = (x: number): string => `${x.toFixed(0)} ms`;
@@ -163,7 +214,10 @@ console.log(`floor node -e 0                                                  ${
 console.log(`cold  trews --no-daemon list ::  package-level (.txt)             ${f(median(coldTxt))}`);
 console.log(`cold  trews --no-daemon list ::  per-file targets (.ts)           ${f(median(coldTs))}  (${(median(coldTs) / median(coldTxt)).toFixed(2)}×)`);
 console.log(`cold  trews --no-daemon dependencies --transitive <test file>     ${f(median(coldDeps))}`);
-console.log(`warm  trews dependencies --transitive <test file>  (daemon)       ${f(median(warm))}`);
-console.log(`warm  trews dependencies <test file>  (daemon; direct, the floor) ${f(median(direct))}`);
-console.log(`warm  dependencies --transitive, in-process, engine kept         ${f(median(kept))}`);
+const b = (xs: number[]): string => (base === undefined ? '' : `   base ${f(median(xs))}`);
+console.log(`warm  trews dependencies --transitive <test file>  (daemon, as typed) ${f(median(typed))}${b(baseTyped)}`);
+console.log(`warm  trews dependencies --transitive <test file>  (daemon, back to back) ${f(median(warm))}${b(baseWarm)}`);
+console.log(`warm  trews dependencies <test file>  (daemon; direct, the floor) ${f(median(directTyped))} as typed, ${f(median(direct))} back to back`);
+console.log(`warm  dependencies --transitive, in-process, engine kept         ${f(median(kept))}${b(baseKept)}`);
 console.log(`after editing packages/p1/src/m3.ts, the same (daemon)            ${f(median(edited))}`);
+console.log(`load average (1 min) at the start of each section: ${loads.map((l) => l.toFixed(2)).join(', ')}`);

@@ -210,6 +210,65 @@ describe('unresolved imports', () => {
   });
 });
 
+describe('tsconfig project references, and extends from a package', () => {
+  /**
+   * web: Vite's layout, a solution tsconfig.json (`files: []`) referencing
+   * tsconfig.app.json, which owns src/ and writes the `paths`, and extends
+   * @acme/tsconfig (a workspace package) for `customConditions`. api: extends
+   * a config in node_modules for its conditions, and references lib, whose
+   * output directory (`out/`, rootDir `src/`) it imports through `paths` and
+   * relatively, as `tsc -b` builds it.
+   */
+  const files: Record<string, string> = {
+    'trews.toml': '',
+    'package.json': json({ name: 'refs', private: true, workspaces: ['packages/*', 'tools/*'] }),
+    'package-lock.json': '{}\n',
+    'tools/tsconfig/package.json': json({ name: '@acme/tsconfig', version: '1.0.0' }),
+    'tools/tsconfig/base.json': json({ compilerOptions: { customConditions: ['source'] } }),
+    'node_modules/@tsconfig/dev/tsconfig.json': json({ compilerOptions: { customConditions: ['dev'] } }),
+    'packages/ui/package.json': json({ name: '@acme/ui', version: '1.0.0', exports: { '.': { source: './raw/ui.ts', dev: './raw/dev.ts', default: './ui.js' } } }),
+    'packages/ui/raw/ui.ts': 'export const ui = 1;\n',
+    'packages/ui/raw/dev.ts': 'export const dev = 1;\n',
+    'packages/web/package.json': json({ name: '@acme/web', version: '1.0.0', dependencies: { '@acme/ui': '*', '@acme/tsconfig': '*' } }),
+    'packages/web/tsconfig.json': json({ files: [], references: [{ path: './tsconfig.app.json' }, { path: './tsconfig.node.json' }] }),
+    'packages/web/tsconfig.app.json': json({ extends: '@acme/tsconfig/base.json', compilerOptions: { paths: { '@/*': ['./src/*'] } }, include: ['src'] }),
+    'packages/web/tsconfig.node.json': json({ compilerOptions: { paths: { '@/*': ['./elsewhere/*'] } }, include: ['vite.config.ts'] }),
+    'packages/web/src/main.ts': "import { util } from '@/util';\nimport { ui } from '@acme/ui';\n",
+    'packages/web/src/util.ts': 'export const util = 1;\n',
+    'packages/lib/package.json': json({ name: '@acme/lib', version: '1.0.0' }),
+    'packages/lib/tsconfig.json': json({ compilerOptions: { composite: true, outDir: 'out', rootDir: 'src' } }),
+    'packages/lib/src/thing.ts': 'export const thing = 1;\n',
+    'packages/lib/src/other.ts': 'export const other = 1;\n',
+    'packages/kit/package.json': json({ name: '@acme/kit', version: '1.0.0', exports: { '.': { types: './built/kit.d.ts', default: './built/kit.js' } } }),
+    'packages/kit/tsconfig.json': json({ files: [], references: [{ path: './tsconfig.lib.json' }] }),
+    'packages/kit/tsconfig.lib.json': json({ compilerOptions: { outDir: 'built', rootDir: 'lib-src' }, include: ['lib-src'] }),
+    'packages/kit/lib-src/kit.ts': 'export const kit = 1;\n',
+    'packages/api/package.json': json({ name: '@acme/api', version: '1.0.0', dependencies: { '@acme/ui': '*', '@acme/kit': '*' } }),
+    'packages/api/tsconfig.json': json({ extends: '@tsconfig/dev/tsconfig.json', references: [{ path: '../lib' }], compilerOptions: { paths: { '@lib/*': ['../lib/out/*'] } } }),
+    'packages/api/src/a.ts': "import { thing } from '@lib/thing.js';\nimport type { other } from '../../lib/out/other.d.ts';\nimport { dev } from '@acme/ui';\nimport { kit } from '@acme/kit';\n",
+  };
+
+  it('resolves with the paths of the project that owns the file, the conditions it extends from a package, and a referenced project\'s sources', async () => {
+    const repo = await makeRepo(files);
+    const web = await runTrews(['--no-daemon', 'dependencies', 'packages/web/src/main.ts'], { cwd: repo.root });
+    assert.equal(web.code, 0, web.stderr);
+    assert.equal(web.stderr, '');
+    assert.equal(web.stdout, 'packages/ui/raw/ui.ts:../ui\npackages/web/src/util.ts:../web\n');
+    const api = await runTrews(['--no-daemon', 'dependencies', 'packages/api/src/a.ts'], { cwd: repo.root });
+    assert.equal(api.code, 0, api.stderr);
+    assert.equal(api.stderr, '');
+    assert.equal(api.stdout, 'packages/kit/lib-src/kit.ts:../kit\npackages/lib/src/other.ts:../lib\npackages/lib/src/thing.ts:../lib\npackages/ui/raw/dev.ts:../ui\n');
+  });
+
+  it('without the reference, an import of the output directory is unresolved', async () => {
+    const repo = await makeRepo({ ...files, 'packages/api/tsconfig.json': json({ compilerOptions: { paths: { '@lib/*': ['../lib/out/*'] } } }) });
+    const api = await runTrews(['--no-daemon', 'dependencies', 'packages/api/src/a.ts'], { cwd: repo.root });
+    assert.equal(api.code, 0, api.stderr);
+    assert.match(api.stderr, /^warning: packages\/api\/src\/a\.ts:1:23: cannot resolve import "@lib\/thing\.js"/m);
+    assert.equal(api.stdout, 'packages/kit/lib-src/kit.ts:../kit\npackages/ui:ui\n', 'no `dev` condition either: the package itself');
+  });
+});
+
 describe('what modules may do that packages may not', () => {
   it('import each other in a cycle: no error, each lists the other (a cycle of packages still is one)', async () => {
     const repo = await makeRepo({
@@ -274,6 +333,26 @@ describe('hostile inputs', () => {
   });
 });
 
+describe('hostile project references', () => {
+  it('references that loop, extends of a package that does not exist or leads out of the root, an include of nothing: no hang, the nearest tsconfig', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '',
+      'package.json': json({ name: 'solo', private: true }),
+      'package-lock.json': '{}\n',
+      // The nearest includes nothing, and its references loop back to it through one another.
+      'tsconfig.json': json({ files: [], references: [{ path: './tsconfig.a.json' }], compilerOptions: { paths: { '@x/*': ['./src/*'] } } }),
+      'tsconfig.a.json': json({ include: ['nothing-here'], references: [{ path: './tsconfig.b.json' }, { path: '.' }] }),
+      'tsconfig.b.json': json({ extends: ['@nobody/tsconfig', '../../../etc/tsconfig.json'], include: ['elsewhere'], references: [{ path: './tsconfig.a.json' }, { path: '../../..' }] }),
+      'src/a.ts': "import { y } from '@x/y';\n",
+      'src/y.ts': 'export const y = 1;\n',
+    });
+    const r = await runTrews(['--no-daemon', 'dependencies', 'src/a.ts'], { cwd: repo.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, `src/y.ts:../${basename(repo.root)}\n`, 'no referenced project owns it: the nearest tsconfig.json\'s paths');
+  });
+});
+
 describe('a warm daemon and per-file inference', () => {
   it('parses again only the file that was edited, and sees a new file an import now resolves to', async () => {
     const repo = await makeRepo({
@@ -304,6 +383,29 @@ describe('a warm daemon and per-file inference', () => {
     const third = await deps();
     assert.equal(third, second);
     assert.deepEqual(parses().slice(first.length + again.length), [], 'nothing parsed when nothing changed');
+  });
+
+  it('answers a repeated --transitive query from its memo, warnings included, and drops what an edit no longer imports', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      'package.json': json({ name: 'solo', private: true }),
+      'package-lock.json': '{}\n',
+      'src/a.ts': "import { b } from './b.js';\n",
+      'src/b.ts': "import { c } from './c';\nimport gone from './gone';\nexport const b = 1;\n",
+      'src/c.ts': 'export const c = 1;\n',
+    });
+    const deps = async (): Promise<{ stdout: string; stderr: string }> => {
+      const r = await janitor.run(repo.root, ['dependencies', '--transitive', 'src/a.ts']);
+      assert.equal(r.code, 0, r.stderr);
+      return { stdout: r.stdout.split(basename(repo.root)).join('ROOT'), stderr: r.stderr };
+    };
+    const warning = 'warning: src/b.ts:2:18: cannot resolve import "./gone": ';
+    const first = await deps();
+    assert.equal(first.stdout, 'src/b.ts:../ROOT\nsrc/c.ts:../ROOT\n');
+    assert.ok(first.stderr.startsWith(warning), first.stderr);
+    assert.deepEqual(await deps(), first, 'the memoized answer prints the same warnings');
+    await writeFile(join(repo.root, 'src/b.ts'), 'export const b = 2;\n');
+    assert.deepEqual(await deps(), { stdout: 'src/b.ts:../ROOT\n', stderr: '' });
   });
 
   it('resolves again, without parsing, when tsconfig paths or package.json imports change', async () => {

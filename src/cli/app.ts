@@ -1,6 +1,7 @@
 import { createEngine, type Engine } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
-import { DEFAULT_TEXT_FILE_MAX_BYTES, type Workspace, type FsRules } from '../fs/index.js';
+import { join } from 'node:path';
+import { DEFAULT_TEXT_FILE_MAX_BYTES, openFileDigestIndex, openStatIndex, workDirOf, type FileDigestIndex, type StatIndex, type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, SANDBOX_SCOPE, parseByteSize, type Options } from '../options/index.js';
 import { createLocalStore, damageCount, type LocalStore, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
@@ -43,6 +44,11 @@ export interface App {
   execution(options: Options, remote: RemoteConfig | null): ExecServices;
   /** Waits for the remote cache writes a run left in the background: a run is not over before them. */
   flushRemote(): Promise<void>;
+  /**
+   * Writes the build root's persisted indexes if the run added to them (none
+   * without a build root): the file digests (fs) and the store blobs verified (store).
+   */
+  saveIndexes(): void;
 }
 
 /** The options the runner stack is built from; a change rebuilds it. */
@@ -74,15 +80,23 @@ export function graphBoundFrom(options: Options): GraphBound {
   return { evictAfterIdleRuns: options.int(GLOBAL, 'daemon_graph_idle_runs'), maxNodes: options.int(GLOBAL, 'daemon_graph_max_nodes') };
 }
 
+/** `.trews.d/store-verified`: the local store's blobs this build root's runs verified, for the next process. */
+export const STORE_VERIFIED_FILE = 'store-verified';
+
 function appIdentity(rules: FsRules, storeDir: string): string {
   return JSON.stringify([rules, storeDir]);
 }
 
-/** `bound` is for a daemon's long-lived graph; a one-run App has none. */
-export function createApp(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger, bound?: GraphBound): App {
+/**
+ * `bound` is for a daemon's long-lived graph; a one-run App has none.
+ * `inBuildRoot`: `root` is a build root, whose `.trews.d` keeps the file digest index.
+ */
+export function createApp(root: string, rules: FsRules, storeDir: string, backends: readonly Backend[], logger: Logger, bound?: GraphBound, inBuildRoot = false): App {
   const types = new TargetTypeRegistry();
   for (const b of backends) for (const { type } of b.targets) types.register(type);
-  const ws: Workspace = { root: root as AbsPath, rules };
+  const digestIndex: FileDigestIndex | undefined = inBuildRoot ? openFileDigestIndex(root, { logger }) : undefined;
+  const verifiedIndex: StatIndex | undefined = inBuildRoot ? openStatIndex(join(workDirOf(root), STORE_VERIFIED_FILE), storeDir, 'store-verified', { logger }) : undefined;
+  const ws: Workspace = { root: root as AbsPath, rules, ...(digestIndex ? { digestIndex } : {}) };
   const project = createProject(
     ws,
     types,
@@ -103,7 +117,7 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   const execution = (options: Options, remoteConfig: RemoteConfig | null): ExecServices => {
     const key = executionKey(options, remoteConfig);
     if (services?.key === key) return services.value;
-    local ??= createLocalStore({ dir: storeDir, logger });
+    local ??= createLocalStore({ dir: storeDir, logger, ...(verifiedIndex ? { verifiedIndex } : {}) });
     void services?.remote?.close();
     // Warnings go to the run whose request raised them (ExecContext.warn), not to the layers.
     const remote = remoteConfig === null ? undefined : remoteClient().createRemoteLayersFromConfig(remoteConfig, { store: local, logger });
@@ -127,7 +141,11 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
     if (damageCount(storeDir) !== seen.damage) return 'blobs of the local store were found missing or damaged';
     return undefined;
   };
-  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote };
+  const saveIndexes = (): void => {
+    digestIndex?.save();
+    verifiedIndex?.save();
+  };
+  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote, saveIndexes };
 }
 
 /** Apps by build root, reused while what they were built for stays the same. */
@@ -158,7 +176,7 @@ export class AppCache {
     const stale = fit && use ? app.staleReason(use) : undefined;
     if (fit && stale === undefined) return app;
     if (stale !== undefined) logger.info(`starting from a fresh graph: ${stale}, and the graph may name blobs that are gone`);
-    const fresh = createApp(root, rules, storeDir, backends, logger, this.#bound);
+    const fresh = createApp(root, rules, storeDir, backends, logger, this.#bound, true);
     if (use) fresh.staleReason(use);
     this.#apps.set(root, fresh);
     return fresh;

@@ -289,6 +289,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       }
     } finally {
       started.end();
+      app.saveIndexes();
       const endFlush = trace?.recorder.phase('flush remote cache writes');
       await app.flushRemote();
       endFlush?.();

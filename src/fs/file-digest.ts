@@ -65,17 +65,36 @@ class RealFileDigestKey implements Key<FileDigest | null> {
   }
   async compute(_ctx: unknown, signal: AbortSignal): Promise<FileDigest | null> {
     const abs = join(this.#ws.root, this.path);
+    const index = this.#ws.digestIndex;
     let st;
     try {
-      st = await lstat(abs);
+      // bigint: the persisted index compares mtime and ctime to the nanosecond.
+      st = await lstat(abs, { bigint: true });
     } catch {
+      index?.forget(this.path);
       return null;
     }
     // The path was real when it was resolved; if it is a symlink or anything
     // but a file now, it changed meanwhile, and its event will ask again.
-    if (!st.isFile()) return null;
-    const isExecutable = (st.mode & 0o111) !== 0;
-    if (st.size <= SMALL_FILE_BYTES) {
+    if (!st.isFile()) {
+      index?.forget(this.path);
+      return null;
+    }
+    const isExecutable = (st.mode & 0o111n) !== 0n;
+    const known = index?.lookup(this.path, st);
+    if (known !== undefined) return { digest: { hash: known, sizeBytes: Number(st.size) }, isExecutable };
+    const digest = await this.#hash(abs, Number(st.size), signal);
+    if (digest === null) {
+      index?.forget(this.path);
+      return null;
+    }
+    // Recorded under the stat taken before the read: a write during the read moves it, so the next run hashes again.
+    if (digest.sizeBytes === Number(st.size)) index?.record(this.path, st, digest.hash);
+    return { digest, isExecutable };
+  }
+
+  async #hash(abs: string, size: number, signal: AbortSignal): Promise<Digest | null> {
+    if (size <= SMALL_FILE_BYTES) {
       // Most sources are small: one read beats a stream's open/read/read/close
       // round trips through the thread pool by a wide margin.
       let bytes: Buffer;
@@ -87,16 +106,16 @@ class RealFileDigestKey implements Key<FileDigest | null> {
         if (code === 'ENOENT' || code === 'ELOOP') return null;
         raise(failure('environment', 'fs-read', `cannot read ${this.path}: ${(e as Error).message}`));
       }
-      return { digest: { hash: createHash('sha256').update(bytes).digest('hex') as Sha256Hex, sizeBytes: bytes.byteLength }, isExecutable };
+      return { hash: createHash('sha256').update(bytes).digest('hex') as Sha256Hex, sizeBytes: bytes.byteLength };
     }
     const hash = createHash('sha256');
-    let size = 0;
+    let read = 0;
     try {
       // The stream owns (and closes) the handle.
       const handle = await open(abs, NO_FOLLOW);
       for await (const chunk of createReadStream(abs, { fd: handle, signal })) {
         hash.update(chunk as Buffer);
-        size += (chunk as Buffer).byteLength;
+        read += (chunk as Buffer).byteLength;
       }
     } catch (e) {
       if (signal.aborted) throw e;
@@ -104,9 +123,6 @@ class RealFileDigestKey implements Key<FileDigest | null> {
       if (code === 'ENOENT' || code === 'ELOOP') return null;
       raise(failure('environment', 'fs-read', `cannot read ${this.path}: ${(e as Error).message}`));
     }
-    return {
-      digest: { hash: hash.digest('hex') as Sha256Hex, sizeBytes: size },
-      isExecutable,
-    };
+    return { hash: hash.digest('hex') as Sha256Hex, sizeBytes: read };
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORK_DIR, type AbsPath } from '../core/index.js';
+import type { FileDigestIndex } from './file-digest-index.js';
 
 /** The file-system rules that decide what trews sees in a build root. */
 export interface FsRules {
@@ -28,6 +29,8 @@ export const DEFAULT_TEXT_FILE_MAX_BYTES = 10 * 1024 * 1024;
 export interface Workspace {
   readonly root: AbsPath;
   readonly rules: FsRules;
+  /** Digests persisted by earlier processes (file-digest-index.ts), asked before a file is hashed. */
+  readonly digestIndex?: FileDigestIndex;
 }
 
 /** The absolute path of a build root's work directory. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { transitiveDependencies } from '../targets/index.js';
+import { TransitiveDependenciesKey } from '../targets/index.js';
 import type { Goal } from './goal.js';
 import { registerOutputFile } from './goal.js';
 
@@ -16,8 +16,8 @@ export const filedepsGoal: Goal = {
   async execute(g) {
     let targets = await g.targets();
     if (g.options.bool('filedeps', 'transitive')) {
-      const deps = await transitiveDependencies(g.run, g.project, targets.map((t) => t.addr));
-      targets = [...targets, ...(await g.targetsAt(deps))];
+      const deps = await g.run.get(new TransitiveDependenciesKey(g.project, targets.map((t) => t.addr)));
+      targets = [...targets, ...(await g.targetsAt(deps.addresses))];
     }
     const files = new Set<string>();
     for (const t of targets) {

@@ -12,6 +12,7 @@ import { listGoal } from './list.js';
 import { packageGoal } from './package.js';
 import { peekGoal } from './peek.js';
 import { runGoal } from './run.js';
+import { tailorGoal } from './tailor.js';
 import { testGoal } from './test.js';
 import { versionGoal } from './version.js';
 
@@ -23,5 +24,5 @@ export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {
-  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, graphGoal, buildGoal, checkGoal, testGoal, runGoal, packageGoal, exportGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
+  return [listGoal, peekGoal, dependenciesGoal, dependentsGoal, filedepsGoal, graphGoal, buildGoal, checkGoal, testGoal, runGoal, packageGoal, exportGoal, tailorGoal, gcGoal, helpGoalInstance, helpAdvancedGoal, versionGoal];
 }

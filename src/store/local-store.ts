@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, createWriteStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -32,6 +32,7 @@ import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
 import { DigestVerifier } from './verifying-stream.js';
 import { noteDamage } from './damage.js';
 import { TOUCH_INTERVAL_MS, touchFloor } from './leases.js';
+import type { StatIndex } from '../fs/index.js';
 
 export interface LocalStoreOptions {
   /** The store directory; callers decide (option `local_store_dir`, else `$XDG_CACHE_HOME/trews`, see defaultLocalStoreDir). */
@@ -39,6 +40,13 @@ export interface LocalStoreOptions {
   readonly logger?: Logger;
   /** getBytes refuses blobs larger than this (default 64 MiB). */
   readonly getBytesLimit?: number;
+  /**
+   * Verifications kept by earlier processes (a build root's
+   * `.trews.d/store-verified`, scoped to this store directory): a blob file
+   * whose (device, inode, size, mtime, ctime) is the one recorded when an
+   * earlier process hashed it is not read again. See README.md "Verification".
+   */
+  readonly verifiedIndex?: StatIndex;
 }
 
 export type MaterializeMode = 'hardlink' | 'copy';
@@ -145,12 +153,29 @@ interface FileId {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
   readonly mode: number;
+}
+
+/** What the persisted index keys a blob file by: ctime too, which no one can set back (a write restoring the mtime moves it). */
+function persistedIdentity(st: FileId): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /** Identity of a file's current content as far as we can tell without reading it. */
 function identity(st: FileId): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/**
+ * A write stream on a temp file that exists once this resolves. A stream that
+ * opens its file itself may create it after a failed pipeline has already
+ * removed it (the open still in flight when the source errors), leaving a
+ * stray file in tmp/; opening first makes the cleanup by path final.
+ */
+async function createdWriteStream(tmp: string): Promise<Writable> {
+  const handle = await open(tmp, 'wx', 0o444);
+  return handle.createWriteStream();
 }
 
 function isEmpty(d: Digest): boolean {
@@ -211,8 +236,14 @@ class DiskStore implements LocalStore {
   #closed = false;
   #tmpReady = false;
 
+  readonly #persisted: StatIndex | undefined;
+  /** `<dir>/cas/`: only blob files go in the persisted index. */
+  readonly #casPrefix: string;
+
   constructor(options: LocalStoreOptions) {
     this.dir = options.dir;
+    this.#persisted = options.verifiedIndex;
+    this.#casPrefix = join(options.dir, 'cas') + sep;
     this.#log = options.logger ?? nullLogger;
     this.#getBytesLimit = options.getBytesLimit ?? DEFAULT_GET_BYTES_LIMIT;
   }
@@ -344,7 +375,7 @@ class DiskStore implements LocalStore {
       }
       const tmp = await this.#tmpPath();
       try {
-        await pipeline(data, new DigestVerifier(digest, what), createWriteStream(tmp, { flags: 'wx', mode: 0o444 }), { signal });
+        await pipeline(data, new DigestVerifier(digest, what), await createdWriteStream(tmp), { signal });
         await this.#commit(tmp, casPath(this.dir, digest));
       } catch (e) {
         await rmQuiet(tmp);
@@ -369,7 +400,7 @@ class DiskStore implements LocalStore {
         },
       });
       try {
-        await pipeline(createReadStream(path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o444 }), { signal });
+        await pipeline(createReadStream(path), tap, await createdWriteStream(tmp), { signal });
       } catch (e) {
         await rmQuiet(tmp);
         throw storeIoError(e, `copying ${path} into the store`);
@@ -661,10 +692,29 @@ class DiskStore implements LocalStore {
   }
 
   #isVerified(path: string, st: FileId): boolean {
-    return this.#verified.get(path) === identity(st);
+    if (this.#verified.get(path) === identity(st)) return true;
+    const p = this.#persistedKey(path);
+    if (p === undefined || this.#persisted!.lookup(p.rel, persistedIdentity(st)) !== p.hash) return false;
+    this.#remember(path, st);
+    return true;
+  }
+
+  /** A blob file's path in the persisted index (relative to the store) and the hash its name claims. */
+  #persistedKey(path: string): { rel: string; hash: Sha256Hex } | undefined {
+    if (this.#persisted === undefined || !path.startsWith(this.#casPrefix)) return undefined;
+    const rel = path.slice(this.#casPrefix.length);
+    const name = rel.slice(rel.lastIndexOf(sep) + 1);
+    // casPath() built it from a checked digest: the name is the hash (and `.x` for the executable copy).
+    return { rel, hash: (name.length === 66 ? name.slice(0, 64) : name) as Sha256Hex };
   }
 
   #markVerified(path: string, st: FileId): void {
+    this.#remember(path, st);
+    const p = this.#persistedKey(path);
+    if (p !== undefined) this.#persisted!.record(p.rel, persistedIdentity(st), p.hash, BigInt(Math.floor(Math.max(st.mtimeMs, st.ctimeMs) * 1000)) * 1000n);
+  }
+
+  #remember(path: string, st: FileId): void {
     if (this.#verified.size >= VERIFIED_MAX) {
       let n = VERIFIED_MAX / 2;
       for (const k of this.#verified.keys()) {
@@ -694,6 +744,8 @@ class DiskStore implements LocalStore {
   async #discardCorrupt(path: string, st: FileId, why: string, blob?: Digest): Promise<void> {
     this.#stats.corruptBlobs++;
     this.#verified.delete(path);
+    const p = this.#persistedKey(path);
+    if (p !== undefined) this.#persisted!.forget(p.rel);
     if (blob !== undefined) noteDamage(this.dir, blob, 'corrupt');
     this.#log.warn(`local store: ${why}; deleting it`);
     try {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { dirnameRel, err, failure, ok, type Result } from '../core/index.js';
-import { compareAddresses, formatAddress, type Address } from './address.js';
+import { compareAddresses, formatAddress, generatorOf, type Address } from './address.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { dependentsOf, type Reader } from './graph.js';
 import { OwnersKey } from './owners.js';
@@ -73,9 +73,21 @@ export async function changedTargets(
   }
   const owners = await reader.getAll(files.map((f) => new OwnersKey(project, f)));
   for (const list of owners) for (const a of list) found.set(formatAddress(a), a);
-  const roots = [...found.values()];
-  if (dependents !== 'none' && roots.length > 0) {
-    for (const d of await dependentsOf(reader, project, roots, dependents === 'transitive')) found.set(formatAddress(d), d);
+  let roots = [...found.values()];
+  // A file target that depends on a changed target makes its generator affected too: a JavaScript package is
+  // checked and built as a whole, and a file of it importing another package's (through tsconfig `paths`, as Nx
+  // workspaces do, with no package.json dependency) is an edge only the file-level graph has. A BUILD file's
+  // generator already depends on what it generated, so for it this adds nothing.
+  while (dependents !== 'none' && roots.length > 0) {
+    const generators: Address[] = [];
+    for (const d of await dependentsOf(reader, project, roots, dependents === 'transitive')) {
+      found.set(formatAddress(d), d);
+      const g = generatorOf(d);
+      if (g !== undefined && !found.has(formatAddress(g))) generators.push(g);
+    }
+    for (const g of generators) found.set(formatAddress(g), g);
+    // Direct: one step from what changed, and the generators of the files it reached. Transitive: on from those generators.
+    roots = dependents === 'transitive' ? generators : [];
   }
   return [...found.keys()].sort(compareAddresses).map((k) => found.get(k)!);
 }

@@ -6,10 +6,60 @@ import { DependenciesKey, type ResolvedDependencies } from './dependencies.js';
 import { findTarget } from './lookup.js';
 import { DirTargetsKey } from './dir-targets.js';
 import { TargetDirsUnderKey } from './synthetic.js';
-import type { Project } from './project.js';
+import type { InferenceWarning, Project } from './project.js';
 
 /** Anything that can read engine keys: a run, or a computation's context. */
 export type Reader = Pick<ComputeContext, 'get' | 'getAll'>;
+
+/** The transitive dependencies of some roots, as `TransitiveDependenciesKey` memoizes them. */
+export interface TransitiveDependencies {
+  /** Excluding the roots (unless another root depends on one), sorted by address. */
+  readonly addresses: readonly Address[];
+  /** `addresses` formatted, in the same order. */
+  readonly formatted: readonly string[];
+  /** What inference left unsettled, for every target read, in the order read. */
+  readonly warnings: readonly InferenceWarning[];
+}
+
+/**
+ * `transitiveDependencies` of a set of roots as one engine node. A warm
+ * daemon answers `dependencies --transitive` from its memo: re-validating it
+ * checks the generation of each target's `DependenciesKey` it read (one
+ * synchronous comparison per target when none moved), where walking the
+ * graph again cost a promise, a key object and a formatted address per edge,
+ * ~60 ms on 10,000 files. An edit re-resolves exactly the files it affects
+ * (their own keys), then this node walks again.
+ */
+export class TransitiveDependenciesKey implements Key<TransitiveDependencies> {
+  readonly id: string;
+  readonly ignoresSignal = true;
+  readonly #project: Project;
+  readonly #roots: readonly Address[];
+  constructor(project: Project, roots: readonly Address[]) {
+    this.#project = project;
+    // Sorted: one node per set of roots, and the first cycle found (the error) does not depend on their order.
+    const sorted = roots.map((a) => ({ a, k: formatAddress(a) })).sort((x, y) => compareAddresses(x.k, y.k));
+    this.#roots = sorted.map((x) => x.a);
+    this.id = `transitive-dependencies:${sorted.map((x) => x.k).join(' ')}`;
+  }
+  describe(): string {
+    return `transitive dependencies of ${this.#roots.map(formatAddress).join(', ')}`;
+  }
+  async compute(ctx: ComputeContext): Promise<TransitiveDependencies> {
+    const warnings: InferenceWarning[] = [];
+    const addresses = await transitiveDependencies(ctx, this.#project, this.#roots, (r) => warnings.push(...r.warnings));
+    return { addresses, formatted: addresses.map(formatAddress), warnings };
+  }
+  equal(a: TransitiveDependencies, b: TransitiveDependencies): boolean {
+    return sameStrings(a.formatted, b.formatted) && JSON.stringify(a.warnings) === JSON.stringify(b.warnings);
+  }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
  * Everything the roots depend on, directly or not, excluding the roots; sorted. Reads each target's dependencies

@@ -5,7 +5,15 @@ export { changedFiles, changedTargets, type ChangedDependents } from './changed.
 export { DependenciesKey, targetAt, type ResolvedDependencies } from './dependencies.js';
 export { DirTargetsKey, type DirTargets } from './dir-targets.js';
 export { convertField, describeFieldType, type FieldSpec, type FieldType, type FieldValue } from './fields.js';
-export { dependentsOf, ReverseDependenciesKey, transitiveDependencies, type Reader, type ReverseDependencies } from './graph.js';
+export {
+  dependentsOf,
+  ReverseDependenciesKey,
+  transitiveDependencies,
+  TransitiveDependenciesKey,
+  type Reader,
+  type ReverseDependencies,
+  type TransitiveDependencies,
+} from './graph.js';
 export { findTarget, unknownTarget } from './lookup.js';
 export { OwnersKey } from './owners.js';
 export { parseSpec, SpecsKey, type Spec } from './specs.js';

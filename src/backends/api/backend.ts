@@ -1,5 +1,6 @@
 import type { OptionRegistry } from '../../options/index.js';
 import type { DependencyInferrer, SyntheticTargetsProvider, TargetType } from '../../targets/index.js';
+import type { TailorProvider } from './tailor.js';
 import type { TargetRules } from './target-rules.js';
 
 /** A target type with its behaviour: the two are declared together, so neither can name the other wrongly. */
@@ -20,5 +21,7 @@ export interface Backend {
   readonly inferrers?: readonly DependencyInferrer[];
   /** Targets it infers without BUILD files (a package.json's package and scripts). */
   readonly syntheticTargets?: readonly SyntheticTargetsProvider[];
+  /** What `trews tailor` writes into BUILD files for it (the targets it infers, made explicit). */
+  readonly tailor?: TailorProvider;
   registerOptions?(registry: OptionRegistry): void;
 }

@@ -7,6 +7,7 @@ export { writeOutputs, type WrittenOutputs } from './workspace-outputs.js';
 export { handlerOf, type SandboxRole, type TargetRules } from './target-rules.js';
 export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } from './rule-context.js';
 export { RuleRegistry } from './rule-registry.js';
+export type { TailorProvider, TailorSuggestion } from './tailor.js';
 export { buildInputs, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
 export { fieldLocation } from './field-location.js';
 export { countTestCases, FILE_CASE_NAME, testCaseTitle, type TestCase, type TestCaseCounts, type TestCaseFailure, type TestCaseLocation, type TestCaseStatus } from './test-cases.js';

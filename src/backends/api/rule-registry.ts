@@ -1,10 +1,12 @@
 import type { Behavior } from './behaviors.js';
 import type { Backend } from './backend.js';
+import type { TailorProvider } from './tailor.js';
 import { handlerOf, type TargetRules } from './target-rules.js';
 
 /** The rules of every target type of a set of backends, by alias. */
 export class RuleRegistry {
   readonly #rules = new Map<string, TargetRules>();
+  readonly #tailors: TailorProvider[] = [];
 
   /** Two backends defining one alias is a bug of the backends, found at start-up. */
   constructor(backends: readonly Backend[]) {
@@ -16,7 +18,13 @@ export class RuleRegistry {
         owner.set(type.alias, b.name);
         if (rules !== undefined) this.#rules.set(type.alias, rules);
       }
+      if (b.tailor !== undefined) this.#tailors.push(b.tailor);
     }
+  }
+
+  /** What the backends contribute to `trews tailor`, in registration order. */
+  tailorProviders(): readonly TailorProvider[] {
+    return this.#tailors;
   }
 
   rulesFor(alias: string): TargetRules | undefined {

@@ -11,6 +11,7 @@ import { TEST_RUNNER_NAMES } from './file-test-runner.js';
 import { javascriptTestRules } from './file-test-rules.js';
 import { packageJsonTargets } from './synthetic-targets.js';
 import { nodeScriptTarget, packageJsonTarget } from './target-types.js';
+import { javascriptTailor } from './tailor.js';
 
 // What rules (install, sandboxes, goals) build on: the workspace, its packages and their dependencies, as engine keys.
 export { PackageJsonKey, DEPENDENCY_FIELDS, type PackageManifest, type PackageScript, type DeclaredDependency, type DependencyField } from './package-json.js';
@@ -56,6 +57,7 @@ export const javascriptBackend: Backend = {
   ],
   inferrers: [packageDependencies, importDependencies],
   syntheticTargets: [packageJsonTargets],
+  tailor: javascriptTailor,
   registerOptions(registry) {
     registerNodejsOptions(registry);
     registry.registerScope({

@@ -5,7 +5,7 @@ import type { ComputeContext, Key } from '../../engine/index.js';
 import { FileTextKey, ListingKey, type Workspace } from '../../fs/index.js';
 import { FileImportsKey, type FileImports, type ImportedModule } from './imports.js';
 import { PackageJsonKey } from './package-json.js';
-import { nearestTsconfig, type TsconfigResolution } from './tsconfig.js';
+import { nearestTsconfig, owningTsconfig, TsconfigKey, type TsconfigResolution } from './tsconfig.js';
 import { JsWorkspaceKey } from './workspace.js';
 
 /** What one import resolved to. */
@@ -144,6 +144,7 @@ class Resolver {
   readonly #file: string;
   readonly #pkgDir: string;
   #tsconfig: TsconfigResolution | null | undefined;
+  #referencedOutputs: Promise<[string, string][]> | undefined;
   constructor(ctx: ComputeContext, ws: Workspace, file: string, pkgDir: string) {
     this.#ctx = ctx;
     this.#ws = ws;
@@ -171,8 +172,46 @@ class Resolver {
   }
 
   async #ts(): Promise<TsconfigResolution | null> {
-    if (this.#tsconfig === undefined) this.#tsconfig = await nearestTsconfig(this.#ctx, this.#ws, dirnameRel(this.#file));
+    if (this.#tsconfig === undefined) this.#tsconfig = await owningTsconfig(this.#ctx, this.#ws, this.#file);
     return this.#tsconfig;
+  }
+
+  /**
+   * `outDir` → source directory of each project the file's project
+   * references, as `tsc -b` builds them: what an import finds under a
+   * referenced project's output is built from its sources, which is what
+   * the file depends on. The source directory is the reference's `rootDir`,
+   * else its `src/`, else its own directory (tsc's default for a composite
+   * project).
+   */
+  #outputs(): Promise<[string, string][]> {
+    this.#referencedOutputs ??= (async () => {
+      const ts = await this.#ts();
+      const refs = await this.#ctx.getAll((ts?.references ?? []).map((r) => new TsconfigKey(this.#ws, r)));
+      const out: [string, string][] = [];
+      for (const r of refs) {
+        if (r.outDir === null) continue;
+        const dir = dirnameRel(r.path);
+        if (r.rootDir !== null) out.push([r.outDir, r.rootDir]);
+        else out.push([r.outDir, joinRel(dir, 'src')], [r.outDir, dir]);
+      }
+      return out;
+    })();
+    return this.#referencedOutputs;
+  }
+
+  /** A candidate path, or the source it is built from when it lies under a referenced project's output directory. */
+  async #candidate(candidate: string): Promise<string | undefined> {
+    for (const [out, src] of await this.#outputs()) {
+      if (!candidate.startsWith(`${out}/`)) continue;
+      let rest = candidate.slice(out.length + 1);
+      const ext = extensionOf(rest);
+      const built = DECLARATION_OF[ext];
+      if (built !== undefined) rest = rest.slice(0, -ext.length) + built;
+      const found = await this.#file_(src === '' ? rest : joinRel(src, rest));
+      if (found !== undefined) return found;
+    }
+    return this.#file_(candidate);
   }
 
   async #exists(path: string): Promise<boolean> {
@@ -200,7 +239,7 @@ class Resolver {
   async #relative(s: string): Promise<Resolution> {
     const candidate = toRelPath(joinRel(dirnameRel(this.#file), s));
     if (candidate === undefined) return { type: 'unresolved', reason: 'it leads out of the build root' };
-    const found = await this.#file_(candidate);
+    const found = await this.#candidate(candidate);
     return found !== undefined ? { type: 'file', path: found } : { type: 'unresolved', reason: `no file \`${candidate}\` (nor with a TypeScript or JavaScript extension, nor an index file in it)` };
   }
 
@@ -249,13 +288,13 @@ class Resolver {
       for (const sub of ts.paths[best.pattern]!) {
         const candidate = toRelPath(joinRel(ts.pathsBase, sub.replace('*', best.star)));
         if (candidate === undefined) continue;
-        const found = await this.#file_(candidate);
+        const found = await this.#candidate(candidate);
         if (found !== undefined) return { type: 'file', path: found };
       }
     }
     if (ts.baseUrl !== null) {
       const candidate = toRelPath(joinRel(ts.baseUrl, s));
-      const found = candidate === undefined ? undefined : await this.#file_(candidate);
+      const found = candidate === undefined ? undefined : await this.#candidate(candidate);
       if (found !== undefined) return { type: 'file', path: found };
     }
     return undefined;
@@ -274,6 +313,10 @@ class Resolver {
     const ts = await nearestTsconfig(this.#ctx, this.#ws, pkgDir);
     const mappings: [string, string][] = [];
     if (ts?.outDir) mappings.push([ts.outDir, ts.rootDir ?? joinRel(pkgDir, 'src')]);
+    // A solution tsconfig.json (`"files": []`) builds nothing itself: the projects it references have the outDir.
+    for (const r of await this.#ctx.getAll((ts?.references ?? []).map((p) => new TsconfigKey(this.#ws, p)))) {
+      if (r.outDir !== null) mappings.push([r.outDir, r.rootDir ?? joinRel(pkgDir, 'src')]);
+    }
     for (const d of OUTPUT_DIRS) mappings.push([joinRel(pkgDir, d), joinRel(pkgDir, 'src')], [joinRel(pkgDir, d), pkgDir]);
     for (const [out, src] of mappings) {
       if (!path.startsWith(`${out}/`)) continue;

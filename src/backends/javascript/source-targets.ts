@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { dotGlobs } from './glob-memo.js';
 import type { ComputeContext, Key } from '../../engine/index.js';
 import { ScopeOptionsKey } from '../api/index.js';
 import type { SyntheticTarget, TargetType } from '../../targets/index.js';
@@ -65,7 +65,7 @@ export function sourceFileTargets(
   tests: { perFile: boolean; runner: string | null; batchTag?: string | null } = { perFile: false, runner: null },
 ): SyntheticTarget[] {
   const prefix = dir === '' ? 0 : dir.length + 1;
-  const isTest = testPatterns.length === 0 ? () => false : picomatch([...testPatterns], { dot: true });
+  const isTest = testPatterns.length === 0 ? () => false : dotGlobs(testPatterns);
   const out: SyntheticTarget[] = [];
   for (const f of packageSources) {
     if (!isSourceFile(f)) continue;

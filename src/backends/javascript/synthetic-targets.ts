@@ -1,5 +1,5 @@
-import picomatch from 'picomatch';
 import { basenameRel, closest, dirnameRel, failure, raise, type Failure, type Location } from '../../core/index.js';
+import { dotGlobs } from './glob-memo.js';
 import type { ComputeContext } from '../../engine/index.js';
 import { GlobKey, type LinkProblem } from '../../fs/index.js';
 import { checkTargetName, type BuildDeclaration, type FieldValue, type SyntheticTarget, type SyntheticTargetsProvider, type Project } from '../../targets/index.js';
@@ -120,7 +120,7 @@ async function inferTargets(ctx: ComputeContext, project: Project, dir: string, 
   if (escape !== undefined) raise(escapingLink(escape.path, escape.problem, `a file of the package in ${dir || 'the build root'}`, manifest.at));
   const files = tree.files.filter((f) => !inNested(f));
   const outputs = [...new Set([...resolved.values()].flatMap((t) => t.outputs.filter((o) => !o.startsWith('!'))))];
-  const isOutput = outputs.length === 0 ? () => false : picomatch(outputs, { dot: true });
+  const isOutput = outputs.length === 0 ? () => false : dotGlobs(outputs);
   const packageSources = files.filter((f) => !isOutput(rel(f)));
   const under = (p: string): string => (dir === '' ? p : `${dir}/${p}`);
   const packagePatterns = [
@@ -335,8 +335,8 @@ async function scriptInputs(
     const inc = globs.filter((g) => !g.startsWith('!'));
     const exc = globs.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
     if (inc.length === 0) return [];
-    const m = picomatch(inc, { dot: true });
-    const x = exc.length === 0 ? () => false : picomatch(exc, { dot: true });
+    const m = dotGlobs(inc);
+    const x = exc.length === 0 ? () => false : dotGlobs(exc);
     return packageSources.filter((f) => m(f.slice(prefix)) && !x(f.slice(prefix)));
   };
   const found = new Set<string>(task.inputs === null ? packageSources : pick(task.inputs));
