@@ -5,6 +5,7 @@ import { DEFAULT_TEST_PATTERNS, javascriptSourceTarget, javascriptTestTarget } f
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { registerNodejsOptions } from './nodejs.js';
 import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
+import { DECLARATION_INPUTS_OPTION } from './declaration-inputs.js';
 import { INSTALL_NETWORK_OPTION } from './pipeline.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { TEST_RUNNER_NAMES } from './file-test-runner.js';
@@ -124,6 +125,13 @@ export const javascriptBackend: Backend = {
       type: 'list',
       default: [...DEFAULT_CHECK_SCRIPTS],
       help: "The scripts `trews check` runs to type-check a package, by name: the first one its package.json has, run as that script's task says (`depends_on`, `env`, `timeout`); a package with none of them and a tsconfig.json gets `tsc --noEmit -p tsconfig.json`. Empty: always tsc.",
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: DECLARATION_INPUTS_OPTION,
+      type: 'bool',
+      default: true,
+      help: "Whether a script that is a plain TypeScript compile (`tsc`, `tsc -p X`, `tsc -b`, with no `paths` or `references` in its tsconfig) sees only the declarations (`*.d.ts`, their maps, `*.json`) of the first-party dependencies whose builds emit them, not their JavaScript nor their sources: an edit that leaves a dependency's declarations as they were then leaves the compile's inputs, and its cache key, as they were (early cutoff). A dependency with no declaration output is seen whole. Off: every script sees its dependencies' full outputs and files.",
     });
   },
 };

@@ -6,9 +6,11 @@ import { addPrefix, EMPTY_TREE_DIGEST, mergeTrees, SnapshotKey, subsetTree, tree
 import { DependenciesKey, stringListField, type Address, type Target } from '../../targets/index.js';
 import { environmentOf, EnvPrefixKey, inputClosure, sandboxInputs, SESSION_VARIABLES, TOOLS_DIR, workerTool, type Environment, type RuleContext, type Tool } from '../api/index.js';
 import { JsInstallKey, SANDBOX_HOME, shimsTree, type JsInstall } from './install.js';
+import { compilesFromDeclarations, declarationSandboxInputs, DECLARATION_INPUTS_OPTION } from './declaration-inputs.js';
 import { jsSandbox } from './js-sandbox.js';
 import { extraTools, nodeTool, NODEJS_SCOPE, packageManagerTool, shTool, type PackageManagerTool } from './nodejs.js';
 import { PackageJsonKey, type PackageManifest } from './package-json.js';
+import { JAVASCRIPT_SCOPE } from './pipeline.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
 import { JsWorkspaceKey, requirePackageManager } from './workspace.js';
 import { NODE_MODULES } from './workspace-dirs.js';
@@ -161,7 +163,7 @@ export async function scriptTools(rc: RuleContext, info: ScriptInfo, environment
  * files), the outputs of the scripts it depends on, and the directories
  * of every workspace package in it (for the links).
  */
-async function scriptInputs(rc: RuleContext, info: ScriptInfo): Promise<{ tree: Digest; packageDirs: ReadonlySet<string> }> {
+async function scriptInputs(rc: RuleContext, info: ScriptInfo, commands: readonly string[]): Promise<{ tree: Digest; packageDirs: ReadonlySet<string> }> {
   const deps = await rc.get(new DependenciesKey(rc.project, info.t.addr));
   const targets = await rc.targets(deps.dependencies);
   const roots: Address[] = [];
@@ -171,9 +173,10 @@ async function scriptInputs(rc: RuleContext, info: ScriptInfo): Promise<{ tree: 
   }
   const closure = await inputClosure(rc, roots);
   const packageDirs = new Set([info.pkgDir, ...closure.filter((c) => c.type === PACKAGE_JSON || c.type === NODE_SCRIPT).map((c) => c.addr.dir)]);
+  const declarationsOnly = (await rc.options(JAVASCRIPT_SCOPE)).bool(DECLARATION_INPUTS_OPTION) && (await compilesFromDeclarations(rc, commands, info.pkgDir));
   const [own, others] = await Promise.all([
     rc.get(new SnapshotKey(rc.project.ws, rc.store, info.t.sources)),
-    sandboxInputs(rc, roots),
+    declarationsOnly ? declarationSandboxInputs(rc, closure, info.pkgDir) : sandboxInputs(rc, roots),
   ]);
   return { tree: await mergeTrees(rc.store, [own.digest, others], rc.signal), packageDirs };
 }
@@ -190,6 +193,16 @@ export function outputDirsOf(globs: readonly string[]): string[] {
   const bases = [...new Set(globs.filter((g) => !g.startsWith('!')).map((g) => picomatch.scan(g).base))].sort();
   if (bases.includes('')) return [''];
   return bases.filter((b) => !bases.some((o) => o !== b && b.startsWith(`${o}/`)));
+}
+
+/**
+ * The commands a script's process runs: the given stages', else the
+ * script's with its pre and post scripts whether or not the package
+ * manager runs them (the conservative side for telling what they are).
+ */
+function sandboxCommands(manifest: PackageManifest, script: string, given: readonly string[] | undefined, args: readonly string[]): string[] {
+  if (given !== undefined) return given.filter((_, i) => i % 2 === 1);
+  return stages(manifest, script, true, args).filter((_, i) => i % 2 === 1);
 }
 
 export interface PreparedScript {
@@ -226,7 +239,7 @@ export async function prepareScript(
   const environment = await environmentOf(rc, t);
   const [install, inputs, { tools, pm }, env] = await Promise.all([
     rc.get(new JsInstallKey(rc.ruleEnv)),
-    opts.inputs ?? scriptInputs(rc, info),
+    opts.inputs ?? scriptInputs(rc, info, sandboxCommands(manifest, info.script, opts.stages, opts.args ?? [])),
     scriptTools(rc, info, environment),
     taskEnv(rc, t, () => rc.fieldLocation(t, 'env')),
   ]);

@@ -165,7 +165,7 @@ async function extendedPath(ctx: ComputeContext, ws: Workspace, from: string, ex
 }
 
 /** The tsconfig.json that governs a file: the nearest one in its directory or above, up to the build root; null when none. */
-export async function nearestTsconfig(ctx: ComputeContext, ws: Workspace, dir: string): Promise<TsconfigResolution | null> {
+export async function nearestTsconfig(ctx: Pick<ComputeContext, 'get'>, ws: Workspace, dir: string): Promise<TsconfigResolution | null> {
   for (let d = dir; ; d = dirnameRel(d)) {
     if ((await ctx.get(new ListingKey(ws, d))).files.includes('tsconfig.json')) return ctx.get(new TsconfigKey(ws, joinRel(d, 'tsconfig.json')));
     if (d === '') return null;

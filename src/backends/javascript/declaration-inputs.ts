@@ -1,0 +1,107 @@
+import { posix } from 'node:path';
+import { digestEquals, joinRel, type Digest } from '../../core/index.js';
+import { EMPTY_TREE_DIGEST, mergeTrees, SnapshotKey, subsetTree } from '../../store/index.js';
+import type { Target } from '../../targets/index.js';
+import type { RuleContext } from '../api/index.js';
+import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
+import { shellWords } from './test-runners/index.js';
+import { nearestTsconfig, TsconfigKey } from './tsconfig.js';
+
+/** `[javascript] declaration_inputs`: whether a plain tsc compile sees only its dependencies' declarations. */
+export const DECLARATION_INPUTS_OPTION = 'declaration_inputs';
+
+/** What a dependency's build contributes to a tsc compile when it emitted declarations. */
+const DECLARATIONS = ['**/*.d.ts', '**/*.d.mts', '**/*.d.cts', '**/*.d.ts.map', '**/*.d.mts.map', '**/*.d.cts.map'];
+const DECLARATION_VIEW = [...DECLARATIONS, '**/*.json'];
+
+/** A file tsc compiles (or reads as JS under allowJs), as opposed to a declaration file or anything else. */
+const COMPILED = /\.(?:ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
+const DECLARATION_FILE = /\.d\.(?:[^/]*\.)?[cm]?ts$/;
+
+const BUILD_FLAGS = new Set(['-b', '--build']);
+const PROJECT_FLAGS = new Set(['-p', '--project']);
+const WATCH_FLAGS = new Set(['-w', '--watch']);
+
+/**
+ * The tsconfig files a command reads when it is a plain TypeScript compile
+ * (`tsc`, `tsc -p X`, `tsc --project X`, `tsc -b [projects] [options]`),
+ * root-relative; null when it is anything else (a bundler, `tsc && esbuild`,
+ * a watch, a script the tokenizer does not read). `[]`: tsc with no
+ * tsconfig found.
+ */
+export function tscProjects(command: string, pkgDir: string): { build: boolean; projects: string[] | null } | null {
+  const split = shellWords(command);
+  if (!split.ok || split.words[0] !== 'tsc') return null;
+  const args = split.words.slice(1);
+  if (args.some((a) => WATCH_FLAGS.has(a))) return null;
+  const configAt = (p: string): string => {
+    const at = joinRel(pkgDir, posix.normalize(p));
+    return at.endsWith('.json') ? at : joinRel(at, 'tsconfig.json');
+  };
+  if (args.some((a) => BUILD_FLAGS.has(a))) {
+    const positional = args.filter((a) => !a.startsWith('-'));
+    return { build: true, projects: (positional.length === 0 ? ['.'] : positional).map(configAt) };
+  }
+  const p = args.findIndex((a) => PROJECT_FLAGS.has(a));
+  if (p >= 0) {
+    const value = args[p + 1];
+    return value === undefined ? null : { build: false, projects: [configAt(value)] };
+  }
+  // No -p: tsc looks for tsconfig.json from its directory up (the caller resolves it).
+  return { build: false, projects: null };
+}
+
+/**
+ * Whether the commands a script's sandbox runs are all plain tsc compiles
+ * whose configurations read nothing of another package by path: a
+ * `paths` mapping (Nx's way to link packages) or `references` (tsc -b
+ * rebuilds a referenced project it finds out of date) can make tsc read a
+ * dependency's sources, so those keep the full sandbox.
+ */
+export async function compilesFromDeclarations(rc: RuleContext, commands: readonly string[], pkgDir: string): Promise<boolean> {
+  if (commands.length === 0) return false;
+  for (const command of commands) {
+    const tsc = tscProjects(command, pkgDir);
+    if (tsc === null) return false;
+    const configs =
+      tsc.projects === null
+        ? [await nearestTsconfig(rc, rc.project.ws, pkgDir)]
+        : await Promise.all(tsc.projects.map((p) => rc.get(new TsconfigKey(rc.project.ws, p))));
+    for (const c of configs) if (c !== null && (Object.keys(c.paths).length > 0 || c.references.length > 0)) return false;
+  }
+  return true;
+}
+
+/**
+ * The sandbox inputs of a tsc compile (see the README, "Declaration inputs"):
+ * the closure `sandboxInputs` merges, except that a first-party dependency
+ * whose build emitted declarations contributes only those (and its json
+ * files), and its package none of its compiled sources. A dependency with
+ * no declaration output contributes everything, as before.
+ */
+export async function declarationSandboxInputs(rc: RuleContext, closure: readonly Target[], ownDir: string): Promise<Digest> {
+  const built = new Set<string>();
+  const produced = await Promise.all(
+    closure.map(async (t) => {
+      const full = await rc.contribution(t);
+      if (t.type !== NODE_SCRIPT || t.addr.dir === ownDir) return full;
+      if (digestEquals(await subsetTree(rc.store, full, DECLARATIONS, rc.signal), EMPTY_TREE_DIGEST)) return full;
+      built.add(t.addr.dir);
+      return subsetTree(rc.store, full, DECLARATION_VIEW, rc.signal);
+    }),
+  );
+  // The package a source belongs to: the deepest package directory of the closure above it.
+  const packageDirs = [...new Set(closure.filter((t) => t.type === PACKAGE_JSON || t.type === NODE_SCRIPT).map((t) => t.addr.dir))].sort((a, b) => b.length - a.length);
+  const packageOf = (f: string): string | undefined => packageDirs.find((d) => d === '' || f.startsWith(`${d}/`));
+  const sources = new Set<string>();
+  for (const t of closure) {
+    if (rc.rulesFor(t)?.sandbox?.sources !== true) continue;
+    for (const f of t.sources) {
+      const pkg = packageOf(f);
+      if (pkg !== undefined && built.has(pkg) && COMPILED.test(f) && !DECLARATION_FILE.test(f)) continue;
+      sources.add(f);
+    }
+  }
+  const snapshot = sources.size === 0 ? undefined : await rc.get(new SnapshotKey(rc.project.ws, rc.store, [...sources]));
+  return mergeTrees(rc.store, [...(snapshot === undefined ? [] : [snapshot.digest]), ...produced], rc.signal);
+}
