@@ -87,6 +87,17 @@ describe('tsc builds from their dependencies\' declarations', () => {
     await edit('packages/strings/src/index.ts', (t) => t.replace("join(', ')} & ${", "join(', ')} and ${"));
   });
 
+  it('with declaration_inputs = false, the same kind of edit reruns the dependents\' builds (they see the full outputs)', async () => {
+    await edit('packages/strings/src/shout.ts', (t) => t.replace('const loud = s.toUpperCase();', 'const loud = s.toLocaleUpperCase();'));
+    const r = await trews(['build', '::', '--javascript-declaration-inputs=false']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(results(r), [
+      '✓ apps/cli:build (ran locally)',
+      '✓ packages/greeter:build (ran locally)',
+      '✓ packages/strings:build (ran locally)',
+    ]);
+  });
+
   it('an edit of an exported signature reruns the builds of the packages that import it', async () => {
     await edit('packages/strings/src/index.ts', (t) =>
       t.replace('export function joinNames(names: readonly string[]): string {', "export function joinNames(names: readonly string[], last = 'and'): string {").replace("join(', ')} and ${", "join(', ')} ${last} ${"),

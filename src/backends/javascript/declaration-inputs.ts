@@ -35,7 +35,8 @@ export function tscProjects(command: string, pkgDir: string): { build: boolean; 
   const args = split.words.slice(1);
   if (args.some((a) => WATCH_FLAGS.has(a))) return null;
   const configAt = (p: string): string => {
-    const at = joinRel(pkgDir, posix.normalize(p));
+    const joined = posix.join(pkgDir || '.', p);
+    const at = joined === '.' ? '' : joined;
     return at.endsWith('.json') ? at : joinRel(at, 'tsconfig.json');
   };
   if (args.some((a) => BUILD_FLAGS.has(a))) {
