@@ -7,12 +7,12 @@
 // outputs written back into the workspace. Then the same on a server that
 // runs every action strictly isolated.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, type CliResult } from './helpers/index.js';
+import { lockedSemverEntry, type CliResult } from './helpers/index.js';
 import { startServer, type ServerProcess } from './helpers/remote-client.js';
 import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
@@ -21,8 +21,7 @@ const NPM_CACHE = process.env.npm_config_cache ?? join(homedir(), '.npm');
 const WORKER_PLATFORM = ['--platform', 'OSFamily=linux', '--platform', 'ISA=x86-64'];
 
 function workspace(workerBin: string): Record<string, string> {
-  const lock = JSON.parse(readFileSync(join(repoRoot(), 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
-  const semver = lock.packages['node_modules/semver']!;
+  const semver = lockedSemverEntry();
   const build = "const fs=require('fs');fs.mkdirSync('dist',{recursive:true});fs.writeFileSync('dist/v.txt', require('semver').valid('1.2.3') + ' ' + (process.env.WORKER_NODE || 'client node'))";
   return {
     'package.json': json({ name: 'acme', private: true, workspaces: ['packages/*'] }),
@@ -33,14 +32,7 @@ function workspace(workerBin: string): Record<string, string> {
       packages: {
         '': { name: 'acme', workspaces: ['packages/*'] },
         'node_modules/@acme/lib': { resolved: 'packages/lib', link: true },
-        'node_modules/semver': {
-          version: semver.version,
-          resolved: `https://registry.npmjs.org/semver/-/semver-${semver.version}.tgz`,
-          integrity: semver.integrity,
-          license: 'ISC',
-          bin: { semver: 'bin/semver.js' },
-          engines: { node: '>=10' },
-        },
+        'node_modules/semver': semver,
         'packages/lib': { name: '@acme/lib', version: '1.0.0', dependencies: { semver: semver.version } },
       },
     }),

@@ -14,7 +14,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { assertGolden, DaemonJanitor, pidAlive, repoRoot, spawnTrews, stableResults, waitUntil } from './helpers/index.js';
+import { assertGolden, DaemonJanitor, lockedSemverEntry, pidAlive, repoRoot, spawnTrews, stableResults, waitUntil } from './helpers/index.js';
 import { startServer, type ServerProcess } from './helpers/remote-client.js';
 import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
@@ -25,16 +25,9 @@ const BIN = join(repoRoot(), 'node_modules', '.bin');
 /** The client's PATH: pnpm and yarn from trews' devDependencies, then the machine's. */
 const PATH = `${BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`;
 
-function lockedSemver(): { version: string; integrity: string } {
-  const lock = JSON.parse(readFileSync(join(repoRoot(), 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
-  const e = lock.packages['node_modules/semver'];
-  assert.ok(e !== undefined, 'trews locks semver');
-  return { version: e.version, integrity: e.integrity };
-}
-
 /** lib builds dist/index.js with semver; app builds dist/main.js from lib; both have tests. */
 function npmWorkspace(): Record<string, string> {
-  const semver = lockedSemver();
+  const semver = lockedSemverEntry();
   const buildLib = "const fs=require('fs');fs.mkdirSync('dist',{recursive:true});fs.writeFileSync('dist/index.js','exports.v='+JSON.stringify(require('semver').valid('1.2.3'))+';\\n')";
   const buildApp = "const fs=require('fs');fs.mkdirSync('dist',{recursive:true});fs.writeFileSync('dist/main.js','console.log(require(\"@acme/lib\").v, process.argv.slice(2).join(\",\"))\\n')";
   return {
@@ -48,14 +41,7 @@ function npmWorkspace(): Record<string, string> {
         '': { name: 'acme', workspaces: ['packages/*'] },
         'node_modules/@acme/app': { resolved: 'packages/app', link: true },
         'node_modules/@acme/lib': { resolved: 'packages/lib', link: true },
-        'node_modules/semver': {
-          version: semver.version,
-          resolved: `https://registry.npmjs.org/semver/-/semver-${semver.version}.tgz`,
-          integrity: semver.integrity,
-          license: 'ISC',
-          bin: { semver: 'bin/semver.js' },
-          engines: { node: '>=10' },
-        },
+        'node_modules/semver': semver,
         'packages/app': { name: '@acme/app', version: '1.0.0', dependencies: { '@acme/lib': '*' } },
         'packages/lib': { name: '@acme/lib', version: '1.0.0', dependencies: { semver: semver.version } },
       },

@@ -11,7 +11,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/pr
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, runTrews, type CliResult } from './helpers/index.js';
+import { lockedSemverEntry, repoRoot, runTrews, type CliResult } from './helpers/index.js';
 import { makeShellRepo, resultLines, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
@@ -71,8 +71,7 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
   let repo: ShellRepo;
   let home: string;
   before(async () => {
-    const lock = JSON.parse(readFileSync(join(repoRoot(), 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; integrity: string }> };
-    const semver = lock.packages['node_modules/semver']!;
+    const semver = lockedSemverEntry();
     repo = await makeShellRepo({
       'package.json': json({ name: 'acme', private: true, workspaces: ['packages/*'] }),
       'package-lock.json': json({
@@ -82,14 +81,7 @@ describe('a JavaScript script under strict isolation sees only its sandbox, its 
         packages: {
           '': { name: 'acme', workspaces: ['packages/*'] },
           'node_modules/@acme/lib': { resolved: 'packages/lib', link: true },
-          'node_modules/semver': {
-            version: semver.version,
-            resolved: `https://registry.npmjs.org/semver/-/semver-${semver.version}.tgz`,
-            integrity: semver.integrity,
-            license: 'ISC',
-            bin: { semver: 'bin/semver.js' },
-            engines: { node: '>=10' },
-          },
+          'node_modules/semver': semver,
           'packages/lib': { name: '@acme/lib', version: '1.0.0', dependencies: { semver: semver.version } },
         },
       }),

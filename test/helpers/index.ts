@@ -4,3 +4,4 @@ export { assertGolden, normalizeTimes, stableResults } from './golden.js';
 export { daemonPid, daemonLog, isDaemonOf, pidAlive, waitUntil, DaemonJanitor } from './daemon.js';
 export { chromiumOrSkip, findChromium, HeadlessPage } from './chromium.js';
 export { graphOf } from './graph-page.js';
+export { lockedSemverEntry } from './npm-lock.js';
