@@ -6,15 +6,12 @@
 // On a copy of examples/ts-workspace; real CLI, npm install from the
 // machine's npm cache, real tsc and node:test.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot, runTrews, type CliResult } from './helpers/index.js';
+import { copyExampleWorkspace, type CliResult, type ExampleWorkspace } from './helpers/index.js';
 import { resultLines } from './helpers/shell.js';
 
-const EXAMPLE = join(repoRoot(), 'examples', 'ts-workspace');
-const LEFT_OUT = new Set(['node_modules', 'dist', '.trews.d']);
 
 /** Result lines without what follows the provenance (`: 2 files written, 3 unchanged`). */
 function results(r: CliResult): string[] {
@@ -22,25 +19,14 @@ function results(r: CliResult): string[] {
 }
 
 describe('tsc builds from their dependencies\' declarations', () => {
-  let scratch: string;
+  let ws: ExampleWorkspace;
   let root: string;
-  const trews = (args: string[]): Promise<CliResult> =>
-    runTrews(args, {
-      cwd: root,
-      env: { TREWS_DAEMON: 'false', TREWS_LOCAL_STORE_DIR: join(scratch, 'store'), TMPDIR: scratch },
-      timeoutMs: 300_000,
-    });
-  const edit = async (path: string, f: (text: string) => string): Promise<void> => {
-    const before = await readFile(join(root, path), 'utf8');
-    const after = f(before);
-    assert.notEqual(after, before, `the edit of ${path} changes it`);
-    await writeFile(join(root, path), after);
-  };
+  const trews = (args: string[]): Promise<CliResult> => ws.trews(args);
+  const edit = (path: string, f: (text: string) => string): Promise<void> => ws.edit(path, f);
 
   before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'trews-js-declarations-'));
-    root = join(scratch, 'ts-workspace');
-    await cp(EXAMPLE, root, { recursive: true, filter: (src) => !LEFT_OUT.has(src.split('/').pop() ?? '') || src === EXAMPLE });
+    ws = await copyExampleWorkspace('trews-js-declarations-');
+    root = ws.root;
     // A module of strings that no other package imports, and its own test.
     await writeFile(join(root, 'packages/strings/src/shout.ts'), "export function shout(s: string): string {\n  return s.toUpperCase() + '!';\n}\n");
     await writeFile(
@@ -50,7 +36,7 @@ describe('tsc builds from their dependencies\' declarations', () => {
     const warm = await trews(['test', '::']);
     assert.equal(warm.code, 0, warm.stderr);
   });
-  after(() => rm(scratch, { recursive: true, force: true }));
+  after(() => ws.remove());
 
   it('an edit of a function body reruns its package\'s build and the tests that reach it; the dependents\' builds come from the cache', async () => {
     await edit('packages/strings/src/shout.ts', (t) => t.replace("return s.toUpperCase() + '!';", "const loud = s.toUpperCase();\n  return `${loud}!`;"));

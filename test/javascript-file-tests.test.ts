@@ -4,17 +4,14 @@
 // compiled, from the build's outputs). Real CLI, real npm install from the
 // machine's npm cache, real tsc and node:test.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { execFileSync } from 'node:child_process';
-import { repoRoot, runTrews, withRepo, type CliResult } from './helpers/index.js';
+import { copyExampleWorkspace, runTrews, withRepo, type CliResult, type ExampleWorkspace } from './helpers/index.js';
 import { resultLines, summaryLine } from './helpers/shell.js';
 
-const EXAMPLE = join(repoRoot(), 'examples', 'ts-workspace');
-const LEFT_OUT = new Set(['node_modules', 'dist', '.trews.d']);
 const STRINGS_TEST = 'packages/strings/src/index.test.ts';
 
 /** The result lines with the time gone and the case counts kept: `✓ <address> succeeded (ran locally): 2 cases`. */
@@ -23,22 +20,16 @@ function results(r: CliResult): string[] {
 }
 
 describe('JavaScript tests per file', () => {
-  let scratch: string;
+  let ws: ExampleWorkspace;
   let root: string;
-  const trews = (args: string[]): Promise<CliResult> =>
-    runTrews(args, {
-      cwd: root,
-      env: { TREWS_DAEMON: 'false', TREWS_LOCAL_STORE_DIR: join(scratch, 'store'), TMPDIR: scratch },
-      timeoutMs: 300_000,
-    });
-  const edit = async (path: string, f: (text: string) => string): Promise<void> => writeFile(join(root, path), f(await readFile(join(root, path), 'utf8')));
+  const trews = (args: string[]): Promise<CliResult> => ws.trews(args);
+  const edit = (path: string, f: (text: string) => string): Promise<void> => ws.edit(path, f);
 
   before(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'trews-js-file-tests-'));
-    root = join(scratch, 'ts-workspace');
-    await cp(EXAMPLE, root, { recursive: true, filter: (src) => !LEFT_OUT.has(src.split('/').pop() ?? '') || src === EXAMPLE });
+    ws = await copyExampleWorkspace('trews-js-file-tests-');
+    root = ws.root;
   });
-  after(() => rm(scratch, { recursive: true, force: true }));
+  after(() => ws.remove());
 
   it('runs each test file as its own process, with its cases, instead of the packages\' test scripts', async () => {
     const r = await trews(['test', '::']);
