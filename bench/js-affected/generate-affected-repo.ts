@@ -12,12 +12,11 @@
 // imports, only its own package's index.test.ts; by package dependencies it
 // reaches every package downstream. The repo is a git repository with
 // everything committed (Turborepo's --affected compares with it).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { installAndCommit, TURBO_VERSION } from '../peers/generate-peers-repo.js';
+import { installAndCommit, startRepo, TURBO_VERSION } from '../peers/generate-peers-repo.js';
 import { CACHE_DIR, depsOf, packageDir, packageName, TYPES_NODE_VERSION, TYPESCRIPT_VERSION } from '../ts-peers/generate-ts-repo.js';
 
 export { CACHE_DIR, depsOf, packageDir, packageName };
@@ -88,14 +87,9 @@ const marker = (packages: number): object => ({ packages, turbo: TURBO_VERSION, 
 
 /** Writes the repo (replacing what is at `root`), runs `npm install` unless told not to, and commits it all. */
 export function generateAffectedRepo(root: string, packages: number, opts: { install?: boolean } = {}): AffectedRepo {
-  root = resolve(root);
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(join(root, CACHE_DIR), { recursive: true });
-  const w = (rel: string, text: string): void => {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  };
-  const npmVersion = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const repo = startRepo(root, CACHE_DIR);
+  root = repo.root;
+  const { w, npmVersion } = repo;
   w('.gitignore', GITIGNORE);
   w(
     'package.json',

@@ -11,13 +11,12 @@
 // dist/**, test after build. Every tool's cache lives under <repo>/.bench/.
 // The repo is a git repository with everything committed, as a user's is
 // (Turborepo and Nx hash what git knows).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { depsOf } from '../generate-shell-repo.js';
-import { installAndCommit, NX_VERSION, TURBO_VERSION } from '../peers/generate-peers-repo.js';
+import { installAndCommit, startRepo, NX_VERSION, TURBO_VERSION } from '../peers/generate-peers-repo.js';
 
 export { depsOf, NX_VERSION, TURBO_VERSION };
 
@@ -126,14 +125,9 @@ function indexTestTs(i: number): string {
 
 /** Writes the repo (replacing what is at `root`), runs `npm install` unless told not to, and commits it all. */
 export function generateTsRepo(root: string, packages: number, opts: { install?: boolean } = {}): TsRepo {
-  root = resolve(root);
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(join(root, CACHE_DIR), { recursive: true });
-  const w = (rel: string, text: string): void => {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  };
-  const npmVersion = spawnSync('npm', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const repo = startRepo(root, CACHE_DIR);
+  root = repo.root;
+  const { w, npmVersion } = repo;
   w('.gitignore', GITIGNORE);
   w(
     'package.json',
