@@ -114,7 +114,7 @@ class IncrementalEngine implements Engine {
     return this.#graph.exportNodes();
   }
 
-  importGraph(graph: PersistedGraph, rebuild: (id: string) => AnyKey<unknown> | undefined): number {
+  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number {
     if (this.#runs > 0) throw new Error('bug: a graph is imported only before the first run');
     const n = this.#graph.importNodes(graph, rebuild);
     this.#graph.changes = 0;

@@ -258,7 +258,7 @@ export class Graph {
    * cannot make is left out, with everything that depends on it. Transient
    * nodes recompute at the next run, as in a daemon. Returns the nodes loaded.
    */
-  importNodes(g: PersistedGraph, rebuild: (id: string) => AnyKey<unknown> | undefined): number {
+  importNodes(g: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number {
     if (this.#nodes.size > 0) throw new Error('bug: a graph is imported only into an empty engine');
     if (g.format !== PERSISTED_GRAPH_FORMAT) return 0;
     const n = g.ids.length;
@@ -271,7 +271,7 @@ export class Graph {
       let ok = true;
       for (let j = from; j < to; j++) if (nodes[g.deps[j]!] === undefined) ok = false;
       if (!ok) continue;
-      let key = rebuild(id);
+      let key = rebuild(id, g.paths[i] ?? undefined);
       const input = (flags & FLAG_INPUT) !== 0;
       if (key !== undefined && (('readFrom' in key) !== input || key.id !== id || (!input && (key as Key<unknown>).path !== (g.paths[i] ?? undefined)))) key = undefined;
       if (key === undefined) {

@@ -205,7 +205,7 @@ export interface Engine {
    * events, and transient nodes recompute: the next run re-reads every
    * path and re-validates the rest, with early cut-off. Returns the nodes loaded.
    */
-  importGraph(graph: PersistedGraph, rebuild: (id: string) => AnyKey<unknown> | undefined): number;
+  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number;
 }
 
 export interface EngineOptions {
