@@ -7,7 +7,7 @@ import { TREWS_VERSION, type Logger } from '../core/index.js';
 import type { AnyKey, PersistedGraph } from '../engine/index.js';
 import { rebuildFsKey, workDirOf } from '../fs/index.js';
 import type { Options } from '../options/index.js';
-import { storeStateOf } from '../store/index.js';
+import { storeLostEntries, storeStateOf, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
 
 /** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
@@ -43,7 +43,7 @@ export class GraphFile {
   readonly #logger: Logger;
   readonly #code: string | undefined;
   /** The store's state when the run started: a GC or damage since then makes the graph unfit to keep. */
-  readonly #storeAtStart: string;
+  readonly #storeAtStart: StoreState;
 
   constructor(app: App, storeDir: string, logger: Logger) {
     this.#path = join(workDirOf(app.root), GRAPH_FILE);
@@ -54,9 +54,9 @@ export class GraphFile {
     this.#storeAtStart = storeStateOf(storeDir);
   }
 
-  #fingerprint(store: string): string | undefined {
+  #fingerprint(store: StoreState): string | undefined {
     if (this.#code === undefined) return undefined;
-    return JSON.stringify([MAGIC, TREWS_VERSION, process.version, this.#code, this.#app.identity, store]);
+    return JSON.stringify([MAGIC, TREWS_VERSION, process.version, this.#code, this.#app.identity, store.generation, store.dirs]);
   }
 
   /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */
@@ -114,7 +114,7 @@ export class GraphFile {
     const engine = this.#app.engine;
     const store = storeStateOf(this.#storeDir);
     try {
-      if (store !== this.#storeAtStart) {
+      if (storeLostEntries(this.#storeAtStart, store)) {
         rmSync(this.#path, { force: true });
         this.#logger.info(`graph: not kept: the local store changed during the run (a GC, or blobs found missing)`);
         return;

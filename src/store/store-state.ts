@@ -13,7 +13,7 @@ import { AC_DIR, CAS_DIR } from './store-layout.js';
  * (`rm -rf` of the cache) is another store. Blobs deleted one by one inside
  * it are not seen, as by a daemon: the run that misses one records damage.
  */
-export function storeStateOf(dir: string): string {
+export function storeStateOf(dir: string): StoreState {
   let generation = '';
   try {
     generation = readFileSync(join(dir, GENERATION_FILE), 'utf8').trim();
@@ -28,5 +28,22 @@ export function storeStateOf(dir: string): string {
       return 'none';
     }
   };
-  return JSON.stringify([generation, damageCount(dir), identity(dir), identity(join(dir, AC_DIR)), identity(join(dir, CAS_DIR))]);
+  return { generation, damage: damageCount(dir), dirs: [identity(dir), identity(join(dir, AC_DIR)), identity(join(dir, CAS_DIR))] };
+}
+
+export interface StoreState {
+  readonly generation: string;
+  readonly damage: number;
+  /** The identities of the store, `ac` and `cas` directories ('none' when missing). */
+  readonly dirs: readonly string[];
+}
+
+/**
+ * Whether memos taken at `before` may name entries gone at `after`: a GC,
+ * damage found, or a directory that existed replaced or removed (one made
+ * meanwhile is fine: it only adds entries).
+ */
+export function storeLostEntries(before: StoreState, after: StoreState): boolean {
+  if (before.generation !== after.generation || before.damage !== after.damage) return true;
+  return before.dirs.some((d, i) => d !== 'none' && d !== after.dirs[i]);
 }
