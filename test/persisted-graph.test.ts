@@ -97,6 +97,15 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('--force runs the test again: the trees the kept graph names are in the store, not only in the memory of the run that staged them', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      const r = await runTrews(['--no-daemon', 'test', 'a:t', '--force'], { cwd: repo.root, env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /1 ran locally/);
+    });
+  });
+
   it('a damaged or truncated graph file is ignored: the run is right, without an error, and keeps a new one', async () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, env, ['test', 'a:t']);

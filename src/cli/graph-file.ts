@@ -7,7 +7,7 @@ import { TREWS_VERSION, type Logger } from '../core/index.js';
 import type { AnyKey, PersistedGraph } from '../engine/index.js';
 import { rebuildFsKey, workDirOf } from '../fs/index.js';
 import type { Options } from '../options/index.js';
-import { storeLostEntries, storeStateOf, type StoreState } from '../store/index.js';
+import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
 
 /** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
@@ -107,20 +107,27 @@ export class GraphFile {
   /**
    * Writes the engine's graph (atomically: a concurrent run reads the old
    * file or this one, never half of one), unless nothing changed since it
-   * was loaded. A GC or damage found during the run removes the file
-   * instead: the graph may name blobs that are gone.
+   * was loaded, after writing into `blobs` what the run only staged. A GC
+   * or damage found during the run removes the file instead: the graph may
+   * name blobs that are gone.
    */
-  save(loaded: boolean): void {
+  async save(loaded: boolean, blobs: BlobStore | undefined): Promise<void> {
     const engine = this.#app.engine;
-    const store = storeStateOf(this.#storeDir);
+    const lost = (): boolean => {
+      if (!storeLostEntries(this.#storeAtStart, storeStateOf(this.#storeDir))) return false;
+      rmSync(this.#path, { force: true });
+      this.#logger.info(`graph: not kept: the local store changed during the run (a GC, or blobs found missing)`);
+      return true;
+    };
     try {
-      if (storeLostEntries(this.#storeAtStart, store)) {
-        rmSync(this.#path, { force: true });
-        this.#logger.info(`graph: not kept: the local store changed during the run (a GC, or blobs found missing)`);
-        return;
-      }
-      const fingerprint = this.#fingerprint(store);
-      if (fingerprint === undefined || (loaded && engine.stats().changes === 0)) return;
+      // Checked even when the graph did not change: the kept file may name what a GC just removed.
+      if (lost() || this.#code === undefined || (loaded && engine.stats().changes === 0)) return;
+      // The trees this run only staged in memory (store/README.md "Staged writes") are
+      // named by the graph's memos: the next process must find them in the store.
+      if (blobs !== undefined) await flushAllStaged(blobs);
+      if (lost()) return;
+      const store = storeStateOf(this.#storeDir);
+      const fingerprint = this.#fingerprint(store)!;
       const payload = serialize(engine.exportGraph());
       const sha256 = createHash('sha256').update(payload).digest('hex');
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

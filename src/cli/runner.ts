@@ -301,7 +301,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       app.saveIndexes();
       if (graphFile !== undefined) {
         const endSave = trace?.recorder.phase('keep the graph');
-        graphFile.save(graphLoaded);
+        await graphFile.save(graphLoaded, services?.store);
         endSave?.();
       }
       const endFlush = trace?.recorder.phase('flush remote cache writes');

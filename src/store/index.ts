@@ -13,7 +13,7 @@ export { collectGarbage, storeSize, type GcOptions, type GcResult, type StoreLoc
 export { defaultLocalStoreDir } from './default-dir.js';
 export { SnapshotKey, type Snapshot } from './snapshot.js';
 export { EMPTY_TREE_DIGEST } from './tree-io.js';
-export { flushTree } from './flush-staged.js';
+export { flushAllStaged, flushTree } from './flush-staged.js';
 export {
   mergeTrees,
   addPrefix,
