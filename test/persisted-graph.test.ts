@@ -30,10 +30,10 @@ async function loadedNodes(root: string): Promise<number> {
 
 /** A first run that leaves a graph, and a second one that loads it: the state every attack starts from. */
 async function primed(root: string, env: Record<string, string>, args: readonly string[]): Promise<void> {
-  const first = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env });
+  const first = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env, persistGraph: true });
   assert.equal(first.code, 0, first.stderr);
   assert.ok(existsSync(join(root, GRAPH)), 'the run kept its graph');
-  const second = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env });
+  const second = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env, persistGraph: true });
   assert.equal(second.code, 0, second.stderr);
   assert.ok((await loadedNodes(root)) > 0, 'the second run started from the kept graph');
 }
@@ -50,7 +50,7 @@ describe('the kept graph, --no-daemon', () => {
       const ns = before.mtimeNs % 1_000_000_000n;
       execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${ns.toString().padStart(9, '0')}`, input]);
       assert.equal((await lstat(input, { bigint: true })).mtimeNs, before.mtimeNs);
-      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.ok((await loadedNodes(repo.root)) > 0);
       assert.notEqual(r.code, 0, `the test must see the edit:\n${r.stderr}`);
     });
@@ -60,7 +60,7 @@ describe('the kept graph, --no-daemon', () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, env, ['test', 'a:t']);
       await repo.write('a/more.txt', 'x');
-      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.notEqual(r.code, 0, `the glob must match the new file:\n${r.stderr}`);
     });
   });
@@ -69,7 +69,7 @@ describe('the kept graph, --no-daemon', () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good', 'b/BUILD': 'files(name="x", sources=[])\n' }, async (repo, env) => {
       await primed(repo.root, env, ['list', '::']);
       await repo.remove('b/BUILD');
-      const r = await runTrews(['--no-daemon', 'list', '::'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', 'list', '::'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stdout, /^b:x$/m);
       assert.match(r.stdout, /^a:t$/m);
@@ -80,7 +80,7 @@ describe('the kept graph, --no-daemon', () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, env, ['test', 'a:t']);
       await repo.write('a/BUILD', BUILD.replace('test \\"$FLAVOUR\\" != bad', 'false'));
-      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.notEqual(r.code, 0, `the edited command must run:\n${r.stderr}`);
     });
   });
@@ -88,10 +88,10 @@ describe('the kept graph, --no-daemon', () => {
   it('a variable the run reads, and an option: the test runs again with them', async () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, { ...env, FLAVOUR: 'fine' }, ['test', 'a:t']);
-      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: { ...env, FLAVOUR: 'bad' } });
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: { ...env, FLAVOUR: 'bad' }, persistGraph: true });
       assert.notEqual(r.code, 0, `the test must see the variable:\n${r.stderr}`);
       // build_patterns is no input of any key: it is in the kept graph's fingerprint.
-      const other = await runTrews(['--no-daemon', '--build-patterns=["NOPE"]', 'list', '::'], { cwd: repo.root, env });
+      const other = await runTrews(['--no-daemon', '--build-patterns=["NOPE"]', 'list', '::'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(other.stdout, '');
       assert.match(other.stderr, /matched no targets/);
     });
@@ -100,7 +100,7 @@ describe('the kept graph, --no-daemon', () => {
   it('--force runs the test again: the trees the kept graph names are in the store, not only in the memory of the run that staged them', async () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, env, ['test', 'a:t']);
-      const r = await runTrews(['--no-daemon', 'test', 'a:t', '--force'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', 'test', 'a:t', '--force'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /1 ran locally/);
     });
@@ -113,7 +113,7 @@ describe('the kept graph, --no-daemon', () => {
       const graph = join(repo.root, GRAPH);
       const size = (await lstat(graph)).size;
       await truncate(graph, Math.floor(size / 2));
-      let r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env });
+      let r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.notEqual(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /internal|graph/);
       assert.match(await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8'), /graph: ignoring .*damaged or truncated/);
@@ -122,10 +122,10 @@ describe('the kept graph, --no-daemon', () => {
       bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
       await writeFile(graph, bytes);
       await repo.write('a/in.txt', 'good');
-      r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env });
+      r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(r.code, 0, r.stderr);
       assert.match(await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8'), /graph: ignoring .*(checksum|damaged)/);
-      await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env });
+      await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.ok((await loadedNodes(repo.root)) > 0, 'a good graph was kept again');
     });
   });
@@ -137,7 +137,7 @@ describe('the kept graph, --no-daemon', () => {
       assert.equal(tarNames(tar), 'good');
       await rm(join(repo.root, '.cache'), { recursive: true, force: true });
       await rm(join(repo.root, 'dist'), { recursive: true, force: true });
-      const r = await runTrews(['--no-daemon', '--level=debug', 'package', 'a:all'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', '--level=debug', 'package', 'a:all'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /ran locally|1 ran/);
       assert.equal(tarNames(tar), 'good');
@@ -149,10 +149,10 @@ describe('the kept graph, --no-daemon', () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, env, ['test', 'a:t']);
       await repo.write('a/in.txt', 'bad!');
-      const runs = await Promise.all([0, 1, 2].map(() => runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env })));
+      const runs = await Promise.all([0, 1, 2].map(() => runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true })));
       for (const r of runs) assert.notEqual(r.code, 0, r.stderr);
       await repo.write('a/in.txt', 'good');
-      const next = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env });
+      const next = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(next.code, 0, next.stderr);
       assert.ok((await loadedNodes(repo.root)) > 0);
     });
@@ -160,7 +160,7 @@ describe('the kept graph, --no-daemon', () => {
 
   it('persist_graph = false keeps no graph and loads none', async () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
-      const r = await runTrews(['--no-daemon', '--no-persist-graph', 'test', 'a:t'], { cwd: repo.root, env });
+      const r = await runTrews(['--no-daemon', '--no-persist-graph', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
       assert.equal(r.code, 0, r.stderr);
       assert.ok(!existsSync(join(repo.root, GRAPH)));
     });
