@@ -63,6 +63,7 @@ export class GraphFile {
   load(options: Options): number {
     const fingerprint = this.#fingerprint(this.#storeAtStart);
     if (fingerprint === undefined) return 0;
+    const t0 = performance.now();
     let bytes: Buffer;
     try {
       bytes = readFileSync(this.#path);
@@ -71,13 +72,15 @@ export class GraphFile {
     }
     const graph = this.#decode(bytes, fingerprint);
     if (graph === undefined) return 0;
+    const t1 = performance.now();
     const ws = this.#app.project.ws;
     const root = this.#app.root;
     const rebuild = (id: string, path: string | undefined): AnyKey<unknown> | undefined =>
       path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id));
     try {
       const n = this.#app.engine.importGraph(graph, rebuild);
-      this.#logger.debug(`graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path}`);
+      const t2 = performance.now();
+      this.#logger.debug(`graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, import ${(t2 - t1).toFixed(0)} ms)`);
       return n;
     } catch (e) {
       // Only a bug can get here (the engine had run): say so in the log, run without it.

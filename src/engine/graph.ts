@@ -36,6 +36,8 @@ export class Graph {
   readonly #startQueue: Task[] = [];
   /** Nodes whose memo is transient (Key.isTransient): the next run recomputes them. */
   readonly #transient = new Set<GraphNode>();
+  /** Values imported or exported before: known to be plain data (values are never mutated), not walked again. */
+  readonly #plainValues = new WeakSet<object>();
   /** Input nodes: their values are set by runs (setInputs), never computed. */
   readonly #inputs = new Set<GraphNode>();
   computes = 0;
@@ -212,8 +214,14 @@ export class Graph {
     const depStart: number[] = [0];
     const deps: number[] = [];
     const depGenerations: number[] = [];
-    const keepable = (n: GraphNode): boolean =>
-      n.state !== 'new' && n.task === undefined && n.ok && !n.evicted && (n.input !== undefined || isPlainData(n.value, seen));
+    const plain = (v: unknown): boolean => {
+      if (typeof v !== 'object' || v === null) return isPlainData(v, seen);
+      if (this.#plainValues.has(v)) return true;
+      if (!isPlainData(v, seen)) return false;
+      this.#plainValues.add(v);
+      return true;
+    };
+    const keepable = (n: GraphNode): boolean => n.state !== 'new' && n.task === undefined && n.ok && !n.evicted && (n.input !== undefined || plain(n.value));
     // Post-order over the dependency edges, iteratively: dependencies are written first.
     for (const root of this.#nodes.values()) {
       if (index.has(root) || excluded.has(root)) continue;
@@ -263,6 +271,9 @@ export class Graph {
     if (g.format !== PERSISTED_GRAPH_FORMAT) return 0;
     const n = g.ids.length;
     const nodes: (GraphNode | undefined)[] = new Array<GraphNode | undefined>(n);
+    // Reverse edges are gathered, then set once per node: adding them one by one copies small arrays.
+    const dependents: GraphNode[][] = [];
+    for (let i = 0; i < n; i++) dependents.push([]);
     for (let i = 0; i < n; i++) {
       const id = g.ids[i]!;
       const flags = g.flags[i]!;
@@ -279,8 +290,10 @@ export class Graph {
         key = new StubKey(id, g.paths[i] ?? null);
       }
       const node = new GraphNode(key);
+      node.stub = isStub(key);
       node.generation = g.generations[i]!;
       node.value = g.values[i];
+      if (typeof node.value === 'object' && node.value !== null && !input) this.#plainValues.add(node.value);
       node.state = (flags & FLAG_DIRTY) !== 0 ? 'dirty' : 'clean';
       if (node.state === 'dirty') this.dirty++;
       if (input) node.importedInput = true;
@@ -291,7 +304,9 @@ export class Graph {
         const dep = nodes[g.deps[j]!]!;
         depNodes.push(dep);
         depGens.push(g.depGenerations[j]!);
-        dep.addDependent(node);
+        // A dependency listed twice is one reverse edge (addDependent's rule).
+        const list = dependents[g.deps[j]!]!;
+        if (list[list.length - 1] !== node) list.push(node);
       }
       node.deps = depNodes;
       node.depGenerations = depGens;
@@ -300,6 +315,7 @@ export class Graph {
       if (node.path !== undefined) this.#paths.add(node.path, node);
       if (node.input !== undefined) this.#inputs.add(node);
     }
+    for (let i = 0; i < n; i++) nodes[i]?.initDependents(dependents[i]!);
     return this.#nodes.size;
   }
 
@@ -356,9 +372,10 @@ export class Graph {
       if (node.path !== undefined) this.#paths.add(node.path, node);
       if (node.input !== undefined) this.#inputs.add(node);
       this.changes++;
-    } else if (isStub(node.key) && !isStub(key)) {
+    } else if (node.stub && !isStub(key)) {
       // An imported node named by a run or a computation: from now on it can compute.
       node.key = key;
+      node.stub = false;
     }
     return node;
   }
@@ -490,7 +507,7 @@ export class Graph {
 
   #compute(task: Task): void {
     const node = task.node;
-    if (isStub(node.key)) {
+    if (node.stub) {
       // An imported node must recompute before a run named it: it cannot, so
       // it answers "not memoized", and whoever re-validated through it
       // recomputes, naming it with its real key. It stays dirty meanwhile.
@@ -499,7 +516,7 @@ export class Graph {
       queueMicrotask(() => {
         if (task.status !== 'running') return;
         // Named meanwhile (a computation joined this task with the real key): compute after all.
-        if (!isStub(node.key)) this.#compute(task);
+        if (!node.stub) this.#compute(task);
         else this.#finish(task, false, STUB_CANNOT_COMPUTE);
       });
       return;

@@ -80,6 +80,8 @@ export class GraphNode {
   touched = 0;
   /** Set once the node has left the graph (evicted): a run still holding it can tell. */
   evicted = false;
+  /** Imported with a StubKey, not yet named by its real key (a field: checked on every request). */
+  stub = false;
   /** An imported input: its value is only fit for comparison until the next run's replaces it. */
   importedInput = false;
 
@@ -102,6 +104,12 @@ export class GraphNode {
     } else {
       d.add(node);
     }
+  }
+
+  /** Sets the reverse edges of a node that has none yet, at once (an imported graph: no duplicates). */
+  initDependents(nodes: GraphNode[]): void {
+    if (nodes.length === 0) return;
+    this.#dependents = nodes.length <= SMALL_SET ? nodes : new Set(nodes);
   }
 
   removeDependent(node: GraphNode): void {
