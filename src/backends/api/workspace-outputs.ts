@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type BigIntStats } from 'node:fs';
-import { lstat, readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { failure, FailureError, isAbortError, isFailureError, type Digest } from '../../core/index.js';
@@ -70,7 +70,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
         else if ((await store.materializeFile(e.digest, tmp, { executable: e.isExecutable, mode: 'copy' }, signal)) === undefined) {
           throw new Error('its content is no longer in the local store; run the build again');
         }
-        const st = await lstat(dest).catch(() => undefined);
+        const st = lstatSync(dest, { throwIfNoEntry: false });
         if (st?.isDirectory() === true) await rm(dest, { recursive: true, force: true });
         await rename(tmp, dest);
       } catch (err) {
