@@ -331,7 +331,9 @@ class GrpcBlobStore implements RemoteBlobStore {
     const limit = await this.batchLimit(signal);
     const blobs = [...unknown.values()];
     const bytes = blobs.reduce((n, d) => n + d.sizeBytes, 0);
-    const blind = bytes <= BLIND_UPLOAD_MAX_BYTES && blobs.every((d) => fitsInBatch(d.sizeBytes, limit));
+    // Only what the local store holds: a blob it lacks (an output left on the
+    // server by `defer`) is the server's to vouch for, not ours to fetch and send back.
+    const blind = bytes <= BLIND_UPLOAD_MAX_BYTES && blobs.every((d) => fitsInBatch(d.sizeBytes, limit)) && (await local.findMissing(blobs, signal)).length === 0;
     return this.#upload(local, blind ? blobs : await this.findMissing(blobs, signal, call), signal, call);
   }
 
