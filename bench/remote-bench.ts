@@ -1,5 +1,6 @@
 // The remote client against `trews remote-server` on loopback:
 //   node dist/bench/remote-bench.js [--files 10000 --file-bytes 2048 --big-mib 1024 --packages 200 --runs 3 --out DIR]
+//       [--skip big,small,repo,peers --peers-runs 3 --workers 2 --trews-base DIR]
 // 1. upload N small files through the CAS client, then again from a fresh
 //    client (a second run): the second pass must send only FindMissingBlobs;
 // 2. one large blob up and down through ByteStream, with the peak RSS of the
@@ -22,6 +23,7 @@ import { createRemoteLayersFromConfig, validateRemoteOptions, type RemoteConfig,
 import { GLOBAL, OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions } from '../src/options/index.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
 import { generateShellRepo } from './generate-shell-repo.js';
+import { generatePeersRepo } from './peers/generate-peers-repo.js';
 import { median } from './peers/bench-runner.js';
 
 const { values } = parseArgs({
@@ -33,8 +35,17 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     out: { type: 'string', default: join(tmpdir(), 'trews-bench-remote') },
     skip: { type: 'string', default: '' },
+    'peers-runs': { type: 'string', default: '3' },
+    workers: { type: 'string', default: '2' },
+    'trews-base': { type: 'string' },
+    isolation: { type: 'string', default: 'strict' },
   },
 });
+const PEERS_RUNS = Number(values['peers-runs']);
+const WORKERS = Number(values.workers);
+const BASE = values['trews-base'];
+/** The peers rounds' server isolation: `strict` (its default, bwrap per action) or `none` (as the local sandbox runs by default). */
+const ISOLATION = values.isolation!;
 const FILES = Number(values.files);
 const FILE_BYTES = Number(values['file-bytes']);
 const BIG = Number(values['big-mib']) * 1024 * 1024;
@@ -61,13 +72,13 @@ interface Server {
 }
 
 let servers = 0;
-async function startServer(): Promise<Server> {
+async function startServer(workers = 4, isolation?: string): Promise<Server> {
   const dir = join(OUT, `server-${++servers}`);
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'server.log');
   const child: ChildProcess = spawn(
     process.execPath,
-    [trewsBin, 'remote-server', '--listen', '127.0.0.1:0', '--store-dir', join(dir, 'store'), '--workers', '4', '--log-level', 'debug', '--log-file', logFile],
+    [trewsBin, 'remote-server', '--listen', '127.0.0.1:0', '--store-dir', join(dir, 'store'), '--workers', String(workers), ...(isolation !== undefined ? ['--isolation', isolation] : []), '--log-level', 'debug', '--log-file', logFile],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -230,17 +241,17 @@ interface CliRun {
   readonly code: number | null;
 }
 
-function trewsTest(repo: string, env: Record<string, string>): Promise<CliRun> {
+function trewsTest(repo: string, env: Record<string, string>, bin = trewsBin): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const base: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TREWS_')) base[k] = v;
     const t0 = performance.now();
-    const child = spawn(process.execPath, [trewsBin, 'test', '::'], { cwd: repo, env: { ...base, TREWS_DAEMON: 'false', TREWS_DYNAMIC_UI: 'false', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'test', '::'], { cwd: repo, env: { ...base, TREWS_DAEMON: 'false', TREWS_DYNAMIC_UI: 'false', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (x: string) => (err += x));
     child.on('error', reject);
     child.on('exit', (code) =>
-      resolve({ s: (performance.now() - t0) / 1000, code, summary: err.split('\n').find((l) => /^\d+ process/.test(l)) ?? `(no summary) ${err.slice(-500)}` }),
+      resolve({ s: (performance.now() - t0) / 1000, code, summary: err.split('\n').find((l) => /^\d+ process|Processes: /.test(l)) ?? `(no summary) ${err.slice(-500)}` }),
     );
   });
 }
@@ -290,10 +301,72 @@ async function shellRepo(): Promise<void> {
   }
 }
 
+
+// ---- 4. the peers repo: cold remote execution against cold local execution ------------
+
+async function peersRepo(): Promise<void> {
+  const root = join(OUT, 'peers');
+  generatePeersRepo(root, PACKAGES, { install: false });
+  interface Variant {
+    readonly name: string;
+    readonly bin: string;
+    readonly remote: boolean;
+    readonly env: Record<string, string>;
+  }
+  const variants: Variant[] = [
+    { name: 'local', bin: trewsBin, remote: false, env: {} },
+    { name: 'remote', bin: trewsBin, remote: true, env: {} },
+    { name: 'remote, cache_content_behavior=defer', bin: trewsBin, remote: true, env: { TREWS_CACHE_CONTENT_BEHAVIOR: 'defer' } },
+    ...(BASE !== undefined ? [{ name: 'remote, base', bin: join(BASE, 'bin', 'trews'), remote: true, env: {} }] : []),
+  ];
+  const rows = new Map<string, { s: number[]; perAction: number[]; counts: Record<string, number>[]; summary: string }>();
+  for (let i = 0; i < PEERS_RUNS; i++) {
+    // Rotate the order each round, so no variant always runs first after a quiet moment.
+    const order = variants.map((_, k) => variants[(k + i) % variants.length]!);
+    for (const v of order) {
+      const store = join(OUT, 'peers-store');
+      rmSync(store, { recursive: true, force: true });
+      rmSync(join(root, '.trews.d'), { recursive: true, force: true });
+      const server = v.remote ? await startServer(WORKERS, ISOLATION) : undefined;
+      const env: Record<string, string> = { TREWS_LOCAL_STORE_DIR: store, ...v.env };
+      if (server !== undefined) {
+        Object.assign(env, { TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_STORE_SERVER: `grpc://${server.address}`, TREWS_REMOTE_EXECUTION_SERVER: `grpc://${server.address}` });
+      }
+      const r = await trewsTest(root, env, v.bin);
+      const row = rows.get(v.name) ?? { s: [], perAction: [], counts: [], summary: r.summary };
+      rows.set(v.name, row);
+      if (r.code !== 0) console.log(`${v.name}: exit ${r.code}: ${r.summary}`);
+      row.s.push(r.s);
+      console.log(`  round ${i + 1} ${v.name}: ${fmt(r.s, 2)} s — ${r.summary}`);
+      if (server !== undefined) {
+        const rpcs = serverRpcs(server);
+        const actions = 2 * PACKAGES;
+        row.perAction.push(rpcs.total / actions);
+        row.counts.push(rpcs.counts);
+        await server.stop();
+        rmSync(join(OUT, `server-${servers}`), { recursive: true, force: true });
+      }
+    }
+  }
+  const actions = 2 * PACKAGES;
+  console.log(`\n## cold \`trews test ::\` on the ${PACKAGES}-package peers repo (${actions} actions), remote: trews remote-server --workers ${WORKERS} --isolation ${ISOLATION} on loopback, fresh per run; medians of ${PEERS_RUNS}, interleaved`);
+  const local = median(rows.get('local')!.s);
+  console.log('| variant | wall (median, min–max) | / local | RPCs per action (median) | by method, per action (median) |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [name, r] of rows) {
+    const methods = [...new Set(r.counts.flatMap((c) => Object.keys(c)))].sort();
+    const by = methods.map((m) => `${m} ${fmt(median(r.counts.map((c) => (c[m] ?? 0) / actions)), 2)}`).join(', ');
+    console.log(
+      `| ${name} | ${fmt(median(r.s), 1)} s (${fmt(Math.min(...r.s), 1)}–${fmt(Math.max(...r.s), 1)}) | ${fmt(median(r.s) / local, 2)} | ${r.perAction.length > 0 ? fmt(median(r.perAction), 2) : '—'} | ${by || '—'} |`,
+    );
+  }
+}
+
 const server = await startServer();
 // The large blob first, so the client's RSS is not that left over by 10,000 small blobs.
 if (!SKIP.has('big')) await bigBlob(server);
 if (!SKIP.has('small')) await smallFiles(server);
 await server.stop();
 if (!SKIP.has('repo')) await shellRepo();
+if (!SKIP.has('peers')) await peersRepo();
 rmSync(OUT, { recursive: true, force: true });

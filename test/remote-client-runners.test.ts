@@ -337,6 +337,42 @@ describe('remote execution', () => {
     assert.match(r.log, /rpc (Execution\.)?WaitExecution NOT_FOUND/);
   });
 
+  it('the presence memo does not outlive the server: one that lost its CAS mid-run costs one MISSING round, and every result is right', async () => {
+    // The client learns that the server holds a.txt, b.txt and the first
+    // action's output; then the server is replaced by one with an empty CAS.
+    // The next action (a.txt) is refused with MISSING and re-uploads; the one
+    // after it (b.txt and that output, which nobody has named missing yet)
+    // must not trust the memo any more: no second FAILED_PRECONDITION.
+    const first = await startServer();
+    const front = await relay(first.port);
+    let second: ServerProcess | undefined;
+    const a = await client(execEnv({ ...first, address: front.address }));
+    const run = async (files: Record<string, string>, script: string): Promise<string> => {
+      const inputRoot = await treeFromBytes(a.local.store, Object.entries(files).map(([path, content]) => ({ path, content })));
+      const proc = makeProcess({ argv: ['/bin/sh', '-c', script], env: { PATH: '/usr/bin:/bin' }, inputRoot, outputFiles: ['out.txt'], description: script });
+      const r = await a.runner.run(ctx(), proc);
+      assert.equal(r.exitCode, 0, script);
+      assert.equal(r.source, 'remote', script);
+      return outputOf(a.local.store, r);
+    };
+    try {
+      assert.equal(await run({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' }, 'cat a.txt b.txt > out.txt'), 'alpha\nbeta\n');
+      second = await startServer();
+      front.switchTo(second.port);
+      await first.kill();
+      assert.equal(await run({ 'a.txt': 'alpha\n' }, 'tr a-z A-Z < a.txt > out.txt'), 'ALPHA\n');
+      assert.equal(await run({ 'b.txt': 'beta\n', 'prev.txt': 'alpha\nbeta\n' }, 'cat prev.txt b.txt | wc -l > out.txt'), '3\n');
+      const refused = [...second.log().matchAll(/rpc (Execution\.)?Execute FAILED_PRECONDITION/g)].length;
+      assert.equal(refused, 1, second.log());
+      assert.equal([...second.log().matchAll(/: exit 0 in/g)].length, 2, 'both actions ran on the new server');
+    } finally {
+      await a.dispose();
+      await front.close();
+      await second?.stop();
+      await first.stop();
+    }
+  });
+
   it('Ctrl-C cancels the remote operation (CancelOperation) and leaves nothing waiting', () =>
     withServer(async (server) => {
       const marker = await startMarker();

@@ -73,6 +73,7 @@ interface ServerFlags {
   readonly tlsKeyFile: string | undefined;
   /** Hidden test modes: see RemoteServerOptions. */
   readonly implicitEmptyBlob: boolean;
+  readonly maxBatchTotalBytes: number | undefined;
   readonly queueUnmatchedPlatforms: boolean;
 }
 
@@ -156,6 +157,7 @@ export async function runRemoteServer(argv: readonly string[], io: RemoteServerI
       abandonGraceMs: flags.abandonGraceMs,
       logger,
       implicitEmptyBlob: flags.implicitEmptyBlob,
+      ...(flags.maxBatchTotalBytes !== undefined ? { maxBatchTotalBytes: flags.maxBatchTotalBytes } : {}),
       queueUnmatchedPlatforms: flags.queueUnmatchedPlatforms,
       isolation: flags.isolation,
       // bwrap is found as a shell would find it here (exec/ reads no environment itself).
@@ -218,6 +220,7 @@ function parseFlagsRaw(argv: readonly string[]) {
       isolation: { type: 'string' },
       // Hidden: modes that make this server behave like others, for testing clients against them.
       'no-implicit-empty-blob': { type: 'boolean' },
+      'max-batch-size': { type: 'string' },
       'queue-unmatched-platforms': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -288,6 +291,7 @@ async function resolveFlags(v: Parsed, io: RemoteServerIo): Promise<ServerFlags>
     tokenFile: v['token-file'] !== undefined ? path(v['token-file']) : undefined,
     tlsKeyFile: v['tls-key'] !== undefined ? path(v['tls-key']) : undefined,
     implicitEmptyBlob: v['no-implicit-empty-blob'] !== true,
+    maxBatchTotalBytes: v['max-batch-size'] === undefined ? undefined : positiveInt(v['max-batch-size'], '--max-batch-size'),
     queueUnmatchedPlatforms: v['queue-unmatched-platforms'] === true,
   };
 }

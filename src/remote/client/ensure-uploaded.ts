@@ -95,7 +95,7 @@ export async function walkTrees(local: BlobStore, roots: readonly Digest[], know
  */
 export async function ensureUploaded(
   local: BlobStore,
-  remote: ByteStoreProvider,
+  remote: Pick<ByteStoreProvider, 'description' | 'uploadFrom'>,
   what: { readonly roots: readonly Digest[]; readonly blobs: readonly Digest[]; readonly absoluteSymlinksAllowed?: boolean },
   known: UploadedTrees | undefined,
   signal?: AbortSignal,

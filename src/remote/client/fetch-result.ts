@@ -52,12 +52,14 @@ export async function fetchActionResult(local: BlobStore, remote: ByteStoreProvi
     }
   }
 
-  // Metadata first: stdout/stderr and the trees.
+  // Metadata first: stdout/stderr and the trees; with `fetch`, the output
+  // files named in the result come in the same batch (one round trip).
   const meta: Digest[] = [stdout, stderr];
   for (const od of ar.outputDirectories) {
     if (od.treeDigest !== undefined) meta.push(digestOrFail(od.treeDigest, `tree of output directory ${JSON.stringify(od.path)}`));
   }
-  await remote.downloadTo(local, meta, signal, call);
+  const direct = o.behavior === 'fetch' ? ar.outputFiles.filter((f) => f.contents.byteLength === 0).map((f) => digestOrFail(f.digest, `digest of output file ${JSON.stringify(f.path)}`)) : [];
+  await remote.downloadTo(local, [...meta, ...direct], signal, call);
   // A v2.3 server may send only root_directory_digest: its Directories come by GetTree.
   for (const od of ar.outputDirectories) {
     if (od.treeDigest !== undefined || od.rootDirectoryDigest === undefined) continue;

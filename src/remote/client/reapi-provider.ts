@@ -86,6 +86,8 @@ class Reapi implements ReapiProvider {
   endRun(): void {
     // A cache found down during this run is asked again by the next one.
     if (!this.#config.execution) this.#storeCaps = undefined;
+    // The server may evict or restart between runs: the next one learns afresh.
+    this.cas.presence.clear();
   }
 
   requestCounts(): RpcCounts {

@@ -14,7 +14,7 @@ import {
   toProtoDigest,
   type Directory,
 } from '../../reapi/index.js';
-import { MAX_DIGESTS_PER_FIND_MISSING, chunks, effectiveBatchLimit, fitsInBatch, planBatches } from './batching.js';
+import { MAX_DIGESTS_PER_FIND_MISSING, PER_BLOB_OVERHEAD_BYTES, effectiveBatchLimit, fitsInBatch, planBatches } from './batching.js';
 import { checkDigest, corruptBlob, digestMismatch, forEachLimit, isEmptyBlob as isEmpty, localMissing, readUpTo, remoteMissing, verifying } from './blob-transfer.js';
 import { byteStreamRead, byteStreamWrite, type StreamOptions, type UploadSource } from './bytestream.js';
 import type { RemoteEndpoint } from './channel.js';
@@ -22,6 +22,8 @@ import type { ByteStoreProvider, TransferStats } from './provider.js';
 import type { RemoteCapabilities } from './capabilities.js';
 import { METHODS, type Method } from './methods.js';
 import { abortable, destroyOnAbort } from './signals.js';
+import { Coalescer } from './coalescer.js';
+import { PresenceMemo } from './presence-memo.js';
 import type { CallContext } from './request-metadata.js';
 import { isRetryableCode, withRetries, type RetryPolicy } from './retry.js';
 import { RpcError, isRpcError } from './rpc-error.js';
@@ -42,6 +44,8 @@ export interface RemoteBlobStoreOptions {
   readonly getBytesLimit?: number;
   /** Requests in flight per bulk transfer (default 8). */
   readonly concurrency?: number;
+  /** How long a FindMissingBlobs, BatchUpdateBlobs or BatchReadBlobs request waits for others to join it (default COALESCE_WINDOW_MS). */
+  readonly coalesceWindowMs?: number;
 }
 
 /**
@@ -58,7 +62,47 @@ export interface RemoteBlobStore extends ByteStoreProvider {
   getTree(root: Digest, signal?: AbortSignal, call?: CallContext): Promise<Directory[] | undefined>;
   /** The batch message limit in effect (after capabilities). */
   batchLimit(signal?: AbortSignal): Promise<number>;
+  /**
+   * Makes the server hold `digests` for an action about to be Executed:
+   * blobs the presence memo knows are skipped without asking; when what is
+   * left is small (BLIND_UPLOAD_MAX_BYTES, all batchable), it is sent in a
+   * BatchUpdateBlobs without FindMissingBlobs first, which saves a round
+   * trip for a few bytes; otherwise as `uploadFrom`. Execute's MISSING
+   * answer is what catches a memo the server has made wrong.
+   */
+  uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats>;
+  /** What this client believes the server holds, for this run (presence-memo.ts). */
+  readonly presence: PresenceMemo;
+  /**
+   * An action says it will upload (`upload`) or download (`read`) soon, so
+   * that requests waiting for others to join them stop waiting once every
+   * such action has sent its own. Call the result when done.
+   */
+  expect(kind: 'upload' | 'read'): () => void;
 }
+
+/** A FindMissingBlobs, BatchUpdateBlobs or BatchReadBlobs request waits this long for other actions' to join it. */
+export const COALESCE_WINDOW_MS = 5;
+/**
+ * Unknown blobs of an action totalling at most this are uploaded without
+ * asking FindMissingBlobs first: sending 64 KiB that the server may already
+ * have costs less than a round trip on any network remote execution is
+ * worth using on, and most of an action's new blobs (its Action, Command,
+ * Directories, changed sources) are new anyway.
+ */
+export const BLIND_UPLOAD_MAX_BYTES = 64 * 1024;
+/** Blobs per BatchUpdateBlobs / BatchReadBlobs request at most (besides the byte limit). */
+const MAX_BLOBS_PER_BATCH = 10_000;
+
+interface Upload {
+  readonly digest: Digest;
+  readonly data: Uint8Array;
+}
+interface Wanted {
+  readonly digest: Digest;
+}
+/** A blob's fate in a batch: stored or read (`ok`), or why not. */
+type BlobOutcome<T> = { readonly ok: T } | { readonly error: unknown };
 
 export function createRemoteBlobStore(options: RemoteBlobStoreOptions): RemoteBlobStore {
   return new GrpcBlobStore(options);
@@ -73,7 +117,12 @@ class GrpcBlobStore implements RemoteBlobStore {
   readonly #o: RemoteBlobStoreOptions;
   readonly #getBytesLimit: number;
   readonly #concurrency: number;
+  readonly presence = new PresenceMemo();
+  readonly #finds: Coalescer<Wanted, true>;
+  readonly #updates: Coalescer<Upload, BlobOutcome<true>>;
+  readonly #reads: Coalescer<Wanted, BlobOutcome<Uint8Array>>;
   #limit: Promise<number> | undefined;
+  readonly #expecting = { upload: 0, read: 0 };
 
   constructor(o: RemoteBlobStoreOptions) {
     this.endpoint = o.endpoint;
@@ -81,6 +130,34 @@ class GrpcBlobStore implements RemoteBlobStore {
     this.#o = o;
     this.#getBytesLimit = o.getBytesLimit ?? DEFAULT_GET_BYTES_LIMIT;
     this.#concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
+    const windowMs = o.coalesceWindowMs ?? COALESCE_WINDOW_MS;
+    const cost = (i: Wanted): number => i.digest.sizeBytes + PER_BLOB_OVERHEAD_BYTES;
+    const maxCost = (): Promise<number> => this.batchLimit();
+    // Uploads: the actions that a finished one released start together but
+    // reach their uploads a few ms apart; a lone one waits the window out
+    // (another may be on its way), a group stops waiting once all are in.
+    const uploaders = { count: () => this.#expecting.upload, min: 2 };
+    // Downloads follow each action's own Execute: rarely together, so no
+    // waiting unless another action is fetching too.
+    const readers = { count: () => this.#expecting.read, min: 0 };
+    this.#finds = new Coalescer({ windowMs, maxItems: MAX_DIGESTS_PER_FIND_MISSING, concurrency: 4, expected: uploaders, send: (items, signal, call) => this.#findMissingCall(items, signal, call) });
+    this.#updates = new Coalescer<Upload, BlobOutcome<true>>({ windowMs, maxItems: MAX_BLOBS_PER_BATCH, cost, maxCost, concurrency: this.#concurrency, expected: uploaders, send: (items, signal, call) => this.#batchUpdate(items, signal, call) });
+    this.#reads = new Coalescer({ windowMs, maxItems: MAX_BLOBS_PER_BATCH, cost, maxCost, concurrency: this.#concurrency, expected: readers, send: (items, signal, call) => this.#batchRead(items, signal, call) });
+  }
+
+  expect(kind: 'upload' | 'read'): () => void {
+    this.#expecting[kind]++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#expecting[kind]--;
+      if (kind === 'read') this.#reads.reconsider();
+      else {
+        this.#finds.reconsider();
+        this.#updates.reconsider();
+      }
+    };
   }
 
   batchLimit(signal?: AbortSignal): Promise<number> {
@@ -116,25 +193,35 @@ class GrpcBlobStore implements RemoteBlobStore {
       unique.set(digestString(d), d);
     }
     if (unique.size === 0) return [];
-    const missing: Digest[] = [];
-    await forEachLimit(
-      chunks([...unique.values()], MAX_DIGESTS_PER_FIND_MISSING),
-      4,
-      async (part) => {
-        const r = await this.#unary(
-          METHODS.findMissingBlobs,
-          create(FindMissingBlobsRequestSchema, { instanceName: this.endpoint.instanceName, blobDigests: part.map(toProtoDigest), digestFunction: DigestFunction_Value.SHA256 }),
-          signal,
-          call,
-        );
-        for (const p of r.missingBlobDigests) {
-          // Map back to the digests we asked about: a server's answer names nothing else.
-          const ours = unique.get(`${p.hash}/${p.sizeBytes}`);
-          if (ours !== undefined) missing.push(ours);
-        }
-      },
+    const generation = this.presence.generation;
+    // Asked together with other actions' questions of the same moment.
+    const answer = await this.#finds.submit(
+      [...unique.values()].map((digest) => ({ digest })),
       signal,
+      call,
     );
+    const missing: Digest[] = [];
+    const present: Digest[] = [];
+    for (const [k, d] of unique) (answer.has(k) ? missing : present).push(d);
+    this.presence.add(present, generation);
+    return missing;
+  }
+
+  /** One FindMissingBlobs call: the keys of the missing ones. */
+  async #findMissingCall(items: readonly Wanted[], signal: AbortSignal, call: CallContext | undefined): Promise<Map<string, true>> {
+    const asked = new Set(items.map((i) => digestString(i.digest)));
+    const r = await this.#unary(
+      METHODS.findMissingBlobs,
+      create(FindMissingBlobsRequestSchema, { instanceName: this.endpoint.instanceName, blobDigests: items.map((i) => toProtoDigest(i.digest)), digestFunction: DigestFunction_Value.SHA256 }),
+      signal,
+      call,
+    );
+    const missing = new Map<string, true>();
+    for (const p of r.missingBlobDigests) {
+      // Only the digests we asked about: a server's answer names nothing else.
+      const k = `${p.hash}/${p.sizeBytes}`;
+      if (asked.has(k)) missing.set(k, true);
+    }
     return missing;
   }
 
@@ -199,7 +286,7 @@ class GrpcBlobStore implements RemoteBlobStore {
       if (actual.hash !== digest.hash || actual.sizeBytes !== digest.sizeBytes) throw digestMismatch(digest, `is ${actual.sizeBytes} bytes hashing to ${actual.hash}`);
       if ((await this.findMissing([digest], signal)).length === 0) return;
       if (fitsInBatch(digest.sizeBytes, await this.batchLimit(signal))) {
-        await this.#batchUpdate([{ digest, data: bytes }], signal);
+        await this.#batchUpload([{ digest, data: bytes }], signal);
         return;
       }
       const b = bytes;
@@ -231,10 +318,32 @@ class GrpcBlobStore implements RemoteBlobStore {
 
   async uploadFrom(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
     const missing = await this.findMissing(digests, signal, call);
-    if (missing.length === 0) return { blobs: 0, bytes: 0 };
+    return this.#upload(local, missing, signal, call);
+  }
+
+  async uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
+    const unknown = new Map<string, Digest>();
+    for (const d of digests) {
+      checkDigest(d);
+      if (!this.presence.has(d)) unknown.set(digestString(d), d);
+    }
+    if (unknown.size === 0) return { blobs: 0, bytes: 0 };
+    const limit = await this.batchLimit(signal);
+    const blobs = [...unknown.values()];
+    const bytes = blobs.reduce((n, d) => n + d.sizeBytes, 0);
+    // Only what the local store holds: a blob it lacks (an output left on the
+    // server by `defer`) is the server's to vouch for, not ours to fetch and send back.
+    const blind = bytes <= BLIND_UPLOAD_MAX_BYTES && blobs.every((d) => fitsInBatch(d.sizeBytes, limit)) && (await local.findMissing(blobs, signal)).length === 0;
+    return this.#upload(local, blind ? blobs : await this.findMissing(blobs, signal, call), signal, call);
+  }
+
+  /** Sends `blobs` from the local store: batched (with other actions' blobs of the moment) or streamed. */
+  async #upload(local: BlobStore, blobs: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
+    if (blobs.length === 0) return { blobs: 0, bytes: 0 };
+    const generation = this.presence.generation;
     const limit = await this.batchLimit(signal);
     const plan = planBatches(
-      missing.map((digest) => ({ digest })),
+      blobs.map((digest) => ({ digest })),
       limit,
     );
     const read = async (d: Digest): Promise<Uint8Array> => {
@@ -243,12 +352,13 @@ class GrpcBlobStore implements RemoteBlobStore {
       return b;
     };
     await Promise.all([
+      // A batch's worth read at a time, so a large upload is never whole in memory.
       forEachLimit(
         plan.batches,
         this.#concurrency,
         async (batch) => {
-          const blobs = await Promise.all(batch.map(async ({ digest }) => ({ digest, data: await read(digest) })));
-          await this.#batchUpdate(blobs, signal, call);
+          const items = await Promise.all(batch.map(async ({ digest }) => ({ digest, data: await read(digest) })));
+          await this.#batchUpload(items, signal, call);
         },
         signal,
       ),
@@ -261,12 +371,14 @@ class GrpcBlobStore implements RemoteBlobStore {
         signal,
       ),
     ]);
-    return { blobs: missing.length, bytes: missing.reduce((n, d) => n + d.sizeBytes, 0) };
+    this.presence.add(blobs, generation);
+    return { blobs: blobs.length, bytes: blobs.reduce((n, d) => n + d.sizeBytes, 0) };
   }
 
   async downloadTo(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
     const wanted = await local.findMissing(digests, signal);
     if (wanted.length === 0) return { blobs: 0, bytes: 0 };
+    const generation = this.presence.generation;
     const limit = await this.batchLimit(signal);
     const plan = planBatches(
       wanted.map((digest) => ({ digest })),
@@ -277,11 +389,7 @@ class GrpcBlobStore implements RemoteBlobStore {
         plan.batches,
         this.#concurrency,
         async (batch) => {
-          const got = await this.#batchRead(
-            batch.map((b) => b.digest),
-            signal,
-            call,
-          );
+          const got = await this.#batchReadSome(batch, signal, call);
           for (const { digest } of batch) {
             const data = got.get(digestString(digest));
             if (data === undefined) throw remoteMissing(digest, this.endpoint.description);
@@ -302,6 +410,7 @@ class GrpcBlobStore implements RemoteBlobStore {
         signal,
       ),
     ]);
+    this.presence.add(wanted, generation);
     return { blobs: wanted.length, bytes: wanted.reduce((n, d) => n + d.sizeBytes, 0) };
   }
 
@@ -354,13 +463,34 @@ class GrpcBlobStore implements RemoteBlobStore {
   }
 
   async #batchReadOne(digest: Digest, signal?: AbortSignal): Promise<Uint8Array | undefined> {
-    return (await this.#batchRead([digest], signal)).get(digestString(digest));
+    return (await this.#batchReadSome([{ digest }], signal)).get(digestString(digest));
   }
 
-  /** The blobs the server has, verified; absent ones are left out. */
-  async #batchRead(digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<Map<string, Uint8Array>> {
+  /** The blobs the server has, verified, read with other callers' of the moment; absent ones are left out. */
+  async #batchReadSome(items: readonly Wanted[], signal?: AbortSignal, call?: CallContext): Promise<Map<string, Uint8Array>> {
+    const got = await this.#reads.submit(items, signal, call);
     const out = new Map<string, Uint8Array>();
-    let todo = [...digests];
+    for (const [k, o] of got) {
+      if ('error' in o) throw o.error;
+      out.set(k, o.ok);
+    }
+    return out;
+  }
+
+  /** Stores blobs in batches shared with other callers of the moment; throws the first blob's failure. */
+  async #batchUpload(items: readonly Upload[], signal?: AbortSignal, call?: CallContext): Promise<void> {
+    const got = await this.#updates.submit(items, signal, call);
+    for (const { digest } of items) {
+      const o = got.get(digestString(digest));
+      if (o === undefined) throw new RpcError(Code.INTERNAL, this.endpoint.description, METHODS.batchUpdateBlobs.name, `no status for blob ${digestString(digest)}`);
+      if ('error' in o) throw o.error;
+    }
+  }
+
+  /** One BatchReadBlobs (and its retries of transient statuses): what the server has, verified; absent ones are left out. */
+  async #batchRead(items: readonly Wanted[], signal: AbortSignal, call: CallContext | undefined): Promise<Map<string, BlobOutcome<Uint8Array>>> {
+    const out = new Map<string, BlobOutcome<Uint8Array>>();
+    let todo = items.map((i) => i.digest);
     for (let attempt = 0; todo.length > 0; attempt++) {
       const r = await this.#unary(
         METHODS.batchReadBlobs,
@@ -376,14 +506,14 @@ class GrpcBlobStore implements RemoteBlobStore {
         const code = resp.status?.code ?? Code.OK;
         if (code === Code.OK) {
           const got = digestOf(resp.data);
-          if (got.hash !== d.value.hash || got.sizeBytes !== d.value.sizeBytes) throw corruptBlob(d.value, this.endpoint.description, `${got.sizeBytes} bytes hashing to ${got.hash}`);
-          out.set(key, resp.data);
+          if (got.hash !== d.value.hash || got.sizeBytes !== d.value.sizeBytes) out.set(key, { error: corruptBlob(d.value, this.endpoint.description, `${got.sizeBytes} bytes hashing to ${got.hash}`) });
+          else out.set(key, { ok: resp.data });
         } else if (code === Code.NOT_FOUND) {
           // absent
         } else if (isRetryableCode(code) && attempt < this.#o.retry.maxRetries) {
           retry.push(d.value);
         } else {
-          throw new RpcError(code, this.endpoint.description, METHODS.batchReadBlobs.name, `blob ${key}: ${resp.status?.message ?? ''}`);
+          out.set(key, { error: new RpcError(code, this.endpoint.description, METHODS.batchReadBlobs.name, `blob ${key}: ${resp.status?.message ?? ''}`) });
         }
       }
       todo = retry;
@@ -391,7 +521,9 @@ class GrpcBlobStore implements RemoteBlobStore {
     return out;
   }
 
-  async #batchUpdate(blobs: readonly { digest: Digest; data: Uint8Array }[], signal?: AbortSignal, call?: CallContext): Promise<void> {
+  /** One BatchUpdateBlobs (and its retries of transient statuses and of blobs left out): each blob's fate. */
+  async #batchUpdate(blobs: readonly Upload[], signal: AbortSignal, call: CallContext | undefined): Promise<Map<string, BlobOutcome<true>>> {
+    const out = new Map<string, BlobOutcome<true>>();
     let todo = [...blobs];
     for (let attempt = 0; todo.length > 0; attempt++) {
       const r = await this.#unary(
@@ -405,27 +537,29 @@ class GrpcBlobStore implements RemoteBlobStore {
         call,
       );
       const byKey = new Map(todo.map((b) => [digestString(b.digest), b]));
-      const retry: { digest: Digest; data: Uint8Array }[] = [];
+      const retry: Upload[] = [];
       for (const resp of r.responses) {
         const d = fromProtoDigest(resp.digest);
         if (!d.ok) continue;
         const key = digestString(d.value);
         const blob = byKey.get(key);
         byKey.delete(key);
+        if (blob === undefined) continue;
         const code = resp.status?.code ?? Code.OK;
-        if (code === Code.OK || blob === undefined) continue;
-        if (isRetryableCode(code) && attempt < this.#o.retry.maxRetries) retry.push(blob);
+        if (code === Code.OK) out.set(key, { ok: true });
+        else if (isRetryableCode(code) && attempt < this.#o.retry.maxRetries) retry.push(blob);
         else if (code === Code.INVALID_ARGUMENT) {
-          throw new FailureError(failure('input', 'digest-mismatch', `${this.endpoint.description} refused blob ${key}: ${resp.status?.message || 'its content does not match its digest'}`));
-        } else throw new RpcError(code, this.endpoint.description, METHODS.batchUpdateBlobs.name, `blob ${key}: ${resp.status?.message ?? ''}`);
+          out.set(key, { error: new FailureError(failure('input', 'digest-mismatch', `${this.endpoint.description} refused blob ${key}: ${resp.status?.message || 'its content does not match its digest'}`)) });
+        } else out.set(key, { error: new RpcError(code, this.endpoint.description, METHODS.batchUpdateBlobs.name, `blob ${key}: ${resp.status?.message ?? ''}`) });
       }
       // A response that leaves blobs out says nothing about them: send them again.
       if (byKey.size > 0 && attempt < this.#o.retry.maxRetries) retry.push(...byKey.values());
-      else if (byKey.size > 0) {
-        throw new RpcError(Code.INTERNAL, this.endpoint.description, METHODS.batchUpdateBlobs.name, `no status for ${byKey.size} blob(s) of the batch`);
+      else {
+        for (const k of byKey.keys()) out.set(k, { error: new RpcError(Code.INTERNAL, this.endpoint.description, METHODS.batchUpdateBlobs.name, `no status for ${byKey.size} blob(s) of the batch`) });
       }
       todo = retry;
     }
+    return out;
   }
 }
 

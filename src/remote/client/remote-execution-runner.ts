@@ -26,7 +26,8 @@ import { ActionProgress, isWaitingForWorker, phaseText, type ActionPhase } from 
 import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
 import { describeError } from './describe-error.js';
-import { ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
+import { actionResultBlobs, ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
+import type { ByteStoreProvider } from './provider.js';
 import { fetchActionResult } from './fetch-result.js';
 import { METHODS } from './methods.js';
 import { forRemote, mergePlatform } from './platform.js';
@@ -138,9 +139,12 @@ class RemoteExecutor implements CommandRunner {
   readonly #live = new Set<ActionProgress>();
   /** When each run (by id) was last shown a "no worker has taken it" warning. */
   readonly #lastStuckShown = new Map<string, number>();
+  /** The CAS as ensureUploaded sees it: uploads for execution trust the presence memo (Execute's MISSING corrects it). */
+  readonly #forExecution: Pick<ByteStoreProvider, 'description' | 'uploadFrom'>;
 
   constructor(o: RemoteExecutionRunnerOptions) {
     this.#o = o;
+    this.#forExecution = { description: o.cas.description, uploadFrom: (local, digests, signal, call) => o.cas.uploadForExecution(local, digests, signal, call) };
     this.#retry = o.retry ?? EXECUTE_RETRY;
     this.#log = o.logger ?? nullLogger;
   }
@@ -162,17 +166,22 @@ class RemoteExecutor implements CommandRunner {
     this.#live.add(progress);
     try {
       const caps = await this.#o.capabilities();
-      const { local, cas } = this.#o;
-      await local.put(a.actionDigest, a.actionBytes, signal);
-      await local.put(a.commandDigest, a.commandBytes, signal);
-      await ensureUploaded(
-        local,
-        cas,
-        { roots: [proc.inputRoot], blobs: [a.actionDigest, a.commandDigest], absoluteSymlinksAllowed: caps.store.absoluteSymlinksAllowed },
-        this.#o.uploaded,
-        signal,
-        call,
-      );
+      const { local } = this.#o;
+      const uploaded = this.#o.cas.expect('upload');
+      try {
+        await local.put(a.actionDigest, a.actionBytes, signal);
+        await local.put(a.commandDigest, a.commandBytes, signal);
+        await ensureUploaded(
+          local,
+          this.#forExecution,
+          { roots: [proc.inputRoot], blobs: [a.actionDigest, a.commandDigest], absoluteSymlinksAllowed: caps.store.absoluteSymlinksAllowed },
+          this.#o.uploaded,
+          signal,
+          call,
+        );
+      } finally {
+        uploaded();
+      }
       return await this.#execute(ctx, proc, a.actionDigest, call, signal, t0, progress);
     } catch (e) {
       if (ctx.signal.aborted) throw abortError();
@@ -337,7 +346,10 @@ class RemoteExecutor implements CommandRunner {
       return AGAIN;
     }
     x.progress.enter({ kind: 'fetching' });
-    return await fetchActionResult(this.#o.local, this.#o.cas, ar, {
+    // The server holds what it just named (it ran the action, or its cache checked the outputs).
+    const generation = this.#o.cas.presence.generation;
+    const fetched = this.#o.cas.expect('read');
+    const result = await fetchActionResult(this.#o.local, this.#o.cas, ar, {
       actionDigest: x.actionDigest,
       source: response.cachedResult ? 'remote cache' : 'remote',
       behavior: this.#o.contentBehavior,
@@ -345,7 +357,9 @@ class RemoteExecutor implements CommandRunner {
       startedAt: x.t0,
       signal: x.signal,
       call: x.call,
-    });
+    }).finally(fetched);
+    this.#o.cas.presence.add(await actionResultBlobs(this.#o.local, result.actionResult, x.signal), generation);
+    return result;
   }
 
   /**
@@ -397,8 +411,10 @@ class RemoteExecutor implements CommandRunner {
         return d;
       });
       this.#log.debug(`remote execution of ${x.proc.description}: the server is missing ${digests.length} blob(s); uploading them`);
-      // What we believed uploaded was evicted: forget it, and check whole trees again.
+      // What we believed uploaded was evicted, or the server lost it: forget
+      // it all (trees and blobs), and check whole trees again.
       this.#o.uploaded?.clear();
+      this.#o.cas.presence.clear();
       await this.#uploadMissing(digests, x.signal, x.call);
       return 'uploaded';
     }

@@ -41,7 +41,7 @@ export function capabilitiesService(env: RpcEnv, o: CapabilitiesOptions): Untype
     cacheCapabilities: {
       digestFunctions: sha256,
       actionCacheUpdateCapabilities: { updateEnabled: true },
-      maxBatchTotalSizeBytes: BigInt(MAX_BATCH_TOTAL_BYTES),
+      maxBatchTotalSizeBytes: BigInt(o.limits.maxBatchTotalBytes),
       // Input symlinks with absolute targets are refused (INVALID_ARGUMENT),
       // as is any symlink leading out of the input root: actions stay hermetic.
       symlinkAbsolutePathStrategy: SymlinkAbsolutePathStrategy_Value.DISALLOWED,

@@ -24,7 +24,6 @@ import {
   type GetTreeResponse,
   type ProtoDigest,
 } from '../../reapi/index.js';
-import { MAX_BATCH_TOTAL_BYTES } from './capabilities.js';
 import { RpcError, invalidArgument, isRpcError, notFound, okStatus, statusOf } from './rpc-error.js';
 import { send, serverStreaming, toRpcError, unary, type CallContext, type RpcEnv } from './rpc.js';
 import { readDirectoryBlob, walkTree } from './tree-walk.js';
@@ -70,9 +69,9 @@ export function casService(env: RpcEnv, o: CasOptions): UntypedServiceImplementa
     checkInstance(limits, req.instanceName);
     checkDigestFunction(req.digestFunction);
     const total = req.requests.reduce((n, r) => n + r.data.byteLength, 0);
-    if (total > MAX_BATCH_TOTAL_BYTES) {
+    if (total > limits.maxBatchTotalBytes) {
       throw invalidArgument(
-        `BatchUpdateBlobs carries ${total} bytes of blobs, more than this server's max_batch_total_size_bytes (${MAX_BATCH_TOTAL_BYTES}); split the batch or upload large blobs with ByteStream.Write`,
+        `BatchUpdateBlobs carries ${total} bytes of blobs, more than this server's max_batch_total_size_bytes (${limits.maxBatchTotalBytes}); split the batch or upload large blobs with ByteStream.Write`,
       );
     }
     let stored = 0;
@@ -110,9 +109,9 @@ export function casService(env: RpcEnv, o: CasOptions): UntypedServiceImplementa
     checkDigestFunction(req.digestFunction);
     const digests = req.digests.map((p, i) => requireDigest(p, `digests[${i}]`));
     const total = digests.reduce((n, d) => n + d.sizeBytes, 0);
-    if (total > MAX_BATCH_TOTAL_BYTES) {
+    if (total > limits.maxBatchTotalBytes) {
       throw invalidArgument(
-        `BatchReadBlobs asks for ${total} bytes of blobs, more than this server's max_batch_total_size_bytes (${MAX_BATCH_TOTAL_BYTES}); split the batch or read large blobs with ByteStream.Read`,
+        `BatchReadBlobs asks for ${total} bytes of blobs, more than this server's max_batch_total_size_bytes (${limits.maxBatchTotalBytes}); split the batch or read large blobs with ByteStream.Read`,
       );
     }
     // Reserve each blob's share of the response before reading it, in request order.

@@ -5,7 +5,7 @@ import { Code } from '../../reapi/index.js';
 import { parseReadResource, parseWriteResource } from './resource-name.js';
 import { RpcError } from './rpc-error.js';
 
-const limits = { instanceName: 'a/b', maxBlobBytes: 1 << 30 };
+const limits = { instanceName: 'a/b', maxBlobBytes: 1 << 30, maxBatchTotalBytes: 1 << 20 };
 const d = digestOf('x');
 
 function rpcError(fn: () => unknown): RpcError {

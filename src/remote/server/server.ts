@@ -17,7 +17,7 @@ import {
 import { actionCacheService } from './action-cache.js';
 import { createBearerAuthenticator } from './auth.js';
 import { byteStreamService } from './byte-stream.js';
-import { capabilitiesService } from './capabilities.js';
+import { MAX_BATCH_TOTAL_BYTES, capabilitiesService } from './capabilities.js';
 import { createCasView } from './cas-view.js';
 import { casService } from './cas.js';
 import { executionService } from './execution.js';
@@ -53,6 +53,12 @@ export interface RemoteServerOptions {
   readonly platform: readonly PlatformProperty[];
   /** Largest blob accepted into the CAS. */
   readonly maxBlobBytes: number;
+  /**
+   * `max_batch_total_size_bytes` (default MAX_BATCH_TOTAL_BYTES); less is a
+   * mode for testing clients against servers with small batches (hidden
+   * flag `--max-batch-size`, e.g. NativeLink's 64 KiB).
+   */
+  readonly maxBatchTotalBytes?: number;
   /** Longest Action.timeout accepted, and the timeout of actions without one; undefined: none. */
   readonly maxActionTimeoutMs?: number;
   /** How long an unfinished operation nobody follows lives before it is cancelled (default 10 s). */
@@ -126,7 +132,11 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
   const ownsWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'trews-remote-server-')));
   const sandboxRoot = options.sandboxRoot ?? join(workDir, 'sandboxes');
-  const limits: ServerLimits = { instanceName: options.instanceName, maxBlobBytes: options.maxBlobBytes };
+  const limits: ServerLimits = {
+    instanceName: options.instanceName,
+    maxBlobBytes: options.maxBlobBytes,
+    maxBatchTotalBytes: Math.min(options.maxBatchTotalBytes ?? MAX_BATCH_TOTAL_BYTES, MAX_BATCH_TOTAL_BYTES),
+  };
   const shutdown = new Shutdown();
   const env: RpcEnv = {
     logger,

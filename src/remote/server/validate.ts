@@ -7,6 +7,8 @@ export interface ServerLimits {
   readonly instanceName: string;
   /** Largest blob the CAS accepts (`--max-blob-size`). */
   readonly maxBlobBytes: number;
+  /** `max_batch_total_size_bytes`: the summed blob sizes a batch call may carry (MAX_BATCH_TOTAL_BYTES unless the hidden `--max-batch-size` says less). */
+  readonly maxBatchTotalBytes: number;
 }
 
 /**
