@@ -3,7 +3,11 @@
 // each scenario's runs interleaved across the tools (../peers/bench-runner.ts):
 //   node dist/bench/ts-peers/ts-peers-bench.js [--packages 50] [--runs 5] [--cold-runs 2] [--warmup 1]
 //       [--tools turbo,nx,trews,trews-no-daemon] [--scenarios cold,cached,restored,edit,query]
-//       [--out bench/out/ts-peers-<N>] [--reuse] [--markdown FILE]
+//       [--out bench/out/ts-peers-<N>] [--reuse] [--markdown FILE] [--pause-ms 0]
+// --pause-ms P waits P ms (untimed) before every timed run of every tool, as
+// commands typed by hand are: a run through trews' daemon that follows the
+// last file event by under 0.5 s (its previous run's sync cookie, when runs
+// are back to back) pays @parcel/watcher's 50 ms debounce (daemon/README.md).
 // Every timed run is checked: the build tasks that ran, by the tool's own
 // report, and every package's dist/ present in the workspace (and, after an
 // edit, holding the edit). Prints a markdown table: median, min–max and the
@@ -107,6 +111,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     reuse: { type: 'boolean', default: false },
     markdown: { type: 'string' },
+    'pause-ms': { type: 'string', default: '0' },
   },
 });
 
@@ -115,6 +120,7 @@ const packages = positive('packages', values.packages);
 const runs = positive('runs', values.runs);
 const coldRuns = positive('cold-runs', values['cold-runs']);
 const warmup = positive('warmup', values.warmup, 0);
+const pauseMs = integerFlag('ts-peers-bench', 'pause-ms', values['pause-ms'], 0);
 const out = values.out ?? defaultRepoDir(packages);
 const log = (line: string): void => console.log(line);
 
@@ -136,5 +142,18 @@ if (repo !== undefined) {
 }
 
 const tools = pickByIds('ts-peers-bench', 'tool', values.tools, tsTools(repo));
-const chosen = pickByIds('ts-peers-bench', 'scenario', values.scenarios, scenarios(repo, coldRuns));
+const picked = pickByIds('ts-peers-bench', 'scenario', values.scenarios, scenarios(repo, coldRuns));
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, pauseMs));
+const chosen =
+  pauseMs === 0
+    ? picked
+    : picked.map(
+        (s): Scenario<TsCommands> => ({
+          ...s,
+          async prepare(tool, run) {
+            await s.prepare?.(tool, run);
+            await pause();
+          },
+        }),
+      );
 await runAndReport({ packages, tools, scenarios: chosen, runs, warmup, log, baseline: BASELINE, units: 'Seconds', ...(values.markdown !== undefined ? { markdown: values.markdown } : {}) });

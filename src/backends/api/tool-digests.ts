@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { abortError, failure, FailureError, type Digest, type Sha256Hex } from '../../core/index.js';
 
@@ -37,8 +37,10 @@ interface Persisted {
   fingerprints: Record<string, FingerprintEntry>;
 }
 
-async function statKey(path: string): Promise<string> {
-  const st = await stat(path, { bigint: true });
+// Synchronous, as the tool lookups are (tools.ts findExecutable): each run
+// checks every tool again, and a few microseconds beat a thread-pool round trip.
+function statKey(path: string): string {
+  const st = statSync(path, { bigint: true });
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
@@ -54,8 +56,8 @@ export class ToolDigests {
 
   /** The REAPI digest of the program's content (following symlinks). */
   async digest(path: string, signal?: AbortSignal): Promise<Digest> {
-    const real = await realpath(path);
-    const key = await statKey(real);
+    const real = realpathSync.native(path);
+    const key = statKey(real);
     const data = await this.#data();
     const known = data.files[real];
     if (known !== undefined && known.stat === key) return { hash: known.hash as Sha256Hex, sizeBytes: known.size };
@@ -67,7 +69,7 @@ export class ToolDigests {
     }
     const digest: Digest = { hash: hash.digest('hex') as Sha256Hex, sizeBytes: size };
     // Stat again: a file replaced while we read it must not be remembered under the new stat.
-    if ((await statKey(real)) === key) {
+    if (statKey(real) === key) {
       data.files[real] = { stat: key, hash: digest.hash, size };
       this.#save(data);
     }
@@ -80,8 +82,8 @@ export class ToolDigests {
    * by the program's stat and the arguments.
    */
   async fingerprint(path: string, args: readonly string[], env: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<string> {
-    const real = await realpath(path);
-    const key = await statKey(real);
+    const real = realpathSync.native(path);
+    const key = statKey(real);
     const id = `${path}\0${args.join('\0')}`;
     const data = await this.#data();
     const known = data.fingerprints[id];

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readdir, readlink, realpath, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type BigIntStats } from 'node:fs';
+import { readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { failure, FailureError, isAbortError, isFailureError, type Digest } from '../../core/index.js';
+import { RACY_MARGIN_MS } from '../../fs/index.js';
 import { listTree, type LocalStore, type TreeEntry } from '../../store/index.js';
 
 /** What writing outputs into the workspace did. */
@@ -13,6 +14,13 @@ export interface WrittenOutputs {
   readonly unchanged: number;
   /** Stale files removed from the declared outputs. */
   readonly removed: readonly string[];
+  /** Files whose bytes were read to compare them; the other unchanged ones were known by their stat. */
+  readonly hashed: number;
+}
+
+export interface WriteOutputsOptions {
+  /** The clock of the racy-clean rule (tests move it forward to make files old). */
+  readonly now?: () => number;
 }
 
 /**
@@ -28,23 +36,31 @@ export interface WrittenOutputs {
  * the declared outputs is touched, and nothing is written through a
  * symlink that leads out of the build root.
  */
-export async function writeOutputs(store: LocalStore, root: string, tree: Digest, globs: readonly string[], signal?: AbortSignal): Promise<WrittenOutputs> {
+export async function writeOutputs(store: LocalStore, root: string, tree: Digest, globs: readonly string[], signal?: AbortSignal, options: WriteOutputsOptions = {}): Promise<WrittenOutputs> {
   const includes = globs.filter((g) => !g.startsWith('!'));
   const excludes = globs.filter((g) => g.startsWith('!')).map((g) => g.slice(1));
-  const isExcluded = excludes.length === 0 ? () => false : picomatch(excludes, { dot: true });
-  const isOutput = includes.length === 0 ? () => false : picomatch(includes, { dot: true });
-  const realRoot = await realpath(root);
+  const isExcluded = excludes.length === 0 ? () => false : matcher(excludes);
+  const isOutput = includes.length === 0 ? () => false : matcher(includes);
+  const realRoot = realpathSync.native(root);
   const entries = (await listTree(store, tree, signal)).filter((e) => isOutput(e.path) && !isExcluded(e.path));
   const inTree = new Set(entries.map((e) => e.path));
+  const seen = seenFor(store);
+  const check: SameCheck = { seen, now: options.now ?? Date.now, hashed: 0 };
+  /** Directories made and found inside the root by this call: once each, not once per file. */
+  const dirsChecked = new Set<string>();
   const written: string[] = [];
   let unchanged = 0;
   for (const e of entries) {
     if (signal?.aborted) throw abortedError();
     const dest = join(root, e.path);
     try {
-      await mkdir(dirname(dest), { recursive: true });
-      await checkInside(realRoot, dirname(dest), e.path);
-      if (await isSame(dest, e)) {
+      const dir = dirname(dest);
+      if (!dirsChecked.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        checkInside(realRoot, dir, e.path);
+        dirsChecked.add(dir);
+      }
+      if (await isSame(dest, e, check)) {
         unchanged++;
         continue;
       }
@@ -54,7 +70,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
         else if ((await store.materializeFile(e.digest, tmp, { executable: e.isExecutable, mode: 'copy' }, signal)) === undefined) {
           throw new Error('its content is no longer in the local store; run the build again');
         }
-        const st = await lstat(dest).catch(() => undefined);
+        const st = lstatSync(dest, { throwIfNoEntry: false });
         if (st?.isDirectory() === true) await rm(dest, { recursive: true, force: true });
         await rename(tmp, dest);
       } catch (err) {
@@ -78,7 +94,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
       removed.push(path);
     }
   }
-  return { written, unchanged, removed: removed.sort() };
+  return { written, unchanged, removed: removed.sort(), hashed: check.hashed };
 }
 
 function abortedError(): Error {
@@ -96,8 +112,8 @@ function writeError(err: unknown, path: string): unknown {
   );
 }
 
-async function checkInside(realRoot: string, dir: string, path: string): Promise<void> {
-  const real = await realpath(dir);
+function checkInside(realRoot: string, dir: string, path: string): void {
+  const real = realpathSync.native(dir);
   if (real === realRoot || real.startsWith(realRoot + sep)) return;
   throw new FailureError(
     failure('input', 'output-outside-root', `the output \`${path}\` would be written through a symlink that leads out of the build root (to ${real})`, {
@@ -106,14 +122,82 @@ async function checkInside(realRoot: string, dir: string, path: string): Promise
   );
 }
 
-async function isSame(dest: string, e: TreeEntry): Promise<boolean> {
-  const st = await lstat(dest).catch(() => undefined);
+/**
+ * What this process last found at each output path it hashed: the file's
+ * stat then and the digest of its bytes, so a fully cached run (every file
+ * of every dist/ already right) checks each by one lstat instead of reading
+ * and hashing it, as git's index does. Kept per local store, i.e. per App:
+ * a daemon's runs share it; a run without one starts empty.
+ *
+ * An entry is trusted only while the file's (size, mtime ns, ctime ns,
+ * inode, device, mode) are exactly the ones recorded: an edit by hand
+ * moves ctime (nobody can set it back), a replaced file has another inode.
+ * Racy-clean, as fs/file-digest-index.ts: a file whose mtime or ctime is
+ * not RACY_MARGIN_MS older than the moment it was hashed is not recorded,
+ * since a later write in the same timestamp tick could leave its stat as
+ * it is; so a file written by a run is hashed once more by a run a few
+ * seconds later, and trusted by its stat from then on.
+ */
+interface SeenFile {
+  readonly stat: string;
+  readonly hash: string;
+}
+
+const MAX_SEEN = 250_000;
+const seenByStore = new WeakMap<LocalStore, Map<string, SeenFile>>();
+
+function seenFor(store: LocalStore): Map<string, SeenFile> {
+  let seen = seenByStore.get(store);
+  if (seen === undefined) seenByStore.set(store, (seen = new Map()));
+  // Paths of outputs no build declares any more stay until the bound; then all are hashed once again.
+  if (seen.size > MAX_SEEN) seen.clear();
+  return seen;
+}
+
+function statKey(st: BigIntStats): string {
+  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}:${st.mode}`;
+}
+
+const SMALL_FILE_BYTES = 4 * 1024 * 1024;
+
+interface SameCheck {
+  readonly seen: Map<string, SeenFile>;
+  readonly now: () => number;
+  hashed: number;
+}
+
+async function isSame(dest: string, e: TreeEntry, check: SameCheck): Promise<boolean> {
+  const { seen } = check;
+  const st = lstatSync(dest, { bigint: true, throwIfNoEntry: false });
   if (st === undefined) return false;
-  if (e.kind === 'symlink') return st.isSymbolicLink() && (await readlink(dest)) === e.target;
-  if (!st.isFile() || st.size !== e.digest.sizeBytes || ((st.mode & 0o100) !== 0) !== e.isExecutable) return false;
+  if (e.kind === 'symlink') return st.isSymbolicLink() && readlinkSync(dest) === e.target;
+  if (!st.isFile() || st.size !== BigInt(e.digest.sizeBytes) || ((st.mode & 0o100n) !== 0n) !== e.isExecutable) return false;
+  const stat = statKey(st);
+  const known = seen.get(dest);
+  if (known !== undefined && known.stat === stat) return known.hash === e.digest.hash;
+  check.hashed++;
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(dest)) h.update(chunk as Buffer);
-  return h.digest('hex') === e.digest.hash;
+  if (st.size <= SMALL_FILE_BYTES) h.update(await readFile(dest));
+  else for await (const chunk of createReadStream(dest)) h.update(chunk as Buffer);
+  const hash = h.digest('hex');
+  const changedAtNs = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+  if (changedAtNs < BigInt(Math.floor(check.now() - RACY_MARGIN_MS)) * 1_000_000n) seen.set(dest, { stat, hash });
+  else seen.delete(dest);
+  return hash === e.digest.hash;
+}
+
+/** Compiled glob lists, by the list: every run of every build asks again for the same few. */
+const matchers = new Map<string, (path: string) => boolean>();
+
+function matcher(globs: readonly string[]): (path: string) => boolean {
+  const id = JSON.stringify(globs);
+  let m = matchers.get(id);
+  if (m === undefined) {
+    if (matchers.size >= 1000) matchers.clear();
+    m = picomatch([...globs], { dot: true });
+    matchers.set(id, m);
+  }
+  return m;
 }
 
 /** Files and symlinks under `base` (root-relative), not following symlinks; none when it is absent. */
@@ -122,7 +206,8 @@ async function filesUnder(root: string, base: string): Promise<string[]> {
   const walk = async (rel: string): Promise<void> => {
     let names;
     try {
-      names = await readdir(join(root, rel), { withFileTypes: true });
+      // Synchronous: a listing per output directory per build, every run.
+      names = readdirSync(join(root, rel), { withFileTypes: true });
     } catch {
       return;
     }

@@ -16,6 +16,7 @@ export class ChunkWriter {
   readonly #socket: Writable;
   #waiting: (() => void)[] = [];
   #closed = false;
+  #corked = false;
 
   constructor(socket: Writable) {
     this.#socket = socket;
@@ -35,6 +36,13 @@ export class ChunkWriter {
       done?.();
       return;
     }
+    // The chunks of one tick (a build's fifty result lines) leave in one
+    // writev, not a system call each; the order is the same.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     const roomLeft = this.#socket.write(frame);
     if (roomLeft && this.#waiting.length === 0) {
       done?.();
@@ -51,6 +59,11 @@ export class ChunkWriter {
     this.#socket.off('drain', this.#onDrain);
     this.#release();
   }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   readonly #onDrain = (): void => {
     this.#release();

@@ -1,0 +1,103 @@
+// writeOutputs knows an unchanged output by its stat (as git's index does)
+// once the file is old enough to be racy-clean, and must still restore any
+// output that was deleted or edited since, however the edit tried to hide.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Digest } from '../../core/index.js';
+import { createLocalStore, treeFromBytes, type LocalStore } from '../../store/index.js';
+import { writeOutputs } from './workspace-outputs.js';
+
+const GLOBS = ['packages/lib/dist/**'];
+const CONTENT = 'export const a = 1;\n';
+/** A clock far enough ahead that every file written now is racy-clean. */
+const later = (): number => Date.now() + 60_000;
+
+describe('writeOutputs', () => {
+  let dir: string;
+  let store: LocalStore;
+  let tree: Digest;
+  let root: string;
+  let n = 0;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trews-outputs-'));
+    store = createLocalStore({ dir: join(dir, 'store') });
+    tree = await treeFromBytes(store, [
+      { path: 'packages/lib/dist/a.js', content: CONTENT },
+      { path: 'packages/lib/dist/sub/b.js', content: 'b\n' },
+    ]);
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh build root per test, its outputs written once by the real clock. */
+  async function freshRoot(): Promise<string> {
+    root = join(dir, `root-${++n}`);
+    await mkdir(root);
+    const w = await writeOutputs(store, root, tree, GLOBS);
+    assert.deepEqual([...w.written].sort(), ['packages/lib/dist/a.js', 'packages/lib/dist/sub/b.js']);
+    return root;
+  }
+
+  it('hashes outputs written just now on every run (racy), and trusts their stat once they are old enough', async () => {
+    await freshRoot();
+    for (let i = 0; i < 2; i++) {
+      const w = await writeOutputs(store, root, tree, GLOBS);
+      assert.deepEqual({ written: w.written, unchanged: w.unchanged, hashed: w.hashed }, { written: [], unchanged: 2, hashed: 2 }, 'a file as new as the clock is never known by its stat');
+    }
+    const first = await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    assert.equal(first.hashed, 2);
+    const second = await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    assert.deepEqual({ written: second.written, unchanged: second.unchanged, hashed: second.hashed }, { written: [], unchanged: 2, hashed: 0 });
+  });
+
+  it('restores an output edited by hand to the same size with its mtime set back', async () => {
+    await freshRoot();
+    const file = join(root, 'packages/lib/dist/a.js');
+    // Whole seconds, so that setting the mtime back restores it to the nanosecond.
+    const old = Math.floor(Date.now() / 1000) - 100;
+    await utimes(file, old, old);
+    await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    assert.equal((await writeOutputs(store, root, tree, GLOBS, undefined, { now: later })).hashed, 0, 'the stat is known');
+    const st = await stat(file, { bigint: true });
+    await writeFile(file, CONTENT.replace('1', '2'));
+    await utimes(file, old, old);
+    const edited = await stat(file, { bigint: true });
+    assert.deepEqual([edited.size, edited.mtimeNs, edited.ino], [st.size, st.mtimeNs, st.ino], 'only the ctime tells the edit');
+    const w = await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
+    assert.equal(await readFile(file, 'utf8'), CONTENT);
+  });
+
+  it('restores a known output that was deleted, or replaced by another file of the same size', async () => {
+    await freshRoot();
+    const a = join(root, 'packages/lib/dist/a.js');
+    const b = join(root, 'packages/lib/dist/sub/b.js');
+    await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    await unlink(a);
+    const tmp = join(root, 'other');
+    await writeFile(tmp, 'c\n');
+    await rename(tmp, b);
+    const w = await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    assert.deepEqual([...w.written].sort(), ['packages/lib/dist/a.js', 'packages/lib/dist/sub/b.js']);
+    assert.equal(await readFile(a, 'utf8'), CONTENT);
+    assert.equal(await readFile(b, 'utf8'), 'b\n');
+  });
+
+  it('writes an output whose recorded stat is unchanged but which the tree now wants different', async () => {
+    await freshRoot();
+    await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    const other = await treeFromBytes(store, [
+      { path: 'packages/lib/dist/a.js', content: CONTENT.replace('1', '3') },
+      { path: 'packages/lib/dist/sub/b.js', content: 'b\n' },
+    ]);
+    const w = await writeOutputs(store, root, other, GLOBS, undefined, { now: later });
+    assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
+    assert.equal(w.hashed, 0, 'the recorded digest answers without reading');
+  });
+});
