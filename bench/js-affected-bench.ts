@@ -9,7 +9,9 @@
 // daemon warm). Every timed run is checked: each tool's test processes that
 // really ran, by its own report — trews' must be exactly the test files whose
 // imports reach c.ts (p<edit>'s index.test.ts), Turborepo's the packages
-// downstream of p<edit> (what a package-level runner reruns).
+// downstream of p<edit> (what a package-level runner reruns). Builds that
+// ran are counted too: trews' must be p<edit>'s alone (declaration inputs
+// cut the rest off), Turborepo's that of each package downstream (p<edit> included).
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +25,8 @@ interface Commands {
   readonly affected: Invocation;
   /** Test processes that really ran (not from a cache), by the tool's own report. */
   testsRan(o: Outcome): number;
+  /** Build processes that really ran, by the tool's own report. */
+  buildsRan(o: Outcome): number;
   stop(): void;
 }
 
@@ -39,6 +43,7 @@ function turboTool(repo: AffectedRepo): Tool<Commands> {
       affected: inv('run', 'test', '--affected'),
       // `@tsb/p5:test: cache miss, executing 0123abcd`
       testsRan: (o) => [...(o.stdout + o.stderr).matchAll(/^@tsb\/p\d+:test: cache miss, executing/gm)].length,
+      buildsRan: (o) => [...(o.stdout + o.stderr).matchAll(/^@tsb\/p\d+:build: cache miss, executing/gm)].length,
       stop: () => void sh([bin, 'daemon', 'stop'], repo.root, env),
     },
   };
@@ -59,6 +64,8 @@ function trewsTool(repo: AffectedRepo): Tool<Commands> {
       affected: inv('test', '::'),
       // `✓ packages/p5/src/index.test.ts:../p5 succeeded in 0.31s (ran locally): 1 case`
       testsRan: (o) => [...(o.stdout + o.stderr).matchAll(/^[✓✕] \S+\.test\.ts:\S+ \S+ in [0-9.]+s \(ran locally\)/gm)].length,
+      // The summary counts every process (builds and tests): `Processes: 2 ran locally, 35 from the local cache`.
+      buildsRan: (o) => Number(/Processes: (\d+) ran locally/.exec(o.stdout + o.stderr)?.[1] ?? 0) - [...(o.stdout + o.stderr).matchAll(/^[✓✕] \S+\.test\.ts:\S+ \S+ in [0-9.]+s \(ran locally\)/gm)].length,
       stop: () => void sh([process.execPath, bin, 'daemon', 'stop'], repo.root, env),
     },
   };
@@ -94,11 +101,12 @@ async function main(): Promise<void> {
     log(`${t.name}: warm (${t.commands.full.argv.slice(1).join(' ')})`);
   }
   const ran = new Map<string, number[]>();
+  const builds = new Map<string, number[]>();
   let round = 0;
   const scenario: Scenario<Commands> = {
     name: `edit c() of ${packageDir(edited)}, run the affected tests`,
     warmup: 0,
-    checks: `trews reruns exactly 1 test process (p${edited}'s index.test.ts); Turborepo reruns the test of each of the ${downstream} packages downstream`,
+    checks: `trews reruns exactly 1 test process (p${edited}'s index.test.ts) and 1 build (p${edited}'s); Turborepo reruns the test of each of the ${downstream} packages downstream`,
     prepare(tool) {
       // A new body per round (each tool sees it once), the same for both tools in a round.
       if (tool === tools[0]) round++;
@@ -109,8 +117,12 @@ async function main(): Promise<void> {
       const n = tool.commands.testsRan(o);
       const want = tool === tools[0] ? downstream : 1;
       if (n !== want) throw new CheckFailed(`expected ${want} test processes to run, ${n} did`);
+      const b = tool.commands.buildsRan(o);
+      const wantBuilds = tool === tools[0] ? downstream : 1;
+      if (b !== wantBuilds) throw new CheckFailed(`expected ${wantBuilds} builds to run, ${b} did`);
       ran.set(tool.name, [...(ran.get(tool.name) ?? []), n]);
-      return `${n} test processes ran`;
+      builds.set(tool.name, [...(builds.get(tool.name) ?? []), b]);
+      return `${n} test processes and ${b} builds ran`;
     },
     finish: () => writeFileSync(file, original),
   };
@@ -118,7 +130,7 @@ async function main(): Promise<void> {
     const results = await runBench({ tools, scenarios: [scenario], runs, warmup: 0, log });
     const table = markdownTable(results, tools[0]!.name);
     const load = results.scenarios[0]!.load;
-    const counts = [...ran].map(([name, xs]) => `${name}: ${median(xs)} test processes rerun`).join('; ');
+    const counts = [...ran].map(([name, xs]) => `${name}: ${median(xs)} test processes and ${median(builds.get(name) ?? [])} builds rerun`).join('; ');
     const text = [
       `js-affected-bench: ${packages} packages × (5 sources + 2 tests), edit of ${packageDir(edited)}/src/c.ts; ${runs} interleaved runs, medians; load ${load[0].toFixed(1)}–${load[1].toFixed(1)}`,
       `package-level count (packages downstream of p${edited}): ${downstream}; ${counts}`,

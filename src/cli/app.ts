@@ -180,10 +180,13 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
 export class AppCache {
   readonly #apps = new Map<string, App>();
   readonly #bound: GraphBound | undefined;
+  /** Set for the Apps of one process without a daemon: they may start from, and keep, `.trews.d/graph`. */
+  readonly persistsGraphs: boolean;
 
   /** `bound`: the daemon's; `daemon_graph_*` are daemon options, so one value serves its whole life. */
-  constructor(bound?: GraphBound) {
+  constructor(bound?: GraphBound, o: { readonly persistGraphs?: boolean } = {}) {
     this.#bound = bound;
+    this.persistsGraphs = o.persistGraphs === true;
   }
 
   /** Every live App: the daemon's watcher invalidates their engines. */

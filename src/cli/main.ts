@@ -44,7 +44,8 @@ export async function main(): Promise<void> {
     terminalHeight: process.stdout.rows ?? 24,
     signal: controller.signal,
   };
-  const code = await runCommand(ctx, { apps: new AppCache() });
+  // One run per process: its graph may come from, and go back to, .trews.d/graph (persist_graph).
+  const code = await runCommand(ctx, { apps: new AppCache(undefined, { persistGraphs: true }) });
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
   process.exit(code);
 }

@@ -31,6 +31,7 @@ import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
 import { colorEnabled, palette, recordRun, renderFailure, runsDirIn, TraceRecorder, type Palette } from '../ui/index.js';
 import { beginStoreUse, type StoreUse } from '../store/index.js';
+import { GraphFile } from './graph-file.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
 import { LoopWatch } from './loop.js';
@@ -232,6 +233,8 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     const rules = fsRulesFrom(options);
     const storeDir = localStoreDirOf(options, root ?? ctx.cwd, ctx.env, ctx.env['HOME'] ?? homedir());
     let app: App;
+    let graphFile: GraphFile | undefined;
+    let graphLoaded = false;
     if (root !== undefined) {
       // A lease on the store for the whole run, taken before its first use: a
       // concurrent GC keeps what the run (or the kept graph) relies on.
@@ -240,6 +243,12 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         return undefined;
       });
       app = deps.apps.get(root, rules, storeDir, backends, logger, storeUse);
+      if (deps.apps.persistsGraphs && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
+        const endLoad = trace?.recorder.phase('load the kept graph');
+        graphFile = new GraphFile(app, storeDir, logger);
+        graphLoaded = graphFile.load(options) > 0;
+        endLoad?.();
+      }
     } else {
       app = createApp(ctx.cwd, rules, storeDir, backends, logger);
     }
@@ -290,6 +299,11 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     } finally {
       started.end();
       app.saveIndexes();
+      if (graphFile !== undefined) {
+        const endSave = trace?.recorder.phase('keep the graph');
+        await graphFile.save(graphLoaded, services?.store);
+        endSave?.();
+      }
       const endFlush = trace?.recorder.phase('flush remote cache writes');
       await app.flushRemote();
       endFlush?.();

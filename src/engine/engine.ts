@@ -3,7 +3,8 @@ import { Graph } from './graph.js';
 import { abortError } from '../core/index.js';
 import { RunConflictError } from './run-conflict-error.js';
 import { EngineRun } from './run.js';
-import type { Engine, EngineOptions, EngineStats, Run, RunOptions } from './types.js';
+import type { PersistedGraph } from './persist.js';
+import type { AnyKey, Engine, EngineOptions, EngineStats, Run, RunOptions } from './types.js';
 
 /**
  * Creates an empty graph. The engine is the unit a daemon keeps warm between
@@ -106,7 +107,20 @@ class IncrementalEngine implements Engine {
 
   stats(): EngineStats {
     const g = this.#graph;
-    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size };
+    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size, changes: g.changes };
+  }
+
+  exportGraph(): PersistedGraph {
+    return this.#graph.exportNodes();
+  }
+
+  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number {
+    if (this.#runs > 0) throw new Error('bug: a graph is imported only before the first run');
+    const n = this.#graph.importNodes(graph, rebuild);
+    this.#graph.changes = 0;
+    // What changed on disk since the export is unknown: every path is read again.
+    this.#pendingAll = true;
+    return n;
   }
 
   /**

@@ -7,6 +7,7 @@ import { GraphNode, PENDING_GENERATION, POISONED_GENERATION } from './node.js';
 import { PathIndex } from './path-index.js';
 import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
 import { slotValue, type RunScope } from './run-slot.js';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, isPlainData, isStub, type PersistedGraph } from './persist.js';
 import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
@@ -35,6 +36,8 @@ export class Graph {
   readonly #startQueue: Task[] = [];
   /** Nodes whose memo is transient (Key.isTransient): the next run recomputes them. */
   readonly #transient = new Set<GraphNode>();
+  /** Values imported or exported before: known to be plain data (values are never mutated), not walked again. */
+  readonly #plainValues = new WeakSet<object>();
   /** Input nodes: their values are set by runs (setInputs), never computed. */
   readonly #inputs = new Set<GraphNode>();
   computes = 0;
@@ -44,6 +47,12 @@ export class Graph {
   evicted = 0;
   /** The engine's run count: what a request stamps on the node it touches (GraphNode.touched). */
   tick = 0;
+  /**
+   * Changes a persisted copy of the graph would miss: nodes made, evicted, or
+   * committed with a new value or new edges, inputs that took a new value.
+   * Re-validations and equal recomputations leave it alone.
+   */
+  changes = 0;
 
   constructor(onCompute: ((key: Key<unknown>) => void) | undefined) {
     this.#onCompute = onCompute;
@@ -82,9 +91,16 @@ export class Graph {
     const changed: GraphNode[] = [];
     for (const node of this.#inputs) {
       const value = node.input!.readFrom(inputs);
-      if (sameResult(node, true, value)) continue;
+      const imported = node.importedInput;
+      node.importedInput = false;
+      if (sameResult(node, true, value)) {
+        // The kept copy was only fit for this comparison.
+        if (imported) node.value = value;
+        continue;
+      }
       node.generation++;
       node.value = value;
+      this.changes++;
       for (const d of node.dependents()) changed.push(d);
     }
     if (changed.length > 0) this.dirty += propagateInvalidation(changed, ++this.#walkStamp);
@@ -128,6 +144,7 @@ export class Graph {
     if (maxNodes > 0 && this.#nodes.size - victims.size > maxNodes) victims = this.#victimsToFit(before, maxNodes, latest, victims);
     for (const n of victims) this.#evict(n, victims);
     this.evicted += victims.size;
+    this.changes += victims.size;
     return victims.size;
   }
 
@@ -178,6 +195,128 @@ export class Graph {
     if (node.input !== undefined) this.#inputs.delete(node);
     this.#transient.delete(node);
     if (node.state === 'dirty') this.dirty--;
+  }
+
+  /**
+   * The memos worth keeping, as plain data (see PersistedGraph): every node
+   * with a memo, no task in flight, a value `isPlainData` accepts (inputs:
+   * a comparable copy), and every dependency kept too. Failures are not kept.
+   */
+  exportNodes(): PersistedGraph {
+    const index = new Map<GraphNode, number>();
+    const excluded = new Set<GraphNode>();
+    const seen = new Set<object>();
+    const ids: string[] = [];
+    const paths: (string | null)[] = [];
+    const flags: number[] = [];
+    const generations: number[] = [];
+    const values: unknown[] = [];
+    const depStart: number[] = [0];
+    const deps: number[] = [];
+    const depGenerations: number[] = [];
+    const plain = (v: unknown): boolean => {
+      if (typeof v !== 'object' || v === null) return isPlainData(v, seen);
+      if (this.#plainValues.has(v)) return true;
+      if (!isPlainData(v, seen)) return false;
+      this.#plainValues.add(v);
+      return true;
+    };
+    const keepable = (n: GraphNode): boolean => n.state !== 'new' && n.task === undefined && n.ok && !n.evicted && (n.input !== undefined || plain(n.value));
+    // Post-order over the dependency edges, iteratively: dependencies are written first.
+    for (const root of this.#nodes.values()) {
+      if (index.has(root) || excluded.has(root)) continue;
+      const stack: Array<{ node: GraphNode; next: number }> = [{ node: root, next: 0 }];
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const node = top.node;
+        if (top.next === 0 && !keepable(node)) {
+          excluded.add(node);
+          stack.pop();
+          continue;
+        }
+        if (top.next < node.deps.length) {
+          const dep = node.deps[top.next++]!;
+          if (!index.has(dep) && !excluded.has(dep)) stack.push({ node: dep, next: 0 });
+          continue;
+        }
+        stack.pop();
+        if (node.deps.some((d) => !index.has(d))) {
+          excluded.add(node);
+          continue;
+        }
+        index.set(node, ids.length);
+        ids.push(node.key.id);
+        paths.push(node.path ?? null);
+        flags.push((node.state === 'dirty' ? FLAG_DIRTY : 0) | (this.#transient.has(node) || node.forceRecompute ? FLAG_TRANSIENT : 0) | (node.input !== undefined ? FLAG_INPUT : 0));
+        generations.push(node.generation);
+        values.push(node.input !== undefined ? comparableCopy(node.value) : node.value);
+        for (let i = 0; i < node.deps.length; i++) {
+          deps.push(index.get(node.deps[i]!)!);
+          depGenerations.push(node.depGenerations[i]!);
+        }
+        depStart.push(deps.length);
+      }
+    }
+    return { format: PERSISTED_GRAPH_FORMAT, ids, paths, flags: Uint8Array.from(flags), generations, values, depStart, deps, depGenerations };
+  }
+
+  /**
+   * Loads an exported graph into this empty one. A node comes back with the
+   * key `rebuild` makes from its id, else as a StubKey; an input `rebuild`
+   * cannot make is left out, with everything that depends on it. Transient
+   * nodes recompute at the next run, as in a daemon. Returns the nodes loaded.
+   */
+  importNodes(g: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number {
+    if (this.#nodes.size > 0) throw new Error('bug: a graph is imported only into an empty engine');
+    if (g.format !== PERSISTED_GRAPH_FORMAT) return 0;
+    const n = g.ids.length;
+    const nodes: (GraphNode | undefined)[] = new Array<GraphNode | undefined>(n);
+    // Reverse edges are gathered, then set once per node: adding them one by one copies small arrays.
+    const dependents: GraphNode[][] = [];
+    for (let i = 0; i < n; i++) dependents.push([]);
+    for (let i = 0; i < n; i++) {
+      const id = g.ids[i]!;
+      const flags = g.flags[i]!;
+      const from = g.depStart[i]!;
+      const to = g.depStart[i + 1]!;
+      let ok = true;
+      for (let j = from; j < to; j++) if (nodes[g.deps[j]!] === undefined) ok = false;
+      if (!ok) continue;
+      let key = rebuild(id, g.paths[i] ?? undefined);
+      const input = (flags & FLAG_INPUT) !== 0;
+      if (key !== undefined && (('readFrom' in key) !== input || key.id !== id || (!input && (key as Key<unknown>).path !== (g.paths[i] ?? undefined)))) key = undefined;
+      if (key === undefined) {
+        if (input) continue;
+        key = new StubKey(id, g.paths[i] ?? null);
+      }
+      const node = new GraphNode(key);
+      node.stub = isStub(key);
+      node.generation = g.generations[i]!;
+      node.value = g.values[i];
+      if (typeof node.value === 'object' && node.value !== null && !input) this.#plainValues.add(node.value);
+      node.state = (flags & FLAG_DIRTY) !== 0 ? 'dirty' : 'clean';
+      if (node.state === 'dirty') this.dirty++;
+      if (input) node.importedInput = true;
+      if ((flags & FLAG_TRANSIENT) !== 0 && !input) this.#transient.add(node);
+      const depNodes: GraphNode[] = [];
+      const depGens: number[] = [];
+      for (let j = from; j < to; j++) {
+        const dep = nodes[g.deps[j]!]!;
+        depNodes.push(dep);
+        depGens.push(g.depGenerations[j]!);
+        // A dependency listed twice is one reverse edge (addDependent's rule).
+        const list = dependents[g.deps[j]!]!;
+        if (list[list.length - 1] !== node) list.push(node);
+      }
+      node.deps = depNodes;
+      node.depGenerations = depGens;
+      nodes[i] = node;
+      this.#nodes.set(id, node);
+      if (node.path !== undefined) this.#paths.add(node.path, node);
+      if (node.input !== undefined) this.#inputs.add(node);
+    }
+    for (let i = 0; i < n; i++) nodes[i]?.initDependents(dependents[i]!);
+    return this.#nodes.size;
   }
 
   /** Answers one `get`, recording the edge when the requester is a computation. */
@@ -232,6 +371,11 @@ export class Graph {
       this.#nodes.set(key.id, node);
       if (node.path !== undefined) this.#paths.add(node.path, node);
       if (node.input !== undefined) this.#inputs.add(node);
+      this.changes++;
+    } else if (node.stub && !isStub(key)) {
+      // An imported node named by a run or a computation: from now on it can compute.
+      node.key = key;
+      node.stub = false;
     }
     return node;
   }
@@ -363,6 +507,20 @@ export class Graph {
 
   #compute(task: Task): void {
     const node = task.node;
+    if (node.stub) {
+      // An imported node must recompute before a run named it: it cannot, so
+      // it answers "not memoized", and whoever re-validated through it
+      // recomputes, naming it with its real key. It stays dirty meanwhile.
+      // Through the microtask queue: a chain of stubs must not nest.
+      node.forceRecompute = true;
+      queueMicrotask(() => {
+        if (task.status !== 'running') return;
+        // Named meanwhile (a computation joined this task with the real key): compute after all.
+        if (!node.stub) this.#compute(task);
+        else this.#finish(task, false, STUB_CANNOT_COMPUTE);
+      });
+      return;
+    }
     this.computes++;
     let result: Promise<unknown>;
     try {
@@ -406,6 +564,7 @@ export class Graph {
   #commit(task: Task, ok: boolean, result: unknown): void {
     const node = task.node;
     if (node.state === 'new' || !sameResult(node, ok, result)) {
+      this.changes++;
       node.generation++;
       node.ok = ok;
       node.value = ok ? result : undefined;
@@ -420,6 +579,7 @@ export class Graph {
     }
     // The node keeps these for its lifetime: trim the slack long lists grew by push.
     const exact = generations.length <= EXACT_UP_TO;
+    if (!sameEdges(node, task.deps, generations)) this.changes++;
     node.deps = exact ? task.deps : task.deps.slice();
     node.depGenerations = exact ? generations : generations.slice();
     if (node.state === 'dirty') this.dirty--;
@@ -512,6 +672,16 @@ class TaskContext implements ComputeContext {
  */
 function isMemoizableFailure(e: unknown): boolean {
   return isFailureError(e) && !isAbortError(e) && e.failure.tag !== 'environment';
+}
+
+/** What an imported node answers when it must recompute before anyone named it: never memoized. */
+const STUB_CANNOT_COMPUTE = new Error('an imported node must recompute, and no run has named its key yet');
+
+/** Whether a commit keeps the node's edges (the same dependencies, observed at the same generations). */
+function sameEdges(node: GraphNode, deps: readonly GraphNode[], generations: readonly number[]): boolean {
+  if (node.deps.length !== deps.length) return false;
+  for (let i = 0; i < deps.length; i++) if (node.deps[i] !== deps[i] || node.depGenerations[i] !== generations[i]) return false;
+  return true;
 }
 
 function memo<V>(node: GraphNode): Promise<V> {

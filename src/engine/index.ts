@@ -17,3 +17,4 @@ export { createRunSlot } from './run-slot.js';
 export { deepEqual } from './deep-equal.js';
 export { EngineCycleError } from './cycle-error.js';
 export { RunConflictError } from './run-conflict-error.js';
+export { isPlainData, type PersistedGraph } from './persist.js';

@@ -38,7 +38,8 @@ const NO_GENERATIONS: readonly number[] = [];
  * graph only; the node itself has no behaviour beyond describing itself.
  */
 export class GraphNode {
-  readonly key: AnyKey<unknown>;
+  /** Replaced once, when an imported node (a StubKey) is first named by a run with its real key. */
+  key: AnyKey<unknown>;
   /** Cached `key.path`, read on every invalidation walk and every ctx.get. */
   readonly path: string | undefined;
   /** Set for input keys: their value is set by runs (see Engine.startRun), never computed. */
@@ -79,6 +80,10 @@ export class GraphNode {
   touched = 0;
   /** Set once the node has left the graph (evicted): a run still holding it can tell. */
   evicted = false;
+  /** Imported with a StubKey, not yet named by its real key (a field: checked on every request). */
+  stub = false;
+  /** An imported input: its value is only fit for comparison until the next run's replaces it. */
+  importedInput = false;
 
   constructor(key: AnyKey<unknown>) {
     this.key = key;
@@ -99,6 +104,12 @@ export class GraphNode {
     } else {
       d.add(node);
     }
+  }
+
+  /** Sets the reverse edges of a node that has none yet, at once (an imported graph: no duplicates). */
+  initDependents(nodes: GraphNode[]): void {
+    if (nodes.length === 0) return;
+    this.#dependents = nodes.length <= SMALL_SET ? nodes : new Set(nodes);
   }
 
   removeDependent(node: GraphNode): void {

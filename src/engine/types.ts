@@ -1,3 +1,5 @@
+import type { PersistedGraph } from './persist.js';
+
 /**
  * The engine's public contract. Nothing here knows about builds: a key is any
  * memoizable computation; a few keys carry a `path` and are the only ones the
@@ -149,6 +151,12 @@ export interface EngineStats {
   readonly runs: number;
   /** Runs that brought inputs and have not ended. */
   readonly liveRuns: number;
+  /**
+   * Changes an exported copy of the graph would not have: nodes made or
+   * evicted, commits with a new value or new edges, inputs with a new value.
+   * Unchanged since the last export or import: no need to export again.
+   */
+  readonly changes: number;
 }
 
 export interface Engine {
@@ -181,6 +189,23 @@ export interface Engine {
    */
   affects(run: Run, paths: Iterable<string>): boolean;
   stats(): EngineStats;
+  /**
+   * The graph's memos as plain data (PersistedGraph, v8.serialize-able), for
+   * a process without a daemon to keep its graph between runs. Only values
+   * that survive serialization as they are, and only nodes whose whole
+   * closure does; failures and in-flight nodes are left out.
+   */
+  exportGraph(): PersistedGraph;
+  /**
+   * Loads an exported graph into this engine, which must not have run yet.
+   * `rebuild` makes the real key of an id where it can (file-system keys
+   * and inputs at least, or their dependents are left out or recompute);
+   * other nodes come back as stubs, named by the runs that ask for them.
+   * Every file-system node is then invalidated, as after a watcher lost its
+   * events, and transient nodes recompute: the next run re-reads every
+   * path and re-validates the rest, with early cut-off. Returns the nodes loaded.
+   */
+  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number;
 }
 
 export interface EngineOptions {

@@ -54,7 +54,7 @@ export class FileTextKey implements Key<string | null> {
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** The text of the file at a real path: a file-system key. */
-class RealFileTextKey implements Key<string | null> {
+export class RealFileTextKey implements Key<string | null> {
   readonly id: string;
   readonly path: string;
   readonly #ws: Workspace;

@@ -51,7 +51,7 @@ export class FileDigestKey implements Key<FileDigest | null> {
  * files never sit in memory. A file-system key: unchanged files are never
  * hashed twice by one engine.
  */
-class RealFileDigestKey implements Key<FileDigest | null> {
+export class RealFileDigestKey implements Key<FileDigest | null> {
   readonly id: string;
   readonly path: string;
   readonly #ws: Workspace;

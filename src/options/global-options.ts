@@ -148,6 +148,12 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     help: 'Maximum number of processes run locally at once; unset means the number of CPU cores.',
     validate: atLeast(1),
   },
+  {
+    name: 'persist_graph',
+    type: 'bool',
+    default: true,
+    help: 'Without the daemon (--no-daemon, CI), keep the graph in .trews.d/graph at the end of a run and start the next run from it: every file and directory is read again (unchanged files by their stat), everything else is re-validated, so a run whose inputs did not change costs about what a warm daemon run does. The file is ignored when trews, the options it depends on or the local store changed. False: every run without a daemon starts from an empty graph.',
+  },
   { name: 'print_stacktrace', type: 'bool', default: false, help: 'Print the full stack trace of an internal error to the terminal, not just to the log.' },
 
   // Remote execution and caching.

@@ -13,7 +13,7 @@ export { collectGarbage, storeSize, type GcOptions, type GcResult, type StoreLoc
 export { defaultLocalStoreDir } from './default-dir.js';
 export { SnapshotKey, type Snapshot } from './snapshot.js';
 export { EMPTY_TREE_DIGEST } from './tree-io.js';
-export { flushTree } from './flush-staged.js';
+export { flushAllStaged, flushTree } from './flush-staged.js';
 export { sweepStoreMemos, type MemoSweep } from './memo-sweep.js';
 export type { StoreMemoSizes } from './tree-io.js';
 export {
@@ -39,5 +39,6 @@ export { LinkFarms, type FarmUse } from './link-farms.js';
 export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
 export { damageCount, damageOf, type DamageKind } from './damage.js';
 export { beginStoreUse, type StoreUse } from './leases.js';
+export { storeLostEntries, storeStateOf, type StoreState } from './store-state.js';
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';

@@ -26,7 +26,7 @@ import { TMP_DIR } from './store-layout.js';
  * (a daemon's graph) may be going stale.
  */
 const LEASE_DIR = 'leases';
-const GENERATION_FILE = 'gc-generation';
+export const GENERATION_FILE = 'gc-generation';
 
 /**
  * A use refreshes a file's mtime (the GC's LRU clock) only when it is older

@@ -189,6 +189,20 @@ describe('LocalStore on disk', () => {
     }
   });
 
+  it('putFile of a missing file is a store-io-error every time, never an uncaught error', async () => {
+    // The source's open failing while the temp file was still being opened
+    // emitted 'error' before pipeline listened: an uncaughtException, now
+    // and then under load. Repeated, the race shows up in most runs.
+    const dir = await makeTempDir();
+    try {
+      const store = createLocalStore({ dir });
+      for (let i = 0; i < 400; i++) await assert.rejects(store.putFile(join(dir, `missing-${i}`)), (e) => reasonOf(e) === 'store-io-error');
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
   it('getBytes refuses blobs above its limit with an internal failure', async () => {
     const dir = await makeTempDir();
     try {

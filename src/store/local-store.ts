@@ -407,7 +407,10 @@ class DiskStore implements LocalStore {
         },
       });
       try {
-        await pipeline(createReadStream(path), tap, await createdWriteStream(tmp), { signal });
+        // The temp file first: a source made before it could fail to open (ENOENT) while
+        // this awaited, emitting 'error' before pipeline listened (an uncaught exception).
+        const out = await createdWriteStream(tmp);
+        await pipeline(createReadStream(path), tap, out, { signal });
       } catch (e) {
         await rmQuiet(tmp);
         throw storeIoError(e, `copying ${path} into the store`);

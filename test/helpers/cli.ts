@@ -19,6 +19,8 @@ export interface RunTrewsOptions {
    * Tests that opt in stop theirs (see daemon.ts in this folder).
    */
   readonly daemon?: boolean;
+  /** Let runs without a daemon keep and load `.trews.d/graph` (option persist_graph; off by default here). */
+  readonly persistGraph?: boolean;
 }
 
 /**
@@ -45,6 +47,10 @@ export function spawnTrews(args: readonly string[], opts: RunTrewsOptions): Spaw
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     ...(opts.daemon === true ? {} : { TREWS_DAEMON: 'false' }),
+    // A second run without a daemon would start from the graph the first one kept
+    // (persist_graph) and say `memoized` where these tests expect `local cache`:
+    // off unless a test asks (test/persisted-graph.test.ts does).
+    ...(opts.persistGraph === true ? {} : { TREWS_PERSIST_GRAPH: 'false' }),
     ...opts.env,
   };
   const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), ...args], { cwd: opts.cwd, env, stdio: 'pipe' });

@@ -8,7 +8,7 @@ export { handlerOf, type SandboxRole, type TargetRules } from './target-rules.js
 export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } from './rule-context.js';
 export { RuleRegistry } from './rule-registry.js';
 export type { TailorProvider, TailorSuggestion } from './tailor.js';
-export { buildInputs, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
+export { buildInputs, rebuildInputKey, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
 export { fieldLocation } from './field-location.js';
 export { countTestCases, FILE_CASE_NAME, testCaseTitle, type TestCase, type TestCaseCounts, type TestCaseFailure, type TestCaseLocation, type TestCaseStatus } from './test-cases.js';
 export { cycleEdgeNote } from './cycle-edges.js';
@@ -28,6 +28,7 @@ export {
   SYSTEM_BINARIES_SCOPE,
   toolSearchPath,
   toolsTree,
+  rebuildToolKey,
   TOOLS_DIR,
   workerTool,
   type SearchDirs,

@@ -191,3 +191,24 @@ export class EnvPrefixKey implements InputKey<Readonly<Record<string, string>>> 
     return `the client's $${this.#prefix}*`;
   }
 }
+
+/**
+ * The input key of an id, for a graph a process without a daemon kept
+ * (Engine.importGraph: an input it cannot rebuild is dropped with whatever
+ * read it). Undefined for any other id, or a scope these options cannot serve.
+ */
+export function rebuildInputKey(id: string, options: Options): InputKey<unknown> | undefined {
+  if (id === 'host-platform') return new HostPlatformKey();
+  if (id === 'remote-execution-server-set') return new RemoteExecutionServerKey();
+  if (id.startsWith('env:')) {
+    const name = id.slice('env:'.length);
+    return SESSION_VARIABLES.has(name) ? undefined : new EnvVarKey(name);
+  }
+  if (id.startsWith('env-prefix:')) return new EnvPrefixKey(id.slice('env-prefix:'.length));
+  if (id.startsWith('options:')) {
+    const scope = id.slice('options:'.length);
+    const spec = options.registry.scope(scope as Scope);
+    return spec !== undefined && readableByRules(spec) ? (new ScopeOptionsKey(scope as Scope) as InputKey<unknown>) : undefined;
+  }
+  return undefined;
+}

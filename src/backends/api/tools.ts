@@ -121,7 +121,8 @@ class ToolLookupKey implements Key<string | undefined> {
   constructor(name: string, dirs: readonly string[]) {
     this.#name = name;
     this.#dirs = dirs;
-    this.id = `tool-lookup:${name}:${dirs.join(':')}`;
+    // JSON, not joined: the id must name one list of directories (rebuildToolKey reads it back).
+    this.id = `tool-lookup:${JSON.stringify([name, dirs])}`;
   }
 
   describe(): string {
@@ -164,6 +165,26 @@ class ToolDigestKey implements Key<Digest> {
   isTransient(): boolean {
     return true;
   }
+}
+
+/**
+ * The key of a transient tool id (`tool-lookup:`, `tool-digest:`), for a
+ * graph a process without a daemon kept (Engine.importGraph): these recompute
+ * every run, so they must come back with their compute. Undefined for any
+ * other id, or one it cannot read.
+ */
+export function rebuildToolKey(root: string, id: string): Key<unknown> | undefined {
+  if (id.startsWith('tool-lookup:')) {
+    try {
+      const [name, dirs] = JSON.parse(id.slice('tool-lookup:'.length)) as [unknown, unknown];
+      if (typeof name !== 'string' || !Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) return undefined;
+      return new ToolLookupKey(name, dirs as string[]);
+    } catch {
+      return undefined;
+    }
+  }
+  if (id.startsWith('tool-digest:')) return new ToolDigestKey(workDirOf(root), id.slice('tool-digest:'.length));
+  return undefined;
 }
 
 /** The directories of a search-path option, `<PATH>` expanded from the client's PATH. */

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { digestEquals, joinRel, type Digest } from '../../core/index.js';
 import { EMPTY_TREE_DIGEST, mergeTrees, SnapshotKey, subsetTree } from '../../store/index.js';
-import type { Target } from '../../targets/index.js';
+import { DependenciesKey, type Target } from '../../targets/index.js';
 import type { RuleContext } from '../api/index.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
 import { shellWords } from './test-runners/index.js';
@@ -74,21 +74,73 @@ export async function compilesFromDeclarations(rc: RuleContext, commands: readon
 }
 
 /**
+ * The scripts of other packages that run before the compile, transitively,
+ * by package directory: every script the closure's scripts depend on, and
+ * theirs, to the end (the `^build` chain), keeping those reached by an edge
+ * from another package (`^x`, `pkg#x`): what a package publishes to its
+ * dependents, not the steps inside it (its own `codegen`).
+ */
+async function publishedScripts(rc: RuleContext, closure: readonly Target[]): Promise<Map<string, Target[]>> {
+  const published = new Map<string, Target[]>();
+  const seen = new Set<string>();
+  let frontier = closure.filter((t) => t.type === NODE_SCRIPT);
+  for (const t of frontier) seen.add(t.address);
+  while (frontier.length > 0) {
+    const next: Target[] = [];
+    const deps = await Promise.all(frontier.map(async (f) => rc.targets((await rc.get(new DependenciesKey(rc.project, f.addr))).dependencies)));
+    frontier.forEach((f, i) => {
+      for (const d of deps[i]!) {
+        if (d.type !== NODE_SCRIPT || seen.has(d.address)) continue;
+        seen.add(d.address);
+        next.push(d);
+        if (d.addr.dir !== f.addr.dir) published.set(d.addr.dir, [...(published.get(d.addr.dir) ?? []), d]);
+      }
+    });
+    frontier = next;
+  }
+  return published;
+}
+
+/**
  * The sandbox inputs of a tsc compile (see the README, "Declaration inputs"):
- * the closure `sandboxInputs` merges, except that a first-party dependency
+ * the closure `sandboxInputs` merges, except that a first-party package
  * whose build emitted declarations contributes only those (and its json
- * files), and its package none of its compiled sources. A dependency with
- * no declaration output contributes everything, as before.
+ * files), and its package none of its compiled sources. That holds for the
+ * packages the compile depends on directly (their `^build` is in the
+ * closure) and for every package reached through them (its build runs
+ * earlier in the `^build` chain; its files are in the sandbox, since tsc
+ * follows a dependency's declarations to the packages they import). A
+ * package with no declaration output, or none of whose scripts run before
+ * the compile, contributes as before: a direct one its full outputs and
+ * files, a transitive one its files.
  */
 export async function declarationSandboxInputs(rc: RuleContext, closure: readonly Target[], ownDir: string): Promise<Digest> {
   const built = new Set<string>();
+  const declarationView = async (full: Digest): Promise<Digest | null> =>
+    digestEquals(await subsetTree(rc.store, full, DECLARATIONS, rc.signal), EMPTY_TREE_DIGEST) ? null : subsetTree(rc.store, full, DECLARATION_VIEW, rc.signal);
   const produced = await Promise.all(
     closure.map(async (t) => {
       const full = await rc.contribution(t);
       if (t.type !== NODE_SCRIPT || t.addr.dir === ownDir) return full;
-      if (digestEquals(await subsetTree(rc.store, full, DECLARATIONS, rc.signal), EMPTY_TREE_DIGEST)) return full;
+      const view = await declarationView(full);
+      if (view === null) return full;
       built.add(t.addr.dir);
-      return subsetTree(rc.store, full, DECLARATION_VIEW, rc.signal);
+      return view;
+    }),
+  );
+  // Packages whose files are in the sandbox without a script of theirs: reached through another package.
+  const direct = new Set(closure.filter((t) => t.type === NODE_SCRIPT).map((t) => t.addr.dir));
+  const reached = new Set(closure.filter((t) => t.type === PACKAGE_JSON && t.addr.dir !== ownDir && !direct.has(t.addr.dir)).map((t) => t.addr.dir));
+  const published = reached.size === 0 ? new Map<string, Target[]>() : await publishedScripts(rc, closure);
+  const transitive = await Promise.all(
+    [...reached].map(async (dir) => {
+      const scripts = published.get(dir) ?? [];
+      if (scripts.length === 0) return [];
+      const full = await mergeTrees(rc.store, await Promise.all(scripts.map((s) => rc.contribution(s))), rc.signal);
+      const view = await declarationView(full);
+      if (view === null) return [];
+      built.add(dir);
+      return [view];
     }),
   );
   // The package a source belongs to: the deepest package directory of the closure above it.
@@ -104,5 +156,5 @@ export async function declarationSandboxInputs(rc: RuleContext, closure: readonl
     }
   }
   const snapshot = sources.size === 0 ? undefined : await rc.get(new SnapshotKey(rc.project.ws, rc.store, [...sources]));
-  return mergeTrees(rc.store, [...(snapshot === undefined ? [] : [snapshot.digest]), ...produced], rc.signal);
+  return mergeTrees(rc.store, [...(snapshot === undefined ? [] : [snapshot.digest]), ...produced, ...transitive.flat()], rc.signal);
 }

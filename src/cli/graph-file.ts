@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { rebuildInputKey, rebuildToolKey } from '../backends/index.js';
+import { TREWS_VERSION, type Logger } from '../core/index.js';
+import type { AnyKey, PersistedGraph } from '../engine/index.js';
+import { rebuildFsKey, workDirOf } from '../fs/index.js';
+import type { Options } from '../options/index.js';
+import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
+import type { App } from './app.js';
+
+/** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
+export const GRAPH_FILE = 'graph';
+const MAGIC = 'trews-graph/1';
+
+/**
+ * The digest of the bundle this process runs, which bin/trews records as it
+ * loads it: the graph's memos are only as good as the code that computed
+ * them, and a rebuild keeps TREWS_VERSION. Undefined when trews was not
+ * started through bin/trews (nothing is then kept).
+ */
+function codeDigest(): string | undefined {
+  const digests = (globalThis as Record<symbol, unknown>)[Symbol.for('trews.bundle-digests')] as Record<string, string> | undefined;
+  return digests?.['trews-main.cjs'];
+}
+
+/**
+ * A graph kept between runs without a daemon: loaded into a fresh App's
+ * engine before its first run, saved after a run that changed it. Whatever
+ * the engine cannot validate by itself (it re-reads every path, re-reads
+ * inputs, recomputes transient nodes) is in the fingerprint, and any
+ * difference discards the file whole: the code (bundle digest, Node
+ * version), what the App was built for (file-system rules, store
+ * directory), and the local store's state (storeStateOf: another store, a
+ * GC, damage found). A file that is damaged, truncated or foreign is
+ * ignored: the run starts from an empty graph, as without one.
+ */
+export class GraphFile {
+  readonly #path: string;
+  readonly #app: App;
+  readonly #storeDir: string;
+  readonly #logger: Logger;
+  readonly #code: string | undefined;
+  /** The store's state when the run started: a GC or damage since then makes the graph unfit to keep. */
+  readonly #storeAtStart: StoreState;
+
+  constructor(app: App, storeDir: string, logger: Logger) {
+    this.#path = join(workDirOf(app.root), GRAPH_FILE);
+    this.#app = app;
+    this.#storeDir = storeDir;
+    this.#logger = logger;
+    this.#code = codeDigest();
+    this.#storeAtStart = storeStateOf(storeDir);
+  }
+
+  #fingerprint(store: StoreState): string | undefined {
+    if (this.#code === undefined) return undefined;
+    return JSON.stringify([MAGIC, TREWS_VERSION, process.version, this.#code, this.#app.identity, store.generation, store.dirs]);
+  }
+
+  /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */
+  load(options: Options): number {
+    const fingerprint = this.#fingerprint(this.#storeAtStart);
+    if (fingerprint === undefined) return 0;
+    const t0 = performance.now();
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.#path);
+    } catch {
+      return 0;
+    }
+    const graph = this.#decode(bytes, fingerprint);
+    if (graph === undefined) return 0;
+    const t1 = performance.now();
+    const ws = this.#app.project.ws;
+    const root = this.#app.root;
+    const rebuild = (id: string, path: string | undefined): AnyKey<unknown> | undefined =>
+      path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id));
+    try {
+      const n = this.#app.engine.importGraph(graph, rebuild);
+      const t2 = performance.now();
+      this.#logger.debug(`graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, import ${(t2 - t1).toFixed(0)} ms)`);
+      return n;
+    } catch (e) {
+      // Only a bug can get here (the engine had run): say so in the log, run without it.
+      this.#logger.warn(`graph: not loaded from ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
+      return 0;
+    }
+  }
+
+  #decode(bytes: Buffer, fingerprint: string): PersistedGraph | undefined {
+    try {
+      const outer = deserialize(bytes) as { magic?: unknown; fingerprint?: unknown; sha256?: unknown; payload?: unknown };
+      if (outer.magic !== MAGIC || !(outer.payload instanceof Uint8Array)) return this.#ignore('not a graph file of this format');
+      if (outer.fingerprint !== fingerprint) return this.#ignore('made by another build of trews, for other options or for another state of the local store');
+      const payload = outer.payload;
+      if (outer.sha256 !== createHash('sha256').update(payload).digest('hex')) return this.#ignore('damaged (its checksum does not match)');
+      return deserialize(payload) as PersistedGraph;
+    } catch {
+      return this.#ignore('damaged or truncated');
+    }
+  }
+
+  #ignore(why: string): undefined {
+    this.#logger.info(`graph: ignoring ${this.#path}: ${why}; starting from an empty graph`);
+    return undefined;
+  }
+
+  /**
+   * Writes the engine's graph (atomically: a concurrent run reads the old
+   * file or this one, never half of one), unless nothing changed since it
+   * was loaded, after writing into `blobs` what the run only staged. A GC
+   * or damage found during the run removes the file instead: the graph may
+   * name blobs that are gone.
+   */
+  async save(loaded: boolean, blobs: BlobStore | undefined): Promise<void> {
+    const engine = this.#app.engine;
+    const lost = (): boolean => {
+      if (!storeLostEntries(this.#storeAtStart, storeStateOf(this.#storeDir))) return false;
+      rmSync(this.#path, { force: true });
+      this.#logger.info(`graph: not kept: the local store changed during the run (a GC, or blobs found missing)`);
+      return true;
+    };
+    try {
+      // Checked even when the graph did not change: the kept file may name what a GC just removed.
+      if (lost() || this.#code === undefined || (loaded && engine.stats().changes === 0)) return;
+      // The trees this run only staged in memory (store/README.md "Staged writes") are
+      // named by the graph's memos: the next process must find them in the store.
+      if (blobs !== undefined) await flushAllStaged(blobs);
+      if (lost()) return;
+      const store = storeStateOf(this.#storeDir);
+      const fingerprint = this.#fingerprint(store)!;
+      const payload = serialize(engine.exportGraph());
+      const sha256 = createHash('sha256').update(payload).digest('hex');
+      const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        writeFileSync(tmp, serialize({ magic: MAGIC, fingerprint, sha256, payload }));
+        renameSync(tmp, this.#path);
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+    } catch (e) {
+      // Keeping the graph is an optimization: a read-only .trews.d or a full disk costs the next run its speed only.
+      this.#logger.warn(`graph: not kept in ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}

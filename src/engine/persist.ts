@@ -1,0 +1,105 @@
+import type { AnyKey, ComputeContext, Key } from './types.js';
+
+/**
+ * A graph's memos as plain data, for `Engine.exportGraph`/`importGraph`: what
+ * a process without a daemon keeps between runs (v8.serialize-able as is).
+ * Records are in dependency order (every dependency before its dependents),
+ * so an import decides in one pass whether a node's whole closure came back.
+ */
+export interface PersistedGraph {
+  readonly format: typeof PERSISTED_GRAPH_FORMAT;
+  readonly ids: readonly string[];
+  /** Per record: the node's path (file-system keys), or null. */
+  readonly paths: readonly (string | null)[];
+  /** Per record: FLAG_* bits. */
+  readonly flags: Uint8Array;
+  readonly generations: readonly number[];
+  readonly values: readonly unknown[];
+  /** Record i's dependencies are `deps[depStart[i] .. depStart[i+1])` (record indices), observed at `depGenerations`. */
+  readonly depStart: readonly number[];
+  readonly deps: readonly number[];
+  readonly depGenerations: readonly number[];
+}
+
+export const PERSISTED_GRAPH_FORMAT = 1;
+export const FLAG_DIRTY = 1;
+export const FLAG_TRANSIENT = 2;
+export const FLAG_INPUT = 4;
+
+/**
+ * What an imported node carries until a run names it with its real key: the
+ * id (and path) only. It can be re-validated — its edges and memo are there —
+ * but not computed; a stub whose dependencies moved tells whoever
+ * re-validates through it to recompute, and the real key arrives with that
+ * recomputation's `ctx.get`.
+ */
+export class StubKey implements Key<unknown> {
+  readonly id: string;
+  readonly path?: string;
+  constructor(id: string, path: string | null) {
+    this.id = id;
+    if (path !== null) this.path = path;
+  }
+  compute(_ctx: ComputeContext): Promise<unknown> {
+    return Promise.reject(new Error(`bug: the imported node ${this.id} was computed without its key`));
+  }
+}
+
+export function isStub(key: AnyKey<unknown>): key is StubKey {
+  return key instanceof StubKey;
+}
+
+const PLAIN_PROTOS = new Set<unknown>([Object.prototype, null, Array.prototype, Map.prototype, Set.prototype, Date.prototype, Uint8Array.prototype, Buffer.prototype]);
+
+/**
+ * Whether `value` survives v8.serialize/deserialize as the same thing: only
+ * plain objects, arrays, Maps, Sets, Dates, byte arrays and primitives. A
+ * class instance would come back as a plain object without its methods (or
+ * `instanceof`), a symbol-keyed property would be dropped, a function would
+ * throw: such values are not persisted. `seen` spares walking shared parts twice.
+ */
+export function isPlainData(value: unknown, seen: Set<object>): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || v === undefined) continue;
+    const t = typeof v;
+    if (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint') continue;
+    if (t !== 'object') return false;
+    const o = v as object;
+    if (seen.has(o)) continue;
+    seen.add(o);
+    const proto: unknown = Object.getPrototypeOf(o);
+    if (!PLAIN_PROTOS.has(proto)) return false;
+    if (proto === Uint8Array.prototype || proto === Buffer.prototype || proto === Date.prototype) continue;
+    if (Object.getOwnPropertySymbols(o).length > 0) return false;
+    if (proto === Map.prototype) {
+      for (const [k, x] of o as Map<unknown, unknown>) stack.push(k, x);
+    } else if (proto === Set.prototype) {
+      for (const x of o as Set<unknown>) stack.push(x);
+    } else {
+      for (const k of Object.keys(o)) stack.push((o as Record<string, unknown>)[k]);
+    }
+  }
+  return true;
+}
+
+/**
+ * An input's value as it is kept: only ever compared (by the input's
+ * `equal`) with the next run's value, which then replaces it, so functions
+ * (an options view's getters) are dropped and class instances flattened.
+ */
+export function comparableCopy(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
+  if (depth > 64) return undefined;
+  if (Array.isArray(value)) return value.map((x) => comparableCopy(x, depth + 1));
+  if (value instanceof Uint8Array || value instanceof Date) return value;
+  if (value instanceof Map) return new Map([...value].map(([k, x]) => [k, comparableCopy(x, depth + 1)]));
+  if (value instanceof Set) return new Set([...value].map((x) => comparableCopy(x, depth + 1)));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const x = (value as Record<string, unknown>)[k];
+    if (typeof x !== 'function') out[k] = comparableCopy(x, depth + 1);
+  }
+  return out;
+}

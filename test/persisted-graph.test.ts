@@ -1,0 +1,168 @@
+// End-to-end: the graph a run without a daemon keeps in .trews.d/graph
+// (option persist_graph). Each attack below changes something between two
+// runs that the kept graph remembers; a graph trusted without validating it
+// would answer with the old result (a cached pass, a stale archive, a target
+// that is gone), so each of these tests fails without the validation.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runTrews, withRepo } from './helpers/index.js';
+
+const GRAPH = join('.trews.d', 'graph');
+
+const BUILD = [
+  'files(name="in", sources=["*.txt"])',
+  // Fails as soon as a second .txt file is matched, or in.txt says anything but good.
+  'test_shell_command(name="t", command="test \\"$(cat *.txt)\\" = good && test \\"$FLAVOUR\\" != bad", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["FLAVOUR"])',
+  'shell_command(name="copy", command="cat in.txt > out.txt", tools=["cat"], execution_dependencies=[":in"], output_files=["out.txt"])',
+  'archive(name="all", format="tar", files=[":copy"])',
+  '',
+].join('\n');
+
+async function loadedNodes(root: string): Promise<number> {
+  const log = await readFile(join(root, '.trews.d', 'trews.log'), 'utf8');
+  const all = [...log.matchAll(/graph: loaded (\d+) of/g)];
+  return all.length === 0 ? 0 : Number(all[all.length - 1]![1]);
+}
+
+/** A first run that leaves a graph, and a second one that loads it: the state every attack starts from. */
+async function primed(root: string, env: Record<string, string>, args: readonly string[]): Promise<void> {
+  const first = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env, persistGraph: true });
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(existsSync(join(root, GRAPH)), 'the run kept its graph');
+  const second = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env, persistGraph: true });
+  assert.equal(second.code, 0, second.stderr);
+  assert.ok((await loadedNodes(root)) > 0, 'the second run started from the kept graph');
+}
+
+const tarNames = (tar: string): string => execFileSync('tar', ['-xOf', tar, 'a/out.txt'], { encoding: 'utf8' });
+
+describe('the kept graph, --no-daemon', () => {
+  it('an input edited in place, its size and mtime restored: the test fails', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      const input = join(repo.root, 'a', 'in.txt');
+      const before = await lstat(input, { bigint: true });
+      await writeFile(input, 'bad!');
+      const ns = before.mtimeNs % 1_000_000_000n;
+      execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${ns.toString().padStart(9, '0')}`, input]);
+      assert.equal((await lstat(input, { bigint: true })).mtimeNs, before.mtimeNs);
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.ok((await loadedNodes(repo.root)) > 0);
+      assert.notEqual(r.code, 0, `the test must see the edit:\n${r.stderr}`);
+    });
+  });
+
+  it('a new file the glob matches: the test sees it and fails', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      await repo.write('a/more.txt', 'x');
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.notEqual(r.code, 0, `the glob must match the new file:\n${r.stderr}`);
+    });
+  });
+
+  it('a deleted BUILD file: its targets are gone', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good', 'b/BUILD': 'files(name="x", sources=[])\n' }, async (repo, env) => {
+      await primed(repo.root, env, ['list', '::']);
+      await repo.remove('b/BUILD');
+      const r = await runTrews(['--no-daemon', 'list', '::'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /^b:x$/m);
+      assert.match(r.stdout, /^a:t$/m);
+    });
+  });
+
+  it('a changed command in a BUILD file: the new command runs', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      await repo.write('a/BUILD', BUILD.replace('test \\"$FLAVOUR\\" != bad', 'false'));
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.notEqual(r.code, 0, `the edited command must run:\n${r.stderr}`);
+    });
+  });
+
+  it('a variable the run reads, and an option: the test runs again with them', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, { ...env, FLAVOUR: 'fine' }, ['test', 'a:t']);
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: { ...env, FLAVOUR: 'bad' }, persistGraph: true });
+      assert.notEqual(r.code, 0, `the test must see the variable:\n${r.stderr}`);
+      // build_patterns is no input of any key: it is in the kept graph's fingerprint.
+      const other = await runTrews(['--no-daemon', '--build-patterns=["NOPE"]', 'list', '::'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(other.stdout, '');
+      assert.match(other.stderr, /matched no targets/);
+    });
+  });
+
+  it('--force runs the test again: the trees the kept graph names are in the store, not only in the memory of the run that staged them', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      const r = await runTrews(['--no-daemon', 'test', 'a:t', '--force'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /1 ran locally/);
+    });
+  });
+
+  it('a damaged or truncated graph file is ignored: the run is right, without an error, and keeps a new one', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      await repo.write('a/in.txt', 'bad!');
+      const graph = join(repo.root, GRAPH);
+      const size = (await lstat(graph)).size;
+      await truncate(graph, Math.floor(size / 2));
+      let r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.notEqual(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /internal|graph/);
+      assert.match(await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8'), /graph: ignoring .*damaged or truncated/);
+      // A flipped byte inside the payload: the checksum catches it.
+      const bytes = await readFile(graph);
+      bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+      await writeFile(graph, bytes);
+      await repo.write('a/in.txt', 'good');
+      r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8'), /graph: ignoring .*(checksum|damaged)/);
+      await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.ok((await loadedNodes(repo.root)) > 0, 'a good graph was kept again');
+    });
+  });
+
+  it('the local store deleted: outputs are made again, not restored from blobs that are gone', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['package', 'a:all']);
+      const tar = join(repo.root, 'dist', 'a', 'all.tar');
+      assert.equal(tarNames(tar), 'good');
+      await rm(join(repo.root, '.cache'), { recursive: true, force: true });
+      await rm(join(repo.root, 'dist'), { recursive: true, force: true });
+      const r = await runTrews(['--no-daemon', '--level=debug', 'package', 'a:all'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /ran locally|1 ran/);
+      assert.equal(tarNames(tar), 'good');
+      assert.match(await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8'), /graph: ignoring .*local store/);
+    });
+  });
+
+  it('concurrent runs keep one whole graph (written by rename), and the next run loads it', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      await repo.write('a/in.txt', 'bad!');
+      const runs = await Promise.all([0, 1, 2].map(() => runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true })));
+      for (const r of runs) assert.notEqual(r.code, 0, r.stderr);
+      await repo.write('a/in.txt', 'good');
+      const next = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(next.code, 0, next.stderr);
+      assert.ok((await loadedNodes(repo.root)) > 0);
+    });
+  });
+
+  it('persist_graph = false keeps no graph and loads none', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      const r = await runTrews(['--no-daemon', '--no-persist-graph', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(!existsSync(join(repo.root, GRAPH)));
+    });
+  });
+});
