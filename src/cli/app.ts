@@ -3,7 +3,7 @@ import { makeCommandRunner } from '../exec/index.js';
 import { join } from 'node:path';
 import { DEFAULT_TEXT_FILE_MAX_BYTES, openFileDigestIndex, openStatIndex, workDirOf, type FileDigestIndex, type StatIndex, type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, SANDBOX_SCOPE, parseByteSize, type Options } from '../options/index.js';
-import { createLocalStore, damageCount, type LocalStore, type StoreUse } from '../store/index.js';
+import { createLocalStore, damageCount, sweepStoreMemos, type LocalStore, type MemoSweep, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
 import { createProject, TargetTypeRegistry, type Project } from '../targets/index.js';
@@ -49,6 +49,14 @@ export interface App {
    * without a build root): the file digests (fs) and the store blobs verified (store).
    */
   saveIndexes(): void;
+  /**
+   * A run is over: in a daemon's App (one with a bound), the store's
+   * in-memory memos forget what none of the last `daemon_graph_idle_runs`
+   * runs used, as the graph does (store/memo-sweep.ts). Undefined when
+   * nothing was swept: a one-run App, a run that never opened the store,
+   * or a run between the sweeps (every eighth of the window, as the graph).
+   */
+  sweepMemos(signal?: AbortSignal): Promise<MemoSweep | undefined>;
 }
 
 /** The options the runner stack is built from; a change rebuilds it. */
@@ -145,7 +153,27 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
     digestIndex?.save();
     verifiedIndex?.save();
   };
-  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote, saveIndexes };
+  const idleRuns = bound?.evictAfterIdleRuns ?? 0;
+  let runsEnded = 0;
+  let sweptAt = 0;
+  const sweepMemos = async (signal?: AbortSignal): Promise<MemoSweep | undefined> => {
+    if (idleRuns <= 0 || local === undefined) return undefined;
+    runsEnded++;
+    // Every run ends a period (what it used is stamped with it); the sweep
+    // itself, like the graph's, comes every eighth of the window.
+    const due = runsEnded - sweptAt >= Math.max(1, Math.floor(idleRuns / 8));
+    const window = due ? idleRuns : 0;
+    if (due) sweptAt = runsEnded;
+    const verified = local.forgetIdle(window);
+    const front = services?.value.store;
+    let sweep = await sweepStoreMemos(local, window, signal);
+    if (front !== undefined && front !== local) {
+      const f = await sweepStoreMemos(front, window, signal);
+      sweep = { forgotten: sweep.forgotten + f.forgotten, flushed: sweep.flushed + f.flushed, sizes: sweep.sizes };
+    }
+    return due ? { ...sweep, forgotten: sweep.forgotten + verified } : undefined;
+  };
+  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote, saveIndexes, sweepMemos };
 }
 
 /** Apps by build root, reused while what they were built for stays the same. */

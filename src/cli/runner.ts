@@ -307,6 +307,20 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       const endFlush = trace?.recorder.phase('flush remote cache writes');
       await app.flushRemote();
       endFlush?.();
+      // Not under the run's signal: a run cut short still ends a period of the memos.
+      const endSweep = trace?.recorder.phase('sweep store memos');
+      const swept = await app.sweepMemos().catch((e: unknown) => {
+        logger.warn(`store memos: the sweep failed (kept for the next one): ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      });
+      endSweep?.();
+      if (swept !== undefined) {
+        const k = swept.sizes;
+        logger.info(
+          `store memos: forgot ${swept.forgotten} entries no recent run used, wrote ${swept.flushed} staged; kept ${k.directories} directories, ${k.known} known blobs, ${k.results} tree results, ${k.stagedDirs + k.stagedFiles} staged`,
+        );
+        trace?.recorder.note('memos', { ...k, forgotten: swept.forgotten, flushed: swept.flushed });
+      }
       if (trace !== undefined) {
         const after = app.engine.stats();
         trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated, evicted: after.evicted - evictedBefore });

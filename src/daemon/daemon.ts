@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
 import type { Logger, RunContext } from '../core/index.js';
 import type { FsRules } from '../fs/index.js';
+import { createHeapSettler, type HeapSettler } from './heap-settle.js';
 import { CONFIG_FILE, daemonDir, processTitle, socketPathFor, type SocketPlace } from './layout.js';
 import { readPid, removeMetadata, writeMetadata, type DaemonOptionsRecord } from './metadata.js';
 import { daemonStatus } from './process-manager.js';
@@ -77,6 +78,7 @@ class Daemon implements RunningDaemon {
   #watcher: FileWatcher | undefined;
   #server: DaemonServer | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
+  readonly #heap: HeapSettler;
   #selfCheck: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
   #resolveStopped!: () => void;
@@ -84,6 +86,7 @@ class Daemon implements RunningDaemon {
 
   constructor(c: DaemonConfig) {
     this.#c = c;
+    this.#heap = createHeapSettler({ logger: c.logger });
     this.socketPath = socketPathFor(c.root, c.socketPlace);
     const globs = [CONFIG_FILE, ...c.invalidationGlobs];
     this.#isExitTrigger = picomatch(globs, { dot: true });
@@ -155,6 +158,7 @@ class Daemon implements RunningDaemon {
     logger.info(`shutting down: ${reason}`);
     clearTimeout(this.#idleTimer);
     clearInterval(this.#selfCheck);
+    this.#heap.stop();
     const server = this.#server;
     // First make way for a successor: no new clients here, and no metadata pointing here.
     server?.stopAccepting();
@@ -194,8 +198,10 @@ class Daemon implements RunningDaemon {
     if (active > 0) {
       clearTimeout(this.#idleTimer);
       this.#idleTimer = undefined;
+      this.#heap.busy();
       return;
     }
+    this.#heap.idle();
     const rss = (this.#c.memoryUsage ?? (() => process.memoryUsage().rss))();
     if (rss > this.#c.maxMemoryBytes) {
       void this.shutdown(`memory use ${mib(rss)} MiB is over daemon_max_memory_usage (${mib(this.#c.maxMemoryBytes)} MiB)`);

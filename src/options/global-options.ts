@@ -305,7 +305,7 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     name: 'daemon_graph_idle_runs',
     type: 'int',
     default: 30,
-    help: "The daemon forgets what none of its last this-many runs used (with everything that depends on it), so its memory stays bounded over a long session; asked for again, it is recomputed. 0 never forgets.",
+    help: "The daemon forgets what none of its last this-many runs used — graph nodes (with everything that depends on them) and its store memos (decoded trees, blobs known present or verified, tree results; staged trees are written to the store first) — so its memory stays bounded over a long session; asked for again, it is recomputed. 0 never forgets.",
     validate: atLeast(0),
     daemon: true,
     advanced: true,

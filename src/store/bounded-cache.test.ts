@@ -27,4 +27,38 @@ describe('BoundedCache', () => {
     c.set('b', 'y2', 10);
     assert.equal(c.get('b'), 'y2');
   });
+
+  it('forgets what no recent period used, and keeps what a get or set touched', () => {
+    const c = new BoundedCache<string, number>(100, 100);
+    c.set('old', 1, 10);
+    c.set('used', 2, 10);
+    c.tick();
+    c.tick();
+    assert.equal(c.get('used'), 2); // touched in the current period
+    c.set('new', 3, 10);
+    assert.equal(c.forgetIdle(2), 1);
+    assert.equal(c.has('old'), false);
+    assert.deepEqual([c.get('used'), c.get('new')], [2, 3]);
+    // The weight of what it forgot is free again: two more of 40 fit.
+    c.set('a', 4, 40);
+    c.set('b', 5, 40);
+    assert.equal(c.size, 4);
+    c.tick();
+    assert.equal(c.forgetIdle(1), 0 + 4); // nothing touched in this period yet
+    assert.equal(c.size, 0);
+  });
+
+  it('forgets nothing with a window of 0, and an entry stays while each period uses it', () => {
+    const c = new BoundedCache<string, number>(100);
+    c.set('k', 1);
+    for (let i = 0; i < 10; i++) {
+      c.tick();
+      assert.equal(c.forgetIdle(0), 0);
+      assert.equal(c.get('k'), 1);
+      assert.equal(c.forgetIdle(1), 0);
+    }
+    c.tick();
+    c.tick();
+    assert.equal(c.forgetIdle(2), 1);
+  });
 });

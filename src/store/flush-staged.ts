@@ -1,7 +1,7 @@
 import { FailureError, digestEquals, digestString, failure, type Digest } from '../core/index.js';
 import type { BlobStore } from './blob-store.js';
 import { Limiter } from './limiter.js';
-import { markKnownPresent, nothingStaged, putBlobBytes, readDirectory, stagedDirectoryOf, stagedEntries, stagedFileOf, unstage, type StagedFile } from './tree-io.js';
+import { markKnownPresent, memoPeriod, nothingStaged, putBlobBytes, readDirectory, stagedDirectoryOf, stagedEntries, stagedFileOf, unstage, type StagedFile } from './tree-io.js';
 import { nodeDigest } from './tree-nodes.js';
 
 /** Staged file copies in flight at once, across all flushes of the process. */
@@ -53,7 +53,25 @@ export async function flushTree(store: BlobStore, root: Digest, signal?: AbortSi
 
 /** Writes everything staged for this store (a stager over its bound). */
 export async function flushAllStaged(store: BlobStore, signal?: AbortSignal): Promise<void> {
-  const { dirs, files } = stagedEntries(store);
+  await flushStaged(store, stagedEntries(store), signal);
+}
+
+/**
+ * Writes what was staged in a period (a daemon's run) that none of the last
+ * `idlePeriods` are (tree-io.ts memoPeriod; 0 writes nothing), and so stops
+ * holding it in memory: a graph node may still name such a tree, so it is
+ * written rather than dropped. A daemon's edits stage new trees on every
+ * run, and those whose processes never ran would otherwise stay in memory
+ * until the stager's bound. Returns how many entries it wrote or dropped.
+ */
+export async function flushIdleStaged(store: BlobStore, idlePeriods: number, signal?: AbortSignal): Promise<number> {
+  if (idlePeriods <= 0 || nothingStaged(store)) return 0;
+  const idle = stagedEntries(store, memoPeriod(store) - idlePeriods + 1);
+  await flushStaged(store, idle, signal);
+  return idle.dirs.length + idle.files.length;
+}
+
+async function flushStaged(store: BlobStore, { dirs, files }: { readonly dirs: Digest[]; readonly files: StagedFile[] }, signal?: AbortSignal): Promise<void> {
   // Through flushTree, so each Directory is written after its children. A
   // tree naming a file that changed since is stale (its snapshot is
   // recomputed when asked again): it is dropped, not an error of whoever

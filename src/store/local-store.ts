@@ -30,6 +30,7 @@ import type { ActionCache, BlobStore } from './blob-store.js';
 import { checkDigest, digestMismatch, errnoCode, storeIoError } from './store-failures.js';
 import { TMP_DIR, acPath, casExecutablePath, casPath } from './store-layout.js';
 import { DigestVerifier } from './verifying-stream.js';
+import { BoundedCache } from './bounded-cache.js';
 import { noteDamage } from './damage.js';
 import { TOUCH_INTERVAL_MS, touchFloor } from './leases.js';
 import type { StatIndex } from '../fs/index.js';
@@ -125,6 +126,12 @@ export interface LocalStore extends BlobStore, ActionCache {
     signal?: AbortSignal,
   ): Promise<MaterializeMode | undefined>;
   stats(): LocalStoreStats;
+  /**
+   * Ends a period (a daemon's run) of the in-memory verifications: forgets
+   * those none of the last `idlePeriods` periods used (0 forgets nothing),
+   * which are checked again on their next use. Returns how many it forgot.
+   */
+  forgetIdle(idlePeriods: number): number;
   /** Waits for operations in flight; later calls fail. Streams already returned by get() keep working. */
   close(): Promise<void>;
 }
@@ -137,7 +144,7 @@ const DEFAULT_GET_BYTES_LIMIT = 64 * 1024 * 1024;
 /** Unverified blobs up to this size are read and checked before get() returns, so corruption is a miss rather than a stream error. */
 const EAGER_VERIFY_MAX = 1024 * 1024;
 const STAT_CONCURRENCY = 32;
-/** Bound on remembered verifications; past it the oldest half is forgotten (and re-verified on next use). */
+/** Bound on remembered verifications; past it the least recently used are forgotten (and re-verified on next use). */
 const VERIFIED_MAX = 500_000;
 const AC_ENTRY_MAX = 64 * 1024 * 1024;
 const LINK_FALLBACK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EACCES']);
@@ -219,7 +226,7 @@ class DiskStore implements LocalStore {
   readonly #log: Logger;
   readonly #getBytesLimit: number;
   /** path → identity() of the file when its content was last checked against its name. */
-  readonly #verified = new Map<string, string>();
+  readonly #verified = new BoundedCache<string, string>(VERIFIED_MAX);
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #stats: MutableStats = {
     blobHits: 0,
@@ -718,15 +725,13 @@ class DiskStore implements LocalStore {
   }
 
   #remember(path: string, st: FileId): void {
-    if (this.#verified.size >= VERIFIED_MAX) {
-      let n = VERIFIED_MAX / 2;
-      for (const k of this.#verified.keys()) {
-        if (n-- <= 0) break;
-        this.#verified.delete(k);
-      }
-    }
-    this.#verified.delete(path);
     this.#verified.set(path, identity(st));
+  }
+
+  forgetIdle(idlePeriods: number): number {
+    const n = this.#verified.forgetIdle(idlePeriods);
+    this.#verified.tick();
+    return n;
   }
 
   async #checkBytes(path: string, st: FileId, d: Digest, bytes: Uint8Array): Promise<boolean> {

@@ -25,6 +25,8 @@ const READ_CONCURRENCY = 32;
 interface StagedDirectory {
   readonly digest: Digest;
   readonly bytes: Uint8Array;
+  /** The memo's period when it was staged (see endMemoPeriod). */
+  readonly stamp: number;
 }
 
 /** A workspace file whose blob is not copied into the store yet (see stageFile). */
@@ -42,8 +44,10 @@ interface StoreMemo {
   readonly results: BoundedCache<string, Digest>;
   /** Staged writes: not bounded here; stagedOverLimit() tells the stager to flush. */
   readonly stagedDirs: Map<string, StagedDirectory>;
-  readonly stagedFiles: Map<string, StagedFile>;
+  readonly stagedFiles: Map<string, { readonly file: StagedFile; readonly stamp: number }>;
   stagedBytes: number;
+  /** Periods ended (a daemon's runs, see endMemoPeriod): what the memos' entries are stamped with. */
+  period: number;
 }
 
 // Per store object: a digest's content is global, but its presence is not,
@@ -61,6 +65,7 @@ function memoOf(store: BlobStore): StoreMemo {
       stagedDirs: new Map(),
       stagedFiles: new Map(),
       stagedBytes: 0,
+      period: 0,
     };
     memos.set(store, m);
   }
@@ -118,7 +123,7 @@ export function stageDirectory(store: BlobStore, dir: Directory): Digest {
   const key = digestString(digest);
   memo.directories.set(key, canonical.value, bytes.byteLength);
   if (memo.known.get(key) === true || memo.stagedDirs.has(key)) return digest;
-  memo.stagedDirs.set(key, { digest, bytes });
+  memo.stagedDirs.set(key, { digest, bytes, stamp: memo.period });
   memo.stagedBytes += bytes.byteLength;
   return digest;
 }
@@ -128,7 +133,7 @@ export function stageFile(store: BlobStore, file: StagedFile): void {
   if (isKnownPresent(store, file.digest)) return;
   const memo = memoOf(store);
   const key = digestString(file.digest);
-  if (!memo.stagedFiles.has(key)) memo.stagedFiles.set(key, file);
+  if (!memo.stagedFiles.has(key)) memo.stagedFiles.set(key, { file, stamp: memo.period });
 }
 
 export function stagedOverLimit(store: BlobStore): boolean {
@@ -147,13 +152,57 @@ export function stagedDirectoryOf(store: BlobStore, d: Digest): StagedDirectory 
 }
 
 export function stagedFileOf(store: BlobStore, d: Digest): StagedFile | undefined {
-  return memoOf(store).stagedFiles.get(digestString(d));
+  return memoOf(store).stagedFiles.get(digestString(d))?.file;
 }
 
-/** Every staged entry, for a flush of all of them. */
-export function stagedEntries(store: BlobStore): { readonly dirs: Digest[]; readonly files: StagedFile[] } {
+/**
+ * Staged entries, for a flush: every one, or (`stagedBefore`) those staged
+ * in a period before that one.
+ */
+export function stagedEntries(store: BlobStore, stagedBefore = Number.POSITIVE_INFINITY): { readonly dirs: Digest[]; readonly files: StagedFile[] } {
   const memo = memoOf(store);
-  return { dirs: [...memo.stagedDirs.values()].map((s) => s.digest), files: [...memo.stagedFiles.values()] };
+  const dirs: Digest[] = [];
+  const files: StagedFile[] = [];
+  for (const s of memo.stagedDirs.values()) if (s.stamp < stagedBefore) dirs.push(s.digest);
+  for (const s of memo.stagedFiles.values()) if (s.stamp < stagedBefore) files.push(s.file);
+  return { dirs, files };
+}
+
+/** How many entries a store's memos hold (not bytes): for the daemon's log and for tests of the bounds. */
+export interface StoreMemoSizes {
+  readonly directories: number;
+  readonly known: number;
+  readonly results: number;
+  readonly stagedDirs: number;
+  readonly stagedFiles: number;
+}
+
+export function storeMemoSizes(store: BlobStore): StoreMemoSizes {
+  const m = memoOf(store);
+  return { directories: m.directories.size, known: m.known.size, results: m.results.size, stagedDirs: m.stagedDirs.size, stagedFiles: m.stagedFiles.size };
+}
+
+/** The current period of a store's memos (see endMemoPeriod). */
+export function memoPeriod(store: BlobStore): number {
+  return memoOf(store).period;
+}
+
+/**
+ * Ends a period (a daemon's run) of a store's memos: forgets the decoded
+ * Directories, the digests known present and the tree results that none of
+ * the last `idlePeriods` periods used (the current one included; 0 forgets
+ * nothing), then starts the next period. Staged entries are not forgotten
+ * here — the graph may still name them — but written out (flush-staged.ts
+ * flushIdleStaged, before this). Returns how many entries it forgot.
+ */
+export function endMemoPeriod(store: BlobStore, idlePeriods: number): number {
+  const m = memoOf(store);
+  const n = m.directories.forgetIdle(idlePeriods) + m.known.forgetIdle(idlePeriods) + m.results.forgetIdle(idlePeriods);
+  m.directories.tick();
+  m.known.tick();
+  m.results.tick();
+  m.period++;
+  return n;
 }
 
 /** The blob is in the store now: forget its staged copy. */

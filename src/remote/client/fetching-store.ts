@@ -90,6 +90,10 @@ class FetchingStore implements LocalStore {
     return this.#local.stats();
   }
 
+  forgetIdle(idlePeriods: number): number {
+    return this.#local.forgetIdle(idlePeriods);
+  }
+
   close(): Promise<void> {
     return this.#local.close();
   }

@@ -115,6 +115,10 @@ class View implements CasView {
     return this.#store.stats();
   }
 
+  forgetIdle(idlePeriods: number): number {
+    return this.#store.forgetIdle(idlePeriods);
+  }
+
   close(): Promise<void> {
     return this.#store.close();
   }
