@@ -13,7 +13,7 @@ import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, t
 import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
 import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, type ServerProcess, type TempStore } from './helpers/remote-client.js';
+import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, withServer, type ServerProcess, type TempStore } from './helpers/remote-client.js';
 import { pidAlive, waitUntil } from './helpers/index.js';
 
 interface Client {
@@ -90,14 +90,6 @@ async function outputOf(store: LocalStore, r: ProcessResult): Promise<string> {
   return text(store, { hash: f.digest.hash as Digest['hash'], sizeBytes: Number(f.digest.sizeBytes) });
 }
 
-async function withServer<T>(fn: (s: ServerProcess) => Promise<T>, args: readonly string[] = []): Promise<T> {
-  const s = await startServer({ args });
-  try {
-    return await fn(s);
-  } finally {
-    await s.stop();
-  }
-}
 
 async function sandboxesMade(root: string): Promise<number> {
   return existsSync(root) ? (await readdir(root)).length : 0;

@@ -20,7 +20,7 @@ import { METHODS } from '../src/remote/client/methods.js';
 import { byteStreamWrite } from '../src/remote/client/bytestream.js';
 import { treeFromBytes, type BlobStore, type LocalStore } from '../src/store/index.js';
 import { blobStoreContract } from '../src/store/blob-store-contract.js';
-import { reapiOf, remoteOptions, startServer, tempStore, type ServerProcess } from './helpers/remote-client.js';
+import { reapiOf, remoteOptions, startServer, tempStore, withServer, type ServerProcess } from './helpers/remote-client.js';
 
 const MiB = 1024 * 1024;
 
@@ -47,14 +47,6 @@ async function withClient(
   }
 }
 
-async function withServer(fn: (server: ServerProcess) => Promise<void>, args: readonly string[] = []): Promise<void> {
-  const server = await startServer({ args });
-  try {
-    await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** Distinct small blobs, deterministic per seed. */
 function smallBlobs(n: number, size: number, seed: string): Buffer[] {

@@ -15,7 +15,7 @@ import { EMPTY_DIGEST, digestOf, isFailureError, type Digest } from '../src/core
 import { makeProcess, toAction, type Process, type ProcessResult } from '../src/exec/index.js';
 import { ActionResultSchema, ActionCacheService, ContentAddressableStorageService, toProtoDigest } from '../src/reapi/index.js';
 import { EMPTY_TREE_DIGEST, treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { execContext as ctx, memoryLogger, remoteClient, startServer, type ServerProcess } from './helpers/remote-client.js';
+import { execContext as ctx, memoryLogger, remoteClient, startServer, withServer, type ServerProcess } from './helpers/remote-client.js';
 import { connect, unary, upload } from './helpers/remote-server.js';
 import { makeShellRepo, summaryLine } from './helpers/shell.js';
 
@@ -32,14 +32,6 @@ const cacheEnv = (s: ServerProcess): Record<string, string> => ({
   TREWS_REMOTE_STORE_SERVER: `grpc://${s.address}`,
 });
 
-async function withServer<T>(args: readonly string[], fn: (s: ServerProcess) => Promise<T>): Promise<T> {
-  const s = await startServer({ args });
-  try {
-    return await fn(s);
-  } finally {
-    await s.stop();
-  }
-}
 
 /** `sh -c script` over the given input files (none: the empty input root, which is the empty blob). */
 async function shell(store: LocalStore, script: string, files: Record<string, string> = {}): Promise<Process> {
@@ -60,7 +52,7 @@ describe('a server that does not treat the empty blob as present (as BuildGrid)'
   const STRICT = ['--no-implicit-empty-blob'];
 
   it('results with an empty stdout and stderr, written by one client, are hits for another', () =>
-    withServer(STRICT, async (server) => {
+    withServer(async (server) => {
       const a = await remoteClient(cacheEnv(server));
       const first = await a.runner.run(ctx(), await shell(a.local.store, 'echo cached > out.txt', { 'in.txt': 'x' }));
       assert.equal(first.source, 'ran locally');
@@ -75,10 +67,10 @@ describe('a server that does not treat the empty blob as present (as BuildGrid)'
       assert.equal(second.source, 'remote cache', `a silent miss; the client's log:\n${logger.lines.join('\n')}`);
       assert.equal(await outputOf(b.local.store, second), 'cached\n');
       await b.dispose();
-    }));
+    }, STRICT));
 
   it('actions with an empty input file, or no inputs at all, run; their results are then served from its cache', () =>
-    withServer(STRICT, async (server) => {
+    withServer(async (server) => {
       const a = await remoteClient(execEnv(server));
       const withEmpty = await a.runner.run(
         ctx(),
@@ -97,12 +89,12 @@ describe('a server that does not treat the empty blob as present (as BuildGrid)'
       assert.equal(again.source, 'remote cache');
       assert.equal(await outputOf(b.local.store, again), 'none\n');
       await b.dispose();
-    }));
+    }, STRICT));
 });
 
 describe('a cached result the server refuses', () => {
   it('the miss is logged at debug level with the reason the server gives', () =>
-    withServer(['--no-implicit-empty-blob'], async (server) => {
+    withServer(async (server) => {
       const logger = memoryLogger();
       const c = await remoteClient(cacheEnv(server), { logger });
       const proc = await shell(c.local.store, 'echo mine > out.txt');
@@ -132,12 +124,12 @@ describe('a cached result the server refuses', () => {
         ),
       );
       await c.dispose();
-    }));
+    }, ['--no-implicit-empty-blob']));
 });
 
 describe('an action no worker takes', () => {
   it('warns while it waits, and the deadline names the stage and how long it was there', () =>
-    withServer(['--queue-unmatched-platforms'], async (server) => {
+    withServer(async (server) => {
       const c = await remoteClient(
         execEnv(server, {
           TREWS_REMOTE_EXECUTION_EXTRA_PLATFORM_PROPERTIES: '["OSFamily=windows"]',
@@ -168,7 +160,7 @@ describe('an action no worker takes', () => {
       // The server really held it QUEUED, and let it go once nobody waited for it.
       assert.match(server.log(), /stays queued, no worker can run it \(no worker satisfies the action's platform property OSFamily=windows/);
       await c.dispose();
-    }));
+    }, ['--queue-unmatched-platforms']));
 });
 
 describe('no warnings on a correct setup', () => {

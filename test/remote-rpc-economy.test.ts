@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startServer, type ServerProcess } from './helpers/remote-client.js';
+import { withServer, type ServerProcess } from './helpers/remote-client.js';
 import { makeShellRepo, summaryLine, type ShellRepo } from './helpers/shell.js';
 
 const PACKAGES = 6;
@@ -54,18 +54,10 @@ async function withRepo<T>(files: Record<string, string>, fn: (repo: ShellRepo) 
   }
 }
 
-async function withServer<T>(args: readonly string[], fn: (s: ServerProcess) => Promise<T>): Promise<T> {
-  const s = await startServer({ args });
-  try {
-    return await fn(s);
-  } finally {
-    await s.stop();
-  }
-}
 
 describe('round trips of remote execution', () => {
   it('a cold run asks FindMissingBlobs nothing for small inputs, and costs at most one upload and one download per action besides Execute', () =>
-    withServer([], (server) =>
+    withServer((server) =>
       withRepo(chainRepo(), async (repo) => {
         const r = await repo.trews(['test', '::'], { env: remote(server) });
         assert.equal(r.code, 0, r.stderr);
@@ -87,7 +79,7 @@ describe('round trips of remote execution', () => {
     ));
 
   it('gives byte-identical results to local execution', () =>
-    withServer([], (server) =>
+    withServer((server) =>
       withRepo(chainRepo(), async (repo) => {
         const local = await repo.trews(['package', '//:all'], { env: { TREWS_LOCAL_STORE_DIR: join(repo.tmp, 'local-store') } });
         assert.equal(local.code, 0, local.stderr);
@@ -104,7 +96,7 @@ describe('round trips of remote execution', () => {
     ));
 
   it('keeps every batch, shared between actions or not, within a server’s small max_batch_total_size_bytes', () =>
-    withServer(['--max-batch-size', '4096'], (server) =>
+    withServer((server) =>
       withRepo(chainRepo({ bigSource: true }), async (repo) => {
         const r = await repo.trews(['test', '::'], { env: remote(server) });
         assert.equal(r.code, 0, r.stderr);
@@ -119,5 +111,6 @@ describe('round trips of remote execution', () => {
         // The 9 KB source cannot go in a 4 KiB batch: ByteStream.
         assert.ok((c['Write OK'] ?? 0) >= 1, JSON.stringify(c));
       }),
+      ['--max-batch-size', '4096'],
     ));
 });

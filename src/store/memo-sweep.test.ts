@@ -3,20 +3,9 @@ import { describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { digestOf } from '../core/index.js';
 import { DirectorySchema, toProtoDigest } from '../reapi/index.js';
-import { createLocalStore, listTree, sweepStoreMemos, treeFromBytes, type LocalStore } from './index.js';
-import { makeTempDir, removeDir } from './test-support.js';
+import { listTree, sweepStoreMemos, treeFromBytes } from './index.js';
+import { withStore } from './test-support.js';
 import { readDirectory, stageDirectory, storeMemoSizes } from './tree-io.js';
-
-async function withStore(fn: (store: LocalStore) => Promise<void>): Promise<void> {
-  const dir = await makeTempDir();
-  const store = createLocalStore({ dir });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await removeDir(dir);
-  }
-}
 
 describe('sweepStoreMemos (a daemon run ends)', () => {
   it('forgets the memo entries no recent run used, writes idle staged trees, and what it forgot reads back the same', async () =>

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { createLocalStore, type LocalStore } from './local-store.js';
 
 export async function makeTempDir(prefix = 'trews-store-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -10,6 +11,18 @@ export async function makeTempDir(prefix = 'trews-store-'): Promise<string> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** Runs `fn` with a local store in a fresh temp dir, closed and removed after. */
+export async function withStore(fn: (store: LocalStore) => Promise<void>): Promise<void> {
+  const dir = await makeTempDir();
+  const store = createLocalStore({ dir });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
 }
 
 export async function readAll(r: Readable): Promise<Buffer> {

@@ -16,21 +16,10 @@ import {
   type BytesFileSpec,
   type LocalStore,
 } from './index.js';
-import { makeTempDir, removeDir } from './test-support.js';
+import { withStore } from './test-support.js';
 import { casPath } from './store-layout.js';
 import { readDirectory } from './tree-io.js';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
-
-async function withStore(fn: (store: LocalStore) => Promise<void>): Promise<void> {
-  const dir = await makeTempDir();
-  const store = createLocalStore({ dir });
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-    await removeDir(dir);
-  }
-}
 
 function reasonOf(e: unknown): string | undefined {
   return isFailureError(e) ? e.failure.reason : undefined;

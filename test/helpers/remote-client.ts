@@ -84,6 +84,16 @@ export async function startServer(o: StartOptions = {}): Promise<ServerProcess> 
   };
 }
 
+/** Runs `fn` against a fresh `trews remote-server` started with `args`, and stops it by PID after. */
+export async function withServer<T>(fn: (server: ServerProcess) => Promise<T>, args: readonly string[] = []): Promise<T> {
+  const server = await startServer({ args });
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
 /** Options as resolved from TREWS_* variables (the way a CI job would set them). */
 export function remoteOptions(env: Record<string, string>): Options {
   return expectOptions(resolveSample({ env }));
