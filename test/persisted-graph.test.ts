@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runTrews, withRepo } from './helpers/index.js';
+import { copyExampleWorkspace, runTrews, withRepo } from './helpers/index.js';
 
 const GRAPH = join('.trews.d', 'graph');
 
@@ -156,6 +156,27 @@ describe('the kept graph, --no-daemon', () => {
       assert.equal(next.code, 0, next.stderr);
       assert.ok((await loadedNodes(repo.root)) > 0);
     });
+  });
+
+  it('a JavaScript workspace: a fully cached run loads the graph, needs nothing recomputed and leaves the file as it was', async () => {
+    // Transient keys (tool lookups, the package manager's version) come back with their
+    // compute; the ones that cannot are stubs, whose dependents recompute and are kept again.
+    const ws = await copyExampleWorkspace('trews-kept-js-');
+    try {
+      const env = { TREWS_DAEMON: 'false', TREWS_LOCAL_STORE_DIR: join(ws.scratch, 'store'), TMPDIR: ws.scratch };
+      const run = () => runTrews(['--no-daemon', '--level=debug', 'build', '::'], { cwd: ws.root, env, persistGraph: true, timeoutMs: 300_000 });
+      for (let i = 0; i < 2; i++) assert.equal((await run()).code, 0);
+      const kept = await lstat(join(ws.root, GRAPH), { bigint: true });
+      const r = await run();
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok((await loadedNodes(ws.root)) > 0, 'the run started from the kept graph');
+      assert.match(r.stderr, /Builds: \d+ succeeded, \d+ total \(\d+ memoized\) · Processes: none/);
+      assert.match(await readFile(join(ws.root, '.trews.d', 'trews.log'), 'utf8'), /graph: this run computed \d+ nodes and re-validated \d+, 0 changes\n(?![\s\S]*this run computed)/);
+      const after = await lstat(join(ws.root, GRAPH), { bigint: true });
+      assert.deepEqual([after.ino, after.mtimeNs], [kept.ino, kept.mtimeNs], 'a run that changed nothing does not write the graph again');
+    } finally {
+      await ws.remove();
+    }
   });
 
   it('persist_graph = false keeps no graph and loads none', async () => {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { rebuildInputKey, rebuildToolKey } from '../backends/index.js';
+import { rebuildInputKey, rebuildProgramVersionKey, rebuildToolKey } from '../backends/index.js';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import type { AnyKey, PersistedGraph } from '../engine/index.js';
 import { rebuildFsKey, workDirOf } from '../fs/index.js';
@@ -76,7 +76,7 @@ export class GraphFile {
     const ws = this.#app.project.ws;
     const root = this.#app.root;
     const rebuild = (id: string, path: string | undefined): AnyKey<unknown> | undefined =>
-      path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id));
+      path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id) ?? rebuildProgramVersionKey(id));
     try {
       const n = this.#app.engine.importGraph(graph, rebuild);
       const t2 = performance.now();
@@ -122,6 +122,9 @@ export class GraphFile {
       this.#logger.info(`graph: not kept: the local store changed during the run (a GC, or blobs found missing)`);
       return true;
     };
+    const stats = engine.stats();
+    // What the kept graph spared this run, for the log (and the tests that check it spares what it should).
+    this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes`);
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined || (loaded && engine.stats().changes === 0)) return;

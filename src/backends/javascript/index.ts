@@ -38,7 +38,7 @@ export { FileImportsKey, type FileImports, type ImportedModule } from './imports
 export { FileDependenciesKey, type FileDependencies, type Resolution } from './resolve-imports.js';
 export { FileInferenceKey } from './import-inference.js';
 export { JsInstallKey, type JsInstall, type WorkspaceLink } from './install.js';
-export { NODEJS_SCOPE } from './nodejs.js';
+export { NODEJS_SCOPE, rebuildProgramVersionKey } from './nodejs.js';
 
 
 /**

@@ -83,7 +83,8 @@ class ProgramVersionKey implements Key<{ readonly version: string; readonly dir:
   constructor(path: string, names: readonly string[]) {
     this.#path = path;
     this.#names = names;
-    this.id = `program-version:${path}:${names.join(',')}`;
+    // JSON: the id names one path and one list of names, read back by rebuildProgramVersionKey.
+    this.id = `${PROGRAM_VERSION}${JSON.stringify([path, names])}`;
   }
   describe(): string {
     return `the version of ${this.#path}`;
@@ -104,6 +105,25 @@ class ProgramVersionKey implements Key<{ readonly version: string; readonly dir:
       if (up === dir) return null;
       dir = up;
     }
+  }
+}
+
+const PROGRAM_VERSION = 'program-version:';
+
+/**
+ * The key of a `program-version:` id, for a graph a process without a daemon
+ * kept (Engine.importGraph): the key is transient, so it must come back with
+ * its compute, or everything that depends on it (the package manager, every
+ * install and script) recomputes on every run. Undefined for any other id.
+ */
+export function rebuildProgramVersionKey(id: string): ProgramVersionKey | undefined {
+  if (!id.startsWith(PROGRAM_VERSION)) return undefined;
+  try {
+    const [path, names] = JSON.parse(id.slice(PROGRAM_VERSION.length)) as [unknown, unknown];
+    if (typeof path !== 'string' || !Array.isArray(names) || !names.every((n) => typeof n === 'string')) return undefined;
+    return new ProgramVersionKey(path, names as string[]);
+  } catch {
+    return undefined;
   }
 }
 
