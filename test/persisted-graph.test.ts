@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RACY_MARGIN_MS } from '../src/fs/index.js';
 import { copyExampleWorkspace, runTrews, withRepo } from './helpers/index.js';
 
 const GRAPH = join('.trews.d', 'graph');
@@ -36,6 +38,23 @@ async function primed(root: string, env: Record<string, string>, args: readonly 
   const second = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: root, env, persistGraph: true });
   assert.equal(second.code, 0, second.stderr);
   assert.ok((await loadedNodes(root)) > 0, 'the second run started from the kept graph');
+}
+
+/**
+ * Waits until every file written so far is older than the racy margin, so
+ * that the next run stamps the paths it read (fs/path-stamps.ts): a path
+ * changed within the margin before a run is read again by the next one, which
+ * would hide whether the stamps are checked at all.
+ */
+const aged = (): Promise<void> => sleep(RACY_MARGIN_MS + 250);
+
+/** The last run's count of paths it read again and of paths its graph knew, from `graph: loaded …`. */
+async function pathsReadAgain(root: string): Promise<{ again: number; of: number }> {
+  const log = await readFile(join(root, '.trews.d', 'trews.log'), 'utf8');
+  const all = [...log.matchAll(/(\d+) of (\d+) paths to read again/g)];
+  assert.ok(all.length > 0, 'the run loaded a kept graph');
+  const last = all[all.length - 1]!;
+  return { again: Number(last[1]), of: Number(last[2]) };
 }
 
 const tarNames = (tar: string): string => execFileSync('tar', ['-xOf', tar, 'a/out.txt'], { encoding: 'utf8' });
@@ -166,6 +185,10 @@ describe('the kept graph, --no-daemon', () => {
       const env = { TREWS_DAEMON: 'false', TREWS_LOCAL_STORE_DIR: join(ws.scratch, 'store'), TMPDIR: ws.scratch };
       const run = () => runTrews(['--no-daemon', '--level=debug', 'build', '::'], { cwd: ws.root, env, persistGraph: true, timeoutMs: 300_000 });
       for (let i = 0; i < 2; i++) assert.equal((await run()).code, 0);
+      // Once the workspace is older than the racy margin, one run stamps the paths the last
+      // ones could not (and keeps the graph for that); the run after it has nothing to add.
+      await aged();
+      assert.equal((await run()).code, 0);
       const kept = await lstat(join(ws.root, GRAPH), { bigint: true });
       const r = await run();
       assert.equal(r.code, 0, r.stderr);
@@ -177,6 +200,64 @@ describe('the kept graph, --no-daemon', () => {
     } finally {
       await ws.remove();
     }
+  });
+
+  it('paths proven unchanged by their stamps are not read again, and an in-place edit that keeps size and mtime is still seen', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      // The first run makes .trews.d and the store in the build root, which moves the root's mtime.
+      assert.equal((await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true })).code, 0);
+      await aged();
+      await primed(repo.root, env, ['test', 'a:t']);
+      const again = await pathsReadAgain(repo.root);
+      assert.ok(again.of > 0);
+      assert.equal(again.again, 0, 'every path the graph read is proven unchanged by its stamp');
+      const input = join(repo.root, 'a', 'in.txt');
+      const before = await lstat(input, { bigint: true });
+      await writeFile(input, 'bad!');
+      const ns = before.mtimeNs % 1_000_000_000n;
+      execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${ns.toString().padStart(9, '0')}`, input]);
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.ok((await pathsReadAgain(repo.root)).again > 0);
+      assert.notEqual(r.code, 0, `the test must see the edit (its ctime moved):\n${r.stderr}`);
+    });
+  });
+
+  it('stamped paths: a new file in a stamped directory, and a file replaced by renaming another of the same size and mtime over it', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good', 'b/in.txt': 'bad!' }, async (repo, env) => {
+      execFileSync('touch', ['-r', join(repo.root, 'a', 'in.txt'), join(repo.root, 'b', 'in.txt')]);
+      assert.equal((await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true })).code, 0);
+      await aged();
+      await primed(repo.root, env, ['test', 'a:t']);
+      assert.equal((await pathsReadAgain(repo.root)).again, 0);
+      await rename(join(repo.root, 'b', 'in.txt'), join(repo.root, 'a', 'in.txt'));
+      let r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.notEqual(r.code, 0, `the test must see the renamed file:\n${r.stderr}`);
+      await repo.write('a/in.txt', 'good');
+      await aged();
+      await primed(repo.root, env, ['test', 'a:t']);
+      await repo.write('a/more.txt', 'x');
+      r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.notEqual(r.code, 0, `the glob must match the new file:\n${r.stderr}`);
+    });
+  });
+
+  it('a file changed while the run reads it is not stamped: the next run reads it again', async () => {
+    // The test passes, then writes into the workspace through its absolute path: the
+    // input it read is not the input that is there when the run ends and stamps its paths.
+    const poison = [
+      'files(name="in", sources=["in.txt"])',
+      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': poison, 'a/in.txt': 'good' }, async (repo, env) => {
+      await aged();
+      const first = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: { ...env, ROOT: repo.root }, persistGraph: true });
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(await readFile(join(repo.root, 'a', 'in.txt'), 'utf8'), 'bad!', 'the test wrote into the workspace');
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env: { ...env, ROOT: repo.root }, persistGraph: true });
+      assert.ok((await loadedNodes(repo.root)) > 0);
+      assert.notEqual(r.code, 0, `the run must read the file the last one changed:\n${r.stderr}`);
+    });
   });
 
   it('persist_graph = false keeps no graph and loads none', async () => {

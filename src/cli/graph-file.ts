@@ -5,14 +5,20 @@ import { deserialize, serialize } from 'node:v8';
 import { rebuildInputKey, rebuildProgramVersionKey, rebuildToolKey } from '../backends/index.js';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import type { AnyKey, PersistedGraph } from '../engine/index.js';
-import { rebuildFsKey, workDirOf } from '../fs/index.js';
+import { changedPaths, rebuildFsKey, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import type { Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
 
 /** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
 export const GRAPH_FILE = 'graph';
-const MAGIC = 'trews-graph/1';
+const MAGIC = 'trews-graph/2';
+
+/** What the checksummed payload holds: the engine's graph and the stamps of the paths it read. */
+interface Payload {
+  readonly graph: PersistedGraph;
+  readonly stamps: PathStamps;
+}
 
 /**
  * The digest of the bundle this process runs, which bin/trews records as it
@@ -44,6 +50,11 @@ export class GraphFile {
   readonly #code: string | undefined;
   /** The store's state when the run started: a GC or damage since then makes the graph unfit to keep. */
   readonly #storeAtStart: StoreState;
+  /** When this run started, before it read anything: the stamps' racy cut-off. */
+  readonly #startedAtMs = Date.now();
+  /** The loaded graph's paths, and how many of them its stamps proved unchanged. */
+  #loadedPaths: readonly (string | null)[] = [];
+  #provenAtLoad = 0;
 
   constructor(app: App, storeDir: string, logger: Logger) {
     this.#path = join(workDirOf(app.root), GRAPH_FILE);
@@ -70,17 +81,26 @@ export class GraphFile {
     } catch {
       return 0;
     }
-    const graph = this.#decode(bytes, fingerprint);
-    if (graph === undefined) return 0;
+    const payload = this.#decode(bytes, fingerprint);
+    if (payload === undefined) return 0;
+    const { graph, stamps } = payload;
     const t1 = performance.now();
     const ws = this.#app.project.ws;
     const root = this.#app.root;
     const rebuild = (id: string, path: string | undefined): AnyKey<unknown> | undefined =>
       path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id) ?? rebuildProgramVersionKey(id));
     try {
-      const n = this.#app.engine.importGraph(graph, rebuild);
+      // Only the paths whose stamps differ (or that have none) are read again.
+      const paths = graph.paths.filter((p): p is string => p !== null);
+      const changed = changedPaths(root, stamps, paths);
       const t2 = performance.now();
-      this.#logger.debug(`graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, import ${(t2 - t1).toFixed(0)} ms)`);
+      const n = this.#app.engine.importGraph(graph, rebuild, changed);
+      const t3 = performance.now();
+      this.#loadedPaths = graph.paths;
+      this.#provenAtLoad = new Set(paths).size - changed.size;
+      this.#logger.debug(
+        `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, import ${(t3 - t2).toFixed(0)} ms); ${changed.size} of ${this.#provenAtLoad + changed.size} paths to read again${changed.size > 0 ? ` (${[...changed].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${changed.size > 5 ? ', …' : ''})` : ''}`,
+      );
       return n;
     } catch (e) {
       // Only a bug can get here (the engine had run): say so in the log, run without it.
@@ -89,14 +109,16 @@ export class GraphFile {
     }
   }
 
-  #decode(bytes: Buffer, fingerprint: string): PersistedGraph | undefined {
+  #decode(bytes: Buffer, fingerprint: string): Payload | undefined {
     try {
       const outer = deserialize(bytes) as { magic?: unknown; fingerprint?: unknown; sha256?: unknown; payload?: unknown };
       if (outer.magic !== MAGIC || !(outer.payload instanceof Uint8Array)) return this.#ignore('not a graph file of this format');
       if (outer.fingerprint !== fingerprint) return this.#ignore('made by another build of trews, for other options or for another state of the local store');
       const payload = outer.payload;
       if (outer.sha256 !== createHash('sha256').update(payload).digest('hex')) return this.#ignore('damaged (its checksum does not match)');
-      return deserialize(payload) as PersistedGraph;
+      const inner = deserialize(payload) as Partial<Payload>;
+      if (typeof inner.graph !== 'object' || !(inner.stamps instanceof Map)) return this.#ignore('not a graph file of this format');
+      return inner as Payload;
     } catch {
       return this.#ignore('damaged or truncated');
     }
@@ -127,14 +149,27 @@ export class GraphFile {
     this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes`);
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
-      if (lost() || this.#code === undefined || (loaded && engine.stats().changes === 0)) return;
+      if (lost() || this.#code === undefined) return;
+      const stampsOf = (paths: readonly (string | null)[]): Map<string, string> =>
+        stampPaths(this.#app.root, paths.filter((p): p is string => p !== null), this.#startedAtMs);
+      let stamps: Map<string, string> | undefined;
+      if (loaded && engine.stats().changes === 0) {
+        // The graph is as loaded; its stamps are worth writing again only if they now prove
+        // more paths unchanged (paths that were too fresh to stamp, or were read again).
+        if (this.#provenAtLoad === new Set(this.#loadedPaths).size - (this.#loadedPaths.includes(null) ? 1 : 0)) return;
+        stamps = stampsOf(this.#loadedPaths);
+        if (stamps.size <= this.#provenAtLoad) return;
+      }
       // The trees this run only staged in memory (store/README.md "Staged writes") are
       // named by the graph's memos: the next process must find them in the store.
       if (blobs !== undefined) await flushAllStaged(blobs);
       if (lost()) return;
       const store = storeStateOf(this.#storeDir);
       const fingerprint = this.#fingerprint(store)!;
-      const payload = serialize(engine.exportGraph());
+      const graph = engine.exportGraph();
+      // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
+      stamps ??= stampsOf(graph.paths);
+      const payload = serialize({ graph, stamps } satisfies Payload);
       const sha256 = createHash('sha256').update(payload).digest('hex');
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {

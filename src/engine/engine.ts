@@ -114,12 +114,17 @@ class IncrementalEngine implements Engine {
     return this.#graph.exportNodes();
   }
 
-  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number {
+  /**
+   * Loads a kept graph into this engine before its first run. `changed` names
+   * the paths that may differ from what the graph read (the caller proved the
+   * others unchanged, see fs/path-stamps.ts); without it every path is read again.
+   */
+  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number {
     if (this.#runs > 0) throw new Error('bug: a graph is imported only before the first run');
     const n = this.#graph.importNodes(graph, rebuild);
     this.#graph.changes = 0;
-    // What changed on disk since the export is unknown: every path is read again.
-    this.#pendingAll = true;
+    if (changed === undefined) this.#pendingAll = true;
+    else for (const path of changed) this.#pendingPaths.add(path);
     return n;
   }
 

@@ -201,11 +201,12 @@ export interface Engine {
    * `rebuild` makes the real key of an id where it can (file-system keys
    * and inputs at least, or their dependents are left out or recompute);
    * other nodes come back as stubs, named by the runs that ask for them.
-   * Every file-system node is then invalidated, as after a watcher lost its
-   * events, and transient nodes recompute: the next run re-reads every
-   * path and re-validates the rest, with early cut-off. Returns the nodes loaded.
+   * The file-system nodes at `changed` (every one when it is not given, as
+   * after a watcher lost its events) are then invalidated, and transient
+   * nodes recompute: the next run re-reads those paths and re-validates the
+   * rest, with early cut-off. Returns the nodes loaded.
    */
-  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number;
+  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number;
 }
 
 export interface EngineOptions {

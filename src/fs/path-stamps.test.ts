@@ -1,0 +1,71 @@
+// The stamps a kept graph proves its paths unchanged with (path-stamps.ts).
+// `startedAtMs` is the run's start: passing a time after the files were
+// written stands for a run long after them, without waiting out the margin.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { RACY_MARGIN_MS } from './file-digest-index.js';
+import { changedPaths, stampPaths } from './path-stamps.js';
+
+const later = (): number => Date.now() + RACY_MARGIN_MS + 1000;
+
+async function withDir(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'trews-stamps-'));
+  try {
+    await mkdir(join(root, 'a'));
+    await writeFile(join(root, 'a', 'x.txt'), 'good');
+    await fn(root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+const PATHS = ['', 'a', 'a/x.txt', 'a/gone.txt'];
+
+describe('path stamps', () => {
+  it('a path untouched since its stamp is unchanged; files, directories and absent paths all get one', async () => {
+    await withDir(async (root) => {
+      const stamps = stampPaths(root, PATHS, later());
+      assert.deepEqual([...stamps.keys()].sort(), [...PATHS].sort());
+      assert.equal(stamps.get('a/gone.txt'), 'absent');
+      assert.deepEqual([...changedPaths(root, stamps, PATHS)], []);
+    });
+  });
+
+  it('an edit keeping size and mtime, a new entry, a deleted file and a rename over a file are changes', async () => {
+    await withDir(async (root) => {
+      const stamps = stampPaths(root, PATHS, later());
+      const file = join(root, 'a', 'x.txt');
+      const before = lstatSync(file, { bigint: true });
+      await writeFile(file, 'bad!');
+      const ns = (before.mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
+      execFileSync('touch', ['-m', '-d', `@${before.mtimeNs / 1_000_000_000n}.${ns}`, file]);
+      assert.equal(lstatSync(file, { bigint: true }).mtimeNs, before.mtimeNs);
+      assert.deepEqual([...changedPaths(root, stamps, ['a/x.txt'])], ['a/x.txt'], 'ctime gives the edit away');
+      await writeFile(join(root, 'a', 'gone.txt'), 'here now');
+      assert.deepEqual([...changedPaths(root, stamps, PATHS)].sort(), ['a', 'a/gone.txt', 'a/x.txt']);
+      const again = stampPaths(root, PATHS, later());
+      await rename(join(root, 'a', 'gone.txt'), join(root, 'a', 'x.txt'));
+      assert.deepEqual([...changedPaths(root, again, PATHS)].sort(), ['a', 'a/gone.txt', 'a/x.txt']);
+    });
+  });
+
+  it('a path (or the directory holding it) changed after the run started gets no stamp', async () => {
+    await withDir(async (root) => {
+      const startedAt = Date.now();
+      // Written "during the run": newer than its start less the margin.
+      await writeFile(join(root, 'a', 'x.txt'), 'changed');
+      const stamps = stampPaths(root, PATHS, startedAt);
+      assert.equal(stamps.get('a/x.txt'), undefined);
+      // `a` was created by this test just now too: an entry that came and went in it
+      // (read while there, absent at the stamp) must not be proven absent.
+      assert.equal(stamps.get('a/gone.txt'), undefined);
+      assert.equal(stamps.get('a'), undefined);
+      assert.deepEqual([...changedPaths(root, stamps, PATHS)].sort(), ['', 'a', 'a/gone.txt', 'a/x.txt']);
+    });
+  });
+});

@@ -1,0 +1,84 @@
+import { lstatSync, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { dirnameRel } from '../core/index.js';
+import { RACY_MARGIN_MS } from './file-digest-index.js';
+
+/**
+ * Stat stamps of the paths a kept graph's file-system nodes read, so that a
+ * process without a daemon re-reads only the paths that changed since the
+ * graph was kept, as git's index spares re-reading unchanged files. A stamp
+ * is what `lstat` says of a path: its kind, size, mtime and ctime to the
+ * nanosecond, inode, device and mode, or that nothing is there.
+ *
+ * A stamp is taken after the run that read the path, and recorded only when
+ * it proves the path did not change since that run started:
+ * - ctime moves on every write, chmod, rename and `utimes` and nobody can set
+ *   it back, so a path whose mtime and ctime are older than the run's start
+ *   (less RACY_MARGIN_MS, for coarse timestamps and a kernel clock lagging
+ *   Date.now()) was not touched while the run read it;
+ * - its directory must be as old: creating, removing or renaming an entry
+ *   moves the directory's mtime, so an entry that came and went during the run
+ *   (read while there, absent at the stamp) is caught by its directory.
+ * Any other path is left without a stamp and is read again by the next run,
+ * which stamps it once it is old enough. For a directory the stamp covers its
+ * listing (names and kinds), which is all a listing node reads.
+ */
+export type PathStamps = ReadonlyMap<string, string>;
+
+/** A stamp, and when its path (or the directory holding it) last changed. */
+interface Observed {
+  readonly stamp: string;
+  readonly changedAtNs: bigint;
+}
+
+const ABSENT: Observed = { stamp: 'absent', changedAtNs: 0n };
+
+function observe(root: string, path: string): Observed {
+  let st: BigIntStats | undefined;
+  try {
+    st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+  } catch (e) {
+    // ENOTDIR (a file where a directory was), EACCES…: what a read would have met too.
+    return { stamp: `error:${(e as NodeJS.ErrnoException).code ?? 'unknown'}`, changedAtNs: 0n };
+  }
+  if (st === undefined) return ABSENT;
+  const kind = st.isFile() ? 'f' : st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'o';
+  const changedAtNs = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+  return { stamp: `${kind}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}:${st.mode}`, changedAtNs };
+}
+
+/**
+ * Stamps for `paths` (relative to `root`) that prove them unchanged since
+ * `startedAtMs`: a path changed later, or in a directory changed later, gets none.
+ */
+export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: number): Map<string, string> {
+  const cutoffNs = BigInt(Math.floor(startedAtMs - RACY_MARGIN_MS)) * 1_000_000n;
+  const seen = new Map<string, Observed>();
+  const at = (path: string): Observed => {
+    let o = seen.get(path);
+    if (o === undefined) seen.set(path, (o = observe(root, path)));
+    return o;
+  };
+  const out = new Map<string, string>();
+  for (const path of paths) {
+    if (out.has(path)) continue;
+    const own = at(path);
+    if (own.changedAtNs >= cutoffNs) continue;
+    if (path !== '' && at(dirnameRel(path)).changedAtNs >= cutoffNs) continue;
+    out.set(path, own.stamp);
+  }
+  return out;
+}
+
+/** Which of `paths` have no stamp in `stamps` or a different one now: what a loaded graph must read again. */
+export function changedPaths(root: string, stamps: PathStamps, paths: Iterable<string>): Set<string> {
+  const changed = new Set<string>();
+  const checked = new Set<string>();
+  for (const path of paths) {
+    if (checked.has(path)) continue;
+    checked.add(path);
+    const recorded = stamps.get(path);
+    if (recorded === undefined || observe(root, path).stamp !== recorded) changed.add(path);
+  }
+  return changed;
+}
