@@ -9,7 +9,7 @@ import { PathIndex } from './path-index.js';
 import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
 import { slotValue, type RunScope } from './run-slot.js';
 import { serialize } from 'node:v8';
-import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, isPlainData, isStub, type PersistedGraph } from './persist.js';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, indexRecords, isPlainData, isStub, type PersistedGraph } from './persist.js';
 import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
@@ -283,6 +283,8 @@ export class Graph {
       }
     }
     if (valueBytes > 0xffffffff) throw new Error(`the graph's values take ${valueBytes} bytes, more than a kept graph can hold`);
+    const starts = Uint32Array.from(depStart);
+    const edges = Uint32Array.from(deps);
     return {
       format: PERSISTED_GRAPH_FORMAT,
       ids,
@@ -291,9 +293,10 @@ export class Graph {
       generations: Int32Array.from(generations),
       valueBytes: Buffer.concat(values, valueBytes),
       valueEnd: Uint32Array.from(valueEnd),
-      depStart: Uint32Array.from(depStart),
-      deps: Uint32Array.from(deps),
+      depStart: starts,
+      deps: edges,
       depGenerations: Int32Array.from(depGenerations),
+      ...indexRecords(ids, starts, edges),
     };
   }
 
