@@ -275,9 +275,9 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
   const TREWS_ROOT = opts.base ?? THIS_TREWS_ROOT;
   const TREWS_BIN = join(TREWS_ROOT, 'bin', 'trews');
   const flags = opts.daemon ? [] : ['--no-daemon'];
-  const inv = (...args: string[]): Invocation => ({ argv: [process.execPath, TREWS_BIN, ...flags, ...args], cwd: repo.root, env });
+  const inv = (...args: string[]): Invocation => ({ argv: [TREWS_BIN, ...flags, ...args], cwd: repo.root, env });
   const archive = join(repo.root, 'dist', 'all.tar');
-  const stopDaemon = (): void => void sh([process.execPath, TREWS_BIN, 'daemon', 'stop'], repo.root, env);
+  const stopDaemon = (): void => void sh([TREWS_BIN, 'daemon', 'stop'], repo.root, env);
   return {
     name: `trews${opts.base !== undefined ? ' base' : ''} (${opts.daemon ? 'daemon' : 'no daemon'})`,
     available(): Availability {
