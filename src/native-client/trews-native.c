@@ -231,13 +231,13 @@ static void put_preamble(struct buf *b, const char *cwd) {
 /* ---------- quick checks: what the daemon would hand back anyway ---------- */
 
 static int goes_to_node_client(void) {
-  /* Any TREWS_DAEMON setting, and --no-daemon, decide against the daemon or pick its options: the Node client reads them. */
+  /* TREWS_DAEMON (tests and CI set it to false) and --no-daemon: the Node client reads them, and mostly runs in-process. */
   if (getenv("TREWS_DAEMON") != NULL) return 1;
   const char *first = NULL;
   for (int i = 1; g_argv[i] != NULL; i++) {
     const char *a = g_argv[i];
     if (strcmp(a, "--") == 0) break;
-    if (strcmp(a, "--no-daemon") == 0 || strncmp(a, "--daemon=", 9) == 0 || strcmp(a, "--daemon") == 0) return 1;
+    if (strcmp(a, "--no-daemon") == 0) return 1;
     if (first == NULL && a[0] != '-') first = a;
   }
   /* `trews daemon …` runs in the client; remote-server is a server, not a build. */
