@@ -174,7 +174,7 @@ describe('the native client', { skip }, () => {
     assert.equal(daemonPid(repo.root), third);
   });
 
-  it('hands --no-daemon, daemon = false, `trews daemon` and a run outside any build root to the Node client', async () => {
+  it('hands --no-daemon, daemon = false, an options error, --loop, `trews daemon` and a run outside any build root to the Node client', async () => {
     const repo = await makeRepo({ 'a/BUILD': 'target(name="x")\n' });
     await janitor.run(repo.root, ['list', '::']);
     const pid = daemonPid(repo.root)!;
@@ -194,6 +194,9 @@ describe('the native client', { skip }, () => {
     assert.deepEqual(await native(repo, ['--daemon=false', 'list', '::']).then((r) => r.code), 97);
     assert.deepEqual(await janitor.run(repo.root, ['--daemon=false', 'list', '::']), { code: 0, stdout: 'a:x\n', stderr: '' });
     assert.match(daemonLog(repo.root), /handed a native client's run back to the Node client: daemon = false\n/);
+    // A loop follows its daemon across restarts, which only the Node client does.
+    assert.equal((await native(repo, ['--loop', 'list', '::'])).code, 97);
+    assert.match(daemonLog(repo.root), /handed a native client's run back to the Node client: --loop\n/);
     const bad = await janitor.run(repo.root, ['--level=loud', 'list', '::']);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /^error: .*--level/);

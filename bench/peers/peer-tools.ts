@@ -273,7 +273,9 @@ export function readTar(buf: Buffer): Map<string, Buffer> {
 export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: string }): PeerTool {
   const env = baseEnv();
   const TREWS_ROOT = opts.base ?? THIS_TREWS_ROOT;
+  // The launcher users run: the native client when that checkout built one (it serves warm daemon runs), else the Node client.
   const TREWS_BIN = join(TREWS_ROOT, 'bin', 'trews');
+  const client = existsSync(join(TREWS_ROOT, 'dist', 'trews-native')) ? 'native client' : 'Node client';
   const flags = opts.daemon ? [] : ['--no-daemon'];
   const inv = (...args: string[]): Invocation => ({ argv: [TREWS_BIN, ...flags, ...args], cwd: repo.root, env });
   const archive = join(repo.root, 'dist', 'all.tar');
@@ -286,7 +288,7 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
       const head = sh(['git', '-C', TREWS_ROOT, 'log', '-1', '--format=%h', '--', 'src', 'bin', 'scripts', 'package.json'], TREWS_ROOT);
       const dirty = sh(['git', '-C', TREWS_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src'], TREWS_ROOT);
       const commit = head.status === 0 ? `${head.out.trim()}${dirty.out.trim() ? ' + uncommitted changes in src/' : ''}` : 'unknown commit';
-      return { ok: true, version: `trews${opts.base !== undefined ? ` in ${opts.base}` : ''} at ${commit}, ${opts.daemon ? 'through its daemon' : '--no-daemon'}` };
+      return { ok: true, version: `trews${opts.base !== undefined ? ` in ${opts.base}` : ''} at ${commit}, ${opts.daemon ? `through its daemon (${client})` : '--no-daemon'}` };
     },
     commands: {
       query: inv('list', '::'),

@@ -450,6 +450,10 @@ static void serve(struct session *s, const char *cwd) {
 int main(int argc, char **argv) {
   (void)argc;
   g_argv = argv;
+  /* A closed stdin would let the socket take fd 0, and stdin reads would eat the daemon's chunks. */
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) return 70;
+  }
   if (goes_to_node_client()) run_node_client();
 
   char cwd[PATH_MAX], root[PATH_MAX];
