@@ -7,11 +7,13 @@
 // fails loudly: the native client never runs node unless it falls back.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { NATIVE_CLIENT_COMMAND, NATIVE_FALLBACK_EXIT_CODE } from '../src/daemon/index.js';
+import { acceptSession } from '../src/daemon/protocol/index.js';
 import {
   collectOutput,
   DaemonJanitor,
@@ -74,6 +76,24 @@ async function slowRun(repo: TempRepo): Promise<{ run: ReturnType<typeof spawnTr
   return { run, sleeper: Number(readFileSync(marker, 'utf8').trim()) };
 }
 
+/**
+ * A build root whose daemon metadata points at `server` instead of a trewsd: a
+ * stand-in built on the daemon's own protocol code, for what a real daemon does
+ * too briefly to be caught (a run still cancelling, a daemon on its way out).
+ */
+async function standInDaemon(server: Server): Promise<string> {
+  const root = mkdtempSync(join(scratch, 'stand-in-'));
+  writeFileSync(join(root, 'trews.toml'), '');
+  const dir = join(root, '.trews.d', 'daemon');
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, 'trewsd.sock');
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  writeFileSync(join(dir, 'socket'), socket);
+  // No process has this pid: nothing may ever signal it, and the native client only reads it.
+  writeFileSync(join(dir, 'pid'), '2147483646');
+  return root;
+}
+
 describe('the native client', { skip }, () => {
   it('agrees with the daemon on the command it sends and the exit code that hands a run back', () => {
     const source = readFileSync(join(repoRoot(), 'src', 'native-client', 'trews-native.c'), 'utf8');
@@ -133,6 +153,53 @@ describe('the native client', { skip }, () => {
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
       if (pidAlive(sleeper)) process.kill(sleeper, 'SIGKILL');
+    }
+  });
+
+  it('leaves at once on a second Ctrl-C, while the daemon is still cancelling the run', async () => {
+    let cancelSeen!: () => void;
+    const cancelled = new Promise<void>((resolve) => (cancelSeen = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      void (async () => {
+        const accepted = await acceptSession(socket, { keepaliveIntervalMs: 100 });
+        if (!accepted.ok) return;
+        const session = accepted.session;
+        assert.equal(session.request.command, NATIVE_CLIENT_COMMAND);
+        session.signal.addEventListener('abort', () => cancelSeen(), { once: true });
+        session.stdout.write('running\n');
+        // A run whose cancellation does not end while the client waits for it.
+        await held;
+        await session.exit(1);
+      })();
+    });
+    const root = await standInDaemon(server);
+    const run = spawnTrews(['run', '//:x'], { cwd: root, daemon: true, env: { PATH: NO_NODE_PATH } });
+    try {
+      await waitUntil(() => run.output().stdout === 'running\n', 'the run to start');
+      run.child.kill('SIGINT');
+      await cancelled; // the first Ctrl-C reached the daemon as a cancel
+      run.child.kill('SIGINT');
+      const r = await run.result;
+      assert.deepEqual(r, { code: 130, stdout: 'running\n', stderr: '' });
+    } finally {
+      release();
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      server.close();
+    }
+  });
+
+  it('hands the command to the Node client when the daemon closes the connection before it answers', async () => {
+    // A daemon on its way out: it took the connection, then closed it unanswered.
+    const server = createServer((socket) => socket.once('data', () => socket.destroy()));
+    const root = await standInDaemon(server);
+    try {
+      const r = await runTrews(['list', '::'], { cwd: root, daemon: true, env: { PATH: NO_NODE_PATH }, input: 'for the Node client\n' });
+      assert.equal(r.code, 97, r.stderr);
+      assert.match(r.stderr, /^the Node client ran: \S*\/bin\/trews\.cjs list ::\n$/);
+    } finally {
+      server.close();
     }
   });
 
