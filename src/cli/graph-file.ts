@@ -21,10 +21,10 @@ interface Payload {
 }
 
 /**
- * The digest of the bundle this process runs, which bin/trews records as it
+ * The digest of the bundle this process runs, which bin/trews.cjs records as it
  * loads it: the graph's memos are only as good as the code that computed
  * them, and a rebuild keeps TREWS_VERSION. Undefined when trews was not
- * started through bin/trews (nothing is then kept).
+ * started through bin/trews.cjs (nothing is then kept).
  */
 function codeDigest(): string | undefined {
   const digests = (globalThis as Record<symbol, unknown>)[Symbol.for('trews.bundle-digests')] as Record<string, string> | undefined;
