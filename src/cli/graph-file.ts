@@ -2,10 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { rebuildInputKey, rebuildProgramVersionKey, rebuildToolKey } from '../backends/index.js';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
-import type { AnyKey, PersistedGraph } from '../engine/index.js';
-import { changedPaths, rebuildFsKey, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
+import { keyKindOf, type PersistedGraph } from '../engine/index.js';
+import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import type { Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
@@ -85,10 +84,8 @@ export class GraphFile {
     if (payload === undefined) return 0;
     const { graph, stamps } = payload;
     const t1 = performance.now();
-    const ws = this.#app.project.ws;
     const root = this.#app.root;
-    const rebuild = (id: string, path: string | undefined): AnyKey<unknown> | undefined =>
-      path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id) ?? rebuildProgramVersionKey(id));
+    const { rebuild } = this.#app.keyRebuilders(options);
     try {
       // Only the paths whose stamps differ (or that have none) are read again.
       const paths = graph.paths.filter((p): p is string => p !== null);
@@ -101,12 +98,32 @@ export class GraphFile {
       this.#logger.debug(
         `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, import ${(t3 - t2).toFixed(0)} ms); ${changed.size} of ${this.#provenAtLoad + changed.size} paths to read again${changed.size > 0 ? ` (${[...changed].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${changed.size > 5 ? ', …' : ''})` : ''}`,
       );
+      this.#logUnrebuilt();
       return n;
     } catch (e) {
       // Only a bug can get here (the engine had run): say so in the log, run without it.
       this.#logger.warn(`graph: not loaded from ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
       return 0;
     }
+  }
+
+  /**
+   * The kept nodes that compute on their own but came back without their
+   * key (a kind of key without a rebuilder: everything above one recomputes
+   * on every run), by kind, for the tests that make sure there are none.
+   */
+  #logUnrebuilt(): void {
+    const unrebuilt = this.#app.engine.unrebuiltAtImport();
+    if (unrebuilt.length === 0) return;
+    const kinds = new Map<string, { count: number; first: string }>();
+    for (const u of unrebuilt) {
+      const kind = `${u.as} ${keyKindOf(u.id)}`;
+      const k = kinds.get(kind);
+      if (k === undefined) kinds.set(kind, { count: 1, first: u.id });
+      else k.count++;
+    }
+    const list = [...kinds].map(([kind, { count, first }]) => `[${kind}] x${count} (${JSON.stringify(first.length > 120 ? `${first.slice(0, 120)}…` : first)})`);
+    this.#logger.debug(`graph: ${unrebuilt.length} kept nodes could not be rebuilt from their id, so what depends on them recomputes: ${list.join(', ')}`);
   }
 
   #decode(bytes: Buffer, fingerprint: string): Payload | undefined {

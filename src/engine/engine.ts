@@ -4,7 +4,7 @@ import { abortError } from '../core/index.js';
 import { RunConflictError } from './run-conflict-error.js';
 import { EngineRun } from './run.js';
 import type { PersistedGraph } from './persist.js';
-import type { AnyKey, Engine, EngineOptions, EngineStats, Run, RunOptions } from './types.js';
+import type { AnyKey, Engine, EngineOptions, EngineStats, Run, RunOptions, UnrebuiltNode } from './types.js';
 
 /**
  * Creates an empty graph. The engine is the unit a daemon keeps warm between
@@ -126,6 +126,10 @@ class IncrementalEngine implements Engine {
     if (changed === undefined) this.#pendingAll = true;
     else for (const path of changed) this.#pendingPaths.add(path);
     return n;
+  }
+
+  unrebuiltAtImport(): readonly UnrebuiltNode[] {
+    return this.#graph.unrebuilt;
   }
 
   /**

@@ -8,7 +8,7 @@ import { PathIndex } from './path-index.js';
 import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
 import { slotValue, type RunScope } from './run-slot.js';
 import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, isPlainData, isStub, type PersistedGraph } from './persist.js';
-import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot } from './types.js';
+import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot, UnrebuiltNode } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
 const SET_THRESHOLD = 16;
@@ -53,6 +53,8 @@ export class Graph {
    * Re-validations and equal recomputations leave it alone.
    */
   changes = 0;
+  /** What importNodes could not rebuild where it matters (Engine.unrebuiltAtImport). */
+  readonly unrebuilt: UnrebuiltNode[] = [];
 
   constructor(onCompute: ((key: Key<unknown>) => void) | undefined) {
     this.#onCompute = onCompute;
@@ -286,6 +288,10 @@ export class Graph {
       const input = (flags & FLAG_INPUT) !== 0;
       if (key !== undefined && (('readFrom' in key) !== input || key.id !== id || (!input && (key as Key<unknown>).path !== (g.paths[i] ?? undefined)))) key = undefined;
       if (key === undefined) {
+        // Rule nodes are meant to come back as stubs; these compute on their own, so a stub costs recomputation above it.
+        if (input || (flags & FLAG_TRANSIENT) !== 0 || (g.paths[i] ?? null) !== null) {
+          this.unrebuilt.push({ id, as: input ? 'input' : (flags & FLAG_TRANSIENT) !== 0 ? 'transient' : 'file-system' });
+        }
         if (input) continue;
         key = new StubKey(id, g.paths[i] ?? null);
       }

@@ -155,3 +155,52 @@ describe('isPlainData', () => {
     assert.ok(!isPlainData(new Error('x'), new Set()));
   });
 });
+
+describe('what an import could not rebuild (Engine.unrebuiltAtImport)', () => {
+  /** `top` reads a file, a variable and a transient `clock`; `mid` is a rule node in between. */
+  function keys(w: World, tick: { n: number }) {
+    const clock: Key<number> = { id: 'clock:', compute: async () => tick.n, isTransient: () => true };
+    const mid = derived('mid', async (ctx) => `${(await ctx.get(w.file('a/x'))) ?? ''}`);
+    const top = derived('top', async (ctx) => `${await ctx.get(mid)}/${(await ctx.get(variable('V'))) ?? ''}/${await ctx.get(clock)}`);
+    return { clock, top };
+  }
+
+  async function saved(): Promise<PersistedGraph> {
+    const w = new World(FILES);
+    const run = w.engine.startRun({ inputs: inputs({ V: 'v' }) });
+    await run.get(keys(w, { n: 1 }).top);
+    run.end();
+    return roundTrip(w.engine.exportGraph());
+  }
+
+  it('lists the transient, file-system and input nodes that came back without their key, and no rule node', async () => {
+    const w = new World(FILES);
+    w.engine.importGraph(await saved(), () => undefined);
+    const got = [...w.engine.unrebuiltAtImport()].map((u) => `${u.as} ${u.id}`).sort();
+    assert.deepEqual(got, ['file-system file:a/x', 'input var:V', 'transient clock:']);
+  });
+
+  it('is empty when every such node is rebuilt, and then only the transient node and the paths recompute', async () => {
+    const w = new World(FILES);
+    const tick = { n: 1 };
+    const { clock, top } = keys(w, tick);
+    const rebuild = (id: string): AnyKey<unknown> | undefined =>
+      id === clock.id ? clock : id.startsWith('file:') ? w.file(id.slice('file:'.length)) : id.startsWith('var:') ? variable(id.slice('var:'.length)) : undefined;
+    w.engine.importGraph(await saved(), rebuild);
+    assert.deepEqual(w.engine.unrebuiltAtImport(), []);
+    const run = w.engine.startRun({ inputs: inputs({ V: 'v' }) });
+    assert.equal(await run.get(top), '1/v/1');
+    run.end();
+    assert.deepEqual(w.log.sort(), ['clock:', 'file:a/x']);
+  });
+
+  it('a transient stub makes what reads it recompute', async () => {
+    const w = new World(FILES);
+    const { top } = keys(w, { n: 1 });
+    w.engine.importGraph(await saved(), (id) => (id.startsWith('file:') ? w.file(id.slice('file:'.length)) : id.startsWith('var:') ? variable(id.slice('var:'.length)) : undefined));
+    const run = w.engine.startRun({ inputs: inputs({ V: 'v' }) });
+    await run.get(top);
+    run.end();
+    assert.ok(w.log.includes('top'), `top recomputed: ${w.log.join(' ')}`);
+  });
+});

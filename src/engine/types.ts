@@ -207,6 +207,21 @@ export interface Engine {
    * rest, with early cut-off. Returns the nodes loaded.
    */
   importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number;
+  /**
+   * The nodes of the import that `rebuild` gave no key although they compute
+   * on their own: transient and file-system nodes that came back as stubs
+   * (what re-validates through them recomputes), inputs that were dropped
+   * (with what read them). Every one is a kind of key without a rebuilder
+   * (KeyRebuilder), or one that cannot read its id back: for the kept
+   * graph's debug log and the tests. Empty without an import.
+   */
+  unrebuiltAtImport(): readonly UnrebuiltNode[];
+}
+
+/** A node Engine.importGraph could not rebuild where it matters (Engine.unrebuiltAtImport). */
+export interface UnrebuiltNode {
+  readonly id: string;
+  readonly as: 'transient' | 'file-system' | 'input';
 }
 
 export interface EngineOptions {
