@@ -98,7 +98,6 @@ export class GraphFile {
       this.#logger.debug(
         `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, import ${(t3 - t2).toFixed(0)} ms); ${changed.size} of ${this.#provenAtLoad + changed.size} paths to read again${changed.size > 0 ? ` (${[...changed].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${changed.size > 5 ? ', …' : ''})` : ''}`,
       );
-      this.#logUnrebuilt();
       return n;
     } catch (e) {
       // Only a bug can get here (the engine had run): say so in the log, run without it.
@@ -109,11 +108,12 @@ export class GraphFile {
 
   /**
    * The kept nodes that compute on their own but came back without their
-   * key (a kind of key without a rebuilder: everything above one recomputes
-   * on every run), by kind, for the tests that make sure there are none.
+   * key as the run reached them (a kind of key without a rebuilder: what
+   * depends on one recomputes on every run), by kind, for the tests that
+   * make sure there are none.
    */
   #logUnrebuilt(): void {
-    const unrebuilt = this.#app.engine.unrebuiltAtImport();
+    const unrebuilt = this.#app.engine.unrebuilt();
     if (unrebuilt.length === 0) return;
     const kinds = new Map<string, { count: number; first: string }>();
     for (const u of unrebuilt) {
@@ -163,7 +163,8 @@ export class GraphFile {
     };
     const stats = engine.stats();
     // What the kept graph spared this run, for the log (and the tests that check it spares what it should).
-    this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes`);
+    this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes; it made ${stats.loaded} nodes of the kept graph`);
+    this.#logUnrebuilt();
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined) return;

@@ -5,6 +5,11 @@ import type { AnyKey, ComputeContext, Key } from './types.js';
  * a process without a daemon keeps between runs (v8.serialize-able as is).
  * Records are in dependency order (every dependency before its dependents),
  * so an import decides in one pass whether a node's whole closure came back.
+ *
+ * Numbers are typed arrays and each value is serialized on its own, so that
+ * reading the file back costs little more than a copy: a run that loads a
+ * graph of ten thousand nodes and needs a few hundred deserializes those only
+ * (see lazy-import.ts).
  */
 export interface PersistedGraph {
   readonly format: typeof PERSISTED_GRAPH_FORMAT;
@@ -13,15 +18,17 @@ export interface PersistedGraph {
   readonly paths: readonly (string | null)[];
   /** Per record: FLAG_* bits. */
   readonly flags: Uint8Array;
-  readonly generations: readonly number[];
-  readonly values: readonly unknown[];
+  readonly generations: Int32Array;
+  /** Record i's value, v8-serialized, is `valueBytes[valueEnd[i-1] .. valueEnd[i])` (from 0 for record 0). */
+  readonly valueBytes: Uint8Array;
+  readonly valueEnd: Uint32Array;
   /** Record i's dependencies are `deps[depStart[i] .. depStart[i+1])` (record indices), observed at `depGenerations`. */
-  readonly depStart: readonly number[];
-  readonly deps: readonly number[];
-  readonly depGenerations: readonly number[];
+  readonly depStart: Uint32Array;
+  readonly deps: Uint32Array;
+  readonly depGenerations: Int32Array;
 }
 
-export const PERSISTED_GRAPH_FORMAT = 1;
+export const PERSISTED_GRAPH_FORMAT = 2;
 export const FLAG_DIRTY = 1;
 export const FLAG_TRANSIENT = 2;
 export const FLAG_INPUT = 4;

@@ -143,6 +143,8 @@ export interface EngineStats {
   readonly computes: number;
   /** Dirty nodes that were re-validated without recomputing (early cut-off or clean dependencies). */
   readonly revalidated: number;
+  /** Nodes of an imported graph made so far (the rest wait as records until a run names them). */
+  readonly loaded: number;
   /** Nodes evicted since the engine was created (EngineOptions.evictAfterIdleRuns, maxNodes). */
   readonly evicted: number;
   /** Current epoch: bumped each time a run applies pending invalidations. */
@@ -208,17 +210,18 @@ export interface Engine {
    */
   importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number;
   /**
-   * The nodes of the import that `rebuild` gave no key although they compute
-   * on their own: transient and file-system nodes that came back as stubs
-   * (what re-validates through them recomputes), inputs that were dropped
-   * (with what read them). Every one is a kind of key without a rebuilder
+   * The records of an imported graph that `rebuild` gave no key although
+   * they compute on their own: inputs dropped at import (with what read
+   * them), and transient and file-system records made as stubs so far
+   * (records are made as runs reach them), whose dependents recompute
+   * instead of re-validating. Each is a kind of key without a rebuilder
    * (KeyRebuilder), or one that cannot read its id back: for the kept
    * graph's debug log and the tests. Empty without an import.
    */
-  unrebuiltAtImport(): readonly UnrebuiltNode[];
+  unrebuilt(): readonly UnrebuiltNode[];
 }
 
-/** A node Engine.importGraph could not rebuild where it matters (Engine.unrebuiltAtImport). */
+/** A record of a kept graph that came back without its key where it matters (Engine.unrebuilt). */
 export interface UnrebuiltNode {
   readonly id: string;
   readonly as: 'transient' | 'file-system' | 'input';
