@@ -1,4 +1,3 @@
-import { deserialize } from 'node:v8';
 import { dirnameRel } from '../core/index.js';
 import type { GraphNode } from './node.js';
 import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './persist.js';
@@ -19,16 +18,12 @@ import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './p
  */
 export class ImportedRecords {
   readonly graph: PersistedGraph;
-  readonly #index = new Map<string, number>();
   /** 1 when the record's whole closure comes back. */
   readonly loadable: Uint8Array;
   readonly dirty: Uint8Array;
   /** 1 for a transient memo: recomputed by the next run, never re-validated. */
   readonly force: Uint8Array;
   readonly nodes: (GraphNode | undefined)[];
-  /** Reverse edges: record i's dependents are `rev[revStart[i] .. revStart[i+1])`. */
-  readonly #revStart: Uint32Array;
-  readonly #rev: Uint32Array;
   /** Loadable records not made yet. */
   remaining = 0;
   /** Records made that are not inputs: once there are any, array-level invalidation is no longer enough. */
@@ -42,50 +37,44 @@ export class ImportedRecords {
     this.force = new Uint8Array(n);
     this.nodes = new Array<GraphNode | undefined>(n);
     const { depStart, deps, flags } = graph;
+    let inputsOk = true;
+    for (let i = 0; i < n; i++) if ((flags[i]! & FLAG_INPUT) !== 0 && !inputOk(i)) inputsOk = false;
+    if (inputsOk) {
+      // The usual case: every input came back, so every record does.
+      this.loadable.fill(1);
+      this.remaining = n;
+      return;
+    }
     for (let i = 0; i < n; i++) {
       let ok = (flags[i]! & FLAG_INPUT) === 0 || inputOk(i);
       for (let j = depStart[i]!; ok && j < depStart[i + 1]!; j++) if (this.loadable[deps[j]!] === 0) ok = false;
       if (!ok) continue;
       this.loadable[i] = 1;
       this.remaining++;
-      this.#index.set(graph.ids[i]!, i);
-    }
-    // Reverse edges among loadable records, as counts then offsets (no array per record).
-    const counts = new Uint32Array(n + 1);
-    for (let i = 0; i < n; i++) {
-      if (this.loadable[i] === 0) continue;
-      let last = -1;
-      for (let j = depStart[i]!; j < depStart[i + 1]!; j++) {
-        const d = deps[j]!;
-        // A dependency listed twice is one reverse edge (addDependent's rule).
-        if (d !== last) counts[d + 1]!++;
-        last = d;
-      }
-    }
-    for (let i = 0; i < n; i++) counts[i + 1]! += counts[i]!;
-    this.#revStart = counts.slice();
-    this.#rev = new Uint32Array(counts[n]!);
-    const fill = counts;
-    for (let i = 0; i < n; i++) {
-      if (this.loadable[i] === 0) continue;
-      let last = -1;
-      for (let j = depStart[i]!; j < depStart[i + 1]!; j++) {
-        const d = deps[j]!;
-        if (d !== last) this.#rev[fill[d]!++] = i;
-        last = d;
-      }
     }
   }
 
-  /** The loadable record of `id`, if any. */
+  /** The loadable record of `id`, if any: a binary search of the records sorted by id (`byId`). */
   recordOf(id: string): number | undefined {
-    return this.#index.get(id);
+    const { byId, ids } = this.graph;
+    let lo = 0;
+    let hi = byId.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const r = byId[mid]!;
+      const other = ids[r]!;
+      if (other === id) return this.loadable[r] === 1 ? r : undefined;
+      if (other < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
-  value(i: number): unknown {
+  /** Record i's value, v8-serialized. */
+  valueBytes(i: number): Uint8Array {
     const end = this.graph.valueEnd[i]!;
     const start = i === 0 ? 0 : this.graph.valueEnd[i - 1]!;
-    return deserialize(this.graph.valueBytes.subarray(start, end));
+    return this.graph.valueBytes.subarray(start, end);
   }
 
   /** Record i's dependencies (record indices) and the generations they were observed at. */
@@ -97,7 +86,11 @@ export class ImportedRecords {
 
   /** Visits the loadable records that depend on record i. */
   forEachDependent(i: number, fn: (d: number) => void): void {
-    for (let j = this.#revStart[i]!; j < this.#revStart[i + 1]!; j++) fn(this.#rev[j]!);
+    const { revStart, rev } = this.graph;
+    for (let j = revStart[i]!; j < revStart[i + 1]!; j++) {
+      const d = rev[j]!;
+      if (this.loadable[d] === 1) fn(d);
+    }
   }
 
   /**

@@ -26,9 +26,40 @@ export interface PersistedGraph {
   readonly depStart: Uint32Array;
   readonly deps: Uint32Array;
   readonly depGenerations: Int32Array;
+  /** Record i's dependents are `rev[revStart[i] .. revStart[i+1])` (each once). */
+  readonly revStart: Uint32Array;
+  readonly rev: Uint32Array;
+  /** Record indices sorted by id (UTF-16 code units, as `<` compares): a loader finds an id without a map of them all. */
+  readonly byId: Uint32Array;
 }
 
-export const PERSISTED_GRAPH_FORMAT = 2;
+/** The reverse edges and the id order of a graph's records, which `exportGraph` writes so that a loader need not build them. */
+export function indexRecords(ids: readonly string[], depStart: Uint32Array, deps: Uint32Array): Pick<PersistedGraph, 'revStart' | 'rev' | 'byId'> {
+  const n = ids.length;
+  const revStart = new Uint32Array(n + 1);
+  const each = (fn: (dependent: number, dep: number) => void): void => {
+    for (let i = 0; i < n; i++) {
+      let last = -1;
+      for (let j = depStart[i]!; j < depStart[i + 1]!; j++) {
+        const d = deps[j]!;
+        // A dependency listed twice is one reverse edge (addDependent's rule).
+        if (d !== last) fn(i, d);
+        last = d;
+      }
+    }
+  };
+  each((_, d) => revStart[d + 1]!++);
+  for (let i = 0; i < n; i++) revStart[i + 1]! += revStart[i]!;
+  const rev = new Uint32Array(revStart[n]!);
+  const fill = revStart.slice();
+  each((i, d) => {
+    rev[fill[d]!++] = i;
+  });
+  const byId = Uint32Array.from(ids.keys()).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+  return { revStart, rev, byId };
+}
+
+export const PERSISTED_GRAPH_FORMAT = 3;
 export const FLAG_DIRTY = 1;
 export const FLAG_TRANSIENT = 2;
 export const FLAG_INPUT = 4;
