@@ -5,7 +5,7 @@ import { deserialize, serialize } from 'node:v8';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, type PersistedGraph } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
-import type { Options } from '../options/index.js';
+import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
 
@@ -54,6 +54,8 @@ export class GraphFile {
   /** The loaded graph's paths, and how many of them its stamps proved unchanged. */
   #loadedPaths: readonly (string | null)[] = [];
   #provenAtLoad = 0;
+  /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
+  #maxAgeRuns = 0;
 
   constructor(app: App, storeDir: string, logger: Logger) {
     this.#path = join(workDirOf(app.root), GRAPH_FILE);
@@ -71,6 +73,7 @@ export class GraphFile {
 
   /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */
   load(options: Options): number {
+    this.#maxAgeRuns = options.int(GLOBAL, 'daemon_graph_idle_runs');
     const fingerprint = this.#fingerprint(this.#storeAtStart);
     if (fingerprint === undefined) return 0;
     const t0 = performance.now();
@@ -186,7 +189,9 @@ export class GraphFile {
       const store = storeStateOf(this.#storeDir);
       const fingerprint = this.#fingerprint(store)!;
       const t1 = performance.now();
-      const graph = engine.exportGraph();
+      const evictedBefore = engine.stats().evicted;
+      const graph = engine.exportGraph({ maxAgeRuns: this.#maxAgeRuns });
+      const forgotten = engine.stats().evicted - evictedBefore;
       const t2 = performance.now();
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
       stamps ??= stampsOf(graph.paths);
@@ -203,7 +208,7 @@ export class GraphFile {
       const t4 = performance.now();
       const ms = (a: number, b: number): string => (b - a).toFixed(0);
       this.#logger.debug(
-        `graph: kept ${graph.ids.length} nodes and ${stamps.size} stamps in ${this.#path} (store the staged trees ${ms(t0, t1)} ms, export ${ms(t1, t2)} ms, stamp ${ms(t2, t3)} ms, write ${ms(t3, t4)} ms)`,
+        `graph: kept ${graph.ids.length} nodes and ${stamps.size} stamps in ${this.#path}${forgotten > 0 ? `, leaving out ${forgotten} no run used in the last ${this.#maxAgeRuns}` : ''} (store the staged trees ${ms(t0, t1)} ms, export ${ms(t1, t2)} ms, stamp ${ms(t2, t3)} ms, write ${ms(t3, t4)} ms)`,
       );
     } catch (e) {
       // Keeping the graph is an optimization: a read-only .trews.d or a full disk costs the next run its speed only.
