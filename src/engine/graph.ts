@@ -633,26 +633,16 @@ export class Graph {
    */
   #revalidate(task: Task, deps: readonly GraphNode[], generations: readonly number[], start: number): void {
     for (let i = start; i < deps.length; i++) {
-      const dep = deps[i]!;
       const seen = generations[i]!;
       if (seen < 0) return this.#compute(task);
+      const dep = deps[i]!;
       dep.touched = this.tick;
       if (dep.state === 'clean') {
         if (dep.generation !== seen) return this.#compute(task);
         continue;
       }
-      const depTask = this.#evaluationFor(dep, task, task.scope);
-      // A cycle: let compute() meet it through ctx.get, where it is reported.
-      if (!(depTask instanceof Task)) return this.#compute(task);
       const next = i + 1;
-      const probe = Waiter.forProbe(depTask, task, (outcome) => {
-        if (task.status !== 'running') return;
-        if (outcome.committed && outcome.generation === seen) this.#revalidate(task, deps, generations, next);
-        else this.#compute(task);
-      });
-      depTask.addWaiter(probe);
-      task.addPending(probe);
-      return;
+      return this.#awaitDep(task, dep, seen, () => this.#revalidate(task, deps, generations, next));
     }
     this.#finishUnchanged(task);
   }
@@ -674,30 +664,39 @@ export class Graph {
       const seen = generations[i]!;
       if (seen < 0) return this.#compute(task);
       const d = deps[i]!;
-      let dep = imported.nodes[d];
+      const dep = imported.nodes[d];
       if (dep === undefined && imported.dirty[d] === 0) {
         if (kept[d] !== seen) return this.#compute(task);
         continue;
       }
-      dep ??= this.#materialize(d);
-      dep.touched = this.tick;
-      if (dep.state === 'clean') {
-        if (dep.generation !== seen) return this.#compute(task);
+      const made = dep ?? this.#materialize(d);
+      made.touched = this.tick;
+      if (made.state === 'clean') {
+        if (made.generation !== seen) return this.#compute(task);
         continue;
       }
-      const depTask = this.#evaluationFor(dep, task, task.scope);
-      if (!(depTask instanceof Task)) return this.#compute(task);
       const next = i + 1;
-      const probe = Waiter.forProbe(depTask, task, (outcome) => {
-        if (task.status !== 'running') return;
-        if (outcome.committed && outcome.generation === seen) this.#revalidateRecord(task, record, next);
-        else this.#compute(task);
-      });
-      depTask.addWaiter(probe);
-      task.addPending(probe);
-      return;
+      return this.#awaitDep(task, made, seen, () => this.#revalidateRecord(task, record, next));
     }
     this.#finishUnchanged(task);
+  }
+
+  /**
+   * A re-validation meets a dependency that is not clean: it waits for that
+   * dependency's evaluation, then goes on (`resume`) if its generation is the
+   * one `task` saw, or recomputes.
+   */
+  #awaitDep(task: Task, dep: GraphNode, seen: number, resume: () => void): void {
+    const depTask = this.#evaluationFor(dep, task, task.scope);
+    // A cycle: let compute() meet it through ctx.get, where it is reported.
+    if (!(depTask instanceof Task)) return this.#compute(task);
+    const probe = Waiter.forProbe(depTask, task, (outcome) => {
+      if (task.status !== 'running') return;
+      if (outcome.committed && outcome.generation === seen) resume();
+      else this.#compute(task);
+    });
+    depTask.addWaiter(probe);
+    task.addPending(probe);
   }
 
   /** Every dependency was unchanged: the memo is valid again without computing. */
