@@ -57,6 +57,30 @@ async function pathsReadAgain(root: string): Promise<{ again: number; of: number
   return { again: Number(last[1]), of: Number(last[2]) };
 }
 
+/**
+ * What the last run's kept graph could not rebuild from its id although it
+ * computes on its own (transient, file-system and input nodes), as
+ * `<as> <kind>` from the debug log (cli/graph-file.ts): a stub of one makes
+ * everything that re-validates through it recompute on every run.
+ */
+async function unrebuiltKinds(root: string): Promise<string[]> {
+  const log = await readFile(join(root, '.trews.d', 'trews.log'), 'utf8');
+  const load = log.lastIndexOf('graph: loaded ');
+  assert.ok(load >= 0, 'the run loaded a kept graph');
+  const line = /could not be rebuilt from their id, so what depends on them recomputes: (.*)/.exec(log.slice(load));
+  return line === null ? [] : [...line[1]!.matchAll(/\[([a-z-]+ [^\]]+)\] x\d+/g)].map((m) => m[1]!).sort();
+}
+
+/**
+ * The key kinds that cannot come back from their id, each with why; the
+ * test below fails on any other. `process:` — a process's id is its action
+ * digest, and the Process it runs (argv, environment, input tree, timeout,
+ * description) is not in it. Only a result its cache scope does not keep
+ * (a failed test, a timeout, a `per-run` result) is transient, and what
+ * depends on it must recompute anyway: to run the process again.
+ */
+const NOT_REBUILDABLE: ReadonlySet<string> = new Set(['transient process:']);
+
 const tarNames = (tar: string): string => execFileSync('tar', ['-xOf', tar, 'a/out.txt'], { encoding: 'utf8' });
 
 describe('the kept graph, --no-daemon', () => {
@@ -178,8 +202,8 @@ describe('the kept graph, --no-daemon', () => {
   });
 
   it('a JavaScript workspace: a fully cached run loads the graph, needs nothing recomputed and leaves the file as it was', async () => {
-    // Transient keys (tool lookups, the package manager's version) come back with their
-    // compute; the ones that cannot are stubs, whose dependents recompute and are kept again.
+    // Transient keys (tool lookups, the package manager's version), inputs and file-system
+    // keys come back with their compute: a stub's dependents would recompute and be kept again.
     const ws = await copyExampleWorkspace('trews-kept-js-');
     try {
       const env = { TREWS_DAEMON: 'false', TREWS_LOCAL_STORE_DIR: join(ws.scratch, 'store'), TMPDIR: ws.scratch };
@@ -194,6 +218,8 @@ describe('the kept graph, --no-daemon', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.ok((await loadedNodes(ws.root)) > 0, 'the run started from the kept graph');
       assert.match(r.stderr, /Builds: \d+ succeeded, \d+ total \(\d+ memoized\) · Processes: none/);
+      const kinds = await unrebuiltKinds(ws.root);
+      assert.deepEqual(kinds.filter((k) => !NOT_REBUILDABLE.has(k)), [], `every transient, input and file-system key comes back with its compute; these came back as stubs: ${kinds.join(', ')}`);
       assert.match(await readFile(join(ws.root, '.trews.d', 'trews.log'), 'utf8'), /graph: this run computed \d+ nodes and re-validated \d+, 0 changes[^\n]*\n(?![\s\S]*this run computed)/);
       const after = await lstat(join(ws.root, GRAPH), { bigint: true });
       assert.deepEqual([after.ino, after.mtimeNs], [kept.ino, kept.mtimeNs], 'a run that changed nothing does not write the graph again');
@@ -257,6 +283,29 @@ describe('the kept graph, --no-daemon', () => {
       const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env: { ...env, ROOT: repo.root }, persistGraph: true });
       assert.ok((await loadedNodes(repo.root)) > 0);
       assert.notEqual(r.code, 0, `the run must read the file the last one changed:\n${r.stderr}`);
+    });
+  });
+
+  it('every transient, input and file-system key of a shell run comes back with its compute, not as a stub', async () => {
+    // A system_binary (found and fingerprinted again every run), tools, variables, options, a failed test (transient, NOT_REBUILDABLE).
+    const build = [
+      'system_binary(name="un", binary_name="uname", fingerprint="Linux", fingerprint_args=["-s"])',
+      'files(name="in", sources=["*.txt"])',
+      'shell_command(name="copy", command="printf %s \\"$(un -s)\\" > out.txt && cat in.txt >> out.txt", tools=["cat"], runnable_dependencies=[":un"], execution_dependencies=[":in"], output_files=["out.txt"], extra_env_vars=["FLAVOUR"])',
+      'test_shell_command(name="t", command="test \\"$(cat out.txt)\\" = \\"$(un -s)good\\"", tools=["cat"], runnable_dependencies=[":un"], execution_dependencies=[":copy"])',
+      'test_shell_command(name="fails", command="false")',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': build, 'a/in.txt': 'good' }, async (repo, env) => {
+      const run = () => runTrews(['--no-daemon', '--level=debug', 'test', '::'], { cwd: repo.root, env: { ...env, FLAVOUR: 'x' }, persistGraph: true });
+      assert.equal((await run()).code, 1, 'a:fails fails');
+      const r = await run();
+      assert.match(r.stderr, /✓ a:t succeeded/);
+      assert.match(r.stderr, /✕ a:fails failed/);
+      assert.ok((await loadedNodes(repo.root)) > 0, 'the run started from the kept graph');
+      const kinds = await unrebuiltKinds(repo.root);
+      assert.deepEqual(kinds.filter((k) => !NOT_REBUILDABLE.has(k)), [], `kinds that came back as stubs: ${kinds.join(', ')}`);
+      assert.deepEqual(kinds, ['transient process:'], 'the failed test is kept, transient, and cannot come back from its id');
     });
   });
 

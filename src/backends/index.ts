@@ -5,7 +5,7 @@ import { shellBackend } from './shell/index.js';
 
 export { coreBackend } from './core/index.js';
 export { shellBackend } from './shell/index.js';
-export { javascriptBackend, rebuildProgramVersionKey } from './javascript/index.js';
+export { javascriptBackend } from './javascript/index.js';
 export * from './api/index.js';
 
 /** The backends compiled into this trews, in registration order. */

@@ -1,13 +1,13 @@
-import { createEngine, type Engine } from '../engine/index.js';
+import { createEngine, createKeyRebuilders, type Engine, type KeyRebuilders } from '../engine/index.js';
 import { makeCommandRunner } from '../exec/index.js';
 import { join } from 'node:path';
-import { DEFAULT_TEXT_FILE_MAX_BYTES, openFileDigestIndex, openStatIndex, workDirOf, type FileDigestIndex, type StatIndex, type Workspace, type FsRules } from '../fs/index.js';
+import { DEFAULT_TEXT_FILE_MAX_BYTES, fsKeyRebuilders, openFileDigestIndex, openStatIndex, workDirOf, type FileDigestIndex, type StatIndex, type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, SANDBOX_SCOPE, parseByteSize, type Options } from '../options/index.js';
 import { createLocalStore, damageCount, sweepStoreMemos, type LocalStore, type MemoSweep, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
 import { createProject, TargetTypeRegistry, type Project } from '../targets/index.js';
-import { RuleRegistry, type Backend, type RuleEnv } from '../backends/index.js';
+import { RuleRegistry, ruleKeyRebuilders, type Backend, type RuleEnv } from '../backends/index.js';
 import type { ExecServices } from '../runtime/index.js';
 import type { AbsPath, Logger } from '../core/index.js';
 
@@ -26,6 +26,13 @@ export interface App {
   readonly identity: string;
   /** When this App (its graph and store memos) was made: what it knows of the store dates from then. */
   readonly createdAt: number;
+  /**
+   * How the keys that compute on their own (file-system keys, inputs,
+   * transient keys) come back from their id in a kept graph
+   * (Engine.importGraph), for a run with these options: each layer's
+   * rebuilders (fs, backends/api, every backend's), by id kind.
+   */
+  keyRebuilders(options: Options): KeyRebuilders;
   /**
    * Why the graph may name blobs the store no longer has, making the App
    * unfit for another run (undefined when it is fit): a GC removed entries
@@ -137,6 +144,7 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
     await services?.remote?.flush();
   };
   const createdAt = Date.now();
+  const keyRebuilders = (options: Options): KeyRebuilders => createKeyRebuilders([...fsKeyRebuilders(ws), ...ruleKeyRebuilders(backends, { renv, options })]);
   let seen: { readonly at: number; readonly damage: number; readonly generation: string } | undefined;
   const staleReason = (use: StoreUse): string | undefined => {
     if (seen === undefined) {
@@ -173,7 +181,7 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
     }
     return due ? { ...sweep, forgotten: sweep.forgotten + verified } : undefined;
   };
-  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, staleReason, execution, flushRemote, saveIndexes, sweepMemos };
+  return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, keyRebuilders, staleReason, execution, flushRemote, saveIndexes, sweepMemos };
 }
 
 /** Apps by build root, reused while what they were built for stays the same. */

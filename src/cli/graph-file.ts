@@ -2,10 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { rebuildInputKey, rebuildProgramVersionKey, rebuildToolKey } from '../backends/index.js';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
-import type { AnyKey, PersistedGraph } from '../engine/index.js';
-import { changedPaths, rebuildFsKey, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
+import { keyKindOf, type PersistedGraph } from '../engine/index.js';
+import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
@@ -88,10 +87,8 @@ export class GraphFile {
     if (payload === undefined) return 0;
     const { graph, stamps } = payload;
     const t1 = performance.now();
-    const ws = this.#app.project.ws;
     const root = this.#app.root;
-    const rebuild = (id: string, path: string | undefined): AnyKey<unknown> | undefined =>
-      path !== undefined ? rebuildFsKey(ws, id, path) : (rebuildInputKey(id, options) ?? rebuildToolKey(root, id) ?? rebuildProgramVersionKey(id));
+    const { rebuild } = this.#app.keyRebuilders(options);
     try {
       // Only the paths whose stamps differ (or that have none) are read again.
       const paths = graph.paths.filter((p): p is string => p !== null);
@@ -110,6 +107,26 @@ export class GraphFile {
       this.#logger.warn(`graph: not loaded from ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
       return 0;
     }
+  }
+
+  /**
+   * The kept nodes that compute on their own but came back without their
+   * key as the run reached them (a kind of key without a rebuilder: what
+   * depends on one recomputes on every run), by kind, for the tests that
+   * make sure there are none.
+   */
+  #logUnrebuilt(): void {
+    const unrebuilt = this.#app.engine.unrebuilt();
+    if (unrebuilt.length === 0) return;
+    const kinds = new Map<string, { count: number; first: string }>();
+    for (const u of unrebuilt) {
+      const kind = `${u.as} ${keyKindOf(u.id)}`;
+      const k = kinds.get(kind);
+      if (k === undefined) kinds.set(kind, { count: 1, first: u.id });
+      else k.count++;
+    }
+    const list = [...kinds].map(([kind, { count, first }]) => `[${kind}] x${count} (${JSON.stringify(first.length > 120 ? `${first.slice(0, 120)}…` : first)})`);
+    this.#logger.debug(`graph: ${unrebuilt.length} kept nodes could not be rebuilt from their id, so what depends on them recomputes: ${list.join(', ')}`);
   }
 
   #decode(bytes: Buffer, fingerprint: string): Payload | undefined {
@@ -150,6 +167,7 @@ export class GraphFile {
     const stats = engine.stats();
     // What the kept graph spared this run, for the log (and the tests that check it spares what it should).
     this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes; it made ${stats.loaded} nodes of the kept graph`);
+    this.#logUnrebuilt();
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined) return;

@@ -4,7 +4,7 @@ import { abortError } from '../core/index.js';
 import { RunConflictError } from './run-conflict-error.js';
 import { EngineRun } from './run.js';
 import type { PersistedGraph } from './persist.js';
-import type { AnyKey, Engine, EngineOptions, EngineStats, Run, RunOptions } from './types.js';
+import type { AnyKey, Engine, EngineOptions, EngineStats, Run, RunOptions, UnrebuiltNode } from './types.js';
 
 /**
  * Creates an empty graph. The engine is the unit a daemon keeps warm between
@@ -125,6 +125,10 @@ class IncrementalEngine implements Engine {
     const n = this.#graph.importNodes(graph, rebuild, changed === undefined ? null : new Set(changed));
     this.#graph.changes = 0;
     return n;
+  }
+
+  unrebuilt(): readonly UnrebuiltNode[] {
+    return this.#graph.unrebuilt;
   }
 
   /**

@@ -10,7 +10,7 @@ import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.
 import { slotValue, type RunScope } from './run-slot.js';
 import { serialize } from 'node:v8';
 import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, indexRecords, isPlainData, isStub, type PersistedGraph } from './persist.js';
-import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot } from './types.js';
+import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot, UnrebuiltNode } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
 const SET_THRESHOLD = 16;
@@ -62,6 +62,8 @@ export class Graph {
    * Re-validations and equal recomputations leave it alone.
    */
   changes = 0;
+  /** Records of a kept graph that came back without their key where it matters (Engine.unrebuilt). */
+  readonly unrebuilt: UnrebuiltNode[] = [];
 
   constructor(onCompute: ((key: Key<unknown>) => void) | undefined) {
     this.#onCompute = onCompute;
@@ -383,12 +385,17 @@ export class Graph {
     if (this.#nodes.size > 0 || this.#imported !== undefined) throw new Error('bug: a graph is imported only into an empty engine');
     if (g.format !== PERSISTED_GRAPH_FORMAT) return 0;
     const inputKeys = new Map<number, AnyKey<unknown>>();
+    const dropped = new Set<number>();
     const imported = new ImportedRecords(g, (i) => {
       const key = rebuild(g.ids[i]!, undefined);
-      if (key === undefined || !('readFrom' in key) || key.id !== g.ids[i]) return false;
+      if (key === undefined || !('readFrom' in key) || key.id !== g.ids[i]) {
+        dropped.add(i);
+        return false;
+      }
       inputKeys.set(i, key);
       return true;
     });
+    for (const i of dropped) this.unrebuilt.push({ id: g.ids[i]!, as: 'input' });
     this.#rebuild = rebuild;
     this.dirty += imported.invalidateAtImport(changed);
     const loaded = imported.remaining;
@@ -416,7 +423,11 @@ export class Graph {
       k !== undefined && ('readFrom' in k) === input && k.id === id && (input || (k as Key<unknown>).path === path);
     let k: AnyKey<unknown> | undefined = key;
     if (!fits(k)) k = input ? undefined : this.#rebuild(id, path);
-    if (!fits(k)) k = new StubKey(id, path ?? null);
+    if (!fits(k)) {
+      k = new StubKey(id, path ?? null);
+      // Rule nodes are meant to come back as stubs; these compute on their own, so a stub costs recomputation above it.
+      if (imported.force[i] === 1 || path !== undefined) this.unrebuilt.push({ id, as: imported.force[i] === 1 ? 'transient' : 'file-system' });
+    }
     const node = new GraphNode(k);
     node.stub = isStub(k);
     node.generation = g.generations[i]!;

@@ -11,6 +11,7 @@ export type {
   RunOptions,
   RunSlot,
   SlotValue,
+  UnrebuiltNode,
 } from './types.js';
 export { createEngine } from './engine.js';
 export { createRunSlot } from './run-slot.js';
@@ -18,3 +19,4 @@ export { deepEqual } from './deep-equal.js';
 export { EngineCycleError } from './cycle-error.js';
 export { RunConflictError } from './run-conflict-error.js';
 export { isPlainData, type PersistedGraph } from './persist.js';
+export { createKeyRebuilders, keyKindOf, type KeyRebuilder, type KeyRebuilders } from './key-rebuilders.js';

@@ -275,3 +275,59 @@ describe('isPlainData', () => {
     assert.ok(!isPlainData(new Error('x'), new Set()));
   });
 });
+
+describe('what an import could not rebuild (Engine.unrebuilt)', () => {
+  /** `top` reads a transient `clock`, a file (through `mid`, a rule node) and a variable. */
+  function keys(w: World, tick: { n: number }) {
+    const clock: Key<number> = { id: 'clock:', compute: async () => tick.n, isTransient: () => true };
+    const mid = derived('mid', async (ctx) => `${(await ctx.get(w.file('a/x'))) ?? ''}`);
+    // The clock first: a re-validation walks it before anything recomputes and names it with its key.
+    const top = derived('top', async (ctx) => {
+      const t = await ctx.get(clock);
+      return `${await ctx.get(mid)}/${(await ctx.get(variable('V'))) ?? ''}/${t}`;
+    });
+    return { clock, top };
+  }
+
+  async function saved(): Promise<PersistedGraph> {
+    const w = new World(FILES);
+    const run = w.engine.startRun({ inputs: inputs({ V: 'v' }) });
+    await run.get(keys(w, { n: 1 }).top);
+    run.end();
+    return roundTrip(w.engine.exportGraph());
+  }
+
+  const onlyInputs = (id: string): AnyKey<unknown> | undefined => (id.startsWith('var:') ? variable(id.slice('var:'.length)) : undefined);
+  const listed = (w: World): string[] => w.engine.unrebuilt().map((u) => `${u.as} ${u.id}`).sort();
+
+  it('lists an input it dropped at import', async () => {
+    const w = new World(FILES);
+    w.engine.importGraph(await saved(), () => undefined);
+    assert.deepEqual(listed(w), ['input var:V']);
+  });
+
+  it('lists the transient and file-system records a run made as stubs, and no rule node; what read them recomputes', async () => {
+    const w = new World(FILES);
+    const { top } = keys(w, { n: 1 });
+    w.engine.importGraph(await saved(), onlyInputs);
+    // Records are made as a run reaches them.
+    assert.deepEqual(listed(w), []);
+    const run = w.engine.startRun({ inputs: inputs({ V: 'v' }) });
+    assert.equal(await run.get(top), '1/v/1');
+    run.end();
+    assert.deepEqual(listed(w), ['file-system file:a/x', 'transient clock:']);
+    assert.ok(w.log.includes('top') && w.log.includes('mid'), `what read the stubs recomputed: ${w.log.join(' ')}`);
+  });
+
+  it('lists nothing when every such record is rebuilt, and then only the transient node and the paths recompute', async () => {
+    const w = new World(FILES);
+    const { clock, top } = keys(w, { n: 1 });
+    const rebuild = (id: string): AnyKey<unknown> | undefined => (id === clock.id ? clock : id.startsWith('file:') ? w.file(id.slice('file:'.length)) : onlyInputs(id));
+    w.engine.importGraph(await saved(), rebuild);
+    const run = w.engine.startRun({ inputs: inputs({ V: 'v' }) });
+    assert.equal(await run.get(top), '1/v/1');
+    run.end();
+    assert.deepEqual(listed(w), []);
+    assert.deepEqual(w.log.sort(), ['clock:', 'file:a/x']);
+  });
+});

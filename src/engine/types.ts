@@ -212,6 +212,22 @@ export interface Engine {
    * rest, with early cut-off. Returns the nodes loaded.
    */
   importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number;
+  /**
+   * The records of an imported graph that `rebuild` gave no key although
+   * they compute on their own: inputs dropped at import (with what read
+   * them), and transient and file-system records made as stubs so far
+   * (records are made as runs reach them), whose dependents recompute
+   * instead of re-validating. Each is a kind of key without a rebuilder
+   * (KeyRebuilder), or one that cannot read its id back: for the kept
+   * graph's debug log and the tests. Empty without an import.
+   */
+  unrebuilt(): readonly UnrebuiltNode[];
+}
+
+/** A record of a kept graph that came back without its key where it matters (Engine.unrebuilt). */
+export interface UnrebuiltNode {
+  readonly id: string;
+  readonly as: 'transient' | 'file-system' | 'input';
 }
 
 export interface EngineOptions {

@@ -33,6 +33,11 @@ let nextNeverId = 1;
  *
  * The runner is not part of the key: it comes from the run that starts the
  * computation (EXEC_RUN), so a daemon's later runs use their own.
+ *
+ * The one transient kind a kept graph cannot rebuild from its id (engine
+ * KeyRebuilder): the id is a digest, and the Process (argv, environment,
+ * input tree, timeout, description) is not in it. It comes back as a stub;
+ * what depends on it recomputes, which it must do anyway to run it again.
  */
 export class ProcessKey implements Key<ProcessResult> {
   readonly id: string;

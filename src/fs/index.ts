@@ -10,5 +10,5 @@ export { IgnoreRulesKey, isIgnored, type IgnoreRules, type IgnoreLevel } from '.
 export { ListingKey, FilesUnderKey, type Listing, type FilesUnder, type OtherEntry, type EscapingEntry } from './listing.js';
 export { GlobKey, isGlobPattern, type GlobResult, type GlobEscape } from './glob.js';
 export { BuildFilesInDirKey, BuildDirsUnderKey, buildFileMatcher } from './build-file-discovery.js';
-export { rebuildFsKey } from './rebuild-key.js';
+export { fsKeyRebuilders } from './rebuild-key.js';
 export { changedPaths, stampPaths, type PathStamps } from './path-stamps.js';

@@ -1,5 +1,7 @@
-import type { OptionRegistry } from '../../options/index.js';
+import type { KeyRebuilder } from '../../engine/index.js';
+import type { OptionRegistry, Options } from '../../options/index.js';
 import type { DependencyInferrer, SyntheticTargetsProvider, TargetType } from '../../targets/index.js';
+import type { RuleEnv } from './rule-context.js';
 import type { TailorProvider } from './tailor.js';
 import type { TargetRules } from './target-rules.js';
 
@@ -24,4 +26,18 @@ export interface Backend {
   /** What `trews tailor` writes into BUILD files for it (the targets it infers, made explicit). */
   readonly tailor?: TailorProvider;
   registerOptions?(registry: OptionRegistry): void;
+  /**
+   * How the keys it owns that compute on their own (transient keys: what it
+   * reads from the machine, as a program's version) come back from their id
+   * in a graph a run without a daemon kept (engine `KeyRebuilder`). A kind
+   * without one comes back as a stub, and every node that re-validates
+   * through it recomputes, on every run.
+   */
+  keyRebuilders?(env: KeyRebuildEnv): readonly KeyRebuilder[];
+}
+
+/** What keys are rebuilt with: the App's rule environment, and the options of the run that loads the kept graph. */
+export interface KeyRebuildEnv {
+  readonly renv: RuleEnv;
+  readonly options: Options;
 }

@@ -1,5 +1,6 @@
 // The plug-in API: what a backend author needs, and nothing of a run's machinery.
-export type { Backend, TargetDefinition } from './backend.js';
+export type { Backend, KeyRebuildEnv, TargetDefinition } from './backend.js';
+export { ruleKeyRebuilders } from './key-rebuilders.js';
 export { interactiveBehavior, memoizedBehavior, provide, type Behavior, type Handler, type Provision } from './behaviors.js';
 export { BUILD, CHECK, EXPORT, PACKAGE, RUN, TEST, type BuiltOutputs, type CheckOutcome, type BuiltPackage, type InteractiveProcess, type RunRequest, type TestOutcome } from './goal-behaviors.js';
 export { testSettings, testTimeoutS, type TestSettings } from './test-settings.js';
@@ -8,7 +9,7 @@ export { handlerOf, type SandboxRole, type TargetRules } from './target-rules.js
 export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } from './rule-context.js';
 export { RuleRegistry } from './rule-registry.js';
 export type { TailorProvider, TailorSuggestion } from './tailor.js';
-export { buildInputs, rebuildInputKey, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
+export { buildInputs, inputKeyRebuilders, EnvPrefixKey, HostPlatformKey, RemoteExecutionServerKey, EnvVarKey, ScopeOptionsKey, SESSION_VARIABLES, type BuildInputs, type ScopeOptions } from './run-inputs.js';
 export { fieldLocation } from './field-location.js';
 export { countTestCases, FILE_CASE_NAME, testCaseTitle, type TestCase, type TestCaseCounts, type TestCaseFailure, type TestCaseLocation, type TestCaseStatus } from './test-cases.js';
 export { cycleEdgeNote } from './cycle-edges.js';
@@ -28,7 +29,7 @@ export {
   SYSTEM_BINARIES_SCOPE,
   toolSearchPath,
   toolsTree,
-  rebuildToolKey,
+  toolKeyRebuilders,
   TOOLS_DIR,
   workerTool,
   type SearchDirs,

@@ -1,5 +1,5 @@
 import { sha256Hex, stableJson } from '../../core/index.js';
-import type { InputKey, RunInputs } from '../../engine/index.js';
+import type { InputKey, KeyRebuilder, RunInputs } from '../../engine/index.js';
 import { GLOBAL, readableByRules, type OptionValue, type Options, type Scope } from '../../options/index.js';
 import { ENVIRONMENTS_SCOPE } from './environment-types.js';
 
@@ -193,22 +193,30 @@ export class EnvPrefixKey implements InputKey<Readonly<Record<string, string>>> 
 }
 
 /**
- * The input key of an id, for a graph a process without a daemon kept
- * (Engine.importGraph: an input it cannot rebuild is dropped with whatever
- * read it). Undefined for any other id, or a scope these options cannot serve.
+ * How the input keys come back from their id, for a graph a process without
+ * a daemon kept (Engine.importGraph: an input it cannot rebuild is dropped
+ * with whatever read it). `options` are the loading run's: an `options:`
+ * scope they do not have, or that rules may not read, is not rebuilt.
  */
-export function rebuildInputKey(id: string, options: Options): InputKey<unknown> | undefined {
-  if (id === 'host-platform') return new HostPlatformKey();
-  if (id === 'remote-execution-server-set') return new RemoteExecutionServerKey();
-  if (id.startsWith('env:')) {
-    const name = id.slice('env:'.length);
-    return SESSION_VARIABLES.has(name) ? undefined : new EnvVarKey(name);
-  }
-  if (id.startsWith('env-prefix:')) return new EnvPrefixKey(id.slice('env-prefix:'.length));
-  if (id.startsWith('options:')) {
-    const scope = id.slice('options:'.length);
-    const spec = options.registry.scope(scope as Scope);
-    return spec !== undefined && readableByRules(spec) ? (new ScopeOptionsKey(scope as Scope) as InputKey<unknown>) : undefined;
-  }
-  return undefined;
+export function inputKeyRebuilders(options: Options): KeyRebuilder[] {
+  return [
+    { kind: 'host-platform', rebuild: () => new HostPlatformKey() },
+    { kind: 'remote-execution-server-set', rebuild: () => new RemoteExecutionServerKey() },
+    {
+      kind: 'env:',
+      rebuild: (id) => {
+        const name = id.slice('env:'.length);
+        return SESSION_VARIABLES.has(name) ? undefined : new EnvVarKey(name);
+      },
+    },
+    { kind: 'env-prefix:', rebuild: (id) => new EnvPrefixKey(id.slice('env-prefix:'.length)) },
+    {
+      kind: 'options:',
+      rebuild: (id) => {
+        const scope = id.slice('options:'.length);
+        const spec = options.registry.scope(scope as Scope);
+        return spec !== undefined && readableByRules(spec) ? (new ScopeOptionsKey(scope as Scope) as InputKey<unknown>) : undefined;
+      },
+    },
+  ];
 }

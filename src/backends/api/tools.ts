@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { digestOf, digestString, failure, FailureError, isFailureError, type Digest, type Location } from '../../core/index.js';
-import type { ComputeContext, Key } from '../../engine/index.js';
+import type { ComputeContext, Key, KeyRebuilder } from '../../engine/index.js';
 import { workDirOf } from '../../fs/index.js';
 import { treeFromBytes } from '../../store/index.js';
 import { formatAddress, stringField, stringListField, targetAt, type Address, type Target } from '../../targets/index.js';
@@ -106,6 +106,10 @@ export interface ToolSearch {
 /** The shell's search path, which bash (running every command) and `tools` use. */
 export const SHELL_SEARCH: ToolSearch = { scope: SHELL_SCOPE, option: 'executable_search_paths' };
 
+const TOOL_LOOKUP = 'tool-lookup:';
+const TOOL_DIGEST = 'tool-digest:';
+const SYSTEM_BINARY = 'system-binary:';
+
 /**
  * The first executable called `name` on `dirs`. Programs outside the
  * workspace are seen by no watcher, so the lookup is transient: every run
@@ -121,8 +125,8 @@ class ToolLookupKey implements Key<string | undefined> {
   constructor(name: string, dirs: readonly string[]) {
     this.#name = name;
     this.#dirs = dirs;
-    // JSON, not joined: the id must name one list of directories (rebuildToolKey reads it back).
-    this.id = `tool-lookup:${JSON.stringify([name, dirs])}`;
+    // JSON, not joined: the id must name one list of directories (toolKeyRebuilders reads it back).
+    this.id = `${TOOL_LOOKUP}${JSON.stringify([name, dirs])}`;
   }
 
   describe(): string {
@@ -151,7 +155,7 @@ class ToolDigestKey implements Key<Digest> {
   constructor(workDir: string, path: string) {
     this.#workDir = workDir;
     this.#path = path;
-    this.id = `tool-digest:${path}`;
+    this.id = `${TOOL_DIGEST}${path}`;
   }
 
   describe(): string {
@@ -168,23 +172,43 @@ class ToolDigestKey implements Key<Digest> {
 }
 
 /**
- * The key of a transient tool id (`tool-lookup:`, `tool-digest:`), for a
- * graph a process without a daemon kept (Engine.importGraph): these recompute
- * every run, so they must come back with their compute. Undefined for any
- * other id, or one it cannot read.
+ * How the transient keys of this file come back from their id, for a graph
+ * a process without a daemon kept (Engine.importGraph): they recompute every
+ * run, so they must come back with their compute, or everything that
+ * re-validates through them (every process that runs a tool) recomputes.
  */
-export function rebuildToolKey(root: string, id: string): Key<unknown> | undefined {
-  if (id.startsWith('tool-lookup:')) {
-    try {
-      const [name, dirs] = JSON.parse(id.slice('tool-lookup:'.length)) as [unknown, unknown];
-      if (typeof name !== 'string' || !Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) return undefined;
-      return new ToolLookupKey(name, dirs as string[]);
-    } catch {
-      return undefined;
-    }
+export function toolKeyRebuilders(renv: RuleEnv): KeyRebuilder[] {
+  return [
+    {
+      kind: TOOL_LOOKUP,
+      rebuild: (id) => {
+        const parts = jsonOf(id.slice(TOOL_LOOKUP.length));
+        if (!Array.isArray(parts) || parts.length !== 2) return undefined;
+        const [name, dirs] = parts as unknown[];
+        if (typeof name !== 'string' || !Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) return undefined;
+        return new ToolLookupKey(name, dirs as string[]);
+      },
+    },
+    { kind: TOOL_DIGEST, rebuild: (id) => new ToolDigestKey(workDirOf(renv.project.ws.root), id.slice(TOOL_DIGEST.length)) },
+    {
+      kind: SYSTEM_BINARY,
+      rebuild: (id) => {
+        const parts = jsonOf(id.slice(SYSTEM_BINARY.length));
+        if (!Array.isArray(parts) || parts.length !== 3) return undefined;
+        const [dir, name, file] = parts as unknown[];
+        if (typeof dir !== 'string' || typeof name !== 'string' || (file !== null && typeof file !== 'string')) return undefined;
+        return new SystemBinaryKey(renv, file === null ? { dir, name } : { dir, name, file });
+      },
+    },
+  ];
+}
+
+function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
-  if (id.startsWith('tool-digest:')) return new ToolDigestKey(workDirOf(root), id.slice('tool-digest:'.length));
-  return undefined;
 }
 
 /** The directories of a search-path option, `<PATH>` expanded from the client's PATH. */
@@ -293,7 +317,8 @@ class SystemBinaryKey implements Key<Tool> {
   constructor(renv: RuleEnv, addr: Address) {
     this.#renv = renv;
     this.#addr = addr;
-    this.id = `system-binary:${formatAddress(addr)}`;
+    // JSON of the parts, not the formatted address (`a/b.txt:x` could be two addresses): toolKeyRebuilders reads it back.
+    this.id = `${SYSTEM_BINARY}${JSON.stringify([addr.dir, addr.name, addr.file ?? null])}`;
   }
 
   describe(): string {

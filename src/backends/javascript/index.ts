@@ -3,7 +3,7 @@ import { packageDependencies } from './dependencies.js';
 import { importDependencies } from './import-inference.js';
 import { DEFAULT_TEST_PATTERNS, javascriptSourceTarget, javascriptTestTarget } from './source-targets.js';
 import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
-import { registerNodejsOptions } from './nodejs.js';
+import { programVersionRebuilder, registerNodejsOptions } from './nodejs.js';
 import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
 import { DECLARATION_INPUTS_OPTION } from './declaration-inputs.js';
 import { INSTALL_NETWORK_OPTION } from './pipeline.js';
@@ -38,7 +38,7 @@ export { FileImportsKey, type FileImports, type ImportedModule } from './imports
 export { FileDependenciesKey, type FileDependencies, type Resolution } from './resolve-imports.js';
 export { FileInferenceKey } from './import-inference.js';
 export { JsInstallKey, type JsInstall, type WorkspaceLink } from './install.js';
-export { NODEJS_SCOPE, rebuildProgramVersionKey } from './nodejs.js';
+export { NODEJS_SCOPE } from './nodejs.js';
 
 
 /**
@@ -59,6 +59,8 @@ export const javascriptBackend: Backend = {
   inferrers: [packageDependencies, importDependencies],
   syntheticTargets: [packageJsonTargets],
   tailor: javascriptTailor,
+  // The package manager's version is read from the machine, again every run (nodejs.ts).
+  keyRebuilders: () => [programVersionRebuilder],
   registerOptions(registry) {
     registerNodejsOptions(registry);
     registry.registerScope({

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { readFile, realpath } from 'node:fs/promises';
 import { failure, FailureError, type Location } from '../../core/index.js';
-import type { Key } from '../../engine/index.js';
+import type { Key, KeyRebuilder } from '../../engine/index.js';
 import type { OptionRegistry } from '../../options/index.js';
 import { lookupTool, PATH_TOKEN, type RuleContext, type Tool, type ToolSearch } from '../api/index.js';
 import type { PackageManager, PackageManagerName } from './workspace.js';
@@ -112,9 +112,7 @@ const PROGRAM_VERSION = 'program-version:';
 
 /**
  * The key of a `program-version:` id, for a graph a process without a daemon
- * kept (Engine.importGraph): the key is transient, so it must come back with
- * its compute, or everything that depends on it (the package manager, every
- * install and script) recomputes on every run. Undefined for any other id.
+ * kept (programVersionRebuilder). Undefined for any other id.
  */
 export function rebuildProgramVersionKey(id: string): ProgramVersionKey | undefined {
   if (!id.startsWith(PROGRAM_VERSION)) return undefined;
@@ -126,6 +124,14 @@ export function rebuildProgramVersionKey(id: string): ProgramVersionKey | undefi
     return undefined;
   }
 }
+
+/**
+ * How `program-version:` keys come back from their id (Backend.keyRebuilders):
+ * the key is transient, so it must come back with its compute, or everything
+ * that depends on it (the package manager, every install and script)
+ * recomputes on every run.
+ */
+export const programVersionRebuilder: KeyRebuilder = { kind: PROGRAM_VERSION, rebuild: rebuildProgramVersionKey };
 
 /**
  * The workspace's package manager on this machine. Its identity in the
