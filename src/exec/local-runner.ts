@@ -22,7 +22,7 @@ import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
 import { spawnProcess, type SpawnedProcess, type SpawnerKind } from './spawner.js';
-import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
+import { createSandboxDir, discardSandboxDir, keepSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
 import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, mirroredPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
 import type { CommandRunner, ExecContext, Isolation, Process, ProcessResult } from './types.js';
@@ -73,6 +73,7 @@ const GROUP_EXIT_WAIT_MS = 5000;
 const DEFAULT_KILL_GRACE_MS = 1000;
 /** stdout/stderr up to this size are read whole and stored from memory rather than streamed. */
 const SMALL_STREAM_BYTES = 256 * 1024;
+
 
 /**
  * Runs processes on this machine, each in a fresh sandbox holding exactly
@@ -258,9 +259,8 @@ class LocalSandboxRunner implements CommandRunner {
         else await f.release();
       }
       if (!keep) {
-        await removeSandboxDir(sandbox.dir).catch((e: unknown) =>
-          this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`),
-        );
+        const cannot = (e: unknown): void => this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`);
+        await discardSandboxDir(sandbox.dir, this.#sandboxRoot, cannot).catch(cannot);
       } else keepSandboxDir(sandbox.dir);
     }
   }
