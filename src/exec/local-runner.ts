@@ -211,9 +211,12 @@ class LocalSandboxRunner implements CommandRunner {
       }
 
       const uploadStart = Date.now();
-      const stdout = await this.#storeStream(sandbox.stdoutPath, signal);
-      const stderr = await this.#storeStream(sandbox.stderrPath, signal);
-      const outputs = await captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories, { signal });
+      // At once: each is a few file-system round trips, independent of the others.
+      const [stdout, stderr, outputs] = await Promise.all([
+        this.#storeStream(sandbox.stdoutPath, signal),
+        this.#storeStream(sandbox.stderrPath, signal),
+        captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories, { signal }),
+      ]);
       const uploadDone = Date.now();
       if (signal.aborted) throw abortError();
 
