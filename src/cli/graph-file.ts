@@ -146,7 +146,7 @@ export class GraphFile {
     };
     const stats = engine.stats();
     // What the kept graph spared this run, for the log (and the tests that check it spares what it should).
-    this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes`);
+    this.#logger.debug(`graph: this run computed ${stats.computes} nodes and re-validated ${stats.revalidated}, ${stats.changes} changes; it made ${stats.loaded} nodes of the kept graph`);
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined) return;

@@ -107,7 +107,7 @@ class IncrementalEngine implements Engine {
 
   stats(): EngineStats {
     const g = this.#graph;
-    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size, changes: g.changes };
+    return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, loaded: g.loaded, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size, changes: g.changes };
   }
 
   exportGraph(): PersistedGraph {
@@ -121,10 +121,9 @@ class IncrementalEngine implements Engine {
    */
   importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number {
     if (this.#runs > 0) throw new Error('bug: a graph is imported only before the first run');
-    const n = this.#graph.importNodes(graph, rebuild);
+    // The invalidations are applied to the records as they are loaded (lazy-import.ts).
+    const n = this.#graph.importNodes(graph, rebuild, changed === undefined ? null : new Set(changed));
     this.#graph.changes = 0;
-    if (changed === undefined) this.#pendingAll = true;
-    else for (const path of changed) this.#pendingPaths.add(path);
     return n;
   }
 

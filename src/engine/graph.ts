@@ -3,11 +3,13 @@ import { AwaitGraph } from './await-graph.js';
 import { EngineCycleError } from './cycle-error.js';
 import { deepEqual } from './deep-equal.js';
 import { propagateInvalidation } from './invalidation.js';
+import { ImportedRecords } from './lazy-import.js';
 import { GraphNode, PENDING_GENERATION, POISONED_GENERATION } from './node.js';
 import { PathIndex } from './path-index.js';
 import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
 import { slotValue, type RunScope } from './run-slot.js';
-import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, isPlainData, isStub, type PersistedGraph } from './persist.js';
+import { serialize } from 'node:v8';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, PERSISTED_GRAPH_FORMAT, StubKey, comparableCopy, indexRecords, isPlainData, isStub, type PersistedGraph } from './persist.js';
 import type { AnyKey, ComputeContext, Key, RunInputs, RunSlot } from './types.js';
 
 /** A dependency list this long makes a linear membership test too slow. */
@@ -40,8 +42,13 @@ export class Graph {
   readonly #plainValues = new WeakSet<object>();
   /** Input nodes: their values are set by runs (setInputs), never computed. */
   readonly #inputs = new Set<GraphNode>();
+  /** A kept graph's records not made into nodes yet (lazy-import.ts), and how to rebuild their keys. */
+  #imported: ImportedRecords | undefined = undefined;
+  #rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined = () => undefined;
   computes = 0;
   revalidated = 0;
+  /** Records of an imported graph made into nodes. */
+  loaded = 0;
   dirty = 0;
   /** Nodes evicted since the graph was made. */
   evicted = 0;
@@ -59,11 +66,12 @@ export class Graph {
   }
 
   get size(): number {
-    return this.#nodes.size;
+    return this.#nodes.size + (this.#imported?.remaining ?? 0);
   }
 
   /** Applies one batch of invalidations: `null` means every file-system node. */
   invalidate(paths: Iterable<string> | null): void {
+    this.#materializeAll();
     const roots = paths === null ? this.#paths.all() : this.#paths.affected(paths);
     this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
   }
@@ -75,6 +83,7 @@ export class Graph {
   /** Makes every transient memo recompute on its next request, dirtying what depends on it. */
   invalidateTransient(): void {
     if (this.#transient.size === 0) return;
+    this.#materializeAll();
     const nodes = [...this.#transient];
     this.#transient.clear();
     for (const n of nodes) n.forceRecompute = true;
@@ -88,7 +97,11 @@ export class Graph {
    * brought other inputs is live (the engine makes sure).
    */
   setInputs(inputs: RunInputs): void {
+    // Array-level marking reaches records only: once a run made other nodes, make them all.
+    if ((this.#imported?.madeOthers ?? 0) > 0) this.#materializeAll();
+    const records = this.#imported;
     const changed: GraphNode[] = [];
+    const changedRecords: number[] = [];
     for (const node of this.#inputs) {
       const value = node.input!.readFrom(inputs);
       const imported = node.importedInput;
@@ -101,8 +114,11 @@ export class Graph {
       node.generation++;
       node.value = value;
       this.changes++;
+      const record = records?.recordOf(node.key.id);
+      if (record !== undefined) changedRecords.push(record);
       for (const d of node.dependents()) changed.push(d);
     }
+    if (changedRecords.length > 0) this.dirty += records!.markDirty(changedRecords);
     if (changed.length > 0) this.dirty += propagateInvalidation(changed, ++this.#walkStamp);
   }
 
@@ -113,6 +129,7 @@ export class Graph {
    */
   reaches(targets: ReadonlySet<GraphNode>, paths: Iterable<string>): boolean {
     if (targets.size === 0) return false;
+    this.#materializeAll();
     // An evicted target no longer has the edges the walk needs: "yes" is the safe answer.
     if (this.evicted > 0) for (const t of targets) if (t.evicted) return true;
     const stamp = ++this.#walkStamp;
@@ -140,6 +157,7 @@ export class Graph {
    * run is live (the engine makes sure). Returns how many nodes left.
    */
   evictIdle(before: number, maxNodes: number, latest: number): number {
+    this.#materializeAll();
     let victims = this.#victims(before);
     if (maxNodes > 0 && this.#nodes.size - victims.size > maxNodes) victims = this.#victimsToFit(before, maxNodes, latest, victims);
     for (const n of victims) this.#evict(n, victims);
@@ -203,6 +221,7 @@ export class Graph {
    * a comparable copy), and every dependency kept too. Failures are not kept.
    */
   exportNodes(): PersistedGraph {
+    this.#materializeAll();
     const index = new Map<GraphNode, number>();
     const excluded = new Set<GraphNode>();
     const seen = new Set<object>();
@@ -210,7 +229,9 @@ export class Graph {
     const paths: (string | null)[] = [];
     const flags: number[] = [];
     const generations: number[] = [];
-    const values: unknown[] = [];
+    const values: Uint8Array[] = [];
+    const valueEnd: number[] = [];
+    let valueBytes = 0;
     const depStart: number[] = [0];
     const deps: number[] = [];
     const depGenerations: number[] = [];
@@ -249,7 +270,11 @@ export class Graph {
         paths.push(node.path ?? null);
         flags.push((node.state === 'dirty' ? FLAG_DIRTY : 0) | (this.#transient.has(node) || node.forceRecompute ? FLAG_TRANSIENT : 0) | (node.input !== undefined ? FLAG_INPUT : 0));
         generations.push(node.generation);
-        values.push(node.input !== undefined ? comparableCopy(node.value) : node.value);
+        // Each value on its own, so a reader deserializes only the ones it uses.
+        const bytes = serialize(node.input !== undefined ? comparableCopy(node.value) : node.value);
+        values.push(bytes);
+        valueBytes += bytes.length;
+        valueEnd.push(valueBytes);
         for (let i = 0; i < node.deps.length; i++) {
           deps.push(index.get(node.deps[i]!)!);
           depGenerations.push(node.depGenerations[i]!);
@@ -257,66 +282,124 @@ export class Graph {
         depStart.push(deps.length);
       }
     }
-    return { format: PERSISTED_GRAPH_FORMAT, ids, paths, flags: Uint8Array.from(flags), generations, values, depStart, deps, depGenerations };
+    if (valueBytes > 0xffffffff) throw new Error(`the graph's values take ${valueBytes} bytes, more than a kept graph can hold`);
+    const starts = Uint32Array.from(depStart);
+    const edges = Uint32Array.from(deps);
+    return {
+      format: PERSISTED_GRAPH_FORMAT,
+      ids,
+      paths,
+      flags: Uint8Array.from(flags),
+      generations: Int32Array.from(generations),
+      valueBytes: Buffer.concat(values, valueBytes),
+      valueEnd: Uint32Array.from(valueEnd),
+      depStart: starts,
+      deps: edges,
+      depGenerations: Int32Array.from(depGenerations),
+      ...indexRecords(ids, starts, edges),
+    };
   }
 
   /**
-   * Loads an exported graph into this empty one. A node comes back with the
-   * key `rebuild` makes from its id, else as a StubKey; an input `rebuild`
-   * cannot make is left out, with everything that depends on it. Transient
-   * nodes recompute at the next run, as in a daemon. Returns the nodes loaded.
+   * Loads an exported graph into this empty one, lazily (lazy-import.ts):
+   * inputs are made now, every other node when a run first names it or walks
+   * an edge to it, with the key the run names it by, else the one `rebuild`
+   * makes from its id, else a StubKey. An input `rebuild` cannot make is left
+   * out, with everything that depends on it. The file-system nodes at
+   * `changed` (every one when null), the transient ones and everything above
+   * them come back dirty, as if invalidated. Returns the nodes loaded.
    */
-  importNodes(g: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined): number {
-    if (this.#nodes.size > 0) throw new Error('bug: a graph is imported only into an empty engine');
+  importNodes(g: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed: ReadonlySet<string> | null): number {
+    if (this.#nodes.size > 0 || this.#imported !== undefined) throw new Error('bug: a graph is imported only into an empty engine');
     if (g.format !== PERSISTED_GRAPH_FORMAT) return 0;
-    const n = g.ids.length;
-    const nodes: (GraphNode | undefined)[] = new Array<GraphNode | undefined>(n);
-    // Reverse edges are gathered, then set once per node: adding them one by one copies small arrays.
-    const dependents: GraphNode[][] = [];
-    for (let i = 0; i < n; i++) dependents.push([]);
-    for (let i = 0; i < n; i++) {
-      const id = g.ids[i]!;
-      const flags = g.flags[i]!;
-      const from = g.depStart[i]!;
-      const to = g.depStart[i + 1]!;
-      let ok = true;
-      for (let j = from; j < to; j++) if (nodes[g.deps[j]!] === undefined) ok = false;
-      if (!ok) continue;
-      let key = rebuild(id, g.paths[i] ?? undefined);
-      const input = (flags & FLAG_INPUT) !== 0;
-      if (key !== undefined && (('readFrom' in key) !== input || key.id !== id || (!input && (key as Key<unknown>).path !== (g.paths[i] ?? undefined)))) key = undefined;
-      if (key === undefined) {
-        if (input) continue;
-        key = new StubKey(id, g.paths[i] ?? null);
-      }
-      const node = new GraphNode(key);
-      node.stub = isStub(key);
-      node.generation = g.generations[i]!;
-      node.value = g.values[i];
-      if (typeof node.value === 'object' && node.value !== null && !input) this.#plainValues.add(node.value);
-      node.state = (flags & FLAG_DIRTY) !== 0 ? 'dirty' : 'clean';
-      if (node.state === 'dirty') this.dirty++;
-      if (input) node.importedInput = true;
-      if ((flags & FLAG_TRANSIENT) !== 0 && !input) this.#transient.add(node);
-      const depNodes: GraphNode[] = [];
-      const depGens: number[] = [];
-      for (let j = from; j < to; j++) {
-        const dep = nodes[g.deps[j]!]!;
-        depNodes.push(dep);
-        depGens.push(g.depGenerations[j]!);
-        // A dependency listed twice is one reverse edge (addDependent's rule).
-        const list = dependents[g.deps[j]!]!;
-        if (list[list.length - 1] !== node) list.push(node);
-      }
-      node.deps = depNodes;
-      node.depGenerations = depGens;
-      nodes[i] = node;
-      this.#nodes.set(id, node);
-      if (node.path !== undefined) this.#paths.add(node.path, node);
-      if (node.input !== undefined) this.#inputs.add(node);
+    const inputKeys = new Map<number, AnyKey<unknown>>();
+    const imported = new ImportedRecords(g, (i) => {
+      const key = rebuild(g.ids[i]!, undefined);
+      if (key === undefined || !('readFrom' in key) || key.id !== g.ids[i]) return false;
+      inputKeys.set(i, key);
+      return true;
+    });
+    this.#rebuild = rebuild;
+    this.dirty += imported.invalidateAtImport(changed);
+    const loaded = imported.remaining;
+    if (loaded === 0) return 0;
+    this.#imported = imported;
+    for (const [i, key] of inputKeys) if (imported.loadable[i] === 1) this.#materialize(i, key);
+    return loaded;
+  }
+
+  /**
+   * Makes record i of the kept graph a node (once): with `key` when a run
+   * names it, else the key rebuilt from its id, else a stub. Its
+   * dependencies are made when something walks them; its dependents that
+   * exist already learn of it, and those made later find it.
+   */
+  #materialize(i: number, key?: AnyKey<unknown>): GraphNode {
+    const imported = this.#imported!;
+    const made = imported.nodes[i];
+    if (made !== undefined) return made;
+    const g = imported.graph;
+    const id = g.ids[i]!;
+    const path = g.paths[i] ?? undefined;
+    const input = (g.flags[i]! & FLAG_INPUT) !== 0;
+    const fits = (k: AnyKey<unknown> | undefined): k is AnyKey<unknown> =>
+      k !== undefined && ('readFrom' in k) === input && k.id === id && (input || (k as Key<unknown>).path === path);
+    let k: AnyKey<unknown> | undefined = key;
+    if (!fits(k)) k = input ? undefined : this.#rebuild(id, path);
+    if (!fits(k)) k = new StubKey(id, path ?? null);
+    const node = new GraphNode(k);
+    node.stub = isStub(k);
+    node.generation = g.generations[i]!;
+    node.setLazyValue(() => {
+      const value = imported.value(i);
+      // Plain data by construction: an export need not walk it again.
+      if (typeof value === 'object' && value !== null && !input) this.#plainValues.add(value);
+      return value;
+    });
+    node.state = imported.dirty[i] === 1 ? 'dirty' : 'clean';
+    node.forceRecompute = imported.force[i] === 1;
+    if (input) node.importedInput = true;
+    const { deps, generations } = imported.depsOf(i);
+    node.depGenerations = Array.from(generations);
+    if (deps.length > 0) node.setLazyDeps(() => Array.from(deps, (d) => this.#materializeRecord(imported, d)), i);
+    const dependents: GraphNode[] = [];
+    imported.forEachDependent(i, (d) => {
+      const n = imported.nodes[d];
+      if (n !== undefined) dependents.push(n);
+    });
+    node.initDependents(dependents);
+    let last = -1;
+    for (const d of deps) {
+      // A dependency listed twice is one reverse edge (addDependent's rule).
+      if (d !== last) imported.nodes[d]?.addDependent(node);
+      last = d;
     }
-    for (let i = 0; i < n; i++) nodes[i]?.initDependents(dependents[i]!);
-    return this.#nodes.size;
+    imported.nodes[i] = node;
+    this.#nodes.set(id, node);
+    if (node.path !== undefined) this.#paths.add(node.path, node);
+    if (node.input !== undefined) this.#inputs.add(node);
+    imported.remaining--;
+    this.loaded++;
+    if (!input) imported.madeOthers++;
+    return node;
+  }
+
+  /** Record d's node, made if need be: an edge walked after the import was released still finds its node. */
+  #materializeRecord(imported: ImportedRecords, d: number): GraphNode {
+    const made = imported.nodes[d];
+    if (made !== undefined) return made;
+    if (this.#imported !== imported) throw new Error('bug: an edge of a kept graph was walked after its records were released');
+    return this.#materialize(d);
+  }
+
+  /** Makes every record of a kept graph a node (a whole-graph operation is next), and forgets the records. */
+  #materializeAll(): void {
+    const imported = this.#imported;
+    if (imported === undefined) return;
+    for (let i = 0; i < imported.nodes.length; i++) if (imported.loadable[i] === 1 && imported.nodes[i] === undefined) this.#materialize(i);
+    // Every node's lazy edges must resolve before the records go.
+    for (const node of imported.nodes) void node?.deps;
+    this.#imported = undefined;
   }
 
   /** Answers one `get`, recording the edge when the requester is a computation. */
@@ -366,6 +449,10 @@ export class Graph {
 
   #nodeFor(key: AnyKey<unknown>): GraphNode {
     let node = this.#nodes.get(key.id);
+    if (node === undefined && this.#imported !== undefined) {
+      const record = this.#imported.recordOf(key.id);
+      if (record !== undefined) node = this.#materialize(record, key);
+    }
     if (node === undefined) {
       node = new GraphNode(key);
       this.#nodes.set(key.id, node);
@@ -451,7 +538,8 @@ export class Graph {
       // A replacement task committed before this one got to start.
       this.#finishUnchanged(task);
     } else if (node.state === 'dirty' && node.path === undefined && !node.forceRecompute) {
-      this.#revalidate(task, node.deps, node.depGenerations, 0);
+      if (node.lazyRecord >= 0) this.#revalidateRecord(task, node.lazyRecord, 0);
+      else this.#revalidate(task, node.deps, node.depGenerations, 0);
     } else {
       this.#compute(task);
     }
@@ -481,6 +569,49 @@ export class Graph {
       const probe = Waiter.forProbe(depTask, task, (outcome) => {
         if (task.status !== 'running') return;
         if (outcome.committed && outcome.generation === seen) this.#revalidate(task, deps, generations, next);
+        else this.#compute(task);
+      });
+      depTask.addWaiter(probe);
+      task.addPending(probe);
+      return;
+    }
+    this.#finishUnchanged(task);
+  }
+
+  /**
+   * `#revalidate` for a node of a kept graph whose dependencies are not made
+   * yet: a dependency that is still a clean record is checked on the arrays,
+   * without making it (a cached run re-validates hundreds of nodes through
+   * thousands of such edges); the others are made and checked as nodes.
+   */
+  #revalidateRecord(task: Task, record: number, start: number): void {
+    const node = task.node;
+    const imported = this.#imported;
+    // Made meanwhile (every record is, before a whole-graph operation): the same edges, as nodes.
+    if (imported === undefined || node.lazyRecord !== record) return this.#revalidate(task, node.deps, node.depGenerations, start);
+    const { deps, generations } = imported.depsOf(record);
+    const kept = imported.graph.generations;
+    for (let i = start; i < deps.length; i++) {
+      const seen = generations[i]!;
+      if (seen < 0) return this.#compute(task);
+      const d = deps[i]!;
+      let dep = imported.nodes[d];
+      if (dep === undefined && imported.dirty[d] === 0) {
+        if (kept[d] !== seen) return this.#compute(task);
+        continue;
+      }
+      dep ??= this.#materialize(d);
+      dep.touched = this.tick;
+      if (dep.state === 'clean') {
+        if (dep.generation !== seen) return this.#compute(task);
+        continue;
+      }
+      const depTask = this.#evaluationFor(dep, task, task.scope);
+      if (!(depTask instanceof Task)) return this.#compute(task);
+      const next = i + 1;
+      const probe = Waiter.forProbe(depTask, task, (outcome) => {
+        if (task.status !== 'running') return;
+        if (outcome.committed && outcome.generation === seen) this.#revalidateRecord(task, record, next);
         else this.#compute(task);
       });
       depTask.addWaiter(probe);

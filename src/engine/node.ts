@@ -53,10 +53,15 @@ export class GraphNode {
   generation = 0;
   /** Whether the memo is a value (`value`) or a memoized FailureError (`error`). */
   ok = true;
-  value: unknown = undefined;
+  #value: unknown = undefined;
+  /** Deserializes `#value` of a node loaded from a kept graph, on first use (see lazy-import.ts). */
+  #loadValue: (() => unknown) | undefined = undefined;
   error: FailureError | undefined = undefined;
-  /** Dependencies of the last committed computation, in order of first request. */
-  deps: readonly GraphNode[] = NO_DEPS;
+  /** Dependencies of the last committed computation, in order of first request (see `deps`). */
+  #deps: readonly GraphNode[] | undefined = NO_DEPS;
+  /** Makes `#deps` of a node loaded from a kept graph, on first use (see lazy-import.ts). */
+  #loadDeps: (() => readonly GraphNode[]) | undefined = undefined;
+  #record = -1;
   /** `deps[i]`'s generation as observed by that computation. */
   depGenerations: readonly number[] = NO_GENERATIONS;
   /**
@@ -84,6 +89,60 @@ export class GraphNode {
   stub = false;
   /** An imported input: its value is only fit for comparison until the next run's replaces it. */
   importedInput = false;
+
+  get value(): unknown {
+    if (this.#loadValue !== undefined) {
+      this.#value = this.#loadValue();
+      this.#loadValue = undefined;
+    }
+    return this.#value;
+  }
+
+  set value(value: unknown) {
+    this.#value = value;
+    this.#loadValue = undefined;
+  }
+
+  /**
+   * A node loaded from a kept graph keeps its value serialized until it is
+   * read: re-validating through a node needs its generation only.
+   */
+  setLazyValue(load: () => unknown): void {
+    this.#loadValue = load;
+  }
+
+  /** Dependencies of the last committed computation, in order of first request. */
+  get deps(): readonly GraphNode[] {
+    return this.#deps ?? this.#resolveDeps();
+  }
+
+  set deps(deps: readonly GraphNode[]) {
+    this.#deps = deps;
+    this.#loadDeps = undefined;
+  }
+
+  /**
+   * A node loaded from a kept graph names its dependencies by record only
+   * until something walks them (a re-validation, a commit): most of a loaded
+   * graph is never walked by the run that loads it.
+   */
+  setLazyDeps(load: () => readonly GraphNode[], record: number): void {
+    this.#deps = undefined;
+    this.#loadDeps = load;
+    this.#record = record;
+  }
+
+  /** The kept graph's record this node came from while its dependencies are not made yet, else -1. */
+  get lazyRecord(): number {
+    return this.#deps === undefined ? this.#record : -1;
+  }
+
+  #resolveDeps(): readonly GraphNode[] {
+    const deps = this.#loadDeps!();
+    this.#deps = deps;
+    this.#loadDeps = undefined;
+    return deps;
+  }
 
   constructor(key: AnyKey<unknown>) {
     this.key = key;

@@ -5,6 +5,11 @@ import type { AnyKey, ComputeContext, Key } from './types.js';
  * a process without a daemon keeps between runs (v8.serialize-able as is).
  * Records are in dependency order (every dependency before its dependents),
  * so an import decides in one pass whether a node's whole closure came back.
+ *
+ * Numbers are typed arrays and each value is serialized on its own, so that
+ * reading the file back costs little more than a copy: a run that loads a
+ * graph of ten thousand nodes and needs a few hundred deserializes those only
+ * (see lazy-import.ts).
  */
 export interface PersistedGraph {
   readonly format: typeof PERSISTED_GRAPH_FORMAT;
@@ -13,15 +18,48 @@ export interface PersistedGraph {
   readonly paths: readonly (string | null)[];
   /** Per record: FLAG_* bits. */
   readonly flags: Uint8Array;
-  readonly generations: readonly number[];
-  readonly values: readonly unknown[];
+  readonly generations: Int32Array;
+  /** Record i's value, v8-serialized, is `valueBytes[valueEnd[i-1] .. valueEnd[i])` (from 0 for record 0). */
+  readonly valueBytes: Uint8Array;
+  readonly valueEnd: Uint32Array;
   /** Record i's dependencies are `deps[depStart[i] .. depStart[i+1])` (record indices), observed at `depGenerations`. */
-  readonly depStart: readonly number[];
-  readonly deps: readonly number[];
-  readonly depGenerations: readonly number[];
+  readonly depStart: Uint32Array;
+  readonly deps: Uint32Array;
+  readonly depGenerations: Int32Array;
+  /** Record i's dependents are `rev[revStart[i] .. revStart[i+1])` (each once). */
+  readonly revStart: Uint32Array;
+  readonly rev: Uint32Array;
+  /** Record indices sorted by id (UTF-16 code units, as `<` compares): a loader finds an id without a map of them all. */
+  readonly byId: Uint32Array;
 }
 
-export const PERSISTED_GRAPH_FORMAT = 1;
+/** The reverse edges and the id order of a graph's records, which `exportGraph` writes so that a loader need not build them. */
+export function indexRecords(ids: readonly string[], depStart: Uint32Array, deps: Uint32Array): Pick<PersistedGraph, 'revStart' | 'rev' | 'byId'> {
+  const n = ids.length;
+  const revStart = new Uint32Array(n + 1);
+  const each = (fn: (dependent: number, dep: number) => void): void => {
+    for (let i = 0; i < n; i++) {
+      let last = -1;
+      for (let j = depStart[i]!; j < depStart[i + 1]!; j++) {
+        const d = deps[j]!;
+        // A dependency listed twice is one reverse edge (addDependent's rule).
+        if (d !== last) fn(i, d);
+        last = d;
+      }
+    }
+  };
+  each((_, d) => revStart[d + 1]!++);
+  for (let i = 0; i < n; i++) revStart[i + 1]! += revStart[i]!;
+  const rev = new Uint32Array(revStart[n]!);
+  const fill = revStart.slice();
+  each((i, d) => {
+    rev[fill[d]!++] = i;
+  });
+  const byId = Uint32Array.from(ids.keys()).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+  return { revStart, rev, byId };
+}
+
+export const PERSISTED_GRAPH_FORMAT = 3;
 export const FLAG_DIRTY = 1;
 export const FLAG_TRANSIENT = 2;
 export const FLAG_INPUT = 4;

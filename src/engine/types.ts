@@ -143,6 +143,8 @@ export interface EngineStats {
   readonly computes: number;
   /** Dirty nodes that were re-validated without recomputing (early cut-off or clean dependencies). */
   readonly revalidated: number;
+  /** Nodes of an imported graph made so far (the rest wait as records until a run names them). */
+  readonly loaded: number;
   /** Nodes evicted since the engine was created (EngineOptions.evictAfterIdleRuns, maxNodes). */
   readonly evicted: number;
   /** Current epoch: bumped each time a run applies pending invalidations. */
