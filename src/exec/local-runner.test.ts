@@ -236,6 +236,32 @@ test('if trews exits while a process runs, the process group is killed on the wa
   }
 });
 
+test('if trews is SIGKILLed while a process runs (no exit hook), the spawner kills the process group', async () => {
+  const dir = await makeTempDir();
+  try {
+    const pidFile = join(dir, 'pids');
+    const script = `
+      import { createLocalStore } from ${JSON.stringify(new URL('../store/index.js', import.meta.url).href)};
+      import { createLocalRunner, makeProcess } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
+      import { existsSync, readFileSync } from 'node:fs';
+      const store = createLocalStore({ dir: ${JSON.stringify(join(dir, 'store'))} });
+      const runner = createLocalRunner({ store, sandboxRoot: ${JSON.stringify(join(dir, 'sandboxes'))} });
+      const ctx = { signal: new AbortController().signal, runId: 'r', logger: { enabled: () => false, debug() {}, info() {}, warn() {}, error() {}, trace() {}, level: 'error' } };
+      runner.run(ctx, makeProcess({ argv: ['sh', '-c', 'sleep 60 & echo $! >> "$P"; echo $$ >> "$P"; sleep 60'], env: { PATH: '/usr/bin:/bin', P: ${JSON.stringify(pidFile)} } }));
+      const poll = setInterval(() => {
+        if (existsSync(${JSON.stringify(pidFile)}) && readFileSync(${JSON.stringify(pidFile)}, 'utf8').split('\\n').filter(Boolean).length === 2) process.kill(process.pid, 'SIGKILL');
+      }, 10);
+    `;
+    const r = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { signal: string }) => e);
+    assert.equal((r as { signal?: string }).signal, 'SIGKILL');
+    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
+    assert.equal(pids.length, 2);
+    for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 10_000, `pid ${pid} to die`);
+  } finally {
+    await removeDir(dir);
+  }
+});
+
 test('processes are started by the spawner helper, not by trews: the same argv0, env and working directory as inline', async () => {
   const inline = await localRunnerFixture({ spawner: 'inline' });
   const helper = await setup();

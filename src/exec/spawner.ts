@@ -22,7 +22,9 @@ import { signalGroup } from './process-group.js';
  * as trews did, and keeps no descriptor of them. Process groups stay ours:
  * trews tracks and signals them by id (kill(-pgid) needs no parenthood).
  * The helper leads its own session (no terminal signal reaches it) and
- * exits when trews closes its stdin, which the kernel does when trews dies.
+ * exits when trews closes its stdin, which the kernel does when trews dies:
+ * first it SIGKILLs the groups it started that are still running, so even a
+ * SIGKILLed trews (whose exit hook never runs) leaves no process behind.
  */
 
 /** What to start: `spawn(file, args, { argv0, cwd, env, detached: true, stdio: ['ignore', stdout, stderr] })`. */
@@ -72,6 +74,7 @@ const { spawn } = require('node:child_process');
 const { openSync, closeSync } = require('node:fs');
 const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
 const fail = (i, e) => send({ i, error: { code: e.code, errno: e.errno, syscall: e.syscall, message: e.message } });
+const live = new Set();
 let buf = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
@@ -91,12 +94,27 @@ process.stdin.on('data', (chunk) => {
     } finally {
       for (const fd of fds) closeSync(fd);
     }
-    if (c.pid !== undefined) send({ i: r.i, pid: c.pid });
+    const pid = c.pid;
+    if (pid !== undefined) {
+      live.add(pid);
+      send({ i: r.i, pid });
+    }
     c.once('error', (e) => fail(r.i, e));
-    c.once('exit', (code, signal) => send({ i: r.i, exit: [code, signal] }));
+    c.once('exit', (code, signal) => {
+      live.delete(pid);
+      send({ i: r.i, exit: [code, signal] });
+    });
   }
 });
-process.stdin.on('end', () => process.exit(0));
+// trews is gone (its exit hook, when it ran, has killed these already): nothing it started outlives it.
+process.stdin.on('end', () => {
+  for (const pid of live) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {}
+  }
+  process.exit(0);
+});
 `;
 
 class HelperChild extends EventEmitter implements SpawnedProcess {
