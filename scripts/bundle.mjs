@@ -72,11 +72,25 @@ console.error(`bundle: dist/trews-client.cjs ${(bytes / 1024).toFixed(0)} KiB`);
 // of CPU (hundreds of files resolved, read, linked) where this costs ~0.05 s.
 // Its lazily loaded parts (the remote client, gRPC, remote-server) stay lazy:
 // esbuild turns each import() into a function that initializes those modules
-// on first call. Kept out: the native watcher; jsonc-parser, whose UMD build
-// requires its own files at run time (a bundler cannot follow those); and
+// on first call. jsonc-parser goes in as its ES module build (its package main is
+// a UMD build that requires its own files at run time, which a bundler cannot
+// follow: seven more files to load on every run). Kept out: the native watcher;
 // @grpc/grpc-js, required only when a process first needs a gRPC server, so
 // that what a run loads stays visible (test/remote-http-e2e.test.ts).
 const mainOut = join(root, 'dist', 'trews-main.cjs');
+// `import jsonc from 'jsonc-parser'` (the sources' form, which Node's ES module loader
+// needs for the UMD build) as the ES module build, its namespace as the default export.
+const jsoncAsModule = {
+  name: 'jsonc-parser-as-module',
+  setup(b) {
+    b.onResolve({ filter: /^jsonc-parser$/ }, () => ({ path: 'jsonc-parser', namespace: 'jsonc-as-module' }));
+    b.onLoad({ filter: /.*/, namespace: 'jsonc-as-module' }, () => ({
+      contents: "import * as all from 'jsonc-parser/lib/esm/main.js';\nexport * from 'jsonc-parser/lib/esm/main.js';\nexport default all;\n",
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
 const mainResult = await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outfile: mainOut,
@@ -89,7 +103,8 @@ const mainResult = await build({
   // levels under dist/ as well. (__dirname is dist/ here, as bin/trews passes it.)
   banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "src", "cli", "main.js")).href;' },
   target: 'node20',
-  external: ['@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js', 'oxc-parser'],
+  external: ['@parcel/watcher', '@grpc/grpc-js', 'oxc-parser'],
+  plugins: [jsoncAsModule],
   // Readable lines: an internal error's stack in the log points at real code.
   minifySyntax: true,
   legalComments: 'none',
@@ -100,7 +115,7 @@ const mainResult = await build({
 const mainBytes = mainResult.metafile.outputs[Object.keys(mainResult.metafile.outputs).find((f) => f.endsWith('.cjs'))].bytes;
 console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`);
 {
-  const allowed = new Set([...builtins, '@parcel/watcher', 'jsonc-parser', '@grpc/grpc-js', 'oxc-parser']);
+  const allowed = new Set([...builtins, '@parcel/watcher', '@grpc/grpc-js', 'oxc-parser']);
   const bad = [];
   for (const [file, out] of Object.entries(mainResult.metafile.outputs)) {
     for (const imp of out.imports) {

@@ -162,13 +162,17 @@ export class GraphFile {
       }
       // The trees this run only staged in memory (store/README.md "Staged writes") are
       // named by the graph's memos: the next process must find them in the store.
+      const t0 = performance.now();
       if (blobs !== undefined) await flushAllStaged(blobs);
       if (lost()) return;
       const store = storeStateOf(this.#storeDir);
       const fingerprint = this.#fingerprint(store)!;
+      const t1 = performance.now();
       const graph = engine.exportGraph();
+      const t2 = performance.now();
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
       stamps ??= stampsOf(graph.paths);
+      const t3 = performance.now();
       const payload = serialize({ graph, stamps } satisfies Payload);
       const sha256 = createHash('sha256').update(payload).digest('hex');
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -178,6 +182,11 @@ export class GraphFile {
       } finally {
         rmSync(tmp, { force: true });
       }
+      const t4 = performance.now();
+      const ms = (a: number, b: number): string => (b - a).toFixed(0);
+      this.#logger.debug(
+        `graph: kept ${graph.ids.length} nodes and ${stamps.size} stamps in ${this.#path} (store the staged trees ${ms(t0, t1)} ms, export ${ms(t1, t2)} ms, stamp ${ms(t2, t3)} ms, write ${ms(t3, t4)} ms)`,
+      );
     } catch (e) {
       // Keeping the graph is an optimization: a read-only .trews.d or a full disk costs the next run its speed only.
       this.#logger.warn(`graph: not kept in ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);

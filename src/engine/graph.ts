@@ -221,9 +221,12 @@ export class Graph {
    * a comparable copy), and every dependency kept too. Failures are not kept.
    */
   exportNodes(): PersistedGraph {
-    this.#materializeAll();
+    // A kept graph's records that no run made go out as they came in (their bytes, their
+    // edges): an export after a run that needed a few of them makes none of the rest.
+    const imported = this.#imported;
+    const recordOut = imported === undefined ? undefined : new Int32Array(imported.nodes.length).fill(-1);
     const index = new Map<GraphNode, number>();
-    const excluded = new Set<GraphNode>();
+    const excluded = new Set<GraphNode | number>();
     const seen = new Set<object>();
     const ids: string[] = [];
     const paths: (string | null)[] = [];
@@ -242,44 +245,77 @@ export class Graph {
       this.#plainValues.add(v);
       return true;
     };
-    const keepable = (n: GraphNode): boolean => n.state !== 'new' && n.task === undefined && n.ok && !n.evicted && (n.input !== undefined || plain(n.value));
+    // A value still in the bytes it was loaded with was plain data when it was kept; so is a record's.
+    const keepable = (e: GraphNode | number): boolean =>
+      typeof e === 'number' ||
+      (e.state !== 'new' && e.task === undefined && e.ok && !e.evicted && (e.input !== undefined || e.serializedValue !== undefined || plain(e.value)));
+    /** A record as the node made of it, if any. */
+    const entity = (d: number): GraphNode | number => imported!.nodes[d] ?? d;
+    /** An entity's dependencies; a node whose edges were never walked still names records. */
+    const depsOf = (e: GraphNode | number): readonly (GraphNode | number)[] => {
+      const record = typeof e === 'number' ? e : e.lazyRecord;
+      if (record < 0 || imported === undefined) return (e as GraphNode).deps;
+      return Array.from(imported.depsOf(record).deps, entity);
+    };
+    const generationsOf = (e: GraphNode | number): ArrayLike<number> => (typeof e === 'number' ? imported!.depsOf(e).generations : e.depGenerations);
+    const outOf = (e: GraphNode | number): number | undefined => (typeof e === 'number' ? (recordOut![e]! >= 0 ? recordOut![e] : undefined) : index.get(e));
+    const emit = (e: GraphNode | number, edges: readonly (GraphNode | number)[]): void => {
+      const out = ids.length;
+      let bytes: Uint8Array;
+      if (typeof e === 'number') {
+        const g = imported!.graph;
+        recordOut![e] = out;
+        ids.push(g.ids[e]!);
+        paths.push(g.paths[e] ?? null);
+        flags.push((imported!.dirty[e] === 1 ? FLAG_DIRTY : 0) | (imported!.force[e] === 1 ? FLAG_TRANSIENT : 0));
+        generations.push(g.generations[e]!);
+        bytes = imported!.valueBytes(e);
+      } else {
+        index.set(e, out);
+        ids.push(e.key.id);
+        paths.push(e.path ?? null);
+        flags.push((e.state === 'dirty' ? FLAG_DIRTY : 0) | (this.#transient.has(e) || e.forceRecompute ? FLAG_TRANSIENT : 0) | (e.input !== undefined ? FLAG_INPUT : 0));
+        generations.push(e.generation);
+        // Each value on its own, so a reader deserializes only the ones it uses.
+        bytes = e.serializedValue ?? serialize(e.input !== undefined ? comparableCopy(e.value) : e.value);
+      }
+      values.push(bytes);
+      valueBytes += bytes.length;
+      valueEnd.push(valueBytes);
+      const observed = generationsOf(e);
+      for (let i = 0; i < edges.length; i++) {
+        deps.push(outOf(edges[i]!)!);
+        depGenerations.push(observed[i]!);
+      }
+      depStart.push(deps.length);
+    };
+    const roots: Array<GraphNode | number> = [...this.#nodes.values()];
+    if (imported !== undefined) for (let r = 0; r < imported.nodes.length; r++) if (imported.loadable[r] === 1 && imported.nodes[r] === undefined) roots.push(r);
     // Post-order over the dependency edges, iteratively: dependencies are written first.
-    for (const root of this.#nodes.values()) {
-      if (index.has(root) || excluded.has(root)) continue;
-      const stack: Array<{ node: GraphNode; next: number }> = [{ node: root, next: 0 }];
+    for (const root of roots) {
+      if (outOf(root) !== undefined || excluded.has(root)) continue;
+      const stack: Array<{ e: GraphNode | number; edges: readonly (GraphNode | number)[] | undefined; next: number }> = [{ e: root, edges: undefined, next: 0 }];
       while (stack.length > 0) {
         const top = stack[stack.length - 1]!;
-        const node = top.node;
-        if (top.next === 0 && !keepable(node)) {
-          excluded.add(node);
-          stack.pop();
-          continue;
+        if (top.edges === undefined) {
+          if (!keepable(top.e)) {
+            excluded.add(top.e);
+            stack.pop();
+            continue;
+          }
+          top.edges = depsOf(top.e);
         }
-        if (top.next < node.deps.length) {
-          const dep = node.deps[top.next++]!;
-          if (!index.has(dep) && !excluded.has(dep)) stack.push({ node: dep, next: 0 });
+        if (top.next < top.edges.length) {
+          const dep = top.edges[top.next++]!;
+          if (outOf(dep) === undefined && !excluded.has(dep)) stack.push({ e: dep, edges: undefined, next: 0 });
           continue;
         }
         stack.pop();
-        if (node.deps.some((d) => !index.has(d))) {
-          excluded.add(node);
+        if (top.edges.some((d) => outOf(d) === undefined)) {
+          excluded.add(top.e);
           continue;
         }
-        index.set(node, ids.length);
-        ids.push(node.key.id);
-        paths.push(node.path ?? null);
-        flags.push((node.state === 'dirty' ? FLAG_DIRTY : 0) | (this.#transient.has(node) || node.forceRecompute ? FLAG_TRANSIENT : 0) | (node.input !== undefined ? FLAG_INPUT : 0));
-        generations.push(node.generation);
-        // Each value on its own, so a reader deserializes only the ones it uses.
-        const bytes = serialize(node.input !== undefined ? comparableCopy(node.value) : node.value);
-        values.push(bytes);
-        valueBytes += bytes.length;
-        valueEnd.push(valueBytes);
-        for (let i = 0; i < node.deps.length; i++) {
-          deps.push(index.get(node.deps[i]!)!);
-          depGenerations.push(node.depGenerations[i]!);
-        }
-        depStart.push(deps.length);
+        emit(top.e, top.edges);
       }
     }
     if (valueBytes > 0xffffffff) throw new Error(`the graph's values take ${valueBytes} bytes, more than a kept graph can hold`);
@@ -350,12 +386,7 @@ export class Graph {
     const node = new GraphNode(k);
     node.stub = isStub(k);
     node.generation = g.generations[i]!;
-    node.setLazyValue(() => {
-      const value = imported.value(i);
-      // Plain data by construction: an export need not walk it again.
-      if (typeof value === 'object' && value !== null && !input) this.#plainValues.add(value);
-      return value;
-    });
+    node.setSerializedValue(imported.valueBytes(i));
     node.state = imported.dirty[i] === 1 ? 'dirty' : 'clean';
     node.forceRecompute = imported.force[i] === 1;
     if (input) node.importedInput = true;

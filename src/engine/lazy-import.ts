@@ -1,4 +1,3 @@
-import { deserialize } from 'node:v8';
 import { dirnameRel } from '../core/index.js';
 import type { GraphNode } from './node.js';
 import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './persist.js';
@@ -71,10 +70,11 @@ export class ImportedRecords {
     return undefined;
   }
 
-  value(i: number): unknown {
+  /** Record i's value, v8-serialized. */
+  valueBytes(i: number): Uint8Array {
     const end = this.graph.valueEnd[i]!;
     const start = i === 0 ? 0 : this.graph.valueEnd[i - 1]!;
-    return deserialize(this.graph.valueBytes.subarray(start, end));
+    return this.graph.valueBytes.subarray(start, end);
   }
 
   /** Record i's dependencies (record indices) and the generations they were observed at. */

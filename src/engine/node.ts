@@ -1,3 +1,4 @@
+import { deserialize } from 'node:v8';
 import type { FailureError } from '../core/index.js';
 import type { AnyKey, InputKey } from './types.js';
 import type { Task } from './task.js';
@@ -54,8 +55,10 @@ export class GraphNode {
   /** Whether the memo is a value (`value`) or a memoized FailureError (`error`). */
   ok = true;
   #value: unknown = undefined;
-  /** Deserializes `#value` of a node loaded from a kept graph, on first use (see lazy-import.ts). */
-  #loadValue: (() => unknown) | undefined = undefined;
+  /** The serialized value a node of a kept graph was loaded with, for as long as it is its value (see lazy-import.ts). */
+  #serialized: Uint8Array | undefined = undefined;
+  /** Whether `#value` holds the value (else `#serialized` does, not yet deserialized). */
+  #decoded = true;
   error: FailureError | undefined = undefined;
   /** Dependencies of the last committed computation, in order of first request (see `deps`). */
   #deps: readonly GraphNode[] | undefined = NO_DEPS;
@@ -91,24 +94,32 @@ export class GraphNode {
   importedInput = false;
 
   get value(): unknown {
-    if (this.#loadValue !== undefined) {
-      this.#value = this.#loadValue();
-      this.#loadValue = undefined;
+    if (!this.#decoded) {
+      this.#value = deserialize(this.#serialized!);
+      this.#decoded = true;
     }
     return this.#value;
   }
 
   set value(value: unknown) {
     this.#value = value;
-    this.#loadValue = undefined;
+    this.#serialized = undefined;
+    this.#decoded = true;
   }
 
   /**
    * A node loaded from a kept graph keeps its value serialized until it is
-   * read: re-validating through a node needs its generation only.
+   * read (re-validating through a node needs its generation only), and an
+   * export writes those bytes again as long as the value was not replaced.
    */
-  setLazyValue(load: () => unknown): void {
-    this.#loadValue = load;
+  setSerializedValue(bytes: Uint8Array): void {
+    this.#serialized = bytes;
+    this.#decoded = false;
+  }
+
+  /** The bytes of `value` as loaded from a kept graph, while it is still that value. */
+  get serializedValue(): Uint8Array | undefined {
+    return this.#serialized;
   }
 
   /** Dependencies of the last committed computation, in order of first request. */

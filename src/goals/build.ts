@@ -1,6 +1,6 @@
 import { startExecution } from './start-execution.js';
 import { isAbortError, isFailureError } from '../core/index.js';
-import { BUILD, writeOutputs, type BuiltOutputs, type WrittenOutputs } from '../backends/index.js';
+import { BUILD, outputsOptions, writeOutputs, type BuiltOutputs, type WrittenOutputs } from '../backends/index.js';
 import type { Provenance } from '../runtime/index.js';
 import { countsLine, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal } from './goal.js';
@@ -78,7 +78,7 @@ export const buildGoal: Goal = {
           if (outputs === null || claimed.has(outputs.address)) return;
           claimed.add(outputs.address);
           const provenance = execution.provenance(outputs.result, `build ${outputs.address}`);
-          const written = await writeOutputs(g.services().store, g.root, outputs.tree, outputs.outputs, rc.signal);
+          const written = await writeOutputs(g.services().store, g.root, outputs.tree, outputs.outputs, rc.signal, outputsOptions(rc, g.root));
           const d: Built = { address: outputs.address, provenance, written };
           built.set(d.address, d);
           const touched = written.written.length + written.removed.length > 0;

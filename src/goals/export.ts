@@ -1,6 +1,6 @@
 import { startExecution } from './start-execution.js';
 import { digestString } from '../core/index.js';
-import { EXPORT, writeOutputs, type BuiltOutputs } from '../backends/index.js';
+import { EXPORT, outputsOptions, writeOutputs, type BuiltOutputs } from '../backends/index.js';
 import { countsLine } from '../ui/index.js';
 import type { Goal } from './goal.js';
 import { provenanceText } from './result-lines.js';
@@ -40,7 +40,7 @@ export const exportGoal: Goal = {
       }
       for (const exp of seen.values()) {
         const provenance = execution.provenance(exp.result, `export ${exp.address}`);
-        const w = await writeOutputs(g.services().store, g.root, exp.tree, exp.outputs, rc.signal);
+        const w = await writeOutputs(g.services().store, g.root, exp.tree, exp.outputs, rc.signal, outputsOptions(rc, g.root));
         const parts = [`${w.written.length} file${w.written.length === 1 ? '' : 's'} written`, `${w.unchanged} unchanged`, ...(w.removed.length > 0 ? [`${w.removed.length} stale removed`] : [])];
         execution.print(`${colors.green('✓')} ${exp.address} ${provenanceText(provenance, colors)}: ${parts.join(', ')}`);
         exported++;

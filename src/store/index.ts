@@ -42,3 +42,4 @@ export { beginStoreUse, type StoreUse } from './leases.js';
 export { storeLostEntries, storeStateOf, type StoreState } from './store-state.js';
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';
+export { TreeListingKey } from './tree-listing.js';

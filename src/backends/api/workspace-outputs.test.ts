@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Digest } from '../../core/index.js';
+import { openFileDigestIndex } from '../../fs/index.js';
 import { createLocalStore, treeFromBytes, type LocalStore } from '../../store/index.js';
 import { writeOutputs } from './workspace-outputs.js';
 
@@ -70,6 +71,35 @@ describe('writeOutputs', () => {
     const edited = await stat(file, { bigint: true });
     assert.deepEqual([edited.size, edited.mtimeNs, edited.ino], [st.size, st.mtimeNs, st.ino], 'only the ctime tells the edit');
     const w = await writeOutputs(store, root, tree, GLOBS, undefined, { now: later });
+    assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
+    assert.equal(await readFile(file, 'utf8'), CONTENT);
+  });
+
+  it('a process without a daemon knows outputs by the stats the last one kept in the file digest index, and still restores a hidden edit', async () => {
+    await freshRoot();
+    await mkdir(join(root, '.trews.d'), { recursive: true });
+    // Each "process" has its own store object (so no stats in memory) and reads the index anew.
+    const processRun = async (): Promise<Awaited<ReturnType<typeof writeOutputs>>> => {
+      const own = createLocalStore({ dir: join(dir, 'store') });
+      const index = openFileDigestIndex(root, { now: later });
+      try {
+        return await writeOutputs(own, root, tree, GLOBS, undefined, { now: later, index });
+      } finally {
+        index.save();
+        await own.close();
+      }
+    };
+    const file = join(root, 'packages/lib/dist/a.js');
+    const old = Math.floor(Date.now() / 1000) - 100;
+    await utimes(file, old, old);
+    assert.equal((await processRun()).hashed, 2, 'the first process hashes and records');
+    assert.deepEqual(await processRun(), { written: [], unchanged: 2, removed: [], hashed: 0 }, 'the next one knows both by their stat');
+    const st = await stat(file, { bigint: true });
+    await writeFile(file, CONTENT.replace('1', '2'));
+    await utimes(file, old, old);
+    const edited = await stat(file, { bigint: true });
+    assert.deepEqual([edited.size, edited.mtimeNs, edited.ino], [st.size, st.mtimeNs, st.ino], 'only the ctime tells the edit');
+    const w = await processRun();
     assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
     assert.equal(await readFile(file, 'utf8'), CONTENT);
   });

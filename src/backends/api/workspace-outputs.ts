@@ -3,9 +3,10 @@ import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, real
 import { readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { failure, FailureError, isAbortError, isFailureError, type Digest } from '../../core/index.js';
-import { RACY_MARGIN_MS } from '../../fs/index.js';
-import { listTree, type LocalStore, type TreeEntry } from '../../store/index.js';
+import { failure, FailureError, isAbortError, isFailureError, type Digest, type Sha256Hex } from '../../core/index.js';
+import { RACY_MARGIN_MS, type FileDigestIndex } from '../../fs/index.js';
+import { flushTree, listTree, TreeListingKey, type LocalStore, type TreeEntry } from '../../store/index.js';
+import type { RuleContext } from './rule-context.js';
 
 /** What writing outputs into the workspace did. */
 export interface WrittenOutputs {
@@ -21,6 +22,27 @@ export interface WrittenOutputs {
 export interface WriteOutputsOptions {
   /** The clock of the racy-clean rule (tests move it forward to make files old). */
   readonly now?: () => number;
+  /**
+   * The build root's persisted file digest index (fs/file-digest-index.ts),
+   * when `root` is the build root: a process without a daemon then knows
+   * unchanged outputs by their stat, as the last process left them.
+   */
+  readonly index?: FileDigestIndex;
+  /** The tree's files (default: read from the store, listTree). */
+  readonly listing?: (tree: Digest) => Promise<readonly TreeEntry[]>;
+}
+
+/**
+ * writeOutputs as a rule or a goal calls it: the tree's listing is a
+ * memoized key (store/tree-listing.ts: a fully cached run reads no Directory
+ * from the store), and into the build root the file digest index is used.
+ */
+export function outputsOptions(rc: RuleContext, root: string): WriteOutputsOptions {
+  const index = root === rc.root ? rc.project.ws.digestIndex : undefined;
+  return {
+    ...(index !== undefined ? { index } : {}),
+    listing: (tree) => rc.reader.get(new TreeListingKey(rc.store, tree)),
+  };
 }
 
 /**
@@ -42,10 +64,18 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
   const isExcluded = excludes.length === 0 ? () => false : matcher(excludes);
   const isOutput = includes.length === 0 ? () => false : matcher(includes);
   const realRoot = realpathSync.native(root);
-  const entries = (await listTree(store, tree, signal)).filter((e) => isOutput(e.path) && !isExcluded(e.path));
+  let entries: readonly TreeEntry[];
+  if (options.listing !== undefined) {
+    entries = await options.listing(tree);
+    // The files are read from the store below: what the run only staged must be there.
+    await flushTree(store, tree, signal);
+  } else {
+    entries = await listTree(store, tree, signal);
+  }
+  entries = entries.filter((e) => isOutput(e.path) && !isExcluded(e.path));
   const inTree = new Set(entries.map((e) => e.path));
   const seen = seenFor(store);
-  const check: SameCheck = { seen, now: options.now ?? Date.now, hashed: 0 };
+  const check: SameCheck = { seen, now: options.now ?? Date.now, hashed: 0, index: options.index };
   /** Directories made and found inside the root by this call: once each, not once per file. */
   const dirsChecked = new Set<string>();
   const written: string[] = [];
@@ -164,6 +194,7 @@ interface SameCheck {
   readonly seen: Map<string, SeenFile>;
   readonly now: () => number;
   hashed: number;
+  readonly index: FileDigestIndex | undefined;
 }
 
 async function isSame(dest: string, e: TreeEntry, check: SameCheck): Promise<boolean> {
@@ -175,11 +206,18 @@ async function isSame(dest: string, e: TreeEntry, check: SameCheck): Promise<boo
   const stat = statKey(st);
   const known = seen.get(dest);
   if (known !== undefined && known.stat === stat) return known.hash === e.digest.hash;
+  // The index applies its own racy-clean rule to what it records (the same margin).
+  const indexed = check.index?.lookup(e.path, st);
+  if (indexed !== undefined) {
+    seen.set(dest, { stat, hash: indexed });
+    return indexed === e.digest.hash;
+  }
   check.hashed++;
   const h = createHash('sha256');
   if (st.size <= SMALL_FILE_BYTES) h.update(await readFile(dest));
   else for await (const chunk of createReadStream(dest)) h.update(chunk as Buffer);
-  const hash = h.digest('hex');
+  const hash = h.digest('hex') as Sha256Hex;
+  check.index?.record(e.path, st, hash);
   const changedAtNs = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
   if (changedAtNs < BigInt(Math.floor(check.now() - RACY_MARGIN_MS)) * 1_000_000n) seen.set(dest, { stat, hash });
   else seen.delete(dest);

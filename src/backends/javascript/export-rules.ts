@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestString } from '../../core/index.js';
 import { mergeTrees, treeFromFiles } from '../../store/index.js';
-import { EXPORT, provide, writeOutputs, type BuiltOutputs, type RuleContext } from '../api/index.js';
+import { EXPORT, provide, outputsOptions, writeOutputs, type BuiltOutputs, type RuleContext } from '../api/index.js';
 import { JsInstallKey } from './install.js';
 
 /** Written into the root node_modules after an export: the digest of what was laid out, so `trews run` skips an export that is current. */
@@ -30,7 +30,7 @@ export async function ensureNodeModules(rc: RuleContext, root: string): Promise<
   const stamp = digestString(exp.tree);
   const current = await readFile(join(root, STAMP), 'utf8').catch(() => '');
   if (current.trim() === stamp) return;
-  await writeOutputs(rc.store, root, exp.tree, exp.outputs, rc.signal);
+  await writeOutputs(rc.store, root, exp.tree, exp.outputs, rc.signal, outputsOptions(rc, root));
   await writeFile(join(root, STAMP), `${stamp}\n`);
 }
 

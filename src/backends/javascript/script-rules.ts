@@ -11,6 +11,7 @@ import {
   TEST,
   testSettings,
   testTimeoutS,
+  outputsOptions,
   writeOutputs,
   type BuiltOutputs,
   type RuleContext,
@@ -92,7 +93,7 @@ const runScript = provide(RUN, async (rc, t, { args, env }) => {
   await ensureNodeModules(rc, rc.root);
   for (const dep of await upstreamScripts(rc, t)) {
     const built = await rc.serve(BUILD, dep, undefined);
-    if (built !== null) await writeOutputs(rc.store, rc.root, built.tree, built.outputs, rc.signal);
+    if (built !== null) await writeOutputs(rc.store, rc.root, built.tree, built.outputs, rc.signal, outputsOptions(rc, rc.root));
   }
   const { tools, pm } = await scriptTools(rc, info);
   const sh = tools.find((x) => x.name === 'sh')!;
