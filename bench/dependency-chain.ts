@@ -51,7 +51,7 @@ const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME 
 
 function time(args: string[], expectLines: number): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [trews, ...args], { cwd: root, env, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync(trews, args, { cwd: root, env, encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`trews ${args.join(' ')} failed:\n${r.stderr}`);
   const lines = r.stdout.split('\n').filter(Boolean).length;

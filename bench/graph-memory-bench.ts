@@ -32,7 +32,7 @@ const every = Number(values.every);
 const trews = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'trews');
 
 function trewsRun(root: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [trews, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TREWS_LOCAL_STORE_DIR: join(root, '.store') } });
+  const r = spawnSync(trews, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TREWS_LOCAL_STORE_DIR: join(root, '.store') } });
   if (r.status !== 0) throw new Error(`trews ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString()}`);
 }
 
@@ -74,6 +74,6 @@ for (const idle of values['idle-runs']!.split(',').map(Number)) {
     const perCycle = (performance.now() - c0) / cycles;
     console.log(`  ${cycles} cycles, ${perCycle.toFixed(0)} ms per cycle; RSS from cycle ${every} to ${cycles}: ${samples[0]?.toFixed(0)} → ${samples.at(-1)?.toFixed(0)} MiB`);
   } finally {
-    spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: root, stdio: 'ignore' });
+    spawnSync(trews, ['daemon', 'stop'], { cwd: root, stdio: 'ignore' });
   }
 }

@@ -52,7 +52,7 @@ function turboTool(repo: AffectedRepo): Tool<Commands> {
 function trewsTool(repo: AffectedRepo): Tool<Commands> {
   const env = baseEnv();
   const bin = join(THIS_TREWS_ROOT, 'bin', 'trews');
-  const inv = (...args: string[]): Invocation => ({ argv: [process.execPath, bin, ...args], cwd: repo.root, env });
+  const inv = (...args: string[]): Invocation => ({ argv: [bin, ...args], cwd: repo.root, env });
   return {
     name: 'trews (daemon)',
     available() {
@@ -66,7 +66,7 @@ function trewsTool(repo: AffectedRepo): Tool<Commands> {
       testsRan: (o) => [...(o.stdout + o.stderr).matchAll(/^[✓✕] \S+\.test\.ts:\S+ \S+ in [0-9.]+s \(ran locally\)/gm)].length,
       // The summary counts every process (builds and tests): `Processes: 2 ran locally, 35 from the local cache`.
       buildsRan: (o) => Number(/Processes: (\d+) ran locally/.exec(o.stdout + o.stderr)?.[1] ?? 0) - [...(o.stdout + o.stderr).matchAll(/^[✓✕] \S+\.test\.ts:\S+ \S+ in [0-9.]+s \(ran locally\)/gm)].length,
-      stop: () => void sh([process.execPath, bin, 'daemon', 'stop'], repo.root, env),
+      stop: () => void sh([bin, 'daemon', 'stop'], repo.root, env),
     },
   };
 }

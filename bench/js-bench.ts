@@ -67,7 +67,7 @@ for (let i = 0; i < packages; i++) {
 
 function time(args: string[], program: string[] = [trews]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [...program, ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
+  const r = spawnSync(program[0] ?? process.execPath, [...program.slice(1), ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`trews ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString()}`);
   return ms;
@@ -75,7 +75,7 @@ function time(args: string[], program: string[] = [trews]): number {
 
 const list = ['list', '::'];
 const deepest = ['dependencies', '--transitive', `packages/p${packages - 1}:build`];
-spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: root, stdio: 'ignore' });
+spawnSync(trews, ['daemon', 'stop'], { cwd: root, stdio: 'ignore' });
 const coldList: number[] = [];
 const coldDeps: number[] = [];
 for (let i = 0; i < coldRuns; i++) {
@@ -98,7 +98,7 @@ for (let i = 0; i < runs; i++) {
   write(`packages/p${mid}/package.json`, manifest(mid, i + 1));
   edited.push(time(list));
 }
-spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: root, stdio: 'ignore' });
+spawnSync(trews, ['daemon', 'stop'], { cwd: root, stdio: 'ignore' });
 closeSync(devNull);
 
 const f = (x: number): string => `${x.toFixed(0)} ms`;

@@ -98,7 +98,7 @@ function generate(root: string, ext: string): void {
 
 function time(root: string, args: string[], program: string[] = [trews]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [...program, ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
+  const r = spawnSync(program[0] ?? process.execPath, [...program.slice(1), ...args], { cwd: root, stdio: ['ignore', devNull, 'pipe'] });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`trews ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString()}`);
   return ms;
@@ -115,8 +115,8 @@ const loads: number[] = [loadavg()[0]!];
 const list = ['list', '::'];
 const last = packages - 1;
 const query = ['dependencies', '--transitive', `packages/p${last}/src/a.test.ts`];
-for (const r of [tsRoot, txtRoot]) spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: r, stdio: 'ignore' });
-if (base !== undefined) spawnSync(process.execPath, [base, 'daemon', 'stop'], { cwd: baseRoot, stdio: 'ignore' });
+for (const r of [tsRoot, txtRoot]) spawnSync(trews, ['daemon', 'stop'], { cwd: r, stdio: 'ignore' });
+if (base !== undefined) spawnSync(base, ['daemon', 'stop'], { cwd: baseRoot, stdio: 'ignore' });
 
 // Interleaved, so load from other work on the machine falls on both alike.
 const coldTs: number[] = [];
@@ -161,8 +161,8 @@ for (let i = 0; i < runs; i++) {
   writeFileSync(join(tsRoot, 'packages/p1/src/m3.ts'), `import { v2 } from './m2.js';\nexport type T3 = number;\nexport const v3 = ${100 + i};\n`);
   edited.push(time(tsRoot, query));
 }
-spawnSync(process.execPath, [trews, 'daemon', 'stop'], { cwd: tsRoot, stdio: 'ignore' });
-if (base !== undefined) spawnSync(process.execPath, [base, 'daemon', 'stop'], { cwd: baseRoot, stdio: 'ignore' });
+spawnSync(trews, ['daemon', 'stop'], { cwd: tsRoot, stdio: 'ignore' });
+if (base !== undefined) spawnSync(base, ['daemon', 'stop'], { cwd: baseRoot, stdio: 'ignore' });
 closeSync(devNull);
 
 type Runner = typeof runCommand;

@@ -67,7 +67,7 @@ interface Sample {
 
 function run(isolation: 'none' | 'strict', nonce: string): Sample {
   const trace = join(scratch, `trace-${nonce}.json`);
-  const r = spawnSync(process.execPath, [trews, 'build', 'packages/lib:tiny', `--trace-file=${trace}`], {
+  const r = spawnSync(trews, ['build', 'packages/lib:tiny', `--trace-file=${trace}`], {
     cwd: root,
     encoding: 'utf8',
     env: {

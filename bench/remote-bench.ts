@@ -77,8 +77,8 @@ async function startServer(workers = 4, isolation?: string): Promise<Server> {
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'server.log');
   const child: ChildProcess = spawn(
-    process.execPath,
-    [trewsBin, 'remote-server', '--listen', '127.0.0.1:0', '--store-dir', join(dir, 'store'), '--workers', String(workers), ...(isolation !== undefined ? ['--isolation', isolation] : []), '--log-level', 'debug', '--log-file', logFile],
+    trewsBin,
+    ['remote-server', '--listen', '127.0.0.1:0', '--store-dir', join(dir, 'store'), '--workers', String(workers), ...(isolation !== undefined ? ['--isolation', isolation] : []), '--log-level', 'debug', '--log-file', logFile],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -246,7 +246,7 @@ function trewsTest(repo: string, env: Record<string, string>, bin = trewsBin): P
     const base: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('TREWS_')) base[k] = v;
     const t0 = performance.now();
-    const child = spawn(process.execPath, [bin, 'test', '::'], { cwd: repo, env: { ...base, TREWS_DAEMON: 'false', TREWS_DYNAMIC_UI: 'false', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, ['test', '::'], { cwd: repo, env: { ...base, TREWS_DAEMON: 'false', TREWS_DYNAMIC_UI: 'false', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (x: string) => (err += x));
     child.on('error', reject);

@@ -75,7 +75,7 @@ function summaryOf(stderr: string): string {
 function cli(runEnv: Record<string, string> = env): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [trewsBin, 'test', '::'], { cwd: root, env: runEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(trewsBin, ['test', '::'], { cwd: root, env: runEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
@@ -142,7 +142,7 @@ try {
   writeFileSync(join(root, leaf), leafOriginal);
   say(`daemon       trews test ::   incremental  median ${fmt(median(daemonIncremental.map((c) => c.ms)))}  (${daemonIncremental.map((c) => fmt(c.ms)).join(', ')}; ${daemonIncremental[0]?.summary})`);
 } finally {
-  spawnSync(process.execPath, [trewsBin, 'daemon', 'stop'], { cwd: root, env: daemonEnv, stdio: 'ignore' });
+  spawnSync(trewsBin, ['daemon', 'stop'], { cwd: root, env: daemonEnv, stdio: 'ignore' });
 }
 
 // 5. In-process, engine kept (what the daemon does, without the client and socket).

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds trews: generate protobuf code, type-check and compile, bundle the thin client.
+// Builds trews: generate protobuf code, type-check and compile, bundle the thin client,
+// compile the native thin client when there is a C compiler.
 // Every step fails the build loudly; nothing is skipped silently.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,3 +46,28 @@ step('compile TypeScript', bin('tsc'), ['-p', 'tsconfig.json']);
 step('type-check the graph page', bin('tsc'), ['-p', 'src/graph-page/app/tsconfig.json']);
 const bundles = join(root, 'scripts/bundle.mjs');
 if (existsSync(bundles)) step('bundle', process.execPath, [bundles]);
+
+// The native thin client (src/native-client/): bin/trews execs it when it is
+// there. Without a C compiler (or $CC) it is not built, and bin/trews runs the
+// Node client; a stale binary is removed so the launcher never runs old code.
+// A compiler that fails is loud, but fails the build only in CI, which must test it.
+const native = join(root, 'dist', 'trews-native');
+const cc = process.env.CC || 'cc';
+if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error !== undefined) {
+  rmSync(native, { force: true });
+  console.error(`build: no C compiler (${cc}): the native client is not built; bin/trews runs the Node client`);
+} else {
+  const t0 = Date.now();
+  const tmp = `${native}.${process.pid}.tmp`;
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', tmp, join('src', 'native-client', 'trews-native.c')], { cwd: root, stdio: 'inherit' });
+  if (r.status === 0) {
+    // Renamed into place: a launcher running now execs the old file or the new one, never half of one.
+    renameSync(tmp, native);
+    console.error(`build: compile the native client (${Date.now() - t0} ms)`);
+  } else {
+    rmSync(tmp, { force: true });
+    rmSync(native, { force: true });
+    console.error(`build: ${cc} could not compile the native client (exit ${r.status ?? r.signal}); bin/trews runs the Node client`);
+    if (process.env.CI === 'true') process.exit(1);
+  }
+}

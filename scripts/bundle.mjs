@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the thin client (src/cli/client.ts) into dist/trews-client.cjs: one file
 // that starts fast because Node loads and compiles one module instead of a few
-// hundred. bin/trews runs it; the in-process runner is bundled the same way below
+// hundred. bin/trews.cjs runs it; the in-process runner is bundled the same way below
 // (dist/trews-main.cjs), and the daemon runs from dist/src. The build fails if
 // the bundle would import anything but Node's built-ins at run time.
 import { build } from 'esbuild';
@@ -56,7 +56,7 @@ const bad = [];
 for (const [file, out] of Object.entries(result.metafile.outputs)) {
   for (const imp of out.imports) {
     if (!builtins.has(imp.path)) bad.push(`${file} imports ${imp.path}${imp.kind === 'dynamic-import' ? ' (dynamically)' : ''}`);
-    // bin/trews runs the bundle through vm.Script (for its code cache), where import() is unavailable.
+    // bin/trews.cjs runs the bundle through vm.Script (for its code cache), where import() is unavailable.
     else if (imp.kind === 'dynamic-import') bad.push(`${file} uses import("${imp.path}"): use createRequire for a lazily loaded built-in`);
   }
 }
@@ -100,7 +100,7 @@ const mainResult = await build({
   define: { 'import.meta.url': '__trewsMainUrl' },
   // As if from dist/src/cli/main.js, where the unbundled module sits: a module that
   // finds a file relative to itself (goals/graph.ts: ../../graph-page.js) sits two
-  // levels under dist/ as well. (__dirname is dist/ here, as bin/trews passes it.)
+  // levels under dist/ as well. (__dirname is dist/ here, as bin/trews.cjs passes it.)
   banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "src", "cli", "main.js")).href;' },
   target: 'node20',
   external: ['@parcel/watcher', '@grpc/grpc-js', 'oxc-parser'],
@@ -120,7 +120,7 @@ console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`
   for (const [file, out] of Object.entries(mainResult.metafile.outputs)) {
     for (const imp of out.imports) {
       if (!allowed.has(imp.path)) bad.push(`${file} imports ${imp.path}`);
-      // bin/trews runs the bundle through vm.Script (for its code cache), where import() is unavailable.
+      // bin/trews.cjs runs the bundle through vm.Script (for its code cache), where import() is unavailable.
       else if (imp.kind === 'dynamic-import') bad.push(`${file} uses import("${imp.path}"): use createRequire`);
     }
   }

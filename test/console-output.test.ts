@@ -36,7 +36,7 @@ function finalScreen(raw: string): string {
 
 /** trews in a pseudo-terminal (`script` from util-linux): stdout and stderr are the terminal, whose output we read live. */
 function spawnInTerminal(args: readonly string[], cwd: string, env: Record<string, string>): { output: () => string; result: Promise<CliResult>; kill: () => void } {
-  const command = [process.execPath, join(repoRoot(), 'bin', 'trews'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const command = [join(repoRoot(), 'bin', 'trews'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TREWS_DAEMON: 'false', TERM: 'xterm', ...env },

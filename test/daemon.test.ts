@@ -1,4 +1,4 @@
-// End-to-end: the daemon through the real CLI (bin/trews, the bundled thin
+// End-to-end: the daemon through the real CLI (bin/trews, the launcher: the native client or the bundled thin
 // client) and a real trewsd, in temp build roots. Every daemon started here is
 // stopped at the end, by its recorded pid if `trews daemon stop` does not do it.
 import assert from 'node:assert/strict';

@@ -59,6 +59,7 @@ describe('the npm package', () => {
   it('ships what runs and no tests', () => {
     const files = packedFiles;
     assert.ok(files.includes('bin/trews'), files.join('\n'));
+    assert.ok(files.includes('bin/trews.cjs'), files.join('\n'));
     assert.ok(files.includes('dist/trews-client.cjs'));
     assert.ok(files.includes('dist/src/cli/main.js'));
     assert.ok(files.some((f) => f.startsWith('dist/src/reapi/gen/')), 'the generated protobuf code');

@@ -347,7 +347,7 @@ describe('cancellation', () => {
       ].join('\n'),
     });
     try {
-      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), 'test', 'a:'], {
+      const child = spawn(join(repoRoot(), 'bin', 'trews'), ['test', 'a:'], {
         cwd: repo.root,
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...repo.env, PIDS: pids },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -270,23 +270,27 @@ export function readTar(buf: Buffer): Map<string, Buffer> {
  * time beside this one (without a daemon) in the same interleaved rounds, e.g. the commit before a
  * change ("before" and "after" under the same load). Both share the repo's store.
  */
-export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: string }): PeerTool {
+export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: string; nodeClient?: boolean }): PeerTool {
   const env = baseEnv();
   const TREWS_ROOT = opts.base ?? THIS_TREWS_ROOT;
+  // The launcher users run: the native client when that checkout built one (it serves warm daemon runs), else the Node client.
   const TREWS_BIN = join(TREWS_ROOT, 'bin', 'trews');
+  const client = existsSync(join(TREWS_ROOT, 'dist', 'trews-native')) ? 'native client' : 'Node client';
   const flags = opts.daemon ? [] : ['--no-daemon'];
-  const inv = (...args: string[]): Invocation => ({ argv: [process.execPath, TREWS_BIN, ...flags, ...args], cwd: repo.root, env });
+  // `nodeClient`: the Node client (`node bin/trews.cjs`) instead of the launcher, to time the native client against it.
+  const entry = opts.nodeClient === true ? [process.execPath, join(TREWS_ROOT, 'bin', 'trews.cjs')] : [TREWS_BIN];
+  const inv = (...args: string[]): Invocation => ({ argv: [...entry, ...flags, ...args], cwd: repo.root, env });
   const archive = join(repo.root, 'dist', 'all.tar');
-  const stopDaemon = (): void => void sh([process.execPath, TREWS_BIN, 'daemon', 'stop'], repo.root, env);
+  const stopDaemon = (): void => void sh([TREWS_BIN, 'daemon', 'stop'], repo.root, env);
   return {
-    name: `trews${opts.base !== undefined ? ' base' : ''} (${opts.daemon ? 'daemon' : 'no daemon'})`,
+    name: `trews${opts.base !== undefined ? ' base' : ''} (${opts.daemon ? 'daemon' : 'no daemon'}${opts.nodeClient === true ? ', Node client' : ''})`,
     available(): Availability {
       if (!existsSync(TREWS_BIN)) return { ok: false, why: `${TREWS_BIN} not found` };
       // The last commit that changed trews itself, not a later one that changed only bench/ or docs.
       const head = sh(['git', '-C', TREWS_ROOT, 'log', '-1', '--format=%h', '--', 'src', 'bin', 'scripts', 'package.json'], TREWS_ROOT);
       const dirty = sh(['git', '-C', TREWS_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src'], TREWS_ROOT);
       const commit = head.status === 0 ? `${head.out.trim()}${dirty.out.trim() ? ' + uncommitted changes in src/' : ''}` : 'unknown commit';
-      return { ok: true, version: `trews${opts.base !== undefined ? ` in ${opts.base}` : ''} at ${commit}, ${opts.daemon ? 'through its daemon' : '--no-daemon'}` };
+      return { ok: true, version: `trews${opts.base !== undefined ? ` in ${opts.base}` : ''} at ${commit}, ${opts.daemon ? `through its daemon (${opts.nodeClient === true ? 'Node client' : client})` : '--no-daemon'}` };
     },
     commands: {
       query: inv('list', '::'),
@@ -344,6 +348,8 @@ export function peerTools(repo: PeersRepo, opts: { trewsBase?: string } = {}): R
     'nx-no-daemon': nxTool(repo, { daemon: false }),
     trews: trewsTool(repo, { daemon: true }),
     'trews-no-daemon': trewsTool(repo, { daemon: false }),
+    // The same daemon as `trews`, reached through the Node client rather than the launcher (the native client).
+    'trews-node-client': trewsTool(repo, { daemon: true, nodeClient: true }),
     ...(base !== undefined
       ? // Without its daemon only: two daemons of different builds for one root would replace each other every run.
         { 'trews-base-no-daemon': trewsTool(repo, { daemon: false, base }) }

@@ -88,8 +88,8 @@ export function trewsTool(repo: TsRepo, opts: { daemon: boolean }): TsTool {
   const env = baseEnv();
   const bin = join(THIS_TREWS_ROOT, 'bin', 'trews');
   const flags = opts.daemon ? [] : ['--no-daemon'];
-  const inv = (...args: string[]): Invocation => ({ argv: [process.execPath, bin, ...flags, ...args], cwd: repo.root, env });
-  const stopDaemon = (): void => void sh([process.execPath, bin, 'daemon', 'stop'], repo.root, env);
+  const inv = (...args: string[]): Invocation => ({ argv: [bin, ...flags, ...args], cwd: repo.root, env });
+  const stopDaemon = (): void => void sh([bin, 'daemon', 'stop'], repo.root, env);
   return {
     name: `trews (${opts.daemon ? 'daemon' : 'no daemon'})`,
     available(): Availability {

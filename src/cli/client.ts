@@ -17,6 +17,7 @@ import { findBuildRoot } from './build-root.js';
 import { lazyStdin, lazyWritable, ttys } from './lazy-stdio.js';
 import { daemonCommand, daemonSubcommand } from './daemon-command.js';
 import { reachDaemon } from './reach-daemon.js';
+import { runsOnItsOwn } from './server-commands.js';
 
 /** How the bundled client reaches the rest of trews, which it does not bundle. */
 export interface ClientEntry {
@@ -118,18 +119,6 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
     if (loop && code === LOOP_RESTART_EXIT_CODE) continue;
     return exit(code);
   }
-}
-
-/**
- * Commands that are long-lived servers rather than builds: they have no use for
- * a warm graph, and inside the daemon they would keep it busy for as long as
- * they serve.
- */
-const SERVER_COMMANDS: ReadonlySet<string> = new Set(['remote-server']);
-
-function runsOnItsOwn(argv: readonly string[]): boolean {
-  const first = argv.find((a) => !a.startsWith('-'));
-  return first !== undefined && SERVER_COMMANDS.has(first);
 }
 
 function terminalOf(isTTY: ReturnType<typeof ttys>): Parameters<typeof terminalEnv>[0] {

@@ -6,7 +6,7 @@ import { rebuildInputKey, rebuildProgramVersionKey, rebuildToolKey } from '../ba
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import type { AnyKey, PersistedGraph } from '../engine/index.js';
 import { changedPaths, rebuildFsKey, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
-import type { Options } from '../options/index.js';
+import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
 
@@ -21,10 +21,10 @@ interface Payload {
 }
 
 /**
- * The digest of the bundle this process runs, which bin/trews records as it
+ * The digest of the bundle this process runs, which bin/trews.cjs records as it
  * loads it: the graph's memos are only as good as the code that computed
  * them, and a rebuild keeps TREWS_VERSION. Undefined when trews was not
- * started through bin/trews (nothing is then kept).
+ * started through bin/trews.cjs (nothing is then kept).
  */
 function codeDigest(): string | undefined {
   const digests = (globalThis as Record<symbol, unknown>)[Symbol.for('trews.bundle-digests')] as Record<string, string> | undefined;
@@ -55,6 +55,8 @@ export class GraphFile {
   /** The loaded graph's paths, and how many of them its stamps proved unchanged. */
   #loadedPaths: readonly (string | null)[] = [];
   #provenAtLoad = 0;
+  /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
+  #maxAgeRuns = 0;
 
   constructor(app: App, storeDir: string, logger: Logger) {
     this.#path = join(workDirOf(app.root), GRAPH_FILE);
@@ -72,6 +74,7 @@ export class GraphFile {
 
   /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */
   load(options: Options): number {
+    this.#maxAgeRuns = options.int(GLOBAL, 'daemon_graph_idle_runs');
     const fingerprint = this.#fingerprint(this.#storeAtStart);
     if (fingerprint === undefined) return 0;
     const t0 = performance.now();
@@ -168,7 +171,9 @@ export class GraphFile {
       const store = storeStateOf(this.#storeDir);
       const fingerprint = this.#fingerprint(store)!;
       const t1 = performance.now();
-      const graph = engine.exportGraph();
+      const evictedBefore = engine.stats().evicted;
+      const graph = engine.exportGraph({ maxAgeRuns: this.#maxAgeRuns });
+      const forgotten = engine.stats().evicted - evictedBefore;
       const t2 = performance.now();
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
       stamps ??= stampsOf(graph.paths);
@@ -185,7 +190,7 @@ export class GraphFile {
       const t4 = performance.now();
       const ms = (a: number, b: number): string => (b - a).toFixed(0);
       this.#logger.debug(
-        `graph: kept ${graph.ids.length} nodes and ${stamps.size} stamps in ${this.#path} (store the staged trees ${ms(t0, t1)} ms, export ${ms(t1, t2)} ms, stamp ${ms(t2, t3)} ms, write ${ms(t3, t4)} ms)`,
+        `graph: kept ${graph.ids.length} nodes and ${stamps.size} stamps in ${this.#path}${forgotten > 0 ? `, leaving out ${forgotten} no run used in the last ${this.#maxAgeRuns}` : ''} (store the staged trees ${ms(t0, t1)} ms, export ${ms(t1, t2)} ms, stamp ${ms(t2, t3)} ms, write ${ms(t3, t4)} ms)`,
       );
     } catch (e) {
       // Keeping the graph is an optimization: a read-only .trews.d or a full disk costs the next run its speed only.

@@ -8,6 +8,8 @@ import { createFileLogger, isFailureError, TREWS_VERSION, type Failure, type Log
 import {
   daemonLogPath,
   endLeftovers,
+  NATIVE_CLIENT_COMMAND,
+  NATIVE_FALLBACK_EXIT_CODE,
   openChildJournal,
   processCommandLine,
   processTitle,
@@ -21,6 +23,7 @@ import { GLOBAL, parseByteSize } from '../options/index.js';
 import { AppCache, fsRulesFrom, graphBoundFrom } from './app.js';
 import { readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
+import { nativeFallbackReason } from './native-fallback.js';
 import { renderFailure } from '../ui/index.js';
 import { runCommand } from './runner.js';
 
@@ -94,6 +97,15 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
       logPath,
       socketPlace: { platform: process.platform, runtimeDir: env.XDG_RUNTIME_DIR, uid: process.getuid?.() ?? 0 },
       serve: async (ctx, extras) => {
+        // The native client cannot pick a daemon by options (it reads no trews.toml): this daemon
+        // decides, before it runs anything or reads stdin, and hands back what is not its to serve.
+        if (extras.command === NATIVE_CLIENT_COMMAND) {
+          const reason = nativeFallbackReason(ctx, { root, fingerprint: boot.value.fingerprint });
+          if (reason !== undefined) {
+            logger.info(`handed a native client's run back to the Node client: ${reason}`);
+            return NATIVE_FALLBACK_EXIT_CODE;
+          }
+        }
         // Only trews' own client picks the daemon by root; any other Nailgun client
         // could send a command for a root this daemon does not watch.
         const other = findBuildRoot(ctx.cwd);

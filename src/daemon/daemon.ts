@@ -18,6 +18,8 @@ export interface ServeExtras {
   readonly changes: ChangeFeed;
   /** Aborted when the daemon is about to exit: a `--loop` run should end so its client can move to the next daemon. */
   readonly restarting: AbortSignal;
+  /** The Nailgun command the client sent (NATIVE_CLIENT_COMMAND: the native client's request, checked before it is served). */
+  readonly command: string;
 }
 
 export interface DaemonConfig {
@@ -124,7 +126,7 @@ class Daemon implements RunningDaemon {
       socketPath: this.socketPath,
       logger,
       logPath: this.#c.logPath,
-      serve: (ctx) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal }),
+      serve: (ctx, command) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal, command }),
       beforeRun: () => watcher.sync(),
       onActivity: (active) => this.#onActivity(active),
       control: (command, args) => this.#control(command, args),

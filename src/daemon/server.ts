@@ -4,8 +4,12 @@ import { isAbsolute } from 'node:path';
 import type { Logger, RunContext } from '../core/index.js';
 import { acceptSession, terminalFromEnv, withoutNailgunEnv, type ServerSession } from './protocol/index.js';
 
-/** Runs one command for a client: `runCommand` from the CLI, injected (daemon/ cannot import cli/). */
-export type ServeFn = (ctx: RunContext) => Promise<number>;
+/**
+ * Runs one command for a client: `runCommand` from the CLI, injected (daemon/
+ * cannot import cli/). `command` is the Nailgun command the client sent: `trews`
+ * from the Node client, NATIVE_CLIENT_COMMAND from the native one.
+ */
+export type ServeFn = (ctx: RunContext, command: string) => Promise<number>;
 
 /** The answer to a command for the daemon itself (see `control`): its stdout and exit code. */
 export interface ControlAnswer {
@@ -205,6 +209,6 @@ class NailgunDaemonServer implements DaemonServer {
     };
     this.#o.logger.debug(`run #${id}: ${request.command} ${request.args.join(' ')} (cwd ${request.cwd})`);
     await this.#o.beforeRun?.();
-    return this.#o.serve(ctx);
+    return this.#o.serve(ctx, request.command);
   }
 }

@@ -106,7 +106,7 @@ export async function startWatcher(options: WatcherOptions): Promise<FileWatcher
 
 async function loadParcel(): Promise<WatchBackend> {
   // Loaded on demand: the thin client shares this folder's index and must not load a native module.
-  // By require, not import(): the bundled in-process runner (bin/trews) runs in a vm.Script, where import() is unavailable.
+  // By require, not import(): the bundled in-process runner (bin/trews.cjs) runs in a vm.Script, where import() is unavailable.
   const mod = createRequire(import.meta.url)('@parcel/watcher') as { default?: WatchBackend } & WatchBackend;
   return Promise.resolve(mod.default ?? mod);
 }

@@ -110,8 +110,8 @@ class IncrementalEngine implements Engine {
     return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, loaded: g.loaded, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size, changes: g.changes };
   }
 
-  exportGraph(): PersistedGraph {
-    return this.#graph.exportNodes();
+  exportGraph(options: { readonly maxAgeRuns?: number } = {}): PersistedGraph {
+    return this.#graph.exportNodes(options.maxAgeRuns ?? 0);
   }
 
   /**

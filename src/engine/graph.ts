@@ -49,6 +49,8 @@ export class Graph {
   revalidated = 0;
   /** Records of an imported graph made into nodes. */
   loaded = 0;
+  /** Nodes an export left out because no run touched them for too long (exportNodes' maxAgeRuns). */
+  oldForgotten = 0;
   dirty = 0;
   /** Nodes evicted since the graph was made. */
   evicted = 0;
@@ -220,7 +222,8 @@ export class Graph {
    * with a memo, no task in flight, a value `isPlainData` accepts (inputs:
    * a comparable copy), and every dependency kept too. Failures are not kept.
    */
-  exportNodes(): PersistedGraph {
+  exportNodes(maxAgeRuns = 0): PersistedGraph {
+    if (maxAgeRuns > 0) this.#forgetOld(maxAgeRuns);
     // A kept graph's records that no run made go out as they came in (their bytes, their
     // edges): an export after a run that needed a few of them makes none of the rest.
     const imported = this.#imported;
@@ -258,6 +261,7 @@ export class Graph {
       return Array.from(imported.depsOf(record).deps, entity);
     };
     const generationsOf = (e: GraphNode | number): ArrayLike<number> => (typeof e === 'number' ? imported!.depsOf(e).generations : e.depGenerations);
+    const ages: number[] = [];
     const outOf = (e: GraphNode | number): number | undefined => (typeof e === 'number' ? (recordOut![e]! >= 0 ? recordOut![e] : undefined) : index.get(e));
     const emit = (e: GraphNode | number, edges: readonly (GraphNode | number)[]): void => {
       const out = ids.length;
@@ -282,6 +286,7 @@ export class Graph {
       values.push(bytes);
       valueBytes += bytes.length;
       valueEnd.push(valueBytes);
+      ages.push(this.#ageOf(e, imported));
       const observed = generationsOf(e);
       for (let i = 0; i < edges.length; i++) {
         deps.push(outOf(edges[i]!)!);
@@ -332,8 +337,37 @@ export class Graph {
       depStart: starts,
       deps: edges,
       depGenerations: Int32Array.from(depGenerations),
+      ages: Uint32Array.from(ages),
       ...indexRecords(ids, starts, edges),
     };
+  }
+
+  /**
+   * How many runs ago a node or a record was last touched, counting each
+   * process that kept the graph as one run at least: 0 for what this process
+   * touched or made.
+   */
+  #ageOf(e: GraphNode | number, imported: ImportedRecords | undefined): number {
+    return this.tick - (typeof e === 'number' ? -imported!.graph.ages[e]! : e.touched);
+  }
+
+  /**
+   * Before an export: evicts what no run touched in the last `maxAgeRuns`
+   * runs (closed upward, as evictIdle), across the processes that kept the
+   * graph, so that a graph kept without a daemon stays bounded as edits make
+   * new nodes and leave old ones behind. Done once a good share of the graph
+   * is that old, since it makes every record a node first.
+   */
+  #forgetOld(maxAgeRuns: number): void {
+    const imported = this.#imported;
+    if (imported === undefined) return;
+    const n = imported.nodes.length;
+    let old = 0;
+    for (let r = 0; r < n; r++) if (imported.loadable[r] === 1 && this.#ageOf(imported.nodes[r] ?? r, imported) > maxAgeRuns) old++;
+    if (old === 0 || old < n / 8) return;
+    this.#materializeAll();
+    const evicted = this.evictIdle(this.tick - maxAgeRuns, 0, this.tick);
+    this.oldForgotten += evicted;
   }
 
   /**
@@ -392,7 +426,10 @@ export class Graph {
     if (input) node.importedInput = true;
     const { deps, generations } = imported.depsOf(i);
     node.depGenerations = Array.from(generations);
-    if (deps.length > 0) node.setLazyDeps(() => Array.from(deps, (d) => this.#materializeRecord(imported, d)), i);
+    node.importedRecord = i;
+    // Untouched for `age` runs before this process: as if touched that many runs before its first (see #ageOf).
+    node.touched = -g.ages[i]!;
+    if (deps.length > 0) node.setLazyDeps(() => Array.from(deps, (d) => this.#materializeRecord(imported, d)));
     const dependents: GraphNode[] = [];
     imported.forEachDependent(i, (d) => {
       const n = imported.nodes[d];
@@ -585,26 +622,16 @@ export class Graph {
    */
   #revalidate(task: Task, deps: readonly GraphNode[], generations: readonly number[], start: number): void {
     for (let i = start; i < deps.length; i++) {
-      const dep = deps[i]!;
       const seen = generations[i]!;
       if (seen < 0) return this.#compute(task);
+      const dep = deps[i]!;
       dep.touched = this.tick;
       if (dep.state === 'clean') {
         if (dep.generation !== seen) return this.#compute(task);
         continue;
       }
-      const depTask = this.#evaluationFor(dep, task, task.scope);
-      // A cycle: let compute() meet it through ctx.get, where it is reported.
-      if (!(depTask instanceof Task)) return this.#compute(task);
       const next = i + 1;
-      const probe = Waiter.forProbe(depTask, task, (outcome) => {
-        if (task.status !== 'running') return;
-        if (outcome.committed && outcome.generation === seen) this.#revalidate(task, deps, generations, next);
-        else this.#compute(task);
-      });
-      depTask.addWaiter(probe);
-      task.addPending(probe);
-      return;
+      return this.#awaitDep(task, dep, seen, () => this.#revalidate(task, deps, generations, next));
     }
     this.#finishUnchanged(task);
   }
@@ -626,30 +653,39 @@ export class Graph {
       const seen = generations[i]!;
       if (seen < 0) return this.#compute(task);
       const d = deps[i]!;
-      let dep = imported.nodes[d];
+      const dep = imported.nodes[d];
       if (dep === undefined && imported.dirty[d] === 0) {
         if (kept[d] !== seen) return this.#compute(task);
         continue;
       }
-      dep ??= this.#materialize(d);
-      dep.touched = this.tick;
-      if (dep.state === 'clean') {
-        if (dep.generation !== seen) return this.#compute(task);
+      const made = dep ?? this.#materialize(d);
+      made.touched = this.tick;
+      if (made.state === 'clean') {
+        if (made.generation !== seen) return this.#compute(task);
         continue;
       }
-      const depTask = this.#evaluationFor(dep, task, task.scope);
-      if (!(depTask instanceof Task)) return this.#compute(task);
       const next = i + 1;
-      const probe = Waiter.forProbe(depTask, task, (outcome) => {
-        if (task.status !== 'running') return;
-        if (outcome.committed && outcome.generation === seen) this.#revalidateRecord(task, record, next);
-        else this.#compute(task);
-      });
-      depTask.addWaiter(probe);
-      task.addPending(probe);
-      return;
+      return this.#awaitDep(task, made, seen, () => this.#revalidateRecord(task, record, next));
     }
     this.#finishUnchanged(task);
+  }
+
+  /**
+   * A re-validation meets a dependency that is not clean: it waits for that
+   * dependency's evaluation, then goes on (`resume`) if its generation is the
+   * one `task` saw, or recomputes.
+   */
+  #awaitDep(task: Task, dep: GraphNode, seen: number, resume: () => void): void {
+    const depTask = this.#evaluationFor(dep, task, task.scope);
+    // A cycle: let compute() meet it through ctx.get, where it is reported.
+    if (!(depTask instanceof Task)) return this.#compute(task);
+    const probe = Waiter.forProbe(depTask, task, (outcome) => {
+      if (task.status !== 'running') return;
+      if (outcome.committed && outcome.generation === seen) resume();
+      else this.#compute(task);
+    });
+    depTask.addWaiter(probe);
+    task.addPending(probe);
   }
 
   /** Every dependency was unchanged: the memo is valid again without computing. */

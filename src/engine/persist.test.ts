@@ -229,6 +229,42 @@ describe('a persisted graph, loaded lazily', () => {
   });
 });
 
+describe('a persisted graph across many processes', () => {
+  it('leaves out what no run touched in the last maxAgeRuns processes (what depends on it too), and stays right', async () => {
+    // `all` reads f and then a node named after f's content: each edit leaves the last one behind.
+    const make = (w: World) => {
+      const step = (content: string | null) => derived(`step:${content}`, async () => `s(${content})`);
+      const all = derived('all', async (ctx) => ctx.get(step(await ctx.get(w.file('f')))));
+      const rebuild = (id: string): AnyKey<unknown> | undefined => (id.startsWith('file:') ? w.file(id.slice('file:'.length)) : undefined);
+      return { all, rebuild };
+    };
+    let saved: PersistedGraph | undefined;
+    const kept: string[][] = [];
+    for (let k = 1; k <= 8; k++) {
+      const w = new World({ f: String(k) });
+      const { all, rebuild } = make(w);
+      if (saved !== undefined) w.engine.importGraph(saved, rebuild, ['f']);
+      const run = w.engine.startRun();
+      assert.equal(await run.get(all), `s(${k})`);
+      run.end();
+      saved = roundTrip(w.engine.exportGraph({ maxAgeRuns: 2 }));
+      kept.push(saved.ids.filter((id) => id.startsWith('step:')).sort());
+    }
+    assert.deepEqual(kept[1], ['step:1', 'step:2'], 'one process later, the old step is kept');
+    for (const ids of kept.slice(3)) assert.ok(ids.length <= 3 && ids.includes(`step:${kept.indexOf(ids) + 1}`), `old steps go: ${ids.join(' ')}`);
+    assert.ok(!kept[7]!.includes('step:1'));
+    // Without the bound every step stays.
+    const w = new World({ f: '9' });
+    const { all, rebuild } = make(w);
+    w.engine.importGraph(saved!, rebuild, ['f']);
+    const run = w.engine.startRun();
+    assert.equal(await run.get(all), 's(9)');
+    run.end();
+    const unbounded = w.engine.exportGraph();
+    assert.ok(unbounded.ids.filter((id) => id.startsWith('step:')).length > kept[7]!.length);
+  });
+});
+
 describe('isPlainData', () => {
   it('accepts what v8.serialize gives back unchanged, and nothing else', () => {
     const seen = new Set<object>();

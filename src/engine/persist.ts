@@ -26,6 +26,8 @@ export interface PersistedGraph {
   readonly depStart: Uint32Array;
   readonly deps: Uint32Array;
   readonly depGenerations: Int32Array;
+  /** How many runs (a process without a daemon is one) ago each record was last touched. */
+  readonly ages: Uint32Array;
   /** Record i's dependents are `rev[revStart[i] .. revStart[i+1])` (each once). */
   readonly revStart: Uint32Array;
   readonly rev: Uint32Array;
@@ -59,7 +61,7 @@ export function indexRecords(ids: readonly string[], depStart: Uint32Array, deps
   return { revStart, rev, byId };
 }
 
-export const PERSISTED_GRAPH_FORMAT = 3;
+export const PERSISTED_GRAPH_FORMAT = 4;
 export const FLAG_DIRTY = 1;
 export const FLAG_TRANSIENT = 2;
 export const FLAG_INPUT = 4;

@@ -197,7 +197,10 @@ export interface Engine {
    * that survive serialization as they are, and only nodes whose whole
    * closure does; failures and in-flight nodes are left out.
    */
-  exportGraph(): PersistedGraph;
+  exportGraph(options?: {
+    /** Leave out what no run touched in this many runs (closed upward; counting each process that kept the graph as a run): 0 keeps all. */
+    readonly maxAgeRuns?: number;
+  }): PersistedGraph;
   /**
    * Loads an exported graph into this engine, which must not have run yet.
    * `rebuild` makes the real key of an id where it can (file-system keys

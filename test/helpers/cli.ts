@@ -2,6 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './repo.js';
 
+/**
+ * What users run: the launcher, which execs the native client when the build
+ * made one (src/native-client/) and the Node client otherwise. It finds `node`
+ * on PATH, as `#!/usr/bin/env node` would.
+ */
+export const TREWS_LAUNCHER = join(repoRoot(), 'bin', 'trews');
+/** The Node client's entry, for `node <it>`: what the launcher and the native client exec for what they do not serve. */
+export const TREWS_NODE_ENTRY = join(repoRoot(), 'bin', 'trews.cjs');
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -24,7 +33,7 @@ export interface RunTrewsOptions {
 }
 
 /**
- * Runs the real `trews` CLI as a child process. The environment is minimal and
+ * Runs the real `trews` CLI (the launcher) as a child process. The environment is minimal and
  * explicit, so a developer's own TREWS_* variables never leak into a test.
  */
 export function runTrews(args: readonly string[], opts: RunTrewsOptions): Promise<CliResult> {
@@ -53,7 +62,7 @@ export function spawnTrews(args: readonly string[], opts: RunTrewsOptions): Spaw
     ...(opts.persistGraph === true ? {} : { TREWS_PERSIST_GRAPH: 'false' }),
     ...opts.env,
   };
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), ...args], { cwd: opts.cwd, env, stdio: 'pipe' });
+  const child = spawn(TREWS_LAUNCHER, args, { cwd: opts.cwd, env, stdio: 'pipe' });
   // A run that exits without reading its input closes the pipe: writing to it then
   // fails with EPIPE, which is no failure of the run (its result says what happened)
   // and must not become the test process's uncaught exception.

@@ -48,7 +48,7 @@ export async function startServer(o: StartOptions = {}): Promise<ServerProcess> 
   const storeDir = o.storeDir ?? (await mkdtemp(join(tmpdir(), 'trews-rc-server-')));
   await mkdir(storeDir, { recursive: true });
   const argv = [
-    join(repoRoot(), 'bin', 'trews'),
+    join(repoRoot(), 'bin', 'trews.cjs'),
     'remote-server',
     '--listen',
     `127.0.0.1:${o.port ?? 0}`,

@@ -54,7 +54,7 @@ export async function startServer(args: readonly string[] = [], opts: { dir?: st
   // Most tests watch their actions from outside (pid files, planted files), which strict isolation (the server's
   // default) hides: they get `--isolation none`; the strict tests say `--isolation strict` or ask for the default.
   const isolation = args.includes('--isolation') || opts.defaultIsolation === true ? [] : ['--isolation', 'none'];
-  const argv = [join(repoRoot(), 'bin', 'trews'), 'remote-server', '--listen', '127.0.0.1:0', ...(hasStore ? [] : ['--store-dir', storeDir]), ...isolation, ...args];
+  const argv = [join(repoRoot(), 'bin', 'trews.cjs'), 'remote-server', '--listen', '127.0.0.1:0', ...(hasStore ? [] : ['--store-dir', storeDir]), ...isolation, ...args];
   const { child, address, exited, stdout, stderr } = await spawnListening(argv, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
   return {
     address,
@@ -119,7 +119,7 @@ export async function spawnListening(argv: readonly string[], opts: { cwd?: stri
 
 /** Runs `trews remote-server` to completion (for flag errors); returns its exit code and output. */
 export function runServerCli(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews'), 'remote-server', ...args], {
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'trews.cjs'), 'remote-server', ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd },
     stdio: ['ignore', 'pipe', 'pipe'],
