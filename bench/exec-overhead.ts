@@ -50,6 +50,9 @@ function spawnTrue(): Promise<void> {
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 60);
   const largeCount = Number(process.argv[3] ?? 1000);
+  // MiB of memory this process holds, as a trews run (200-400 MB) does: fork()'s cost grows with it.
+  const ballastMiB = Number(process.argv[4] ?? 0);
+  const ballast = Array.from({ length: ballastMiB }, () => Buffer.alloc(1 << 20, 1));
   const dir = await makeTempDir('trews-bench-');
   const store = createLocalStore({ dir: join(dir, 'store') });
   try {
@@ -86,6 +89,18 @@ async function main(): Promise<void> {
         pair.strict.push(performance.now() - t1);
       }
     }
+    // The spawner helper (the default) against forking from this process, interleaved.
+    const inlineRunner = createLocalRunner({ store, sandboxRoot: join(dir, 'sandboxes'), spawner: 'inline' });
+    const spawners: { helper: number[]; inline: number[] } = { helper: [], inline: [] };
+    for (let i = 0; i < 5; i++) await inlineRunner.run(ctx, trueProc); // warm-up
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await local.run(ctx, trueProc);
+      const t1 = performance.now();
+      await inlineRunner.run(ctx, trueProc);
+      spawners.helper.push(t1 - t0);
+      spawners.inline.push(performance.now() - t1);
+    }
     const large = await time(Math.max(5, Math.floor(runs / 4)), () => local.run(ctx, largeProc));
     const linkedDir = join(dir, 'linked');
     const { linked } = await materializeTree(store, largeRoot, linkedDir, { mode: 'hardlink' });
@@ -99,7 +114,7 @@ async function main(): Promise<void> {
     const row = (name: string, xs: number[]): string => `${name.padEnd(28)} median ${median(xs).toFixed(2)} ms   p90 ${p90(xs).toFixed(2)} ms`;
     process.stdout.write(
       [
-        `${runs} runs each, after 5 warm-up runs; input root: ${files.length} files in 2 directories`,
+        `${runs} runs each, after 5 warm-up runs; input root: ${files.length} files in 2 directories; ${ballast.length} MiB held (RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)`,
         row('spawn /bin/true directly', direct),
         row('local sandbox runner', sandbox),
         `${'  overhead per process'.padEnd(28)} ${(median(sandbox) - median(direct)).toFixed(2)} ms`,
@@ -110,6 +125,8 @@ async function main(): Promise<void> {
               `${'  strict overhead per process'.padEnd(28)} ${(median(pair.strict) - median(pair.none)).toFixed(2)} ms`,
             ]
           : ['  strict: bwrap is not installed (apt-get install bubblewrap)']),
+        row('  spawner helper (interleaved)', spawners.helper),
+        row('  fork from here (interleaved)', spawners.inline),
         row(`sandbox, ${largeCount} input files`, large),
         `${'  per input file'.padEnd(28)} ${(((median(large) - median(sandbox)) / Math.max(1, largeCount - files.length)) * 1000).toFixed(2)} µs`,
         row(`input check, ${linked.length} links`, check),

@@ -148,3 +148,46 @@ describe('the sandbox of a process over a lattice of dependencies', () => {
     assert.match(r.stderr, new RegExp(`^lattice:all stdout:\\n +${2 * LAYERS}\\n`, 'm'));
   });
 });
+
+describe('a command that needs no shell runs its tool without bash', () => {
+  let repo: ShellRepo;
+  // Prints what the process sees: its argv after the script, its environment, its working directory.
+  const script = 'console.log(JSON.stringify({ args: process.argv.slice(2), env: process.env, cwd: process.cwd().split("/").slice(-1)[0] }));\n';
+  before(async () => {
+    repo = await makeShellRepo({
+      'a/see.js': script,
+      'a/BUILD': [
+        'files(name="js", sources=["see.js"])',
+        'test_shell_command(name="plain", command="node see.js one two=2 ../x", tools=["node"], execution_dependencies=[":js"])',
+        // Needs bash: an expansion, a builtin as first word, BASH_ENV set.
+        'test_shell_command(name="expands", command="node see.js $HOME", tools=["node"], execution_dependencies=[":js"], extra_env_vars=["HOME=/h"])',
+        'test_shell_command(name="builtin", command="command node see.js", tools=["node"], execution_dependencies=[":js"])',
+        'test_shell_command(name="bashenv", command="node see.js", tools=["node"], execution_dependencies=[":js"], extra_env_vars=["BASH_ENV=/dev/null"])',
+        '',
+      ].join('\n'),
+    });
+  });
+  after(() => repo.cleanup());
+
+  const seen = (stderr: string, name: string): { args: string[]; env: Record<string, string>; cwd: string } => {
+    const m = new RegExp(`^a:${name} stdout:\\n {2}(.*)$`, 'm').exec(stderr);
+    assert.ok(m, stderr);
+    return JSON.parse(m[1]!) as { args: string[]; env: Record<string, string>; cwd: string };
+  };
+
+  it('sees exactly its words, PATH (made absolute by the shim) and PWD; through bash it also sees SHLVL and _', async () => {
+    const r = await repo.trews(['test', 'a:', '--test-output=all']);
+    assert.equal(r.code, 0, r.stderr);
+    const plain = seen(r.stderr, 'plain');
+    assert.deepEqual(plain.args, ['one', 'two=2', '../x']);
+    assert.deepEqual(Object.keys(plain.env).sort(), ['PATH', 'PWD']);
+    assert.match(plain.env['PATH']!, /^\/.*\/\.trews-tools$/);
+    assert.equal(plain.cwd, 'a');
+    // The others went through bash, which adds SHLVL and _.
+    const expands = seen(r.stderr, 'expands');
+    assert.deepEqual(expands.args, ['/h']);
+    assert.deepEqual(Object.keys(expands.env).sort(), ['HOME', 'PATH', 'PWD', 'SHLVL', '_']);
+    assert.deepEqual(Object.keys(seen(r.stderr, 'builtin').env).sort(), ['PATH', 'PWD', 'SHLVL', '_']);
+    assert.deepEqual(Object.keys(seen(r.stderr, 'bashenv').env).sort(), ['BASH_ENV', 'PATH', 'PWD', 'SHLVL', '_']);
+  });
+});

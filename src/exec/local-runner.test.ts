@@ -10,6 +10,7 @@ import { commandRunnerContract } from './command-runner-contract.js';
 import type { KeepSandboxes } from './local-runner.js';
 import { isProcessAlive } from './process-group.js';
 import { makeProcess } from './process.js';
+import { spawnHelperPid } from './spawner.js';
 import { RecordingObserver, entriesOf, eventually, localRunnerFixture, makeCtx, makeTempDir, readText, removeDir } from './test-support.js';
 import type { CommandRunner } from './types.js';
 
@@ -232,5 +233,76 @@ test('if trews exits while a process runs, the process group is killed on the wa
     for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 3000, `pid ${pid} to die`);
   } finally {
     await removeDir(dir);
+  }
+});
+
+test('if trews is SIGKILLed while a process runs (no exit hook), the spawner kills the process group', async () => {
+  const dir = await makeTempDir();
+  try {
+    const pidFile = join(dir, 'pids');
+    const script = `
+      import { createLocalStore } from ${JSON.stringify(new URL('../store/index.js', import.meta.url).href)};
+      import { createLocalRunner, makeProcess } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
+      import { existsSync, readFileSync } from 'node:fs';
+      const store = createLocalStore({ dir: ${JSON.stringify(join(dir, 'store'))} });
+      const runner = createLocalRunner({ store, sandboxRoot: ${JSON.stringify(join(dir, 'sandboxes'))} });
+      const ctx = { signal: new AbortController().signal, runId: 'r', logger: { enabled: () => false, debug() {}, info() {}, warn() {}, error() {}, trace() {}, level: 'error' } };
+      runner.run(ctx, makeProcess({ argv: ['sh', '-c', 'sleep 60 & echo $! >> "$P"; echo $$ >> "$P"; sleep 60'], env: { PATH: '/usr/bin:/bin', P: ${JSON.stringify(pidFile)} } }));
+      const poll = setInterval(() => {
+        if (existsSync(${JSON.stringify(pidFile)}) && readFileSync(${JSON.stringify(pidFile)}, 'utf8').split('\\n').filter(Boolean).length === 2) process.kill(process.pid, 'SIGKILL');
+      }, 10);
+    `;
+    const r = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { signal: string }) => e);
+    assert.equal((r as { signal?: string }).signal, 'SIGKILL');
+    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
+    assert.equal(pids.length, 2);
+    for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 10_000, `pid ${pid} to die`);
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+test('processes are started by the spawner helper, not by trews: the same argv0, env and working directory as inline', async () => {
+  const inline = await localRunnerFixture({ spawner: 'inline' });
+  const helper = await setup();
+  try {
+    const inputRoot = await treeFromBytes(helper.store, [{ path: 'd/in.txt', content: 'x\n' }]);
+    const proc = makeProcess({
+      argv: ['sh', '-c', 'echo "$0 ppid-is-us=$([ "$PPID" = "$TREWS_PID" ] && echo yes || echo no)"; env | sed "s|^PWD=.*/root/|PWD=root/|" | sort; pwd -P | sed "s|.*/root/|root/|"; readlink /proc/self/fd/0'],
+      env: { PATH, TREWS_PID: String(process.pid), ODD: 'a b\n"c"' },
+      inputRoot,
+      workingDirectory: 'd',
+    });
+    const fromHelper = await readText(helper.store, (await helper.runner.run(makeCtx(), proc)).stdout);
+    const fromInline = await readText(inline.store, (await inline.runner.run(makeCtx(), makeProcess({ ...proc, inputRoot: await treeFromBytes(inline.store, [{ path: 'd/in.txt', content: 'x\n' }]) }))).stdout);
+    assert.equal(fromHelper.replace('ppid-is-us=no', 'ppid-is-us=yes'), fromInline);
+    assert.match(fromHelper, /^sh ppid-is-us=no\n/, 'its parent is the helper');
+    assert.match(fromInline, /^sh ppid-is-us=yes\n/);
+    assert.match(fromHelper, /^"c"\nODD=a b\nPATH=\/usr\/bin:\/bin\n(PWD=root\/d\n)?TREWS_PID=\d+\nroot\/d\n\/dev\/null\n$/m);
+  } finally {
+    await helper.dispose();
+    await inline.dispose();
+  }
+});
+
+test('a spawner that dies under a running process fails it (its group killed), and the next process gets a new spawner', async () => {
+  const s = await setup();
+  try {
+    const dir = await makeTempDir();
+    const pidFile = join(dir, 'pid');
+    const running = s.runner.run(makeCtx(), makeProcess({ argv: ['sh', '-c', `echo $$ > ${pidFile}; sleep 60`], env: { PATH } }));
+    await eventually(async () => (await readFile(pidFile, 'utf8').catch(() => '')).endsWith('\n'), 10_000, 'the process started');
+    const helperPid = spawnHelperPid();
+    assert.ok(helperPid !== undefined);
+    process.kill(helperPid, 'SIGKILL');
+    await assert.rejects(running, (e: unknown) => isFailureError(e) && e.failure.reason === 'spawner-died');
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    await eventually(async () => !(await isProcessAlive(pid)), 10_000, 'the orphaned process was killed');
+    const r = await s.runner.run(makeCtx(), makeProcess({ argv: ['true'], env: { PATH } }));
+    assert.equal(r.exitCode, 0);
+    assert.notEqual(spawnHelperPid(), helperPid);
+    await removeDir(dir);
+  } finally {
+    await s.dispose();
   }
 });

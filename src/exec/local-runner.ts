@@ -1,6 +1,5 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { chmod, lchown, mkdir, open, readFile, readdir, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -22,7 +21,8 @@ import { observed } from './observe.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
-import { createSandboxDir, keepSandboxDir, removeSandboxDir, type SandboxDir } from './sandbox-dir.js';
+import { spawnProcess, type SpawnedProcess, type SpawnerKind } from './spawner.js';
+import { createSandboxDir, discardSandboxDir, keepSandboxDir, type SandboxDir } from './sandbox-dir.js';
 import { toAction } from './to-action.js';
 import { bwrapArgs, DEFAULT_HOST_PATH, enoentPaths, findBwrap, findStrace, hiddenPaths, mirroredPaths, TRACE_PATH, tracedMissingPaths, undeclaredInputFailure } from './strict-sandbox.js';
 import type { CommandRunner, ExecContext, Isolation, Process, ProcessResult } from './types.js';
@@ -57,6 +57,12 @@ export interface LocalRunnerOptions {
   readonly explain?: boolean;
   /** Where bwrap and strace are looked for when a process names no `hostSearchPath` (default: the standard system directories; `trews remote-server`: its PATH). */
   readonly hostPath?: string;
+  /**
+   * Who forks the processes: `helper` (the default), a small node process
+   * started once (spawner.ts: fork() from trews costs 10–20 ms at its
+   * size); `inline`, trews itself.
+   */
+  readonly spawner?: SpawnerKind;
 }
 
 /** In every strict sandbox (/usr is bound): resets what bwrap adds to the environment. */
@@ -67,6 +73,7 @@ const GROUP_EXIT_WAIT_MS = 5000;
 const DEFAULT_KILL_GRACE_MS = 1000;
 /** stdout/stderr up to this size are read whole and stored from memory rather than streamed. */
 const SMALL_STREAM_BYTES = 256 * 1024;
+
 
 /**
  * Runs processes on this machine, each in a fresh sandbox holding exactly
@@ -96,6 +103,7 @@ class LocalSandboxRunner implements CommandRunner {
   readonly #allStrict: boolean;
   readonly #explain: boolean;
   readonly #hostPath: string;
+  readonly #spawner: SpawnerKind;
 
   constructor(o: LocalRunnerOptions) {
     this.#store = o.store;
@@ -107,6 +115,7 @@ class LocalSandboxRunner implements CommandRunner {
     this.#allStrict = o.isolation === 'strict';
     this.#explain = o.explain === true;
     this.#hostPath = o.hostPath ?? DEFAULT_HOST_PATH;
+    this.#spawner = o.spawner ?? 'helper';
   }
 
   #strict(proc: Process): boolean {
@@ -202,9 +211,12 @@ class LocalSandboxRunner implements CommandRunner {
       }
 
       const uploadStart = Date.now();
-      const stdout = await this.#storeStream(sandbox.stdoutPath, signal);
-      const stderr = await this.#storeStream(sandbox.stderrPath, signal);
-      const outputs = await captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories, { signal });
+      // At once: each is a few file-system round trips, independent of the others.
+      const [stdout, stderr, outputs] = await Promise.all([
+        this.#storeStream(sandbox.stdoutPath, signal),
+        this.#storeStream(sandbox.stderrPath, signal),
+        captureOutputs(this.#store, workDir, proc.outputFiles, proc.outputDirectories, { signal }),
+      ]);
       const uploadDone = Date.now();
       if (signal.aborted) throw abortError();
 
@@ -250,9 +262,8 @@ class LocalSandboxRunner implements CommandRunner {
         else await f.release();
       }
       if (!keep) {
-        await removeSandboxDir(sandbox.dir).catch((e: unknown) =>
-          this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`),
-        );
+        const cannot = (e: unknown): void => this.#logger.warn(`local runner: cannot remove sandbox ${sandbox.dir}: ${e instanceof Error ? e.message : String(e)}`);
+        await discardSandboxDir(sandbox.dir, this.#sandboxRoot, cannot).catch(cannot);
       } else keepSandboxDir(sandbox.dir);
     }
   }
@@ -271,67 +282,59 @@ class LocalSandboxRunner implements CommandRunner {
     strict: { readonly bwrap: string; readonly strace: string | undefined; readonly sharedDirs: readonly string[] } | undefined,
   ): Promise<Execution> {
     const { signal } = ctx;
-    let out: FileHandle | undefined;
-    let err: FileHandle | undefined;
-    try {
-      out = await open(sandbox.stdoutPath, 'w');
-      err = await open(sandbox.stderrPath, 'w');
-      let file = program;
-      let args = proc.argv.slice(1);
-      let argv0 = proc.argv[0];
-      if (strict !== undefined) {
-        // bwrap leads the process group, so timeouts and cancellation kill it
-        // as before; its PID namespace then takes everything inside with it.
-        const traceFile = strict.strace === undefined ? undefined : join(sandbox.dir, 'strace');
-        if (traceFile !== undefined) {
-          await writeFile(traceFile, '');
-          if (this.#runAs !== undefined) await lchown(traceFile, this.#runAs.uid, this.#runAs.gid);
-        }
-        // bwrap exports PWD (the directory it enters) to what it runs; the process must get exactly its own env.
-        const inner = [ENV_PROGRAM, ...(proc.env['PWD'] === undefined ? ['-u', 'PWD'] : [`PWD=${proc.env['PWD']}`]), '--', program, ...args];
-        const traced = strict.strace === undefined ? inner : [strict.strace, '-f', '-qq', '-e', 'trace=file', '-o', TRACE_PATH, '--', ...inner];
-        args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, sharedDirs: strict.sharedDirs, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
-        file = strict.bwrap;
-        argv0 = strict.bwrap;
+    let file = program;
+    let args = proc.argv.slice(1);
+    let argv0 = proc.argv[0] ?? program;
+    if (strict !== undefined) {
+      // bwrap leads the process group, so timeouts and cancellation kill it
+      // as before; its PID namespace then takes everything inside with it.
+      const traceFile = strict.strace === undefined ? undefined : join(sandbox.dir, 'strace');
+      if (traceFile !== undefined) {
+        await writeFile(traceFile, '');
+        if (this.#runAs !== undefined) await lchown(traceFile, this.#runAs.uid, this.#runAs.gid);
       }
-      if (signal.aborted) throw abortError();
-      const startMs = Date.now();
-      // Files rather than pipes: a background grandchild holding them open
-      // cannot keep us waiting for EOF, and nothing is buffered in memory.
-      const child = spawn(file, args, {
-        argv0,
-        cwd: workDir,
-        env: { ...proc.env },
-        detached: true, // setsid(): its own process group, killed as one
-        ...(this.#runAs !== undefined ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}),
-        stdio: ['ignore', out.fd, err.fd], // 'ignore' is /dev/null
-        windowsHide: true,
-      });
-      // Listen before the first await: a fast process may exit meanwhile.
-      const done = this.#supervise(ctx, proc, child, startMs);
-      await Promise.all([out.close(), err.close()]); // the child has its own copies
-      out = err = undefined;
-      return await done;
-    } finally {
-      await out?.close().catch(() => undefined);
-      await err?.close().catch(() => undefined);
+      // bwrap exports PWD (the directory it enters) to what it runs; the process must get exactly its own env.
+      const inner = [ENV_PROGRAM, ...(proc.env['PWD'] === undefined ? ['-u', 'PWD'] : [`PWD=${proc.env['PWD']}`]), '--', program, ...args];
+      const traced = strict.strace === undefined ? inner : [strict.strace, '-f', '-qq', '-e', 'trace=file', '-o', TRACE_PATH, '--', ...inner];
+      args = [...(await bwrapArgs(proc, { root: sandbox.root, workDir, sharedDirs: strict.sharedDirs, ...(traceFile !== undefined ? { traceFile } : {}) })), ...traced];
+      file = strict.bwrap;
+      argv0 = strict.bwrap;
     }
+    if (signal.aborted) throw abortError();
+    const startMs = Date.now();
+    // Files rather than pipes: a background grandchild holding them open
+    // cannot keep us waiting for EOF, and nothing is buffered in memory.
+    // Its own session and process group (setsid), killed as one; stdin /dev/null.
+    const child = spawnProcess(this.#spawner, {
+      file,
+      args,
+      argv0,
+      cwd: workDir,
+      env: proc.env,
+      stdoutPath: sandbox.stdoutPath,
+      stderrPath: sandbox.stderrPath,
+      ...(this.#runAs !== undefined ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}),
+    });
+    return this.#supervise(ctx, proc, child, startMs);
   }
 
-  #supervise(ctx: ExecContext, proc: Process, child: ReturnType<typeof spawn>, startMs: number): Promise<Execution> {
+  #supervise(ctx: ExecContext, proc: Process, child: SpawnedProcess, startMs: number): Promise<Execution> {
     const { signal } = ctx;
     return new Promise<Execution>((resolve, reject) => {
       let timedOut = false;
       let cancelled = false;
       let graceTimer: NodeJS.Timeout | undefined;
       let timeoutTimer: NodeJS.Timeout | undefined;
-      const pgid = child.pid;
-      if (pgid !== undefined) trackGroup(pgid);
+      // Known once the spawner has started it: a timeout or cancellation before then is acted on at 'spawn'.
+      let pgid: number | undefined;
+      let terminating = false;
 
       const terminate = (): void => {
-        if (pgid === undefined || graceTimer !== undefined) return;
-        signalGroup(pgid, 'SIGTERM');
-        graceTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), this.#graceMs);
+        terminating = true;
+        const group = pgid;
+        if (group === undefined || graceTimer !== undefined) return;
+        signalGroup(group, 'SIGTERM');
+        graceTimer = setTimeout(() => signalGroup(group, 'SIGKILL'), this.#graceMs);
       };
       const onAbort = (): void => {
         cancelled = true;
@@ -343,12 +346,31 @@ class LocalSandboxRunner implements CommandRunner {
         signal.removeEventListener('abort', onAbort);
       };
 
+      child.once('spawn', () => {
+        pgid = child.pid;
+        if (pgid === undefined) return;
+        trackGroup(pgid);
+        if (terminating) terminate();
+      });
+
       child.once('error', (e: NodeJS.ErrnoException) => {
-        // Only reached when the spawn itself fails (the program vanished or
-        // is not executable after all, E2BIG, EMFILE, ...): nothing is running.
+        // Reached when the spawn itself fails (the program vanished or is not
+        // executable after all, E2BIG, EMFILE, ...): nothing is running; or
+        // when the spawner died under it, which SIGKILLed its group.
         cleanupTimers();
+        if (pgid !== undefined) untrackGroup(pgid);
         if (cancelled) {
           reject(abortError());
+          return;
+        }
+        if (e.code === 'ESPAWNER') {
+          reject(
+            new FailureError(
+              failure('environment', 'spawner-died', `\`${proc.argv[0] ?? ''}\` (${proc.description}) did not finish: ${e.message}`, {
+                hints: ['run it again; trews starts a new spawner'],
+              }),
+            ),
+          );
           return;
         }
         reject(
@@ -360,7 +382,7 @@ class LocalSandboxRunner implements CommandRunner {
         );
       });
 
-      child.once('exit', (code, sig) => {
+      child.once('exit', (code: number | null, sig: NodeJS.Signals | null) => {
         const endMs = Date.now();
         cleanupTimers();
         // The leader is gone; anything it left behind in its group goes too,

@@ -1,4 +1,4 @@
-import { symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureError, digestEquals, digestString, failure, isAbortError, isFailureError, type Digest, mapLimit } from '../core/index.js';
@@ -62,6 +62,8 @@ export interface MaterializedTree {
 
 /** Files (and directories, and symlinks) created at once: enough to keep a disk busy, few enough for any fd limit. */
 const CONCURRENCY = 64;
+/** Input roots with up to this many directories have them made with synchronous calls. */
+const SYNC_DIRS = 64;
 
 interface Plan {
   /** Directory paths level by level, so each level's parents exist before it is created. */
@@ -100,7 +102,11 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
   const farmed = await takeFarms(plan, options.shared ?? [], signal);
   const uses: FarmUse[] = [];
   try {
-    await fsStep(`creating ${destDir}`, () => mkdir(destDir, { recursive: true }));
+    // A few dozen directories (most input roots) are made at once: a round trip
+    // through the thread pool per level costs more than the mkdir calls themselves.
+    const sync = plan.levels.reduce((n, l) => n + l.length, 0) <= SYNC_DIRS;
+    if (sync) fsStepSync(`creating ${destDir}`, () => mkdirSync(destDir, { recursive: true }));
+    else await fsStep(`creating ${destDir}`, () => mkdir(destDir, { recursive: true }));
     // A farm moves in once its parent exists, before anything inside it is made.
     const pending = [...farmed];
     const moveUpTo = (depth: number): void => {
@@ -111,7 +117,8 @@ export async function materializeTree(store: LocalStore, digest: Digest, destDir
     };
     for (const level of plan.levels) {
       moveUpTo((level[0] ?? '').split('/').length);
-      await mapLimit(level, CONCURRENCY, (p) => fsStep(`creating directory ${p}`, () => mkdir(join(destDir, p))), signal);
+      if (sync) for (const p of level) fsStepSync(`creating directory ${p}`, () => mkdirSync(join(destDir, p)));
+      else await mapLimit(level, CONCURRENCY, (p) => fsStep(`creating directory ${p}`, () => mkdir(join(destDir, p))), signal);
     }
     moveUpTo(Infinity);
     const linked: LinkedInput[] = farmed.flatMap((f) => f.farm.linked.map((l) => ({ ...l, path: `${f.at}/${l.path}` })));

@@ -22,6 +22,7 @@ import {
   type SearchDirs,
   type ToolSearch,
 } from '../api/index.js';
+import { directWords } from './direct-command.js';
 import { checkNoCycleThroughTests } from './test-cycle.js';
 
 /** What differs between a shell_command, a test_shell_command and an adhoc_tool. */
@@ -202,8 +203,13 @@ export async function prepareCommand(rc: RuleContext, t: Target, spec: CommandSp
   ]);
   const inputRoot: Digest = await mergeTrees(rc.store, [inputs, shims], rc.signal);
   const toolsDir = posix.relative(workdir === '' ? '.' : workdir, TOOLS_DIR);
+  // `bash -c 'node build.js out.txt'` is the node shim with those words, without bash (direct-command.ts).
+  const direct =
+    spec.program.kind === 'bash' && spec.args.length === 2 && spec.args[0] === '-c'
+      ? directWords(spec.args[1]!, new Set([...tools, ...runnables].map((x) => x.name)), env)
+      : undefined;
   const process = makeProcess({
-    argv: [`${toolsDir}/${program.name}`, ...spec.args],
+    argv: direct !== undefined ? [`${toolsDir}/${direct[0]!}`, ...direct.slice(1)] : [`${toolsDir}/${program.name}`, ...spec.args],
     env: { ...env, PATH: toolsDir },
     inputRoot,
     workingDirectory: workdir,
