@@ -1,4 +1,3 @@
-import { dirnameRel } from '../core/index.js';
 import type { GraphNode } from './node.js';
 import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './persist.js';
 
@@ -95,25 +94,19 @@ export class ImportedRecords {
 
   /**
    * Marks the records dirty that the import's invalidations reach: those
-   * flagged dirty when kept, the file-system records at `changed` paths (all
-   * of them when null: nobody checked), with the records at their parent
-   * directory and anywhere inside them (PathIndex.affected's rule), and the
-   * transient memos, which also recompute. Returns how many records are dirty.
+   * flagged dirty when kept, the file-system records at exactly the
+   * `changed` paths (all of them when null: nobody checked), and the
+   * transient memos, which also recompute. Exactly: the caller checked every
+   * path on its own (fs/path-stamps.ts), so a changed directory does not
+   * stand for what is inside it, as a watcher's event does (PathIndex.affected):
+   * a directory removed or renamed changes the stamp of each path under it.
+   * Returns how many records are dirty.
    */
   invalidateAtImport(changed: ReadonlySet<string> | null): number {
     const { flags, paths } = this.graph;
     const n = flags.length;
     const roots: number[] = [];
-    const parents = new Set<string>();
-    if (changed !== null) for (const p of changed) if (p !== '') parents.add(dirnameRel(p));
-    const affected = (path: string): boolean => {
-      if (changed === null || changed.has(path) || parents.has(path)) return true;
-      for (let p = path; p !== ''; ) {
-        p = dirnameRel(p);
-        if (changed.has(p)) return true;
-      }
-      return false;
-    };
+    const affected = (path: string): boolean => changed === null || changed.has(path);
     for (let i = 0; i < n; i++) {
       if (this.loadable[i] === 0) continue;
       const f = flags[i]!;
