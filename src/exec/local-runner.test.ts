@@ -210,11 +210,13 @@ test('an input file where an output needs a directory is a clear failure', async
   }
 });
 
-test('if trews exits while a process runs, the process group is killed on the way out', async () => {
-  const dir = await makeTempDir();
-  try {
-    const pidFile = join(dir, 'pids');
-    const script = `
+/**
+ * A child "trews" that runs a process (a shell with a background sleep, both
+ * writing their pids to `pidFile`) and, once both pids are written, leaves
+ * by `leave` (JS code): the process group must not outlive it.
+ */
+function trewsThatLeaves(dir: string, pidFile: string, leave: string): string {
+  return `
       import { createLocalStore } from ${JSON.stringify(new URL('../store/index.js', import.meta.url).href)};
       import { createLocalRunner, makeProcess } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
       import { existsSync, readFileSync } from 'node:fs';
@@ -223,14 +225,26 @@ test('if trews exits while a process runs, the process group is killed on the wa
       const ctx = { signal: new AbortController().signal, runId: 'r', logger: { enabled: () => false, debug() {}, info() {}, warn() {}, error() {}, trace() {}, level: 'error' } };
       runner.run(ctx, makeProcess({ argv: ['sh', '-c', 'sleep 60 & echo $! >> "$P"; echo $$ >> "$P"; sleep 60'], env: { PATH: '/usr/bin:/bin', P: ${JSON.stringify(pidFile)} } }));
       const poll = setInterval(() => {
-        if (existsSync(${JSON.stringify(pidFile)}) && readFileSync(${JSON.stringify(pidFile)}, 'utf8').split('\\n').filter(Boolean).length === 2) process.exit(3);
+        if (existsSync(${JSON.stringify(pidFile)}) && readFileSync(${JSON.stringify(pidFile)}, 'utf8').split('\\n').filter(Boolean).length === 2) ${leave};
       }, 10);
     `;
+}
+
+/** The two pids the process wrote, once each is gone. */
+async function allDie(pidFile: string, timeoutMs: number): Promise<void> {
+  const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
+  assert.equal(pids.length, 2);
+  for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), timeoutMs, `pid ${pid} to die`);
+}
+
+test('if trews exits while a process runs, the process group is killed on the way out', async () => {
+  const dir = await makeTempDir();
+  try {
+    const pidFile = join(dir, 'pids');
+    const script = trewsThatLeaves(dir, pidFile, 'process.exit(3)');
     const r = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { code: number }) => e);
     assert.equal((r as { code?: number }).code, 3);
-    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
-    assert.equal(pids.length, 2);
-    for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 3000, `pid ${pid} to die`);
+    await allDie(pidFile, 3000);
   } finally {
     await removeDir(dir);
   }
@@ -240,23 +254,10 @@ test('if trews is SIGKILLed while a process runs (no exit hook), the spawner kil
   const dir = await makeTempDir();
   try {
     const pidFile = join(dir, 'pids');
-    const script = `
-      import { createLocalStore } from ${JSON.stringify(new URL('../store/index.js', import.meta.url).href)};
-      import { createLocalRunner, makeProcess } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
-      import { existsSync, readFileSync } from 'node:fs';
-      const store = createLocalStore({ dir: ${JSON.stringify(join(dir, 'store'))} });
-      const runner = createLocalRunner({ store, sandboxRoot: ${JSON.stringify(join(dir, 'sandboxes'))} });
-      const ctx = { signal: new AbortController().signal, runId: 'r', logger: { enabled: () => false, debug() {}, info() {}, warn() {}, error() {}, trace() {}, level: 'error' } };
-      runner.run(ctx, makeProcess({ argv: ['sh', '-c', 'sleep 60 & echo $! >> "$P"; echo $$ >> "$P"; sleep 60'], env: { PATH: '/usr/bin:/bin', P: ${JSON.stringify(pidFile)} } }));
-      const poll = setInterval(() => {
-        if (existsSync(${JSON.stringify(pidFile)}) && readFileSync(${JSON.stringify(pidFile)}, 'utf8').split('\\n').filter(Boolean).length === 2) process.kill(process.pid, 'SIGKILL');
-      }, 10);
-    `;
+    const script = trewsThatLeaves(dir, pidFile, "process.kill(process.pid, 'SIGKILL')");
     const r = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]).catch((e: { signal: string }) => e);
     assert.equal((r as { signal?: string }).signal, 'SIGKILL');
-    const pids = (await readFile(pidFile, 'utf8')).split('\n').filter(Boolean).map(Number);
-    assert.equal(pids.length, 2);
-    for (const pid of pids) await eventually(async () => !(await isProcessAlive(pid)), 10_000, `pid ${pid} to die`);
+    await allDie(pidFile, 10_000);
   } finally {
     await removeDir(dir);
   }
