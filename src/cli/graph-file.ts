@@ -19,6 +19,11 @@ interface Payload {
   readonly stamps: PathStamps;
 }
 
+/** The paths a graph's file-system nodes read, each once. */
+function pathsOf(graph: PersistedGraph): string[] {
+  return [...new Set(graph.paths.filter((p): p is string => p !== null))];
+}
+
 /**
  * The digest of the bundle this process runs, which bin/trews.cjs records as it
  * loads it: the graph's memos are only as good as the code that computed
@@ -51,8 +56,8 @@ export class GraphFile {
   readonly #storeAtStart: StoreState;
   /** When this run started, before it read anything: the stamps' racy cut-off. */
   readonly #startedAtMs = Date.now();
-  /** The loaded graph's paths, and how many of them its stamps proved unchanged. */
-  #loadedPaths: readonly (string | null)[] = [];
+  /** The loaded graph's paths (each once), and how many of them its stamps proved unchanged. */
+  #loadedPaths: readonly string[] = [];
   #provenAtLoad = 0;
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
@@ -91,13 +96,13 @@ export class GraphFile {
     const { rebuild } = this.#app.keyRebuilders(options);
     try {
       // Only the paths whose stamps differ (or that have none) are read again.
-      const paths = graph.paths.filter((p): p is string => p !== null);
+      const paths = pathsOf(graph);
       const changed = changedPaths(root, stamps, paths);
       const t2 = performance.now();
       const n = this.#app.engine.importGraph(graph, rebuild, changed);
       const t3 = performance.now();
-      this.#loadedPaths = graph.paths;
-      this.#provenAtLoad = new Set(paths).size - changed.size;
+      this.#loadedPaths = paths;
+      this.#provenAtLoad = paths.length - changed.size;
       this.#logger.debug(
         `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, import ${(t3 - t2).toFixed(0)} ms); ${changed.size} of ${this.#provenAtLoad + changed.size} paths to read again${changed.size > 0 ? ` (${[...changed].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${changed.size > 5 ? ', …' : ''})` : ''}`,
       );
@@ -171,13 +176,12 @@ export class GraphFile {
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined) return;
-      const stampsOf = (paths: readonly (string | null)[]): Map<string, string> =>
-        stampPaths(this.#app.root, paths.filter((p): p is string => p !== null), this.#startedAtMs);
+      const stampsOf = (paths: readonly string[]): Map<string, string> => stampPaths(this.#app.root, paths, this.#startedAtMs);
       let stamps: Map<string, string> | undefined;
       if (loaded && engine.stats().changes === 0) {
         // The graph is as loaded; its stamps are worth writing again only if they now prove
         // more paths unchanged (paths that were too fresh to stamp, or were read again).
-        if (this.#provenAtLoad === new Set(this.#loadedPaths).size - (this.#loadedPaths.includes(null) ? 1 : 0)) return;
+        if (this.#provenAtLoad === this.#loadedPaths.length) return;
         stamps = stampsOf(this.#loadedPaths);
         if (stamps.size <= this.#provenAtLoad) return;
       }
@@ -194,7 +198,7 @@ export class GraphFile {
       const forgotten = engine.stats().evicted - evictedBefore;
       const t2 = performance.now();
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
-      stamps ??= stampsOf(graph.paths);
+      stamps ??= stampsOf(pathsOf(graph));
       const t3 = performance.now();
       const payload = serialize({ graph, stamps } satisfies Payload);
       const sha256 = createHash('sha256').update(payload).digest('hex');

@@ -49,8 +49,6 @@ export class Graph {
   revalidated = 0;
   /** Records of an imported graph made into nodes. */
   loaded = 0;
-  /** Nodes an export left out because no run touched them for too long (exportNodes' maxAgeRuns). */
-  oldForgotten = 0;
   dirty = 0;
   /** Nodes evicted since the graph was made. */
   evicted = 0;
@@ -368,8 +366,7 @@ export class Graph {
     for (let r = 0; r < n; r++) if (imported.loadable[r] === 1 && this.#ageOf(imported.nodes[r] ?? r, imported) > maxAgeRuns) old++;
     if (old === 0 || old < n / 8) return;
     this.#materializeAll();
-    const evicted = this.evictIdle(this.tick - maxAgeRuns, 0, this.tick);
-    this.oldForgotten += evicted;
+    this.evictIdle(this.tick - maxAgeRuns, 0, this.tick);
   }
 
   /**
@@ -437,10 +434,9 @@ export class Graph {
     if (input) node.importedInput = true;
     const { deps, generations } = imported.depsOf(i);
     node.depGenerations = Array.from(generations);
-    node.importedRecord = i;
     // Untouched for `age` runs before this process: as if touched that many runs before its first (see #ageOf).
     node.touched = -g.ages[i]!;
-    if (deps.length > 0) node.setLazyDeps(() => Array.from(deps, (d) => this.#materializeRecord(imported, d)));
+    if (deps.length > 0) node.setLazyDeps(() => Array.from(deps, (d) => this.#materializeRecord(imported, d)), i);
     const dependents: GraphNode[] = [];
     imported.forEachDependent(i, (d) => {
       const n = imported.nodes[d];

@@ -137,23 +137,15 @@ export class GraphNode {
    * until something walks them (a re-validation, a commit): most of a loaded
    * graph is never walked by the run that loads it.
    */
-  setLazyDeps(load: () => readonly GraphNode[]): void {
+  setLazyDeps(load: () => readonly GraphNode[], record: number): void {
     this.#deps = undefined;
     this.#loadDeps = load;
+    this.#record = record;
   }
 
   /** The kept graph's record this node came from while its dependencies are not made yet, else -1. */
   get lazyRecord(): number {
     return this.#deps === undefined ? this.#record : -1;
-  }
-
-  /** The kept graph's record this node was made from, else -1. */
-  get importedRecord(): number {
-    return this.#record;
-  }
-
-  set importedRecord(record: number) {
-    this.#record = record;
   }
 
   #resolveDeps(): readonly GraphNode[] {
