@@ -4,7 +4,7 @@ import { EngineCycleError } from './cycle-error.js';
 import { deepEqual } from './deep-equal.js';
 import { propagateInvalidation } from './invalidation.js';
 import { ImportedRecords } from './lazy-import.js';
-import { GraphNode, PENDING_GENERATION, POISONED_GENERATION } from './node.js';
+import { GraphNode, PENDING_GENERATION, POISONED_GENERATION, sharedGenerations } from './node.js';
 import { PathIndex } from './path-index.js';
 import { EXACT_UP_TO, Task, Waiter, type Outcome, type Requester } from './task.js';
 import { slotValue, type RunScope } from './run-slot.js';
@@ -786,7 +786,8 @@ export class Graph {
     const exact = generations.length <= EXACT_UP_TO;
     if (!sameEdges(node, task.deps, generations)) this.changes++;
     node.deps = exact ? task.deps : task.deps.slice();
-    node.depGenerations = exact ? generations : generations.slice();
+    const shared = sharedGenerations(generations);
+    node.depGenerations = shared !== generations || exact ? shared : generations.slice();
     if (node.state === 'dirty') this.dirty--;
     node.state = 'clean';
     node.forceRecompute = false;

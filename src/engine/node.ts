@@ -33,6 +33,25 @@ const NO_DEPS: readonly GraphNode[] = [];
 /** Up to this many dependents are kept in an array; linear search is cheaper than a Set there. */
 const SMALL_SET = 8;
 const NO_GENERATIONS: readonly number[] = [];
+/** Longest generation list `sharedGenerations` shares; longer ones are rare and few. */
+const SHARED_UP_TO = 4096;
+/** Frozen lists of 1s by length: a write to one throws instead of changing every node that shares it. */
+const ONES: (readonly number[] | undefined)[] = [];
+
+/**
+ * The list a node keeps for the generations its edges observed: a shared
+ * frozen one when every edge saw generation 1, else `generations` itself.
+ * A graph built in one run observes little else (a generation moves only when
+ * a recomputation produced another value), and 1,000 packages make ~57,000
+ * nodes whose own copies took ~8 MiB of a daemon's heap.
+ */
+export function sharedGenerations(generations: readonly number[]): readonly number[] {
+  const n = generations.length;
+  if (n === 0) return NO_GENERATIONS;
+  if (n > SHARED_UP_TO) return generations;
+  for (let i = 0; i < n; i++) if (generations[i] !== 1) return generations;
+  return (ONES[n] ??= Object.freeze(Array.from({ length: n }, () => 1)));
+}
 
 /**
  * One memoized computation, identified by `key.id`. Its fields are mutated by the
@@ -65,7 +84,7 @@ export class GraphNode {
   /** Makes `#deps` of a node loaded from a kept graph, on first use (see lazy-import.ts). */
   #loadDeps: (() => readonly GraphNode[]) | undefined = undefined;
   #record = -1;
-  /** `deps[i]`'s generation as observed by that computation. */
+  /** `deps[i]`'s generation as observed by that computation; never written in place (it may be shared: `sharedGenerations`). */
   depGenerations: readonly number[] = NO_GENERATIONS;
   /**
    * Reverse edges: nodes whose committed or in-flight computation asked for this
