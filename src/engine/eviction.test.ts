@@ -192,3 +192,28 @@ test('maxNodes: above the bound, the least recently touched go first, never what
   assert.equal(await w.engine.startRun().get(pair(5)), 6);
   assert.deepEqual(w.log, [], 'pair:5, touched by a recent run, was kept');
 });
+
+test('attack: only the top of a deep chain is touched by each run; the sweep keeps the whole chain below it, and evicts a whole idle one', async () => {
+  // A fully memoized run touches `top` alone; everything below is idle yet read by a live node.
+  const w = world({ f: 'v' }, 2);
+  const depth = 5_000;
+  const chain = (name: string): Key<string> => {
+    let k: Key<string> = derived(`${name}:0`, async (ctx) => (await ctx.get(w.file('f'))) ?? '');
+    for (let i = 1; i < depth; i++) {
+      const below = k;
+      k = derived(`${name}:${i}`, async (ctx) => ctx.get(below));
+    }
+    return k;
+  };
+  const kept = chain('kept');
+  const idle = chain('idle');
+  assert.equal(await w.engine.startRun().get(idle), 'v');
+  assert.equal(await w.engine.startRun().get(kept), 'v');
+  for (let i = 0; i < 6; i++) assert.equal(await w.engine.startRun().get(kept), 'v');
+  assert.equal(w.engine.stats().nodes, depth + 1, 'the idle chain left; the kept chain and file:f stay');
+  assert.equal(w.engine.stats().evicted, depth);
+  w.files.set('f', 'w');
+  w.engine.invalidatePaths(['f']);
+  assert.equal(await w.engine.startRun().get(kept), 'w', 'the edit reaches the top through the whole kept chain');
+  assert.equal(await w.engine.startRun().get(idle), 'w');
+});

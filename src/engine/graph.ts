@@ -168,19 +168,41 @@ export class Graph {
     return victims.size;
   }
 
-  /** The largest upward-closed set of idle nodes touched before `before`. */
+  /**
+   * The largest upward-closed set of idle nodes touched before `before`: the
+   * complement of what a live node reads, transitively. Found by walking down
+   * from the nodes touched since `before` or with a task in flight (along
+   * their committed edges and, for a task, the requests it made), so a sweep
+   * costs one pass over the nodes and one over the kept edges, with no set
+   * of candidates to shrink: in a daemon serving fully memoized runs the runs
+   * touch only the nodes at the top, and nearly the whole graph (57,000 nodes
+   * at 1,000 packages) is idle but kept.
+   */
   #victims(before: number): Set<GraphNode> {
-    const victims = new Set<GraphNode>();
-    for (const n of this.#nodes.values()) if (n.touched < before && n.task === undefined) victims.add(n);
-    // Drop every candidate with a kept dependent, and re-check what it reads: iterate to a fixpoint.
-    const kept = (d: GraphNode): boolean => !victims.has(d);
-    const stack = [...victims];
+    const stamp = ++this.#walkStamp;
+    const stack: GraphNode[] = [];
+    for (const n of this.#nodes.values()) {
+      if (n.touched < before && n.task === undefined) continue;
+      n.mark = stamp;
+      stack.push(n);
+    }
     while (stack.length > 0) {
       const n = stack.pop()!;
-      if (!victims.has(n) || !n.someDependent(kept)) continue;
-      victims.delete(n);
-      for (const dep of n.deps) if (victims.has(dep)) stack.push(dep);
+      for (const dep of n.deps) {
+        if (dep.mark === stamp) continue;
+        dep.mark = stamp;
+        stack.push(dep);
+      }
+      const task = n.task;
+      if (task === undefined) continue;
+      for (const dep of task.deps) {
+        if (dep.mark === stamp) continue;
+        dep.mark = stamp;
+        stack.push(dep);
+      }
     }
+    const victims = new Set<GraphNode>();
+    for (const n of this.#nodes.values()) if (n.mark !== stamp) victims.add(n);
     return victims;
   }
 
