@@ -138,3 +138,30 @@ describe('runs of several clients', () => {
     }
   });
 });
+
+describe('the watcher’s sync before a run', () => {
+  it('is skipped when no path the graph read changed, and an edit made just before a run is still seen', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      BUILD: 'files(name="a", sources=["a.txt"])\n',
+      'a.txt': 'a\n',
+    });
+    // Files written less than the racy margin (3 s) ago cannot be stamped: let them age.
+    await new Promise((r) => setTimeout(r, 3300));
+    const first = await viaDaemon(repo, ['list', '::']);
+    assert.equal(first.code, 0, first.stderr);
+    await waitUntil(() => /paths stamped and synced/.test(daemonLog(repo.root)), 'the daemon proved its graph quiet');
+
+    const second = await viaDaemon(repo, ['list', '::']);
+    assert.equal(second.stdout, '//:a\na.txt:a\n');
+    assert.match(daemonLog(repo.root), /stamped paths unchanged since the last sync, no sync needed/);
+
+    // Written this instant, and a run right after: no watcher event can have arrived, the stamp shows it.
+    await waitUntil(() => count(daemonLog(repo.root), /paths stamped and synced/g) >= 2, 'proved again after the second run');
+    await repo.write('BUILD', 'files(name="b", sources=["a.txt"])\n');
+    const third = await viaDaemon(repo, ['list', '::']);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(third.stdout, '//:b\na.txt:b\n');
+    assert.match(daemonLog(repo.root), /1 of \d+ stamped paths changed \(BUILD…\), syncing/);
+  });
+});

@@ -115,6 +115,9 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
         }
         return runCommand(ctx, { apps, logger, logPath, changes: extras.changes, restarting: extras.restarting });
       },
+      readPaths: function* () {
+        for (const app of apps.all()) yield* app.engine.readPaths();
+      },
       invalidate: {
         paths: (paths) => {
           for (const app of apps.all()) app.engine.invalidatePaths(paths);

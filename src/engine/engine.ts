@@ -105,6 +105,10 @@ class IncrementalEngine implements Engine {
     return this.#graph.reaches(run.requested, rel);
   }
 
+  readPaths(): IterableIterator<string> {
+    return this.#graph.paths();
+  }
+
   stats(): EngineStats {
     const g = this.#graph;
     return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, loaded: g.loaded, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size, changes: g.changes };

@@ -71,6 +71,15 @@ export class Graph {
     return this.#nodes.size + (this.#imported?.remaining ?? 0);
   }
 
+  /**
+   * The paths the graph's made file-system nodes read. Records of a kept graph
+   * not made yet are not among them: their paths were checked by the stamps
+   * that loaded them.
+   */
+  paths(): IterableIterator<string> {
+    return this.#paths.paths();
+  }
+
   /** Applies one batch of invalidations: `null` means every file-system node. */
   invalidate(paths: Iterable<string> | null): void {
     this.#materializeAll();

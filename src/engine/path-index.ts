@@ -73,6 +73,11 @@ export class PathIndex {
     return out;
   }
 
+  /** Every path some node has (not the directories linking them). */
+  *paths(): IterableIterator<string> {
+    for (const [path, entry] of this.#entries) if (entry.nodes !== undefined) yield path;
+  }
+
   /** Every node with a path. */
   all(): Set<GraphNode> {
     const out = new Set<GraphNode>();

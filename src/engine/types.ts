@@ -190,6 +190,12 @@ export interface Engine {
    * to its own inputs when one engine serves many runs.
    */
   affects(run: Run, paths: Iterable<string>): boolean;
+  /**
+   * The build-root-relative paths the graph's file-system keys read (each
+   * once): what a change must touch to make any of its memos wrong. The
+   * daemon stamps them to skip the watcher's sync when nothing changed.
+   */
+  readPaths(): IterableIterator<string>;
   stats(): EngineStats;
   /**
    * The graph's memos as plain data (PersistedGraph, v8.serialize-able), for
