@@ -128,6 +128,7 @@ class Daemon implements RunningDaemon {
       root,
       watcher,
       paths: readPaths ?? (() => []),
+      invalidate: (paths) => this.#c.invalidate.paths(paths),
       logger,
       // A change to a `daemon_invalidation_globs` match must reach the daemon before a run, and it is no path a graph read.
       enabled: readPaths !== undefined && this.#c.invalidationGlobs.length === 0,

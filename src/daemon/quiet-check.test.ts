@@ -15,7 +15,6 @@ after(() => {
 /** A watcher whose sync the test answers: counts cookies, delivers batches by hand. */
 class HandWatcher implements FileWatcher {
   syncs = 0;
-  deliveries = 0;
   answer = true;
   #waiting: (() => void)[] = [];
   holdSyncs = false;
@@ -31,9 +30,6 @@ class HandWatcher implements FileWatcher {
   release(): void {
     for (const r of this.#waiting.splice(0)) r();
   }
-  deliver(): void {
-    this.deliveries++;
-  }
   async close(): Promise<void> {}
 }
 
@@ -42,7 +38,8 @@ interface Setup {
   watcher: HandWatcher;
   quiet: QuietCheck;
   logger: MemoryLogger;
-  paths: string[];
+  /** Each batch the check queued for invalidation. */
+  invalidated: string[][];
 }
 
 /**
@@ -59,15 +56,17 @@ function setup(o: { now?: () => number; enabled?: boolean } = {}): Setup {
   const paths = ['', 'BUILD', 'pkg', 'pkg/BUILD', 'pkg/absent.txt'];
   const watcher = new HandWatcher();
   const logger = new MemoryLogger();
+  const invalidated: string[][] = [];
   const quiet = new QuietCheck({
     root,
     watcher,
     paths: () => paths,
+    invalidate: (p) => invalidated.push([...p].sort()),
     logger,
     enabled: o.enabled ?? true,
     now: o.now ?? (() => Date.now() + 10_000),
   });
-  return { root, watcher, quiet, logger, paths };
+  return { root, watcher, quiet, logger, invalidated };
 }
 
 /** One run through the daemon: enters, waits as the check says, ends. */
@@ -82,63 +81,58 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
+const log = (s: Setup): string => s.logger.lines.join('\n');
+
 describe('QuietCheck', () => {
-  test('the first run syncs; once idle the daemon proves quiet and the next run needs no cookie', async () => {
+  test('the first run syncs; once idle the daemon proves its graph and the next run needs no cookie', async () => {
     const s = setup();
     assert.equal(await run(s), 'synced');
     await settle();
     assert.equal(s.watcher.syncs, 2, 'the run’s cookie and the idle proof’s');
-    assert.equal(await run(s), 'quiet');
-    assert.equal(s.watcher.syncs, 3, 'the quiet run wrote no cookie (the third is the proof after it)');
-    assert.match(s.logger.lines.join('\n'), /5 stamped paths unchanged since the last sync/);
+    assert.equal(await run(s), 'stamped');
+    assert.equal(s.watcher.syncs, 3, 'the run wrote no cookie (the third is the proof after it)');
+    assert.deepEqual(s.invalidated, []);
+    assert.match(log(s), /no sync needed: 0 of 5 paths changed since the last sync/);
     await settle();
-    // Proved again after that run, so it holds for the run after.
-    assert.equal(await run(s), 'quiet');
+    assert.equal(await run(s), 'stamped', 'proved again after that run');
     s.quiet.close();
   });
 
-  test('an edited file the graph read makes the next run sync', async () => {
+  test('an edited file the graph read is invalidated by the next run, which writes no cookie', async () => {
     const s = setup();
     await run(s);
     await settle();
     writeFileSync(join(s.root, 'pkg', 'BUILD'), 'files(name="c")\n'); // same size, new content
-    assert.equal(await run(s), 'synced');
-    assert.match(s.logger.lines.join('\n'), /1 of 5 stamped paths changed \(pkg\/BUILD/);
+    const syncs = s.watcher.syncs;
+    assert.equal(await run(s), 'stamped');
+    assert.equal(s.watcher.syncs, syncs + 1, 'only the proof after the run');
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
     s.quiet.close();
   });
 
-  test('a file created where the graph found none, or in a directory it listed, makes the next run sync', async () => {
-    for (const [rel, changed] of [
-      ['pkg/absent.txt', 2], // the path itself and its directory's listing
-      ['pkg/new.txt', 1],
+  test('a file created where the graph found none, or in a directory it listed, is invalidated with its directory', async () => {
+    for (const [rel, expected] of [
+      ['pkg/absent.txt', ['pkg', 'pkg/absent.txt']],
+      ['pkg/new.txt', ['pkg']],
     ] as const) {
       const s = setup();
       await run(s);
       await settle();
       writeFileSync(join(s.root, rel), 'x');
-      assert.equal(await run(s), 'synced', rel);
-      assert.match(s.logger.lines.join('\n'), new RegExp(`${changed} of 5 stamped paths changed \\(pkg`), rel);
+      assert.equal(await run(s), 'stamped', rel);
+      assert.deepEqual(s.invalidated, [expected], rel);
       s.quiet.close();
     }
   });
 
-  test('a batch delivered after the proof makes the next run sync, even with every stamp equal', async () => {
+  test('a run that entered or ended since the proof voids it: the graphs may have read paths it does not cover', async () => {
     const s = setup();
     await run(s);
     await settle();
-    s.watcher.deliver(); // e.g. an ignored path, or an exit trigger: no stamp shows it
-    assert.equal(await run(s), 'synced');
-    s.quiet.close();
-  });
-
-  test('a run that entered or ended since the proof voids it: runs write files', async () => {
-    const s = setup();
-    await run(s);
-    await settle();
-    // Two clients at once: the first enters on the proof; the second must sync.
+    // Two clients at once: the first goes on the proof; the second must sync.
     s.quiet.activity(1);
     s.quiet.activity(2);
-    assert.equal(await s.quiet.beforeRun(), 'quiet');
+    assert.equal(await s.quiet.beforeRun(), 'stamped');
     assert.equal(await s.quiet.beforeRun(), 'synced');
     s.quiet.activity(1);
     s.quiet.activity(0);
@@ -156,19 +150,20 @@ describe('QuietCheck', () => {
     const verdict = s.quiet.beforeRun();
     await settle();
     s.watcher.release();
-    assert.equal(await verdict, 'quiet');
+    assert.equal(await verdict, 'stamped');
     assert.equal(s.watcher.syncs, syncsBefore, 'no second cookie');
     s.quiet.activity(0);
     s.watcher.holdSyncs = false;
     s.quiet.close();
   });
 
-  test('paths changed too recently to stamp leave no proof: runs sync', async () => {
+  test('paths changed too recently to stamp are invalidated by the next run, whatever their stat says', async () => {
     const s = setup({ now: Date.now });
     await run(s);
     await settle();
-    assert.equal(s.watcher.syncs, 1, 'no proof was attempted with fresh files');
-    assert.equal(await run(s), 'synced');
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['', 'BUILD', 'pkg', 'pkg/BUILD', 'pkg/absent.txt']]);
+    assert.match(log(s), /5 of 5 paths changed since the last sync \(.*\), 5 of them too recent to trust/);
     s.quiet.close();
   });
 

@@ -8,6 +8,8 @@ export interface QuietCheckOptions {
   readonly watcher: FileWatcher;
   /** The build-root-relative paths the daemon's graphs read (Engine.readPaths of each). */
   readonly paths: () => Iterable<string>;
+  /** Queue these paths' invalidation, as a watcher batch naming them would. */
+  readonly invalidate: (paths: readonly string[]) => void;
   readonly logger: Logger;
   /** Off: every run waits for the watcher's sync cookie (daemon_invalidation_globs set, tests). */
   readonly enabled: boolean;
@@ -15,42 +17,52 @@ export interface QuietCheckOptions {
   readonly now?: () => number;
 }
 
-/** Why a run waited for the watcher, or that it did not: for the log and the tests. */
-export type QuietVerdict = 'quiet' | 'synced';
+/** Whether a run waited for the watcher or went on the stamps: for the log and the tests. */
+export type QuietVerdict = 'stamped' | 'synced';
+
+interface Proof {
+  readonly stamps: Map<string, string>;
+  /** Paths changed too recently to stamp (RACY_MARGIN_MS): treated as changed by the next run. */
+  readonly racy: readonly string[];
+  readonly epoch: number;
+}
 
 /**
- * Spares a run the watcher's sync cookie when nothing it could read changed.
+ * Spares a run the watcher's sync cookie.
  *
  * A run must see every change made before it, so it writes a cookie and waits
  * for the watcher to deliver it (watcher.ts): one event's round trip, and
  * @parcel/watcher's 50 ms debounce when a run follows other events (the last
  * run's cookie and outputs) within half a second — most of a fully cached
  * run through the daemon. Instead, once no run is in progress, the daemon
- * proves in the background that the graph is up to date *as of a moment T*:
+ * proves in the background what its graphs saw *as of a moment T*:
  * 1. at T it takes stat stamps of every path its graphs read
- *    (fs/path-stamps.ts, the same racy rule as the kept graph: a path or a
- *    directory holding it changed within RACY_MARGIN_MS of T gets no stamp,
- *    since a later write in the same timestamp tick could leave its stat equal);
- * 2. then it syncs the watcher: every change made before T was delivered,
- *    and invalidated what it touched, once the cookie comes back.
- * A run that finds this proof standing — every path stamped, no batch
- * delivered and no run entered or ended since, and every path's stat still
- * equal to its stamp (a few ms: one lstat per path) — knows any change made
- * since T would show in a stamp, so no change it could read is pending, and
- * starts without a cookie. Anything else waits for a cookie as before. A
- * path not yet stampable at T (written just before) has the proof retried
- * once it is old enough.
+ *    (fs/path-stamps.ts, the kept graph's racy rule: a path, or the directory
+ *    holding it, changed within RACY_MARGIN_MS of T is not stamped but noted
+ *    as racy, since a later write in the same timestamp tick could leave its
+ *    stat equal);
+ * 2. then it syncs the watcher: once the cookie comes back, every change made
+ *    before T has been delivered and has invalidated what it touched.
+ * A run that finds the proof standing (no run entered or ended since, so the
+ * graphs read no path the proof does not cover) compares every path's lstat
+ * with its stamp: a change since T shows there (a file created or removed
+ * moves its directory's stamp). It queues the changed paths and the racy ones
+ * for invalidation, as the watcher's events for them would, and starts with
+ * no cookie — events still on their way invalidate the same paths again
+ * later, which costs a re-read, never a wrong answer. Without a standing
+ * proof it waits for a cookie as before.
  */
 export class QuietCheck {
   readonly #o: QuietCheckOptions;
   readonly #now: () => number;
-  /** Bumped as a run enters (past its wait) and as one ends: files may have been written. */
+  /** Bumped as a run enters (past its wait) and as one ends: the graphs may read new paths. */
   #epoch = 0;
   #active = 0;
-  #proof: { readonly stamps: Map<string, string>; readonly epoch: number; readonly deliveries: number } | undefined;
+  #proof: Proof | undefined;
   /** The proof being built (its stamps taken, its cookie awaited). */
   #proving: Promise<void> | undefined;
-  #retry: NodeJS.Timeout | undefined;
+  /** Proves again once paths too recent to stamp are old enough, if still idle. */
+  #again: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(o: QuietCheckOptions) {
@@ -65,11 +77,12 @@ export class QuietCheck {
     if (active === 0) this.#prove();
   }
 
-  /** Before a run reads anything: returns once every change it could read has been delivered. */
+  /** Before a run reads anything: returns once every change it could read has been delivered or found. */
   async beforeRun(): Promise<QuietVerdict> {
     try {
-      if (this.#proving) await this.#proving;
-      if (this.#standing()) return 'quiet';
+      // A proof standing while a fresher one is built is as good: wait only when there is none.
+      if (this.#proof === undefined && this.#proving) await this.#proving;
+      if (this.#useProof()) return 'stamped';
       await this.#o.watcher.sync();
       return 'synced';
     } finally {
@@ -80,47 +93,47 @@ export class QuietCheck {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#retry);
+    clearTimeout(this.#again);
     this.#proof = undefined;
   }
 
-  #standing(): boolean {
+  /** Queues what changed since the proof's moment; false when there is no proof to go on. */
+  #useProof(): boolean {
     const proof = this.#proof;
-    if (proof === undefined || proof.epoch !== this.#epoch || proof.deliveries !== this.#o.watcher.deliveries) return false;
+    if (proof === undefined || proof.epoch !== this.#epoch) return false;
     const t0 = performance.now();
     const changed = changedPaths(this.#o.root, proof.stamps, proof.stamps.keys());
+    for (const p of proof.racy) changed.add(p);
     const ms = (performance.now() - t0).toFixed(1);
-    if (changed.size > 0) {
-      const first = changed.values().next().value as string;
-      this.#o.logger.debug(`watcher: ${changed.size} of ${proof.stamps.size} stamped paths changed (${first}…), syncing (checked in ${ms} ms)`);
-      return false;
-    }
-    this.#o.logger.debug(`watcher: ${proof.stamps.size} stamped paths unchanged since the last sync, no sync needed (checked in ${ms} ms)`);
+    if (changed.size > 0) this.#o.invalidate([...changed]);
+    const first = changed.size > 0 ? ` (${changed.values().next().value as string}…)` : '';
+    this.#o.logger.debug(
+      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size + proof.racy.length} paths changed since the last sync${first}, ${proof.racy.length} of them too recent to trust (checked in ${ms} ms)`,
+    );
     return true;
   }
 
   #prove(): void {
     if (!this.#o.enabled || this.#closed || this.#proving) return;
-    clearTimeout(this.#retry);
-    this.#retry = undefined;
+    clearTimeout(this.#again);
+    this.#again = undefined;
     const epoch = this.#epoch;
-    const startedAt = this.#now();
     const paths = new Set(this.#o.paths());
-    const stamps = stampPaths(this.#o.root, paths, startedAt);
-    if (stamps.size < paths.size) {
-      // Some path changed too recently to be stamped; once it is old enough it will be.
-      this.#retry = setTimeout(() => {
-        this.#retry = undefined;
-        if (this.#active === 0 && this.#epoch === epoch) this.#prove();
-      }, RACY_MARGIN_MS + 100).unref();
-      return;
-    }
+    const stamps = stampPaths(this.#o.root, paths, this.#now());
+    const racy = stamps.size === paths.size ? [] : [...paths].filter((p) => !stamps.has(p));
     this.#proving = this.#o.watcher
       .sync()
       .then((ok) => {
         if (!ok || this.#closed || this.#epoch !== epoch) return;
-        this.#proof = { stamps, epoch, deliveries: this.#o.watcher.deliveries };
-        this.#o.logger.debug(`watcher: ${stamps.size} paths stamped and synced: the next run waits for no cookie unless one of them changes`);
+        this.#proof = { stamps, racy, epoch };
+        this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.length} too recent to) and synced: the next run needs no sync`);
+        if (racy.length > 0) {
+          // Each would be re-read by every run until a proof stamps it.
+          this.#again = setTimeout(() => {
+            this.#again = undefined;
+            if (this.#active === 0 && this.#epoch === epoch) this.#prove();
+          }, RACY_MARGIN_MS + 100).unref();
+        }
       })
       .finally(() => {
         this.#proving = undefined;

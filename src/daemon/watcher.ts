@@ -39,8 +39,6 @@ export interface FileWatcher extends ChangeFeed {
    * watcher is closed.
    */
   sync(): Promise<boolean>;
-  /** How many batches were delivered to the listeners so far (sync cookies are not batches). */
-  readonly deliveries: number;
   close(): Promise<void>;
 }
 
@@ -134,17 +132,12 @@ class ParcelFileWatcher implements FileWatcher {
   /** A re-subscription in progress; syncs wait for it. */
   #refreshing: Promise<void> | undefined;
   #closed = false;
-  #deliveries = 0;
 
   constructor(o: WatcherOptions, backend: WatchBackend) {
     this.#o = o;
     this.#backend = backend;
     this.#now = o.now ?? (() => performance.now());
     this.#burstLimit = o.burstLimit ?? (o.backend === undefined ? defaultBurstLimit() : Number.POSITIVE_INFINITY);
-  }
-
-  get deliveries(): number {
-    return this.#deliveries;
   }
 
   subscribe(listener: ChangeListener): () => void {
@@ -276,7 +269,6 @@ class ParcelFileWatcher implements FileWatcher {
   }
 
   #emit(batch: ChangeBatch): void {
-    this.#deliveries++;
     for (const l of [...this.#listeners]) {
       try {
         l(batch);
