@@ -122,6 +122,9 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
         paths: (paths) => {
           for (const app of apps.all()) app.engine.invalidatePaths(paths);
         },
+        exactly: (paths) => {
+          for (const app of apps.all()) app.engine.invalidatePaths(paths, { exact: true });
+        },
         all: () => {
           for (const app of apps.all()) app.engine.invalidateAll();
         },

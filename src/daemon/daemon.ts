@@ -41,7 +41,12 @@ export interface DaemonConfig {
   readonly socketPlace: SocketPlace;
   readonly serve: (ctx: RunContext, extras: ServeExtras) => Promise<number>;
   /** Called for each batch of changes: invalidate the engines serving this root. */
-  readonly invalidate: { paths(paths: readonly string[]): void; all(): void };
+  readonly invalidate: {
+    paths(paths: readonly string[]): void;
+    /** Only the keys at these paths (quiet-check.ts compared each path's own stamp). */
+    exactly(paths: readonly string[]): void;
+    all(): void;
+  };
   /**
    * The paths the engines serving this root read (Engine.readPaths): stamped
    * while idle so that a run need not wait for the watcher when none changed
@@ -128,7 +133,7 @@ class Daemon implements RunningDaemon {
       root,
       watcher,
       paths: readPaths ?? (() => []),
-      invalidate: (paths) => this.#c.invalidate.paths(paths),
+      invalidate: (paths) => this.#c.invalidate.exactly(paths),
       logger,
       // A change to a `daemon_invalidation_globs` match must reach the daemon before a run, and it is no path a graph read.
       enabled: readPaths !== undefined && this.#c.invalidationGlobs.length === 0,

@@ -8,7 +8,11 @@ export interface QuietCheckOptions {
   readonly watcher: FileWatcher;
   /** The build-root-relative paths the daemon's graphs read (Engine.readPaths of each). */
   readonly paths: () => Iterable<string>;
-  /** Queue these paths' invalidation, as a watcher batch naming them would. */
+  /**
+   * Queue the invalidation of the keys at exactly these paths: each path's own
+   * stamp moved (a directory's covers its listing), so unlike a watcher's
+   * event it stands for neither its parent's listing nor its subtree.
+   */
   readonly invalidate: (paths: readonly string[]) => void;
   readonly logger: Logger;
   /** Off: every run waits for the watcher's sync cookie (daemon_invalidation_globs set, tests). */
@@ -46,11 +50,12 @@ interface Proof {
  * A run that finds the proof standing (no run entered or ended since, so the
  * graphs read no path the proof does not cover) compares every path's lstat
  * with its stamp: a change since T shows there (a file created or removed
- * moves its directory's stamp). It queues the changed paths and the racy ones
- * for invalidation, as the watcher's events for them would, and starts with
- * no cookie — events still on their way invalidate the same paths again
- * later, which costs a re-read, never a wrong answer. Without a standing
- * proof it waits for a cookie as before.
+ * moves its directory's stamp). It queues the keys at exactly the changed
+ * paths and the racy ones for invalidation (each path has its own stamp, so
+ * none stands for its parent's listing or its subtree, as a watcher's event
+ * does) and starts with no cookie — events still on their way invalidate
+ * those paths again later, which costs a re-read, never a wrong answer.
+ * Without a standing proof it waits for a cookie as before.
  */
 export class QuietCheck {
   readonly #o: QuietCheckOptions;

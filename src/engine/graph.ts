@@ -80,10 +80,15 @@ export class Graph {
     return this.#paths.paths();
   }
 
-  /** Applies one batch of invalidations: `null` means every file-system node. */
-  invalidate(paths: Iterable<string> | null): void {
+  /**
+   * Applies one batch of invalidations: `paths` as a watcher's events (each
+   * with its parent's listing and its subtree; `null` means every
+   * file-system node), `exact` at those paths only.
+   */
+  invalidate(paths: Iterable<string> | null, exact: Iterable<string> = []): void {
     this.#materializeAll();
     const roots = paths === null ? this.#paths.all() : this.#paths.affected(paths);
+    this.#paths.addExact(exact, roots);
     this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
   }
 
