@@ -195,11 +195,17 @@ export class Graph {
   #victims(before: number): Set<GraphNode> {
     const stamp = ++this.#walkStamp;
     const stack: GraphNode[] = [];
+    let idle = 0;
     for (const n of this.#nodes.values()) {
-      if (n.touched < before && n.task === undefined) continue;
+      if (n.touched < before && n.task === undefined) {
+        idle++;
+        continue;
+      }
       n.mark = stamp;
       stack.push(n);
     }
+    // Within the window of a daemon's first runs nothing is idle: no walk.
+    if (idle === 0) return new Set();
     while (stack.length > 0) {
       const n = stack.pop()!;
       for (const dep of n.deps) {
