@@ -9,7 +9,7 @@ import {
   SymlinkNodeSchema,
   type Directory,
   type NodeProperties,
-} from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+} from './schemas.js';
 import { fromProtoDigest } from './digest.js';
 import { compareUtf8, isWellFormedUnicode } from './utf8-order.js';
 

@@ -1,6 +1,6 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { encodeDirectory } from './encode-directory.js';
-import { DirectorySchema, type Directory } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+import { DirectorySchema, type Directory } from './schemas.js';
 import { digestOf, err, failure, ok, type Digest, type Result } from '../core/index.js';
 
 /**
