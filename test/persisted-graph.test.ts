@@ -309,6 +309,24 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('`version` and `help` neither load the kept graph nor touch it: the next run still starts from it', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      const kept = await readFile(join(repo.root, GRAPH));
+      const logBefore = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).length;
+      for (const args of [['version'], ['help', 'test']]) {
+        const r = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: repo.root, env, persistGraph: true });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const logSince = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).slice(logBefore);
+      assert.doesNotMatch(logSince, /graph: (loaded|ignoring|not kept)/);
+      assert.deepEqual(await readFile(join(repo.root, GRAPH)), kept, 'the graph file is as the last run that used it left it');
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match((await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).slice(logBefore), /graph: loaded [1-9]\d* of/);
+    });
+  });
+
   it('persist_graph = false keeps no graph and loads none', async () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       const r = await runTrews(['--no-daemon', '--no-persist-graph', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
