@@ -16,8 +16,11 @@
 // - any other object (protoInt64) is a Proxy like a descriptor's, with no
 //   field known ahead.
 // The facade `require`s the real module, which esbuild then wraps in a
-// function that runs it once, on that first call. Anything else (a class, a
-// symbol) fails the build: it has no faithful stand-in.
+// function that runs it once, on that first call (a Node built-in is
+// required by its name). A class (`new` and `instanceof` need the real one)
+// and a default export are left out, so importing one fails the build; any
+// other kind of export (a symbol) fails it at once: it has no faithful
+// stand-in.
 //
 // Each load is recorded in globalThis[Symbol.for('trews.lazy-modules')] (the
 // names of the modules loaded), which the tests read to check that a run that
@@ -70,8 +73,11 @@ function facadeSource(name, realPath, exports) {
   ];
   const bad = [];
   for (const [key, value] of Object.entries(exports)) {
-    if (key === 'default') continue;
-    if (typeof value === 'function' && !/^class\b/.test(Function.prototype.toString.call(value))) {
+    // Left out (an import of it fails the build): a default export, a class
+    // (`new` and `instanceof` need the real one), and what is not an identifier.
+    if (key === 'default' || !/^[A-Za-z_$][\w$]*$/.test(key)) continue;
+    if (typeof value === 'function' && (/^class\b/.test(Function.prototype.toString.call(value)) || /^[A-Z]/.test(key))) continue;
+    if (typeof value === 'function') {
       lines.push(`export function ${key}(...args) { return load().${key}(...args); }`);
     } else if (typeof value === 'object' && value !== null && typeof value.kind === 'string') {
       const known = { kind: value.kind };
@@ -115,8 +121,9 @@ export function lazyModules(modules) {
           // Resolved as an import (not a require): the ES module build, the same file the real module's own importers get.
           const real = await b.resolve(path, { kind: 'import-statement', resolveDir, pluginData: { lazyReal: true } });
           if (real.errors.length > 0) return { errors: real.errors };
-          const exports = await import(pathToFileURL(m.exportsFrom ?? real.path).href);
-          return { contents: facadeSource(m.name ?? path, real.path, exports), loader: 'js', resolveDir };
+          // A Node built-in stays external: required by its name, at run time.
+          const exports = await import(real.external ? path : pathToFileURL(m.exportsFrom ?? real.path).href);
+          return { contents: facadeSource(m.name ?? path, real.external ? path : real.path, exports), loader: 'js', resolveDir };
         });
       });
     },
@@ -141,5 +148,9 @@ export function trewsLazyModules(root) {
       exportsFrom: join(root, 'dist', 'src', 'reapi', 'schemas.js'),
     },
     { filter: /^@bufbuild\/protobuf(\/wkt)?$/, importedFrom: own },
+    // Node built-ins that a run needs only for some goals (the graph page's
+    // server, archives, processes), ~2.5 ms to load with what they load.
+    // The remote client, loaded on demand already, imports classes (Agent), which a facade has not.
+    { filter: /^node:(http|zlib|child_process)$/, importedFrom: (importer) => own(importer) && !importer.startsWith(join(root, 'src', 'remote') + sep) },
   ];
 }

@@ -141,10 +141,12 @@ describe('lazily loaded REAPI schemas and protobuf-es (the in-process bundle)', 
     assert.deepEqual(sinceLoad().sort(), ['@bufbuild/protobuf', '@bufbuild/protobuf/wkt', 'reapi-schemas'], 'each loaded once, on first use');
   });
 
-  it('fails the build on an export it has no faithful stand-in for, rather than running it wrong', async () => {
+  it('fails the build on an export it has no faithful stand-in for (a class, a symbol), rather than running it wrong', async () => {
     const { lazyModules } = await loadScript();
     const mod = join(dir, 'has-a-class.mjs');
     writeFileSync(mod, 'export class Registry {}\nexport const n = 1;\n');
+    const symbolic = join(dir, 'has-a-symbol.mjs');
+    writeFileSync(symbolic, "export const tag = Symbol('t');\n");
     const plugin = lazyModules([{ filter: /^lazy-target$/, importedFrom: () => true, exportsFrom: mod }]);
     // The facade's real module resolves like any import; point it at the file.
     const resolving: Plugin = {
@@ -160,7 +162,14 @@ describe('lazily loaded REAPI schemas and protobuf-es (the in-process bundle)', 
         resolving.setup(b);
       },
     };
-    await assert.rejects(bundle('bad', "export { Registry } from 'lazy-target';", composite), /no faithful stand-in for Registry \(function\)/);
+    // A class is left out of the facade (`new` and `instanceof` need the real one): importing it fails the build.
+    await assert.rejects(bundle('bad', "import { Registry } from 'lazy-target';\nexport const r = new Registry();", composite), /No matching export in "trews-lazy:0:lazy-target" for import "Registry"/);
+    const { lazyModules: again } = await loadScript();
+    const symbolPlugin = again([{ filter: /^lazy-target$/, importedFrom: () => true, exportsFrom: symbolic }]);
+    await assert.rejects(
+      bundle('bad-symbol', "import { tag } from 'lazy-target';\nexport const t = tag;", { name: 'both', setup: (b) => (symbolPlugin.setup(b), resolving.setup(b)) }),
+      /no faithful stand-in for tag \(symbol\)/,
+    );
   });
 
   it('are never loaded by a run that encodes nothing (`list`, `version`), and are by one that runs a test', async () => {
