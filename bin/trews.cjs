@@ -30,9 +30,8 @@ const RACY_MS = 3000;
 
 /** Size, mtime, ctime, inode and device: what changes whenever the file's content is rewritten. */
 function statKey(st) {
-  const key = Buffer.alloc(40);
-  [st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev].forEach((v, i) => key.writeBigUInt64BE(BigInt.asUintN(64, v), i * 8));
-  return key;
+  // In this machine's byte order: a key is only ever compared on the machine that wrote it.
+  return Buffer.from(new BigUint64Array([st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev].map((v) => BigInt.asUintN(64, v))).buffer);
 }
 
 /** The source and its stat key, from one open file (a file renamed over it meanwhile is not mixed in). Undefined when missing. */
