@@ -11,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { create as realCreate, toBinary as realToBinary } from '@bufbuild/protobuf';
 import { timestampFromMs as realTimestampFromMs } from '@bufbuild/protobuf/wkt';
+import { RACY_MARGIN_MS } from '../src/fs/index.js';
 import * as real from '../src/reapi/index.js';
 import { repoRoot, runTrews, withRepo } from './helpers/index.js';
 
@@ -172,7 +174,7 @@ describe('lazily loaded REAPI schemas and protobuf-es (the in-process bundle)', 
     );
   });
 
-  it('are never loaded by a run that encodes nothing (`list`, `version`), and are by one that runs a test', async () => {
+  it('are never loaded by a run that encodes nothing (`list`, `version`, a fully cached `package`), and are by one that runs a process', async () => {
     // Preloaded into the CLI's process: says at exit what the bundle loaded lazily.
     const preload = join(dir, 'report-lazy.cjs');
     writeFileSync(preload, "process.on('exit', () => process.stderr.write(`lazily loaded: ${JSON.stringify(globalThis[Symbol.for('trews.lazy-modules')] ?? null)}\\n`));\n");
@@ -181,17 +183,28 @@ describe('lazily loaded REAPI schemas and protobuf-es (the in-process bundle)', 
       assert.ok(m, `no report in: ${stderr}`);
       return JSON.parse(m[1]!);
     };
-    const BUILD = 'test_shell_command(name="t", command="cat in.txt", tools=["cat"], execution_dependencies=[":in"])\nfiles(name="in", sources=["in.txt"])\n';
+    const BUILD = [
+      'files(name="in", sources=["in.txt"])',
+      'shell_command(name="copy", command="cat in.txt > out.txt", tools=["cat"], execution_dependencies=[":in"], output_files=["out.txt"])',
+      'archive(name="all", format="tar", files=[":copy"])',
+      '',
+    ].join('\n');
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'x' }, async (repo, env) => {
       const run = async (args: string[]): Promise<unknown> => {
-        const r = await runTrews(args, { cwd: repo.root, env: { ...env, NODE_OPTIONS: `--require ${preload}` } });
+        const r = await runTrews(args, { cwd: repo.root, env: { ...env, NODE_OPTIONS: `--require ${preload}` }, persistGraph: true });
         assert.equal(r.code, 0, r.stderr);
         return lazyLoads(r.stderr);
       };
       assert.deepEqual(await run(['version']), []);
       assert.deepEqual(await run(['list', '::']), []);
-      const built = (await run(['test', '::'])) as string[];
+      const built = (await run(['package', '::'])) as string[];
       assert.ok(built.includes('reapi-schemas'), `a run that hashes an Action loads the schemas: ${JSON.stringify(built)}`);
+      // Files written within the racy margin are read again by the next run (fs/path-stamps.ts): age them,
+      // let a run stamp them, and the one after is fully cached from the kept graph.
+      await sleep(RACY_MARGIN_MS + 250);
+      await run(['package', '::']);
+      // The archive is written again from the trees the graph names, read without protobuf-es.
+      assert.deepEqual(await run(['package', '::']), []);
     });
   });
 });
