@@ -66,12 +66,14 @@ export function lazyDescriptor(load, name, known) {
 const isEnumObject = (v) => Object.values(v).every((x) => typeof x === 'string' || typeof x === 'number');
 
 /** The source of a facade for `exports` (the real module's namespace), loading it from `realPath`. */
-function facadeSource(name, realPath, exports) {
+function facadeSource(name, realPath, exports, defaultIsModule = false) {
   const lines = [
     "import { lazyLoader, lazyDescriptor } from 'trews-lazy-runtime';",
     `const load = lazyLoader(${JSON.stringify(name)}, () => require(${JSON.stringify(realPath)}));`,
   ];
   const bad = [];
+  // A CommonJS module's default export is its module.exports, which is what require gives.
+  if (defaultIsModule) lines.push('export default /* @__PURE__ */ lazyDescriptor(() => ({ module: load() }), "module", {});');
   for (const [key, value] of Object.entries(exports)) {
     // Left out (an import of it fails the build): a default export, a class
     // (`new` and `instanceof` need the real one), and what is not an identifier.
@@ -100,9 +102,10 @@ function facadeSource(name, realPath, exports) {
 /**
  * The plugin. `modules`: for each lazy module, `filter` (a RegExp on the import
  * path), `importedFrom(importer)` (true when that importer gets the facade),
- * `name` (what the record of loads calls it; the import path by default) and
+ * `name` (what the record of loads calls it; the import path by default),
  * `exportsFrom` (a file Node can import to learn its exports, when the real
- * module is TypeScript).
+ * module is TypeScript) and `defaultIsModule` (a CommonJS module imported by
+ * its default export: the facade's default stands for its module.exports).
  */
 export function lazyModules(modules) {
   return {
@@ -123,7 +126,7 @@ export function lazyModules(modules) {
           if (real.errors.length > 0) return { errors: real.errors };
           // A Node built-in stays external: required by its name, at run time.
           const exports = await import(real.external ? path : pathToFileURL(m.exportsFrom ?? real.path).href);
-          return { contents: facadeSource(m.name ?? path, real.external ? path : real.path, exports), loader: 'js', resolveDir };
+          return { contents: facadeSource(m.name ?? path, real.external ? path : real.path, exports, m.defaultIsModule === true), loader: 'js', resolveDir };
         });
       });
     },
@@ -152,5 +155,7 @@ export function trewsLazyModules(root) {
     // server, archives, processes), ~2.5 ms to load with what they load.
     // The remote client, loaded on demand already, imports classes (Agent), which a facade has not.
     { filter: /^node:(http|zlib|child_process)$/, importedFrom: (importer) => own(importer) && !importer.startsWith(join(root, 'src', 'remote') + sep) },
+    // semver compiles ~50 regular expressions at load (~2 ms); only the JavaScript backend's dependency ranges use it.
+    { filter: /^semver$/, importedFrom: own, defaultIsModule: true },
   ];
 }

@@ -143,6 +143,20 @@ describe('lazily loaded REAPI schemas and protobuf-es (the in-process bundle)', 
     assert.deepEqual(sinceLoad().sort(), ['@bufbuild/protobuf', '@bufbuild/protobuf/wkt', 'reapi-schemas'], 'each loaded once, on first use');
   });
 
+  it('semver (a CommonJS module imported by its default export) loads on first use and answers as the real one', async () => {
+    const { lazyModules, trewsLazyModules } = await loadScript();
+    const file = await bundle('semver', "import semver from 'semver';\nexport { semver };", lazyModules(trewsLazyModules(root)));
+    const before = loaded().length;
+    const lazy = (requireHere(file) as { semver: typeof import('semver') }).semver;
+    assert.deepEqual(loaded().slice(before), []);
+    const real = requireHere('semver') as typeof import('semver');
+    for (const [v, range] of [['1.2.3', '^1.0.0'], ['2.0.0-rc.1', '>=2.0.0'], ['1.2.3', 'not a range'], ['v1.2.3', '~1.2']] as const) {
+      assert.equal(lazy.satisfies(v, range, { loose: true }), real.satisfies(v, range, { loose: true }), `${v} ${range}`);
+      assert.equal(lazy.validRange(range, { loose: true }), real.validRange(range, { loose: true }), range);
+    }
+    assert.deepEqual(loaded().slice(before), ['semver']);
+  });
+
   it('fails the build on an export it has no faithful stand-in for (a class, a symbol), rather than running it wrong', async () => {
     const { lazyModules } = await loadScript();
     const mod = join(dir, 'has-a-class.mjs');
