@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -306,6 +306,53 @@ describe('the kept graph, --no-daemon', () => {
       const kinds = await unrebuiltKinds(repo.root);
       assert.deepEqual(kinds.filter((k) => !NOT_REBUILDABLE.has(k)), [], `kinds that came back as stubs: ${kinds.join(', ')}`);
       assert.deepEqual(kinds, ['transient process:'], 'the failed test is kept, transient, and cannot come back from its id');
+    });
+  });
+
+  it('outputs deleted and written back (a restore): the directories read again as kept dirty nothing above them, and the archive is whole', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      const dist = join(repo.root, 'dist');
+      const restore = async (): Promise<void> => {
+        await rm(dist, { recursive: true, force: true });
+        const r = await runTrews(['--no-daemon', '--level=debug', 'package', '::'], { cwd: repo.root, env, persistGraph: true });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(tarNames(join(dist, 'a', 'all.tar')), 'good', 'the archive is written back whole');
+      };
+      // The first runs leave a graph that read the root without dist/ (a run that writes dist/ cannot stamp the root).
+      for (let i = 0; i < 3; i++) await restore();
+      await restore();
+      const log = await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8');
+      const loaded = [...log.matchAll(/graph: loaded (\d+) of \d+ nodes.*?(\d+) of (\d+) paths to read again.*?, (\d+) of them changed/g)].at(-1);
+      assert.ok(loaded !== undefined, 'the run loaded the kept graph');
+      assert.ok(Number(loaded[2]) > 0, 'the root moved: dist/ went and came back');
+      assert.equal(loaded[4], '0', 'the root lists as the kept graph read it');
+      const ran = [...log.matchAll(/this run computed (\d+) nodes and re-validated (\d+)/g)].at(-1)!;
+      // A moved root dirtied everything above it: ~70% of this graph re-validated, and the listings computed again.
+      assert.ok(Number(ran[2]) * 4 < Number(loaded[1]), `re-validated ${ran[2]} of ${loaded[1]} nodes`);
+      // A real change under the same stamps is still a change: the file written back differs.
+      await repo.write('a/in.txt', 'bad!');
+      await rm(dist, { recursive: true, force: true });
+      const r = await runTrews(['--no-daemon', 'package', '::'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(tarNames(join(dist, 'a', 'all.tar')), 'bad!');
+    });
+  });
+
+  it('a symlink pointed elsewhere between runs: its directory reads otherwise (the target is in the listing), and the test sees the other file', async () => {
+    const build = [
+      'files(name="in", sources=["in.txt"])',
+      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good", tools=["cat"], execution_dependencies=[":in"])',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': build, 'a/v1/x': 'good', 'a/v2/x': 'bad!' }, async (repo, env) => {
+      await symlink('v1/x', join(repo.root, 'a', 'in.txt'));
+      await aged();
+      await primed(repo.root, env, ['test', 'a:t']);
+      await rm(join(repo.root, 'a', 'in.txt'));
+      await symlink('v2/x', join(repo.root, 'a', 'in.txt'));
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.ok((await loadedNodes(repo.root)) > 0);
+      assert.notEqual(r.code, 0, `the test must read through the re-pointed link:\n${r.stderr}`);
     });
   });
 
