@@ -286,6 +286,31 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('a file proven unchanged at load and written while the run runs: its kept stamp is the old one, so the next run reads it again', async () => {
+    const poison = [
+      'files(name="in", sources=["in.txt"])',
+      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': poison, 'a/in.txt': 'good' }, async (repo, env) => {
+      const withRoot = { ...env, ROOT: repo.root };
+      await aged();
+      assert.equal((await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true })).code, 0);
+      await repo.write('a/in.txt', 'good');
+      await aged();
+      await primed(repo.root, withRoot, ['test', 'a:t']);
+      await repo.write('a/in.txt', 'good');
+      await aged();
+      // Proven at load by its stamp (so not read again), then rewritten by the forced test.
+      assert.equal((await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true })).code, 0);
+      const forced = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t', '--force'], { cwd: repo.root, env: withRoot, persistGraph: true });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(await readFile(join(repo.root, 'a', 'in.txt'), 'utf8'), 'bad!', 'the test wrote into the workspace');
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true });
+      assert.notEqual(r.code, 0, `the run must read the file the forced run changed:\n${r.stderr}`);
+    });
+  });
+
   it('every transient, input and file-system key of a shell run comes back with its compute, not as a stub', async () => {
     // A system_binary (found and fingerprinted again every run), tools, variables, options, a failed test (transient, NOT_REBUILDABLE).
     const build = [
