@@ -138,3 +138,28 @@ describe('runs of several clients', () => {
     }
   });
 });
+
+describe('the watcher’s sync before a run', () => {
+  it('is replaced by stat stamps taken while idle, and an edit made just before a run is still seen', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      BUILD: 'files(name="a", sources=["a.txt"])\n',
+      'a.txt': 'a\n',
+    });
+    const first = await viaDaemon(repo, ['list', '::']);
+    assert.equal(first.code, 0, first.stderr);
+    await waitUntil(() => /paths stamped \(0 too recent to\) and synced/.test(daemonLog(repo.root)), 'a proof with every path stamped (3 s after the files were written)');
+
+    const second = await viaDaemon(repo, ['list', '::']);
+    assert.equal(second.stdout, '//:a\na.txt:a\n');
+    assert.match(daemonLog(repo.root), /no sync needed: 0 of \d+ paths changed since the last sync, 0 of them too recent/);
+
+    // Written this instant, and a run right after: no watcher event can have arrived, the stamp shows it.
+    await waitUntil(() => count(daemonLog(repo.root), /paths stamped \(0 too recent to\) and synced/g) >= 2, 'proved again after the second run');
+    await repo.write('BUILD', 'files(name="b", sources=["a.txt"])\n');
+    const third = await viaDaemon(repo, ['list', '::']);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(third.stdout, '//:b\na.txt:b\n');
+    assert.match(daemonLog(repo.root), /no sync needed: [12] of \d+ paths changed since the last sync \((BUILD|)…\), 0 of them too recent/);
+  });
+});

@@ -115,9 +115,15 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
         }
         return runCommand(ctx, { apps, logger, logPath, changes: extras.changes, restarting: extras.restarting });
       },
+      readPaths: function* () {
+        for (const app of apps.all()) yield* app.engine.readPaths();
+      },
       invalidate: {
         paths: (paths) => {
           for (const app of apps.all()) app.engine.invalidatePaths(paths);
+        },
+        exactly: (paths) => {
+          for (const app of apps.all()) app.engine.invalidatePaths(paths, { exact: true });
         },
         all: () => {
           for (const app of apps.all()) app.engine.invalidateAll();

@@ -60,6 +60,7 @@ async function start(root: string, overrides: Partial<DaemonConfig> = {}, serve?
     },
     invalidate: {
       paths: (ps) => void h.invalidated.push(...ps),
+      exactly: (ps) => void h.invalidated.push(...ps),
       all: () => void h.everything++,
     },
     ...overrides,

@@ -10,6 +10,7 @@ import { readPid, removeMetadata, writeMetadata, type DaemonOptionsRecord } from
 import { daemonStatus } from './process-manager.js';
 import { RETIRE_COMMAND, RETIRING } from './retire.js';
 import { createDaemonServer, type ControlAnswer, type DaemonServer } from './server.js';
+import { QuietCheck } from './quiet-check.js';
 import { startWatcher, type ChangeFeed, type FileWatcher, type WatchBackend } from './watcher.js';
 
 /** What a run served by the daemon gets beyond its RunContext. */
@@ -40,7 +41,18 @@ export interface DaemonConfig {
   readonly socketPlace: SocketPlace;
   readonly serve: (ctx: RunContext, extras: ServeExtras) => Promise<number>;
   /** Called for each batch of changes: invalidate the engines serving this root. */
-  readonly invalidate: { paths(paths: readonly string[]): void; all(): void };
+  readonly invalidate: {
+    paths(paths: readonly string[]): void;
+    /** Only the keys at these paths (quiet-check.ts compared each path's own stamp). */
+    exactly(paths: readonly string[]): void;
+    all(): void;
+  };
+  /**
+   * The paths the engines serving this root read (Engine.readPaths): stamped
+   * while idle so that a run need not wait for the watcher when none changed
+   * (quiet-check.ts). Without it every run waits.
+   */
+  readonly readPaths?: () => Iterable<string>;
   readonly memoryUsage?: () => number;
   readonly watchBackend?: WatchBackend;
   /** How often the daemon checks that its metadata is still its own (default 5 s). */
@@ -78,6 +90,7 @@ class Daemon implements RunningDaemon {
   readonly #restarting = new AbortController();
   readonly #isExitTrigger: (rel: string) => boolean;
   #watcher: FileWatcher | undefined;
+  #quiet: QuietCheck | undefined;
   #server: DaemonServer | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #heap: HeapSettler;
@@ -115,6 +128,17 @@ class Daemon implements RunningDaemon {
       onFatal: (message) => void this.shutdown(`the file watcher stopped (${message})`),
     });
     this.#watcher = watcher;
+    const readPaths = this.#c.readPaths;
+    const quiet = new QuietCheck({
+      root,
+      watcher,
+      paths: readPaths ?? (() => []),
+      invalidate: (paths) => this.#c.invalidate.exactly(paths),
+      logger,
+      // A change to a `daemon_invalidation_globs` match must reach the daemon before a run, and it is no path a graph read.
+      enabled: readPaths !== undefined && this.#c.invalidationGlobs.length === 0,
+    });
+    this.#quiet = quiet;
     watcher.subscribe((batch) => {
       if (batch.everything) this.#c.invalidate.all();
       else if (batch.paths.length > 0) this.#c.invalidate.paths(batch.paths);
@@ -127,14 +151,20 @@ class Daemon implements RunningDaemon {
       logger,
       logPath: this.#c.logPath,
       serve: (ctx, command) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal, command }),
-      beforeRun: () => watcher.sync(),
-      onActivity: (active) => this.#onActivity(active),
+      beforeRun: async () => {
+        await quiet.beforeRun();
+      },
+      onActivity: (active) => {
+        quiet.activity(active);
+        this.#onActivity(active);
+      },
       control: (command, args) => this.#control(command, args),
     });
     this.#server = server;
     try {
       await server.listen();
     } catch (e) {
+      quiet.close();
       await watcher.close();
       throw new Error(`cannot listen on ${this.socketPath}: ${(e as Error).message}`, { cause: e });
     }
@@ -177,6 +207,7 @@ class Daemon implements RunningDaemon {
         if (!(await within(server.drained(), 5000))) server.destroyAll();
       }
     }
+    this.#quiet?.close();
     await this.#watcher?.close();
     logger.info('stopped');
     this.#resolveStopped();

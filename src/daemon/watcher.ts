@@ -34,8 +34,11 @@ export interface FileWatcher extends ChangeFeed {
    * Resolves once every change made before the call has been delivered to the
    * listeners, so a run started afterwards sees it (see README: sync cookies).
    * Never rejects; after `syncTimeoutMs` it reports everything as changed instead.
+   * True when the cookie came back (every earlier change was delivered as
+   * itself); false when everything was reported as changed instead, or the
+   * watcher is closed.
    */
-  sync(): Promise<void>;
+  sync(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -174,12 +177,13 @@ class ParcelFileWatcher implements FileWatcher {
     );
   }
 
-  async sync(): Promise<void> {
-    if (this.#closed) return;
+  async sync(): Promise<boolean> {
+    if (this.#closed) return false;
     // Let callbacks the native side has already queued run first.
     await yieldToLoop();
     if (this.#refreshing) await this.#refreshing;
-    if (!this.#o.cookies || this.#subscription === undefined) return;
+    if (!this.#o.cookies) return true;
+    if (this.#subscription === undefined) return false;
     // Always, however quiet the watcher has been: while it works through a burst
     // (tens of thousands of deletions take it seconds) it delivers nothing, so
     // silence proves nothing. The cookie lines up behind every change made
@@ -197,13 +201,14 @@ class ParcelFileWatcher implements FileWatcher {
       this.#cookies.delete(name);
       clearTimeout(timer);
       this.#everything(`cannot write the sync cookie ${path}: ${(e as Error).message}`);
-      return;
+      return false;
     }
     const ok = await seen;
     clearTimeout(timer);
     this.#cookies.delete(name);
     void rm(path, { force: true }).catch(() => {});
     if (!ok) this.#everything(`the watcher did not report the sync cookie ${name} within ${this.#o.syncTimeoutMs ?? 5000} ms`);
+    return ok && !this.#closed;
   }
 
   async close(): Promise<void> {

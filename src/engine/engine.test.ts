@@ -197,3 +197,23 @@ test('dependencies a recompute read straight from the memo still allow cut-off l
   assert.deepEqual(await w.engine.startRun().get(all), ['a1', 'b1']);
   assert.deepEqual(w.log.sort(), ['file:a/BUILD', 'parse:a']);
 });
+
+test('an exact invalidation reaches the keys at that path only, not its subtree as a watcher event does', async () => {
+  const { w, all } = twoPackages();
+  await w.engine.startRun().get(all);
+  w.reset();
+  // The caller proved a/BUILD unchanged by its own stamp and names only the directory `a`.
+  w.files.set('a/BUILD', 'a7');
+  w.engine.invalidatePaths(['a'], { exact: true });
+  assert.equal(w.engine.hasPendingInvalidations(), true);
+  assert.deepEqual(await w.engine.startRun().get(all), ['a1', 'a2', 'b1']);
+  assert.deepEqual(w.log, [], 'no key sits at `a`; a/BUILD is not read again');
+  // As an event, `a` stands for everything under it.
+  w.engine.invalidatePaths(['a']);
+  assert.deepEqual(await w.engine.startRun().get(all), ['a7', 'b1']);
+  assert.deepEqual(w.log.sort(), ['all', 'file:a/BUILD', 'parse:a']);
+  w.reset();
+  w.files.set('a/BUILD', 'a8');
+  w.engine.invalidatePaths(['a/BUILD'], { exact: true });
+  assert.deepEqual(await w.engine.startRun().get(all), ['a8', 'b1']);
+});

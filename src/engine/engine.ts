@@ -18,6 +18,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 class IncrementalEngine implements Engine {
   readonly #graph: Graph;
   readonly #pendingPaths = new Set<string>();
+  readonly #pendingExact = new Set<string>();
   #pendingAll = false;
   #epoch = 0;
   /** Runs that brought inputs and have not ended; all share one signature. */
@@ -79,11 +80,12 @@ class IncrementalEngine implements Engine {
     });
   }
 
-  invalidatePaths(paths: Iterable<string>): void {
+  invalidatePaths(paths: Iterable<string>, options: { readonly exact?: boolean } = {}): void {
+    const pending = options.exact === true ? this.#pendingExact : this.#pendingPaths;
     for (const p of paths) {
       // A path that escapes the root cannot match a key; nothing to invalidate.
       const rel = toRelPath(p);
-      if (rel !== undefined) this.#pendingPaths.add(rel);
+      if (rel !== undefined) pending.add(rel);
     }
   }
 
@@ -92,7 +94,7 @@ class IncrementalEngine implements Engine {
   }
 
   hasPendingInvalidations(): boolean {
-    return this.#pendingAll || this.#pendingPaths.size > 0;
+    return this.#pendingAll || this.#pendingPaths.size > 0 || this.#pendingExact.size > 0;
   }
 
   affects(run: Run, paths: Iterable<string>): boolean {
@@ -103,6 +105,10 @@ class IncrementalEngine implements Engine {
       if (r !== undefined) rel.push(r);
     }
     return this.#graph.reaches(run.requested, rel);
+  }
+
+  readPaths(): IterableIterator<string> {
+    return this.#graph.paths();
   }
 
   stats(): EngineStats {
@@ -152,10 +158,12 @@ class IncrementalEngine implements Engine {
   /** One transaction: everything queued since the last run becomes visible at once. */
   #applyInvalidations(): void {
     const paths = this.#pendingAll ? null : [...this.#pendingPaths];
+    const exact = this.#pendingAll ? [] : [...this.#pendingExact];
     this.#pendingAll = false;
     this.#pendingPaths.clear();
+    this.#pendingExact.clear();
     this.#epoch++;
-    this.#graph.invalidate(paths);
+    this.#graph.invalidate(paths, exact);
     this.#graph.invalidateTransient();
   }
 }

@@ -71,10 +71,24 @@ export class Graph {
     return this.#nodes.size + (this.#imported?.remaining ?? 0);
   }
 
-  /** Applies one batch of invalidations: `null` means every file-system node. */
-  invalidate(paths: Iterable<string> | null): void {
+  /**
+   * The paths the graph's made file-system nodes read. Records of a kept graph
+   * not made yet are not among them: their paths were checked by the stamps
+   * that loaded them.
+   */
+  paths(): IterableIterator<string> {
+    return this.#paths.paths();
+  }
+
+  /**
+   * Applies one batch of invalidations: `paths` as a watcher's events (each
+   * with its parent's listing and its subtree; `null` means every
+   * file-system node), `exact` at those paths only.
+   */
+  invalidate(paths: Iterable<string> | null, exact: Iterable<string> = []): void {
     this.#materializeAll();
     const roots = paths === null ? this.#paths.all() : this.#paths.affected(paths);
+    this.#paths.addExact(exact, roots);
     this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
   }
 

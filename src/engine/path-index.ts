@@ -73,6 +73,16 @@ export class PathIndex {
     return out;
   }
 
+  /** Every path some node has (not the directories linking them). */
+  *paths(): IterableIterator<string> {
+    for (const [path, entry] of this.#entries) if (entry.nodes !== undefined) yield path;
+  }
+
+  /** Adds to `out` the nodes at exactly these paths. */
+  addExact(paths: Iterable<string>, out: Set<GraphNode>): void {
+    for (const path of paths) this.#addExact(path, out);
+  }
+
   /** Every node with a path. */
   all(): Set<GraphNode> {
     const out = new Set<GraphNode>();

@@ -175,9 +175,12 @@ export interface Engine {
   /**
    * Queues invalidation of the file-system keys for these paths: a key whose path
    * is the changed path, its parent directory, or inside it (a removed directory).
-   * Applied when the next run starts.
+   * Applied when the next run starts. `exact`: only the keys at these very
+   * paths, for a caller that compared each path's own stat stamp (a
+   * directory's covers its listing), not an event that may stand for its
+   * parent's listing and everything under it.
    */
-  invalidatePaths(paths: Iterable<string>): void;
+  invalidatePaths(paths: Iterable<string>, options?: { readonly exact?: boolean }): void;
   /** Queues invalidation of every file-system key (watcher overflow, lost events). */
   invalidateAll(): void;
   /** True when invalidations are queued and not yet applied. */
@@ -190,6 +193,12 @@ export interface Engine {
    * to its own inputs when one engine serves many runs.
    */
   affects(run: Run, paths: Iterable<string>): boolean;
+  /**
+   * The build-root-relative paths the graph's file-system keys read (each
+   * once): what a change must touch to make any of its memos wrong. The
+   * daemon stamps them to skip the watcher's sync when nothing changed.
+   */
+  readPaths(): IterableIterator<string>;
   stats(): EngineStats;
   /**
    * The graph's memos as plain data (PersistedGraph, v8.serialize-able), for

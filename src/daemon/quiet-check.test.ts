@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { MemoryLogger } from '../core/index.js';
+import { QuietCheck } from './quiet-check.js';
+import type { ChangeListener, FileWatcher } from './watcher.js';
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** A watcher whose sync the test answers: counts cookies, delivers batches by hand. */
+class HandWatcher implements FileWatcher {
+  syncs = 0;
+  answer = true;
+  #waiting: (() => void)[] = [];
+  holdSyncs = false;
+
+  subscribe(_l: ChangeListener): () => void {
+    return () => {};
+  }
+  async sync(): Promise<boolean> {
+    this.syncs++;
+    if (this.holdSyncs) await new Promise<void>((r) => this.#waiting.push(r));
+    return this.answer;
+  }
+  release(): void {
+    for (const r of this.#waiting.splice(0)) r();
+  }
+  async close(): Promise<void> {}
+}
+
+interface Setup {
+  root: string;
+  watcher: HandWatcher;
+  quiet: QuietCheck;
+  logger: MemoryLogger;
+  /** Each batch the check queued for invalidation. */
+  invalidated: string[][];
+}
+
+/**
+ * A build root with files the graph "read". The clock runs 10 s ahead, so the
+ * files the test just wrote count as old enough to stamp (a test cannot wait
+ * out the racy margin); `now` set to the real clock makes them too fresh.
+ */
+function setup(o: { now?: () => number; enabled?: boolean } = {}): Setup {
+  const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
+  roots.push(root);
+  mkdirSync(join(root, 'pkg'));
+  writeFileSync(join(root, 'BUILD'), 'files(name="a")\n');
+  writeFileSync(join(root, 'pkg', 'BUILD'), 'files(name="b")\n');
+  const paths = ['', 'BUILD', 'pkg', 'pkg/BUILD', 'pkg/absent.txt'];
+  const watcher = new HandWatcher();
+  const logger = new MemoryLogger();
+  const invalidated: string[][] = [];
+  const quiet = new QuietCheck({
+    root,
+    watcher,
+    paths: () => paths,
+    invalidate: (p) => invalidated.push([...p].sort()),
+    logger,
+    enabled: o.enabled ?? true,
+    now: o.now ?? (() => Date.now() + 10_000),
+  });
+  return { root, watcher, quiet, logger, invalidated };
+}
+
+/** One run through the daemon: enters, waits as the check says, ends. */
+async function run(s: Setup): Promise<string> {
+  s.quiet.activity(1);
+  const verdict = await s.quiet.beforeRun();
+  s.quiet.activity(0);
+  return verdict;
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+const log = (s: Setup): string => s.logger.lines.join('\n');
+
+describe('QuietCheck', () => {
+  test('the first run syncs; once idle the daemon proves its graph and the next run needs no cookie', async () => {
+    const s = setup();
+    assert.equal(await run(s), 'synced');
+    await settle();
+    assert.equal(s.watcher.syncs, 2, 'the run’s cookie and the idle proof’s');
+    assert.equal(await run(s), 'stamped');
+    assert.equal(s.watcher.syncs, 3, 'the run wrote no cookie (the third is the proof after it)');
+    assert.deepEqual(s.invalidated, []);
+    assert.match(log(s), /no sync needed: 0 of 5 paths changed since the last sync/);
+    await settle();
+    assert.equal(await run(s), 'stamped', 'proved again after that run');
+    s.quiet.close();
+  });
+
+  test('an edited file the graph read is invalidated by the next run, which writes no cookie', async () => {
+    const s = setup();
+    await run(s);
+    await settle();
+    writeFileSync(join(s.root, 'pkg', 'BUILD'), 'files(name="c")\n'); // same size, new content
+    const syncs = s.watcher.syncs;
+    assert.equal(await run(s), 'stamped');
+    assert.equal(s.watcher.syncs, syncs + 1, 'only the proof after the run');
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
+    s.quiet.close();
+  });
+
+  test('a file created where the graph found none, or in a directory it listed, is invalidated with its directory', async () => {
+    for (const [rel, expected] of [
+      ['pkg/absent.txt', ['pkg', 'pkg/absent.txt']],
+      ['pkg/new.txt', ['pkg']],
+    ] as const) {
+      const s = setup();
+      await run(s);
+      await settle();
+      writeFileSync(join(s.root, rel), 'x');
+      assert.equal(await run(s), 'stamped', rel);
+      assert.deepEqual(s.invalidated, [expected], rel);
+      s.quiet.close();
+    }
+  });
+
+  test('a run that entered or ended since the proof voids it: the graphs may have read paths it does not cover', async () => {
+    const s = setup();
+    await run(s);
+    await settle();
+    // Two clients at once: the first goes on the proof; the second must sync.
+    s.quiet.activity(1);
+    s.quiet.activity(2);
+    assert.equal(await s.quiet.beforeRun(), 'stamped');
+    assert.equal(await s.quiet.beforeRun(), 'synced');
+    s.quiet.activity(1);
+    s.quiet.activity(0);
+    s.quiet.close();
+  });
+
+  test('a run arriving while the proof’s cookie is out waits for it, then needs none of its own', async () => {
+    const s = setup();
+    await run(s);
+    s.watcher.holdSyncs = true;
+    s.quiet.activity(0); // idle again: a proof is under way, its cookie held
+    await settle();
+    const syncsBefore = s.watcher.syncs;
+    s.quiet.activity(1);
+    const verdict = s.quiet.beforeRun();
+    await settle();
+    s.watcher.release();
+    assert.equal(await verdict, 'stamped');
+    assert.equal(s.watcher.syncs, syncsBefore, 'no second cookie');
+    s.quiet.activity(0);
+    s.watcher.holdSyncs = false;
+    s.quiet.close();
+  });
+
+  test('paths changed too recently to stamp are invalidated by the next run, whatever their stat says', async () => {
+    const s = setup({ now: Date.now });
+    await run(s);
+    await settle();
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['', 'BUILD', 'pkg', 'pkg/BUILD', 'pkg/absent.txt']]);
+    assert.match(log(s), /5 of 5 paths changed since the last sync \(.*\), 5 of them too recent to trust/);
+    s.quiet.close();
+  });
+
+  test('a cookie that did not come back (everything invalidated instead) leaves no proof', async () => {
+    const s = setup();
+    s.watcher.answer = false;
+    await run(s);
+    await settle();
+    assert.equal(s.watcher.syncs, 2, 'the proof was attempted');
+    s.watcher.answer = true;
+    assert.equal(await run(s), 'synced');
+    s.quiet.close();
+  });
+
+  test('disabled (daemon_invalidation_globs set): every run syncs', async () => {
+    const s = setup({ enabled: false });
+    await run(s);
+    await settle();
+    assert.equal(await run(s), 'synced');
+    assert.equal(s.watcher.syncs, 2);
+    s.quiet.close();
+  });
+});

@@ -1,0 +1,147 @@
+import { changedPaths, RACY_MARGIN_MS, stampPaths } from '../fs/index.js';
+import type { Logger } from '../core/index.js';
+import type { FileWatcher } from './watcher.js';
+
+export interface QuietCheckOptions {
+  /** Absolute build root. */
+  readonly root: string;
+  readonly watcher: FileWatcher;
+  /** The build-root-relative paths the daemon's graphs read (Engine.readPaths of each). */
+  readonly paths: () => Iterable<string>;
+  /**
+   * Queue the invalidation of the keys at exactly these paths: each path's own
+   * stamp moved (a directory's covers its listing), so unlike a watcher's
+   * event it stands for neither its parent's listing nor its subtree.
+   */
+  readonly invalidate: (paths: readonly string[]) => void;
+  readonly logger: Logger;
+  /** Off: every run waits for the watcher's sync cookie (daemon_invalidation_globs set, tests). */
+  readonly enabled: boolean;
+  /** Wall clock in ms, as file timestamps are (tests move it). */
+  readonly now?: () => number;
+}
+
+/** Whether a run waited for the watcher or went on the stamps: for the log and the tests. */
+export type QuietVerdict = 'stamped' | 'synced';
+
+interface Proof {
+  readonly stamps: Map<string, string>;
+  /** Paths changed too recently to stamp (RACY_MARGIN_MS): treated as changed by the next run. */
+  readonly racy: readonly string[];
+  readonly epoch: number;
+}
+
+/**
+ * Spares a run the watcher's sync cookie.
+ *
+ * A run must see every change made before it, so it writes a cookie and waits
+ * for the watcher to deliver it (watcher.ts): one event's round trip, and
+ * @parcel/watcher's 50 ms debounce when a run follows other events (the last
+ * run's cookie and outputs) within half a second — most of a fully cached
+ * run through the daemon. Instead, once no run is in progress, the daemon
+ * proves in the background what its graphs saw *as of a moment T*:
+ * 1. at T it takes stat stamps of every path its graphs read
+ *    (fs/path-stamps.ts, the kept graph's racy rule: a path, or the directory
+ *    holding it, changed within RACY_MARGIN_MS of T is not stamped but noted
+ *    as racy, since a later write in the same timestamp tick could leave its
+ *    stat equal);
+ * 2. then it syncs the watcher: once the cookie comes back, every change made
+ *    before T has been delivered and has invalidated what it touched.
+ * A run that finds the proof standing (no run entered or ended since, so the
+ * graphs read no path the proof does not cover) compares every path's lstat
+ * with its stamp: a change since T shows there (a file created or removed
+ * moves its directory's stamp). It queues the keys at exactly the changed
+ * paths and the racy ones for invalidation (each path has its own stamp, so
+ * none stands for its parent's listing or its subtree, as a watcher's event
+ * does) and starts with no cookie — events still on their way invalidate
+ * those paths again later, which costs a re-read, never a wrong answer.
+ * Without a standing proof it waits for a cookie as before.
+ */
+export class QuietCheck {
+  readonly #o: QuietCheckOptions;
+  readonly #now: () => number;
+  /** Bumped as a run enters (past its wait) and as one ends: the graphs may read new paths. */
+  #epoch = 0;
+  #active = 0;
+  #proof: Proof | undefined;
+  /** The proof being built (its stamps taken, its cookie awaited). */
+  #proving: Promise<void> | undefined;
+  /** Proves again once paths too recent to stamp are old enough, if still idle. */
+  #again: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(o: QuietCheckOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+  }
+
+  /** The number of runs in progress changed (DaemonServer's onActivity). */
+  activity(active: number): void {
+    if (active < this.#active) this.#epoch++;
+    this.#active = active;
+    if (active === 0) this.#prove();
+  }
+
+  /** Before a run reads anything: returns once every change it could read has been delivered or found. */
+  async beforeRun(): Promise<QuietVerdict> {
+    try {
+      // A proof standing while a fresher one is built is as good: wait only when there is none.
+      if (this.#proof === undefined && this.#proving) await this.#proving;
+      if (this.#useProof()) return 'stamped';
+      await this.#o.watcher.sync();
+      return 'synced';
+    } finally {
+      this.#proof = undefined;
+      this.#epoch++;
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#again);
+    this.#proof = undefined;
+  }
+
+  /** Queues what changed since the proof's moment; false when there is no proof to go on. */
+  #useProof(): boolean {
+    const proof = this.#proof;
+    if (proof === undefined || proof.epoch !== this.#epoch) return false;
+    const t0 = performance.now();
+    const changed = changedPaths(this.#o.root, proof.stamps, proof.stamps.keys());
+    for (const p of proof.racy) changed.add(p);
+    const ms = (performance.now() - t0).toFixed(1);
+    if (changed.size > 0) this.#o.invalidate([...changed]);
+    const first = changed.size > 0 ? ` (${changed.values().next().value as string}…)` : '';
+    this.#o.logger.debug(
+      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size + proof.racy.length} paths changed since the last sync${first}, ${proof.racy.length} of them too recent to trust (checked in ${ms} ms)`,
+    );
+    return true;
+  }
+
+  #prove(): void {
+    if (!this.#o.enabled || this.#closed || this.#proving) return;
+    clearTimeout(this.#again);
+    this.#again = undefined;
+    const epoch = this.#epoch;
+    const paths = new Set(this.#o.paths());
+    const stamps = stampPaths(this.#o.root, paths, this.#now());
+    const racy = stamps.size === paths.size ? [] : [...paths].filter((p) => !stamps.has(p));
+    this.#proving = this.#o.watcher
+      .sync()
+      .then((ok) => {
+        if (!ok || this.#closed || this.#epoch !== epoch) return;
+        this.#proof = { stamps, racy, epoch };
+        this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.length} too recent to) and synced: the next run needs no sync`);
+        if (racy.length > 0) {
+          // Each would be re-read by every run until a proof stamps it.
+          this.#again = setTimeout(() => {
+            this.#again = undefined;
+            if (this.#active === 0 && this.#epoch === epoch) this.#prove();
+          }, RACY_MARGIN_MS + 100).unref();
+        }
+      })
+      .finally(() => {
+        this.#proving = undefined;
+      });
+  }
+}
