@@ -59,6 +59,20 @@ describe('pathsReadingOtherwise (the paths whose stamps moved, read again before
     assert.deepEqual(await pathsReadingOtherwise(saved, rebuild, new Set(['b/unread'])), new Set(['b/unread']));
   });
 
+  it('past its bound reads nothing and leaves every moved path changed (a checkout: the run reads only what it reaches)', async () => {
+    const saved = await kept(FILES);
+    const { rebuild } = build(new World(FILES));
+    const read: string[] = [];
+    const counting = (id: string): AnyKey<unknown> | undefined => {
+      const k = rebuild(id) as Key<unknown>;
+      return { ...k, compute: (ctx, signal) => (read.push(id), k.compute(ctx, signal)) };
+    };
+    assert.deepEqual(await pathsReadingOtherwise(saved, counting, ALL, 2), ALL);
+    assert.deepEqual(read, [], 'nothing was read');
+    assert.deepEqual(await pathsReadingOtherwise(saved, counting, ALL, 3), new Set());
+    assert.equal(read.length, 3);
+  });
+
   it('an import given what it leaves out answers as a cold run: an unchanged path is not read again by the run, a change still recomputes', async () => {
     const saved = await kept(FILES);
     for (const [files, expected, recomputed] of [

@@ -16,6 +16,14 @@ const NO_CONTEXT: ComputeContext = {
 const CONCURRENCY = 16;
 
 /**
+ * Past this many moved paths none is read again here: they are all changed,
+ * as before. The reads are eager, where a run reads only what it reaches (a
+ * `list ::` never hashes a source file), so after a checkout that moved
+ * thousands of files this would read and hash them all up front.
+ */
+export const MAX_PATHS_READ_AGAIN = 512;
+
+/**
  * Of the `changed` paths of a kept graph (those whose stamps no longer
  * prove them unchanged, fs/path-stamps.ts), the ones whose file-system
  * records now read otherwise. Every record at such a path is computed
@@ -34,13 +42,16 @@ const CONCURRENCY = 16;
  * a path is a function of what is at its path alone.
  *
  * A record whose key cannot be rebuilt, or whose compute throws (a failure
- * is never kept, so it differs), keeps its path changed.
+ * is never kept, so it differs), keeps its path changed; so does every path
+ * when more than `maxPaths` moved.
  */
 export async function pathsReadingOtherwise(
   graph: PersistedGraph,
   rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
   changed: ReadonlySet<string>,
+  maxPaths = MAX_PATHS_READ_AGAIN,
 ): Promise<Set<string>> {
+  if (changed.size > maxPaths) return new Set(changed);
   const recordsAt = new Map<string, number[]>();
   const { paths } = graph;
   if (changed.size > 0) {
