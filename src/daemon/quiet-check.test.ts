@@ -47,7 +47,7 @@ interface Setup {
  * files the test just wrote count as old enough to stamp (a test cannot wait
  * out the racy margin); `now` set to the real clock makes them too fresh.
  */
-function setup(o: { now?: () => number; enabled?: boolean } = {}): Setup {
+function setup(o: { now?: () => number; enabled?: boolean; maxPaths?: number } = {}): Setup {
   const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
   roots.push(root);
   mkdirSync(join(root, 'pkg'));
@@ -65,6 +65,7 @@ function setup(o: { now?: () => number; enabled?: boolean } = {}): Setup {
     logger,
     enabled: o.enabled ?? true,
     now: o.now ?? (() => Date.now() + 10_000),
+    ...(o.maxPaths !== undefined ? { maxPaths: o.maxPaths } : {}),
   });
   return { root, watcher, quiet, logger, invalidated };
 }
@@ -175,6 +176,16 @@ describe('QuietCheck', () => {
     assert.equal(s.watcher.syncs, 2, 'the proof was attempted');
     s.watcher.answer = true;
     assert.equal(await run(s), 'synced');
+    s.quiet.close();
+  });
+
+  test('more paths than stamping is worth: runs sync', async () => {
+    const s = setup({ maxPaths: 4 });
+    await run(s);
+    await settle();
+    assert.equal(s.watcher.syncs, 1, 'no proof was attempted');
+    assert.equal(await run(s), 'synced');
+    assert.match(log(s), /the graphs read 5 paths, more than stamping them is worth/);
     s.quiet.close();
   });
 

@@ -19,7 +19,15 @@ export interface QuietCheckOptions {
   readonly enabled: boolean;
   /** Wall clock in ms, as file timestamps are (tests move it). */
   readonly now?: () => number;
+  /** Above this many paths the check would cost more than the cookie it saves (default MAX_STAMPED_PATHS). */
+  readonly maxPaths?: number;
 }
+
+/**
+ * One lstat is 2–10 µs: at 20,000 paths the check at a run's start costs
+ * about what the cookie's wait does (~50 ms), so beyond it runs sync.
+ */
+export const MAX_STAMPED_PATHS = 20_000;
 
 /** Whether a run waited for the watcher or went on the stamps: for the log and the tests. */
 export type QuietVerdict = 'stamped' | 'synced';
@@ -124,6 +132,10 @@ export class QuietCheck {
     this.#again = undefined;
     const epoch = this.#epoch;
     const paths = new Set(this.#o.paths());
+    if (paths.size > (this.#o.maxPaths ?? MAX_STAMPED_PATHS)) {
+      this.#o.logger.debug(`watcher: the graphs read ${paths.size} paths, more than stamping them is worth; runs sync`);
+      return;
+    }
     const stamps = stampPaths(this.#o.root, paths, this.#now());
     const racy = stamps.size === paths.size ? [] : [...paths].filter((p) => !stamps.has(p));
     this.#proving = this.#o.watcher
