@@ -249,7 +249,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       if (deps.apps.persistsGraphs && wantsGraph && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
         const endLoad = trace?.recorder.phase('load the kept graph');
         graphFile = new GraphFile(app, storeDir, logger);
-        graphLoaded = graphFile.load(options) > 0;
+        graphLoaded = (await graphFile.load(options)) > 0;
         endLoad?.();
       }
     } else {
