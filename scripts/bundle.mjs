@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyModules, trewsLazyModules } from './lazy-modules.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // CommonJS, not ESM: Node loads a CommonJS file and the built-ins it requires
@@ -104,7 +105,10 @@ const mainResult = await build({
   banner: { js: 'const __trewsMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "src", "cli", "main.js")).href;' },
   target: 'node20',
   external: ['@parcel/watcher', '@grpc/grpc-js', 'oxc-parser'],
-  plugins: [jsoncAsModule],
+  // The REAPI schemas and protobuf-es load on first use (scripts/lazy-modules.mjs).
+  plugins: [jsoncAsModule, lazyModules(trewsLazyModules(root))],
+  // A name a facade left out (a class), re-exported, would be undefined at run time: an error, not a warning.
+  logOverride: { 'import-is-undefined': 'error' },
   // Readable lines: an internal error's stack in the log points at real code.
   minifySyntax: true,
   legalComments: 'none',

@@ -4,11 +4,11 @@
 // without changing its length (`!0` → `!1`) must run the new code.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { repoRoot } from './helpers/index.js';
+import { repoRoot, waitUntil } from './helpers/index.js';
 
 describe('bin/trews.cjs code cache', () => {
   const root = mkdtempSync(join(tmpdir(), 'trews-bin-cache-'));
@@ -33,5 +33,39 @@ describe('bin/trews.cjs code cache', () => {
     writeFileSync(join(root, 'dist', 'trews-client.cjs'), client('new!'));
     assert.equal(run(), 'new!');
     assert.equal(run(), 'new!');
+  });
+
+  const cache = join(root, 'dist', 'trews-client.cjs.v8cache');
+  const bundle = join(root, 'dist', 'trews-client.cjs');
+
+  it('a damaged cache (garbage after a right header, truncated, or of the old format) is rejected: the run is right and the cache is made again', () => {
+    writeFileSync(bundle, client('fine'));
+    assert.equal(run(), 'fine');
+    const good = readFileSync(cache);
+    const garbage = Buffer.from(good);
+    for (let i = 72; i < garbage.length; i += 7) garbage[i] = (garbage[i]! * 31 + 17) & 0xff;
+    const sha = good.subarray(16, 48);
+    for (const damaged of [garbage, good.subarray(0, 60), good.subarray(0, good.length >> 1), Buffer.concat([sha, good.subarray(72)])]) {
+      writeFileSync(cache, damaged);
+      assert.equal(run(), 'fine');
+      assert.equal(run(), 'fine');
+      assert.ok(readFileSync(cache).length > 72, 'made again');
+    }
+    truncateSync(cache, 0);
+    assert.equal(run(), 'fine');
+  });
+
+  it('once the bundle is old enough for its stat key to vouch for it, a rewrite of the same length still runs the new code', async () => {
+    writeFileSync(bundle, client('aged'));
+    assert.equal(run(), 'aged');
+    // A key is recorded only for a file unchanged for a few seconds (a coarse clock could hide a later write).
+    await waitUntil(() => Date.now() - statSync(bundle).ctimeMs > 3500, 'the bundle to age', 10_000);
+    assert.equal(run(), 'aged'); // records the key
+    const recorded = readFileSync(cache);
+    assert.notDeepEqual(recorded.subarray(48, 72), Buffer.alloc(24), 'the stat key is recorded');
+    assert.equal(run(), 'aged'); // vouched for by the key: nothing to write
+    assert.deepEqual(readFileSync(cache), recorded);
+    writeFileSync(bundle, client('agee'));
+    assert.equal(run(), 'agee');
   });
 });

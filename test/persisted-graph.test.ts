@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -286,6 +286,31 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('a file proven unchanged at load and written while the run runs: its kept stamp is the old one, so the next run reads it again', async () => {
+    const poison = [
+      'files(name="in", sources=["in.txt"])',
+      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': poison, 'a/in.txt': 'good' }, async (repo, env) => {
+      const withRoot = { ...env, ROOT: repo.root };
+      await aged();
+      assert.equal((await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true })).code, 0);
+      await repo.write('a/in.txt', 'good');
+      await aged();
+      await primed(repo.root, withRoot, ['test', 'a:t']);
+      await repo.write('a/in.txt', 'good');
+      await aged();
+      // Proven at load by its stamp (so not read again), then rewritten by the forced test.
+      assert.equal((await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true })).code, 0);
+      const forced = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t', '--force'], { cwd: repo.root, env: withRoot, persistGraph: true });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(await readFile(join(repo.root, 'a', 'in.txt'), 'utf8'), 'bad!', 'the test wrote into the workspace');
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true });
+      assert.notEqual(r.code, 0, `the run must read the file the forced run changed:\n${r.stderr}`);
+    });
+  });
+
   it('every transient, input and file-system key of a shell run comes back with its compute, not as a stub', async () => {
     // A system_binary (found and fingerprinted again every run), tools, variables, options, a failed test (transient, NOT_REBUILDABLE).
     const build = [
@@ -306,6 +331,71 @@ describe('the kept graph, --no-daemon', () => {
       const kinds = await unrebuiltKinds(repo.root);
       assert.deepEqual(kinds.filter((k) => !NOT_REBUILDABLE.has(k)), [], `kinds that came back as stubs: ${kinds.join(', ')}`);
       assert.deepEqual(kinds, ['transient process:'], 'the failed test is kept, transient, and cannot come back from its id');
+    });
+  });
+
+  it('`version` and `help` neither load the kept graph nor touch it: the next run still starts from it', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['test', 'a:t']);
+      const kept = await readFile(join(repo.root, GRAPH));
+      const logBefore = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).length;
+      for (const args of [['version'], ['help', 'test']]) {
+        const r = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: repo.root, env, persistGraph: true });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const logSince = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).slice(logBefore);
+      assert.doesNotMatch(logSince, /graph: (loaded|ignoring|not kept)/);
+      assert.deepEqual(await readFile(join(repo.root, GRAPH)), kept, 'the graph file is as the last run that used it left it');
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match((await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).slice(logBefore), /graph: loaded [1-9]\d* of/);
+    });
+  });
+
+  it('outputs deleted and written back (a restore): the directories read again as kept dirty nothing above them, and the archive is whole', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      const dist = join(repo.root, 'dist');
+      const restore = async (): Promise<void> => {
+        await rm(dist, { recursive: true, force: true });
+        const r = await runTrews(['--no-daemon', '--level=debug', 'package', '::'], { cwd: repo.root, env, persistGraph: true });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(tarNames(join(dist, 'a', 'all.tar')), 'good', 'the archive is written back whole');
+      };
+      // The first runs leave a graph that read the root without dist/ (a run that writes dist/ cannot stamp the root).
+      for (let i = 0; i < 3; i++) await restore();
+      await restore();
+      const log = await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8');
+      const loaded = [...log.matchAll(/graph: loaded (\d+) of \d+ nodes.*?(\d+) of (\d+) paths to read again.*?, (\d+) of them changed/g)].at(-1);
+      assert.ok(loaded !== undefined, 'the run loaded the kept graph');
+      assert.ok(Number(loaded[2]) > 0, 'the root moved: dist/ went and came back');
+      assert.equal(loaded[4], '0', 'the root lists as the kept graph read it');
+      const ran = [...log.matchAll(/this run computed (\d+) nodes and re-validated (\d+)/g)].at(-1)!;
+      // A moved root dirtied everything above it: ~70% of this graph re-validated, and the listings computed again.
+      assert.ok(Number(ran[2]) * 4 < Number(loaded[1]), `re-validated ${ran[2]} of ${loaded[1]} nodes`);
+      // A real change under the same stamps is still a change: the file written back differs.
+      await repo.write('a/in.txt', 'bad!');
+      await rm(dist, { recursive: true, force: true });
+      const r = await runTrews(['--no-daemon', 'package', '::'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(tarNames(join(dist, 'a', 'all.tar')), 'bad!');
+    });
+  });
+
+  it('a symlink pointed elsewhere between runs: its directory reads otherwise (the target is in the listing), and the test sees the other file', async () => {
+    const build = [
+      'files(name="in", sources=["in.txt"])',
+      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good", tools=["cat"], execution_dependencies=[":in"])',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': build, 'a/v1/x': 'good', 'a/v2/x': 'bad!' }, async (repo, env) => {
+      await symlink('v1/x', join(repo.root, 'a', 'in.txt'));
+      await aged();
+      await primed(repo.root, env, ['test', 'a:t']);
+      await rm(join(repo.root, 'a', 'in.txt'));
+      await symlink('v2/x', join(repo.root, 'a', 'in.txt'));
+      const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env, persistGraph: true });
+      assert.ok((await loadedNodes(repo.root)) > 0);
+      assert.notEqual(r.code, 0, `the test must read through the re-pointed link:\n${r.stderr}`);
     });
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { GLOBAL, OptionRegistry, registerGlobalOptions } from '../options/index.js';
-import { globalEnv, globalFlags, globalSection, readBootstrap } from './bootstrap.js';
+import { daemonOffByFlagOrEnv, globalEnv, globalFlags, globalSection, readBootstrap } from './bootstrap.js';
 import { daemonSubcommand } from './daemon-command.js';
 import { parseTrewsdArgs } from './trewsd.js';
 
@@ -80,6 +80,27 @@ describe('bootstrap options', () => {
     assert.ok(b.ok);
     assert.deepEqual(b.value.record.options['GLOBAL.ignore'], ['.*/', '/dist/', 'gen/']);
     assert.equal(b.value.options.bool(GLOBAL, 'daemon'), true);
+  });
+
+  test('daemonOffByFlagOrEnv says the daemon is off only when readBootstrap would say so (or fail)', () => {
+    const cases: [string[], Record<string, string>][] = [];
+    const flagSets = [[], ['--no-daemon'], ['--daemon'], ['--daemon', '--no-daemon'], ['--no-daemon', '--daemon'], ['--daemon=false'], ['--daemon=0'], ['--daemon=TRUE'], ['--daemon=maybe'], ['--', '--no-daemon'], ['--no-daemon=x']];
+    const envs: Record<string, string>[] = [{}, { TREWS_DAEMON: 'false' }, { TREWS_DAEMON: 'False' }, { TREWS_DAEMON: '0' }, { TREWS_DAEMON: 'true' }, { TREWS_DAEMON: 'nope' }, { TREWS_DAEMON: '' }];
+    for (const flags of flagSets) for (const env of envs) cases.push([['list', ...flags.slice(0, 1), '::', ...flags.slice(1)], env]);
+    let off = 0;
+    for (const config of ['', '[GLOBAL]\ndaemon = true\n', '[GLOBAL]\ndaemon = false\n']) {
+      const r = root(config);
+      for (const [argv, env] of cases) {
+        const b = readBootstrap({ argv, env, root: r, homeDir: '/h' });
+        const said = daemonOffByFlagOrEnv(argv, env);
+        if (said) off++;
+        // Off by the shortcut: the full read agrees, or fails (and the client runs in-process then too).
+        if (said) assert.ok(!b.ok || !b.value.options.bool(GLOBAL, 'daemon'), `${argv.join(' ')} ${JSON.stringify(env)} ${JSON.stringify(config)}`);
+        // The shortcut never overrules trews.toml: without a flag or variable that says so, it reads it.
+        if (!said && b.ok && !b.value.options.bool(GLOBAL, 'daemon')) assert.ok(config.includes('daemon = false') || argv.some((a) => a.startsWith('--daemon=')), `${argv.join(' ')} ${JSON.stringify(env)}`);
+      }
+    }
+    assert.ok(off > 20, 'the usual ways (--no-daemon, TREWS_DAEMON=false) take the shortcut');
   });
 
   test('an error in the GLOBAL options is a Failure (the run reports it in full)', () => {

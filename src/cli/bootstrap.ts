@@ -76,6 +76,29 @@ export function readBootstrap(input: BootstrapInput): Result<Bootstrap, Failure>
 }
 
 /**
+ * True when the command line or the environment alone turn the daemon off
+ * (`--no-daemon`, `TREWS_DAEMON=false`: how CI runs trews), which outrank
+ * trews.toml: the client then runs the command in-process without reading
+ * the bootstrap options, as it would after reading them. False when only
+ * readBootstrap can tell.
+ */
+export function daemonOffByFlagOrEnv(argv: readonly string[], env: Readonly<Record<string, string>>): boolean {
+  // As options/value-parsing.ts reads a bool (bootstrap.test.ts holds the two to the same answers).
+  const isFalse = (text: string): boolean => /^(false|0)$/i.test(text);
+  let off: boolean | undefined;
+  for (const arg of argv) {
+    if (arg === '--') break;
+    // The last flag wins; one whose value is no bool is the run's error to report.
+    if (arg === '--no-daemon') off = true;
+    else if (arg === '--daemon') off = false;
+    else if (arg.startsWith('--daemon=')) off = isFalse(arg.slice('--daemon='.length));
+  }
+  if (off !== undefined) return off;
+  const value = env[envVarName(GLOBAL, 'daemon')];
+  return value !== undefined && isFalse(value);
+}
+
+/**
  * The flags of `argv` that set GLOBAL options (`--level=debug`, `--no-daemon`),
  * up to `--`. Goals, specs and the options of goals are left to the run.
  */

@@ -12,7 +12,7 @@ import {
 import { terminalEnv } from '../daemon/protocol/index.js';
 import { GLOBAL } from '../options/index.js';
 import { renderFailure } from '../ui/index.js';
-import { readBootstrap } from './bootstrap.js';
+import { daemonOffByFlagOrEnv, readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
 import { lazyStdin, lazyWritable, ttys } from './lazy-stdio.js';
 import { daemonCommand, daemonSubcommand } from './daemon-command.js';
@@ -48,7 +48,7 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
     return exit(code);
   }
   const root = findBuildRoot(cwd);
-  if (root === undefined || runsOnItsOwn(argv)) return entry.inProcess();
+  if (root === undefined || runsOnItsOwn(argv) || daemonOffByFlagOrEnv(argv, env)) return entry.inProcess();
   const boot = readBootstrap({ argv, env, root, homeDir });
   if (!boot.ok || !boot.value.options.bool(GLOBAL, 'daemon')) return entry.inProcess();
 

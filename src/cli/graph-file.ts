@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
-import { keyKindOf, type PersistedGraph } from '../engine/index.js';
+import { keyKindOf, pathsReadingOtherwise, type PersistedGraph } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
@@ -59,6 +59,13 @@ export class GraphFile {
   /** The loaded graph's paths (each once), and how many of them its stamps proved unchanged. */
   #loadedPaths: readonly string[] = [];
   #provenAtLoad = 0;
+  /**
+   * The loaded stamps that proved their path unchanged at load. Each stays true
+   * of the graph this run keeps: the run did not read its path again (its
+   * records came back clean), and a change since shows as another stamp to
+   * the next run. So a save stamps only the other paths, not all of them again.
+   */
+  #provenStamps: ReadonlyMap<string, string> = new Map();
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
 
@@ -77,7 +84,7 @@ export class GraphFile {
   }
 
   /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */
-  load(options: Options): number {
+  async load(options: Options): Promise<number> {
     this.#maxAgeRuns = options.int(GLOBAL, 'daemon_graph_idle_runs');
     const fingerprint = this.#fingerprint(this.#storeAtStart);
     if (fingerprint === undefined) return 0;
@@ -97,14 +104,20 @@ export class GraphFile {
     try {
       // Only the paths whose stamps differ (or that have none) are read again.
       const paths = pathsOf(graph);
-      const changed = changedPaths(root, stamps, paths);
+      const moved = changedPaths(root, stamps, paths);
       const t2 = performance.now();
-      const n = this.#app.engine.importGraph(graph, rebuild, changed);
+      // A moved stamp is not a change until the path reads otherwise (engine/recheck-paths.ts):
+      // what depends on a path read again as kept is not dirtied.
+      const changed = await pathsReadingOtherwise(graph, rebuild, moved);
       const t3 = performance.now();
+      const n = this.#app.engine.importGraph(graph, rebuild, changed);
+      const t4 = performance.now();
       this.#loadedPaths = paths;
-      this.#provenAtLoad = paths.length - changed.size;
+      this.#provenAtLoad = paths.length - moved.size;
+      this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
+      const some = (set: ReadonlySet<string>): string => (set.size > 0 ? ` (${[...set].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${set.size > 5 ? ', …' : ''})` : '');
       this.#logger.debug(
-        `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, import ${(t3 - t2).toFixed(0)} ms); ${changed.size} of ${this.#provenAtLoad + changed.size} paths to read again${changed.size > 0 ? ` (${[...changed].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${changed.size > 5 ? ', …' : ''})` : ''}`,
+        `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, read again ${(t3 - t2).toFixed(0)} ms, import ${(t4 - t3).toFixed(0)} ms); ${moved.size} of ${paths.length} paths to read again${some(moved)}, ${changed.size} of them changed${some(changed)}`,
       );
       return n;
     } catch (e) {
@@ -176,7 +189,15 @@ export class GraphFile {
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined) return;
-      const stampsOf = (paths: readonly string[]): Map<string, string> => stampPaths(this.#app.root, paths, this.#startedAtMs);
+      const stampsOf = (paths: readonly string[]): Map<string, string> => {
+        const proven = this.#provenStamps;
+        const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), this.#startedAtMs);
+        for (const p of paths) {
+          const s = proven.get(p);
+          if (s !== undefined) out.set(p, s);
+        }
+        return out;
+      };
       let stamps: Map<string, string> | undefined;
       if (loaded && engine.stats().changes === 0) {
         // The graph is as loaded; its stamps are worth writing again only if they now prove

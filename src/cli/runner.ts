@@ -243,10 +243,13 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         return undefined;
       });
       app = deps.apps.get(root, rules, storeDir, backends, logger, storeUse);
-      if (deps.apps.persistsGraphs && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
+      // A goal that needs no build root (version, help, gc) asks nothing the kept
+      // graph remembers: loading it would cost such a run tens of ms at 200 packages.
+      const wantsGraph = selected.some((goal) => goal.needsBuildRoot);
+      if (deps.apps.persistsGraphs && wantsGraph && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
         const endLoad = trace?.recorder.phase('load the kept graph');
         graphFile = new GraphFile(app, storeDir, logger);
-        graphLoaded = graphFile.load(options) > 0;
+        graphLoaded = (await graphFile.load(options)) > 0;
         endLoad?.();
       }
     } else {

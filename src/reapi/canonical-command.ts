@@ -9,7 +9,7 @@ import {
   type Action,
   type Command,
   type Platform,
-} from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+} from './schemas.js';
 import { compareUtf8, isWellFormedUnicode } from './utf8-order.js';
 
 /**

@@ -9,7 +9,7 @@ import {
   SymlinkNodeSchema,
   type Directory,
   type NodeProperties,
-} from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+} from './schemas.js';
 import { fromProtoDigest } from './digest.js';
 import { compareUtf8, isWellFormedUnicode } from './utf8-order.js';
 
@@ -64,8 +64,48 @@ export function canonicalDirectory(dir: Directory): Result<Directory> {
       return err(failure('input', 'invalid-symlink', `symlink ${JSON.stringify(s.name)} has an invalid target ${JSON.stringify(s.target)}`));
     }
   }
-  const byName = (a: { name: string }, b: { name: string }): number => compareUtf8(a.name, b.name);
-  return ok(
+  const plain = plainDirectory(dir);
+  if (plain !== undefined) return ok(plain);
+  return ok(canonicalByCreate(dir));
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => compareUtf8(a.name, b.name);
+const DIGEST = 'build.bazel.remote.execution.v2.Digest';
+
+/**
+ * canonicalDirectory's result for a Directory without node properties, whose
+ * digests are messages, built as object literals: the same messages (fields,
+ * key order, shared digests) protobuf-es's create makes, which every tree
+ * walk would otherwise pay for, and which would load the schemas in a run
+ * that only reads trees (scripts/lazy-modules.mjs). canonical.test.ts
+ * compares the two. Undefined for anything else.
+ */
+function plainDirectory(dir: Directory): Directory | undefined {
+  if (dir.nodeProperties !== undefined) return undefined;
+  for (const f of dir.files) if (f.nodeProperties !== undefined || (f.digest !== undefined && f.digest.$typeName !== DIGEST)) return undefined;
+  for (const d of dir.directories) if (d.digest !== undefined && d.digest.$typeName !== DIGEST) return undefined;
+  for (const l of dir.symlinks) if (l.nodeProperties !== undefined) return undefined;
+  return {
+    $typeName: 'build.bazel.remote.execution.v2.Directory',
+    files: dir.files
+      .map((f) =>
+        f.digest === undefined
+          ? { $typeName: 'build.bazel.remote.execution.v2.FileNode', name: f.name, isExecutable: f.isExecutable }
+          : { $typeName: 'build.bazel.remote.execution.v2.FileNode', name: f.name, isExecutable: f.isExecutable, digest: f.digest },
+      )
+      .sort(byName),
+    directories: dir.directories
+      .map((d) =>
+        d.digest === undefined ? { $typeName: 'build.bazel.remote.execution.v2.DirectoryNode', name: d.name } : { $typeName: 'build.bazel.remote.execution.v2.DirectoryNode', name: d.name, digest: d.digest },
+      )
+      .sort(byName),
+    symlinks: dir.symlinks.map((l) => ({ $typeName: 'build.bazel.remote.execution.v2.SymlinkNode', name: l.name, target: l.target })).sort(byName),
+  } as Directory;
+}
+
+/** canonicalDirectory's result by protobuf-es's create (exported for canonical.test.ts, which holds plainDirectory to it). */
+export function canonicalByCreate(dir: Directory): Directory {
+  return (
     create(DirectorySchema, {
       files: dir.files
         .map((f) =>
@@ -88,7 +128,7 @@ export function canonicalDirectory(dir: Directory): Result<Directory> {
         )
         .sort(byName),
       nodeProperties: canonicalNodeProperties(dir.nodeProperties),
-    }),
+    })
   );
 }
 

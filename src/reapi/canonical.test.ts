@@ -154,3 +154,37 @@ test('fromProtoDigest validates; toProtoDigest round-trips', () => {
   ];
   for (const p of bad) assert.equal(reason(fromProtoDigest(p)), 'invalid-digest');
 });
+
+test('canonicalDirectory builds a plain Directory as the very messages protobuf-es creates (fields, key order, shared digests)', async () => {
+  const { canonicalByCreate } = await import('./canonical-directory.js');
+  const json = (v: unknown): string => JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+  let seed = 0x68e31da4;
+  const rand = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const names = ['b', 'a', 'é', '🙂', 'z', 'ab', 'A'];
+  for (let i = 0; i < 200; i++) {
+    const pick = (used: Set<string>): string => {
+      let n = `${names[rand(names.length)]}${rand(50)}`;
+      while (used.has(n)) n += 'x';
+      used.add(n);
+      return n;
+    };
+    const used = new Set<string>();
+    const digest = () => ({ hash: 'ab'.repeat(32), sizeBytes: BigInt(rand(1000)) });
+    const dir = create(DirectorySchema, {
+      files: Array.from({ length: rand(6) }, () => ({ name: pick(used), digest: digest(), isExecutable: rand(2) === 0 })),
+      directories: Array.from({ length: rand(4) }, () => ({ name: pick(used), digest: digest() })),
+      symlinks: Array.from({ length: rand(3) }, () => ({ name: pick(used), target: 'x' })),
+    });
+    const fast = canonicalDirectory(dir);
+    assert.ok(fast.ok);
+    const slow = canonicalByCreate(dir);
+    assert.deepEqual(fast.value, slow, `case ${i}`);
+    assert.equal(json(fast.value), json(slow), `case ${i}: key order`);
+    fast.value.files.forEach((f, j) => assert.equal(f.digest, slow.files[j]!.digest, 'the digest messages are shared, as create shares them'));
+  }
+});

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { err, failure, isSha256Hex, ok, type Digest, type Result } from '../core/index.js';
-import { DigestSchema, type Digest as ProtoDigest } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+import { DigestSchema, type Digest as ProtoDigest } from './schemas.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

@@ -1,5 +1,5 @@
 import { toBinary } from '@bufbuild/protobuf';
-import { DirectorySchema, type Digest as ProtoDigest, type Directory } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+import { DirectorySchema, type Digest as ProtoDigest, type Directory } from './schemas.js';
 
 /**
  * The canonical encoding of a Directory (as encodeCanonical gives it), written

@@ -264,3 +264,75 @@ test('Directories encoded by hand are byte for byte what protobuf-es writes', as
     );
   }
 });
+
+test('Directories decoded by hand are the very messages protobuf-es reads, and whatever is off the plain path is decoded (or rejected) by protobuf-es', async () => {
+  const { fromBinary, toBinary } = await import('@bufbuild/protobuf');
+  const { decodeDirectory } = await import('./decode-directory.js');
+  const reflective = (b: Uint8Array): { ok: true; value: Directory } | { ok: false } => {
+    try {
+      return { ok: true, value: fromBinary(DirectorySchema, b) };
+    } catch {
+      return { ok: false };
+    }
+  };
+  const same = (b: Uint8Array, what: string): void => {
+    const mine = decodeMessage(DirectorySchema, b);
+    const theirs = reflective(b);
+    assert.equal(mine.ok, theirs.ok, what);
+    if (mine.ok && theirs.ok) {
+      assert.deepEqual(mine.value, theirs.value, what);
+      // Key order too: a message is JSON-stringified and compared elsewhere.
+      assert.equal(JSON.stringify(mine.value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), JSON.stringify(theirs.value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), what);
+    }
+  };
+  let seed = 0x1b873593;
+  const rand = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const names = ['', 'a', 'é', '🙂', 'x'.repeat(200)];
+  const sizes = [0n, 1n, 128n, 2n ** 40n + 7n, 2n ** 63n - 1n, -1n];
+  let byHand = 0;
+  for (let i = 0; i < 300; i++) {
+    const withProps = i % 5 === 4;
+    const d = create(DirectorySchema, {
+      files: Array.from({ length: rand(6) }, () => ({
+        name: names[rand(names.length)]!,
+        digest: rand(5) === 0 ? undefined : { hash: rand(4) === 0 ? '' : 'ab'.repeat(32), sizeBytes: sizes[rand(sizes.length)]! },
+        isExecutable: rand(2) === 0,
+        nodeProperties: withProps && rand(2) === 0 ? { unixMode: 0o755 } : undefined,
+      })),
+      directories: Array.from({ length: rand(4) }, () => ({ name: names[rand(names.length)]!, digest: rand(4) === 0 ? undefined : { hash: 'cd'.repeat(32), sizeBytes: sizes[rand(sizes.length)]! } })),
+      symlinks: Array.from({ length: rand(3) }, () => ({ name: names[rand(names.length)]!, target: names[rand(names.length)]! })),
+    });
+    const b = toBinary(DirectorySchema, d);
+    if (decodeDirectory(b) !== undefined) byHand++;
+    same(b, `case ${i}`);
+    // Every truncation, and a byte flipped anywhere: what protobuf-es makes of it, we make of it.
+    same(b.subarray(0, rand(b.length + 1)), `case ${i} truncated`);
+    if (b.length > 0) {
+      const flipped = Uint8Array.from(b);
+      const at = rand(b.length);
+      flipped[at] = flipped[at]! ^ (1 << rand(8));
+      same(flipped, `case ${i} flipped`);
+    }
+  }
+  assert.ok(byHand > 200, `most plain Directories are decoded by hand (${byHand})`);
+  // Off the plain path on purpose: an unknown field (kept by protobuf-es in $unknown), a repeated singular field,
+  // a wrong wire type, invalid UTF-8, an over-long varint.
+  const file = (...content: Part[]): Uint8Array => ld(0x0a, ...content);
+  for (const [what, b] of [
+    ['unknown field', file(ld(0x0a, 'a'), [0x78, 0x01])],
+    ['name twice', file(ld(0x0a, 'a'), ld(0x0a, 'b'))],
+    ['digest twice (merged)', file(ld(0x12, ld(0x0a, 'h')), ld(0x12, [0x10, 0x05]))],
+    ['wire type', file([0x0d, 1, 2, 3, 4])],
+    ['invalid UTF-8', file(ld(0x0a, [0xc3, 0x28]))],
+    ['over-long varint', file([0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])],
+    ['node properties', bytes(ld(0x2a, ld(0x0a, ld(0x0a, 'p'))))],
+  ] as const) {
+    assert.equal(decodeDirectory(b), undefined, what);
+    same(b, what);
+  }
+});

@@ -1,6 +1,7 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { decodeDirectory } from './decode-directory.js';
 import { encodeDirectory } from './encode-directory.js';
-import { DirectorySchema, type Directory } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
+import { DirectorySchema, type Directory } from './schemas.js';
 import { digestOf, err, failure, ok, type Digest, type Result } from '../core/index.js';
 
 /**
@@ -36,6 +37,11 @@ export function decodeMessage<Desc extends DescMessage>(
   schema: Desc,
   bytes: Uint8Array,
 ): Result<MessageShape<Desc>> {
+  // The one message read in every tree walk: by hand when it is plain (decode-directory.ts).
+  if (schema.typeName === DirectorySchema.typeName) {
+    const dir = decodeDirectory(bytes);
+    if (dir !== undefined) return ok(dir as unknown as MessageShape<Desc>);
+  }
   try {
     return ok(fromBinary(schema, bytes));
   } catch (e) {

@@ -4,28 +4,10 @@
 //
 // Every generated name is re-exported as is: `ActionSchema` is the schema
 // (for create/toBinary/fromBinary from @bufbuild/protobuf), `Action` the
-// message type. Note that `Digest` here is the wire message (int64 size as
+// message type (schemas.ts). Note that `Digest` here is the wire message (int64 size as
 // bigint); trews' own Digest lives in core — convert with toProtoDigest /
 // fromProtoDigest. `ProtoDigest` is the same wire type under an unambiguous name.
-export * from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
-export * from './gen/build/bazel/semver/semver_pb.js';
-export * from './gen/google/rpc/status_pb.js';
-export * from './gen/google/rpc/code_pb.js';
-export * from './gen/google/rpc/error_details_pb.js';
-export * from './gen/google/longrunning/operations_pb.js';
-export * from './gen/google/bytestream/bytestream_pb.js';
-export type { Digest as ProtoDigest } from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
-
-// Service descriptors (GenService), under names that say what they are; the
-// gRPC layer builds its client and server definitions from these.
-export {
-  Execution as ExecutionService,
-  ActionCache as ActionCacheService,
-  ContentAddressableStorage as ContentAddressableStorageService,
-  Capabilities as CapabilitiesService,
-} from './gen/build/bazel/remote/execution/v2/remote_execution_pb.js';
-export { Operations as OperationsService } from './gen/google/longrunning/operations_pb.js';
-export { ByteStream as ByteStreamService } from './gen/google/bytestream/bytestream_pb.js';
+export * from './schemas.js';
 
 export { toProtoDigest, fromProtoDigest } from './digest.js';
 export { encodeCanonical, digestMessage, decodeMessage } from './encode.js';

@@ -1,15 +1,19 @@
 import { create } from '@bufbuild/protobuf';
-import { FailureError, digestEquals, digestString, type Digest } from '../core/index.js';
+import { EMPTY_DIGEST, FailureError, digestEquals, digestString, type Digest } from '../core/index.js';
 import { DirectorySchema, canonicalDirectory, decodeMessage, digestMessage, type Directory } from '../reapi/index.js';
 import type { BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
 import { Limiter } from './limiter.js';
 import { malformedTree, missingBlob } from './tree-failures.js';
 
-const EMPTY_DIRECTORY: Directory = create(DirectorySchema);
+/** Made on first use: a schema used at load would boot the protobuf descriptors in every run (scripts/lazy-modules.mjs). */
+let emptyDirectory: Directory | undefined;
 
-/** The digest of the empty Directory (whose encoding is zero bytes: the empty blob, always present). */
-export const EMPTY_TREE_DIGEST: Digest = digestMessage(DirectorySchema, EMPTY_DIRECTORY).digest;
+/**
+ * The digest of the empty Directory: its encoding is zero bytes, so it is the
+ * empty blob's, always present (tree-io.test.ts checks it against the encoder).
+ */
+export const EMPTY_TREE_DIGEST: Digest = EMPTY_DIGEST;
 
 /** Decoded Directory messages kept per store, bounded by their encoded size. */
 const DIRECTORY_MEMO_BYTES = 32 * 1024 * 1024;
@@ -223,7 +227,7 @@ export function unstage(store: BlobStore, d: Digest): void {
  * a memo: callers must not modify it. `what` names the directory in errors.
  */
 export async function readDirectory(store: BlobStore, digest: Digest, what: string, signal?: AbortSignal): Promise<Directory> {
-  if (isEmptyTree(digest)) return EMPTY_DIRECTORY;
+  if (isEmptyTree(digest)) return (emptyDirectory ??= create(DirectorySchema));
   const memo = memoOf(store);
   const key = digestString(digest);
   const cached = memo.directories.get(key);

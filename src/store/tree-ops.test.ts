@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EMPTY_DIGEST, digestOf, digestString, isFailureError, type Digest } from '../core/index.js';
-import { DirectorySchema, decodeMessage } from '../reapi/index.js';
+import { create } from '@bufbuild/protobuf';
+import { DirectorySchema, decodeMessage, digestMessage } from '../reapi/index.js';
 import {
   EMPTY_TREE_DIGEST,
   addPrefix,
@@ -39,6 +40,8 @@ const files = (spec: Record<string, string>): BytesFileSpec[] => Object.entries(
 describe('tree operations', () => {
   it('EMPTY_TREE_DIGEST is the digest of the empty Directory: the empty blob', () => {
     assert.deepEqual(EMPTY_TREE_DIGEST, EMPTY_DIGEST);
+    // Computed by the encoder, not assumed (tree-io.ts states it as a constant so no schema is used at load).
+    assert.deepEqual(digestMessage(DirectorySchema, create(DirectorySchema)).digest, EMPTY_TREE_DIGEST);
   });
 
   it('treeFromBytes and listTree round-trip paths, contents and executable bits, sorted by path', async () => {

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Digest } from '../../core/index.js';
 import { openFileDigestIndex } from '../../fs/index.js';
 import { createLocalStore, treeFromBytes, type LocalStore } from '../../store/index.js';
-import { writeOutputs } from './workspace-outputs.js';
+import picomatch from 'picomatch';
+import { outputMatcherForTests, writeOutputs } from './workspace-outputs.js';
 
 const GLOBS = ['packages/lib/dist/**'];
 const CONTENT = 'export const a = 1;\n';
@@ -129,5 +130,33 @@ describe('writeOutputs', () => {
     const w = await writeOutputs(store, root, other, GLOBS, undefined, { now: later });
     assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
     assert.equal(w.hashed, 0, 'the recorded digest answers without reading');
+  });
+  it('a `<dir>/**` output glob, matched by prefix without compiling it, matches exactly what picomatch matches', () => {
+    const paths = ['packages/lib/dist', 'packages/lib/dist/a.js', 'packages/lib/dist/.hidden', 'packages/lib/dist/sub/.d/x', 'packages/lib/dist/', 'packages/lib/dist2/a.js', 'packages/lib/distx', 'packages/lib', 'packages/lib/src/dist/a.js', 'other/packages/lib/dist/a.js', 'dist/a.js'];
+    for (const globs of [['packages/lib/dist/**'], ['packages/lib/dist/**', 'dist/**'], ['packages/lib/dist/*.js'], ['packages/lib/[d]ist/**'], ['packages/lib/.cache/**'], ['packages/lib/dist/**', 'packages/lib/src/**/*.ts']]) {
+      const ours = outputMatcherForTests(globs);
+      const theirs = picomatch(globs, { dot: true });
+      for (const p of paths) assert.equal(ours(p), theirs(p), `${JSON.stringify(globs)} on ${p}`);
+    }
+  });
+
+  it('writes the files under the declared directory only, and removes stale ones there, not in a sibling of the same prefix', async () => {
+    const wide = await treeFromBytes(store, [
+      { path: 'packages/lib/dist/a.js', content: CONTENT },
+      { path: 'packages/lib/dist/.map/x.json', content: '{}' },
+      { path: 'packages/lib/dist2/c.js', content: 'c\n' },
+      { path: 'packages/lib/distx', content: 'x\n' },
+    ]);
+    root = join(dir, `root-${++n}`);
+    await mkdir(join(root, 'packages', 'lib', 'dist2'), { recursive: true });
+    await mkdir(join(root, 'packages', 'lib', 'dist'), { recursive: true });
+    await writeFile(join(root, 'packages', 'lib', 'dist', 'stale.js'), 'old\n');
+    await writeFile(join(root, 'packages', 'lib', 'dist2', 'keep.js'), 'mine\n');
+    const w = await writeOutputs(store, root, wide, GLOBS);
+    assert.deepEqual([...w.written].sort(), ['packages/lib/dist/.map/x.json', 'packages/lib/dist/a.js']);
+    assert.deepEqual(w.removed, ['packages/lib/dist/stale.js']);
+    assert.equal(await readFile(join(root, 'packages', 'lib', 'dist2', 'keep.js'), 'utf8'), 'mine\n');
+    await assert.rejects(stat(join(root, 'packages', 'lib', 'dist2', 'c.js')));
+    await assert.rejects(stat(join(root, 'packages', 'lib', 'distx')));
   });
 });

@@ -227,16 +227,44 @@ async function isSame(dest: string, e: TreeEntry, check: SameCheck): Promise<boo
 /** Compiled glob lists, by the list: every run of every build asks again for the same few. */
 const matchers = new Map<string, (path: string) => boolean>();
 
+/** A directory named by plain characters only: no glob syntax, no escape, no `.`/`..` or hidden segment. */
+const PLAIN_DIR = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?:\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
+
+/**
+ * The directory of a glob that is `<plain dir>/**` (everything under it, as
+ * `packages/lib/dist/**`), else undefined. Such a glob (with `dot`) matches
+ * the directory itself and every path under it, which a prefix test says
+ * without compiling it: a process without a daemon compiled one per build
+ * per run, and tested it against every file of the build's tree.
+ */
+function everythingUnder(glob: string): string | undefined {
+  if (!glob.endsWith('/**')) return undefined;
+  const dir = glob.slice(0, -3);
+  return PLAIN_DIR.test(dir) ? dir : undefined;
+}
+
 function matcher(globs: readonly string[]): (path: string) => boolean {
   const id = JSON.stringify(globs);
   let m = matchers.get(id);
   if (m === undefined) {
     if (matchers.size >= 1000) matchers.clear();
-    m = picomatch([...globs], { dot: true });
+    const dirs = globs.map(everythingUnder);
+    if (dirs.every((d): d is string => d !== undefined)) {
+      const prefixes = dirs.map((d) => `${d}/`);
+      m = (path) => {
+        for (let i = 0; i < dirs.length; i++) if (path === dirs[i] || path.startsWith(prefixes[i]!)) return true;
+        return false;
+      };
+    } else {
+      m = picomatch([...globs], { dot: true });
+    }
     matchers.set(id, m);
   }
   return m;
 }
+
+/** For the tests: the matcher writeOutputs uses for a list of globs. */
+export const outputMatcherForTests = matcher;
 
 /** Files and symlinks under `base` (root-relative), not following symlinks; none when it is absent. */
 async function filesUnder(root: string, base: string): Promise<string[]> {
