@@ -148,14 +148,14 @@ describe('the watcher’s sync before a run', () => {
     });
     const first = await viaDaemon(repo, ['list', '::']);
     assert.equal(first.code, 0, first.stderr);
-    await waitUntil(() => /paths stamped \(0 too recent to\) and synced/.test(daemonLog(repo.root)), 'a proof with every path stamped (3 s after the files were written)');
+    await waitUntil(() => /paths stamped \(0 too recent to trust\) and synced/.test(daemonLog(repo.root)), 'a proof with every path stamped (3 s after the files were written)');
 
     const second = await viaDaemon(repo, ['list', '::']);
     assert.equal(second.stdout, '//:a\na.txt:a\n');
     assert.match(daemonLog(repo.root), /no sync needed: 0 of \d+ paths changed since the last sync, 0 of them too recent/);
 
     // Written this instant, and a run right after: no watcher event can have arrived, the stamp shows it.
-    await waitUntil(() => count(daemonLog(repo.root), /paths stamped \(0 too recent to\) and synced/g) >= 2, 'proved again after the second run');
+    await waitUntil(() => count(daemonLog(repo.root), /paths stamped \(0 too recent to trust\) and synced/g) >= 2, 'proved again after the second run');
     await repo.write('BUILD', 'files(name="b", sources=["a.txt"])\n');
     const third = await viaDaemon(repo, ['list', '::']);
     assert.equal(third.code, 0, third.stderr);

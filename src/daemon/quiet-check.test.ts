@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MemoryLogger } from '../core/index.js';
-import { QuietCheck } from './quiet-check.js';
+import { MAX_RACY_PATHS, QuietCheck } from './quiet-check.js';
 import type { ChangeListener, FileWatcher } from './watcher.js';
 
 const roots: string[] = [];
@@ -163,9 +163,32 @@ describe('QuietCheck', () => {
     await run(s);
     await settle();
     assert.equal(await run(s), 'stamped');
-    assert.deepEqual(s.invalidated, [['', 'BUILD', 'pkg', 'pkg/BUILD', 'pkg/absent.txt']]);
-    assert.match(log(s), /5 of 5 paths changed since the last sync \(.*\), 5 of them too recent to trust/);
+    // An absent path has no time to be recent by: its stamp proves it absent.
+    assert.deepEqual(s.invalidated, [['', 'BUILD', 'pkg', 'pkg/BUILD']]);
+    assert.match(log(s), /4 of 5 paths changed since the last sync \(.*\), 4 of them too recent to trust/);
     s.quiet.close();
+  });
+
+  test('more fresh paths than are worth re-reading: the run syncs instead', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
+    roots.push(root);
+    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${i}`);
+    for (const p of paths) writeFileSync(join(root, p), p);
+    const watcher = new HandWatcher();
+    const logger = new MemoryLogger();
+    const invalidated: string[][] = [];
+    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), logger, enabled: true });
+    const s: Setup = { root, watcher, quiet, logger, invalidated };
+    await run(s);
+    await settle();
+    assert.equal(await run(s), 'synced');
+    assert.deepEqual(invalidated, [], 'the cookie delivers what changed; nothing is re-read on the stamps’ account');
+    assert.match(log(s), new RegExp(`${MAX_RACY_PATHS + 2} paths too recent to trust their stamps`));
+    // One of them written again: its stamp moved, a change for sure, and the rest still too many.
+    writeFileSync(join(root, 'f0'), 'changed');
+    await settle();
+    assert.equal(await run(s), 'synced');
+    quiet.close();
   });
 
   test('a cookie that did not come back (everything invalidated instead) leaves no proof', async () => {

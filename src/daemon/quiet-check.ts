@@ -1,4 +1,4 @@
-import { changedPaths, RACY_MARGIN_MS, stampPaths } from '../fs/index.js';
+import { changedPaths, RACY_MARGIN_MS, stampPathsNow } from '../fs/index.js';
 import type { Logger } from '../core/index.js';
 import type { FileWatcher } from './watcher.js';
 
@@ -33,11 +33,19 @@ export const MAX_STAMPED_PATHS = 20_000;
 export type QuietVerdict = 'stamped' | 'synced';
 
 interface Proof {
+  /** Every path's stamp at the proof's moment. */
   readonly stamps: Map<string, string>;
-  /** Paths changed too recently to stamp (RACY_MARGIN_MS): treated as changed by the next run. */
-  readonly racy: readonly string[];
+  /** Paths changed within RACY_MARGIN_MS of it: an equal stamp later does not prove them unchanged. */
+  readonly racy: ReadonlySet<string>;
   readonly epoch: number;
 }
+
+/**
+ * A run re-reads at most this many paths whose stamps prove nothing (racy)
+ * rather than wait for a cookie: re-reading a directory can re-validate much
+ * above it, and a restore leaves hundreds of fresh paths.
+ */
+export const MAX_RACY_PATHS = 32;
 
 /**
  * Spares a run the watcher's sync cookie.
@@ -49,10 +57,9 @@ interface Proof {
  * run through the daemon. Instead, once no run is in progress, the daemon
  * proves in the background what its graphs saw *as of a moment T*:
  * 1. at T it takes stat stamps of every path its graphs read
- *    (fs/path-stamps.ts, the kept graph's racy rule: a path, or the directory
- *    holding it, changed within RACY_MARGIN_MS of T is not stamped but noted
- *    as racy, since a later write in the same timestamp tick could leave its
- *    stat equal);
+ *    (fs/path-stamps.ts stampPathsNow; a path changed within RACY_MARGIN_MS
+ *    of T is noted as racy, since a later write in the same timestamp tick
+ *    could leave its stat equal);
  * 2. then it syncs the watcher: once the cookie comes back, every change made
  *    before T has been delivered and has invalidated what it touched.
  * A run that finds the proof standing (no run entered or ended since, so the
@@ -63,7 +70,9 @@ interface Proof {
  * none stands for its parent's listing or its subtree, as a watcher's event
  * does) and starts with no cookie — events still on their way invalidate
  * those paths again later, which costs a re-read, never a wrong answer.
- * Without a standing proof it waits for a cookie as before.
+ * Without a standing proof, or with more than MAX_RACY_PATHS racy paths whose
+ * stamps are still equal (a restore just wrote them), it waits for a cookie
+ * as before. A proof with racy paths is taken again once they are old enough.
  */
 export class QuietCheck {
   readonly #o: QuietCheckOptions;
@@ -116,13 +125,20 @@ export class QuietCheck {
     if (proof === undefined || proof.epoch !== this.#epoch) return false;
     const t0 = performance.now();
     const changed = changedPaths(this.#o.root, proof.stamps, proof.stamps.keys());
-    for (const p of proof.racy) changed.add(p);
+    let unproven = 0;
+    for (const p of proof.racy) {
+      if (changed.has(p)) continue;
+      unproven++;
+      changed.add(p);
+    }
     const ms = (performance.now() - t0).toFixed(1);
-    if (changed.size > 0) this.#o.invalidate([...changed]);
     const first = changed.size > 0 ? ` (${changed.values().next().value as string}…)` : '';
-    this.#o.logger.debug(
-      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size + proof.racy.length} paths changed since the last sync${first}, ${proof.racy.length} of them too recent to trust (checked in ${ms} ms)`,
-    );
+    if (unproven > MAX_RACY_PATHS) {
+      this.#o.logger.debug(`watcher: ${unproven} paths too recent to trust their stamps (${first.trim()}), syncing (checked in ${ms} ms)`);
+      return false;
+    }
+    if (changed.size > 0) this.#o.invalidate([...changed]);
+    this.#o.logger.debug(`watcher: no sync needed: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust (checked in ${ms} ms)`);
     return true;
   }
 
@@ -136,15 +152,14 @@ export class QuietCheck {
       this.#o.logger.debug(`watcher: the graphs read ${paths.size} paths, more than stamping them is worth; runs sync`);
       return;
     }
-    const stamps = stampPaths(this.#o.root, paths, this.#now());
-    const racy = stamps.size === paths.size ? [] : [...paths].filter((p) => !stamps.has(p));
+    const { stamps, racy } = stampPathsNow(this.#o.root, paths, this.#now());
     this.#proving = this.#o.watcher
       .sync()
       .then((ok) => {
         if (!ok || this.#closed || this.#epoch !== epoch) return;
         this.#proof = { stamps, racy, epoch };
-        this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.length} too recent to) and synced: the next run needs no sync`);
-        if (racy.length > 0) {
+        this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.size} too recent to trust) and synced: the next run needs no sync`);
+        if (racy.size > 0) {
           // Each would be re-read by every run until a proof stamps it.
           this.#again = setTimeout(() => {
             this.#again = undefined;

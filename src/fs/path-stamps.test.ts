@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RACY_MARGIN_MS } from './file-digest-index.js';
-import { changedPaths, stampPaths } from './path-stamps.js';
+import { changedPaths, stampPaths, stampPathsNow } from './path-stamps.js';
 
 const later = (): number => Date.now() + RACY_MARGIN_MS + 1000;
 
@@ -67,5 +67,24 @@ describe('path stamps', () => {
       assert.equal(stamps.get('a'), undefined);
       assert.deepEqual([...changedPaths(root, stamps, PATHS)].sort(), ['', 'a', 'a/gone.txt', 'a/x.txt']);
     });
+  });
+
+  it('stamped now (the daemon): every path gets its stamp, fresh ones are named racy, an absent one never is', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'trews-stamps-now-'));
+    try {
+      await mkdir(join(root, 'd'));
+      await writeFile(join(root, 'd', 'f'), 'x');
+      const paths = ['', 'd', 'd/f', 'd/absent'];
+      const fresh = stampPathsNow(root, paths, Date.now());
+      assert.deepEqual([...fresh.stamps.keys()], paths, 'no directory need be old');
+      assert.deepEqual([...fresh.racy].sort(), ['', 'd', 'd/f']);
+      const later = stampPathsNow(root, paths, Date.now() + RACY_MARGIN_MS + 1000);
+      assert.deepEqual([...later.racy], []);
+      assert.deepEqual(changedPaths(root, later.stamps, paths), new Set());
+      await writeFile(join(root, 'd', 'absent'), 'now here');
+      assert.deepEqual(changedPaths(root, later.stamps, paths), new Set(['d', 'd/absent']));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

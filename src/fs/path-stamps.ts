@@ -70,6 +70,27 @@ export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: n
   return out;
 }
 
+/**
+ * Stamps of `paths` as they are now, at `atMs`, for a caller that learns of
+ * every change made before that moment by other means (the daemon's watcher,
+ * synced right after): unlike stampPaths, no directory need be old, only the
+ * path itself. `racy` names the paths changed within RACY_MARGIN_MS of `atMs`,
+ * whose next change could fall in the same timestamp tick and leave the
+ * stamp equal: a stamp equal later proves nothing for them.
+ */
+export function stampPathsNow(root: string, paths: Iterable<string>, atMs: number): { stamps: Map<string, string>; racy: Set<string> } {
+  const cutoffNs = BigInt(Math.floor(atMs - RACY_MARGIN_MS)) * 1_000_000n;
+  const stamps = new Map<string, string>();
+  const racy = new Set<string>();
+  for (const path of paths) {
+    if (stamps.has(path)) continue;
+    const o = observe(root, path);
+    stamps.set(path, o.stamp);
+    if (o.changedAtNs >= cutoffNs) racy.add(path);
+  }
+  return { stamps, racy };
+}
+
 /** Which of `paths` have no stamp in `stamps` or a different one now: what a loaded graph must read again. */
 export function changedPaths(root: string, stamps: PathStamps, paths: Iterable<string>): Set<string> {
   const changed = new Set<string>();
