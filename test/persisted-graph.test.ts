@@ -267,15 +267,17 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  /** A test that passes, then writes into the workspace through its absolute path ($ROOT): the input it read is gone. */
+  const WRITES_ITS_INPUT = [
+    'files(name="in", sources=["in.txt"])',
+    'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
+    '',
+  ].join('\n');
+
   it('a file changed while the run reads it is not stamped: the next run reads it again', async () => {
     // The test passes, then writes into the workspace through its absolute path: the
     // input it read is not the input that is there when the run ends and stamps its paths.
-    const poison = [
-      'files(name="in", sources=["in.txt"])',
-      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
-      '',
-    ].join('\n');
-    await withRepo({ 'a/BUILD': poison, 'a/in.txt': 'good' }, async (repo, env) => {
+    await withRepo({ 'a/BUILD': WRITES_ITS_INPUT, 'a/in.txt': 'good' }, async (repo, env) => {
       await aged();
       const first = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: { ...env, ROOT: repo.root }, persistGraph: true });
       assert.equal(first.code, 0, first.stderr);
@@ -287,12 +289,7 @@ describe('the kept graph, --no-daemon', () => {
   });
 
   it('a file proven unchanged at load and written while the run runs: its kept stamp is the old one, so the next run reads it again', async () => {
-    const poison = [
-      'files(name="in", sources=["in.txt"])',
-      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
-      '',
-    ].join('\n');
-    await withRepo({ 'a/BUILD': poison, 'a/in.txt': 'good' }, async (repo, env) => {
+    await withRepo({ 'a/BUILD': WRITES_ITS_INPUT, 'a/in.txt': 'good' }, async (repo, env) => {
       const withRoot = { ...env, ROOT: repo.root };
       await aged();
       assert.equal((await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true })).code, 0);
