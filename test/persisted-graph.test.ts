@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -273,6 +273,30 @@ describe('the kept graph, --no-daemon', () => {
     'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\"", tools=["cat"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
     '',
   ].join('\n');
+
+  it('a tool on PATH is computed again before the import: unchanged it dirties nothing, replaced the test runs with the new one', async () => {
+    const build = 'test_shell_command(name="t", command="test \\"$(greet)\\" = hello", tools=["greet"])\n';
+    await withRepo({ 'a/BUILD': build }, async (repo, env) => {
+      const bin = join(repo.root, '..', `${repo.root.split('/').pop()}-bin`);
+      await mkdir(bin, { recursive: true });
+      try {
+        await writeFile(join(bin, 'greet'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
+        const withBin = { ...env, PATH: `${bin}:${env.PATH ?? process.env.PATH ?? ''}` };
+        await primed(repo.root, withBin, ['test', 'a:t']);
+        const log = async (): Promise<string> => readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8');
+        assert.match(await log(), /graph: loaded .*; [1-9]\d* transient nodes computed again as kept/);
+        assert.match(await log(), /this run computed 0 nodes and re-validated 0,/, 'the tools read as kept: nothing above them is re-validated');
+        // The same path, other bytes: the tool's digest differs, so the process runs again.
+        await writeFile(join(bin, 'greet'), '#!/bin/sh\necho bye!\n', { mode: 0o755 });
+        const r = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t'], { cwd: repo.root, env: withBin, persistGraph: true });
+        assert.ok((await loadedNodes(repo.root)) > 0, 'the run started from the kept graph');
+        assert.notEqual(r.code, 0, `the test must run the replaced tool:\n${r.stderr}`);
+        assert.match(r.stderr, /ran locally/);
+      } finally {
+        await rm(bin, { recursive: true, force: true });
+      }
+    });
+  });
 
   it('a file changed while the run reads it is not stamped: the next run reads it again', async () => {
     // The test passes, then writes into the workspace through its absolute path: the

@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
-import { keyKindOf, pathsReadingOtherwise, type PersistedGraph } from '../engine/index.js';
+import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
@@ -109,15 +109,17 @@ export class GraphFile {
       // A moved stamp is not a change until the path reads otherwise (engine/recheck-paths.ts):
       // what depends on a path read again as kept is not dirtied.
       const changed = await pathsReadingOtherwise(graph, rebuild, moved);
+      // Likewise the transient memos (tools on PATH): computed now as the run would, and kept when equal.
+      const fresh = await transientReadingAsKept(graph, rebuild);
       const t3 = performance.now();
-      const n = this.#app.engine.importGraph(graph, rebuild, changed);
+      const n = this.#app.engine.importGraph(graph, rebuild, changed, fresh);
       const t4 = performance.now();
       this.#loadedPaths = paths;
       this.#provenAtLoad = paths.length - moved.size;
       this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
       const some = (set: ReadonlySet<string>): string => (set.size > 0 ? ` (${[...set].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${set.size > 5 ? ', …' : ''})` : '');
       this.#logger.debug(
-        `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, read again ${(t3 - t2).toFixed(0)} ms, import ${(t4 - t3).toFixed(0)} ms); ${moved.size} of ${paths.length} paths to read again${some(moved)}, ${changed.size} of them changed${some(changed)}`,
+        `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, read again ${(t3 - t2).toFixed(0)} ms, import ${(t4 - t3).toFixed(0)} ms); ${moved.size} of ${paths.length} paths to read again${some(moved)}, ${changed.size} of them changed${some(changed)}; ${fresh.size} transient nodes computed again as kept`,
       );
       return n;
     } catch (e) {

@@ -125,10 +125,15 @@ class IncrementalEngine implements Engine {
    * the paths that may differ from what the graph read (the caller proved the
    * others unchanged, see fs/path-stamps.ts); without it every path is read again.
    */
-  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number {
+  importGraph(
+    graph: PersistedGraph,
+    rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
+    changed?: Iterable<string>,
+    freshTransients?: ReadonlySet<number>,
+  ): number {
     if (this.#runs > 0) throw new Error('bug: a graph is imported only before the first run');
     // The invalidations are applied to the records as they are loaded (lazy-import.ts).
-    const n = this.#graph.importNodes(graph, rebuild, changed === undefined ? null : new Set(changed));
+    const n = this.#graph.importNodes(graph, rebuild, changed === undefined ? null : new Set(changed), freshTransients);
     this.#graph.changes = 0;
     return n;
   }

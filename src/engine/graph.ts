@@ -420,7 +420,12 @@ export class Graph {
    * `changed` (every one when null), the transient ones and everything above
    * them come back dirty, as if invalidated. Returns the nodes loaded.
    */
-  importNodes(g: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed: ReadonlySet<string> | null): number {
+  importNodes(
+    g: PersistedGraph,
+    rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
+    changed: ReadonlySet<string> | null,
+    freshTransients: ReadonlySet<number> = new Set(),
+  ): number {
     if (this.#nodes.size > 0 || this.#imported !== undefined) throw new Error('bug: a graph is imported only into an empty engine');
     if (g.format !== PERSISTED_GRAPH_FORMAT) return 0;
     const inputKeys = new Map<number, AnyKey<unknown>>();
@@ -436,7 +441,7 @@ export class Graph {
     });
     for (const i of dropped) this.unrebuilt.push({ id: g.ids[i]!, as: 'input' });
     this.#rebuild = rebuild;
-    this.dirty += imported.invalidateAtImport(changed);
+    this.dirty += imported.invalidateAtImport(changed, freshTransients);
     const loaded = imported.remaining;
     if (loaded === 0) return 0;
     this.#imported = imported;
@@ -473,6 +478,8 @@ export class Graph {
     node.setSerializedValue(imported.valueBytes(i));
     node.state = imported.dirty[i] === 1 ? 'dirty' : 'clean';
     node.forceRecompute = imported.force[i] === 1;
+    // A transient memo checked fresh before the import comes back clean; the next run that invalidates transients must still reach it.
+    if (node.forceRecompute && node.state === 'clean') this.#transient.add(node);
     if (input) node.importedInput = true;
     const { deps, generations } = imported.depsOf(i);
     node.depGenerations = Array.from(generations);

@@ -100,9 +100,12 @@ export class ImportedRecords {
    * path on its own (fs/path-stamps.ts), so a changed directory does not
    * stand for what is inside it, as a watcher's event does (PathIndex.affected):
    * a directory removed or renamed changes the stamp of each path under it.
-   * Returns how many records are dirty.
+   * A transient record in `fresh` was computed again before the import and
+   * read as kept (recheck-paths.ts transientReadingAsKept): it stays transient
+   * (recomputed by the next run that invalidates transients, flagged so when
+   * kept again) but dirties nothing. Returns how many records are dirty.
    */
-  invalidateAtImport(changed: ReadonlySet<string> | null): number {
+  invalidateAtImport(changed: ReadonlySet<string> | null, fresh: ReadonlySet<number> = new Set()): number {
     const { flags, paths } = this.graph;
     const n = flags.length;
     const roots: number[] = [];
@@ -113,7 +116,7 @@ export class ImportedRecords {
       const path = paths[i];
       const transient = (f & FLAG_TRANSIENT) !== 0 && (f & FLAG_INPUT) === 0;
       if (transient) this.force[i] = 1;
-      if ((f & FLAG_DIRTY) !== 0 || transient || (path !== null && path !== undefined && affected(path))) roots.push(i);
+      if ((f & FLAG_DIRTY) !== 0 || (transient && !fresh.has(i)) || (path !== null && path !== undefined && affected(path))) roots.push(i);
     }
     return this.markDirty(roots);
   }

@@ -1,14 +1,18 @@
 import { deserialize } from 'node:v8';
 import { deepEqual } from './deep-equal.js';
-import type { PersistedGraph } from './persist.js';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './persist.js';
 import type { AnyKey, ComputeContext, Key } from './types.js';
 
-/** A path key reads the world, never another key (types.ts `Key.path`): a context it calls is a bug. */
+/**
+ * The context of a key computed before the import: a path key reads the
+ * world, never another key (types.ts `Key.path`); a transient key that asks
+ * another is not one transientReadingAsKept can check, and is left dirty.
+ */
 const NO_CONTEXT: ComputeContext = {
-  get: () => Promise.reject(new Error('bug: a key with a path read another key')),
-  getAll: () => Promise.reject(new Error('bug: a key with a path read another key')),
+  get: () => Promise.reject(new Error('computed before the import: no other key can be read')),
+  getAll: () => Promise.reject(new Error('computed before the import: no other key can be read')),
   slot: () => {
-    throw new Error('bug: a key with a path read a run slot');
+    throw new Error('computed before the import: no run slot');
   },
 };
 
@@ -67,25 +71,12 @@ export async function pathsReadingOtherwise(
   // A changed path no record reads is left as changed: the import ignores it anyway.
   for (const p of changed) if (!recordsAt.has(p)) otherwise.add(p);
   const signal = new AbortController().signal;
-  const readsAsKept = async (path: string, records: readonly number[]): Promise<boolean> => {
+  const pathReadsAsKept = async (path: string, records: readonly number[]): Promise<boolean> => {
     for (const i of records) {
       const id = graph.ids[i]!;
       const key = rebuild(id, path);
       if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return false;
-      const k = key as Key<unknown>;
-      let now: unknown;
-      try {
-        now = await k.compute(NO_CONTEXT, signal);
-      } catch {
-        return false;
-      }
-      const start = i === 0 ? 0 : graph.valueEnd[i - 1]!;
-      const kept: unknown = deserialize(graph.valueBytes.subarray(start, graph.valueEnd[i]!));
-      try {
-        if (!(k.equal !== undefined ? k.equal(kept, now) : deepEqual(kept, now))) return false;
-      } catch {
-        return false;
-      }
+      if (!(await readsAsKept(graph, i, key as Key<unknown>, signal))) return false;
     }
     return true;
   };
@@ -93,9 +84,60 @@ export async function pathsReadingOtherwise(
   const worker = async (): Promise<void> => {
     for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
       const [path, records] = next;
-      if (!(await readsAsKept(path, records))) otherwise.add(path);
+      if (!(await pathReadsAsKept(path, records))) otherwise.add(path);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   return otherwise;
+}
+
+/**
+ * The transient records of a kept graph (a tool looked up on PATH, a
+ * program's digest: the machine, which no stamp covers) that compute on
+ * their own — without asking another key — and compute now to what was
+ * kept: record indexes for Engine.importGraph's `freshTransients`. Each is
+ * computed here, before the import, exactly as the run would compute it on
+ * its first request; one that reads as kept need not dirty the records
+ * above it (every process that runs a tool: 400–800 re-validations a run
+ * in the 200-package repos). One that asks another key, cannot be rebuilt,
+ * throws or differs is left out, and recomputes as before.
+ */
+export async function transientReadingAsKept(
+  graph: PersistedGraph,
+  rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
+): Promise<Set<number>> {
+  const candidates: number[] = [];
+  for (let i = 0; i < graph.flags.length; i++) {
+    const f = graph.flags[i]!;
+    if ((f & FLAG_TRANSIENT) !== 0 && (f & (FLAG_INPUT | FLAG_DIRTY)) === 0) candidates.push(i);
+  }
+  const fresh = new Set<number>();
+  const signal = new AbortController().signal;
+  await Promise.all(
+    candidates.map(async (i) => {
+      const id = graph.ids[i]!;
+      const path = graph.paths[i] ?? undefined;
+      const key = rebuild(id, path);
+      if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return;
+      if (await readsAsKept(graph, i, key as Key<unknown>, signal)) fresh.add(i);
+    }),
+  );
+  return fresh;
+}
+
+/** Whether `k`, computed now without any other key, equals record `i`'s kept value (as the engine compares). */
+async function readsAsKept(graph: PersistedGraph, i: number, k: Key<unknown>, signal: AbortSignal): Promise<boolean> {
+  let now: unknown;
+  try {
+    now = await k.compute(NO_CONTEXT, signal);
+  } catch {
+    return false;
+  }
+  const start = i === 0 ? 0 : graph.valueEnd[i - 1]!;
+  const kept: unknown = deserialize(graph.valueBytes.subarray(start, graph.valueEnd[i]!));
+  try {
+    return k.equal !== undefined ? k.equal(kept, now) : deepEqual(kept, now);
+  } catch {
+    return false;
+  }
 }

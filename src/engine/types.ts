@@ -217,10 +217,17 @@ export interface Engine {
    * other nodes come back as stubs, named by the runs that ask for them.
    * The file-system nodes at `changed` (every one when it is not given, as
    * after a watcher lost its events) are then invalidated, and transient
-   * nodes recompute: the next run re-reads those paths and re-validates the
-   * rest, with early cut-off. Returns the nodes loaded.
+   * nodes recompute — but those in `freshTransients` (record indexes the
+   * caller computed again and found as kept: transientReadingAsKept): the
+   * next run re-reads those paths and re-validates the rest, with early
+   * cut-off. Returns the nodes loaded.
    */
-  importGraph(graph: PersistedGraph, rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined, changed?: Iterable<string>): number;
+  importGraph(
+    graph: PersistedGraph,
+    rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
+    changed?: Iterable<string>,
+    freshTransients?: ReadonlySet<number>,
+  ): number;
   /**
    * The records of an imported graph that `rebuild` gave no key although
    * they compute on their own: inputs dropped at import (with what read
