@@ -1,5 +1,5 @@
 import type { GraphNode } from './node.js';
-import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './persist.js';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, recordValueBytes, type PersistedGraph } from './persist.js';
 
 /**
  * A kept graph as it was read back, before its nodes are made: records in
@@ -71,9 +71,7 @@ export class ImportedRecords {
 
   /** Record i's value, v8-serialized. */
   valueBytes(i: number): Uint8Array {
-    const end = this.graph.valueEnd[i]!;
-    const start = i === 0 ? 0 : this.graph.valueEnd[i - 1]!;
-    return this.graph.valueBytes.subarray(start, end);
+    return recordValueBytes(this.graph, i);
   }
 
   /** Record i's dependencies (record indices) and the generations they were observed at. */

@@ -61,6 +61,11 @@ export function indexRecords(ids: readonly string[], depStart: Uint32Array, deps
   return { revStart, rev, byId };
 }
 
+/** Record i's value, v8-serialized (see PersistedGraph.valueBytes). */
+export function recordValueBytes(g: PersistedGraph, i: number): Uint8Array {
+  return g.valueBytes.subarray(i === 0 ? 0 : g.valueEnd[i - 1]!, g.valueEnd[i]!);
+}
+
 export const PERSISTED_GRAPH_FORMAT = 4;
 export const FLAG_DIRTY = 1;
 export const FLAG_TRANSIENT = 2;

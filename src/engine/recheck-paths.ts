@@ -1,6 +1,6 @@
 import { deserialize } from 'node:v8';
 import { deepEqual } from './deep-equal.js';
-import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, type PersistedGraph } from './persist.js';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, recordValueBytes, type PersistedGraph } from './persist.js';
 import type { AnyKey, ComputeContext, Key } from './types.js';
 
 /**
@@ -71,20 +71,15 @@ export async function pathsReadingOtherwise(
   // A changed path no record reads is left as changed: the import ignores it anyway.
   for (const p of changed) if (!recordsAt.has(p)) otherwise.add(p);
   const signal = new AbortController().signal;
-  const pathReadsAsKept = async (path: string, records: readonly number[]): Promise<boolean> => {
-    for (const i of records) {
-      const id = graph.ids[i]!;
-      const key = rebuild(id, path);
-      if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return false;
-      if (!(await readsAsKept(graph, i, key as Key<unknown>, signal))) return false;
-    }
+  const pathReadsAsKept = async (records: readonly number[]): Promise<boolean> => {
+    for (const i of records) if (!(await readsAsKept(graph, i, rebuild, signal))) return false;
     return true;
   };
   const queue = [...recordsAt];
   const worker = async (): Promise<void> => {
     for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
       const [path, records] = next;
-      if (!(await pathReadsAsKept(path, records))) otherwise.add(path);
+      if (!(await pathReadsAsKept(records))) otherwise.add(path);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
@@ -115,26 +110,35 @@ export async function transientReadingAsKept(
   const signal = new AbortController().signal;
   await Promise.all(
     candidates.map(async (i) => {
-      const id = graph.ids[i]!;
-      const path = graph.paths[i] ?? undefined;
-      const key = rebuild(id, path);
-      if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return;
-      if (await readsAsKept(graph, i, key as Key<unknown>, signal)) fresh.add(i);
+      if (await readsAsKept(graph, i, rebuild, signal)) fresh.add(i);
     }),
   );
   return fresh;
 }
 
-/** Whether `k`, computed now without any other key, equals record `i`'s kept value (as the engine compares). */
-async function readsAsKept(graph: PersistedGraph, i: number, k: Key<unknown>, signal: AbortSignal): Promise<boolean> {
+/**
+ * Whether record `i`, rebuilt as its real key and computed now without any
+ * other key, equals its kept value (as the engine compares). False when it
+ * cannot be rebuilt, is an input, or throws.
+ */
+async function readsAsKept(
+  graph: PersistedGraph,
+  i: number,
+  rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const id = graph.ids[i]!;
+  const path = graph.paths[i] ?? undefined;
+  const key = rebuild(id, path);
+  if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return false;
+  const k = key as Key<unknown>;
   let now: unknown;
   try {
     now = await k.compute(NO_CONTEXT, signal);
   } catch {
     return false;
   }
-  const start = i === 0 ? 0 : graph.valueEnd[i - 1]!;
-  const kept: unknown = deserialize(graph.valueBytes.subarray(start, graph.valueEnd[i]!));
+  const kept: unknown = deserialize(recordValueBytes(graph, i));
   try {
     return k.equal !== undefined ? k.equal(kept, now) : deepEqual(kept, now);
   } catch {
