@@ -134,7 +134,7 @@ export class QuietCheck {
     const ms = (performance.now() - t0).toFixed(1);
     const first = changed.size > 0 ? ` (${changed.values().next().value as string}…)` : '';
     if (unproven > MAX_RACY_PATHS) {
-      this.#o.logger.debug(`watcher: ${unproven} paths too recent to trust their stamps (${first.trim()}), syncing (checked in ${ms} ms)`);
+      this.#o.logger.debug(`watcher: ${unproven} paths too recent to trust their stamps${first}, syncing (checked in ${ms} ms)`);
       return false;
     }
     if (changed.size > 0) this.#o.invalidate([...changed]);
