@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { MemoryLogger } from '../core/index.js';
-import { MAX_RACY_PATHS, QuietCheck } from './quiet-check.js';
+import { MAX_RACY_PATHS, QuietCheck, type QuietCheckOptions } from './quiet-check.js';
 import type { ChangeListener, FileWatcher } from './watcher.js';
 
 const roots: string[] = [];
@@ -47,7 +47,7 @@ interface Setup {
  * files the test just wrote count as old enough to stamp (a test cannot wait
  * out the racy margin); `now` set to the real clock makes them too fresh.
  */
-function setup(o: { now?: () => number; enabled?: boolean; maxPaths?: number } = {}): Setup {
+function setup(o: { now?: () => number; enabled?: boolean; maxPaths?: number; changedPaths?: QuietCheckOptions['changedPaths'] } = {}): Setup {
   const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
   roots.push(root);
   mkdirSync(join(root, 'pkg'));
@@ -66,6 +66,7 @@ function setup(o: { now?: () => number; enabled?: boolean; maxPaths?: number } =
     enabled: o.enabled ?? true,
     now: o.now ?? (() => Date.now() + 10_000),
     ...(o.maxPaths !== undefined ? { maxPaths: o.maxPaths } : {}),
+    ...(o.changedPaths !== undefined ? { changedPaths: o.changedPaths } : {}),
   });
   return { root, watcher, quiet, logger, invalidated };
 }
@@ -158,36 +159,67 @@ describe('QuietCheck', () => {
     s.quiet.close();
   });
 
-  test('paths changed too recently to stamp are invalidated by the next run, whatever their stat says', async () => {
+  test('paths changed too recently to stamp are proven by their contents: the run neither re-reads them nor syncs', async () => {
     const s = setup({ now: Date.now });
     await run(s);
     await settle();
     assert.equal(await run(s), 'stamped');
-    // An absent path has no time to be recent by: its stamp proves it absent.
-    assert.deepEqual(s.invalidated, [['', 'BUILD', 'pkg', 'pkg/BUILD']]);
-    assert.match(log(s), /4 of 5 paths changed since the last sync \(.*\), 4 of them too recent to trust/);
+    assert.deepEqual(s.invalidated, []);
+    assert.match(log(s), /0 of 5 paths changed since the last sync, 0 of them too recent to trust; 4 recent ones unchanged by their contents/);
     s.quiet.close();
   });
 
-  test('more fresh paths than are worth re-reading: the run syncs instead', async () => {
+  /** Stamps that never move: a file system whose timestamps are too coarse to show an edit in the same tick. */
+  const stampsNeverMove = (): Set<string> => new Set();
+
+  test('a recent file edited in the same timestamp tick with the same size is invalidated: its content moved', async () => {
+    const s = setup({ now: Date.now, changedPaths: stampsNeverMove });
+    await run(s);
+    await settle();
+    writeFileSync(join(s.root, 'pkg', 'BUILD'), 'files(name="c")\n'); // same size as files(name="b")
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
+    s.quiet.close();
+  });
+
+  test('a recent directory that gained an entry in the same tick is invalidated: its listing moved', async () => {
+    const s = setup({ now: Date.now, changedPaths: stampsNeverMove });
+    await run(s);
+    await settle();
+    writeFileSync(join(s.root, 'pkg', 'new.txt'), 'x');
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['pkg']]);
+    s.quiet.close();
+  });
+
+  test('an old path is trusted by its stamp alone; only recent ones are compared by content', async () => {
+    // The clock 10 s ahead: nothing is recent, so an edit the stamps cannot show goes unseen here — what the racy rule is for.
+    const s = setup({ changedPaths: stampsNeverMove });
+    await run(s);
+    await settle();
+    assert.equal(await run(s), 'stamped');
+    assert.match(log(s), /0 of them too recent to trust; 0 recent ones unchanged by their contents/);
+    s.quiet.close();
+  });
+
+  test('more recent paths whose contents moved than are worth re-reading: the run syncs instead', async () => {
     const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
     roots.push(root);
-    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${i}`);
+    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${String(i).padStart(2, '0')}`);
     for (const p of paths) writeFileSync(join(root, p), p);
     const watcher = new HandWatcher();
     const logger = new MemoryLogger();
     const invalidated: string[][] = [];
-    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), logger, enabled: true });
+    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), logger, enabled: true, changedPaths: stampsNeverMove });
     const s: Setup = { root, watcher, quiet, logger, invalidated };
     await run(s);
     await settle();
+    assert.equal(await run(s), 'stamped', 'unchanged contents prove them all');
+    await settle();
+    for (const p of paths) writeFileSync(join(root, p), p.toUpperCase());
     assert.equal(await run(s), 'synced');
     assert.deepEqual(invalidated, [], 'the cookie delivers what changed; nothing is re-read on the stamps’ account');
-    assert.match(log(s), new RegExp(`${MAX_RACY_PATHS + 2} paths too recent to trust their stamps`));
-    // One of them written again: its stamp moved, a change for sure, and the rest still too many.
-    writeFileSync(join(root, 'f0'), 'changed');
-    await settle();
-    assert.equal(await run(s), 'synced');
+    assert.match(log(s), new RegExp(`${MAX_RACY_PATHS + 2} paths too recent to trust their stamps or contents`));
     quiet.close();
   });
 

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { changedPaths, RACY_MARGIN_MS, stampPathsNow } from '../fs/index.js';
 import type { Logger } from '../core/index.js';
 import type { FileWatcher } from './watcher.js';
@@ -21,6 +24,11 @@ export interface QuietCheckOptions {
   readonly now?: () => number;
   /** Above this many paths the check would cost more than the cookie it saves (default MAX_STAMPED_PATHS). */
   readonly maxPaths?: number;
+  /**
+   * Which paths' stamps moved (default fs' changedPaths). Tests replace it to
+   * play a file system whose timestamps are too coarse to show an edit.
+   */
+  readonly changedPaths?: (root: string, stamps: ReadonlyMap<string, string>, paths: Iterable<string>) => Set<string>;
 }
 
 /**
@@ -37,6 +45,8 @@ interface Proof {
   readonly stamps: Map<string, string>;
   /** Paths changed within RACY_MARGIN_MS of it: an equal stamp later does not prove them unchanged. */
   readonly racy: ReadonlySet<string>;
+  /** What each racy path held, read after its stamp and before the cookie (contentOf); absent when it cannot say. */
+  readonly contents: ReadonlyMap<string, string>;
   readonly epoch: number;
 }
 
@@ -46,6 +56,40 @@ interface Proof {
  * above it, and a restore leaves hundreds of fresh paths.
  */
 export const MAX_RACY_PATHS = 32;
+
+/**
+ * A proof reads what at most this many racy paths hold (contentOf), so that
+ * a run compares contents instead of re-reading the paths or syncing.
+ */
+export const MAX_RACY_CONTENTS = 4096;
+
+/** Files up to this size are hashed for contentOf; a bigger racy file is re-read by the run. */
+const RACY_FILE_MAX_BYTES = 256 * 1024;
+
+/**
+ * What a path holds, as far as a graph's read of it can tell: a directory's
+ * entries with their kinds, a file's size, mode and SHA-256, a symlink's
+ * target, or absence; undefined for a file too big to hash here, or what
+ * cannot be read. Git's racy-clean index entries are settled the same way:
+ * a stat that cannot prove a file unchanged is backed by its content.
+ */
+export function contentOf(root: string, path: string): string | undefined {
+  const abs = join(root, path);
+  try {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) return 'absent';
+    if (st.isDirectory()) {
+      const entries = readdirSync(abs, { withFileTypes: true }).map((d) => `${d.isDirectory() ? 'd' : d.isFile() ? 'f' : d.isSymbolicLink() ? 'l' : 'o'}:${d.name}`);
+      return `d:${entries.sort().join('\0')}`;
+    }
+    if (st.isSymbolicLink()) return `l:${readlinkSync(abs)}`;
+    if (!st.isFile() || st.size > RACY_FILE_MAX_BYTES) return undefined;
+    const bytes = readFileSync(abs);
+    return `f:${st.mode}:${bytes.length}:${createHash('sha256').update(bytes).digest('hex')}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Spares a run the watcher's sync cookie.
@@ -124,21 +168,31 @@ export class QuietCheck {
     const proof = this.#proof;
     if (proof === undefined || proof.epoch !== this.#epoch) return false;
     const t0 = performance.now();
-    const changed = changedPaths(this.#o.root, proof.stamps, proof.stamps.keys());
+    const changed = (this.#o.changedPaths ?? changedPaths)(this.#o.root, proof.stamps, proof.stamps.keys());
     let unproven = 0;
+    let byContent = 0;
     for (const p of proof.racy) {
       if (changed.has(p)) continue;
+      // Held the same as when the proof read it (before its cookie): whatever the graph
+      // read of it before then was delivered, and nothing changed it since.
+      const was = proof.contents.get(p);
+      if (was !== undefined && contentOf(this.#o.root, p) === was) {
+        byContent++;
+        continue;
+      }
       unproven++;
       changed.add(p);
     }
     const ms = (performance.now() - t0).toFixed(1);
     const first = changed.size > 0 ? ` (${changed.values().next().value as string}…)` : '';
     if (unproven > MAX_RACY_PATHS) {
-      this.#o.logger.debug(`watcher: ${unproven} paths too recent to trust their stamps${first}, syncing (checked in ${ms} ms)`);
+      this.#o.logger.debug(`watcher: ${unproven} paths too recent to trust their stamps or contents${first}, syncing (checked in ${ms} ms)`);
       return false;
     }
     if (changed.size > 0) this.#o.invalidate([...changed]);
-    this.#o.logger.debug(`watcher: no sync needed: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust (checked in ${ms} ms)`);
+    this.#o.logger.debug(
+      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust; ${byContent} recent ones unchanged by their contents (checked in ${ms} ms)`,
+    );
     return true;
   }
 
@@ -153,11 +207,19 @@ export class QuietCheck {
       return;
     }
     const { stamps, racy } = stampPathsNow(this.#o.root, paths, this.#now());
+    // After the stamps, before the cookie: a change between them is delivered by the cookie.
+    const contents = new Map<string, string>();
+    if (racy.size <= MAX_RACY_CONTENTS) {
+      for (const p of racy) {
+        const c = contentOf(this.#o.root, p);
+        if (c !== undefined) contents.set(p, c);
+      }
+    }
     this.#proving = this.#o.watcher
       .sync()
       .then((ok) => {
         if (!ok || this.#closed || this.#epoch !== epoch) return;
-        this.#proof = { stamps, racy, epoch };
+        this.#proof = { stamps, racy, contents, epoch };
         this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.size} too recent to trust) and synced: the next run needs no sync`);
         if (racy.size > 0) {
           // Each would be re-read by every run until a proof stamps it.
