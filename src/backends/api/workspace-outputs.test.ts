@@ -2,7 +2,7 @@
 // once the file is old enough to be racy-clean, and must still restore any
 // output that was deleted or edited since, however the edit tried to hide.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -160,3 +160,100 @@ describe('writeOutputs', () => {
     await assert.rejects(stat(join(root, 'packages', 'lib', 'distx')));
   });
 });
+
+describe('writeOutputs into an absent output directory (staged whole, renamed in)', () => {
+  let dir: string;
+  let store: LocalStore;
+  let tree: Digest;
+  const big = 'x'.repeat(300 * 1024); // above the store's synchronous copy
+  const files = [
+    { path: 'packages/lib/dist/a.js', content: CONTENT },
+    { path: 'packages/lib/dist/run.sh', content: '#!/bin/sh\necho hi\n', isExecutable: true },
+    { path: 'packages/lib/dist/sub/deep/b.js', content: 'b\n' },
+    { path: 'packages/lib/dist/big.txt', content: big },
+    { path: 'packages/app/dist/main.js', content: 'main\n' },
+  ];
+  const globs = ['packages/lib/dist/**', 'packages/app/dist/**'];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trews-outputs-staged-'));
+    store = createLocalStore({ dir: join(dir, 'store') });
+    tree = await treeFromBytes(store, files);
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Every file under `root`'s packages/: path → [content, permission bits]. */
+  async function snapshot(root: string): Promise<Map<string, [string, number]>> {
+    const out = new Map<string, [string, number]>();
+    const walk = async (rel: string): Promise<void> => {
+      for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+        const p = `${rel}/${e.name}`;
+        if (e.isDirectory()) await walk(p);
+        else out.set(p, [await readFile(join(root, p), 'utf8'), (await stat(join(root, p))).mode & 0o7777]);
+      }
+    };
+    await walk('packages');
+    return out;
+  }
+
+  it('writes the same files, contents and modes as file by file, leaves nothing in the staging directory, and a second run finds them unchanged', async () => {
+    const byFile = join(dir, 'by-file');
+    const staged = join(dir, 'staged');
+    const stagingDir = join(staged, '.trews.d', 'tmp', 'outputs');
+    await mkdir(join(byFile, 'packages', 'lib'), { recursive: true });
+    await mkdir(join(staged, 'packages', 'lib'), { recursive: true });
+    // One package directory exists with its dist/ absent, the other is absent altogether.
+    await writeOutputs(store, byFile, tree, globs);
+    const w = await writeOutputs(store, staged, tree, globs, undefined, { stagingDir });
+    assert.deepEqual([...w.written].sort(), files.map((f) => f.path).sort());
+    assert.equal(w.unchanged, 0);
+    const expected = new Map(files.map((f) => [f.path, [f.content, f.isExecutable === true ? 0o755 : 0o644] as [string, number]]));
+    assert.deepEqual(await snapshot(staged), expected);
+    assert.deepEqual(await snapshot(staged), await snapshot(byFile));
+    assert.deepEqual(await readdir(stagingDir), [], 'the staging directory is left empty');
+    const again = await writeOutputs(store, staged, tree, globs, undefined, { stagingDir });
+    assert.deepEqual({ written: again.written, unchanged: again.unchanged, removed: again.removed }, { written: [], unchanged: files.length, removed: [] });
+  });
+
+  it('an output directory that exists is written file by file: stale files removed, edits restored', async () => {
+    const root = join(dir, 'existing');
+    const stagingDir = join(root, '.trews.d', 'tmp', 'outputs');
+    await mkdir(join(root, 'packages', 'lib', 'dist'), { recursive: true });
+    await writeFile(join(root, 'packages', 'lib', 'dist', 'stale.js'), 'old\n');
+    await writeFile(join(root, 'packages', 'lib', 'dist', 'a.js'), 'edited\n');
+    const w = await writeOutputs(store, root, tree, globs, undefined, { stagingDir });
+    assert.deepEqual(w.removed, ['packages/lib/dist/stale.js']);
+    assert.deepEqual(await snapshot(root), new Map(files.map((f) => [f.path, [f.content, f.isExecutable === true ? 0o755 : 0o644] as [string, number]])));
+  });
+
+  it('a blob missing from the store fails the write, leaving neither a half output directory nor a staged one', async () => {
+    const lone = await treeFromBytes(store, [{ path: 'packages/gone/dist/x.js', content: 'vanishing\n' }, { path: 'packages/gone/dist/y.js', content: 'y\n' }]);
+    const root = join(dir, 'missing-blob');
+    const stagingDir = join(root, '.trews.d', 'tmp', 'outputs');
+    await mkdir(root);
+    const blob = join(store.dir, 'cas');
+    // Remove x.js's blob (its digest names its file in the store).
+    const { createHash } = await import('node:crypto');
+    const hash = createHash('sha256').update('vanishing\n').digest('hex');
+    const found = await findFile(blob, hash);
+    assert.ok(found, 'the blob is in the store');
+    await unlink(found);
+    await assert.rejects(writeOutputs(store, root, lone, ['packages/gone/dist/**'], undefined, { stagingDir }), /no longer in the local store/);
+    await assert.rejects(stat(join(root, 'packages/gone/dist')), /ENOENT/);
+    assert.deepEqual(await readdir(stagingDir), []);
+  });
+});
+
+async function findFile(dir: string, name: string): Promise<string | undefined> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const f = await findFile(p, name);
+      if (f !== undefined) return f;
+    } else if (e.name.startsWith(name)) return p;
+  }
+  return undefined;
+}
