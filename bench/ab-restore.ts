@@ -6,7 +6,9 @@
 // runs as in the peers benches. Rounds interleave A-turbo, A-trews, B-turbo,
 // B-trews-base:
 //   node dist/bench/ab-restore.js --kind peers|ts --a DIR --b DIR --trews-base DIR
-//       [--packages 200] [--runs 5] [--warmup 1] [--scenarios cached,restored]
+//       [--packages 200] [--runs 5] [--warmup 1] [--scenarios cached,restored,query] [--daemon]
+// --daemon times trews through its daemon (one per copy, stopped at the end)
+// instead of --no-daemon; `query` is the graph query (`trews list ::`, `turbo ls`).
 // The repos come from generate-peers-repo.js / generate-ts-repo.js (same --packages).
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     scenarios: { type: 'string', default: 'cached,restored' },
+    daemon: { type: 'boolean', default: false },
   },
 });
 if (values.a === undefined || values.b === undefined || values['trews-base'] === undefined) throw new Error('ab-restore: --a, --b and --trews-base are required');
@@ -42,6 +45,8 @@ interface Side {
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   readonly deleteOutputs: () => void;
+  readonly query: { readonly argv: readonly string[]; readonly cwd: string; readonly env: NodeJS.ProcessEnv };
+  readonly stop: () => void;
 }
 
 function sides(dir: string, trewsRoot: string, label: string): Side[] {
@@ -49,29 +54,45 @@ function sides(dir: string, trewsRoot: string, label: string): Side[] {
   const missing = (): never => {
     throw new Error(`ab-restore: no generated ${ts ? 'TS' : 'peers'} repo of ${packages} packages in ${repoDir}`);
   };
-  let turbo: { commands: { build: { argv: readonly string[]; cwd: string; env: NodeJS.ProcessEnv } } };
+  type Inv = { argv: readonly string[]; cwd: string; env: NodeJS.ProcessEnv };
+  let turbo: { commands: { build: Inv; query?: Inv; stop?: () => void } };
   let trews: typeof turbo;
   let deleteTurbo: () => void;
   let deleteTrews: () => void;
   if (ts) {
     const repo = existingTsRepo(repoDir, packages) ?? missing();
     const tools = tsTools(repo);
-    [turbo, trews] = [tools['turbo']!, tools['trews-no-daemon']!];
+    [turbo, trews] = [tools['turbo']!, tools[values.daemon ? 'trews' : 'trews-no-daemon']!];
     // Both write each package's dist/.
     deleteTurbo = deleteTrews = () => deleteTsOutputs(repo);
   } else {
     const repo = existingPeersRepo(repoDir, packages) ?? missing();
     const tools = peerTools(repo);
-    const [t, w] = [tools['turbo']!, tools['trews-no-daemon']!];
+    const [t, w] = [tools['turbo']!, tools[values.daemon ? 'trews' : 'trews-no-daemon']!];
     [turbo, trews] = [t, w];
     deleteTurbo = () => t.commands.deleteOutputs();
     deleteTrews = () => w.commands.deleteOutputs();
   }
   // The same invocation, through the other checkout's launcher.
   const swap = (argv: readonly string[]): string[] => argv.map((a) => (a.startsWith(THIS_TREWS_ROOT) ? join(trewsRoot, a.slice(THIS_TREWS_ROOT.length)) : a));
+  const query = (c: typeof turbo.commands): Inv => c.query ?? c.build;
+  const noop = (): void => {};
+  const stopTrews = (): void => {
+    const stop = trews.commands.stop;
+    if (stop === undefined) return;
+    const argv = swap([join(THIS_TREWS_ROOT, 'bin', 'trews'), 'daemon', 'stop']);
+    spawnSync(argv[0]!, argv.slice(1), { cwd: repoDir, stdio: 'ignore' });
+  };
   return [
-    { name: `Turborepo (${label})`, ...turbo.commands.build, deleteOutputs: deleteTurbo },
-    { name: `trews ${label}`, ...trews.commands.build, argv: swap(trews.commands.build.argv), deleteOutputs: deleteTrews },
+    { name: `Turborepo (${label})`, ...turbo.commands.build, deleteOutputs: deleteTurbo, query: query(turbo.commands), stop: turbo.commands.stop ?? noop },
+    {
+      name: `trews ${label}`,
+      ...trews.commands.build,
+      argv: swap(trews.commands.build.argv),
+      deleteOutputs: deleteTrews,
+      query: { ...query(trews.commands), argv: swap(query(trews.commands).argv) },
+      stop: stopTrews,
+    },
   ];
 }
 
@@ -81,8 +102,9 @@ for (const scenario of values.scenarios.split(',')) {
   for (let round = 0; round < warmup + runs; round++) {
     for (const s of all) {
       if (scenario === 'restored') s.deleteOutputs();
+      const inv = scenario === 'query' ? s.query : s;
       const t0 = performance.now();
-      const r = spawnSync(s.argv[0]!, s.argv.slice(1), { cwd: s.cwd, env: s.env, encoding: 'utf8' });
+      const r = spawnSync(inv.argv[0]!, inv.argv.slice(1), { cwd: inv.cwd, env: inv.env, encoding: 'utf8' });
       const seconds = (performance.now() - t0) / 1000;
       if (r.status !== 0) throw new Error(`ab-restore: ${s.name} failed (${r.status}):\n${(r.stdout + r.stderr).split('\n').slice(-10).join('\n')}`);
       if (round >= warmup) times.get(s.name)!.push(seconds);
@@ -98,3 +120,4 @@ for (const scenario of values.scenarios.split(',')) {
   }
   console.log(`A/B trews: ${(med(all[1]!.name) / med(all[3]!.name)).toFixed(2)}×\n`);
 }
+for (const s of all) s.stop();

@@ -134,13 +134,17 @@ class Daemon implements RunningDaemon {
       watcher,
       paths: readPaths ?? (() => []),
       invalidate: (paths) => this.#c.invalidate.exactly(paths),
+      invalidateAll: () => this.#c.invalidate.all(),
       logger,
       // A change to a `daemon_invalidation_globs` match must reach the daemon before a run, and it is no path a graph read.
       enabled: readPaths !== undefined && this.#c.invalidationGlobs.length === 0,
     });
     this.#quiet = quiet;
     watcher.subscribe((batch) => {
-      if (batch.everything) this.#c.invalidate.all();
+      // A burst that may have overflowed, after stamps the next run checks, needs no more (quiet-check.ts).
+      if (batch.everything) {
+        if (batch.overflowBurst === undefined || !quiet.coversOverflow(batch.overflowBurst)) this.#c.invalidate.all();
+      }
       else if (batch.paths.length > 0) this.#c.invalidate.paths(batch.paths);
       const trigger = batch.changed.find((p) => this.#isExitTrigger(p));
       if (trigger !== undefined) void this.shutdown(`${trigger} changed`);

@@ -15,6 +15,8 @@ after(() => {
 /** A watcher whose sync the test answers: counts cookies, delivers batches by hand. */
 class HandWatcher implements FileWatcher {
   syncs = 0;
+  /** The burst the watcher is in (FileWatcher.burst): the test moves it on. */
+  burstSeq = 1;
   answer = true;
   #waiting: (() => void)[] = [];
   holdSyncs = false;
@@ -26,6 +28,9 @@ class HandWatcher implements FileWatcher {
     this.syncs++;
     if (this.holdSyncs) await new Promise<void>((r) => this.#waiting.push(r));
     return this.answer;
+  }
+  burst(): number {
+    return this.burstSeq;
   }
   release(): void {
     for (const r of this.#waiting.splice(0)) r();
@@ -40,6 +45,8 @@ interface Setup {
   logger: MemoryLogger;
   /** Each batch the check queued for invalidation. */
   invalidated: string[][];
+  /** How often it invalidated everything. */
+  all: { count: number };
 }
 
 /**
@@ -57,18 +64,20 @@ function setup(o: { now?: () => number; enabled?: boolean; maxPaths?: number; ch
   const watcher = new HandWatcher();
   const logger = new MemoryLogger();
   const invalidated: string[][] = [];
+  const all = { count: 0 };
   const quiet = new QuietCheck({
     root,
     watcher,
     paths: () => paths,
     invalidate: (p) => invalidated.push([...p].sort()),
+    invalidateAll: () => all.count++,
     logger,
     enabled: o.enabled ?? true,
     now: o.now ?? (() => Date.now() + 10_000),
     ...(o.maxPaths !== undefined ? { maxPaths: o.maxPaths } : {}),
     ...(o.changedPaths !== undefined ? { changedPaths: o.changedPaths } : {}),
   });
-  return { root, watcher, quiet, logger, invalidated };
+  return { root, watcher, quiet, logger, invalidated, all };
 }
 
 /** One run through the daemon: enters, waits as the check says, ends. */
@@ -210,8 +219,9 @@ describe('QuietCheck', () => {
     const watcher = new HandWatcher();
     const logger = new MemoryLogger();
     const invalidated: string[][] = [];
-    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), logger, enabled: true, changedPaths: stampsNeverMove });
-    const s: Setup = { root, watcher, quiet, logger, invalidated };
+    const all = { count: 0 };
+    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), invalidateAll: () => all.count++, logger, enabled: true, changedPaths: stampsNeverMove });
+    const s: Setup = { root, watcher, quiet, logger, invalidated, all };
     await run(s);
     await settle();
     assert.equal(await run(s), 'stamped', 'unchanged contents prove them all');
@@ -231,6 +241,65 @@ describe('QuietCheck', () => {
     assert.equal(s.watcher.syncs, 2, 'the proof was attempted');
     s.watcher.answer = true;
     assert.equal(await run(s), 'synced');
+    s.quiet.close();
+  });
+
+  test('a burst that may have overflowed after the proof: the next run finds the change whose event was lost in the stamps, and nothing else is invalidated', async () => {
+    const s = setup();
+    await run(s);
+    await settle();
+    s.watcher.burstSeq++; // a burst begins after the proof's cookie came back
+    writeFileSync(join(s.root, 'pkg', 'BUILD'), 'files(name="lost")\n'); // its event dropped by the kernel
+    assert.equal(s.quiet.coversOverflow(s.watcher.burstSeq), true);
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
+    assert.equal(s.all.count, 0);
+    s.quiet.close();
+  });
+
+  test('an overflow in the burst that delivered the proof’s cookie is not covered: events before the stamps may be lost', async () => {
+    const s = setup();
+    await run(s);
+    await settle();
+    assert.equal(s.quiet.coversOverflow(s.watcher.burstSeq), false);
+    s.quiet.close();
+  });
+
+  test('a covered overflow whose proof the run cannot use invalidates everything before the run syncs', async () => {
+    const s = setup({ changedPaths: () => new Set() });
+    await run(s);
+    await settle();
+    s.watcher.burstSeq++;
+    assert.equal(s.quiet.coversOverflow(s.watcher.burstSeq), true);
+    // Two runs at once: the second finds the proof spent by the first.
+    s.quiet.activity(1);
+    s.quiet.activity(2);
+    assert.equal(await s.quiet.beforeRun(), 'stamped');
+    assert.equal(s.all.count, 0);
+    s.quiet.activity(1);
+    s.quiet.activity(0);
+    await settle();
+    s.watcher.burstSeq++;
+    assert.equal(s.quiet.coversOverflow(s.watcher.burstSeq), true);
+    // A run entered and ended before the next one: the proof is void, and everything goes.
+    s.quiet.activity(1);
+    s.quiet.activity(0);
+    assert.equal(await s.quiet.beforeRun(), 'synced');
+    assert.equal(s.all.count, 1);
+    s.quiet.close();
+  });
+
+  test('after a covered overflow no newer proof replaces the one taken before it (its stamps would take a lost change as seen)', async () => {
+    const s = setup();
+    await run(s);
+    await settle();
+    s.watcher.burstSeq++;
+    writeFileSync(join(s.root, 'pkg', 'BUILD'), 'files(name="lost")\n'); // event dropped
+    assert.equal(s.quiet.coversOverflow(s.watcher.burstSeq), true);
+    s.quiet.activity(0); // idle again: would prove anew
+    await settle();
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
     s.quiet.close();
   });
 

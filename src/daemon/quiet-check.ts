@@ -17,6 +17,8 @@ export interface QuietCheckOptions {
    * event it stands for neither its parent's listing nor its subtree.
    */
   readonly invalidate: (paths: readonly string[]) => void;
+  /** Invalidate everything: a covered overflow (coversOverflow) whose proof a run could not use. */
+  readonly invalidateAll: () => void;
   readonly logger: Logger;
   /** Off: every run waits for the watcher's sync cookie (daemon_invalidation_globs set, tests). */
   readonly enabled: boolean;
@@ -48,6 +50,8 @@ interface Proof {
   /** What each racy path held, read after its stamp and before the cookie (contentOf); absent when it cannot say. */
   readonly contents: ReadonlyMap<string, string>;
   readonly epoch: number;
+  /** The watcher's burst (FileWatcher.burst) when the proof's cookie came back. */
+  readonly burst: number | undefined;
 }
 
 /**
@@ -125,6 +129,12 @@ export class QuietCheck {
   #epoch = 0;
   #active = 0;
   #proof: Proof | undefined;
+  /**
+   * A burst that may have lost events came after the standing proof: the
+   * next run must check its stamps (or invalidate everything), and no newer
+   * proof may replace it, since its stamps could take a lost change as seen.
+   */
+  #overflowPending = false;
   /** The proof being built (its stamps taken, its cookie awaited). */
   #proving: Promise<void> | undefined;
   /** Proves again once paths too recent to stamp are old enough, if still idle. */
@@ -149,18 +159,42 @@ export class QuietCheck {
       // A proof standing while a fresher one is built is as good: wait only when there is none.
       if (this.#proof === undefined && this.#proving) await this.#proving;
       if (this.#useProof()) return 'stamped';
+      if (this.#overflowPending) {
+        // The cookie delivers no event the kernel dropped.
+        this.#o.logger.debug('watcher: the stamps taken before a burst that may have overflowed cannot be used; invalidating everything');
+        this.#o.invalidateAll();
+      }
       await this.#o.watcher.sync();
       return 'synced';
     } finally {
       this.#proof = undefined;
+      this.#overflowPending = false;
       this.#epoch++;
     }
+  }
+
+  /**
+   * The watcher reports a burst (number `burst`) from which the kernel may
+   * have dropped events. Every change since the standing proof's moment shows
+   * in its stamps, lost or not, and every change before it was delivered by
+   * its cookie — which came back in an earlier burst, one that did not
+   * overflow (by the watcher's own measure). So with such a proof the next
+   * run compares the stamps and nothing need be invalidated now: true. False
+   * when there is none; the caller invalidates everything.
+   */
+  coversOverflow(burst: number): boolean {
+    const proof = this.#proof;
+    if (proof === undefined || proof.epoch !== this.#epoch || proof.burst === undefined || proof.burst >= burst) return false;
+    if (!this.#overflowPending) this.#o.logger.debug(`watcher: a burst that may have overflowed came after the last stamps (${proof.stamps.size} paths): the next run checks them instead of invalidating everything`);
+    this.#overflowPending = true;
+    return true;
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#again);
     this.#proof = undefined;
+    this.#overflowPending = false;
   }
 
   /** Queues what changed since the proof's moment; false when there is no proof to go on. */
@@ -197,7 +231,7 @@ export class QuietCheck {
   }
 
   #prove(): void {
-    if (!this.#o.enabled || this.#closed || this.#proving) return;
+    if (!this.#o.enabled || this.#closed || this.#proving || this.#overflowPending) return;
     clearTimeout(this.#again);
     this.#again = undefined;
     const epoch = this.#epoch;
@@ -218,8 +252,9 @@ export class QuietCheck {
     this.#proving = this.#o.watcher
       .sync()
       .then((ok) => {
-        if (!ok || this.#closed || this.#epoch !== epoch) return;
-        this.#proof = { stamps, racy, contents, epoch };
+        // After a covered overflow these stamps may take a dropped change as seen: the older proof stays.
+        if (!ok || this.#closed || this.#epoch !== epoch || this.#overflowPending) return;
+        this.#proof = { stamps, racy, contents, epoch, burst: this.#o.watcher.burst?.() };
         this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.size} too recent to trust) and synced: the next run needs no sync`);
         if (racy.size > 0) {
           // Each would be re-read by every run until a proof stamps it.

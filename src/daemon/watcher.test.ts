@@ -160,9 +160,11 @@ describe('the watcher, with a scripted backend', () => {
     try {
       // Spread out, 9 + 9 events are two bursts, neither of which can have overflowed.
       backend.deliver(root, some(9, 'a'));
+      const first = w.burst!();
       c.advance(1001);
       backend.deliver(root, some(9, 'b'));
       assert.ok(batches.every((b) => !b.everything));
+      assert.equal(w.burst!(), first + 1, 'a second burst');
       // Close together, they add up.
       c.advance(500);
       backend.deliver(root, some(1, 'c'));
@@ -170,6 +172,7 @@ describe('the watcher, with a scripted backend', () => {
       assert.deepEqual(batches[2]!.paths, ['junk/c0']);
       assert.equal(batches[3]!.everything, true);
       assert.match(batches[3]!.reason!, /^10 file events came in one burst, so the kernel may have dropped some/);
+      assert.equal(batches[3]!.overflowBurst, first + 1, 'names the burst, so stamps taken before it can stand in (quiet-check.ts)');
       // Counting starts again after it.
       backend.deliver(root, some(9, 'd'));
       assert.equal(batches.length, 5);

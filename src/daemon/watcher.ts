@@ -19,6 +19,13 @@ export interface ChangeBatch {
   readonly everything: boolean;
   /** Why `everything` is set, for the log and for `--loop`'s message. */
   readonly reason?: string;
+  /**
+   * Set when `everything` stands for a burst that may have overflowed the
+   * kernel's queue: that burst's number (FileWatcher.burst), so that a daemon
+   * whose stamps were taken and synced before it began can check them
+   * instead of invalidating everything (quiet-check.ts).
+   */
+  readonly overflowBurst?: number;
 }
 
 export type ChangeListener = (batch: ChangeBatch) => void;
@@ -39,6 +46,8 @@ export interface FileWatcher extends ChangeFeed {
    * watcher is closed.
    */
   sync(): Promise<boolean>;
+  /** The number of the current burst of deliveries (bursts are a second without one apart), if the watcher counts them. */
+  burst?(): number;
   close(): Promise<void>;
 }
 
@@ -126,6 +135,8 @@ class ParcelFileWatcher implements FileWatcher {
   #lastDelivery = Number.NEGATIVE_INFINITY;
   /** Events delivered in the current burst (see BURST_GAP_MS). */
   #burst = 0;
+  /** Bumped as each burst begins. */
+  #burstSeq = 0;
   readonly #burstLimit: number;
   #cookieSeq = 0;
   readonly #cookies = new Map<string, () => void>();
@@ -211,6 +222,10 @@ class ParcelFileWatcher implements FileWatcher {
     return ok && !this.#closed;
   }
 
+  burst(): number {
+    return this.#burstSeq;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -225,7 +240,10 @@ class ParcelFileWatcher implements FileWatcher {
   #onEvents(generation: number, err: Error | null, events: readonly { readonly path: string; readonly type: string }[]): void {
     if (generation !== this.#generation || this.#closed) return;
     const now = this.#now();
-    if (now - this.#lastDelivery > BURST_GAP_MS) this.#burst = 0;
+    if (now - this.#lastDelivery > BURST_GAP_MS) {
+      this.#burst = 0;
+      this.#burstSeq++;
+    }
     this.#lastDelivery = now;
     this.#burst += events.length;
     if (err) {
@@ -259,7 +277,7 @@ class ParcelFileWatcher implements FileWatcher {
     }
     if (this.#burst >= this.#burstLimit) {
       // The kernel may have dropped events of this burst without a trace; only what is on disk now can be trusted.
-      this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`);
+      this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`, this.#burstSeq);
       this.#burst = 0;
     }
     // Which directories are left out of the watch depends on the .gitignore files.
@@ -278,9 +296,9 @@ class ParcelFileWatcher implements FileWatcher {
     }
   }
 
-  #everything(reason: string): void {
-    this.#o.logger.warn(`${reason}; invalidating everything`);
-    this.#emit({ paths: [], changed: [], everything: true, reason });
+  #everything(reason: string, overflowBurst?: number): void {
+    this.#o.logger.warn(`${reason}; invalidating everything${overflowBurst !== undefined ? ' (unless the paths read were stamped before it)' : ''}`);
+    this.#emit({ paths: [], changed: [], everything: true, reason, ...(overflowBurst !== undefined ? { overflowBurst } : {}) });
   }
 
   /** Subscribes again with freshly computed ignores; events in between are lost, so everything is invalidated after. */
