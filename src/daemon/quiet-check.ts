@@ -177,14 +177,15 @@ export class QuietCheck {
    * The watcher reports a burst (number `burst`) from which the kernel may
    * have dropped events. Every change since the standing proof's moment shows
    * in its stamps, lost or not, and every change before it was delivered by
-   * its cookie — which came back in an earlier burst, one that did not
-   * overflow (by the watcher's own measure). So with such a proof the next
+   * its cookie — which came back before that burst reached the watcher's
+   * limit (FileWatcher.burst): by the watcher's own measure nothing before it
+   * was lost. So with such a proof the next
    * run compares the stamps and nothing need be invalidated now: true. False
    * when there is none; the caller invalidates everything.
    */
   coversOverflow(burst: number): boolean {
     const proof = this.#proof;
-    if (proof === undefined || proof.epoch !== this.#epoch || proof.burst === undefined || proof.burst >= burst) return false;
+    if (proof === undefined || proof.epoch !== this.#epoch || proof.burst === undefined || proof.burst > burst) return false;
     if (!this.#overflowPending) this.#o.logger.debug(`watcher: a burst that may have overflowed came after the last stamps (${proof.stamps.size} paths): the next run checks them instead of invalidating everything`);
     this.#overflowPending = true;
     return true;

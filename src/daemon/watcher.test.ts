@@ -173,6 +173,7 @@ describe('the watcher, with a scripted backend', () => {
       assert.equal(batches[3]!.everything, true);
       assert.match(batches[3]!.reason!, /^10 file events came in one burst, so the kernel may have dropped some/);
       assert.equal(batches[3]!.overflowBurst, first + 1, 'names the burst, so stamps taken before it can stand in (quiet-check.ts)');
+      assert.equal(w.burst!(), first + 2, 'a cookie delivered after the limit was reached gets a later number');
       // Counting starts again after it.
       backend.deliver(root, some(9, 'd'));
       assert.equal(batches.length, 5);

@@ -46,7 +46,12 @@ export interface FileWatcher extends ChangeFeed {
    * watcher is closed.
    */
   sync(): Promise<boolean>;
-  /** The number of the current burst of deliveries (bursts are a second without one apart), if the watcher counts them. */
+  /**
+   * The number of the current burst of deliveries (bursts are a second
+   * without one apart; reaching the burst limit starts a new number too), if
+   * the watcher counts them. A sync whose cookie came back during burst n
+   * saw no event lost to an overflow reported for a burst numbered n or later.
+   */
   burst?(): number;
   close(): Promise<void>;
 }
@@ -135,7 +140,7 @@ class ParcelFileWatcher implements FileWatcher {
   #lastDelivery = Number.NEGATIVE_INFINITY;
   /** Events delivered in the current burst (see BURST_GAP_MS). */
   #burst = 0;
-  /** Bumped as each burst begins. */
+  /** Bumped as each burst begins, and after each burst limit reached (see FileWatcher.burst). */
   #burstSeq = 0;
   readonly #burstLimit: number;
   #cookieSeq = 0;
@@ -279,6 +284,8 @@ class ParcelFileWatcher implements FileWatcher {
       // The kernel may have dropped events of this burst without a trace; only what is on disk now can be trusted.
       this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`, this.#burstSeq);
       this.#burst = 0;
+      // A cookie delivered from now on came after events that may be lost: it gets a later number.
+      this.#burstSeq++;
     }
     // Which directories are left out of the watch depends on the .gitignore files.
     if (gitignore) this.#refresh('a .gitignore changed');
