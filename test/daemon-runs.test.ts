@@ -140,6 +140,26 @@ describe('runs of several clients', () => {
 });
 
 describe('the watcher’s sync before a run', () => {
+  it('goes on the contents of paths written too recently to trust their stamps, and still sees an edit made in that window', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      BUILD: 'files(name="a", sources=["a.txt"])\n',
+      'a.txt': 'a\n',
+    });
+    const first = await viaDaemon(repo, ['list', '::']);
+    assert.equal(first.code, 0, first.stderr);
+    // The files are seconds old at most: the proof after the run finds them too recent to trust.
+    await waitUntil(() => /paths stamped \(\d+ too recent to trust\) and synced/.test(daemonLog(repo.root)), 'a proof after the first run');
+    // The same size, written now: only its content (or a stamp that moved) can tell.
+    await repo.write('BUILD', 'files(name="b", sources=["a.txt"])\n');
+    const second = await viaDaemon(repo, ['list', '::']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, '//:b\na.txt:b\n');
+    await repo.write('BUILD', 'files(name="c", sources=["a.txt"])\n');
+    const third = await viaDaemon(repo, ['list', '::']);
+    assert.equal(third.stdout, '//:c\na.txt:c\n');
+  });
+
   it('is replaced by stat stamps taken while idle, and an edit made just before a run is still seen', async () => {
     const repo = await makeRepo({
       'trews.toml': '[GLOBAL]\nlevel = "debug"\n',

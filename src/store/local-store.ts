@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, copyFileSync, createReadStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
@@ -151,8 +151,6 @@ const LINK_FALLBACK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOP
 const HASH_BUFFER = 1024 * 1024;
 /** findMissing and put verify blobs up to this size with synchronous reads (see #has). */
 const SYNC_VERIFY_MAX = 64 * 1024;
-/** materializeFile copies blobs up to this size with synchronous calls (a bigger copy would hold up the event loop). */
-const SYNC_COPY_MAX = 256 * 1024;
 
 type MutableStats = { -readonly [K in keyof LocalStoreStats]: LocalStoreStats[K] };
 
@@ -474,22 +472,13 @@ class DiskStore implements LocalStore {
             this.#log.debug(`local store: cannot hard-link ${source} to ${destPath} (${code}); copying`);
           }
         }
-        const fileMode = mode === 'copy' ? (executable ? 0o755 : 0o644) : readOnlyMode;
         try {
-          if (digest.sizeBytes <= SYNC_COPY_MAX) {
-            // Synchronous, as the stat in #verifyFile: a restore writes thousands
-            // of small outputs, and the two thread-pool round trips of copyFile
-            // and chmod each cost more than their system calls.
-            copyFileSync(source, destPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-            chmodSync(destPath, fileMode);
-          } else {
-            await copyFile(source, destPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-            await chmod(destPath, fileMode);
-          }
+          await copyFile(source, destPath, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
         } catch (e) {
           if (errnoCode(e) === 'ENOENT' && !(await this.#exists(source))) return undefined;
           throw e;
         }
+        await chmod(destPath, mode === 'copy' ? (executable ? 0o755 : 0o644) : readOnlyMode);
         this.#stats.copies++;
         return 'copy';
       } catch (e) {

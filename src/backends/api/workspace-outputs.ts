@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, type BigIntStats } from 'node:fs';
-import { readFile, rm, symlink, unlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type BigIntStats } from 'node:fs';
+import { mkdir, readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { failure, FailureError, isAbortError, isFailureError, type Digest, type Sha256Hex } from '../../core/index.js';
@@ -121,7 +121,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
       try {
         await writeEntry(store, e, tmp, signal);
         if (st?.isDirectory() === true) await rm(dest, { recursive: true, force: true });
-        renameSync(tmp, dest);
+        await rename(tmp, dest);
       } catch (err) {
         await rm(tmp, { force: true }).catch(() => undefined);
         throw err;
@@ -197,9 +197,10 @@ async function stageAbsentDirs(
     const dest = join(root, base);
     if (lstatSync(dest, { throwIfNoEntry: false }) !== undefined) continue;
     ensureDir(dirname(dest), base);
-    mkdirSync(stagingDir, { recursive: true });
     const stage = tempName(stagingDir);
-    mkdirSync(stage);
+    // Through the thread pool, as the copies: two hundred builds write at once, and
+    // synchronous calls here held up the others' work (measured slower at 1,200 files).
+    await mkdir(stage, { recursive: true });
     try {
       const made = new Set<string>([stage]);
       for (const e of under) {
@@ -207,7 +208,7 @@ async function stageAbsentDirs(
         const path = join(stage, e.path.slice(base.length + 1));
         const dir = dirname(path);
         if (!made.has(dir)) {
-          mkdirSync(dir, { recursive: true });
+          await mkdir(dir, { recursive: true });
           made.add(dir);
         }
         try {
@@ -217,14 +218,14 @@ async function stageAbsentDirs(
         }
       }
       try {
-        renameSync(stage, dest);
+        await rename(stage, dest);
       } catch {
         // Made meanwhile (EEXIST, ENOTEMPTY), or another file system (EXDEV): file by file, then.
-        rmSync(stage, { recursive: true, force: true });
+        await rm(stage, { recursive: true, force: true });
         continue;
       }
     } catch (err) {
-      rmSync(stage, { recursive: true, force: true });
+      await rm(stage, { recursive: true, force: true });
       throw err;
     }
     done.push(base);
