@@ -281,6 +281,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     }
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
+    let goalsEnded = false;
     try {
       for (const goal of selected) {
         const g = goalContext(ctx, app, options, goal, exec, {
@@ -299,6 +300,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
           endGoal?.();
         }
       }
+      goalsEnded = true;
     } finally {
       started.end();
       app.saveIndexes();
@@ -308,7 +310,12 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         endSave?.();
       }
       const endFlush = trace?.recorder.phase('flush remote cache writes');
-      await app.flushRemote();
+      // Outputs of remote actions still downloading are waited for here; a
+      // download that failed fails the run (after the rest of this cleanup).
+      const flushed = await app.flushRemote().then(
+        () => undefined,
+        (e: unknown) => ({ e }),
+      );
       endFlush?.();
       // Not under the run's signal: a run cut short still ends a period of the memos.
       const endSweep = trace?.recorder.phase('sweep store memos');
@@ -327,6 +334,11 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       if (trace !== undefined) {
         const after = app.engine.stats();
         trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated, evicted: after.evicted - evictedBefore });
+      }
+      if (flushed !== undefined) {
+        // A goal's own failure is the one to report; this one is logged with it.
+        if (goalsEnded) throw flushed.e;
+        logger.warn(`remote: ${flushed.e instanceof Error ? flushed.e.message : String(flushed.e)}`);
       }
     }
     return code;
