@@ -282,6 +282,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
     let goalsEnded = false;
+    let flushed: { readonly e: unknown } | undefined;
     try {
       for (const goal of selected) {
         const g = goalContext(ctx, app, options, goal, exec, {
@@ -312,7 +313,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       const endFlush = trace?.recorder.phase('flush remote cache writes');
       // Outputs of remote actions still downloading are waited for here; a
       // download that failed fails the run (after the rest of this cleanup).
-      const flushed = await app.flushRemote().then(
+      flushed = await app.flushRemote().then(
         () => undefined,
         (e: unknown) => ({ e }),
       );
@@ -335,12 +336,10 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         const after = app.engine.stats();
         trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated, evicted: after.evicted - evictedBefore });
       }
-      if (flushed !== undefined) {
-        // A goal's own failure is the one to report; this one is logged with it.
-        if (goalsEnded) throw flushed.e;
-        logger.warn(`remote: ${flushed.e instanceof Error ? flushed.e.message : String(flushed.e)}`);
-      }
+      // A goal's own failure is the one to report; this one is logged with it.
+      if (flushed !== undefined && !goalsEnded) logger.warn(`remote: ${flushed.e instanceof Error ? flushed.e.message : String(flushed.e)}`);
     }
+    if (flushed !== undefined) throw flushed.e;
     return code;
   } catch (e) {
     return await reportThrown(ctx, e, log);

@@ -173,8 +173,8 @@ class RemoteExecutor implements CommandRunner {
       const uploaded = this.#o.cas.expect('upload');
       const tPrep = performance.now();
       try {
-        await local.put(a.actionDigest, a.actionBytes, signal);
-        await local.put(a.commandDigest, a.commandBytes, signal);
+        // Independent writes: together, not one after the other, on the way to Execute.
+        await Promise.all([local.put(a.actionDigest, a.actionBytes, signal), local.put(a.commandDigest, a.commandBytes, signal)]);
         await ensureUploaded(
           local,
           this.#forExecution,
