@@ -14,7 +14,8 @@ import { digestOf, isFailureError, nullLogger, type Digest } from '../src/core/i
 import { makeCommandRunner, makeProcess, type ExecContext, type Process } from '../src/exec/index.js';
 import { createRemoteLayers, type RemoteLayers } from '../src/remote/client/index.js';
 import { treeFromBytes, type LocalStore } from '../src/store/index.js';
-import { remoteOptions, tempStore, withServer, type TempStore } from './helpers/remote-client.js';
+import { createOutputFetcher } from '../src/remote/client/output-fetcher.js';
+import { reapiOf, remoteOptions, tempStore, withServer, type TempStore } from './helpers/remote-client.js';
 import { makeShellRepo, summaryLine } from './helpers/shell.js';
 
 /** Long enough that no download goes by the timer while a test looks: what is owed stays owed until read or flushed. */
@@ -165,6 +166,29 @@ describe('remote execution with cache_content_behavior=fetch: outputs downloaded
         await c.layers.flush();
         // Not a silent miss afterwards: a read tries again, and fails with the cause.
         await assert.rejects(c.layers.store.getBytes(out), (e: unknown) => isFailureError(e) && e.failure.reason === 'remote-missing-blob');
+      } finally {
+        await c.dispose();
+      }
+    }));
+
+  it('outputs scheduled only by a run that was cut short are not downloaded at its end; a later read still gets them', () =>
+    withServer(async (server) => {
+      const c = await client(server.address);
+      try {
+        const cas = (await reapiOf(c.layers)).cas;
+        const d = digestOf('made before Ctrl-C\n');
+        await cas.put(d, Buffer.from('made before Ctrl-C\n'));
+        const fetcher = createOutputFetcher({ local: c.local.store, remote: async () => cas, logger: nullLogger, delayMs: NEVER_MS });
+        const cut = new AbortController();
+        cut.abort();
+        fetcher.schedule([{ digest: d, what: 'output "out.txt" of a cancelled process' }], cut.signal);
+        await fetcher.drain();
+        assert.equal(await missingLocally(c.local.store, d), true);
+        assert.doesNotMatch(server.log(), /rpc BatchReadBlobs/);
+        assert.equal(fetcher.owes(d), true);
+        await fetcher.need(d);
+        assert.equal(await missingLocally(c.local.store, d), false);
+        await fetcher.drain();
       } finally {
         await c.dispose();
       }

@@ -164,7 +164,9 @@ class Fetcher implements OutputFetcher {
     // Abandoned only when every run that scheduled one of them has aborted.
     const controller = new AbortController();
     const signals = new Set<AbortSignal | undefined>();
-    for (const o of batch) for (const s of o.signals) signals.add(s);
+    for (const o of batch) for (const s of o.signals) if (s === undefined || !s.aborted) signals.add(s);
+    // Only runs cut short (Ctrl-C) scheduled these: nothing will read them.
+    if (signals.size === 0) controller.abort();
     let live = signals.has(undefined) ? Infinity : signals.size;
     const offs = [...signals].filter((s): s is AbortSignal => s !== undefined).map((s) => onAbort(s, () => --live === 0 && controller.abort()));
     const flight = this.#download(batch, controller.signal).finally(() => {
