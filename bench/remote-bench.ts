@@ -72,12 +72,12 @@ interface Server {
 }
 
 let servers = 0;
-async function startServer(workers = 4, isolation?: string): Promise<Server> {
+async function startServer(workers = 4, isolation?: string, bin = trewsBin): Promise<Server> {
   const dir = join(OUT, `server-${++servers}`);
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'server.log');
   const child: ChildProcess = spawn(
-    trewsBin,
+    bin,
     ['remote-server', '--listen', '127.0.0.1:0', '--store-dir', join(dir, 'store'), '--workers', String(workers), ...(isolation !== undefined ? ['--isolation', isolation] : []), '--log-level', 'debug', '--log-file', logFile],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -302,7 +302,7 @@ async function shellRepo(): Promise<void> {
 }
 
 
-// ---- 4. the peers repo: cold remote execution against cold local execution ------------
+// ---- 4. the peers repo (with --trews-base, "remote, base" is that checkout's client and server): cold remote execution against cold local execution ------------
 
 async function peersRepo(): Promise<void> {
   const root = join(OUT, 'peers');
@@ -327,7 +327,8 @@ async function peersRepo(): Promise<void> {
       const store = join(OUT, 'peers-store');
       rmSync(store, { recursive: true, force: true });
       rmSync(join(root, '.trews.d'), { recursive: true, force: true });
-      const server = v.remote ? await startServer(WORKERS, ISOLATION) : undefined;
+      // The base's client talks to the base's server: before and after, both sides.
+      const server = v.remote ? await startServer(WORKERS, ISOLATION, v.bin) : undefined;
       const env: Record<string, string> = { TREWS_LOCAL_STORE_DIR: store, ...v.env };
       if (server !== undefined) {
         Object.assign(env, { TREWS_REMOTE_EXECUTION: 'true', TREWS_REMOTE_STORE_SERVER: `grpc://${server.address}`, TREWS_REMOTE_EXECUTION_SERVER: `grpc://${server.address}` });

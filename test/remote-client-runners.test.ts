@@ -189,7 +189,7 @@ describe('remote execution', () => {
       assert.equal(r.exitCode, 0);
       assert.equal(await text(a.local.store, r.stdout), 'ran remotely\n');
       assert.equal(await text(a.local.store, r.stderr), 'warn\n');
-      assert.equal(await outputOf(a.local.store, r), 'INPUT\n');
+      assert.equal(await outputOf(a.layers.store, r), 'INPUT\n');
       // Proof: the server ran this very action, and no local sandbox was made.
       assert.match(server.log(), new RegExp(`action ${r.actionDigest.hash}/\\d+: exit 0`));
       assert.equal(await sandboxesMade(a.sandboxRoot), 0);
@@ -203,7 +203,7 @@ describe('remote execution', () => {
       const again = await shell(b.local.store, 'tr a-z A-Z < in.txt > out.txt; echo ran remotely; echo warn >&2');
       const r2 = await b.runner.run(ctx(), again);
       assert.equal(r2.source, 'remote cache');
-      assert.equal(await outputOf(b.local.store, r2), 'INPUT\n');
+      assert.equal(await outputOf(b.layers.store, r2), 'INPUT\n');
       assert.equal(await text(b.local.store, r2.stdout), 'ran remotely\n');
       assert.equal(await sandboxesMade(b.sandboxRoot), 0);
       await b.dispose();
@@ -301,7 +301,7 @@ describe('remote execution', () => {
       await marker.open();
       const r = await p;
       assert.equal(r.exitCode, 0);
-      return { out: await outputOf(a.local.store, r), log: second.log(), starts: marker.pids().length };
+      return { out: await outputOf(a.layers.store, r), log: second.log(), starts: marker.pids().length };
     } finally {
       await a.dispose();
       await front.close();
@@ -345,7 +345,7 @@ describe('remote execution', () => {
       const r = await a.runner.run(ctx(), proc);
       assert.equal(r.exitCode, 0, script);
       assert.equal(r.source, 'remote', script);
-      return outputOf(a.local.store, r);
+      return outputOf(a.layers.store, r);
     };
     try {
       assert.equal(await run({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' }, 'cat a.txt b.txt > out.txt'), 'alpha\nbeta\n');
@@ -576,7 +576,7 @@ describe('TLS', () => {
           const a = await client(env({ TREWS_REMOTE_CA_CERTS_PATH: join(dir, 'cert.pem') }));
           const r = await a.runner.run(ctx(), await shell(a.local.store, 'echo over tls > out.txt'));
           assert.equal(r.source, 'remote');
-          assert.equal(await outputOf(a.local.store, r), 'over tls\n');
+          assert.equal(await outputOf(a.layers.store, r), 'over tls\n');
           await a.dispose();
 
           // grpcs:// without the CA: the system roots do not know this certificate.

@@ -78,16 +78,16 @@ describe('a server that does not treat the empty blob as present (as BuildGrid)'
       );
       assert.equal(withEmpty.exitCode, 0);
       assert.equal(withEmpty.source, 'remote');
-      assert.equal(await outputOf(a.local.store, withEmpty), 'has-empty\n');
+      assert.equal(await outputOf(a.layers.store, withEmpty), 'has-empty\n');
       const noInputs = await a.runner.run(ctx(), await shell(a.local.store, 'echo none > out.txt'));
       assert.equal(noInputs.source, 'remote');
-      assert.equal(await outputOf(a.local.store, noInputs), 'none\n');
+      assert.equal(await outputOf(a.layers.store, noInputs), 'none\n');
       await a.dispose();
 
       const b = await remoteClient(execEnv(server));
       const again = await b.runner.run(ctx(), await shell(b.local.store, 'echo none > out.txt'));
       assert.equal(again.source, 'remote cache');
-      assert.equal(await outputOf(b.local.store, again), 'none\n');
+      assert.equal(await outputOf(b.layers.store, again), 'none\n');
       await b.dispose();
     }, STRICT));
 });

@@ -281,6 +281,8 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     }
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
     let code = 0;
+    let goalsEnded = false;
+    let flushed: { readonly e: unknown } | undefined;
     try {
       for (const goal of selected) {
         const g = goalContext(ctx, app, options, goal, exec, {
@@ -299,6 +301,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
           endGoal?.();
         }
       }
+      goalsEnded = true;
     } finally {
       started.end();
       app.saveIndexes();
@@ -308,7 +311,12 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         endSave?.();
       }
       const endFlush = trace?.recorder.phase('flush remote cache writes');
-      await app.flushRemote();
+      // Outputs of remote actions still downloading are waited for here; a
+      // download that failed fails the run (after the rest of this cleanup).
+      flushed = await app.flushRemote().then(
+        () => undefined,
+        (e: unknown) => ({ e }),
+      );
       endFlush?.();
       // Not under the run's signal: a run cut short still ends a period of the memos.
       const endSweep = trace?.recorder.phase('sweep store memos');
@@ -328,7 +336,10 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         const after = app.engine.stats();
         trace.recorder.note('engine', { nodes: after.nodes, computes: after.computes - statsBefore.computes, revalidated: after.revalidated - statsBefore.revalidated, evicted: after.evicted - evictedBefore });
       }
+      // A goal's own failure is the one to report; this one is logged with it.
+      if (flushed !== undefined && !goalsEnded) logger.warn(`remote: ${flushed.e instanceof Error ? flushed.e.message : String(flushed.e)}`);
     }
+    if (flushed !== undefined) throw flushed.e;
     return code;
   } catch (e) {
     return await reportThrown(ctx, e, log);

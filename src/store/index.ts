@@ -16,6 +16,7 @@ export { EMPTY_TREE_DIGEST } from './tree-io.js';
 export { flushAllStaged, flushTree } from './flush-staged.js';
 export { sweepStoreMemos, type MemoSweep } from './memo-sweep.js';
 export type { StoreMemoSizes } from './tree-io.js';
+export { readDirectory } from './tree-io.js';
 export {
   mergeTrees,
   addPrefix,

@@ -1,6 +1,6 @@
-import { FailureError, digestString, failure, type Digest } from '../../core/index.js';
-import type { BlobStore } from '../../store/index.js';
-import { DirectorySchema, TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type Directory } from '../../reapi/index.js';
+import { FailureError, digestString, failure, isFailureError, type Digest } from '../../core/index.js';
+import { readDirectory, type BlobStore } from '../../store/index.js';
+import { TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type Directory } from '../../reapi/index.js';
 import type { ByteStoreProvider, TransferStats } from './provider.js';
 import type { CallContext } from './request-metadata.js';
 
@@ -39,14 +39,21 @@ export interface TreeWalk {
   readonly absoluteSymlinks: string[];
 }
 
+/**
+ * A Directory of the local store, through the store's memo of decoded
+ * Directories (store/tree-io.ts): the input roots were just built or
+ * merged in this process, so most are there, and reading each one back
+ * from disk was a file open per directory on the way to every Execute.
+ */
 async function readDir(local: BlobStore, d: Digest, signal?: AbortSignal): Promise<Directory> {
-  const bytes = await local.getBytes(d, signal);
-  if (bytes === undefined) {
-    throw new FailureError(failure('internal', 'missing-blob', `directory ${digestString(d)} is not in the local store`, { hints: ['the local store may have been garbage-collected during the run; run again'] }));
+  try {
+    return await readDirectory(local, d, `directory ${digestString(d)}`, signal);
+  } catch (e) {
+    if (isFailureError(e) && e.failure.reason === 'missing-blob') {
+      throw new FailureError(failure('internal', 'missing-blob', `directory ${digestString(d)} is not in the local store`, { hints: ['the local store may have been garbage-collected during the run; run again'] }));
+    }
+    throw e;
   }
-  const m = decodeMessage(DirectorySchema, bytes);
-  if (!m.ok) throw new FailureError(m.failure);
-  return m.value;
 }
 
 function digestOf(p: Parameters<typeof fromProtoDigest>[0], what: string): Digest {

@@ -4,6 +4,7 @@ import { outputRootOf, type BlobStore } from '../../store/index.js';
 import { DirectorySchema, decodeMessage, digestMessage, fromProtoDigest, toProtoDigest, type ActionResult, type Directory, type ProtoDigest } from '../../reapi/index.js';
 import { actionResultBlobs, walkTrees } from './ensure-uploaded.js';
 import { remoteMissing } from './blob-transfer.js';
+import type { OutputFetcher } from './output-fetcher.js';
 import type { ByteStoreProvider } from './provider.js';
 import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
@@ -16,6 +17,12 @@ export interface FetchResultOptions {
   readonly startedAt: number;
   readonly signal?: AbortSignal;
   readonly call?: CallContext;
+  /**
+   * With `fetch`: download output files in the background through this
+   * (output-fetcher.ts) instead of before returning; `description` names the
+   * process in its errors, `runSignal` is the run's (not the action's).
+   */
+  readonly later?: { readonly fetcher: OutputFetcher; readonly description: string; readonly runSignal?: AbortSignal };
 }
 
 function digestOrFail(p: ProtoDigest | undefined, what: string): Digest {
@@ -30,7 +37,9 @@ function digestOrFail(p: ProtoDigest | undefined, what: string): Digest {
  * stdout and stderr (people read them), the Tree of every output directory
  * (the output root is built from it). Output file contents per
  * `cache_content_behavior`:
- * - `fetch`: downloaded now, so later local work finds them;
+ * - `fetch`: downloaded now, so later local work finds them; or, given
+ *   `later`, scheduled there: the result returns with only the metadata
+ *   local, and reads of an output wait for it (createAwaitingStore);
  * - `validate`: only checked present on the server (FindMissingBlobs); a
  *   missing one throws `remote-missing-blob`, which a cache lookup treats
  *   as a miss;
@@ -58,7 +67,8 @@ export async function fetchActionResult(local: BlobStore, remote: ByteStoreProvi
   for (const od of ar.outputDirectories) {
     if (od.treeDigest !== undefined) meta.push(digestOrFail(od.treeDigest, `tree of output directory ${JSON.stringify(od.path)}`));
   }
-  const direct = o.behavior === 'fetch' ? ar.outputFiles.filter((f) => f.contents.byteLength === 0).map((f) => digestOrFail(f.digest, `digest of output file ${JSON.stringify(f.path)}`)) : [];
+  const later = o.behavior === 'fetch' ? o.later : undefined;
+  const direct = o.behavior === 'fetch' && later === undefined ? ar.outputFiles.filter((f) => f.contents.byteLength === 0).map((f) => digestOrFail(f.digest, `digest of output file ${JSON.stringify(f.path)}`)) : [];
   await remote.downloadTo(local, [...meta, ...direct], signal, call);
   // A v2.3 server may send only root_directory_digest: its Directories come by GetTree.
   for (const od of ar.outputDirectories) {
@@ -80,7 +90,18 @@ export async function fetchActionResult(local: BlobStore, remote: ByteStoreProvi
     // Files of directories that came by GetTree.
     files.push(...(await filesBelow(local, digestOrFail(od.rootDirectoryDigest, 'root directory'), signal)));
   }
-  if (o.behavior === 'fetch') await remote.downloadTo(local, files, signal, call);
+  if (later !== undefined) {
+    const paths = new Map<string, string>();
+    for (const f of ar.outputFiles) if (f.digest !== undefined) paths.set(`${f.digest.hash}/${f.digest.sizeBytes}`, f.path);
+    // Those already local are skipped when the download goes (downloadTo asks the local store): not a stat each here, on the chain's path.
+    later.fetcher.schedule(
+      files.map((d) => {
+        const path = paths.get(digestString(d));
+        return { digest: d, what: `${path !== undefined ? `output ${JSON.stringify(path)}` : 'a file of an output directory'} of ${later.description}` };
+      }),
+      later.runSignal,
+    );
+  } else if (o.behavior === 'fetch') await remote.downloadTo(local, files, signal, call);
   else if (o.behavior === 'validate') {
     // The empty blob is never downloaded (its content is known), so a server lacking it loses us nothing.
     const missing = await remote.findMissing(

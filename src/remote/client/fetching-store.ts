@@ -3,6 +3,7 @@ import { isAbortError, type Digest, type Logger } from '../../core/index.js';
 import type { LocalStore, LocalStoreStats, MaterializeMode, MaterializeOptions } from '../../store/index.js';
 import type { ActionResult } from '../../reapi/index.js';
 import { describeError } from './describe-error.js';
+import type { OutputFetcher } from './output-fetcher.js';
 import type { ByteStoreProvider } from './provider.js';
 
 /**
@@ -15,18 +16,31 @@ import type { ByteStoreProvider } from './provider.js';
  * provider is loaded on first use (see remote-layers.ts).
  */
 export function createFetchingStore(local: LocalStore, remote: () => Promise<ByteStoreProvider>, logger: Logger): LocalStore {
-  return new FetchingStore(local, remote, logger);
+  return new FetchingStore(local, remote, logger, undefined);
+}
+
+/**
+ * The local store for `cache_content_behavior` = `fetch` with outputs
+ * downloaded in the background (output-fetcher.ts): a read of an output
+ * still on its way waits for it (sending its download at once), and fails
+ * with its download's failure. Any other blob is the local store's alone,
+ * as before: no remote lookups.
+ */
+export function createAwaitingStore(local: LocalStore, fetcher: OutputFetcher, logger: Logger): LocalStore {
+  return new FetchingStore(local, undefined, logger, fetcher);
 }
 
 class FetchingStore implements LocalStore {
   readonly #local: LocalStore;
-  readonly #remote: () => Promise<ByteStoreProvider>;
+  readonly #remote: (() => Promise<ByteStoreProvider>) | undefined;
   readonly #log: Logger;
+  readonly #fetcher: OutputFetcher | undefined;
 
-  constructor(local: LocalStore, remote: () => Promise<ByteStoreProvider>, logger: Logger) {
+  constructor(local: LocalStore, remote: (() => Promise<ByteStoreProvider>) | undefined, logger: Logger, fetcher: OutputFetcher | undefined) {
     this.#local = local;
     this.#remote = remote;
     this.#log = logger;
+    this.#fetcher = fetcher;
   }
 
   get dir(): string {
@@ -35,6 +49,12 @@ class FetchingStore implements LocalStore {
 
   /** Downloads `d` into the local store; false when the remote lacks it too (or cannot be reached). */
   async #fetch(d: Digest, signal?: AbortSignal): Promise<boolean> {
+    if (this.#fetcher?.owes(d) === true) {
+      // An output of this run on its way (or whose download failed): its own failure, not a miss.
+      await this.#fetcher.need(d, signal);
+      return true;
+    }
+    if (this.#remote === undefined) return false;
     try {
       const remote = await this.#remote();
       const missing = await remote.findMissing([d], signal);

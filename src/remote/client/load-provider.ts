@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/index.js';
 import type { LocalStore } from '../../store/index.js';
 import type { UploadedTrees } from './ensure-uploaded.js';
+import type { OutputFetcher } from './output-fetcher.js';
 import type { RemoteProvider } from './provider.js';
 import { protocolOf } from './address.js';
 import type { RemoteConfig } from './remote-config.js';
@@ -14,6 +15,8 @@ export interface ProviderDeps {
   readonly warnings?: WarningSink;
   /** Trees known uploaded during the run, shared by cache writes and remote execution. */
   readonly uploaded: UploadedTrees;
+  /** Where remote execution leaves output downloads for later (`fetch`; see output-fetcher.ts). */
+  readonly fetcher?: OutputFetcher;
 }
 
 /**

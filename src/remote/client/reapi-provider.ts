@@ -68,6 +68,7 @@ class Reapi implements ReapiProvider {
         queueWarnAfterMs: config.queueWarnAfterMs,
         ...(deps.warnings !== undefined ? { warnings: deps.warnings } : {}),
         uploaded: deps.uploaded,
+        ...(deps.fetcher !== undefined ? { fetcher: deps.fetcher } : {}),
         logger: deps.logger,
       });
     }

@@ -27,6 +27,7 @@ import type { RemoteCapabilities } from './capabilities.js';
 import type { RemoteEndpoint } from './channel.js';
 import { describeError } from './describe-error.js';
 import { actionResultBlobs, ensureUploaded, type UploadedTrees } from './ensure-uploaded.js';
+import type { OutputFetcher } from './output-fetcher.js';
 import type { ByteStoreProvider } from './provider.js';
 import { fetchActionResult } from './fetch-result.js';
 import { METHODS } from './methods.js';
@@ -58,6 +59,8 @@ export interface RemoteExecutionRunnerOptions {
   /** Backoff for Execute/WaitExecution; default 6 retries from 250 ms to 5 s. */
   readonly retry?: RetryPolicy;
   readonly uploaded?: UploadedTrees;
+  /** With `fetch`: output files are downloaded in the background through this (output-fetcher.ts) rather than before the result returns. */
+  readonly fetcher?: OutputFetcher;
   readonly logger?: Logger;
 }
 
@@ -168,9 +171,10 @@ class RemoteExecutor implements CommandRunner {
       const caps = await this.#o.capabilities();
       const { local } = this.#o;
       const uploaded = this.#o.cas.expect('upload');
+      const tPrep = performance.now();
       try {
-        await local.put(a.actionDigest, a.actionBytes, signal);
-        await local.put(a.commandDigest, a.commandBytes, signal);
+        // Independent writes: together, not one after the other, on the way to Execute.
+        await Promise.all([local.put(a.actionDigest, a.actionBytes, signal), local.put(a.commandDigest, a.commandBytes, signal)]);
         await ensureUploaded(
           local,
           this.#forExecution,
@@ -182,7 +186,12 @@ class RemoteExecutor implements CommandRunner {
       } finally {
         uploaded();
       }
-      return await this.#execute(ctx, proc, a.actionDigest, call, signal, t0, progress);
+      const tUp = performance.now();
+      const r = await this.#execute(ctx, proc, a.actionDigest, call, signal, t0, progress);
+      const tEnd = performance.now();
+      // Where a remote action's time went, for bench/README.md's per-step figures (at t0, since the run's clock origin).
+      this.#log.debug(`remote execution of ${proc.description}: at ${t0.toFixed(1)} ms, capabilities ${(tPrep - t0).toFixed(1)} ms, upload ${(tUp - tPrep).toFixed(1)} ms, Execute and result ${(tEnd - tUp).toFixed(1)} ms`);
+      return r;
     } catch (e) {
       if (ctx.signal.aborted) throw abortError();
       if (deadline.aborted) throw this.#deadlineFailure(proc, deadlineMs, progress);
@@ -357,6 +366,7 @@ class RemoteExecutor implements CommandRunner {
       startedAt: x.t0,
       signal: x.signal,
       call: x.call,
+      ...(this.#o.fetcher !== undefined ? { later: { fetcher: this.#o.fetcher, description: x.proc.description, runSignal: x.ctx.signal } } : {}),
     }).finally(fetched);
     this.#o.cas.presence.add(await actionResultBlobs(this.#o.local, result.actionResult, x.signal), generation);
     return result;

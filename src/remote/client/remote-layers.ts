@@ -4,9 +4,10 @@ import type { Options } from '../../options/index.js';
 import type { LocalStore } from '../../store/index.js';
 import { describeError } from './describe-error.js';
 import { UploadedTrees } from './ensure-uploaded.js';
-import { createFetchingStore } from './fetching-store.js';
+import { createAwaitingStore, createFetchingStore } from './fetching-store.js';
+import { createOutputFetcher, type OutputFetcher } from './output-fetcher.js';
 import { loadProvider } from './load-provider.js';
-import type { RemoteProvider } from './provider.js';
+import type { ByteStoreProvider, RemoteProvider } from './provider.js';
 import { createRemoteCacheRunner, type RemoteCacheRunner } from './remote-cache-runner.js';
 import type { RemoteConfig } from './remote-config.js';
 import { validateRemoteOptions, type OptionFiles } from './validate-options.js';
@@ -21,6 +22,8 @@ export interface RemoteLayersDeps {
   /** Race remote cache lookups against local execution after this many ms; default: no race. */
   readonly raceAfterMs?: number;
   readonly files?: OptionFiles;
+  /** How long a remote action's output waits for others before its download goes (output-fetcher.ts); tests set it long to catch outputs still owed. */
+  readonly outputFetchDelayMs?: number;
 }
 
 /**
@@ -78,6 +81,8 @@ class Layers implements RemoteLayers {
   readonly #cacheRunners = new Set<RemoteCacheRunner>();
   readonly #warner: CacheWarner;
   readonly #uploaded = new UploadedTrees();
+  /** Output downloads of remote execution left for later (`fetch`): the run's end waits for them. */
+  readonly #fetcher: OutputFetcher | undefined;
   #provider: Promise<RemoteProvider> | undefined;
   #loaded: RemoteProvider | undefined;
 
@@ -85,7 +90,14 @@ class Layers implements RemoteLayers {
     this.config = config;
     this.#deps = deps;
     this.#warner = createCacheWarner(config.warnings, deps.warnings, deps.logger);
-    this.store = config.cacheContentBehavior === 'fetch' ? deps.store : createFetchingStore(deps.store, async () => (await this.provider()).cas, deps.logger);
+    const remoteCas = async (): Promise<ByteStoreProvider> => (await this.provider()).cas;
+    if (config.cacheContentBehavior !== 'fetch') this.store = createFetchingStore(deps.store, remoteCas, deps.logger);
+    else if (config.execution || config.executionEndpoint !== null) {
+      // The next action needs an output's digest, not its bytes: they come
+      // in the background, and whatever reads one locally waits for it.
+      this.#fetcher = createOutputFetcher({ local: deps.store, remote: remoteCas, logger: deps.logger, ...(deps.outputFetchDelayMs !== undefined ? { delayMs: deps.outputFetchDelayMs } : {}) });
+      this.store = createAwaitingStore(deps.store, this.#fetcher, deps.logger);
+    } else this.store = deps.store;
 
     if (!config.execution && config.executionEndpoint !== null) {
       // remote_execution is off, but remote environments run there.
@@ -133,7 +145,13 @@ class Layers implements RemoteLayers {
   provider(): Promise<RemoteProvider> {
     if (this.#provider === undefined) {
       const d = this.#deps;
-      const p = loadProvider(this.config, { local: this.store, logger: d.logger, ...(d.warnings !== undefined ? { warnings: d.warnings } : {}), uploaded: this.#uploaded });
+      const p = loadProvider(this.config, {
+        local: this.store,
+        logger: d.logger,
+        ...(d.warnings !== undefined ? { warnings: d.warnings } : {}),
+        uploaded: this.#uploaded,
+        ...(this.#fetcher !== undefined ? { fetcher: this.#fetcher } : {}),
+      });
       this.#provider = p;
       p.then(
         (loaded) => (this.#loaded = loaded),
@@ -161,18 +179,27 @@ class Layers implements RemoteLayers {
   }
 
   /**
-   * The end of a run: waits for background cache writes, and forgets which
-   * trees were seen uploaded (the server may evict before the next run) and
-   * whether the cache was down.
+   * The end of a run: waits for background output downloads and cache
+   * writes, and forgets which trees were seen uploaded (the server may
+   * evict before the next run) and whether the cache was down. Throws the
+   * failure of an output download: the run has not got its outputs.
    */
   async flush(): Promise<void> {
+    let failed: { readonly e: unknown } | undefined;
+    try {
+      await this.#fetcher?.drain();
+    } catch (e) {
+      failed = { e };
+    }
     await Promise.all([...this.#cacheRunners].map((r) => r.flush()));
     this.#uploaded.clear();
     this.#loaded?.endRun();
+    if (failed !== undefined) throw failed.e;
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    // A run's flush has reported any failed download; closing only waits for the rest.
+    await this.flush().catch((e: unknown) => this.#deps.logger.debug(`remote: closing: ${describeError(e)}`));
     const p = this.#provider;
     if (p !== undefined) await (await p.catch(() => undefined))?.close();
   }
