@@ -1,5 +1,4 @@
 import { lstatSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
 import { dirnameRel } from '../core/index.js';
 import { RACY_MARGIN_MS } from './file-digest-index.js';
 
@@ -36,7 +35,8 @@ const ABSENT: Observed = { stamp: 'absent', changedAtNs: 0n };
 function observe(root: string, path: string): Observed {
   let st: BigIntStats | undefined;
   try {
-    st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+    // The paths are the graph's, root-relative and normalized: no join (and its normalize) needed.
+    st = lstatSync(path === '' ? root : `${root}/${path}`, { bigint: true, throwIfNoEntry: false });
   } catch (e) {
     // ENOTDIR (a file where a directory was), EACCES…: what a read would have met too.
     return { stamp: `error:${(e as NodeJS.ErrnoException).code ?? 'unknown'}`, changedAtNs: 0n };

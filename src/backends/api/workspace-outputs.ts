@@ -94,7 +94,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
         unchanged++;
         continue;
       }
-      const tmp = join(dirname(dest), `.trews-${randomBytes(6).toString('hex')}.tmp`);
+      const tmp = join(dirname(dest), tmpName());
       try {
         if (e.kind === 'symlink') await symlink(e.target, tmp);
         else if ((await store.materializeFile(e.digest, tmp, { executable: e.isExecutable, mode: 'copy' }, signal)) === undefined) {
@@ -125,6 +125,19 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
     }
   }
   return { written, unchanged, removed: removed.sort(), hashed: check.hashed };
+}
+
+/**
+ * A name for a file being written beside its destination: a random prefix per
+ * process and a counter, unique among processes and calls as six random
+ * bytes per file were, without asking the system for them per file (a
+ * restore writes a thousand files or more, and that showed in its profile).
+ */
+let tmpPrefix: string | undefined;
+let tmpCount = 0;
+function tmpName(): string {
+  tmpPrefix ??= randomBytes(6).toString('hex');
+  return `.trews-${tmpPrefix}-${(tmpCount++).toString(36)}.tmp`;
 }
 
 function abortedError(): Error {
