@@ -78,6 +78,12 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
   const check: SameCheck = { seen, now: options.now ?? Date.now, hashed: 0, index: options.index };
   /** Directories made and found inside the root by this call: once each, not once per file. */
   const dirsChecked = new Set<string>();
+  /**
+   * The directories this call created (mkdir said so): nothing was in them, so
+   * their files need no look at what is there, and no stale file can be. A
+   * restore (every dist/ deleted) writes into such directories only.
+   */
+  const created = new Set<string>();
   const written: string[] = [];
   let unchanged = 0;
   for (const e of entries) {
@@ -86,11 +92,16 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
     try {
       const dir = dirname(dest);
       if (!dirsChecked.has(dir)) {
-        mkdirSync(dir, { recursive: true });
+        const first = mkdirSync(dir, { recursive: true });
         checkInside(realRoot, dir, e.path);
         dirsChecked.add(dir);
+        // `first` is the outermost directory made; it and those under it down to `dir` are new.
+        for (let d = dir; first !== undefined; d = dirname(d)) {
+          created.add(d);
+          if (d === first || dirname(d) === d) break;
+        }
       }
-      if (await isSame(dest, e, check)) {
+      if (!created.has(dir) && (await isSame(dest, e, check))) {
         unchanged++;
         continue;
       }
@@ -114,6 +125,8 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
   }
   const removed: string[] = [];
   for (const base of new Set(includes.map((g) => picomatch.scan(g).base))) {
+    // Made by this call: all it holds was written just now, from the tree.
+    if (created.has(join(root, base))) continue;
     for (const path of await filesUnder(root, base)) {
       if (inTree.has(path) || !isOutput(path) || isExcluded(path)) continue;
       try {
