@@ -6,7 +6,8 @@
 // runs as in the peers benches. Rounds interleave A-turbo, A-trews, B-turbo,
 // B-trews-base:
 //   node dist/bench/ab-restore.js --kind peers|ts --a DIR --b DIR --trews-base DIR
-//       [--packages 200] [--runs 5] [--warmup 1] [--scenarios cached,restored]
+//       [--packages 200] [--runs 5] [--warmup 1] [--scenarios cached,restored,query]
+// (query: the graph query, `trews list ::` against `turbo ls`, for the same reason.)
 // The repos come from generate-peers-repo.js / generate-ts-repo.js (same --packages).
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -41,6 +42,7 @@ interface Side {
   readonly argv: readonly string[];
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
+  readonly query: { readonly argv: readonly string[]; readonly cwd: string; readonly env: NodeJS.ProcessEnv };
   readonly deleteOutputs: () => void;
 }
 
@@ -49,7 +51,8 @@ function sides(dir: string, trewsRoot: string, label: string): Side[] {
   const missing = (): never => {
     throw new Error(`ab-restore: no generated ${ts ? 'TS' : 'peers'} repo of ${packages} packages in ${repoDir}`);
   };
-  let turbo: { commands: { build: { argv: readonly string[]; cwd: string; env: NodeJS.ProcessEnv } } };
+  type Inv = { argv: readonly string[]; cwd: string; env: NodeJS.ProcessEnv };
+  let turbo: { commands: { build: Inv; query: Inv } };
   let trews: typeof turbo;
   let deleteTurbo: () => void;
   let deleteTrews: () => void;
@@ -70,8 +73,14 @@ function sides(dir: string, trewsRoot: string, label: string): Side[] {
   // The same invocation, through the other checkout's launcher.
   const swap = (argv: readonly string[]): string[] => argv.map((a) => (a.startsWith(THIS_TREWS_ROOT) ? join(trewsRoot, a.slice(THIS_TREWS_ROOT.length)) : a));
   return [
-    { name: `Turborepo (${label})`, ...turbo.commands.build, deleteOutputs: deleteTurbo },
-    { name: `trews ${label}`, ...trews.commands.build, argv: swap(trews.commands.build.argv), deleteOutputs: deleteTrews },
+    { name: `Turborepo (${label})`, ...turbo.commands.build, query: turbo.commands.query, deleteOutputs: deleteTurbo },
+    {
+      name: `trews ${label}`,
+      ...trews.commands.build,
+      argv: swap(trews.commands.build.argv),
+      query: { ...trews.commands.query, argv: swap(trews.commands.query.argv) },
+      deleteOutputs: deleteTrews,
+    },
   ];
 }
 
@@ -81,8 +90,9 @@ for (const scenario of values.scenarios.split(',')) {
   for (let round = 0; round < warmup + runs; round++) {
     for (const s of all) {
       if (scenario === 'restored') s.deleteOutputs();
+      const inv = scenario === 'query' ? s.query : s;
       const t0 = performance.now();
-      const r = spawnSync(s.argv[0]!, s.argv.slice(1), { cwd: s.cwd, env: s.env, encoding: 'utf8' });
+      const r = spawnSync(inv.argv[0]!, inv.argv.slice(1), { cwd: inv.cwd, env: inv.env, encoding: 'utf8' });
       const seconds = (performance.now() - t0) / 1000;
       if (r.status !== 0) throw new Error(`ab-restore: ${s.name} failed (${r.status}):\n${(r.stdout + r.stderr).split('\n').slice(-10).join('\n')}`);
       if (round >= warmup) times.get(s.name)!.push(seconds);
