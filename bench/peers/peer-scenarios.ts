@@ -52,6 +52,18 @@ export function peerScenarios(repo: PeersRepo, opts: PeerScenarioOptions): Recor
         return `listed all ${n} packages`;
       },
     },
+    'query-cold': {
+      name: 'graph query, nothing kept',
+      checks: `the kept graph deleted before each run (trews without a daemon: .trews.d/graph, so every BUILD file and package.json is read and evaluated again); exit 0 and all ${n} packages listed`,
+      skip: (t) => (t.commands.forgetGraph === undefined ? 'measured for trews without a daemon only' : undefined),
+      prepare: (t) => t.commands.forgetGraph?.(),
+      command: (t) => t.commands.query,
+      check(t, o) {
+        const listed = t.commands.listed(o);
+        if (listed !== n) throw new CheckFailed(`listed ${listed} of ${n} packages`);
+        return `listed all ${n} packages`;
+      },
+    },
     cached: {
       name: 'fully cached: build everything',
       checks: `no build step ran (the tool's own count) and all ${n} outputs present and current`,

@@ -49,6 +49,8 @@ export interface PeerCommands {
   stop(): void;
   /** Resident memory of the tool's daemon in MiB (undefined: not running); only for the tools measured so. */
   daemonRssMiB?(): number | undefined;
+  /** Forgets what the tool keeps between runs to answer the graph query (trews without a daemon: its kept graph); only for the tools measured so. */
+  forgetGraph?(): void;
 }
 
 export type PeerTool = Tool<PeerCommands>;
@@ -333,7 +335,7 @@ export function trewsTool(repo: PeersRepo, opts: { daemon: boolean; base?: strin
               return pid === undefined ? undefined : rssMiB(Number(pid.trim()));
             },
           }
-        : {}),
+        : { forgetGraph: () => rmSync(join(repo.root, '.trews.d', 'graph'), { force: true }) }),
     },
   };
 }
