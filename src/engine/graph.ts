@@ -482,9 +482,7 @@ export class Graph {
     if (node.forceRecompute && node.state === 'clean') this.#transient.add(node);
     if (input) node.importedInput = true;
     const { deps, generations } = imported.depsOf(i);
-    // The kept graph's own array, not a copy: it is never written in place, and a
-    // node made only to serve its memo (most of a cached run's) never reads it.
-    node.depGenerations = generations;
+    node.depGenerations = Array.from(generations);
     // Untouched for `age` runs before this process: as if touched that many runs before its first (see #ageOf).
     node.touched = -g.ages[i]!;
     if (deps.length > 0) node.setLazyDeps(() => Array.from(deps, (d) => this.#materializeRecord(imported, d)), i);
@@ -678,7 +676,7 @@ export class Graph {
    * earlier value (and need not be valid any more). Clean dependencies are
    * checked synchronously, so a wide node with few changes stays cheap.
    */
-  #revalidate(task: Task, deps: readonly GraphNode[], generations: ArrayLike<number>, start: number): void {
+  #revalidate(task: Task, deps: readonly GraphNode[], generations: readonly number[], start: number): void {
     for (let i = start; i < deps.length; i++) {
       const seen = generations[i]!;
       if (seen < 0) return this.#compute(task);

@@ -85,7 +85,7 @@ export class GraphNode {
   #loadDeps: (() => readonly GraphNode[]) | undefined = undefined;
   #record = -1;
   /** `deps[i]`'s generation as observed by that computation; never written in place (it may be shared: `sharedGenerations`). */
-  depGenerations: ArrayLike<number> = NO_GENERATIONS;
+  depGenerations: readonly number[] = NO_GENERATIONS;
   /**
    * Reverse edges: nodes whose committed or in-flight computation asked for this
    * one. Invalidation walks them; they may over-approximate briefly (an edge is
