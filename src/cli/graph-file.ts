@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { crc32 } from 'node:zlib';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
@@ -12,11 +11,7 @@ import type { App } from './app.js';
 
 /** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
 export const GRAPH_FILE = 'graph';
-// 3: a CRC-32 of the payload instead of its SHA-256. The checksum is there for a
-// file damaged on disk (the write is a rename, never torn), not against anyone
-// who can write .trews.d; SHA-256 of the ~10 MB payload at 200 TypeScript
-// packages was half the time to read and decode it, on every run.
-const MAGIC = 'trews-graph/3';
+const MAGIC = 'trews-graph/2';
 
 /** What the checksummed payload holds: the engine's graph and the stamps of the paths it read. */
 interface Payload {
@@ -160,11 +155,11 @@ export class GraphFile {
 
   #decode(bytes: Buffer, fingerprint: string): Payload | undefined {
     try {
-      const outer = deserialize(bytes) as { magic?: unknown; fingerprint?: unknown; crc32?: unknown; payload?: unknown };
+      const outer = deserialize(bytes) as { magic?: unknown; fingerprint?: unknown; sha256?: unknown; payload?: unknown };
       if (outer.magic !== MAGIC || !(outer.payload instanceof Uint8Array)) return this.#ignore('not a graph file of this format');
       if (outer.fingerprint !== fingerprint) return this.#ignore('made by another build of trews, for other options or for another state of the local store');
       const payload = outer.payload;
-      if (outer.crc32 !== crc32(payload)) return this.#ignore('damaged (its checksum does not match)');
+      if (outer.sha256 !== createHash('sha256').update(payload).digest('hex')) return this.#ignore('damaged (its checksum does not match)');
       const inner = deserialize(payload) as Partial<Payload>;
       if (typeof inner.graph !== 'object' || !(inner.stamps instanceof Map)) return this.#ignore('not a graph file of this format');
       return inner as Payload;
@@ -233,9 +228,10 @@ export class GraphFile {
       stamps ??= stampsOf(pathsOf(graph));
       const t3 = performance.now();
       const payload = serialize({ graph, stamps } satisfies Payload);
+      const sha256 = createHash('sha256').update(payload).digest('hex');
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        writeFileSync(tmp, serialize({ magic: MAGIC, fingerprint, crc32: crc32(payload), payload }));
+        writeFileSync(tmp, serialize({ magic: MAGIC, fingerprint, sha256, payload }));
         renameSync(tmp, this.#path);
       } finally {
         rmSync(tmp, { force: true });
