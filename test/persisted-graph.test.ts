@@ -332,6 +332,31 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('a file read again at load and rewritten during the run, in a directory the run changed: the next run reads it again', async () => {
+    // The test also makes and removes an entry beside its input, so the directory is too
+    // fresh to prove anything: only what the load saw of in.txt, compared at the save, could
+    // stamp it (fs/path-stamps.ts), and the rewrite must keep it from doing so.
+    const build = [
+      'files(name="in", sources=["in.txt"])',
+      'test_shell_command(name="t", command="test \\"$(cat in.txt)\\" = good && printf bad! > \\"$ROOT/a/in.txt\\" && touch \\"$ROOT/a/x.tmp\\" && rm \\"$ROOT/a/x.tmp\\"", tools=["cat", "touch", "rm"], execution_dependencies=[":in"], extra_env_vars=["ROOT"])',
+      '',
+    ].join('\n');
+    await withRepo({ 'a/BUILD': build, 'a/in.txt': 'good' }, async (repo, env) => {
+      const withRoot = { ...env, ROOT: repo.root };
+      await aged();
+      assert.equal((await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true })).code, 0);
+      // Rewritten with the same bytes: its stamp moved, so the next run reads it again at load (and finds it as kept).
+      await repo.write('a/in.txt', 'good');
+      await aged();
+      const forced = await runTrews(['--no-daemon', '--level=debug', 'test', 'a:t', '--force'], { cwd: repo.root, env: withRoot, persistGraph: true });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.ok((await pathsReadAgain(repo.root)).again > 0, 'in.txt was read again at load');
+      assert.equal(await readFile(join(repo.root, 'a', 'in.txt'), 'utf8'), 'bad!', 'the forced test wrote into the workspace');
+      const r = await runTrews(['--no-daemon', 'test', 'a:t'], { cwd: repo.root, env: withRoot, persistGraph: true });
+      assert.notEqual(r.code, 0, `the run must read the file the forced run changed:\n${r.stderr}`);
+    });
+  });
+
   it('every transient, input and file-system key of a shell run comes back with its compute, not as a stub', async () => {
     // A system_binary (found and fingerprinted again every run), tools, variables, options, a failed test (transient, NOT_REBUILDABLE).
     const build = [

@@ -66,6 +66,8 @@ export class GraphFile {
    * the next run. So a save stamps only the other paths, not all of them again.
    */
   #provenStamps: ReadonlyMap<string, string> = new Map();
+  /** What the load saw of the paths it read again, before reading them (fs/path-stamps.ts stampPaths). */
+  #observedAtLoad: ReadonlyMap<string, string> = new Map();
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
 
@@ -104,7 +106,8 @@ export class GraphFile {
     try {
       // Only the paths whose stamps differ (or that have none) are read again.
       const paths = pathsOf(graph);
-      const moved = changedPaths(root, stamps, paths);
+      const observed = new Map<string, string>();
+      const moved = changedPaths(root, stamps, paths, observed);
       const t2 = performance.now();
       // A moved stamp is not a change until the path reads otherwise (engine/recheck-paths.ts):
       // what depends on a path read again as kept is not dirtied.
@@ -117,6 +120,7 @@ export class GraphFile {
       this.#loadedPaths = paths;
       this.#provenAtLoad = paths.length - moved.size;
       this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
+      this.#observedAtLoad = observed;
       const some = (set: ReadonlySet<string>): string => (set.size > 0 ? ` (${[...set].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${set.size > 5 ? ', …' : ''})` : '');
       this.#logger.debug(
         `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, read again ${(t3 - t2).toFixed(0)} ms, import ${(t4 - t3).toFixed(0)} ms); ${moved.size} of ${paths.length} paths to read again${some(moved)}, ${changed.size} of them changed${some(changed)}; ${fresh.size} transient nodes computed again as kept`,
@@ -193,7 +197,7 @@ export class GraphFile {
       if (lost() || this.#code === undefined) return;
       const stampsOf = (paths: readonly string[]): Map<string, string> => {
         const proven = this.#provenStamps;
-        const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), this.#startedAtMs);
+        const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), this.#startedAtMs, this.#observedAtLoad);
         for (const p of paths) {
           const s = proven.get(p);
           if (s !== undefined) out.set(p, s);

@@ -69,6 +69,35 @@ describe('path stamps', () => {
     });
   });
 
+  it('a path the loading run saw before reading it, and that has that stamp still, is stamped though its directory changed; an absent or replaced one is not', async () => {
+    await withDir(async (root) => {
+      await writeFile(join(root, 'a', 'y.txt'), 'y');
+      const paths = [...PATHS, 'a/y.txt'];
+      const startedAt = later();
+      // The load: no stamps kept, so every path is read again, each seen first.
+      const observed = new Map<string, string>();
+      assert.deepEqual([...changedPaths(root, new Map(), paths, observed)].sort(), [...paths].sort());
+      // During the run: `a` changes (its mtime, set past the cut-off, as a new entry would move it),
+      // and another file is renamed over a/y.txt (the same times as an old file could have).
+      await writeFile(join(root, 'a', 'other.txt'), 'y');
+      await rename(join(root, 'a', 'other.txt'), join(root, 'a', 'y.txt'));
+      const future = BigInt(startedAt + 60_000) / 1000n;
+      execFileSync('touch', ['-m', '-d', `@${future}`, join(root, 'a')]);
+      const stamps = stampPaths(root, paths, startedAt, observed);
+      assert.equal(stamps.get('a/x.txt'), observed.get('a/x.txt'), 'the same inode and times at the load and at the save');
+      assert.equal(stamps.get('a/y.txt'), undefined, 'replaced during the run: another inode');
+      assert.equal(stamps.get('a/gone.txt'), undefined, 'an absent path needs its directory\'s proof');
+      assert.equal(stamps.get('a'), undefined, 'changed itself');
+      // Without what the load saw, the directory's rule alone decides.
+      assert.equal(stampPaths(root, paths, startedAt).get('a/x.txt'), undefined);
+      // An in-place edit between the load and the save moves its ctime: not stamped either.
+      const again = new Map<string, string>();
+      changedPaths(root, new Map(), ['a/x.txt'], again);
+      await writeFile(join(root, 'a', 'x.txt'), 'edit');
+      assert.equal(stampPaths(root, ['a/x.txt'], later(), again).get('a/x.txt'), undefined);
+    });
+  });
+
   it('stamped now (the daemon): every path gets its stamp, fresh ones are named racy, an absent one never is', async () => {
     const root = await mkdtemp(join(tmpdir(), 'trews-stamps-now-'));
     try {

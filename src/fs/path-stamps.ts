@@ -1,5 +1,4 @@
 import { lstatSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
 import { dirnameRel } from '../core/index.js';
 import { RACY_MARGIN_MS } from './file-digest-index.js';
 
@@ -36,7 +35,8 @@ const ABSENT: Observed = { stamp: 'absent', changedAtNs: 0n };
 function observe(root: string, path: string): Observed {
   let st: BigIntStats | undefined;
   try {
-    st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+    // The paths are the graph's, root-relative and normalized: no join (and its normalize) needed.
+    st = lstatSync(path === '' ? root : `${root}/${path}`, { bigint: true, throwIfNoEntry: false });
   } catch (e) {
     // ENOTDIR (a file where a directory was), EACCES…: what a read would have met too.
     return { stamp: `error:${(e as NodeJS.ErrnoException).code ?? 'unknown'}`, changedAtNs: 0n };
@@ -50,8 +50,20 @@ function observe(root: string, path: string): Observed {
 /**
  * Stamps for `paths` (relative to `root`) that prove them unchanged since
  * `startedAtMs`: a path changed later, or in a directory changed later, gets none.
+ *
+ * `observedAtLoad` holds what the loading run saw of the paths it read again
+ * (changedPaths' `observed`), before it read them. A path that exists, is
+ * older than the cut-off itself and has that very stamp still was the same
+ * inode with the same times through every read of the run, so it is stamped
+ * even when its directory changed meanwhile: the directory's rule is for an
+ * entry that came and went during the run, which shows in neither of two
+ * equal stamps of an existing path (a replacement has another inode, a write
+ * another ctime). Without it, a directory written into by every run (a
+ * package whose dist/ each restore makes anew) kept its subdirectories
+ * unstamped for good, and every run read them again. An absent path still
+ * needs its directory's proof.
  */
-export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: number): Map<string, string> {
+export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: number, observedAtLoad?: ReadonlyMap<string, string>): Map<string, string> {
   const cutoffNs = BigInt(Math.floor(startedAtMs - RACY_MARGIN_MS)) * 1_000_000n;
   const seen = new Map<string, Observed>();
   const at = (path: string): Observed => {
@@ -64,7 +76,7 @@ export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: n
     if (out.has(path)) continue;
     const own = at(path);
     if (own.changedAtNs >= cutoffNs) continue;
-    if (path !== '' && at(dirnameRel(path)).changedAtNs >= cutoffNs) continue;
+    if (path !== '' && at(dirnameRel(path)).changedAtNs >= cutoffNs && !(own !== ABSENT && !own.stamp.startsWith('error:') && observedAtLoad?.get(path) === own.stamp)) continue;
     out.set(path, own.stamp);
   }
   return out;
@@ -91,15 +103,23 @@ export function stampPathsNow(root: string, paths: Iterable<string>, atMs: numbe
   return { stamps, racy };
 }
 
-/** Which of `paths` have no stamp in `stamps` or a different one now: what a loaded graph must read again. */
-export function changedPaths(root: string, stamps: PathStamps, paths: Iterable<string>): Set<string> {
+/**
+ * Which of `paths` have no stamp in `stamps` or a different one now: what a
+ * loaded graph must read again. `observed`, when given, receives the stamp
+ * each of those has now (for stampPaths' `observedAtLoad`).
+ */
+export function changedPaths(root: string, stamps: PathStamps, paths: Iterable<string>, observed?: Map<string, string>): Set<string> {
   const changed = new Set<string>();
   const checked = new Set<string>();
   for (const path of paths) {
     if (checked.has(path)) continue;
     checked.add(path);
     const recorded = stamps.get(path);
-    if (recorded === undefined || observe(root, path).stamp !== recorded) changed.add(path);
+    const now = observe(root, path).stamp;
+    if (recorded === undefined || now !== recorded) {
+      changed.add(path);
+      observed?.set(path, now);
+    }
   }
   return changed;
 }

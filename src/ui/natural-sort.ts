@@ -14,11 +14,19 @@ export function naturalCompare(a: string, b: string): number {
       while (ei < a.length && isDigit(a.charCodeAt(ei))) ei++;
       let ej = j;
       while (ej < b.length && isDigit(b.charCodeAt(ej))) ej++;
-      // Leading zeros do not change the value; compare the significant digits by length, then text.
-      const na = a.slice(i, ei).replace(/^0+(?=\d)/, '');
-      const nb = b.slice(j, ej).replace(/^0+(?=\d)/, '');
-      if (na.length !== nb.length) return na.length - nb.length;
-      if (na !== nb) return na < nb ? -1 : 1;
+      // Leading zeros do not change the value (the last digit stays); compare the significant
+      // digits by length, then text. In place: a sort of a few hundred addresses calls this
+      // thousands of times, and two slices and two regexp replaces per digit run showed in
+      // a cold process's profile.
+      let si = i;
+      while (si < ei - 1 && a.charCodeAt(si) === 48) si++;
+      let sj = j;
+      while (sj < ej - 1 && b.charCodeAt(sj) === 48) sj++;
+      if (ei - si !== ej - sj) return ei - si - (ej - sj);
+      for (let k = 0; k < ei - si; k++) {
+        const d = a.charCodeAt(si + k) - b.charCodeAt(sj + k);
+        if (d !== 0) return d < 0 ? -1 : 1;
+      }
       // Equal values: fewer leading zeros first, so `1` < `01` and the order stays total.
       if (ei - i !== ej - j) return ei - i - (ej - j);
       i = ei;

@@ -135,6 +135,33 @@ describe('naturalCompare', () => {
     assert.equal(naturalCompare('x', 'x'), 0);
     assert.ok(naturalCompare('1', '01') < 0 && naturalCompare('01', '1') > 0);
   });
+
+  it('compares digit runs in place exactly as by their significant digits (leading zeros, long runs, 0 and 00)', () => {
+    // The definition the in-place comparison replaced: significant digits by length, then text.
+    const reference = (a: string, b: string): number => {
+      const ra = a.match(/\d+|\D/g) ?? [];
+      const rb = b.match(/\d+|\D/g) ?? [];
+      for (let k = 0; k < ra.length && k < rb.length; k++) {
+        const [x, y] = [ra[k]!, rb[k]!];
+        if (/^\d/.test(x) && /^\d/.test(y)) {
+          const [nx, ny] = [x.replace(/^0+(?=\d)/, ''), y.replace(/^0+(?=\d)/, '')];
+          if (nx.length !== ny.length) return nx.length - ny.length;
+          if (nx !== ny) return nx < ny ? -1 : 1;
+          if (x.length !== y.length) return x.length - y.length;
+        } else if (x !== y) return x.charCodeAt(0) - y.charCodeAt(0);
+      }
+      return ra.length - rb.length;
+    };
+    let seed = 7;
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const word = (): string => Array.from({ length: 1 + rnd(8) }, () => '0019ap:/'[rnd(8)]).join('');
+    for (let k = 0; k < 5000; k++) {
+      const [a, b] = [word(), word()];
+      assert.equal(Math.sign(naturalCompare(a, b)), Math.sign(reference(a, b)), `${a} vs ${b}`);
+    }
+    assert.ok(naturalCompare('p0', 'p00') < 0 && naturalCompare('p00', 'p0') > 0 && naturalCompare('p007', 'p7') > 0);
+    assert.ok(naturalCompare('x12345678901234567890', 'x12345678901234567891') < 0);
+  });
 });
 
 describe('progress, still running and the summary line', () => {

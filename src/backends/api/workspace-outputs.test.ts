@@ -131,6 +131,25 @@ describe('writeOutputs', () => {
     assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
     assert.equal(w.hashed, 0, 'the recorded digest answers without reading');
   });
+  it('into a directory it creates it writes without looking, and elsewhere it still compares and removes stale files', async () => {
+    root = join(dir, `root-${++n}`);
+    const dist = join(root, 'packages', 'lib', 'dist');
+    await mkdir(dist, { recursive: true });
+    await writeFile(join(dist, 'a.js'), CONTENT);
+    await writeFile(join(dist, 'stale.js'), 'old\n');
+    // dist/ exists (a.js right, stale.js stale); dist/sub/ is made by this call.
+    const w = await writeOutputs(store, root, tree, GLOBS);
+    assert.deepEqual({ written: w.written, unchanged: w.unchanged, removed: w.removed }, { written: ['packages/lib/dist/sub/b.js'], unchanged: 1, removed: ['packages/lib/dist/stale.js'] });
+    // Everything made anew (a restore): all written, nothing to remove.
+    await rm(dist, { recursive: true });
+    const r = await writeOutputs(store, root, tree, GLOBS);
+    assert.deepEqual({ written: [...r.written].sort(), unchanged: r.unchanged, removed: r.removed }, { written: ['packages/lib/dist/a.js', 'packages/lib/dist/sub/b.js'], unchanged: 0, removed: [] });
+    assert.equal(await readFile(join(dist, 'sub', 'b.js'), 'utf8'), 'b\n');
+    // And a second call finds them in place.
+    const again = await writeOutputs(store, root, tree, GLOBS);
+    assert.deepEqual({ written: again.written, unchanged: again.unchanged }, { written: [], unchanged: 2 });
+  });
+
   it('a `<dir>/**` output glob, matched by prefix without compiling it, matches exactly what picomatch matches', () => {
     const paths = ['packages/lib/dist', 'packages/lib/dist/a.js', 'packages/lib/dist/.hidden', 'packages/lib/dist/sub/.d/x', 'packages/lib/dist/', 'packages/lib/dist2/a.js', 'packages/lib/distx', 'packages/lib', 'packages/lib/src/dist/a.js', 'other/packages/lib/dist/a.js', 'dist/a.js'];
     for (const globs of [['packages/lib/dist/**'], ['packages/lib/dist/**', 'dist/**'], ['packages/lib/dist/*.js'], ['packages/lib/[d]ist/**'], ['packages/lib/.cache/**'], ['packages/lib/dist/**', 'packages/lib/src/**/*.ts']]) {
