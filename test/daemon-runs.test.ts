@@ -140,7 +140,8 @@ describe('runs of several clients', () => {
 });
 
 describe('the watcher’s sync before a run', () => {
-  it('goes on the contents of paths written too recently to trust their stamps, and still sees an edit made in that window', async () => {
+  /** A repo of one file target, debug logging on, listed once through its daemon. */
+  async function oneFileRepoListed(): Promise<Awaited<ReturnType<typeof makeRepo>>> {
     const repo = await makeRepo({
       'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
       BUILD: 'files(name="a", sources=["a.txt"])\n',
@@ -148,6 +149,11 @@ describe('the watcher’s sync before a run', () => {
     });
     const first = await viaDaemon(repo, ['list', '::']);
     assert.equal(first.code, 0, first.stderr);
+    return repo;
+  }
+
+  it('goes on the contents of paths written too recently to trust their stamps, and still sees an edit made in that window', async () => {
+    const repo = await oneFileRepoListed();
     // The files are seconds old at most: the proof after the run finds them too recent to trust.
     await waitUntil(() => /paths stamped \(\d+ too recent to trust\) and synced/.test(daemonLog(repo.root)), 'a proof after the first run');
     // The same size, written now: only its content (or a stamp that moved) can tell.
@@ -161,13 +167,7 @@ describe('the watcher’s sync before a run', () => {
   });
 
   it('is replaced by stat stamps taken while idle, and an edit made just before a run is still seen', async () => {
-    const repo = await makeRepo({
-      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
-      BUILD: 'files(name="a", sources=["a.txt"])\n',
-      'a.txt': 'a\n',
-    });
-    const first = await viaDaemon(repo, ['list', '::']);
-    assert.equal(first.code, 0, first.stderr);
+    const repo = await oneFileRepoListed();
     await waitUntil(() => /paths stamped \(0 too recent to trust\) and synced/.test(daemonLog(repo.root)), 'a proof with every path stamped (3 s after the files were written)');
 
     const second = await viaDaemon(repo, ['list', '::']);

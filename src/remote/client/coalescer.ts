@@ -2,6 +2,7 @@ import { abortError, type Digest } from '../../core/index.js';
 import { forEachLimit } from './blob-transfer.js';
 import type { CallContext } from './request-metadata.js';
 import { onAbort } from './signals.js';
+import { SoonTimer } from './soon-timer.js';
 
 /**
  * Gathers the requests of concurrent callers (actions) for a short window
@@ -56,7 +57,7 @@ export class Coalescer<I extends { readonly digest: Digest }, O> {
   #waitingItems = 0;
   #waitingCost = 0;
   #maxCost: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer = new SoonTimer(() => void this.#flush());
   /** Calls sent so far. */
   calls = 0;
 
@@ -89,13 +90,13 @@ export class Coalescer<I extends { readonly digest: Digest }, O> {
       this.#waitingItems += items.length;
       if (this.#o.cost !== undefined) for (const i of items) this.#waitingCost += this.#o.cost(i);
       const full = this.#waitingItems >= this.#o.maxItems || (this.#maxCost !== undefined && this.#waitingCost >= this.#maxCost);
-      this.#flushSoon(full || this.#allIn() ? 0 : this.#o.windowMs);
+      this.#timer.soon(full || this.#allIn() ? 0 : this.#o.windowMs);
     });
   }
 
   /** A caller that was expected will not come after all: the waiting ones may not need to wait. */
   reconsider(): void {
-    if (this.#waiting.length > 0 && this.#allIn()) this.#flushSoon(0);
+    if (this.#waiting.length > 0 && this.#allIn()) this.#timer.soon(0);
   }
 
   #allIn(): boolean {
@@ -103,17 +104,6 @@ export class Coalescer<I extends { readonly digest: Digest }, O> {
     if (e === undefined) return false;
     const n = e.count();
     return n >= e.min && this.#waiting.filter((w) => !w.settled).length >= n;
-  }
-
-  #flushSoon(ms: number): void {
-    if (this.#timer !== undefined) {
-      if (ms > 0) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#flush();
-    }, ms);
   }
 
   async #flush(): Promise<void> {

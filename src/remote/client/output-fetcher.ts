@@ -3,6 +3,7 @@ import type { BlobStore } from '../../store/index.js';
 import { describeError } from './describe-error.js';
 import type { ByteStoreProvider } from './provider.js';
 import { onAbort } from './signals.js';
+import { SoonTimer } from './soon-timer.js';
 
 /**
  * Output files of remotely executed actions, downloaded after their result
@@ -78,7 +79,7 @@ class Fetcher implements OutputFetcher {
   readonly #owed = new Map<string, Owed>();
   #waiting: Owed[] = [];
   #waitingBytes = 0;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timer = new SoonTimer(() => this.#send());
   readonly #flights = new Set<Promise<void>>();
 
   constructor(o: OutputFetcherOptions) {
@@ -101,8 +102,8 @@ class Fetcher implements OutputFetcher {
       this.#owed.set(key, owed);
       this.#enqueue(owed);
     }
-    if (this.#waitingBytes >= this.#maxBytes) this.#sendSoon(0);
-    else if (this.#waiting.length > 0) this.#sendSoon(this.#delayMs);
+    if (this.#waitingBytes >= this.#maxBytes) this.#timer.soon(0);
+    else if (this.#waiting.length > 0) this.#timer.soon(this.#delayMs);
   }
 
   owes(d: Digest): boolean {
@@ -140,23 +141,9 @@ class Fetcher implements OutputFetcher {
     this.#waitingBytes += owed.digest.sizeBytes;
   }
 
-  #sendSoon(ms: number): void {
-    if (this.#timer !== undefined) {
-      if (ms > 0) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#send();
-    }, ms);
-  }
-
   /** One download for everything waiting; each owed digest's `flight` settles with it. */
   #send(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#timer.cancel();
     const batch = this.#waiting;
     this.#waiting = [];
     this.#waitingBytes = 0;
