@@ -248,6 +248,21 @@ describe('writeOutputs into an absent output directory (staged whole, renamed in
     assert.deepEqual(await snapshot(root), new Map(files.map((f) => [f.path, [f.content, f.isExecutable === true ? 0o755 : 0o644] as [string, number]])));
   });
 
+  it('removes what a killed write left in the staging directory an hour ago, and nothing younger', async () => {
+    const root = join(dir, 'leftovers');
+    const stagingDir = join(root, '.trews.d', 'tmp', 'outputs');
+    const old = join(stagingDir, '.trews-dead-0.tmp');
+    const young = join(stagingDir, '.trews-alive-0.tmp');
+    await mkdir(join(old, 'sub'), { recursive: true });
+    await writeFile(join(old, 'sub', 'half.js'), 'half\n');
+    await mkdir(young, { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(old, twoHoursAgo, twoHoursAgo);
+    await writeOutputs(store, root, tree, globs, undefined, { stagingDir });
+    assert.deepEqual(await readdir(stagingDir), ['.trews-alive-0.tmp'], 'the abandoned one is gone, the one another process may be filling stays');
+    assert.deepEqual(await snapshot(root), new Map(files.map((f) => [f.path, [f.content, f.isExecutable === true ? 0o755 : 0o644] as [string, number]])));
+  });
+
   it('a blob missing from the store fails the write, leaving neither a half output directory nor a staged one', async () => {
     const lone = await treeFromBytes(store, [{ path: 'packages/gone/dist/x.js', content: 'vanishing\n' }, { path: 'packages/gone/dist/y.js', content: 'y\n' }]);
     const root = join(dir, 'missing-blob');

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type BigIntStats } from 'node:fs';
-import { mkdir, readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { failure, FailureError, isAbortError, isFailureError, type Digest, type Sha256Hex } from '../../core/index.js';
@@ -100,7 +100,8 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
   };
   const written: string[] = [];
   /** Output directories made whole and renamed into place: nothing in them to compare or remove. */
-  const staged = options.stagingDir === undefined ? [] : await stageAbsentDirs(store, root, includes, entries, options.stagingDir, ensureDir, signal);
+  const staged =
+    options.stagingDir === undefined ? [] : await stageAbsentDirs(store, root, includes, entries, options.stagingDir, ensureDir, signal, options.now ?? Date.now);
   const inStaged = (path: string): boolean => staged.some((d) => path.startsWith(`${d}/`));
   let unchanged = 0;
   for (const e of entries) {
@@ -185,11 +186,13 @@ async function stageAbsentDirs(
   stagingDir: string,
   ensureDir: (dir: string, path: string) => void,
   signal: AbortSignal | undefined,
+  now: () => number,
 ): Promise<string[]> {
   const bases = includes.map(everythingUnder);
   if (bases.length === 0 || !bases.every((b): b is string => b !== undefined)) return [];
   const unique = [...new Set(bases)];
   if (unique.some((a) => unique.some((b) => a !== b && b.startsWith(`${a}/`)))) return [];
+  await sweepAbandoned(stagingDir, now());
   const done: string[] = [];
   for (const base of unique) {
     const under = entries.filter((e) => e.path.startsWith(`${base}/`));
@@ -231,6 +234,32 @@ async function stageAbsentDirs(
     done.push(base);
   }
   return done;
+}
+
+/** Staging directories this process has swept already: once each is enough. */
+const swept = new Set<string>();
+/** A staged directory older than this belongs to no live write: staging one takes seconds. */
+const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
+/**
+ * Removes what a killed process left in a staging directory (a write that
+ * never reached its rename), once per process and directory. Only entries
+ * untouched for an hour: another process may be staging beside this one.
+ */
+async function sweepAbandoned(stagingDir: string, now: number): Promise<void> {
+  if (swept.has(stagingDir)) return;
+  swept.add(stagingDir);
+  let names: string[];
+  try {
+    names = await readdir(stagingDir);
+  } catch {
+    return; // not made yet: nothing was left
+  }
+  for (const name of names) {
+    const path = join(stagingDir, name);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st !== undefined && now - st.mtimeMs > ABANDONED_AFTER_MS) await rm(path, { recursive: true, force: true });
+  }
 }
 
 function abortedError(): Error {
