@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { changedPaths, RACY_MARGIN_MS, stampPathsNow } from '../fs/index.js';
-import type { Logger } from '../core/index.js';
+import { sha256Hex, type Logger } from '../core/index.js';
 import type { FileWatcher } from './watcher.js';
 
 export interface QuietCheckOptions {
@@ -89,7 +88,7 @@ export function contentOf(root: string, path: string): string | undefined {
     if (st.isSymbolicLink()) return `l:${readlinkSync(abs)}`;
     if (!st.isFile() || st.size > RACY_FILE_MAX_BYTES) return undefined;
     const bytes = readFileSync(abs);
-    return `f:${st.mode}:${bytes.length}:${createHash('sha256').update(bytes).digest('hex')}`;
+    return `f:${st.mode}:${bytes.length}:${sha256Hex(bytes)}`;
   } catch {
     return undefined;
   }

@@ -64,7 +64,7 @@ function observe(root: string, path: string): Observed {
  * needs its directory's proof.
  */
 export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: number, observedAtLoad?: ReadonlyMap<string, string>): Map<string, string> {
-  const cutoffNs = BigInt(Math.floor(startedAtMs - RACY_MARGIN_MS)) * 1_000_000n;
+  const cutoffNs = racyCutoffNs(startedAtMs);
   const seen = new Map<string, Observed>();
   const at = (path: string): Observed => {
     let o = seen.get(path);
@@ -76,7 +76,9 @@ export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: n
     if (out.has(path)) continue;
     const own = at(path);
     if (own.changedAtNs >= cutoffNs) continue;
-    if (path !== '' && at(dirnameRel(path)).changedAtNs >= cutoffNs && !(own !== ABSENT && !own.stamp.startsWith('error:') && observedAtLoad?.get(path) === own.stamp)) continue;
+    const dirChanged = path !== '' && at(dirnameRel(path)).changedAtNs >= cutoffNs;
+    const sameSinceLoad = own !== ABSENT && !own.stamp.startsWith('error:') && observedAtLoad?.get(path) === own.stamp;
+    if (dirChanged && !sameSinceLoad) continue;
     out.set(path, own.stamp);
   }
   return out;
@@ -91,7 +93,7 @@ export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: n
  * stamp equal: a stamp equal later proves nothing for them.
  */
 export function stampPathsNow(root: string, paths: Iterable<string>, atMs: number): { stamps: Map<string, string>; racy: Set<string> } {
-  const cutoffNs = BigInt(Math.floor(atMs - RACY_MARGIN_MS)) * 1_000_000n;
+  const cutoffNs = racyCutoffNs(atMs);
   const stamps = new Map<string, string>();
   const racy = new Set<string>();
   for (const path of paths) {
@@ -101,6 +103,11 @@ export function stampPathsNow(root: string, paths: Iterable<string>, atMs: numbe
     if (o.changedAtNs >= cutoffNs) racy.add(path);
   }
   return { stamps, racy };
+}
+
+/** A change at or after this (ns since the epoch) is racy as of `ms`: a later write may leave its stamp equal. */
+function racyCutoffNs(ms: number): bigint {
+  return BigInt(Math.floor(ms - RACY_MARGIN_MS)) * 1_000_000n;
 }
 
 /**

@@ -131,7 +131,7 @@ describe('writeOutputs', () => {
     assert.deepEqual(w.written, ['packages/lib/dist/a.js']);
     assert.equal(w.hashed, 0, 'the recorded digest answers without reading');
   });
-  it('into a directory it creates it writes without looking, and elsewhere it still compares and removes stale files', async () => {
+  it('beside an existing output directory it writes a new subdirectory, compares what is there and removes stale files; after a restore a second call finds everything in place', async () => {
     root = join(dir, `root-${++n}`);
     const dist = join(root, 'packages', 'lib', 'dist');
     await mkdir(dist, { recursive: true });

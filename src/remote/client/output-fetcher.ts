@@ -2,7 +2,7 @@ import { FailureError, abortError, digestString, isAbortError, isFailureError, t
 import type { BlobStore } from '../../store/index.js';
 import { describeError } from './describe-error.js';
 import type { ByteStoreProvider } from './provider.js';
-import { onAbort } from './signals.js';
+import { abortable, onAbort } from './signals.js';
 import { SoonTimer } from './soon-timer.js';
 
 /**
@@ -124,7 +124,7 @@ class Fetcher implements OutputFetcher {
       }
       this.#send();
     }
-    await waitOrAbort(owed.flight!, signal);
+    await abortable(owed.flight!, signal);
     if (owed.error !== undefined) throw outputFailure(owed);
   }
 
@@ -222,21 +222,4 @@ function outputFailure(o: Owed, others = 0): unknown {
   const f = e.failure;
   const more = others > 0 ? ` (and ${others} other output${others === 1 ? '' : 's'})` : '';
   return new FailureError({ ...f, message: `cannot download ${o.what}${more} into the local store: ${f.message}` });
-}
-
-function waitOrAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return p;
-  return new Promise<void>((resolve, reject) => {
-    const off = onAbort(signal, () => reject(abortError()));
-    p.then(
-      () => {
-        off();
-        resolve();
-      },
-      (e: unknown) => {
-        off();
-        reject(e);
-      },
-    );
-  });
 }
