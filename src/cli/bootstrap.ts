@@ -9,6 +9,7 @@ import {
   envVarName,
   GLOBAL,
   OptionRegistry,
+  parseBool,
   registerGlobalOptions,
   resolveOptions,
   type FlagValue,
@@ -83,8 +84,7 @@ export function readBootstrap(input: BootstrapInput): Result<Bootstrap, Failure>
  * readBootstrap can tell.
  */
 export function daemonOffByFlagOrEnv(argv: readonly string[], env: Readonly<Record<string, string>>): boolean {
-  // As options/value-parsing.ts reads a bool (bootstrap.test.ts holds the two to the same answers).
-  const isFalse = (text: string): boolean => /^(false|0)$/i.test(text);
+  const isFalse = (text: string): boolean => parseBool(text) === false;
   let off: boolean | undefined;
   for (const arg of argv) {
     if (arg === '--') break;

@@ -8,3 +8,4 @@ export { daemonFingerprint, daemonOptionSnapshot, changedDaemonOptions } from '.
 export { registerGlobalOptions, parseByteSize } from './global-options.js';
 export { registerSandboxOptions, SANDBOX_SCOPE } from './sandbox-options.js';
 export { flagSpelling, envVarName } from './naming.js';
+export { parseBool } from './value-parsing.js';
