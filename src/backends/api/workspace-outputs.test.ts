@@ -2,7 +2,7 @@
 // once the file is old enough to be racy-clean, and must still restore any
 // output that was deleted or edited since, however the edit tried to hide.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -246,6 +246,20 @@ describe('writeOutputs into an absent output directory (staged whole, renamed in
     const w = await writeOutputs(store, root, tree, globs, undefined, { stagingDir });
     assert.deepEqual(w.removed, ['packages/lib/dist/stale.js']);
     assert.deepEqual(await snapshot(root), new Map(files.map((f) => [f.path, [f.content, f.isExecutable === true ? 0o755 : 0o644] as [string, number]])));
+  });
+
+  it('writes nothing through a symlink that leads out of the build root, staged or file by file', async () => {
+    for (const staging of [true, false]) {
+      const root = join(dir, `escape-${staging ? 'staged' : 'by-file'}`);
+      const outside = join(dir, `outside-${staging ? 'staged' : 'by-file'}`);
+      await mkdir(join(root, 'packages'), { recursive: true });
+      await mkdir(outside);
+      // packages/lib is a link out of the root: its dist/ would land outside.
+      await symlink(outside, join(root, 'packages', 'lib'));
+      const options = staging ? { stagingDir: join(root, '.trews.d', 'tmp', 'outputs') } : {};
+      await assert.rejects(writeOutputs(store, root, tree, globs, undefined, options), /would be written through a symlink that leads out of the build root/);
+      assert.deepEqual(await readdir(outside), [], `nothing written outside (${staging ? 'staged' : 'file by file'})`);
+    }
   });
 
   it('removes what a killed write left in the staging directory an hour ago, and nothing younger', async () => {

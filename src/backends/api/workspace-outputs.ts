@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import picomatch from 'picomatch';
@@ -94,7 +94,14 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
   const dirsChecked = new Set<string>();
   const ensureDir = (dir: string, path: string): void => {
     if (dirsChecked.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+    if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+      // Checked before anything is made: `mkdir -p` through a link out of the
+      // root would make its directories outside before the check below.
+      let existing = dirname(dir);
+      while (existing !== dirname(existing) && statSync(existing, { throwIfNoEntry: false }) === undefined) existing = dirname(existing);
+      checkInside(realRoot, existing, path);
+      mkdirSync(dir, { recursive: true });
+    }
     checkInside(realRoot, dir, path);
     dirsChecked.add(dir);
   };
