@@ -1,5 +1,7 @@
 // The npm package as a user gets it: `npm pack`, installed into a fresh
-// project from the tarball (offline, from npm's cache), then run through
+// project from the tarball (from npm's cache where it can: `npm ci` caches
+// the dependencies' tarballs but not the registry's metadata an install from a
+// tarball resolves them with, so a fresh machine asks the registry), then run through
 // `npx` from node_modules/.bin — the daemon included.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -31,7 +33,7 @@ describe('the npm package', () => {
     dir = await mkdtemp(join(tmpdir(), 'trews-pack-'));
     project = join(dir, 'project');
     await mkdir(project);
-    // npm's own cache (the dependencies come from it, offline), nothing of a developer's TREWS_*.
+    // npm's own cache (the dependencies come from it where it has them), nothing of a developer's TREWS_*.
     env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/tmp',
@@ -69,7 +71,7 @@ describe('the npm package', () => {
 
   it('installs from the tarball and runs from node_modules/.bin, with and without the daemon', async () => {
     await writeFile(join(project, 'package.json'), '{ "name": "try-trews", "version": "1.0.0", "private": true }\n');
-    const installed = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], project, env);
+    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project, env);
     assert.equal(installed.code, 0, installed.stderr);
     for (const e of await readdir(join(repoRoot(), 'examples'))) await cp(join(repoRoot(), 'examples', e), join(project, e), { recursive: true });
 
@@ -97,7 +99,7 @@ describe('the npm package', () => {
 
   it('installs globally (npm install -g, into a prefix of its own) and runs in any build root', async () => {
     const prefix = join(dir, 'global');
-    const installed = await run('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', tarball], dir, env);
+    const installed = await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], dir, env);
     assert.equal(installed.code, 0, installed.stderr);
     const root = join(dir, 'elsewhere');
     await mkdir(join(root, 'lib'), { recursive: true });
