@@ -82,4 +82,16 @@ describe('the tsc worker through the CLI', () => {
     assert.match(r.stderr, new RegExp(`src/index\\.ts\\(${line},14\\): error TS2322: Type 'string' is not assignable to type 'number'\\.`));
     assert.equal((await workerLines(on)).filter((l) => /exit 2,/.test(l)).length, 1);
   });
+
+  it('spawns tsc when the worker declines its arguments (--listEmittedFiles), with tsc\'s own output', async () => {
+    const root = await copy('declined');
+    const manifest = join(root, 'packages/strings/package.json');
+    await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('"build": "tsc -p tsconfig.json"', '"build": "tsc -p tsconfig.json --listEmittedFiles"'));
+    const r = await trews(root, 'store-declined', ['build', 'packages/strings']);
+    assert.equal(r.code, 0, r.stderr);
+    const log = await readFile(join(root, '.trews.d', 'trews.log'), 'utf8');
+    assert.match(log, /Run packages\/strings:build .*: the persistent worker declined \(listEmittedFiles in the command line\); spawning it/);
+    assert.doesNotMatch(log, /packages\/strings:build .* ran in a persistent worker/);
+    assert.match(await readFile(join(root, 'packages/strings/dist/index.d.ts'), 'utf8'), /export declare function titleCase/);
+  });
 });
