@@ -2,7 +2,7 @@
 // generated npm-workspaces TypeScript repo (generate-ts-repo.ts), in one run,
 // each scenario's runs interleaved across the tools (../peers/bench-runner.ts):
 //   node dist/bench/ts-peers/ts-peers-bench.js [--packages 50] [--runs 5] [--cold-runs 2] [--warmup 1]
-//       [--tools turbo,nx,trews,trews-no-daemon] [--scenarios cold,cached,restored,edit,query]
+//       [--tools turbo,nx,trews,trews-no-daemon,trews-no-worker] [--scenarios cold,cached,restored,edit,query]
 //       [--out bench/out/ts-peers-<N>] [--reuse] [--markdown FILE] [--pause-ms 0]
 // --pause-ms P waits P ms (untimed) before every timed run of every tool, as
 // commands typed by hand are: a run through trews' daemon that follows the

@@ -84,18 +84,19 @@ export function nxTool(repo: TsRepo): TsTool {
   };
 }
 
-export function trewsTool(repo: TsRepo, opts: { daemon: boolean }): TsTool {
+/** `tscWorker: false`: `--javascript-tsc-worker=false`, every tsc spawned (the A/B of the tsc worker). */
+export function trewsTool(repo: TsRepo, opts: { daemon: boolean; tscWorker?: boolean }): TsTool {
   const env = baseEnv();
   const bin = join(THIS_TREWS_ROOT, 'bin', 'trews');
-  const flags = opts.daemon ? [] : ['--no-daemon'];
+  const flags = [...(opts.daemon ? [] : ['--no-daemon']), ...(opts.tscWorker === false ? ['--javascript-tsc-worker=false'] : [])];
   const inv = (...args: string[]): Invocation => ({ argv: [bin, ...flags, ...args], cwd: repo.root, env });
   const stopDaemon = (): void => void sh([bin, 'daemon', 'stop'], repo.root, env);
   return {
-    name: `trews (${opts.daemon ? 'daemon' : 'no daemon'})`,
+    name: `trews (${opts.daemon ? 'daemon' : 'no daemon'}${opts.tscWorker === false ? ', tsc spawned' : ''})`,
     available(): Availability {
       if (!existsSync(bin)) return { ok: false, why: `${bin} not found` };
       const head = sh(['git', '-C', THIS_TREWS_ROOT, 'log', '-1', '--format=%h', '--', 'src', 'bin', 'scripts', 'package.json'], THIS_TREWS_ROOT, env);
-      return { ok: true, version: `trews at ${head.out.trim() || 'unknown commit'}, ${opts.daemon ? 'through its daemon' : '--no-daemon'}` };
+      return { ok: true, version: `trews at ${head.out.trim() || 'unknown commit'}, ${flags.length === 0 ? 'through its daemon' : flags.join(' ')}` };
     },
     commands: {
       query: inv('list', '::'),
@@ -125,5 +126,11 @@ export function trewsTool(repo: TsRepo, opts: { daemon: boolean }): TsTool {
 
 /** Every tool, in table order; the names `--tools` selects by. */
 export function tsTools(repo: TsRepo): Record<string, TsTool> {
-  return { turbo: turboTool(repo), nx: nxTool(repo), trews: trewsTool(repo, { daemon: true }), 'trews-no-daemon': trewsTool(repo, { daemon: false }) };
+  return {
+    turbo: turboTool(repo),
+    nx: nxTool(repo),
+    trews: trewsTool(repo, { daemon: true }),
+    'trews-no-daemon': trewsTool(repo, { daemon: false }),
+    'trews-no-worker': trewsTool(repo, { daemon: false, tscWorker: false }),
+  };
 }

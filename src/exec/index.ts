@@ -9,6 +9,7 @@ export type {
   ProcessObserver,
   ProcessResult,
   SharedInput,
+  PersistentWorkerHint,
   LocalCache,
   ResultSource,
 } from './types.js';
@@ -23,3 +24,4 @@ export { makeCommandRunner, type MakeCommandRunnerOptions, type RemoteRunners } 
 export { ProcessKey, EXEC_RUN, type ExecRun } from './process-key.js';
 export { setChildJournal, trackGroup, untrackGroup, signalGroup, processStartTime, endRecordedGroup, type ChildJournal } from './process-group.js';
 export { removeLeftSandboxDir } from './sandbox-dir.js';
+export { PersistentWorkers, persistentWorkers, type WorkerKey, type WorkerRequest, type WorkerOutcome } from './persistent-workers.js';

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { constants as osConstants } from 'node:os';
-import { chmod, lchown, mkdir, open, readFile, readdir, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, open, readFile, readdir, realpath, stat, symlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   EMPTY_DIGEST,
@@ -18,6 +18,7 @@ import {
 import { captureOutputs, checkLinkedInputs, LinkFarms, materializeTree, sharedTreesFor, type FarmUse, type LocalStore, type ModifiedInput, type SharedTreeLink, type SharedTreeUse } from '../store/index.js';
 import { ActionResultSchema, ExecutedActionMetadataSchema, toProtoDigest, type ActionResult } from '../reapi/index.js';
 import { observed } from './observe.js';
+import type { PersistentWorkers } from './persistent-workers.js';
 import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
 import { resolveProgram } from './resolve-program.js';
 import { runScript } from './run-script.js';
@@ -63,6 +64,11 @@ export interface LocalRunnerOptions {
    * size); `inline`, trews itself.
    */
   readonly spawner?: SpawnerKind;
+  /**
+   * Where processes with a `worker` hint run (without strict isolation and
+   * `runAs`): persistent-workers.ts. Absent: every process is spawned.
+   */
+  readonly workers?: PersistentWorkers;
 }
 
 /** In every strict sandbox (/usr is bound): resets what bwrap adds to the environment. */
@@ -104,6 +110,7 @@ class LocalSandboxRunner implements CommandRunner {
   readonly #explain: boolean;
   readonly #hostPath: string;
   readonly #spawner: SpawnerKind;
+  readonly #workers: PersistentWorkers | undefined;
 
   constructor(o: LocalRunnerOptions) {
     this.#store = o.store;
@@ -116,6 +123,7 @@ class LocalSandboxRunner implements CommandRunner {
     this.#explain = o.explain === true;
     this.#hostPath = o.hostPath ?? DEFAULT_HOST_PATH;
     this.#spawner = o.spawner ?? 'helper';
+    this.#workers = o.workers;
   }
 
   #strict(proc: Process): boolean {
@@ -174,7 +182,8 @@ class LocalSandboxRunner implements CommandRunner {
         if (!program.ok) throw new FailureError(program.failure);
         const tokens = shared.map((s) => s.use.begin());
         try {
-          exec = await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace, sharedDirs: shared.map((s) => s.use.dir) });
+          const inWorker = bwrap === undefined ? await this.#inWorker(ctx, proc, workDir, sandbox, shared.map((s) => s.use.dir)) : undefined;
+          exec = inWorker ?? (await this.#execute(ctx, proc, program.value, workDir, sandbox, bwrap === undefined ? undefined : { bwrap, strace, sharedDirs: shared.map((s) => s.use.dir) }));
         } finally {
           // Every process on a shared tree checks it, even one that failed or was cancelled: a write must discard the tree.
           const modified = await Promise.all(shared.map((s, i) => s.use.modifiedSince(tokens[i]!)));
@@ -316,6 +325,43 @@ class LocalSandboxRunner implements CommandRunner {
       ...(this.#runAs !== undefined ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}),
     });
     return this.#supervise(ctx, proc, child, startMs);
+  }
+
+  /**
+   * Runs the process in a persistent worker when it names one and one can
+   * run it exactly: no strict isolation, no other user, nothing in the way
+   * of the tool (`absent`), the tool's real path in one of the shared
+   * read-only copies (a stable, content-addressed path the worker may load
+   * and cache), and the worker program accepts the arguments. Undefined:
+   * spawn it. The sandbox, the barrier on shared copies and the capture of
+   * outputs around it are the spawned process's.
+   */
+  async #inWorker(ctx: ExecContext, proc: Process, workDir: string, sandbox: SandboxDir, sharedDirs: readonly string[]): Promise<Execution | undefined> {
+    const hint = proc.worker;
+    if (hint === undefined || this.#workers === undefined || this.#runAs !== undefined || this.#strict(proc) || sharedDirs.length === 0) return undefined;
+    for (const a of hint.absent ?? []) if (await exists(join(workDir, a))) return undefined;
+    let tool: string | undefined;
+    for (const c of hint.tool) {
+      tool = await realpath(join(workDir, c)).catch(() => undefined);
+      if (tool !== undefined) break;
+    }
+    if (tool === undefined) return undefined;
+    const cacheable = await Promise.all(sharedDirs.map((d) => realpath(d)));
+    if (!cacheable.some((d) => tool.startsWith(`${d}/`))) return undefined;
+    const startMs = Date.now();
+    const outcome = await this.#workers.run(
+      { interpreter: hint.interpreter, program: hint.program, tool },
+      { cwd: workDir, args: hint.args, env: proc.env, cacheable },
+      { signal: ctx.signal, timeoutMs: proc.timeoutMs, graceMs: this.#graceMs, logger: ctx.logger, description: proc.description },
+    );
+    if (outcome.kind === 'declined') {
+      ctx.logger.debug(`local runner: ${proc.description}: the persistent worker declined (${outcome.reason}); spawning it`);
+      return undefined;
+    }
+    await Promise.all([writeFile(sandbox.stdoutPath, outcome.stdout), writeFile(sandbox.stderrPath, outcome.stderr)]);
+    const endMs = Date.now();
+    ctx.logger.debug(`local runner: ${proc.description} ran in a persistent worker (${endMs - startMs} ms, exit ${outcome.exitCode}${outcome.note !== undefined ? `, ${outcome.note}` : ''})`);
+    return { exitCode: outcome.exitCode, timedOut: outcome.timedOut, startMs, endMs };
   }
 
   #supervise(ctx: ExecContext, proc: Process, child: SpawnedProcess, startMs: number): Promise<Execution> {
@@ -579,6 +625,13 @@ function farmsFor(store: LocalStore, sandboxRoot: string): LinkFarms {
     byRoot.set(sandboxRoot, farms);
   }
   return farms;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The last `max` bytes of a file, as text ('' when it is missing). */

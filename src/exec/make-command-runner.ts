@@ -7,6 +7,7 @@ import { createFlushInputsRunner } from './flush-inputs-runner.js';
 import { createLocalCacheRunner } from './local-cache-runner.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { createPerRunRunner } from './per-run-runner.js';
+import { persistentWorkers } from './persistent-workers.js';
 import { defaultSandboxRoot } from './sandbox-dir.js';
 import type { CommandRunner, ExecContext, Process, ProcessResult } from './types.js';
 
@@ -61,7 +62,7 @@ export function makeCommandRunner(o: MakeCommandRunnerOptions): CommandRunner {
   const flushingInputs = (r: CommandRunner | undefined): CommandRunner | undefined => (r === undefined ? undefined : createFlushInputsRunner(r, o.store));
   const executor =
     flushingInputs(o.remote?.execution) ??
-    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger, explain }), parallelism), flushingInputs(o.remote?.environmentExecution));
+    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger, explain, ...(explain ? {} : { workers: persistentWorkers() }) }), parallelism), flushingInputs(o.remote?.environmentExecution));
   const cached = o.remote?.wrapCache?.(executor) ?? executor;
   return createPerRunRunner(createLocalCacheRunner(cached, o.store));
 }

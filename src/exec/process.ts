@@ -39,6 +39,7 @@ export interface ProcessInit {
   readonly sourceRoot?: string;
   readonly declareHint?: string;
   readonly remoteEnvironment?: string;
+  readonly worker?: Process['worker'];
 }
 
 const CACHE_SCOPES: ReadonlySet<string> = new Set<CacheScope>(['always', 'successful', 'per-run', 'never']);
@@ -70,6 +71,7 @@ export function makeProcess(init: ProcessInit): Process {
     ...(init.sourceRoot !== undefined ? { sourceRoot: init.sourceRoot } : {}),
     ...(init.declareHint !== undefined ? { declareHint: init.declareHint } : {}),
     ...(init.remoteEnvironment !== undefined ? { remoteEnvironment: init.remoteEnvironment } : {}),
+    ...(init.worker !== undefined ? { worker: Object.freeze({ ...init.worker }) } : {}),
   });
   assertValidProcess(p);
   return p;

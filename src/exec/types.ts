@@ -104,6 +104,32 @@ export interface Process {
    * of a worker is in `platform`, which is.
    */
   readonly remoteEnvironment?: string;
+  /**
+   * A persistent worker that may run this process in place of spawning it,
+   * locally, without strict isolation (persistent-workers.ts). No part of
+   * the action: a worker's result must be the spawned process's, byte for
+   * byte, and the worker program declines (the runner then spawns) what it
+   * cannot run so.
+   */
+  readonly worker?: PersistentWorkerHint;
+}
+
+export interface PersistentWorkerHint {
+  /** The interpreter that runs the worker program (absolute): the one the spawned command would run. */
+  readonly interpreter: string;
+  /** The worker program (absolute). */
+  readonly program: string;
+  /**
+   * Candidates for the tool the worker loads, relative to the working
+   * directory: the first that exists is it, as the command's PATH lookup
+   * would find it. Its real path must be in a shared input (a read-only,
+   * content-addressed copy), or the process is spawned.
+   */
+  readonly tool: readonly string[];
+  /** Paths relative to the working directory whose presence would change what the command runs (a `node` ahead on PATH): the process is spawned if one exists. */
+  readonly absent?: readonly string[];
+  /** The tool's arguments. */
+  readonly args: readonly string[];
 }
 
 export interface SharedInput {

@@ -6,6 +6,7 @@ import { checkTasks, DEFAULT_TASKS, JAVASCRIPT_SCOPE } from './pipeline.js';
 import { programVersionRebuilder, registerNodejsOptions } from './nodejs.js';
 import { CHECK_SCRIPTS_OPTION, DEFAULT_CHECK_SCRIPTS } from './check-rules.js';
 import { DECLARATION_INPUTS_OPTION } from './declaration-inputs.js';
+import { TSC_WORKER_OPTION } from './tsc-worker-hint.js';
 import { INSTALL_NETWORK_OPTION } from './pipeline.js';
 import { nodeScriptRules, packageJsonRules } from './script-rules.js';
 import { TEST_RUNNER_NAMES } from './file-test-runner.js';
@@ -134,6 +135,13 @@ export const javascriptBackend: Backend = {
       type: 'bool',
       default: true,
       help: "Whether a script that is a plain TypeScript compile (`tsc`, `tsc -p X`, `tsc -b`, with no `paths` or `references` in its tsconfig) sees only the declarations (`*.d.ts`, their maps, `*.json`) of the first-party dependencies whose builds emit them, not their JavaScript nor their sources: an edit that leaves a dependency's declarations as they were then leaves the compile's inputs, and its cache key, as they were (early cutoff). A dependency with no declaration output is seen whole. Off: every script sees its dependencies' full outputs and files.",
+    });
+    registry.register({
+      scope: JAVASCRIPT_SCOPE,
+      name: TSC_WORKER_OPTION,
+      type: 'bool',
+      default: true,
+      help: "Whether a script that is one plain `tsc` command (`tsc`, `tsc -p X --flags`), and `trews check`'s tsc, runs in a persistent TypeScript worker on this machine (without strict isolation) instead of a new node: typescript, lib.*.d.ts and @types are loaded and parsed once, not per package. Its results are the spawned tsc's, byte for byte, and its cache key is the same; what it cannot run exactly as tsc (`--build`, watch, incremental, pretty, …) is spawned. Off: every tsc is spawned.",
     });
   },
 };

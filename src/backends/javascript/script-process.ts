@@ -12,6 +12,7 @@ import { extraTools, nodeTool, NODEJS_SCOPE, packageManagerTool, shTool, type Pa
 import { PackageJsonKey, type PackageManifest } from './package-json.js';
 import { JAVASCRIPT_SCOPE } from './pipeline.js';
 import { NODE_SCRIPT, PACKAGE_JSON } from './target-types.js';
+import { TSC_WORKER_OPTION, tscWorkerHint } from './tsc-worker-hint.js';
 import { JsWorkspaceKey, requirePackageManager } from './workspace.js';
 import { NODE_MODULES } from './workspace-dirs.js';
 
@@ -248,10 +249,17 @@ export async function prepareScript(
   });
   const [links, shims] = await Promise.all([linksTree(rc, install, inputs.packageDirs), shimsTree(rc, tools)]);
   const inputRoot = await mergeTrees(rc.store, [inputs.tree, install.tree, links, shims], rc.signal);
+  const stageList = opts.stages ?? stages(manifest, info.script, runsPrePost(pm), opts.args ?? []);
+  // The last `node` is the one on the sandbox's PATH (shimsTree keeps the last of a name).
+  const node = tools.filter((x) => x.name === 'node' && x.searchOnWorker === undefined).at(-1);
+  const worker =
+    environment.kind === 'local' && sandbox.isolation === undefined && node !== undefined && (await rc.options(JAVASCRIPT_SCOPE)).bool(TSC_WORKER_OPTION)
+      ? tscWorkerHint(stageList, pkgDir, node.path)
+      : undefined;
   const toolsDir = posix.relative(pkgDir || '.', TOOLS_DIR);
   const outputDirectories = outputDirsOf(info.outputs);
   const process = makeProcess({
-    argv: [`${toolsDir}/sh`, '-c', DRIVER, t.address, ...(opts.stages ?? stages(manifest, info.script, runsPrePost(pm), opts.args ?? []))],
+    argv: [`${toolsDir}/sh`, '-c', DRIVER, t.address, ...stageList],
     env: {
       ...env,
       ...opts.env,
@@ -271,6 +279,7 @@ export async function prepareScript(
     ...sandbox,
     // Node and the tools are the worker's: the same tree digests, sent by digest (the worker makes node_modules from the CAS).
     ...(environment.kind === 'remote' ? { platform: environment.platform, remoteEnvironment: environment.name } : {}),
+    ...(worker !== undefined ? { worker } : {}),
   });
   return { process, timeoutS: opts.timeoutS };
 }
