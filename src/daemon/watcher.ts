@@ -81,7 +81,7 @@ export interface WatcherOptions {
   readonly now?: () => number;
   /** The watch was lost and could not be set up again: a daemon must stop serving answers it cannot keep fresh. */
   readonly onFatal?: (message: string) => void;
-  /** Quiet time after the last event in an ignored directory created since the watch began before it is left out (default 5 s). */
+  /** Time from the first event in an ignored directory created since the watch began until it is left out (default 5 s). */
   readonly leaveOutDelayMs?: number;
 }
 
@@ -91,9 +91,10 @@ export interface WatcherOptions {
  * @parcel/watcher, which keeps an inotify watch per directory under it and an
  * entry per file in its tree, for as long as the watch lives: a daemon's memory
  * then grows with every file written there (bench/README.md, seventh stop).
- * Once such directories have been quiet this long, the watch is set up again
- * leaving them out (the events in between are lost, so everything is
- * invalidated once). A build creating many of them is one re-subscription.
+ * This long after the first event in one, the watch is set up again leaving
+ * out every such directory seen by then (the events in between are lost, so
+ * everything is invalidated once): a build creating many of them costs a
+ * re-subscription every few seconds at most, and then none.
  */
 const LEAVE_OUT_DELAY_MS = 5000;
 
@@ -340,11 +341,12 @@ class ParcelFileWatcher implements FileWatcher {
     this.#emit({ paths: [], changed: [], everything: true, reason, ...(overflowBurst !== undefined ? { overflowBurst } : {}) });
   }
 
-  /** Leaves `dir` out of the watch once ignored directories have stopped appearing for a while (LEAVE_OUT_DELAY_MS). */
+  /** Leaves `dir` out of the watch a while after the first event in an ignored directory still watched (LEAVE_OUT_DELAY_MS). */
   #leaveOut(dir: string): void {
     if (this.#closed) return;
     this.#toLeaveOut.add(dir);
-    clearTimeout(this.#leaveOutTimer);
+    // Counted from the first such event, not the last: a store inside the root is written to by every run.
+    if (this.#leaveOutTimer !== undefined) return;
     this.#leaveOutTimer = setTimeout(() => {
       this.#leaveOutTimer = undefined;
       if (this.#toLeaveOut.size === 0) return;
