@@ -2,7 +2,7 @@
 // client) and a real trewsd, in temp build roots. Every daemon started here is
 // stopped at the end, by its recorded pid if `trews daemon stop` does not do it.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
@@ -33,6 +33,19 @@ function count(text: string, re: RegExp): number {
 }
 
 const DEBUG_TOML = '[GLOBAL]\nlevel = "debug"\n';
+
+/** The inotify watches process `pid` holds (/proc/PID/fdinfo of its inotify descriptors). */
+function inotifyWatches(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
+}
 
 describe('a warm daemon', () => {
   it('serves the second run from the graph: same daemon, nothing parsed again', async () => {
@@ -131,6 +144,21 @@ describe('a warm daemon', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.length, input.length);
     assert.equal(r.stdout, input);
+  });
+
+  it('leaves out of its watch an ignored directory made after it started (as a store inside the root), and logs its memory after each run', async () => {
+    const repo = await makeRepo({ 'trews.toml': DEBUG_TOML, '.gitignore': 'out/\n', 'a/BUILD': 'target(name="x")\n' });
+    const first = await viaDaemon(repo, ['list', '::']);
+    assert.equal(first.code, 0, first.stderr);
+    const pid = daemonPid(repo.root)!;
+    const before = inotifyWatches(pid);
+    for (let i = 0; i < 20; i++) mkdirSync(join(repo.root, 'out', 'cas', String(i)), { recursive: true });
+    await waitUntil(() => /INFO +ignored directories created since the watch began are left out of it \(out\); invalidating everything\n/.test(daemonLog(repo.root)), 'out/ to be left out');
+    await waitUntil(() => inotifyWatches(pid) === before, `the daemon's watches to be ${before} again (${inotifyWatches(pid)})`);
+    const second = await viaDaemon(repo, ['list', '::']);
+    assert.deepEqual(second, first);
+    assert.equal(daemonPid(repo.root), pid);
+    assert.match(daemonLog(repo.root), /DEBUG memory: rss \d+\.\d MiB; JS heap \d+\.\d of \d+\.\d MiB; external \d+\.\d MiB, of which array buffers \d+\.\d MiB\n/);
   });
 });
 

@@ -239,6 +239,7 @@ class Daemon implements RunningDaemon {
       return;
     }
     this.#heap.idle();
+    if (this.#c.logger.enabled('debug')) this.#c.logger.debug(memoryLine(process.memoryUsage()));
     const rss = (this.#c.memoryUsage ?? (() => process.memoryUsage().rss))();
     if (rss > this.#c.maxMemoryBytes) {
       void this.shutdown(`memory use ${mib(rss)} MiB is over daemon_max_memory_usage (${mib(this.#c.maxMemoryBytes)} MiB)`);
@@ -292,6 +293,16 @@ async function within(p: Promise<void>, ms: number): Promise<boolean> {
   } finally {
     ac.abort();
   }
+}
+
+/**
+ * The process's memory after a run, at debug level: RSS against what V8 and
+ * Buffers account for (the rest is the native heap and code), to tell
+ * growth in our own objects from growth beneath them (bench/README.md).
+ */
+export function memoryLine(m: NodeJS.MemoryUsage): string {
+  const f = (n: number): string => (n / 2 ** 20).toFixed(1);
+  return `memory: rss ${f(m.rss)} MiB; JS heap ${f(m.heapUsed)} of ${f(m.heapTotal)} MiB; external ${f(m.external)} MiB, of which array buffers ${f(m.arrayBuffers)} MiB`;
 }
 
 function mib(bytes: number): number {

@@ -72,4 +72,21 @@ export class WatchFilter {
     if (isIgnored(this.#rules, rel, true) && this.#kindOf(rel) === 'dir') return { kind: 'ignored' };
     return { kind: 'visible' };
   }
+
+  /**
+   * The outermost directory that hides `rel` (`rel` itself when it is an
+   * ignored directory), by the same rules as `classify`; undefined when none
+   * does. Not for `.git`, `.trews.d` or cookies, which the watch leaves out by pattern.
+   */
+  hidingDir(rel: string): string | undefined {
+    const parts = rel.split('/');
+    let dir = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = i === 0 ? parts[0]! : `${dir}/${parts[i]!}`;
+      if (this.#ignoredDirs.has(dir) || isIgnored(this.#rules, dir, true)) return dir;
+    }
+    if (rel === '') return undefined;
+    if (this.#ignoredDirs.has(rel) || (isIgnored(this.#rules, rel, true) && this.#kindOf(rel) === 'dir')) return rel;
+    return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -63,6 +63,19 @@ class ScriptedBackend implements WatchBackend {
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1_000_000;
   return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+/** The inotify watches this process holds (/proc/self/fdinfo of its inotify descriptors). */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    try {
+      n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -266,6 +279,51 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
+  test('ignored directories created after the start are left out once quiet: one re-subscription, then everything is invalidated', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    try {
+      mkdirSync(join(root, 'dist', 'x'), { recursive: true });
+      mkdirSync(join(root, '.store', 'cas'), { recursive: true });
+      mkdirSync(join(root, 'a', 'out'), { recursive: true });
+      backend.deliver(root, [['create', 'dist'], ['create', 'dist/x'], ['create', 'a/out']]);
+      backend.deliver(root, [['create', '.store'], ['create', '.store/cas'], ['create', '.store/cas/blob']]);
+      await until(() => backend.subscriptions.length === 2, 'the second subscription');
+      await until(() => batches.some((b) => b.everything), 'the everything batch');
+      const ignore = backend.current.ignore;
+      assert.ok(ignore.includes('dist') && ignore.includes('.store'), ignore.join(', '));
+      assert.ok(!ignore.includes('a/out') && !ignore.includes('dist/x') && !ignore.includes('.store/cas'), 'only the outermost ignored directories');
+      assert.match(logger.lines.join('\n'), /info ignored directories created since the watch began are left out of it \((dist, \.store|\.store, dist)\); invalidating everything/);
+      assert.doesNotMatch(logger.lines.join('\n'), /^warn/m);
+      // What the new subscription leaves out starts no other.
+      backend.deliver(root, [['create', 'a/out/y']]);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(backend.subscriptions.length, 2);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('a directory waiting to be left out that a .gitignore change makes visible is watched', async () => {
+    const root = tree({ '.gitignore': 'gen/\n' });
+    const backend = new ScriptedBackend();
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend, leaveOutDelayMs: 60_000 });
+    try {
+      mkdirSync(join(root, 'gen'));
+      backend.deliver(root, [['create', 'gen']]);
+      writeFileSync(join(root, '.gitignore'), '');
+      backend.deliver(root, [['update', '.gitignore']]);
+      await until(() => backend.subscriptions.length === 2, 'the second subscription');
+      assert.ok(!backend.current.ignore.includes('gen'), backend.current.ignore.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+
   test('an inotify limit at start is a Failure naming the file to raise', async () => {
     const root = tree({});
     const backend = new ScriptedBackend();
@@ -306,6 +364,27 @@ describe('the watcher, with @parcel/watcher', () => {
       assert.ok(paths.includes('a/new.txt'), `a change made before sync() was delivered: ${paths.join(', ')}`);
       assert.ok(!paths.some((p) => p.startsWith('dist/') || p.startsWith('.git') || p.startsWith('.trews.d')), paths.join(', '));
       assert.ok(!changed.some((p) => p.startsWith('.git') || p.startsWith('.trews.d')), changed.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('an ignored directory created after the start stops costing inotify watches once it is left out', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: process.pid, leaveOutDelayMs: 50 });
+    const paths: string[] = [];
+    w.subscribe((b) => paths.push(...b.paths));
+    try {
+      const before = inotifyWatches();
+      for (let i = 0; i < 20; i++) mkdirSync(join(root, '.store', 'cas', String(i)), { recursive: true });
+      await until(() => /left out of it \(\.store\)/.test(logger.lines.join('\n')), 'the store to be left out');
+      await until(() => inotifyWatches() === before, 'the watches to go');
+      for (let i = 20; i < 40; i++) mkdirSync(join(root, '.store', 'cas', String(i)), { recursive: true });
+      writeFileSync(join(root, 'a', 'BUILD'), 'target()\n');
+      await w.sync();
+      assert.ok(paths.includes('a/BUILD'), 'the new subscription reports changes');
+      assert.equal(inotifyWatches(), before, 'and watches nothing in the store');
     } finally {
       await w.close();
     }

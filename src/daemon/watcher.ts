@@ -81,7 +81,22 @@ export interface WatcherOptions {
   readonly now?: () => number;
   /** The watch was lost and could not be set up again: a daemon must stop serving answers it cannot keep fresh. */
   readonly onFatal?: (message: string) => void;
+  /** Time from the first event in an ignored directory created since the watch began until it is left out (default 5 s). */
+  readonly leaveOutDelayMs?: number;
 }
+
+/**
+ * An ignored directory created after the watch began (a build's `dist/`, a
+ * store or `node_modules` made inside the root) is watched like any other by
+ * @parcel/watcher, which keeps an inotify watch per directory under it and an
+ * entry per file in its tree, for as long as the watch lives: a daemon's memory
+ * then grows with every file written there (bench/README.md, seventh stop).
+ * This long after the first event in one, the watch is set up again leaving
+ * out every such directory seen by then (the events in between are lost, so
+ * everything is invalidated once): a build creating many of them costs a
+ * re-subscription every few seconds at most, and then none.
+ */
+const LEAVE_OUT_DELAY_MS = 5000;
 
 /**
  * Deliveries less than this far apart belong to one burst of changes, counted
@@ -148,6 +163,12 @@ class ParcelFileWatcher implements FileWatcher {
   /** A re-subscription in progress; syncs wait for it. */
   #refreshing: Promise<void> | undefined;
   #closed = false;
+  /** The directories the current subscription leaves out (none are left out one by one when the walk found too many). */
+  #leftOut: ReadonlySet<string> = new Set();
+  #leftOutComplete = true;
+  /** Ignored directories created since the watch began, to be left out when the next subscription starts (LEAVE_OUT_DELAY_MS). */
+  readonly #toLeaveOut = new Set<string>();
+  #leaveOutTimer: NodeJS.Timeout | undefined;
 
   constructor(o: WatcherOptions, backend: WatchBackend) {
     this.#o = o;
@@ -174,10 +195,15 @@ class ParcelFileWatcher implements FileWatcher {
       }
     };
     const filter = new WatchFilter(ignored.rootRules, ignored.dirs, kindOf);
+    // Directories created since the last walk that the rules (which may have changed: a .gitignore) still hide.
+    const leftOut = new Set(ignored.dirs);
+    if (!ignored.truncated) for (const d of this.#toLeaveOut) leftOut.add(filter.hidingDir(d) ?? '');
+    leftOut.delete('');
+    this.#toLeaveOut.clear();
     const generation = ++this.#generation;
     try {
       const sub = await this.#backend.subscribe(root, (err, events) => this.#onEvents(generation, err, events), {
-        ignore: [...nativeIgnorePatterns(), ...ignored.dirs],
+        ignore: [...nativeIgnorePatterns(), ...leftOut],
       });
       if (this.#closed) {
         await sub.unsubscribe().catch(() => {});
@@ -185,11 +211,13 @@ class ParcelFileWatcher implements FileWatcher {
       }
       this.#subscription = sub;
       this.#filter = filter;
+      this.#leftOut = leftOut;
+      this.#leftOutComplete = !ignored.truncated;
     } catch (e) {
       throw new FailureError(describeWatchError(root, e));
     }
     logger.info(
-      `watching ${root} (${ignored.dirs.length}${ignored.truncated ? '+' : ''} ignored directories left out) in ${Math.round(this.#now() - t0)} ms`,
+      `watching ${root} (${leftOut.size}${ignored.truncated ? '+' : ''} ignored directories left out) in ${Math.round(this.#now() - t0)} ms`,
     );
   }
 
@@ -234,6 +262,7 @@ class ParcelFileWatcher implements FileWatcher {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#leaveOutTimer);
     this.#generation++;
     for (const done of this.#cookies.values()) done();
     this.#cookies.clear();
@@ -272,6 +301,10 @@ class ParcelFileWatcher implements FileWatcher {
       }
       if (c.kind === 'internal') continue;
       changed.push(rel);
+      if (c.kind === 'ignored' && e.type !== 'delete' && this.#leftOutComplete) {
+        const dir = filter.hidingDir(rel);
+        if (dir !== undefined && !this.#leftOut.has(dir)) this.#leaveOut(dir);
+      }
       if (c.kind !== 'visible') continue;
       paths.push(rel);
       if (this.#o.rules.useGitignore && (rel === '.gitignore' || rel.endsWith('/.gitignore'))) gitignore = true;
@@ -303,13 +336,28 @@ class ParcelFileWatcher implements FileWatcher {
     }
   }
 
-  #everything(reason: string, overflowBurst?: number): void {
-    this.#o.logger.warn(`${reason}; invalidating everything${overflowBurst !== undefined ? ' (unless the paths read were stamped before it)' : ''}`);
+  #everything(reason: string, overflowBurst?: number, level: 'info' | 'warn' = 'warn'): void {
+    this.#o.logger[level](`${reason}; invalidating everything${overflowBurst !== undefined ? ' (unless the paths read were stamped before it)' : ''}`);
     this.#emit({ paths: [], changed: [], everything: true, reason, ...(overflowBurst !== undefined ? { overflowBurst } : {}) });
   }
 
+  /** Leaves `dir` out of the watch a while after the first event in an ignored directory still watched (LEAVE_OUT_DELAY_MS). */
+  #leaveOut(dir: string): void {
+    if (this.#closed) return;
+    this.#toLeaveOut.add(dir);
+    // Counted from the first such event, not the last: a store inside the root is written to by every run.
+    if (this.#leaveOutTimer !== undefined) return;
+    this.#leaveOutTimer = setTimeout(() => {
+      this.#leaveOutTimer = undefined;
+      if (this.#toLeaveOut.size === 0) return;
+      const dirs = [...this.#toLeaveOut];
+      this.#refresh(`ignored directories created since the watch began are left out of it (${dirs.slice(0, 3).join(', ')}${dirs.length > 3 ? `, and ${dirs.length - 3} more` : ''})`, 'info');
+    }, this.#o.leaveOutDelayMs ?? LEAVE_OUT_DELAY_MS);
+    this.#leaveOutTimer.unref();
+  }
+
   /** Subscribes again with freshly computed ignores; events in between are lost, so everything is invalidated after. */
-  #refresh(reason: string): void {
+  #refresh(reason: string, level: 'info' | 'warn' = 'warn'): void {
     if (this.#refreshing || this.#closed) return;
     this.#refreshing = (async () => {
       const old = this.#subscription;
@@ -331,7 +379,7 @@ class ParcelFileWatcher implements FileWatcher {
           await new Promise((r) => setTimeout(r, 200 * attempt));
         }
       }
-      this.#everything(reason);
+      this.#everything(reason, undefined, level);
     })().finally(() => {
       this.#refreshing = undefined;
     });
