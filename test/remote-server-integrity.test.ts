@@ -15,6 +15,7 @@ import type { Digest } from '../src/core/index.js';
 import {
   blob,
   buildAction,
+  buildTree,
   connect,
   eventually,
   outcomeOf,
@@ -93,6 +94,31 @@ describe('trews remote-server: actions cannot change the blobs of their inputs',
     const ok = await execute(reader.actionDigest);
     assert.equal(ok.response.status?.code ?? 0, 0, ok.response.status?.message);
     assert.equal((await readBlob(cas, ok.response.result?.stdoutDigest)).toString(), SHARED);
+  });
+
+  it('a Directory the upload left in the server\'s memory but that left its CAS is not run from memory: MISSING, then uploaded again', async () => {
+    // The `in` Directory of the reader, as a file of the writer: the writer's
+    // append removes that blob from the CAS on disk, while the BatchUpdateBlobs
+    // that brought it left its bytes in the server's memory (recent-blobs.ts).
+    const inDir: Array<{ digest: Digest; data: Uint8Array }> = [];
+    const inDigest = buildTree({ 'x.txt': 'kept in memory\n' }, inDir);
+    const inBytes = inDir.find((b) => b.digest.hash === inDigest.hash)!.data;
+    assert.ok(inBytes.every((b) => b < 0x80), 'the Directory message is ASCII, so it can be a file of the writer');
+    const reader = buildAction({ argv: [SH, '-c', 'cat in/x.txt'], files: { 'in/x.txt': 'kept in memory\n' } });
+    await upload(cas, reader.blobs);
+    const writer = await prepare({ argv: [SH, '-c', 'chmod u+w w/d && echo poison >> w/d'], files: { 'w/d': Buffer.from(inBytes).toString('latin1') } });
+    const w = await execute(writer);
+    assert.equal(w.response.status?.code, Code.FAILED_PRECONDITION, w.response.status?.message);
+    assert.deepEqual(await missing(inDigest), [inDigest.hash], 'the modified blob left the CAS');
+
+    const r = await execute(reader.actionDigest);
+    assert.equal(r.response.status?.code, Code.FAILED_PRECONDITION, `ran from memory: ${r.response.status?.message ?? 'it succeeded'}`);
+    assert.match(r.response.status?.message ?? '', new RegExp(`missing.*${inDigest.hash}|${inDigest.hash}.*missing`, 'i'));
+    assert.equal(r.response.result, undefined, 'no result');
+    await upload(cas, [{ digest: inDigest, data: inBytes }]);
+    const ok = await execute(reader.actionDigest);
+    assert.equal(ok.response.status?.code ?? 0, 0, ok.response.status?.message);
+    assert.equal((await readBlob(cas, ok.response.result?.stdoutDigest)).toString(), 'kept in memory\n');
   });
 
   it('an action that read the blob while another wrote to it fails too, and neither is cached', async () => {

@@ -1,3 +1,4 @@
+import type { RecentBlobs } from './recent-blobs.js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
@@ -33,6 +34,8 @@ export interface CasOptions {
   readonly store: LocalStore;
   readonly limits: ServerLimits;
   readonly logger: Logger;
+  /** Where BatchUpdateBlobs leaves the small blobs it stored, for the Execute that follows (recent-blobs.ts). */
+  readonly recent?: RecentBlobs;
 }
 
 /** Blobs stored or read at once within one batch call. */
@@ -91,6 +94,7 @@ export function casService(env: RpcEnv, o: CasOptions): UntypedServiceImplementa
             );
           }
           await store.put(d, r.data, ctx.signal);
+          o.recent?.remember(d, r.data);
           stored++;
           return okStatus();
         } catch (e) {

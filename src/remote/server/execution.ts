@@ -22,6 +22,7 @@ import { inlineOutputs, type InlineRequest } from './inline-outputs.js';
 import { checkInputTree } from './input-tree.js';
 import type { OperationRegistry, OperationState } from './operation-registry.js';
 import { prepareAction, type PreparedAction } from './prepare-action.js';
+import type { RecentBlobs } from './recent-blobs.js';
 import { RpcError, missingBlobs, notFound, okStatus, statusOf } from './rpc-error.js';
 import { send, serverStreaming, type CallContext, type RpcEnv } from './rpc.js';
 import { checkDigestFunction, checkInstance, requireDigest, type ServerLimits } from './validate.js';
@@ -32,6 +33,8 @@ export interface ExecutionOptions {
   readonly store: LocalStore;
   /** The CAS and action cache as clients see them: inputs are checked and cached results looked up here. */
   readonly view: CasView;
+  /** Small blobs just uploaded, read from memory when an Execute prepares its action (recent-blobs.ts). */
+  readonly recent?: RecentBlobs;
   readonly limits: ServerLimits;
   readonly runner: CommandRunner;
   readonly pool: WorkerPool;
@@ -89,7 +92,7 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
         }
       }
 
-      const prepared = await prepareAction(view, actionDigest, { offeredPlatform: o.platform, queueUnmatchedPlatforms: o.queueUnmatchedPlatforms, maxTimeoutMs: o.maxTimeoutMs });
+      const prepared = await prepareAction(o.recent?.reader(view) ?? view, actionDigest, { offeredPlatform: o.platform, queueUnmatchedPlatforms: o.queueUnmatchedPlatforms, maxTimeoutMs: o.maxTimeoutMs });
       const op = operations.create(actionDigest, ExecutionStage_Value.QUEUED);
       ctx.note(op.name);
       // Followed from the start, so a client that drops at once still counts as having been there.

@@ -36,7 +36,7 @@ export interface InputTreeCheck {
  * A subtree shared by several parents is read once but its symlinks are
  * checked at every place it appears, since escaping depends on depth.
  */
-export async function checkInputTree(store: BlobStore, root: Digest): Promise<InputTreeCheck> {
+export async function checkInputTree(store: Pick<BlobStore, 'getBytes' | 'findMissing'>, root: Digest): Promise<InputTreeCheck> {
   const missing = new Map<string, Digest>();
   const files = new Map<string, Digest>();
   const links = new Map<string, string>();

@@ -1,6 +1,6 @@
 import { FailureError, digestString, isFailureError, type Digest } from '../../core/index.js';
 import { makeProcess, STRICT_NETWORK_SALT, STRICT_SALT, type PlatformProperty, type Process } from '../../exec/index.js';
-import type { LocalStore } from '../../store/index.js';
+import type { BlobStore } from '../../store/index.js';
 import {
   ActionSchema,
   CommandSchema,
@@ -57,7 +57,7 @@ export const PARENT_MARKER = '.trews-remote-server-output-parent';
  * MISSING violations, every absent blob at once) and for a platform no
  * worker has.
  */
-export async function prepareAction(store: LocalStore, actionDigest: Digest, o: PrepareOptions): Promise<PreparedAction> {
+export async function prepareAction(store: Pick<BlobStore, 'getBytes' | 'findMissing'>, actionDigest: Digest, o: PrepareOptions): Promise<PreparedAction> {
   const actionBytes = await readMessageBlob(store, actionDigest, 'action_digest');
   if (actionBytes === undefined) throw missingBlobs([actionDigest], `the Action ${digestString(actionDigest)}`);
   const decodedAction = decodeMessage(ActionSchema, actionBytes);
@@ -122,7 +122,7 @@ export async function prepareAction(store: LocalStore, actionDigest: Digest, o: 
 /** Actions and Commands are small messages; a digest of anything this large is a mistake, not something to load. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-async function readMessageBlob(store: LocalStore, d: Digest, field: string): Promise<Uint8Array | undefined> {
+async function readMessageBlob(store: Pick<BlobStore, 'getBytes'>, d: Digest, field: string): Promise<Uint8Array | undefined> {
   if (d.sizeBytes > MAX_MESSAGE_BYTES) throw invalidArgument(`${field} ${digestString(d)} names a blob of ${d.sizeBytes} bytes, too large to be the message it should be`);
   return store.getBytes(d);
 }

@@ -20,6 +20,7 @@ import { byteStreamService } from './byte-stream.js';
 import { MAX_BATCH_TOTAL_BYTES, capabilitiesService } from './capabilities.js';
 import { createCasView } from './cas-view.js';
 import { casService } from './cas.js';
+import { RecentBlobs } from './recent-blobs.js';
 import { executionService } from './execution.js';
 import { OperationRegistry } from './operation-registry.js';
 import { operationsService } from './operations.js';
@@ -145,6 +146,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
   };
   const { store } = options;
   const view = createCasView(store, { implicitEmptyBlob: options.implicitEmptyBlob ?? true });
+  const recent = new RecentBlobs();
   const uploads = new Uploads(join(workDir, 'uploads'), logger);
   const operations: OperationRegistry = new OperationRegistry({
     abandonGraceMs: options.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS,
@@ -159,7 +161,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
   server.addService(grpcServiceDefinition(CapabilitiesService), capabilitiesService(env, { limits, execEnabled }));
-  server.addService(grpcServiceDefinition(ContentAddressableStorageService), casService(env, { store: view, limits, logger }));
+  server.addService(grpcServiceDefinition(ContentAddressableStorageService), casService(env, { store: view, limits, logger, recent }));
   server.addService(grpcServiceDefinition(ByteStreamService), byteStreamService(env, { store: view, limits, uploads, logger }));
   server.addService(grpcServiceDefinition(ActionCacheService), actionCacheService(env, { store: view, limits }));
   if (execEnabled) {
@@ -168,6 +170,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       executionService(env, {
         store,
         view,
+        recent,
         limits,
         runner,
         pool,

@@ -58,7 +58,7 @@ export async function* walkTree(
 
 /** Reads and decodes one Directory blob; the reason when it cannot. */
 export async function readDirectoryBlob(
-  store: BlobStore,
+  store: Pick<BlobStore, 'getBytes'>,
   d: Digest,
 ): Promise<{ ok: true; directory: Directory } | { ok: false; missing: boolean; why: string }> {
   let bytes: Uint8Array | undefined;
