@@ -71,28 +71,63 @@ export async function flushIdleStaged(store: BlobStore, idlePeriods: number, sig
   return idle.dirs.length + idle.files.length;
 }
 
+/** Staged Directories written at once by a flush of staged entries (each a small put). */
+const puts = new Limiter(32);
+
+/**
+ * Writes the staged entries given, and the staged ones their Directories
+ * name: files first, each Directory after its children. Unlike flushTree
+ * it descends only through staged Directories: one that is not staged is
+ * in the store with everything it names (flushTree's rule), so reading it
+ * would prove nothing. Walking every given tree through the store cost a
+ * run that had recomputed the snapshots of 200 packages (a `dist/` gone
+ * or back) seconds: each staged sandbox root was read down through its
+ * installed packages, each root separately. A tree naming a file that
+ * changed since is stale (its snapshot is recomputed when asked again): it
+ * is dropped with every staged Directory above it, not an error of
+ * whoever happened to cross the bound.
+ */
 async function flushStaged(store: BlobStore, { dirs, files }: { readonly dirs: Digest[]; readonly files: StagedFile[] }, signal?: AbortSignal): Promise<void> {
-  // Through flushTree, so each Directory is written after its children. A
-  // tree naming a file that changed since is stale (its snapshot is
-  // recomputed when asked again): it is dropped, not an error of whoever
-  // happened to cross the bound.
-  for (const d of dirs) {
-    try {
-      await flushTree(store, d, signal);
-    } catch (e) {
-      if (!(e instanceof FailureError && e.failure.reason === 'input-changed')) throw e;
-      unstage(store, d);
-    }
-  }
-  for (const f of files) {
-    if (stagedFileOf(store, f.digest) === undefined) continue;
-    try {
-      await copyStaged(store, f, signal);
-    } catch (e) {
-      if (!(e instanceof FailureError && e.failure.reason === 'input-changed')) throw e;
-      unstage(store, f.digest);
-    }
-  }
+  /** Per digest: whether it is in the store now (false: dropped, its file changed). */
+  const done = new Map<string, Promise<boolean>>();
+  const once = (d: Digest, write: () => Promise<boolean>): Promise<boolean> => {
+    const key = digestString(d);
+    let p = done.get(key);
+    if (p === undefined) done.set(key, (p = write()));
+    return p;
+  };
+  const flushFile = (f: StagedFile): Promise<boolean> =>
+    once(f.digest, async () => {
+      if (stagedFileOf(store, f.digest) === undefined) return true;
+      try {
+        await copyStaged(store, f, signal);
+        return true;
+      } catch (e) {
+        if (!(e instanceof FailureError && e.failure.reason === 'input-changed')) throw e;
+        unstage(store, f.digest);
+        return false;
+      }
+    });
+  const flushDir = (d: Digest): Promise<boolean> =>
+    once(d, async () => {
+      const staged = stagedDirectoryOf(store, d);
+      if (staged === undefined) return true;
+      const dir = await readDirectory(store, d, 'a staged directory', signal);
+      const children = await Promise.all([
+        ...dir.files.map((f) => {
+          const file = stagedFileOf(store, nodeDigest(f.digest, f.name));
+          return file === undefined ? true : flushFile(file);
+        }),
+        ...dir.directories.map((c) => flushDir(nodeDigest(c.digest, c.name))),
+      ]);
+      if (!children.every(Boolean)) {
+        unstage(store, d);
+        return false;
+      }
+      await puts.run(() => putBlobBytes(store, staged.digest, staged.bytes, signal), signal);
+      return true;
+    });
+  await Promise.all([...files.map(flushFile), ...dirs.map(flushDir)]);
 }
 
 async function copyStaged(store: BlobStore, file: StagedFile, signal?: AbortSignal): Promise<void> {

@@ -8,7 +8,8 @@ import { digestOf, isFailureError, type AbsPath, type Digest } from '../core/ind
 import { createEngine, type Engine } from '../engine/index.js';
 import type { Workspace } from '../fs/index.js';
 import { DirectoryNodeSchema, DirectorySchema, FileNodeSchema, type Directory } from '../reapi/index.js';
-import { EMPTY_TREE_DIGEST, SnapshotKey, createLocalStore, flushTree, listTree, materializeTree, type LocalStore } from './index.js';
+import { EMPTY_TREE_DIGEST, SnapshotKey, createLocalStore, flushAllStaged, flushTree, listTree, materializeTree, mergeTrees, type LocalStore } from './index.js';
+import { endMemoPeriod, nothingStaged } from './tree-io.js';
 import { makeTempDir, removeDir } from './test-support.js';
 
 interface Fixture {
@@ -314,6 +315,54 @@ describe('SnapshotKey', () => {
       await f.write('x.txt', 'x');
       await flushTree(f.store, snap.digest);
       assert.deepEqual(await f.store.findMissing([snap.digest, digestOf('x')]), []);
+    } finally {
+      await f.dispose();
+    }
+  });
+  it('flushAllStaged writes every staged tree whole without reading a Directory that is only in the store', async () => {
+    const f = await fixture({ 'lib/a.txt': 'a', 'lib/deep/b.txt': 'b', 'src/c.txt': 'c' });
+    try {
+      // The installed packages of a sandbox root: in the store already (as an earlier process left them).
+      const stored = await f.snapshot(['lib/a.txt', 'lib/deep/b.txt']);
+      const other = createLocalStore({ dir: f.store.dir });
+      try {
+        // Another process stages its own snapshot and a root over both.
+        const own = await f.engine.startRun().get(new SnapshotKey(f.ws, other, ['src/c.txt']));
+        const root = await mergeTrees(other, [stored.digest, own.digest]);
+        // The Directories it read for the merge are forgotten, as a long run's memo would.
+        endMemoPeriod(other, 1);
+        endMemoPeriod(other, 1);
+        const reads = other.stats().blobHits;
+        await flushAllStaged(other);
+        assert.equal(other.stats().blobHits, reads, 'no blob was read: the stored subtree is not walked');
+        assert.ok(nothingStaged(other));
+        const third = createLocalStore({ dir: f.store.dir });
+        assert.deepEqual((await listTree(third, root)).map((e) => e.path), ['lib/a.txt', 'lib/deep/b.txt', 'src/c.txt']);
+        await third.close();
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await f.dispose();
+    }
+  });
+
+  it('flushAllStaged drops a staged tree whose file changed, with every staged Directory above it, and writes the others', async () => {
+    const f = await fixture({ 'src/a.txt': 'a', 'src/b.txt': 'b', 'other/c.txt': 'c' });
+    try {
+      const stale = await f.stage(['src/a.txt', 'src/b.txt']);
+      const fine = await f.stage(['other/c.txt']);
+      const both = await mergeTrees(f.store, [stale.digest, fine.digest]);
+      await f.write('src/a.txt', 'A');
+      await flushAllStaged(f.store);
+      assert.ok(nothingStaged(f.store));
+      const other = createLocalStore({ dir: f.store.dir });
+      try {
+        assert.deepEqual((await listTree(other, fine.digest)).map((e) => e.path), ['other/c.txt']);
+        assert.equal((await other.findMissing([stale.digest, both, digestOf('a')])).length, 3, 'nothing names the old content from the store');
+      } finally {
+        await other.close();
+      }
     } finally {
       await f.dispose();
     }
