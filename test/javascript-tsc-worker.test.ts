@@ -83,6 +83,33 @@ describe('the tsc worker through the CLI', () => {
     assert.equal((await workerLines(on)).filter((l) => /exit 2,/.test(l)).length, 1);
   });
 
+  it('a tsc in the worker that emits into the shared node_modules copy fails as a spawned one does, and poisons nothing', async () => {
+    const root = await copy('attack');
+    const tsconfig = join(root, 'packages/strings/tsconfig.json');
+    const good = await readFile(tsconfig, 'utf8');
+    // The sandbox's node_modules/typescript is in the shared read-only copy; tests run as root, so its modes stop nothing.
+    await writeFile(tsconfig, good.replace('"outDir": "dist"', '"outDir": "../../node_modules/typescript/poison"'));
+    let r = await trews(root, 'store-attack', ['build', 'packages/strings']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /modified its shared read-only inputs \(node_modules, linked from /);
+    assert.equal((await workerLines(root)).filter((l) => l.includes('packages/strings:build')).length, 1, 'the attack ran in the worker');
+    // The copy was removed and is made again: the next run, in the same worker program, sees no trace of it.
+    await writeFile(tsconfig, good.replace('"outDir": "dist"', '"outDir": "dist", "declarationDir": "dist"'));
+    r = await trews(root, 'store-attack', ['build', 'packages/strings']);
+    assert.equal(r.code, 0, r.stderr);
+    const sharedCopies = join(scratch, 'store-attack');
+    const poisoned: string[] = [];
+    const walk = async (d: string, depth: number): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+        if (e.name === 'poison') poisoned.push(join(d, e.name));
+        else if (e.isDirectory() && depth < 6) await walk(join(d, e.name), depth + 1);
+      }
+    };
+    await walk(sharedCopies, 0);
+    assert.deepEqual(poisoned, []);
+    assert.match(await readFile(join(root, 'packages/strings/dist/index.d.ts'), 'utf8'), /export declare function titleCase/);
+  });
+
   it('spawns tsc when the worker declines its arguments (--listEmittedFiles), with tsc\'s own output', async () => {
     const root = await copy('declined');
     const manifest = join(root, 'packages/strings/package.json');
