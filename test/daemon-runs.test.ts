@@ -2,7 +2,7 @@
 // several clients share it, through the real CLI and a real trewsd.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -164,6 +164,31 @@ describe('the watcher’s sync before a run', () => {
     await repo.write('BUILD', 'files(name="c", sources=["a.txt"])\n');
     const third = await viaDaemon(repo, ['list', '::']);
     assert.equal(third.stdout, '//:c\na.txt:c\n');
+  });
+
+  it('does not invalidate a directory whose entry came and went, and still sees a file created in it', async () => {
+    const repo = await makeRepo({
+      'trews.toml': '[GLOBAL]\nlevel = "debug"\n',
+      '.gitignore': 'out/\n',
+      BUILD: 'files(name="a", sources=["*.txt"])\n',
+      'a.txt': 'a\n',
+    });
+    const proofs = (): number => count(daemonLog(repo.root), /paths stamped \(0 too recent to trust\) and synced/g);
+    assert.equal((await viaDaemon(repo, ['list', '::'])).stdout, '//:a\na.txt:a\n');
+    await waitUntil(() => proofs() >= 1, 'a proof with every path stamped');
+    // An ignored output directory made and removed again (a restore's dist/ as a run found it):
+    // the root's stamp moves, what the graph read of it does not.
+    await mkdir(join(repo.root, 'out'));
+    await repo.write('out/x.txt', 'x\n');
+    await rm(join(repo.root, 'out'), { recursive: true });
+    const second = await viaDaemon(repo, ['list', '::']);
+    assert.equal(second.stdout, '//:a\na.txt:a\n');
+    assert.match(daemonLog(repo.root), /no sync needed: 1 of \d+ paths changed since the last sync \(…\), 0 of them too recent to trust; 0 recent ones unchanged by their contents \(checked in [0-9.]+ ms\); 1 of the changed read as the graph holds them \([0-9.]+ ms\), 0 invalidated/);
+    await waitUntil(() => proofs() >= 2, 'proved again after the second run');
+    // A visible file, right before the run: the listing reads otherwise.
+    await repo.write('b.txt', 'b\n');
+    const third = await viaDaemon(repo, ['list', '::']);
+    assert.equal(third.stdout, '//:a\na.txt:a\nb.txt:a\n');
   });
 
   it('is replaced by stat stamps taken while idle, and an edit made just before a run is still seen', async () => {

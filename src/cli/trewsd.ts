@@ -118,6 +118,11 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
       readPaths: function* () {
         for (const app of apps.all()) yield* app.engine.readPaths();
       },
+      readsOtherwise: async (paths) => {
+        const otherwise = new Set<string>();
+        for (const app of apps.all()) for (const p of await app.engine.pathsReadingOtherwise(paths)) otherwise.add(p);
+        return otherwise;
+      },
       invalidate: {
         paths: (paths) => {
           for (const app of apps.all()) app.engine.invalidatePaths(paths);

@@ -53,6 +53,12 @@ export interface DaemonConfig {
    * (quiet-check.ts). Without it every run waits.
    */
   readonly readPaths?: () => Iterable<string>;
+  /**
+   * Of the read paths whose stamps moved, those the engines would now read
+   * otherwise (Engine.pathsReadingOtherwise): the quiet check invalidates
+   * only these. Without it, every moved path.
+   */
+  readonly readsOtherwise?: (paths: ReadonlySet<string>) => Promise<ReadonlySet<string>>;
   readonly memoryUsage?: () => number;
   readonly watchBackend?: WatchBackend;
   /** How often the daemon checks that its metadata is still its own (default 5 s). */
@@ -134,6 +140,7 @@ class Daemon implements RunningDaemon {
       watcher,
       paths: readPaths ?? (() => []),
       invalidate: (paths) => this.#c.invalidate.exactly(paths),
+      ...(this.#c.readsOtherwise !== undefined ? { readsOtherwise: this.#c.readsOtherwise } : {}),
       invalidateAll: () => this.#c.invalidate.all(),
       logger,
       // A change to a `daemon_invalidation_globs` match must reach the daemon before a run, and it is no path a graph read.

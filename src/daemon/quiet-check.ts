@@ -16,6 +16,14 @@ export interface QuietCheckOptions {
    * event it stands for neither its parent's listing nor its subtree.
    */
   readonly invalidate: (paths: readonly string[]) => void;
+  /**
+   * Of the paths whose stamps moved, those the graphs would now read
+   * otherwise (Engine.pathsReadingOtherwise): only these are invalidated.
+   * Absent: every moved path is. A stamp moves for more than what a graph
+   * read there: an entry that came and went (an output directory deleted
+   * and written back between two runs), a file rewritten with its bytes.
+   */
+  readonly readsOtherwise?: (paths: ReadonlySet<string>) => Promise<ReadonlySet<string>>;
   /** Invalidate everything: a covered overflow (coversOverflow) whose proof a run could not use. */
   readonly invalidateAll: () => void;
   readonly logger: Logger;
@@ -157,7 +165,7 @@ export class QuietCheck {
     try {
       // A proof standing while a fresher one is built is as good: wait only when there is none.
       if (this.#proof === undefined && this.#proving) await this.#proving;
-      if (this.#useProof()) return 'stamped';
+      if (await this.#useProof()) return 'stamped';
       if (this.#overflowPending) {
         // The cookie delivers no event the kernel dropped.
         this.#o.logger.debug('watcher: the stamps taken before a burst that may have overflowed cannot be used; invalidating everything');
@@ -198,9 +206,12 @@ export class QuietCheck {
   }
 
   /** Queues what changed since the proof's moment; false when there is no proof to go on. */
-  #useProof(): boolean {
+  async #useProof(): Promise<boolean> {
     const proof = this.#proof;
     if (proof === undefined || proof.epoch !== this.#epoch) return false;
+    // Used up before anything is awaited: a burst that may overflow meanwhile finds no proof to
+    // lean on (coversOverflow), so everything is invalidated for it, as without one.
+    this.#proof = undefined;
     const t0 = performance.now();
     const changed = (this.#o.changedPaths ?? changedPaths)(this.#o.root, proof.stamps, proof.stamps.keys());
     let unproven = 0;
@@ -223,9 +234,14 @@ export class QuietCheck {
       this.#o.logger.debug(`watcher: ${unproven} paths too recent to trust their stamps or contents${first}, syncing (checked in ${ms} ms)`);
       return false;
     }
-    if (changed.size > 0) this.#o.invalidate([...changed]);
+    // Read now, after every change made before this run: a path whose nodes hold what it reads needs nothing.
+    const t1 = performance.now();
+    const otherwise = changed.size > 0 && this.#o.readsOtherwise !== undefined ? await this.#o.readsOtherwise(changed) : changed;
+    const asHeld = changed.size - otherwise.size;
+    if (otherwise.size > 0) this.#o.invalidate([...otherwise]);
     this.#o.logger.debug(
-      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust; ${byContent} recent ones unchanged by their contents (checked in ${ms} ms)`,
+      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust; ${byContent} recent ones unchanged by their contents (checked in ${ms} ms)` +
+        (asHeld > 0 ? `; ${asHeld} of the changed read as the graph holds them (${(performance.now() - t1).toFixed(1)} ms), ${otherwise.size} invalidated` : ''),
     );
     return true;
   }

@@ -1,6 +1,7 @@
 import { toRelPath } from '../core/index.js';
 import { Graph } from './graph.js';
 import { abortError } from '../core/index.js';
+import { MAX_PATHS_READ_AGAIN } from './recheck-paths.js';
 import { RunConflictError } from './run-conflict-error.js';
 import { EngineRun } from './run.js';
 import type { PersistedGraph } from './persist.js';
@@ -95,6 +96,17 @@ class IncrementalEngine implements Engine {
 
   hasPendingInvalidations(): boolean {
     return this.#pendingAll || this.#pendingPaths.size > 0 || this.#pendingExact.size > 0;
+  }
+
+  /**
+   * Of `paths`, the ones some node at exactly that path would now read
+   * otherwise (Graph.pathsReadingOtherwise): what a caller that found their
+   * stamps moved must still invalidate. More than `maxPaths` are all returned
+   * as they are: each is read here, where a run reads only what it reaches.
+   */
+  async pathsReadingOtherwise(paths: ReadonlySet<string>, maxPaths = MAX_PATHS_READ_AGAIN): Promise<Set<string>> {
+    if (paths.size > maxPaths || paths.size === 0) return new Set(paths);
+    return this.#graph.pathsReadingOtherwise(paths, new AbortController().signal);
   }
 
   affects(run: Run, paths: Iterable<string>): boolean {

@@ -3,6 +3,7 @@ import { AwaitGraph } from './await-graph.js';
 import { EngineCycleError } from './cycle-error.js';
 import { deepEqual } from './deep-equal.js';
 import { propagateInvalidation } from './invalidation.js';
+import { NO_CONTEXT } from './recheck-paths.js';
 import { ImportedRecords } from './lazy-import.js';
 import { GraphNode, PENDING_GENERATION, POISONED_GENERATION, sharedGenerations } from './node.js';
 import { PathIndex } from './path-index.js';
@@ -90,6 +91,53 @@ export class Graph {
     const roots = paths === null ? this.#paths.all() : this.#paths.affected(paths);
     this.#paths.addExact(exact, roots);
     this.dirty += propagateInvalidation(roots, ++this.#walkStamp);
+  }
+
+  /**
+   * Of `paths` (whose stamps moved: a daemon's quiet check), those where some
+   * clean node would now read otherwise: every node at exactly such a path
+   * is computed again, with no other key (a key with a path is a function of
+   * what is at its path alone, types.ts), and compared as a recomputation
+   * is. A path whose nodes all read as they hold need not be invalidated:
+   * this is the early cut-off a run would make, done before the run, so
+   * what depends on them is not marked dirty and re-validated (a directory
+   * whose ignored `dist/` came and went dirties thousands of nodes above
+   * its listing). A node that is not clean, not made, an input, in flight,
+   * or that throws or differs keeps its path among the changed.
+   */
+  async pathsReadingOtherwise(paths: ReadonlySet<string>, signal: AbortSignal): Promise<Set<string>> {
+    // Records of a kept graph not made yet are made: each at such a path must be compared too.
+    this.#materializeAll();
+    const otherwise = new Set<string>();
+    const queue = [...paths];
+    const worker = async (): Promise<void> => {
+      for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
+        const at = new Set<GraphNode>();
+        this.#paths.addExact([path], at);
+        for (const node of at) {
+          if (!(await this.#readsAsHeld(node, signal))) {
+            otherwise.add(path);
+            break;
+          }
+        }
+      }
+    };
+    // A few at once: enough to keep the thread pool busy, few enough not to flood it.
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    return otherwise;
+  }
+
+  async #readsAsHeld(node: GraphNode, signal: AbortSignal): Promise<boolean> {
+    const key = node.key;
+    if (node.state !== 'clean' || !node.ok || node.task !== undefined || node.stub || node.evicted || node.input !== undefined || 'readFrom' in key) return false;
+    let now: unknown;
+    try {
+      now = await (key as Key<unknown>).compute(NO_CONTEXT, signal);
+    } catch {
+      return false;
+    }
+    // Still the value compared against: nothing recomputed or invalidated it meanwhile.
+    return node.state === 'clean' && node.task === undefined && !node.evicted && sameResult(node, true, now);
   }
 
   get hasTransient(): boolean {

@@ -93,3 +93,41 @@ describe('pathsReadingOtherwise (the paths whose stamps moved, read again before
     }
   });
 });
+
+describe('Engine.pathsReadingOtherwise (a live graph: the moved paths a daemon must still invalidate)', () => {
+  async function warm(files: Record<string, string>) {
+    const w = new World(files);
+    const { all } = build(w);
+    const run = w.engine.startRun();
+    assert.equal(await run.get(all), '1,2');
+    run.end();
+    return { w, all };
+  }
+
+  it('leaves out the paths whose nodes read as they hold; keeps edits, and entries gone or added', async () => {
+    const { w, all } = await warm(FILES);
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(ALL), new Set());
+    w.files.set('a/x', '9');
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(ALL), new Set(['a/x']));
+    w.files.delete('a/y');
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(ALL), new Set(['a', 'a/x', 'a/y']));
+    w.files.set('a/y', '2');
+    w.files.set('a/z', '3');
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(ALL), new Set(['a', 'a/x']));
+    // What it returns is what must be invalidated: the next run sees every change.
+    w.engine.invalidatePaths(await w.engine.pathsReadingOtherwise(ALL), { exact: true });
+    const run = w.engine.startRun();
+    assert.equal(await run.get(all), '9,2,3');
+    run.end();
+  });
+
+  it('keeps a path whose node is dirty or fails to compute, and leaves out a path no node reads; past maxPaths, all', async () => {
+    const { w } = await warm(FILES);
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(new Set(['b/unread'])), new Set());
+    // Invalidated and not yet recomputed: not a node to compare against.
+    w.engine.invalidatePaths(['a/x'], { exact: true });
+    w.engine.startRun().end();
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(ALL), new Set(['a/x']));
+    assert.deepEqual(await w.engine.pathsReadingOtherwise(ALL, 2), ALL);
+  });
+});

@@ -8,7 +8,7 @@ import type { AnyKey, ComputeContext, Key } from './types.js';
  * world, never another key (types.ts `Key.path`); a transient key that asks
  * another is not one transientReadingAsKept can check, and is left dirty.
  */
-const NO_CONTEXT: ComputeContext = {
+export const NO_CONTEXT: ComputeContext = {
   get: () => Promise.reject(new Error('computed before the import: no other key can be read')),
   getAll: () => Promise.reject(new Error('computed before the import: no other key can be read')),
   slot: () => {

@@ -186,6 +186,13 @@ export interface Engine {
   /** True when invalidations are queued and not yet applied. */
   hasPendingInvalidations(): boolean;
   /**
+   * Of `paths` whose stamps moved, those some clean node at exactly that path
+   * would now read otherwise, by computing those nodes again (a key with a
+   * path reads nothing else): the rest need no invalidation. All of them when
+   * there are more than `maxPaths` (default 512).
+   */
+  pathsReadingOtherwise(paths: ReadonlySet<string>, maxPaths?: number): Promise<Set<string>>;
+  /**
    * Whether changes to `paths` could change anything `run` read: true when a
    * file-system key those paths invalidate (as `invalidatePaths` would) is, or
    * leads through reverse edges to, a key the run requested. Read-only; ask it
