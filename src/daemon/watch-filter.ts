@@ -79,6 +79,19 @@ export class WatchFilter {
    * does. Not for `.git`, `.trews.d` or cookies, which the watch leaves out by pattern.
    */
   hidingDir(rel: string): string | undefined {
+    return this.#hidingDir(rel, true);
+  }
+
+  /**
+   * The outermost directory that would hide `rel` if `rel` were a directory,
+   * whatever is there now (nothing, after an `rm -rf dist`): a directory-only
+   * pattern (`dist/`) counts. Undefined when none would.
+   */
+  hidingDirIfDir(rel: string): string | undefined {
+    return this.#hidingDir(rel, false);
+  }
+
+  #hidingDir(rel: string, askKind: boolean): string | undefined {
     const parts = rel.split('/');
     let dir = '';
     for (let i = 0; i < parts.length - 1; i++) {
@@ -86,7 +99,7 @@ export class WatchFilter {
       if (this.#ignoredDirs.has(dir) || isIgnored(this.#rules, dir, true)) return dir;
     }
     if (rel === '') return undefined;
-    if (this.#ignoredDirs.has(rel) || (isIgnored(this.#rules, rel, true) && this.#kindOf(rel) === 'dir')) return rel;
+    if (this.#ignoredDirs.has(rel) || (isIgnored(this.#rules, rel, true) && (!askKind || this.#kindOf(rel) === 'dir'))) return rel;
     return undefined;
   }
 }

@@ -308,6 +308,40 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
+  test('a directory to leave out that is gone when the watch starts again has its contents left out by pattern: made again, it starts nothing, and a file of its name is seen', async () => {
+    const root = tree({ '.gitignore': 'out/\n', 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+    const batches: ChangeBatch[] = [];
+    w.subscribe((b) => batches.push(b));
+    try {
+      mkdirSync(join(root, 'a', 'out'), { recursive: true });
+      backend.deliver(root, [['create', 'a/out'], ['create', 'a/out/x.js']]);
+      // `rm -rf` before the next subscription starts (a restore's dist/, deleted again).
+      rmSync(join(root, 'a', 'out'), { recursive: true });
+      await until(() => backend.subscriptions.length === 2, 'the second subscription');
+      const ignore = backend.current.ignore;
+      assert.ok(!ignore.includes('a/out'), 'not by path: a file of that name must be seen');
+      const pattern = ignore.find((p): p is RegExp => p instanceof RegExp && p.test('a/out/x.js'));
+      assert.ok(pattern !== undefined, ignore.join(', '));
+      assert.ok(!pattern.test('a/out') && !pattern.test('a/outer/x.js') && !pattern.test('b/a/out/x.js'));
+      assert.match(logger.lines.join('\n'), /watching .* \(0 ignored directories left out, and the contents of 1 absent ones\)/);
+      // Made again: its own event starts no other subscription.
+      mkdirSync(join(root, 'a', 'out'));
+      backend.deliver(root, [['create', 'a/out']]);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(backend.subscriptions.length, 2);
+      // A file of that name is visible, and reported.
+      rmSync(join(root, 'a', 'out'), { recursive: true });
+      writeFileSync(join(root, 'a', 'out'), 'x');
+      backend.deliver(root, [['create', 'a/out']]);
+      assert.deepEqual(batches.at(-1)?.paths, ['a/out']);
+    } finally {
+      await w.close();
+    }
+  });
+
   test('a directory waiting to be left out that a .gitignore change makes visible is watched', async () => {
     const root = tree({ '.gitignore': 'gen/\n' });
     const backend = new ScriptedBackend();
@@ -385,6 +419,32 @@ describe('the watcher, with @parcel/watcher', () => {
       await w.sync();
       assert.ok(paths.includes('a/BUILD'), 'the new subscription reports changes');
       assert.equal(inotifyWatches(), before, 'and watches nothing in the store');
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('an ignored directory gone when it is left out costs one watch once made again, not one per directory in it', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: process.pid, leaveOutDelayMs: 300 });
+    const paths: string[] = [];
+    const changed: string[] = [];
+    w.subscribe((b) => {
+      paths.push(...b.paths);
+      changed.push(...b.changed);
+    });
+    try {
+      const before = inotifyWatches();
+      mkdirSync(join(root, '.store', 'cas', '0'), { recursive: true });
+      await until(() => changed.includes('.store'), 'the store to be reported');
+      rmSync(join(root, '.store'), { recursive: true });
+      await until(() => /contents of 1 absent ones/.test(logger.lines.join('\n')), 'the store to be left out by pattern');
+      for (let i = 0; i < 20; i++) mkdirSync(join(root, '.store', 'cas', String(i)), { recursive: true });
+      writeFileSync(join(root, 'a', 'BUILD'), 'target()\n');
+      await w.sync();
+      assert.ok(paths.includes('a/BUILD'), 'the new subscription reports changes');
+      assert.equal(inotifyWatches(), before + 1, 'the store itself is watched, nothing in it');
     } finally {
       await w.close();
     }

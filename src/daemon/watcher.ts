@@ -168,6 +168,13 @@ class ParcelFileWatcher implements FileWatcher {
   #leftOutComplete = true;
   /** Ignored directories created since the watch began, to be left out when the next subscription starts (LEAVE_OUT_DELAY_MS). */
   readonly #toLeaveOut = new Set<string>();
+  /**
+   * Ignored directories to leave out that were absent when the subscription
+   * started (a `dist/` deleted again before it): their contents are left out
+   * by pattern, and they themselves are watched, so that one made again costs
+   * no re-subscription and a *file* of that name is still seen.
+   */
+  #contentsLeftOut: ReadonlySet<string> = new Set();
   #leaveOutTimer: NodeJS.Timeout | undefined;
 
   constructor(o: WatcherOptions, backend: WatchBackend) {
@@ -195,15 +202,27 @@ class ParcelFileWatcher implements FileWatcher {
       }
     };
     const filter = new WatchFilter(ignored.rootRules, ignored.dirs, kindOf);
-    // Directories created since the last walk that the rules (which may have changed: a .gitignore) still hide.
+    // Directories created since the last walk that the rules (which may have changed: a .gitignore) still hide:
+    // by path where one is now; where none is, its contents by pattern (#contentsLeftOut).
     const leftOut = new Set(ignored.dirs);
-    if (!ignored.truncated) for (const d of this.#toLeaveOut) leftOut.add(filter.hidingDir(d) ?? '');
-    leftOut.delete('');
+    const contentsLeftOut = new Set<string>();
+    if (!ignored.truncated) {
+      for (const d of [...this.#toLeaveOut, ...this.#contentsLeftOut]) {
+        const hiding = filter.hidingDir(d);
+        if (hiding !== undefined) {
+          leftOut.add(hiding);
+          continue;
+        }
+        const ifDir = filter.hidingDirIfDir(d);
+        if (ifDir !== undefined && kindOf(ifDir) === 'missing') contentsLeftOut.add(ifDir);
+      }
+    }
+    for (const d of leftOut) contentsLeftOut.delete(d);
     this.#toLeaveOut.clear();
     const generation = ++this.#generation;
     try {
       const sub = await this.#backend.subscribe(root, (err, events) => this.#onEvents(generation, err, events), {
-        ignore: [...nativeIgnorePatterns(), ...leftOut],
+        ignore: [...nativeIgnorePatterns(), ...leftOut, ...[...contentsLeftOut].map(contentsPattern)],
       });
       if (this.#closed) {
         await sub.unsubscribe().catch(() => {});
@@ -212,12 +231,13 @@ class ParcelFileWatcher implements FileWatcher {
       this.#subscription = sub;
       this.#filter = filter;
       this.#leftOut = leftOut;
+      this.#contentsLeftOut = contentsLeftOut;
       this.#leftOutComplete = !ignored.truncated;
     } catch (e) {
       throw new FailureError(describeWatchError(root, e));
     }
     logger.info(
-      `watching ${root} (${leftOut.size}${ignored.truncated ? '+' : ''} ignored directories left out) in ${Math.round(this.#now() - t0)} ms`,
+      `watching ${root} (${leftOut.size}${ignored.truncated ? '+' : ''} ignored directories left out${contentsLeftOut.size > 0 ? `, and the contents of ${contentsLeftOut.size} absent ones` : ''}) in ${Math.round(this.#now() - t0)} ms`,
     );
   }
 
@@ -303,7 +323,7 @@ class ParcelFileWatcher implements FileWatcher {
       changed.push(rel);
       if (c.kind === 'ignored' && e.type !== 'delete' && this.#leftOutComplete) {
         const dir = filter.hidingDir(rel);
-        if (dir !== undefined && !this.#leftOut.has(dir)) this.#leaveOut(dir);
+        if (dir !== undefined && !this.#leftOut.has(dir) && !this.#contentsLeftOut.has(dir)) this.#leaveOut(dir);
       }
       if (c.kind !== 'visible') continue;
       paths.push(rel);
@@ -384,6 +404,11 @@ class ParcelFileWatcher implements FileWatcher {
       this.#refreshing = undefined;
     });
   }
+}
+
+/** What leaves out everything under `dir` (root-relative) but not `dir` itself: @parcel/watcher matches it against root-relative paths. */
+export function contentsPattern(dir: string): RegExp {
+  return new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`);
 }
 
 /**
