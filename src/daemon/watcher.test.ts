@@ -342,6 +342,27 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
+  test('a re-subscription that fails (a directory deleted under the walk) leaves the same directories out when it is tried again', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const logger = new MemoryLogger();
+    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+    try {
+      mkdirSync(join(root, 'dist', 'x'), { recursive: true });
+      backend.failNext = new Error(`inotify_add_watch on '${root}/dist/x' failed: No such file or directory`);
+      backend.deliver(root, [['create', 'dist'], ['create', 'dist/x']]);
+      rmSync(join(root, 'dist'), { recursive: true });
+      await until(() => backend.subscriptions.length === 2, 'the subscription tried again');
+      assert.match(logger.lines.join('\n'), /cannot watch .* again \(attempt 1\)/);
+      assert.ok(
+        backend.current.ignore.some((p) => p instanceof RegExp && p.test('dist/x')),
+        backend.current.ignore.join(', '),
+      );
+    } finally {
+      await w.close();
+    }
+  });
+
   test('a directory waiting to be left out that a .gitignore change makes visible is watched', async () => {
     const root = tree({ '.gitignore': 'gen/\n' });
     const backend = new ScriptedBackend();

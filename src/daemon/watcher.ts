@@ -206,8 +206,11 @@ class ParcelFileWatcher implements FileWatcher {
     // by path where one is now; where none is, its contents by pattern (#contentsLeftOut).
     const leftOut = new Set(ignored.dirs);
     const contentsLeftOut = new Set<string>();
+    // Forgotten only once this subscription stands: a failed one (a directory of the walk
+    // deleted before the native watch reached it) is tried again with them.
+    const pending = [...this.#toLeaveOut];
     if (!ignored.truncated) {
-      for (const d of [...this.#toLeaveOut, ...this.#contentsLeftOut]) {
+      for (const d of [...pending, ...this.#contentsLeftOut]) {
         const hiding = filter.hidingDir(d);
         if (hiding !== undefined) {
           leftOut.add(hiding);
@@ -218,7 +221,6 @@ class ParcelFileWatcher implements FileWatcher {
       }
     }
     for (const d of leftOut) contentsLeftOut.delete(d);
-    this.#toLeaveOut.clear();
     const generation = ++this.#generation;
     try {
       const sub = await this.#backend.subscribe(root, (err, events) => this.#onEvents(generation, err, events), {
@@ -233,6 +235,7 @@ class ParcelFileWatcher implements FileWatcher {
       this.#leftOut = leftOut;
       this.#contentsLeftOut = contentsLeftOut;
       this.#leftOutComplete = !ignored.truncated;
+      for (const d of pending) this.#toLeaveOut.delete(d);
     } catch (e) {
       throw new FailureError(describeWatchError(root, e));
     }
