@@ -363,6 +363,28 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
+  test('a directory left out by path that is gone at the next re-subscription keeps its contents left out', async () => {
+    const root = tree({ 'a/BUILD': '' });
+    const backend = new ScriptedBackend();
+    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+    try {
+      mkdirSync(join(root, 'dist', 'x'), { recursive: true });
+      backend.deliver(root, [['create', 'dist'], ['create', 'dist/x']]);
+      await until(() => backend.subscriptions.length === 2, 'dist left out');
+      assert.ok(backend.current.ignore.includes('dist'));
+      // Deleted, and another directory to leave out starts a third subscription.
+      rmSync(join(root, 'dist'), { recursive: true });
+      mkdirSync(join(root, '.cache', 'y'), { recursive: true });
+      backend.deliver(root, [['create', '.cache'], ['create', '.cache/y']]);
+      await until(() => backend.subscriptions.length === 3, 'the cache left out');
+      const ignore = backend.current.ignore;
+      assert.ok(ignore.includes('.cache') && !ignore.includes('dist'), ignore.join(', '));
+      assert.ok(ignore.some((p) => p instanceof RegExp && p.test('dist/x')), ignore.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+
   test('a directory waiting to be left out that a .gitignore change makes visible is watched', async () => {
     const root = tree({ '.gitignore': 'gen/\n' });
     const backend = new ScriptedBackend();

@@ -210,7 +210,8 @@ class ParcelFileWatcher implements FileWatcher {
     // deleted before the native watch reached it) is tried again with them.
     const pending = [...this.#toLeaveOut];
     if (!ignored.truncated) {
-      for (const d of [...pending, ...this.#contentsLeftOut]) {
+      // The last subscription's too: one absent now (deleted again) keeps its contents left out.
+      for (const d of [...pending, ...this.#leftOut, ...this.#contentsLeftOut]) {
         const hiding = filter.hidingDir(d);
         if (hiding !== undefined) {
           leftOut.add(hiding);
