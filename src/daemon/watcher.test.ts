@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FailureError, MemoryLogger } from '../core/index.js';
 import { cookiesDir } from './layout.js';
-import { defaultBurstLimit, describeWatchError, nativeIgnorePatterns, startWatcher, type ChangeBatch, type WatchBackend } from './watcher.js';
+import { defaultBurstLimit, describeWatchError, nativeIgnorePatterns, startWatcher, type ChangeBatch, type FileWatcher, type WatchBackend } from './watcher.js';
 
 const roots: string[] = [];
 after(() => {
@@ -58,6 +58,31 @@ class ScriptedBackend implements WatchBackend {
       events.map(([type, p]) => ({ type, path: join(root, p) })),
     );
   }
+}
+
+/** A watcher on a scripted backend over a fresh tree, leaving ignored directories out 20 ms after their first event, with the batches it emits. */
+async function leavingOut(files: Record<string, string>): Promise<{ root: string; backend: ScriptedBackend; logger: MemoryLogger; w: FileWatcher; batches: ChangeBatch[] }> {
+  const root = tree(files);
+  const backend = new ScriptedBackend();
+  const logger = new MemoryLogger();
+  const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+  const batches: ChangeBatch[] = [];
+  w.subscribe((b) => batches.push(b));
+  return { root, backend, logger, w, batches };
+}
+
+/** A watcher on @parcel/watcher over a fresh tree, leaving ignored directories out `delayMs` after their first event, with the paths it reports. */
+async function leavingOutForReal(delayMs: number): Promise<{ root: string; logger: MemoryLogger; w: FileWatcher; paths: string[]; changed: string[] }> {
+  const root = tree({ 'a/BUILD': '' });
+  const logger = new MemoryLogger();
+  const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: process.pid, leaveOutDelayMs: delayMs });
+  const paths: string[] = [];
+  const changed: string[] = [];
+  w.subscribe((b) => {
+    paths.push(...b.paths);
+    changed.push(...b.changed);
+  });
+  return { root, logger, w, paths, changed };
 }
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
@@ -280,12 +305,7 @@ describe('the watcher, with a scripted backend', () => {
   });
 
   test('ignored directories created after the start are left out once quiet: one re-subscription, then everything is invalidated', async () => {
-    const root = tree({ 'a/BUILD': '' });
-    const backend = new ScriptedBackend();
-    const logger = new MemoryLogger();
-    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
-    const batches: ChangeBatch[] = [];
-    w.subscribe((b) => batches.push(b));
+    const { root, backend, logger, w, batches } = await leavingOut({ 'a/BUILD': '' });
     try {
       mkdirSync(join(root, 'dist', 'x'), { recursive: true });
       mkdirSync(join(root, '.store', 'cas'), { recursive: true });
@@ -309,12 +329,7 @@ describe('the watcher, with a scripted backend', () => {
   });
 
   test('a directory to leave out that is gone when the watch starts again has its contents left out by pattern: made again, it starts nothing, and a file of its name is seen', async () => {
-    const root = tree({ '.gitignore': 'out/\n', 'a/BUILD': '' });
-    const backend = new ScriptedBackend();
-    const logger = new MemoryLogger();
-    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
-    const batches: ChangeBatch[] = [];
-    w.subscribe((b) => batches.push(b));
+    const { root, backend, logger, w, batches } = await leavingOut({ '.gitignore': 'out/\n', 'a/BUILD': '' });
     try {
       mkdirSync(join(root, 'a', 'out'), { recursive: true });
       backend.deliver(root, [['create', 'a/out'], ['create', 'a/out/x.js']]);
@@ -343,10 +358,7 @@ describe('the watcher, with a scripted backend', () => {
   });
 
   test('a re-subscription that fails (a directory deleted under the walk) leaves the same directories out when it is tried again', async () => {
-    const root = tree({ 'a/BUILD': '' });
-    const backend = new ScriptedBackend();
-    const logger = new MemoryLogger();
-    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+    const { root, backend, logger, w } = await leavingOut({ 'a/BUILD': '' });
     try {
       mkdirSync(join(root, 'dist', 'x'), { recursive: true });
       backend.failNext = new Error(`inotify_add_watch on '${root}/dist/x' failed: No such file or directory`);
@@ -364,9 +376,7 @@ describe('the watcher, with a scripted backend', () => {
   });
 
   test('a directory left out by path that is gone at the next re-subscription keeps its contents left out', async () => {
-    const root = tree({ 'a/BUILD': '' });
-    const backend = new ScriptedBackend();
-    const w = await startWatcher({ root, rules: RULES, logger: new MemoryLogger(), cookies: true, pid: 1, backend, leaveOutDelayMs: 20 });
+    const { root, backend, w } = await leavingOut({ 'a/BUILD': '' });
     try {
       mkdirSync(join(root, 'dist', 'x'), { recursive: true });
       backend.deliver(root, [['create', 'dist'], ['create', 'dist/x']]);
@@ -447,11 +457,7 @@ describe('the watcher, with @parcel/watcher', () => {
   });
 
   test('an ignored directory created after the start stops costing inotify watches once it is left out', async () => {
-    const root = tree({ 'a/BUILD': '' });
-    const logger = new MemoryLogger();
-    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: process.pid, leaveOutDelayMs: 50 });
-    const paths: string[] = [];
-    w.subscribe((b) => paths.push(...b.paths));
+    const { root, logger, w, paths } = await leavingOutForReal(50);
     try {
       const before = inotifyWatches();
       for (let i = 0; i < 20; i++) mkdirSync(join(root, '.store', 'cas', String(i)), { recursive: true });
@@ -468,15 +474,7 @@ describe('the watcher, with @parcel/watcher', () => {
   });
 
   test('an ignored directory gone when it is left out costs one watch once made again, not one per directory in it', async () => {
-    const root = tree({ 'a/BUILD': '' });
-    const logger = new MemoryLogger();
-    const w = await startWatcher({ root, rules: RULES, logger, cookies: true, pid: process.pid, leaveOutDelayMs: 300 });
-    const paths: string[] = [];
-    const changed: string[] = [];
-    w.subscribe((b) => {
-      paths.push(...b.paths);
-      changed.push(...b.changed);
-    });
+    const { root, logger, w, paths, changed } = await leavingOutForReal(300);
     try {
       const before = inotifyWatches();
       mkdirSync(join(root, '.store', 'cas', '0'), { recursive: true });
