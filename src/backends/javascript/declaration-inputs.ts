@@ -143,9 +143,11 @@ export async function declarationSandboxInputs(rc: RuleContext, closure: readonl
       return [view];
     }),
   );
-  // The package a source belongs to: the deepest package directory of the closure above it.
-  const packageDirs = [...new Set(closure.filter((t) => t.type === PACKAGE_JSON || t.type === NODE_SCRIPT).map((t) => t.addr.dir))].sort((a, b) => b.length - a.length);
-  const packageOf = (f: string): string | undefined => packageDirs.find((d) => d === '' || f.startsWith(`${d}/`));
+  // The package a source belongs to: the deepest package directory of the closure above it,
+  // found by walking up its directories (a scan of every package per file made a cold
+  // build at 200 packages cubic: ~0.7 s of CPU in this function alone).
+  const packageDirs = new Set(closure.filter((t) => t.type === PACKAGE_JSON || t.type === NODE_SCRIPT).map((t) => t.addr.dir));
+  const packageOf = (f: string): string | undefined => deepestDirOf(packageDirs, f);
   const sources = new Set<string>();
   for (const t of closure) {
     if (rc.rulesFor(t)?.sandbox?.sources !== true) continue;
@@ -157,4 +159,13 @@ export async function declarationSandboxInputs(rc: RuleContext, closure: readonl
   }
   const snapshot = sources.size === 0 ? undefined : await rc.get(new SnapshotKey(rc.project.ws, rc.store, [...sources]));
   return mergeTrees(rc.store, [...(snapshot === undefined ? [] : [snapshot.digest]), ...produced, ...transitive.flat()], rc.signal);
+}
+
+/** The deepest of `dirs` (root-relative; `''` is the root) that holds the file `f`, walking up its directories. */
+export function deepestDirOf(dirs: ReadonlySet<string>, f: string): string | undefined {
+  for (let end = f.lastIndexOf('/'); end > 0; end = f.lastIndexOf('/', end - 1)) {
+    const dir = f.slice(0, end);
+    if (dirs.has(dir)) return dir;
+  }
+  return dirs.has('') ? '' : undefined;
 }
