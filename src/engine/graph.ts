@@ -1,9 +1,9 @@
-import { FailureError, abortError, failure, isAbortError, isFailureError } from '../core/index.js';
+import { FailureError, abortError, failure, isAbortError, isFailureError, mapLimit } from '../core/index.js';
 import { AwaitGraph } from './await-graph.js';
 import { EngineCycleError } from './cycle-error.js';
 import { deepEqual } from './deep-equal.js';
 import { propagateInvalidation } from './invalidation.js';
-import { NO_CONTEXT } from './recheck-paths.js';
+import { NO_CONTEXT, RECHECK_CONCURRENCY } from './recheck-paths.js';
 import { ImportedRecords } from './lazy-import.js';
 import { GraphNode, PENDING_GENERATION, POISONED_GENERATION, sharedGenerations } from './node.js';
 import { PathIndex } from './path-index.js';
@@ -109,21 +109,16 @@ export class Graph {
     // Records of a kept graph not made yet are made: each at such a path must be compared too.
     this.#materializeAll();
     const otherwise = new Set<string>();
-    const queue = [...paths];
-    const worker = async (): Promise<void> => {
-      for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
-        const at = new Set<GraphNode>();
-        this.#paths.addExact([path], at);
-        for (const node of at) {
-          if (!(await this.#readsAsHeld(node, signal))) {
-            otherwise.add(path);
-            break;
-          }
+    await mapLimit([...paths], RECHECK_CONCURRENCY, async (path) => {
+      const at = new Set<GraphNode>();
+      this.#paths.addExact([path], at);
+      for (const node of at) {
+        if (!(await this.#readsAsHeld(node, signal))) {
+          otherwise.add(path);
+          return;
         }
       }
-    };
-    // A few at once: enough to keep the thread pool busy, few enough not to flood it.
-    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    });
     return otherwise;
   }
 

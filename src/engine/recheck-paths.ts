@@ -1,23 +1,26 @@
 import { deserialize } from 'node:v8';
+import { mapLimit } from '../core/index.js';
 import { deepEqual } from './deep-equal.js';
 import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, recordValueBytes, type PersistedGraph } from './persist.js';
 import type { AnyKey, ComputeContext, Key } from './types.js';
 
 /**
- * The context of a key computed before the import: a path key reads the
- * world, never another key (types.ts `Key.path`); a transient key that asks
- * another is not one transientReadingAsKept can check, and is left dirty.
+ * The context of a key computed on its own, outside a run (before a kept
+ * graph's import, or for a live graph's moved paths: Graph.pathsReadingOtherwise):
+ * a path key reads the world, never another key (types.ts `Key.path`); a
+ * transient key that asks another is not one transientReadingAsKept can
+ * check, and is left dirty.
  */
 export const NO_CONTEXT: ComputeContext = {
-  get: () => Promise.reject(new Error('computed before the import: no other key can be read')),
-  getAll: () => Promise.reject(new Error('computed before the import: no other key can be read')),
+  get: () => Promise.reject(new Error('computed on its own: no other key can be read')),
+  getAll: () => Promise.reject(new Error('computed on its own: no other key can be read')),
   slot: () => {
-    throw new Error('computed before the import: no run slot');
+    throw new Error('computed on its own: no run slot');
   },
 };
 
 /** How many paths are read again at once: enough to keep the thread pool busy, few enough not to flood it. */
-const CONCURRENCY = 16;
+export const RECHECK_CONCURRENCY = 16;
 
 /**
  * Past this many moved paths none is read again here: they are all changed,
@@ -75,14 +78,9 @@ export async function pathsReadingOtherwise(
     for (const i of records) if (!(await readsAsKept(graph, i, rebuild, signal))) return false;
     return true;
   };
-  const queue = [...recordsAt];
-  const worker = async (): Promise<void> => {
-    for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
-      const [path, records] = next;
-      if (!(await pathReadsAsKept(records))) otherwise.add(path);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  await mapLimit([...recordsAt], RECHECK_CONCURRENCY, async ([path, records]) => {
+    if (!(await pathReadsAsKept(records))) otherwise.add(path);
+  });
   return otherwise;
 }
 
