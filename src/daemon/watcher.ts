@@ -212,13 +212,11 @@ class ParcelFileWatcher implements FileWatcher {
     if (!ignored.truncated) {
       // The last subscription's too: one absent now (deleted again) keeps its contents left out.
       for (const d of [...pending, ...this.#leftOut, ...this.#contentsLeftOut]) {
-        const hiding = filter.hidingDir(d);
-        if (hiding !== undefined) {
-          leftOut.add(hiding);
-          continue;
-        }
-        const ifDir = filter.hidingDirIfDir(d);
-        if (ifDir !== undefined && kindOf(ifDir) === 'missing') contentsLeftOut.add(ifDir);
+        const hiding = filter.hidingDirIfDir(d);
+        if (hiding === undefined) continue;
+        const kind = kindOf(hiding);
+        if (kind === 'dir') leftOut.add(hiding);
+        else if (kind === 'missing') contentsLeftOut.add(hiding);
       }
     }
     for (const d of leftOut) contentsLeftOut.delete(d);
