@@ -4,8 +4,8 @@
 // hundred. bin/trews.cjs runs it; the in-process runner is bundled the same way below
 // (dist/trews-main.cjs), and the daemon runs from dist/src. The build fails if
 // the bundle would import anything but Node's built-ins at run time.
-import { build } from 'esbuild';
-import { writeFileSync } from 'node:fs';
+import { build, transform } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,8 @@ const mainResult = await build({
   metafile: true,
   logLevel: 'warning',
 });
+await asciiOnly(mainOut);
+await asciiOnly(outfile);
 const mainBytes = mainResult.metafile.outputs[Object.keys(mainResult.metafile.outputs).find((f) => f.endsWith('.cjs'))].bytes;
 console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`);
 {
@@ -132,6 +134,28 @@ console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`
     console.error(`bundle: the in-process runner must leave only built-ins and its three externals to Node, and never by import():\n  ${bad.join('\n  ')}`);
     process.exit(1);
   }
+}
+
+/**
+ * Makes a bundle ASCII: bin/trews.cjs reads an ASCII file as a one-byte string,
+ * ~20 ms faster to read and compile on every run than the two-byte string one
+ * `→` in a comment makes of the whole file. esbuild escapes every other
+ * character in strings, regular expressions and names (its default charset),
+ * so what is left is in comments: each UTF-16 unit of it becomes `?`, which
+ * keeps every column where the source map says it is. The bundle with
+ * comments dropped must read the same before and after, or the build fails.
+ */
+async function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x00-\x7f]/g, '?');
+  if (ascii === text) return;
+  const bare = async (code) => (await transform(code, { minifyWhitespace: true, legalComments: 'none', charset: 'ascii', loader: 'js' })).code;
+  if ((await bare(text)) !== (await bare(ascii))) {
+    console.error(`bundle: ${file} holds a character outside ASCII that is not in a comment (esbuild should have escaped it)`);
+    process.exit(1);
+  }
+  writeFileSync(file, ascii);
 }
 
 /**
