@@ -3,13 +3,14 @@ import { makeCommandRunner } from '../exec/index.js';
 import { join } from 'node:path';
 import { DEFAULT_TEXT_FILE_MAX_BYTES, fsKeyRebuilders, openFileDigestIndex, openStatIndex, workDirOf, type FileDigestIndex, type StatIndex, type Workspace, type FsRules } from '../fs/index.js';
 import { GLOBAL, SANDBOX_SCOPE, parseByteSize, type Options } from '../options/index.js';
-import { createLocalStore, damageCount, sweepStoreMemos, type LocalStore, type MemoSweep, type StoreUse } from '../store/index.js';
+import { createLocalStore, damageCount, sweepStoreMemos, type BlobStore, type LocalStore, type MemoSweep, type StoreUse } from '../store/index.js';
 import type { RemoteConfig, RemoteLayers } from '../remote/client/index.js';
 import { remoteClient } from './remote-client-loader.js';
 import { createProject, TargetTypeRegistry, type Project } from '../targets/index.js';
 import { RuleRegistry, ruleKeyRebuilders, type Backend, type RuleEnv } from '../backends/index.js';
 import type { ExecServices } from '../runtime/index.js';
 import type { AbsPath, Logger } from '../core/index.js';
+import type { GraphFile } from './graph-file.js';
 
 /**
  * What survives between runs against one build root: the engine (the graph is
@@ -184,17 +185,64 @@ export function createApp(root: string, rules: FsRules, storeDir: string, backen
   return { root, engine, project, renv, identity: appIdentity(rules, storeDir), createdAt, keyRebuilders, staleReason, execution, flushRemote, saveIndexes, sweepMemos };
 }
 
+/**
+ * How an AppCache's Apps use `.trews.d/graph` (graph-file.ts): each App's
+ * first run starts from it; `code` is the running code's identity
+ * (code-identity.ts), which the file must have been made by.
+ */
+export interface KeptGraphs {
+  readonly code: string | undefined;
+  /**
+   * Without a daemon every run that changed the graph writes it. A daemon
+   * writes it as it stops (AppCache.saveGraphs): one write of a long-lived
+   * graph, not one per run.
+   */
+  readonly saveAfterEachRun: boolean;
+}
+
+/** A daemon's App's kept graph: loaded (or not) at its first run, saved as the daemon stops. */
+interface KeptGraph {
+  readonly file: GraphFile;
+  /** Settles once the first run's load is over: a concurrent first run waits for it. */
+  readonly loading: Promise<boolean>;
+  /** The store the App's last run staged trees in, which the save writes out first. */
+  blobs: BlobStore | undefined;
+}
+
 /** Apps by build root, reused while what they were built for stays the same. */
 export class AppCache {
   readonly #apps = new Map<string, App>();
   readonly #bound: GraphBound | undefined;
-  /** Set for the Apps of one process without a daemon: they may start from, and keep, `.trews.d/graph`. */
-  readonly persistsGraphs: boolean;
+  /** Set when Apps start from, and keep, `.trews.d/graph`. */
+  readonly keptGraphs: KeptGraphs | undefined;
+  readonly #kept = new Map<App, KeptGraph>();
 
   /** `bound`: the daemon's; `daemon_graph_*` are daemon options, so one value serves its whole life. */
-  constructor(bound?: GraphBound, o: { readonly persistGraphs?: boolean } = {}) {
+  constructor(bound?: GraphBound, o: { readonly keptGraphs?: KeptGraphs } = {}) {
     this.#bound = bound;
-    this.persistsGraphs = o.persistGraphs === true;
+    this.keptGraphs = o.keptGraphs;
+  }
+
+  /** The kept graph of a daemon's App, once its first run started loading it. */
+  keptGraphOf(app: App): KeptGraph | undefined {
+    return this.#kept.get(app);
+  }
+
+  /** A daemon's App's first run is loading its kept graph with `file`: later runs wait for `loading`, and the daemon saves it as it stops. */
+  keepGraph(app: App, file: GraphFile, loading: Promise<boolean>): void {
+    this.#kept.set(app, { file, loading, blobs: undefined });
+  }
+
+  /**
+   * A daemon stops: writes the graph of each App still in use. `cutoffMs`:
+   * the moment the watcher's last sync began; what it delivered has been
+   * queued on the engines, and the export applies it (Engine.exportGraph).
+   */
+  async saveGraphs(cutoffMs: number): Promise<void> {
+    for (const [app, kept] of this.#kept) {
+      if (this.#apps.get(app.root) !== app) continue;
+      await kept.file.save(await kept.loading, kept.blobs, cutoffMs);
+    }
   }
 
   /** Every live App: the daemon's watcher invalidates their engines. */
@@ -215,6 +263,7 @@ export class AppCache {
     const stale = fit && use ? app.staleReason(use) : undefined;
     if (fit && stale === undefined) return app;
     if (stale !== undefined) logger.info(`starting from a fresh graph: ${stale}, and the graph may name blobs that are gone`);
+    if (app !== undefined) this.#kept.delete(app);
     const fresh = createApp(root, rules, storeDir, backends, logger, this.#bound, true);
     if (use) fresh.staleReason(use);
     this.#apps.set(root, fresh);

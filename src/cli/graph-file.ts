@@ -25,19 +25,9 @@ function pathsOf(graph: PersistedGraph): string[] {
 }
 
 /**
- * The digest of the bundle this process runs, which bin/trews.cjs records as it
- * loads it: the graph's memos are only as good as the code that computed
- * them, and a rebuild keeps TREWS_VERSION. Undefined when trews was not
- * started through bin/trews.cjs (nothing is then kept).
- */
-function codeDigest(): string | undefined {
-  const digests = (globalThis as Record<symbol, unknown>)[Symbol.for('trews.bundle-digests')] as Record<string, string> | undefined;
-  return digests?.['trews-main.cjs'];
-}
-
-/**
- * A graph kept between runs without a daemon: loaded into a fresh App's
- * engine before its first run, saved after a run that changed it. Whatever
+ * A graph kept between processes: loaded into a fresh App's engine before
+ * its first run; saved, without a daemon, after a run that changed it, and by
+ * a daemon as it stops (see saveAt). Whatever
  * the engine cannot validate by itself (it re-reads every path, re-reads
  * inputs, recomputes transient nodes) is in the fingerprint, and any
  * difference discards the file whole: the code (bundle digest, Node
@@ -71,12 +61,13 @@ export class GraphFile {
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
 
-  constructor(app: App, storeDir: string, logger: Logger) {
+  /** `code`: the identity of the code that runs (code-identity.ts); undefined keeps nothing. */
+  constructor(app: App, storeDir: string, logger: Logger, code: string | undefined) {
     this.#path = join(workDirOf(app.root), GRAPH_FILE);
     this.#app = app;
     this.#storeDir = storeDir;
     this.#logger = logger;
-    this.#code = codeDigest();
+    this.#code = code;
     this.#storeAtStart = storeStateOf(storeDir);
   }
 
@@ -179,8 +170,13 @@ export class GraphFile {
    * was loaded, after writing into `blobs` what the run only staged. A GC
    * or damage found during the run removes the file instead: the graph may
    * name blobs that are gone.
+   *
+   * `cutoffMs`: every change to a path made before it is reflected in the
+   * graph, so a path unchanged since is stamped (fs/path-stamps.ts). Without a
+   * daemon that is when the run started; a daemon passes the moment its
+   * watcher's last sync began, after applying what that sync delivered.
    */
-  async save(loaded: boolean, blobs: BlobStore | undefined): Promise<void> {
+  async save(loaded: boolean, blobs: BlobStore | undefined, cutoffMs: number = this.#startedAtMs): Promise<void> {
     const engine = this.#app.engine;
     const lost = (): boolean => {
       if (!storeLostEntries(this.#storeAtStart, storeStateOf(this.#storeDir))) return false;
@@ -197,7 +193,7 @@ export class GraphFile {
       if (lost() || this.#code === undefined) return;
       const stampsOf = (paths: readonly string[]): Map<string, string> => {
         const proven = this.#provenStamps;
-        const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), this.#startedAtMs, this.#observedAtLoad);
+        const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), cutoffMs, this.#observedAtLoad);
         for (const p of paths) {
           const s = proven.get(p);
           if (s !== undefined) out.set(p, s);

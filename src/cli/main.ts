@@ -1,5 +1,6 @@
 import type { RunContext } from '../core/index.js';
 import { AppCache } from './app.js';
+import { bundleCodeDigest } from './code-identity.js';
 import { runCommand } from './runner.js';
 
 /** Flushes a standard stream before the process exits, so piped output is never cut short. */
@@ -45,7 +46,7 @@ export async function main(): Promise<void> {
     signal: controller.signal,
   };
   // One run per process: its graph may come from, and go back to, .trews.d/graph (persist_graph).
-  const code = await runCommand(ctx, { apps: new AppCache(undefined, { persistGraphs: true }) });
+  const code = await runCommand(ctx, { apps: new AppCache(undefined, { keptGraphs: { code: bundleCodeDigest(), saveAfterEachRun: true } }) });
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
   process.exit(code);
 }

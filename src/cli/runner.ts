@@ -246,10 +246,18 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       // A goal that needs no build root (version, help, gc) asks nothing the kept
       // graph remembers: loading it would cost such a run tens of ms at 200 packages.
       const wantsGraph = selected.some((goal) => goal.needsBuildRoot);
-      if (deps.apps.persistsGraphs && wantsGraph && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
+      const kept = deps.apps.keptGraphs;
+      const daemonGraph = deps.apps.keptGraphOf(app);
+      if (daemonGraph !== undefined) {
+        // Another run is this daemon App's first: it must not start before the graph is in.
+        await daemonGraph.loading;
+      } else if (kept !== undefined && wantsGraph && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
         const endLoad = trace?.recorder.phase('load the kept graph');
-        graphFile = new GraphFile(app, storeDir, logger);
-        graphLoaded = (await graphFile.load(options)) > 0;
+        const file = new GraphFile(app, storeDir, logger, kept.code);
+        const loading = file.load(options).then((n) => n > 0);
+        if (kept.saveAfterEachRun) graphFile = file;
+        else deps.apps.keepGraph(app, file, loading.catch(() => false));
+        graphLoaded = await loading;
         endLoad?.();
       }
     } else {
@@ -309,6 +317,9 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         const endSave = trace?.recorder.phase('keep the graph');
         await graphFile.save(graphLoaded, services?.store);
         endSave?.();
+      } else if (services !== undefined) {
+        const daemonGraph = deps.apps.keptGraphOf(app);
+        if (daemonGraph !== undefined) daemonGraph.blobs = services.store;
       }
       const endFlush = trace?.recorder.phase('flush remote cache writes');
       // Outputs of remote actions still downloading are waited for here; a

@@ -21,6 +21,7 @@ import {
 import { setChildJournal } from '../exec/index.js';
 import { GLOBAL, parseByteSize } from '../options/index.js';
 import { AppCache, fsRulesFrom, graphBoundFrom } from './app.js';
+import { moduleTreeDigest } from './code-identity.js';
 import { readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
 import { nativeFallbackReason } from './native-fallback.js';
@@ -81,7 +82,9 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
 
   const bound = graphBoundFrom(options);
   logger.info(`graph bound: evict what the last ${bound.evictAfterIdleRuns} runs did not use (0: never); at most ${bound.maxNodes} nodes (0: no bound)`);
-  const apps = new AppCache(bound);
+  // Each build root's graph starts from .trews.d/graph and is kept there as the daemon stops,
+  // so that its successor (after an option change, `daemon stop`, the idle timeout) need not start cold.
+  const apps = new AppCache(bound, { keptGraphs: { code: moduleTreeDigest(), saveAfterEachRun: false } });
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon({
@@ -123,6 +126,7 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
         for (const app of apps.all()) for (const p of await app.engine.pathsReadingOtherwise(paths)) otherwise.add(p);
         return otherwise;
       },
+      keepGraphs: (cutoffMs) => apps.saveGraphs(cutoffMs),
       invalidate: {
         paths: (paths) => {
           for (const app of apps.all()) app.engine.invalidatePaths(paths);

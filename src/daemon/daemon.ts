@@ -59,6 +59,12 @@ export interface DaemonConfig {
    * only these. Without it, every moved path.
    */
   readonly readsOtherwise?: (paths: ReadonlySet<string>) => Promise<ReadonlySet<string>>;
+  /**
+   * Keeps what the engines hold for the next daemon (`.trews.d/graph`), once
+   * every run has ended. Called after a watcher sync that began at
+   * `cutoffMs`: every change made before then has been queued on the engines.
+   */
+  readonly keepGraphs?: (cutoffMs: number) => Promise<void>;
   readonly memoryUsage?: () => number;
   readonly watchBackend?: WatchBackend;
   /** How often the daemon checks that its metadata is still its own (default 5 s). */
@@ -219,9 +225,36 @@ class Daemon implements RunningDaemon {
       }
     }
     this.#quiet?.close();
+    await this.#keepGraphs();
     await this.#watcher?.close();
     logger.info('stopped');
     this.#resolveStopped();
+  }
+
+  /** The engines' graphs, for the next daemon: only after a sync, so nothing changed before it is kept as unchanged. */
+  async #keepGraphs(): Promise<void> {
+    const keep = this.#c.keepGraphs;
+    const watcher = this.#watcher;
+    if (keep === undefined || watcher === undefined) return;
+    const t0 = performance.now();
+    const cutoffMs = Date.now();
+    try {
+      let synced = false;
+      const inTime = await within(
+        watcher.sync().then((ok) => {
+          synced = ok;
+        }),
+        5000,
+      );
+      if (!inTime || !synced) {
+        this.#c.logger.info('graph: not kept for the next daemon: the watcher did not sync');
+        return;
+      }
+      await keep(cutoffMs);
+      this.#c.logger.info(`graph: kept for the next daemon in ${(performance.now() - t0).toFixed(0)} ms`);
+    } catch (e) {
+      this.#c.logger.warn(`graph: not kept for the next daemon: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /**

@@ -128,7 +128,16 @@ class IncrementalEngine implements Engine {
     return { nodes: g.size, dirty: g.dirty, computes: g.computes, revalidated: g.revalidated, loaded: g.loaded, evicted: g.evicted, epoch: this.#epoch, runs: this.#runs, liveRuns: this.#live.size, changes: g.changes };
   }
 
+  /**
+   * The graph as plain data. Invalidations queued since the last run (a
+   * daemon's watcher) are applied first when no run is live, so what they
+   * reach is kept dirty rather than as it was read.
+   */
   exportGraph(options: { readonly maxAgeRuns?: number } = {}): PersistedGraph {
+    if (this.hasPendingInvalidations()) {
+      if (this.#live.size > 0) throw new Error('bug: a graph with queued invalidations is exported while a run is live');
+      this.#applyInvalidations();
+    }
     return this.#graph.exportNodes(options.maxAgeRuns ?? 0);
   }
 

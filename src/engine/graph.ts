@@ -73,12 +73,19 @@ export class Graph {
   }
 
   /**
-   * The paths the graph's made file-system nodes read. Records of a kept graph
-   * not made yet are not among them: their paths were checked by the stamps
-   * that loaded them.
+   * The paths the graph's file-system nodes read (a path may come twice):
+   * those of the nodes made, and of the kept graph's records not made yet,
+   * which a daemon's watcher reaches as well (invalidate makes them first).
    */
-  paths(): IterableIterator<string> {
-    return this.#paths.paths();
+  *paths(): IterableIterator<string> {
+    yield* this.#paths.paths();
+    const imported = this.#imported;
+    if (imported === undefined) return;
+    const { paths } = imported.graph;
+    for (let r = 0; r < paths.length; r++) {
+      const p = paths[r];
+      if (p !== null && p !== undefined && imported.loadable[r] === 1 && imported.nodes[r] === undefined) yield p;
+    }
   }
 
   /**

@@ -208,6 +208,38 @@ describe('a persisted graph, loaded lazily', () => {
     assert.equal(w.engine.stats().loaded, saved.ids.length, 'every record was made before the invalidation walked');
   });
 
+  it('the read paths of a partly made graph include those of the records not made yet (a daemon stamps and watches them)', async () => {
+    const saved = await kept(20);
+    const w = new World(files(20));
+    const { one, rebuild } = wide(w, 20);
+    w.engine.importGraph(saved, rebuild, []);
+    const run = w.engine.startRun();
+    await run.get(one);
+    run.end();
+    assert.ok(w.engine.stats().loaded < saved.ids.length, 'partly made');
+    const read = new Set(w.engine.readPaths());
+    for (let i = 0; i < 20; i++) assert.ok(read.has(`f${i}`), `f${i} is read by the kept graph`);
+  });
+
+  it('an export applies the invalidations queued since the last run: the next process recomputes what they reach', async () => {
+    const w = new World(files(10));
+    const { all } = wide(w, 10);
+    let run = w.engine.startRun();
+    await run.get(all);
+    run.end();
+    // A daemon's watcher saw the edit; no run came before the export.
+    w.files.set('f4', 'four');
+    w.engine.invalidatePaths(['f4']);
+    const saved = roundTrip(w.engine.exportGraph());
+    const w2 = new World(files(10, { f4: 'four' }));
+    const next = wide(w2, 10);
+    // The stamps found nothing changed: only the records kept dirty come back dirty.
+    w2.engine.importGraph(saved, next.rebuild, []);
+    run = w2.engine.startRun();
+    assert.match(await run.get(next.all), / p4=four /);
+    run.end();
+  });
+
   it('an export after a partial load keeps every record, and the next process is right', async () => {
     const saved = await kept(20);
     const w = new World(files(20, { f0: 'zero' }));
