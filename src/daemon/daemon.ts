@@ -251,7 +251,7 @@ class Daemon implements RunningDaemon {
         return;
       }
       await keep(cutoffMs);
-      this.#c.logger.info(`graph: kept for the next daemon in ${(performance.now() - t0).toFixed(0)} ms`);
+      this.#c.logger.info(`graph: kept for the next daemon in ${(performance.now() - t0).toFixed(0)} ms (written only if it changed since it was loaded)`);
     } catch (e) {
       this.#c.logger.warn(`graph: not kept for the next daemon: ${e instanceof Error ? e.message : String(e)}`);
     }
