@@ -34,6 +34,7 @@ describe('bin/trews.cjs code cache', () => {
     mkdirSync(join(root, 'bin'));
     mkdirSync(join(root, 'dist'));
     copyFileSync(join(repoRoot(), 'bin', 'trews.cjs'), join(root, 'bin', 'trews.cjs'));
+    copyFileSync(join(repoRoot(), 'bin', 'code-cache.cjs'), join(root, 'bin', 'code-cache.cjs'));
     copyFileSync(join(repoRoot(), 'bin', 'package.json'), join(root, 'bin', 'package.json'));
     writeFileSync(join(root, 'dist', 'trews-client.cjs'), client('old!'));
     assert.equal(run(), 'old!');

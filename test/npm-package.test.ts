@@ -62,7 +62,11 @@ describe('the npm package', () => {
     const files = packedFiles;
     assert.ok(files.includes('bin/trews'), files.join('\n'));
     assert.ok(files.includes('bin/trews.cjs'), files.join('\n'));
+    assert.ok(files.includes('bin/trewsd.cjs'), files.join('\n'));
+    assert.ok(files.includes('bin/code-cache.cjs'), files.join('\n'));
     assert.ok(files.includes('dist/trews-client.cjs'));
+    // The in-process runner and the daemon run this bundle; `trews graph` inlines the page scripts.
+    for (const f of ['dist/trews-main.cjs', 'dist/graph-page.js', 'dist/timeline-page.js']) assert.ok(files.includes(f), `${f} is packed:\n${files.join('\n')}`);
     assert.ok(files.includes('dist/src/cli/main.js'));
     assert.ok(files.some((f) => f.startsWith('dist/src/reapi/gen/')), 'the generated protobuf code');
     const stray = files.filter((f) => /\.test\.js$|(^|\/)(test-support|test-helpers|testing|[a-z-]+-contract)\.js$|^(test|bench|examples|src|scripts)\//.test(f));

@@ -23,7 +23,7 @@ import { runsOnItsOwn } from './server-commands.js';
 export interface ClientEntry {
   /** Runs the command in this process, exactly as `trews --no-daemon` does (src/cli/main.ts). */
   readonly inProcess: () => Promise<void>;
-  /** The daemon's entry script (dist/src/cli/trewsd.js). */
+  /** The daemon's entry script (bin/trewsd.cjs). */
   readonly daemonScript: string;
 }
 

@@ -3,6 +3,9 @@ import { AppCache } from './app.js';
 import { bundleCodeDigest } from './code-identity.js';
 import { runCommand } from './runner.js';
 
+// bin/trewsd.cjs starts the daemon from this bundle too (scripts/bundle.mjs).
+export { daemonMain } from './trewsd.js';
+
 /** Flushes a standard stream before the process exits, so piped output is never cut short. */
 function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {

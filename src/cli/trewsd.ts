@@ -1,5 +1,6 @@
 // `trewsd`: the daemon's process. The client starts it as
-//   node dist/src/cli/trewsd.js --root=ROOT --title-room=... -- <the client's argv>
+//   node bin/trewsd.cjs --root=ROOT --title-room=... -- <the client's argv>
+// which runs daemonMain from the bundle dist/trews-main.cjs (or from this module)
 // detached, with stdout and stderr appended to <root>/.trews.d/daemon.log.
 import { homedir } from 'node:os';
 import { isAbsolute } from 'node:path';
@@ -21,7 +22,7 @@ import {
 import { setChildJournal } from '../exec/index.js';
 import { GLOBAL, parseByteSize } from '../options/index.js';
 import { AppCache, fsRulesFrom, graphBoundFrom } from './app.js';
-import { moduleTreeDigest } from './code-identity.js';
+import { bundleCodeDigest, moduleTreeDigest } from './code-identity.js';
 import { readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
 import { nativeFallbackReason } from './native-fallback.js';
@@ -84,7 +85,9 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
   logger.info(`graph bound: evict what the last ${bound.evictAfterIdleRuns} runs did not use (0: never); at most ${bound.maxNodes} nodes (0: no bound)`);
   // Each build root's graph starts from .trews.d/graph and is kept there as the daemon stops,
   // so that its successor (after an option change, `daemon stop`, the idle timeout) need not start cold.
-  const apps = new AppCache(bound, { keptGraphs: { code: moduleTreeDigest(), saveAfterEachRun: false } });
+  // Its code: the bundle's digest, as a run without a daemon has it (so either starts from the
+  // other's graph), or the digest of dist/src's modules when run from them.
+  const apps = new AppCache(bound, { keptGraphs: { code: bundleCodeDigest() ?? moduleTreeDigest(), saveAfterEachRun: false } });
   let daemon: RunningDaemon;
   try {
     daemon = await startDaemon({

@@ -86,7 +86,7 @@ async function waitUntilGone(pid: number, title: string, ms: number): Promise<bo
 export interface SpawnSpec {
   /** The Node binary. */
   readonly nodePath: string;
-  /** The daemon's entry script (dist/src/cli/trewsd.js). */
+  /** The daemon's entry script (bin/trewsd.cjs). */
   readonly script: string;
   /** The client's command line: the daemon reads its bootstrap options from it, as the client did. */
   readonly args: readonly string[];
