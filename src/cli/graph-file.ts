@@ -1,23 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
-import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
+import { changedPaths, stampPaths, workDirOf } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
+import { decodeGraphFile, encodeGraphFile, type GraphPayload } from './graph-file-format.js';
 
 /** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
 export const GRAPH_FILE = 'graph';
-const MAGIC = 'trews-graph/2';
-
-/** What the checksummed payload holds: the engine's graph and the stamps of the paths it read. */
-interface Payload {
-  readonly graph: PersistedGraph;
-  readonly stamps: PathStamps;
-}
+const MAGIC = 'trews-graph/3';
 
 /** The paths a graph's file-system nodes read, each once. */
 function pathsOf(graph: PersistedGraph): string[] {
@@ -144,19 +138,9 @@ export class GraphFile {
     this.#logger.debug(`graph: ${unrebuilt.length} kept nodes could not be rebuilt from their id, so what depends on them recomputes: ${list.join(', ')}`);
   }
 
-  #decode(bytes: Buffer, fingerprint: string): Payload | undefined {
-    try {
-      const outer = deserialize(bytes) as { magic?: unknown; fingerprint?: unknown; sha256?: unknown; payload?: unknown };
-      if (outer.magic !== MAGIC || !(outer.payload instanceof Uint8Array)) return this.#ignore('not a graph file of this format');
-      if (outer.fingerprint !== fingerprint) return this.#ignore('made by another build of trews, for other options or for another state of the local store');
-      const payload = outer.payload;
-      if (outer.sha256 !== createHash('sha256').update(payload).digest('hex')) return this.#ignore('damaged (its checksum does not match)');
-      const inner = deserialize(payload) as Partial<Payload>;
-      if (typeof inner.graph !== 'object' || !(inner.stamps instanceof Map)) return this.#ignore('not a graph file of this format');
-      return inner as Payload;
-    } catch {
-      return this.#ignore('damaged or truncated');
-    }
+  #decode(bytes: Buffer, fingerprint: string): GraphPayload | undefined {
+    const verdict = decodeGraphFile(bytes, fingerprint);
+    return verdict.ok ? verdict.payload : this.#ignore(verdict.why);
   }
 
   #ignore(why: string): undefined {
@@ -223,11 +207,10 @@ export class GraphFile {
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
       stamps ??= stampsOf(pathsOf(graph));
       const t3 = performance.now();
-      const payload = serialize({ graph, stamps } satisfies Payload);
-      const sha256 = createHash('sha256').update(payload).digest('hex');
+      const pieces = encodeGraphFile(fingerprint, { graph, stamps });
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        writeFileSync(tmp, serialize({ magic: MAGIC, fingerprint, sha256, payload }));
+        writeAll(tmp, pieces);
         renameSync(tmp, this.#path);
       } finally {
         rmSync(tmp, { force: true });
@@ -241,5 +224,27 @@ export class GraphFile {
       // Keeping the graph is an optimization: a read-only .trews.d or a full disk costs the next run its speed only.
       this.#logger.warn(`graph: not kept in ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+}
+
+/** Writes `pieces` one after another into a new file at `path`. */
+function writeAll(path: string, pieces: readonly Buffer[]): void {
+  const fd = openSync(path, 'wx');
+  try {
+    let left = pieces.filter((p) => p.length > 0);
+    while (left.length > 0) {
+      let n = writevSync(fd, left);
+      const rest: Buffer[] = [];
+      for (const p of left) {
+        if (n >= p.length) n -= p.length;
+        else {
+          rest.push(n > 0 ? p.subarray(n) : p);
+          n = 0;
+        }
+      }
+      left = rest;
+    }
+  } finally {
+    closeSync(fd);
   }
 }

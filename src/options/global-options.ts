@@ -152,7 +152,7 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     name: 'persist_graph',
     type: 'bool',
     default: true,
-    help: 'Without the daemon (--no-daemon, CI), keep the graph in .trews.d/graph at the end of a run and start the next run from it: every file and directory is read again (unchanged files by their stat), everything else is re-validated, so a run whose inputs did not change costs about what a warm daemon run does. The file is ignored when trews, the options it depends on or the local store changed. False: every run without a daemon starts from an empty graph.',
+    help: 'Keep the graph in .trews.d/graph (without the daemon, at the end of each run that changed it; a daemon, as it stops) and start the next process from it (a run without the daemon, or a new daemon\'s first run): paths are read again only where their stat changed, everything else is re-validated, so a run whose inputs did not change costs about what a warm daemon run does. The file is ignored when trews, the options it depends on or the local store changed. False: every such run starts from an empty graph.',
   },
   { name: 'print_stacktrace', type: 'bool', default: false, help: 'Print the full stack trace of an internal error to the terminal, not just to the log.' },
 
