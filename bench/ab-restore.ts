@@ -12,14 +12,14 @@
 // The repos come from generate-peers-repo.js / generate-ts-repo.js (same --packages).
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { integerFlag, median } from './peers/bench-runner.js';
 import { existingPeersRepo } from './peers/generate-peers-repo.js';
 import { peerTools, THIS_TREWS_ROOT } from './peers/peer-tools.js';
 import { existingTsRepo } from './ts-peers/generate-ts-repo.js';
 import { deleteOutputs as deleteTsOutputs, tsTools } from './ts-peers/ts-tools.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     kind: { type: 'string', default: 'peers' },
     a: { type: 'string' },

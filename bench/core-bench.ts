@@ -7,7 +7,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { allBackends } from '../src/backends/index.js';
 import { createApp } from '../src/cli/app.js';
 import { nullLogger } from '../src/core/index.js';
@@ -16,7 +16,7 @@ import { dirOf, generateRepo } from './generate-repo.js';
 import { median } from './peers/bench-runner.js';
 
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     dirs: { type: 'string', default: '2000' },
     'targets-per-dir': { type: 'string', default: '5' },

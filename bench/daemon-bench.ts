@@ -18,11 +18,11 @@ import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { dirOf, generateRepo } from './generate-repo.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     dirs: { type: 'string', default: '2000' },
     'targets-per-dir': { type: 'string', default: '5' },

@@ -9,11 +9,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { median } from './peers/bench-runner.js';
 
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     targets: { type: 'string', default: '12000' },
     runs: { type: 'string', default: '5' },

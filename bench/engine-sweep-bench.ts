@@ -6,10 +6,10 @@
 // (evictAfterIdleRuns 8). `--base DIR` times another built checkout's engine
 // the same way, alternating, e.g. the commit before a change to the sweep.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     nodes: { type: 'string', default: '57000' },
     runs: { type: 'string', default: '41' },

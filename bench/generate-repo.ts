@@ -5,7 +5,7 @@
 // lower-numbered directories (so the graph is acyclic). Same flags, same repo.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 
 export interface RepoShape {
   readonly dirs: number;
@@ -60,7 +60,7 @@ export function generateRepo(out: string, shape: RepoShape): { buildFiles: numbe
 }
 
 function main(): void {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       out: { type: 'string' },
       dirs: { type: 'string', default: '2000' },

@@ -6,7 +6,7 @@
 // Same flags, same repo.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 
 export function packageDir(i: number): string {
   return `packages/p${i}`;
@@ -98,7 +98,7 @@ export function generateShellRepo(root: string, packages: number): ShellRepo {
 }
 
 if (process.argv[1]?.endsWith('generate-shell-repo.js')) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, packages: { type: 'string', default: '200' } } });
+  const { values } = benchArgs(import.meta.url, { options: { out: { type: 'string' }, packages: { type: 'string', default: '200' } } });
   if (values.out === undefined) {
     console.error('usage: node dist/bench/generate-shell-repo.js --out DIR [--packages 200]');
     process.exit(2);

@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { findChromium, HeadlessPage } from '../test/helpers/chromium.js';
 import { generateRepo } from './generate-repo.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     dirs: { type: 'string', default: '2000' },
     'targets-per-dir': { type: 'string', default: '5' },

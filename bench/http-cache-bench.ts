@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { nullLogger, type Digest, type Sha256Hex } from '../src/core/index.js';
 import { OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions } from '../src/options/index.js';
 import { createRemoteLayersFromConfig, validateRemoteOptions, type RemoteLayers } from '../src/remote/client/index.js';
 import { createLocalStore, type LocalStore } from '../src/store/index.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     files: { type: 'string', default: '2000' },
     'file-bytes': { type: 'string', default: '2048' },

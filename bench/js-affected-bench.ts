@@ -14,7 +14,7 @@
 // cut the rest off), Turborepo's that of each package downstream (p<edit> included).
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { CheckFailed, integerFlag, markdownTable, median, runBench, type Invocation, type Outcome, type Scenario, type Tool } from './peers/bench-runner.js';
 import { baseEnv, sh, THIS_TREWS_ROOT, turboAvailable, turboEnv } from './peers/peer-tools.js';
 import { downstreamOf } from './ts-peers/generate-ts-repo.js';
@@ -72,7 +72,7 @@ function trewsTool(repo: AffectedRepo): Tool<Commands> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       packages: { type: 'string', default: '200' },
       runs: { type: 'string', default: '3' },

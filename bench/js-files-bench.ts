@@ -30,13 +30,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough, Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { AppCache } from '../src/cli/app.js';
 import { runCommand } from '../src/cli/runner.js';
 import { nullLogger, type RunContext } from '../src/core/index.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     packages: { type: 'string', default: '200' },
     files: { type: 'string', default: '47' },

@@ -15,10 +15,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
+const { values } = benchArgs(import.meta.url, { options: { runs: { type: 'string', default: '15' } } });
 const runs = Number(values.runs);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const trews = join(repoRoot, 'bin', 'trews');

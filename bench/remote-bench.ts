@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { nullLogger, type Digest, type Sha256Hex } from '../src/core/index.js';
 import { createRemoteLayersFromConfig, validateRemoteOptions, type RemoteConfig, type RemoteLayers } from '../src/remote/client/index.js';
 import { GLOBAL, OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions } from '../src/options/index.js';
@@ -26,7 +26,7 @@ import { generateShellRepo } from './generate-shell-repo.js';
 import { generatePeersRepo } from './peers/generate-peers-repo.js';
 import { median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     files: { type: 'string', default: '10000' },
     'file-bytes': { type: 'string', default: '2048' },

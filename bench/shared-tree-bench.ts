@@ -16,7 +16,7 @@
 // digest, before the timed runs (its cost is printed too).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { nullLogger } from '../src/core/index.js';
 import { makeTempDir, removeDir } from '../src/exec/test-support.js';
 import { mkdir } from 'node:fs/promises';
@@ -24,7 +24,7 @@ import { createLocalStore, LinkFarms, materializeTree, mergeTrees, sharedTreesFo
 import { median } from './peers/bench-runner.js';
 
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { packages: { type: 'string', default: '625' }, files: { type: 'string', default: '80' }, runs: { type: 'string', default: '15' }, 'skip-hardlink': { type: 'boolean', default: false } },
 });
 const packages = Number(values.packages);

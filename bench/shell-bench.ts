@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { allBackends, buildInputs, RuleContext } from '../src/backends/index.js';
 import { prepareCommand } from '../src/backends/shell/sandboxed-command.js';
 import { AppCache, fsRulesFrom } from '../src/cli/app.js';
@@ -34,7 +34,7 @@ import { generateShellRepo, packageDir } from './generate-shell-repo.js';
 import { median } from './peers/bench-runner.js';
 
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     packages: { type: 'string', default: '200' },
     runs: { type: 'string', default: '5' },

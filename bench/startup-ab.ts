@@ -16,10 +16,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import { integerFlag, median } from './peers/bench-runner.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: { a: { type: 'string' }, 'repo-a': { type: 'string' }, b: { type: 'string' }, 'repo-b': { type: 'string' }, pairs: { type: 'string', default: '21' } },
 });
 if (values.a === undefined || values.b === undefined || values['repo-a'] === undefined || values['repo-b'] === undefined) {

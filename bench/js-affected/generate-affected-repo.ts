@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { installAndCommit, startRepo, TURBO_VERSION } from '../peers/generate-peers-repo.js';
 import { CACHE_DIR, depsOf, packageDir, packageName, TYPES_NODE_VERSION, TYPESCRIPT_VERSION } from '../ts-peers/generate-ts-repo.js';
 
@@ -161,7 +161,7 @@ export function existingAffectedRepo(root: string, packages: number): AffectedRe
 export const defaultAffectedRepoDir = (packages: number): string => join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'out', `js-affected-${packages}`);
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, packages: { type: 'string', default: '200' }, 'no-install': { type: 'boolean', default: false } } });
+  const { values } = benchArgs(import.meta.url, { options: { out: { type: 'string' }, packages: { type: 'string', default: '200' }, 'no-install': { type: 'boolean', default: false } } });
   const packages = Number(values.packages);
   const repo = generateAffectedRepo(values.out ?? defaultAffectedRepoDir(packages), packages, { install: !values['no-install'] });
   console.log(`generated ${repo.packages} packages in ${repo.root}`);

@@ -22,7 +22,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { BUILD_JS, buildFileText, depsOf, packageDir, TEST_JS } from '../generate-shell-repo.js';
 
 export { depsOf, packageDir };
@@ -284,7 +284,7 @@ export function downstreamOf(i: number, packages: number): number[] {
 export const defaultRepoDir = (packages: number): string => join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'out', `peers-${packages}`);
 
 if (process.argv[1]?.endsWith('generate-peers-repo.js')) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, packages: { type: 'string', default: '200' }, 'no-install': { type: 'boolean', default: false } } });
+  const { values } = benchArgs(import.meta.url, { options: { out: { type: 'string' }, packages: { type: 'string', default: '200' }, 'no-install': { type: 'boolean', default: false } } });
   const packages = Number(values.packages);
   if (!Number.isInteger(packages) || packages < 1) {
     console.error('usage: node dist/bench/peers/generate-peers-repo.js [--out DIR] [--packages 200] [--no-install]');

@@ -10,7 +10,7 @@
 // min–max and ratio to trews through its daemon, and what was verified.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { integerFlag, pickByIds, runAndReport } from './bench-runner.js';
 import { defaultRepoDir, existingPeersRepo, generatePeersRepo, type PeersRepo } from './generate-peers-repo.js';
 import { peerScenarios } from './peer-scenarios.js';
@@ -20,7 +20,7 @@ const DEFAULT_TOOLS = 'bazel,turbo,nx,trews,trews-no-daemon';
 const DEFAULT_SCENARIOS = 'query,query-cold,cached,test,restored,edit,cold,rss';
 const BASELINE = 'trews (daemon)';
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     packages: { type: 'string', default: '200' },
     runs: { type: 'string', default: '5' },

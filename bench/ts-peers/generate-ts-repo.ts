@@ -14,7 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import { depsOf } from '../generate-shell-repo.js';
 import { installAndCommit, startRepo, NX_VERSION, TURBO_VERSION } from '../peers/generate-peers-repo.js';
 
@@ -225,7 +225,7 @@ export function downstreamOf(i: number, packages: number): number[] {
 export const defaultRepoDir = (packages: number): string => join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'out', `ts-peers-${packages}`);
 
 if (process.argv[1]?.endsWith('generate-ts-repo.js')) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, packages: { type: 'string', default: '50' }, 'no-install': { type: 'boolean', default: false } } });
+  const { values } = benchArgs(import.meta.url, { options: { out: { type: 'string' }, packages: { type: 'string', default: '50' }, 'no-install': { type: 'boolean', default: false } } });
   const packages = Number(values.packages);
   if (!Number.isInteger(packages) || packages < 1) {
     console.error('usage: node dist/bench/ts-peers/generate-ts-repo.js [--out DIR] [--packages 50] [--no-install]');

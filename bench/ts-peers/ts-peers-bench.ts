@@ -14,7 +14,7 @@
 // ratio to Turborepo's median.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../bench-args.js';
 import type { Outcome, Scenario } from '../peers/bench-runner.js';
 import { CheckFailed, integerFlag, pickByIds, runAndReport } from '../peers/bench-runner.js';
 import { defaultRepoDir, downstreamOf, existingTsRepo, generateTsRepo, packageDir, type TsRepo } from './generate-ts-repo.js';
@@ -100,7 +100,7 @@ function scenarios(repo: TsRepo, coldRuns: number): Record<string, Scenario<TsCo
   };
 }
 
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     packages: { type: 'string', default: '50' },
     runs: { type: 'string', default: '5' },
