@@ -4,10 +4,12 @@
 // attack changes a file at a moment the kept graph must account for; a graph
 // trusted as it was read would pass the test on the old input.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RACY_MARGIN_MS } from '../src/fs/index.js';
-import { DaemonJanitor, daemonLog, withRepo } from './helpers/index.js';
+import { DaemonJanitor, daemonLog, runTrews, withRepo } from './helpers/index.js';
 
 const janitor = new DaemonJanitor();
 after(() => janitor.stopAll());
@@ -81,6 +83,26 @@ describe('a daemon keeps its graph for the next one', () => {
       assert.notEqual(r.code, 0, `the glob must match the new file:\n${r.stderr}`);
       await repo.remove('a/more.txt');
       assert.equal((await janitor.run(repo.root, ARGS, { env })).code, 0);
+    });
+  });
+
+  it('a daemon and a run without one run the same code: each starts from the graph the other kept', async () => {
+    await withRepo(FILES, async (repo, base) => {
+      const env = envOf(base);
+      const alone = await runTrews(['--no-daemon', ...ARGS], { cwd: repo.root, env });
+      assert.equal(alone.code, 0, alone.stderr);
+      const first = await janitor.run(repo.root, ARGS, { env });
+      assert.equal(first.code, 0, first.stderr);
+      assert.ok((loads(repo.root).at(-1) ?? 0) > 0, `the daemon loaded the graph the run without it kept:\n${daemonLog(repo.root)}`);
+      assert.match(first.stderr, /memoized/);
+      await repo.write('a/in.txt', 'bad!');
+      await sleep(RACY_MARGIN_MS + 250);
+      assert.notEqual((await janitor.run(repo.root, ARGS, { env })).code, 0, 'the daemon sees the edit');
+      await stop(repo.root, env);
+      const after = await runTrews(['--no-daemon', ...ARGS], { cwd: repo.root, env });
+      assert.notEqual(after.code, 0, `the run without a daemon still sees the edit:\n${after.stderr}`);
+      const log = await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8');
+      assert.match(log.slice(log.lastIndexOf('run: trews')), /graph: loaded [1-9]\d* of/, 'it started from the graph the daemon kept');
     });
   });
 
