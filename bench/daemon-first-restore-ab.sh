@@ -12,10 +12,10 @@
 # each build's medians.
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-3}
+. "$(dirname "$0")/ab-common.sh"
 out=$(mktemp)
-trap 'rm -f "$out"; "$A" daemon stop >/dev/null 2>&1 || true; "$B" daemon stop >/dev/null 2>&1 || true' EXIT
+trap 'rm -f "$out"; stop_daemons' EXIT
 cd "$repo"
-ms() { echo $((($2 - $1) / 1000000)); }
 restore() {
   rm -rf packages/*/dist
   sleep 1
@@ -27,22 +27,17 @@ restore() {
 }
 for r in $(seq "$rounds"); do
   for which in A B; do
-    T=$A
-    [ "$which" = B ] && T=$B
-    "$A" daemon stop >/dev/null 2>&1 || true
-    "$B" daemon stop >/dev/null 2>&1 || true
+    T=$(build_of "$which")
+    stop_daemons
     "$T" build :: >/dev/null 2>&1
     "$T" daemon stop >/dev/null 2>&1
     "$T" build :: >/dev/null 2>&1
     first=$(restore "$T")
     second=$(restore "$T")
     "$T" daemon stop >/dev/null 2>&1
-    echo "$which round=$r first_restore_ms=$first second_restore_ms=$second load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+    echo "$which round=$r first_restore_ms=$first second_restore_ms=$second load=$(load1)" | tee -a "$out"
   done
 done
-median() { sort -n | awk '{v[NR]=$1} END {print NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 for which in A B; do
-  f=$(grep "^$which " "$out" | sed 's/.*first_restore_ms=\([0-9]*\).*/\1/' | median)
-  s=$(grep "^$which " "$out" | sed 's/.*second_restore_ms=\([0-9]*\).*/\1/' | median)
-  echo "$which: median first restore $f ms, second $s ms, of $rounds rounds"
+  echo "$which: median first restore $(median_of first_restore_ms "$which" "$out") ms, second $(median_of second_restore_ms "$which" "$out") ms, of $rounds rounds"
 done

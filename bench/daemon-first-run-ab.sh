@@ -11,34 +11,28 @@
 # writes it then). Prints one line per run, then each build's medians.
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-4}
+. "$(dirname "$0")/ab-common.sh"
 out=$(mktemp)
-trap 'rm -f "$out"; "$A" daemon stop >/dev/null 2>&1 || true; "$B" daemon stop >/dev/null 2>&1 || true' EXIT
+trap 'rm -f "$out"; stop_daemons' EXIT
 cd "$repo"
-ms() { echo $((($2 - $1) / 1000000)); }
 # One untimed life of each, so that a build that keeps its graph has kept one.
 for T in "$A" "$B"; do
-  "$A" daemon stop >/dev/null 2>&1 || true
-  "$B" daemon stop >/dev/null 2>&1 || true
+  stop_daemons
   "$T" build :: >/dev/null 2>&1
   "$T" daemon stop >/dev/null 2>&1
 done
 for r in $(seq "$rounds"); do
   for which in A B; do
-    T=$A
-    [ "$which" = B ] && T=$B
-    "$A" daemon stop >/dev/null 2>&1 || true
-    "$B" daemon stop >/dev/null 2>&1 || true
+    T=$(build_of "$which")
+    stop_daemons
     s=$(date +%s%N)
     "$T" build :: >/dev/null 2>&1
     e=$(date +%s%N)
     "$T" daemon stop >/dev/null 2>&1
     f=$(date +%s%N)
-    echo "$which round=$r first_run_ms=$(ms "$s" "$e") stop_ms=$(ms "$e" "$f") load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+    echo "$which round=$r first_run_ms=$(ms "$s" "$e") stop_ms=$(ms "$e" "$f") load=$(load1)" | tee -a "$out"
   done
 done
-median() { sort -n | awk '{v[NR]=$1} END {print NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 for which in A B; do
-  run=$(grep "^$which " "$out" | sed 's/.*first_run_ms=\([0-9]*\).*/\1/' | median)
-  stop=$(grep "^$which " "$out" | sed 's/.*stop_ms=\([0-9]*\).*/\1/' | median)
-  echo "$which: median first run $run ms, daemon stop $stop ms, of $rounds rounds"
+  echo "$which: median first run $(median_of first_run_ms "$which" "$out") ms, daemon stop $(median_of stop_ms "$which" "$out") ms, of $rounds rounds"
 done

@@ -12,15 +12,14 @@
 # per run, then each build's median.
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-3} runs=${5:-4}
+. "$(dirname "$0")/ab-common.sh"
 out=$(mktemp)
-trap 'rm -f "$out"; "$A" daemon stop >/dev/null 2>&1 || true; "$B" daemon stop >/dev/null 2>&1 || true' EXIT
+trap 'rm -f "$out"; stop_daemons' EXIT
 cd "$repo"
 for r in $(seq "$rounds"); do
   for which in A B; do
-    T=$A
-    [ "$which" = B ] && T=$B
-    "$A" daemon stop >/dev/null 2>&1 || true
-    "$B" daemon stop >/dev/null 2>&1 || true
+    T=$(build_of "$which")
+    stop_daemons
     "$T" build :: >/dev/null 2>&1
     for _ in 1 2; do rm -rf packages/*/dist; "$T" build :: >/dev/null 2>&1; sleep 1; done
     for i in $(seq "$runs"); do
@@ -29,10 +28,10 @@ for r in $(seq "$rounds"); do
       s=$(date +%s%N)
       "$T" build :: >/dev/null 2>&1
       e=$(date +%s%N)
-      echo "$which round=$r run=$i wall_ms=$(((e - s) / 1000000)) load=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+      echo "$which round=$r run=$i wall_ms=$(ms "$s" "$e") load=$(load1)" | tee -a "$out"
     done
   done
 done
 for which in A B; do
-  grep "^$which " "$out" | sed 's/.*wall_ms=\([0-9]*\).*/\1/' | sort -n | awk -v w="$which" '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; print w ": median " m " ms of " NR " restores"}'
+  echo "$which: median $(median_of wall_ms "$which" "$out") ms of $((rounds * runs)) restores"
 done
