@@ -5,26 +5,24 @@
 # REPO is a built repo whose outputs are in place (a generated one:
 # dist/bench/ts-peers/generate-ts-repo.js, after one `trews build ::`);
 # TREWS_A and TREWS_B are the bin/trews of two builds sharing its trews.toml.
-# Each round, for A then B: `daemon stop` (both builds' daemons), then times
-# `trews build ::` — the daemon's start and its first, fully cached run —
-# then times the `daemon stop` after it (a daemon that keeps its graph
-# writes it then). Prints one line per run, then each build's medians.
+# Each round, for A then B: `daemon stop` (both builds' daemons), an untimed
+# life of the build's daemon (`build ::`, `daemon stop`: one that keeps its
+# graph writes it then), then times `trews build ::` — a fresh daemon's start
+# and its first, fully cached run — and the `daemon stop` after it. Prints
+# one line per run, then each build's medians.
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-4}
 . "$(dirname "$0")/ab-common.sh"
 out=$(mktemp)
 trap 'rm -f "$out"; stop_daemons' EXIT
 cd "$repo"
-# One untimed life of each, so that a build that keeps its graph has kept one.
-for T in "$A" "$B"; do
-  stop_daemons
-  "$T" build :: >/dev/null 2>&1
-  "$T" daemon stop >/dev/null 2>&1
-done
 for r in $(seq "$rounds"); do
   for which in A B; do
     T=$(build_of "$which")
     stop_daemons
+    # An untimed life first: the two builds share .trews.d/graph, and each discards the other's.
+    "$T" build :: >/dev/null 2>&1
+    "$T" daemon stop >/dev/null 2>&1
     s=$(date +%s%N)
     "$T" build :: >/dev/null 2>&1
     e=$(date +%s%N)
