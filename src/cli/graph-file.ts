@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
+import { pidExists } from '../daemon/index.js';
 import type { App } from './app.js';
 import { decodeGraphFile, encodeGraphFile, type GraphPayload } from './graph-file-format.js';
 
@@ -208,6 +209,7 @@ export class GraphFile {
       stamps ??= stampsOf(pathsOf(graph));
       const t3 = performance.now();
       const pieces = encodeGraphFile(fingerprint, { graph, stamps });
+      removeLeftTemporaries(dirname(this.#path));
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
         writeAll(tmp, pieces);
@@ -246,5 +248,26 @@ function writeAll(path: string, pieces: readonly Buffer[]): void {
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+const TEMPORARY = new RegExp(`^${GRAPH_FILE}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
+
+/**
+ * Removes the temporary files of saves whose process is gone: a process
+ * killed while it wrote (a daemon that `daemon stop` had to SIGKILL while it
+ * kept a large graph) leaves one behind, the size of the graph.
+ */
+export function removeLeftTemporaries(workDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(workDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = TEMPORARY.exec(name);
+    if (m === null || pidExists(Number(m[1]))) continue;
+    rmSync(join(workDir, name), { force: true });
   }
 }
