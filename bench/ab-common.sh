@@ -1,5 +1,7 @@
 # Shared by the daemon A/B scripts of bench/ (sourced, not run): two builds of
-# trews, A and B, timed in turns on one repo. Set A and B, then source this.
+# trews, A and B, timed in turns on one repo. Set repo, A and B, then source
+# this: it makes $out (each turn's lines, for the medians), stops both
+# daemons on exit, and enters $repo.
 
 # Stops both builds' daemons (one daemon per root: a turn must start its own).
 stop_daemons() {
@@ -23,3 +25,18 @@ median() { sort -n | awk '{v[NR]=$1} END {print NR % 2 ? v[(NR+1)/2] : (v[NR/2] 
 
 # The median of FIELD (a `name=<ms>` in each line) over build $2's lines of file $3.
 median_of() { grep "^$2 " "$3" | sed "s/.*$1=\([0-9]*\).*/\1/" | median; }
+
+# Runs `turn WHICH TREWS ROUND` ROUNDS times for A then B, each with both daemons stopped first.
+each_turn() {
+  local rounds=$1 turn=$2 r which
+  for r in $(seq "$rounds"); do
+    for which in A B; do
+      stop_daemons
+      "$turn" "$which" "$(build_of "$which")" "$r"
+    done
+  done
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"; stop_daemons' EXIT
+cd "$repo"

@@ -13,9 +13,6 @@
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-3}
 . "$(dirname "$0")/ab-common.sh"
-out=$(mktemp)
-trap 'rm -f "$out"; stop_daemons' EXIT
-cd "$repo"
 restore() {
   rm -rf packages/*/dist
   sleep 1
@@ -25,19 +22,17 @@ restore() {
   e=$(date +%s%N)
   ms "$s" "$e"
 }
-for r in $(seq "$rounds"); do
-  for which in A B; do
-    T=$(build_of "$which")
-    stop_daemons
-    "$T" build :: >/dev/null 2>&1
-    "$T" daemon stop >/dev/null 2>&1
-    "$T" build :: >/dev/null 2>&1
-    first=$(restore "$T")
-    second=$(restore "$T")
-    "$T" daemon stop >/dev/null 2>&1
-    echo "$which round=$r first_restore_ms=$first second_restore_ms=$second load=$(load1)" | tee -a "$out"
-  done
-done
+turn() {
+  local which=$1 T=$2 r=$3 first second
+  "$T" build :: >/dev/null 2>&1
+  "$T" daemon stop >/dev/null 2>&1
+  "$T" build :: >/dev/null 2>&1
+  first=$(restore "$T")
+  second=$(restore "$T")
+  "$T" daemon stop >/dev/null 2>&1
+  echo "$which round=$r first_restore_ms=$first second_restore_ms=$second load=$(load1)" | tee -a "$out"
+}
+each_turn "$rounds" turn
 for which in A B; do
   echo "$which: median first restore $(median_of first_restore_ms "$which" "$out") ms, second $(median_of second_restore_ms "$which" "$out") ms, of $rounds rounds"
 done

@@ -13,24 +13,19 @@
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-4}
 . "$(dirname "$0")/ab-common.sh"
-out=$(mktemp)
-trap 'rm -f "$out"; stop_daemons' EXIT
-cd "$repo"
-for r in $(seq "$rounds"); do
-  for which in A B; do
-    T=$(build_of "$which")
-    stop_daemons
-    # An untimed life first: the two builds share .trews.d/graph, and each discards the other's.
-    "$T" build :: >/dev/null 2>&1
-    "$T" daemon stop >/dev/null 2>&1
-    s=$(date +%s%N)
-    "$T" build :: >/dev/null 2>&1
-    e=$(date +%s%N)
-    "$T" daemon stop >/dev/null 2>&1
-    f=$(date +%s%N)
-    echo "$which round=$r first_run_ms=$(ms "$s" "$e") stop_ms=$(ms "$e" "$f") load=$(load1)" | tee -a "$out"
-  done
-done
+turn() {
+  local which=$1 T=$2 r=$3 s e f
+  # An untimed life first: the two builds share .trews.d/graph, and each discards the other's.
+  "$T" build :: >/dev/null 2>&1
+  "$T" daemon stop >/dev/null 2>&1
+  s=$(date +%s%N)
+  "$T" build :: >/dev/null 2>&1
+  e=$(date +%s%N)
+  "$T" daemon stop >/dev/null 2>&1
+  f=$(date +%s%N)
+  echo "$which round=$r first_run_ms=$(ms "$s" "$e") stop_ms=$(ms "$e" "$f") load=$(load1)" | tee -a "$out"
+}
+each_turn "$rounds" turn
 for which in A B; do
   echo "$which: median first run $(median_of first_run_ms "$which" "$out") ms, daemon stop $(median_of stop_ms "$which" "$out") ms, of $rounds rounds"
 done

@@ -13,25 +13,20 @@
 set -euo pipefail
 repo=$1 A=$2 B=$3 rounds=${4:-3} runs=${5:-4}
 . "$(dirname "$0")/ab-common.sh"
-out=$(mktemp)
-trap 'rm -f "$out"; stop_daemons' EXIT
-cd "$repo"
-for r in $(seq "$rounds"); do
-  for which in A B; do
-    T=$(build_of "$which")
-    stop_daemons
+turn() {
+  local which=$1 T=$2 r=$3 i s e
+  "$T" build :: >/dev/null 2>&1
+  for _ in 1 2; do rm -rf packages/*/dist; "$T" build :: >/dev/null 2>&1; sleep 1; done
+  for i in $(seq "$runs"); do
+    rm -rf packages/*/dist
+    sleep 1
+    s=$(date +%s%N)
     "$T" build :: >/dev/null 2>&1
-    for _ in 1 2; do rm -rf packages/*/dist; "$T" build :: >/dev/null 2>&1; sleep 1; done
-    for i in $(seq "$runs"); do
-      rm -rf packages/*/dist
-      sleep 1
-      s=$(date +%s%N)
-      "$T" build :: >/dev/null 2>&1
-      e=$(date +%s%N)
-      echo "$which round=$r run=$i wall_ms=$(ms "$s" "$e") load=$(load1)" | tee -a "$out"
-    done
+    e=$(date +%s%N)
+    echo "$which round=$r run=$i wall_ms=$(ms "$s" "$e") load=$(load1)" | tee -a "$out"
   done
-done
+}
+each_turn "$rounds" turn
 for which in A B; do
   echo "$which: median $(median_of wall_ms "$which" "$out") ms of $((rounds * runs)) restores"
 done
