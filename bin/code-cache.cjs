@@ -72,7 +72,7 @@ function runCached(filename, cacheName = 'v8cache') {
   // times, inode, device, none of them recent) is the same content, as for git.
   const vouched = kept !== undefined && key !== undefined && !racy && kept.subarray(STAT_AT, DATA_AT).equals(key);
   const sourceHash = vouched ? Buffer.from(kept.subarray(HASH_AT, STAT_AT)) : createHash('sha256').update(source).digest();
-  // What the run's persisted state is keyed by (src/cli/graph-file.ts): the exact code that made it.
+  // What the kept graph is keyed by (src/cli/code-identity.ts): the exact code that made it.
   const digests = (globalThis[Symbol.for('trews.bundle-digests')] ??= {});
   digests[basename(filename)] = sourceHash.toString('hex');
   const cachedData = kept !== undefined && kept.subarray(HASH_AT, STAT_AT).equals(sourceHash) ? kept.subarray(DATA_AT) : undefined;

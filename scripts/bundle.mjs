@@ -2,7 +2,7 @@
 // Bundles the thin client (src/cli/client.ts) into dist/trews-client.cjs: one file
 // that starts fast because Node loads and compiles one module instead of a few
 // hundred. bin/trews.cjs runs it; the in-process runner is bundled the same way below
-// (dist/trews-main.cjs), and the daemon runs from dist/src. The build fails if
+// (dist/trews-main.cjs), which the daemon runs too (bin/trewsd.cjs). The build fails if
 // the bundle would import anything but Node's built-ins at run time.
 import { build, transform } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -137,7 +137,7 @@ console.error(`bundle: dist/trews-main.cjs ${(mainBytes / 1024).toFixed(0)} KiB`
 }
 
 /**
- * Makes a bundle ASCII: bin/trews.cjs reads an ASCII file as a one-byte string,
+ * Makes a bundle ASCII: bin/code-cache.cjs reads an ASCII file as a one-byte string,
  * ~20 ms faster to read and compile on every run than the two-byte string one
  * `→` in a comment makes of the whole file. esbuild escapes every other
  * character in strings, regular expressions and names (its default charset),

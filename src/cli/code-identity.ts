@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
  * them (a rebuild keeps TREWS_VERSION). A graph made by other code is
  * discarded whole (graph-file.ts).
  *
- * A process without a daemon runs the bundle, whose digest bin/trews.cjs
- * records as it loads it. Undefined when trews was not started through
- * bin/trews.cjs: nothing is then kept.
+ * A process without a daemon and a daemon both run the bundle
+ * dist/trews-main.cjs, whose digest bin/code-cache.cjs records as it loads
+ * it. Undefined when trews was not started from the bundle (bin/trews.cjs,
+ * bin/trewsd.cjs): see moduleTreeDigest.
  */
 export function bundleCodeDigest(): string | undefined {
   const digests = (globalThis as Record<symbol, unknown>)[Symbol.for('trews.bundle-digests')] as Record<string, string> | undefined;
@@ -20,11 +21,11 @@ export function bundleCodeDigest(): string | undefined {
 }
 
 /**
- * The daemon runs the ES modules of dist/src, not the bundle: its code is
- * those modules (tests left out) and the versions of the packages they
- * import. `npx tsc` alone rebuilds dist/src and not the bundle, so the two
- * are never taken for one another. Reads every module once (~2.5 MB, a few
- * tens of ms), at the daemon's first run of a build root.
+ * A daemon started from the ES modules of dist/src (no bundle to run): its
+ * code is those modules (tests left out) and the versions of the packages
+ * they import. `npx tsc` alone rebuilds dist/src and not the bundle, so the
+ * two are never taken for one another. Reads every module once (~2.5 MB, a
+ * few tens of ms), as such a daemon starts.
  */
 export function moduleTreeDigest(srcDir: string = defaultSrcDir()): string {
   const h = createHash('sha256');

@@ -10,7 +10,7 @@ import { pidExists } from '../daemon/index.js';
 import type { App } from './app.js';
 import { decodeGraphFile, encodeGraphFile, type GraphPayload } from './graph-file-format.js';
 
-/** `.trews.d/graph`: the graph of the last run without a daemon (option `persist_graph`). */
+/** `.trews.d/graph`: the graph the last process kept, a run without a daemon or a daemon as it stopped (option `persist_graph`). */
 export const GRAPH_FILE = 'graph';
 const MAGIC = 'trews-graph/3';
 
@@ -22,7 +22,7 @@ function pathsOf(graph: PersistedGraph): string[] {
 /**
  * A graph kept between processes: loaded into a fresh App's engine before
  * its first run; saved, without a daemon, after a run that changed it, and by
- * a daemon as it stops (see saveAt). Whatever
+ * a daemon as it stops (`save`'s cut-off). Whatever
  * the engine cannot validate by itself (it re-reads every path, re-reads
  * inputs, recomputes transient nodes) is in the fingerprint, and any
  * difference discards the file whole: the code (bundle digest, Node

@@ -130,8 +130,9 @@ class IncrementalEngine implements Engine {
 
   /**
    * The graph as plain data. Invalidations queued since the last run (a
-   * daemon's watcher) are applied first when no run is live, so what they
-   * reach is kept dirty rather than as it was read.
+   * daemon's watcher) are applied first, so what they reach is kept dirty
+   * rather than as it was read; with a run live that would break its
+   * transaction, so queued invalidations then are a bug (it throws).
    */
   exportGraph(options: { readonly maxAgeRuns?: number } = {}): PersistedGraph {
     if (this.hasPendingInvalidations()) {
