@@ -34,8 +34,8 @@ interface Header {
   readonly valueBytes: number;
 }
 
-/** The file's bytes, in pieces to write one after another. */
-export function encodeGraphFile(fingerprint: string, payload: GraphPayload): Buffer[] {
+/** The file's bytes. */
+export function encodeGraphFile(fingerprint: string, payload: GraphPayload): Buffer {
   const { valueBytes, ...rest } = payload.graph;
   const graph = serialize({ graph: rest, stamps: payload.stamps });
   const values = Buffer.from(valueBytes.buffer, valueBytes.byteOffset, valueBytes.byteLength);
@@ -43,7 +43,7 @@ export function encodeGraphFile(fingerprint: string, payload: GraphPayload): Buf
   const header = Buffer.from(JSON.stringify({ fingerprint, sha256, graphBytes: graph.length, valueBytes: values.length } satisfies Header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
-  return [GRAPH_FILE_MAGIC, length, header, graph, values];
+  return Buffer.concat([GRAPH_FILE_MAGIC, length, header, graph, values]);
 }
 
 /** Why a file is not loaded, in words for the log (`graph: ignoring …: <why>`). */

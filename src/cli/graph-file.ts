@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
@@ -208,11 +208,11 @@ export class GraphFile {
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
       stamps ??= stampsOf(pathsOf(graph));
       const t3 = performance.now();
-      const pieces = encodeGraphFile(fingerprint, { graph, stamps });
+      const bytes = encodeGraphFile(fingerprint, { graph, stamps });
       removeLeftTemporaries(dirname(this.#path));
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        writeAll(tmp, pieces);
+        writeFileSync(tmp, bytes, { flag: 'wx' });
         renameSync(tmp, this.#path);
       } finally {
         rmSync(tmp, { force: true });
@@ -226,28 +226,6 @@ export class GraphFile {
       // Keeping the graph is an optimization: a read-only .trews.d or a full disk costs the next run its speed only.
       this.#logger.warn(`graph: not kept in ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
     }
-  }
-}
-
-/** Writes `pieces` one after another into a new file at `path`. */
-function writeAll(path: string, pieces: readonly Buffer[]): void {
-  const fd = openSync(path, 'wx');
-  try {
-    let left = pieces.filter((p) => p.length > 0);
-    while (left.length > 0) {
-      let n = writevSync(fd, left);
-      const rest: Buffer[] = [];
-      for (const p of left) {
-        if (n >= p.length) n -= p.length;
-        else {
-          rest.push(n > 0 ? p.subarray(n) : p);
-          n = 0;
-        }
-      }
-      left = rest;
-    }
-  } finally {
-    closeSync(fd);
   }
 }
 
