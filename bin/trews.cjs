@@ -9,6 +9,12 @@
 // compiled with a V8 code cache each, which spares compiling their code again
 // on every run.
 'use strict';
+// The launcher (bin/trews, or the native client) set glibc's huge-page tunable
+// for this process only: what it starts gets the environment the user gave.
+if (process.env.TREWS_UNSET_GLIBC_TUNABLES === '1') {
+  delete process.env.GLIBC_TUNABLES;
+  delete process.env.TREWS_UNSET_GLIBC_TUNABLES;
+}
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { runCached } = require('./code-cache.cjs');

@@ -90,16 +90,24 @@ export class GraphFile {
     const root = this.#app.root;
     const { rebuild } = this.#app.keyRebuilders(options);
     try {
+      // The transient memos (tools on PATH) are computed now as the run would, and kept when
+      // equal. They wait on the thread pool (stat, the tools' digest index), so they start
+      // first and go on while this thread stats the graph's paths.
+      const freshing = transientReadingAsKept(graph, rebuild);
       // Only the paths whose stamps differ (or that have none) are read again.
       const paths = pathsOf(graph);
       const observed = new Map<string, string>();
-      const moved = changedPaths(root, stamps, paths, observed);
+      let moved: Set<string>;
+      try {
+        moved = changedPaths(root, stamps, paths, observed);
+      } catch (e) {
+        await freshing.catch(() => undefined);
+        throw e;
+      }
       const t2 = performance.now();
       // A moved stamp is not a change until the path reads otherwise (engine/recheck-paths.ts):
       // what depends on a path read again as kept is not dirtied.
-      const changed = await pathsReadingOtherwise(graph, rebuild, moved);
-      // Likewise the transient memos (tools on PATH): computed now as the run would, and kept when equal.
-      const fresh = await transientReadingAsKept(graph, rebuild);
+      const [changed, fresh] = await Promise.all([pathsReadingOtherwise(graph, rebuild, moved), freshing]);
       const t3 = performance.now();
       const n = this.#app.engine.importGraph(graph, rebuild, changed, fresh);
       const t4 = performance.now();

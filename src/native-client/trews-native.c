@@ -83,6 +83,12 @@ static void run_node_client(void) {
   args[0] = "node";
   args[1] = script;
   for (int i = 1; i < argc; i++) args[i + 1] = g_argv[i];
+  /* See bin/trews: huge pages for the Node client's large allocations, unless
+     the user set glibc's tunables; bin/trews.cjs takes them out again. */
+  if (getenv("GLIBC_TUNABLES") == NULL) {
+    setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+    setenv("TREWS_UNSET_GLIBC_TUNABLES", "1", 1);
+  }
   /* Ignored signals stay ignored across exec: give Node the defaults it expects. */
   signal(SIGPIPE, SIG_DFL);
   signal(SIGINT, SIG_DFL);
