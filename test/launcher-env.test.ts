@@ -1,5 +1,5 @@
-// End-to-end: the launcher (bin/trews) and the native client ask glibc for
-// huge pages for the Node client they exec (GLIBC_TUNABLES), only when the
+// End-to-end: the launcher (bin/trews) and the native client set glibc's
+// malloc tunables for the Node client they exec (GLIBC_TUNABLES: huge pages), only when the
 // user set no tunables, and the Node client takes that back out of its
 // environment: nothing trews starts (a `trews run` command, the daemon) sees it.
 import assert from 'node:assert/strict';
@@ -54,7 +54,7 @@ describe('the launcher and glibc tunables', () => {
   it('sets the huge-page tunable for the Node client, and only when the user set none (shell launcher)', async () => {
     const repo = await makeRepo({ BUILD: SHOW });
     const mine = await launch(SHELL_ONLY, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH });
-    assert.deepEqual(mine, { code: 97, stdout: 'node got tunables=glibc.malloc.hugetlb=1 marker=1\n', stderr: '' });
+    assert.deepEqual(mine, { code: 97, stdout: 'node got tunables=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216 marker=1\n', stderr: '' });
     const theirs = await launch(SHELL_ONLY, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH, GLIBC_TUNABLES: 'glibc.malloc.check=0' });
     assert.deepEqual(theirs, { code: 97, stdout: 'node got tunables=glibc.malloc.check=0 marker=unset\n', stderr: '' });
     const empty = await launch(SHELL_ONLY, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH, GLIBC_TUNABLES: '' });
@@ -65,7 +65,7 @@ describe('the launcher and glibc tunables', () => {
     const repo = await makeRepo({ BUILD: SHOW });
     const launcher = join(repoRoot(), 'bin', 'trews');
     const mine = await launch(launcher, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH });
-    assert.deepEqual(mine, { code: 97, stdout: 'node got tunables=glibc.malloc.hugetlb=1 marker=1\n', stderr: '' });
+    assert.deepEqual(mine, { code: 97, stdout: 'node got tunables=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216 marker=1\n', stderr: '' });
     const theirs = await launch(launcher, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH, GLIBC_TUNABLES: 'glibc.malloc.check=0' });
     assert.deepEqual(theirs, { code: 97, stdout: 'node got tunables=glibc.malloc.check=0 marker=unset\n', stderr: '' });
   });

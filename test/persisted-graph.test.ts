@@ -427,6 +427,33 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('a run that only re-validates what it loaded dirty keeps the graph: the next run re-validates nothing', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      const run = async (args: string[]): Promise<{ revalidated: number; changes: number }> => {
+        const r = await runTrews(['--no-daemon', '--level=debug', ...args], { cwd: repo.root, env, persistGraph: true });
+        assert.equal(r.code, 0, r.stderr);
+        const log = await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8');
+        const ran = [...log.matchAll(/this run computed \d+ nodes and re-validated (\d+), (\d+) changes/g)].at(-1)!;
+        return { revalidated: Number(ran[1]), changes: Number(ran[2]) };
+      };
+      await run(['test', '::']);
+      await run(['package', '::']);
+      // A restore (dist/ deleted, written back) moves the root: what reads it is dirtied, the
+      // test's nodes too. `package` runs until its graph is settled; the test's stay dirty.
+      await rm(join(repo.root, 'dist'), { recursive: true, force: true });
+      await run(['package', '::']);
+      await aged();
+      await run(['package', '::']);
+      await aged();
+      assert.deepEqual(await run(['package', '::']), { revalidated: 0, changes: 0 });
+      // The test run re-validates what it finds dirty, changing nothing…
+      const first = await run(['test', '::']);
+      assert.ok(first.revalidated > 0 && first.changes === 0, JSON.stringify(first));
+      // …and keeps the graph as it left it: the next test run has nothing to check.
+      assert.deepEqual(await run(['test', '::']), { revalidated: 0, changes: 0 });
+    });
+  });
+
   it('a symlink pointed elsewhere between runs: its directory reads otherwise (the target is in the listing), and the test sees the other file', async () => {
     const build = [
       'files(name="in", sources=["in.txt"])',

@@ -194,9 +194,11 @@ export class GraphFile {
         return out;
       };
       let stamps: Map<string, string> | undefined;
-      if (loaded && engine.stats().changes === 0) {
+      if (loaded && stats.changes === 0 && stats.computes === 0 && stats.revalidated === 0) {
         // The graph is as loaded; its stamps are worth writing again only if they now prove
         // more paths unchanged (paths that were too fresh to stamp, or were read again).
+        // (A node re-validated or recomputed to the same value was dirty as loaded: kept
+        // clean, the next run need not check it again.)
         if (this.#provenAtLoad === this.#loadedPaths.length) return;
         stamps = stampsOf(this.#loadedPaths);
         if (stamps.size <= this.#provenAtLoad) return;

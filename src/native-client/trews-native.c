@@ -57,6 +57,9 @@ static volatile sig_atomic_t g_interrupts = 0;
 
 /* ---------- the Node client ---------- */
 
+/* What bin/trews sets for the Node client: the same three tunables, see there. */
+#define TREWS_GLIBC_TUNABLES "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216"
+
 /* Execs `node <dir of this binary>/../bin/trews.cjs ARGS...`; returns only on failure. */
 static void run_node_client(void) {
   char self[PATH_MAX];
@@ -86,7 +89,7 @@ static void run_node_client(void) {
   /* See bin/trews: huge pages for the Node client's large allocations, unless
      the user set glibc's tunables; bin/trews.cjs takes them out again. */
   if (getenv("GLIBC_TUNABLES") == NULL) {
-    setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+    setenv("GLIBC_TUNABLES", TREWS_GLIBC_TUNABLES, 1);
     setenv("TREWS_UNSET_GLIBC_TUNABLES", "1", 1);
   }
   /* Ignored signals stay ignored across exec: give Node the defaults it expects. */
