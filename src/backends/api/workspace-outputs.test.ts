@@ -262,6 +262,20 @@ describe('writeOutputs into an absent output directory (staged whole, renamed in
     }
   });
 
+  it('refuses a link out of the build root even when what is there already matches, and removes nothing through it', async () => {
+    const root = join(dir, 'escape-matching');
+    const outside = join(dir, 'outside-matching');
+    await mkdir(join(root, 'packages'), { recursive: true });
+    // The outputs as the tree has them, plus a file the tree lacks (which a write-back would remove), outside.
+    await mkdir(join(outside, 'dist', 'sub'), { recursive: true });
+    await writeFile(join(outside, 'dist', 'a.js'), CONTENT);
+    await writeFile(join(outside, 'dist', 'sub', 'b.js'), 'b\n');
+    await writeFile(join(outside, 'dist', 'stale.js'), 'stale\n');
+    await symlink(outside, join(root, 'packages', 'lib'));
+    await assert.rejects(writeOutputs(store, root, tree, GLOBS, undefined, { stagingDir: join(root, '.trews.d', 'tmp', 'outputs') }), /would be written through a symlink that leads out of the build root/);
+    assert.deepEqual((await readdir(join(outside, 'dist'))).sort(), ['a.js', 'stale.js', 'sub']);
+  });
+
   it('removes what a killed write left in the staging directory an hour ago, and nothing younger', async () => {
     const root = join(dir, 'leftovers');
     const stagingDir = join(root, '.trews.d', 'tmp', 'outputs');
