@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import * as zlib from 'node:zlib';
 import type { PersistedGraph } from '../engine/index.js';
 import type { PathStamps } from '../fs/index.js';
 
@@ -16,7 +15,7 @@ export interface GraphPayload {
  *     MAGIC | header length (u32, little-endian) | header (JSON) | graph | values
  *
  * The header holds the fingerprint (graph-file.ts: what the file is only good
- * for), the lengths of the two sections and a checksum of both. `graph` is
+ * for), the lengths of the two sections and the SHA-256 of both. `graph` is
  * v8.serialize of the payload without the records' values; `values` is the
  * records' serialized values end to end (PersistedGraph.valueBytes), as is.
  * Reading the file back makes no copy of it: `valueBytes` is a view of the
@@ -24,37 +23,15 @@ export interface GraphPayload {
  * it nested the payload in a second v8.serialize: 17 MB of fresh memory
  * touched to load a 6 MB file, a third of the load's time.)
  */
-export const GRAPH_FILE_MAGIC = Buffer.from('trews-graph/4\n');
+export const GRAPH_FILE_MAGIC = Buffer.from('trews-graph/3\n');
 const LENGTH_AT = GRAPH_FILE_MAGIC.length;
 const HEADER_AT = LENGTH_AT + 4;
 
 interface Header {
   readonly fingerprint: string;
-  /** `crc32:<hex>`, or `sha256:<hex>` from a Node without zlib.crc32 (before 20.15). */
-  readonly checksum: string;
+  readonly sha256: string;
   readonly graphBytes: number;
   readonly valueBytes: number;
-}
-
-/**
- * The checksum catches a file damaged or cut short on disk; it is no defence
- * against someone who can write `.trews.d/` (they could write the file
- * whole). So CRC-32, which zlib computes at several GB/s: a SHA-256 of the
- * 6-8 MB of a 200-package graph cost 7-12 ms of every run without a daemon
- * (the first hash of a process pays OpenSSL's set-up too), CRC-32 ~1 ms.
- */
-function checksumOf(algorithm: string, parts: readonly Uint8Array[]): string | undefined {
-  if (algorithm === 'crc32' && typeof zlib.crc32 === 'function') {
-    let crc = 0;
-    for (const p of parts) crc = zlib.crc32(p, crc);
-    return `crc32:${crc.toString(16).padStart(8, '0')}`;
-  }
-  if (algorithm === 'sha256') {
-    const h = createHash('sha256');
-    for (const p of parts) h.update(p);
-    return `sha256:${h.digest('hex')}`;
-  }
-  return undefined;
 }
 
 /** The file's bytes. */
@@ -62,8 +39,8 @@ export function encodeGraphFile(fingerprint: string, payload: GraphPayload): Buf
   const { valueBytes, ...rest } = payload.graph;
   const graph = serialize({ graph: rest, stamps: payload.stamps });
   const values = Buffer.from(valueBytes.buffer, valueBytes.byteOffset, valueBytes.byteLength);
-  const checksum = checksumOf(typeof zlib.crc32 === 'function' ? 'crc32' : 'sha256', [graph, values])!;
-  const header = Buffer.from(JSON.stringify({ fingerprint, checksum, graphBytes: graph.length, valueBytes: values.length } satisfies Header));
+  const sha256 = createHash('sha256').update(graph).update(values).digest('hex');
+  const header = Buffer.from(JSON.stringify({ fingerprint, sha256, graphBytes: graph.length, valueBytes: values.length } satisfies Header));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
   return Buffer.concat([GRAPH_FILE_MAGIC, length, header, graph, values]);
@@ -85,16 +62,13 @@ export function decodeGraphFile(bytes: Buffer, fingerprint: string): GraphFileVe
     return no('damaged or truncated');
   }
   const { graphBytes, valueBytes } = header;
-  if (typeof header.checksum !== 'string' || !Number.isSafeInteger(graphBytes) || !Number.isSafeInteger(valueBytes) || graphBytes! < 0 || valueBytes! < 0) return no('damaged or truncated');
+  if (typeof header.sha256 !== 'string' || !Number.isSafeInteger(graphBytes) || !Number.isSafeInteger(valueBytes) || graphBytes! < 0 || valueBytes! < 0) return no('damaged or truncated');
   if (header.fingerprint !== fingerprint) return no('made by another build of trews, for other options or for another state of the local store');
   const valuesAt = headerEnd + graphBytes!;
   if (valuesAt + valueBytes! !== bytes.length) return no('damaged or truncated');
   const graph = bytes.subarray(headerEnd, valuesAt);
   const values = bytes.subarray(valuesAt);
-  const algorithm = header.checksum.slice(0, header.checksum.indexOf(':'));
-  const checksum = checksumOf(algorithm, [graph, values]);
-  if (checksum === undefined) return no(`checked with ${algorithm}, which this Node.js cannot compute`);
-  if (checksum !== header.checksum) return no('damaged (its checksum does not match)');
+  if (createHash('sha256').update(graph).update(values).digest('hex') !== header.sha256) return no('damaged (its checksum does not match)');
   try {
     const inner = deserialize(graph) as { graph?: Omit<PersistedGraph, 'valueBytes'>; stamps?: unknown };
     if (typeof inner.graph !== 'object' || inner.graph === null || !(inner.stamps instanceof Map)) return no('not a graph file of this format');
