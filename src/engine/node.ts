@@ -84,8 +84,12 @@ export class GraphNode {
   /** Makes `#deps` of a node loaded from a kept graph, on first use (see lazy-import.ts). */
   #loadDeps: (() => readonly GraphNode[]) | undefined = undefined;
   #record = -1;
-  /** `deps[i]`'s generation as observed by that computation; never written in place (it may be shared: `sharedGenerations`). */
-  depGenerations: readonly number[] = NO_GENERATIONS;
+  /**
+   * `deps[i]`'s generation as observed by that computation; never written in
+   * place (it may be shared: `sharedGenerations`, or a view of a kept graph's
+   * array: lazy-import.ts).
+   */
+  depGenerations: ArrayLike<number> = NO_GENERATIONS;
   /**
    * Reverse edges: nodes whose committed or in-flight computation asked for this
    * one. Invalidation walks them; they may over-approximate briefly (an edge is
