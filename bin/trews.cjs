@@ -9,7 +9,7 @@
 // compiled with a V8 code cache each, which spares compiling their code again
 // on every run.
 'use strict';
-// The launcher (bin/trews, or the native client) set glibc's huge-page tunable
+// The launcher (bin/trews, or the native client) set glibc's malloc tunables
 // for this process only: what it starts gets the environment the user gave.
 if (process.env.TREWS_UNSET_GLIBC_TUNABLES === '1') {
   delete process.env.GLIBC_TUNABLES;

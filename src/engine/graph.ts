@@ -533,7 +533,8 @@ export class Graph {
     if (input) node.importedInput = true;
     const { deps, generations } = imported.depsOf(i);
     // A view, not a copy: a build node of a 200-package TypeScript repo has ~1,000 edges, and
-    // copying them (Array.from) cost a fully cached run without a daemon ~50 ms for 117,000.
+    // copying the 117,000 of a fully cached run's 810 nodes (Array.from, through the typed
+    // array's iterator) made this function 31 ms of its CPU (9 ms without).
     node.depGenerations = generations;
     // Untouched for `age` runs before this process: as if touched that many runs before its first (see #ageOf).
     node.touched = -g.ages[i]!;
