@@ -4,11 +4,11 @@
 // environment: nothing trews starts (a `trews run` command, the daemon) sees it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { collectOutput, DaemonJanitor, makeRepo, repoRoot, runTrews, type CliResult, type TempRepo } from './helpers/index.js';
+import { collectOutput, DaemonJanitor, makeRepo, pathWithStandInNode, repoRoot, runTrews, type CliResult, type TempRepo } from './helpers/index.js';
 
 const janitor = new DaemonJanitor();
 const scratch = mkdtempSync(join(tmpdir(), 'trews-launcher-env-'));
@@ -20,13 +20,7 @@ after(async () => {
 const SHOW = 'run_shell_command(name="env", command="echo tunables=${GLIBC_TUNABLES-unset} marker=${TREWS_UNSET_GLIBC_TUNABLES-unset}")\n';
 
 /** A directory with a `node` that prints the two variables it was given and exits 97. */
-const STAND_IN_PATH = ((): string => {
-  const bin = join(scratch, 'stand-in');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "node got tunables=${GLIBC_TUNABLES-unset} marker=${TREWS_UNSET_GLIBC_TUNABLES-unset}"\nexit 97\n');
-  chmodSync(join(bin, 'node'), 0o755);
-  return `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
-})();
+const STAND_IN_PATH = pathWithStandInNode(join(scratch, 'stand-in'), 'echo "node got tunables=${GLIBC_TUNABLES-unset} marker=${TREWS_UNSET_GLIBC_TUNABLES-unset}"\nexit 97\n');
 
 /**
  * A copy of the launcher beside a dist/ without the native client (each
@@ -86,7 +80,7 @@ describe('the launcher and glibc tunables', () => {
     const status = await runTrews(['daemon', 'status'], { cwd: repo.root, daemon: true });
     const pid = /pid: +(\d+)/.exec(status.stdout)?.[1];
     assert.ok(pid !== undefined, status.stdout + status.stderr);
-    const environ = (await import('node:fs')).readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     assert.ok(!environ.some((e) => e.startsWith('GLIBC_TUNABLES=') || e.startsWith('TREWS_UNSET_GLIBC_TUNABLES=')), environ.join('\n'));
   });
 });

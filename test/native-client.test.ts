@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -21,6 +21,7 @@ import {
   daemonPid,
   isDaemonOf,
   makeRepo,
+  pathWithStandInNode,
   pidAlive,
   repoRoot,
   runTrews,
@@ -43,13 +44,7 @@ after(async () => {
 });
 
 /** A PATH whose `node` fails with exit 97: a run that still succeeds never reached the Node client. */
-const NO_NODE_PATH = ((): string => {
-  const bin = join(scratch, 'no-node');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'node'), '#!/bin/sh\necho "the Node client ran: $*" >&2\nexit 97\n');
-  chmodSync(join(bin, 'node'), 0o755);
-  return `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
-})();
+const NO_NODE_PATH = pathWithStandInNode(join(scratch, 'no-node'), 'echo "the Node client ran: $*" >&2\nexit 97\n');
 
 /** Through the launcher (the native client), never falling back to Node. */
 function native(repo: TempRepo, args: string[], extra: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {

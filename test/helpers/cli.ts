@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './repo.js';
 
@@ -100,4 +101,16 @@ export function collectOutput(child: ChildProcess, what: string, timeoutMs: numb
     });
   });
   return { output: () => ({ stdout, stderr }), result };
+}
+
+/**
+ * A PATH whose first `node` is a stand-in shell script (`body`, after the
+ * shebang) in a new directory `bin` — to see what trews execs node with, or
+ * to prove it never does — followed by this process's PATH.
+ */
+export function pathWithStandInNode(bin: string, body: string): string {
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'node'), `#!/bin/sh\n${body}`);
+  chmodSync(join(bin, 'node'), 0o755);
+  return `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
 }
