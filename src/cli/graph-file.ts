@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TREWS_VERSION, type Logger } from '../core/index.js';
+import { pidExists, TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
-import { pidExists } from '../daemon/index.js';
 import type { App } from './app.js';
 import { decodeGraphFile, encodeGraphFile, type GraphPayload } from './graph-file-format.js';
 

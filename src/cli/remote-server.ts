@@ -5,7 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { appendFileSync } from 'node:fs';
-import { LOG_LEVELS, isFailureError, type LogLevel, type Logger } from '../core/index.js';
+import { LOG_LEVELS, isFailureError, pidExists, type LogLevel, type Logger } from '../core/index.js';
 import type { PlatformProperty } from '../exec/index.js';
 import { createRemoteServer } from '../remote/server/index.js';
 import { createLocalStore, defaultLocalStoreDir } from '../store/index.js';
@@ -418,7 +418,7 @@ async function removeStaleWorkDirs(parent: string, logger: Logger): Promise<void
       if (st === undefined || Date.now() - st.mtimeMs < 60_000) continue;
     }
     const pid = Number((text ?? '').trim());
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    if (pidExists(pid)) continue;
     logger.info(`remote server: removing ${dir}, left by a server that is gone`);
     const sandboxes = (await readFile(join(dir, SANDBOX_ROOT_FILE), 'utf8').catch(() => '')).trim();
     if (sandboxes !== '' && basename(sandboxes).startsWith(SANDBOX_ROOT_PREFIX)) {
@@ -428,14 +428,6 @@ async function removeStaleWorkDirs(parent: string, logger: Logger): Promise<void
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function fileSink(path: string): (line: string) => void {
   let broken = false;

@@ -12,3 +12,4 @@ export * from './stable-json.js';
 export * from './root-layout.js';
 export * from './map-limit.js';
 export * from './any-signal.js';
+export * from './pid-exists.js';

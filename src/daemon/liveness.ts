@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pidExists } from '../core/index.js';
 
-/** Whether a process with this pid exists (ours or not). */
-export function pidExists(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+// The check lives in core (store, cli and daemon share it); daemon's index exports it as before.
+export { pidExists };
 
 /**
  * The command line a process shows, as `ps` would print it: on Linux

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pidExists } from '../core/index.js';
 import { errnoCode, storeIoError } from './store-failures.js';
 import { TMP_DIR } from './store-layout.js';
 
@@ -204,11 +205,5 @@ async function listEntries(dir: string): Promise<Entry[]> {
 }
 
 function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
+  return pid === process.pid || pidExists(pid);
 }

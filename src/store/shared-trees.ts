@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, utimesSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestString, type Digest, type Logger } from '../core/index.js';
+import { digestString, pidExists, type Digest, type Logger } from '../core/index.js';
 import type { LocalStore } from './local-store.js';
 import { materializeTree } from './materialize-tree.js';
 import { readDirectory } from './tree-io.js';
@@ -235,14 +235,6 @@ function exists(p: string): boolean {
   return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function deadUsers(users: string): string[] {
   let names: string[];
@@ -253,7 +245,7 @@ function deadUsers(users: string): string[] {
   }
   return names.filter((n) => {
     const pid = Number(n.split('-')[0]);
-    return !Number.isSafeInteger(pid) || pid <= 0 || !pidAlive(pid);
+    return !pidExists(pid);
   });
 }
 
