@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
+/** What CDP answers an evaluation whose page navigated away meanwhile. */
+const NAVIGATED = /Inspected target navigated or closed|Execution context was destroyed|Cannot find context with specified id/;
+
 /** Debian's `chromium` (or another name of it), or undefined when none is installed. */
 export function findChromium(): string | undefined {
   for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
@@ -119,10 +122,21 @@ export class HeadlessPage {
     return r.result.value as T;
   }
 
-  /** Polls an expression until it is truthy, with a generous deadline. */
+  /**
+   * Polls an expression until it is truthy, with a generous deadline. A poll
+   * that a navigation cut short (a link just clicked: the page it ran in is
+   * gone) is not an answer: the next one asks the new page.
+   */
   async waitFor(expression: string, what: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!(await this.evaluate<boolean>(`Boolean(${expression})`))) {
+    for (;;) {
+      let done = false;
+      try {
+        done = await this.evaluate<boolean>(`Boolean(${expression})`);
+      } catch (e) {
+        if (!NAVIGATED.test(e instanceof Error ? e.message : String(e))) throw e;
+      }
+      if (done) return;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 50));
     }
