@@ -11,7 +11,6 @@ import { decodeGraphFile, encodeGraphFile, type GraphPayload } from './graph-fil
 
 /** `.trews.d/graph`: the graph the last process kept, a run without a daemon or a daemon as it stopped (option `persist_graph`). */
 export const GRAPH_FILE = 'graph';
-const MAGIC = 'trews-graph/3';
 
 /** The paths a graph's file-system nodes read, each once. */
 function pathsOf(graph: PersistedGraph): string[] {
@@ -67,7 +66,8 @@ export class GraphFile {
 
   #fingerprint(store: StoreState): string | undefined {
     if (this.#code === undefined) return undefined;
-    return JSON.stringify([MAGIC, TREWS_VERSION, process.version, this.#code, this.#app.identity, store.generation, store.dirs]);
+    // The file's format is its magic (graph-file-format.ts), checked before this.
+    return JSON.stringify([TREWS_VERSION, process.version, this.#code, this.#app.identity, store.generation, store.dirs]);
   }
 
   /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */

@@ -18,7 +18,7 @@ export { DaemonUnavailableError, DaemonLostError, isDaemonUnavailable, isDaemonL
 export type { DaemonUnavailableReason } from './errors.js';
 export { readMetadata, writeMetadata, removeMetadata, readPid, writeStartError, readStartError } from './metadata.js';
 export type { DaemonMetadata, DaemonOptionsRecord } from './metadata.js';
-export { pidExists, processCommandLine, isProcessTitled } from './liveness.js';
+export { processCommandLine, isProcessTitled } from './liveness.js';
 export { acquireLaunchLock } from './launch-lock.js';
 export {
   daemonStatus,

@@ -1,10 +1,10 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidExists } from '../core/index.js';
 import { ensureWorkDir } from '../fs/index.js';
 import { DaemonUnavailableError } from './errors.js';
 import { daemonDir } from './layout.js';
-import { pidExists } from './liveness.js';
 
 /** A lock file older than this is taken to be left over, whoever wrote it. */
 const STALE_AFTER_MS = 120_000;

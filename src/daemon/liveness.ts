@@ -2,9 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pidExists } from '../core/index.js';
 
-// The check lives in core (store, cli and daemon share it); daemon's index exports it as before.
-export { pidExists };
-
 /**
  * The command line a process shows, as `ps` would print it: on Linux
  * /proc/<pid>/cmdline with its NUL separators turned into spaces (a title set by

@@ -7,7 +7,8 @@ import { after, describe, test } from 'node:test';
 import { DaemonUnavailableError } from './errors.js';
 import { acquireLaunchLock } from './launch-lock.js';
 import { daemonDir, maxSocketPathBytes, processTitle, socketPathFor } from './layout.js';
-import { isProcessTitled, pidExists, processCommandLine } from './liveness.js';
+import { pidExists } from '../core/index.js';
+import { isProcessTitled, processCommandLine } from './liveness.js';
 import { readMetadata, readPid, readStartError, removeMetadata, writeMetadata, writeStartError, type DaemonMetadata } from './metadata.js';
 import { clearStale, daemonArgv, daemonStatus, restartReason, stopDaemon } from './process-manager.js';
 

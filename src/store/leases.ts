@@ -198,12 +198,8 @@ async function listEntries(dir: string): Promise<Entry[]> {
     if (m === null) continue; // not ours
     const [, kind, host, pid, since] = m as unknown as [string, 'run' | 'gc', string, string, string];
     const sinceMs = Number(since);
-    const live = host === HOST ? pidAlive(Number(pid)) : now - sinceMs < FOREIGN_ENTRY_MAX_AGE_MS;
+    const live = host === HOST ? pidExists(Number(pid)) : now - sinceMs < FOREIGN_ENTRY_MAX_AGE_MS;
     out.push({ name, kind, sinceMs, live });
   }
   return out;
-}
-
-function pidAlive(pid: number): boolean {
-  return pid === process.pid || pidExists(pid);
 }
