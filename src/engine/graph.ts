@@ -322,7 +322,6 @@ export class Graph {
     const recordOut = imported === undefined ? undefined : new Int32Array(imported.nodes.length).fill(-1);
     const index = new Map<GraphNode, number>();
     const excluded = new Set<GraphNode | number>();
-    const seen = new Set<object>();
     const ids: string[] = [];
     const paths: (string | null)[] = [];
     const flags: number[] = [];
@@ -334,9 +333,9 @@ export class Graph {
     const deps: number[] = [];
     const depGenerations: number[] = [];
     const plain = (v: unknown): boolean => {
-      if (typeof v !== 'object' || v === null) return isPlainData(v, seen);
+      if (typeof v !== 'object' || v === null) return isPlainData(v);
       if (this.#plainValues.has(v)) return true;
-      if (!isPlainData(v, seen)) return false;
+      if (!isPlainData(v)) return false;
       this.#plainValues.add(v);
       return true;
     };
@@ -355,9 +354,19 @@ export class Graph {
     const generationsOf = (e: GraphNode | number): ArrayLike<number> => (typeof e === 'number' ? imported!.depsOf(e).generations : e.depGenerations);
     const ages: number[] = [];
     const outOf = (e: GraphNode | number): number | undefined => (typeof e === 'number' ? (recordOut![e]! >= 0 ? recordOut![e] : undefined) : index.get(e));
-    const emit = (e: GraphNode | number, edges: readonly (GraphNode | number)[]): void => {
+    /** The value's bytes; undefined for a value that serialization refuses (what isPlainData does not walk: an array's extra properties). */
+    const bytesOf = (e: GraphNode | number): Uint8Array | undefined => {
+      if (typeof e === 'number') return imported!.valueBytes(e);
+      if (e.serializedValue !== undefined) return e.serializedValue;
+      try {
+        // Each value on its own, so a reader deserializes only the ones it uses.
+        return serialize(e.input !== undefined ? comparableCopy(e.value) : e.value);
+      } catch {
+        return undefined;
+      }
+    };
+    const emit = (e: GraphNode | number, edges: readonly (GraphNode | number)[], bytes: Uint8Array): void => {
       const out = ids.length;
-      let bytes: Uint8Array;
       if (typeof e === 'number') {
         const g = imported!.graph;
         recordOut![e] = out;
@@ -365,15 +374,12 @@ export class Graph {
         paths.push(g.paths[e] ?? null);
         flags.push((imported!.dirty[e] === 1 ? FLAG_DIRTY : 0) | (imported!.force[e] === 1 ? FLAG_TRANSIENT : 0));
         generations.push(g.generations[e]!);
-        bytes = imported!.valueBytes(e);
       } else {
         index.set(e, out);
         ids.push(e.key.id);
         paths.push(e.path ?? null);
         flags.push((e.state === 'dirty' ? FLAG_DIRTY : 0) | (this.#transient.has(e) || e.forceRecompute ? FLAG_TRANSIENT : 0) | (e.input !== undefined ? FLAG_INPUT : 0));
         generations.push(e.generation);
-        // Each value on its own, so a reader deserializes only the ones it uses.
-        bytes = e.serializedValue ?? serialize(e.input !== undefined ? comparableCopy(e.value) : e.value);
       }
       values.push(bytes);
       valueBytes += bytes.length;
@@ -408,11 +414,12 @@ export class Graph {
           continue;
         }
         stack.pop();
-        if (top.edges.some((d) => outOf(d) === undefined)) {
+        const bytes = top.edges.some((d) => outOf(d) === undefined) ? undefined : bytesOf(top.e);
+        if (bytes === undefined) {
           excluded.add(top.e);
           continue;
         }
-        emit(top.e, top.edges);
+        emit(top.e, top.edges, bytes);
       }
     }
     if (valueBytes > 0xffffffff) throw new Error(`the graph's values take ${valueBytes} bytes, more than a kept graph can hold`);

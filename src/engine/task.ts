@@ -181,10 +181,12 @@ export class Task implements Requester {
 
   /**
    * Created on first use: re-validation never needs one, only compute() does,
-   * and not even compute() for keys that declare `ignoresSignal`.
+   * and not even compute() for keys that declare `ignoresSignal` or whose
+   * compute() takes no `signal` parameter (it has no other way to see one).
    */
   get signal(): AbortSignal {
-    if (this.node.input !== undefined || (this.node.key as { ignoresSignal?: boolean }).ignoresSignal === true) return NEVER_ABORTED;
+    const key = this.node.key as { ignoresSignal?: boolean; compute: { length: number } };
+    if (this.node.input !== undefined || key.ignoresSignal === true || key.compute.length < 2) return NEVER_ABORTED;
     return (this.#controller ??= new AbortController()).signal;
   }
 
