@@ -8,11 +8,13 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { digestOf, isAbortError, isFailureError, nullLogger, type Digest, type Logger } from '../src/core/index.js';
+import { digestOf, isAbortError, isFailureError, nullLogger, type AbsPath, type Digest, type Logger } from '../src/core/index.js';
+import { createEngine } from '../src/engine/index.js';
+import type { Workspace } from '../src/fs/index.js';
 import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../src/exec/index.js';
 import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
 import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
-import { treeFromBytes, type LocalStore } from '../src/store/index.js';
+import { SnapshotKey, flushAllStaged, treeFromBytes, type LocalStore } from '../src/store/index.js';
 import { memoryLogger, reapiOf, remoteOptions, startServer, tempStore, withServer, type ServerProcess, type TempStore } from './helpers/remote-client.js';
 import { pidAlive, waitUntil } from './helpers/index.js';
 
@@ -412,6 +414,83 @@ async function tokenFile(token: string): Promise<string> {
   await writeFile(join(dir, 'tokens'), `${token}\n`);
   return join(dir, 'tokens');
 }
+
+/** Files in a temp workspace, and a snapshot of them as the rules make it: staged in `store`'s memory, not written. */
+async function stagedInputs(store: LocalStore, files: Record<string, string | Buffer>): Promise<{ root: string; inputRoot: Digest; dispose: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'trews-rc-ws-'));
+  for (const [p, c] of Object.entries(files)) await writeFile(join(root, p), c);
+  const ws: Workspace = { root: root as AbsPath, rules: { buildPatterns: ['BUILD'], ignorePatterns: [], useGitignore: false } };
+  const snap = await createEngine().startRun().get(new SnapshotKey(ws, store, Object.keys(files).sort()));
+  return { root, inputRoot: snap.digest, dispose: () => rm(root, { recursive: true, force: true }) };
+}
+
+function overInputs(inputRoot: Digest, script: string): Process {
+  return makeProcess({ argv: ['/bin/sh', '-c', script], env: { PATH: '/usr/bin:/bin' }, inputRoot, outputFiles: ['out.txt'], timeoutMs: null, description: `sh -c ${script}` });
+}
+
+describe('remote execution of an input root that is only staged', () => {
+  it('sends it from memory and the workspace: nothing is written into the local store on the way, and the entries stay staged for the next flush', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'x');
+      const ws = await stagedInputs(a.layers.store, { 'a.txt': 'alpha\n', 'b.txt': 'beta\n', 'big.bin': big });
+      try {
+        const written = a.local.store.stats().blobsWritten;
+        const r = await a.runner.run(ctx(), overInputs(ws.inputRoot, 'cat a.txt b.txt > out.txt; wc -c < big.bin >> out.txt'));
+        assert.equal(r.source, 'remote');
+        assert.equal(r.exitCode, 0, await text(a.local.store, r.stderr));
+        assert.equal(await outputOf(a.layers.store, r), `alpha\nbeta\n${big.length}\n`);
+        // The small files and the Directory went from memory; only the file over 1 MiB
+        // was written into the store (to stream it from there), besides the Action and Command.
+        assert.deepEqual(await a.local.store.findMissing([ws.inputRoot, digestOf('alpha\n'), digestOf('beta\n')]), [ws.inputRoot, digestOf('alpha\n'), digestOf('beta\n')]);
+        assert.deepEqual(await a.local.store.findMissing([digestOf(big)]), []);
+        assert.ok(a.local.store.stats().blobsWritten - written <= 3 + 3, `blobs written: ${a.local.store.stats().blobsWritten - written}`);
+        // The graph names the tree: the flush at the run's end writes it whole.
+        await flushAllStaged(a.layers.store);
+        assert.deepEqual(await a.local.store.findMissing([ws.inputRoot, digestOf('alpha\n'), digestOf('beta\n')]), []);
+      } finally {
+        await ws.dispose();
+        await a.dispose();
+      }
+    }));
+
+  it('a source edited between its snapshot and the upload fails the process as an input change, and the server never runs it', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const ws = await stagedInputs(a.layers.store, { 'a.txt': 'alpha\n' });
+      try {
+        await writeFile(join(ws.root, 'a.txt'), 'tampered\n');
+        const e = await a.runner.run(ctx(), overInputs(ws.inputRoot, 'cat a.txt > out.txt')).catch((x: unknown) => x);
+        assert.ok(isFailureError(e), String(e));
+        assert.equal(e.failure.reason, 'input-changed');
+        assert.match(e.failure.message, /`a\.txt` changed while trews was running/);
+        assert.doesNotMatch(server.log(), /rpc (Execution\.)?Execute /);
+        assert.equal(a.layers.rpcCounts()['Execution.Execute'] ?? 0, 0);
+      } finally {
+        await ws.dispose();
+        await a.dispose();
+      }
+    }));
+
+  it('a staged root the server reports missing (FAILED_PRECONDITION) is sent as a tree, and runs', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const ws = await stagedInputs(a.local.store, { 'a.txt': 'never uploaded before\n' });
+      try {
+        // Believe, wrongly, that the input tree is already on the server.
+        const uploaded = new UploadedTrees();
+        uploaded.add(ws.inputRoot);
+        const runner = await directExecutionRunner(a, { parallelism: 4, overallDeadlineMs: 60_000, uploaded });
+        const r = await runner.run(ctx(), overInputs(ws.inputRoot, 'cat a.txt > out.txt'));
+        assert.equal(r.exitCode, 0, await text(a.local.store, r.stderr));
+        assert.equal(await outputOf(a.local.store, r), 'never uploaded before\n');
+        assert.match(server.log(), /rpc (Execution\.)?Execute FAILED_PRECONDITION/);
+      } finally {
+        await ws.dispose();
+        await a.dispose();
+      }
+    }));
+});
 
 describe('remote cache', () => {
   it('a result written from one build root is read by another', () =>

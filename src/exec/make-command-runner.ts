@@ -3,7 +3,6 @@ import { FailureError, failure, type Logger } from '../core/index.js';
 import { GLOBAL, SANDBOX_SCOPE, type Options } from '../options/index.js';
 import type { LocalStore } from '../store/index.js';
 import { createBoundedRunner } from './bounded-runner.js';
-import { createFlushInputsRunner } from './flush-inputs-runner.js';
 import { createLocalCacheRunner } from './local-cache-runner.js';
 import { createLocalRunner, type KeepSandboxes } from './local-runner.js';
 import { createPerRunRunner } from './per-run-runner.js';
@@ -58,11 +57,11 @@ export function makeCommandRunner(o: MakeCommandRunnerOptions): CommandRunner {
   const explain = o.options.registry.options(SANDBOX_SCOPE).some((s) => s.name === 'explain') && o.options.bool(SANDBOX_SCOPE, 'explain');
   const sandboxRoot = o.sandboxRoot ?? defaultSandboxRoot(tmpdir(), process.getuid?.());
 
-  // Remote executors upload the input root from the local store, where snapshots are only staged until flushed.
-  const flushingInputs = (r: CommandRunner | undefined): CommandRunner | undefined => (r === undefined ? undefined : createFlushInputsRunner(r, o.store));
+  // Remote executors upload the input root as this process holds it: what a snapshot only
+  // staged goes from memory (store/staged-read.ts), and reaches the local store at the next flush.
   const executor =
-    flushingInputs(o.remote?.execution) ??
-    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger, explain, ...(explain ? {} : { workers: persistentWorkers() }) }), parallelism), flushingInputs(o.remote?.environmentExecution));
+    o.remote?.execution ??
+    routeByEnvironment(createBoundedRunner(createLocalRunner({ store: o.store, sandboxRoot, keepSandboxes, logger: o.logger, explain, ...(explain ? {} : { workers: persistentWorkers() }) }), parallelism), o.remote?.environmentExecution);
   const cached = o.remote?.wrapCache?.(executor) ?? executor;
   return createPerRunRunner(createLocalCacheRunner(cached, o.store));
 }

@@ -130,7 +130,8 @@ async function flushStaged(store: BlobStore, { dirs, files }: { readonly dirs: D
   await Promise.all([...files.map(flushFile), ...dirs.map(flushDir)]);
 }
 
-async function copyStaged(store: BlobStore, file: StagedFile, signal?: AbortSignal): Promise<void> {
+/** Writes one staged file into the store (and stops holding it), after checking that it still has the digest the tree names. */
+export async function copyStaged(store: BlobStore, file: StagedFile, signal?: AbortSignal): Promise<void> {
   const [missing] = await store.findMissing([file.digest], signal);
   if (missing === undefined) {
     markKnownPresent(store, file.digest);
@@ -139,12 +140,15 @@ async function copyStaged(store: BlobStore, file: StagedFile, signal?: AbortSign
   }
   const actual = await copies.run(() => file.copy(signal), signal);
   markKnownPresent(store, actual);
-  if (!digestEquals(actual, file.digest)) {
-    throw new FailureError(
-      failure('input', 'input-changed', `\`${file.path}\` changed while trews was running (it was ${digestString(file.digest)}, it is now ${digestString(actual)})`, {
-        hints: ['run the command again once nothing is writing to it'],
-      }),
-    );
-  }
+  if (!digestEquals(actual, file.digest)) throw stagedFileChanged(file, actual);
   unstage(store, file.digest);
+}
+
+/** A staged file whose bytes no longer have the digest its tree names: the process must not run on other bytes. */
+export function stagedFileChanged(file: StagedFile, actual: Digest): FailureError {
+  return new FailureError(
+    failure('input', 'input-changed', `\`${file.path}\` changed while trews was running (it was ${digestString(file.digest)}, it is now ${digestString(actual)})`, {
+      hints: ['run the command again once nothing is writing to it'],
+    }),
+  );
 }

@@ -14,6 +14,7 @@ export { defaultLocalStoreDir } from './default-dir.js';
 export { SnapshotKey, type Snapshot } from './snapshot.js';
 export { EMPTY_TREE_DIGEST } from './tree-io.js';
 export { flushAllStaged, flushTree } from './flush-staged.js';
+export { isStaged, readForUpload, storeIfStaged } from './staged-read.js';
 export { sweepStoreMemos, type MemoSweep } from './memo-sweep.js';
 export type { StoreMemoSizes } from './tree-io.js';
 export { readDirectory } from './tree-io.js';

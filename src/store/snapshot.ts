@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureError, digestEquals, failure, sha256Hex, type Digest } from '../core/index.js';
 import type { ComputeContext, Key } from '../engine/index.js';
@@ -143,7 +144,7 @@ class DirSnapshotKey implements Key<Digest> {
     plan.files.forEach((f, i) => {
       const digest = found[i]!.digest;
       const abs = join(this.#ws.root, f.path);
-      stageFile(store, { digest, path: f.path, copy: (s) => copyIntoStore(store, abs, digest.sizeBytes, s) });
+      stageFile(store, { digest, path: f.path, copy: (s) => copyIntoStore(store, abs, digest.sizeBytes, s), read: (s) => readFile(abs, { signal: s }) });
     });
     const files = plan.files.map((f, i) =>
       create(FileNodeSchema, { name: f.name, digest: toProtoDigest(found[i]!.digest), isExecutable: found[i]!.isExecutable }),

@@ -40,6 +40,8 @@ export interface StagedFile {
   readonly path: string;
   /** Copies it into the store; returns the digest of what was copied. */
   readonly copy: (signal?: AbortSignal) => Promise<Digest>;
+  /** Reads its bytes as they are now (for an upload that need not go through the store: staged-read.ts). */
+  readonly read: (signal?: AbortSignal) => Promise<Uint8Array>;
 }
 
 interface StoreMemo {

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { Readable } from 'node:stream';
 import { FailureError, abortError, digestOf, digestString, failure, type Digest } from '../../core/index.js';
-import type { BlobStore } from '../../store/index.js';
+import { isStaged, readForUpload, storeIfStaged, type BlobStore } from '../../store/index.js';
 import {
   BatchReadBlobsRequestSchema,
   BatchUpdateBlobsRequest_RequestSchema,
@@ -331,9 +331,15 @@ class GrpcBlobStore implements RemoteBlobStore {
     const limit = await this.batchLimit(signal);
     const blobs = [...unknown.values()];
     const bytes = blobs.reduce((n, d) => n + d.sizeBytes, 0);
-    // Only what the local store holds: a blob it lacks (an output left on the
-    // server by `defer`) is the server's to vouch for, not ours to fetch and send back.
-    const blind = bytes <= BLIND_UPLOAD_MAX_BYTES && blobs.every((d) => fitsInBatch(d.sizeBytes, limit)) && (await local.findMissing(blobs, signal)).length === 0;
+    // Only what this process holds (staged, or in the local store): a blob it lacks (an output left
+    // on the server by `defer`) is the server's to vouch for, not ours to fetch and send back.
+    const blind =
+      bytes <= BLIND_UPLOAD_MAX_BYTES &&
+      blobs.every((d) => fitsInBatch(d.sizeBytes, limit)) &&
+      (await local.findMissing(
+        blobs.filter((d) => !isStaged(local, d)),
+        signal,
+      )).length === 0;
     return this.#upload(local, blind ? blobs : await this.findMissing(blobs, signal, call), signal, call);
   }
 
@@ -346,8 +352,9 @@ class GrpcBlobStore implements RemoteBlobStore {
       blobs.map((digest) => ({ digest })),
       limit,
     );
+    // What is only staged (an input root's new Directories and files) goes from memory and the workspace.
     const read = async (d: Digest): Promise<Uint8Array> => {
-      const b = await local.getBytes(d, signal);
+      const b = await readForUpload(local, d, signal);
       if (b === undefined) throw localMissing(d, this.endpoint.description);
       return b;
     };
@@ -366,6 +373,7 @@ class GrpcBlobStore implements RemoteBlobStore {
         plan.streamed,
         Math.max(1, Math.floor(this.#concurrency / 2)),
         async ({ digest }) => {
+          await storeIfStaged(local, digest, signal);
           await this.#write(digest, localSource(local, digest, signal, this.endpoint.description), signal, call);
         },
         signal,

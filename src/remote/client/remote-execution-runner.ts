@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { EMPTY_DIGEST, FailureError, abortError, failure, isAbortError, anySignal, isFailureError, nullLogger, parseDigestString, type Digest, type Logger } from '../../core/index.js';
 import { createBoundedRunner, observed, toAction, type CommandRunner, type ExecContext, type PlatformProperty, type Process, type ProcessResult } from '../../exec/index.js';
-import type { LocalStore } from '../../store/index.js';
+import { readForUpload, type LocalStore } from '../../store/index.js';
 import {
   ActionResultSchema,
   CancelOperationRequestSchema,
@@ -540,7 +540,8 @@ function stageOf(op: Operation): ExecutionStage_Value {
  */
 async function isDirectory(local: LocalStore, d: Digest, signal: AbortSignal): Promise<boolean> {
   if (d.sizeBytes === 0 || d.sizeBytes > 4 * 1024 * 1024) return false;
-  const bytes = await local.getBytes(d, signal);
+  // An input root's Directories may be only staged (nothing wrote them into the store on the way).
+  const bytes = await readForUpload(local, d, signal);
   if (bytes === undefined) return false;
   const m = decodeMessage(DirectorySchema, bytes);
   return m.ok && Buffer.compare(Buffer.from(encodeCanonical(DirectorySchema, m.value)), Buffer.from(bytes)) === 0;
