@@ -2,7 +2,7 @@
 // every timed run, that the tool did what the row says, from the tool's own
 // report and from the outputs it left: a row that timed a no-op by mistake
 // would be worse than no row.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Outcome, Scenario } from './bench-runner.js';
 import { CheckFailed } from './bench-runner.js';
@@ -41,6 +41,8 @@ export function peerScenarios(repo: PeersRepo, opts: PeerScenarioOptions): Recor
   let original: string | undefined;
   const editTag = Date.now().toString(36);
   let edits = 0;
+  /** The daemon log's size before an `rss-settled` run: its settle line comes after. */
+  let logSizeBefore = 0;
   return {
     query: {
       name: 'graph query',
@@ -119,5 +121,43 @@ export function peerScenarios(repo: PeersRepo, opts: PeerScenarioOptions): Recor
         return rss;
       },
     },
+    'rss-settled': {
+      name: 'daemon RSS once idle after a fully cached build',
+      unit: 'MiB',
+      checks: `no build step ran; the daemon is running; measured once the daemon, idle, settled its heap (its log's "heap: settled" line after the build, or ${SETTLE_WAIT_MS / 1000} s without one: nothing to settle)`,
+      skip: (t) => (t.commands.daemonRssMiB === undefined ? 'not measured for this tool' : undefined),
+      prepare: () => {
+        logSizeBefore = fileSize(join(repo.root, '.trews.d', 'daemon.log'));
+      },
+      command: (t) => t.commands.build,
+      check: (t, o) => checkRan(t, o, 'build', 0),
+      async measure(t) {
+        const log = join(repo.root, '.trews.d', 'daemon.log');
+        const deadline = Date.now() + SETTLE_WAIT_MS;
+        while (Date.now() < deadline && !readFrom(log, logSizeBefore).includes('heap: settled')) await new Promise((r) => setTimeout(r, 100));
+        const rss = t.commands.daemonRssMiB?.();
+        if (rss === undefined) throw new CheckFailed('no daemon running after the build');
+        return rss;
+      },
+    },
   };
+}
+
+/** How long `rss-settled` waits for the daemon's settle (it comes after 1 s idle and takes about 1 s at N=1000). */
+const SETTLE_WAIT_MS = 6000;
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readFrom(path: string, offset: number): string {
+  try {
+    return readFileSync(path).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
 }

@@ -1,6 +1,6 @@
 // Times trews against Bazel, Turborepo and Nx on one generated repo:
 //   node dist/bench/peers/peers-bench.js [--packages 200] [--runs 5] [--cold-runs 3] [--warmup 1]
-//       [--tools bazel,turbo,nx,trews,trews-no-daemon] [--scenarios query,query-cold,cached,test,restored,edit,cold,rss]
+//       [--tools bazel,turbo,nx,trews,trews-no-daemon] [--scenarios query,query-cold,cached,test,restored,edit,cold,rss,rss-settled]
 //       [--out bench/out/peers-<N>] [--reuse] [--markdown FILE] [--trews-base DIR]
 // --trews-base DIR adds the tool trews-base-no-daemon: another
 // built trews checkout (e.g. the commit before a change), timed in the same rounds.
@@ -17,7 +17,7 @@ import { peerScenarios } from './peer-scenarios.js';
 import { peerTools } from './peer-tools.js';
 
 const DEFAULT_TOOLS = 'bazel,turbo,nx,trews,trews-no-daemon';
-const DEFAULT_SCENARIOS = 'query,query-cold,cached,test,restored,edit,cold,rss';
+const DEFAULT_SCENARIOS = 'query,query-cold,cached,test,restored,edit,cold,rss,rss-settled';
 const BASELINE = 'trews (daemon)';
 
 const { values } = benchArgs(import.meta.url, {
