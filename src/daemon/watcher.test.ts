@@ -328,6 +328,25 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
+  test('a sync waiting on its cookie when a re-subscription replaces the watch ends with it, not at its timeout', async () => {
+    const { root, backend, logger, w, batches } = await leavingOut({ 'a/BUILD': '' });
+    try {
+      let synced: boolean | undefined;
+      const p = w.sync().then((ok) => (synced = ok));
+      await until(() => readdirSync(cookiesDir(root)).length === 1, 'the cookie');
+      const first = backend.current;
+      // An ignored directory made: 20 ms later the watch is replaced, and the old one never reports the cookie.
+      backend.deliver(root, [['create', 'dist/x.js']]);
+      await until(() => backend.subscriptions.length === 2 && !first.active, 'the re-subscription');
+      await p;
+      assert.equal(synced, true);
+      assert.ok(batches.some((b) => b.everything), 'everything invalidated before the sync ends');
+      assert.doesNotMatch(logger.lines.join("\n"), /did not report the sync cookie/);
+    } finally {
+      await w.close();
+    }
+  });
+
   test('a directory to leave out that is gone when the watch starts again has its contents left out by pattern: made again, it starts nothing, and a file of its name is seen', async () => {
     const { root, backend, logger, w, batches } = await leavingOut({ '.gitignore': 'out/\n', 'a/BUILD': '' });
     try {

@@ -402,6 +402,11 @@ class ParcelFileWatcher implements FileWatcher {
         }
       }
       this.#everything(reason, undefined, level);
+      // A sync whose cookie was written before the old subscription went may never see it
+      // (its event went to that subscription, or to none), and waited out its timeout, 5 s,
+      // on a daemon's next run. What it waited for is done: everything is invalidated, so
+      // every change made before the cookie is accounted for.
+      for (const done of [...this.#cookies.values()]) done();
     })().finally(() => {
       this.#refreshing = undefined;
     });
