@@ -119,6 +119,20 @@ describe('the kept graph, --no-daemon', () => {
     });
   });
 
+  it('a target added to a BUILD file is listed, and --tag still selects from the targets themselves', async () => {
+    await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
+      await primed(repo.root, env, ['list', '::']);
+      await repo.write('a/BUILD', `${BUILD}\nfiles(name="extra", sources=["in.txt"], tags=["t1"])\n`);
+      const r = await runTrews(['--no-daemon', 'list', '::'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^a:extra$/m);
+      assert.match(r.stdout, /^a:t$/m);
+      const tagged = await runTrews(['--no-daemon', '--tag=t1', 'list', '::'], { cwd: repo.root, env, persistGraph: true });
+      assert.equal(tagged.code, 0, tagged.stderr);
+      assert.deepEqual(tagged.stdout.trim().split('\n').filter((l) => !l.includes('in.txt')), ['a:extra']);
+    });
+  });
+
   it('a changed command in a BUILD file: the new command runs', async () => {
     await withRepo({ 'a/BUILD': BUILD, 'a/in.txt': 'good' }, async (repo, env) => {
       await primed(repo.root, env, ['test', 'a:t']);

@@ -18,7 +18,7 @@ import {
   type RunContext,
   TREWS_VERSION,
 } from '../core/index.js';
-import { allGoals, CommandSession, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
+import { allGoals, CommandSession, resolveAddresses, resolveTargets, targetsAt, type Goal, type GoalContext } from '../goals/index.js';
 import { GLOBAL, parseCommandLine, resolveOptions, type CommandLine, type Options } from '../options/index.js';
 import type { Target } from '../targets/index.js';
 import { LOOP_RESTART_EXIT_CODE, type ChangeFeed } from '../daemon/index.js';
@@ -424,6 +424,12 @@ function goalContext(
         ? rest.trace.during('select targets', () => resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name))
         : resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
       return selected;
+    },
+    addresses() {
+      if (selected !== undefined) return selected.then((ts) => ts.map((t) => t.address));
+      return rest.trace
+        ? rest.trace.during('select targets', () => resolveAddresses(ctx, rest.run, app.project, options, rest.cwdRel, goal.name))
+        : resolveAddresses(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
     },
     targetsAt(addrs) {
       return targetsAt(rest.run, app.project, addrs);

@@ -34,6 +34,8 @@ export interface GoalContext {
   readonly trace: TraceRecorder | undefined;
   /** The targets the command line selects (specs, `--changed-since`, `--tag`), sorted by address. */
   targets(): Promise<readonly Target[]>;
+  /** Only the addresses of `targets()`, in its order: cheaper when that is all a goal prints (`list`). */
+  addresses(): Promise<readonly string[]>;
   /** The build root's local store and CommandRunner stack for this run's options, built on first use. */
   services(): ExecServices;
   /** The targets at these addresses, in the same order. */

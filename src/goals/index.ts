@@ -20,7 +20,7 @@ export type { Goal, GoalContext } from './goal.js';
 export { registerOutputFile } from './goal.js';
 export { CommandSession } from './command-session.js';
 export { graphJson, type GraphInput } from './graph-data.js';
-export { registerChangedOptions, resolveTargets, targetsAt } from './target-set.js';
+export { registerChangedOptions, resolveAddresses, resolveTargets, targetsAt } from './target-set.js';
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {

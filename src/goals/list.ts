@@ -10,8 +10,7 @@ export const listGoal: Goal = {
     registerOutputFile(registry, 'list');
   },
   async execute(g) {
-    const targets = await g.targets();
-    await g.emit(targets.map((t) => t.address));
+    await g.emit(await g.addresses());
     return 0;
   },
 };

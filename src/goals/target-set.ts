@@ -7,6 +7,7 @@ import {
   DirTargetsKey,
   formatAddress,
   parseSpec,
+  SpecAddressesKey,
   SpecsKey,
   tagsOf,
   type Address,
@@ -79,30 +80,48 @@ export async function resolveTargets(
   /** What a goal that has a natural default (`graph`: `::`) selects when given no specs. */
   defaultSpecs: readonly string[] = [],
 ): Promise<Target[]> {
-  const raw = options.commandLine.specs.length > 0 ? options.commandLine.specs : defaultSpecs;
   const since = options.maybeString('changed', 'since');
   let targets: readonly Target[];
   if (since !== null) {
     if (options.commandLine.specs.length > 0) {
-      raise(usage(`\`--changed-since\` selects targets itself; it cannot be combined with specs (${raw.join(' ')})`, ['drop the specs, or drop --changed-since']));
+      raise(usage(`\`--changed-since\` selects targets itself; it cannot be combined with specs (${options.commandLine.specs.join(' ')})`, ['drop the specs, or drop --changed-since']));
     }
     const files = await changedFiles({ root: project.ws.root, since, env: ctx.env, signal: ctx.signal });
     if (!files.ok) raise(files.failure);
     targets = await targetsAt(run, project, await changedTargets(run, project, files.value, options.enum<ChangedDependents>('changed', 'dependents')));
   } else {
-    if (raw.length === 0) {
-      raise(usage(`\`${goal}\` needs specs to say which targets to work on`, [`for example \`trews ${goal} ::\` for every target, or \`trews ${goal} src/app:\``]));
-    }
-    const specs: Spec[] = [];
-    for (const r of raw) {
-      const s = parseSpec(r, cwdRel);
-      if ('tag' in s) raise(s);
-      specs.push(s);
-    }
-    if (specs.every((s) => s.exclude)) {
-      raise(usage('every spec is an exclusion (`-spec`), so nothing is selected', ['add a spec to select targets, e.g. `::`']));
-    }
-    targets = await run.get(new SpecsKey(project, specs));
+    targets = await run.get(new SpecsKey(project, commandLineSpecs(options, cwdRel, goal, defaultSpecs)));
   }
   return targets.filter(tagFilter(options));
+}
+
+/**
+ * The addresses of the targets resolveTargets selects, in its order. With
+ * specs alone (no `--changed-since`, no `--tag`) they come from a node of
+ * their own (SpecAddressesKey), which is all `list` needs: a run without a
+ * daemon then reads a list of strings from the kept graph instead of every
+ * target.
+ */
+export async function resolveAddresses(ctx: RunContext, run: Run, project: Project, options: Options, cwdRel: string, goal: string): Promise<readonly string[]> {
+  const byTag = options.list(GLOBAL, 'tag').some((e) => e.trim() !== '');
+  if (options.maybeString('changed', 'since') !== null || byTag) return (await resolveTargets(ctx, run, project, options, cwdRel, goal)).map((t) => t.address);
+  return run.get(new SpecAddressesKey(project, commandLineSpecs(options, cwdRel, goal, [])));
+}
+
+/** The command line's specs, parsed; a usage error when there are none or only exclusions. */
+function commandLineSpecs(options: Options, cwdRel: string, goal: string, defaultSpecs: readonly string[]): Spec[] {
+  const raw = options.commandLine.specs.length > 0 ? options.commandLine.specs : defaultSpecs;
+  if (raw.length === 0) {
+    raise(usage(`\`${goal}\` needs specs to say which targets to work on`, [`for example \`trews ${goal} ::\` for every target, or \`trews ${goal} src/app:\``]));
+  }
+  const specs: Spec[] = [];
+  for (const r of raw) {
+    const s = parseSpec(r, cwdRel);
+    if ('tag' in s) raise(s);
+    specs.push(s);
+  }
+  if (specs.every((s) => s.exclude)) {
+    raise(usage('every spec is an exclusion (`-spec`), so nothing is selected', ['add a spec to select targets, e.g. `::`']));
+  }
+  return specs;
 }

@@ -16,7 +16,7 @@ export {
 } from './graph.js';
 export { findTarget, unknownTarget } from './lookup.js';
 export { OwnersKey } from './owners.js';
-export { parseSpec, SpecsKey, type Spec } from './specs.js';
+export { parseSpec, SpecAddressesKey, SpecsKey, type Spec } from './specs.js';
 export { TargetDirsUnderKey, type BuildDeclaration, type SyntheticTarget, type SyntheticTargetsProvider } from './synthetic.js';
 export { stringField, stringListField, tagsOf, type DependencyRef, type Target } from './target.js';
 export { createProject, type DependencyInferrer, type InferenceWarning, type Project } from './project.js';
