@@ -3,11 +3,11 @@ import { create } from '@bufbuild/protobuf';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EMPTY_DIGEST, nullLogger, type AbsPath, type Digest } from '../core/index.js';
+import { EMPTY_DIGEST, digestOf, nullLogger, type AbsPath, type Digest } from '../core/index.js';
 import { createEngine } from '../engine/index.js';
 import { OptionRegistry, parseCommandLine, registerGlobalOptions, resolveOptions, type Options } from '../options/index.js';
 import { ActionResultSchema } from '../reapi/index.js';
-import { SnapshotKey, createLocalStore } from '../store/index.js';
+import { SnapshotKey, createLocalStore, flushAllStaged, readForUpload } from '../store/index.js';
 import { commandRunnerContract } from './command-runner-contract.js';
 import { makeCommandRunner } from './make-command-runner.js';
 import { makeProcess } from './process.js';
@@ -158,7 +158,7 @@ test('the remote seam: execution replaces the local sandbox, wrapCache sits unde
   }
 });
 
-test('remote execution is handed an input root the local store has, though snapshots are only staged in memory', async () => {
+test('remote execution is handed an input root that may be only staged: nothing is written on the way, and an upload reads all of it', async () => {
   const dir = await makeTempDir();
   const store = createLocalStore({ dir: join(dir, 'store') });
   try {
@@ -171,7 +171,13 @@ test('remote execution is handed an input root the local store has, though snaps
     const execution = new FakeRemote(store);
     const runner = makeCommandRunner({ options: optionsFrom([]), store, logger: nullLogger, sandboxRoot: join(dir, 'sandboxes'), remote: { execution } });
     assert.equal((await runner.run(makeCtx(), makeProcess({ argv: ['cat', 'src/a.txt'], inputRoot: snap.digest }))).source, 'remote');
-    assert.deepEqual(execution.missingInputs, [[]]);
+    // The upload reads what is staged as this process holds it (store/staged-read.ts), not from the store.
+    assert.deepEqual(execution.missingInputs, [[snap.digest]]);
+    assert.ok((await readForUpload(store, snap.digest)) !== undefined, 'the root Directory');
+    assert.equal(Buffer.from((await readForUpload(store, digestOf('a')))!).toString('utf8'), 'a');
+    // The graph names the tree: the next flush writes it whole.
+    await flushAllStaged(store);
+    assert.deepEqual(await store.findMissing([snap.digest, digestOf('a')]), []);
   } finally {
     await store.close();
     await removeDir(dir);
