@@ -1,6 +1,6 @@
 // End-to-end: the launcher (bin/trews) and the native client set glibc's
-// malloc tunables for the Node client they exec (GLIBC_TUNABLES: huge pages), only when the
-// user set no tunables, and the Node client takes that back out of its
+// malloc tunables for the Node client they exec (GLIBC_TUNABLES), only when
+// the user set no tunables, and the Node client takes that back out of its
 // environment: nothing trews starts (a `trews run` command, the daemon) sees it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,6 +18,9 @@ after(async () => {
 });
 
 const SHOW = 'run_shell_command(name="env", command="echo tunables=${GLIBC_TUNABLES-unset} marker=${TREWS_UNSET_GLIBC_TUNABLES-unset}")\n';
+
+/** What bin/trews and the native client set (the same string in both). */
+const OUR_TUNABLES = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216';
 
 /** A directory with a `node` that prints the two variables it was given and exits 97. */
 const STAND_IN_PATH = pathWithStandInNode(join(scratch, 'stand-in'), 'echo "node got tunables=${GLIBC_TUNABLES-unset} marker=${TREWS_UNSET_GLIBC_TUNABLES-unset}"\nexit 97\n');
@@ -48,7 +51,7 @@ describe('the launcher and glibc tunables', () => {
   it('sets the huge-page tunable for the Node client, and only when the user set none (shell launcher)', async () => {
     const repo = await makeRepo({ BUILD: SHOW });
     const mine = await launch(SHELL_ONLY, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH });
-    assert.deepEqual(mine, { code: 97, stdout: 'node got tunables=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216 marker=1\n', stderr: '' });
+    assert.deepEqual(mine, { code: 97, stdout: `node got tunables=${OUR_TUNABLES} marker=1\n`, stderr: '' });
     const theirs = await launch(SHELL_ONLY, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH, GLIBC_TUNABLES: 'glibc.malloc.check=0' });
     assert.deepEqual(theirs, { code: 97, stdout: 'node got tunables=glibc.malloc.check=0 marker=unset\n', stderr: '' });
     const empty = await launch(SHELL_ONLY, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH, GLIBC_TUNABLES: '' });
@@ -59,7 +62,7 @@ describe('the launcher and glibc tunables', () => {
     const repo = await makeRepo({ BUILD: SHOW });
     const launcher = join(repoRoot(), 'bin', 'trews');
     const mine = await launch(launcher, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH });
-    assert.deepEqual(mine, { code: 97, stdout: 'node got tunables=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216 marker=1\n', stderr: '' });
+    assert.deepEqual(mine, { code: 97, stdout: `node got tunables=${OUR_TUNABLES} marker=1\n`, stderr: '' });
     const theirs = await launch(launcher, repo, ['--no-daemon', 'list', '::'], { PATH: STAND_IN_PATH, GLIBC_TUNABLES: 'glibc.malloc.check=0' });
     assert.deepEqual(theirs, { code: 97, stdout: 'node got tunables=glibc.malloc.check=0 marker=unset\n', stderr: '' });
   });

@@ -428,7 +428,6 @@ async function removeStaleWorkDirs(parent: string, logger: Logger): Promise<void
   }
 }
 
-
 function fileSink(path: string): (line: string) => void {
   let broken = false;
   return (line) => {

@@ -411,6 +411,7 @@ function goalContext(
   rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel' | 'iteration' | 'session' | 'trace'>,
 ): GoalContext {
   let selected: Promise<readonly Target[]> | undefined;
+  const selecting = <T>(select: () => Promise<T>): Promise<T> => (rest.trace ? rest.trace.during('select targets', select) : select());
   return {
     ctx,
     options,
@@ -420,16 +421,12 @@ function goalContext(
     root: app.root,
     ...rest,
     targets() {
-      selected ??= rest.trace
-        ? rest.trace.during('select targets', () => resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name))
-        : resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
+      selected ??= selecting(() => resolveTargets(ctx, rest.run, app.project, options, rest.cwdRel, goal.name));
       return selected;
     },
     addresses() {
       if (selected !== undefined) return selected.then((ts) => ts.map((t) => t.address));
-      return rest.trace
-        ? rest.trace.during('select targets', () => resolveAddresses(ctx, rest.run, app.project, options, rest.cwdRel, goal.name))
-        : resolveAddresses(ctx, rest.run, app.project, options, rest.cwdRel, goal.name);
+      return selecting(() => resolveAddresses(ctx, rest.run, app.project, options, rest.cwdRel, goal.name));
     },
     targetsAt(addrs) {
       return targetsAt(rest.run, app.project, addrs);

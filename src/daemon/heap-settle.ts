@@ -43,19 +43,20 @@ const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
  * Gives memory back after a run that grew the heap much: a full
  * collection, and when the pages it leaves are still far from full, a second
  * one that compacts every page (V8 compacts only the most fragmented ones
- * otherwise, so the pages a run scattered its garbage over stay mapped). It runs when the daemon has been idle for a moment, so no
- * run waits for it unless one arrives during it (a few hundred ms at 1,000
- * packages). Needs `--expose-gc` (process-manager.ts DAEMON_NODE_FLAGS); without it, does nothing.
+ * otherwise, so the pages a run scattered its garbage over stay mapped). It
+ * runs when the daemon has been idle for a moment, so no run waits for it
+ * unless one arrives during it (a few hundred ms at 1,000 packages). Needs `--expose-gc` (process-manager.ts DAEMON_NODE_FLAGS); without it, does nothing.
  */
 export function createHeapSettler(o: HeapSettlerOptions): HeapSettler {
   const gc = (globalThis as { gc?: () => void }).gc;
   let timer: NodeJS.Timeout | undefined;
   let settledAt = oldSpace().size;
+  const minGrowth = o.minGrowthBytes ?? SETTLE_MIN_GROWTH_BYTES;
   const settle = (): void => {
     timer = undefined;
     if (gc === undefined) return;
     const before = oldSpace();
-    if (before.size - settledAt < (o.minGrowthBytes ?? SETTLE_MIN_GROWTH_BYTES)) return;
+    if (before.size - settledAt < minGrowth) return;
     const t0 = performance.now();
     // A plain full collection first: a run's garbage mostly fills whole pages, which it
     // gives back. Compacting every page costs several times as much (0.4-0.6 s at 100 MiB,
@@ -63,7 +64,7 @@ export function createHeapSettler(o: HeapSettlerOptions): HeapSettler {
     // left are still much emptier than full.
     gc();
     let after = oldSpace();
-    const compacted = after.size - after.used >= (o.minGrowthBytes ?? SETTLE_MIN_GROWTH_BYTES) / 2;
+    const compacted = after.size - after.used >= minGrowth / 2;
     if (compacted) {
       setFlagsFromString('--compact-on-every-full-gc');
       try {

@@ -341,7 +341,7 @@ describe('the watcher, with a scripted backend', () => {
       await p;
       assert.equal(synced, true);
       assert.ok(batches.some((b) => b.everything), 'everything invalidated before the sync ends');
-      assert.doesNotMatch(logger.lines.join("\n"), /did not report the sync cookie/);
+      assert.doesNotMatch(logger.lines.join('\n'), /did not report the sync cookie/);
     } finally {
       await w.close();
     }

@@ -36,9 +36,14 @@ export function registerChangedOptions(registry: OptionRegistry): void {
   });
 }
 
+/** `--tag`'s entries, each list item split at commas, blanks dropped. */
+function tagEntries(options: Options): string[] {
+  return options.list(GLOBAL, 'tag').flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+}
+
 /** `--tag=a,-b`: keep targets tagged a (if any positive tag is given), drop those tagged b. */
 function tagFilter(options: Options): (t: Target) => boolean {
-  const entries = options.list(GLOBAL, 'tag').flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+  const entries = tagEntries(options);
   const include = entries.filter((e) => !e.startsWith('-')).map((e) => (e.startsWith('+') ? e.slice(1) : e));
   const exclude = entries.filter((e) => e.startsWith('-')).map((e) => e.slice(1));
   if (include.length === 0 && exclude.length === 0) return () => true;
@@ -103,8 +108,7 @@ export async function resolveTargets(
  * target.
  */
 export async function resolveAddresses(ctx: RunContext, run: Run, project: Project, options: Options, cwdRel: string, goal: string): Promise<readonly string[]> {
-  const byTag = options.list(GLOBAL, 'tag').some((e) => e.trim() !== '');
-  if (options.maybeString('changed', 'since') !== null || byTag) return (await resolveTargets(ctx, run, project, options, cwdRel, goal)).map((t) => t.address);
+  if (options.maybeString('changed', 'since') !== null || tagEntries(options).length > 0) return (await resolveTargets(ctx, run, project, options, cwdRel, goal)).map((t) => t.address);
   return run.get(new SpecAddressesKey(project, commandLineSpecs(options, cwdRel, goal, [])));
 }
 

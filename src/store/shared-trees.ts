@@ -235,7 +235,6 @@ function exists(p: string): boolean {
   return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
-
 function deadUsers(users: string): string[] {
   let names: string[];
   try {
