@@ -18,6 +18,12 @@ export interface IgnoredDirs {
   readonly dirs: readonly string[];
   /** More were found than are listed; the rest are filtered event by event. */
   readonly truncated: boolean;
+  /**
+   * The rules in force in each directory that has a `.gitignore` of its own
+   * (the levels above it plus its file): what decides about a path below it,
+   * where a nested `!dist/` can bring back what the root's rules hide.
+   */
+  readonly nested: ReadonlyMap<string, IgnoreRules>;
 }
 
 /**
@@ -32,6 +38,7 @@ export interface IgnoredDirs {
 export async function findIgnoredDirs(root: string, rules: FsRules): Promise<IgnoredDirs> {
   const rootLevels = await withGitignore(root, '', [{ base: '', patterns: [...rules.ignorePatterns] }], rules.useGitignore);
   const found: string[] = [];
+  const nested = new Map<string, IgnoreRules>();
   // Each entry carries the levels of its parent; its own .gitignore is added once it is listed.
   let queue: { dir: string; levels: IgnoreLevel[] }[] = [{ dir: '', levels: rootLevels }];
   while (queue.length > 0) {
@@ -47,6 +54,7 @@ export async function findIgnoredDirs(root: string, rules: FsRules): Promise<Ign
           }
           const own = dir !== '' && rules.useGitignore && entries.some((e) => e.name === '.gitignore' && e.isFile());
           const here: IgnoreRules = { levels: own ? await withGitignore(root, dir, levels, true) : levels };
+          if (here.levels !== levels) nested.set(dir, here);
           for (const e of entries) {
             if (!e.isDirectory() || ALWAYS_IGNORED_DIRS.has(e.name)) continue;
             const rel = dir === '' ? e.name : `${dir}/${e.name}`;
@@ -66,6 +74,7 @@ export async function findIgnoredDirs(root: string, rules: FsRules): Promise<Ign
     rootRules: { levels: rootLevels },
     dirs: found.slice(0, MAX_IGNORED_DIRS),
     truncated: found.length > MAX_IGNORED_DIRS,
+    nested,
   };
 }
 

@@ -78,6 +78,18 @@ describe('classifying events', () => {
     assert.equal(kind('x/vendored'), 'visible');
   });
 
+  test('below a directory with a .gitignore of its own, its rules decide, as they do for the engine', () => {
+    const root = { levels: [{ base: '', patterns: ['out/'] }] };
+    const nested = new Map([['a', { levels: [...root.levels, { base: 'a', patterns: ['gen/', '!out/'] }] }]]);
+    const f = new WatchFilter(root, [], () => 'dir', nested);
+    assert.equal(f.classify('a/gen/x.js').kind, 'ignored');
+    assert.equal(f.classify('b/gen/x.js').kind, 'visible');
+    assert.equal(f.classify('a/out').kind, 'visible', 'brought back: in the listing of a/');
+    assert.equal(f.classify('b/out').kind, 'ignored');
+    assert.equal(f.hidingDir('a/gen/x.js'), 'a/gen');
+    assert.equal(f.hidingDirIfDir('a/out'), undefined);
+  });
+
   test('the root and the paths of a removed directory stay visible', () => {
     assert.equal(kind(''), 'visible');
     assert.equal(kind('gone/dir'), 'visible');
@@ -102,6 +114,8 @@ describe('finding ignored directories', () => {
     const r = await findIgnoredDirs(root, { buildPatterns: ['BUILD'], ignorePatterns: ['.*/', '/dist/'], useGitignore: true });
     assert.deepEqual(r.dirs, ['.venv', 'dist', 'node_modules', 'src/app/node_modules', 'src/lib/generated']);
     assert.equal(r.truncated, false);
+    assert.deepEqual([...r.nested.keys()], ['src/lib'], 'the one directory with rules of its own');
+    assert.deepEqual(r.nested.get('src/lib')!.levels.at(-1), { base: 'src/lib', patterns: ['generated/'] });
     assert.deepEqual(
       r.rootRules.levels.map((l) => l.patterns),
       [['.*/', '/dist/'], ['node_modules/', '*.tmp']],

@@ -31,24 +31,35 @@ export type PathKind = 'file' | 'dir' | 'missing';
  * engine itself would have cut off early anyway.
  *
  * It uses the rules of the build root (the `ignore` option and the root
- * `.gitignore`) plus the ignored directories found when the watch started
- * (nested `.gitignore`s included). A path that slips through because a nested
- * rule would hide it costs a spurious re-validation, never a missed change.
+ * `.gitignore`), those of every nested `.gitignore` found when the watch
+ * started (a nested `!dist/` brings back what the root's `dist/` hides, for
+ * the engine and so here), and the ignored directories found then. A
+ * `.gitignore` added later sets the watch up again (watcher.ts).
  */
 export class WatchFilter {
   readonly #rules: IgnoreRules;
   readonly #ignoredDirs: ReadonlySet<string>;
   readonly #kindOf: (rel: string) => PathKind;
+  readonly #nested: ReadonlyMap<string, IgnoreRules>;
 
   /**
    * @param kindOf what is at a path now; asked only for a path that a
    *   directory-only pattern (`dist/`) would hide, where a file of that name
    *   must still be seen.
+   * @param nested the rules of each directory with a `.gitignore` of its own
+   *   (IgnoredDirs.nested): a path is judged by those of its deepest such
+   *   ancestor, as the engine judges it.
    */
-  constructor(rules: IgnoreRules, ignoredDirs: Iterable<string>, kindOf: (rel: string) => PathKind) {
+  constructor(rules: IgnoreRules, ignoredDirs: Iterable<string>, kindOf: (rel: string) => PathKind, nested: ReadonlyMap<string, IgnoreRules> = new Map()) {
     this.#rules = rules;
     this.#ignoredDirs = new Set(ignoredDirs);
     this.#kindOf = kindOf;
+    this.#nested = nested;
+  }
+
+  /** The rules below `dir`: its own when it has a `.gitignore`, else `above` (those of its parent). */
+  #below(dir: string, above: IgnoreRules): IgnoreRules {
+    return this.#nested.size === 0 ? above : (this.#nested.get(dir) ?? above);
   }
 
   classify(rel: string): EventClass {
@@ -63,13 +74,15 @@ export class WatchFilter {
     for (let i = 0; i < last; i++) if (ALWAYS_IGNORED_DIRS.has(parts[i]!)) return { kind: 'internal' };
     if (ALWAYS_IGNORED_DIRS.has(parts[last]!) && this.#kindOf(rel) !== 'file') return { kind: 'internal' };
     let dir = '';
+    let rules = this.#below('', this.#rules);
     for (let i = 0; i < last; i++) {
       dir = i === 0 ? parts[0]! : `${dir}/${parts[i]!}`;
-      if (this.#ignoredDirs.has(dir) || isIgnored(this.#rules, dir, true)) return { kind: 'ignored' };
+      if (this.#ignoredDirs.has(dir) || isIgnored(rules, dir, true)) return { kind: 'ignored' };
+      rules = this.#below(dir, rules);
     }
-    if (this.#ignoredDirs.has(rel) || isIgnored(this.#rules, rel, false)) return { kind: 'ignored' };
+    if (this.#ignoredDirs.has(rel) || isIgnored(rules, rel, false)) return { kind: 'ignored' };
     // A gone path cannot be asked; passing its event on is the safe side.
-    if (isIgnored(this.#rules, rel, true) && this.#kindOf(rel) === 'dir') return { kind: 'ignored' };
+    if (isIgnored(rules, rel, true) && this.#kindOf(rel) === 'dir') return { kind: 'ignored' };
     return { kind: 'visible' };
   }
 
@@ -94,12 +107,14 @@ export class WatchFilter {
   #hidingDir(rel: string, askKind: boolean): string | undefined {
     const parts = rel.split('/');
     let dir = '';
+    let rules = this.#below('', this.#rules);
     for (let i = 0; i < parts.length - 1; i++) {
       dir = i === 0 ? parts[0]! : `${dir}/${parts[i]!}`;
-      if (this.#ignoredDirs.has(dir) || isIgnored(this.#rules, dir, true)) return dir;
+      if (this.#ignoredDirs.has(dir) || isIgnored(rules, dir, true)) return dir;
+      rules = this.#below(dir, rules);
     }
     if (rel === '') return undefined;
-    if (this.#ignoredDirs.has(rel) || (isIgnored(this.#rules, rel, true) && (!askKind || this.#kindOf(rel) === 'dir'))) return rel;
+    if (this.#ignoredDirs.has(rel) || (isIgnored(rules, rel, true) && (!askKind || this.#kindOf(rel) === 'dir'))) return rel;
     return undefined;
   }
 }

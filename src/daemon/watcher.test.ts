@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { FailureError, MemoryLogger } from '../core/index.js';
 import { cookiesDir } from './layout.js';
-import { defaultBurstLimit, describeWatchError, nativeIgnorePatterns, startWatcher, type ChangeBatch, type FileWatcher, type WatchBackend } from './watcher.js';
+import { contentsPattern, defaultBurstLimit, describeWatchError, nativeIgnorePatterns, startWatcher, type ChangeBatch, type FileWatcher, type WatchBackend } from './watcher.js';
 
 const roots: string[] = [];
 after(() => {
@@ -304,6 +304,35 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
+  test('nested .gitignore files count as the engine counts them: a directory they hide is left out, one they bring back is seen', async () => {
+    // Asking only the root's rules, a/gen (hidden by a/.gitignore) was passed on and watched for good, and a/out (brought
+    // back by it, so in the engine's listing of a/) was dropped.
+    const { root, backend, w, batches } = await leavingOut({ '.gitignore': 'out/\n', 'a/.gitignore': 'gen/\n!out/\n', 'b/BUILD': '' });
+    try {
+      mkdirSync(join(root, 'a', 'out'));
+      mkdirSync(join(root, 'a', 'gen'));
+      mkdirSync(join(root, 'b', 'out'));
+      backend.deliver(root, [['create', 'a/out'], ['create', 'a/gen'], ['create', 'a/gen/x.js'], ['create', 'b/out'], ['create', 'b/out/z.js']]);
+      assert.deepEqual(batches.at(-1)?.paths, ['a/out']);
+      await until(() => backend.subscriptions.length === 2, 'a/gen and b/out left out');
+      const ignore = backend.current.ignore;
+      assert.ok(ignore.includes('a/gen') && ignore.includes('b/out') && !ignore.includes('a/out'), ignore.join(', '));
+      // Deleted, a/out is not left out by pattern either (its listing is the engine's to see).
+      rmSync(join(root, 'a', 'out'), { recursive: true });
+      rmSync(join(root, 'b', 'out'), { recursive: true });
+      writeFileSync(join(root, 'b', 'BUILD'), 'x');
+      backend.deliver(root, [['update', 'b/BUILD'], ['delete', 'a/out']]);
+      writeFileSync(join(root, '.gitignore'), 'out/\n');
+      backend.deliver(root, [['update', '.gitignore']]);
+      await until(() => backend.subscriptions.length === 3, 'the .gitignore change');
+      const again = backend.current.ignore;
+      assert.ok(!again.some((p) => p instanceof RegExp && p.test('a/out/x.js')), again.join(', '));
+      assert.ok(again.some((p) => p instanceof RegExp && p.test('b/out/z.js')), again.join(', '));
+    } finally {
+      await w.close();
+    }
+  });
+
   test('ignored directories created after the start are left out once quiet: one re-subscription, then everything is invalidated', async () => {
     const { root, backend, logger, w, batches } = await leavingOut({ 'a/BUILD': '' });
     try {
@@ -427,6 +456,45 @@ describe('the watcher, with a scripted backend', () => {
       assert.ok(!backend.current.ignore.includes('gen'), backend.current.ignore.join(', '));
     } finally {
       await w.close();
+    }
+  });
+
+  test('one expression leaves out the contents of every absent directory, and nothing else', () => {
+    const re = contentsPattern(['packages/p1/dist', 'packages/p10/dist', 'packages/p1/dist/sub', 'a.b/(x)', 'c', 'c/d']);
+    for (const p of ['packages/p1/dist/x.js', 'packages/p10/dist/a/b.js', 'a.b/(x)/y', 'c/d', 'c/e/f']) assert.ok(re.test(p), p);
+    for (const p of ['packages/p1/dist', 'packages/p1/distx/y', 'packages/p2/dist/x', 'packages/p100/dist/x', 'aXb/(x)/y', 'a.b/x/y', 'c', 'cc/d', 'x/c/d']) {
+      assert.ok(!re.test(p), p);
+    }
+  });
+
+  test("a daemon's watch starts from the directories its predecessor left out: one absent now has its contents left out at once", async () => {
+    const { root, backend, logger, w } = await leavingOut({ 'a/BUILD': '' });
+    mkdirSync(join(root, 'dist', 'x'), { recursive: true });
+    mkdirSync(join(root, '.cache'), { recursive: true });
+    backend.deliver(root, [['create', 'dist'], ['create', 'dist/x'], ['create', '.cache']]);
+    await until(() => backend.subscriptions.length === 2, 'dist left out');
+    await until(() => existsSync(join(root, '.trews.d', 'daemon', 'watch-left-out')), 'the list written');
+    await w.close();
+    assert.match(logger.lines.join('\n'), /watching .* \(2 ignored directories left out\)/);
+    // Gone before the next daemon starts (a restore's `rm -rf`), and .cache no longer ignored; a hostile line is skipped.
+    rmSync(join(root, 'dist'), { recursive: true });
+    writeFileSync(join(root, '.trews.d', 'daemon', 'watch-left-out'), `${readFileSync(join(root, '.trews.d', 'daemon', 'watch-left-out'), 'utf8')}../up\n/etc\n`);
+    const next = new ScriptedBackend();
+    const logger2 = new MemoryLogger();
+    const w2 = await startWatcher({ root, rules: { ...RULES, ignorePatterns: ['/dist/'] }, logger: logger2, cookies: true, pid: 2, backend: next, leaveOutDelayMs: 20 });
+    try {
+      const ignore = next.current.ignore;
+      assert.ok(ignore.some((p) => p instanceof RegExp && p.test('dist/x/y.js')), ignore.join(', '));
+      assert.ok(!ignore.includes('.cache') && !ignore.some((p) => p instanceof RegExp && p.test('.cache/y')), ignore.join(', '));
+      assert.ok(!ignore.some((p) => typeof p === 'string' && (p.includes('..') || p === '/etc')), ignore.join(', '));
+      assert.match(logger2.lines.join('\n'), /watching .* \(0 ignored directories left out, and the contents of 1 absent ones\)/);
+      // Made again, it starts no re-subscription.
+      mkdirSync(join(root, 'dist', 'x'), { recursive: true });
+      next.deliver(root, [['create', 'dist']]);
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(next.subscriptions.length, 1);
+    } finally {
+      await w2.close();
     }
   });
 
