@@ -35,7 +35,7 @@ export { connectToDaemon, runOnDaemon } from './client.js';
 export type { ConnectOptions, DaemonRunOptions } from './client.js';
 export { createDaemonServer } from './server.js';
 export type { DaemonServer, DaemonServerOptions, ServeFn } from './server.js';
-export { startWatcher, nativeIgnorePatterns, describeWatchError, defaultBurstLimit } from './watcher.js';
+export { startWatcher, nativeIgnorePatterns, describeWatchError, defaultBurstLimit, contentsPattern } from './watcher.js';
 export type { ChangeBatch, ChangeListener, ChangeFeed, FileWatcher, WatchBackend, WatcherOptions } from './watcher.js';
 export { WatchFilter, relativeEventPath } from './watch-filter.js';
 export type { EventClass, PathKind } from './watch-filter.js';
