@@ -306,14 +306,15 @@ describe('the watcher, with a scripted backend', () => {
 
   test('nested .gitignore files count as the engine counts them: a directory they hide is left out, one they bring back is seen', async () => {
     // Asking only the root's rules, a/gen (hidden by a/.gitignore) was passed on and watched for good, and a/out (brought
-    // back by it, so in the engine's listing of a/) was dropped.
+    // back by it, so read by the engine, as git reads it) was dropped with what is in it.
     const { root, backend, w, batches } = await leavingOut({ '.gitignore': 'out/\n', 'a/.gitignore': 'gen/\n!out/\n', 'b/BUILD': '' });
     try {
       mkdirSync(join(root, 'a', 'out'));
       mkdirSync(join(root, 'a', 'gen'));
       mkdirSync(join(root, 'b', 'out'));
-      backend.deliver(root, [['create', 'a/out'], ['create', 'a/gen'], ['create', 'a/gen/x.js'], ['create', 'b/out'], ['create', 'b/out/z.js']]);
-      assert.deepEqual(batches.at(-1)?.paths, ['a/out']);
+      writeFileSync(join(root, 'a', 'out', 'x.js'), '');
+      backend.deliver(root, [['create', 'a/out'], ['create', 'a/out/x.js'], ['create', 'a/gen'], ['create', 'a/gen/x.js'], ['create', 'b/out'], ['create', 'b/out/z.js']]);
+      assert.deepEqual(batches.at(-1)?.paths, ['a/out', 'a/out/x.js']);
       await until(() => backend.subscriptions.length === 2, 'a/gen and b/out left out');
       const ignore = backend.current.ignore;
       assert.ok(ignore.includes('a/gen') && ignore.includes('b/out') && !ignore.includes('a/out'), ignore.join(', '));

@@ -52,6 +52,34 @@ describe('listings and ignore rules', () => {
     assert.deepEqual(src, { exists: true, files: ['.gitignore', 'keep.log', 'main.txt'], dirs: [], others: [], escapes: [] });
   });
 
+  it('a nested .gitignore brings back a directory a shallower one excludes, and what is in it, as git does', async () => {
+    // git check-ignore agrees: pkg/out/x.js is tracked, pkg/out/x.log is not, other/out/y.js is ignored.
+    const r = await tree({
+      '.gitignore': 'out/\n*.log\n',
+      'pkg/.gitignore': '!out/\n',
+      'pkg/out/x.js': '',
+      'pkg/out/x.log': '',
+      'pkg/out/deep/z.js': '',
+      'pkg/out/we*rd/w.js': '',
+      'other/out/y.js': '',
+      'other/.gitignore': '!y.js\n',
+    });
+    try {
+      const run = createEngine().startRun();
+      assert.deepEqual((await run.get(new ListingKey(ws(r), 'pkg'))).dirs, ['out']);
+      const out = await run.get(new ListingKey(ws(r), 'pkg/out'));
+      assert.deepEqual(out.files, ['x.js']);
+      assert.deepEqual(out.dirs, ['deep', 'we*rd']);
+      assert.deepEqual((await run.get(new ListingKey(ws(r), 'pkg/out/deep'))).files, ['z.js']);
+      // A directory name a pattern would read as syntax keeps the matcher's answer, which hides.
+      assert.deepEqual((await run.get(new ListingKey(ws(r), 'pkg/out/we*rd'))).files, []);
+      // A file cannot be brought back from under a directory that stays excluded.
+      assert.deepEqual((await run.get(new ListingKey(ws(r), 'other'))).dirs, []);
+    } finally {
+      await rm(r, { recursive: true, force: true });
+    }
+  });
+
   it('without gitignore support only the ignore option applies', async () => {
     const run = createEngine().startRun();
     const top = await run.get(new ListingKey(ws(root, [], false), ''));

@@ -51,7 +51,7 @@ export class IgnoreRulesKey implements Key<IgnoreRules> {
   }
 }
 
-const compiled = new WeakMap<IgnoreRules, Array<{ base: string; ig: Ignore }>>();
+const compiled = new WeakMap<IgnoreRules, Array<{ base: string; patterns: readonly string[]; ig: Ignore }>>();
 
 /**
  * One compiled matcher per pattern list: every directory's rules repeat the
@@ -74,22 +74,61 @@ function compiledPatterns(patterns: readonly string[]): Ignore {
 }
 
 /**
- * Whether `path` (a file, or a directory when `isDir`) is ignored. The deepest
- * level that has an opinion wins, as in git; a directory ignored higher up is
- * never listed, so its contents never reach this question.
+ * Whether `path` (a file, or a directory when `isDir`) is ignored, as git
+ * decides: a directory above it that is excluded excludes it; otherwise the
+ * deepest level that has an opinion on it wins. `rules` are those of the
+ * directory holding `path`.
  */
 export function isIgnored(rules: IgnoreRules, path: string, isDir: boolean): boolean {
   let levels = compiled.get(rules);
   if (!levels) {
-    levels = rules.levels.map((l) => ({ base: l.base, ig: compiledPatterns(l.patterns) }));
+    levels = rules.levels.map((l) => ({ base: l.base, patterns: l.patterns, ig: compiledPatterns(l.patterns) }));
     compiled.set(rules, levels);
   }
   for (let i = levels.length - 1; i >= 0; i--) {
-    const { base, ig } = levels[i]!;
-    const rel = base === '' ? path : path.slice(base.length + 1);
-    const r = ig.test(isDir ? `${rel}/` : rel);
-    if (r.ignored) return true;
+    const level = levels[i]!;
+    const rel = level.base === '' ? path : path.slice(level.base.length + 1);
+    const r = level.ig.test(isDir ? `${rel}/` : rel);
     if (r.unignored) return false;
+    if (!r.ignored) continue;
+    // The matcher also counts a directory above `path` that this level excludes. Git does
+    // too, unless a deeper .gitignore brought that directory back (`!out/` under a root
+    // `out/`): then only this level's rules on `path` itself count.
+    const slash = rel.lastIndexOf('/');
+    if (i === levels.length - 1 || slash < 0 || !level.ig.test(rel.slice(0, slash + 1)).ignored) return true;
+    const dir = dirnameRel(path);
+    if (isIgnored(rulesAbove(rules, dir), dir, true)) return true;
+    const own = ownMatch(level.patterns, rel.slice(0, slash), isDir ? `${rel}/` : rel);
+    if (own === undefined || own.ignored) return true;
+    if (own.unignored) return false;
   }
   return false;
+}
+
+/** The rules that decide about `dir` itself: those of the directory holding it (a `.gitignore` in `dir` is about what is under it). */
+function rulesAbove(rules: IgnoreRules, dir: string): IgnoreRules {
+  const last = rules.levels.at(-1);
+  if (last === undefined || last.base !== dir || dir === '') return rules;
+  let above = parentRules.get(rules);
+  if (above === undefined) parentRules.set(rules, (above = { levels: rules.levels.slice(0, -1) }));
+  return above;
+}
+
+const parentRules = new WeakMap<IgnoreRules, IgnoreRules>();
+
+/** Directory names written into a pattern below as they are: nothing a gitignore pattern would read as syntax. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._@+~-]+$/;
+
+/**
+ * What one level's patterns say about `rel` itself, with the directories
+ * above it (`dirRel`, relative to the level) taken as not excluded: the
+ * patterns plus a negation of each of those directories, which only they
+ * match. Undefined when a directory name has characters a pattern would read
+ * as syntax (then the caller keeps the matcher's answer, which hides).
+ */
+function ownMatch(patterns: readonly string[], dirRel: string, rel: string): { ignored: boolean; unignored: boolean } | undefined {
+  const segments = dirRel.split('/');
+  if (!segments.every((s) => PLAIN_SEGMENT.test(s))) return undefined;
+  const negations = segments.map((_, i) => `!/${segments.slice(0, i + 1).join('/')}/`);
+  return compiledPatterns([...patterns, ...negations]).test(rel);
 }
