@@ -176,7 +176,7 @@ class ParcelFileWatcher implements FileWatcher {
    */
   #contentsLeftOut: ReadonlySet<string> = new Set();
   #leaveOutTimer: NodeJS.Timeout | undefined;
-  /** What the file of remembered directories holds, as this watcher last wrote or read it. */
+  /** What this watcher last wrote to the file of remembered directories (rememberedPath). */
   #remembered: string | undefined;
   #rememberWrites: Promise<unknown> = Promise.resolve();
 
