@@ -96,7 +96,7 @@ export function trewsTool(repo: TsRepo, opts: { daemon: boolean; tscWorker?: boo
     available(): Availability {
       if (!existsSync(bin)) return { ok: false, why: `${bin} not found` };
       const head = sh(['git', '-C', THIS_TREWS_ROOT, 'log', '-1', '--format=%h', '--', 'src', 'bin', 'scripts', 'package.json'], THIS_TREWS_ROOT, env);
-      return { ok: true, version: `trews at ${head.out.trim() || 'unknown commit'}, ${flags.length === 0 ? 'through its daemon' : flags.join(' ')}` };
+      return { ok: true, version: `trews at ${(head.status === 0 && head.out.trim()) || 'unknown commit (not a git checkout)'}, ${flags.length === 0 ? 'through its daemon' : flags.join(' ')}` };
     },
     commands: {
       query: inv('list', '::'),
