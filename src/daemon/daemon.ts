@@ -154,9 +154,10 @@ class Daemon implements RunningDaemon {
     });
     this.#quiet = quiet;
     watcher.subscribe((batch) => {
-      // A burst that may have overflowed, after stamps the next run checks, needs no more (quiet-check.ts).
+      // A burst that may have overflowed, or a re-subscription's gap, after stamps that can be checked, needs no more (quiet-check.ts).
       if (batch.everything) {
-        if (batch.overflowBurst === undefined || !quiet.coversOverflow(batch.overflowBurst)) this.#c.invalidate.all();
+        const covered = batch.overflowBurst !== undefined ? quiet.coversOverflow(batch.overflowBurst) : batch.gapBurst !== undefined && quiet.coversGap(batch.gapBurst);
+        if (!covered) this.#c.invalidate.all();
       }
       else if (batch.paths.length > 0) this.#c.invalidate.paths(batch.paths);
       const trigger = batch.changed.find((p) => this.#isExitTrigger(p));

@@ -353,6 +353,62 @@ describe('QuietCheck', () => {
     s.quiet.close();
   });
 
+  test('a re-subscription gap after the proof is settled at once while idle: the change whose event was lost is queued, nothing else, and the daemon proves again', async () => {
+    const s = setup();
+    await run(s);
+    await settle();
+    const proofs = (): number => (log(s).match(/paths stamped \(0 too recent to trust\) and synced/g) ?? []).length;
+    assert.equal(proofs(), 1);
+    s.watcher.burstSeq++; // the re-subscription begins after the proof's cookie came back
+    writeFileSync(join(s.root, 'pkg', 'BUILD'), 'files(name="lost")\n'); // its event lost in the gap
+    assert.equal(s.quiet.coversGap(s.watcher.burstSeq), true);
+    await settle();
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
+    assert.equal(s.all.count, 0);
+    assert.match(log(s), /watcher: the watch was set up again: 1 of 5 paths changed since the last sync \(pkg\/BUILD…\)/);
+    assert.equal(proofs(), 2, 'proved anew while idle, not frozen until a run');
+    // The next run goes on the new proof: nothing moved since.
+    assert.equal(await run(s), 'stamped');
+    assert.deepEqual(s.invalidated, [['pkg/BUILD']]);
+    s.quiet.close();
+  });
+
+  test('a gap is not covered by a proof whose cookie came back after it began, nor during a run, nor without a proof', async () => {
+    const s = setup();
+    assert.equal(s.quiet.coversGap(s.watcher.burstSeq + 1), false, 'no proof yet');
+    await run(s);
+    await settle();
+    assert.equal(s.quiet.coversGap(s.watcher.burstSeq), false, 'the cookie came back in the gap’s burst or later');
+    s.quiet.activity(1);
+    assert.equal(s.quiet.coversGap(s.watcher.burstSeq + 1), false, 'a run in progress');
+    s.quiet.activity(0);
+    assert.equal(s.all.count, 0, 'the caller invalidates everything, not the check');
+    s.quiet.close();
+  });
+
+  test('a gap whose proof cannot be used (more recent paths whose contents moved than are worth re-reading) invalidates everything', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
+    roots.push(root);
+    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+    for (const p of paths) writeFileSync(join(root, p), p);
+    const watcher = new HandWatcher();
+    const logger = new MemoryLogger();
+    const invalidated: string[][] = [];
+    const all = { count: 0 };
+    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), invalidateAll: () => all.count++, logger, enabled: true, changedPaths: stampsNeverMove });
+    const s: Setup = { root, watcher, quiet, logger, invalidated, all };
+    await run(s);
+    await settle();
+    for (const p of paths) writeFileSync(join(root, p), p.toUpperCase());
+    watcher.burstSeq++;
+    assert.equal(quiet.coversGap(watcher.burstSeq), true);
+    await settle();
+    assert.equal(all.count, 1);
+    assert.deepEqual(invalidated, []);
+    assert.match(log(s), /the stamps taken before the watch was set up again cannot be used; invalidating everything/);
+    quiet.close();
+  });
+
   test('more paths than stamping is worth: runs sync', async () => {
     const s = setup({ maxPaths: 4 });
     await run(s);

@@ -198,6 +198,34 @@ export class QuietCheck {
     return true;
   }
 
+  /**
+   * The watcher set itself up again to leave out ignored directories made
+   * since it began (watcher.ts), and the events of the gap are lost. `gap` is
+   * the burst number it started the re-subscription with (ChangeBatch.gapBurst).
+   * As with an overflow, a proof whose cookie came back before the gap covers
+   * it: every change since its moment shows in its stamps. Unlike an overflow,
+   * the loss is over once the new subscription stands, so while idle the
+   * check settles the proof at once — it queues what moved, as the next run
+   * would — and proves anew, instead of keeping it for the next run (which
+   * would leave paths too recent to trust unproven while idle). True when it
+   * does: nothing need be invalidated now; false without such a proof, or
+   * while a run or a proof is under way.
+   */
+  coversGap(gap: number): boolean {
+    const proof = this.#proof;
+    if (proof === undefined || proof.epoch !== this.#epoch || proof.burst === undefined || proof.burst >= gap) return false;
+    if (this.#overflowPending || this.#active > 0 || this.#proving || this.#closed) return false;
+    this.#proving = (async () => {
+      if (await this.#useProof('the watch was set up again')) return;
+      this.#o.logger.debug('watcher: the stamps taken before the watch was set up again cannot be used; invalidating everything');
+      this.#o.invalidateAll();
+    })().finally(() => {
+      this.#proving = undefined;
+      if (this.#active === 0) this.#prove();
+    });
+    return true;
+  }
+
   close(): void {
     this.#closed = true;
     clearTimeout(this.#again);
@@ -205,8 +233,8 @@ export class QuietCheck {
     this.#overflowPending = false;
   }
 
-  /** Queues what changed since the proof's moment; false when there is no proof to go on. */
-  async #useProof(): Promise<boolean> {
+  /** Queues what changed since the proof's moment; false when there is no proof to go on. `why` heads its log line. */
+  async #useProof(why = 'no sync needed'): Promise<boolean> {
     const proof = this.#proof;
     if (proof === undefined || proof.epoch !== this.#epoch) return false;
     // Used up before anything is awaited: a burst that may overflow meanwhile finds no proof to
@@ -240,7 +268,7 @@ export class QuietCheck {
     const asHeld = changed.size - otherwise.size;
     if (otherwise.size > 0) this.#o.invalidate([...otherwise]);
     this.#o.logger.debug(
-      `watcher: no sync needed: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust; ${byContent} recent ones unchanged by their contents (checked in ${ms} ms)` +
+      `watcher: ${why}: ${changed.size} of ${proof.stamps.size} paths changed since the last sync${first}, ${unproven} of them too recent to trust; ${byContent} recent ones unchanged by their contents (checked in ${ms} ms)` +
         (asHeld > 0 ? `; ${asHeld} of the changed read as the graph holds them (${(performance.now() - t1).toFixed(1)} ms), ${otherwise.size} invalidated` : ''),
     );
     return true;

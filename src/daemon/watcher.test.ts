@@ -298,6 +298,7 @@ describe('the watcher, with a scripted backend', () => {
       await until(() => batches.length === 2, 'the everything batch');
       assert.deepEqual(batches[0]!.paths, ['.gitignore']);
       assert.equal(batches[1]!.everything, true);
+      assert.equal(batches[1]!.gapBurst, undefined, 'new rules: what was dropped before them is no stamped path');
       assert.ok(backend.current.ignore.includes('gen'));
     } finally {
       await w.close();
@@ -334,9 +335,10 @@ describe('the watcher, with a scripted backend', () => {
     }
   });
 
-  test('ignored directories created after the start are left out once quiet: one re-subscription, then everything is invalidated', async () => {
+  test('ignored directories created after the start are left out once quiet: one re-subscription, then everything is invalidated unless stamps cover its gap', async () => {
     const { root, backend, logger, w, batches } = await leavingOut({ 'a/BUILD': '' });
     try {
+      const burstBefore = w.burst!();
       mkdirSync(join(root, 'dist', 'x'), { recursive: true });
       mkdirSync(join(root, '.store', 'cas'), { recursive: true });
       mkdirSync(join(root, 'a', 'out'), { recursive: true });
@@ -347,8 +349,11 @@ describe('the watcher, with a scripted backend', () => {
       const ignore = backend.current.ignore;
       assert.ok(ignore.includes('dist') && ignore.includes('.store'), ignore.join(', '));
       assert.ok(!ignore.includes('a/out') && !ignore.includes('dist/x') && !ignore.includes('.store/cas'), 'only the outermost ignored directories');
-      assert.match(logger.lines.join('\n'), /info ignored directories created since the watch began are left out of it \((dist, \.store|\.store, dist)\); invalidating everything/);
+      assert.match(logger.lines.join('\n'), /info ignored directories created since the watch began are left out of it \((dist, \.store|\.store, dist)\); invalidating everything \(unless the paths read were stamped before it\)/);
       assert.doesNotMatch(logger.lines.join('\n'), /^warn/m);
+      // The gap's number: later than any cookie seen before it, no later than one seen after.
+      const gap = batches.find((b) => b.everything)!.gapBurst;
+      assert.ok(gap !== undefined && gap > burstBefore && gap <= w.burst!(), `gap ${gap}, bursts ${burstBefore} then ${w.burst!()}`);
       // What the new subscription leaves out starts no other.
       backend.deliver(root, [['create', 'a/out/y']]);
       await new Promise((r) => setTimeout(r, 60));
@@ -371,6 +376,8 @@ describe('the watcher, with a scripted backend', () => {
       await p;
       assert.equal(synced, true);
       assert.ok(batches.some((b) => b.everything), 'everything invalidated before the sync ends');
+      // The sync takes the gap as delivered: no stamps may stand for it.
+      assert.equal(batches.find((b) => b.everything)!.gapBurst, undefined);
       assert.doesNotMatch(logger.lines.join('\n'), /did not report the sync cookie/);
     } finally {
       await w.close();

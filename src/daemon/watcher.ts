@@ -26,6 +26,13 @@ export interface ChangeBatch {
    * instead of invalidating everything (quiet-check.ts).
    */
   readonly overflowBurst?: number;
+  /**
+   * Set when `everything` stands for the gap of a re-subscription that only
+   * left out more ignored directories (the rules unchanged, no sync waiting):
+   * the burst number it began with, so that a daemon whose stamps were synced
+   * before it can check them instead (quiet-check.ts coversGap).
+   */
+  readonly gapBurst?: number;
 }
 
 export type ChangeListener = (batch: ChangeBatch) => void;
@@ -155,7 +162,7 @@ class ParcelFileWatcher implements FileWatcher {
   #lastDelivery = Number.NEGATIVE_INFINITY;
   /** Events delivered in the current burst (see BURST_GAP_MS). */
   #burst = 0;
-  /** Bumped as each burst begins, and after each burst limit reached (see FileWatcher.burst). */
+  /** Bumped as each burst begins, after each burst limit reached, and as a coverable re-subscription begins (see FileWatcher.burst). */
   #burstSeq = 0;
   readonly #burstLimit: number;
   #cookieSeq = 0;
@@ -365,9 +372,10 @@ class ParcelFileWatcher implements FileWatcher {
     }
   }
 
-  #everything(reason: string, overflowBurst?: number, level: 'info' | 'warn' = 'warn'): void {
-    this.#o.logger[level](`${reason}; invalidating everything${overflowBurst !== undefined ? ' (unless the paths read were stamped before it)' : ''}`);
-    this.#emit({ paths: [], changed: [], everything: true, reason, ...(overflowBurst !== undefined ? { overflowBurst } : {}) });
+  #everything(reason: string, overflowBurst?: number, level: 'info' | 'warn' = 'warn', gapBurst?: number): void {
+    const coverable = overflowBurst !== undefined || gapBurst !== undefined;
+    this.#o.logger[level](`${reason}; invalidating everything${coverable ? ' (unless the paths read were stamped before it)' : ''}`);
+    this.#emit({ paths: [], changed: [], everything: true, reason, ...(overflowBurst !== undefined ? { overflowBurst } : {}), ...(gapBurst !== undefined ? { gapBurst } : {}) });
   }
 
   /** Writes what this subscription leaves out for the next daemon (readRemembered), when it differs from what is there. */
@@ -398,14 +406,22 @@ class ParcelFileWatcher implements FileWatcher {
       this.#leaveOutTimer = undefined;
       if (this.#toLeaveOut.size === 0) return;
       const dirs = [...this.#toLeaveOut];
-      this.#refresh(`ignored directories created since the watch began are left out of it (${dirs.slice(0, 3).join(', ')}${dirs.length > 3 ? `, and ${dirs.length - 3} more` : ''})`, 'info');
+      this.#refresh(`ignored directories created since the watch began are left out of it (${dirs.slice(0, 3).join(', ')}${dirs.length > 3 ? `, and ${dirs.length - 3} more` : ''})`, 'info', true);
     }, this.#o.leaveOutDelayMs ?? LEAVE_OUT_DELAY_MS);
     this.#leaveOutTimer.unref();
   }
 
-  /** Subscribes again with freshly computed ignores; events in between are lost, so everything is invalidated after. */
-  #refresh(reason: string, level: 'info' | 'warn' = 'warn'): void {
+  /**
+   * Subscribes again with freshly computed ignores; events in between are
+   * lost, so everything is invalidated after. `leavingOut`: only to leave out
+   * more ignored directories (the rules are those of the last subscription),
+   * so stamps synced before the gap can stand for it (ChangeBatch.gapBurst),
+   * unless a sync is waiting, which would take the gap as delivered.
+   */
+  #refresh(reason: string, level: 'info' | 'warn' = 'warn', leavingOut = false): void {
     if (this.#refreshing || this.#closed) return;
+    // A cookie that comes back from now on came after the gap: it gets a later number.
+    const gap = leavingOut && this.#cookies.size === 0 ? ++this.#burstSeq : undefined;
     this.#refreshing = (async () => {
       const old = this.#subscription;
       this.#subscription = undefined;
@@ -426,7 +442,7 @@ class ParcelFileWatcher implements FileWatcher {
           await new Promise((r) => setTimeout(r, 200 * attempt));
         }
       }
-      this.#everything(reason, undefined, level);
+      this.#everything(reason, undefined, level, gap !== undefined && this.#cookies.size === 0 ? gap : undefined);
       // A sync whose cookie was written before the old subscription went may never see it
       // (its event went to that subscription, or to none), and waited out its timeout, 5 s,
       // on a daemon's next run. What it waited for is done: everything is invalidated, so
