@@ -226,6 +226,20 @@ describe('QuietCheck', () => {
   /** Stamps that never move: a file system whose timestamps are too coarse to show an edit in the same tick. */
   const stampsNeverMove = (): Set<string> => new Set();
 
+  /** More recent files the graph read than are worth re-reading, on stamps that never move: only their contents can prove them. */
+  function manyRecent(): Setup & { paths: string[] } {
+    const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
+    roots.push(root);
+    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+    for (const p of paths) writeFileSync(join(root, p), p);
+    const watcher = new HandWatcher();
+    const logger = new MemoryLogger();
+    const invalidated: string[][] = [];
+    const all = { count: 0 };
+    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), invalidateAll: () => all.count++, logger, enabled: true, changedPaths: stampsNeverMove });
+    return { root, watcher, quiet, logger, invalidated, all, paths };
+  }
+
   test('a recent file edited in the same timestamp tick with the same size is invalidated: its content moved', async () => {
     const s = setup({ now: Date.now, changedPaths: stampsNeverMove });
     await run(s);
@@ -257,16 +271,8 @@ describe('QuietCheck', () => {
   });
 
   test('more recent paths whose contents moved than are worth re-reading: the run syncs instead', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
-    roots.push(root);
-    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${String(i).padStart(2, '0')}`);
-    for (const p of paths) writeFileSync(join(root, p), p);
-    const watcher = new HandWatcher();
-    const logger = new MemoryLogger();
-    const invalidated: string[][] = [];
-    const all = { count: 0 };
-    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), invalidateAll: () => all.count++, logger, enabled: true, changedPaths: stampsNeverMove });
-    const s: Setup = { root, watcher, quiet, logger, invalidated, all };
+    const s = manyRecent();
+    const { root, quiet, invalidated, paths } = s;
     await run(s);
     await settle();
     assert.equal(await run(s), 'stamped', 'unchanged contents prove them all');
@@ -387,16 +393,8 @@ describe('QuietCheck', () => {
   });
 
   test('a gap whose proof cannot be used (more recent paths whose contents moved than are worth re-reading) invalidates everything', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'trews-quiet-'));
-    roots.push(root);
-    const paths = Array.from({ length: MAX_RACY_PATHS + 2 }, (_, i) => `f${String(i).padStart(2, '0')}`);
-    for (const p of paths) writeFileSync(join(root, p), p);
-    const watcher = new HandWatcher();
-    const logger = new MemoryLogger();
-    const invalidated: string[][] = [];
-    const all = { count: 0 };
-    const quiet = new QuietCheck({ root, watcher, paths: () => paths, invalidate: (p) => invalidated.push([...p]), invalidateAll: () => all.count++, logger, enabled: true, changedPaths: stampsNeverMove });
-    const s: Setup = { root, watcher, quiet, logger, invalidated, all };
+    const s = manyRecent();
+    const { root, watcher, quiet, invalidated, all, paths } = s;
     await run(s);
     await settle();
     for (const p of paths) writeFileSync(join(root, p), p.toUpperCase());
