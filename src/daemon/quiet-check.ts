@@ -191,8 +191,8 @@ export class QuietCheck {
    * when there is none; the caller invalidates everything.
    */
   coversOverflow(burst: number): boolean {
-    const proof = this.#proof;
-    if (proof === undefined || proof.epoch !== this.#epoch || proof.burst === undefined || proof.burst > burst) return false;
+    const proof = this.#standingProofSyncedBy(burst);
+    if (proof === undefined) return false;
     if (!this.#overflowPending) this.#o.logger.debug(`watcher: a burst that may have overflowed came after the last stamps (${proof.stamps.size} paths): the next run checks them instead of invalidating everything`);
     this.#overflowPending = true;
     return true;
@@ -212,8 +212,8 @@ export class QuietCheck {
    * while a run or a proof is under way.
    */
   coversGap(gap: number): boolean {
-    const proof = this.#proof;
-    if (proof === undefined || proof.epoch !== this.#epoch || proof.burst === undefined || proof.burst >= gap) return false;
+    // Its cookie came back before the gap began (the gap's number is newer than any burst before it).
+    if (this.#standingProofSyncedBy(gap - 1) === undefined) return false;
     if (this.#overflowPending || this.#active > 0 || this.#proving || this.#closed) return false;
     this.#proving = (async () => {
       if (await this.#useProof('the watch was set up again')) return;
@@ -224,6 +224,12 @@ export class QuietCheck {
       if (this.#active === 0) this.#prove();
     });
     return true;
+  }
+
+  /** The proof no run has voided since it was taken, if its cookie came back in burst `burst` or earlier. */
+  #standingProofSyncedBy(burst: number): Proof | undefined {
+    const proof = this.#proof;
+    return proof !== undefined && proof.epoch === this.#epoch && proof.burst !== undefined && proof.burst <= burst ? proof : undefined;
   }
 
   close(): void {

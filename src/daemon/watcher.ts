@@ -351,7 +351,7 @@ class ParcelFileWatcher implements FileWatcher {
     }
     if (this.#burst >= this.#burstLimit) {
       // The kernel may have dropped events of this burst without a trace; only what is on disk now can be trusted.
-      this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`, this.#burstSeq);
+      this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`, 'warn', { overflowBurst: this.#burstSeq });
       this.#burst = 0;
       // A cookie delivered from now on came after events that may be lost: it gets a later number.
       this.#burstSeq++;
@@ -372,10 +372,10 @@ class ParcelFileWatcher implements FileWatcher {
     }
   }
 
-  #everything(reason: string, overflowBurst?: number, level: 'info' | 'warn' = 'warn', gapBurst?: number): void {
-    const coverable = overflowBurst !== undefined || gapBurst !== undefined;
-    this.#o.logger[level](`${reason}; invalidating everything${coverable ? ' (unless the paths read were stamped before it)' : ''}`);
-    this.#emit({ paths: [], changed: [], everything: true, reason, ...(overflowBurst !== undefined ? { overflowBurst } : {}), ...(gapBurst !== undefined ? { gapBurst } : {}) });
+  /** `stamped`: what stamps synced before the loss can stand for instead (ChangeBatch.overflowBurst or gapBurst). */
+  #everything(reason: string, level: 'info' | 'warn' = 'warn', stamped?: { readonly overflowBurst: number } | { readonly gapBurst: number }): void {
+    this.#o.logger[level](`${reason}; invalidating everything${stamped !== undefined ? ' (unless the paths read were stamped before it)' : ''}`);
+    this.#emit({ paths: [], changed: [], everything: true, reason, ...stamped });
   }
 
   /** Writes what this subscription leaves out for the next daemon (readRemembered), when it differs from what is there. */
@@ -442,7 +442,7 @@ class ParcelFileWatcher implements FileWatcher {
           await new Promise((r) => setTimeout(r, 200 * attempt));
         }
       }
-      this.#everything(reason, undefined, level, gap !== undefined && this.#cookies.size === 0 ? gap : undefined);
+      this.#everything(reason, level, gap !== undefined && this.#cookies.size === 0 ? { gapBurst: gap } : undefined);
       // A sync whose cookie was written before the old subscription went may never see it
       // (its event went to that subscription, or to none), and waited out its timeout, 5 s,
       // on a daemon's next run. What it waited for is done: everything is invalidated, so
