@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pidExists, TREWS_VERSION, type Logger } from '../core/index.js';
-import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type PersistedGraph } from '../engine/index.js';
-import { changedPaths, stampPaths, workDirOf } from '../fs/index.js';
+import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type Key, type PersistedGraph, type TransientCheck } from '../engine/index.js';
+import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
@@ -53,6 +53,11 @@ export class GraphFile {
   #observedAtLoad: ReadonlyMap<string, string> = new Map();
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
+  /** Whether the load imported a graph. */
+  #loaded = false;
+  /** The kept graph's transient records as the load computed them again: all read as kept, or not. */
+  #transients: { key: Key<unknown>; value: unknown }[] = [];
+  #transientsAllAsKept = false;
 
   /** `code`: the identity of the code that runs (code-identity.ts); undefined keeps nothing. */
   constructor(app: App, storeDir: string, logger: Logger, code: string | undefined) {
@@ -92,7 +97,8 @@ export class GraphFile {
       // The transient memos (tools on PATH) are computed now as the run would, and kept when
       // equal. They wait on the thread pool (stat, the tools' digest index), so they start
       // first and go on while this thread stats the graph's paths.
-      const freshing = transientReadingAsKept(graph, rebuild);
+      const transients: TransientCheck[] = [];
+      const freshing = transientReadingAsKept(graph, rebuild, (c) => transients.push(c));
       // Only the paths whose stamps differ (or that have none) are read again.
       const paths = pathsOf(graph);
       const observed = new Map<string, string>();
@@ -114,6 +120,9 @@ export class GraphFile {
       this.#provenAtLoad = paths.length - moved.size;
       this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
       this.#observedAtLoad = observed;
+      this.#loaded = n > 0;
+      this.#transientsAllAsKept = transients.every((c) => c.asKept);
+      this.#transients = transients.flatMap((c) => (c.asKept ? [{ key: c.key, value: c.value }] : []));
       const some = (set: ReadonlySet<string>): string => (set.size > 0 ? ` (${[...set].slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}${set.size > 5 ? ', …' : ''})` : '');
       this.#logger.debug(
         `graph: loaded ${n} of ${graph.ids.length} nodes from ${this.#path} (read and decode ${(t1 - t0).toFixed(0)} ms, stat ${(t2 - t1).toFixed(0)} ms, read again ${(t3 - t2).toFixed(0)} ms, import ${(t4 - t3).toFixed(0)} ms); ${moved.size} of ${paths.length} paths to read again${some(moved)}, ${changed.size} of them changed${some(changed)}; ${fresh.size} transient nodes computed again as kept`,
@@ -124,6 +133,38 @@ export class GraphFile {
       this.#logger.warn(`graph: not loaded from ${this.#path}: ${e instanceof Error ? e.message : String(e)}`);
       return 0;
     }
+  }
+
+  /**
+   * What proves this run's answer from the kept graph, when the run was a
+   * no-op on it: every path the graph read had its stamp at load, every
+   * transient record read as kept and names the programs that prove it,
+   * and the engine computed, re-validated and changed nothing. Then the same
+   * command line gives the same answer while those stamps hold
+   * (replay-record.ts). Undefined otherwise.
+   */
+  async replayProof(): Promise<{ readonly stamps: PathStamps; readonly programs: readonly string[] } | undefined> {
+    if (!this.#loaded || !this.#transientsAllAsKept) return undefined;
+    const stats = this.#app.engine.stats();
+    if (stats.computes !== 0 || stats.revalidated !== 0 || stats.changes !== 0) return undefined;
+    const programs: string[] = [];
+    for (const { key, value } of this.#transients) {
+      const proof = key.replayProof === undefined ? undefined : await key.replayProof(value);
+      if (proof === undefined) return undefined;
+      programs.push(...proof);
+    }
+    // A path whose stamp had moved was read again at load and read as kept (else the
+    // engine would have recomputed): stamped now as a save stamps it, it proves the same.
+    const proven = this.#provenStamps;
+    const moved = this.#loadedPaths.filter((p) => !proven.has(p));
+    const again = moved.length === 0 ? new Map<string, string>() : stampPaths(this.#app.root, moved, this.#startedAtMs, this.#observedAtLoad);
+    const stamps = new Map<string, string>();
+    for (const p of this.#loadedPaths) {
+      const s = proven.get(p) ?? again.get(p);
+      if (s === undefined) return undefined;
+      stamps.set(p, s);
+    }
+    return { stamps, programs };
   }
 
   /**

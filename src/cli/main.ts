@@ -1,6 +1,10 @@
 import type { RunContext } from '../core/index.js';
 import { AppCache } from './app.js';
+import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { daemonOffByFlagOrEnv } from './bootstrap.js';
 import { bundleCodeDigest } from './code-identity.js';
+import { OutputCapture, type ReplaySetup } from './replay-record.js';
 import { runCommand } from './runner.js';
 
 // bin/trewsd.cjs starts the daemon from this bundle too (scripts/bundle.mjs).
@@ -12,6 +16,36 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
     if (stream.writableLength === 0) resolve();
     else stream.write('', () => resolve());
   });
+}
+
+/**
+ * A run that may be recorded for the native client to replay
+ * (replay-record.ts): one without a daemon by the command line or the
+ * environment, as the native client sees them, printing to no terminal
+ * (colours, progress and the terminal's width are then out of the
+ * answer), from the bundle whose files can be stamped.
+ */
+function replaySetup(ctx: RunContext): { replay?: ReplaySetup } {
+  if (!daemonOffByFlagOrEnv(ctx.argv, ctx.env) || ctx.isTTY.stdout || ctx.isTTY.stderr || bundleCodeDigest() === undefined) return {};
+  let bin: string;
+  try {
+    // bin/trews.cjs, which loaded the bundles from ../dist.
+    bin = dirname(realpathSync(process.argv[1] ?? ''));
+  } catch {
+    return {};
+  }
+  const dist = join(bin, '..', 'dist');
+  const capture = new OutputCapture();
+  capture.install(process.stdout, process.stderr);
+  return {
+    replay: {
+      capture,
+      codeFiles: [join(bin, 'trews.cjs'), join(bin, 'code-cache.cjs'), join(dist, 'trews-client.cjs'), join(dist, 'trews-main.cjs')],
+      execPath: realpathSync(process.execPath),
+      uid: process.geteuid?.() ?? -1,
+      gid: process.getegid?.() ?? -1,
+    },
+  };
 }
 
 /** `trews` run in this process: wires the real process into a RunContext. */
@@ -49,7 +83,10 @@ export async function main(): Promise<void> {
     signal: controller.signal,
   };
   // One run per process: its graph may come from, and go back to, .trews.d/graph (persist_graph).
-  const code = await runCommand(ctx, { apps: new AppCache(undefined, { keptGraphs: { code: bundleCodeDigest(), saveAfterEachRun: true } }) });
+  const code = await runCommand(ctx, {
+    apps: new AppCache(undefined, { keptGraphs: { code: bundleCodeDigest(), saveAfterEachRun: true } }),
+    ...replaySetup(ctx),
+  });
   await Promise.all([flush(process.stdout), flush(process.stderr)]);
   process.exit(code);
 }

@@ -30,11 +30,12 @@ import { consoleColors, localStoreDirOf, RunExec, type ExecServices } from '../r
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
 import { colorEnabled, palette, recordRun, renderFailure, runsDirIn, TraceRecorder, type Palette } from '../ui/index.js';
-import { beginStoreUse, type StoreUse } from '../store/index.js';
+import { beginStoreUse, storeStatePaths, type StoreUse } from '../store/index.js';
 import { GraphFile } from './graph-file.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
 import { LoopWatch } from './loop.js';
+import { ReplayRecorder, type ReplaySetup } from './replay-record.js';
 import { buildRegistry } from './registry.js';
 
 export { buildRegistry };
@@ -69,6 +70,8 @@ export interface RunnerDeps {
   readonly changes?: ChangeFeed;
   /** For `--loop` under the daemon: aborted when the daemon is about to exit. */
   readonly restarting?: AbortSignal;
+  /** A process without a daemon whose no-op runs may be recorded for replay (replay-record.ts, set by main.ts). */
+  readonly replay?: ReplaySetup;
 }
 
 /**
@@ -204,6 +207,7 @@ async function reportThrown(ctx: RunContext, e: unknown, log: { logger: Logger; 
 
 async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, session: CommandSession, iteration: number): Promise<number> {
   const startedAt = performance.now();
+  const startedAtMs = Date.now();
   const goals = deps.goals ?? allGoals();
   const backends = deps.backends ?? allBackends();
   const log = { logger: deps.logger ?? nullLogger, logPath: deps.logger ? deps.logPath : undefined, stacktraces: false, colors: colorsWithoutOptions(ctx) };
@@ -212,6 +216,9 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
   // path: where --trace writes; history: the run's file under .trews.d/runs (run_history).
   let trace: { recorder: TraceRecorder; path: string | undefined; history: { dir: string; keep: number } | undefined } | undefined;
   const runId = randomUUID();
+  /** Set once the build root is known, when this run may be recorded for replay. */
+  let replay: { recorder: ReplayRecorder; root: string } | undefined;
+  let code: number | undefined;
   try {
     const { selected, root, options, remoteConfig } = await prepare(ctx, goals, backends);
     log.stacktraces = options.bool(GLOBAL, 'print_stacktrace');
@@ -230,6 +237,12 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     }
     const logger = log.logger;
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
+    if (deps.replay !== undefined && root !== undefined && iteration === 0) {
+      replay = { recorder: new ReplayRecorder(deps.replay, logger), root };
+      const notReplayable = selected.find((goal) => goal.replayable?.(options) !== true);
+      if (notReplayable !== undefined) replay.recorder.refuse(`\`${notReplayable.name}\` is not replayable with these options`);
+      if (tracePath !== undefined) replay.recorder.refuse('the run writes a trace');
+    }
     const rules = fsRulesFrom(options);
     const storeDir = localStoreDirOf(options, root ?? ctx.cwd, ctx.env, ctx.env['HOME'] ?? homedir());
     let app: App;
@@ -267,6 +280,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     const loops = options.bool(GLOBAL, 'loop');
     const follows = !loops && selected.some((goal) => goal.follows?.(options) === true);
     if (root !== undefined && (loops || follows)) await loop.watch(root, rules, app, follows);
+    if (loops || follows) replay?.recorder.refuse('the run goes on after its answer');
     let services: ExecServices | undefined;
     const exec = new RunExec({
       services: () => (services ??= app.execution(options, remoteConfig)),
@@ -288,7 +302,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       logger.info(`graph: evicted ${statsBefore.evicted - evictedBefore} nodes no recent run used (${statsBefore.evicted} in all); ${statsBefore.nodes} kept`);
     }
     const cwdRel = root !== undefined ? relative(root, ctx.cwd).split('\\').join('/') : '';
-    let code = 0;
+    code = 0;
     let goalsEnded = false;
     let flushed: { readonly e: unknown } | undefined;
     try {
@@ -301,6 +315,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
           iteration,
           session,
           trace: trace?.recorder,
+          ...(replay !== undefined ? { replay: replay.recorder } : {}),
         });
         const endGoal = trace?.recorder.phase(`goal ${goal.name}`);
         try {
@@ -351,10 +366,27 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       if (flushed !== undefined && !goalsEnded) logger.warn(`remote: ${flushed.e instanceof Error ? flushed.e.message : String(flushed.e)}`);
     }
     if (flushed !== undefined) throw flushed.e;
+    if (replay !== undefined) {
+      await replay.recorder.record({
+        root: replay.root,
+        cwd: ctx.cwd,
+        argv: ctx.argv,
+        env: ctx.env,
+        exitCode: code,
+        startedAtMs,
+        graph: graphLoaded ? await graphFile?.replayProof() : undefined,
+        storeFiles: storeStatePaths(storeDir),
+        configFile: CONFIG_FILE,
+      });
+      replay = undefined;
+    }
     return code;
   } catch (e) {
-    return await reportThrown(ctx, e, log);
+    code = await reportThrown(ctx, e, log);
+    return code;
   } finally {
+    // A run that failed is no answer to replay, and an older record of this command line must not stand for it.
+    if (replay !== undefined) await replay.recorder.discard(replay.root, ctx.cwd, ctx.argv, `the run ended with ${code ?? 'an error'}`);
     await storeUse?.release();
     if (loop.active) loop.ran(run);
     if (trace?.path !== undefined) await writeTrace(ctx, trace.recorder, trace.path, log.logger);
@@ -408,7 +440,7 @@ function goalContext(
   options: Options,
   goal: Goal,
   exec: RunExec,
-  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel' | 'iteration' | 'session' | 'trace'>,
+  rest: Pick<GoalContext, 'run' | 'logger' | 'goals' | 'cwdRel' | 'iteration' | 'session' | 'trace' | 'replay'>,
 ): GoalContext {
   let selected: Promise<readonly Target[]> | undefined;
   const selecting = <T>(select: () => Promise<T>): Promise<T> => (rest.trace ? rest.trace.during('select targets', select) : select());

@@ -19,5 +19,5 @@ export { deepEqual } from './deep-equal.js';
 export { EngineCycleError } from './cycle-error.js';
 export { RunConflictError } from './run-conflict-error.js';
 export { isPlainData, type PersistedGraph } from './persist.js';
-export { pathsReadingOtherwise, transientReadingAsKept } from './recheck-paths.js';
+export { pathsReadingOtherwise, transientReadingAsKept, type TransientCheck } from './recheck-paths.js';
 export { createKeyRebuilders, keyKindOf, type KeyRebuilder, type KeyRebuilders } from './key-rebuilders.js';

@@ -75,7 +75,7 @@ export async function pathsReadingOtherwise(
   for (const p of changed) if (!recordsAt.has(p)) otherwise.add(p);
   const signal = new AbortController().signal;
   const pathReadsAsKept = async (records: readonly number[]): Promise<boolean> => {
-    for (const i of records) if (!(await readsAsKept(graph, i, rebuild, signal))) return false;
+    for (const i of records) if (!(await readsAsKept(graph, i, rebuild, signal)).asKept) return false;
     return true;
   };
   await mapLimit([...recordsAt], RECHECK_CONCURRENCY, async ([path, records]) => {
@@ -98,6 +98,7 @@ export async function pathsReadingOtherwise(
 export async function transientReadingAsKept(
   graph: PersistedGraph,
   rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
+  checked?: (check: TransientCheck) => void,
 ): Promise<Set<number>> {
   const candidates: number[] = [];
   for (let i = 0; i < graph.flags.length; i++) {
@@ -108,15 +109,22 @@ export async function transientReadingAsKept(
   const signal = new AbortController().signal;
   await Promise.all(
     candidates.map(async (i) => {
-      if (await readsAsKept(graph, i, rebuild, signal)) fresh.add(i);
+      const check = await readsAsKept(graph, i, rebuild, signal);
+      if (check.asKept) fresh.add(i);
+      checked?.(check);
     }),
   );
   return fresh;
 }
 
+/** What transientReadingAsKept found of one transient record: its key and value now when it read as kept. */
+export type TransientCheck = { readonly asKept: true; readonly key: Key<unknown>; readonly value: unknown } | { readonly asKept: false };
+
+const NOT_AS_KEPT: TransientCheck = { asKept: false };
+
 /**
  * Whether record `i`, rebuilt as its real key and computed now without any
- * other key, equals its kept value (as the engine compares). False when it
+ * other key, equals its kept value (as the engine compares). Not when it
  * cannot be rebuilt, is an input, or throws.
  */
 async function readsAsKept(
@@ -124,22 +132,22 @@ async function readsAsKept(
   i: number,
   rebuild: (id: string, path: string | undefined) => AnyKey<unknown> | undefined,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<TransientCheck> {
   const id = graph.ids[i]!;
   const path = graph.paths[i] ?? undefined;
   const key = rebuild(id, path);
-  if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return false;
+  if (key === undefined || 'readFrom' in key || key.id !== id || (key as Key<unknown>).path !== path) return NOT_AS_KEPT;
   const k = key as Key<unknown>;
   let now: unknown;
   try {
     now = await k.compute(NO_CONTEXT, signal);
   } catch {
-    return false;
+    return NOT_AS_KEPT;
   }
   const kept: unknown = deserialize(recordValueBytes(graph, i));
   try {
-    return k.equal !== undefined ? k.equal(kept, now) : deepEqual(kept, now);
+    return (k.equal !== undefined ? k.equal(kept, now) : deepEqual(kept, now)) ? { asKept: true, key: k, value: now } : NOT_AS_KEPT;
   } catch {
-    return false;
+    return NOT_AS_KEPT;
   }
 }

@@ -50,6 +50,16 @@ export interface Key<V> {
    * daemon each run recomputes anyway; with one, this keeps the two the same.
    */
   isTransient?(value: V): boolean;
+  /**
+   * For a transient key: the absolute paths whose `stat` (following links)
+   * proves `value` still right, when nothing else it reads can change it (a
+   * tool found on a search path: each directory's candidate up to the one
+   * found). A run without a daemon that did nothing may then be replayed
+   * without recomputing the key (cli/replay-record.ts). Undefined, or no
+   * method: the value cannot be proven that way (a program's output), and no
+   * run that kept it is replayed.
+   */
+  replayProof?(value: V): Promise<readonly string[] | undefined>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { lstatSync, type BigIntStats } from 'node:fs';
+import { lstatSync, statSync, type BigIntStats } from 'node:fs';
 import { dirnameRel } from '../core/index.js';
 import { RACY_MARGIN_MS } from './file-digest-index.js';
 
@@ -33,10 +33,14 @@ interface Observed {
 const ABSENT: Observed = { stamp: 'absent', changedAtNs: 0n };
 
 function observe(root: string, path: string): Observed {
+  // The paths are the graph's, root-relative and normalized: no join (and its normalize) needed.
+  return observeAt(path === '' ? root : `${root}/${path}`, lstatSync);
+}
+
+function observeAt(abs: string, statFn: typeof lstatSync): Observed {
   let st: BigIntStats | undefined;
   try {
-    // The paths are the graph's, root-relative and normalized: no join (and its normalize) needed.
-    st = lstatSync(path === '' ? root : `${root}/${path}`, { bigint: true, throwIfNoEntry: false });
+    st = statFn(abs, { bigint: true, throwIfNoEntry: false });
   } catch (e) {
     // ENOTDIR (a file where a directory was), EACCES…: what a read would have met too.
     return { stamp: `error:${(e as NodeJS.ErrnoException).code ?? 'unknown'}`, changedAtNs: 0n };
@@ -99,6 +103,25 @@ export function stampPathsNow(root: string, paths: Iterable<string>, atMs: numbe
   for (const path of paths) {
     if (stamps.has(path)) continue;
     const o = observe(root, path);
+    stamps.set(path, o.stamp);
+    if (o.changedAtNs >= cutoffNs) racy.add(path);
+  }
+  return { stamps, racy };
+}
+
+/**
+ * The stamps of absolute paths as `stat` sees them through their links (a
+ * program on the machine: the file it runs is what counts), taken as
+ * stampPathsNow takes them; with `racy` the paths changed within
+ * RACY_MARGIN_MS of `atMs`.
+ */
+export function stampFollowingNow(paths: Iterable<string>, atMs: number): { stamps: Map<string, string>; racy: Set<string> } {
+  const cutoffNs = racyCutoffNs(atMs);
+  const stamps = new Map<string, string>();
+  const racy = new Set<string>();
+  for (const path of paths) {
+    if (stamps.has(path)) continue;
+    const o = observeAt(path, statSync);
     stamps.set(path, o.stamp);
     if (o.changedAtNs >= cutoffNs) racy.add(path);
   }

@@ -4,6 +4,7 @@ import { BUILD, outputsOptions, writeOutputs, type BuiltOutputs, type WrittenOut
 import type { Provenance } from '../runtime/index.js';
 import { countsLine, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal } from './goal.js';
+import { selectionReplayable } from './target-set.js';
 import { FailureGroups, provenanceText } from './result-lines.js';
 
 interface Built {
@@ -45,6 +46,7 @@ export const buildGoal: Goal = {
   registerOptions(registry) {
     registry.registerScope({ name: 'build', help: this.help, isGoal: true });
   },
+  replayable: selectionReplayable,
   async execute(g) {
     const selected = await g.targets();
     const execution = startExecution(g);
@@ -78,7 +80,10 @@ export const buildGoal: Goal = {
           if (outputs === null || claimed.has(outputs.address)) return;
           claimed.add(outputs.address);
           const provenance = execution.provenance(outputs.result, `build ${outputs.address}`);
-          const written = await writeOutputs(g.services().store, g.root, outputs.tree, outputs.outputs, rc.signal, outputsOptions(rc, g.root));
+          const written = await writeOutputs(g.services().store, g.root, outputs.tree, outputs.outputs, rc.signal, {
+            ...outputsOptions(rc, g.root),
+            ...(g.replay !== undefined ? { observed: (path: string) => g.replay!.observe(path) } : {}),
+          });
           const d: Built = { address: outputs.address, provenance, written };
           built.set(d.address, d);
           const touched = written.written.length + written.removed.length > 0;

@@ -5,6 +5,7 @@ import type { Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
 import { countsLine, formatDuration, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal } from './goal.js';
+import { selectionReplayable } from './target-set.js';
 import { FailureGroups, provenanceText } from './result-lines.js';
 
 interface Done {
@@ -44,6 +45,7 @@ export const checkGoal: Goal = {
   registerOptions(registry) {
     registry.registerScope({ name: 'check', help: this.help, isGoal: true });
   },
+  replayable: selectionReplayable,
   async execute(g) {
     const selected = await g.targets();
     const execution = startExecution(g);

@@ -45,6 +45,23 @@ export interface GoalContext {
    * whole, never half-written). Lines end with a newline.
    */
   emit(lines: readonly string[]): Promise<void>;
+  /**
+   * Set when the run may be recorded for replay (a run without a daemon, of a
+   * goal that says it is replayable): told what else the answer rests on.
+   */
+  readonly replay?: ReplayWitness;
+}
+
+/**
+ * What a run without a daemon tells about itself so that, when it did
+ * nothing, the next one with the same command line and an unchanged world
+ * can be answered without running (cli/replay-record.ts).
+ */
+export interface ReplayWitness {
+  /** A root-relative path whose state the goal's answer rests on, beyond what the kept graph read (an output compared in the workspace). */
+  observe(path: string): void;
+  /** The goal had an effect a replay would not repeat (a report written): the run is not recorded. */
+  refuse(why: string): void;
 }
 
 export interface Goal {
@@ -62,6 +79,12 @@ export interface Goal {
    * quietly, until Ctrl-C, which ends the command with the goal's exit code.
    */
   follows?(options: Options): boolean;
+  /**
+   * True when, with these options, all the goal does is print, and compare
+   * outputs it tells the run's ReplayWitness about: a run of it that did
+   * nothing may be replayed (cli/replay-record.ts). Absent: never.
+   */
+  replayable?(options: Options): boolean;
   /** Returns the exit code; expected failures are thrown as FailureError. */
   execute(g: GoalContext): Promise<number>;
 }

@@ -16,11 +16,11 @@ import { tailorGoal } from './tailor.js';
 import { testGoal } from './test.js';
 import { versionGoal } from './version.js';
 
-export type { Goal, GoalContext } from './goal.js';
+export type { Goal, GoalContext, ReplayWitness } from './goal.js';
 export { registerOutputFile } from './goal.js';
 export { CommandSession } from './command-session.js';
 export { graphJson, type GraphInput } from './graph-data.js';
-export { registerChangedOptions, resolveAddresses, resolveTargets, targetsAt } from './target-set.js';
+export { registerChangedOptions, resolveAddresses, resolveTargets, selectionReplayable, targetsAt } from './target-set.js';
 
 /** Every goal, in the order `help` lists them. */
 export function allGoals(): readonly Goal[] {

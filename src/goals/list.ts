@@ -1,4 +1,5 @@
 import type { Goal } from './goal.js';
+import { selectionReplayable } from './target-set.js';
 import { registerOutputFile } from './goal.js';
 
 export const listGoal: Goal = {
@@ -9,6 +10,8 @@ export const listGoal: Goal = {
     registry.registerScope({ name: 'list', help: this.help, isGoal: true });
     registerOutputFile(registry, 'list');
   },
+  // `--output-file` writes a file each run, which a replay would not.
+  replayable: (options) => selectionReplayable(options) && options.maybePath('list', 'output_file') === null,
   async execute(g) {
     await g.emit(await g.addresses());
     return 0;

@@ -36,6 +36,15 @@ export function registerChangedOptions(registry: OptionRegistry): void {
   });
 }
 
+/**
+ * Whether the selection depends on nothing but the kept graph's inputs: not
+ * `--changed-since`, which asks git outside the engine on every run (a goal's
+ * `replayable`).
+ */
+export function selectionReplayable(options: Options): boolean {
+  return options.maybeString('changed', 'since') === null;
+}
+
 /** `--tag`'s entries, each list item split at commas, blanks dropped. */
 function tagEntries(options: Options): string[] {
   return options.list(GLOBAL, 'tag').flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== '');

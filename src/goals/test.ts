@@ -4,6 +4,7 @@ import { startExecution } from './start-execution.js';
 import { junitXml, mergeLcov } from './test-reports/index.js';
 import { isAbortError, isFailureError, type Failure } from '../core/index.js';
 import { countTestCases, howItFailed, outputExcerpt, TEST, type TestCase, type TestOutcome } from '../backends/index.js';
+import { selectionReplayable } from './target-set.js';
 import type { GoalExecution, Provenance } from '../runtime/index.js';
 import type { Target } from '../targets/index.js';
 import { countsLine, displayText, formatDuration, naturalCompare, type Palette } from '../ui/index.js';
@@ -129,6 +130,8 @@ export const testGoal: Goal = {
   name: 'test',
   help: 'Run the tests the specs select, in parallel (bounded by process_execution_local_parallelism), and report each as it finishes: passed, failed (with its output), or served from a cache; then the failures again and one summary line. Exits 1 if any test fails.',
   needsBuildRoot: true,
+  // Reports and coverage are files written on every run, which a replay would not write.
+  replayable: (options) => selectionReplayable(options) && options.string('test', 'report_dir') === '' && !options.bool('test', 'use_coverage'),
   registerOptions(registry) {
     // Test rules read timeouts and --force through the engine.
     registry.registerScope({ name: 'test', help: this.help, isGoal: true, readByRules: true });

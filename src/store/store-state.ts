@@ -31,6 +31,16 @@ export function storeStateOf(dir: string): StoreState {
   return { generation, damage: damageCount(dir), dirs: [identity(dir), identity(join(dir, AC_DIR)), identity(join(dir, CAS_DIR))] };
 }
 
+/**
+ * The paths storeStateOf reads, for a stamp of them (cli/replay-record.ts):
+ * the store's directories and its GC generation file. A stamp also moves on
+ * what storeStateOf does not count (a new shard directory in `ac`): a
+ * stricter proof, never a weaker one.
+ */
+export function storeStatePaths(dir: string): string[] {
+  return [dir, join(dir, AC_DIR), join(dir, CAS_DIR), join(dir, GENERATION_FILE)];
+}
+
 export interface StoreState {
   readonly generation: string;
   readonly damage: number;

@@ -140,6 +140,22 @@ class ToolLookupKey implements Key<string | undefined> {
   isTransient(): boolean {
     return true;
   }
+
+  /**
+   * Each directory's candidate up to the one found: what findExecutable
+   * stats (and, as the same user, its mode answers access()). With each
+   * directory: a candidate made or removed while the run looked moves its
+   * directory, so the proof is not taken while that is racy.
+   */
+  replayProof(found: string | undefined): Promise<readonly string[]> {
+    const proof: string[] = [];
+    for (const d of this.#dirs) {
+      const candidate = join(d, this.#name);
+      proof.push(d, candidate);
+      if (candidate === found) break;
+    }
+    return Promise.resolve(proof);
+  }
 }
 
 /**
@@ -168,6 +184,11 @@ class ToolDigestKey implements Key<Digest> {
 
   isTransient(): boolean {
     return true;
+  }
+
+  /** The program itself: its stat, through its links, is the file the digest was read from. */
+  replayProof(): Promise<readonly string[]> {
+    return Promise.resolve([this.#path]);
   }
 }
 

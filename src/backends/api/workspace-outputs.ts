@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, symlink, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { failure, FailureError, isAbortError, isFailureError, type Digest, type Sha256Hex } from '../../core/index.js';
 import { RACY_MARGIN_MS, workDirOf, type FileDigestIndex } from '../../fs/index.js';
@@ -36,6 +36,13 @@ export interface WriteOutputsOptions {
    * workspace is made there whole and renamed into place (see writeOutputs).
    */
   readonly stagingDir?: string;
+  /**
+   * Told each root-relative path whose state the call's answer rests on: the
+   * outputs it compared, the directories it checked on the way and those it
+   * listed for stale files. A run that wrote nothing can then be proven a
+   * no-op again by their stamps (cli/replay-record.ts).
+   */
+  readonly observed?: (path: string) => void;
 }
 
 /**
@@ -104,6 +111,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
     if (!dir.startsWith(root + sep) || !knownInside(dirname(dir))) return false;
     if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) return false;
     dirsChecked.add(dir);
+    options.observed?.(relative(root, dir));
     return true;
   };
   const ensureDir = (dir: string, path: string): void => {
@@ -132,6 +140,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
       continue;
     }
     const dest = join(root, e.path);
+    options.observed?.(e.path);
     try {
       ensureDir(dirname(dest), e.path);
       const st = lstatSync(dest, { bigint: true, throwIfNoEntry: false });
@@ -156,7 +165,7 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
   const removed: string[] = [];
   for (const base of new Set(includes.map((g) => picomatch.scan(g).base))) {
     if (staged.includes(base)) continue;
-    for (const path of await filesUnder(root, base)) {
+    for (const path of await filesUnder(root, base, options.observed)) {
       if (inTree.has(path) || !isOutput(path) || isExcluded(path)) continue;
       try {
         await unlink(join(root, path));
@@ -422,9 +431,10 @@ function matcher(globs: readonly string[]): (path: string) => boolean {
 export const outputMatcherForTests = matcher;
 
 /** Files and symlinks under `base` (root-relative), not following symlinks; none when it is absent. */
-async function filesUnder(root: string, base: string): Promise<string[]> {
+async function filesUnder(root: string, base: string, observed?: (path: string) => void): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string): Promise<void> => {
+    observed?.(rel);
     let names;
     try {
       // Synchronous: a listing per output directory per build, every run.

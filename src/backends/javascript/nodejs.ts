@@ -92,6 +92,29 @@ class ProgramVersionKey implements Key<{ readonly version: string; readonly dir:
   isTransient(): boolean {
     return true;
   }
+  /**
+   * The program and each package.json compute() read, from the program's real
+   * directory up to the one that named it. Each directory the real path
+   * passes through is stamped too: a link along the way that now leads
+   * elsewhere changes one of them.
+   */
+  async replayProof(value: { readonly version: string; readonly dir: string } | null): Promise<readonly string[] | undefined> {
+    let real: string;
+    try {
+      real = await realpath(this.#path);
+    } catch {
+      return undefined;
+    }
+    const proof = [this.#path, real];
+    let dir = dirname(real);
+    for (;;) {
+      proof.push(dir, join(dir, 'package.json'));
+      if (value !== null && dir === value.dir) return proof;
+      const up = dirname(dir);
+      if (up === dir) return value === null ? proof : undefined;
+      dir = up;
+    }
+  }
   async compute(): Promise<{ readonly version: string; readonly dir: string } | null> {
     let dir = dirname(await realpath(this.#path));
     for (;;) {

@@ -1,0 +1,344 @@
+/*
+ * Replaying a proven no-op (see replay.h, and src/cli/replay-record.ts for
+ * what a record holds and when one is written). Everything in the record is
+ * checked before a byte of output is written: the format, the user and
+ * group, the working directory, the command line, every environment
+ * variable, which `node` PATH finds, and the stamp of every path. Anything
+ * that differs, or a record that is damaged, truncated or foreign, returns
+ * to the caller, which runs the command as it would have.
+ *
+ * A stamp is what src/fs/path-stamps.ts makes of lstat (a path in the build
+ * root) or stat (a path outside it, through its links): its kind, size,
+ * mtime and ctime to the nanosecond, inode, device and mode, or `absent`.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include "replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+extern char **environ;
+
+/* Keep in step with src/cli/replay-record.ts (test/native-replay.test.ts writes records with it). */
+#define REPLAY_DIR "/.trews.d/replay/"
+#define REPLAY_FORMAT "trews-replay 1\n"
+#define REPLAY_LOG "/.trews.d/trews.log"
+/* A record is far smaller (its output is at most 1 MiB); anything larger is not one. */
+#define REPLAY_MAX_BYTES (256u * 1024u * 1024u)
+
+#if defined(__APPLE__)
+#define MTIME_NS(st) ((unsigned long long)(st).st_mtimespec.tv_sec * 1000000000ull + (unsigned long long)(st).st_mtimespec.tv_nsec)
+#define CTIME_NS(st) ((unsigned long long)(st).st_ctimespec.tv_sec * 1000000000ull + (unsigned long long)(st).st_ctimespec.tv_nsec)
+#else
+#define MTIME_NS(st) ((unsigned long long)(st).st_mtim.tv_sec * 1000000000ull + (unsigned long long)(st).st_mtim.tv_nsec)
+#define CTIME_NS(st) ((unsigned long long)(st).st_ctim.tv_sec * 1000000000ull + (unsigned long long)(st).st_ctim.tv_nsec)
+#endif
+
+/* One `<tag><length>:<bytes>\n` field. */
+struct field {
+  char tag;
+  const char *p;
+  size_t len;
+};
+
+/* The next field at *cur: 1, 0 at the end, -1 when the record is damaged. */
+static int next_field(const char **cur, const char *end, struct field *f) {
+  const char *c = *cur;
+  if (c >= end) return 0;
+  f->tag = *c++;
+  size_t len = 0;
+  int digits = 0;
+  while (c < end && *c >= '0' && *c <= '9') {
+    if (++digits > 10) return -1;
+    len = len * 10 + (size_t)(*c - '0');
+    c++;
+  }
+  if (digits == 0 || c >= end || *c != ':') return -1;
+  c++;
+  if ((size_t)(end - c) < len + 1 || c[len] != '\n') return -1;
+  f->p = c;
+  f->len = len;
+  *cur = c + len + 1;
+  return 1;
+}
+
+static int field_is(const struct field *f, const char *s) {
+  size_t n = strlen(s);
+  return f->len == n && memcmp(f->p, s, n) == 0;
+}
+
+/* A field's bytes as a C string in buf (cap bytes); -1 when it does not fit or holds a NUL. */
+static int field_str(const struct field *f, char *buf, size_t cap) {
+  if (f->len >= cap || memchr(f->p, '\0', f->len) != NULL) return -1;
+  memcpy(buf, f->p, f->len);
+  buf[f->len] = '\0';
+  return 0;
+}
+
+/* The field as a decimal number (an optional leading '-'); -1 when it is none. */
+static int field_ll(const struct field *f, long long *out) {
+  char buf[32];
+  if (field_str(f, buf, sizeof buf) < 0 || buf[0] == '\0') return -1;
+  char *endp;
+  errno = 0;
+  long long v = strtoll(buf, &endp, 10);
+  if (errno != 0 || *endp != '\0') return -1;
+  *out = v;
+  return 0;
+}
+
+/*
+ * The stamp of `path` as src/fs/path-stamps.ts writes it, through links when
+ * `follow`; -1 when it cannot be taken as the recorder would have (an error
+ * other than "no such file": a record never holds one).
+ */
+static int stamp_of(const char *path, int follow, char *out, size_t cap) {
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) {
+    if (errno != ENOENT) return -1;
+    snprintf(out, cap, "absent");
+    return 0;
+  }
+  char kind = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : 'o';
+  snprintf(out, cap, "%c:%lld:%llu:%llu:%llu:%llu:%u", kind, (long long)st.st_size, MTIME_NS(st), CTIME_NS(st), (unsigned long long)st.st_ino,
+           (unsigned long long)st.st_dev, (unsigned)st.st_mode);
+  return 0;
+}
+
+/* The real path of the `node` execvp would run for the Node client: the first executable file on PATH. */
+static int node_on_path(char *out) {
+  const char *path = getenv("PATH");
+  if (path == NULL) return -1;
+  const char *p = path;
+  for (;;) {
+    const char *colon = strchr(p, ':');
+    size_t n = colon == NULL ? strlen(p) : (size_t)(colon - p);
+    char candidate[PATH_MAX];
+    if (n == 0) snprintf(candidate, sizeof candidate, "node");
+    else if (n + 6 < sizeof candidate) {
+      memcpy(candidate, p, n);
+      memcpy(candidate + n, "/node", 6);
+    } else candidate[0] = '\0';
+    struct stat st;
+    if (candidate[0] != '\0' && stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) {
+      return realpath(candidate, out) == NULL ? -1 : 0;
+    }
+    if (colon == NULL) return -1;
+    p = colon + 1;
+  }
+}
+
+static int cmp_cstr(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the whole file; NULL when it cannot, or it is too large to be a record. */
+static char *read_record(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (unsigned long long)st.st_size > REPLAY_MAX_BYTES) {
+    close(fd);
+    return NULL;
+  }
+  size_t want = (size_t)st.st_size, got = 0;
+  char *data = malloc(want);
+  if (data == NULL) {
+    close(fd);
+    return NULL;
+  }
+  while (got < want) {
+    ssize_t n = read(fd, data + got, want - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (got != want) {
+    free(data);
+    return NULL;
+  }
+  *len = want;
+  return data;
+}
+
+static void write_out(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    /* A reader that went away: the rest is dropped, as the Node client drops it. */
+    if (n <= 0) return;
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+/* `0.42s`, `4.2s`, `1m03s`, as src/ui/summary.ts formatElapsed. */
+static int format_elapsed(long long ms, char *buf, size_t cap) {
+  if (ms < 1000) return snprintf(buf, cap, "%.2fs", (double)ms / 1000.0);
+  if (ms < 60000) return snprintf(buf, cap, "%.1fs", (double)ms / 1000.0);
+  return snprintf(buf, cap, "%lldm%02llds", ms / 60000, ((ms % 60000) + 500) / 1000);
+}
+
+static long long monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The FNV-1a (64-bit) record name of src/cli/replay-record.ts replayFileName. */
+static unsigned long long record_name(const char *cwd, char **argv) {
+  unsigned long long h = 0xcbf29ce484222325ull;
+  const unsigned long long prime = 0x100000001b3ull;
+  for (const unsigned char *c = (const unsigned char *)cwd; *c != '\0'; c++) h = (h ^ *c) * prime;
+  h *= prime;
+  for (int i = 1; argv[i] != NULL; i++) {
+    for (const unsigned char *c = (const unsigned char *)argv[i]; *c != '\0'; c++) h = (h ^ *c) * prime;
+    h *= prime;
+  }
+  return h;
+}
+
+/* Appends what the Node client's log would have said, so trews.log still tells every run. Only to a log that exists. */
+static void log_replay(const char *root, const char *cwd, char **argv, const char *record, size_t stamps) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s" REPLAY_LOG, strcmp(root, "/") == 0 ? "" : root);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return;
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct tm tm;
+  gmtime_r(&tv.tv_sec, &tm);
+  char line[8192];
+  int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ INFO  run: trews", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                   tm.tm_sec, (int)(tv.tv_usec / 1000));
+  for (int i = 1; argv[i] != NULL && n > 0 && (size_t)n < sizeof line; i++) n += snprintf(line + n, sizeof line - (size_t)n, " %s", argv[i]);
+  if (n > 0 && (size_t)n < sizeof line) {
+    n += snprintf(line + n, sizeof line - (size_t)n, " (cwd %s): replayed by the native client from %s, %zu stamps unchanged\n", cwd, record, stamps);
+  }
+  if (n > 0 && (size_t)n < sizeof line) write_out(fd, line, (size_t)n);
+  close(fd);
+}
+
+void try_replay(const char *root, const char *cwd, char **argv, long long started_ms) {
+  /* Recorded only without a terminal: colours, progress and widths are then out of the answer. */
+  if (isatty(1) || isatty(2)) return;
+  const char *r = strcmp(root, "/") == 0 ? "" : root;
+  char file[PATH_MAX + 64];
+  snprintf(file, sizeof file, "%s" REPLAY_DIR "%016llx", r, record_name(cwd, argv));
+  size_t len = 0;
+  char *data = read_record(file, &len);
+  if (data == NULL) return;
+  const char *cur = data, *end = data + len;
+  size_t magic = strlen(REPLAY_FORMAT);
+  if (len < magic || memcmp(data, REPLAY_FORMAT, magic) != 0) goto miss;
+  cur += magic;
+
+  int argc_seen = 1, env_seen = 0, env_count = 0, have_node = 0, ended = 0;
+  long long exit_code = -1, uid = -1, gid = -1;
+  size_t stamps = 0;
+  while (environ[env_count] != NULL) env_count++;
+  char **env = malloc(sizeof *env * ((size_t)env_count + 1));
+  if (env == NULL) goto miss;
+  memcpy(env, environ, sizeof *env * (size_t)env_count);
+  qsort(env, (size_t)env_count, sizeof *env, cmp_cstr);
+
+  struct field f, s;
+  char path[PATH_MAX * 2], now[256], want[256];
+  int rc;
+  while ((rc = next_field(&cur, end, &f)) == 1) {
+    switch (f.tag) {
+      case 'u':
+        if (field_ll(&f, &uid) < 0 || uid != (long long)geteuid()) goto miss_env;
+        break;
+      case 'g':
+        if (field_ll(&f, &gid) < 0 || gid != (long long)getegid()) goto miss_env;
+        break;
+      case 'c':
+        if (!field_is(&f, cwd)) goto miss_env;
+        break;
+      case 'a':
+        if (argv[argc_seen] == NULL || !field_is(&f, argv[argc_seen])) goto miss_env;
+        argc_seen++;
+        break;
+      case 'e':
+        if (env_seen >= env_count || !field_is(&f, env[env_seen])) goto miss_env;
+        env_seen++;
+        break;
+      case 'n': {
+        char node[PATH_MAX];
+        if (node_on_path(node) < 0 || !field_is(&f, node)) goto miss_env;
+        have_node = 1;
+        break;
+      }
+      case 'p':
+      case 'q': {
+        /* A path, then its stamp. */
+        if (next_field(&cur, end, &s) != 1 || s.tag != 's' || field_str(&s, want, sizeof want) < 0) goto miss_env;
+        char rel[PATH_MAX];
+        if (field_str(&f, rel, sizeof rel) < 0) goto miss_env;
+        if (f.tag == 'p') {
+          if (rel[0] == '/' || strstr(rel, "..") != NULL) goto miss_env;
+          snprintf(path, sizeof path, rel[0] == '\0' ? "%s" : "%s/%s", root, rel);
+        } else {
+          if (rel[0] != '/') goto miss_env;
+          snprintf(path, sizeof path, "%s", rel);
+        }
+        if (stamp_of(path, f.tag == 'q', now, sizeof now) < 0 || strcmp(now, want) != 0) goto miss_env;
+        stamps++;
+        break;
+      }
+      case 'o':
+      case 'r':
+      case 't':
+        /* The output: written once everything above held. */
+        if (f.tag == 't' && !field_is(&f, "1") && !field_is(&f, "2")) goto miss_env;
+        break;
+      case 'x':
+        if (field_ll(&f, &exit_code) < 0 || exit_code < 0 || exit_code > 255) goto miss_env;
+        break;
+      case 'z':
+        ended = 1;
+        break;
+      default:
+        goto miss_env;
+    }
+    if (ended) break;
+  }
+  /* Every fact there, nothing missing: all arguments and variables matched, and the record is whole. */
+  if (rc < 0 || !ended || argv[argc_seen] != NULL || env_seen != env_count || !have_node || uid < 0 || gid < 0 || exit_code < 0) goto miss_env;
+  free(env);
+
+  /* Every stamp held: the recorded answer is this run's. */
+  signal(SIGPIPE, SIG_IGN);
+  char elapsed[32];
+  int elapsed_len = format_elapsed(monotonic_ms() - started_ms, elapsed, sizeof elapsed);
+  cur = data + magic;
+  while (next_field(&cur, end, &f) == 1 && f.tag != 'z') {
+    if (f.tag == 'o') write_out(1, f.p, f.len);
+    else if (f.tag == 'r') write_out(2, f.p, f.len);
+    else if (f.tag == 't' && elapsed_len > 0) write_out(field_is(&f, "1") ? 1 : 2, elapsed, (size_t)elapsed_len);
+  }
+  log_replay(root, cwd, argv, file + strlen(r) + 1, stamps);
+  free(data);
+  exit((int)exit_code);
+
+miss_env:
+  free(env);
+miss:
+  free(data);
+}
