@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RACY_MARGIN_MS } from '../src/fs/index.js';
-import { copyExampleWorkspace, repoRoot, runTrews, type CliResult, type ExampleWorkspace } from './helpers/index.js';
+import { copyExampleWorkspace, makeRepo, repoRoot, runTrews, type CliResult, type ExampleWorkspace, type TempRepo } from './helpers/index.js';
 
 const BUILT = existsSync(join(repoRoot(), 'dist', 'trews-native'));
 // CI installs a C compiler (.ci/run): there, a missing native client is a failure, not a skip.
@@ -149,5 +149,61 @@ describe('replaying a proven no-op without a daemon', { skip }, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(await records(), [], 'no record stands for a command line whose last run failed');
     await ws.edit('packages/greeter/src/index.ts', (t) => t.replace("\nexport const broken: number = 'a string';\n", ''));
+  });
+});
+
+describe('replaying `package` and `test` without a daemon (shell targets)', { skip }, () => {
+  let repo: TempRepo;
+  const BUILD = [
+    'files(name="in", sources=["in.txt"])',
+    'shell_command(name="copy", command="cat in.txt > out.txt", tools=["cat"], execution_dependencies=[":in"], output_files=["out.txt"])',
+    'archive(name="all", format="tar", files=[":copy"])',
+    'test_shell_command(name="t", command="grep -q good in.txt", tools=["grep"], execution_dependencies=[":in"])',
+    '',
+  ].join('\n');
+  const trews = (args: string[]): Promise<CliResult> => runTrews(args, { cwd: repo.root, persistGraph: true });
+  const lastRun = async (): Promise<string> => {
+    const lines = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
+    return lines[lines.length - 1] ?? '';
+  };
+  /** Runs `args` twice once files are old enough (a run after a change may still have work; the next is recorded), then once more: replayed. */
+  const replayed = async (args: string[]): Promise<CliResult> => {
+    await aged();
+    for (let i = 0; i < 2; i++) assert.equal((await trews(args)).code, 0);
+    const r = await trews(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await lastRun(), REPLAYED, `trews ${args.join(' ')} was replayed`);
+    return r;
+  };
+
+  before(async () => {
+    repo = await makeRepo({ BUILD, 'in.txt': 'good\n' });
+  });
+  after(() => repo.cleanup());
+
+  it('an archive in dist/ that was changed is written again; an unchanged one is left alone and replayed', async () => {
+    const first = await trews(['package', '::']);
+    assert.equal(first.code, 0, first.stderr);
+    const tar = join(repo.root, 'dist', 'all.tar');
+    const bytes = await readFile(tar);
+    const r = await replayed(['package', '::']);
+    assert.match(r.stderr, /✓ \/\/:all: wrote dist\/all\.tar/);
+    // Same size, other bytes: the stamp moves, the run is Node's, and the archive is right again.
+    const damaged = Buffer.from(bytes);
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
+    await writeFile(tar, damaged);
+    const again = await trews(['package', '::']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(await lastRun(), REPLAYED);
+    assert.deepEqual(await readFile(tar), bytes);
+  });
+
+  it('a cached test is replayed; a test input edited fails the next run', async () => {
+    assert.equal((await trews(['test', '::'])).code, 0);
+    await replayed(['test', '::']);
+    await writeFile(join(repo.root, 'in.txt'), 'bad!\n');
+    const r = await trews(['test', '::']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(await lastRun(), REPLAYED);
   });
 });

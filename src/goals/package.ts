@@ -2,20 +2,36 @@ import { startExecution } from './start-execution.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { failure, FailureError, isAbortError, isFailureError, type Failure } from '../core/index.js';
-import { PACKAGE, type BuiltPackage } from '../backends/index.js';
+import { alreadyHolds, PACKAGE, type BuiltPackage } from '../backends/index.js';
 import { listTree } from '../store/index.js';
 import type { Target } from '../targets/index.js';
 import { countsLine, naturalCompare, renderFailure } from '../ui/index.js';
 import type { Goal, GoalContext } from './goal.js';
+import { selectionReplayable } from './target-set.js';
 import { provenanceText } from './result-lines.js';
 
-/** Copies a package's files into the dist directory, replacing older ones. Returns their paths. */
+/**
+ * Copies a package's files into the dist directory, replacing older ones and
+ * leaving alone those that already hold the same bytes (editors, watchers
+ * and a daemon see no churn). Returns their paths.
+ */
 async function writeOut(g: GoalContext, pkg: BuiltPackage, distdir: string, signal: AbortSignal): Promise<string[]> {
   const { store } = g.services();
   const written: string[] = [];
   for (const entry of await listTree(store, pkg.tree, signal)) {
     if (entry.kind !== 'file') continue;
     const dest = join(distdir, entry.path);
+    const rel = relative(g.root, dest);
+    const inRoot = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+    if (g.replay !== undefined) {
+      // What a replay of this run must find as it is: the file, and each directory down to it.
+      if (inRoot) for (let p = rel; p !== '.'; p = dirname(p)) g.replay.observe(p);
+      else g.replay.refuse(`${dest} is outside the build root`);
+    }
+    if (await alreadyHolds(store, dest, inRoot ? rel : undefined, entry, g.project.ws.digestIndex).catch(() => false)) {
+      written.push(dest);
+      continue;
+    }
     try {
       await mkdir(dirname(dest), { recursive: true });
       await rm(dest, { force: true, recursive: true });
@@ -34,6 +50,7 @@ export const packageGoal: Goal = {
   name: 'package',
   help: 'Build the packages the specs select (archives, npm tarballs) and write them to the dist directory (`dist/`, or --distdir), a line per package with the files written, and one summary line.',
   needsBuildRoot: true,
+  replayable: selectionReplayable,
   registerOptions(registry) {
     registry.registerScope({ name: 'package', help: this.help, isGoal: true });
     registry.register({

@@ -355,6 +355,19 @@ function statKey(st: BigIntStats): string {
 
 const SMALL_FILE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Whether the file at `dest` already holds `entry` (content and executable
+ * bit), as writeOutputs decides it: by the digest `index` knows for its stat
+ * when `relPath` (root-relative) has one there, else by reading it. For a
+ * writer that replaces files outside declared outputs (`package`'s dist/),
+ * so that an unchanged file is left alone.
+ */
+export async function alreadyHolds(store: LocalStore, dest: string, relPath: string | undefined, entry: TreeEntry, index: FileDigestIndex | undefined): Promise<boolean> {
+  const st = lstatSync(dest, { bigint: true, throwIfNoEntry: false });
+  const check: SameCheck = { seen: seenFor(store), now: Date.now, hashed: 0, index: relPath === undefined ? undefined : index };
+  return isSame(dest, st, relPath === undefined ? entry : { ...entry, path: relPath }, check);
+}
+
 interface SameCheck {
   readonly seen: Map<string, SeenFile>;
   readonly now: () => number;

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { nullLogger } from '../core/index.js';
+import { markElapsedTimes, summaryLine } from '../ui/index.js';
+import { OutputCapture, REPLAY_DIR, REPLAY_FORMAT, ReplayRecorder, replayFileName, type FinishedRun, type ReplaySetup } from './replay-record.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'trews-replay-record-'));
+after(() => {
+  markElapsedTimes(undefined);
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A stream that keeps what is written to it, as process.stdout would print it. */
+function sink(): NodeJS.WriteStream & { text: string } {
+  const s = {
+    text: '',
+    write(chunk: unknown): boolean {
+      s.text += String(chunk);
+      return true;
+    },
+  };
+  return s as unknown as NodeJS.WriteStream & { text: string };
+}
+
+/** The fields of a record: [tag, value] in order, after its format line. */
+function fields(bytes: Buffer): [string, string][] {
+  const text = bytes.toString('utf8');
+  assert.ok(text.startsWith(`${REPLAY_FORMAT}\n`));
+  const out: [string, string][] = [];
+  let at = REPLAY_FORMAT.length + 1;
+  while (at < bytes.length) {
+    const colon = bytes.indexOf(':', at);
+    const len = Number(bytes.subarray(at + 1, colon).toString());
+    out.push([String.fromCharCode(bytes[at]!), bytes.subarray(colon + 1, colon + 1 + len).toString('utf8')]);
+    at = colon + 1 + len + 1;
+  }
+  return out;
+}
+
+describe('replayFileName', () => {
+  it('is FNV-1a (64-bit) over the working directory and each argument, each ended by NUL (as the native client computes it)', () => {
+    assert.equal(replayFileName('', []), 'af63bd4c8601b7df');
+    assert.equal(replayFileName('/tmp/r', ['--no-daemon', 'build', '::']), '94c562915fb1dfb6');
+    assert.equal(replayFileName('/tmp/é', ['a']), '9e323947edeb72cd', 'over the UTF-8 bytes');
+    assert.notEqual(replayFileName('/a', ['b c']), replayFileName('/a', ['b', 'c']));
+  });
+});
+
+describe('OutputCapture', () => {
+  it('passes the output on unchanged and keeps it in order, with each summary time as a blank to fill', () => {
+    const out = sink();
+    const err = sink();
+    const capture = new OutputCapture();
+    capture.install(out, err);
+    try {
+      out.write('a line\n');
+      err.write(`${summaryLine({ processes: 'none', elapsedMs: 210 })}\n`);
+      err.write(Buffer.from('bytes\n'));
+    } finally {
+      markElapsedTimes(undefined);
+    }
+    assert.equal(out.text, 'a line\n');
+    assert.equal(err.text, 'Processes: none · Time: 0.21s\nbytes\n', 'nothing of the marks reaches the stream');
+    assert.equal(capture.broken, undefined);
+    assert.deepEqual(
+      capture.segments.map((s) => [s.fd, s.elapsed, s.bytes.toString()]),
+      [
+        [1, false, 'a line\n'],
+        [2, false, 'Processes: none · Time: '],
+        [2, true, '0.21s'],
+        [2, false, '\n'],
+        [2, false, 'bytes\n'],
+      ],
+    );
+  });
+
+  it('cannot keep text written in another encoding, or more than a MiB', () => {
+    const capture = new OutputCapture();
+    const err = sink();
+    capture.install(sink(), err);
+    markElapsedTimes(undefined);
+    err.write('aGk=', 'base64' as never);
+    assert.match(capture.broken ?? '', /base64/);
+    const big = new OutputCapture();
+    const out = sink();
+    big.install(out, sink());
+    markElapsedTimes(undefined);
+    out.write('x'.repeat(1 << 20));
+    out.write('y');
+    assert.match(big.broken ?? '', /more than 1048576 bytes/);
+  });
+});
+
+describe('ReplayRecorder', () => {
+  let n = 0;
+  /** A build root whose files the run "started" after (a start in the future makes every file old enough to stamp). */
+  function setup(): { root: string; run: FinishedRun; replay: ReplaySetup; file: string } {
+    const root = join(scratch, `root-${n++}`);
+    mkdirSync(join(root, 'src'), { recursive: true });
+    writeFileSync(join(root, 'trews.toml'), '');
+    writeFileSync(join(root, 'src', 'a.txt'), 'a\n');
+    writeFileSync(join(root, 'out.txt'), 'out\n');
+    const code = join(root, 'code.cjs');
+    writeFileSync(code, '// trews\n');
+    const capture = new OutputCapture();
+    const err = sink();
+    capture.install(sink(), err);
+    err.write(`done ${summaryLine({ processes: 'none', elapsedMs: 5 })}\n`);
+    markElapsedTimes(undefined);
+    const run: FinishedRun = {
+      root,
+      cwd: root,
+      argv: ['--no-daemon', 'build', '::'],
+      env: { B: '2', A: '1' },
+      exitCode: 0,
+      startedAtMs: Date.now() + 60_000,
+      graph: { stamps: new Map([['src/a.txt', 'kept-stamp']]), programs: [join(root, 'no-such-tool')] },
+      storeFiles: [],
+      configFile: 'trews.toml',
+    };
+    return { root, run, replay: { capture, codeFiles: [code], execPath: process.execPath, uid: 0, gid: 0 }, file: join(root, '.trews.d', REPLAY_DIR, replayFileName(root, run.argv)) };
+  }
+
+  it('writes every fact, the stamps and the output with its blank, ending in z', async () => {
+    const { run, replay, file } = setup();
+    const recorder = new ReplayRecorder(replay, nullLogger);
+    recorder.observe('out.txt');
+    await recorder.record(run);
+    const f = fields(readFileSync(file));
+    const tags = f.map(([t]) => t).join('');
+    assert.match(tags, /^ugcaaaeenpspspsqsqsqsrtrxz$/);
+    assert.deepEqual(
+      f.filter(([t]) => t === 'e').map(([, v]) => v),
+      ['A=1', 'B=2'],
+      'the environment sorted',
+    );
+    const paths = f.filter(([t]) => t === 'p').map(([, v]) => v);
+    assert.deepEqual(paths, ['src/a.txt', 'trews.toml', 'out.txt']);
+    assert.equal(f[f.findIndex(([t, v]) => t === 'p' && v === 'src/a.txt') + 1]![1], 'kept-stamp', "the graph's own stamp");
+    assert.match(f[f.findIndex(([t, v]) => t === 'p' && v === 'out.txt') + 1]![1], /^f:4:\d+:\d+:\d+:\d+:\d+$/);
+    const tool = f.findIndex(([t, v]) => t === 'q' && v.endsWith('no-such-tool'));
+    assert.equal(f[tool + 1]![1], 'absent');
+    assert.deepEqual(
+      f.filter(([t]) => 'rtx'.includes(t)),
+      [
+        ['r', 'done Processes: none · Time: '],
+        ['t', '2'],
+        ['r', '\n'],
+        ['x', '0'],
+      ],
+    );
+  });
+
+  it('records nothing, and removes an older record, when the run failed, a goal refused, or the graph did not answer alone', async () => {
+    const cases: [string, (r: ReplayRecorder, run: FinishedRun) => FinishedRun][] = [
+      ['failed', (_r, run) => ({ ...run, exitCode: 1 })],
+      ['refused', (r, run) => (r.refuse('a report was written'), run)],
+      ['not the graph alone', (_r, run) => ({ ...run, graph: undefined })],
+    ];
+    for (const [what, spoil] of cases) {
+      const { run, replay, file } = setup();
+      await new ReplayRecorder(replay, nullLogger).record(run);
+      assert.ok(existsSync(file), what);
+      const recorder = new ReplayRecorder(replay, nullLogger);
+      await recorder.record(spoil(recorder, run));
+      assert.ok(!existsSync(file), what);
+    }
+  });
+
+  it('records nothing when a path it rests on changed within the racy margin of the start', async () => {
+    const { run, replay, file } = setup();
+    const recorder = new ReplayRecorder(replay, nullLogger);
+    recorder.observe('out.txt');
+    await recorder.record({ ...run, startedAtMs: Date.now() });
+    assert.ok(!existsSync(file), 'out.txt was just written');
+  });
+});
