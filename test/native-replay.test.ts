@@ -34,7 +34,7 @@ describe('replaying a proven no-op without a daemon', { skip }, () => {
     PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
   });
   const trews = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
-    runTrews(args, { cwd: root, env: { ...env(), ...extra }, persistGraph: true, timeoutMs: 300_000 });
+    runTrews(args, { cwd: root, env: { ...env(), ...extra }, persistGraph: true, replay: true, timeoutMs: 300_000 });
   /** The last line of trews.log: a replay appends one, a run in Node starts with one. */
   const lastRun = async (): Promise<string> => {
     const lines = (await readFile(join(root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
@@ -161,7 +161,7 @@ describe('replaying `package` and `test` without a daemon (shell targets)', { sk
     'test_shell_command(name="t", command="grep -q good in.txt", tools=["grep"], execution_dependencies=[":in"])',
     '',
   ].join('\n');
-  const trews = (args: string[]): Promise<CliResult> => runTrews(args, { cwd: repo.root, persistGraph: true });
+  const trews = (args: string[]): Promise<CliResult> => runTrews(args, { cwd: repo.root, persistGraph: true, replay: true });
   const lastRun = async (): Promise<string> => {
     const lines = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
     return lines[lines.length - 1] ?? '';
@@ -205,5 +205,29 @@ describe('replaying `package` and `test` without a daemon (shell targets)', { sk
     const r = await trews(['test', '::']);
     assert.equal(r.code, 1, r.stderr);
     assert.doesNotMatch(await lastRun(), REPLAYED);
+  });
+});
+
+describe('replay_no_ops = false', { skip }, () => {
+  it('records nothing, and the next run removes the record an earlier one left', async () => {
+    const repo = await makeRepo({ BUILD: 'test_shell_command(name="t", command="true")\n' });
+    try {
+      const trews = (env: Record<string, string> = {}): Promise<CliResult> => runTrews(['test', '::'], { cwd: repo.root, persistGraph: true, replay: true, env });
+      assert.equal((await trews()).code, 0);
+      await aged();
+      assert.equal((await trews()).code, 0);
+      assert.equal((await trews()).code, 0);
+      const dir = join(repo.root, '.trews.d', 'replay');
+      assert.equal((await readdir(dir)).length, 1, 'recorded with the default');
+      await writeFile(join(repo.root, 'trews.toml'), '[GLOBAL]\nreplay_no_ops = false\n');
+      assert.equal((await trews()).code, 0);
+      assert.deepEqual(await readdir(dir), [], 'trews.toml changed, so the run was Node\'s, and it removed the record');
+      await aged();
+      assert.equal((await trews()).code, 0);
+      assert.equal((await trews()).code, 0);
+      assert.deepEqual(await readdir(dir), []);
+    } finally {
+      await repo.cleanup();
+    }
   });
 });

@@ -239,6 +239,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     logger.info(`run: trews ${ctx.argv.join(' ')} (cwd ${ctx.cwd})`);
     if (deps.replay !== undefined && root !== undefined && iteration === 0) {
       replay = { recorder: new ReplayRecorder(deps.replay, logger), root };
+      if (!options.bool(GLOBAL, 'replay_no_ops')) replay.recorder.refuse('replay_no_ops = false');
       const notReplayable = selected.find((goal) => goal.replayable?.(options) !== true);
       if (notReplayable !== undefined) replay.recorder.refuse(`\`${notReplayable.name}\` is not replayable with these options`);
       if (tracePath !== undefined) replay.recorder.refuse('the run writes a trace');

@@ -154,6 +154,12 @@ const GLOBAL_OPTIONS: readonly Def[] = [
     default: true,
     help: 'Keep the graph in .trews.d/graph (without the daemon, at the end of each run that changed it; a daemon, as it stops) and start the next process from it (a run without the daemon, or a new daemon\'s first run): paths are read again only where their stat changed, everything else is re-validated, so a run whose inputs did not change costs about what a warm daemon run does. The file is ignored when trews, the options it depends on or the local store changed. False: every such run starts from an empty graph.',
   },
+  {
+    name: 'replay_no_ops',
+    type: 'bool',
+    default: true,
+    help: "Without a daemon (`--no-daemon`, TREWS_DAEMON=false) and with the native client built: record a `build`, `check`, `test`, `package` or `list` that found everything as the kept graph had it and wrote nothing, in .trews.d/replay, and answer the next identical command line (arguments, directory, environment; output to no terminal) from that record without starting Node, while every file, program and directory it rests on has the same stat. False: no run is recorded, and the next run removes its command line's record.",
+  },
   { name: 'print_stacktrace', type: 'bool', default: false, help: 'Print the full stack trace of an internal error to the terminal, not just to the log.' },
 
   // Remote execution and caching.

@@ -31,6 +31,12 @@ export interface RunTrewsOptions {
   readonly daemon?: boolean;
   /** Let runs without a daemon keep and load `.trews.d/graph` (option persist_graph; off by default here). */
   readonly persistGraph?: boolean;
+  /**
+   * Let the native client replay a run without a daemon that did nothing
+   * (option replay_no_ops; off by default here, so a test that runs the same
+   * command twice sees both runs in Node: test/native-replay.test.ts turns it on).
+   */
+  readonly replay?: boolean;
 }
 
 /**
@@ -61,6 +67,7 @@ export function spawnTrews(args: readonly string[], opts: RunTrewsOptions): Spaw
     // (persist_graph) and say `memoized` where these tests expect `local cache`:
     // off unless a test asks (test/persisted-graph.test.ts does).
     ...(opts.persistGraph === true ? {} : { TREWS_PERSIST_GRAPH: 'false' }),
+    ...(opts.replay === true ? {} : { TREWS_REPLAY_NO_OPS: 'false' }),
     ...opts.env,
   };
   const child = spawn(TREWS_LAUNCHER, args, { cwd: opts.cwd, env, stdio: 'pipe' });
