@@ -189,6 +189,11 @@ export class ReplayRecorder implements ReplayWitness {
     this.#refused ??= why;
   }
 
+  /** Why the run will not be recorded whatever its end, if a goal or the runner said so already. */
+  get refusal(): string | undefined {
+    return this.#refused;
+  }
+
   /** Writes the record of `run`, or logs why it is not one to replay. Never throws: a record only spares time. */
   record(run: FinishedRun): Promise<void> {
     const file = recordFile(run.root, run.cwd, run.argv);

@@ -375,7 +375,8 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         env: ctx.env,
         exitCode: code,
         startedAtMs,
-        graph: graphLoaded ? await graphFile?.replayProof() : undefined,
+        // Proven only when it can matter: a refused or failed run records nothing anyway.
+        graph: graphLoaded && code === 0 && replay.recorder.refusal === undefined ? await graphFile?.replayProof() : undefined,
         storeFiles: storeStatePaths(storeDir),
         configFile: CONFIG_FILE,
       });

@@ -87,6 +87,8 @@ export const buildGoal: Goal = {
           const d: Built = { address: outputs.address, provenance, written };
           built.set(d.address, d);
           const touched = written.written.length + written.removed.length > 0;
+          // A run that wrote is no answer to replay (and its files are too new for a stamp to prove).
+          if (touched) g.replay?.refuse('outputs were written');
           if (!(quietMemoized && provenance === 'memoized' && !touched)) execution.print(resultLine(d, colors));
         } finally {
           settledCount++;

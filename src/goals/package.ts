@@ -32,6 +32,7 @@ async function writeOut(g: GoalContext, pkg: BuiltPackage, distdir: string, sign
       written.push(dest);
       continue;
     }
+    g.replay?.refuse('a package file was written');
     try {
       await mkdir(dirname(dest), { recursive: true });
       await rm(dest, { force: true, recursive: true });
