@@ -142,6 +142,17 @@ static int node_on_path(char *out) {
   }
 }
 
+/* Whether a root-relative path has a `..` segment (a record never does: the graph's paths are normalized). */
+static int has_dot_dot(const char *rel) {
+  for (const char *seg = rel;;) {
+    const char *slash = strchr(seg, '/');
+    size_t n = slash == NULL ? strlen(seg) : (size_t)(slash - seg);
+    if (n == 2 && seg[0] == '.' && seg[1] == '.') return 1;
+    if (slash == NULL) return 0;
+    seg = slash + 1;
+  }
+}
+
 static int cmp_cstr(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -292,7 +303,7 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
         char rel[PATH_MAX];
         if (field_str(&f, rel, sizeof rel) < 0) goto miss_env;
         if (f.tag == 'p') {
-          if (rel[0] == '/' || strstr(rel, "..") != NULL) goto miss_env;
+          if (rel[0] == '/' || has_dot_dot(rel)) goto miss_env;
           snprintf(path, sizeof path, rel[0] == '\0' ? "%s" : "%s/%s", root, rel);
         } else {
           if (rel[0] != '/') goto miss_env;
