@@ -15,6 +15,10 @@ if (process.env.TREWS_UNSET_GLIBC_TUNABLES === '1') {
   delete process.env.GLIBC_TUNABLES;
   delete process.env.TREWS_UNSET_GLIBC_TUNABLES;
 }
+// The native client checked this command line's replay record and it did not
+// hold (src/native-client/replay.c): not checked again here, and not seen by the run.
+const replayChecked = process.env.TREWS_REPLAY_CHECKED === '1';
+delete process.env.TREWS_REPLAY_CHECKED;
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { runCached } = require('./code-cache.cjs');
@@ -33,5 +37,5 @@ if (client === undefined) {
   process.stderr.write('trews: dist/trews-client.cjs is missing (npm run build makes it); running without the daemon\n');
   void inProcess();
 } else {
-  void client.clientMain({ inProcess, daemonScript: join(__dirname, 'trewsd.cjs') });
+  void client.clientMain({ inProcess, daemonScript: join(__dirname, 'trewsd.cjs'), replayChecked });
 }

@@ -5,152 +5,188 @@
 // rests on; a replay that ignored it would print the old answer and leave
 // the workspace wrong, so each fails without its check.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RACY_MARGIN_MS } from '../src/fs/index.js';
-import { copyExampleWorkspace, makeRepo, repoRoot, runTrews, type CliResult, type ExampleWorkspace, type TempRepo } from './helpers/index.js';
+import { collectOutput, copyExampleWorkspace, makeRepo, repoRoot, runTrews, TREWS_NODE_ENTRY, type CliResult, type ExampleWorkspace, type TempRepo } from './helpers/index.js';
 
 const BUILT = existsSync(join(repoRoot(), 'dist', 'trews-native'));
 // CI installs a C compiler (.ci/run): there, a missing native client is a failure, not a skip.
 const skip = BUILT || process.env.CI === 'true' ? false : 'no native client was built here (npm run build found no C compiler); CI builds and tests it';
 
-const REPLAYED = /replayed by the native client from \.trews\.d\/replay\/[0-9a-f]{16}, \d+ stamps unchanged/;
+/** How trews is started: through the launcher (the native client, which replays in C), or `node bin/trews.cjs` (replay-check.ts). */
+type Client = 'native' | 'node';
+
+const replayedBy = (client: Client): RegExp => new RegExp(`replayed by the ${client === 'native' ? 'native' : 'Node'} client from \\.trews\\.d/replay/[0-9a-f]{16}, \\d+ stamps unchanged`);
+/** Either client's replay line. */
+const REPLAYED = /replayed by the (native|Node) client from \.trews\.d\/replay\/[0-9a-f]{16}, \d+ stamps unchanged/;
+
+/** Runs trews as `client` starts it, with the environment runTrews would give the launcher. */
+function runAs(client: Client, args: string[], opts: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<CliResult> {
+  if (client === 'native') return runTrews(args, { cwd: opts.cwd, env: opts.env, persistGraph: true, replay: true, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TREWS_DAEMON: 'false', ...opts.env };
+  const child = spawn(process.execPath, [TREWS_NODE_ENTRY, ...args], { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collectOutput(child, `node bin/trews.cjs ${args.join(' ')}`, opts.timeoutMs ?? 60_000).result;
+}
 
 /** Until every file written so far is older than the racy margin: only then is a run recorded. */
 const aged = (): Promise<void> => sleep(RACY_MARGIN_MS + 250);
 
-describe('replaying a proven no-op without a daemon', { skip }, () => {
-  let ws: ExampleWorkspace;
-  let root: string;
-  /** An empty directory first on PATH, where an attack puts a program. */
-  let bin: string;
-  const env = (): Record<string, string> => ({
-    TREWS_DAEMON: 'false',
-    TREWS_LOCAL_STORE_DIR: join(ws.scratch, 'store'),
-    TMPDIR: ws.scratch,
-    PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-  });
-  const trews = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
-    runTrews(args, { cwd: root, env: { ...env(), ...extra }, persistGraph: true, replay: true, timeoutMs: 300_000 });
-  /** The last line of trews.log: a replay appends one, a run in Node starts with one. */
-  const lastRun = async (): Promise<string> => {
-    const lines = (await readFile(join(root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
-    return lines[lines.length - 1] ?? '';
-  };
-  const records = async (): Promise<string[]> => readdir(join(root, '.trews.d', 'replay')).catch(() => []);
-  /**
-   * Runs `build ::` until one is recorded, then checks the next is replayed
-   * with the same answer. After a change one run may still have work (a build
-   * made a package's dist/, so its listing is read again): the next is a no-op.
-   */
-  const recordedAndReplayed = async (): Promise<CliResult> => {
-    await aged();
-    let recording = await trews(['build', '::']);
-    assert.equal(recording.code, 0, recording.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED, 'a run after a change runs in Node');
-    if ((await records()).length === 0) {
-      recording = await trews(['build', '::']);
+for (const client of ['native', 'node'] as const) {
+  describe(`replaying a proven no-op without a daemon (the ${client} client)`, { skip: client === 'native' ? skip : false }, () => {
+    let ws: ExampleWorkspace;
+    let root: string;
+    /** An empty directory first on PATH, where an attack puts a program. */
+    let bin: string;
+    const env = (): Record<string, string> => ({
+      TREWS_DAEMON: 'false',
+      TREWS_LOCAL_STORE_DIR: join(ws.scratch, 'store'),
+      TMPDIR: ws.scratch,
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    });
+    const trews = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => runAs(client, args, { cwd: root, env: { ...env(), ...extra }, timeoutMs: 300_000 });
+    /** The last line of trews.log: a replay appends one, a run in Node starts with one. */
+    const lastRun = async (): Promise<string> => {
+      const lines = (await readFile(join(root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
+      return lines[lines.length - 1] ?? '';
+    };
+    const records = async (): Promise<string[]> => readdir(join(root, '.trews.d', 'replay')).catch(() => []);
+    /**
+     * Runs `build ::` until one is recorded, then checks the next is replayed
+     * with the same answer. After a change one run may still have work (a build
+     * made a package's dist/, so its listing is read again): the next is a no-op.
+     */
+    const recordedAndReplayed = async (): Promise<CliResult> => {
+      await aged();
+      let recording = await trews(['build', '::']);
       assert.equal(recording.code, 0, recording.stderr);
-    }
-    assert.equal((await records()).length, 1, 'the run that did nothing was recorded');
-    const replayed = await trews(['build', '::']);
-    assert.equal(replayed.code, 0, replayed.stderr);
-    assert.match(await lastRun(), REPLAYED);
-    const timeless = (text: string): string => text.replace(/Time: [0-9.]+s/, 'Time: …');
-    assert.equal(timeless(replayed.stderr), timeless(recording.stderr), 'the replay prints what the recorded run printed');
-    assert.equal(replayed.stdout, recording.stdout);
-    assert.match(replayed.stderr, /Builds: 3 succeeded, 3 total \(3 memoized\) · Processes: none · Time: 0\.\d\ds\n$/);
-    return replayed;
-  };
+      if ((await records()).length === 0) {
+        recording = await trews(['build', '::']);
+        assert.equal(recording.code, 0, recording.stderr);
+      }
+      assert.equal((await records()).length, 1, 'the run that did nothing was recorded');
+      const replayed = await trews(['build', '::']);
+      assert.equal(replayed.code, 0, replayed.stderr);
+      assert.match(await lastRun(), replayedBy(client));
+      const timeless = (text: string): string => text.replace(/Time: [0-9.]+s/, 'Time: …');
+      assert.equal(timeless(replayed.stderr), timeless(recording.stderr), 'the replay prints what the recorded run printed');
+      assert.equal(replayed.stdout, recording.stdout);
+      assert.match(replayed.stderr, /Builds: 3 succeeded, 3 total \(3 memoized\) · Processes: none · Time: 0\.\d\ds\n$/);
+      return replayed;
+    };
 
-  before(async () => {
-    ws = await copyExampleWorkspace('trews-native-replay-');
-    root = ws.root;
-    bin = join(ws.scratch, 'bin');
-    await mkdir(bin);
-    const cold = await trews(['build', '::']);
-    assert.equal(cold.code, 0, cold.stderr);
+    before(async () => {
+      ws = await copyExampleWorkspace('trews-native-replay-');
+      root = ws.root;
+      bin = join(ws.scratch, 'bin');
+      await mkdir(bin);
+      const cold = await trews(['build', '::']);
+      assert.equal(cold.code, 0, cold.stderr);
+    });
+    after(() => ws.remove());
+
+    it('records a run that did nothing and replays it; a deleted output is written again, not replayed', async () => {
+      await recordedAndReplayed();
+      await rm(join(root, 'packages/strings/dist/index.js'));
+      const r = await trews(['build', '::']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(await lastRun(), REPLAYED);
+      assert.match(r.stderr, /packages\/strings:build \(memoized\): 1 file written/);
+      assert.ok(existsSync(join(root, 'packages/strings/dist/index.js')), 'the output is back');
+    });
+
+    it('a stray file in a declared output directory is removed, not replayed', async () => {
+      await recordedAndReplayed();
+      await writeFile(join(root, 'packages/greeter/dist/stray.js'), 'stray\n');
+      const r = await trews(['build', '::']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(await lastRun(), REPLAYED);
+      assert.match(r.stderr, /packages\/greeter:build \(memoized\): 0 files written, \d+ unchanged, 1 stale removed/);
+      assert.ok(!existsSync(join(root, 'packages/greeter/dist/stray.js')));
+    });
+
+    it('an output edited in place (same size) is written again, not replayed', async () => {
+      await recordedAndReplayed();
+      const file = join(root, 'apps/cli/dist/main.js');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace(/[a-z]/, (c) => (c === 'x' ? 'y' : 'x')));
+      const r = await trews(['build', '::']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(await lastRun(), REPLAYED);
+      assert.match(r.stderr, /apps\/cli:build \(memoized\): 1 file written/);
+      assert.equal(await readFile(file, 'utf8'), text);
+    });
+
+    it('a source edit builds again', async () => {
+      await recordedAndReplayed();
+      await ws.edit('packages/strings/src/index.ts', (t) => `${t}\nexport const added = 1;\n`);
+      const r = await trews(['build', '::']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(await lastRun(), REPLAYED);
+      assert.match(r.stderr, /packages\/strings:build \(ran locally\)/);
+      assert.match(await readFile(join(root, 'packages/strings/dist/index.js'), 'utf8'), /added/);
+    });
+
+    it('another environment variable, another trews.toml, or a new tool on PATH: run in Node', async () => {
+      await recordedAndReplayed();
+      let r = await trews(['build', '::'], { SOMETHING_ELSE: '1' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(await lastRun(), REPLAYED, 'an environment variable the record does not hold');
+
+      const config = join(root, 'trews.toml');
+      const before = await readFile(config, 'utf8');
+      await writeFile(config, `${before}\n# an edit\n`);
+      r = await trews(['build', '::']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(await lastRun(), REPLAYED, 'trews.toml changed');
+
+      await recordedAndReplayed();
+      // An npm first on PATH would be the package manager a run finds (and installs with).
+      await writeFile(join(bin, 'npm'), '#!/bin/sh\necho "the stand-in npm ran" >&2\nexit 3\n');
+      await chmod(join(bin, 'npm'), 0o755);
+      r = await trews(['build', '::']);
+      assert.doesNotMatch(await lastRun(), REPLAYED, 'a tool found elsewhere on PATH');
+      assert.notEqual(r.code, 0, 'the run finds the stand-in npm and cannot tell its version');
+      assert.match(r.stderr, /npm/);
+      await rm(join(bin, 'npm'));
+    });
+
+    it('a damaged, truncated or foreign record is no answer: the run is Node\'s', async () => {
+      await recordedAndReplayed();
+      const [name] = await records();
+      const file = join(root, '.trews.d', 'replay', name!);
+      const good = await readFile(file);
+      const variants: [string, Buffer][] = [
+        ['truncated before its end', good.subarray(0, good.length - 4)],
+        ['cut in the middle', good.subarray(0, Math.floor(good.length / 2))],
+        ['another format', Buffer.concat([Buffer.from('trews-replay 2\n'), good.subarray(good.indexOf('\n') + 1)])],
+        ['a length that runs past the end', Buffer.from(good.toString('latin1').replace(/\nx1:0\n/, '\nx9:0\n'), 'latin1')],
+        ['an unknown field', Buffer.from(good.toString('latin1').replace(/\nz0:\n$/, '\nw1:?\nz0:\n'), 'latin1')],
+        ['empty', Buffer.alloc(0)],
+      ];
+      for (const [what, bytes] of variants) {
+        assert.notDeepEqual(bytes, good, what);
+        await writeFile(file, bytes);
+        const r = await trews(['build', '::']);
+        assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+        assert.doesNotMatch(await lastRun(), REPLAYED, what);
+      }
+    });
+
+    it('a run that fails removes the record of its command line', async () => {
+      await recordedAndReplayed();
+      await ws.edit('packages/greeter/src/index.ts', (t) => `${t}\nexport const broken: number = 'a string';\n`);
+      const r = await trews(['build', '::']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(await records(), [], 'no record stands for a command line whose last run failed');
+      await ws.edit('packages/greeter/src/index.ts', (t) => t.replace("\nexport const broken: number = 'a string';\n", ''));
+    });
   });
-  after(() => ws.remove());
-
-  it('records a run that did nothing and replays it; a deleted output is written again, not replayed', async () => {
-    await recordedAndReplayed();
-    await rm(join(root, 'packages/strings/dist/index.js'));
-    const r = await trews(['build', '::']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED);
-    assert.match(r.stderr, /packages\/strings:build \(memoized\): 1 file written/);
-    assert.ok(existsSync(join(root, 'packages/strings/dist/index.js')), 'the output is back');
-  });
-
-  it('a stray file in a declared output directory is removed, not replayed', async () => {
-    await recordedAndReplayed();
-    await writeFile(join(root, 'packages/greeter/dist/stray.js'), 'stray\n');
-    const r = await trews(['build', '::']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED);
-    assert.match(r.stderr, /packages\/greeter:build \(memoized\): 0 files written, \d+ unchanged, 1 stale removed/);
-    assert.ok(!existsSync(join(root, 'packages/greeter/dist/stray.js')));
-  });
-
-  it('an output edited in place (same size) is written again, not replayed', async () => {
-    await recordedAndReplayed();
-    const file = join(root, 'apps/cli/dist/main.js');
-    const text = await readFile(file, 'utf8');
-    await writeFile(file, text.replace(/[a-z]/, (c) => (c === 'x' ? 'y' : 'x')));
-    const r = await trews(['build', '::']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED);
-    assert.match(r.stderr, /apps\/cli:build \(memoized\): 1 file written/);
-    assert.equal(await readFile(file, 'utf8'), text);
-  });
-
-  it('a source edit builds again', async () => {
-    await recordedAndReplayed();
-    await ws.edit('packages/strings/src/index.ts', (t) => `${t}\nexport const added = 1;\n`);
-    const r = await trews(['build', '::']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED);
-    assert.match(r.stderr, /packages\/strings:build \(ran locally\)/);
-    assert.match(await readFile(join(root, 'packages/strings/dist/index.js'), 'utf8'), /added/);
-  });
-
-  it('another environment variable, another trews.toml, or a new tool on PATH: run in Node', async () => {
-    await recordedAndReplayed();
-    let r = await trews(['build', '::'], { SOMETHING_ELSE: '1' });
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED, 'an environment variable the record does not hold');
-
-    const config = join(root, 'trews.toml');
-    const before = await readFile(config, 'utf8');
-    await writeFile(config, `${before}\n# an edit\n`);
-    r = await trews(['build', '::']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(await lastRun(), REPLAYED, 'trews.toml changed');
-
-    await recordedAndReplayed();
-    // An npm first on PATH would be the package manager a run finds (and installs with).
-    await writeFile(join(bin, 'npm'), '#!/bin/sh\necho "the stand-in npm ran" >&2\nexit 3\n');
-    await chmod(join(bin, 'npm'), 0o755);
-    r = await trews(['build', '::']);
-    assert.doesNotMatch(await lastRun(), REPLAYED, 'a tool found elsewhere on PATH');
-    assert.notEqual(r.code, 0, 'the run finds the stand-in npm and cannot tell its version');
-    assert.match(r.stderr, /npm/);
-    await rm(join(bin, 'npm'));
-  });
-
-  it('a run that fails removes the record of its command line', async () => {
-    await recordedAndReplayed();
-    await ws.edit('packages/greeter/src/index.ts', (t) => `${t}\nexport const broken: number = 'a string';\n`);
-    const r = await trews(['build', '::']);
-    assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(await records(), [], 'no record stands for a command line whose last run failed');
-    await ws.edit('packages/greeter/src/index.ts', (t) => t.replace("\nexport const broken: number = 'a string';\n", ''));
-  });
-});
+}
 
 describe('replaying `package` and `test` without a daemon (shell targets)', { skip }, () => {
   let repo: TempRepo;

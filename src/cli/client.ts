@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { failure } from '../core/index.js';
+import { failure, WORK_DIR } from '../core/index.js';
 import {
   connectToDaemon,
   daemonLogPath,
@@ -17,6 +18,7 @@ import { findBuildRoot } from './build-root.js';
 import { lazyStdin, lazyWritable, ttys } from './lazy-stdio.js';
 import { daemonCommand, daemonSubcommand } from './daemon-command.js';
 import { reachDaemon } from './reach-daemon.js';
+import { replayProven } from './replay-check.js';
 import { runsOnItsOwn } from './server-commands.js';
 
 /** How the bundled client reaches the rest of trews, which it does not bundle. */
@@ -25,6 +27,8 @@ export interface ClientEntry {
   readonly inProcess: () => Promise<void>;
   /** The daemon's entry script (bin/trewsd.cjs). */
   readonly daemonScript: string;
+  /** The native client checked this command line's replay record already, and it did not hold (bin/trews.cjs). */
+  readonly replayChecked?: boolean;
 }
 
 /**
@@ -35,6 +39,7 @@ export interface ClientEntry {
  * the command in this process instead, which prints exactly what it always did.
  */
 export async function clientMain(entry: ClientEntry): Promise<void> {
+  const startedAt = performance.now();
   const argv = process.argv.slice(2);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
@@ -48,7 +53,15 @@ export async function clientMain(entry: ClientEntry): Promise<void> {
     return exit(code);
   }
   const root = findBuildRoot(cwd);
-  if (root === undefined || runsOnItsOwn(argv) || daemonOffByFlagOrEnv(argv, env)) return entry.inProcess();
+  if (root === undefined || runsOnItsOwn(argv)) return entry.inProcess();
+  if (daemonOffByFlagOrEnv(argv, env)) {
+    // A proven no-op is answered from its record (replay-check.ts), as the native client would.
+    const replayed = entry.replayChecked === true || process.stdout.isTTY || process.stderr.isTTY ? undefined : replayProven({ root, workDir: join(root, WORK_DIR), cwd, argv, env, startedAt });
+    if (replayed === undefined) return entry.inProcess();
+    process.stdout.on('error', () => {}); // EPIPE when the reader went away
+    for (const c of replayed.chunks) (c.fd === 1 ? process.stdout : stderr.stream).write(c.bytes);
+    return exit(replayed.exitCode);
+  }
   const boot = readBootstrap({ argv, env, root, homeDir });
   if (!boot.ok || !boot.value.options.bool(GLOBAL, 'daemon')) return entry.inProcess();
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { nullLogger } from '../core/index.js';
 import { markElapsedTimes, summaryLine } from '../ui/index.js';
-import { OutputCapture, REPLAY_DIR, REPLAY_FORMAT, ReplayRecorder, replayFileName, type FinishedRun, type ReplaySetup } from './replay-record.js';
+import { parseReplayRecord, REPLAY_DIR, replayFileName } from './replay-format.js';
+import { OutputCapture, ReplayRecorder, type FinishedRun, type ReplaySetup } from './replay-record.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'trews-replay-record-'));
 after(() => {
@@ -27,17 +28,9 @@ function sink(): NodeJS.WriteStream & { text: string } {
 
 /** The fields of a record: [tag, value] in order, after its format line. */
 function fields(bytes: Buffer): [string, string][] {
-  const text = bytes.toString('utf8');
-  assert.ok(text.startsWith(`${REPLAY_FORMAT}\n`));
-  const out: [string, string][] = [];
-  let at = REPLAY_FORMAT.length + 1;
-  while (at < bytes.length) {
-    const colon = bytes.indexOf(':', at);
-    const len = Number(bytes.subarray(at + 1, colon).toString());
-    out.push([String.fromCharCode(bytes[at]!), bytes.subarray(colon + 1, colon + 1 + len).toString('utf8')]);
-    at = colon + 1 + len + 1;
-  }
-  return out;
+  const parsed = parseReplayRecord(bytes);
+  assert.ok(parsed !== undefined, 'the record parses');
+  return parsed.map((f) => [f.tag, f.value.toString('utf8')]);
 }
 
 describe('replayFileName', () => {
@@ -46,6 +39,33 @@ describe('replayFileName', () => {
     assert.equal(replayFileName('/tmp/r', ['--no-daemon', 'build', '::']), '94c562915fb1dfb6');
     assert.equal(replayFileName('/tmp/é', ['a']), '9e323947edeb72cd', 'over the UTF-8 bytes');
     assert.notEqual(replayFileName('/a', ['b c']), replayFileName('/a', ['b', 'c']));
+  });
+});
+
+describe('parseReplayRecord', () => {
+  const good = Buffer.from('trews-replay 1\nc4:/a/b\nr3:x\ny\nz0:\n');
+  it('reads the fields, any byte in a value', () => {
+    assert.deepEqual(
+      parseReplayRecord(good)?.map((f) => [f.tag, f.value.toString()]),
+      [
+        ['c', '/a/b'],
+        ['r', 'x\ny'],
+        ['z', ''],
+      ],
+    );
+  });
+  it('refuses a damaged, truncated, foreign or overlong record', () => {
+    for (const bad of [
+      good.subarray(0, good.length - 1),
+      good.subarray(0, 20),
+      Buffer.from('trews-replay 2\nz0:\n'),
+      Buffer.from('trews-replay 1\nc9:/a/b\nz0:\n'),
+      Buffer.from('trews-replay 1\nc:/a\nz0:\n'),
+      Buffer.from('trews-replay 1\nz0:\nc1:x\n'),
+      Buffer.alloc(0),
+    ]) {
+      assert.equal(parseReplayRecord(bad), undefined, JSON.stringify(bad.toString()));
+    }
   });
 });
 

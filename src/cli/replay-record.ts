@@ -4,6 +4,7 @@ import { pidExists, type Logger } from '../core/index.js';
 import { stampFollowingNow, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import type { ReplayWitness } from '../goals/index.js';
 import { markElapsedTimes } from '../ui/index.js';
+import { REPLAY_DIR, REPLAY_FORMAT, replayField, replayFile } from './replay-format.js';
 
 /**
  * Replaying a proven no-op: a run without a daemon (CI's way) of a command
@@ -32,10 +33,6 @@ import { markElapsedTimes } from '../ui/index.js';
  * within the racy margin of the run's start leaves the run unrecorded.
  */
 
-/** `.trews.d/replay`: one record per command line and working directory. */
-export const REPLAY_DIR = 'replay';
-/** The first line of a record; the native client reads only this format. */
-export const REPLAY_FORMAT = 'trews-replay 1';
 /** A run that printed more is not recorded (a replay holds its output in memory). */
 const MAX_OUTPUT_BYTES = 1 << 20;
 /** Records kept per build root; the least recently written go first. */
@@ -44,24 +41,6 @@ const KEEP_RECORDS = 32;
 /** Wraps a summary's elapsed time in the captured output: `\0T0.21s\0`. */
 const MARK = '\u0000';
 const MARKED = new RegExp(`${MARK}T([^${MARK}]*)${MARK}`, 'g');
-
-/**
- * The record's file name for a command line: FNV-1a (64-bit) over the
- * working directory and each argument, each followed by a NUL byte, in hex.
- * The native client computes the same; the record itself holds the command
- * line and directory, so a collision is a miss, never a wrong answer.
- */
-export function replayFileName(cwd: string, argv: readonly string[]): string {
-  const mask = (1n << 64n) - 1n;
-  let h = 0xcbf29ce484222325n;
-  const feed = (text: string): void => {
-    for (const byte of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & mask;
-    h = (h * 0x100000001b3n) & mask; // the NUL byte: h ^ 0 is h
-  };
-  feed(cwd);
-  for (const a of argv) feed(a);
-  return h.toString(16).padStart(16, '0');
-}
 
 interface Segment {
   readonly fd: 1 | 2;
@@ -244,8 +223,7 @@ export class ReplayRecorder implements ReplayWitness {
 
     const parts: Buffer[] = [Buffer.from(`${REPLAY_FORMAT}\n`)];
     const field = (tag: string, value: string | Buffer): void => {
-      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-      parts.push(Buffer.from(`${tag}${bytes.length}:`), bytes, Buffer.from('\n'));
+      parts.push(...replayField(tag, value));
     };
     field('u', String(setup.uid));
     field('g', String(setup.gid));
@@ -291,7 +269,7 @@ export class ReplayRecorder implements ReplayWitness {
 }
 
 function recordFile(root: string, cwd: string, argv: readonly string[]): string {
-  return join(workDirOf(root), REPLAY_DIR, replayFileName(cwd, argv));
+  return replayFile(workDirOf(root), cwd, argv);
 }
 
 /** Keeps the KEEP_RECORDS most recently written records (and removes temporaries a killed process left). */

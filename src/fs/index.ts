@@ -11,4 +11,4 @@ export { ListingKey, FilesUnderKey, type Listing, type FilesUnder, type OtherEnt
 export { GlobKey, isGlobPattern, type GlobResult, type GlobEscape } from './glob.js';
 export { BuildFilesInDirKey, BuildDirsUnderKey, buildFileMatcher } from './build-file-discovery.js';
 export { fsKeyRebuilders } from './rebuild-key.js';
-export { changedPaths, stampFollowingNow, stampPaths, stampPathsNow, type PathStamps } from './path-stamps.js';
+export { changedPaths, stampFollowing, stampFollowingNow, stampOf, stampPaths, stampPathsNow, type PathStamps } from './path-stamps.js';

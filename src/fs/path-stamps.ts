@@ -128,6 +128,16 @@ export function stampFollowingNow(paths: Iterable<string>, atMs: number): { stam
   return { stamps, racy };
 }
 
+/** The stamp of a root-relative path now (lstat), as stampPaths records it. */
+export function stampOf(root: string, path: string): string {
+  return observe(root, path).stamp;
+}
+
+/** The stamp of an absolute path now, through its links, as stampFollowingNow records it. */
+export function stampFollowing(abs: string): string {
+  return observeAt(abs, statSync).stamp;
+}
+
 /** A change at or after this (ns since the epoch) is racy as of `ms`: a later write may leave its stamp equal. */
 function racyCutoffNs(ms: number): bigint {
   return BigInt(Math.floor(ms - RACY_MARGIN_MS)) * 1_000_000n;

@@ -475,6 +475,8 @@ int main(int argc, char **argv) {
   /* A run without a daemon that its last identical run proved a no-op is answered here (replay.c); else Node runs it. */
   if (to_node) {
     try_replay(root, cwd, g_argv, started_ms);
+    /* Checked, and it did not hold: the Node client need not check again (bin/trews.cjs takes the variable out). */
+    setenv("TREWS_REPLAY_CHECKED", "1", 1);
     run_node_client();
   }
 

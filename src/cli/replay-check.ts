@@ -1,0 +1,122 @@
+import { closeSync, constants, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
+import { stampFollowing, stampOf } from '../fs/index.js';
+import { formatElapsed } from '../ui/index.js';
+import { parseReplayRecord, replayFile } from './replay-format.js';
+
+/** What the Node client knows when it would run a command in this process. */
+export interface ReplayRequest {
+  readonly root: string;
+  /** The build root's work directory (`.trews.d`). */
+  readonly workDir: string;
+  readonly cwd: string;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** performance.now() at the client's start, for the summaries' time. */
+  readonly startedAt: number;
+}
+
+/** A replay's output in order, and its exit code. */
+export interface Replayed {
+  readonly chunks: readonly { readonly fd: 1 | 2; readonly bytes: Buffer }[];
+  readonly exitCode: number;
+}
+
+/**
+ * The Node client's replay of a proven no-op: what the native client does
+ * (src/native-client/replay.c), for a trews without it (an npm install, no
+ * C compiler). It spares the bundle, the kept graph and the run, not Node's
+ * own start. Every fact and stamp of the record must hold, checked as the
+ * native client checks them, except that node is the one running: its real
+ * path must be the record's. Returns the output to write and the code, or
+ * undefined (nothing written) when the run must be Node's.
+ */
+export function replayProven(req: ReplayRequest): Replayed | undefined {
+  let bytes: Buffer;
+  const file = replayFile(req.workDir, req.cwd, req.argv);
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const fields = parseReplayRecord(bytes);
+  if (fields === undefined) return undefined;
+  const env = Object.entries(req.env).map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'));
+  env.sort(Buffer.compare);
+  const text = (b: Buffer): string => b.toString('utf8');
+  let args = 0;
+  let vars = 0;
+  let stamps = 0;
+  let sawNode = false;
+  let exitCode: number | undefined;
+  const outputs: { fd: 1 | 2; elapsed: boolean; bytes: Buffer }[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const { tag, value } = fields[i]!;
+    switch (tag) {
+      case 'u':
+        if (text(value) !== String(process.geteuid?.() ?? -1)) return undefined;
+        break;
+      case 'g':
+        if (text(value) !== String(process.getegid?.() ?? -1)) return undefined;
+        break;
+      case 'c':
+        if (text(value) !== req.cwd) return undefined;
+        break;
+      case 'a':
+        if (args >= req.argv.length || text(value) !== req.argv[args]) return undefined;
+        args++;
+        break;
+      case 'e':
+        if (vars >= env.length || !value.equals(env[vars]!)) return undefined;
+        vars++;
+        break;
+      case 'n':
+        if (text(value) !== realpathSync(process.execPath)) return undefined;
+        sawNode = true;
+        break;
+      case 'p':
+      case 'q': {
+        const next = fields[++i];
+        if (next?.tag !== 's') return undefined;
+        const path = text(value);
+        if (tag === 'p' && (path.startsWith('/') || path.split('/').includes('..'))) return undefined;
+        if (tag === 'q' && !path.startsWith('/')) return undefined;
+        const now = tag === 'p' ? stampOf(req.root, path) : stampFollowing(path);
+        if (now !== text(next.value)) return undefined;
+        stamps++;
+        break;
+      }
+      case 'o':
+      case 'r':
+        outputs.push({ fd: tag === 'o' ? 1 : 2, elapsed: false, bytes: value });
+        break;
+      case 't':
+        if (text(value) !== '1' && text(value) !== '2') return undefined;
+        outputs.push({ fd: text(value) === '1' ? 1 : 2, elapsed: true, bytes: value });
+        break;
+      case 'x': {
+        const code = Number(text(value));
+        if (!Number.isInteger(code) || code < 0 || code > 255) return undefined;
+        exitCode = code;
+        break;
+      }
+      case 'z':
+        break;
+      default:
+        return undefined;
+    }
+  }
+  if (args !== req.argv.length || vars !== env.length || !sawNode || exitCode === undefined) return undefined;
+  const elapsed = Buffer.from(formatElapsed(performance.now() - req.startedAt));
+  try {
+    // Only to a log that exists, as the native client does.
+    const fd = openSync(`${req.workDir}/trews.log`, constants.O_WRONLY | constants.O_APPEND);
+    try {
+      writeSync(fd, `${new Date().toISOString()} INFO  run: trews ${req.argv.join(' ')} (cwd ${req.cwd}): replayed by the Node client from ${file.slice(req.root.length + 1)}, ${stamps} stamps unchanged\n`);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // The log only tells; a replay does not depend on it.
+  }
+  return { chunks: outputs.map((o) => ({ fd: o.fd, bytes: o.elapsed ? elapsed : o.bytes })), exitCode };
+}

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+
+/**
+ * The replay record's file and format, shared by the writer
+ * (replay-record.ts), the Node client's check (replay-check.ts) and, in C,
+ * the native client's (src/native-client/replay.c, which keeps the same
+ * constants).
+ *
+ * A record is the line `trews-replay 1`, then fields `<tag><length>:<bytes>\n`
+ * (so a value can hold any byte): u euid, g egid, c cwd, a each argument, e
+ * each environment variable (`NAME=value`, sorted by bytes), n the real path
+ * of node, then p (root-relative, lstat) or q (absolute, stat through links)
+ * each followed by s its stamp (fs/path-stamps.ts), then the output in order
+ * (o stdout, r stderr, t `1` or `2`: a summary's time, filled in by the
+ * replay), x the exit code, and z, empty, last.
+ */
+
+/** `.trews.d/replay`: one record per command line and working directory. */
+export const REPLAY_DIR = 'replay';
+/** The first line of a record; a client replays only this format. */
+export const REPLAY_FORMAT = 'trews-replay 1';
+
+/**
+ * The record's file name for a command line: FNV-1a (64-bit) over the
+ * working directory and each argument, each followed by a NUL byte, in hex.
+ * The record itself holds the command line and directory, so a collision is
+ * a miss, never a wrong answer.
+ */
+export function replayFileName(cwd: string, argv: readonly string[]): string {
+  const mask = (1n << 64n) - 1n;
+  let h = 0xcbf29ce484222325n;
+  const feed = (text: string): void => {
+    for (const byte of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & mask;
+    h = (h * 0x100000001b3n) & mask; // the NUL byte: h ^ 0 is h
+  };
+  feed(cwd);
+  for (const a of argv) feed(a);
+  return h.toString(16).padStart(16, '0');
+}
+
+/** The record of a command line in the build root's work directory (`.trews.d`). */
+export function replayFile(workDir: string, cwd: string, argv: readonly string[]): string {
+  return join(workDir, REPLAY_DIR, replayFileName(cwd, argv));
+}
+
+/** One field: its tag and its bytes. */
+export interface ReplayField {
+  readonly tag: string;
+  readonly value: Buffer;
+}
+
+/** A record's fields in order, after its format line; undefined when it is damaged, truncated or of another format. */
+export function parseReplayRecord(bytes: Buffer): ReplayField[] | undefined {
+  const head = Buffer.from(`${REPLAY_FORMAT}\n`);
+  if (bytes.length < head.length || !bytes.subarray(0, head.length).equals(head)) return undefined;
+  const fields: ReplayField[] = [];
+  let at = head.length;
+  while (at < bytes.length) {
+    const tag = String.fromCharCode(bytes[at]!);
+    let i = at + 1;
+    let len = 0;
+    while (i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39 && i - at <= 10) len = len * 10 + (bytes[i++]! - 0x30);
+    if (i === at + 1 || i >= bytes.length || bytes[i] !== 0x3a) return undefined;
+    const start = i + 1;
+    if (start + len >= bytes.length || bytes[start + len] !== 0x0a) return undefined;
+    fields.push({ tag, value: bytes.subarray(start, start + len) });
+    at = start + len + 1;
+    if (tag === 'z') return at === bytes.length ? fields : undefined;
+  }
+  return undefined;
+}
+
+/** Encodes one field. */
+export function replayField(tag: string, value: string | Buffer): Buffer[] {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  return [Buffer.from(`${tag}${bytes.length}:`), bytes, Buffer.from('\n')];
+}
