@@ -97,16 +97,7 @@ export function stampPaths(root: string, paths: Iterable<string>, startedAtMs: n
  * stamp equal: a stamp equal later proves nothing for them.
  */
 export function stampPathsNow(root: string, paths: Iterable<string>, atMs: number): { stamps: Map<string, string>; racy: Set<string> } {
-  const cutoffNs = racyCutoffNs(atMs);
-  const stamps = new Map<string, string>();
-  const racy = new Set<string>();
-  for (const path of paths) {
-    if (stamps.has(path)) continue;
-    const o = observe(root, path);
-    stamps.set(path, o.stamp);
-    if (o.changedAtNs >= cutoffNs) racy.add(path);
-  }
-  return { stamps, racy };
+  return stampsNow(paths, atMs, (path) => observe(root, path));
 }
 
 /**
@@ -116,12 +107,16 @@ export function stampPathsNow(root: string, paths: Iterable<string>, atMs: numbe
  * RACY_MARGIN_MS of `atMs`.
  */
 export function stampFollowingNow(paths: Iterable<string>, atMs: number): { stamps: Map<string, string>; racy: Set<string> } {
+  return stampsNow(paths, atMs, (path) => observeAt(path, statSync));
+}
+
+function stampsNow(paths: Iterable<string>, atMs: number, at: (path: string) => Observed): { stamps: Map<string, string>; racy: Set<string> } {
   const cutoffNs = racyCutoffNs(atMs);
   const stamps = new Map<string, string>();
   const racy = new Set<string>();
   for (const path of paths) {
     if (stamps.has(path)) continue;
-    const o = observeAt(path, statSync);
+    const o = at(path);
     stamps.set(path, o.stamp);
     if (o.changedAtNs >= cutoffNs) racy.add(path);
   }

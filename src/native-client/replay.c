@@ -331,7 +331,7 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
     if (ended) break;
   }
   /* Every fact there, nothing missing: all arguments and variables matched, and the record is whole. */
-  if (rc < 0 || !ended || argv[argc_seen] != NULL || env_seen != env_count || !have_node || uid < 0 || gid < 0 || exit_code < 0) goto miss_env;
+  if (rc < 0 || !ended || cur != end || argv[argc_seen] != NULL || env_seen != env_count || !have_node || uid < 0 || gid < 0 || exit_code < 0) goto miss_env;
   free(env);
 
   /* Every stamp held: the recorded answer is this run's. */
