@@ -10,8 +10,10 @@ import { REPLAY_DIR, REPLAY_FORMAT, replayField, replayFile } from './replay-for
  * Replaying a proven no-op: a run without a daemon (CI's way) of a command
  * line whose answer the kept graph already held, recorded so that the next
  * identical command line is answered by the native client
- * (src/native-client/) without starting Node, while every stamp the record
- * holds is unchanged. See README.md "Replaying a proven no-op".
+ * (src/native-client/replay.c) without starting Node, or by the Node client
+ * before it loads the runner (replay-check.ts), while every stamp the record
+ * holds is unchanged. See src/native-client/README.md "Replaying a proven
+ * no-op"; the format is in replay-format.ts.
  *
  * The record holds everything the run's answer rested on:
  * - the command line, working directory, every environment variable, and
