@@ -28,9 +28,11 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
 function replaySetup(ctx: RunContext): { replay?: ReplaySetup } {
   if (!daemonOffByFlagOrEnv(ctx.argv, ctx.env) || ctx.isTTY.stdout || ctx.isTTY.stderr || bundleCodeDigest() === undefined) return {};
   let bin: string;
+  let execPath: string;
   try {
     // bin/trews.cjs, which loaded the bundles from ../dist.
     bin = dirname(realpathSync(process.argv[1] ?? ''));
+    execPath = realpathSync(process.execPath);
   } catch {
     return {};
   }
@@ -41,7 +43,7 @@ function replaySetup(ctx: RunContext): { replay?: ReplaySetup } {
     replay: {
       capture,
       codeFiles: [join(bin, 'trews.cjs'), join(bin, 'code-cache.cjs'), join(dist, 'trews-client.cjs'), join(dist, 'trews-main.cjs')],
-      execPath: realpathSync(process.execPath),
+      execPath,
       uid: process.geteuid?.() ?? -1,
       gid: process.getegid?.() ?? -1,
     },

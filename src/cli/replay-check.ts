@@ -31,6 +31,15 @@ export interface Replayed {
  * undefined (nothing written) when the run must be Node's.
  */
 export function replayProven(req: ReplayRequest): Replayed | undefined {
+  try {
+    return check(req);
+  } catch {
+    // Whatever the check could not read (node's real path, a record unreadable midway): the run is Node's.
+    return undefined;
+  }
+}
+
+function check(req: ReplayRequest): Replayed | undefined {
   let bytes: Buffer;
   const file = replayFile(req.workDir, req.cwd, req.argv);
   try {
