@@ -6,11 +6,12 @@
 // the workspace wrong, so each fails without its check.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { REPLAY_DIR, replayFileName } from '../src/cli/replay-format.js';
 import { RACY_MARGIN_MS } from '../src/fs/index.js';
 import { collectOutput, copyExampleWorkspace, makeRepo, repoRoot, runTrews, TREWS_NODE_ENTRY, type CliResult, type ExampleWorkspace, type TempRepo } from './helpers/index.js';
 
@@ -36,6 +37,24 @@ function runAs(client: Client, args: string[], opts: { cwd: string; env: Record<
 /** Until every file written so far is older than the racy margin: only then is a run recorded. */
 const aged = (): Promise<void> => sleep(RACY_MARGIN_MS + 250);
 
+/**
+ * Runs `run` (trews `args` in `root`) once files are old enough, until the
+ * record of `args` exists: after a change one run may still have work (a
+ * build made a package's dist/, so its listing is read again), and on a
+ * loaded machine a path can still be within the racy margin as a run starts.
+ * At most four tries; returns the run that recorded.
+ */
+async function untilRecorded(root: string, args: readonly string[], run: () => Promise<CliResult>): Promise<CliResult> {
+  const file = join(root, '.trews.d', REPLAY_DIR, replayFileName(realpathSync(root), args));
+  for (let i = 0; i < 4; i++) {
+    await aged();
+    const r = await run();
+    assert.equal(r.code, 0, r.stderr);
+    if (existsSync(file)) return r;
+  }
+  return assert.fail(`no run of \`trews ${args.join(' ')}\` was recorded in four tries (with --level=debug, trews.log says why)`);
+}
+
 for (const client of ['native', 'node'] as const) {
   describe(`replaying a proven no-op without a daemon (the ${client} client)`, { skip: client === 'native' ? skip : false }, () => {
     let ws: ExampleWorkspace;
@@ -55,19 +74,9 @@ for (const client of ['native', 'node'] as const) {
       return lines[lines.length - 1] ?? '';
     };
     const records = async (): Promise<string[]> => readdir(join(root, '.trews.d', 'replay')).catch(() => []);
-    /**
-     * Runs `build ::` until one is recorded, then checks the next is replayed
-     * with the same answer. After a change one run may still have work (a build
-     * made a package's dist/, so its listing is read again): the next is a no-op.
-     */
+    /** Runs `build ::` until one is recorded, then checks the next is replayed with the same answer. */
     const recordedAndReplayed = async (): Promise<CliResult> => {
-      await aged();
-      let recording = await trews(['build', '::']);
-      assert.equal(recording.code, 0, recording.stderr);
-      if ((await records()).length === 0) {
-        recording = await trews(['build', '::']);
-        assert.equal(recording.code, 0, recording.stderr);
-      }
+      const recording = await untilRecorded(root, ['build', '::'], () => trews(['build', '::']));
       assert.equal((await records()).length, 1, 'the run that did nothing was recorded');
       const replayed = await trews(['build', '::']);
       assert.equal(replayed.code, 0, replayed.stderr);
@@ -202,10 +211,9 @@ describe('replaying `package` and `test` without a daemon (shell targets)', { sk
     const lines = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
     return lines[lines.length - 1] ?? '';
   };
-  /** Runs `args` twice once files are old enough (a run after a change may still have work; the next is recorded), then once more: replayed. */
+  /** Runs `args` until one is recorded, then once more: replayed. */
   const replayed = async (args: string[]): Promise<CliResult> => {
-    await aged();
-    for (let i = 0; i < 2; i++) assert.equal((await trews(args)).code, 0);
+    await untilRecorded(repo.root, args, () => trews(args));
     const r = await trews(args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(await lastRun(), REPLAYED, `trews ${args.join(' ')} was replayed`);
@@ -250,9 +258,7 @@ describe('replay_no_ops = false', { skip }, () => {
     try {
       const trews = (env: Record<string, string> = {}): Promise<CliResult> => runTrews(['test', '::'], { cwd: repo.root, persistGraph: true, replay: true, env });
       assert.equal((await trews()).code, 0);
-      await aged();
-      assert.equal((await trews()).code, 0);
-      assert.equal((await trews()).code, 0);
+      await untilRecorded(repo.root, ['test', '::'], () => trews());
       const dir = join(repo.root, '.trews.d', 'replay');
       assert.equal((await readdir(dir)).length, 1, 'recorded with the default');
       await writeFile(join(repo.root, 'trews.toml'), '[GLOBAL]\nreplay_no_ops = false\n');

@@ -24,7 +24,7 @@ import { REPLAY_DIR, REPLAY_FORMAT, replayField, replayFile } from './replay-for
  * - the stamp, through links, of each program the graph's transient records
  *   found on the machine (a tool on PATH, its package.json), of trews' own
  *   code, of node (which `node` on PATH must still be), and of the local
- *   store's directories and GC generation;
+ *   store's GC generation;
  * then what the run printed, with each summary's time left for the replay
  * to fill, and its exit code (0: only a run that succeeded is recorded).
  *
@@ -140,7 +140,7 @@ export interface FinishedRun {
   readonly startedAtMs: number;
   /** GraphFile.replayProof(): undefined when the kept graph did not give the answer alone. */
   readonly graph: { readonly stamps: PathStamps; readonly programs: readonly string[] } | undefined;
-  /** The local store's directory and the files whose change means a GC or another store. */
+  /** The local store's files whose change means a GC (storeGenerationFile). */
   readonly storeFiles: readonly string[];
   /** The trews.toml that was read (root-relative). */
   readonly configFile: string;

@@ -30,7 +30,7 @@ import { consoleColors, localStoreDirOf, RunExec, type ExecServices } from '../r
 import { loadRemoteClient, remoteEnabled } from './remote-client-loader.js';
 import { startRunWhenFree } from './start-run.js';
 import { colorEnabled, palette, recordRun, renderFailure, runsDirIn, TraceRecorder, type Palette } from '../ui/index.js';
-import { beginStoreUse, storeStatePaths, type StoreUse } from '../store/index.js';
+import { beginStoreUse, storeGenerationFile, type StoreUse } from '../store/index.js';
 import { GraphFile } from './graph-file.js';
 import { AppCache, createApp, fsRulesFrom, type App } from './app.js';
 import { CONFIG_FILE, findBuildRoot } from './build-root.js';
@@ -377,7 +377,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         startedAtMs,
         // Proven only when it can matter: a refused or failed run records nothing anyway.
         graph: graphLoaded && code === 0 && replay.recorder.refusal === undefined ? await graphFile?.replayProof() : undefined,
-        storeFiles: storeStatePaths(storeDir),
+        storeFiles: [storeGenerationFile(storeDir)],
         configFile: CONFIG_FILE,
       });
       replay = undefined;

@@ -41,7 +41,7 @@ export { LinkFarms, type FarmUse } from './link-farms.js';
 export { checkLinkedInputs, type LinkedInput, type ModifiedInput } from './input-check.js';
 export { damageCount, damageOf, type DamageKind } from './damage.js';
 export { beginStoreUse, type StoreUse } from './leases.js';
-export { storeLostEntries, storeStateOf, storeStatePaths, type StoreState } from './store-state.js';
+export { storeGenerationFile, storeLostEntries, storeStateOf, type StoreState } from './store-state.js';
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';
 export { TreeListingKey } from './tree-listing.js';

@@ -32,13 +32,13 @@ export function storeStateOf(dir: string): StoreState {
 }
 
 /**
- * The paths storeStateOf reads, for a stamp of them (cli/replay-record.ts):
- * the store's directories and its GC generation file. A stamp also moves on
- * what storeStateOf does not count (a new shard directory in `ac`): a
- * stricter proof, never a weaker one.
+ * The file a GC rewrites, for a stamp of it (cli/replay-record.ts: a replay
+ * stands for a run whose kept graph a GC would have discarded). The store's
+ * directories are not stamped: their mtime moves whenever any repo sharing
+ * the store adds a shard, and a replay reads nothing from the store.
  */
-export function storeStatePaths(dir: string): string[] {
-  return [dir, join(dir, AC_DIR), join(dir, CAS_DIR), join(dir, GENERATION_FILE)];
+export function storeGenerationFile(dir: string): string {
+  return join(dir, GENERATION_FILE);
 }
 
 export interface StoreState {
