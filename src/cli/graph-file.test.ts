@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { removeLeftTemporaries } from './graph-file.js';
+import { removeLeftGraphTemporaries } from './graph-file.js';
 
 describe('the kept graph file', () => {
   it('a save removes the temporary files of saves whose process is gone, and nothing else', () => {
@@ -14,9 +14,9 @@ describe('the kept graph file', () => {
       const gone = spawnSync('true').pid!;
       const names = ['graph', `graph.${gone}.0a1b2c3d.tmp`, `graph.${process.pid}.0a1b2c3d.tmp`, 'graph.tmp', `other.${gone}.0a1b2c3d.tmp`];
       for (const n of names) writeFileSync(join(dir, n), 'x');
-      removeLeftTemporaries(dir);
+      removeLeftGraphTemporaries(dir);
       assert.deepEqual(readdirSync(dir).sort(), names.filter((n) => n !== `graph.${gone}.0a1b2c3d.tmp`).sort());
-      removeLeftTemporaries(join(dir, 'missing'));
+      removeLeftGraphTemporaries(join(dir, 'missing'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pidExists, TREWS_VERSION, type Logger } from '../core/index.js';
+import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type Key, type PersistedGraph, type TransientCheck } from '../engine/index.js';
 import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
 import { decodeGraphFile, encodeGraphFile, type GraphPayload } from './graph-file-format.js';
+import { removeLeftTemporaries } from './left-temporaries.js';
 
 /** `.trews.d/graph`: the graph the last process kept, a run without a daemon or a daemon as it stopped (option `persist_graph`). */
 export const GRAPH_FILE = 'graph';
@@ -155,16 +156,23 @@ export class GraphFile {
     }
     // A path whose stamp had moved was read again at load and read as kept (else the
     // engine would have recomputed): stamped now as a save stamps it, it proves the same.
+    const stamps = this.#stampsOf(this.#loadedPaths, this.#startedAtMs);
+    return stamps.size === this.#loadedPaths.length ? { stamps, programs } : undefined;
+  }
+
+  /**
+   * Stamps for `paths`: the loaded stamps that proved their path unchanged at
+   * load, and for the others what stampPaths proves since `cutoffMs` (none
+   * for a path too recent to prove).
+   */
+  #stampsOf(paths: readonly string[], cutoffMs: number): Map<string, string> {
     const proven = this.#provenStamps;
-    const moved = this.#loadedPaths.filter((p) => !proven.has(p));
-    const again = moved.length === 0 ? new Map<string, string>() : stampPaths(this.#app.root, moved, this.#startedAtMs, this.#observedAtLoad);
-    const stamps = new Map<string, string>();
-    for (const p of this.#loadedPaths) {
-      const s = proven.get(p) ?? again.get(p);
-      if (s === undefined) return undefined;
-      stamps.set(p, s);
+    const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), cutoffMs, this.#observedAtLoad);
+    for (const p of paths) {
+      const s = proven.get(p);
+      if (s !== undefined) out.set(p, s);
     }
-    return { stamps, programs };
+    return out;
   }
 
   /**
@@ -224,15 +232,6 @@ export class GraphFile {
     try {
       // Checked even when the graph did not change: the kept file may name what a GC just removed.
       if (lost() || this.#code === undefined) return;
-      const stampsOf = (paths: readonly string[]): Map<string, string> => {
-        const proven = this.#provenStamps;
-        const out = stampPaths(this.#app.root, proven.size === 0 ? paths : paths.filter((p) => !proven.has(p)), cutoffMs, this.#observedAtLoad);
-        for (const p of paths) {
-          const s = proven.get(p);
-          if (s !== undefined) out.set(p, s);
-        }
-        return out;
-      };
       let stamps: Map<string, string> | undefined;
       if (loaded && stats.changes === 0 && stats.computes === 0 && stats.revalidated === 0) {
         // The graph is as loaded; its stamps are worth writing again only if they now prove
@@ -240,7 +239,7 @@ export class GraphFile {
         // (A node re-validated or recomputed to the same value was dirty as loaded: kept
         // clean, the next run need not check it again.)
         if (this.#provenAtLoad === this.#loadedPaths.length) return;
-        stamps = stampsOf(this.#loadedPaths);
+        stamps = this.#stampsOf(this.#loadedPaths, cutoffMs);
         if (stamps.size <= this.#provenAtLoad) return;
       }
       // The trees this run only staged in memory (store/README.md "Staged writes") are
@@ -256,10 +255,10 @@ export class GraphFile {
       const forgotten = engine.stats().evicted - evictedBefore;
       const t2 = performance.now();
       // Taken after the run, so each proves its path unchanged since the run read it (fs/path-stamps.ts).
-      stamps ??= stampsOf(pathsOf(graph));
+      stamps ??= this.#stampsOf(pathsOf(graph), cutoffMs);
       const t3 = performance.now();
       const bytes = encodeGraphFile(fingerprint, { graph, stamps });
-      removeLeftTemporaries(dirname(this.#path));
+      removeLeftGraphTemporaries(dirname(this.#path));
       const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
         writeFileSync(tmp, bytes, { flag: 'wx' });
@@ -281,21 +280,7 @@ export class GraphFile {
 
 const TEMPORARY = new RegExp(`^${GRAPH_FILE}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`);
 
-/**
- * Removes the temporary files of saves whose process is gone: a process
- * killed while it wrote (a daemon that `daemon stop` had to SIGKILL while it
- * kept a large graph) leaves one behind, the size of the graph.
- */
-export function removeLeftTemporaries(workDir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(workDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = TEMPORARY.exec(name);
-    if (m === null || pidExists(Number(m[1]))) continue;
-    rmSync(join(workDir, name), { force: true });
-  }
+/** Removes the temporary files of saves whose process is gone (each the size of the graph). */
+export function removeLeftGraphTemporaries(workDir: string): void {
+  removeLeftTemporaries(workDir, TEMPORARY);
 }

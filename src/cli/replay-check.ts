@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { stampFollowing, stampOf } from '../fs/index.js';
 import { formatElapsed } from '../ui/index.js';
-import { parseReplayRecord, replayFile } from './replay-format.js';
+import { parseReplayRecord, replayFile, sortedEnvironment } from './replay-format.js';
 
 /** What the Node client knows when it would run a command in this process. */
 export interface ReplayRequest {
@@ -49,8 +49,7 @@ function check(req: ReplayRequest): Replayed | undefined {
   }
   const fields = parseReplayRecord(bytes);
   if (fields === undefined) return undefined;
-  const env = Object.entries(req.env).map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'));
-  env.sort(Buffer.compare);
+  const env = sortedEnvironment(req.env);
   const text = (b: Buffer): string => b.toString('utf8');
   let args = 0;
   let vars = 0;

@@ -70,6 +70,13 @@ export function parseReplayRecord(bytes: Buffer): ReplayField[] | undefined {
   return undefined;
 }
 
+/** The environment as a record holds it: `NAME=value` in UTF-8, sorted by bytes (as C's strcmp orders them). */
+export function sortedEnvironment(env: Readonly<Record<string, string>>): Buffer[] {
+  return Object.entries(env)
+    .map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'))
+    .sort(Buffer.compare);
+}
+
 /** Encodes one field. */
 export function replayField(tag: string, value: string | Buffer): Buffer[] {
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;

@@ -1,10 +1,11 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pidExists, type Logger } from '../core/index.js';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../core/index.js';
 import { stampFollowingNow, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import type { ReplayWitness } from '../goals/index.js';
 import { markElapsedTimes } from '../ui/index.js';
-import { REPLAY_DIR, REPLAY_FORMAT, replayField, replayFile } from './replay-format.js';
+import { removeLeftTemporaries } from './left-temporaries.js';
+import { REPLAY_FORMAT, replayField, replayFile, sortedEnvironment } from './replay-format.js';
 
 /**
  * Replaying a proven no-op: a run without a daemon (CI's way) of a command
@@ -231,9 +232,7 @@ export class ReplayRecorder implements ReplayWitness {
     field('g', String(setup.gid));
     field('c', run.cwd);
     for (const a of run.argv) field('a', a);
-    const env = Object.entries(run.env).map(([k, v]) => Buffer.from(`${k}=${v}`, 'utf8'));
-    env.sort(Buffer.compare);
-    for (const e of env) field('e', e);
+    for (const e of sortedEnvironment(run.env)) field('e', e);
     field('n', setup.execPath);
     const graphPaths = new Set(run.graph.stamps.keys());
     for (const [p, s] of run.graph.stamps) {
@@ -255,7 +254,7 @@ export class ReplayRecorder implements ReplayWitness {
     }
     field('x', String(run.exitCode));
     field('z', '');
-    const dir = join(workDirOf(run.root), REPLAY_DIR);
+    const dir = dirname(file);
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     try {
@@ -274,18 +273,17 @@ function recordFile(root: string, cwd: string, argv: readonly string[]): string 
   return replayFile(workDirOf(root), cwd, argv);
 }
 
+/** A record's temporary (`<record>.<pid>.tmp`), with its writer's pid. */
+const TEMPORARY = /^[0-9a-f]{16}\.(\d+)\.tmp$/;
+
 /** Keeps the KEEP_RECORDS most recently written records (and removes temporaries a killed process left). */
 function pruneRecords(dir: string): void {
+  removeLeftTemporaries(dir, TEMPORARY);
   const records: { name: string; mtimeMs: number }[] = [];
   for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (name.endsWith('.tmp')) {
-      const pid = Number(name.split('.').at(-2));
-      if (pid !== process.pid && !(Number.isInteger(pid) && pid > 0 && pidExists(pid))) rmSync(path, { force: true });
-      continue;
-    }
+    if (name.endsWith('.tmp')) continue;
     try {
-      records.push({ name, mtimeMs: statSync(path).mtimeMs });
+      records.push({ name, mtimeMs: statSync(join(dir, name)).mtimeMs });
     } catch {
       // Gone meanwhile.
     }
