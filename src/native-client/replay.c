@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include "replay.h"
+#include "write-all.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,17 +188,6 @@ static char *read_record(const char *path, size_t *len) {
   return data;
 }
 
-static void write_out(int fd, const char *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    /* A reader that went away: the rest is dropped, as the Node client drops it. */
-    if (n <= 0) return;
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
 /* `0.42s`, `4.2s`, `1m03s`, as src/ui/summary.ts formatElapsed. */
 static int format_elapsed(long long ms, char *buf, size_t cap) {
   if (ms < 1000) return snprintf(buf, cap, "%.2fs", (double)ms / 1000.0);
@@ -241,7 +231,7 @@ static void log_replay(const char *root, const char *cwd, char **argv, const cha
   if (n > 0 && (size_t)n < sizeof line) {
     n += snprintf(line + n, sizeof line - (size_t)n, " (cwd %s): replayed by the native client from %s, %zu stamps unchanged\n", cwd, record, stamps);
   }
-  if (n > 0 && (size_t)n < sizeof line) write_out(fd, line, (size_t)n);
+  if (n > 0 && (size_t)n < sizeof line) (void)write_all(fd, line, (size_t)n);
   close(fd);
 }
 
@@ -340,9 +330,9 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
   int elapsed_len = format_elapsed(monotonic_ms() - started_ms, elapsed, sizeof elapsed);
   cur = data + magic;
   while (next_field(&cur, end, &f) == 1 && f.tag != 'z') {
-    if (f.tag == 'o') write_out(1, f.p, f.len);
-    else if (f.tag == 'r') write_out(2, f.p, f.len);
-    else if (f.tag == 't' && elapsed_len > 0) write_out(field_is(&f, "1") ? 1 : 2, elapsed, (size_t)elapsed_len);
+    if (f.tag == 'o') (void)write_all(1, f.p, f.len);
+    else if (f.tag == 'r') (void)write_all(2, f.p, f.len);
+    else if (f.tag == 't' && elapsed_len > 0) (void)write_all(field_is(&f, "1") ? 1 : 2, elapsed, (size_t)elapsed_len);
   }
   log_replay(root, cwd, argv, file + strlen(r) + 1, stamps);
   free(data);

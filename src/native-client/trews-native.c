@@ -31,6 +31,7 @@
 #include <fcntl.h>
 
 #include "replay.h"
+#include "write-all.h"
 
 extern char **environ;
 
@@ -146,8 +147,7 @@ static ssize_t read_small(const char *path, char *buf, size_t cap) {
   return (ssize_t)len;
 }
 
-/* Writes all of buf to fd; -1 on an error other than EINTR/EAGAIN (a closed pipe, a gone peer). */
-static int write_all(int fd, const void *buf, size_t len) {
+int write_all(int fd, const void *buf, size_t len) {
   const char *p = buf;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
