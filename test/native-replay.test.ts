@@ -37,6 +37,12 @@ function runAs(client: Client, args: string[], opts: { cwd: string; env: Record<
 /** Until every file written so far is older than the racy margin: only then is a run recorded. */
 const aged = (): Promise<void> => sleep(RACY_MARGIN_MS + 250);
 
+/** The last run's line in `root`'s trews.log: a replay appends one, a run in Node starts with one. */
+async function lastRunIn(root: string): Promise<string> {
+  const lines = (await readFile(join(root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
+  return lines[lines.length - 1] ?? '';
+}
+
 /**
  * Runs `run` (trews `args` in `root`) once files are old enough, until the
  * record of `args` exists: after a change one run may still have work (a
@@ -68,11 +74,7 @@ for (const client of ['native', 'node'] as const) {
       PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     });
     const trews = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => runAs(client, args, { cwd: root, env: { ...env(), ...extra }, timeoutMs: 300_000 });
-    /** The last line of trews.log: a replay appends one, a run in Node starts with one. */
-    const lastRun = async (): Promise<string> => {
-      const lines = (await readFile(join(root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
-      return lines[lines.length - 1] ?? '';
-    };
+    const lastRun = (): Promise<string> => lastRunIn(root);
     const records = async (): Promise<string[]> => readdir(join(root, '.trews.d', 'replay')).catch(() => []);
     /** Runs `build ::` until one is recorded, then checks the next is replayed with the same answer. */
     const recordedAndReplayed = async (): Promise<CliResult> => {
@@ -207,10 +209,7 @@ describe('replaying `package` and `test` without a daemon (shell targets)', { sk
     '',
   ].join('\n');
   const trews = (args: string[]): Promise<CliResult> => runTrews(args, { cwd: repo.root, persistGraph: true, replay: true });
-  const lastRun = async (): Promise<string> => {
-    const lines = (await readFile(join(repo.root, '.trews.d', 'trews.log'), 'utf8')).split('\n').filter((l) => / run: trews /.test(l));
-    return lines[lines.length - 1] ?? '';
-  };
+  const lastRun = (): Promise<string> => lastRunIn(repo.root);
   /** Runs `args` until one is recorded, then once more: replayed. */
   const replayed = async (args: string[]): Promise<CliResult> => {
     await untilRecorded(repo.root, args, () => trews(args));
