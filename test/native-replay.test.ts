@@ -6,8 +6,9 @@
 // the workspace wrong, so each fails without its check.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,14 +101,18 @@ for (const client of ['native', 'node'] as const) {
     });
     after(() => ws.remove());
 
-    it('records a run that did nothing and replays it; a deleted output is written again, not replayed', async () => {
+    it(`records a run that did nothing and replays it; a deleted output is written again${client === 'native' ? ' by the replay' : ', not replayed'}`, async () => {
       await recordedAndReplayed();
-      await rm(join(root, 'packages/strings/dist/index.js'));
+      const file = join(root, 'packages/strings/dist/index.js');
+      const text = await readFile(file, 'utf8');
+      await rm(file);
       const r = await trews(['build', '::']);
       assert.equal(r.code, 0, r.stderr);
-      assert.doesNotMatch(await lastRun(), REPLAYED);
-      assert.match(r.stderr, /packages\/strings:build \(memoized\): 1 file written/);
-      assert.ok(existsSync(join(root, 'packages/strings/dist/index.js')), 'the output is back');
+      // The native client restores from the local store; the Node client's check only replays what is as recorded.
+      if (client === 'native') assert.match(await lastRun(), /, 1 outputs restored$/);
+      else assert.doesNotMatch(await lastRun(), REPLAYED);
+      assert.match(r.stderr, /packages\/strings:build \(memoized\): 1 file written, \d+ unchanged\n/);
+      assert.equal(await readFile(file, 'utf8'), text, 'the output is back');
     });
 
     it('a stray file in a declared output directory is removed, not replayed', async () => {
@@ -120,14 +125,15 @@ for (const client of ['native', 'node'] as const) {
       assert.ok(!existsSync(join(root, 'packages/greeter/dist/stray.js')));
     });
 
-    it('an output edited in place (same size) is written again, not replayed', async () => {
+    it(`an output edited in place (same size) is written again${client === 'native' ? ' by the replay' : ', not replayed'}`, async () => {
       await recordedAndReplayed();
       const file = join(root, 'apps/cli/dist/main.js');
       const text = await readFile(file, 'utf8');
       await writeFile(file, text.replace(/[a-z]/, (c) => (c === 'x' ? 'y' : 'x')));
       const r = await trews(['build', '::']);
       assert.equal(r.code, 0, r.stderr);
-      assert.doesNotMatch(await lastRun(), REPLAYED);
+      if (client === 'native') assert.match(await lastRun(), /, 1 outputs restored$/);
+      else assert.doesNotMatch(await lastRun(), REPLAYED);
       assert.match(r.stderr, /apps\/cli:build \(memoized\): 1 file written/);
       assert.equal(await readFile(file, 'utf8'), text);
     });
@@ -174,9 +180,10 @@ for (const client of ['native', 'node'] as const) {
       const variants: [string, Buffer][] = [
         ['truncated before its end', good.subarray(0, good.length - 4)],
         ['cut in the middle', good.subarray(0, Math.floor(good.length / 2))],
-        ['another format', Buffer.concat([Buffer.from('trews-replay 2\n'), good.subarray(good.indexOf('\n') + 1)])],
+        ['another format', Buffer.concat([Buffer.from('trews-replay 3\n'), good.subarray(good.indexOf('\n') + 1)])],
         ['a length that runs past the end', Buffer.from(good.toString('latin1').replace(/\nx1:0\n/, '\nx9:0\n'), 'latin1')],
-        ['an unknown field', Buffer.from(good.toString('latin1').replace(/\nz0:\n$/, '\nw1:?\nz0:\n'), 'latin1')],
+        ['an unknown field', Buffer.from(good.toString('latin1').replace(/\nz0:\n$/, '\nj1:?\nz0:\n'), 'latin1')],
+        ['a count for no build', Buffer.from(good.toString('latin1').replace(/\nz0:\n$/, '\nw3:999\nz0:\n'), 'latin1')],
         ['empty', Buffer.alloc(0)],
       ];
       for (const [what, bytes] of variants) {
@@ -270,5 +277,134 @@ describe('replay_no_ops = false', { skip }, () => {
     } finally {
       await repo.cleanup();
     }
+  });
+});
+
+describe('a replay writes `build` outputs back from the local store (the native client)', { skip }, () => {
+  let ws: ExampleWorkspace;
+  let root: string;
+  /** A directory beside the build root, where an attack points a link. */
+  let outside: string;
+  const DIST = ['packages/strings/dist', 'packages/greeter/dist', 'apps/cli/dist'];
+  const env = (): Record<string, string> => ({ TREWS_DAEMON: 'false', TREWS_LOCAL_STORE_DIR: join(ws.scratch, 'store'), TMPDIR: ws.scratch });
+  const trews = (): Promise<CliResult> => runAs('native', ['build', '::'], { cwd: root, env: env(), timeoutMs: 300_000 });
+  const lastRun = (): Promise<string> => lastRunIn(root);
+  const recorded = (): Promise<CliResult> => untilRecorded(root, ['build', '::'], trews);
+  /** Every file under the three dist/ directories: its mode and bytes. */
+  const snapshot = async (): Promise<Map<string, string>> => {
+    const files = new Map<string, string>();
+    const walk = async (dir: string): Promise<void> => {
+      for (const e of await readdir(join(root, dir), { withFileTypes: true })) {
+        const rel = `${dir}/${e.name}`;
+        if (e.isDirectory()) await walk(rel);
+        else files.set(rel, `${(await stat(join(root, rel))).mode.toString(8)} ${e.isSymbolicLink() ? 'link' : await readFile(join(root, rel), 'utf8')}`);
+      }
+    };
+    for (const d of DIST) await walk(d);
+    return files;
+  };
+  let built: Map<string, string>;
+
+  before(async () => {
+    ws = await copyExampleWorkspace('trews-native-restore-');
+    root = ws.root;
+    outside = join(ws.scratch, 'outside');
+    await mkdir(outside);
+    const cold = await trews();
+    assert.equal(cold.code, 0, cold.stderr);
+    built = await snapshot();
+  });
+  after(() => ws.remove());
+
+  it('every dist/ deleted: written back byte for byte, and each build says how many files it wrote', async () => {
+    await recorded();
+    for (const d of DIST) await rm(join(root, d), { recursive: true });
+    const r = await trews();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await lastRun(), new RegExp(`replayed by the native client .*, ${built.size} outputs restored$`));
+    assert.deepEqual(await snapshot(), built);
+    for (const d of DIST) {
+      const n = [...built.keys()].filter((p) => p.startsWith(`${d}/`)).length;
+      assert.match(r.stderr, new RegExp(`✓ ${d.replace('/dist', '')}:build \\(memoized\\): ${n} files written, 0 unchanged\\n`));
+    }
+    assert.match(r.stderr, /Builds: 3 succeeded, 3 total \(3 memoized\) · Processes: none · Time: 0\.\d\ds\n$/);
+    assert.deepEqual((await readdir(join(root, '.trews.d/tmp/outputs'))).filter((n) => n.startsWith('.trews-native-')), [], 'no staging directory is left');
+    // Written now, the files have new stamps: the next replay compares their bytes, and writes nothing.
+    const again = await trews();
+    assert.match(await lastRun(), /replayed by the native client .*, 0 outputs restored$/);
+    assert.match(again.stderr, /packages\/strings:build \(memoized\): 0 files written, \d+ unchanged\n/);
+  });
+
+  it('a blob of the local store changed: not replayed, and its bytes never reach the workspace', async () => {
+    await recorded();
+    const file = join(root, 'packages/strings/dist/index.js');
+    const bytes = await readFile(file);
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const blob = join(ws.scratch, 'store', 'cas', hash.slice(0, 2), hash);
+    await chmod(blob, 0o644);
+    await writeFile(blob, Buffer.alloc(bytes.length, 0x2a));
+    await rm(file);
+    const r = await trews();
+    assert.doesNotMatch(await lastRun(), REPLAYED);
+    assert.ok(!existsSync(file) || (await readFile(file)).equals(bytes), `the damaged blob was not copied: ${r.stderr}`);
+    // The store finds the damage and the build runs again; then all is as built.
+    for (let i = 0; i < 2 && !(existsSync(file) && (await readFile(file)).equals(bytes)); i++) assert.equal((await trews()).code, 0);
+    assert.deepEqual(await snapshot(), built);
+  });
+
+  it('dist/ made a link to a directory outside the root: not replayed, nothing written outside', async () => {
+    await recorded();
+    const dist = join(root, 'packages/greeter/dist');
+    await rm(dist, { recursive: true });
+    await symlink(outside, dist);
+    const r = await trews();
+    assert.doesNotMatch(await lastRun(), REPLAYED);
+    assert.deepEqual(await readdir(outside), [], `nothing was written through the link: ${r.stderr}`);
+    await rm(dist);
+    assert.equal((await trews()).code, 0);
+  });
+
+  it('an output made a link to a file outside the root: the link is replaced, the file outside untouched', async () => {
+    await recorded();
+    const secret = join(outside, 'secret.txt');
+    await writeFile(secret, 'secret\n');
+    const file = join(root, 'packages/strings/dist/index.js');
+    await rm(file);
+    await symlink(secret, file);
+    const r = await trews();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await lastRun(), /, 1 outputs restored$/);
+    assert.equal(await readFile(secret, 'utf8'), 'secret\n');
+    assert.ok((await lstat(file)).isFile());
+    assert.deepEqual(await snapshot(), built);
+    await rm(secret);
+  });
+
+  it('a new file beside a deleted dist/, a stray file in it, or an output made a directory: not replayed', async () => {
+    await recorded();
+    const pkg = join(root, 'packages/greeter');
+    await rm(join(pkg, 'dist'), { recursive: true });
+    await writeFile(join(pkg, 'NOTES.md'), 'notes\n');
+    let r = await trews();
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(await lastRun(), REPLAYED, 'the package directory lists otherwise');
+    await rm(join(pkg, 'NOTES.md'));
+
+    await recorded();
+    await rm(join(root, 'packages/strings/dist/index.js'));
+    await writeFile(join(root, 'packages/strings/dist/stray.js'), 'stray\n');
+    r = await trews();
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(await lastRun(), REPLAYED, 'a stray file is for Node to remove');
+    assert.match(r.stderr, /packages\/strings:build \(memoized\): 1 file written, \d+ unchanged, 1 stale removed/);
+
+    await recorded();
+    const main = join(root, 'apps/cli/dist/main.js');
+    await rm(main);
+    await mkdir(main);
+    r = await trews();
+    assert.doesNotMatch(await lastRun(), REPLAYED, 'a directory where a file goes');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await snapshot(), built);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
 import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type Key, type PersistedGraph, type TransientCheck } from '../engine/index.js';
-import { changedPaths, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
+import { changedPaths, stampOf, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
@@ -30,6 +30,16 @@ function pathsOf(graph: PersistedGraph): string[] {
  * GC, damage found). A file that is damaged, truncated or foreign is
  * ignored: the run starts from an empty graph, as without one.
  */
+/** GraphFile.replayProof's answer. */
+export interface ReplayProof {
+  /** The stamp of each path the kept graph read, but those in `rechecked`. */
+  readonly stamps: PathStamps;
+  /** Programs outside the root the graph's transient records found (Key.replayProof). */
+  readonly programs: readonly string[];
+  /** Paths proven by reading them again now, with their stampOf from before that reading. */
+  readonly rechecked: ReadonlyMap<string, string>;
+}
+
 export class GraphFile {
   readonly #path: string;
   readonly #app: App;
@@ -52,6 +62,8 @@ export class GraphFile {
   #provenStamps: ReadonlyMap<string, string> = new Map();
   /** What the load saw of the paths it read again, before reading them (fs/path-stamps.ts stampPaths). */
   #observedAtLoad: ReadonlyMap<string, string> = new Map();
+  /** The graph as loaded and how its keys are rebuilt: replayProof reads paths again against it. */
+  #kept: { readonly graph: PersistedGraph; readonly rebuild: (id: string, path: string | undefined) => Key<unknown> | undefined } | undefined;
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
   /** Whether the load imported a graph. */
@@ -121,6 +133,7 @@ export class GraphFile {
       this.#provenAtLoad = paths.length - moved.size;
       this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
       this.#observedAtLoad = observed;
+      this.#kept = { graph, rebuild: rebuild as (id: string, path: string | undefined) => Key<unknown> | undefined };
       this.#loaded = n > 0;
       this.#transientsAllAsKept = transients.every((c) => c.asKept);
       this.#transients = transients.flatMap((c) => (c.asKept ? [{ key: c.key, value: c.value }] : []));
@@ -143,8 +156,16 @@ export class GraphFile {
    * and the engine computed, re-validated and changed nothing. Then the same
    * command line gives the same answer while those stamps hold
    * (replay-record.ts). Undefined otherwise.
+   *
+   * A path of `listed` (a directory the run itself wrote into: the parent of
+   * an output directory it restored) may be too new for a stamp: its records
+   * are then read again now against the kept graph, and it is proven by
+   * what is there, which the record keeps as a listing. Such paths are
+   * returned in `rechecked` with their stamp (fs/path-stamps.ts stampOf)
+   * from before that reading, so the recorder can tell they did not move
+   * while it listed them.
    */
-  async replayProof(): Promise<{ readonly stamps: PathStamps; readonly programs: readonly string[] } | undefined> {
+  async replayProof(listed: ReadonlySet<string> = new Set()): Promise<ReplayProof | undefined> {
     if (!this.#loaded || !this.#transientsAllAsKept) return undefined;
     const stats = this.#app.engine.stats();
     if (stats.computes !== 0 || stats.revalidated !== 0 || stats.changes !== 0) return undefined;
@@ -157,7 +178,14 @@ export class GraphFile {
     // A path whose stamp had moved was read again at load and read as kept (else the
     // engine would have recomputed): stamped now as a save stamps it, it proves the same.
     const stamps = this.#stampsOf(this.#loadedPaths, this.#startedAtMs);
-    return stamps.size === this.#loadedPaths.length ? { stamps, programs } : undefined;
+    const rechecked = new Map<string, string>();
+    if (stamps.size === this.#loadedPaths.length) return { stamps, programs, rechecked };
+    const unproven = this.#loadedPaths.filter((p) => !stamps.has(p));
+    if (this.#kept === undefined || unproven.some((p) => !listed.has(p))) return undefined;
+    for (const p of unproven) rechecked.set(p, stampOf(this.#app.root, p));
+    const { graph, rebuild } = this.#kept;
+    const otherwise = await pathsReadingOtherwise(graph, rebuild, new Set(unproven), unproven.length);
+    return otherwise.size === 0 ? { stamps, programs, rechecked } : undefined;
   }
 
   /**

@@ -57,6 +57,13 @@ function check(req: ReplayRequest): Replayed | undefined {
   let sawNode = false;
   let exitCode: number | undefined;
   const outputs: { fd: 1 | 2; elapsed: boolean; bytes: Buffer }[] = [];
+  /** Restorable outputs per group: this check replays only when every one is as recorded (the native client restores). */
+  const outputsIn = new Map<string, number>();
+  let group: string | undefined;
+  const stampHolds = (path: string, stamp: Buffer | undefined): boolean => {
+    if (stamp === undefined || path.startsWith('/') || path.split('/').includes('..')) return false;
+    return stampOf(req.root, path) === text(stamp);
+  };
   for (let i = 0; i < fields.length; i++) {
     const { tag, value } = fields[i]!;
     switch (tag) {
@@ -91,6 +98,38 @@ function check(req: ReplayRequest): Replayed | undefined {
         const now = tag === 'p' ? stampOf(req.root, path) : stampFollowing(path);
         if (now !== text(next.value)) return undefined;
         stamps++;
+        break;
+      }
+      case 'P':
+      case 'D':
+        // A listed directory, or one under a restorable output directory: its stamp, then its listing.
+        if (fields[i + 1]?.tag !== 's' || fields[i + 2]?.tag !== 'L' || !stampHolds(text(value), fields[i + 1]!.value)) return undefined;
+        i += 2;
+        stamps++;
+        break;
+      case 'B':
+        if (fields[i + 1]?.tag !== 'k') return undefined;
+        group = text(fields[++i]!.value);
+        break;
+      case 'F':
+      case 'Y': {
+        // An output (its digest or link target, then its stamp): as recorded, or the run is Node's.
+        if (group === undefined || (fields[i + 1]?.tag !== (tag === 'F' ? 'h' : 'l')) || fields[i + 2]?.tag !== 's') return undefined;
+        if (!stampHolds(text(value), fields[i + 2]!.value)) return undefined;
+        i += 2;
+        stamps++;
+        outputsIn.set(group, (outputsIn.get(group) ?? 0) + 1);
+        break;
+      }
+      case 'm':
+        // A blob the native client would copy from: nothing is copied here.
+        if (fields[++i]?.tag !== 's') return undefined;
+        break;
+      case 'w':
+      case 'v': {
+        const n = outputsIn.get(text(value));
+        if (n === undefined) return undefined;
+        outputs.push({ fd: tag === 'w' ? 1 : 2, elapsed: false, bytes: Buffer.from(`0 files written, ${n} unchanged`) });
         break;
       }
       case 'o':

@@ -6,19 +6,39 @@ import { join } from 'node:path';
  * the native client's (src/native-client/replay.c, which keeps the same
  * constants).
  *
- * A record is the line `trews-replay 1`, then fields `<tag><length>:<bytes>\n`
+ * A record is the line `trews-replay 2`, then fields `<tag><length>:<bytes>\n`
  * (so a value can hold any byte): u euid, g egid, c cwd, a each argument, e
  * each environment variable (`NAME=value`, sorted by bytes), n the real path
  * of node, then p (root-relative, lstat) or q (absolute, stat through links)
- * each followed by s its stamp (fs/path-stamps.ts), then the output in order
- * (o stdout, r stderr, t `1` or `2`: a summary's time, filled in by the
- * replay), x the exit code, and z, empty, last.
+ * each followed by s its stamp (fs/path-stamps.ts).
+ *
+ * Then the restore plan, for a `build` whose outputs the native client may
+ * write back from the local store (replay-record.ts restoreFields). A stamp
+ * there may be `-`: none proves the path, which is then checked by content.
+ * - P a directory holding a restorable output directory, s its stamp, L its
+ *   listing (per entry by the bytes of its name: kind `f`/`d`/`l`/`o`, the
+ *   name, NUL, and for a link its target and NUL). Its stamp may move (a
+ *   restore makes an entry anew): then its listing, with the output
+ *   directories the replay will make, must be exactly L.
+ * - B an output directory, k its build's group number; after it, until the
+ *   next B: D each directory from it down (top-down), s its stamp, L the
+ *   names it may hold (each followed by NUL); F each file, h
+ *   `<sha256>:<size>:<1 if executable, else 0>`, s its stamp; Y each
+ *   symlink, l its target, s its stamp.
+ * - m each blob the plan copies from (absolute, in the local store), s its
+ *   stamp through links (taken when the recorder had read it and found its
+ *   digest).
+ *
+ * Then the output in order (o stdout, r stderr, t `1` or `2`: a summary's
+ * time, filled in by the replay; w stdout, v stderr: a build's counts,
+ * `N files written, M unchanged`, for the group the value names), x the
+ * exit code, and z, empty, last.
  */
 
 /** `.trews.d/replay`: one record per command line and working directory. */
 export const REPLAY_DIR = 'replay';
 /** The first line of a record; a client replays only this format. */
-export const REPLAY_FORMAT = 'trews-replay 1';
+export const REPLAY_FORMAT = 'trews-replay 2';
 
 /**
  * The record's file name for a command line: FNV-1a (64-bit) over the

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { nullLogger } from '../core/index.js';
+import { nullLogger, type Sha256Hex } from '../core/index.js';
 import { markElapsedTimes, summaryLine } from '../ui/index.js';
 import { parseReplayRecord, REPLAY_DIR, replayFileName } from './replay-format.js';
 import { OutputCapture, ReplayRecorder, type FinishedRun, type ReplaySetup } from './replay-record.js';
@@ -43,7 +44,7 @@ describe('replayFileName', () => {
 });
 
 describe('parseReplayRecord', () => {
-  const good = Buffer.from('trews-replay 1\nc4:/a/b\nr3:x\ny\nz0:\n');
+  const good = Buffer.from('trews-replay 2\nc4:/a/b\nr3:x\ny\nz0:\n');
   it('reads the fields, any byte in a value', () => {
     assert.deepEqual(
       parseReplayRecord(good)?.map((f) => [f.tag, f.value.toString()]),
@@ -58,10 +59,10 @@ describe('parseReplayRecord', () => {
     for (const bad of [
       good.subarray(0, good.length - 1),
       good.subarray(0, 20),
-      Buffer.from('trews-replay 2\nz0:\n'),
-      Buffer.from('trews-replay 1\nc9:/a/b\nz0:\n'),
-      Buffer.from('trews-replay 1\nc:/a\nz0:\n'),
-      Buffer.from('trews-replay 1\nz0:\nc1:x\n'),
+      Buffer.from('trews-replay 1\nz0:\n'),
+      Buffer.from('trews-replay 2\nc9:/a/b\nz0:\n'),
+      Buffer.from('trews-replay 2\nc:/a\nz0:\n'),
+      Buffer.from('trews-replay 2\nz0:\nc1:x\n'),
       Buffer.alloc(0),
     ]) {
       assert.equal(parseReplayRecord(bad), undefined, JSON.stringify(bad.toString()));
@@ -86,13 +87,13 @@ describe('OutputCapture', () => {
     assert.equal(err.text, 'Processes: none · Time: 0.21s\nbytes\n', 'nothing of the marks reaches the stream');
     assert.equal(capture.broken, undefined);
     assert.deepEqual(
-      capture.segments.map((s) => [s.fd, s.elapsed, s.bytes.toString()]),
+      capture.segments.map((s) => [s.fd, s.kind, s.bytes.toString()]),
       [
-        [1, false, 'a line\n'],
-        [2, false, 'Processes: none · Time: '],
-        [2, true, '0.21s'],
-        [2, false, '\n'],
-        [2, false, 'bytes\n'],
+        [1, 'text', 'a line\n'],
+        [2, 'text', 'Processes: none · Time: '],
+        [2, 'elapsed', '0.21s'],
+        [2, 'text', '\n'],
+        [2, 'text', 'bytes\n'],
       ],
     );
   });
@@ -137,8 +138,9 @@ describe('ReplayRecorder', () => {
       env: { B: '2', A: '1' },
       exitCode: 0,
       startedAtMs: Date.now() + 60_000,
-      graph: { stamps: new Map([['src/a.txt', 'kept-stamp']]), programs: [join(root, 'no-such-tool')] },
+      graph: { stamps: new Map([['src/a.txt', 'kept-stamp']]), programs: [join(root, 'no-such-tool')], rechecked: new Map() },
       storeFiles: [],
+      storeDir: join(root, 'store'),
       configFile: 'trews.toml',
     };
     return { root, run, replay: { capture, codeFiles: [code], execPath: process.execPath, uid: 0, gid: 0 }, file: join(root, '.trews.d', REPLAY_DIR, replayFileName(root, run.argv)) };
@@ -188,6 +190,65 @@ describe('ReplayRecorder', () => {
       await recorder.record(spoil(recorder, run));
       assert.ok(!existsSync(file), what);
     }
+  });
+
+  it('a restorable build: its parent by listing, its outputs with digests and blobs, its counts marked; refused with a stray file or a damaged blob', async () => {
+    const { root, run, replay, file } = setup();
+    mkdirSync(join(root, 'pkg', 'dist'), { recursive: true });
+    writeFileSync(join(root, 'pkg', 'dist', 'a.js'), 'a\n');
+    const hash = createHash('sha256').update('a\n').digest('hex');
+    const blob = join(run.storeDir, 'cas', hash.slice(0, 2), hash);
+    mkdirSync(dirname(blob), { recursive: true });
+    writeFileSync(blob, 'a\n');
+    const record = async (): Promise<void> => {
+      const capture = new OutputCapture();
+      const out = sink();
+      capture.install(out, sink());
+      markElapsedTimes(undefined);
+      const recorder = new ReplayRecorder({ ...replay, capture }, nullLogger);
+      for (const p of ['pkg', 'pkg/dist', 'pkg/dist/a.js']) recorder.observe(p);
+      const mark = recorder.restorable({ bases: ['pkg/dist'], entries: [{ kind: 'file', path: 'pkg/dist/a.js', digest: { hash: hash as Sha256Hex, sizeBytes: 2 }, isExecutable: false }] });
+      out.write(`built: ${mark('0 files written, 1 unchanged')}\n`);
+      assert.equal(out.text, 'built: 0 files written, 1 unchanged\n', 'the mark does not reach the stream');
+      await recorder.record(run);
+    };
+    await record();
+    const f = fields(readFileSync(file));
+    assert.deepEqual(
+      f.filter(([t]) => t === 'p').map(([, v]) => v),
+      ['src/a.txt', 'trews.toml'],
+      'what a restore changes is not proven by a stamp',
+    );
+    const at = (tag: string): string[] => {
+      const i = f.findIndex(([t]) => t === tag);
+      return f.slice(i, i + 3).map(([t, v]) => `${t}${v}`);
+    };
+    assert.deepEqual(at('P').slice(0, 1), ['Ppkg']);
+    // The kind `d`, the name `dist`, a NUL.
+    assert.equal(at('P')[2], 'Lddist\0', "the parent's listing: the directory `dist`");
+    assert.deepEqual(at('B').slice(0, 2), ['Bpkg/dist', 'k0']);
+    assert.deepEqual([at('D')[0], at('D')[2]], ['Dpkg/dist', 'La.js\0']);
+    assert.deepEqual(at('F').slice(0, 2), ['Fpkg/dist/a.js', `h${hash}:2:0`]);
+    assert.match(at('F')[2]!, /^sf:2:/);
+    assert.deepEqual(at('m').slice(0, 1), [`m${blob}`]);
+    assert.deepEqual(
+      f.filter(([t]) => 'ow'.includes(t)),
+      [
+        ['o', 'built: '],
+        ['w', '0'],
+        ['o', '\n'],
+      ],
+    );
+
+    writeFileSync(join(root, 'pkg', 'dist', 'stray.js'), 'stray\n');
+    await record();
+    assert.ok(!existsSync(file), 'a file in the output directory that is no output');
+    rmSync(join(root, 'pkg', 'dist', 'stray.js'));
+    await record();
+    assert.ok(existsSync(file));
+    writeFileSync(blob, 'b\n');
+    await record();
+    assert.ok(!existsSync(file), 'a blob that does not hold its digest');
   });
 
   it('records nothing when a path it rests on changed within the racy margin of the start', async () => {

@@ -1,9 +1,13 @@
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import type { RestorePlan } from '../backends/index.js';
 import type { Logger } from '../core/index.js';
-import { stampFollowingNow, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
+import { stampFollowingNow, stampOf, stampPaths, stampPathsNow, workDirOf } from '../fs/index.js';
 import type { ReplayWitness } from '../goals/index.js';
+import { casPath } from '../store/index.js';
 import { markElapsedTimes } from '../ui/index.js';
+import type { ReplayProof } from './graph-file.js';
 import { removeLeftTemporaries } from './left-temporaries.js';
 import { REPLAY_FORMAT, replayField, replayFile, sortedEnvironment } from './replay-format.js';
 
@@ -41,14 +45,20 @@ const MAX_OUTPUT_BYTES = 1 << 20;
 /** Records kept per build root; the least recently written go first. */
 const KEEP_RECORDS = 32;
 
-/** Wraps a summary's elapsed time in the captured output: `\0T0.21s\0`. */
+/**
+ * Marks in the captured output, taken out before it reaches the stream: a
+ * summary's elapsed time `\0T0.21s\0`, and the counts of a restorable
+ * build's result line `\0W3:6 files written, 0 unchanged\0` (group 3).
+ */
 const MARK = '\u0000';
-const MARKED = new RegExp(`${MARK}T([^${MARK}]*)${MARK}`, 'g');
+const MARKED = new RegExp(`${MARK}([TW])([^${MARK}]*)${MARK}`, 'g');
+const COUNTS = /^(\d+):/;
 
 interface Segment {
   readonly fd: 1 | 2;
-  /** A summary's elapsed time (filled in by the replay) rather than text. */
-  readonly elapsed: boolean;
+  /** Text; a summary's elapsed time or a restorable build's counts, filled in by the replay. */
+  readonly kind: 'text' | 'elapsed' | 'counts';
+  /** The text, or the elapsed time; for counts, the group's number. */
   readonly bytes: Buffer;
 }
 
@@ -86,7 +96,7 @@ export class OutputCapture {
   /** Records a chunk and returns what goes to the stream: the text with the marks taken out. */
   #take(fd: 1 | 2, chunk: unknown, encoding: unknown): unknown {
     if (typeof chunk !== 'string') {
-      if (chunk instanceof Uint8Array) this.#add(fd, false, Buffer.from(chunk));
+      if (chunk instanceof Uint8Array) this.#add(fd, 'text', Buffer.from(chunk));
       else this.#broken ??= 'a write of something other than text or bytes';
       return chunk;
     }
@@ -95,27 +105,30 @@ export class OutputCapture {
       return chunk;
     }
     if (!chunk.includes(MARK)) {
-      this.#add(fd, false, Buffer.from(chunk, 'utf8'));
+      this.#add(fd, 'text', Buffer.from(chunk, 'utf8'));
       return chunk;
     }
     let at = 0;
     for (const m of chunk.matchAll(MARKED)) {
-      this.#add(fd, false, Buffer.from(chunk.slice(at, m.index), 'utf8'));
-      this.#add(fd, true, Buffer.from(m[1]!, 'utf8'));
+      this.#add(fd, 'text', Buffer.from(chunk.slice(at, m.index), 'utf8'));
+      const group = m[1] === 'W' ? COUNTS.exec(m[2]!) : null;
+      if (m[1] === 'T') this.#add(fd, 'elapsed', Buffer.from(m[2]!, 'utf8'));
+      else if (group !== null) this.#add(fd, 'counts', Buffer.from(group[1]!, 'utf8'));
+      else this.#broken ??= 'a NUL byte in the output';
       at = m.index! + m[0].length;
     }
     const rest = chunk.slice(at);
     if (rest.includes(MARK)) this.#broken ??= 'a NUL byte in the output';
-    this.#add(fd, false, Buffer.from(rest, 'utf8'));
-    return chunk.replace(MARKED, '$1');
+    this.#add(fd, 'text', Buffer.from(rest, 'utf8'));
+    return chunk.replace(MARKED, (_m, kind: string, payload: string) => (kind === 'W' ? payload.replace(COUNTS, '') : payload));
   }
 
-  #add(fd: 1 | 2, elapsed: boolean, bytes: Buffer): void {
-    if (bytes.length === 0 && !elapsed) return;
+  #add(fd: 1 | 2, kind: Segment['kind'], bytes: Buffer): void {
+    if (bytes.length === 0 && kind === 'text') return;
     this.#bytes += bytes.length;
     if (this.#bytes > MAX_OUTPUT_BYTES) this.#broken ??= `more than ${MAX_OUTPUT_BYTES} bytes of output`;
     if (this.#broken !== undefined) return;
-    this.#segments.push({ fd, elapsed, bytes });
+    this.#segments.push({ fd, kind, bytes });
   }
 }
 
@@ -139,10 +152,12 @@ export interface FinishedRun {
   readonly exitCode: number;
   /** When the run started (Date.now()): what changed after it is racy. */
   readonly startedAtMs: number;
-  /** GraphFile.replayProof(): undefined when the kept graph did not give the answer alone. */
-  readonly graph: { readonly stamps: PathStamps; readonly programs: readonly string[] } | undefined;
+  /** GraphFile.replayProof(listedDirs()): undefined when the kept graph did not give the answer alone. */
+  readonly graph: ReplayProof | undefined;
   /** The local store's files whose change means a GC (storeGenerationFile). */
   readonly storeFiles: readonly string[];
+  /** The local store's directory (absolute): restorable outputs are copied from its blobs. */
+  readonly storeDir: string;
   /** The trews.toml that was read (root-relative). */
   readonly configFile: string;
 }
@@ -156,6 +171,8 @@ export class ReplayRecorder implements ReplayWitness {
   readonly #setup: ReplaySetup;
   readonly #logger: Logger;
   readonly #observed = new Set<string>();
+  /** Restorable outputs (restorable()), by group: a group's number is its index. */
+  readonly #groups: RestorePlan[] = [];
   #refused: string | undefined;
 
   constructor(setup: ReplaySetup, logger: Logger) {
@@ -169,6 +186,23 @@ export class ReplayRecorder implements ReplayWitness {
 
   refuse(why: string): void {
     this.#refused ??= why;
+  }
+
+  restorable(plan: RestorePlan): (counts: string) => string {
+    const group = this.#groups.length;
+    this.#groups.push(plan);
+    return (counts) => `${MARK}W${group}:${counts}${MARK}`;
+  }
+
+  /**
+   * The directories holding a restorable output directory (`packages/lib`
+   * for `packages/lib/dist`): a restore changes them, so the record proves
+   * them by their listing rather than by their stamp (GraphFile.replayProof's `listed`).
+   */
+  listedDirs(): ReadonlySet<string> {
+    const dirs = new Set<string>();
+    for (const g of this.#groups) for (const b of g.bases) dirs.add(parentOf(b));
+    return dirs;
   }
 
   /** Why the run will not be recorded whatever its end, if a goal or the runner said so already. */
@@ -212,8 +246,13 @@ export class ReplayRecorder implements ReplayWitness {
     if (run.exitCode !== 0) return `the run exited with ${run.exitCode}`;
     if (setup.capture.broken !== undefined) return setup.capture.broken;
     if (run.graph === undefined) return 'the kept graph did not give the whole answer (it computed or re-validated something, or a path or a program had changed)';
-    const inRoot = stampPaths(run.root, [run.configFile, ...this.#observed], run.startedAtMs);
-    for (const p of [run.configFile, ...this.#observed]) {
+    const listed = this.listedDirs();
+    const bases = this.#groups.flatMap((g) => g.bases);
+    const inBase = (p: string): boolean => bases.some((b) => p === b || p.startsWith(`${b}/`));
+    // What a restore changes is proven by the restore plan and the listings, not by stamps.
+    const observed = [...this.#observed].filter((p) => !inBase(p) && !listed.has(p));
+    const inRoot = stampPaths(run.root, [run.configFile, ...observed], run.startedAtMs);
+    for (const p of [run.configFile, ...observed]) {
       const s = inRoot.get(p);
       if (s === undefined) return `${p} changed too recently to be proven by its stamp`;
       if (s.startsWith('error:')) return `${p} could not be read (${s})`;
@@ -223,6 +262,8 @@ export class ReplayRecorder implements ReplayWitness {
     if (racy.size > 0) return `${[...racy][0]} changed too recently to be proven by its stamp`;
     for (const p of [setup.execPath, ...setup.codeFiles]) if (!outside.get(p)!.startsWith('f:')) return `${p} is not a file`;
     for (const [p, s] of outside) if (s.startsWith('error:')) return `${p} could not be read (${s})`;
+    const restore = this.#restoreFields(run, listed);
+    if (typeof restore === 'string') return restore;
 
     const parts: Buffer[] = [Buffer.from(`${REPLAY_FORMAT}\n`)];
     const field = (tag: string, value: string | Buffer): void => {
@@ -234,13 +275,10 @@ export class ReplayRecorder implements ReplayWitness {
     for (const a of run.argv) field('a', a);
     for (const e of sortedEnvironment(run.env)) field('e', e);
     field('n', setup.execPath);
-    const graphPaths = new Set(run.graph.stamps.keys());
-    for (const [p, s] of run.graph.stamps) {
-      field('p', p);
-      field('s', s);
-    }
-    for (const [p, s] of inRoot) {
-      if (graphPaths.has(p)) continue;
+    const written = new Set<string>();
+    for (const [p, s] of [...run.graph.stamps, ...inRoot]) {
+      if (listed.has(p) || written.has(p)) continue;
+      written.add(p);
       field('p', p);
       field('s', s);
     }
@@ -248,8 +286,10 @@ export class ReplayRecorder implements ReplayWitness {
       field('q', p);
       field('s', s);
     }
+    parts.push(...restore);
     for (const seg of setup.capture.segments) {
-      if (seg.elapsed) field('t', String(seg.fd));
+      if (seg.kind === 'elapsed') field('t', String(seg.fd));
+      else if (seg.kind === 'counts') field(seg.fd === 1 ? 'w' : 'v', seg.bytes);
       else field(seg.fd === 1 ? 'o' : 'r', seg.bytes);
     }
     field('x', String(run.exitCode));
@@ -264,9 +304,136 @@ export class ReplayRecorder implements ReplayWitness {
       rmSync(tmp, { force: true });
     }
     pruneRecords(dir);
-    this.#logger.debug(`replay: recorded in ${file} (${run.graph.stamps.size + inRoot.size} paths in the root, ${outside.size} outside)`);
+    this.#logger.debug(
+      `replay: recorded in ${file} (${written.size} paths in the root, ${outside.size} outside, ${listed.size} listed directories, ${this.#groups.length} restorable builds)`,
+    );
     return undefined;
   }
+
+  /**
+   * The record's restore plan (see replay-format.ts): each directory in
+   * `listed` with its listing; each restorable output directory with the
+   * directories under it and their names, and each output with its digest
+   * (checked against the local store's blob, which is stamped) or its link
+   * target. A stamp is written only where it proves the path unchanged
+   * since the run started, else `-`: the replay then compares by content.
+   * A string says why the run cannot be recorded.
+   */
+  #restoreFields(run: FinishedRun, listed: ReadonlySet<string>): Buffer[] | string {
+    const out: Buffer[] = [];
+    const field = (tag: string, value: string | Buffer): void => {
+      out.push(...replayField(tag, value));
+    };
+    const proof = run.graph!;
+    const root = run.root;
+    const listedNow = stampPathsNow(root, listed, run.startedAtMs);
+    for (const dir of [...listed].sort()) {
+      const before = stampOf(root, dir);
+      const rechecked = proof.rechecked.get(dir);
+      if (rechecked !== undefined && rechecked !== before) return `${dir} changed while the run was recorded`;
+      if (!before.startsWith('d:')) return `${dir} is not a directory`;
+      const listing = listingOf(root, dir);
+      if (stampOf(root, dir) !== before) return `${dir} changed while the run was recorded`;
+      const proven = proof.stamps.get(dir) ?? (listedNow.racy.has(dir) ? undefined : listedNow.stamps.get(dir));
+      field('P', dir);
+      field('s', proven === before ? before : '-');
+      field('L', listing);
+    }
+    const blobs = new Map<string, { hash: string; size: number }>();
+    for (let group = 0; group < this.#groups.length; group++) {
+      const plan = this.#groups[group]!;
+      for (const base of plan.bases) {
+        const entries = plan.entries.filter((e) => e.path.startsWith(`${base}/`));
+        // Every directory down to each entry, with the names it must hold at most.
+        const dirs = new Map<string, Set<string>>([[base, new Set()]]);
+        for (const e of entries) {
+          for (let child = e.path; child !== base; child = parentOf(child)) {
+            const dir = parentOf(child);
+            let names = dirs.get(dir);
+            if (names === undefined) dirs.set(dir, (names = new Set()));
+            names.add(posix.basename(child));
+          }
+        }
+        const dirPaths = [...dirs.keys()].sort();
+        const fresh = stampPathsNow(root, [...dirPaths, ...entries.map((e) => e.path)], run.startedAtMs);
+        const stampOrDash = (p: string): string => (fresh.racy.has(p) ? '-' : fresh.stamps.get(p)!);
+        field('B', base);
+        field('k', String(group));
+        for (const d of dirPaths) {
+          const expected = [...dirs.get(d)!].map((n) => Buffer.from(n, 'utf8')).sort(Buffer.compare);
+          let names: string[];
+          try {
+            names = readdirSync(join(root, d));
+          } catch (e) {
+            return `cannot list ${d}: ${e instanceof Error ? e.message : String(e)}`;
+          }
+          const wanted = new Set(expected.map((b) => b.toString('utf8')));
+          const extra = names.find((n) => !wanted.has(n));
+          if (extra !== undefined) return `${d}/${extra} is in a restorable output directory but not an output`;
+          const stamp = stampOrDash(d);
+          field('D', d);
+          field('s', stamp !== '-' && stampOf(root, d) === stamp ? stamp : '-');
+          field('L', Buffer.concat(expected.flatMap((b) => [b, Buffer.from([0])])));
+        }
+        for (const e of entries) {
+          if (e.kind === 'symlink') {
+            field('Y', e.path);
+            field('l', e.target);
+            field('s', stampOrDash(e.path));
+            continue;
+          }
+          field('F', e.path);
+          field('h', `${e.digest.hash}:${e.digest.sizeBytes}:${e.isExecutable ? 1 : 0}`);
+          field('s', stampOrDash(e.path));
+          if (e.digest.sizeBytes > 0) blobs.set(casPath(run.storeDir, e.digest), { hash: e.digest.hash, size: e.digest.sizeBytes });
+        }
+      }
+    }
+    // The blobs a replay copies: stamped, and read once here so that their stamp stands for bytes known right.
+    const { stamps: blobStamps, racy } = stampFollowingNow(blobs.keys(), run.startedAtMs);
+    for (const [path, { hash, size }] of blobs) {
+      const stamp = blobStamps.get(path)!;
+      if (racy.has(path)) return `${path} changed too recently to be proven by its stamp`;
+      if (!stamp.startsWith(`f:${size}:`)) return `the local store has no ${path}`;
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(path);
+      } catch (e) {
+        return `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      if (createHash('sha256').update(bytes).digest('hex') !== hash) return `${path} does not hold its digest`;
+      if (stampFollowingNow([path], run.startedAtMs).stamps.get(path) !== stamp) return `${path} changed while the run was recorded`;
+      field('m', path);
+      field('s', stamp);
+    }
+    return out;
+  }
+}
+
+/** A root-relative path's directory ('' for the root). */
+function parentOf(path: string): string {
+  const d = posix.dirname(path);
+  return d === '.' ? '' : d;
+}
+
+/**
+ * A directory's listing as a record holds it: per entry, sorted by the
+ * bytes of its name, its kind (`f`, `d`, `l`, `o` as lstat says), its name
+ * and a NUL; a symlink's target and a NUL after it. What the graph's
+ * listing records read (fs/dir-entries.ts), so an equal one reads as kept.
+ */
+function listingOf(root: string, dir: string): Buffer {
+  const abs = dir === '' ? root : join(root, dir);
+  const entries = readdirSync(abs, { withFileTypes: true })
+    .map((d) => ({ d, name: Buffer.from(d.name, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.name, b.name));
+  const parts: Buffer[] = [];
+  for (const { d, name } of entries) {
+    const kind = d.isFile() ? 'f' : d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : 'o';
+    parts.push(Buffer.from(kind), name, Buffer.from([0]));
+    if (kind === 'l') parts.push(Buffer.from(readlinkSync(join(abs, d.name)), 'utf8'), Buffer.from([0]));
+  }
+  return Buffer.concat(parts);
 }
 
 function recordFile(root: string, cwd: string, argv: readonly string[]): string {

@@ -376,8 +376,9 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
         exitCode: code,
         startedAtMs,
         // Proven only when it can matter: a refused or failed run records nothing anyway.
-        graph: graphLoaded && code === 0 && replay.recorder.refusal === undefined ? await graphFile?.replayProof() : undefined,
+        graph: graphLoaded && code === 0 && replay.recorder.refusal === undefined ? await graphFile?.replayProof(replay.recorder.listedDirs()) : undefined,
         storeFiles: [storeGenerationFile(storeDir)],
+        storeDir,
         configFile: CONFIG_FILE,
       });
       replay = undefined;

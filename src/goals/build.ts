@@ -1,6 +1,6 @@
 import { startExecution } from './start-execution.js';
 import { isAbortError, isFailureError } from '../core/index.js';
-import { BUILD, outputsOptions, writeOutputs, type BuiltOutputs, type WrittenOutputs } from '../backends/index.js';
+import { BUILD, outputsOptions, writeOutputs, type BuiltOutputs, type RestorePlan, type WrittenOutputs } from '../backends/index.js';
 import type { Provenance } from '../runtime/index.js';
 import { countsLine, naturalCompare, type Palette } from '../ui/index.js';
 import type { Goal } from './goal.js';
@@ -18,11 +18,11 @@ function plural(n: number, what: string): string {
 }
 
 /** `✓ packages/lib:build (local cache): 2 files written, 3 unchanged`. */
-function resultLine(d: Built, colors: Palette): string {
+function resultLine(d: Built, colors: Palette, countsMark: (counts: string) => string = (c) => c): string {
   const w = d.written;
   const parts = [`${plural(w.written.length, 'file')} written`, `${w.unchanged} unchanged`];
   if (w.removed.length > 0) parts.push(`${w.removed.length} stale removed`);
-  return `${colors.green('✓')} ${d.address} ${provenanceText(d.provenance, colors)}: ${parts.join(', ')}`;
+  return `${colors.green('✓')} ${d.address} ${provenanceText(d.provenance, colors)}: ${countsMark(parts.join(', '))}`;
 }
 
 function failedLine(address: string, colors: Palette): string {
@@ -80,16 +80,20 @@ export const buildGoal: Goal = {
           if (outputs === null || claimed.has(outputs.address)) return;
           claimed.add(outputs.address);
           const provenance = execution.provenance(outputs.result, `build ${outputs.address}`);
+          const replay = g.replay;
+          let countsMark: ((counts: string) => string) | undefined;
           const written = await writeOutputs(g.services().store, g.root, outputs.tree, outputs.outputs, rc.signal, {
             ...outputsOptions(rc, g.root),
-            ...(g.replay !== undefined ? { observed: (path: string) => g.replay!.observe(path) } : {}),
+            ...(replay !== undefined
+              ? { observed: (path: string) => replay.observe(path), restorable: (plan: RestorePlan) => (countsMark = replay.restorable(plan)) }
+              : {}),
           });
           const d: Built = { address: outputs.address, provenance, written };
           built.set(d.address, d);
           const touched = written.written.length + written.removed.length > 0;
-          // A run that wrote is no answer to replay (and its files are too new for a stamp to prove).
-          if (touched) g.replay?.refuse('outputs were written');
-          if (!(quietMemoized && provenance === 'memoized' && !touched)) execution.print(resultLine(d, colors));
+          // A run that wrote is an answer to replay only when the replay can write the same itself.
+          if (touched && countsMark === undefined) replay?.refuse('outputs were written');
+          if (!(quietMemoized && provenance === 'memoized' && !touched)) execution.print(resultLine(d, colors, countsMark));
         } finally {
           settledCount++;
           execution.progress(settledCount, candidates.length, 'builds');

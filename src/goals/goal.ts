@@ -2,7 +2,7 @@ import type { Logger, RunContext } from '../core/index.js';
 import type { Run } from '../engine/index.js';
 import type { OptionRegistry, Options } from '../options/index.js';
 import type { Address, Target, Project } from '../targets/index.js';
-import type { RuleEnv } from '../backends/index.js';
+import type { RestorePlan, RuleEnv } from '../backends/index.js';
 import type { ExecServices, RunExec } from '../runtime/index.js';
 import type { TraceRecorder } from '../ui/index.js';
 import type { CommandSession } from './command-session.js';
@@ -62,6 +62,14 @@ export interface ReplayWitness {
   observe(path: string): void;
   /** The goal had an effect a replay would not repeat (a report written): the run is not recorded. */
   refuse(why: string): void;
+  /**
+   * Outputs writeOutputs found restorable (its `restorable`): the replay
+   * checks them itself and writes back from the local store those that are
+   * absent or differ, so a run that wrote them may be recorded. Returns what
+   * wraps the result line's counts (`6 files written, 0 unchanged`), which
+   * the replay then prints for what it wrote.
+   */
+  restorable(plan: RestorePlan): (counts: string) => string;
 }
 
 export interface Goal {

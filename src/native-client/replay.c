@@ -14,6 +14,8 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include "replay.h"
+#include "replay-fields.h"
+#include "replay-restore.h"
 #include "write-all.h"
 
 #include <errno.h>
@@ -36,89 +38,11 @@ extern char **environ;
 
 /* Keep in step with src/cli/replay-record.ts (test/native-replay.test.ts writes records with it). */
 #define REPLAY_DIR "/.trews.d/replay/"
-#define REPLAY_FORMAT "trews-replay 1\n"
+#define REPLAY_FORMAT "trews-replay 2\n"
 #define REPLAY_LOG "/.trews.d/trews.log"
 /* A record is far smaller (its output is at most 1 MiB); anything larger is not one. */
 #define REPLAY_MAX_BYTES (256u * 1024u * 1024u)
 
-#if defined(__APPLE__)
-#define MTIME_NS(st) ((unsigned long long)(st).st_mtimespec.tv_sec * 1000000000ull + (unsigned long long)(st).st_mtimespec.tv_nsec)
-#define CTIME_NS(st) ((unsigned long long)(st).st_ctimespec.tv_sec * 1000000000ull + (unsigned long long)(st).st_ctimespec.tv_nsec)
-#else
-#define MTIME_NS(st) ((unsigned long long)(st).st_mtim.tv_sec * 1000000000ull + (unsigned long long)(st).st_mtim.tv_nsec)
-#define CTIME_NS(st) ((unsigned long long)(st).st_ctim.tv_sec * 1000000000ull + (unsigned long long)(st).st_ctim.tv_nsec)
-#endif
-
-/* One `<tag><length>:<bytes>\n` field. */
-struct field {
-  char tag;
-  const char *p;
-  size_t len;
-};
-
-/* The next field at *cur: 1, 0 at the end, -1 when the record is damaged. */
-static int next_field(const char **cur, const char *end, struct field *f) {
-  const char *c = *cur;
-  if (c >= end) return 0;
-  f->tag = *c++;
-  size_t len = 0;
-  int digits = 0;
-  while (c < end && *c >= '0' && *c <= '9') {
-    if (++digits > 10) return -1;
-    len = len * 10 + (size_t)(*c - '0');
-    c++;
-  }
-  if (digits == 0 || c >= end || *c != ':') return -1;
-  c++;
-  if ((size_t)(end - c) < len + 1 || c[len] != '\n') return -1;
-  f->p = c;
-  f->len = len;
-  *cur = c + len + 1;
-  return 1;
-}
-
-static int field_is(const struct field *f, const char *s) {
-  size_t n = strlen(s);
-  return f->len == n && memcmp(f->p, s, n) == 0;
-}
-
-/* A field's bytes as a C string in buf (cap bytes); -1 when it does not fit or holds a NUL. */
-static int field_str(const struct field *f, char *buf, size_t cap) {
-  if (f->len >= cap || memchr(f->p, '\0', f->len) != NULL) return -1;
-  memcpy(buf, f->p, f->len);
-  buf[f->len] = '\0';
-  return 0;
-}
-
-/* The field as a decimal number (an optional leading '-'); -1 when it is none. */
-static int field_ll(const struct field *f, long long *out) {
-  char buf[32];
-  if (field_str(f, buf, sizeof buf) < 0 || buf[0] == '\0') return -1;
-  char *endp;
-  errno = 0;
-  long long v = strtoll(buf, &endp, 10);
-  if (errno != 0 || *endp != '\0') return -1;
-  *out = v;
-  return 0;
-}
-
-/*
- * The stamp of `path` as src/fs/path-stamps.ts writes it, through links when
- * `follow`; -1 when it cannot be taken as the recorder would have (an error
- * other than "no such file": a record never holds one).
- */
-static int stamp_of(const char *path, int follow, char *out, size_t cap) {
-  struct stat st;
-  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) {
-    if (errno != ENOENT) return -1;
-    snprintf(out, cap, "absent");
-    return 0;
-  }
-  char kind = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : 'o';
-  snprintf(out, cap, "%c:%lld:%llu:%llu:%llu:%llu:%u", kind, (long long)st.st_size, MTIME_NS(st), CTIME_NS(st), (unsigned long long)st.st_ino,
-           (unsigned long long)st.st_dev, (unsigned)st.st_mode);
-  return 0;
-}
 
 /* The real path of the `node` execvp would run for the Node client: the first executable file on PATH. */
 static int node_on_path(char *out) {
@@ -215,7 +139,7 @@ static unsigned long long record_name(const char *cwd, char **argv) {
 }
 
 /* Appends what the Node client's log would have said, so trews.log still tells every run. Only to a log that exists. */
-static void log_replay(const char *root, const char *cwd, char **argv, const char *record, size_t stamps) {
+static void log_replay(const char *root, const char *cwd, char **argv, const char *record, size_t stamps, size_t restored) {
   char path[PATH_MAX + 32];
   snprintf(path, sizeof path, "%s" REPLAY_LOG, strcmp(root, "/") == 0 ? "" : root);
   int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -229,7 +153,8 @@ static void log_replay(const char *root, const char *cwd, char **argv, const cha
                    tm.tm_sec, (int)(tv.tv_usec / 1000));
   for (int i = 1; argv[i] != NULL && n > 0 && (size_t)n < sizeof line; i++) n += snprintf(line + n, sizeof line - (size_t)n, " %s", argv[i]);
   if (n > 0 && (size_t)n < sizeof line) {
-    n += snprintf(line + n, sizeof line - (size_t)n, " (cwd %s): replayed by the native client from %s, %zu stamps unchanged\n", cwd, record, stamps);
+    n += snprintf(line + n, sizeof line - (size_t)n, " (cwd %s): replayed by the native client from %s, %zu stamps unchanged, %zu outputs restored\n", cwd, record, stamps,
+                  restored);
   }
   if (n > 0 && (size_t)n < sizeof line) (void)write_all(fd, line, (size_t)n);
   close(fd);
@@ -238,6 +163,7 @@ static void log_replay(const char *root, const char *cwd, char **argv, const cha
 void try_replay(const char *root, const char *cwd, char **argv, long long started_ms) {
   /* Recorded only without a terminal: colours, progress and widths are then out of the answer. */
   if (isatty(1) || isatty(2)) return;
+  struct restore_plan *plan = NULL;
   const char *r = strcmp(root, "/") == 0 ? "" : root;
   char file[PATH_MAX + 64];
   snprintf(file, sizeof file, "%s" REPLAY_DIR "%016llx", r, record_name(cwd, argv));
@@ -258,6 +184,8 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
   memcpy(env, environ, sizeof *env * (size_t)env_count);
   qsort(env, (size_t)env_count, sizeof *env, cmp_cstr);
 
+  plan = restore_plan_new();
+  if (plan == NULL) goto miss_env;
   struct field f, s;
   char path[PATH_MAX * 2], now[256], want[256];
   int rc;
@@ -303,9 +231,20 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
         stamps++;
         break;
       }
+      case 'P':
+      case 'B':
+      case 'D':
+      case 'F':
+      case 'Y':
+      case 'm':
+        /* The restore plan: checked once the whole record is read. */
+        if (restore_plan_take(plan, &f, &cur, end) < 0) goto miss_env;
+        break;
       case 'o':
       case 'r':
       case 't':
+      case 'w':
+      case 'v':
         /* The output: written once everything above held. */
         if (f.tag == 't' && !field_is(&f, "1") && !field_is(&f, "2")) goto miss_env;
         break;
@@ -322,9 +261,18 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
   }
   /* Every fact there, nothing missing: all arguments and variables matched, and the record is whole. */
   if (rc < 0 || !ended || cur != end || argv[argc_seen] != NULL || env_seen != env_count || !have_node || uid < 0 || gid < 0 || exit_code < 0) goto miss_env;
+  /* The outputs: each as recorded, or absent or different with its blob as recorded; every count names a build. */
+  if (restore_plan_check(plan, root) < 0) goto miss_env;
+  char counts[128];
+  cur = data + magic;
+  while (next_field(&cur, end, &f) == 1 && f.tag != 'z') {
+    if ((f.tag == 'w' || f.tag == 'v') && restore_plan_counts(plan, &f, counts, sizeof counts) < 0) goto miss_env;
+  }
   free(env);
+  env = NULL;
+  /* Every stamp held: the recorded answer is this run's, once the outputs are back. */
+  if (restore_plan_write(plan, root) < 0) goto miss;
 
-  /* Every stamp held: the recorded answer is this run's. */
   signal(SIGPIPE, SIG_IGN);
   char elapsed[32];
   int elapsed_len = format_elapsed(monotonic_ms() - started_ms, elapsed, sizeof elapsed);
@@ -333,13 +281,19 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
     if (f.tag == 'o') (void)write_all(1, f.p, f.len);
     else if (f.tag == 'r') (void)write_all(2, f.p, f.len);
     else if (f.tag == 't' && elapsed_len > 0) (void)write_all(field_is(&f, "1") ? 1 : 2, elapsed, (size_t)elapsed_len);
+    else if (f.tag == 'w' || f.tag == 'v') {
+      int n = restore_plan_counts(plan, &f, counts, sizeof counts);
+      if (n > 0 && (size_t)n < sizeof counts) (void)write_all(f.tag == 'w' ? 1 : 2, counts, (size_t)n);
+    }
   }
-  log_replay(root, cwd, argv, file + strlen(r) + 1, stamps);
+  log_replay(root, cwd, argv, file + strlen(r) + 1, stamps, restore_plan_writes(plan));
+  restore_plan_free(plan);
   free(data);
   exit((int)exit_code);
 
 miss_env:
   free(env);
 miss:
+  restore_plan_free(plan);
   free(data);
 }

@@ -45,3 +45,4 @@ export { storeGenerationFile, storeLostEntries, storeStateOf, type StoreState } 
 export { captureDirectory, captureOutputs, type CaptureOptions, type CapturedOutputs } from './capture.js';
 export { outputRootOf } from './output-root.js';
 export { TreeListingKey } from './tree-listing.js';
+export { casPath } from './store-layout.js';

@@ -4,7 +4,7 @@ export { ruleKeyRebuilders } from './key-rebuilders.js';
 export { interactiveBehavior, memoizedBehavior, provide, type Behavior, type Handler, type Provision } from './behaviors.js';
 export { BUILD, CHECK, EXPORT, PACKAGE, RUN, TEST, type BuiltOutputs, type CheckOutcome, type BuiltPackage, type InteractiveProcess, type RunRequest, type TestOutcome } from './goal-behaviors.js';
 export { testSettings, testTimeoutS, type TestSettings } from './test-settings.js';
-export { alreadyHolds, outputsOptions, writeOutputs, type WrittenOutputs, type WriteOutputsOptions } from './workspace-outputs.js';
+export { alreadyHolds, outputsOptions, writeOutputs, type RestorePlan, type WrittenOutputs, type WriteOutputsOptions } from './workspace-outputs.js';
 export { handlerOf, type SandboxRole, type TargetRules } from './target-rules.js';
 export { BehaviorKey, ContributionKey, RuleContext, type Reader, type RuleEnv } from './rule-context.js';
 export { RuleRegistry } from './rule-registry.js';

@@ -43,6 +43,22 @@ export interface WriteOutputsOptions {
    * no-op again by their stamps (cli/replay-record.ts).
    */
   readonly observed?: (path: string) => void;
+  /**
+   * Told, after a call that left the outputs as the tree has them and
+   * removed nothing, what they are when a replay could write them back
+   * itself: every declared output is a whole directory (`<dir>/**`, none
+   * excluded, none inside another), so the tree's entries are all there is
+   * under those directories (cli/replay-record.ts, src/native-client/replay.c).
+   */
+  readonly restorable?: (plan: RestorePlan) => void;
+}
+
+/** A build's outputs as a replay may restore them: the declared directories and everything the tree holds under them. */
+export interface RestorePlan {
+  /** Root-relative, none inside another. */
+  readonly bases: readonly string[];
+  /** Root-relative paths, each under one of `bases`. */
+  readonly entries: readonly TreeEntry[];
 }
 
 /**
@@ -175,7 +191,20 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
       removed.push(path);
     }
   }
+  if (options.restorable !== undefined && removed.length === 0) {
+    const bases = restorableBases(includes, excludes);
+    if (bases !== undefined) options.restorable({ bases, entries });
+  }
   return { written, unchanged, removed: removed.sort(), hashed: check.hashed };
+}
+
+/** The declared directories when every output glob is a whole one (`<dir>/**`), none excluded, none inside another; else undefined. */
+function restorableBases(includes: readonly string[], excludes: readonly string[]): string[] | undefined {
+  if (includes.length === 0 || excludes.length > 0) return undefined;
+  const bases = includes.map(everythingUnder);
+  if (!bases.every((b): b is string => b !== undefined)) return undefined;
+  const unique = [...new Set(bases)];
+  return unique.some((a) => unique.some((b) => a !== b && b.startsWith(`${a}/`))) ? undefined : unique;
 }
 
 /** Where a build root's writeOutputs stages whole output directories (under `.trews.d`, which no watcher sees). */

@@ -1,0 +1,677 @@
+/*
+ * A replay's restore plan (see replay-restore.h; src/cli/replay-record.ts
+ * writes it and says why each check proves what it does).
+ *
+ * The check reads and decides; only the write touches the workspace, and
+ * only once every check of the record has held. What it writes is what the
+ * Node client's `build` writes (src/backends/api/workspace-outputs.ts): an
+ * output directory that is absent is made whole under `.trews.d/tmp/outputs`
+ * and renamed into place; a file that is absent or differs is copied from
+ * the local store's blob to a temporary name beside it and renamed over it,
+ * with mode 0644, or 0755 when executable; a file with the same bytes and
+ * mode is left alone.
+ */
+#define _GNU_SOURCE
+#include "replay-restore.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <unistd.h>
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+#define HASH_HEX 64
+#define STAGING_DIR "/.trews.d/tmp/outputs"
+
+struct listed_dir {
+  struct field path, stamp, listing;
+};
+
+struct base {
+  struct field path;
+  long long group;
+  int absent;
+  /* While written: the staging directory it is made in, else empty. */
+  char stage[PATH_MAX];
+};
+
+struct out_dir {
+  struct field path, stamp, names;
+  size_t base;
+  int create;
+};
+
+struct output {
+  struct field path, meta, stamp;
+  size_t base;
+  int is_link;
+  int write;
+  /* A file's digest, from its `h` field. */
+  char hash[HASH_HEX + 1];
+  long long size;
+  int executable;
+};
+
+struct blob {
+  struct field path, stamp;
+  const char *hash; /* the path's last HASH_HEX bytes */
+  int checked;      /* 0 not yet, 1 as recorded, -1 not */
+};
+
+struct restore_plan {
+  struct listed_dir *listed;
+  size_t n_listed, cap_listed;
+  struct base *bases;
+  size_t n_bases, cap_bases;
+  struct out_dir *dirs;
+  size_t n_dirs, cap_dirs;
+  struct output *outputs;
+  size_t n_outputs, cap_outputs;
+  struct blob *blobs;
+  size_t n_blobs, cap_blobs;
+  size_t writes;
+};
+
+#define GROW(arr, n, cap)                                                  \
+  do {                                                                     \
+    if ((n) == (cap)) {                                                    \
+      size_t next = (cap) == 0 ? 16 : (cap) * 2;                           \
+      void *grown = realloc((arr), next * sizeof *(arr));                  \
+      if (grown == NULL) return -1;                                        \
+      (arr) = grown;                                                       \
+      (cap) = next;                                                        \
+    }                                                                      \
+  } while (0)
+
+struct restore_plan *restore_plan_new(void) {
+  return calloc(1, sizeof(struct restore_plan));
+}
+
+void restore_plan_free(struct restore_plan *plan) {
+  if (plan == NULL) return;
+  free(plan->listed);
+  free(plan->bases);
+  free(plan->dirs);
+  free(plan->outputs);
+  free(plan->blobs);
+  free(plan);
+}
+
+/* A root-relative path as the record may hold one: no leading '/', no '..' segment, no NUL ('' is the root). */
+static int relative_ok(const struct field *f) {
+  if (f->len >= PATH_MAX || memchr(f->p, '\0', f->len) != NULL) return 0;
+  if (f->len > 0 && f->p[0] == '/') return 0;
+  for (size_t at = 0; at <= f->len;) {
+    size_t end = at;
+    while (end < f->len && f->p[end] != '/') end++;
+    if (end - at == 2 && f->p[at] == '.' && f->p[at + 1] == '.') return 0;
+    if (f->len > 0 && end == at) return 0; /* an empty segment */
+    at = end + 1;
+  }
+  return 1;
+}
+
+/* Whether `f` is `base` or under it. */
+static int under(const struct field *f, const struct field *base) {
+  if (f->len == base->len) return memcmp(f->p, base->p, f->len) == 0;
+  return f->len > base->len && memcmp(f->p, base->p, base->len) == 0 && f->p[base->len] == '/';
+}
+
+static int take_next(const char **cur, const char *end, char tag, struct field *out) {
+  return next_field(cur, end, out) == 1 && out->tag == tag ? 0 : -1;
+}
+
+int restore_plan_take(struct restore_plan *plan, const struct field *f, const char **cur, const char *end) {
+  switch (f->tag) {
+    case 'P': {
+      GROW(plan->listed, plan->n_listed, plan->cap_listed);
+      struct listed_dir *d = &plan->listed[plan->n_listed];
+      d->path = *f;
+      if (!relative_ok(f) || take_next(cur, end, 's', &d->stamp) < 0 || take_next(cur, end, 'L', &d->listing) < 0) return -1;
+      plan->n_listed++;
+      return 0;
+    }
+    case 'B': {
+      GROW(plan->bases, plan->n_bases, plan->cap_bases);
+      struct base *b = &plan->bases[plan->n_bases];
+      struct field k;
+      memset(b, 0, sizeof *b);
+      b->path = *f;
+      if (!relative_ok(f) || f->len == 0 || take_next(cur, end, 'k', &k) < 0 || field_ll(&k, &b->group) < 0 || b->group < 0) return -1;
+      plan->n_bases++;
+      return 0;
+    }
+    case 'D': {
+      if (plan->n_bases == 0) return -1;
+      GROW(plan->dirs, plan->n_dirs, plan->cap_dirs);
+      struct out_dir *d = &plan->dirs[plan->n_dirs];
+      memset(d, 0, sizeof *d);
+      d->path = *f;
+      d->base = plan->n_bases - 1;
+      if (!relative_ok(f) || !under(f, &plan->bases[d->base].path)) return -1;
+      if (take_next(cur, end, 's', &d->stamp) < 0 || take_next(cur, end, 'L', &d->names) < 0) return -1;
+      plan->n_dirs++;
+      return 0;
+    }
+    case 'F':
+    case 'Y': {
+      if (plan->n_bases == 0) return -1;
+      GROW(plan->outputs, plan->n_outputs, plan->cap_outputs);
+      struct output *o = &plan->outputs[plan->n_outputs];
+      memset(o, 0, sizeof *o);
+      o->path = *f;
+      o->base = plan->n_bases - 1;
+      o->is_link = f->tag == 'Y';
+      const struct field *b = &plan->bases[o->base].path;
+      if (!relative_ok(f) || f->len <= b->len || !under(f, b)) return -1;
+      if (take_next(cur, end, o->is_link ? 'l' : 'h', &o->meta) < 0 || take_next(cur, end, 's', &o->stamp) < 0) return -1;
+      if (o->is_link) {
+        if (o->meta.len == 0 || o->meta.len >= PATH_MAX || memchr(o->meta.p, '\0', o->meta.len) != NULL) return -1;
+      } else {
+        /* <sha256 hex>:<size>:<0|1> */
+        char meta[HASH_HEX + 40];
+        if (field_str(&o->meta, meta, sizeof meta) < 0 || strlen(meta) < HASH_HEX + 4 || meta[HASH_HEX] != ':') return -1;
+        for (int i = 0; i < HASH_HEX; i++) {
+          if (!((meta[i] >= '0' && meta[i] <= '9') || (meta[i] >= 'a' && meta[i] <= 'f'))) return -1;
+        }
+        memcpy(o->hash, meta, HASH_HEX);
+        o->hash[HASH_HEX] = '\0';
+        char *endp;
+        errno = 0;
+        o->size = strtoll(meta + HASH_HEX + 1, &endp, 10);
+        if (errno != 0 || o->size < 0 || *endp != ':' || (strcmp(endp, ":0") != 0 && strcmp(endp, ":1") != 0)) return -1;
+        o->executable = endp[1] == '1';
+      }
+      plan->n_outputs++;
+      return 0;
+    }
+    case 'm': {
+      GROW(plan->blobs, plan->n_blobs, plan->cap_blobs);
+      struct blob *b = &plan->blobs[plan->n_blobs];
+      memset(b, 0, sizeof *b);
+      b->path = *f;
+      if (f->len <= HASH_HEX || f->len >= PATH_MAX || f->p[0] != '/' || memchr(f->p, '\0', f->len) != NULL) return -1;
+      if (f->p[f->len - HASH_HEX - 1] != '/') return -1;
+      b->hash = f->p + f->len - HASH_HEX;
+      if (take_next(cur, end, 's', &b->stamp) < 0) return -1;
+      plan->n_blobs++;
+      return 0;
+    }
+    default:
+      return -1;
+  }
+}
+
+/* root + '/' + rel into buf ('' is the root itself); -1 when it does not fit. */
+static int join_root(const char *root, const struct field *rel, char *buf, size_t cap) {
+  const char *r = strcmp(root, "/") == 0 ? "" : root;
+  int n = rel->len == 0 ? snprintf(buf, cap, "%s", root) : snprintf(buf, cap, "%s/%.*s", r, (int)rel->len, rel->p);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static int field_eq(const struct field *a, const struct field *b) {
+  return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
+
+/* The part of `f` before its last '/' ('' when none). */
+static struct field parent_of(const struct field *f) {
+  struct field p = *f;
+  while (p.len > 0 && p.p[p.len - 1] != '/') p.len--;
+  if (p.len > 0) p.len--;
+  return p;
+}
+
+/* Whether the stamp of `abs` now (lstat) is the recorded one; never for `-`. */
+static int stamp_holds(const char *abs, const struct field *stamp, const struct stat *st) {
+  if (field_is(stamp, "-")) return 0;
+  char now[256];
+  format_stamp(st, now, sizeof now);
+  (void)abs;
+  return field_is(stamp, now);
+}
+
+static int cmp_blob(const void *a, const void *b) {
+  return memcmp(((const struct blob *)a)->hash, ((const struct blob *)b)->hash, HASH_HEX);
+}
+
+/* The blob to copy a file's bytes from, as recorded (its stamp through links); NULL when there is none or it changed. */
+static struct blob *blob_for(struct restore_plan *plan, const char *hash) {
+  struct blob key;
+  key.hash = hash;
+  struct blob *b = bsearch(&key, plan->blobs, plan->n_blobs, sizeof *plan->blobs, cmp_blob);
+  if (b == NULL) return NULL;
+  if (b->checked == 0) {
+    char path[PATH_MAX], now[256];
+    b->checked = field_str(&b->path, path, sizeof path) == 0 && stamp_of(path, 1, now, sizeof now) == 0 && field_is(&b->stamp, now) ? 1 : -1;
+  }
+  return b->checked == 1 ? b : NULL;
+}
+
+/* Whether the files at a and b hold the same bytes (both regular, `size` long). */
+static int same_bytes(const char *a, const char *b, long long size) {
+  int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+  int same = fa >= 0 && fb >= 0;
+  char ba[65536], bb[65536];
+  long long left = size;
+  while (same && left > 0) {
+    size_t want = left < (long long)sizeof ba ? (size_t)left : sizeof ba;
+    ssize_t na = read(fa, ba, want), nb = read(fb, bb, want);
+    if (na <= 0 || na != nb || memcmp(ba, bb, (size_t)na) != 0) same = 0;
+    else left -= na;
+  }
+  /* Nothing past `size` in either. */
+  if (same && (read(fa, ba, 1) != 0 || read(fb, bb, 1) != 0)) same = 0;
+  if (fa >= 0) close(fa);
+  if (fb >= 0) close(fb);
+  return same;
+}
+
+/* Whether `name` (len bytes) is one of `names` (each followed by NUL). */
+static int has_name(const struct field *names, const char *name, size_t len) {
+  const char *p = names->p, *end = names->p + names->len;
+  while (p < end) {
+    const char *nul = memchr(p, '\0', (size_t)(end - p));
+    if (nul == NULL) return 0;
+    if ((size_t)(nul - p) == len && memcmp(p, name, len) == 0) return 1;
+    p = nul + 1;
+  }
+  return 0;
+}
+
+/* Whether the directory at `abs` holds only names of `names`. */
+static int only_names(const char *abs, const struct field *names) {
+  DIR *d = opendir(abs);
+  if (d == NULL) return 0;
+  int ok = 1;
+  struct dirent *e;
+  while (ok && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (!has_name(names, e->d_name, strlen(e->d_name))) ok = 0;
+  }
+  closedir(d);
+  return ok;
+}
+
+struct entry {
+  char kind;
+  char *name;
+  char *target;
+};
+
+static int cmp_entry(const void *a, const void *b) {
+  return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+/*
+ * Whether the listing of the directory at `abs`, with a `d` entry for each
+ * absent output directory the plan makes in it, is the recorded one (the
+ * format of src/cli/replay-record.ts listingOf).
+ */
+static int listing_holds(const struct restore_plan *plan, const struct listed_dir *ld, const char *abs) {
+  DIR *d = opendir(abs);
+  if (d == NULL) return 0;
+  struct entry *es = NULL;
+  size_t n = 0, cap = 0;
+  int ok = 1;
+  struct dirent *e;
+  while (ok && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (n == cap) {
+      size_t next = cap == 0 ? 32 : cap * 2;
+      struct entry *grown = realloc(es, next * sizeof *es);
+      if (grown == NULL) {
+        ok = 0;
+        break;
+      }
+      es = grown;
+      cap = next;
+    }
+    struct entry *x = &es[n];
+    x->target = NULL;
+    x->name = strdup(e->d_name);
+    if (x->name == NULL) {
+      ok = 0;
+      break;
+    }
+    n++;
+    unsigned char type = e->d_type;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", abs, e->d_name) >= (int)sizeof path) {
+      ok = 0;
+      break;
+    }
+    if (type == DT_UNKNOWN) {
+      struct stat st;
+      if (lstat(path, &st) != 0) {
+        ok = 0;
+        break;
+      }
+      type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
+    }
+    x->kind = type == DT_REG ? 'f' : type == DT_DIR ? 'd' : type == DT_LNK ? 'l' : 'o';
+    if (x->kind == 'l') {
+      char target[PATH_MAX];
+      ssize_t len = readlink(path, target, sizeof target - 1);
+      if (len < 0) {
+        ok = 0;
+        break;
+      }
+      target[len] = '\0';
+      x->target = strdup(target);
+      if (x->target == NULL) ok = 0;
+    }
+  }
+  closedir(d);
+  /* The output directories the write makes here, absent now. */
+  for (size_t i = 0; ok && i < plan->n_bases; i++) {
+    const struct base *b = &plan->bases[i];
+    struct field parent = parent_of(&b->path);
+    if (!b->absent || !field_eq(&parent, &ld->path)) continue;
+    size_t skip = parent.len == 0 ? 0 : parent.len + 1;
+    if (n == cap) {
+      size_t next = cap == 0 ? 32 : cap * 2;
+      struct entry *grown = realloc(es, next * sizeof *es);
+      if (grown == NULL) {
+        ok = 0;
+        break;
+      }
+      es = grown;
+      cap = next;
+    }
+    es[n].kind = 'd';
+    es[n].target = NULL;
+    es[n].name = strndup(b->path.p + skip, b->path.len - skip);
+    if (es[n].name == NULL) ok = 0;
+    else n++;
+  }
+  if (ok) {
+    qsort(es, n, sizeof *es, cmp_entry);
+    /* Compared in place against L: kind, name, NUL (and target, NUL). */
+    const char *p = ld->listing.p, *end = ld->listing.p + ld->listing.len;
+    for (size_t i = 0; ok && i < n; i++) {
+      size_t nl = strlen(es[i].name);
+      if ((size_t)(end - p) < nl + 2 || p[0] != es[i].kind || memcmp(p + 1, es[i].name, nl) != 0 || p[1 + nl] != '\0') {
+        ok = 0;
+        break;
+      }
+      p += nl + 2;
+      if (es[i].target != NULL) {
+        size_t tl = strlen(es[i].target);
+        if ((size_t)(end - p) < tl + 1 || memcmp(p, es[i].target, tl) != 0 || p[tl] != '\0') ok = 0;
+        p += tl + 1;
+      }
+    }
+    if (p != end) ok = 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    free(es[i].name);
+    free(es[i].target);
+  }
+  free(es);
+  return ok;
+}
+
+/* The out_dir of the plan that `dir` names, within base `base`; NULL when none. */
+static struct out_dir *dir_named(struct restore_plan *plan, size_t base, const struct field *dir) {
+  for (size_t i = 0; i < plan->n_dirs; i++) {
+    if (plan->dirs[i].base == base && field_eq(&plan->dirs[i].path, dir)) return &plan->dirs[i];
+  }
+  return NULL;
+}
+
+int restore_plan_check(struct restore_plan *plan, const char *root) {
+  char abs[PATH_MAX];
+  struct stat st;
+  qsort(plan->blobs, plan->n_blobs, sizeof *plan->blobs, cmp_blob);
+  for (size_t i = 0; i < plan->n_bases; i++) {
+    struct base *b = &plan->bases[i];
+    if (join_root(root, &b->path, abs, sizeof abs) < 0) return -1;
+    if (lstat(abs, &st) != 0) {
+      if (errno != ENOENT) return -1;
+      b->absent = 1;
+    } else if (!S_ISDIR(st.st_mode)) {
+      return -1; /* a file or a link where the outputs go: Node says what to do */
+    }
+    /* Its directory is proven by its listing, which the recorder always keeps. */
+    struct field parent = parent_of(&b->path);
+    int listed = 0;
+    for (size_t j = 0; j < plan->n_listed && !listed; j++) listed = field_eq(&plan->listed[j].path, &parent);
+    if (!listed) return -1;
+  }
+  for (size_t i = 0; i < plan->n_dirs; i++) {
+    struct out_dir *d = &plan->dirs[i];
+    if (plan->bases[d->base].absent) {
+      d->create = 1;
+      continue;
+    }
+    if (join_root(root, &d->path, abs, sizeof abs) < 0) return -1;
+    if (lstat(abs, &st) != 0) {
+      if (errno != ENOENT) return -1;
+      struct field parent = parent_of(&d->path);
+      struct out_dir *up = dir_named(plan, d->base, &parent);
+      /* Top-down: its directory was checked before it (the base itself is never absent here). */
+      if (up == NULL || up == d) return -1;
+      d->create = 1;
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) return -1;
+    /* A listing that moved may hold a stale file: only the outputs' names may be there. */
+    if (!stamp_holds(abs, &d->stamp, &st) && !only_names(abs, &d->names)) return -1;
+  }
+  for (size_t i = 0; i < plan->n_outputs; i++) {
+    struct output *o = &plan->outputs[i];
+    struct field parent = parent_of(&o->path);
+    struct out_dir *dir = dir_named(plan, o->base, &parent);
+    if (dir == NULL) return -1;
+    if (!dir->create) {
+      if (join_root(root, &o->path, abs, sizeof abs) < 0) return -1;
+      if (lstat(abs, &st) != 0) {
+        if (errno != ENOENT) return -1;
+        o->write = 1;
+      } else if (stamp_holds(abs, &o->stamp, &st)) {
+        o->write = 0;
+      } else if (o->is_link) {
+        char target[PATH_MAX];
+        ssize_t len = S_ISLNK(st.st_mode) ? readlink(abs, target, sizeof target) : -1;
+        if (S_ISLNK(st.st_mode) && len >= 0 && (size_t)len == o->meta.len && memcmp(target, o->meta.p, (size_t)len) == 0) o->write = 0;
+        else if (S_ISLNK(st.st_mode) || S_ISREG(st.st_mode)) o->write = 1;
+        else return -1;
+      } else if (S_ISREG(st.st_mode)) {
+        int exec_now = (st.st_mode & S_IXUSR) != 0;
+        if (st.st_size != o->size || exec_now != o->executable) {
+          o->write = 1;
+        } else if (o->size == 0) {
+          o->write = 0;
+        } else {
+          struct blob *b = blob_for(plan, o->hash);
+          char blob[PATH_MAX];
+          if (b == NULL || field_str(&b->path, blob, sizeof blob) < 0) return -1;
+          o->write = !same_bytes(abs, blob, o->size);
+        }
+      } else if (S_ISLNK(st.st_mode)) {
+        o->write = 1;
+      } else {
+        return -1; /* a directory or a device where a file goes: Node says what to do */
+      }
+    } else {
+      o->write = 1;
+    }
+    /* What is written comes from a blob as recorded. */
+    if (o->write && !o->is_link && o->size > 0 && blob_for(plan, o->hash) == NULL) return -1;
+    if (o->write) plan->writes++;
+  }
+  for (size_t i = 0; i < plan->n_listed; i++) {
+    struct listed_dir *ld = &plan->listed[i];
+    if (join_root(root, &ld->path, abs, sizeof abs) < 0) return -1;
+    if (lstat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) return -1;
+    if (stamp_holds(abs, &ld->stamp, &st)) continue;
+    if (!listing_holds(plan, ld, abs)) return -1;
+  }
+  return 0;
+}
+
+/* Copies the blob's bytes to `dest` (made new), with the output's mode; -1 on any failure. */
+static int copy_blob(struct restore_plan *plan, const struct output *o, const char *dest) {
+  int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) return -1;
+  int ok = 1;
+  if (o->size > 0) {
+    struct blob *b = blob_for(plan, o->hash);
+    char path[PATH_MAX], now[256];
+    int in = b == NULL || field_str(&b->path, path, sizeof path) < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    /* The file opened is the one whose stamp was checked. */
+    if (in < 0 || fstat(in, &st) != 0) ok = 0;
+    else {
+      format_stamp(&st, now, sizeof now);
+      if (!field_is(&b->stamp, now) || st.st_size != o->size) ok = 0;
+    }
+    long long left = o->size;
+    while (ok && left > 0) {
+      ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+        char buf[65536];
+        ssize_t r = read(in, buf, sizeof buf);
+        if (r <= 0) {
+          ok = 0;
+          break;
+        }
+        ssize_t off = 0;
+        while (off < r) {
+          ssize_t w = write(out, buf + off, (size_t)(r - off));
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0) {
+            ok = 0;
+            break;
+          }
+          off += w;
+        }
+        left -= r;
+        continue;
+      }
+      if (n <= 0) ok = 0;
+      else left -= n;
+    }
+    if (in >= 0) close(in);
+  }
+  if (ok && fchmod(out, o->executable ? 0755 : 0644) != 0) ok = 0;
+  if (close(out) != 0) ok = 0;
+  if (!ok) unlink(dest);
+  return ok ? 0 : -1;
+}
+
+/* Writes output `o` at `dest` (absent: made new there). */
+static int write_output(struct restore_plan *plan, const struct output *o, const char *dest) {
+  if (!o->is_link) return copy_blob(plan, o, dest);
+  char target[PATH_MAX];
+  if (field_str(&o->meta, target, sizeof target) < 0) return -1;
+  return symlink(target, dest);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* Removes the staging directories made so far. */
+static void drop_stages(struct restore_plan *plan) {
+  for (size_t i = 0; i < plan->n_bases; i++) {
+    if (plan->bases[i].stage[0] == '\0') continue;
+    nftw(plan->bases[i].stage, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    plan->bases[i].stage[0] = '\0';
+  }
+}
+
+/* Where `rel` (under base b) is written: in b's staging directory while b is staged, else in the root. */
+static int dest_of(const char *root, const struct base *b, const struct field *rel, char *buf, size_t cap) {
+  if (b->stage[0] == '\0') return join_root(root, rel, buf, cap);
+  const char *rest = rel->p + b->path.len;
+  int n = snprintf(buf, cap, "%s%.*s", b->stage, (int)(rel->len - b->path.len), rest);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int restore_plan_write(struct restore_plan *plan, const char *root) {
+  char path[PATH_MAX], tmp[PATH_MAX];
+  unsigned long seq = 0;
+  const char *r = strcmp(root, "/") == 0 ? "" : root;
+  for (size_t i = 0; i < plan->n_bases; i++) {
+    struct base *b = &plan->bases[i];
+    if (!b->absent) continue;
+    int n = snprintf(path, sizeof path, "%s/.trews.d/tmp", r);
+    if (n < 0 || (size_t)n >= sizeof path) goto fail;
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) goto fail;
+    n = snprintf(path, sizeof path, "%s" STAGING_DIR, r);
+    if (n < 0 || (size_t)n >= sizeof path) goto fail;
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) goto fail;
+    n = snprintf(b->stage, sizeof b->stage, "%s/.trews-native-%ld-%lu.tmp", path, (long)getpid(), seq++);
+    if (n < 0 || (size_t)n >= sizeof b->stage || mkdir(b->stage, 0777) != 0) {
+      b->stage[0] = '\0';
+      goto fail;
+    }
+  }
+  for (size_t i = 0; i < plan->n_dirs; i++) {
+    struct out_dir *d = &plan->dirs[i];
+    const struct base *b = &plan->bases[d->base];
+    if (!d->create || (b->stage[0] != '\0' && field_eq(&d->path, &b->path))) continue;
+    if (dest_of(root, b, &d->path, path, sizeof path) < 0 || mkdir(path, 0777) != 0) goto fail;
+  }
+  for (size_t i = 0; i < plan->n_outputs; i++) {
+    struct output *o = &plan->outputs[i];
+    if (!o->write) continue;
+    const struct base *b = &plan->bases[o->base];
+    if (dest_of(root, b, &o->path, path, sizeof path) < 0) goto fail;
+    if (b->stage[0] != '\0') {
+      if (write_output(plan, o, path) != 0) goto fail;
+      continue;
+    }
+    /* Beside it, then renamed over it: a reader never sees half a file. */
+    struct field parent = parent_of(&o->path);
+    char dir[PATH_MAX];
+    if (join_root(root, &parent, dir, sizeof dir) < 0) goto fail;
+    int n = snprintf(tmp, sizeof tmp, "%s/.trews-native-%ld-%lu.tmp", dir, (long)getpid(), seq++);
+    if (n < 0 || (size_t)n >= sizeof tmp || write_output(plan, o, tmp) != 0) goto fail;
+    if (rename(tmp, path) != 0) {
+      unlink(tmp);
+      goto fail;
+    }
+  }
+  for (size_t i = 0; i < plan->n_bases; i++) {
+    struct base *b = &plan->bases[i];
+    if (b->stage[0] == '\0') continue;
+    if (join_root(root, &b->path, path, sizeof path) < 0 || rename(b->stage, path) != 0) goto fail;
+    b->stage[0] = '\0';
+  }
+  return 0;
+fail:
+  drop_stages(plan);
+  return -1;
+}
+
+int restore_plan_counts(const struct restore_plan *plan, const struct field *group, char *buf, size_t cap) {
+  long long g;
+  if (field_ll(group, &g) < 0) return -1;
+  long long written = 0, unchanged = 0;
+  int found = 0;
+  for (size_t i = 0; i < plan->n_outputs; i++) {
+    const struct output *o = &plan->outputs[i];
+    if (plan->bases[o->base].group != g) continue;
+    found = 1;
+    if (o->write) written++;
+    else unchanged++;
+  }
+  for (size_t i = 0; i < plan->n_bases && !found; i++) found = plan->bases[i].group == g;
+  if (!found) return -1;
+  return snprintf(buf, cap, "%lld file%s written, %lld unchanged", written, written == 1 ? "" : "s", unchanged);
+}
+
+size_t restore_plan_writes(const struct restore_plan *plan) {
+  return plan->writes;
+}
