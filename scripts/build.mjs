@@ -59,7 +59,7 @@ if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).error !== undefined) {
 } else {
   const t0 = Date.now();
   const tmp = `${native}.${process.pid}.tmp`;
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', tmp, join('src', 'native-client', 'trews-native.c'), join('src', 'native-client', 'replay.c'), join('src', 'native-client', 'replay-restore.c')], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', tmp, join('src', 'native-client', 'trews-native.c'), join('src', 'native-client', 'replay.c'), join('src', 'native-client', 'replay-restore.c'), join('src', 'native-client', 'sha256.c')], { cwd: root, stdio: 'inherit' });
   if (r.status === 0) {
     // Renamed into place: a launcher running now execs the old file or the new one, never half of one.
     renameSync(tmp, native);

@@ -335,6 +335,32 @@ describe('a replay writes `build` outputs back from the local store (the native 
     assert.match(again.stderr, /packages\/strings:build \(memoized\): 0 files written, \d+ unchanged\n/);
   });
 
+  it('a restore in Node is recorded too: the next restore is replayed, a build with dist/ present is not', async () => {
+    // Each restore deletes every dist/, as CI does after a checkout with a kept .trews.d.
+    const restore = async (): Promise<CliResult> => {
+      for (const d of DIST) await rm(join(root, d), { recursive: true, force: true });
+      const r = await trews();
+      assert.equal(r.code, 0, r.stderr);
+      return r;
+    };
+    const file = join(root, '.trews.d', REPLAY_DIR, replayFileName(realpathSync(root), ['build', '::']));
+    await rm(file, { force: true });
+    // The first restore reads each package's listing without dist/ against a graph kept with it; the next is as kept, and records.
+    for (let i = 0; i < 4 && !existsSync(file); i++) {
+      await aged();
+      await restore();
+    }
+    assert.ok(existsSync(file), 'a restore that the kept graph answered was recorded');
+    const r = await restore();
+    assert.match(await lastRun(), new RegExp(`replayed by the native client .*, ${built.size} outputs restored$`));
+    assert.match(r.stderr, /packages\/greeter:build \(memoized\): \d+ files written, 0 unchanged\n/);
+    assert.deepEqual(await snapshot(), built);
+    // With every dist/ there, the packages list otherwise than that record's graph read them: Node's run.
+    const present = await trews();
+    assert.equal(present.code, 0, present.stderr);
+    assert.doesNotMatch(await lastRun(), REPLAYED);
+  });
+
   it('a blob of the local store changed: not replayed, and its bytes never reach the workspace', async () => {
     await recorded();
     const file = join(root, 'packages/strings/dist/index.js');

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TREWS_VERSION, type Logger } from '../core/index.js';
-import { keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type Key, type PersistedGraph, type TransientCheck } from '../engine/index.js';
-import { changedPaths, stampOf, stampPaths, workDirOf, type PathStamps } from '../fs/index.js';
+import { keptCleanValue, keyKindOf, pathsReadingOtherwise, transientReadingAsKept, type Key, type PersistedGraph, type TransientCheck } from '../engine/index.js';
+import { changedPaths, dirEntriesId, stampPaths, workDirOf, type DirEntries, type PathStamps } from '../fs/index.js';
 import { GLOBAL, type Options } from '../options/index.js';
 import { flushAllStaged, storeLostEntries, storeStateOf, type BlobStore, type StoreState } from '../store/index.js';
 import type { App } from './app.js';
@@ -32,12 +32,12 @@ function pathsOf(graph: PersistedGraph): string[] {
  */
 /** GraphFile.replayProof's answer. */
 export interface ReplayProof {
-  /** The stamp of each path the kept graph read, but those in `rechecked`. */
+  /** The stamp of each path the kept graph read that one proves unchanged since before the run. */
   readonly stamps: PathStamps;
   /** Programs outside the root the graph's transient records found (Key.replayProof). */
   readonly programs: readonly string[];
-  /** Paths proven by reading them again now, with their stampOf from before that reading. */
-  readonly rechecked: ReadonlyMap<string, string>;
+  /** For each directory of `listed` the graph lists: the listing its answer rests on. */
+  readonly listings: ReadonlyMap<string, DirEntries>;
 }
 
 export class GraphFile {
@@ -62,8 +62,8 @@ export class GraphFile {
   #provenStamps: ReadonlyMap<string, string> = new Map();
   /** What the load saw of the paths it read again, before reading them (fs/path-stamps.ts stampPaths). */
   #observedAtLoad: ReadonlyMap<string, string> = new Map();
-  /** The graph as loaded and how its keys are rebuilt: replayProof reads paths again against it. */
-  #kept: { readonly graph: PersistedGraph; readonly rebuild: (id: string, path: string | undefined) => Key<unknown> | undefined } | undefined;
+  /** The graph as loaded: replayProof reads the listings its answer rests on from it. */
+  #kept: PersistedGraph | undefined;
   /** `daemon_graph_idle_runs`: what no run (a process here) used in this many is not kept. */
   #maxAgeRuns = 0;
   /** Whether the load imported a graph. */
@@ -133,7 +133,7 @@ export class GraphFile {
       this.#provenAtLoad = paths.length - moved.size;
       this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
       this.#observedAtLoad = observed;
-      this.#kept = { graph, rebuild: rebuild as (id: string, path: string | undefined) => Key<unknown> | undefined };
+      this.#kept = graph;
       this.#loaded = n > 0;
       this.#transientsAllAsKept = transients.every((c) => c.asKept);
       this.#transients = transients.flatMap((c) => (c.asKept ? [{ key: c.key, value: c.value }] : []));
@@ -157,13 +157,12 @@ export class GraphFile {
    * command line gives the same answer while those stamps hold
    * (replay-record.ts). Undefined otherwise.
    *
-   * A path of `listed` (a directory the run itself wrote into: the parent of
-   * an output directory it restored) may be too new for a stamp: its records
-   * are then read again now against the kept graph, and it is proven by
-   * what is there, which the record keeps as a listing. Such paths are
-   * returned in `rechecked` with their stamp (fs/path-stamps.ts stampOf)
-   * from before that reading, so the recorder can tell they did not move
-   * while it listed them.
+   * A directory of `listed` (one holding an output directory the run may
+   * have written: a restore changes its listing) is proven by the listing
+   * the graph's answer rests on instead: the kept graph's listing record
+   * of it, as it read at load (by its stamp, or read again and found as
+   * kept). The record keeps that listing, and a replay compares it with
+   * what is there (replay-record.ts, src/native-client/replay-restore.c).
    */
   async replayProof(listed: ReadonlySet<string> = new Set()): Promise<ReplayProof | undefined> {
     if (!this.#loaded || !this.#transientsAllAsKept) return undefined;
@@ -178,14 +177,15 @@ export class GraphFile {
     // A path whose stamp had moved was read again at load and read as kept (else the
     // engine would have recomputed): stamped now as a save stamps it, it proves the same.
     const stamps = this.#stampsOf(this.#loadedPaths, this.#startedAtMs);
-    const rechecked = new Map<string, string>();
-    if (stamps.size === this.#loadedPaths.length) return { stamps, programs, rechecked };
-    const unproven = this.#loadedPaths.filter((p) => !stamps.has(p));
-    if (this.#kept === undefined || unproven.some((p) => !listed.has(p))) return undefined;
-    for (const p of unproven) rechecked.set(p, stampOf(this.#app.root, p));
-    const { graph, rebuild } = this.#kept;
-    const otherwise = await pathsReadingOtherwise(graph, rebuild, new Set(unproven), unproven.length);
-    return otherwise.size === 0 ? { stamps, programs, rechecked } : undefined;
+    const listings = new Map<string, DirEntries>();
+    if (listed.size > 0 && this.#kept !== undefined) {
+      for (const dir of listed) {
+        const kept = keptCleanValue(this.#kept, dirEntriesId(dir))?.value as DirEntries | undefined;
+        if (kept?.exists === true) listings.set(dir, kept);
+      }
+    }
+    for (const p of this.#loadedPaths) if (!stamps.has(p) && !listings.has(p)) return undefined;
+    return { stamps, programs, listings };
   }
 
   /**

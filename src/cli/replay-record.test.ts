@@ -138,7 +138,7 @@ describe('ReplayRecorder', () => {
       env: { B: '2', A: '1' },
       exitCode: 0,
       startedAtMs: Date.now() + 60_000,
-      graph: { stamps: new Map([['src/a.txt', 'kept-stamp']]), programs: [join(root, 'no-such-tool')], rechecked: new Map() },
+      graph: { stamps: new Map([['src/a.txt', 'kept-stamp']]), programs: [join(root, 'no-such-tool')], listings: new Map() },
       storeFiles: [],
       storeDir: join(root, 'store'),
       configFile: 'trews.toml',

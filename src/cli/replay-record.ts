@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync,
 import { dirname, join, posix } from 'node:path';
 import type { RestorePlan } from '../backends/index.js';
 import type { Logger } from '../core/index.js';
-import { stampFollowingNow, stampOf, stampPaths, stampPathsNow, workDirOf } from '../fs/index.js';
+import { stampFollowingNow, stampOf, stampPaths, stampPathsNow, workDirOf, type DirEntries } from '../fs/index.js';
 import type { ReplayWitness } from '../goals/index.js';
 import { casPath } from '../store/index.js';
 import { markElapsedTimes } from '../ui/index.js';
@@ -329,12 +329,20 @@ export class ReplayRecorder implements ReplayWitness {
     const listedNow = stampPathsNow(root, listed, run.startedAtMs);
     for (const dir of [...listed].sort()) {
       const before = stampOf(root, dir);
-      const rechecked = proof.rechecked.get(dir);
-      if (rechecked !== undefined && rechecked !== before) return `${dir} changed while the run was recorded`;
       if (!before.startsWith('d:')) return `${dir} is not a directory`;
-      const listing = listingOf(root, dir);
-      if (stampOf(root, dir) !== before) return `${dir} changed while the run was recorded`;
-      const proven = proof.stamps.get(dir) ?? (listedNow.racy.has(dir) ? undefined : listedNow.stamps.get(dir));
+      const kept = proof.listings.get(dir);
+      let listing: Buffer;
+      let proven: string | undefined;
+      if (kept !== undefined) {
+        // What the graph's answer rests on; its stamp only while the directory is as the graph read it.
+        listing = keptListing(kept);
+        proven = proof.stamps.get(dir);
+      } else {
+        // A directory the graph does not list: what is there now, unchanged while it is read.
+        listing = listingOf(root, dir);
+        if (stampOf(root, dir) !== before) return `${dir} changed while the run was recorded`;
+        proven = listedNow.racy.has(dir) ? undefined : listedNow.stamps.get(dir);
+      }
       field('P', dir);
       field('s', proven === before ? before : '-');
       field('L', listing);
@@ -422,18 +430,31 @@ function parentOf(path: string): string {
  * and a NUL; a symlink's target and a NUL after it. What the graph's
  * listing records read (fs/dir-entries.ts), so an equal one reads as kept.
  */
-function listingOf(root: string, dir: string): Buffer {
-  const abs = dir === '' ? root : join(root, dir);
-  const entries = readdirSync(abs, { withFileTypes: true })
-    .map((d) => ({ d, name: Buffer.from(d.name, 'utf8') }))
-    .sort((a, b) => Buffer.compare(a.name, b.name));
+function encodeListing(entries: readonly { readonly kind: string; readonly name: string; readonly target?: string | undefined }[]): Buffer {
+  const named = entries.map((e) => ({ e, name: Buffer.from(e.name, 'utf8') })).sort((a, b) => Buffer.compare(a.name, b.name));
   const parts: Buffer[] = [];
-  for (const { d, name } of entries) {
-    const kind = d.isFile() ? 'f' : d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : 'o';
-    parts.push(Buffer.from(kind), name, Buffer.from([0]));
-    if (kind === 'l') parts.push(Buffer.from(readlinkSync(join(abs, d.name)), 'utf8'), Buffer.from([0]));
+  for (const { e, name } of named) {
+    parts.push(Buffer.from(e.kind), name, Buffer.from([0]));
+    if (e.kind === 'l') parts.push(Buffer.from(e.target ?? '', 'utf8'), Buffer.from([0]));
   }
   return Buffer.concat(parts);
+}
+
+/** The listing of `dir` on disk now. */
+function listingOf(root: string, dir: string): Buffer {
+  const abs = dir === '' ? root : join(root, dir);
+  return encodeListing(
+    readdirSync(abs, { withFileTypes: true }).map((d) => {
+      const kind = d.isFile() ? 'f' : d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : 'o';
+      return { kind, name: d.name, target: kind === 'l' ? readlinkSync(join(abs, d.name)) : undefined };
+    }),
+  );
+}
+
+/** A listing the kept graph holds (fs/dir-entries.ts). */
+function keptListing(listing: DirEntries): Buffer {
+  const kinds: Record<string, string> = { file: 'f', dir: 'd', symlink: 'l' };
+  return encodeListing(listing.entries.map((e) => ({ kind: kinds[e.kind] ?? 'o', name: e.name, target: e.target })));
 }
 
 function recordFile(root: string, cwd: string, argv: readonly string[]): string {

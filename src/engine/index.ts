@@ -18,6 +18,6 @@ export { createRunSlot } from './run-slot.js';
 export { deepEqual } from './deep-equal.js';
 export { EngineCycleError } from './cycle-error.js';
 export { RunConflictError } from './run-conflict-error.js';
-export { isPlainData, type PersistedGraph } from './persist.js';
+export { isPlainData, keptCleanValue, type PersistedGraph } from './persist.js';
 export { pathsReadingOtherwise, transientReadingAsKept, type TransientCheck } from './recheck-paths.js';
 export { createKeyRebuilders, keyKindOf, type KeyRebuilder, type KeyRebuilders } from './key-rebuilders.js';

@@ -1,3 +1,4 @@
+import { deserialize } from 'node:v8';
 import type { AnyKey, ComputeContext, Key } from './types.js';
 
 /**
@@ -64,6 +65,24 @@ export function indexRecords(ids: readonly string[], depStart: Uint32Array, deps
 /** Record i's value, v8-serialized (see PersistedGraph.valueBytes). */
 export function recordValueBytes(g: PersistedGraph, i: number): Uint8Array {
   return g.valueBytes.subarray(i === 0 ? 0 : g.valueEnd[i - 1]!, g.valueEnd[i]!);
+}
+
+/**
+ * The kept value of the record `id`, when the graph holds one that is not
+ * dirty (deserialized); undefined otherwise. Found through `byId`.
+ */
+export function keptCleanValue(g: PersistedGraph, id: string): { readonly value: unknown } | undefined {
+  let lo = 0;
+  let hi = g.byId.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const i = g.byId[mid]!;
+    const at = g.ids[i]!;
+    if (at === id) return (g.flags[i]! & FLAG_DIRTY) !== 0 ? undefined : { value: deserialize(recordValueBytes(g, i)) };
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 export const PERSISTED_GRAPH_FORMAT = 4;

@@ -39,7 +39,7 @@ export class DirEntriesKey implements Key<DirEntries> {
   constructor(ws: Workspace, dir: string) {
     this.#ws = ws;
     this.path = dir;
-    this.id = `dir-entries:${dir}`;
+    this.id = dirEntriesId(dir);
   }
   describe(): string {
     return `listing of ${this.path || '.'}`;
@@ -73,6 +73,11 @@ export class DirEntriesKey implements Key<DirEntries> {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { exists: true, entries };
   }
+}
+
+/** The id of the listing key of `dir` (root-relative): how a kept graph names it. */
+export function dirEntriesId(dir: string): string {
+  return `dir-entries:${dir}`;
 }
 
 /** The entry called `name`: a binary search, since directories can hold tens of thousands of entries. */

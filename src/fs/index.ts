@@ -1,5 +1,5 @@
 export { ALWAYS_IGNORED_DIRS, DEFAULT_TEXT_FILE_MAX_BYTES, ensureWorkDir, workDirOf, type FsRules, type Workspace } from './workspace.js';
-export { DirEntriesKey, type DirEntries, type DirEntry, type EntryKind } from './dir-entries.js';
+export { DirEntriesKey, dirEntriesId, type DirEntries, type DirEntry, type EntryKind } from './dir-entries.js';
 export { RealPathKey, realPathOf, MAX_SYMLINK_HOPS, type RealPath, type LinkProblem } from './real-path.js';
 export { linkFailure } from './link-failure.js';
 export { PathKindKey, type PathKind } from './path-stat.js';

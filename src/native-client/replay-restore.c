@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE
 #include "replay-restore.h"
+#include "sha256.h"
+#include "write-all.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -238,36 +240,81 @@ static int cmp_blob(const void *a, const void *b) {
   return memcmp(((const struct blob *)a)->hash, ((const struct blob *)b)->hash, HASH_HEX);
 }
 
-/* The blob to copy a file's bytes from, as recorded (its stamp through links); NULL when there is none or it changed. */
-static struct blob *blob_for(struct restore_plan *plan, const char *hash) {
+/* Whether the file at `path` is a regular file of `size` bytes whose SHA-256 is `hash`. */
+static int holds_digest(const char *path, const char *hash, long long size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == size;
+  struct sha256 sha;
+  sha256_init(&sha);
+  char buf[65536], hex[65];
+  long long seen = 0;
+  while (ok) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) ok = 0;
+    if (n <= 0) break;
+    sha256_update(&sha, buf, (size_t)n);
+    seen += n;
+  }
+  close(fd);
+  if (!ok || seen != size) return 0;
+  sha256_hex(&sha, hex);
+  return memcmp(hex, hash, HASH_HEX) == 0;
+}
+
+/*
+ * The blob to copy a file's bytes from: as recorded (its stamp through
+ * links), or, when its stamp moved (the store moves a blob's mtime when a
+ * run uses it, for its LRU), holding the digest its name claims. NULL when
+ * there is none such. The bytes are hashed again as they are copied or
+ * compared (copy_blob, same_bytes): this only decides whether to go on.
+ */
+static struct blob *blob_for(struct restore_plan *plan, const char *hash, long long size) {
   struct blob key;
   key.hash = hash;
   struct blob *b = bsearch(&key, plan->blobs, plan->n_blobs, sizeof *plan->blobs, cmp_blob);
   if (b == NULL) return NULL;
   if (b->checked == 0) {
     char path[PATH_MAX], now[256];
-    b->checked = field_str(&b->path, path, sizeof path) == 0 && stamp_of(path, 1, now, sizeof now) == 0 && field_is(&b->stamp, now) ? 1 : -1;
+    if (field_str(&b->path, path, sizeof path) < 0) b->checked = -1;
+    else if (stamp_of(path, 1, now, sizeof now) == 0 && field_is(&b->stamp, now)) b->checked = 1;
+    else b->checked = holds_digest(path, b->hash, size) ? 1 : -1;
   }
   return b->checked == 1 ? b : NULL;
 }
 
-/* Whether the files at a and b hold the same bytes (both regular, `size` long). */
-static int same_bytes(const char *a, const char *b, long long size) {
-  int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+/*
+ * Whether the file at `out` holds the bytes of blob `b` (both `size` long),
+ * the blob's bytes hashed on the way: equal to a blob that no longer holds
+ * its digest is not equal.
+ */
+static int same_bytes(const char *out, const struct blob *b, long long size) {
+  char blob[PATH_MAX], hex[65];
+  if (field_str(&b->path, blob, sizeof blob) < 0) return 0;
+  int fa = open(out, O_RDONLY | O_CLOEXEC), fb = open(blob, O_RDONLY | O_CLOEXEC);
   int same = fa >= 0 && fb >= 0;
   char ba[65536], bb[65536];
+  struct sha256 sha;
+  sha256_init(&sha);
   long long left = size;
   while (same && left > 0) {
     size_t want = left < (long long)sizeof ba ? (size_t)left : sizeof ba;
     ssize_t na = read(fa, ba, want), nb = read(fb, bb, want);
     if (na <= 0 || na != nb || memcmp(ba, bb, (size_t)na) != 0) same = 0;
-    else left -= na;
+    else {
+      sha256_update(&sha, bb, (size_t)nb);
+      left -= na;
+    }
   }
   /* Nothing past `size` in either. */
   if (same && (read(fa, ba, 1) != 0 || read(fb, bb, 1) != 0)) same = 0;
   if (fa >= 0) close(fa);
   if (fb >= 0) close(fb);
-  return same;
+  if (!same) return 0;
+  sha256_hex(&sha, hex);
+  return memcmp(hex, b->hash, HASH_HEX) == 0;
 }
 
 /* Whether `name` (len bytes) is one of `names` (each followed by NUL). */
@@ -306,10 +353,29 @@ static int cmp_entry(const void *a, const void *b) {
   return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
+/* Whether the sorted entries, encoded as src/cli/replay-record.ts encodeListing does, are exactly `listing`. */
+static int entries_are(const struct entry *es, size_t n, const struct field *listing) {
+  const char *p = listing->p, *end = listing->p + listing->len;
+  for (size_t i = 0; i < n; i++) {
+    size_t nl = strlen(es[i].name);
+    if ((size_t)(end - p) < nl + 2 || p[0] != es[i].kind || memcmp(p + 1, es[i].name, nl) != 0 || p[1 + nl] != '\0') return 0;
+    p += nl + 2;
+    if (es[i].target != NULL) {
+      size_t tl = strlen(es[i].target);
+      if ((size_t)(end - p) < tl + 1 || memcmp(p, es[i].target, tl) != 0 || p[tl] != '\0') return 0;
+      p += tl + 1;
+    }
+  }
+  return p == end;
+}
+
 /*
- * Whether the listing of the directory at `abs`, with a `d` entry for each
- * absent output directory the plan makes in it, is the recorded one (the
- * format of src/cli/replay-record.ts listingOf).
+ * Whether the listing of the directory at `abs` is the recorded one: as it
+ * is (the listing the graph read, which may lack an output directory the
+ * replay makes, as at the start of the restore the record was made by), or
+ * with a `d` entry for each absent output directory the plan makes in it
+ * (the listing after the replay, as at the end of the no-op the record was
+ * made by). Either way the graph's answer is the one it gave for that listing.
  */
 static int listing_holds(const struct restore_plan *plan, const struct listed_dir *ld, const char *abs) {
   DIR *d = opendir(abs);
@@ -366,8 +432,14 @@ static int listing_holds(const struct restore_plan *plan, const struct listed_di
     }
   }
   closedir(d);
+  int holds = 0;
+  if (ok) {
+    qsort(es, n, sizeof *es, cmp_entry);
+    holds = entries_are(es, n, &ld->listing);
+  }
   /* The output directories the write makes here, absent now. */
-  for (size_t i = 0; ok && i < plan->n_bases; i++) {
+  size_t made = 0;
+  for (size_t i = 0; ok && !holds && i < plan->n_bases; i++) {
     const struct base *b = &plan->bases[i];
     struct field parent = parent_of(&b->path);
     if (!b->absent || !field_eq(&parent, &ld->path)) continue;
@@ -386,33 +458,21 @@ static int listing_holds(const struct restore_plan *plan, const struct listed_di
     es[n].target = NULL;
     es[n].name = strndup(b->path.p + skip, b->path.len - skip);
     if (es[n].name == NULL) ok = 0;
-    else n++;
-  }
-  if (ok) {
-    qsort(es, n, sizeof *es, cmp_entry);
-    /* Compared in place against L: kind, name, NUL (and target, NUL). */
-    const char *p = ld->listing.p, *end = ld->listing.p + ld->listing.len;
-    for (size_t i = 0; ok && i < n; i++) {
-      size_t nl = strlen(es[i].name);
-      if ((size_t)(end - p) < nl + 2 || p[0] != es[i].kind || memcmp(p + 1, es[i].name, nl) != 0 || p[1 + nl] != '\0') {
-        ok = 0;
-        break;
-      }
-      p += nl + 2;
-      if (es[i].target != NULL) {
-        size_t tl = strlen(es[i].target);
-        if ((size_t)(end - p) < tl + 1 || memcmp(p, es[i].target, tl) != 0 || p[tl] != '\0') ok = 0;
-        p += tl + 1;
-      }
+    else {
+      n++;
+      made++;
     }
-    if (p != end) ok = 0;
+  }
+  if (ok && !holds && made > 0) {
+    qsort(es, n, sizeof *es, cmp_entry);
+    holds = entries_are(es, n, &ld->listing);
   }
   for (size_t i = 0; i < n; i++) {
     free(es[i].name);
     free(es[i].target);
   }
   free(es);
-  return ok;
+  return ok && holds;
 }
 
 /* The out_dir of the plan that `dir` names, within base `base`; NULL when none. */
@@ -487,10 +547,9 @@ int restore_plan_check(struct restore_plan *plan, const char *root) {
         } else if (o->size == 0) {
           o->write = 0;
         } else {
-          struct blob *b = blob_for(plan, o->hash);
-          char blob[PATH_MAX];
-          if (b == NULL || field_str(&b->path, blob, sizeof blob) < 0) return -1;
-          o->write = !same_bytes(abs, blob, o->size);
+          struct blob *b = blob_for(plan, o->hash, o->size);
+          if (b == NULL) return -1;
+          o->write = !same_bytes(abs, b, o->size);
         }
       } else if (S_ISLNK(st.st_mode)) {
         o->write = 1;
@@ -501,7 +560,7 @@ int restore_plan_check(struct restore_plan *plan, const char *root) {
       o->write = 1;
     }
     /* What is written comes from a blob as recorded. */
-    if (o->write && !o->is_link && o->size > 0 && blob_for(plan, o->hash) == NULL) return -1;
+    if (o->write && !o->is_link && o->size > 0 && blob_for(plan, o->hash, o->size) == NULL) return -1;
     if (o->write) plan->writes++;
   }
   for (size_t i = 0; i < plan->n_listed; i++) {
@@ -514,50 +573,41 @@ int restore_plan_check(struct restore_plan *plan, const char *root) {
   return 0;
 }
 
-/* Copies the blob's bytes to `dest` (made new), with the output's mode; -1 on any failure. */
+/*
+ * Copies the blob's bytes to `dest` (made new), with the output's mode,
+ * hashing them on the way: a blob that no longer holds its digest is a
+ * failure, and what was copied of it is removed. -1 on any failure.
+ */
 static int copy_blob(struct restore_plan *plan, const struct output *o, const char *dest) {
+  struct blob *b = o->size > 0 ? blob_for(plan, o->hash, o->size) : NULL;
+  char path[PATH_MAX];
+  if (o->size > 0 && (b == NULL || field_str(&b->path, path, sizeof path) < 0)) return -1;
   int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0) return -1;
   int ok = 1;
   if (o->size > 0) {
-    struct blob *b = blob_for(plan, o->hash);
-    char path[PATH_MAX], now[256];
-    int in = b == NULL || field_str(&b->path, path, sizeof path) < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    /* The file opened is the one whose stamp was checked. */
-    if (in < 0 || fstat(in, &st) != 0) ok = 0;
-    else {
-      format_stamp(&st, now, sizeof now);
-      if (!field_is(&b->stamp, now) || st.st_size != o->size) ok = 0;
-    }
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    struct sha256 sha;
+    sha256_init(&sha);
+    char buf[65536], hex[65];
     long long left = o->size;
+    if (in < 0) ok = 0;
     while (ok && left > 0) {
-      ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+      ssize_t n = read(in, buf, left < (long long)sizeof buf ? (size_t)left : sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-        char buf[65536];
-        ssize_t r = read(in, buf, sizeof buf);
-        if (r <= 0) {
-          ok = 0;
-          break;
-        }
-        ssize_t off = 0;
-        while (off < r) {
-          ssize_t w = write(out, buf + off, (size_t)(r - off));
-          if (w < 0 && errno == EINTR) continue;
-          if (w <= 0) {
-            ok = 0;
-            break;
-          }
-          off += w;
-        }
-        left -= r;
-        continue;
+      if (n <= 0 || write_all(out, buf, (size_t)n) != 0) {
+        ok = 0;
+        break;
       }
-      if (n <= 0) ok = 0;
-      else left -= n;
+      sha256_update(&sha, buf, (size_t)n);
+      left -= n;
     }
+    if (ok && read(in, buf, 1) != 0) ok = 0; /* longer than its digest says */
     if (in >= 0) close(in);
+    if (ok) {
+      sha256_hex(&sha, hex);
+      ok = memcmp(hex, o->hash, HASH_HEX) == 0;
+    }
   }
   if (ok && fchmod(out, o->executable ? 0755 : 0644) != 0) ok = 0;
   if (close(out) != 0) ok = 0;

@@ -1,4 +1,4 @@
-/* Writing a whole buffer to a descriptor (defined in trews-native.c, used by replay.c too). */
+/* Writing a whole buffer to a descriptor (defined in trews-native.c, used by replay.c and replay-restore.c too). */
 #ifndef TREWS_WRITE_ALL_H
 #define TREWS_WRITE_ALL_H
 
