@@ -328,7 +328,7 @@ describe('a replay writes `build` outputs back from the local store (the native 
       assert.match(r.stderr, new RegExp(`✓ ${d.replace('/dist', '')}:build \\(memoized\\): ${n} files written, 0 unchanged\\n`));
     }
     assert.match(r.stderr, /Builds: 3 succeeded, 3 total \(3 memoized\) · Processes: none · Time: 0\.\d\ds\n$/);
-    assert.deepEqual((await readdir(join(root, '.trews.d/tmp/outputs'))).filter((n) => n.startsWith('.trews-native-')), [], 'no staging directory is left');
+    assert.deepEqual((await readdir(join(root, 'packages/strings'))).filter((n) => n.startsWith('.trews-native-')), [], 'no temporary is left');
     // Written now, the files have new stamps: the next replay compares their bytes, and writes nothing.
     const again = await trews();
     assert.match(await lastRun(), /replayed by the native client .*, 0 outputs restored$/);

@@ -31,11 +31,10 @@ int restore_plan_take(struct restore_plan *plan, const struct field *f, const ch
 int restore_plan_check(struct restore_plan *plan, const char *root);
 
 /*
- * Writes what check decided: absent output directories made whole in
- * `.trews.d/tmp/outputs` and renamed into place, other files to a temporary
- * name beside them and renamed over. 0 when all is written; -1 when
- * something failed (what it wrote is the right content, and what it made
- * temporarily is removed): the run is then Node's.
+ * Writes what check decided: absent output directories made in place and
+ * filled, other files written to a temporary name beside them and renamed
+ * over. 0 when all is written; -1 when something failed (what it wrote is
+ * the right content; a temporary file is removed): the run is then Node's.
  */
 int restore_plan_write(struct restore_plan *plan, const char *root);
 
