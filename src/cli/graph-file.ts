@@ -88,8 +88,13 @@ export class GraphFile {
     return JSON.stringify([TREWS_VERSION, process.version, this.#code, this.#app.identity, store.generation, store.dirs]);
   }
 
-  /** Loads the kept graph into the App's engine (which has not run yet). Returns the nodes loaded. */
-  async load(options: Options): Promise<number> {
+  /**
+   * Loads the kept graph into the App's engine (which has not run yet).
+   * Returns the nodes loaded. `forReplay`: the run may be recorded, so the
+   * loaded graph is held for replayProof (a daemon keeps none: it would
+   * hold it for its lifetime).
+   */
+  async load(options: Options, forReplay = false): Promise<number> {
     this.#maxAgeRuns = options.int(GLOBAL, 'daemon_graph_idle_runs');
     const fingerprint = this.#fingerprint(this.#storeAtStart);
     if (fingerprint === undefined) return 0;
@@ -133,7 +138,7 @@ export class GraphFile {
       this.#provenAtLoad = paths.length - moved.size;
       this.#provenStamps = moved.size === 0 ? stamps : new Map([...stamps].filter(([p]) => !moved.has(p)));
       this.#observedAtLoad = observed;
-      this.#kept = graph;
+      if (forReplay) this.#kept = graph;
       this.#loaded = n > 0;
       this.#transientsAllAsKept = transients.every((c) => c.asKept);
       this.#transients = transients.flatMap((c) => (c.asKept ? [{ key: c.key, value: c.value }] : []));

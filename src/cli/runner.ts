@@ -268,7 +268,7 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       } else if (kept !== undefined && wantsGraph && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
         const endLoad = trace?.recorder.phase('load the kept graph');
         const file = new GraphFile(app, storeDir, logger, kept.code);
-        const loading = file.load(options).then((n) => n > 0);
+        const loading = file.load(options, deps.replay !== undefined).then((n) => n > 0);
         if (kept.saveAfterEachRun) graphFile = file;
         else deps.apps.keepGraph(app, file, loading.catch(() => false));
         graphLoaded = await loading;
