@@ -352,6 +352,18 @@ struct entry {
   char *target;
 };
 
+/* The entry at index n of *es, grown to hold it; NULL when memory runs out. */
+static struct entry *slot(struct entry **es, size_t n, size_t *cap) {
+  if (n == *cap) {
+    size_t next = *cap == 0 ? 32 : *cap * 2;
+    struct entry *grown = realloc(*es, next * sizeof **es);
+    if (grown == NULL) return NULL;
+    *es = grown;
+    *cap = next;
+  }
+  return &(*es)[n];
+}
+
 static int cmp_entry(const void *a, const void *b) {
   return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
@@ -389,17 +401,11 @@ static int listing_holds(const struct restore_plan *plan, const struct listed_di
   struct dirent *e;
   while (ok && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    if (n == cap) {
-      size_t next = cap == 0 ? 32 : cap * 2;
-      struct entry *grown = realloc(es, next * sizeof *es);
-      if (grown == NULL) {
-        ok = 0;
-        break;
-      }
-      es = grown;
-      cap = next;
+    struct entry *x = slot(&es, n, &cap);
+    if (x == NULL) {
+      ok = 0;
+      break;
     }
-    struct entry *x = &es[n];
     x->target = NULL;
     x->name = strdup(e->d_name);
     if (x->name == NULL) {
@@ -447,20 +453,15 @@ static int listing_holds(const struct restore_plan *plan, const struct listed_di
     struct field parent = parent_of(&b->path);
     if (!b->absent || !field_eq(&parent, &ld->path)) continue;
     size_t skip = parent.len == 0 ? 0 : parent.len + 1;
-    if (n == cap) {
-      size_t next = cap == 0 ? 32 : cap * 2;
-      struct entry *grown = realloc(es, next * sizeof *es);
-      if (grown == NULL) {
-        ok = 0;
-        break;
-      }
-      es = grown;
-      cap = next;
+    struct entry *x = slot(&es, n, &cap);
+    if (x == NULL) {
+      ok = 0;
+      break;
     }
-    es[n].kind = 'd';
-    es[n].target = NULL;
-    es[n].name = strndup(b->path.p + skip, b->path.len - skip);
-    if (es[n].name == NULL) ok = 0;
+    x->kind = 'd';
+    x->target = NULL;
+    x->name = strndup(b->path.p + skip, b->path.len - skip);
+    if (x->name == NULL) ok = 0;
     else {
       n++;
       made++;
