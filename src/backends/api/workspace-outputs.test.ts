@@ -159,6 +159,25 @@ describe('writeOutputs', () => {
     }
   });
 
+  it('says its outputs are restorable only when they are whole directories, none excluded or nested, and nothing stale was removed', async () => {
+    const plans: { bases: readonly string[]; paths: string[] }[] = [];
+    const restorable = (plan: { bases: readonly string[]; entries: readonly { path: string }[] }): void => {
+      plans.push({ bases: plan.bases, paths: plan.entries.map((e) => e.path).sort() });
+    };
+    await freshRoot();
+    await writeOutputs(store, root, tree, GLOBS, undefined, { restorable });
+    assert.deepEqual(plans, [{ bases: ['packages/lib/dist'], paths: ['packages/lib/dist/a.js', 'packages/lib/dist/sub/b.js'] }]);
+    for (const globs of [['packages/lib/dist/*.js'], ['packages/lib/dist/**', '!packages/lib/dist/sub/**'], ['packages/lib/dist/**', 'packages/lib/dist/sub/**']]) {
+      plans.length = 0;
+      await writeOutputs(store, root, tree, globs, undefined, { restorable });
+      assert.deepEqual(plans, [], JSON.stringify(globs));
+    }
+    await writeFile(join(root, 'packages', 'lib', 'dist', 'stale.js'), 'old\n');
+    const w = await writeOutputs(store, root, tree, GLOBS, undefined, { restorable });
+    assert.deepEqual(w.removed, ['packages/lib/dist/stale.js']);
+    assert.deepEqual(plans, [], 'a call that removed a stale file');
+  });
+
   it('writes the files under the declared directory only, and removes stale ones there, not in a sibling of the same prefix', async () => {
     const wide = await treeFromBytes(store, [
       { path: 'packages/lib/dist/a.js', content: CONTENT },
