@@ -60,6 +60,7 @@ function check(req: ReplayRequest): Replayed | undefined {
   /** Restorable outputs per group: this check replays only when every one is as recorded (the native client restores). */
   const outputsIn = new Map<string, number>();
   let group: string | undefined;
+  /** Whether a root-relative path of the record (never absolute, never with `..`) has its stamp now. */
   const stampHolds = (path: string, stamp: Buffer | undefined): boolean => {
     if (stamp === undefined || path.startsWith('/') || path.split('/').includes('..')) return false;
     return stampOf(req.root, path) === text(stamp);
@@ -93,10 +94,8 @@ function check(req: ReplayRequest): Replayed | undefined {
         const next = fields[++i];
         if (next?.tag !== 's') return undefined;
         const path = text(value);
-        if (tag === 'p' && (path.startsWith('/') || path.split('/').includes('..'))) return undefined;
-        if (tag === 'q' && !path.startsWith('/')) return undefined;
-        const now = tag === 'p' ? stampOf(req.root, path) : stampFollowing(path);
-        if (now !== text(next.value)) return undefined;
+        const holds = tag === 'p' ? stampHolds(path, next.value) : path.startsWith('/') && stampFollowing(path) === text(next.value);
+        if (!holds) return undefined;
         stamps++;
         break;
       }

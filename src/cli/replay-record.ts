@@ -247,8 +247,11 @@ export class ReplayRecorder implements ReplayWitness {
     if (setup.capture.broken !== undefined) return setup.capture.broken;
     if (run.graph === undefined) return 'the kept graph did not give the whole answer (it computed or re-validated something, or a path or a program had changed)';
     const listed = this.listedDirs();
-    const bases = this.#groups.flatMap((g) => g.bases);
-    const inBase = (p: string): boolean => bases.some((b) => p === b || p.startsWith(`${b}/`));
+    const bases = new Set(this.#groups.flatMap((g) => g.bases));
+    const inBase = (p: string): boolean => {
+      for (let at = p; at !== ''; at = parentOf(at)) if (bases.has(at)) return true;
+      return false;
+    };
     // What a restore changes is proven by the restore plan and the listings, not by stamps.
     const observed = [...this.#observed].filter((p) => !inBase(p) && !listed.has(p));
     const inRoot = stampPaths(run.root, [run.configFile, ...observed], run.startedAtMs);

@@ -9,7 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
 
 #if defined(__APPLE__)
 #define MTIME_NS(st) ((unsigned long long)(st).st_mtimespec.tv_sec * 1000000000ull + (unsigned long long)(st).st_mtimespec.tv_nsec)
@@ -93,6 +98,27 @@ static inline int stamp_of(const char *path, int follow, char *out, size_t cap) 
   }
   format_stamp(&st, out, cap);
   return 0;
+}
+
+/* A root-relative path as the record may hold one: no leading '/', no '..' segment, no NUL ('' is the root). */
+static inline int relative_ok(const struct field *f) {
+  if (f->len >= PATH_MAX || memchr(f->p, '\0', f->len) != NULL) return 0;
+  if (f->len > 0 && f->p[0] == '/') return 0;
+  for (size_t at = 0; at <= f->len;) {
+    size_t end = at;
+    while (end < f->len && f->p[end] != '/') end++;
+    if (end - at == 2 && f->p[at] == '.' && f->p[at + 1] == '.') return 0;
+    if (f->len > 0 && end == at) return 0; /* an empty segment */
+    at = end + 1;
+  }
+  return 1;
+}
+
+/* root + '/' + rel into buf ('' is the root itself); -1 when it does not fit. */
+static inline int join_root(const char *root, const struct field *rel, char *buf, size_t cap) {
+  const char *r = strcmp(root, "/") == 0 ? "" : root;
+  int n = rel->len == 0 ? snprintf(buf, cap, "%s", root) : snprintf(buf, cap, "%s/%.*s", r, (int)rel->len, rel->p);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 #endif

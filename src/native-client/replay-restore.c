@@ -55,6 +55,8 @@ struct output {
   size_t base;
   int is_link;
   int write;
+  /* Its directory is one the write makes (set by the check). */
+  int in_new_dir;
   /* A file's digest, from its `h` field. */
   char hash[HASH_HEX + 1];
   long long size;
@@ -104,20 +106,6 @@ void restore_plan_free(struct restore_plan *plan) {
   free(plan->outputs);
   free(plan->blobs);
   free(plan);
-}
-
-/* A root-relative path as the record may hold one: no leading '/', no '..' segment, no NUL ('' is the root). */
-static int relative_ok(const struct field *f) {
-  if (f->len >= PATH_MAX || memchr(f->p, '\0', f->len) != NULL) return 0;
-  if (f->len > 0 && f->p[0] == '/') return 0;
-  for (size_t at = 0; at <= f->len;) {
-    size_t end = at;
-    while (end < f->len && f->p[end] != '/') end++;
-    if (end - at == 2 && f->p[at] == '.' && f->p[at + 1] == '.') return 0;
-    if (f->len > 0 && end == at) return 0; /* an empty segment */
-    at = end + 1;
-  }
-  return 1;
 }
 
 /* Whether `f` is `base` or under it. */
@@ -211,13 +199,6 @@ int restore_plan_take(struct restore_plan *plan, const struct field *f, const ch
   }
 }
 
-/* root + '/' + rel into buf ('' is the root itself); -1 when it does not fit. */
-static int join_root(const char *root, const struct field *rel, char *buf, size_t cap) {
-  const char *r = strcmp(root, "/") == 0 ? "" : root;
-  int n = rel->len == 0 ? snprintf(buf, cap, "%s", root) : snprintf(buf, cap, "%s/%.*s", r, (int)rel->len, rel->p);
-  return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
 static int field_eq(const struct field *a, const struct field *b) {
   return a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
 }
@@ -230,12 +211,11 @@ static struct field parent_of(const struct field *f) {
   return p;
 }
 
-/* Whether the stamp of `abs` now (lstat) is the recorded one; never for `-`. */
-static int stamp_holds(const char *abs, const struct field *stamp, const struct stat *st) {
+/* Whether `st` (what lstat says now) gives the recorded stamp; never for `-`. */
+static int stamp_holds(const struct field *stamp, const struct stat *st) {
   if (field_is(stamp, "-")) return 0;
   char now[256];
   format_stamp(st, now, sizeof now);
-  (void)abs;
   return field_is(stamp, now);
 }
 
@@ -524,19 +504,20 @@ int restore_plan_check(struct restore_plan *plan, const char *root) {
     }
     if (!S_ISDIR(st.st_mode)) return -1;
     /* A listing that moved may hold a stale file: only the outputs' names may be there. */
-    if (!stamp_holds(abs, &d->stamp, &st) && !only_names(abs, &d->names)) return -1;
+    if (!stamp_holds(&d->stamp, &st) && !only_names(abs, &d->names)) return -1;
   }
   for (size_t i = 0; i < plan->n_outputs; i++) {
     struct output *o = &plan->outputs[i];
     struct field parent = parent_of(&o->path);
     struct out_dir *dir = dir_named(plan, o->base, &parent);
     if (dir == NULL) return -1;
+    o->in_new_dir = dir->create;
     if (!dir->create) {
       if (join_root(root, &o->path, abs, sizeof abs) < 0) return -1;
       if (lstat(abs, &st) != 0) {
         if (errno != ENOENT) return -1;
         o->write = 1;
-      } else if (stamp_holds(abs, &o->stamp, &st)) {
+      } else if (stamp_holds(&o->stamp, &st)) {
         o->write = 0;
       } else if (o->is_link) {
         char target[PATH_MAX];
@@ -571,7 +552,7 @@ int restore_plan_check(struct restore_plan *plan, const char *root) {
     struct listed_dir *ld = &plan->listed[i];
     if (join_root(root, &ld->path, abs, sizeof abs) < 0) return -1;
     if (lstat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) return -1;
-    if (stamp_holds(abs, &ld->stamp, &st)) continue;
+    if (stamp_holds(&ld->stamp, &st)) continue;
     if (!listing_holds(plan, ld, abs)) return -1;
   }
   return 0;
@@ -638,14 +619,13 @@ int restore_plan_write(struct restore_plan *plan, const char *root) {
     struct output *o = &plan->outputs[i];
     if (!o->write) continue;
     if (join_root(root, &o->path, path, sizeof path) < 0) return -1;
-    struct field parent = parent_of(&o->path);
-    struct out_dir *dir = dir_named(plan, o->base, &parent);
     /* Into a directory made just now: nothing there to replace, and the name must be free. */
-    if (dir != NULL && dir->create) {
+    if (o->in_new_dir) {
       if (write_output(plan, o, path) != 0) return -1;
       continue;
     }
     /* Beside it, then renamed over it: a reader never sees half a file. */
+    struct field parent = parent_of(&o->path);
     char dirpath[PATH_MAX];
     if (join_root(root, &parent, dirpath, sizeof dirpath) < 0) return -1;
     int n = snprintf(tmp, sizeof tmp, "%s/.trews-native-%ld-%lu.tmp", dirpath, (long)getpid(), seq++);

@@ -67,17 +67,6 @@ static int node_on_path(char *out) {
   }
 }
 
-/* Whether a root-relative path has a `..` segment (a record never does: the graph's paths are normalized). */
-static int has_dot_dot(const char *rel) {
-  for (const char *seg = rel;;) {
-    const char *slash = strchr(seg, '/');
-    size_t n = slash == NULL ? strlen(seg) : (size_t)(slash - seg);
-    if (n == 2 && seg[0] == '.' && seg[1] == '.') return 1;
-    if (slash == NULL) return 0;
-    seg = slash + 1;
-  }
-}
-
 static int cmp_cstr(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -218,14 +207,10 @@ void try_replay(const char *root, const char *cwd, char **argv, long long starte
       case 'q': {
         /* A path, then its stamp. */
         if (next_field(&cur, end, &s) != 1 || s.tag != 's' || field_str(&s, want, sizeof want) < 0) goto miss_env;
-        char rel[PATH_MAX];
-        if (field_str(&f, rel, sizeof rel) < 0) goto miss_env;
         if (f.tag == 'p') {
-          if (rel[0] == '/' || has_dot_dot(rel)) goto miss_env;
-          snprintf(path, sizeof path, rel[0] == '\0' ? "%s" : "%s/%s", root, rel);
-        } else {
-          if (rel[0] != '/') goto miss_env;
-          snprintf(path, sizeof path, "%s", rel);
+          if (!relative_ok(&f) || join_root(root, &f, path, sizeof path) < 0) goto miss_env;
+        } else if (field_str(&f, path, sizeof path) < 0 || path[0] != '/') {
+          goto miss_env;
         }
         if (stamp_of(path, f.tag == 'q', now, sizeof now) < 0 || strcmp(now, want) != 0) goto miss_env;
         stamps++;
