@@ -83,7 +83,7 @@ export interface WatcherOptions {
   /** Used in cookie names, so two watchers of one root never answer each other's cookies. */
   readonly pid: number;
   readonly syncTimeoutMs?: number;
-  /** Events in one burst from which some may have been dropped unseen (default: defaultBurstLimit()). */
+  /** Events within OVERFLOW_WINDOW_MS of each other from which some may have been dropped unseen (default: defaultBurstLimit()). */
   readonly burstLimit?: number;
   readonly now?: () => number;
   /** The watch was lost and could not be set up again: a daemon must stop serving answers it cannot keep fresh. */
@@ -106,17 +106,30 @@ export interface WatcherOptions {
 const LEAVE_OUT_DELAY_MS = 5000;
 
 /**
- * Deliveries less than this far apart belong to one burst of changes, counted
- * together against `burstLimit`.
+ * Deliveries less than this far apart belong to one burst of changes (its
+ * number is FileWatcher.burst).
  */
 const BURST_GAP_MS = 1000;
+
+/**
+ * The events delivered within this long of each other are counted against
+ * `burstLimit`. The kernel drops events only when they come faster than the
+ * watcher's reading thread takes them, so what matters is how many come
+ * close together, not how many a long busy spell brings: a cold build
+ * writing its outputs for a minute, or two tools restoring 1,200 files each
+ * back to back, never gives the queue a quiet second, and counted whole such
+ * a spell passed the limit every few thousand events (invalidating
+ * everything, or making the next run check every stamp).
+ */
+const OVERFLOW_WINDOW_MS = 1000;
 
 /**
  * The kernel queues at most `fs.inotify.max_queued_events` unread events per
  * watch (16384 by default) and drops the rest, and @parcel/watcher ignores
  * the overflow notice (IN_Q_OVERFLOW). Events it delivers are merged per path,
- * so a delivery cannot show how many were queued; a burst of an eighth of the
- * queue's size is taken as one that may have overflowed.
+ * so a delivery cannot show how many were queued; an eighth of the queue's
+ * size delivered within OVERFLOW_WINDOW_MS is taken as a burst that may have
+ * overflowed.
  */
 export function defaultBurstLimit(platform: NodeJS.Platform = process.platform): number {
   if (platform !== 'linux') return Number.POSITIVE_INFINITY; // FSEvents and others report drops as errors
@@ -160,8 +173,9 @@ class ParcelFileWatcher implements FileWatcher {
   /** Bumped per subscription, so a late callback of a replaced one is ignored. */
   #generation = 0;
   #lastDelivery = Number.NEGATIVE_INFINITY;
-  /** Events delivered in the current burst (see BURST_GAP_MS). */
-  #burst = 0;
+  /** Deliveries of the last OVERFLOW_WINDOW_MS (oldest first) and the sum of their events. */
+  readonly #recent: { at: number; events: number }[] = [];
+  #recentEvents = 0;
   /** Bumped as each burst begins, after each burst limit reached, and as a coverable re-subscription begins (see FileWatcher.burst). */
   #burstSeq = 0;
   readonly #burstLimit: number;
@@ -310,12 +324,11 @@ class ParcelFileWatcher implements FileWatcher {
   #onEvents(generation: number, err: Error | null, events: readonly { readonly path: string; readonly type: string }[]): void {
     if (generation !== this.#generation || this.#closed) return;
     const now = this.#now();
-    if (now - this.#lastDelivery > BURST_GAP_MS) {
-      this.#burst = 0;
-      this.#burstSeq++;
-    }
+    if (now - this.#lastDelivery > BURST_GAP_MS) this.#burstSeq++;
     this.#lastDelivery = now;
-    this.#burst += events.length;
+    while (this.#recent.length > 0 && now - this.#recent[0]!.at >= OVERFLOW_WINDOW_MS) this.#recentEvents -= this.#recent.shift()!.events;
+    this.#recent.push({ at: now, events: events.length });
+    this.#recentEvents += events.length;
     if (err) {
       this.#o.logger.error(`watcher error: ${err.message}`);
       // @parcel/watcher drops a subscription that failed; watch again, and trust nothing seen meanwhile.
@@ -349,10 +362,15 @@ class ParcelFileWatcher implements FileWatcher {
       this.#o.logger.debug(`watcher: ${changed.length} changed (${paths.length} visible): ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''}`);
       this.#emit({ paths, changed, everything: false });
     }
-    if (this.#burst >= this.#burstLimit) {
+    if (this.#recentEvents >= this.#burstLimit) {
       // The kernel may have dropped events of this burst without a trace; only what is on disk now can be trusted.
-      this.#everything(`${this.#burst} file events came in one burst, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`, 'warn', { overflowBurst: this.#burstSeq });
-      this.#burst = 0;
+      this.#everything(
+        `${this.#recentEvents} file events came within ${OVERFLOW_WINDOW_MS / 1000} s, so the kernel may have dropped some (its queue holds fs.inotify.max_queued_events)`,
+        'warn',
+        { overflowBurst: this.#burstSeq },
+      );
+      this.#recent.length = 0;
+      this.#recentEvents = 0;
       // A cookie delivered from now on came after events that may be lost: it gets a later number.
       this.#burstSeq++;
     }
