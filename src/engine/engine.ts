@@ -5,7 +5,7 @@ import { MAX_PATHS_READ_AGAIN } from './recheck-paths.js';
 import { RunConflictError } from './run-conflict-error.js';
 import { EngineRun } from './run.js';
 import type { PersistedGraph } from './persist.js';
-import type { AnyKey, Engine, EngineOptions, EngineStats, Run, RunOptions, UnrebuiltNode } from './types.js';
+import type { AnyKey, Engine, EngineOptions, EngineStats, Key, PendingInvalidations, Run, RunOptions, UnrebuiltNode } from './types.js';
 
 /**
  * Creates an empty graph. The engine is the unit a daemon keeps warm between
@@ -96,6 +96,18 @@ class IncrementalEngine implements Engine {
 
   hasPendingInvalidations(): boolean {
     return this.#pendingAll || this.#pendingPaths.size > 0 || this.#pendingExact.size > 0;
+  }
+
+  pendingInvalidations(): PendingInvalidations {
+    return { all: this.#pendingAll, paths: [...this.#pendingPaths], exact: [...this.#pendingExact] };
+  }
+
+  cleanValue(id: string): { readonly value: unknown } | undefined {
+    return this.#graph.cleanValue(id);
+  }
+
+  transientValues(): readonly { readonly key: Key<unknown>; readonly value: unknown }[] {
+    return this.#graph.transientValues();
   }
 
   /**

@@ -146,6 +146,20 @@ export class Graph {
     return this.#transient.size > 0;
   }
 
+  /** Engine.cleanValue. */
+  cleanValue(id: string): { readonly value: unknown } | undefined {
+    const node = this.#nodes.get(id);
+    if (node === undefined || node.state !== 'clean' || !node.ok || node.evicted) return undefined;
+    return { value: node.value };
+  }
+
+  /** Engine.transientValues. */
+  transientValues(): { key: Key<unknown>; value: unknown }[] {
+    const out: { key: Key<unknown>; value: unknown }[] = [];
+    for (const n of this.#transient) if (n.state === 'clean' && n.ok && !n.evicted) out.push({ key: n.key as Key<unknown>, value: n.value });
+    return out;
+  }
+
   /** Makes every transient memo recompute on its next request, dirtying what depends on it. */
   invalidateTransient(): void {
     if (this.#transient.size === 0) return;

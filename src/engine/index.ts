@@ -8,6 +8,7 @@ export type {
   Key,
   Run,
   RunInputs,
+  PendingInvalidations,
   RunOptions,
   RunSlot,
   SlotValue,

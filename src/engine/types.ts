@@ -198,6 +198,24 @@ export interface Engine {
   /** True when invalidations are queued and not yet applied. */
   hasPendingInvalidations(): boolean;
   /**
+   * What is queued and not yet applied: every file-system key (`all`), or the
+   * keys at and under `paths` and at exactly `exact`. A daemon reads it after
+   * a run to learn whether anything the run read may have changed since.
+   */
+  pendingInvalidations(): PendingInvalidations;
+  /**
+   * The value of the node `id` if it holds one that nothing has invalidated
+   * (queued invalidations are not applied yet, so it is what the last run
+   * that asked for it saw); undefined for a node that is absent, dirty, not
+   * loaded yet or a failure.
+   */
+  cleanValue(id: string): { readonly value: unknown } | undefined;
+  /**
+   * The transient memos (Key.isTransient) the graph holds now, with their
+   * values: after a run and before the next, exactly those the run computed.
+   */
+  transientValues(): readonly { readonly key: Key<unknown>; readonly value: unknown }[];
+  /**
    * Of `paths` whose stamps moved, those some clean node at exactly that path
    * would now read otherwise, by computing those nodes again (a key with a
    * path reads nothing else): the rest need no invalidation. All of them when
@@ -257,6 +275,13 @@ export interface Engine {
    * graph's debug log and the tests. Empty without an import.
    */
   unrebuilt(): readonly UnrebuiltNode[];
+}
+
+/** Engine.pendingInvalidations' answer. */
+export interface PendingInvalidations {
+  readonly all: boolean;
+  readonly paths: readonly string[];
+  readonly exact: readonly string[];
 }
 
 /** A record of a kept graph that came back without its key where it matters (Engine.unrebuilt). */
