@@ -10,7 +10,7 @@ import { readPid, removeMetadata, writeMetadata, type DaemonOptionsRecord } from
 import { daemonStatus } from './process-manager.js';
 import { RETIRE_COMMAND, RETIRING } from './retire.js';
 import { createDaemonServer, type ControlAnswer, type DaemonServer } from './server.js';
-import { QuietCheck } from './quiet-check.js';
+import { QuietCheck, type IdleProof } from './quiet-check.js';
 import { startWatcher, type ChangeFeed, type FileWatcher, type WatchBackend } from './watcher.js';
 
 /** What a run served by the daemon gets beyond its RunContext. */
@@ -21,6 +21,12 @@ export interface ServeExtras {
   readonly restarting: AbortSignal;
   /** The Nailgun command the client sent (NATIVE_CLIENT_COMMAND: the native client's request, checked before it is served). */
   readonly command: string;
+  /**
+   * Asked as the run's answer is complete, before the daemon counts it as
+   * ended: the first proof of the file system (QuietCheck.nextProof) taken
+   * once no run is in progress, or undefined if another run begins first.
+   */
+  readonly nextProof: () => Promise<IdleProof | undefined>;
 }
 
 export interface DaemonConfig {
@@ -168,7 +174,7 @@ class Daemon implements RunningDaemon {
       socketPath: this.socketPath,
       logger,
       logPath: this.#c.logPath,
-      serve: (ctx, command) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal, command }),
+      serve: (ctx, command) => this.#c.serve(ctx, { changes: watcher, restarting: this.#restarting.signal, command, nextProof: () => quiet.nextProof() }),
       beforeRun: async () => {
         await quiet.beforeRun();
       },

@@ -45,4 +45,5 @@ export { openChildJournal, endLeftovers } from './child-journal.js';
 export type { DaemonChildJournal, Leftovers } from './child-journal.js';
 export { startDaemon } from './daemon.js';
 export type { DaemonConfig, RunningDaemon, ServeExtras } from './daemon.js';
+export type { IdleProof } from './quiet-check.js';
 export { LOOP_RESTART_EXIT_CODE, NATIVE_CLIENT_COMMAND, NATIVE_FALLBACK_EXIT_CODE } from './exit-codes.js';

@@ -426,3 +426,81 @@ describe('QuietCheck', () => {
     s.quiet.close();
   });
 });
+
+describe('QuietCheck.nextProof (a daemon run recorded for replay)', () => {
+  test('asked as a run ends: the proof its end starts, with every path stamped after the run', async () => {
+    const s = setup();
+    s.quiet.activity(1);
+    await s.quiet.beforeRun();
+    const proof = s.quiet.nextProof();
+    writeFileSync(join(s.root, 'pkg', 'new.txt'), 'made by the run\n'); // the run's own write, before its end
+    s.quiet.activity(0);
+    const p = await proof;
+    assert.ok(p !== undefined);
+    assert.deepEqual([...p.stamps.keys()].sort(), ['', 'BUILD', 'pkg', 'pkg/BUILD', 'pkg/absent.txt']);
+    assert.match(p.stamps.get('pkg/absent.txt')!, /absent/);
+    assert.equal(s.watcher.syncs, 2, 'the run’s cookie, then the proof’s: its stamps are synced');
+    s.quiet.close();
+  });
+
+  test('a run that begins before the ending one counts as ended answers undefined: the graph may read more than it stamped', async () => {
+    const s = setup();
+    s.quiet.activity(1);
+    await s.quiet.beforeRun();
+    const proof = s.quiet.nextProof();
+    // A second client's run enters while the first is still counted.
+    s.quiet.activity(2);
+    const entering = s.quiet.beforeRun();
+    assert.equal(await proof, undefined);
+    await entering;
+    s.quiet.activity(1);
+    s.quiet.activity(0);
+    s.quiet.close();
+  });
+
+  test('closed while the proof’s cookie is out: undefined', async () => {
+    const s = setup();
+    s.quiet.activity(1);
+    await s.quiet.beforeRun();
+    s.watcher.holdSyncs = true;
+    const proof = s.quiet.nextProof();
+    s.quiet.activity(0);
+    await settle();
+    s.quiet.close();
+    s.watcher.release();
+    assert.equal(await proof, undefined);
+  });
+
+  test('asked while a proof is out whose stamps came before: the one after it answers', async () => {
+    const s = setup();
+    await run(s);
+    // The idle proof's cookie is out; a quick second run ends before it comes back.
+    s.watcher.holdSyncs = true;
+    await settle();
+    s.quiet.activity(1);
+    s.watcher.holdSyncs = false;
+    const second = s.quiet.beforeRun();
+    s.watcher.release();
+    await second;
+    const proof = s.quiet.nextProof();
+    s.quiet.activity(0);
+    assert.ok((await proof) !== undefined);
+    s.quiet.close();
+  });
+
+  test('off, closed, or more paths than stamping is worth: undefined, at once', async () => {
+    const off = setup({ enabled: false });
+    assert.equal(await off.quiet.nextProof(), undefined);
+    const many = setup({ maxPaths: 2 });
+    many.quiet.activity(1);
+    await many.quiet.beforeRun();
+    const proof = many.quiet.nextProof();
+    many.quiet.activity(0);
+    assert.equal(await proof, undefined);
+    const closed = setup();
+    const waiting = closed.quiet.nextProof();
+    closed.quiet.close();
+    assert.equal(await waiting, undefined);
+    assert.equal(await closed.quiet.nextProof(), undefined);
+  });
+});

@@ -49,6 +49,18 @@ export const MAX_STAMPED_PATHS = 20_000;
 /** Whether a run waited for the watcher or went on the stamps: for the log and the tests. */
 export type QuietVerdict = 'stamped' | 'synced';
 
+/**
+ * QuietCheck.nextProof's answer: every path the graphs read, stamped at one
+ * moment after the caller asked, with no run begun since, and every change
+ * made before that moment delivered by the watcher (its cookie came back).
+ */
+export interface IdleProof {
+  /** Each path's stamp at the proof's moment (fs/path-stamps.ts). */
+  readonly stamps: ReadonlyMap<string, string>;
+  /** Paths changed within RACY_MARGIN_MS of it: their stamps prove nothing. */
+  readonly racy: ReadonlySet<string>;
+}
+
 interface Proof {
   /** Every path's stamp at the proof's moment. */
   readonly stamps: Map<string, string>;
@@ -146,6 +158,8 @@ export class QuietCheck {
   #proving: Promise<void> | undefined;
   /** Proves again once paths too recent to stamp are old enough, if still idle. */
   #again: NodeJS.Timeout | undefined;
+  /** nextProof's callers, served by the first proof whose stamps are taken after they asked. */
+  #proofWaiters: ((proof: IdleProof | undefined) => void)[] = [];
   #closed = false;
 
   constructor(o: QuietCheckOptions) {
@@ -160,8 +174,29 @@ export class QuietCheck {
     if (active === 0) this.#prove();
   }
 
+  /**
+   * The next proof taken while no run is in progress (after the run that is
+   * ending, whose end starts one: activity(0)): undefined when a run begins
+   * before its stamps are taken, or when the check is off, closed, or cannot
+   * prove (too many paths, a burst that may have overflowed). A run that
+   * arrives while its cookie is out waits for it (beforeRun), and the proof
+   * still answers: its stamps came after the ended run and before the new
+   * one, so the caller must see for itself whether the graph has moved
+   * since (cli/daemon-replay.ts compares the engine's run count).
+   */
+  nextProof(): Promise<IdleProof | undefined> {
+    if (!this.#o.enabled || this.#closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#proofWaiters.push(resolve));
+  }
+
+  #answerWaiters(waiters: readonly ((proof: IdleProof | undefined) => void)[], proof: IdleProof | undefined): void {
+    for (const w of waiters) w(proof);
+  }
+
   /** Before a run reads anything: returns once every change it could read has been delivered or found. */
   async beforeRun(): Promise<QuietVerdict> {
+    // A proof after this run's start says nothing of what was read before it.
+    this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
     try {
       // A proof standing while a fresher one is built is as good: wait only when there is none.
       if (this.#proof === undefined && this.#proving) await this.#proving;
@@ -234,6 +269,7 @@ export class QuietCheck {
 
   close(): void {
     this.#closed = true;
+    this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
     clearTimeout(this.#again);
     this.#proof = undefined;
     this.#overflowPending = false;
@@ -281,13 +317,20 @@ export class QuietCheck {
   }
 
   #prove(): void {
-    if (!this.#o.enabled || this.#closed || this.#proving || this.#overflowPending) return;
+    // One in flight: its end proves again for whoever asked after its stamps (below).
+    if (this.#proving) return;
+    if (!this.#o.enabled || this.#closed || this.#overflowPending) {
+      this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
+      return;
+    }
     clearTimeout(this.#again);
     this.#again = undefined;
     const epoch = this.#epoch;
+    const waiters = this.#proofWaiters.splice(0);
     const paths = new Set(this.#o.paths());
     if (paths.size > (this.#o.maxPaths ?? MAX_STAMPED_PATHS)) {
       this.#o.logger.debug(`watcher: the graphs read ${paths.size} paths, more than stamping them is worth; runs sync`);
+      this.#answerWaiters(waiters, undefined);
       return;
     }
     const { stamps, racy } = stampPathsNow(this.#o.root, paths, this.#now());
@@ -303,8 +346,12 @@ export class QuietCheck {
       .sync()
       .then((ok) => {
         // After a covered overflow these stamps may take a dropped change as seen: the older proof stays.
-        if (!ok || this.#closed || this.#epoch !== epoch || this.#overflowPending) return;
+        if (!ok || this.#closed || this.#epoch !== epoch || this.#overflowPending) {
+          this.#answerWaiters(waiters, undefined);
+          return;
+        }
         this.#proof = { stamps, racy, contents, epoch, burst: this.#o.watcher.burst?.() };
+        this.#answerWaiters(waiters, { stamps, racy });
         this.#o.logger.debug(`watcher: ${stamps.size} paths stamped (${racy.size} too recent to trust) and synced: the next run needs no sync`);
         if (racy.size > 0) {
           // Each would be re-read by every run until a proof stamps it.
@@ -316,6 +363,8 @@ export class QuietCheck {
       })
       .finally(() => {
         this.#proving = undefined;
+        // Asked while these stamps were being proven: they need stamps of their own.
+        if (this.#proofWaiters.length > 0 && this.#active === 0) this.#prove();
       });
   }
 }
