@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { nullLogger, type Sha256Hex } from '../core/index.js';
-import { markElapsedTimes, summaryLine } from '../ui/index.js';
+import { summaryLine } from '../ui/index.js';
 import { parseReplayRecord, REPLAY_DIR, replayFileName } from './replay-format.js';
-import { OutputCapture, ReplayRecorder, type FinishedRun, type ReplaySetup } from './replay-record.js';
+import { markElapsed, OutputCapture, ReplayRecorder, type FinishedRun, type ReplaySetup } from './replay-record.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'trews-replay-record-'));
 after(() => {
-  markElapsedTimes(undefined);
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -76,13 +75,9 @@ describe('OutputCapture', () => {
     const err = sink();
     const capture = new OutputCapture();
     capture.install(out, err);
-    try {
-      out.write('a line\n');
-      err.write(`${summaryLine({ processes: 'none', elapsedMs: 210 })}\n`);
-      err.write(Buffer.from('bytes\n'));
-    } finally {
-      markElapsedTimes(undefined);
-    }
+    out.write('a line\n');
+    err.write(`${summaryLine({ processes: 'none', elapsedMs: 210, markElapsed })}\n`);
+    err.write(Buffer.from('bytes\n'));
     assert.equal(out.text, 'a line\n');
     assert.equal(err.text, 'Processes: none · Time: 0.21s\nbytes\n', 'nothing of the marks reaches the stream');
     assert.equal(capture.broken, undefined);
@@ -102,13 +97,11 @@ describe('OutputCapture', () => {
     const capture = new OutputCapture();
     const err = sink();
     capture.install(sink(), err);
-    markElapsedTimes(undefined);
     err.write('aGk=', 'base64' as never);
     assert.match(capture.broken ?? '', /base64/);
     const big = new OutputCapture();
     const out = sink();
     big.install(out, sink());
-    markElapsedTimes(undefined);
     out.write('x'.repeat(1 << 20));
     out.write('y');
     assert.match(big.broken ?? '', /more than 1048576 bytes/);
@@ -129,8 +122,7 @@ describe('ReplayRecorder', () => {
     const capture = new OutputCapture();
     const err = sink();
     capture.install(sink(), err);
-    err.write(`done ${summaryLine({ processes: 'none', elapsedMs: 5 })}\n`);
-    markElapsedTimes(undefined);
+    err.write(`done ${summaryLine({ processes: 'none', elapsedMs: 5, markElapsed })}\n`);
     const run: FinishedRun = {
       root,
       cwd: root,
@@ -204,7 +196,6 @@ describe('ReplayRecorder', () => {
       const capture = new OutputCapture();
       const out = sink();
       capture.install(out, sink());
-      markElapsedTimes(undefined);
       const recorder = new ReplayRecorder({ ...replay, capture }, nullLogger);
       for (const p of ['pkg', 'pkg/dist', 'pkg/dist/a.js']) recorder.observe(p);
       const mark = recorder.restorable({ bases: ['pkg/dist'], entries: [{ kind: 'file', path: 'pkg/dist/a.js', digest: { hash: hash as Sha256Hex, sizeBytes: 2 }, isExecutable: false }] });

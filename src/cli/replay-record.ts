@@ -3,10 +3,11 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync,
 import { dirname, join, posix } from 'node:path';
 import type { RestorePlan } from '../backends/index.js';
 import type { Logger } from '../core/index.js';
+import type { IdleProof } from '../daemon/index.js';
 import { stampFollowingNow, stampOf, stampPaths, stampPathsNow, workDirOf, type DirEntries } from '../fs/index.js';
 import type { ReplayWitness } from '../goals/index.js';
 import { casPath } from '../store/index.js';
-import { markElapsedTimes } from '../ui/index.js';
+import type { App } from './app.js';
 import type { ReplayProof } from './graph-file.js';
 import { removeLeftTemporaries } from './left-temporaries.js';
 import { REPLAY_FORMAT, replayField, replayFile, sortedEnvironment } from './replay-format.js';
@@ -51,6 +52,11 @@ const KEEP_RECORDS = 32;
  * build's result line `\0W3:6 files written, 0 unchanged\0` (group 3).
  */
 const MARK = '\u0000';
+
+/** A summary's elapsed time as a recorded run prints it (ReplayWitness.markElapsed), for OutputCapture to take out. */
+export function markElapsed(elapsed: string): string {
+  return `${MARK}T${elapsed}${MARK}`;
+}
 const MARKED = new RegExp(`${MARK}([TW])([^${MARK}]*)${MARK}`, 'g');
 const COUNTS = /^(\d+):/;
 
@@ -73,8 +79,7 @@ export class OutputCapture {
   #bytes = 0;
   #broken: string | undefined;
 
-  install(stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): void {
-    markElapsedTimes((t) => `${MARK}T${t}${MARK}`);
+  install(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): void {
     this.#wrap(1, stdout);
     this.#wrap(2, stderr);
   }
@@ -88,7 +93,7 @@ export class OutputCapture {
     return this.#segments;
   }
 
-  #wrap(fd: 1 | 2, stream: NodeJS.WriteStream): void {
+  #wrap(fd: 1 | 2, stream: NodeJS.WritableStream): void {
     const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => original(this.#take(fd, chunk, rest[0]), ...rest)) as typeof stream.write;
   }
@@ -137,10 +142,32 @@ export interface ReplaySetup {
   readonly capture: OutputCapture;
   /** trews' own code this process runs (bin/ and dist/ files), absolute. */
   readonly codeFiles: readonly string[];
-  /** The node binary running this (the real path). */
+  /** The node binary running this (the real path); for a daemon's run, the one on its client's PATH. */
   readonly execPath: string;
   readonly uid: number;
   readonly gid: number;
+  /** A run the daemon serves: proven after its answer is out, from the daemon's graph (daemon-replay.ts). */
+  readonly live?: LiveReplay;
+}
+
+/** How a daemon's run is proven and recorded once its answer is out (daemon-replay.ts). */
+export interface LiveReplay {
+  /** Keeps the task that records the run; the daemon starts it with the first proof of the file system after the run. */
+  afterRun(task: (proof: Promise<IdleProof | undefined>) => Promise<void>): void;
+  /** The run's answer proven from the daemon's graph and `proof`, or why it cannot be. */
+  prove(run: LiveRun, proof: IdleProof | undefined): Promise<ReplayProof | string>;
+}
+
+/** What LiveReplay.prove is told of the run, besides the proof. */
+export interface LiveRun {
+  readonly app: App;
+  /** The directories holding output directories the run wrote back (ReplayRecorder.listedDirs). */
+  readonly listed: ReadonlySet<string>;
+  /** Those output directories. */
+  readonly bases: ReadonlySet<string>;
+  /** Engine.stats() as the run had just started. */
+  readonly runsAtStart: number;
+  readonly liveAtStart: number;
 }
 
 /** What the runner hands over once a run ended, for its record. */
@@ -152,8 +179,8 @@ export interface FinishedRun {
   readonly exitCode: number;
   /** When the run started (Date.now()): what changed after it is racy. */
   readonly startedAtMs: number;
-  /** GraphFile.replayProof(listedDirs()): undefined when the kept graph did not give the answer alone. */
-  readonly graph: ReplayProof | undefined;
+  /** GraphFile.replayProof(listedDirs()): undefined when the kept graph did not give the answer alone; for a daemon's run, why it could not be proven. */
+  readonly graph: ReplayProof | string | undefined;
   /** The local store's files whose change means a GC (storeGenerationFile). */
   readonly storeFiles: readonly string[];
   /** The local store's directory (absolute): restorable outputs are copied from its blobs. */
@@ -188,6 +215,10 @@ export class ReplayRecorder implements ReplayWitness {
     this.#refused ??= why;
   }
 
+  markElapsed(elapsed: string): string {
+    return markElapsed(elapsed);
+  }
+
   restorable(plan: RestorePlan): (counts: string) => string {
     const group = this.#groups.length;
     this.#groups.push(plan);
@@ -199,6 +230,11 @@ export class ReplayRecorder implements ReplayWitness {
    * for `packages/lib/dist`): a restore changes them, so the record proves
    * them by their listing rather than by their stamp (GraphFile.replayProof's `listed`).
    */
+  /** The output directories restorable() was told of. */
+  bases(): ReadonlySet<string> {
+    return new Set(this.#groups.flatMap((g) => g.bases));
+  }
+
   listedDirs(): ReadonlySet<string> {
     const dirs = new Set<string>();
     for (const g of this.#groups) for (const b of g.bases) dirs.add(parentOf(b));
@@ -246,6 +282,7 @@ export class ReplayRecorder implements ReplayWitness {
     if (run.exitCode !== 0) return `the run exited with ${run.exitCode}`;
     if (setup.capture.broken !== undefined) return setup.capture.broken;
     if (run.graph === undefined) return 'the kept graph did not give the whole answer (it computed or re-validated something, or a path or a program had changed)';
+    if (typeof run.graph === 'string') return run.graph;
     const listed = this.listedDirs();
     const bases = new Set(this.#groups.flatMap((g) => g.bases));
     const inBase = (p: string): boolean => {
@@ -327,7 +364,7 @@ export class ReplayRecorder implements ReplayWitness {
     const field = (tag: string, value: string | Buffer): void => {
       out.push(...replayField(tag, value));
     };
-    const proof = run.graph!;
+    const proof = run.graph as ReplayProof;
     const root = run.root;
     const listedNow = stampPathsNow(root, listed, run.startedAtMs);
     for (const dir of [...listed].sort()) {

@@ -268,7 +268,8 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
       } else if (kept !== undefined && wantsGraph && options.bool(GLOBAL, 'persist_graph') && app.engine.stats().runs === 0) {
         const endLoad = trace?.recorder.phase('load the kept graph');
         const file = new GraphFile(app, storeDir, logger, kept.code);
-        const loading = file.load(options, deps.replay !== undefined).then((n) => n > 0);
+        // A daemon's run is proven from its live graph, not from the kept one (daemon-replay.ts).
+        const loading = file.load(options, deps.replay !== undefined && deps.replay.live === undefined).then((n) => n > 0);
         if (kept.saveAfterEachRun) graphFile = file;
         else deps.apps.keepGraph(app, file, loading.catch(() => false));
         graphLoaded = await loading;
@@ -293,7 +294,11 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     const endStart = trace?.recorder.phase('start the run (waits for runs with other options)');
     const started = await startRunWhenFree(app.engine, { signal: ctx.signal, inputs: buildInputs(options, ctx.env, platformOfHost(process.platform, process.arch)), slots: [EXEC_RUN.with(exec)] }, {
       timeoutS: options.float(GLOBAL, 'daemon_timeout_when_multiple_invocations'),
-      say: (line) => write(ctx.stderr, `${line}\n`),
+      say: (line) => {
+        // Waiting for another run is not part of this command's answer: a replay would say it again.
+        replay?.recorder.refuse('it waited for another run');
+        return write(ctx.stderr, `${line}\n`);
+      },
     });
     endStart?.();
     run = started;
@@ -368,19 +373,18 @@ async function runOnce(ctx: RunContext, deps: RunnerDeps, loop: LoopWatch, sessi
     }
     if (flushed !== undefined) throw flushed.e;
     if (replay !== undefined) {
-      await replay.recorder.record({
-        root: replay.root,
-        cwd: ctx.cwd,
-        argv: ctx.argv,
-        env: ctx.env,
-        exitCode: code,
-        startedAtMs,
-        // Proven only when it can matter: a refused or failed run records nothing anyway.
-        graph: graphLoaded && code === 0 && replay.recorder.refusal === undefined ? await graphFile?.replayProof(replay.recorder.listedDirs()) : undefined,
-        storeFiles: [storeGenerationFile(storeDir)],
-        storeDir,
-        configFile: CONFIG_FILE,
-      });
+      const { recorder, root: replayRoot } = replay;
+      const finished = { root: replayRoot, cwd: ctx.cwd, argv: ctx.argv, env: ctx.env, exitCode: code, startedAtMs, storeFiles: [storeGenerationFile(storeDir)], storeDir, configFile: CONFIG_FILE };
+      // Proven only when it can matter: a refused or failed run records nothing anyway.
+      const provable = code === 0 && recorder.refusal === undefined;
+      const live = deps.replay?.live;
+      if (live !== undefined) {
+        // A daemon's run: proven once its answer is out and no run is in progress (daemon-replay.ts).
+        const liveRun = { app, listed: recorder.listedDirs(), bases: recorder.bases(), runsAtStart: statsBefore.runs, liveAtStart: statsBefore.liveRuns };
+        live.afterRun(async (proof) => recorder.record({ ...finished, graph: provable ? await live.prove(liveRun, await proof) : undefined }));
+      } else {
+        await recorder.record({ ...finished, graph: graphLoaded && provable ? await graphFile?.replayProof(recorder.listedDirs()) : undefined });
+      }
       replay = undefined;
     }
     return code;

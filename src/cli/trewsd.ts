@@ -27,6 +27,7 @@ import { readBootstrap } from './bootstrap.js';
 import { findBuildRoot } from './build-root.js';
 import { nativeFallbackReason } from './native-fallback.js';
 import { renderFailure } from '../ui/index.js';
+import { daemonReplaySetup } from './daemon-replay.js';
 import { runCommand } from './runner.js';
 
 /** How long runs may take to finish when the daemon is told to stop (`trews daemon stop`, SIGTERM). */
@@ -119,7 +120,12 @@ export async function daemonMain(argv: readonly string[] = process.argv.slice(2)
           ctx.stderr.write(`trews: this daemon serves ${root}, not ${other}; run trews there (or with --no-daemon)\n`);
           return 2;
         }
-        return runCommand(ctx, { apps, logger, logPath, changes: extras.changes, restarting: extras.restarting });
+        // A run printing to no terminal may be recorded for the native client to replay (daemon-replay.ts).
+        const replay = daemonReplaySetup(ctx);
+        const code = await runCommand(ctx, { apps, logger, logPath, changes: extras.changes, restarting: extras.restarting, ...(replay ? { replay: replay.setup } : {}) });
+        // Asked before the daemon counts the run as ended: the proof its end starts is the one.
+        replay?.finish(extras.nextProof, logger);
+        return code;
       },
       readPaths: function* () {
         for (const app of apps.all()) yield* app.engine.readPaths();

@@ -3,7 +3,7 @@ import type { Run } from '../engine/index.js';
 import type { OptionRegistry, Options } from '../options/index.js';
 import type { Address, Target, Project } from '../targets/index.js';
 import type { RestorePlan, RuleEnv } from '../backends/index.js';
-import type { ExecServices, RunExec } from '../runtime/index.js';
+import type { ExecServices, ReplayMarks, RunExec } from '../runtime/index.js';
 import type { TraceRecorder } from '../ui/index.js';
 import type { CommandSession } from './command-session.js';
 
@@ -57,7 +57,7 @@ export interface GoalContext {
  * nothing, the next one with the same command line and an unchanged world
  * can be answered without running (cli/replay-record.ts).
  */
-export interface ReplayWitness {
+export interface ReplayWitness extends ReplayMarks {
   /** A root-relative path whose state the goal's answer rests on, beyond what the kept graph read (an output compared in the workspace). */
   observe(path: string): void;
   /** The goal had an effect a replay would not repeat (a report written): the run is not recorded. */

@@ -127,11 +127,14 @@ static unsigned long long record_name(const char *cwd, char **argv) {
   return h;
 }
 
-/* Appends what the Node client's log would have said, so trews.log still tells every run. Only to a log that exists. */
+/*
+ * Appends what the Node client's log would have said, so trews.log still tells every run; made if
+ * absent (a build root whose runs all went to the daemon has only the daemon's log).
+ */
 static void log_replay(const char *root, const char *cwd, char **argv, const char *record, size_t stamps, size_t restored) {
   char path[PATH_MAX + 32];
   snprintf(path, sizeof path, "%s" REPLAY_LOG, strcmp(root, "/") == 0 ? "" : root);
-  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
   struct timeval tv;
   gettimeofday(&tv, NULL);

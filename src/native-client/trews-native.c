@@ -480,6 +480,13 @@ int main(int argc, char **argv) {
     run_node_client();
   }
 
+  /*
+   * A command line the daemon answered, and proved after its answer, is replayed here as well
+   * (src/cli/daemon-replay.ts): a record holds only while every stamp in it does, daemon or not.
+   * Nothing is set in the environment first: it is sent to the daemon, and a record compares it.
+   */
+  try_replay(root, cwd, g_argv, started_ms);
+
   /* The running daemon's metadata (src/daemon/metadata.ts): pid is written last, so its presence means the rest is complete. */
   char path[PATH_MAX + 64], pid[32];
   struct sockaddr_un addr;

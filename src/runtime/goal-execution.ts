@@ -25,6 +25,16 @@ export interface GoalExecutionInit {
   readonly exec: RunExec;
   /** Where the run's processes are recorded with `--trace`. */
   readonly trace?: TraceRecorder;
+  /** Set when the run may be recorded for replay (goals' ReplayWitness). */
+  readonly replay?: ReplayMarks;
+}
+
+/** What a goal's execution tells a run that may be recorded for replay (cli/replay-record.ts). */
+export interface ReplayMarks {
+  /** Wraps the summary's elapsed time, which a replay fills in with its own. */
+  markElapsed(elapsed: string): string;
+  /** The run cannot be replayed, and why. */
+  refuse(why: string): void;
 }
 
 /**
@@ -97,9 +107,14 @@ export class GoalExecution {
     await this.#goal.runner.drain();
     this.#init.exec.detach(this.#goal);
     const { options, exec, ctx } = this.#init;
+    // A replay runs nothing: what said that processes ran or came from a cache would not be true of it.
+    if (this.observer.tally.total > 0) this.#init.replay?.refuse('processes ran or were served from a cache');
     if (!ctx.signal.aborted && (results !== undefined || this.observer.tally.total > 0)) {
       const elapsedMs = performance.now() - this.#startedAt;
-      this.console.print(summaryLine({ ...(results !== undefined ? { results } : {}), processes: this.observer.tally.parts(this.colors), elapsedMs }, this.colors));
+      const markElapsed = this.#init.replay === undefined ? undefined : (t: string): string => this.#init.replay!.markElapsed(t);
+      this.console.print(
+        summaryLine({ ...(results !== undefined ? { results } : {}), processes: this.observer.tally.parts(this.colors), elapsedMs, ...(markElapsed ? { markElapsed } : {}) }, this.colors),
+      );
     }
     this.console.close();
     if (ctx.signal.aborted) return;

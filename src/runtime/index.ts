@@ -3,7 +3,7 @@
 // backends never see it (they see backends/api).
 export { localStoreDirOf, type ExecServices } from './services.js';
 export { RunExec, type GoalExec } from './run-exec.js';
-export { GoalExecution, type Provenance, type GoalExecutionInit } from './goal-execution.js';
+export { GoalExecution, type Provenance, type GoalExecutionInit, type ReplayMarks } from './goal-execution.js';
 export { ConsoleObserver, tracedProcess, tracedResult } from './console-observer.js';
 export { consoleColors } from './console-colors.js';
 export { TrackingRunner } from './tracking-runner.js';

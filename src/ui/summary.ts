@@ -57,18 +57,6 @@ export function formatDuration(ms: number): string {
   return `${m}m${String(s).padStart(2, '0')}s`;
 }
 
-/** Set while a run's output is recorded for replay: wraps each summary's elapsed time so the record can leave it out. */
-let elapsedMark: ((elapsed: string) => string) | undefined;
-
-/**
- * Has every summary line's elapsed time wrapped by `mark` (undefined: as
- * is). A run recorded for replay (cli/replay-record.ts) marks it so that a
- * replay prints its own time there, not the recorded run's.
- */
-export function markElapsedTimes(mark: ((elapsed: string) => string) | undefined): void {
-  elapsedMark = mark;
-}
-
 /** `0.42s`, `4.2s`, `1m03s`: the wall time of a whole goal, for its summary. */
 export function formatElapsed(ms: number): string {
   if (ms < 1000) return `${(ms / 1000).toFixed(2)}s`;
@@ -82,6 +70,12 @@ export interface SummaryParts {
   /** How the processes were served: ProcessTally.parts(). */
   readonly processes: string;
   readonly elapsedMs: number;
+  /**
+   * Wraps the elapsed time, for a run recorded for replay
+   * (cli/replay-record.ts): the record leaves it out, and a replay prints
+   * its own time there, not the recorded run's.
+   */
+  readonly markElapsed?: (elapsed: string) => string;
 }
 
 /**
@@ -90,7 +84,7 @@ export interface SummaryParts {
  */
 export function summaryLine(p: SummaryParts, colors: Palette = makePalette(false)): string {
   const elapsed = formatElapsed(p.elapsedMs);
-  const parts = [...(p.results !== undefined ? [p.results] : []), `${colors.bold('Processes:')} ${p.processes}`, `${colors.bold('Time:')} ${elapsedMark?.(elapsed) ?? elapsed}`];
+  const parts = [...(p.results !== undefined ? [p.results] : []), `${colors.bold('Processes:')} ${p.processes}`, `${colors.bold('Time:')} ${p.markElapsed?.(elapsed) ?? elapsed}`];
   return parts.join(colors.dim(' · '));
 }
 
