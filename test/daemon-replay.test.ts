@@ -6,13 +6,13 @@
 // the workspace as it was.
 import assert from 'node:assert/strict';
 import { existsSync, realpathSync } from 'node:fs';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPLAY_DIR, replayFileName } from '../src/cli/replay-format.js';
 import { RACY_MARGIN_MS } from '../src/fs/index.js';
-import { copyExampleWorkspace, DaemonJanitor, daemonLog, repoRoot, waitUntil, type CliResult, type ExampleWorkspace } from './helpers/index.js';
+import { copyExampleWorkspace, DaemonJanitor, snapshotFiles, daemonLog, repoRoot, waitUntil, type CliResult, type ExampleWorkspace } from './helpers/index.js';
 
 const BUILT = existsSync(join(repoRoot(), 'dist', 'trews-native'));
 // CI installs a C compiler (.ci/run): there, a missing native client is a failure, not a skip.
@@ -60,18 +60,7 @@ describe('a run the daemon served is replayed by the native client', { skip }, (
     assert.fail(`no daemon run of \`trews build ::\` was recorded in four tries:\n${daemonLog(root).split('\n').filter((l) => /replay:/.test(l)).join('\n')}`);
   };
   /** Every file under the dist/ directories: its mode and bytes. */
-  const snapshot = async (): Promise<Map<string, string>> => {
-    const files = new Map<string, string>();
-    const walk = async (dir: string): Promise<void> => {
-      for (const e of await readdir(join(root, dir), { withFileTypes: true })) {
-        const rel = `${dir}/${e.name}`;
-        if (e.isDirectory()) await walk(rel);
-        else files.set(rel, `${(await stat(join(root, rel))).mode.toString(8)} ${await readFile(join(root, rel), 'utf8')}`);
-      }
-    };
-    for (const d of DIST) await walk(d);
-    return files;
-  };
+  const snapshot = (): Promise<Map<string, string>> => snapshotFiles(root, DIST);
   const withoutTime = (s: string): string => s.replace(/Time: [0-9.]+s/g, 'Time: …');
 
   before(async () => {

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPLAY_DIR, replayFileName } from '../src/cli/replay-format.js';
 import { RACY_MARGIN_MS } from '../src/fs/index.js';
-import { collectOutput, copyExampleWorkspace, makeRepo, repoRoot, runTrews, TREWS_NODE_ENTRY, type CliResult, type ExampleWorkspace, type TempRepo } from './helpers/index.js';
+import { collectOutput, copyExampleWorkspace, makeRepo, repoRoot, runTrews, snapshotFiles, TREWS_NODE_ENTRY, type CliResult, type ExampleWorkspace, type TempRepo } from './helpers/index.js';
 
 const BUILT = existsSync(join(repoRoot(), 'dist', 'trews-native'));
 // CI installs a C compiler (.ci/run): there, a missing native client is a failure, not a skip.
@@ -290,19 +290,8 @@ describe('a replay writes `build` outputs back from the local store (the native 
   const trews = (): Promise<CliResult> => runAs('native', ['build', '::'], { cwd: root, env: env(), timeoutMs: 300_000 });
   const lastRun = (): Promise<string> => lastRunIn(root);
   const recorded = (): Promise<CliResult> => untilRecorded(root, ['build', '::'], trews);
-  /** Every file under the three dist/ directories: its mode and bytes. */
-  const snapshot = async (): Promise<Map<string, string>> => {
-    const files = new Map<string, string>();
-    const walk = async (dir: string): Promise<void> => {
-      for (const e of await readdir(join(root, dir), { withFileTypes: true })) {
-        const rel = `${dir}/${e.name}`;
-        if (e.isDirectory()) await walk(rel);
-        else files.set(rel, `${(await stat(join(root, rel))).mode.toString(8)} ${e.isSymbolicLink() ? 'link' : await readFile(join(root, rel), 'utf8')}`);
-      }
-    };
-    for (const d of DIST) await walk(d);
-    return files;
-  };
+  /** Every file under the dist/ directories: its mode and bytes. */
+  const snapshot = (): Promise<Map<string, string>> => snapshotFiles(root, DIST);
   let built: Map<string, string>;
 
   before(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTrews, type CliResult } from './cli.js';
@@ -40,4 +40,18 @@ export async function copyExampleWorkspace(prefix: string): Promise<ExampleWorks
     },
     remove: () => rm(scratch, { recursive: true, force: true }),
   };
+}
+
+/** Every file under `dirs` of `root` (root-relative), with its mode and its bytes, or `link` for a symlink: what a restore must give back. */
+export async function snapshotFiles(root: string, dirs: readonly string[]): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(join(root, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) await walk(rel);
+      else files.set(rel, `${(await stat(join(root, rel))).mode.toString(8)} ${e.isSymbolicLink() ? 'link' : await readFile(join(root, rel), 'utf8')}`);
+    }
+  };
+  for (const d of dirs) await walk(d);
+  return files;
 }

@@ -5,4 +5,4 @@ export { daemonPid, daemonLog, isDaemonOf, pidAlive, waitUntil, DaemonJanitor } 
 export { chromiumOrSkip, findChromium, HeadlessPage } from './chromium.js';
 export { graphOf } from './graph-page.js';
 export { lockedSemverEntry } from './npm-lock.js';
-export { copyExampleWorkspace, type ExampleWorkspace } from './example-workspace.js';
+export { copyExampleWorkspace, snapshotFiles, type ExampleWorkspace } from './example-workspace.js';
