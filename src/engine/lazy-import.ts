@@ -1,5 +1,5 @@
 import type { GraphNode } from './node.js';
-import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, recordValueBytes, type PersistedGraph } from './persist.js';
+import { FLAG_DIRTY, FLAG_INPUT, FLAG_TRANSIENT, recordIndexOf, recordValueBytes, type PersistedGraph } from './persist.js';
 
 /**
  * A kept graph as it was read back, before its nodes are made: records in
@@ -53,20 +53,10 @@ export class ImportedRecords {
     }
   }
 
-  /** The loadable record of `id`, if any: a binary search of the records sorted by id (`byId`). */
+  /** The loadable record of `id`, if any. */
   recordOf(id: string): number | undefined {
-    const { byId, ids } = this.graph;
-    let lo = 0;
-    let hi = byId.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const r = byId[mid]!;
-      const other = ids[r]!;
-      if (other === id) return this.loadable[r] === 1 ? r : undefined;
-      if (other < id) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
+    const r = recordIndexOf(this.graph, id);
+    return r !== undefined && this.loadable[r] === 1 ? r : undefined;
   }
 
   /** Record i's value, v8-serialized. */

@@ -67,22 +67,25 @@ export function recordValueBytes(g: PersistedGraph, i: number): Uint8Array {
   return g.valueBytes.subarray(i === 0 ? 0 : g.valueEnd[i - 1]!, g.valueEnd[i]!);
 }
 
-/**
- * The kept value of the record `id`, when the graph holds one that is not
- * dirty (deserialized); undefined otherwise. Found through `byId`.
- */
-export function keptCleanValue(g: PersistedGraph, id: string): { readonly value: unknown } | undefined {
+/** The record of `id`, if the graph has one: a binary search of the records sorted by id (`byId`). */
+export function recordIndexOf(g: PersistedGraph, id: string): number | undefined {
   let lo = 0;
   let hi = g.byId.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const i = g.byId[mid]!;
     const at = g.ids[i]!;
-    if (at === id) return (g.flags[i]! & FLAG_DIRTY) !== 0 ? undefined : { value: deserialize(recordValueBytes(g, i)) };
+    if (at === id) return i;
     if (at < id) lo = mid + 1;
     else hi = mid - 1;
   }
   return undefined;
+}
+
+/** The kept value of the record `id`, when the graph holds one that is not dirty (deserialized); undefined otherwise. */
+export function keptCleanValue(g: PersistedGraph, id: string): { readonly value: unknown } | undefined {
+  const i = recordIndexOf(g, id);
+  return i === undefined || (g.flags[i]! & FLAG_DIRTY) !== 0 ? undefined : { value: deserialize(recordValueBytes(g, i)) };
 }
 
 export const PERSISTED_GRAPH_FORMAT = 4;
