@@ -200,9 +200,13 @@ export async function writeOutputs(store: LocalStore, root: string, tree: Digest
 
 /** The declared directories when every output glob is a whole one (`<dir>/**`), none excluded, none inside another; else undefined. */
 function restorableBases(includes: readonly string[], excludes: readonly string[]): string[] | undefined {
-  if (includes.length === 0 || excludes.length > 0) return undefined;
+  return excludes.length > 0 ? undefined : wholeDirBases(includes);
+}
+
+/** The directories of `includes` when each is a whole one (`<dir>/**`) and none is inside another; else undefined. */
+function wholeDirBases(includes: readonly string[]): string[] | undefined {
   const bases = includes.map(everythingUnder);
-  if (!bases.every((b): b is string => b !== undefined)) return undefined;
+  if (bases.length === 0 || !bases.every((b): b is string => b !== undefined)) return undefined;
   const unique = [...new Set(bases)];
   return unique.some((a) => unique.some((b) => a !== b && b.startsWith(`${a}/`))) ? undefined : unique;
 }
@@ -247,10 +251,8 @@ async function stageAbsentDirs(
   signal: AbortSignal | undefined,
   now: () => number,
 ): Promise<string[]> {
-  const bases = includes.map(everythingUnder);
-  if (bases.length === 0 || !bases.every((b): b is string => b !== undefined)) return [];
-  const unique = [...new Set(bases)];
-  if (unique.some((a) => unique.some((b) => a !== b && b.startsWith(`${a}/`)))) return [];
+  const unique = wholeDirBases(includes);
+  if (unique === undefined) return [];
   await sweepAbandoned(stagingDir, now());
   const done: string[] = [];
   for (const base of unique) {
