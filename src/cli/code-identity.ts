@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,25 @@ export function bundleCodeDigest(): string | undefined {
   const digests = (globalThis as Record<symbol, unknown>)[Symbol.for('trews.bundle-digests')] as Record<string, string> | undefined;
   const d = digests?.['trews-main.cjs'];
   return d === undefined ? undefined : `bundle:${d}`;
+}
+
+/**
+ * The files of trews' own code a replay record stamps (replay-record.ts):
+ * bin/trews.cjs and bin/code-cache.cjs beside the entry this process was
+ * started from (bin/trews.cjs, or bin/trewsd.cjs for a daemon), `alsoInBin`
+ * there, and the bundles in ../dist. Undefined when trews was not started
+ * from the bundle, or its entry cannot be resolved.
+ */
+export function bundleCodeFiles(alsoInBin: readonly string[] = []): string[] | undefined {
+  if (bundleCodeDigest() === undefined) return undefined;
+  let bin: string;
+  try {
+    bin = dirname(realpathSync(process.argv[1] ?? ''));
+  } catch {
+    return undefined;
+  }
+  const dist = join(bin, '..', 'dist');
+  return [...['trews.cjs', 'code-cache.cjs', ...alsoInBin].map((f) => join(bin, f)), join(dist, 'trews-client.cjs'), join(dist, 'trews-main.cjs')];
 }
 
 /**

@@ -1,9 +1,9 @@
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import type { Logger, RunContext } from '../core/index.js';
 import type { IdleProof } from '../daemon/index.js';
 import { dirEntriesId, type DirEntries } from '../fs/index.js';
-import { bundleCodeDigest } from './code-identity.js';
+import { bundleCodeFiles } from './code-identity.js';
 import type { ReplayProof } from './graph-file.js';
 import { OutputCapture, type LiveReplay, type LiveRun, type ReplaySetup } from './replay-record.js';
 
@@ -39,18 +39,13 @@ const PROOF_WAIT_MS = 10_000;
 
 /** A daemon run's ReplaySetup, and what records it once its answer is out; undefined for a run that is never replayed (a terminal's). */
 export function daemonReplaySetup(ctx: RunContext): { setup: ReplaySetup; finish: (nextProof: () => Promise<IdleProof | undefined>, logger: Logger) => void } | undefined {
-  if (ctx.isTTY.stdout || ctx.isTTY.stderr || bundleCodeDigest() === undefined) return undefined;
-  let bin: string;
-  try {
-    // bin/trewsd.cjs, which loaded the bundle from ../dist.
-    bin = dirname(realpathSync(process.argv[1] ?? ''));
-  } catch {
-    return undefined;
-  }
+  if (ctx.isTTY.stdout || ctx.isTTY.stderr) return undefined;
+  // bin/trewsd.cjs, which loaded the bundle from ../dist; the client's bin/trews.cjs beside it.
+  const codeFiles = bundleCodeFiles(['trewsd.cjs']);
+  if (codeFiles === undefined) return undefined;
   // The replay stands in for the Node client that `node` on the client's PATH would run.
   const execPath = nodeOnPath(ctx.env['PATH'], ctx.cwd);
   if (execPath === undefined) return undefined;
-  const dist = join(bin, '..', 'dist');
   const capture = new OutputCapture();
   capture.install(ctx.stdout, ctx.stderr);
   let task: ((proof: Promise<IdleProof | undefined>) => Promise<void>) | undefined;
@@ -63,7 +58,7 @@ export function daemonReplaySetup(ctx: RunContext): { setup: ReplaySetup; finish
   return {
     setup: {
       capture,
-      codeFiles: [join(bin, 'trews.cjs'), join(bin, 'code-cache.cjs'), join(bin, 'trewsd.cjs'), join(dist, 'trews-client.cjs'), join(dist, 'trews-main.cjs')],
+      codeFiles,
       execPath,
       uid: process.geteuid?.() ?? -1,
       gid: process.getegid?.() ?? -1,

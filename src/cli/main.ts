@@ -1,9 +1,8 @@
 import type { RunContext } from '../core/index.js';
 import { AppCache } from './app.js';
 import { realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { daemonOffByFlagOrEnv } from './bootstrap.js';
-import { bundleCodeDigest } from './code-identity.js';
+import { bundleCodeDigest, bundleCodeFiles } from './code-identity.js';
 import { OutputCapture, type ReplaySetup } from './replay-record.js';
 import { runCommand } from './runner.js';
 
@@ -26,23 +25,22 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
  * answer), from the bundle whose files can be stamped.
  */
 function replaySetup(ctx: RunContext): { replay?: ReplaySetup } {
-  if (!daemonOffByFlagOrEnv(ctx.argv, ctx.env) || ctx.isTTY.stdout || ctx.isTTY.stderr || bundleCodeDigest() === undefined) return {};
-  let bin: string;
+  if (!daemonOffByFlagOrEnv(ctx.argv, ctx.env) || ctx.isTTY.stdout || ctx.isTTY.stderr) return {};
+  // bin/trews.cjs, which loaded the bundles from ../dist.
+  const codeFiles = bundleCodeFiles();
+  if (codeFiles === undefined) return {};
   let execPath: string;
   try {
-    // bin/trews.cjs, which loaded the bundles from ../dist.
-    bin = dirname(realpathSync(process.argv[1] ?? ''));
     execPath = realpathSync(process.execPath);
   } catch {
     return {};
   }
-  const dist = join(bin, '..', 'dist');
   const capture = new OutputCapture();
   capture.install(process.stdout, process.stderr);
   return {
     replay: {
       capture,
-      codeFiles: [join(bin, 'trews.cjs'), join(bin, 'code-cache.cjs'), join(dist, 'trews-client.cjs'), join(dist, 'trews-main.cjs')],
+      codeFiles,
       execPath,
       uid: process.geteuid?.() ?? -1,
       gid: process.getegid?.() ?? -1,
