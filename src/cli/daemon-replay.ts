@@ -5,7 +5,7 @@ import type { IdleProof } from '../daemon/index.js';
 import { dirEntriesId, type DirEntries } from '../fs/index.js';
 import { bundleCodeFiles } from './code-identity.js';
 import type { ReplayProof } from './graph-file.js';
-import { OutputCapture, type LiveReplay, type LiveRun, type ReplaySetup } from './replay-record.js';
+import { insideAnyOf, OutputCapture, type LiveReplay, type LiveRun, type ReplaySetup } from './replay-record.js';
 
 /**
  * Recording a run the daemon served, for the native client to replay the
@@ -86,11 +86,7 @@ export async function proveFromDaemon(run: LiveRun, proof: IdleProof | undefined
   if (run.liveAtStart !== 1 || stats.runs !== run.runsAtStart || stats.liveRuns !== 0) return 'another run overlapped it or began since';
   const pending = engine.pendingInvalidations();
   if (pending.all) return 'the watcher may have lost changes since the run began';
-  const inBase = (p: string): boolean => {
-    for (const b of run.bases) if (p === b || p.startsWith(`${b}/`)) return true;
-    return false;
-  };
-  const moved = [...pending.paths, ...pending.exact].find((p) => !inBase(p));
+  const moved = [...pending.paths, ...pending.exact].find((p) => !insideAnyOf(run.bases, p));
   if (moved !== undefined) return `${moved} changed since the run began`;
   const stamps = new Map<string, string>();
   for (const p of engine.readPaths()) {

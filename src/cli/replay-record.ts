@@ -284,13 +284,9 @@ export class ReplayRecorder implements ReplayWitness {
     if (run.graph === undefined) return 'the kept graph did not give the whole answer (it computed or re-validated something, or a path or a program had changed)';
     if (typeof run.graph === 'string') return run.graph;
     const listed = this.listedDirs();
-    const bases = new Set(this.#groups.flatMap((g) => g.bases));
-    const inBase = (p: string): boolean => {
-      for (let at = p; at !== ''; at = parentOf(at)) if (bases.has(at)) return true;
-      return false;
-    };
+    const bases = this.bases();
     // What a restore changes is proven by the restore plan and the listings, not by stamps.
-    const observed = [...this.#observed].filter((p) => !inBase(p) && !listed.has(p));
+    const observed = [...this.#observed].filter((p) => !insideAnyOf(bases, p) && !listed.has(p));
     const inRoot = stampPaths(run.root, [run.configFile, ...observed], run.startedAtMs);
     for (const p of [run.configFile, ...observed]) {
       const s = inRoot.get(p);
@@ -456,6 +452,12 @@ export class ReplayRecorder implements ReplayWitness {
     }
     return out;
   }
+}
+
+/** Whether the root-relative `path` is one of `dirs` or under one. */
+export function insideAnyOf(dirs: ReadonlySet<string>, path: string): boolean {
+  for (let at = path; at !== ''; at = parentOf(at)) if (dirs.has(at)) return true;
+  return false;
 }
 
 /** A root-relative path's directory ('' for the root). */
