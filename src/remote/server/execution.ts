@@ -4,7 +4,7 @@ import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/g
 import { hostname } from 'node:os';
 import { abortError, digestString, isAbortError, isFailureError, type Logger } from '../../core/index.js';
 import type { CommandRunner, PlatformProperty } from '../../exec/index.js';
-import { beginStoreUse, type LocalStore } from '../../store/index.js';
+import type { LocalStore } from '../../store/index.js';
 import {
   Code,
   ExecuteResponseSchema,
@@ -23,6 +23,7 @@ import { checkInputTree } from './input-tree.js';
 import type { OperationRegistry, OperationState } from './operation-registry.js';
 import { prepareAction, type PreparedAction } from './prepare-action.js';
 import type { RecentBlobs } from './recent-blobs.js';
+import { SharedStoreLease } from './shared-lease.js';
 import { RpcError, missingBlobs, notFound, okStatus, statusOf } from './rpc-error.js';
 import { send, serverStreaming, type CallContext, type RpcEnv } from './rpc.js';
 import { checkDigestFunction, checkInstance, requireDigest, type ServerLimits } from './validate.js';
@@ -56,6 +57,10 @@ const RESEND_MS = 30_000;
 export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServiceImplementation {
   const { store, view, limits, operations, logger } = o;
   const workerName = `${hostname()}/trews-remote-server`;
+  const leases = new SharedStoreLease({
+    dir: store.dir,
+    onError: (e) => logger.warn(`cannot register the actions it runs with the store: ${e instanceof Error ? e.message : String(e)}`),
+  });
 
   const execute = async (req: ExecuteRequest, call: ServerWritableStream<ExecuteRequest, Operation>, ctx: CallContext): Promise<void> => {
     checkInstance(limits, req.instanceName);
@@ -66,10 +71,7 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
 
     // A lease on the store from before the inputs are checked until the
     // operation is over: a concurrent `trews gc` keeps what it relies on.
-    const use = await beginStoreUse(store.dir, { sinceMs: Date.now() }).catch((e: unknown) => {
-      logger.warn(`cannot register action ${digestString(actionDigest)} with the store: ${e instanceof Error ? e.message : String(e)}`);
-      return undefined;
-    });
+    const release = await leases.acquire();
     let handedOver = false;
     try {
       if (!req.skipCacheLookup) {
@@ -98,10 +100,10 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
       // Followed from the start, so a client that drops at once still counts as having been there.
       const unfollow = operations.follow(op);
       handedOver = true;
-      void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0).finally(() => use?.release());
+      void runOperation(op, prepared, inline, req.executionPolicy?.priority ?? 0).finally(release);
       await follow(op, call, ctx, unfollow);
     } finally {
-      if (!handedOver) await use?.release();
+      if (!handedOver) await release();
     }
   };
 
