@@ -254,4 +254,39 @@ describe('remote blob store: trees', () => {
         assert.equal(third.blobs, 3); // new root, new y, c
       }),
     ));
+
+  it('an upload for execution sends blobs given from memory, batched or streamed, and refuses bytes that are not their digest', () =>
+    withServer((server) =>
+      withClient(
+        server,
+        async (layers, local) => {
+          const small = Buffer.from('an Action, encoded');
+          const big = Buffer.alloc(200 * 1024, 3);
+          const [ds, db] = [digestOf(small), digestOf(big)];
+          const held = new Map([
+            [`${ds.hash}/${ds.sizeBytes}`, small],
+            [`${db.hash}/${db.sizeBytes}`, big],
+          ]);
+          // Neither is in the local store: both can only come from memory.
+          assert.equal((await local.findMissing([ds, db])).length, 2);
+          const stats = await layers.cas.uploadForExecution(local, [ds, db], undefined, undefined, held);
+          assert.equal(stats.blobs, 2);
+          assert.deepEqual(await layers.cas.findMissing([ds, db]), []);
+          assert.equal((await local.findMissing([ds, db])).length, 2, 'nothing is written into the local store');
+          const counts = layers.requestCounts();
+          assert.equal(counts['ByteStream.Write'], 1, JSON.stringify(counts));
+          // Bytes held under a digest they do not have never leave, batched or streamed.
+          for (const size of [10, 100 * 1024]) {
+            const claimed = digestOf(Buffer.alloc(size, 1));
+            const forged = new Map([[`${claimed.hash}/${claimed.sizeBytes}`, Buffer.alloc(size, 2)]]);
+            await assert.rejects(layers.cas.uploadForExecution(local, [claimed], undefined, undefined, forged), (e: unknown) => isFailureError(e) && e.failure.reason === 'digest-mismatch');
+            assert.deepEqual(
+              (await layers.cas.findMissing([claimed])).map((d) => d.hash),
+              [claimed.hash],
+            );
+          }
+        },
+        { TREWS_REMOTE_STORE_BATCH_API_SIZE_LIMIT: String(64 * 1024) },
+      ),
+    ));
 });

@@ -1,7 +1,8 @@
 import { FailureError, digestString, failure, isFailureError, type Digest } from '../../core/index.js';
 import { readDirectory, type BlobStore } from '../../store/index.js';
 import { TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type Directory } from '../../reapi/index.js';
-import type { ByteStoreProvider, TransferStats } from './provider.js';
+import type { TransferStats } from './provider.js';
+import type { HeldBlobs } from './remote-blob-store.js';
 import type { CallContext } from './request-metadata.js';
 
 /**
@@ -96,14 +97,21 @@ export async function walkTrees(local: BlobStore, roots: readonly Digest[], know
   return { digests: [...digests.values()], absoluteSymlinks };
 }
 
+/** Where ensureUploaded sends blobs: a provider, or remote execution's uploader, which may take some blobs from memory (`held`). */
+export interface Uploader {
+  readonly description: string;
+  uploadFrom(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats>;
+}
+
 /**
  * Makes the server hold `roots` (Directory trees) and `blobs`, uploading
- * what FindMissingBlobs says it lacks, from the local store.
+ * what FindMissingBlobs says it lacks, from the local store, or from
+ * `held` for blobs given in memory (only `remote` reads them).
  */
 export async function ensureUploaded(
   local: BlobStore,
-  remote: Pick<ByteStoreProvider, 'description' | 'uploadFrom'>,
-  what: { readonly roots: readonly Digest[]; readonly blobs: readonly Digest[]; readonly absoluteSymlinksAllowed?: boolean },
+  remote: Uploader,
+  what: { readonly roots: readonly Digest[]; readonly blobs: readonly Digest[]; readonly absoluteSymlinksAllowed?: boolean; readonly held?: HeldBlobs },
   known: UploadedTrees | undefined,
   signal?: AbortSignal,
   call?: CallContext,
@@ -116,7 +124,7 @@ export async function ensureUploaded(
       }),
     );
   }
-  const stats = await remote.uploadFrom(local, [...walk.digests, ...what.blobs], signal, call);
+  const stats = await remote.uploadFrom(local, [...walk.digests, ...what.blobs], signal, call, what.held);
   for (const r of what.roots) known?.add(r);
   return stats;
 }

@@ -68,9 +68,11 @@ export interface RemoteBlobStore extends ByteStoreProvider {
    * left is small (BLIND_UPLOAD_MAX_BYTES, all batchable), it is sent in a
    * BatchUpdateBlobs without FindMissingBlobs first, which saves a round
    * trip for a few bytes; otherwise as `uploadFrom`. Execute's MISSING
-   * answer is what catches a memo the server has made wrong.
+   * answer is what catches a memo the server has made wrong. `held`: blobs
+   * the caller gives from memory, for those it has not written into `local`
+   * yet (the Action and Command just encoded).
    */
-  uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats>;
+  uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats>;
   /** What this client believes the server holds, for this run (presence-memo.ts). */
   readonly presence: PresenceMemo;
   /**
@@ -80,6 +82,9 @@ export interface RemoteBlobStore extends ByteStoreProvider {
    */
   expect(kind: 'upload' | 'read'): () => void;
 }
+
+/** Blobs an uploader gives from memory, keyed by `digestString`; each is checked against its digest before it is sent. */
+export type HeldBlobs = ReadonlyMap<string, Uint8Array>;
 
 /** A FindMissingBlobs, BatchUpdateBlobs or BatchReadBlobs request waits this long for other actions' to join it. */
 export const COALESCE_WINDOW_MS = 5;
@@ -321,7 +326,7 @@ class GrpcBlobStore implements RemoteBlobStore {
     return this.#upload(local, missing, signal, call);
   }
 
-  async uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
+  async uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats> {
     const unknown = new Map<string, Digest>();
     for (const d of digests) {
       checkDigest(d);
@@ -337,14 +342,14 @@ class GrpcBlobStore implements RemoteBlobStore {
       bytes <= BLIND_UPLOAD_MAX_BYTES &&
       blobs.every((d) => fitsInBatch(d.sizeBytes, limit)) &&
       (await local.findMissing(
-        blobs.filter((d) => !isStaged(local, d)),
+        blobs.filter((d) => !isStaged(local, d) && held?.has(digestString(d)) !== true),
         signal,
       )).length === 0;
-    return this.#upload(local, blind ? blobs : await this.findMissing(blobs, signal, call), signal, call);
+    return this.#upload(local, blind ? blobs : await this.findMissing(blobs, signal, call), signal, call, held);
   }
 
   /** Sends `blobs` from the local store: batched (with other actions' blobs of the moment) or streamed. */
-  async #upload(local: BlobStore, blobs: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
+  async #upload(local: BlobStore, blobs: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats> {
     if (blobs.length === 0) return { blobs: 0, bytes: 0 };
     const generation = this.presence.generation;
     const limit = await this.batchLimit(signal);
@@ -354,6 +359,8 @@ class GrpcBlobStore implements RemoteBlobStore {
     );
     // What is only staged (an input root's new Directories and files) goes from memory and the workspace.
     const read = async (d: Digest): Promise<Uint8Array> => {
+      const given = held?.get(digestString(d));
+      if (given !== undefined) return verifiedHeld(d, given);
       const b = await readForUpload(local, d, signal);
       if (b === undefined) throw localMissing(d, this.endpoint.description);
       return b;
@@ -373,6 +380,12 @@ class GrpcBlobStore implements RemoteBlobStore {
         plan.streamed,
         Math.max(1, Math.floor(this.#concurrency / 2)),
         async ({ digest }) => {
+          const given = held?.get(digestString(digest));
+          if (given !== undefined) {
+            const bytes = verifiedHeld(digest, given);
+            await this.#write(digest, { reopenable: true, verify: false, open: (offset) => [bytes.subarray(offset)] }, signal, call);
+            return;
+          }
           await storeIfStaged(local, digest, signal);
           await this.#write(digest, localSource(local, digest, signal, this.endpoint.description), signal, call);
         },
@@ -572,6 +585,13 @@ class GrpcBlobStore implements RemoteBlobStore {
 }
 
 /** Reads a local blob from `offset` (skipping up to it: the local store streams from the start). */
+/** A blob given from memory, checked against its digest: what is sent under a digest must be its content, wherever it came from. */
+function verifiedHeld(d: Digest, bytes: Uint8Array): Uint8Array {
+  const actual = digestOf(bytes);
+  if (actual.hash !== d.hash || actual.sizeBytes !== d.sizeBytes) throw digestMismatch(d, `is ${actual.sizeBytes} bytes hashing to ${actual.hash}`);
+  return bytes;
+}
+
 function localSource(local: BlobStore, d: Digest, signal: AbortSignal | undefined, where: string): UploadSource {
   return {
     reopenable: true,
