@@ -22,7 +22,9 @@ export interface CasView extends LocalStore {
   hasEmptyBlob(): boolean;
   /**
    * The cached result for `actionDigest` when every blob it references is
-   * present; otherwise why not, for the NOT_FOUND a client gets.
+   * present; otherwise why not, for the NOT_FOUND a client gets. Waits for
+   * a write of that action's result still in progress (updateActionResult),
+   * so a result written "soon" is never missed by a lookup after it.
    */
   lookupActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<{ readonly result: ActionResult } | { readonly refused: string }>;
 }
@@ -37,6 +39,8 @@ class View implements CasView {
   readonly #store: LocalStore;
   readonly #implicit: boolean;
   #emptyUploaded = false;
+  /** Action cache writes in progress, by action digest. */
+  readonly #writing = new Map<string, Promise<void>>();
 
   constructor(store: LocalStore, implicitEmptyBlob: boolean) {
     this.#store = store;
@@ -90,6 +94,7 @@ class View implements CasView {
   }
 
   async lookupActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<{ readonly result: ActionResult } | { readonly refused: string }> {
+    await this.#writing.get(digestString(actionDigest))?.catch(() => undefined);
     // The store answers only when every blob the result references is in
     // the CAS, as REAPI asks of servers; it cannot tell us which one is not.
     const result = await this.#store.getActionResult(actionDigest, signal);
@@ -108,7 +113,12 @@ class View implements CasView {
   }
 
   updateActionResult(actionDigest: Digest, result: ActionResult, signal?: AbortSignal): Promise<void> {
-    return this.#store.updateActionResult(actionDigest, result, signal);
+    const key = digestString(actionDigest);
+    const write = this.#store.updateActionResult(actionDigest, result, signal).finally(() => {
+      if (this.#writing.get(key) === write) this.#writing.delete(key);
+    });
+    this.#writing.set(key, write);
+    return write;
   }
 
   stats(): LocalStoreStats {

@@ -144,6 +144,8 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
     const t0 = Date.now();
     let startedAt = t0;
     let result: ActionResult | undefined;
+    /** The action cache write, awaited once the operation is complete: the client need not wait for it, and a lookup of the action does (cas-view.ts). */
+    let caching: Promise<void> | undefined;
     try {
       if (prepared.unmatchedPlatform !== undefined) {
         logger.info(`action ${digestString(prepared.actionDigest)}: stays queued, no worker can run it (${prepared.unmatchedPlatform}) (${op.name})`);
@@ -170,7 +172,7 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
         // REAPI: cache unless do_not_cache; like Bazel's and Buildbarn's
         // servers, only successful runs, so that a flaky failure is retried.
         if (!prepared.doNotCache && result.exitCode === 0) {
-          await store.updateActionResult(prepared.actionDigest, result).catch((e: unknown) =>
+          caching = view.updateActionResult(prepared.actionDigest, result).catch((e: unknown) =>
             logger.warn(`action ${digestString(prepared.actionDigest)}: cannot store its result in the action cache: ${String(e)}`),
           );
         }
@@ -184,6 +186,7 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
       response.result = await inlineOutputs(store, response.result, inline).catch(() => response.result);
     }
     operations.complete(op, response);
+    await caching;
     const code = response.status?.code ?? Code.OK;
     const queued = ((startedAt - t0) / 1000).toFixed(2);
     const ran = ((Date.now() - startedAt) / 1000).toFixed(2);
