@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { digestOf, isAbortError, isFailureError, nullLogger, type AbsPath, type Digest, type Logger } from '../src/core/index.js';
 import { createEngine } from '../src/engine/index.js';
 import type { Workspace } from '../src/fs/index.js';
-import { makeCommandRunner, makeProcess, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../src/exec/index.js';
+import { makeCommandRunner, makeProcess, toAction, type CommandRunner, type ExecContext, type Process, type ProcessResult } from '../src/exec/index.js';
 import { createRemoteLayers, UploadedTrees, type RemoteLayers } from '../src/remote/client/index.js';
 import { createRemoteExecutionRunner } from '../src/remote/client/remote-execution-runner.js';
 import { SnapshotKey, flushAllStaged, treeFromBytes, type LocalStore } from '../src/store/index.js';
@@ -239,6 +239,23 @@ describe('remote execution', () => {
       await a.dispose();
     }));
 
+  it('an Action and Command the server reports missing are sent again from memory: the local store never holds them', () =>
+    withServer(async (server) => {
+      const a = await client(execEnv(server));
+      const proc = await shell(a.local.store, 'cat in.txt > out.txt', { input: 'held in memory\n' });
+      const { cas } = await reapiOf(a.layers);
+      const { actionDigest, commandDigest } = toAction(proc);
+      // Believe, wrongly, that the server holds them: the upload skips them, and Execute is refused.
+      cas.presence.add([actionDigest, commandDigest], cas.presence.generation);
+      const runner = await directExecutionRunner(a, { parallelism: 1, overallDeadlineMs: 60_000 });
+      const r = await runner.run(ctx(), proc);
+      assert.equal(r.exitCode, 0);
+      assert.equal(await outputOf(a.local.store, r), 'held in memory\n');
+      assert.match(server.log(), /rpc (Execution\.)?Execute FAILED_PRECONDITION/);
+      assert.equal((await a.local.store.findMissing([actionDigest, commandDigest])).length, 2, 'never written locally');
+      await a.dispose();
+    }));
+
   it('a wrong token is a clear error', async () =>
     withServer(
       async (server) => {
@@ -440,11 +457,11 @@ describe('remote execution of an input root that is only staged', () => {
         assert.equal(r.source, 'remote');
         assert.equal(r.exitCode, 0, await text(a.local.store, r.stderr));
         assert.equal(await outputOf(a.layers.store, r), `alpha\nbeta\n${big.length}\n`);
-        // The small files and the Directory went from memory; only the file over 1 MiB
-        // was written into the store (to stream it from there), besides the Action and Command.
+        // The small files, the Directory, the Action and the Command went from memory; only the
+        // file over 1 MiB was written into the store (to stream it from there), and the output fetched.
         assert.deepEqual(await a.local.store.findMissing([ws.inputRoot, digestOf('alpha\n'), digestOf('beta\n')]), [ws.inputRoot, digestOf('alpha\n'), digestOf('beta\n')]);
         assert.deepEqual(await a.local.store.findMissing([digestOf(big)]), []);
-        assert.ok(a.local.store.stats().blobsWritten - written <= 3 + 3, `blobs written: ${a.local.store.stats().blobsWritten - written}`);
+        assert.ok(a.local.store.stats().blobsWritten - written <= 2, `blobs written: ${a.local.store.stats().blobsWritten - written}`);
         // The graph names the tree: the flush at the run's end writes it whole.
         await flushAllStaged(a.layers.store);
         assert.deepEqual(await a.local.store.findMissing([ws.inputRoot, digestOf('alpha\n'), digestOf('beta\n')]), []);

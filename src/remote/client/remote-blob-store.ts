@@ -62,6 +62,8 @@ export interface RemoteBlobStore extends ByteStoreProvider {
   getTree(root: Digest, signal?: AbortSignal, call?: CallContext): Promise<Directory[] | undefined>;
   /** The batch message limit in effect (after capabilities). */
   batchLimit(signal?: AbortSignal): Promise<number>;
+  /** As ByteStoreProvider's, with `held` as in uploadForExecution. */
+  uploadFrom(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats>;
   /**
    * Makes the server hold `digests` for an action about to be Executed:
    * blobs the presence memo knows are skipped without asking; when what is
@@ -321,9 +323,9 @@ class GrpcBlobStore implements RemoteBlobStore {
 
   // ---- bulk transfers -----------------------------------------------------
 
-  async uploadFrom(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext): Promise<TransferStats> {
+  async uploadFrom(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats> {
     const missing = await this.findMissing(digests, signal, call);
-    return this.#upload(local, missing, signal, call);
+    return this.#upload(local, missing, signal, call, held);
   }
 
   async uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats> {

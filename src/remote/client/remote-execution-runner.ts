@@ -31,7 +31,7 @@ import type { OutputFetcher } from './output-fetcher.js';
 import { fetchActionResult } from './fetch-result.js';
 import { METHODS } from './methods.js';
 import { forRemote, mergePlatform } from './platform.js';
-import type { RemoteBlobStore } from './remote-blob-store.js';
+import type { HeldBlobs, RemoteBlobStore } from './remote-blob-store.js';
 import type { CacheContentBehavior } from './remote-config.js';
 import type { CallContext } from './request-metadata.js';
 import { backoffDelayMs, isRetryableCode, sleep, type RetryPolicy } from './retry.js';
@@ -108,6 +108,8 @@ interface Execution {
   readonly signal: AbortSignal;
   readonly t0: number;
   readonly progress: ActionProgress;
+  /** The Action and Command, which only this process holds (uploaded again from here after MISSING). */
+  readonly held: HeldBlobs;
   /** The operation to rejoin with WaitExecution; undefined: Execute (again). */
   operation: string | undefined;
   skipCacheLookup: boolean;
@@ -171,32 +173,28 @@ class RemoteExecutor implements CommandRunner {
       const { local } = this.#o;
       const uploaded = this.#o.cas.expect('upload');
       const tPrep = performance.now();
+      // The Action and Command go to the server from memory, here and after
+      // a MISSING answer, and never into the local store: nothing here reads
+      // them back, and two file writes were ~2 ms (up to 17 ms on this VM)
+      // of each step of a chain before its upload began.
+      const held: HeldBlobs = new Map([
+        [digestString(a.actionDigest), a.actionBytes],
+        [digestString(a.commandDigest), a.commandBytes],
+      ]);
       try {
-        // The Action and Command go from memory, and into the local store
-        // (where a later upload, e.g. after MISSING, reads them) alongside
-        // the upload: two file writes were ~2 ms, up to 17 ms, of each step
-        // of a chain before its upload began.
-        const held = new Map([
-          [digestString(a.actionDigest), a.actionBytes],
-          [digestString(a.commandDigest), a.commandBytes],
-        ]);
-        await Promise.all([
-          local.put(a.actionDigest, a.actionBytes, signal),
-          local.put(a.commandDigest, a.commandBytes, signal),
-          ensureUploaded(
-            local,
-            this.#forExecution,
-            { roots: [proc.inputRoot], blobs: [a.actionDigest, a.commandDigest], absoluteSymlinksAllowed: caps.store.absoluteSymlinksAllowed, held },
-            this.#o.uploaded,
-            signal,
-            call,
-          ),
-        ]);
+        await ensureUploaded(
+          local,
+          this.#forExecution,
+          { roots: [proc.inputRoot], blobs: [a.actionDigest, a.commandDigest], absoluteSymlinksAllowed: caps.store.absoluteSymlinksAllowed, held },
+          this.#o.uploaded,
+          signal,
+          call,
+        );
       } finally {
         uploaded();
       }
       const tUp = performance.now();
-      const r = await this.#execute(ctx, proc, a.actionDigest, call, signal, t0, progress);
+      const r = await this.#execute(ctx, proc, a.actionDigest, held, call, signal, t0, progress);
       const tEnd = performance.now();
       // Where a remote action's time went, for bench/README.md's per-step figures (at t0, since the run's clock origin).
       this.#log.debug(`remote execution of ${proc.description}: at ${t0.toFixed(1)} ms, capabilities ${(tPrep - t0).toFixed(1)} ms, upload ${(tUp - tPrep).toFixed(1)} ms, Execute and result ${(tEnd - tUp).toFixed(1)} ms`);
@@ -264,8 +262,8 @@ class RemoteExecutor implements CommandRunner {
   }
 
   /** Execute until a result, following the spec's error handling (see the class comment). */
-  async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, call: CallContext, signal: AbortSignal, t0: number, progress: ActionProgress): Promise<ProcessResult> {
-    const x: Execution = { ctx, proc, actionDigest, call, signal, t0, progress, operation: undefined, skipCacheLookup: proc.cacheScope === 'per-run' || proc.cacheScope === 'never', retries: 0, missingRounds: 0, lostOperations: 0, started: false };
+  async #execute(ctx: ExecContext, proc: Process, actionDigest: Digest, held: HeldBlobs, call: CallContext, signal: AbortSignal, t0: number, progress: ActionProgress): Promise<ProcessResult> {
+    const x: Execution = { ctx, proc, actionDigest, held, call, signal, t0, progress, operation: undefined, skipCacheLookup: proc.cacheScope === 'per-run' || proc.cacheScope === 'never', retries: 0, missingRounds: 0, lostOperations: 0, started: false };
     for (;;) {
       const step = await this.#attempt(x);
       if (step !== AGAIN) return step;
@@ -434,24 +432,24 @@ class RemoteExecutor implements CommandRunner {
       // it all (trees and blobs), and check whole trees again.
       this.#o.uploaded?.clear();
       this.#o.cas.presence.clear();
-      await this.#uploadMissing(digests, x.signal, x.call);
+      await this.#uploadMissing(digests, x.held, x.signal, x.call);
       return 'uploaded';
     }
     return undefined;
   }
 
   /** Uploads blobs the server said it lacks; a missing Directory needs its whole closure, so each is sent as a tree when it is one. */
-  async #uploadMissing(digests: readonly Digest[], signal: AbortSignal, call: CallContext): Promise<void> {
+  async #uploadMissing(digests: readonly Digest[], held: HeldBlobs, signal: AbortSignal, call: CallContext): Promise<void> {
     const { local, cas } = this.#o;
     const trees: Digest[] = [];
     const blobs: Digest[] = [];
-    for (const d of digests) (await isDirectory(local, d, signal) ? trees : blobs).push(d);
+    for (const d of digests) (!held.has(digestString(d)) && (await isDirectory(local, d, signal)) ? trees : blobs).push(d);
     try {
-      await ensureUploaded(local, cas, { roots: trees, blobs }, undefined, signal, call);
+      await ensureUploaded(local, cas, { roots: trees, blobs, held }, undefined, signal, call);
     } catch (e) {
       // A file that merely looked like a Directory: its "children" are not ours to find.
       if (!(isFailureError(e) && e.failure.reason === 'missing-blob') || trees.length === 0) throw e;
-      await cas.uploadFrom(local, digests, signal, call);
+      await cas.uploadFrom(local, digests, signal, call, held);
     }
   }
 
