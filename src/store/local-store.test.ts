@@ -3,7 +3,9 @@ import { chmod, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { create } from '@bufbuild/protobuf';
 import { digestOf, isFailureError, MemoryLogger } from '../core/index.js';
+import { ActionResultSchema, toProtoDigest } from '../reapi/index.js';
 import { blobStoreContract } from './blob-store-contract.js';
 import { createLocalStore } from './index.js';
 import { casPath } from './store-layout.js';
@@ -163,6 +165,32 @@ describe('LocalStore on disk', () => {
       await assert.rejects(store.put(d, Readable.from([bytesOf(2 * 1024 * 1024, 4)])), (e) => reasonOf(e) === 'digest-mismatch');
       assert.equal(await exists(casPath(dir, d)), false);
       assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('small blobs and action cache entries (written synchronously) survive a store wiped under the process, and a failed one is a store-io-error that leaves nothing', async () => {
+    const dir = await makeTempDir();
+    try {
+      const store = createLocalStore({ dir });
+      const first = digestOf('before the wipe');
+      await store.put(first, Buffer.from('before the wipe'));
+      // Everything removed while the store is open: tmp/ and the fan-out directories come back.
+      await removeDir(dir);
+      const second = digestOf('after the wipe');
+      await store.put(second, Buffer.from('after the wipe'));
+      assert.equal(Buffer.from((await store.getBytes(second))!).toString(), 'after the wipe');
+      const action = digestOf('an action');
+      await store.updateActionResult(action, create(ActionResultSchema, { exitCode: 0, stdoutDigest: toProtoDigest(second) }));
+      assert.equal((await store.getActionResult(action))?.exitCode, 0);
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+      // A file where a fan-out directory must go: the write fails, clearly, and leaves no temp file.
+      const blocked = digestOf('blocked');
+      await writeFile(join(dir, 'cas', blocked.hash.slice(0, 2)), 'not a directory');
+      await assert.rejects(store.put(blocked, Buffer.from('blocked')), (e: unknown) => reasonOf(e) === 'store-io-error' && /blocked|writing blob/.test((e as Error).message));
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+      assert.equal(await exists(casPath(dir, blocked)), false);
     } finally {
       await removeDir(dir);
     }

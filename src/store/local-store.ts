@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, fstatSync, futimesSync, openSync, readFileSync, statSync, utimesSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, futimesSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { Readable, Transform, Writable, addAbortSignal } from 'node:stream';
@@ -151,6 +151,8 @@ const LINK_FALLBACK_CODES = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOP
 const HASH_BUFFER = 1024 * 1024;
 /** findMissing and put verify blobs up to this size with synchronous reads (see #has). */
 const SYNC_VERIFY_MAX = 64 * 1024;
+/** Blobs and action cache entries up to this size are written with synchronous calls (#writeSmallSync). */
+const SYNC_WRITE_MAX = 64 * 1024;
 
 type MutableStats = { -readonly [K in keyof LocalStoreStats]: LocalStoreStats[K] };
 
@@ -359,6 +361,11 @@ class DiskStore implements LocalStore {
           throw digestMismatch(digest, { hash, sizeBytes: data.byteLength }, what);
         }
         if (isEmpty(digest) || (await this.#has(digest))) return;
+        if (data.byteLength <= SYNC_WRITE_MAX) {
+          this.#writeSmallSync(data, casPath(this.dir, digest), `writing ${what}`);
+          this.#wrote(digest);
+          return;
+        }
         const tmp = await this.#tmpPath();
         try {
           await writeFile(tmp, data, { flag: 'wx', mode: 0o444 });
@@ -525,6 +532,10 @@ class DiskStore implements LocalStore {
     return this.#run(signal, async () => {
       checkDigest(actionDigest);
       const framed = frameActionResult(encodeCanonical(ActionResultSchema, result));
+      if (framed.byteLength <= SYNC_WRITE_MAX) {
+        this.#writeSmallSync(framed, acPath(this.dir, actionDigest), `writing the action cache entry for ${digestString(actionDigest)}`);
+        return;
+      }
       const tmp = await this.#tmpPath();
       try {
         await writeFile(tmp, framed, { flag: 'wx', mode: 0o444 });
@@ -566,6 +577,53 @@ class DiskStore implements LocalStore {
       this.#tmpReady = true;
     }
     return join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+  }
+
+  /**
+   * Writes a small blob or action cache entry as #tmpPath and #commit do (a
+   * temp file renamed into place), with synchronous calls: as with #has's
+   * stat, four thread-pool round trips (open, write, close, rename) cost
+   * more than the calls themselves for a few hundred bytes. A step of a
+   * chain of remote actions has the server store ~8 such blobs per action
+   * and the client one action cache entry.
+   */
+  #writeSmallSync(data: Uint8Array, dest: string, what: string): void {
+    const tmpDir = join(this.dir, TMP_DIR);
+    const tmp = join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+    try {
+      if (!this.#tmpReady) {
+        mkdirSync(tmpDir, { recursive: true });
+        this.#tmpReady = true;
+      }
+      try {
+        writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 });
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        // tmp/ was removed under us (the store wiped while open): make it again, once.
+        mkdirSync(tmpDir, { recursive: true });
+        writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 });
+      }
+      try {
+        renameSync(tmp, dest);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        mkdirSync(dirname(dest), { recursive: true });
+        try {
+          renameSync(tmp, dest);
+        } catch (e2) {
+          if (errnoCode(e2) === 'ENOENT') this.#tmpReady = false;
+          throw e2;
+        }
+      }
+    } catch (e) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // Best effort, as rmQuiet: the write's own error is the one to report.
+      }
+      if (errnoCode(e) === 'ENOENT') this.#tmpReady = false;
+      throw storeIoError(e, what);
+    }
   }
 
   /**
