@@ -71,8 +71,8 @@ export interface RemoteBlobStore extends ByteStoreProvider {
    * BatchUpdateBlobs without FindMissingBlobs first, which saves a round
    * trip for a few bytes; otherwise as `uploadFrom`. Execute's MISSING
    * answer is what catches a memo the server has made wrong. `held`: blobs
-   * the caller gives from memory, for those it has not written into `local`
-   * yet (the Action and Command just encoded).
+   * the caller gives from memory rather than from `local` (an action's
+   * Action and Command, which are never written there).
    */
   uploadForExecution(local: BlobStore, digests: readonly Digest[], signal?: AbortSignal, call?: CallContext, held?: HeldBlobs): Promise<TransferStats>;
   /** What this client believes the server holds, for this run (presence-memo.ts). */
@@ -586,7 +586,6 @@ class GrpcBlobStore implements RemoteBlobStore {
   }
 }
 
-/** Reads a local blob from `offset` (skipping up to it: the local store streams from the start). */
 /** A blob given from memory, checked against its digest: what is sent under a digest must be its content, wherever it came from. */
 function verifiedHeld(d: Digest, bytes: Uint8Array): Uint8Array {
   const actual = digestOf(bytes);
@@ -594,6 +593,7 @@ function verifiedHeld(d: Digest, bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** Reads a local blob from `offset` (skipping up to it: the local store streams from the start). */
 function localSource(local: BlobStore, d: Digest, signal: AbortSignal | undefined, where: string): UploadSource {
   return {
     reopenable: true,

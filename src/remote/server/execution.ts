@@ -23,7 +23,7 @@ import { checkInputTree } from './input-tree.js';
 import type { OperationRegistry, OperationState } from './operation-registry.js';
 import { prepareAction, type PreparedAction } from './prepare-action.js';
 import type { RecentBlobs } from './recent-blobs.js';
-import { SharedStoreLease } from './shared-lease.js';
+import type { SharedStoreLease } from './shared-lease.js';
 import { RpcError, missingBlobs, notFound, okStatus, statusOf } from './rpc-error.js';
 import { send, serverStreaming, type CallContext, type RpcEnv } from './rpc.js';
 import { checkDigestFunction, checkInstance, requireDigest, type ServerLimits } from './validate.js';
@@ -39,6 +39,8 @@ export interface ExecutionOptions {
   readonly limits: ServerLimits;
   readonly runner: CommandRunner;
   readonly pool: WorkerPool;
+  /** The store lease the running actions share (shared-lease.ts). */
+  readonly leases: SharedStoreLease;
   readonly operations: OperationRegistry;
   readonly platform: readonly PlatformProperty[];
   /** Queue actions no worker can run, forever, instead of refusing them (see RemoteServerOptions). */
@@ -57,10 +59,7 @@ const RESEND_MS = 30_000;
 export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServiceImplementation {
   const { store, view, limits, operations, logger } = o;
   const workerName = `${hostname()}/trews-remote-server`;
-  const leases = new SharedStoreLease({
-    dir: store.dir,
-    onError: (e) => logger.warn(`cannot register the actions it runs with the store: ${e instanceof Error ? e.message : String(e)}`),
-  });
+  const { leases } = o;
 
   const execute = async (req: ExecuteRequest, call: ServerWritableStream<ExecuteRequest, Operation>, ctx: CallContext): Promise<void> => {
     checkInstance(limits, req.instanceName);

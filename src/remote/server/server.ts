@@ -21,6 +21,7 @@ import { MAX_BATCH_TOTAL_BYTES, capabilitiesService } from './capabilities.js';
 import { createCasView } from './cas-view.js';
 import { casService } from './cas.js';
 import { RecentBlobs } from './recent-blobs.js';
+import { SharedStoreLease } from './shared-lease.js';
 import { executionService } from './execution.js';
 import { OperationRegistry } from './operation-registry.js';
 import { operationsService } from './operations.js';
@@ -157,6 +158,10 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
   });
   const runner = options.runner ?? createLocalRunner({ store, sandboxRoot, logger, isolation: options.isolation ?? 'none', ...(options.hostPath !== undefined ? { hostPath: options.hostPath } : {}), ...(options.runAs !== undefined ? { runAs: options.runAs } : {}) });
   const pool = new WorkerPool(options.workers);
+  const leases = new SharedStoreLease({
+    dir: store.dir,
+    onError: (e) => logger.warn(`cannot register the actions it runs with the store: ${e instanceof Error ? e.message : String(e)}`),
+  });
   const execEnabled = options.execEnabled ?? true;
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
@@ -174,6 +179,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
         limits,
         runner,
         pool,
+        leases,
         operations,
         platform: options.platform,
         queueUnmatchedPlatforms: options.queueUnmatchedPlatforms ?? false,
@@ -232,6 +238,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       const until = Date.now() + DRAIN_WORKERS_MS;
       while (pool.running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       if (pool.running > 0) logger.warn(`remote server: ${pool.running} action(s) still stopping after ${DRAIN_WORKERS_MS} ms; leaving them`);
+      await leases.close();
       await uploads.close();
       if (ownsWorkDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       logger.info(`remote server on ${address} stopped`);

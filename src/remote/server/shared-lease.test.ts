@@ -15,7 +15,7 @@ describe('SharedStoreLease', () => {
     let now = 1_000_000;
     const errors: unknown[] = [];
     try {
-      const leases = new SharedStoreLease({ dir, maxAgeMs: 60_000, onError: (e) => errors.push(e), now: () => now });
+      const leases = new SharedStoreLease({ dir, maxAgeMs: 60_000, lingerMs: 0, onError: (e) => errors.push(e), now: () => now });
       const a = await leases.acquire();
       const b = await leases.acquire();
       assert.equal((await leasesIn(dir)).length, 1, 'two actions, one lease');
@@ -43,7 +43,7 @@ describe('SharedStoreLease', () => {
     const dir = await mkdtemp(join(tmpdir(), 'trews-shared-lease-'));
     try {
       const store = createLocalStore({ dir });
-      const leases = new SharedStoreLease({ dir, onError: (e) => assert.fail(String(e)) });
+      const leases = new SharedStoreLease({ dir, lingerMs: 0, onError: (e) => assert.fail(String(e)) });
       const first = await leases.acquire();
       const data = Buffer.from('an input of the second action');
       const d = digestOf(data);
@@ -60,13 +60,37 @@ describe('SharedStoreLease', () => {
     }
   });
 
+  it('outlives its last action a moment, so the next step of a chain joins it; close() ends it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trews-shared-lease-'));
+    let now = 1_000_000;
+    try {
+      const leases = new SharedStoreLease({ dir, maxAgeMs: 60_000, lingerMs: 60_000, onError: (e) => assert.fail(String(e)), now: () => now });
+      const a = await leases.acquire();
+      await a();
+      const [first] = await leasesIn(dir);
+      assert.ok(first !== undefined, 'still held after its last action');
+      const b = await leases.acquire();
+      assert.deepEqual(await leasesIn(dir), [first], 'the next action joined it');
+      await b();
+      // Too old to join once it lingers: a new action ends it and takes a new one.
+      now += 61_000;
+      const c = await leases.acquire();
+      assert.ok((await leasesIn(dir)).some((n) => n !== first), 'a new lease');
+      await c();
+      await leases.close();
+      assert.deepEqual(await leasesIn(dir), [], 'close() ends a lingering lease, and waits for the old one’s removal');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('does not share a lease it could not write: the next action tries again', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trews-shared-lease-'));
     const errors: unknown[] = [];
     try {
       // A file where the lease directory goes: the lease cannot be written.
       await writeFile(join(dir, 'leases'), '');
-      const leases = new SharedStoreLease({ dir, onError: (e) => errors.push(e) });
+      const leases = new SharedStoreLease({ dir, lingerMs: 0, onError: (e) => errors.push(e) });
       const a = await leases.acquire();
       assert.equal(errors.length, 1);
       await rm(join(dir, 'leases'));

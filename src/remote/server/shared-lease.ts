@@ -7,10 +7,18 @@ import { beginStoreUse, type StoreUse } from '../../store/index.js';
  * would otherwise pin ever more of the store.
  */
 export const SHARED_LEASE_MAX_AGE_MS = 5 * 60 * 1000;
+/**
+ * How long a lease outlives its last action: the actions of a chain come
+ * one step after another (each step's pair after the last one ended), and
+ * each step took the lease again.
+ */
+export const SHARED_LEASE_LINGER_MS = 2000;
 
 export interface SharedStoreLeaseOptions {
   readonly dir: string;
   readonly maxAgeMs?: number;
+  /** How long the lease is kept after its last action ends (0: released at once). */
+  readonly lingerMs?: number;
   /** A lease could not be written: the action goes on without one (as it did when each took its own). */
   readonly onError: (e: unknown) => void;
   readonly now?: () => number;
@@ -20,6 +28,8 @@ interface Lease {
   readonly use: Promise<StoreUse | undefined>;
   readonly sinceMs: number;
   users: number;
+  /** Set while the lease lingers with no action. */
+  linger?: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -35,17 +45,22 @@ interface Lease {
  * keeps more, never less), and a GC that began before that lease was
  * written was seen when it was (the store's touch floor then makes every
  * later use refresh what it touches, joiners' uses included). The lease
- * ends when its last action does.
+ * ends SHARED_LEASE_LINGER_MS after its last action, unless another joins
+ * it by then, and at close().
  */
 export class SharedStoreLease {
   readonly #o: SharedStoreLeaseOptions;
   readonly #maxAgeMs: number;
+  readonly #lingerMs: number;
   readonly #now: () => number;
   #current: Lease | undefined;
+  /** Leases ended and being removed, for close(). */
+  readonly #ending = new Set<Promise<void>>();
 
   constructor(o: SharedStoreLeaseOptions) {
     this.#o = o;
     this.#maxAgeMs = o.maxAgeMs ?? SHARED_LEASE_MAX_AGE_MS;
+    this.#lingerMs = o.lingerMs ?? SHARED_LEASE_LINGER_MS;
     this.#now = o.now ?? Date.now;
   }
 
@@ -53,7 +68,12 @@ export class SharedStoreLease {
   async acquire(): Promise<() => Promise<void>> {
     const now = this.#now();
     let lease = this.#current;
-    if (lease === undefined || now - lease.sinceMs > this.#maxAgeMs) {
+    if (lease !== undefined && now - lease.sinceMs > this.#maxAgeMs) {
+      // Too old to join: a lingering one ends now, a busy one with its last action.
+      if (lease.users === 0) this.#end(lease);
+      lease = undefined;
+    }
+    if (lease === undefined) {
       const fresh: Lease = {
         use: beginStoreUse(this.#o.dir, { sinceMs: now }).catch((e: unknown) => {
           // Not shared: the next action tries again.
@@ -67,6 +87,8 @@ export class SharedStoreLease {
       lease = this.#current = fresh;
     }
     const held = lease;
+    clearTimeout(held.linger);
+    held.linger = undefined;
     held.users++;
     await held.use;
     let released = false;
@@ -74,9 +96,27 @@ export class SharedStoreLease {
       if (released) return;
       released = true;
       if (--held.users > 0) return;
-      if (this.#current === held) this.#current = undefined;
-      await (await held.use)?.release();
+      if (this.#current !== held || this.#lingerMs <= 0) return this.#end(held);
+      held.linger = setTimeout(() => void this.#end(held), this.#lingerMs);
+      held.linger.unref();
     };
+  }
+
+  /** Ends the lease no action holds (a lingering one at once); waits for every lease ended to be removed. */
+  async close(): Promise<void> {
+    const lease = this.#current;
+    if (lease !== undefined && lease.users === 0) void this.#end(lease);
+    await Promise.all([...this.#ending]);
+  }
+
+  #end(lease: Lease): Promise<void> {
+    clearTimeout(lease.linger);
+    lease.linger = undefined;
+    if (this.#current === lease) this.#current = undefined;
+    const p = lease.use.then((use) => use?.release());
+    this.#ending.add(p);
+    void p.finally(() => this.#ending.delete(p));
+    return p;
   }
 
   /** Actions holding the current lease (for tests and logs). */
