@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream';
-import { EMPTY_DIGEST, digestEquals, digestString, nullLogger, type Digest, type Logger } from '../../core/index.js';
+import type { Readable } from 'node:stream';
+import { EMPTY_DIGEST, digestEquals, digestString, type Digest } from '../../core/index.js';
 import type { LocalStore, LocalStoreStats, MaterializeMode, MaterializeOptions } from '../../store/index.js';
 import { TreeSchema, decodeMessage, fromProtoDigest, type ActionResult, type ProtoDigest } from '../../reapi/index.js';
-import { PendingBlobs } from './pending-blobs.js';
 
 /**
  * The CAS and action cache as clients see them through this server's RPCs.
@@ -28,18 +27,10 @@ export interface CasView extends LocalStore {
    * so a result written "soon" is never missed by a lookup after it.
    */
   lookupActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<{ readonly result: ActionResult } | { readonly refused: string }>;
-  /**
-   * Stores a blob whose bytes the caller has checked against `d`
-   * (BatchUpdateBlobs): present and readable at once, its file written
-   * after the current turn (pending-blobs.ts).
-   */
-  acceptVerified(d: Digest, bytes: Uint8Array, signal?: AbortSignal): Promise<void>;
-  /** Resolves once every blob accepted so far is written (or its write failed): before a sandbox links from the store, and at shutdown. */
-  settled(): Promise<void>;
 }
 
-export function createCasView(store: LocalStore, o: { readonly implicitEmptyBlob: boolean; readonly logger?: Logger }): CasView {
-  return new View(store, o.implicitEmptyBlob, o.logger ?? nullLogger);
+export function createCasView(store: LocalStore, o: { readonly implicitEmptyBlob: boolean }): CasView {
+  return new View(store, o.implicitEmptyBlob);
 }
 
 const isEmpty = (d: Digest): boolean => digestEquals(d, EMPTY_DIGEST);
@@ -50,12 +41,10 @@ class View implements CasView {
   #emptyUploaded = false;
   /** Action cache writes in progress, by action digest. */
   readonly #writing = new Map<string, Promise<void>>();
-  readonly #pending: PendingBlobs;
 
-  constructor(store: LocalStore, implicitEmptyBlob: boolean, logger: Logger) {
+  constructor(store: LocalStore, implicitEmptyBlob: boolean) {
     this.#store = store;
     this.#implicit = implicitEmptyBlob;
-    this.#pending = new PendingBlobs(store, logger);
   }
 
   get dir(): string {
@@ -67,7 +56,7 @@ class View implements CasView {
   }
 
   async findMissing(digests: readonly Digest[], signal?: AbortSignal): Promise<Digest[]> {
-    const missing = (await this.#store.findMissing(digests, signal)).filter((d) => !this.#pending.has(d));
+    const missing = await this.#store.findMissing(digests, signal);
     if (this.hasEmptyBlob()) return missing;
     const empty = digests.find(isEmpty);
     return empty === undefined ? missing : [...missing, empty];
@@ -75,25 +64,12 @@ class View implements CasView {
 
   get(digest: Digest, signal?: AbortSignal): Promise<Readable | undefined> {
     if (isEmpty(digest) && !this.hasEmptyBlob()) return Promise.resolve(undefined);
-    const held = this.#pending.bytes(digest);
-    if (held !== undefined) return Promise.resolve(Readable.from([Buffer.from(held)]));
     return this.#store.get(digest, signal);
   }
 
   getBytes(digest: Digest, signal?: AbortSignal): Promise<Uint8Array | undefined> {
     if (isEmpty(digest) && !this.hasEmptyBlob()) return Promise.resolve(undefined);
-    const held = this.#pending.bytes(digest);
-    if (held !== undefined) return Promise.resolve(held);
     return this.#store.getBytes(digest, signal);
-  }
-
-  async acceptVerified(d: Digest, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
-    await this.#pending.accept(d, bytes, signal);
-    if (isEmpty(d)) this.#emptyUploaded = true;
-  }
-
-  settled(): Promise<void> {
-    return this.#pending.written();
   }
 
   async put(digest: Digest, data: Readable | Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -108,8 +84,7 @@ class View implements CasView {
     return d;
   }
 
-  async materializeFile(digest: Digest, destPath: string, options: MaterializeOptions, signal?: AbortSignal): Promise<MaterializeMode | undefined> {
-    await this.#pending.written([digest]);
+  materializeFile(digest: Digest, destPath: string, options: MaterializeOptions, signal?: AbortSignal): Promise<MaterializeMode | undefined> {
     return this.#store.materializeFile(digest, destPath, options, signal);
   }
 
@@ -120,8 +95,6 @@ class View implements CasView {
 
   async lookupActionResult(actionDigest: Digest, signal?: AbortSignal): Promise<{ readonly result: ActionResult } | { readonly refused: string }> {
     await this.#writing.get(digestString(actionDigest))?.catch(() => undefined);
-    // The store checks that the outputs' files are there: blobs just accepted are written first.
-    await this.#pending.written();
     // The store answers only when every blob the result references is in
     // the CAS, as REAPI asks of servers; it cannot tell us which one is not.
     const result = await this.#store.getActionResult(actionDigest, signal);

@@ -3,7 +3,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { digestString, isFailureError, type Digest, type Logger, mapLimit } from '../../core/index.js';
-import type { CasView } from './cas-view.js';
+import type { LocalStore } from '../../store/index.js';
 import {
   BatchReadBlobsResponse_ResponseSchema,
   BatchReadBlobsResponseSchema,
@@ -31,7 +31,7 @@ import { readDirectoryBlob, walkTree } from './tree-walk.js';
 import { blobTooLarge, checkDigestFunction, checkInstance, requireDigest, type ServerLimits } from './validate.js';
 
 export interface CasOptions {
-  readonly store: CasView;
+  readonly store: LocalStore;
   readonly limits: ServerLimits;
   readonly logger: Logger;
   /** Where BatchUpdateBlobs leaves the small blobs it stored, for the Execute that follows (recent-blobs.ts). */
@@ -93,8 +93,7 @@ export function casService(env: RpcEnv, o: CasOptions): UntypedServiceImplementa
               `requests[${i}]: the data does not match its digest ${digestString(d)} (it has SHA-256 ${actual} and ${r.data.byteLength} bytes); nothing was stored`,
             );
           }
-          // Verified above: the answer need not wait for the file (pending-blobs.ts).
-          await store.acceptVerified(d, r.data, ctx.signal);
+          await store.put(d, r.data, ctx.signal);
           o.recent?.remember(d, r.data);
           stored++;
           return okStatus();

@@ -151,8 +151,6 @@ export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServi
         await untilAborted(signal);
         throw abortError();
       }
-      // The sandbox links inputs from the store's files: blobs accepted before this Execute are written first.
-      await view.settled();
       const run = await o.pool.run(priority, signal, async (w) => {
         worker = w;
         startedAt = Date.now();

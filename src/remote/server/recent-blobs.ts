@@ -16,12 +16,11 @@ const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
  * Only what `reader` reads comes from here: the bytes were verified against
  * their digest before they were kept (the CAS refuses anything else), so
  * they are the content of that digest whatever later happens on disk.
- * Presence is never answered from here — `findMissing` asks the CAS view
- * (the store's files, and blobs accepted whose files are being written,
- * pending-blobs.ts, which a sandbox waits for) — and every other reader
- * (ByteStream, BatchReadBlobs, the sandbox runner) uses the view or the
- * store as before: a blob that left the CAS (evicted, or removed after an
- * action wrote to it) is reported MISSING when a run needs its file.
+ * Presence is never answered from memory — `findMissing` asks the store,
+ * whose files are what sandboxes are linked from — and every other reader
+ * (ByteStream, BatchReadBlobs, the sandbox runner) uses the store as
+ * before: a blob that left the CAS (evicted, or removed after an action
+ * wrote to it) is reported MISSING when a run needs its file.
  */
 export class RecentBlobs {
   readonly #blobs = new Map<string, Uint8Array>();

@@ -146,7 +146,7 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
     shutdown,
   };
   const { store } = options;
-  const view = createCasView(store, { implicitEmptyBlob: options.implicitEmptyBlob ?? true, logger });
+  const view = createCasView(store, { implicitEmptyBlob: options.implicitEmptyBlob ?? true });
   const recent = new RecentBlobs();
   const uploads = new Uploads(join(workDir, 'uploads'), logger);
   const operations: OperationRegistry = new OperationRegistry({
@@ -238,7 +238,6 @@ export async function createRemoteServer(options: RemoteServerOptions): Promise<
       const until = Date.now() + DRAIN_WORKERS_MS;
       while (pool.running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       if (pool.running > 0) logger.warn(`remote server: ${pool.running} action(s) still stopping after ${DRAIN_WORKERS_MS} ms; leaving them`);
-      await view.settled();
       await leases.close();
       await uploads.close();
       if (ownsWorkDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
