@@ -5,7 +5,7 @@ import type { IdleProof } from '../daemon/index.js';
 import { dirEntriesId, type DirEntries } from '../fs/index.js';
 import { bundleCodeFiles } from './code-identity.js';
 import type { ReplayProof } from './graph-file.js';
-import { insideAnyOf, OutputCapture, type LiveReplay, type LiveRun, type ReplaySetup } from './replay-record.js';
+import { insideAnyOf, makeReplaySetup, type LiveReplay, type LiveRun, type ReplaySetup } from './replay-record.js';
 
 /**
  * Recording a run the daemon served, for the native client to replay the
@@ -46,8 +46,6 @@ export function daemonReplaySetup(ctx: RunContext): { setup: ReplaySetup; finish
   // The replay stands in for the Node client that `node` on the client's PATH would run.
   const execPath = nodeOnPath(ctx.env['PATH'], ctx.cwd);
   if (execPath === undefined) return undefined;
-  const capture = new OutputCapture();
-  capture.install(ctx.stdout, ctx.stderr);
   let task: ((proof: Promise<IdleProof | undefined>) => Promise<void>) | undefined;
   const live: LiveReplay = {
     afterRun: (t) => {
@@ -56,14 +54,7 @@ export function daemonReplaySetup(ctx: RunContext): { setup: ReplaySetup; finish
     prove: proveFromDaemon,
   };
   return {
-    setup: {
-      capture,
-      codeFiles,
-      execPath,
-      uid: process.geteuid?.() ?? -1,
-      gid: process.getegid?.() ?? -1,
-      live,
-    },
+    setup: makeReplaySetup({ codeFiles, execPath, stdout: ctx.stdout, stderr: ctx.stderr, live }),
     finish: (nextProof, logger) => {
       if (task === undefined) return;
       const proof = nextProof();

@@ -3,7 +3,7 @@ import { AppCache } from './app.js';
 import { realpathSync } from 'node:fs';
 import { daemonOffByFlagOrEnv } from './bootstrap.js';
 import { bundleCodeDigest, bundleCodeFiles } from './code-identity.js';
-import { OutputCapture, type ReplaySetup } from './replay-record.js';
+import { makeReplaySetup, type ReplaySetup } from './replay-record.js';
 import { runCommand } from './runner.js';
 
 // bin/trewsd.cjs starts the daemon from this bundle too (scripts/bundle.mjs).
@@ -35,17 +35,7 @@ function replaySetup(ctx: RunContext): { replay?: ReplaySetup } {
   } catch {
     return {};
   }
-  const capture = new OutputCapture();
-  capture.install(process.stdout, process.stderr);
-  return {
-    replay: {
-      capture,
-      codeFiles,
-      execPath,
-      uid: process.geteuid?.() ?? -1,
-      gid: process.getegid?.() ?? -1,
-    },
-  };
+  return { replay: makeReplaySetup({ codeFiles, execPath, stdout: process.stdout, stderr: process.stderr }) };
 }
 
 /** `trews` run in this process: wires the real process into a RunContext. */

@@ -150,6 +150,26 @@ export interface ReplaySetup {
   readonly live?: LiveReplay;
 }
 
+/** The ReplaySetup of a run in this process, its output captured from now on (a run without a daemon, or one the daemon serves). */
+export function makeReplaySetup(o: {
+  readonly codeFiles: readonly string[];
+  readonly execPath: string;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly live?: LiveReplay;
+}): ReplaySetup {
+  const capture = new OutputCapture();
+  capture.install(o.stdout, o.stderr);
+  return {
+    capture,
+    codeFiles: o.codeFiles,
+    execPath: o.execPath,
+    uid: process.geteuid?.() ?? -1,
+    gid: process.getegid?.() ?? -1,
+    ...(o.live !== undefined ? { live: o.live } : {}),
+  };
+}
+
 /** How a daemon's run is proven and recorded once its answer is out (daemon-replay.ts). */
 export interface LiveReplay {
   /** Keeps the task that records the run; the daemon starts it with the first proof of the file system after the run. */
