@@ -219,6 +219,11 @@ function discard(): Writable {
   return new Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 
+/** A fresh temp file name in the store's tmp/ directory. */
+function tmpFileIn(tmpDir: string): string {
+  return join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+}
+
 async function rmQuiet(path: string): Promise<void> {
   await rm(path, { force: true }).catch(() => undefined);
 }
@@ -576,7 +581,7 @@ class DiskStore implements LocalStore {
       }
       this.#tmpReady = true;
     }
-    return join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+    return tmpFileIn(tmpDir);
   }
 
   /**
@@ -589,7 +594,7 @@ class DiskStore implements LocalStore {
    */
   #writeSmallSync(data: Uint8Array, dest: string, what: string): void {
     const tmpDir = join(this.dir, TMP_DIR);
-    const tmp = join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+    const tmp = tmpFileIn(tmpDir);
     try {
       if (!this.#tmpReady) {
         mkdirSync(tmpDir, { recursive: true });
@@ -607,13 +612,9 @@ class DiskStore implements LocalStore {
         renameSync(tmp, dest);
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
+        // Fan-out directories are created on first use, as #commit does.
         mkdirSync(dirname(dest), { recursive: true });
-        try {
-          renameSync(tmp, dest);
-        } catch (e2) {
-          if (errnoCode(e2) === 'ENOENT') this.#tmpReady = false;
-          throw e2;
-        }
+        renameSync(tmp, dest);
       }
     } catch (e) {
       try {
