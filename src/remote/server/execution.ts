@@ -57,9 +57,8 @@ export interface ExecutionOptions {
 const RESEND_MS = 30_000;
 
 export function executionService(env: RpcEnv, o: ExecutionOptions): UntypedServiceImplementation {
-  const { store, view, limits, operations, logger } = o;
+  const { store, view, limits, operations, leases, logger } = o;
   const workerName = `${hostname()}/trews-remote-server`;
-  const { leases } = o;
 
   const execute = async (req: ExecuteRequest, call: ServerWritableStream<ExecuteRequest, Operation>, ctx: CallContext): Promise<void> => {
     checkInstance(limits, req.instanceName);
