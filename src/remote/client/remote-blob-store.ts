@@ -361,8 +361,8 @@ class GrpcBlobStore implements RemoteBlobStore {
     );
     // What is only staged (an input root's new Directories and files) goes from memory and the workspace.
     const read = async (d: Digest): Promise<Uint8Array> => {
-      const given = held?.get(digestString(d));
-      if (given !== undefined) return verifiedHeld(d, given);
+      const given = fromHeld(held, d);
+      if (given !== undefined) return given;
       const b = await readForUpload(local, d, signal);
       if (b === undefined) throw localMissing(d, this.endpoint.description);
       return b;
@@ -382,10 +382,9 @@ class GrpcBlobStore implements RemoteBlobStore {
         plan.streamed,
         Math.max(1, Math.floor(this.#concurrency / 2)),
         async ({ digest }) => {
-          const given = held?.get(digestString(digest));
+          const given = fromHeld(held, digest);
           if (given !== undefined) {
-            const bytes = verifiedHeld(digest, given);
-            await this.#write(digest, { reopenable: true, verify: false, open: (offset) => [bytes.subarray(offset)] }, signal, call);
+            await this.#write(digest, { reopenable: true, verify: false, open: (offset) => [given.subarray(offset)] }, signal, call);
             return;
           }
           await storeIfStaged(local, digest, signal);
@@ -586,8 +585,10 @@ class GrpcBlobStore implements RemoteBlobStore {
   }
 }
 
-/** A blob given from memory, checked against its digest: what is sent under a digest must be its content, wherever it came from. */
-function verifiedHeld(d: Digest, bytes: Uint8Array): Uint8Array {
+/** `d`'s bytes if the caller gave them from memory, checked against the digest: what is sent under a digest must be its content, wherever it came from. */
+function fromHeld(held: HeldBlobs | undefined, d: Digest): Uint8Array | undefined {
+  const bytes = held?.get(digestString(d));
+  if (bytes === undefined) return undefined;
   const actual = digestOf(bytes);
   if (actual.hash !== d.hash || actual.sizeBytes !== d.sizeBytes) throw digestMismatch(d, `is ${actual.sizeBytes} bytes hashing to ${actual.hash}`);
   return bytes;
