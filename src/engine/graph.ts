@@ -149,14 +149,14 @@ export class Graph {
   /** Engine.cleanValue. */
   cleanValue(id: string): { readonly value: unknown } | undefined {
     const node = this.#nodes.get(id);
-    if (node === undefined || node.state !== 'clean' || !node.ok || node.evicted) return undefined;
+    if (node === undefined || !hasCleanValue(node)) return undefined;
     return { value: node.value };
   }
 
   /** Engine.transientValues. */
   transientValues(): { key: Key<unknown>; value: unknown }[] {
     const out: { key: Key<unknown>; value: unknown }[] = [];
-    for (const n of this.#transient) if (n.state === 'clean' && n.ok && !n.evicted) out.push({ key: n.key as Key<unknown>, value: n.value });
+    for (const n of this.#transient) if (hasCleanValue(n)) out.push({ key: n.key as Key<unknown>, value: n.value });
     return out;
   }
 
@@ -1007,6 +1007,11 @@ class TaskContext implements ComputeContext {
  * after the machine recovered. Those are delivered but not memoized, like
  * any other exception; computations that consumed them are not either.
  */
+/** A node whose value is current and held: clean, a success, not evicted (cleanValue, transientValues). */
+function hasCleanValue(node: GraphNode): boolean {
+  return node.state === 'clean' && node.ok && !node.evicted;
+}
+
 function isMemoizableFailure(e: unknown): boolean {
   return isFailureError(e) && !isAbortError(e) && e.failure.tag !== 'environment';
 }
