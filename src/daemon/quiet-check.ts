@@ -193,10 +193,15 @@ export class QuietCheck {
     for (const w of waiters) w(proof);
   }
 
+  /** Every caller of nextProof waiting now gets no proof. */
+  #noProofForWaiters(): void {
+    this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
+  }
+
   /** Before a run reads anything: returns once every change it could read has been delivered or found. */
   async beforeRun(): Promise<QuietVerdict> {
     // A proof after this run's start says nothing of what was read before it.
-    this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
+    this.#noProofForWaiters();
     try {
       // A proof standing while a fresher one is built is as good: wait only when there is none.
       if (this.#proof === undefined && this.#proving) await this.#proving;
@@ -269,7 +274,7 @@ export class QuietCheck {
 
   close(): void {
     this.#closed = true;
-    this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
+    this.#noProofForWaiters();
     clearTimeout(this.#again);
     this.#proof = undefined;
     this.#overflowPending = false;
@@ -320,7 +325,7 @@ export class QuietCheck {
     // One in flight: its end proves again for whoever asked after its stamps (below).
     if (this.#proving) return;
     if (!this.#o.enabled || this.#closed || this.#overflowPending) {
-      this.#answerWaiters(this.#proofWaiters.splice(0), undefined);
+      this.#noProofForWaiters();
       return;
     }
     clearTimeout(this.#again);
